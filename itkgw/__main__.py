@@ -1,0 +1,188 @@
+"""The command line, shaped like httpd's so an admin's habits carry over.
+
+    itkgw [-f FILE] [--compat=2.2|2.4] [-t] [-V] [-X] [-D FOREGROUND]
+          [-k start|stop|restart|graceful|graceful-stop]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import time
+from importlib import resources
+
+from itkgw import SERVER_SOFTWARE, __version__
+from itkgw.conf_toml import Loaded, load_toml, loads_toml
+from itkgw.config import ServerConfig
+from itkgw.errors import ConfigError, ConfigErrors
+from itkgw.master import Master, StartupError
+
+DEFAULT_CONFIG = "/etc/itkgw/itkgw.toml"
+EMBEDDED = "<embedded default config>"
+
+#: -k commands and the signal each sends to a running master.
+CONTROL_SIGNALS = {
+    "stop": signal.SIGTERM,
+    "restart": signal.SIGHUP,
+    "graceful": signal.SIGUSR1,
+    "graceful-stop": signal.SIGWINCH,
+}
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="itkgw", description="per-user web gateway (mpm-itk model)")
+    parser.add_argument("-f", dest="config", metavar="FILE", help=f"config file (default {DEFAULT_CONFIG}, "
+                        "else the embedded demo config)")
+    parser.add_argument("--compat", choices=("2.2", "2.4"), help="mpm-itk directive set (wins over the file)")
+    parser.add_argument("-t", dest="test", action="store_true", help="check the config and exit")
+    parser.add_argument("-V", dest="version", action="store_true", help="print version and build settings")
+    parser.add_argument("-X", dest="debug", action="store_true", help="foreground, one worker (debugging)")
+    parser.add_argument("-D", dest="defines", action="append", default=[], metavar="NAME",
+                        help="define a name; FOREGROUND keeps the full server in the foreground")
+    parser.add_argument("-k", dest="command", choices=("start", *CONTROL_SIGNALS),
+                        help="start, or signal the running server through its pid file")
+    return parser.parse_args(argv)
+
+
+def config_path(args: argparse.Namespace) -> str:
+    if args.config:
+        return str(args.config)
+    return DEFAULT_CONFIG if os.path.exists(DEFAULT_CONFIG) else EMBEDDED
+
+
+def load_config(path: str, compat: str | None) -> Loaded:
+    if path == EMBEDDED:
+        text = resources.files("itkgw").joinpath("default.toml").read_text()
+        return loads_toml(text, EMBEDDED, compat)
+    if not path.endswith(".toml"):
+        raise ConfigError(path, "only the TOML form is read by this version of itkgw",
+                          "write the config as TOML (see etc/itkgw.toml)")
+    return load_toml(path, compat)
+
+
+def print_version(path: str, compat: str) -> None:
+    print(f"Server version: {SERVER_SOFTWARE}")
+    print("Server MPM:     ITK")
+    print(f"  compat:       mpm-itk {compat} directive set")
+    print(f"Python:         {sys.version.split()[0]}")
+    print(f'-D SERVER_CONFIG_FILE="{path}"')
+    print(f'-D ITKGW_VERSION="{__version__}"')
+
+
+def _report(errors: ConfigError | ConfigErrors) -> None:
+    items = errors.errors if isinstance(errors, ConfigErrors) else [errors]
+    for error in items:
+        print(f"itkgw: {error}", file=sys.stderr)
+
+
+def read_pid(config: ServerConfig) -> int | None:
+    try:
+        with open(config.pid_file) as handle:
+            pid = int(handle.read().strip())
+    except (OSError, ValueError):
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    return pid
+
+
+def control(command: str, config: ServerConfig) -> int:
+    """-k stop|restart|graceful|graceful-stop: signal the master named in the pid file."""
+    pid = read_pid(config)
+    if pid is None:
+        if command in ("restart", "graceful"):
+            return -1  # not running: start it, as apachectl does
+        print(f"itkgw: not running (no live pid in {config.pid_file})", file=sys.stderr)
+        return 1
+    os.kill(pid, CONTROL_SIGNALS[command])
+    if command in ("stop", "graceful-stop"):
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and read_pid(config) == pid:
+            time.sleep(0.1)
+    return 0
+
+
+def daemonize() -> None:
+    """Detach as httpd does: fork, new session, fork, stdio on /dev/null."""
+    if os.fork():
+        os._exit(0)
+    os.setsid()
+    if os.fork():
+        os._exit(0)
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    os.close(null)
+
+
+def write_pid_file(path: str) -> None:
+    with open(path, "w") as handle:
+        handle.write(f"{os.getpid()}\n")
+
+
+def serve(path: str, args: argparse.Namespace, config: ServerConfig) -> int:
+    if os.geteuid() != 0:
+        print("itkgw: must be started as root (it switches to each vhost's user)", file=sys.stderr)
+        return 1
+    running = read_pid(config)
+    if running is not None:
+        print(f"itkgw: already running as pid {running} ({config.pid_file})", file=sys.stderr)
+        return 1
+
+    def reload_config() -> ServerConfig:
+        return load_config(path, args.compat).config
+
+    master = Master(config, reload_config, single_worker=args.debug)
+    try:
+        master.prepare()
+    except StartupError as exc:
+        print(f"itkgw: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"itkgw: cannot start: {exc}", file=sys.stderr)
+        return 1
+    if not (args.debug or "FOREGROUND" in args.defines):
+        daemonize()
+    write_pid_file(config.pid_file)
+    try:
+        return master.run()
+    finally:
+        try:
+            os.unlink(config.pid_file)
+        except FileNotFoundError:
+            pass  # Someone removed it; nothing to clean.
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    path = config_path(args)
+    try:
+        loaded = load_config(path, args.compat)
+    except (ConfigError, ConfigErrors) as exc:
+        _report(exc)
+        if not args.version:
+            return 1
+        loaded = None
+    if args.version:
+        compat = args.compat or (loaded.config.compat if loaded else "2.4")
+        print_version(path, compat)
+        return 0
+    assert loaded is not None
+    for warning in loaded.warnings:
+        print(f"itkgw: warning: {warning}", file=sys.stderr)
+    if args.test:
+        print("Syntax OK")
+        return 0
+    if args.command in CONTROL_SIGNALS:
+        result = control(args.command, loaded.config)
+        if result >= 0:
+            return result
+    return serve(path, args, loaded.config)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

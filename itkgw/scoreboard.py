@@ -1,0 +1,272 @@
+"""The scoreboard: one slot per worker, in memory the master shares with all.
+
+The master creates it before the first fork as an anonymous shared mapping
+(``mmap(-1, ...)`` is MAP_SHARED|MAP_ANONYMOUS), so every worker and
+connection child sees the same bytes and there is no file descriptor that
+could leak into a script. A slot says what its worker is doing: pid, state,
+generation, the vhost key (``name:port``) and uid of the request being
+served, its request line and start time, connections served, and when the
+slot last changed. A header holds the server's generation, bumped by the
+master on a graceful restart so children finish their response and end the
+keep-alive connection.
+
+No lock: each slot has one writer at a time. The master writes a slot only
+when no process owns it (reset, STARTING, before the fork) and then its pid;
+afterwards the worker writes it, and while a connection child runs, the child
+does (the worker waits for it). Readers may see a slot half-updated, so a
+count can be off by one; MaxClientsVHost accepts that, and the request being
+decided counts itself (the child writes its vhost key and a busy state, then
+counts), as in mpm-itk.
+"""
+
+from __future__ import annotations
+
+import enum
+import mmap
+import struct
+import time
+from dataclasses import dataclass
+from typing import Any
+
+#: Bytes kept of a vhost key and of a request line (longer ones are cut).
+TEXT_BYTES = 128
+
+_HEADER = struct.Struct("<Q")  # generation
+_HEADER_SIZE = 64
+_LAYOUT = (
+    ("pid", "i"),
+    ("state", "I"),
+    ("generation", "Q"),
+    ("uid", "I"),
+    ("connections", "I"),
+    ("started", "d"),
+    ("last_used", "d"),
+    ("vhost", f"{TEXT_BYTES}s"),
+    ("request", f"{TEXT_BYTES}s"),
+)
+_SLOT = struct.Struct("<" + "".join(code for _, code in _LAYOUT))
+_FIELD = {name: struct.Struct("<" + code) for name, code in _LAYOUT}
+_OFFSET = {name: struct.calcsize("<" + "".join(code for _, code in _LAYOUT[:i]))
+           for i, (name, _) in enumerate(_LAYOUT)}
+
+
+class SlotState(enum.IntEnum):
+    """What a worker is doing; the order follows Apache's scoreboard."""
+
+    DEAD = 0  # free: no process owns the slot
+    STARTING = 1
+    READY = 2  # idle, waiting in accept()
+    BUSY_READ = 3  # reading a request head
+    BUSY_WRITE = 4  # serving a request
+    BUSY_KEEPALIVE = 5  # waiting for the next request on a connection
+    CLOSING = 6
+    GRACEFUL = 7  # told to exit after the current connection
+
+
+#: The states MaxClientsVHost counts.
+BUSY_STATES = frozenset({SlotState.BUSY_READ, SlotState.BUSY_WRITE, SlotState.BUSY_KEEPALIVE})
+
+
+def _encode(text: str) -> bytes:
+    """``text`` as at most TEXT_BYTES of UTF-8, never cut inside a character.
+
+    NUL bytes are dropped: they pad the field.
+    """
+    data = text.replace("\0", "").encode("utf-8", "replace")[:TEXT_BYTES]
+    return data.decode("utf-8", "ignore").encode("utf-8")
+
+
+def _decode(data: bytes) -> str:
+    return data.rstrip(b"\0").decode("utf-8", "replace")
+
+
+@dataclass(frozen=True)
+class SlotRecord:
+    """A copy of one slot, for reports and tests."""
+
+    pid: int
+    state: SlotState
+    generation: int
+    uid: int
+    connections: int
+    started: float
+    last_used: float
+    vhost: str
+    request: str
+
+
+class SlotView:
+    """Typed access to one slot; each setter writes only its own field."""
+
+    def __init__(self, buffer: mmap.mmap, base: int) -> None:
+        self._buffer = buffer
+        self._base = base
+
+    def _get(self, name: str) -> Any:
+        return _FIELD[name].unpack_from(self._buffer, self._base + _OFFSET[name])[0]
+
+    def _set(self, name: str, value: int | float | bytes) -> None:
+        _FIELD[name].pack_into(self._buffer, self._base + _OFFSET[name], value)
+
+    @property
+    def pid(self) -> int:
+        return int(self._get("pid"))
+
+    @pid.setter
+    def pid(self, value: int) -> None:
+        self._set("pid", value)
+
+    @property
+    def state(self) -> SlotState:
+        """Setting the state also stamps last_used, as Apache does."""
+        return SlotState(self._get("state"))
+
+    @state.setter
+    def state(self, value: SlotState) -> None:
+        self._set("state", int(value))
+        self._set("last_used", time.time())
+
+    @property
+    def generation(self) -> int:
+        """The server generation the worker was started for."""
+        return int(self._get("generation"))
+
+    @generation.setter
+    def generation(self, value: int) -> None:
+        self._set("generation", value)
+
+    @property
+    def uid(self) -> int:
+        """The uid the current connection runs as."""
+        return int(self._get("uid"))
+
+    @uid.setter
+    def uid(self, value: int) -> None:
+        self._set("uid", value)
+
+    @property
+    def connections(self) -> int:
+        """Connections the worker has served."""
+        return int(self._get("connections"))
+
+    @connections.setter
+    def connections(self, value: int) -> None:
+        self._set("connections", value)
+
+    @property
+    def started(self) -> float:
+        """When the current request began (time.time())."""
+        return float(self._get("started"))
+
+    @started.setter
+    def started(self, value: float) -> None:
+        self._set("started", value)
+
+    @property
+    def last_used(self) -> float:
+        return float(self._get("last_used"))
+
+    @last_used.setter
+    def last_used(self, value: float) -> None:
+        self._set("last_used", value)
+
+    @property
+    def vhost(self) -> str:
+        """The vhost key ``name:port`` of the request, cut to TEXT_BYTES."""
+        return _decode(self._get("vhost"))
+
+    @vhost.setter
+    def vhost(self, value: str) -> None:
+        self._set("vhost", _encode(value))
+
+    @property
+    def request(self) -> str:
+        """The request line, cut to TEXT_BYTES; setting it stamps ``started``."""
+        return _decode(self._get("request"))
+
+    @request.setter
+    def request(self, value: str) -> None:
+        self._set("request", _encode(value))
+        self._set("started", time.time() if value else 0.0)
+
+    def read(self) -> SlotRecord:
+        """The whole slot in one copy."""
+        values = _SLOT.unpack_from(self._buffer, self._base)
+        fields = dict(zip((name for name, _ in _LAYOUT), values, strict=True))
+        return SlotRecord(pid=fields["pid"], state=SlotState(fields["state"]),
+                          generation=fields["generation"], uid=fields["uid"],
+                          connections=fields["connections"], started=fields["started"],
+                          last_used=fields["last_used"], vhost=_decode(fields["vhost"]),
+                          request=_decode(fields["request"]))
+
+    def reset(self) -> None:
+        """Zero the slot: DEAD, no pid, nothing served."""
+        self._buffer[self._base:self._base + _SLOT.size] = bytes(_SLOT.size)
+
+
+class Scoreboard:
+    """A fixed number of slots in anonymous shared memory."""
+
+    def __init__(self, buffer: mmap.mmap, size: int) -> None:
+        self._buffer = buffer
+        self.size = size
+
+    @classmethod
+    def create(cls, slots: int) -> Scoreboard:
+        """Map a zeroed scoreboard; call it in the master, before any fork."""
+        if slots < 1:
+            raise ValueError(f"a scoreboard needs at least one slot, not {slots}")
+        buffer = mmap.mmap(-1, _HEADER_SIZE + slots * _SLOT.size)
+        return cls(buffer, slots)
+
+    def __len__(self) -> int:
+        return self.size
+
+    @property
+    def generation(self) -> int:
+        """The server's generation; bumped by the master on a graceful restart."""
+        return int(_HEADER.unpack_from(self._buffer, 0)[0])
+
+    @generation.setter
+    def generation(self, value: int) -> None:
+        _HEADER.pack_into(self._buffer, 0, value)
+
+    def slot(self, index: int) -> SlotView:
+        if not 0 <= index < self.size:
+            raise IndexError(f"slot {index} is not in 0..{self.size - 1}")
+        return SlotView(self._buffer, _HEADER_SIZE + index * _SLOT.size)
+
+    def _states(self) -> list[SlotState]:
+        field, offset = _FIELD["state"], _HEADER_SIZE + _OFFSET["state"]
+        return [SlotState(field.unpack_from(self._buffer, offset + i * _SLOT.size)[0])
+                for i in range(self.size)]
+
+    def find_free_slot(self) -> int | None:
+        """The first DEAD slot, or None when every slot is in use."""
+        for index, state in enumerate(self._states()):
+            if state == SlotState.DEAD:
+                return index
+        return None
+
+    def count_busy_for_vhost(self, key: str) -> int:
+        """Slots serving vhost ``key`` right now (BUSY_STATES only)."""
+        wanted = _encode(key).ljust(TEXT_BYTES, b"\0")
+        vhost_at = _OFFSET["vhost"]
+        count = 0
+        for index, state in enumerate(self._states()):
+            if state in BUSY_STATES:
+                start = _HEADER_SIZE + index * _SLOT.size + vhost_at
+                if self._buffer[start:start + TEXT_BYTES] == wanted:
+                    count += 1
+        return count
+
+    def idle_count(self) -> int:
+        """Workers waiting for a connection (READY)."""
+        return sum(1 for state in self._states() if state == SlotState.READY)
+
+    def pids(self) -> list[int]:
+        """Pids of the slots some process owns."""
+        return [pid for pid in (self.slot(i).pid for i in range(self.size)) if pid > 0]
+
+    def close(self) -> None:
+        self._buffer.close()

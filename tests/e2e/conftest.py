@@ -1,0 +1,61 @@
+"""Fixtures for end-to-end tests: a real itkgw, run as root, per test."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.itkgw_proc import Itkgw, VHosts, reap_leftovers
+from tests.sites import NOT_ROOT, Users
+
+ItkgwFactory = Callable[..., Itkgw]
+#: Seconds processes of the test users get to end once every server stopped.
+ESCAPE_GRACE = 1.0
+
+
+@pytest.fixture(autouse=True)
+def _root_only() -> None:
+    """The whole tree needs root: itkgw's master binds ports and switches users."""
+    if os.geteuid() != 0:
+        pytest.skip(NOT_ROOT)
+
+
+@pytest.fixture
+def itkgw_factory(tmp_path: Path, test_users: Users) -> Iterator[ItkgwFactory]:
+    """``itkgw_factory(vhosts, **settings)`` starts an itkgw and returns it.
+
+    Keyword arguments are those of :class:`Itkgw` (``single_process``,
+    ``listen_count``, ``user``) or top-level config keys. The workers run as
+    ``itkt-www`` unless ``user`` says otherwise. Every server started is
+    stopped at teardown, and the test fails if one leaves a process behind.
+    """
+    started: list[Itkgw] = []
+
+    def start(vhosts: VHosts, **settings: Any) -> Itkgw:
+        workdir = tmp_path / f"itkgw-{len(started)}"
+        workdir.mkdir()
+        settings.setdefault("user", test_users.www.pw_name)
+        server = Itkgw(workdir, vhosts, **settings)
+        started.append(server)
+        return server.start()
+
+    yield start
+    failures = []
+    for server in started:
+        try:
+            server.stop()
+        except AssertionError as error:
+            failures.append(str(error))
+    # A CGI script that made itself a session of its own escapes stop()'s
+    # check; it still runs as a test user.
+    test_uids = {user.pw_uid for user in test_users.all()}
+    escaped = reap_leftovers(lambda proc: bool(proc.uids & test_uids), time.monotonic() + ESCAPE_GRACE)
+    if escaped:
+        failures.append(f"processes of the test users outlived their itkgw: {escaped}")
+    if failures:
+        pytest.fail("\n".join(failures))

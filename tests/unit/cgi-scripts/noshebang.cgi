@@ -1,0 +1,1 @@
+printf 'Content-Type: text/plain\n\nno interpreter line\n'

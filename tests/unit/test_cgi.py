@@ -1,0 +1,642 @@
+"""CGI through real scripts, a real socket pair, and h11 on both ends.
+
+The server side is a small stand-in for itkgw.http.HTTPConnection built on
+h11; the client side parses the bytes on the wire as a browser would.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import unquote
+
+import h11
+import prctl
+import pytest
+
+from itkgw import SERVER_SOFTWARE
+from itkgw.cgi import SAFE_PATH, cgi_environ, parse_cgi_head, parse_cgi_headers, run_cgi
+from itkgw.config import Address, Identity, ServerConfig, VHost
+from itkgw.errors import HTTPError
+
+SCRIPTS = Path(__file__).parent / "cgi-scripts"
+WAIT = 10.0  # no test should get near this; it only keeps a broken one from hanging
+
+
+# -- a server-side connection on h11 -------------------------------------
+
+
+@dataclass
+class Request:
+    """The request as itkgw.http.Request describes it."""
+
+    method: str
+    target: str
+    path: str
+    query: str
+    http_version: str
+    headers: list[tuple[str, str]]
+    host: str
+    local_ip: str
+    local_port: int
+    remote_ip: str
+    remote_port: int
+    content_length: int | None = None
+    chunked: bool = False
+
+    def header(self, name: str) -> str | None:
+        values = self.header_values(name)
+        return values[0] if values else None
+
+    def header_values(self, name: str) -> list[str]:
+        return [value for key, value in self.headers if key == name.lower()]
+
+    @property
+    def has_body(self) -> bool:
+        return self.chunked or bool(self.content_length)
+
+
+class ClientGone(ConnectionError):
+    """The client closed the connection."""
+
+
+class WireConnection:
+    """The HTTPConnection API the handlers use, on h11 and a real socket."""
+
+    def __init__(self, sock: socket.socket, timeout: float = WAIT) -> None:
+        self.sock = sock
+        self.timeout = timeout
+        self.h11 = h11.Connection(h11.SERVER)
+        self.response_started = False
+        self.request = self._read_request()
+
+    def _next_event(self) -> object:
+        while True:
+            event = self.h11.next_event()
+            if event is not h11.NEED_DATA:
+                return event
+            self.h11.receive_data(self.sock.recv(65536))
+
+    def _read_request(self) -> Request:
+        event = self._next_event()
+        assert isinstance(event, h11.Request)
+        target = event.target.decode("latin-1")
+        raw_path, _, query = target.partition("?")
+        headers = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in event.headers]
+        length = next((int(v) for k, v in headers if k == "content-length"), None)
+        return Request(
+            method=event.method.decode("ascii"), target=target, path=unquote(raw_path), query=query,
+            http_version=event.http_version.decode("ascii"), headers=headers,
+            host=next((v for k, v in headers if k == "host"), ""),
+            local_ip="192.0.2.1", local_port=80, remote_ip="198.51.100.7", remote_port=54321,
+            content_length=length, chunked=any(k == "transfer-encoding" for k, _ in headers),
+        )
+
+    def body_chunks(self) -> Iterator[bytes]:
+        while True:
+            event = self._next_event()
+            if isinstance(event, h11.Data):
+                yield bytes(event.data)
+            elif isinstance(event, h11.EndOfMessage):
+                return
+
+    def _send(self, event: h11.Event) -> None:
+        data = self.h11.send(event)
+        try:
+            self.sock.sendall(data or b"")
+        except OSError as exc:
+            raise ClientGone(str(exc)) from None
+
+    def send_response_head(self, status: int, headers: list[tuple[str, str]]) -> None:
+        self.response_started = True
+        self._send(h11.Response(status_code=status, headers=[("Server", SERVER_SOFTWARE), *headers]))
+
+    def send_data(self, data: bytes) -> None:
+        if data and self.request.method != "HEAD":
+            self._send(h11.Data(data=data))
+
+    def end_response(self) -> None:
+        self._send(h11.EndOfMessage())
+
+    def send_error(self, status: int, headers: list[tuple[str, str]] | None = None) -> None:
+        body = b"<h1>error %d</h1>\n" % status
+        self.send_response_head(status, [*(headers or []), ("Content-Type", "text/html"),
+                                         ("Content-Length", str(len(body)))])
+        self.send_data(body)
+        self.end_response()
+
+
+Handler = Callable[[WireConnection], None]
+
+
+@dataclass
+class Reply:
+    """What a client saw."""
+
+    status: int = 0
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    body: bytes = b""
+    #: (seconds since the request was sent, bytes) of each piece of body.
+    pieces: list[tuple[float, bytes]] = field(default_factory=list)
+    complete: bool = False
+    finished_at: float = 0.0
+    raw: bytes = b""
+    #: What the handler raised (the server's caller would log or abort on it).
+    error: BaseException | None = None
+
+    def header(self, name: str) -> str | None:
+        return next((v for k, v in self.headers if k == name.lower()), None)
+
+
+def exchange(handler: Handler, target: str = "/", method: str = "GET",
+             headers: list[tuple[str, bytes | str]] | None = None, body: bytes = b"",
+             read_pieces: int | None = None) -> Reply:
+    """Send one request to ``handler`` over a socket pair and read the reply.
+
+    The request is written from a thread so a handler that answers while it
+    still reads the body cannot deadlock the test. With ``read_pieces`` the
+    client hangs up after that many pieces of body.
+    """
+    client_sock, server_sock = socket.socketpair()
+    client_sock.settimeout(WAIT)
+    reply = Reply()
+
+    def serve() -> None:
+        try:
+            conn = WireConnection(server_sock)
+            try:
+                handler(conn)
+            except HTTPError as exc:
+                reply.error = exc
+                if not conn.response_started:  # else the caller can only abort
+                    conn.send_error(exc.status)
+        except BaseException as exc:  # recorded for the test to look at
+            reply.error = exc
+        finally:
+            server_sock.close()
+
+    client = h11.Connection(h11.CLIENT)
+    all_headers = [(b"Host", b"www.example.org")]
+    for name, value in headers or []:
+        all_headers.append((name.encode(), value if isinstance(value, bytes) else value.encode("latin-1")))
+    if body or method == "POST":
+        all_headers.append((b"Content-Length", str(len(body)).encode()))
+    wire = client.send(h11.Request(method=method, target=target, headers=all_headers)) or b""
+    wire += (client.send(h11.Data(data=body)) or b"") if body else b""
+    wire += client.send(h11.EndOfMessage()) or b""
+
+    def write() -> None:
+        try:
+            client_sock.sendall(wire)
+        except OSError:
+            return  # the server answered and hung up before reading it all
+
+    server = threading.Thread(target=serve, daemon=True)
+    writer = threading.Thread(target=write, daemon=True)
+    started = time.monotonic()
+    server.start()
+    writer.start()
+    try:
+        _read_reply(client, client_sock, reply, started, read_pieces)
+    finally:
+        client_sock.close()
+        server.join(WAIT)
+        writer.join(WAIT)
+    assert not server.is_alive(), "the handler did not return"
+    return reply
+
+
+def _read_reply(client: h11.Connection, sock: socket.socket, reply: Reply, started: float,
+                read_pieces: int | None) -> None:
+    while True:
+        try:
+            event = client.next_event()
+        except h11.RemoteProtocolError:
+            return  # the server aborted in the middle of the body
+        if event is h11.NEED_DATA:
+            data = sock.recv(65536)
+            reply.raw += data
+            client.receive_data(data)
+        elif isinstance(event, h11.Response):
+            reply.status = event.status_code
+            reply.headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in event.headers]
+        elif isinstance(event, h11.Data):
+            reply.body += event.data
+            reply.pieces.append((time.monotonic() - started, bytes(event.data)))
+            if read_pieces is not None and len(reply.pieces) >= read_pieces:
+                return
+        elif isinstance(event, h11.EndOfMessage):
+            reply.complete = True
+            reply.finished_at = time.monotonic() - started
+            return
+        elif isinstance(event, h11.ConnectionClosed):
+            return
+
+
+# -- fixtures -------------------------------------------------------------
+
+
+class LogRecords(logging.Handler):
+    """The lines a handler logged, as (level name, message)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[tuple[str, str]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append((record.levelname, record.getMessage()))
+
+    def text(self) -> str:
+        return "\n".join(message for _, message in self.records)
+
+
+@dataclass
+class Site:
+    """A vhost whose document root holds the test scripts, in /cgi/."""
+
+    config: ServerConfig
+    vhost: VHost
+    root: Path
+    log: logging.Logger
+    records: LogRecords
+
+    def script(self, name: str) -> str:
+        return str(self.root / "cgi" / name)
+
+    def handler(self, name: str, path_info: str = "", timeout: float = 5.0,
+                extra_env: dict[str, str] | None = None) -> Handler:
+        """Run script ``name`` as the caller in the connection child would."""
+        filename = self.script(name)
+
+        def handle(conn: WireConnection) -> None:
+            env = cgi_environ(conn.request, self.vhost, self.config, "/cgi/" + name,  # type: ignore[arg-type]
+                              filename, path_info, str(self.root))
+            env.update(extra_env or {})
+            run_cgi(conn, [filename], env, os.path.dirname(filename), timeout, self.log,  # type: ignore[arg-type]
+                    filename)
+
+        return handle
+
+
+def make_site(tmp_path: Path, test_name: str) -> Site:
+    """The test scripts in a fresh document root, and a logger of this test's own."""
+    log = logging.getLogger(f"tests.cgi.{test_name}")
+    log.propagate = False
+    log.setLevel(logging.DEBUG)
+    records = LogRecords()
+    log.addHandler(records)
+    root = tmp_path / "www"
+    shutil.copytree(SCRIPTS, root / "cgi")
+    for script in (root / "cgi").iterdir():
+        script.chmod(0o644 if script.name.startswith("noexec") else 0o755)
+    address = Address("*", 80)
+    vhost = VHost(server_name="www.example.org", document_root=str(root), listen=(address,),
+                  server_admin="webmaster@example.org")
+    config = ServerConfig(user=Identity("www-data", "www-data", 33, 33), listen=(address,),
+                          vhosts=(vhost,), server_admin="root@localhost", timeout=5)
+    return Site(config, vhost, root, log, records)
+
+
+@pytest.fixture
+def site(tmp_path: Path, request: pytest.FixtureRequest) -> Site:
+    return make_site(tmp_path, request.node.nodeid)
+
+
+def group_members(pgid: int) -> list[tuple[int, int, str]]:
+    """(pid, parent pid, state) of each process in a process group."""
+    members = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # it exited while we looked
+        state, ppid, pgrp = stat.rsplit(")", 1)[1].split()[:3]
+        if int(pgrp) == pgid:
+            members.append((int(entry), int(ppid), state))
+    return members
+
+
+@pytest.fixture
+def subreaper() -> Iterator[None]:
+    """Adopt the orphans of killed scripts, so reap_group can wait for them."""
+    prctl.set_child_subreaper(1)
+    yield
+    prctl.set_child_subreaper(0)
+
+
+def reap_group(pgid: int, within: float = 2.0) -> list[int]:
+    """Wait until no process of the group runs; reap the ones we adopted. Returns those left running."""
+    deadline = time.monotonic() + within
+    while True:
+        members = group_members(pgid)
+        running = [pid for pid, _, state in members if state not in ("Z", "X")]
+        if not running or time.monotonic() >= deadline:
+            break
+        time.sleep(0.02)
+    for pid, ppid, state in members:
+        if state == "Z" and ppid == os.getpid():
+            os.waitpid(pid, 0)
+    return running
+
+
+def start_request(method: str = "GET", target: str = "/x.cgi", headers: list[tuple[str, str]] | None = None,
+                  content_length: int | None = None, chunked: bool = False) -> Request:
+    return Request(method=method, target=target, path=unquote(target.partition("?")[0]),
+                   query=target.partition("?")[2], http_version="1.1", headers=headers or [],
+                   host="www.example.org", local_ip="192.0.2.1", local_port=8080,
+                   remote_ip="198.51.100.7", remote_port=40000, content_length=content_length,
+                   chunked=chunked)
+
+
+# -- the environment -----------------------------------------------------
+
+
+def test_environment_as_mod_cgi_sets_it(site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ITKGW_SERVER_SECRET", "must not leak")
+    reply = exchange(
+        site.handler("env.py", path_info="/extra/info"),
+        target="/cgi/env.py/extra/info?x=1&y=%20",
+        headers=[
+            ("User-Agent", "test/1.0"),
+            ("Proxy", "http://evil.example:8080/"),
+            ("Authorization", "Basic Zm9vOmJhcg=="),
+            ("Foo_Bar", "spoofed"),
+            ("Foo-Bar", "real"),
+            ("X-Multi", "one"),
+            ("X-Multi", "two"),
+            ("X-Latin", b"caf\xe9"),
+        ],
+    )
+    assert reply.status == 200 and reply.complete
+    env = dict(item.split(b"=", 1) for item in reply.body.split(b"\0") if item)
+    script = site.script("env.py").encode()
+    assert env == {
+        b"GATEWAY_INTERFACE": b"CGI/1.1",
+        b"SERVER_SOFTWARE": SERVER_SOFTWARE.encode(),
+        b"SERVER_SIGNATURE": b"",
+        b"SERVER_NAME": b"www.example.org",
+        b"SERVER_ADDR": b"192.0.2.1",
+        b"SERVER_PORT": b"80",
+        b"SERVER_PROTOCOL": b"HTTP/1.1",
+        b"SERVER_ADMIN": b"webmaster@example.org",
+        b"REQUEST_METHOD": b"GET",
+        b"REQUEST_URI": b"/cgi/env.py/extra/info?x=1&y=%20",
+        b"REQUEST_SCHEME": b"http",
+        b"QUERY_STRING": b"x=1&y=%20",
+        b"SCRIPT_NAME": b"/cgi/env.py",
+        b"SCRIPT_FILENAME": script,
+        b"PATH_INFO": b"/extra/info",
+        b"PATH_TRANSLATED": str(site.root).encode() + b"/extra/info",
+        b"REMOTE_ADDR": b"198.51.100.7",
+        b"REMOTE_PORT": b"54321",
+        b"DOCUMENT_ROOT": str(site.root).encode(),
+        b"CONTEXT_PREFIX": b"",
+        b"CONTEXT_DOCUMENT_ROOT": str(site.root).encode(),
+        b"PATH": SAFE_PATH.encode(),
+        b"HTTP_HOST": b"www.example.org",
+        b"HTTP_USER_AGENT": b"test/1.0",
+        b"HTTP_FOO_BAR": b"real",
+        b"HTTP_X_MULTI": b"one, two",
+        b"HTTP_X_LATIN": b"caf\xe9",
+    }
+
+
+def test_body_headers_become_content_variables() -> None:
+    request = start_request("POST", headers=[("content-type", "application/x-www-form-urlencoded"),
+                                             ("content-length", "11")], content_length=11)
+    vhost = VHost(server_name="a.example", document_root="/srv/a/", listen=(Address("*", 80),))
+    config = ServerConfig(user=Identity("u", "g", 1000, 1000), listen=(), vhosts=(vhost,),
+                          server_admin="root@example")
+    env = cgi_environ(request, vhost, config, "/x.cgi", "/srv/a/x.cgi", "", "/srv/a", https=True)  # type: ignore[arg-type]
+    assert env["CONTENT_TYPE"] == "application/x-www-form-urlencoded"
+    assert env["CONTENT_LENGTH"] == "11"
+    assert "HTTP_CONTENT_TYPE" not in env and "HTTP_CONTENT_LENGTH" not in env
+    assert "PATH_INFO" not in env and "PATH_TRANSLATED" not in env
+    assert env["QUERY_STRING"] == ""
+    assert env["HTTPS"] == "on" and env["REQUEST_SCHEME"] == "https"
+    assert env["SERVER_ADMIN"] == "root@example"  # the vhost has none of its own
+    assert env["DOCUMENT_ROOT"] == "/srv/a"
+
+
+def test_chunked_body_has_no_content_length() -> None:
+    request = start_request("POST", headers=[("transfer-encoding", "chunked"), ("content-length", "5")],
+                            chunked=True)
+    vhost = VHost(server_name="a.example", document_root="/srv/a", listen=(Address("*", 80),))
+    config = ServerConfig(user=Identity("u", "g", 1000, 1000), listen=(), vhosts=(vhost,))
+    env = cgi_environ(request, vhost, config, "/x.cgi", "/srv/a/x.cgi", "", "/srv/a")  # type: ignore[arg-type]
+    assert "CONTENT_LENGTH" not in env
+    assert env["HTTP_TRANSFER_ENCODING"] == "chunked"
+
+
+def test_script_alias_sets_context_prefix() -> None:
+    vhost = VHost(server_name="a.example", document_root="/srv/a", listen=(Address("*", 80),),
+                  script_alias=(("/cgi-bin/", "/usr/lib/cgi-bin/"),))
+    config = ServerConfig(user=Identity("u", "g", 1000, 1000), listen=(), vhosts=(vhost,))
+    env = cgi_environ(start_request(target="/cgi-bin/t"), vhost, config, "/cgi-bin/t",  # type: ignore[arg-type]
+                      "/usr/lib/cgi-bin/t", "", "/usr/lib/cgi-bin/")
+    assert env["CONTEXT_PREFIX"] == "/cgi-bin/"
+    assert env["CONTEXT_DOCUMENT_ROOT"] == "/usr/lib/cgi-bin/"
+    assert env["DOCUMENT_ROOT"] == "/srv/a"
+
+
+# -- the header block ------------------------------------------------------
+
+
+def test_status_header_sets_the_status() -> None:
+    status, headers = parse_cgi_headers(b"Status: 404 Not Found\r\nContent-type: text/plain\r\n\r\n")
+    assert status == 404
+    assert headers == [("Content-Type", "text/plain")]
+
+
+def test_plain_lf_line_ends_and_repeated_headers_kept_in_order() -> None:
+    status, headers = parse_cgi_headers(b"Set-Cookie: a=1\nSet-Cookie: b=2\nX-Thing:  padded \n\n")
+    assert status == 200
+    assert headers == [("Set-Cookie", "a=1"), ("Set-Cookie", "b=2"), ("X-Thing", "padded")]
+
+
+def test_no_content_type_is_not_invented() -> None:
+    # Apache 2.4 has no DefaultType: a script that names no type gets none.
+    assert parse_cgi_headers(b"X-A: 1\n\n") == (200, [("X-A", "1")])
+
+
+def test_absolute_location_without_status_is_a_302() -> None:
+    status, headers = parse_cgi_headers(b"Location: http://example.org/x\n\n")
+    assert status == 302
+    assert ("Location", "http://example.org/x") in headers
+
+
+def test_location_with_its_own_status_keeps_it() -> None:
+    head = parse_cgi_head(b"Status: 301 Moved Permanently\nLocation: /new\n\n")
+    assert head.status == 301 and head.redirect is None
+    assert ("Location", "/new") in head.headers
+
+
+def test_local_location_is_refused_with_a_reason() -> None:
+    with pytest.raises(HTTPError) as caught:
+        parse_cgi_headers(b"Location: /other/page\n\n", "/srv/x.cgi")
+    assert caught.value.status == 500
+    assert "internal redirect to /other/page" in str(caught.value.log)
+    assert "/srv/x.cgi" in str(caught.value.log)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"this is not a header\n\n",
+        b"X-Evil: a\rInjected: yes\n\n",
+        b"X-Evil: a\x00b\n\n",
+        b"X Evil: spaces in the name\n\n",
+        b": no name\n\n",
+        b"Status: abc\n\n",
+        b"Status: 99 Too Low\n\n",
+        b"Status: 102 Processing\n\n",
+        b"Content-Length: 12abc\n\n",
+        b"".join(b"X-H%d: v\n" % n for n in range(101)) + b"\n",
+        b"X-Long: " + b"a" * 8200 + b"\n\n",
+    ],
+    ids=["no-colon", "cr", "nul", "space-in-name", "empty-name", "status-word", "status-low",
+         "status-1xx", "bad-length", "101-headers", "long-line"],
+)
+def test_malformed_header_block_is_500(raw: bytes) -> None:
+    with pytest.raises(HTTPError) as caught:
+        parse_cgi_headers(raw, "/srv/bad.cgi")
+    assert caught.value.status == 500
+    log = str(caught.value.log)
+    assert "/srv/bad.cgi" in log
+    assert "\r" not in log and "\n" not in log and "\0" not in log
+
+
+def test_framing_headers_of_the_script_are_dropped() -> None:
+    status, headers = parse_cgi_headers(b"Transfer-Encoding: chunked\nConnection: close\nX-A: 1\n\n")
+    assert headers == [("X-A", "1")]
+
+
+# -- running scripts -------------------------------------------------------
+
+
+def test_output_is_streamed_as_it_comes(site: Site) -> None:
+    reply = exchange(site.handler("stream.sh"))
+    assert reply.status == 200 and reply.complete
+    assert reply.body == b"first\nsecond\n"
+    first_at, first = reply.pieces[0]
+    assert first == b"first\n"
+    assert reply.finished_at - first_at >= 0.2  # it came before the script's sleep ended
+
+
+def test_status_from_the_script_reaches_the_client(site: Site) -> None:
+    reply = exchange(site.handler("status.sh"))
+    assert reply.status == 404 and reply.complete
+    assert reply.header("x-script") == "yes"
+    assert reply.body == b"no such thing\n"
+
+
+@pytest.mark.parametrize(("query", "leak"), [("cr", b"Injected"), ("nocolon", b"this is not a header"),
+                                             ("space", b"X Evil")])
+def test_malformed_header_gives_500_and_nothing_of_it(site: Site, query: str, leak: bytes) -> None:
+    reply = exchange(site.handler("malformed.py"), target="/cgi/malformed.py?" + query)
+    assert reply.status == 500 and reply.complete
+    assert leak not in reply.raw
+    assert b"body" not in reply.body
+    assert f"malformed header from script '{site.script('malformed.py')}'" in site.records.text()
+
+
+def test_stderr_goes_to_the_error_log(site: Site) -> None:
+    reply = exchange(site.handler("stderr.sh"))
+    assert reply.status == 200 and reply.body == b"ok\n"
+    script = site.script("stderr.sh")
+    assert ("ERROR", f"AH01215: oops: something broke: {script}") in site.records.records
+    assert ("ERROR", f"AH01215: partial line without newline: {script}") in site.records.records
+    assert ("ERROR", f"AH01215: at the end: {script}") in site.records.records
+
+
+def test_silent_script_times_out_with_504_and_its_group_is_killed(site: Site, tmp_path: Path,
+                                                                  subreaper: None) -> None:
+    pid_file = tmp_path / "pid"
+    started = time.monotonic()
+    reply = exchange(site.handler("sleep.sh", timeout=1.0, extra_env={"PID_FILE": str(pid_file)}))
+    assert reply.status == 504
+    assert time.monotonic() - started < 3.0
+    assert f"Timeout waiting for output from CGI script {site.script('sleep.sh')}" in site.records.text()
+    assert reap_group(int(pid_file.read_text())) == []
+
+
+def test_client_going_away_kills_the_script(site: Site, tmp_path: Path, subreaper: None) -> None:
+    pid_file = tmp_path / "pid"
+    reply = exchange(site.handler("flood.sh", extra_env={"PID_FILE": str(pid_file)}), read_pieces=1)
+    assert reply.status == 200 and not reply.complete
+    assert isinstance(reply.error, ConnectionError)
+    assert reap_group(int(pid_file.read_text())) == []
+
+
+@pytest.mark.parametrize("query", ["", "first"], ids=["echo-while-reading", "write-before-reading"])
+def test_large_body_in_and_out_does_not_deadlock(site: Site, query: str) -> None:
+    body = os.urandom(1 << 20)
+    started = time.monotonic()
+    reply = exchange(site.handler("echo.py"), target="/cgi/echo.py?" + query, method="POST", body=body)
+    assert reply.status == 200 and reply.complete
+    expected = b"x" * (1 << 20) + body if query == "first" else body
+    assert hashlib.sha256(reply.body).digest() == hashlib.sha256(expected).digest()
+    assert time.monotonic() - started < 5.0
+    assert len(reply.pieces) > 1  # streamed, not gathered
+
+
+def test_absolute_location_gets_a_302_of_our_own(site: Site) -> None:
+    reply = exchange(site.handler("redirect.sh"))
+    assert reply.status == 302 and reply.complete
+    assert reply.header("location") == "http://example.org/elsewhere"
+    assert reply.header("set-cookie") == "a=1"
+    assert b"discard me" not in reply.raw
+
+
+def test_local_location_is_a_logged_500(site: Site) -> None:
+    reply = exchange(site.handler("local-redirect.sh"))
+    assert reply.status == 500
+    assert "internal redirect to /elsewhere.html" in site.records.text()
+
+
+def test_script_content_length_is_kept_to(site: Site) -> None:
+    reply = exchange(site.handler("lengthy.sh"))
+    assert reply.status == 200 and reply.complete
+    assert reply.body == b"01234"
+    assert "more than its Content-Length" in site.records.text()
+
+
+@pytest.mark.parametrize(("name", "message"), [
+    ("silent.sh", "End of script output before headers: "),
+    ("unfinished.sh", "Premature end of script headers: "),
+])
+def test_no_header_block_is_500(site: Site, name: str, message: str) -> None:
+    reply = exchange(site.handler(name))
+    assert reply.status == 500 and reply.complete
+    assert message + site.script(name) in site.records.text()
+
+
+@pytest.mark.parametrize(("name", "message"), [
+    ("noexec.sh", "(13)Permission denied: exec of"),
+    ("noshebang.cgi", "(8)Exec format error: exec of"),
+    ("badinterp.cgi", "the interpreter named in its #! line does not exist"),
+])
+def test_script_that_cannot_run_is_500(site: Site, name: str, message: str) -> None:
+    if name == "noexec.sh" and os.geteuid() == 0:
+        # root may execute files without x bits only if one x bit is set; 0644 has none.
+        assert not os.access(site.script(name), os.X_OK)
+    reply = exchange(site.handler(name))
+    assert reply.status == 500 and reply.complete
+    assert message in site.records.text()
+    assert site.script(name) in site.records.text()
+
+
+def test_head_request_runs_the_script_but_sends_no_body(site: Site) -> None:
+    reply = exchange(site.handler("status.sh"), method="HEAD")
+    assert reply.status == 404 and reply.complete
+    assert reply.body == b""

@@ -1,0 +1,210 @@
+"""The HTTP driver against raw requests from the corpus, fed in random chunks."""
+
+from __future__ import annotations
+
+import json
+import random
+import socket
+import threading
+import time
+from pathlib import Path
+from typing import Iterator
+
+import h11
+import pytest
+
+from itkgw.errors import HTTPError
+from itkgw.http import HTTPConnection, Limits, decode_path
+
+CORPUS = Path(__file__).parent.parent / "corpus" / "http"
+_feeders: list[threading.Thread] = []
+
+
+@pytest.fixture
+def tcp_pair() -> Iterator[tuple[socket.socket, socket.socket]]:
+    """A connected (server side, client side) pair over loopback TCP."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    client = socket.create_connection(listener.getsockname())
+    server, _ = listener.accept()
+    listener.close()
+    yield server, client
+    server.close()
+    client.close()
+    while _feeders:  # no thread outlives its test (later tests fork)
+        _feeders.pop().join(timeout=5)
+
+
+def feed(client: socket.socket, data: bytes, seed: int, pause: float = 0.0) -> threading.Thread:
+    """Write ``data`` in random chunk sizes from a thread, as a slow client would."""
+
+    def run() -> None:
+        rng = random.Random(seed)
+        offset = 0
+        while offset < len(data):
+            size = rng.randint(1, 7)
+            try:
+                client.sendall(data[offset : offset + size])
+            except OSError:
+                return  # the server side gave up on us, which some tests expect
+            offset += size
+            if pause:
+                time.sleep(pause)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    _feeders.append(thread)
+    return thread
+
+
+def response_status(client: socket.socket) -> int:
+    parser = h11.Connection(h11.CLIENT)
+    parser.send(h11.Request(method="GET", target="/", headers=[("Host", "x")]))
+    client.settimeout(5)
+    while True:
+        event = parser.next_event()
+        if event is h11.NEED_DATA:
+            parser.receive_data(client.recv(65536))
+            continue
+        assert isinstance(event, h11.Response)
+        return int(event.status_code)
+
+
+VALID = json.loads((CORPUS / "valid" / "expect.json").read_text())
+INVALID = json.loads((CORPUS / "invalid" / "expect.json").read_text())
+
+
+@pytest.mark.parametrize("name", sorted(VALID))
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_valid_requests_parse_whatever_the_chunking(tcp_pair, name: str, seed: int) -> None:
+    server, client = tcp_pair
+    feed(client, (CORPUS / "valid" / name).read_bytes(), seed)
+    conn = HTTPConnection(server, Limits(timeout=5))
+    request = conn.next_request(first=True)
+    expected = VALID[name]
+    assert request is not None
+    assert (request.method, request.path, request.host, request.query) == (
+        expected["method"], expected["path"], expected["host"], expected["query"])
+    body = b"".join(conn.body_chunks()) if request.has_body else b""
+    assert body.decode() == expected["body"]
+
+
+@pytest.mark.parametrize("name", sorted(INVALID))
+def test_invalid_requests_get_their_status(tcp_pair, name: str) -> None:
+    server, client = tcp_pair
+    feed(client, (CORPUS / "invalid" / name).read_bytes(), seed=7)
+    conn = HTTPConnection(server, Limits(timeout=5))
+    with pytest.raises(HTTPError) as caught:
+        conn.next_request(first=True)
+    assert caught.value.status == INVALID[name]
+    conn.send_error(caught.value.status)
+    assert response_status(client) == INVALID[name]
+
+
+@pytest.mark.parametrize(
+    ("head", "status"),
+    [
+        (b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: a\r\n\r\n", 414),
+        (b"GET / HTTP/1.1\r\nHost: a\r\nX-Big: " + b"b" * 9000 + b"\r\n\r\n", 431),
+        (b"GET / HTTP/1.1\r\nHost: a\r\n" + b"X-Many: 1\r\n" * 101 + b"\r\n", 431),
+    ],
+)
+def test_request_limits(tcp_pair, head: bytes, status: int) -> None:
+    server, client = tcp_pair
+    client.sendall(head)
+    conn = HTTPConnection(server, Limits(timeout=5))
+    with pytest.raises(HTTPError) as caught:
+        conn.next_request(first=True)
+    assert caught.value.status == status
+
+
+def test_body_over_limit_is_413_before_reading_it(tcp_pair) -> None:
+    server, client = tcp_pair
+    client.sendall(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 2000\r\n\r\n")
+    conn = HTTPConnection(server, Limits(timeout=5, body=1000))
+    assert conn.next_request(first=True) is not None
+    with pytest.raises(HTTPError) as caught:
+        list(conn.body_chunks())
+    assert caught.value.status == 413
+
+
+def test_chunked_body_over_limit_is_413(tcp_pair) -> None:
+    server, client = tcp_pair
+    chunk = b"400\r\n" + b"x" * 1024 + b"\r\n"
+    client.sendall(b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n" + chunk * 3)
+    conn = HTTPConnection(server, Limits(timeout=5, body=2000))
+    assert conn.next_request(first=True) is not None
+    with pytest.raises(HTTPError) as caught:
+        list(conn.body_chunks())
+    assert caught.value.status == 413
+
+
+def test_slow_head_gets_408(tcp_pair) -> None:
+    server, client = tcp_pair
+    client.sendall(b"GET / HTTP/1.1\r\nHo")
+    conn = HTTPConnection(server, Limits(timeout=0.5))
+    with pytest.raises(HTTPError) as caught:
+        conn.next_request(first=True)
+    assert caught.value.status == 408
+
+
+def test_drip_fed_head_is_cut_off_by_the_head_deadline(tcp_pair) -> None:
+    """A client sending a byte every 0.1 s never hits the read timeout, only the deadline."""
+    server, client = tcp_pair
+    feed(client, b"GET / HTTP/1.1\r\nHost: a\r\nX-Slow: " + b"s" * 200, seed=1, pause=0.1)
+    conn = HTTPConnection(server, Limits(timeout=1.0))
+    started = time.monotonic()
+    with pytest.raises(HTTPError) as caught:
+        conn.next_request(first=True)
+    assert caught.value.status == 408
+    assert time.monotonic() - started < 5
+
+
+def test_idle_keep_alive_connection_closes_quietly(tcp_pair) -> None:
+    server, _client = tcp_pair
+    conn = HTTPConnection(server, Limits(timeout=5, keep_alive_timeout=0.2))
+    assert conn.next_request(first=False) is None
+
+
+def test_pipelined_requests_are_both_served(tcp_pair) -> None:
+    server, client = tcp_pair
+    client.sendall(b"GET /one HTTP/1.1\r\nHost: a\r\n\r\nGET /two HTTP/1.1\r\nHost: a\r\n\r\n")
+    conn = HTTPConnection(server, Limits(timeout=5))
+    first = conn.next_request(first=True)
+    assert first is not None and first.path == "/one"
+    conn.send_response_head(200, [("Content-Length", "2")])
+    conn.send_data(b"ok")
+    conn.end_response()
+    assert conn.start_next_cycle()
+    second = conn.next_request(first=False)
+    assert second is not None and second.path == "/two"
+
+
+def test_head_response_carries_no_body(tcp_pair) -> None:
+    server, client = tcp_pair
+    client.sendall(b"HEAD / HTTP/1.1\r\nHost: a\r\n\r\n")
+    conn = HTTPConnection(server, Limits(timeout=5))
+    conn.next_request(first=True)
+    conn.send_response_head(200, [("Content-Length", "5")])
+    conn.send_data(b"hello")
+    conn.end_response()
+    client.settimeout(2)
+    raw = client.recv(65536)
+    assert raw.startswith(b"HTTP/1.1 200 ")
+    assert raw.endswith(b"\r\n\r\n") and b"hello" not in raw
+
+
+@pytest.mark.parametrize(
+    ("raw", "decoded"),
+    [("/", "/"), ("/a//b", "/a/b"), ("/a/./b/", "/a/b/"), ("/a/b/..", "/a/"), ("/%7Euser/", "/~user/"),
+     ("/caf%C3%A9", "/café")],
+)
+def test_decode_path(raw: str, decoded: str) -> None:
+    assert decode_path(raw) == decoded
+
+
+@pytest.mark.parametrize(("raw", "status"), [("/..", 400), ("/a/../../b", 400), ("/%2e%2e/x", 400),
+                                             ("/a%2Fb", 404), ("/x%00", 400), ("/%", 400), ("x", 400)])
+def test_decode_path_refuses(raw: str, status: int) -> None:
+    with pytest.raises(HTTPError) as caught:
+        decode_path(raw)
+    assert caught.value.status == status

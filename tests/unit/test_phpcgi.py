@@ -1,0 +1,140 @@
+"""PHP through the real /usr/bin/php-cgi, over a socket pair parsed by h11."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import pytest
+
+from itkgw.config import ServerConfig
+from itkgw.phpcgi import php_argv, php_environ, php_ignores_options, run_php
+from tests.unit.test_cgi import Handler, Site, WireConnection, exchange, make_site
+
+PHP_CGI = "/usr/bin/php-cgi"
+
+pytestmark = pytest.mark.skipif(not os.access(PHP_CGI, os.X_OK), reason="needs /usr/bin/php-cgi")
+
+
+@pytest.fixture
+def site(tmp_path: Path, request: pytest.FixtureRequest) -> Site:
+    return make_site(tmp_path, request.node.nodeid)
+
+
+def php(site: Site, name: str, path_info: str = "", ini: Mapping[str, str] | None = None) -> Handler:
+    """Run /cgi/<name> through php-cgi as the connection child would."""
+
+    def handle(conn: WireConnection) -> None:
+        run_php(conn, conn.request, site.vhost, site.config, site.script(name),  # type: ignore[arg-type]
+                "/cgi/" + name, path_info, str(site.root), site.log, ini=ini)
+
+    return handle
+
+
+def test_query_string_reaches_get(site: Site) -> None:
+    reply = exchange(php(site, "get.php"), target="/cgi/get.php?a=1&b=two%20words&c[]=x")
+    assert reply.status == 200 and reply.complete
+    assert json.loads(reply.body) == {"a": "1", "b": "two words", "c": ["x"]}
+
+
+def test_post_body_reaches_php_input_intact(site: Site) -> None:
+    body = os.urandom(200 * 1024)
+    reply = exchange(php(site, "input.php"), target="/cgi/input.php", method="POST", body=body,
+                     headers=[("Content-Type", "application/octet-stream")])
+    assert reply.status == 200 and reply.complete
+    assert reply.body.decode() == f"{hashlib.sha256(body).hexdigest()} {len(body)}"
+
+
+@pytest.mark.parametrize("query", ["", "header=1"], ids=["http_response_code", "header-status"])
+def test_php_status_reaches_the_client(site: Site, query: str) -> None:
+    reply = exchange(php(site, "status.php"), target="/cgi/status.php?" + query)
+    assert reply.status == 404 and reply.complete
+    assert reply.body == b"gone"
+
+
+def test_php_location_is_a_302(site: Site) -> None:
+    reply = exchange(php(site, "redirect.php"))
+    assert reply.status == 302 and reply.complete
+    assert reply.header("location") == "http://x/"
+
+
+def test_syntax_error_is_phps_own_500(site: Site) -> None:
+    # php-cgi answers "Status: 500" with an empty body (display_errors is off
+    # in Debian's php.ini) and writes the error to stderr, our error log.
+    reply = exchange(php(site, "syntax.php"))
+    assert reply.status == 500 and reply.complete
+    assert reply.body == b""
+    assert "PHP Parse error:" in site.records.text()
+    assert site.script("syntax.php") in site.records.text()
+
+
+def test_ini_settings_reach_ini_get(site: Site) -> None:
+    reply = exchange(php(site, "ini.php", ini={"memory_limit": "77M", "default_charset": "ISO-8859-1"}),
+                     target="/cgi/ini.php?a=1")
+    assert reply.status == 200
+    assert reply.body == b"77M ISO-8859-1"
+
+
+@pytest.mark.parametrize("query", ["-x", "%2dd+memory_limit%3d1G", "+-s"])
+def test_query_that_would_drop_ini_settings_is_refused(site: Site, query: str) -> None:
+    reply = exchange(php(site, "ini.php", ini={"memory_limit": "77M"}), target="/cgi/ini.php?" + query)
+    assert reply.status == 403
+    assert b"128M" not in reply.raw and b"1G" not in reply.raw
+    assert "would make php-cgi ignore" in site.records.text()
+
+
+def test_dash_query_without_ini_settings_runs(site: Site) -> None:
+    reply = exchange(php(site, "ini.php"), target="/cgi/ini.php?-x")
+    assert reply.status == 200 and reply.complete
+
+
+def test_path_info_and_script_name_as_php_sees_them(site: Site) -> None:
+    reply = exchange(php(site, "server.php", path_info="/extra/bit"),
+                     target="/cgi/server.php/extra/bit?q=1")
+    assert reply.status == 200
+    assert json.loads(reply.body) == {
+        "SCRIPT_NAME": "/cgi/server.php",
+        "PATH_INFO": "/extra/bit",
+        "PHP_SELF": "/cgi/server.php/extra/bit",
+        "SCRIPT_FILENAME": site.script("server.php"),
+        "DOCUMENT_ROOT": str(site.root),
+        "REQUEST_URI": "/cgi/server.php/extra/bit?q=1",
+        "QUERY_STRING": "q=1",
+    }
+
+
+def test_php_argv_turns_settings_into_d_options() -> None:
+    config = ServerConfig(user=None, listen=(), vhosts=(), php_cgi="/opt/php/bin/php-cgi")  # type: ignore[arg-type]
+    assert php_argv(config) == ["/opt/php/bin/php-cgi"]
+    assert php_argv(config, {"memory_limit": "64M", "session.save_path": "/tmp/s"}) == [
+        "/opt/php/bin/php-cgi", "-d", "memory_limit=64M", "-d", "session.save_path=/tmp/s"]
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    ("memory_limit", "1M\nauto_prepend_file=/tmp/evil.php"),
+    ("memory_limit", "1M\r"),
+    ("bad name", "1"),
+    ("a=b", "1"),
+])
+def test_php_argv_refuses_settings_php_would_misread(name: str, value: str) -> None:
+    config = ServerConfig(user=None, listen=(), vhosts=())  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        php_argv(config, {name: value})
+
+
+def test_php_environ_adds_redirect_status() -> None:
+    env = php_environ({"SCRIPT_FILENAME": "/srv/a/x.php", "QUERY_STRING": ""})
+    assert env == {"SCRIPT_FILENAME": "/srv/a/x.php", "QUERY_STRING": "", "REDIRECT_STATUS": "200"}
+    with pytest.raises(ValueError):
+        php_environ({"QUERY_STRING": ""})
+
+
+@pytest.mark.parametrize(("query", "ignored"), [
+    ("", False), ("a=1", False), ("-s", True), ("%2ds", True), ("+-s", True), ("%20-s", True),
+    ("-d+x=1", False), ("x-s", False),
+])
+def test_php_ignores_options_as_php_cgi_decides(query: str, ignored: bool) -> None:
+    assert php_ignores_options(query) is ignored
