@@ -120,8 +120,11 @@ def daemonize() -> None:
 
 
 def write_pid_file(path: str) -> None:
-    with open(path, "w") as handle:
+    """Write atomically: -k must never read a half-written pid."""
+    temporary = f"{path}.{os.getpid()}"
+    with open(temporary, "w") as handle:
         handle.write(f"{os.getpid()}\n")
+    os.replace(temporary, path)
 
 
 def serve(path: str, args: argparse.Namespace, config: ServerConfig) -> int:

@@ -134,8 +134,12 @@ def setup_error_log(fd: int, level: str) -> logging.Logger:
     root = logging.getLogger("itkgw")
     for handler in list(root.handlers):
         root.removeHandler(handler)
-    root.addHandler(FdHandler(fd))
-    root.setLevel(LEVELS.get(level, WARN))
+    handler = FdHandler(fd)
+    threshold = LEVELS.get(level, WARN)
+    # As in httpd, notices (start, restart, stop) are logged whatever LogLevel says.
+    handler.addFilter(lambda record: record.levelno >= threshold or record.levelno == NOTICE)
+    root.addHandler(handler)
+    root.setLevel(min(threshold, NOTICE))
     root.propagate = False
     return root
 

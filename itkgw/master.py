@@ -84,6 +84,7 @@ class Master:
         self.scoreboard = Scoreboard.create(2 * max(_SERVER_LIMIT, config.max_request_workers))
         self.logs: LogFiles | None = None
         self.ctx: ServingContext | None = None
+        self._wakeup_read = -1
         self.signal_actions: dict[signal.Signals, Callable[[], None]] = {
             signal.SIGTERM: self.stop,
             signal.SIGINT: self.stop,
@@ -96,7 +97,15 @@ class Master:
     # -- setup ---------------------------------------------------------
 
     def prepare(self) -> None:
-        """Everything that can fail loudly before the server detaches."""
+        """Everything that can fail loudly before the server detaches.
+
+        Signal handling comes first: once a port accepts, an admin's signal
+        must be queued for the loop, not kill the master by default action.
+        """
+        self._wakeup_read, write_fd = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        signal.set_wakeup_fd(write_fd, warn_on_full_buffer=False)
+        for signum in self.signal_actions:
+            signal.signal(signum, _noop)
         self._open_listeners(self.config)
         self._apply_config(self.config)
 
@@ -240,7 +249,9 @@ class Master:
             signum = os.WTERMSIG(status)
             if signum not in (signal.SIGTERM, signal.SIGKILL) or self.running:
                 log.error("child pid %d exit signal %s (%d)", record.pid, signal.Signals(signum).name, signum)
-            _killpg(record.pid)  # its connection child must not outlive it
+            # Its connection child must not outlive it; TERM lets the child
+            # take its CGI process group down with it.
+            _killpg(record.pid, signal.SIGTERM)
         elif os.WEXITSTATUS(status) == ExitCode.BOOT_FAILED:
             log.critical("worker %d could not drop privileges; the server stops "
                          "(see the lines above for why)", record.pid)
@@ -274,10 +285,7 @@ class Master:
     # -- main loop -----------------------------------------------------
 
     def run(self) -> int:
-        read_fd, write_fd = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
-        signal.set_wakeup_fd(write_fd, warn_on_full_buffer=False)
-        for signum in self.signal_actions:
-            signal.signal(signum, _noop)
+        read_fd = self._wakeup_read
         log.log(NOTICE, "%s (mpm-itk %s) configured -- resuming normal operations",
                 SERVER_SOFTWARE, self.config.compat)
         self._spawn(self.config.start_servers)
@@ -316,9 +324,9 @@ def _single_worker(config: ServerConfig) -> ServerConfig:
     return replace(config, start_servers=1, min_spare_servers=1, max_spare_servers=1, max_request_workers=1)
 
 
-def _killpg(pgid: int) -> None:
+def _killpg(pgid: int, signum: int = signal.SIGKILL) -> None:
     try:
-        os.killpg(pgid, signal.SIGKILL)
+        os.killpg(pgid, signum)
     except (ProcessLookupError, PermissionError):
         pass  # The group is already empty.
 

@@ -162,12 +162,16 @@ class Worker:
             signal.set_wakeup_fd(-1)
             os.close(wakeup)
             os.close(self._wakeup_write)
-            for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGCHLD):
+            # TERM unwinds the child so a running CGI's process group is killed too.
+            signal.signal(signal.SIGTERM, _exit_on_signal)
+            for signum in (signal.SIGINT, signal.SIGCHLD):
                 signal.signal(signum, signal.SIG_DFL)
             for signum in (signal.SIGHUP, signal.SIGUSR1, signal.SIGWINCH):
                 signal.signal(signum, signal.SIG_IGN)
             signal.signal(signal.SIGPIPE, signal.SIG_IGN)
             ConnectionChild(self.ctx, self.slot_index, sock).run()
+        except SystemExit:
+            code = 0
         except BaseException:  # noqa: BLE001 - a child must log and exit, never unwind
             log.exception("connection child failed")
             code = 1
@@ -190,3 +194,7 @@ class Worker:
 
 def _noop(signum: int, frame: object) -> None:
     """Signals only wake the loop through the wakeup fd."""
+
+
+def _exit_on_signal(signum: int, frame: object) -> None:
+    raise SystemExit(0)

@@ -182,3 +182,40 @@ def test_run_as_helper_sees_the_same_files(docroots, test_users: Users) -> None:
     """The fixtures' permissions are what the isolation tests rely on."""
     result = run_as(test_users.bob, ["cat", docroots[ALICE].htdocs / "secret.txt"])
     assert result.returncode != 0
+
+
+def test_eacces_on_a_later_keep_alive_request_closes_the_connection(itkgw_factory, docroots) -> None:
+    """mpm-itk: not a 403 the client might cache, a close it retries after."""
+    alice = docroots[ALICE]
+    private = alice.htdocs / "root-only.txt"
+    private.write_text("root only\n")
+    private.chmod(0o600)  # owned by root: alice cannot open it
+    try:
+        server = itkgw_factory(two_vhosts(docroots))
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        try:
+            connection.request("GET", "/index.html", headers={"Host": "alice.test"})
+            assert connection.getresponse().read() == b"<h1>itkt-alice</h1>\n"
+            connection.request("GET", "/root-only.txt", headers={"Host": "alice.test"})
+            with pytest.raises((http.client.RemoteDisconnected, ConnectionResetError)):
+                connection.getresponse()
+        finally:
+            connection.close()
+        status, _, body = server.request("alice.test", "/root-only.txt")
+        assert status == 403
+        assert b"root only" not in body
+    finally:
+        private.unlink()
+
+
+def test_vhosts_are_chosen_by_local_port_before_host(itkgw_factory, docroots, test_users: Users) -> None:
+    def vhosts(ports: tuple[int, ...]) -> list[dict[str, object]]:
+        return [vhost_for(docroots[ALICE], "alice.test", listen=[f"127.0.0.1:{ports[0]}"]),
+                vhost_for(docroots[BOB], "bob.test", listen=[f"127.0.0.1:{ports[1]}"])]
+
+    server = itkgw_factory(vhosts, listen_count=2)
+    first, second = server.ports
+    _, _, body = server.request("alice.test", "/whoami.cgi", port=second)
+    assert Whoami.parse(body.decode()) == Whoami.of(test_users.bob)
+    _, _, body = server.request("bob.test", "/whoami.cgi", port=first)
+    assert Whoami.parse(body.decode()) == Whoami.of(test_users.alice)

@@ -1,0 +1,170 @@
+"""Signals, reloads and dying processes: the server keeps serving through them."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+from tests.e2e.itkgw_proc import Itkgw, vhost_for
+from tests.sites import ALICE, BOB, Site, Users, Whoami
+
+
+def two_vhosts(docroots: dict[str, Site]) -> list[dict[str, object]]:
+    return [vhost_for(docroots[ALICE], "alice.test"), vhost_for(docroots[BOB], "bob.test")]
+
+
+def children(pid: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except FileNotFoundError:
+        return []
+    return [int(child) for child in text.split()]
+
+
+def wait_for(condition, timeout: float = 10.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def request_loop(server: Itkgw, count: int, results: list[int], host: str = "alice.test") -> None:
+    for _ in range(count):
+        try:
+            results.append(server.request(host, "/index.html", timeout=10).status)
+        except OSError as exc:
+            results.append(-1)
+            print("request failed:", exc)
+
+
+def test_graceful_restart_under_load_loses_no_request(itkgw_factory, docroots) -> None:
+    server = itkgw_factory(two_vhosts(docroots))
+    results: list[int] = []
+    loop = threading.Thread(target=request_loop, args=(server, 300, results))
+    loop.start()
+    for _ in range(3):
+        time.sleep(0.3)
+        server.signal(signal.SIGUSR1)
+    loop.join(timeout=60)
+    assert len(results) == 300
+    assert results.count(200) == 300, {status: results.count(status) for status in set(results)}
+    assert server.error_log_text().count("Doing graceful restart") == 3
+
+
+def test_graceful_restart_lets_a_running_request_finish(itkgw_factory, docroots) -> None:
+    server = itkgw_factory(two_vhosts(docroots))
+    answer: list[object] = []
+    slow = threading.Thread(target=lambda: answer.append(server.request("alice.test", "/slow.cgi?2")))
+    slow.start()
+    time.sleep(0.5)
+    server.signal(signal.SIGUSR1)
+    slow.join(timeout=15)
+    assert answer and answer[0].status == 200 and answer[0].body == b"ok\n"  # type: ignore[attr-defined]
+    assert server.request("bob.test", "/index.html").status == 200
+
+
+def test_reload_with_a_broken_config_keeps_the_old_one(itkgw_factory, docroots, test_users: Users) -> None:
+    server = itkgw_factory(two_vhosts(docroots))
+    good = server.config_path.read_text()
+    server.config_path.write_text(good + "\nthis is not toml\n")
+    try:
+        server.signal(signal.SIGUSR1)
+        wait_for(lambda: "keeping the running configuration" in server.error_log_text(), what="reload error")
+        assert str(server.config_path) in server.error_log_text()
+        _, _, body = server.request("bob.test", "/whoami.cgi")
+        assert Whoami.parse(body.decode()) == Whoami.of(test_users.bob)
+    finally:
+        server.config_path.write_text(good)
+
+
+def test_graceful_restart_reads_the_new_config(itkgw_factory, docroots) -> None:
+    server = itkgw_factory(two_vhosts(docroots))
+    assert server.request("carol.test", "/index.html").body == b"<h1>itkt-alice</h1>\n"
+    server.config["vhost"][1]["server_alias"] = ["carol.test"]
+    server.write_config()
+    server.signal(signal.SIGUSR1)
+    wait_for(lambda: server.request("carol.test", "/index.html").body == b"<h1>itkt-bob</h1>\n",
+             what="the new alias to take effect")
+
+
+def test_killing_a_busy_worker_leaves_the_server_serving(itkgw_factory, docroots) -> None:
+    server = itkgw_factory(two_vhosts(docroots))
+    outcome: list[object] = []
+
+    def slow_request() -> None:
+        try:
+            outcome.append(server.request("alice.test", "/slow.cgi?3").status)
+        except OSError as exc:
+            outcome.append(exc)
+
+    slow = threading.Thread(target=slow_request)
+    slow.start()
+    wait_for(lambda: any(children(worker) for worker in children(server.pid)), what="a busy worker")
+    busy = next(worker for worker in children(server.pid) if children(worker))
+    os.kill(busy, signal.SIGKILL)
+    slow.join(timeout=15)
+    assert outcome, "the request on the killed worker never ended"
+    for _ in range(20):
+        assert server.request("bob.test", "/index.html").status == 200
+    wait_for(lambda: f"child pid {busy} exit signal SIGKILL" in server.error_log_text(), what="log line")
+    assert busy not in children(server.pid)
+
+
+def test_usr1_reopens_the_logs_for_logrotate(itkgw_factory, docroots) -> None:
+    server = itkgw_factory(two_vhosts(docroots))
+    assert server.request("alice.test", "/index.html").status == 200
+    access = server.access_log_path("alice.test")
+    wait_for(lambda: access.exists() and "GET /index.html" in access.read_text(), what="access log line")
+    rotated = access.with_suffix(".1")
+    access.rename(rotated)
+    server.error_log.rename(server.error_log.with_suffix(".1"))
+    server.signal(signal.SIGUSR1)
+    wait_for(lambda: server.error_log.exists(), what="a new error log")
+    wait_for(lambda: server.request("alice.test", "/index.html?after").status == 200 and access.exists()
+             and "/index.html?after" in access.read_text(), what="a new access log")
+    assert "?after" not in rotated.read_text()
+
+
+def test_access_log_is_in_combined_format(itkgw_factory, docroots) -> None:
+    server = itkgw_factory(two_vhosts(docroots))
+    server.request("alice.test", "/index.html", headers={"Referer": "http://r.test/", "User-Agent": "ua/1"})
+    access = server.access_log_path("alice.test")
+    wait_for(lambda: access.exists() and access.read_text(), what="access log line")
+    line = access.read_text().splitlines()[0]
+    assert line.startswith("127.0.0.1 - - [")
+    assert line.endswith('] "GET /index.html HTTP/1.1" 200 20 "http://r.test/" "ua/1"')
+
+
+def test_sigterm_stops_everything(itkgw_factory, docroots) -> None:
+    server = itkgw_factory(two_vhosts(docroots))
+    slow = threading.Thread(
+        target=lambda: _ignore_errors(lambda: server.request("alice.test", "/slow.cgi?5")))
+    slow.start()
+    time.sleep(0.5)
+    started = time.monotonic()
+    server.stop()  # asserts that nothing of the server's session is left
+    assert time.monotonic() - started < 5
+    slow.join(timeout=10)
+
+
+def test_graceful_stop_finishes_the_running_request(itkgw_factory, docroots) -> None:
+    server = itkgw_factory(two_vhosts(docroots))
+    answer: list[object] = []
+    slow = threading.Thread(target=lambda: answer.append(server.request("alice.test", "/slow.cgi?1")))
+    slow.start()
+    time.sleep(0.4)
+    server.signal(signal.SIGWINCH)
+    slow.join(timeout=15)
+    assert answer and answer[0].status == 200  # type: ignore[attr-defined]
+    assert server.wait_exit() == 0
+
+
+def _ignore_errors(call) -> None:
+    try:
+        call()
+    except OSError:
+        return  # the server was stopped under it, which is the point
