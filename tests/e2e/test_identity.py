@@ -219,3 +219,32 @@ def test_vhosts_are_chosen_by_local_port_before_host(itkgw_factory, docroots, te
     assert Whoami.parse(body.decode()) == Whoami.of(test_users.bob)
     _, _, body = server.request("bob.test", "/whoami.cgi", port=first)
     assert Whoami.parse(body.decode()) == Whoami.of(test_users.alice)
+
+
+def test_one_vhost_cannot_signal_or_inspect_anothers_processes(itkgw_factory, docroots) -> None:
+    import threading
+    import time
+
+    alice = docroots[ALICE]
+    probe = alice.htdocs / "probe.cgi"
+    probe.write_text("#!/bin/sh\nprintf 'Content-Type: text/plain\\n\\n'\n"
+                     "pid=$(pgrep -f 'sleep 3' | head -n 1)\necho \"pid=$pid\"\n"
+                     "kill -TERM \"$pid\" 2>&1 || echo kill-refused\n"
+                     "cat /proc/$pid/environ >/dev/null 2>&1 || echo environ-refused\n")
+    os.chown(probe, alice.user.pw_uid, alice.user.pw_gid)
+    probe.chmod(0o750)
+    try:
+        server = itkgw_factory(two_vhosts(docroots))
+        slow_status: list[int] = []
+        slow = threading.Thread(
+            target=lambda: slow_status.append(server.request("bob.test", "/slow.cgi?3").status))
+        slow.start()
+        time.sleep(0.7)  # bob's slow.cgi is sleeping now
+        _, _, body = server.request("alice.test", "/probe.cgi")
+        text = body.decode()
+        assert re.search(r"pid=\d+", text), text
+        assert "kill-refused" in text and "environ-refused" in text
+        slow.join(timeout=10)
+        assert slow_status == [200]  # bob's request was not disturbed
+    finally:
+        probe.unlink()

@@ -168,3 +168,19 @@ def _ignore_errors(call) -> None:
         call()
     except OSError:
         return  # the server was stopped under it, which is the point
+
+
+def test_hup_restart_reads_the_new_config(itkgw_factory, docroots) -> None:
+    server = itkgw_factory(two_vhosts(docroots))
+    server.config["vhost"][1]["server_alias"] = ["dave.test"]
+    server.write_config()
+    server.signal(signal.SIGHUP)
+    wait_for(lambda: "Attempting to restart" in server.error_log_text(), what="restart")
+    wait_for(lambda: _status_or_none(server, "dave.test") == b"<h1>itkt-bob</h1>\n", what="new alias")
+
+
+def _status_or_none(server: Itkgw, host: str) -> bytes | None:
+    try:
+        return server.request(host, "/index.html").body
+    except OSError:
+        return None  # between the old workers and the new ones
