@@ -1,7 +1,8 @@
 """The command line, shaped like httpd's so an admin's habits carry over.
 
-    itkgw [-f FILE] [--compat=2.2|2.4] [-t] [-V] [-X] [-D FOREGROUND]
+    itkgw [-f FILE] [--compat=2.2|2.4] [-t] [-S] [-V] [-X] [-D NAME]
           [-k start|stop|restart|graceful|graceful-stop]
+    itkgw convert [--compat=2.2|2.4] [-D NAME] FILE    (Apache syntax -> TOML)
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         "else the embedded demo config)")
     parser.add_argument("--compat", choices=("2.2", "2.4"), help="mpm-itk directive set (wins over the file)")
     parser.add_argument("-t", dest="test", action="store_true", help="check the config and exit")
+    parser.add_argument("-S", dest="show_vhosts", action="store_true",
+                        help="show the vhosts as parsed (as httpd -S) and exit")
     parser.add_argument("-V", dest="version", action="store_true", help="print version and build settings")
     parser.add_argument("-X", dest="debug", action="store_true", help="foreground, one worker (debugging)")
     parser.add_argument("-D", dest="defines", action="append", default=[], metavar="NAME",
@@ -52,14 +55,36 @@ def config_path(args: argparse.Namespace) -> str:
     return DEFAULT_CONFIG if os.path.exists(DEFAULT_CONFIG) else EMBEDDED
 
 
-def load_config(path: str, compat: str | None) -> Loaded:
+def load_config(path: str, compat: str | None, defines: tuple[str, ...] = ()) -> Loaded:
+    """TOML for ``.toml`` files, Apache syntax for anything else."""
     if path == EMBEDDED:
         text = resources.files("itkgw").joinpath("default.toml").read_text()
         return loads_toml(text, EMBEDDED, compat)
-    if not path.endswith(".toml"):
-        raise ConfigError(path, "only the TOML form is read by this version of itkgw",
-                          "write the config as TOML (see etc/itkgw.toml)")
-    return load_toml(path, compat)
+    if path.endswith(".toml"):
+        return load_toml(path, compat)
+    from itkgw.conf_apache import load_apache
+
+    return load_apache(path, compat, defines)
+
+
+def convert_main(argv: list[str]) -> int:
+    """``itkgw convert FILE``: the TOML form of an Apache-syntax config, on stdout."""
+    from itkgw.convert import to_toml
+
+    parser = argparse.ArgumentParser(prog="itkgw convert", description="write the TOML form of a config")
+    parser.add_argument("--compat", choices=("2.2", "2.4"))
+    parser.add_argument("-D", dest="defines", action="append", default=[], metavar="NAME")
+    parser.add_argument("file")
+    args = parser.parse_args(argv)
+    try:
+        loaded = load_config(args.file, args.compat, tuple(args.defines))
+    except (ConfigError, ConfigErrors) as exc:
+        _report(exc)
+        return 1
+    for warning in loaded.warnings:
+        print(f"itkgw: warning: {warning}", file=sys.stderr)
+    sys.stdout.write(to_toml(loaded.config))
+    return 0
 
 
 def print_version(path: str, compat: str) -> None:
@@ -137,7 +162,7 @@ def serve(path: str, args: argparse.Namespace, config: ServerConfig) -> int:
         return 1
 
     def reload_config() -> ServerConfig:
-        return load_config(path, args.compat).config
+        return load_config(path, args.compat, tuple(args.defines)).config
 
     master = Master(config, reload_config, single_worker=args.debug)
     try:
@@ -161,10 +186,13 @@ def serve(path: str, args: argparse.Namespace, config: ServerConfig) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(sys.argv[1:] if argv is None else argv)
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["convert"]:
+        return convert_main(argv[1:])
+    args = parse_args(argv)
     path = config_path(args)
     try:
-        loaded = load_config(path, args.compat)
+        loaded = load_config(path, args.compat, tuple(args.defines))
     except (ConfigError, ConfigErrors) as exc:
         _report(exc)
         if not args.version:
@@ -177,6 +205,11 @@ def main(argv: list[str] | None = None) -> int:
     assert loaded is not None
     for warning in loaded.warnings:
         print(f"itkgw: warning: {warning}", file=sys.stderr)
+    if args.show_vhosts:
+        from itkgw.report import vhost_table
+
+        print(vhost_table(loaded.config))
+        return 0
     if args.test:
         print("Syntax OK")
         return 0

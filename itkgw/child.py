@@ -23,11 +23,11 @@ from dataclasses import dataclass
 
 from itkgw import dispatch, privs
 from itkgw.config import Identity, ServerConfig, VHost
-from itkgw.dirconf import DirConfig, merge
 from itkgw.errors import CloseConnection, ExitCode, HTTPError
 from itkgw.http import ClientGone, HTTPConnection, Limits, Request
 from itkgw.log import LogFiles, format_access, set_client, set_vhost_fd, write_access
 from itkgw.mime import MimeTypes
+from itkgw.routing import Compiled, Plan, plan_request
 from itkgw.scoreboard import Scoreboard, SlotState
 from itkgw.vhosts import VHostTable
 
@@ -44,6 +44,7 @@ class ServingContext:
     scoreboard: Scoreboard
     mime: MimeTypes
     generation: int
+    compiled: Compiled
 
     @property
     def limits(self) -> Limits:
@@ -109,12 +110,17 @@ class ConnectionChild:
         self.slot.request = request.request_line
         self.slot.vhost = vhost_key(vhost, request.local_port) if vhost else ""
         self.slot.state = SlotState.BUSY_WRITE
+        self.conn.limits.body = self.ctx.config.limit_request_body
+        self.conn.header_rules = []
+        plan: Plan | None = None
         try:
             if vhost is None:
                 raise HTTPError(404, f"no vhost answers on {request.local_ip}:{request.local_port}")
-            dirconf = merge(self.ctx.config, vhost, request.path)
-            self._enter_identity(vhost, dirconf, request)
-            dispatch.serve(self.conn, request, vhost, dirconf, self.ctx.config, self.ctx.mime, first)
+            plan = plan_request(self.ctx.config, self.ctx.compiled, vhost, request)
+            self._enter_identity(vhost, plan, request)
+            if plan.denied:
+                raise HTTPError(403, plan.denied)
+            dispatch.serve(self.conn, request, plan, self.ctx.config, self.ctx.mime, first)
         except CloseConnection as exc:
             log.debug("closing keep-alive connection: %s", exc)
             return False
@@ -123,7 +129,7 @@ class ConnectionChild:
             if self.conn.response_started:
                 return False
             try:
-                self.conn.send_error(exc.status)
+                self._send_error(exc, plan)
             except ClientGone:
                 return False
         except ClientGone:
@@ -132,21 +138,35 @@ class ConnectionChild:
         self._access_log(request, vhost)
         return True
 
-    def _enter_identity(self, vhost: VHost, dirconf: DirConfig, request: Request) -> None:
+    def _send_error(self, exc: HTTPError, plan: Plan | None) -> None:
+        """The status page, or the vhost's ErrorDocument for it."""
+        target = plan.dirconf.error_documents.get(exc.status) if plan is not None else None
+        if target is None or plan is None or exc.status < 400:
+            self.conn.send_error(exc.status, exc.headers)
+            return
+        try:
+            dispatch.send_error_document(self.conn, exc.status, target, plan, self.ctx.config, self.ctx.mime)
+        except (HTTPError, OSError) as failed:
+            if isinstance(failed, ClientGone) or self.conn.response_started:
+                raise
+            log.error("ErrorDocument %s for status %d failed: %s", target, exc.status, failed)
+            self.conn.send_error(exc.status, exc.headers)
+
+    def _enter_identity(self, vhost: VHost, plan: Plan, request: Request) -> None:
         """MaxClientsVHost, NiceValue, then the one-way identity switch."""
         key = vhost_key(vhost, request.local_port)
-        busy = self.ctx.scoreboard.count_busy_for_vhost(key)
-        if vhost.max_clients_vhost and busy > vhost.max_clients_vhost:
+        limit = vhost.max_clients_vhost
+        if limit and self.ctx.scoreboard.count_busy_for_vhost(key) > limit:
             log.error("MaxClientsVhost reached for %s, refusing client.", key)
             raise HTTPError(503)
-        wanted = dirconf.identity
+        wanted = plan.identity
         if self.identity is not None:
             if wanted != self.identity:
                 raise CloseConnection(f"request needs {wanted}, connection runs as {self.identity}")
             return
         config = self.ctx.config
         try:
-            privs.apply_nice(dirconf.nice_value)
+            privs.apply_nice(plan.dirconf.nice_value)
             privs.switch_identity(wanted, config)
         except privs.IdentityNotAllowed as exc:
             raise HTTPError(500, str(exc)) from None

@@ -1,16 +1,18 @@
 """TOML -> model: the native config form, read with tomllib.
 
-Top-level keys are server settings, ``[[vhost]]`` tables the vhosts and
-``[[vhost.directory]]`` tables their <Directory> sections; every key is a
-model field name, looked up in the directive table (directives.py).
+Top-level keys are server settings, ``[[vhost]]`` tables the vhosts, and
+``[[vhost.directory]]``, ``[[vhost.location]]`` and ``[[vhost.files]]``
+tables their <Directory>, <Location> and <Files> sections (``regex = true``
+for the Match forms); every key is a model field name, looked up in the
+directive table (directives.py), whose rows document the TOML shape of each
+structured value (require, access, headers, rewrite_rules...).
 
 Every problem is collected and raised together as ConfigErrors so ``itkgw
 -t`` lists them all. Each is located as ``FILE: key.path``, list positions
 counted from 1 (``vhost[2].directory[1].nice_value`` is in the first
-[[vhost.directory]] of the second [[vhost]]). What Apache and mpm-itk quietly
-adjust (prefork sizing, NiceValue out of range) is adjusted the same way, and
-what they only refuse at request time (an identity outside LimitUIDRange gets
-500) is a warning: the server still starts.
+[[vhost.directory]] of the second [[vhost]]). The checks the Apache-syntax
+reader shares (conf_checks.py) adjust what Apache and mpm-itk quietly adjust
+and warn about what they only refuse at request time.
 
 TOML keys are ours, not Apache's, so ``--compat`` refuses only the settings
 mpm-itk 2.2 does not have at all (limit_uid_range, limit_gid_range,
@@ -21,21 +23,21 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import itertools
-import os
 import re
-import stat
 import tomllib
-from dataclasses import dataclass
 from typing import Any
 
-from itkgw.config import ANY_HOST, DEFAULT_ID_RANGE, Address, DirSection, Identity, ServerConfig, VHost
+from itkgw import conf_checks
+from itkgw.conf_checks import Findings, Limits, Loaded
+from itkgw.config import DEFAULT_ID_RANGE, Address, DirSection, Identity, ServerConfig, VHost
 from itkgw.directives import (
     BY_KEY,
     MODELS,
+    SECTION_KINDS,
     SERIES,
     Context,
     Directive,
+    check_section_path,
     contexts_of_key,
     lookup_hint,
     toml_directive,
@@ -43,17 +45,18 @@ from itkgw.directives import (
 from itkgw.errors import ConfigError, ConfigErrors
 from itkgw.privs import resolve_identity
 
+__all__ = ["DEFAULT_COMPAT", "DEFAULT_USER", "Loaded", "load_toml", "loads_toml"]
+
 DEFAULT_COMPAT = "2.4"
 #: Debian's User and Group; Apache's own default, #-1, is nobody's choice.
 DEFAULT_USER = "www-data"
-NICE_RANGE = (-20, 19)
 
 #: Keys holding nested [[tables]], and the context each is written in.
-_SECTION_KEYS = {"vhost": Context.SERVER, "directory": Context.VHOST}
+_SECTION_KEYS = {"vhost": Context.SERVER, **{kind: Context.VHOST for kind in SECTION_KINDS}}
 _PLACES = {
     Context.SERVER: "at the top level",
     Context.VHOST: "in a [[vhost]] table",
-    Context.DIRECTORY: "in a [[vhost.directory]] table",
+    Context.DIRECTORY: "in a [[vhost.{kind}]] table",
 }
 _MOVE_HINTS = {
     Context.SERVER: "move it to the top level, before the first [[vhost]]",
@@ -62,18 +65,10 @@ _MOVE_HINTS = {
 }
 _REQUIRED = {
     Context.VHOST: {"server_name": '"www.example.com"', "document_root": '"/srv/www/htdocs"'},
-    Context.DIRECTORY: {"path": '"/srv/www/htdocs/private"'},
 }
-_WILDCARDS = (ANY_HOST, "0.0.0.0", "::")
+#: A section table's required path, by kind, as the hint shows it.
+_SECTION_PATHS = {"directory": '"/srv/www/htdocs/private"', "location": '"/private/"', "files": '"*.log"'}
 _TOML_POSITION = re.compile(r"(.*) \(at line (\d+), column (\d+)\)", re.DOTALL)
-
-
-@dataclass(frozen=True)
-class Loaded:
-    """A configuration that can be served, and what the admin should know about it."""
-
-    config: ServerConfig
-    warnings: list[str]
 
 
 def load_toml(path: str, compat: str | None = None) -> Loaded:
@@ -124,42 +119,14 @@ def _default(context: Context, name: str) -> Any:
     return next(f.default for f in dataclasses.fields(MODELS[context]) if f.name == name)
 
 
-def _overlap(one: Address, other: Address) -> bool:
-    """Whether binding both fails: a wildcard and another address of its family, same port."""
-    if one.port != other.port or one == other:
-        return False
-    if one.host not in _WILDCARDS and other.host not in _WILDCARDS:
-        return False
-    dual_stack = "::" in (one.host, other.host)
-    return dual_stack or (":" in one.host) == (":" in other.host)
-
-
-def _covers(server: Address, vhost: Address) -> bool:
-    """Whether connections to ``vhost`` can arrive on the listener ``server``."""
-    if server.port != vhost.port:
-        return False
-    if vhost.host == ANY_HOST or server.host in (vhost.host, "::"):
-        return True
-    return server.host in (ANY_HOST, "0.0.0.0") and ":" not in vhost.host
-
-
-@dataclass(frozen=True)
-class _Limits:
-    """What vhosts are checked against, read from the top level first."""
-
-    user: Identity | None
-    listen: tuple[Address, ...]
-    uid_range: tuple[int, int]
-    gid_range: tuple[int, int]
-
-
 class _Reader:
     """The reading of one file: the problems and warnings found so far."""
 
     def __init__(self, source: str) -> None:
         self.source = source
-        self.errors: list[ConfigError] = []
-        self.warnings: list[str] = []
+        self.findings = Findings()
+        self.errors = self.findings.errors
+        self.warnings = self.findings.warnings
         self.compat = DEFAULT_COMPAT
         self.compat_from_option = False
 
@@ -167,10 +134,10 @@ class _Reader:
         return f"{self.source}: {key_path}"
 
     def error(self, key_path: str, message: str, hint: str) -> None:
-        self.errors.append(ConfigError(self.at(key_path), message, hint))
+        self.findings.error(self.at(key_path), message, hint)
 
     def warn(self, key_path: str, message: str) -> None:
-        self.warnings.append(f"{self.at(key_path)}: {message}")
+        self.findings.warn(self.at(key_path), message)
 
     # -- the server ------------------------------------------------------
 
@@ -182,17 +149,22 @@ class _Reader:
         if "listen" not in data:
             self.error("listen", "required key is missing",
                        'add the addresses to serve, e.g. listen = ["80"]')
-        self.check_listen(listen)
-        limits = _Limits(user, listen, values.get("limit_uid_range", DEFAULT_ID_RANGE),
-                         values.get("limit_gid_range", DEFAULT_ID_RANGE))
+        conf_checks.check_listen(listen, self.findings, lambda address: self.at("listen"))
+        self.check_name_virtual_hosts(values)
+        limits = Limits(user, listen, values.get("limit_uid_range", DEFAULT_ID_RANGE),
+                        values.get("limit_gid_range", DEFAULT_ID_RANGE))
         vhosts = [vhost for number, table in enumerate(self.tables(data, "vhost", ""), 1)
                   if (vhost := self.vhost(table, f"vhost[{number}]", limits))]
         if "vhost" not in data:
             self.error("vhost", "no [[vhost]] table", "add a [[vhost]] with server_name and document_root")
         settings = {key: value for key, value in values.items() if key not in ("user", "group", "compat")}
-        self.adjust_prefork(settings)
-        self.check_php_cgi(settings.get("php_cgi", _default(Context.SERVER, "php_cgi")), vhosts)
-        self.check_names(vhosts)
+        conf_checks.adjust_prefork(settings, lambda key: _default(Context.SERVER, key), self.findings,
+                                   self.at, lambda key: key)
+        conf_checks.check_php_cgi(settings.get("php_cgi", _default(Context.SERVER, "php_cgi")), vhosts,
+                                  self.at("php_cgi"), self.findings,
+                                  "install php-cgi, or set php_cgi to its path; "
+                                  "vhosts without PHP can set php_extensions = []")
+        conf_checks.check_names(vhosts, self.findings, lambda vhost: self.key_path(vhost.where))
         if self.errors or user is None:
             return None
         return ServerConfig(user=user, listen=listen, vhosts=tuple(vhosts), source=self.source,
@@ -208,6 +180,13 @@ class _Reader:
                                                "use --compat=2.2 or --compat=2.4"))
         elif in_file in SERIES:
             self.compat = str(in_file)
+
+    def check_name_virtual_hosts(self, values: dict[str, Any]) -> None:
+        """NameVirtualHost means something to 2.2 only; 2.4 names every address's vhosts."""
+        if values.get("name_virtual_hosts") and self.compat != "2.2":
+            self.warn("name_virtual_hosts", f"has no effect with compat {self.compat} "
+                      "(Apache 2.4 chooses vhosts by name on every address)")
+            del values["name_virtual_hosts"]
 
     def server_identity(self, data: dict[str, Any], values: dict[str, Any]) -> Identity | None:
         """User and Group, www-data when not given (Debian's Apache default)."""
@@ -226,143 +205,61 @@ class _Reader:
                            f'set {key} = "NAME" to the identity the workers run as')
             return None
 
-    def check_listen(self, listen: tuple[Address, ...]) -> None:
-        """Each address once, and no two that cannot both be bound."""
-        for address in dict.fromkeys(listen):
-            if listen.count(address) > 1:
-                self.error("listen", f"{address} is listed twice", "remove one of them")
-        for one, other in itertools.combinations(dict.fromkeys(listen), 2):
-            if _overlap(one, other):
-                wide = one if one.host in _WILDCARDS else other
-                self.error("listen", f"{one} and {other} overlap: binding both fails",
-                           f"keep {wide} alone, or list each address instead of it")
-
-    def adjust_prefork(self, settings: dict[str, Any]) -> None:
-        """Correct the prefork sizing as Apache does, with a warning each."""
-
-        def get(key: str) -> int:
-            value: int = settings.get(key, _default(Context.SERVER, key))
-            return value
-
-        def adjust(key: str, value: int, why: str) -> None:
-            direction = "raised" if value > get(key) else "lowered"
-            self.warn(key, f"{key} {get(key)} {direction} to {value} ({why})")
-            settings[key] = value
-
-        if get("max_request_workers") < 1:
-            adjust("max_request_workers", 1, "at least one worker is needed")
-        if get("min_spare_servers") < 1:
-            adjust("min_spare_servers", 1, "at least one idle worker is kept")
-        if get("max_spare_servers") <= get("min_spare_servers"):
-            adjust("max_spare_servers", get("min_spare_servers") + 1, "must exceed min_spare_servers")
-        if get("start_servers") > get("max_request_workers"):
-            adjust("start_servers", get("max_request_workers"), "no more than max_request_workers")
-
-    def check_php_cgi(self, php_cgi: str, vhosts: list[VHost]) -> None:
-        users = [vhost.server_name for vhost in vhosts if vhost.php_extensions]
-        if users and not (os.path.isfile(php_cgi) and os.access(php_cgi, os.X_OK)):
-            self.error("php_cgi",
-                       f"{php_cgi} is not an executable file, and vhost {users[0]} runs PHP with it",
-                       "install php-cgi, or set php_cgi to its path; "
-                       "vhosts without PHP can set php_extensions = []")
-
-    def check_names(self, vhosts: list[VHost]) -> None:
-        """A name a vhost shares with an earlier one on an address never reaches it."""
-        first: dict[tuple[Address, str], VHost] = {}
-        for vhost in vhosts:
-            clashes: dict[tuple[str, VHost], list[str]] = {}
-            names = dict.fromkeys(name.lower() for name in vhost.names)
-            for address, name in itertools.product(vhost.listen, names):
-                earlier = first.setdefault((address, name), vhost)
-                if earlier is not vhost:
-                    clashes.setdefault((name, earlier), []).append(str(address))
-            for (name, earlier), addresses in clashes.items():
-                self.warn(self.key_path(vhost.where), f"{name} on {', '.join(addresses)} is also a name of "
-                          f"{self.key_path(earlier.where)} ({earlier.server_name}), which gets its requests")
-
     def key_path(self, where: str) -> str:
         return where.removeprefix(f"{self.source}: ")
 
-    # -- vhosts and directory sections -----------------------------------
+    # -- vhosts and their sections ---------------------------------------
 
-    def vhost(self, table: dict[str, Any], path: str, limits: _Limits) -> VHost | None:
+    def vhost(self, table: dict[str, Any], path: str, limits: Limits) -> VHost | None:
         mark = len(self.errors)
         values = self.read_table(table, Context.VHOST, path)
-        self.require(table, Context.VHOST, path)
+        self.require(table, path)
         if "listen" in values:
-            self.check_vhost_listen(values["listen"], limits.listen, f"{path}.listen")
+            conf_checks.check_vhost_listen(values["listen"], limits.listen, self.at(f"{path}.listen"),
+                                           self.findings, lambda address: f'add "{address}" to listen at '
+                                           "the top level")
         else:
             values["listen"] = limits.listen  # every address the server listens on
         if "document_root" in values:
-            self.check_directory(values["document_root"], f"{path}.document_root")
+            conf_checks.check_directory(values["document_root"], self.at(f"{path}.document_root"),
+                                        self.findings)
         self.clamp_nice(values, path)
         name = values.get("server_name", "?")
-        self.check_identity(values.get("assign_user_id") or limits.user, f"vhost {name}",
-                            f"{path}.assign_user_id" if "assign_user_id" in values else path, limits)
-        directories = [section for number, sub in enumerate(self.tables(table, "directory", path), 1)
-                       if (section := self.directory(sub, f"{path}.directory[{number}]", name, limits))]
+        conf_checks.check_identity(values.get("assign_user_id") or limits.user, f"vhost {name}",
+                                   self.at(f"{path}.assign_user_id" if "assign_user_id" in values else path),
+                                   limits, self.findings, values)
+        directories = [section for kind in SECTION_KINDS
+                       for number, sub in enumerate(self.tables(table, kind, path), 1)
+                       if (section := self.section(sub, kind, f"{path}.{kind}[{number}]", name, limits))]
         if len(self.errors) > mark:
             return None
         return VHost(**values, directories=tuple(directories), where=self.at(path))
 
-    def directory(self, table: dict[str, Any], path: str, vhost: str, limits: _Limits) -> DirSection | None:
+    def section(self, table: dict[str, Any], kind: str, path: str, vhost: str,
+                limits: Limits) -> DirSection | None:
         mark = len(self.errors)
-        values = self.read_table(table, Context.DIRECTORY, path)
-        self.require(table, Context.DIRECTORY, path)
+        values = self.read_table(table, Context.DIRECTORY, path, kind)
+        if "path" in values:
+            try:
+                check_section_path(kind, values.get("regex", False), values["path"], self.at(f"{path}.path"))
+            except ConfigError as exc:
+                self.errors.append(exc)
+        if "path" not in table:
+            self.error(f"{path}.path", "required key is missing",
+                       f"every [[vhost.{kind}]] needs path = {_SECTION_PATHS[kind]}")
         self.clamp_nice(values, path)
         if "assign_user_id" in values:
-            subject = f"directory {values.get('path', '?')} of vhost {vhost}"
-            self.check_identity(values["assign_user_id"], subject, f"{path}.assign_user_id", limits)
+            subject = f"{kind} {values.get('path', '?')} of vhost {vhost}"
+            conf_checks.check_identity(values["assign_user_id"], subject, self.at(f"{path}.assign_user_id"),
+                                       limits, self.findings, values)
         if len(self.errors) > mark:
             return None
-        return DirSection(**values, where=self.at(path))
-
-    def check_vhost_listen(self, listen: tuple[Address, ...], server: tuple[Address, ...],
-                           key_path: str) -> None:
-        for address in dict.fromkeys(listen):
-            if listen.count(address) > 1:
-                self.error(key_path, f"{address} is listed twice", "remove one of them")
-            if server and not any(_covers(bound, address) for bound in server):
-                self.error(key_path, f"{address} is not an address the server listens on",
-                           f'add "{address}" to listen at the top level')
-
-    def check_directory(self, path: str, key_path: str) -> None:
-        try:
-            mode = os.stat(path).st_mode
-        except PermissionError:
-            self.warn(key_path, f"cannot check {path}: permission denied for uid {os.geteuid()} "
-                      "(root can stat it: run itkgw -t as root)")
-            return
-        except FileNotFoundError:
-            self.error(key_path, f"{path} does not exist", "create the directory, or fix the path")
-            return
-        except OSError as exc:
-            self.error(key_path, f"cannot check {path}: {exc.strerror}", "fix the path")
-            return
-        if not stat.S_ISDIR(mode):
-            self.error(key_path, f"{path} is not a directory", "point it at the site's directory")
+        return DirSection(**values, kind=kind, where=self.at(path))
 
     def clamp_nice(self, values: dict[str, Any], path: str) -> None:
-        """NiceValue out of -20..19 is clamped, as mpm-itk does."""
-        if "nice_value" not in values:
-            return
-        low, high = NICE_RANGE
-        value = values["nice_value"]
-        clamped = min(max(value, low), high)
-        if clamped != value:
-            self.warn(f"{path}.nice_value", f"nice_value {value} clamped to {clamped}")
-            values["nice_value"] = clamped
-
-    def check_identity(self, identity: Identity | None, subject: str, key_path: str, limits: _Limits) -> None:
-        """An identity outside the ranges is refused per request (500), as in mpm-itk: warn now."""
-        if identity is None:
-            return
-        checks = (("uid", identity.uid, identity.user, "LimitUIDRange", limits.uid_range),
-                  ("gid", identity.gid, identity.group, "LimitGIDRange", limits.gid_range))
-        for kind, number, name, directive, (low, high) in checks:
-            if not low <= number <= high:
-                self.warn(key_path, f"{subject} runs as {kind} {number} ({name}), outside {directive} "
-                          f"{low}-{high}: its requests will get 500")
+        if "nice_value" in values:
+            values["nice_value"] = conf_checks.clamp_nice(values["nice_value"], self.at(f"{path}.nice_value"),
+                                                          self.findings, "nice_value")
 
     # -- tables and keys -------------------------------------------------
 
@@ -371,20 +268,21 @@ class _Reader:
         value = table.get(key, [])
         key_path = f"{path}.{key}" if path else key
         if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
-            full = "vhost" if key == "vhost" else "vhost.directory"
+            full = "vhost" if key == "vhost" else f"vhost.{key}"
             self.error(key_path, "must be a list of tables", f"write each one as a [[{full}]] table")
             return []
         return value
 
-    def require(self, table: dict[str, Any], context: Context, path: str) -> None:
-        for key, example in _REQUIRED[context].items():
+    def require(self, table: dict[str, Any], path: str) -> None:
+        for key, example in _REQUIRED[Context.VHOST].items():
             if key not in table:
-                table_name = "[[vhost]]" if context is Context.VHOST else "[[vhost.directory]]"
                 self.error(f"{path}.{key}", "required key is missing",
-                           f"every {table_name} needs {key} = {example}")
+                           f"every [[vhost]] needs {key} = {example}")
 
-    def read_table(self, table: dict[str, Any], context: Context, path: str) -> dict[str, Any]:
-        """The settings in ``table``, read through the directive table; problems are collected."""
+    def read_table(self, table: dict[str, Any], context: Context, path: str,
+                   kind: str = "") -> dict[str, Any]:
+        """The settings in ``table``, read through the directive table; problems are collected.
+        ``kind`` names a section table's kind, for messages."""
         values: dict[str, Any] = {}
         for key, value in table.items():
             key_path = f"{path}.{key}" if path else key
@@ -392,7 +290,7 @@ class _Reader:
                 continue
             directive = toml_directive(context, key)
             if directive is None:
-                self.errors.append(self.unknown_key(key, context, key_path))
+                self.errors.append(self.unknown_key(key, context, key_path, kind))
             elif not directive.available_in(self.compat):
                 self.errors.append(self.not_in_series(directive, key_path))
             else:
@@ -402,13 +300,14 @@ class _Reader:
                     self.errors.append(exc)
         return values
 
-    def unknown_key(self, key: str, context: Context, key_path: str) -> ConfigError:
+    def unknown_key(self, key: str, context: Context, key_path: str, kind: str = "") -> ConfigError:
         where = self.at(key_path)
         elsewhere = [c for c in contexts_of_key(key) if c is not context]
         if key in _SECTION_KEYS:
             elsewhere = [_SECTION_KEYS[key]]
         if elsewhere:
-            return ConfigError(where, f"not allowed {_PLACES[context]}", _MOVE_HINTS[elsewhere[0]])
+            place = _PLACES[context].format(kind=kind or "directory")
+            return ConfigError(where, f"not allowed {place}", _MOVE_HINTS[elsewhere[0]])
         known = [*BY_KEY[context], *(k for k, c in _SECTION_KEYS.items() if c is context)]
         close = difflib.get_close_matches(key, known, n=1)
         if close:
@@ -421,7 +320,7 @@ class _Reader:
 
     def not_in_series(self, directive: Directive, key_path: str) -> ConfigError:
         other = next(series for series in SERIES if directive.available_in(series))
-        missing = f"mpm-itk {self.compat} has no {directive.name}"
+        missing = directive.missing_hint(self.compat)
         if self.compat_from_option:
             return ConfigError(self.at(key_path), f"not available with --compat={self.compat}",
                                f"{missing}; use --compat={other}")

@@ -54,14 +54,120 @@ class Identity:
 
 
 @dataclass(frozen=True)
-class DirSection:
-    """Settings for a filesystem path prefix, like Apache's <Directory>."""
+class Require:
+    """One ``Require`` line (mod_authz_core): ``all``, ``ip``, ``host``, ``env``,
+    ``method`` or ``expr`` with its arguments; ``negated`` for ``Require not``."""
 
-    path: str = doc("absolute filesystem path the section applies to")
+    kind: str
+    args: tuple[str, ...] = ()
+    negated: bool = False
+
+
+@dataclass(frozen=True)
+class RequireGroup:
+    """``<RequireAll>``, ``<RequireAny>`` or ``<RequireNone>``; bare Require lines
+    of a section form an implicit ``any`` group, as in Apache 2.4."""
+
+    mode: str  # "all", "any" or "none"
+    items: tuple[Require | RequireGroup, ...] = ()
+
+
+@dataclass(frozen=True)
+class AccessCompat:
+    """Apache 2.2's mod_access: Order, Allow from, Deny from, Satisfy.
+
+    ``allow``/``deny`` hold the words after ``from``: ``all``, an IP, a
+    partial IP (``10.1``), a network (``10.0.0.0/8``, ``10.0.0.0/255.0.0.0``),
+    a host name suffix, or ``env=VAR`` / ``env=!VAR``.
+    """
+
+    order: str = "deny,allow"  # "deny,allow", "allow,deny" or "mutual-failure"
+    allow: tuple[str, ...] = ()
+    deny: tuple[str, ...] = ()
+    satisfy: str = "all"  # "all" or "any"
+
+
+@dataclass(frozen=True)
+class HeaderRule:
+    """A ``Header set|append|add|unset NAME [VALUE]`` line of mod_headers."""
+
+    action: str
+    name: str
+    value: str = ""
+
+
+@dataclass(frozen=True)
+class RewriteCond:
+    """A ``RewriteCond TestString CondPattern [flags]`` line, as written."""
+
+    test: str
+    pattern: str
+    flags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RewriteRule:
+    """A ``RewriteRule Pattern Substitution [flags]`` line with the RewriteCond
+    lines that precede it, as written; itkgw.rewrite compiles it."""
+
+    pattern: str
+    substitution: str
+    flags: tuple[str, ...] = ()
+    conditions: tuple[RewriteCond, ...] = ()
+    where: str = ""
+
+
+@dataclass(frozen=True)
+class Redirect:
+    """``Redirect [status] URL-path URL``: a prefix redirect of mod_alias."""
+
+    url_path: str
+    target: str | None  # None for 410 Gone
+    status: int = 302
+
+
+@dataclass(frozen=True)
+class PHPSetting:
+    """``php_value``/``php_flag``/``php_admin_value``/``php_admin_flag``."""
+
+    name: str
+    value: str
+    admin: bool = False
+
+
+@dataclass(frozen=True)
+class DirSection:
+    """Settings for part of the URL or file space.
+
+    ``kind`` is ``directory`` (<Directory>/<DirectoryMatch>: filesystem path),
+    ``location`` (<Location>/<LocationMatch>: URL path) or ``files``
+    (<Files>/<FilesMatch>: the file's base name); ``regex`` marks the Match
+    forms. Every setting is None (or empty) when the section leaves it to the
+    sections around it; additive settings (handlers, env, headers, php) add
+    to what is inherited, in Apache's merge order.
+    """
+
+    path: str = doc("filesystem path, URL path or file name (a regex with regex = true)")
+    kind: str = doc("directory, location or files", "directory")
+    regex: bool = doc("whether path is a regular expression (the *Match sections)", False)
     assign_user_id: Identity | None = doc("identity for requests below path", None)
+    assign_user_id_expr: str | None = doc("ap_expr giving the user name (AssignUserIDExpr)", None)
+    assign_group_id_expr: str | None = doc("ap_expr giving the group name (AssignGroupIDExpr)", None)
     nice_value: int | None = doc("nice value for requests below path", None)
     directory_index: tuple[str, ...] | None = doc("index files, in order", None)
     exec_cgi: bool | None = doc("whether CGI scripts may run here (Options ExecCGI)", None)
+    options: tuple[str, ...] | None = doc("Options words, with + and - as Apache merges them", None)
+    set_handler: str | None = doc("handler for every file here (SetHandler)", None)
+    add_handler: tuple[tuple[str, str], ...] = doc("(handler, extension) pairs (AddHandler)", ())
+    add_type: tuple[tuple[str, str], ...] = doc("(content type, extension) pairs (AddType)", ())
+    require: RequireGroup | None = doc("Apache 2.4 access rules (Require, <RequireAll>...)", None)
+    access: AccessCompat | None = doc("Apache 2.2 access rules (Order, Allow, Deny, Satisfy)", None)
+    set_env: tuple[tuple[str, str], ...] = doc("variables for scripts (SetEnv)", ())
+    unset_env: tuple[str, ...] = doc("variables removed for scripts (UnsetEnv)", ())
+    headers: tuple[HeaderRule, ...] = doc("response header rules (Header)", ())
+    php_settings: tuple[PHPSetting, ...] = doc("PHP ini settings (php_value, php_admin_value...)", ())
+    error_documents: tuple[tuple[int, str], ...] = doc("(status, URL path, URL or text) (ErrorDocument)", ())
+    limit_request_body: int | None = doc("request body bytes at most here (LimitRequestBody)", None)
     where: str = doc("where the section was defined, for messages", "")
 
 
@@ -89,7 +195,24 @@ class VHost:
     access_log: str | None = doc("access log file of this vhost (CustomLog)", None)
     access_log_format: str = doc("common, combined, or an Apache LogFormat string", "combined")
     error_log: str | None = doc("error log file of this vhost (ErrorLog)", None)
-    directories: tuple[DirSection, ...] = doc("per-directory sections (<Directory>)", ())
+    alias: tuple[tuple[str, str], ...] = doc("(URL prefix, directory or file) pairs (Alias)", ())
+    redirects: tuple[Redirect, ...] = doc("prefix redirects (Redirect)", ())
+    user_dir: str | None = doc("directory below a user's home served as /~user/ (UserDir)", None)
+    assign_user_id_expr: str | None = doc("ap_expr giving the user name (AssignUserIDExpr)", None)
+    assign_group_id_expr: str | None = doc("ap_expr giving the group name (AssignGroupIDExpr)", None)
+    options: tuple[str, ...] = doc("Options words (FollowSymLinks, ExecCGI, Indexes...)", ("FollowSymLinks",))
+    add_type: tuple[tuple[str, str], ...] = doc("(content type, extension) pairs (AddType)", ())
+    set_env: tuple[tuple[str, str], ...] = doc("variables for scripts (SetEnv)", ())
+    unset_env: tuple[str, ...] = doc("variables removed for scripts (UnsetEnv)", ())
+    headers: tuple[HeaderRule, ...] = doc("response header rules (Header)", ())
+    php_settings: tuple[PHPSetting, ...] = doc("PHP ini settings (php_value, php_admin_value...)", ())
+    error_documents: tuple[tuple[int, str], ...] = doc("(status, URL path, URL or text) (ErrorDocument)", ())
+    rewrite_engine: bool = doc("whether RewriteRule lines apply (RewriteEngine)", False)
+    rewrite_rules: tuple[RewriteRule, ...] = doc("mod_rewrite rules, in order (RewriteRule)", ())
+    require: RequireGroup | None = doc("Apache 2.4 access rules for the whole vhost", None)
+    access: AccessCompat | None = doc("Apache 2.2 access rules for the whole vhost", None)
+    directories: tuple[DirSection, ...] = doc(
+        "<Directory>, <Location> and <Files> sections, server-level ones first", ())
     where: str = doc("where the vhost was defined, for messages", "")
 
     @property
@@ -106,6 +229,9 @@ class ServerConfig:
     vhosts: tuple[VHost, ...] = doc("the virtual hosts, first of an address is its default")
     source: str = doc("the file the configuration was read from", "")
     compat: str = doc("mpm-itk series whose directives are accepted: 2.2 or 2.4", "2.4")
+    server_root: str = doc("directory relative paths are taken from (ServerRoot)", "/etc/itkgw")
+    name_virtual_hosts: tuple[Address, ...] = doc(
+        "2.2 only: addresses with name-based vhosts (NameVirtualHost)", ())
     server_name: str = doc("the server's own name (ServerName)", "localhost")
     server_admin: str = doc("contact address on error pages (ServerAdmin)", "")
     pid_file: str = doc("file the master writes its pid to (PidFile)", "/run/itkgw.pid")

@@ -16,11 +16,12 @@ import stat
 from dataclasses import dataclass
 
 from itkgw import cgi, phpcgi, static
-from itkgw.config import ServerConfig, VHost
-from itkgw.dirconf import DirConfig
+from itkgw.config import ServerConfig
+from itkgw.dirconf import DirConfig, merge
 from itkgw.errors import CloseConnection, HTTPError
 from itkgw.http import HTTPConnection, Request
 from itkgw.mime import MimeTypes
+from itkgw.routing import Plan
 
 log = logging.getLogger("itkgw.core")
 
@@ -70,9 +71,14 @@ def locate(request: Request, dirconf: DirConfig, first: bool) -> Target:
     return Target(path, script_name, rest, st)
 
 
-def serve(conn: HTTPConnection, request: Request, vhost: VHost, dirconf: DirConfig,
-          config: ServerConfig, mime: MimeTypes, first: bool) -> None:
+def serve(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConfig, mime: MimeTypes,
+          first: bool) -> None:
     """Serve one request as the already switched identity."""
+    assert plan.vhost is not None
+    vhost, dirconf = plan.vhost, plan.dirconf
+    conn.header_rules = list(dirconf.headers)
+    if dirconf.limit_request_body is not None:
+        conn.limits.body = dirconf.limit_request_body
     target = locate(request, dirconf, first)
     if stat.S_ISDIR(target.st.st_mode):
         if not request.path.endswith("/"):
@@ -81,21 +87,66 @@ def serve(conn: HTTPConnection, request: Request, vhost: VHost, dirconf: DirConf
         target = _index_of(target, dirconf, first)
     if not stat.S_ISREG(target.st.st_mode):
         raise HTTPError(403, f"not a regular file: {target.filename}")
-    kind = _handler_kind(target.filename, vhost, dirconf)
+    # <Files> sections and handlers see the file actually served (an index file).
+    dirconf = merge(config, vhost, plan.url_path, fs_path=target.filename)
+    conn.header_rules = list(dirconf.headers)
+    kind = dirconf.handler_for(target.filename)
+    cgi_log = logging.getLogger("itkgw.cgi")
     if kind == "php":
         phpcgi.run_php(conn, request, vhost, config, target.filename, target.script_name,
-                       target.path_info, dirconf.base_dir, logging.getLogger("itkgw.cgi"))
+                       target.path_info, dirconf.base_dir, cgi_log, ini=dirconf.php_ini() or None,
+                       extra_env=script_env(plan, dirconf))
     elif kind == "cgi":
         if not dirconf.exec_cgi and not dirconf.script_alias:
-            raise HTTPError(403, f"Options ExecCGI is off in this directory: {target.filename}")
+            raise HTTPError(403, f"AH01212: Options ExecCGI is off in this directory: {target.filename}")
         env = cgi.cgi_environ(request, vhost, config, target.script_name, target.filename,
                               target.path_info, dirconf.base_dir)
+        env.update(script_env(plan, dirconf))
+        for name in dirconf.unset_env:
+            env.pop(name, None)
         cgi.run_cgi(conn, [target.filename], env, os.path.dirname(target.filename),
-                    config.timeout, logging.getLogger("itkgw.cgi"), target.filename)
+                    config.timeout, cgi_log, target.filename)
     else:
         if target.path_info:
             raise HTTPError(404, None)
-        _serve_static(conn, target, mime, first)
+        _serve_static(conn, target, mime, first, dirconf.content_type_for(target.filename))
+
+
+def script_env(plan: Plan, dirconf: DirConfig) -> dict[str, str]:
+    """What scripts see beyond RFC 3875: SetEnv, then the request's own variables."""
+    env = dict(dirconf.set_env)
+    env.update(plan.reqenv)
+    return env
+
+
+def send_error_document(conn: HTTPConnection, status: int, target: str, plan: Plan,
+                        config: ServerConfig, mime: MimeTypes) -> None:
+    """ErrorDocument: a redirect for a URL, a local file for a path, else the text itself."""
+    if target.startswith(("http://", "https://")):
+        conn.send_error(302, [("Location", target)])
+        return
+    if not target.startswith("/"):
+        body = target.removeprefix('"').encode()
+        conn.send_response_head(status, [("Content-Type", "text/html"), ("Content-Length", str(len(body)))])
+        conn.send_data(body)
+        conn.end_response()
+        return
+    assert plan.vhost is not None
+    dirconf = merge(config, plan.vhost, target.split("?", 1)[0])
+    fd = os.open(dirconf.fs_path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise HTTPError(404)
+        content_type = dirconf.content_type_for(dirconf.fs_path) or mime.content_type(dirconf.fs_path)
+        headers = [("Content-Length", str(st.st_size))]
+        if content_type:
+            headers.append(("Content-Type", content_type))
+        conn.send_response_head(status, headers)
+        conn.send_file(fd, 0, st.st_size)
+        conn.end_response()
+    finally:
+        os.close(fd)
 
 
 def _index_of(directory: Target, dirconf: DirConfig, first: bool) -> Target:
@@ -113,23 +164,13 @@ def _index_of(directory: Target, dirconf: DirConfig, first: bool) -> Target:
                     % (directory.filename, ",".join(dirconf.directory_index)))
 
 
-def _handler_kind(filename: str, vhost: VHost, dirconf: DirConfig) -> str:
-    if dirconf.script_alias:
-        return "cgi"
-    lower = filename.lower()
-    if any(lower.endswith(ext.lower()) for ext in vhost.php_extensions):
-        return "php"
-    if any(lower.endswith(ext.lower()) for ext in vhost.cgi_extensions):
-        return "cgi"
-    return "static"
-
-
-def _serve_static(conn: HTTPConnection, target: Target, mime: MimeTypes, first: bool) -> None:
+def _serve_static(conn: HTTPConnection, target: Target, mime: MimeTypes, first: bool,
+                  content_type: str | None) -> None:
     try:
         fd = os.open(target.filename, os.O_RDONLY | os.O_CLOEXEC)
     except OSError as exc:
         raise _denied(exc, first, target.filename) from None
     try:
-        static.serve_file(conn, target.filename, os.fstat(fd), fd, mime)
+        static.serve_file(conn, target.filename, os.fstat(fd), fd, mime, content_type)
     finally:
         os.close(fd)

@@ -40,12 +40,15 @@ class HTTPError(Exception):
     """A request that ends in an error response with ``status``.
 
     ``log`` is what goes to the error log (None: nothing is logged, as for a
-    plain 404); the client sees only the status page.
+    plain 404); the client sees only the status page (or the ErrorDocument).
     """
 
-    def __init__(self, status: int, log: str | None = None) -> None:
+    def __init__(self, status: int, log: str | None = None,
+                 headers: list[tuple[str, str]] | None = None) -> None:
         self.status = status
         self.log = log
+        #: Headers the status page needs (Location of a redirect, Allow of a 405).
+        self.headers = headers or []
         super().__init__(f"{status}: {log or ''}")
 
 

@@ -11,6 +11,7 @@ while waiting for the next request on a persistent connection.
 from __future__ import annotations
 
 import os
+import select
 import socket
 import time
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from urllib.parse import unquote_to_bytes
 import h11
 
 from itkgw import SERVER_SOFTWARE
+from itkgw.config import HeaderRule
 from itkgw.errors import HTTPError
 
 _READ_SIZE = 65536
@@ -30,6 +32,25 @@ _READ_SIZE = 65536
 #: connection alive; more than this and the connection is closed instead.
 _DRAIN_LIMIT = 256 * 1024
 _ALLOW_STATIC = "GET, HEAD, OPTIONS, POST"
+
+
+def apply_header_rules(headers: list[tuple[str, str]], rules: list[HeaderRule]) -> list[tuple[str, str]]:
+    """mod_headers' set, append, add, merge and unset, in order."""
+    for rule in rules:
+        name = rule.name.lower()
+        action = rule.action.lower()
+        existing = [value for key, value in headers if key.lower() == name]
+        if action in ("set", "unset"):
+            headers = [(key, value) for key, value in headers if key.lower() != name]
+        if action == "set" or (action == "add") or (action in ("append", "merge") and not existing):
+            headers.append((rule.name, rule.value))
+        elif action in ("append", "merge"):
+            if action == "merge" and rule.value in ", ".join(existing).split(", "):
+                continue
+            joined = ", ".join([*existing, rule.value])
+            headers = [(key, value) for key, value in headers if key.lower() != name]
+            headers.append((rule.name, joined))
+    return headers
 
 
 class ClientGone(ConnectionError):
@@ -182,6 +203,8 @@ class HTTPConnection:
         self.bytes_sent = 0
         self._pending = b""
         self._keep_alive_allowed = True
+        #: mod_headers rules of the current request, applied to its response.
+        self.header_rules: list[HeaderRule] = []
 
     # -- reading -------------------------------------------------------
 
@@ -394,6 +417,8 @@ class HTTPConnection:
             if name.lower() in ("date", "server", "connection", "transfer-encoding"):
                 continue
             out.append((name, value))
+        if status < 400:
+            out = apply_header_rules(out, self.header_rules)
         if not self.keep_alive_wanted():
             out.append(("Connection", "close"))
         try:
@@ -429,11 +454,17 @@ class HTTPConnection:
         self.bytes_sent += count
 
     def _sendfile(self, part: _FileRange) -> None:
+        """sendfile(2) the range, waiting up to Timeout whenever the socket is full."""
         offset, remaining = part.offset, part.count
-        self.sock.settimeout(self.limits.timeout)
+        self.sock.settimeout(self.limits.timeout)  # makes the descriptor non-blocking
         try:
             while remaining > 0:
-                sent = self.sock.sendfile(_FdFile(part.fd), offset, remaining)  # type: ignore[arg-type]
+                try:
+                    sent = os.sendfile(self.sock.fileno(), part.fd, offset, remaining)
+                except BlockingIOError:
+                    if not select.select([], [self.sock], [], self.limits.timeout)[1]:
+                        raise TimeoutError("client stopped reading") from None
+                    continue
                 if sent == 0:
                     raise ClientGone("file ended before its length")
                 offset += sent
@@ -518,16 +549,3 @@ class HTTPConnection:
             pass  # The peer is gone already: nothing left to flush.
         finally:
             self.sock.close()
-
-
-class _FdFile:
-    """The file object socket.sendfile wants, over a bare descriptor."""
-
-    def __init__(self, fd: int) -> None:
-        self._fd = fd
-
-    def fileno(self) -> int:
-        return self._fd
-
-    def seek(self, offset: int) -> None:
-        os.lseek(self._fd, offset, os.SEEK_SET)

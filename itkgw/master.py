@@ -10,6 +10,7 @@ boot stops the master with a clear message instead of a respawn loop.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import select
@@ -25,6 +26,7 @@ from itkgw.config import Address, ServerConfig
 from itkgw.errors import ConfigError, ConfigErrors, ExitCode
 from itkgw.log import NOTICE, LogFiles, setup_error_log
 from itkgw.mime import MimeTypes
+from itkgw.routing import Compiled
 from itkgw.scoreboard import Scoreboard, SlotState
 from itkgw.vhosts import VHostTable
 from itkgw.worker import Worker
@@ -125,9 +127,10 @@ class Master:
         setup_error_log(logs.error_fd, config.log_level)
         self.generation += 1
         self.scoreboard.generation = self.generation
-        self.ctx = ServingContext(config=config, vhosts=VHostTable(config.vhosts), logs=logs,
+        name_based = config.name_virtual_hosts if config.compat == "2.2" else None
+        self.ctx = ServingContext(config=config, vhosts=VHostTable(config.vhosts, name_based), logs=logs,
                                   scoreboard=self.scoreboard, mime=MimeTypes.load(config.mime_types),
-                                  generation=self.generation)
+                                  generation=self.generation, compiled=Compiled(config))
         if old_logs is not None:
             old_logs.close()
 
@@ -199,6 +202,9 @@ class Master:
         view.state = SlotState.STARTING
         view.generation = self.generation
         worker = Worker(self.ctx, list(self.listeners.values()), slot, os.getpid())
+        # Objects that exist now live as long as the master: keep the garbage
+        # collector from touching (and so copying) their pages in every child.
+        gc.freeze()
         pid = os.fork()
         if pid == 0:
             code = 0

@@ -70,6 +70,7 @@ def run_php(
     document_root: str,
     log: logging.Logger,
     ini: Mapping[str, str] | None = None,
+    extra_env: Mapping[str, str] | None = None,
 ) -> None:
     """Run a PHP file through php-cgi and stream its response.
 
@@ -81,7 +82,8 @@ def run_php(
         log.error("query string %r would make php-cgi ignore this vhost's php settings, refused: %s",
                   request.query, script_filename)
         raise HTTPError(403)
-    env = php_environ(cgi_environ(request, vhost, config, script_name, script_filename, path_info,
-                                  document_root))
+    env = cgi_environ(request, vhost, config, script_name, script_filename, path_info, document_root)
+    env.update(extra_env or {})
+    env = php_environ(env)
     run_cgi(conn, php_argv(config, ini), env, os.path.dirname(script_filename), config.timeout, log,
             script_filename)

@@ -204,11 +204,13 @@ def _answer_other_method(conn: HTTPConnection, method: str) -> None:
         raise HTTPError(501, f"invalid method in request: {method}")
 
 
-def serve_file(conn: HTTPConnection, path: str, st: os.stat_result, fd: int, mime: MimeTypes) -> None:
+def serve_file(conn: HTTPConnection, path: str, st: os.stat_result, fd: int, mime: MimeTypes,
+               content_type: str | None = None) -> None:
     """Answer the current request with the open regular file ``fd`` (``st`` is its fstat).
 
-    ``path`` is the file's name, for its Content-Type. The caller keeps
-    ``fd`` and closes it. Raises HTTPError for 412 and 501.
+    ``path`` is the file's name, for its Content-Type unless ``content_type``
+    (from AddType) says otherwise. The caller keeps ``fd`` and closes it.
+    Raises HTTPError for 412 and 501.
     """
     request = conn.request
     assert request is not None, "serve_file needs a current request"
@@ -223,7 +225,7 @@ def serve_file(conn: HTTPConnection, path: str, st: os.stat_result, fd: int, mim
         conn.end_response()
         return
     headers.append(("Accept-Ranges", "bytes"))
-    content_type = mime.content_type(path)
+    content_type = content_type or mime.content_type(path)
     if content_type is not None:
         headers.append(("Content-Type", content_type))
     size = st.st_size

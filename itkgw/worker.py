@@ -135,6 +135,9 @@ class Worker:
                     log.error("accept failed: %s", exc)
                 continue
             sock.setblocking(True)
+            # Head and body go out in separate writes: without this, Nagle's
+            # algorithm holds the body for the client's delayed ACK (40 ms).
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             return sock
         return None
 

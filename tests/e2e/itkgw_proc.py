@@ -16,7 +16,7 @@ import time
 import tomllib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Self
 
 import toml
 
@@ -58,25 +58,26 @@ def vhost_for(site: Site, server_name: str, **overrides: Any) -> dict[str, Any]:
     return table
 
 
-class Itkgw:
-    """One itkgw server: ``start()`` it, talk to it, ``stop()`` it.
+class ItkgwProcess:
+    """One itkgw server process: ``start()`` it, talk to it, ``stop()`` it.
 
-    ``settings`` are top-level TOML keys; the defaults make a small, quick
-    server that logs at debug level into ``workdir``. Each vhost without an
-    ``access_log`` gets ``workdir/<server_name>.access.log``.
+    Subclasses say what config files ``write_config()`` writes; the server
+    is started with ``-f config_path`` and ``args``. Its error log is
+    expected at ``workdir/error.log``.
     """
 
-    def __init__(self, workdir: Path, vhosts: VHosts, *, user: str, single_process: bool = False,
-                 listen_count: int = 1, stop_timeout: float = STOP_TIMEOUT, **settings: Any) -> None:
+    def __init__(self, workdir: Path, *, config_name: str = "itkgw.toml", args: Sequence[str] = (),
+                 single_process: bool = False, listen_count: int = 1,
+                 stop_timeout: float = STOP_TIMEOUT) -> None:
         self.workdir = workdir
         self.single_process = single_process
         self.stop_timeout = stop_timeout
+        self.args = tuple(args)
         self.ports = tuple(free_port() for _ in range(listen_count))
-        self.config_path = workdir / "itkgw.toml"
+        self.config_path = workdir / config_name
         self.error_log = workdir / "error.log"
         self.stdout_path = workdir / "stdout"
         self.stderr_path = workdir / "stderr"
-        self.config = self._config(vhosts, user, settings)
         self._process: subprocess.Popen[bytes] | None = None
         self._stopped = False
 
@@ -91,47 +92,15 @@ class Itkgw:
             raise RuntimeError("itkgw is not started")
         return self._process.pid
 
-    def _config(self, vhosts: VHosts, user: str, settings: Mapping[str, Any]) -> dict[str, Any]:
-        tables = vhosts(self.ports) if callable(vhosts) else vhosts
-        config: dict[str, Any] = {
-            "user": user,
-            "group": user,
-            "listen": [f"127.0.0.1:{port}" for port in self.ports],
-            "pid_file": str(self.workdir / "itkgw.pid"),
-            "error_log": str(self.error_log),
-            "log_level": "debug",
-            "start_servers": 2,
-            "min_spare_servers": 1,
-            "max_spare_servers": 4,
-            "max_request_workers": 16,
-            "timeout": 10,
-        }
-        config.update(settings)
-        config["vhost"] = [
-            {"access_log": str(self.workdir / f"{table['server_name']}.access.log"), **table}
-            for table in tables
-        ]
-        return _as_toml_data(config)
-
-    def access_log_path(self, server_name: str) -> Path:
-        for table in self.config["vhost"]:
-            if table["server_name"] == server_name:
-                return Path(table["access_log"])
-        raise KeyError(f"no vhost {server_name!r} in this server's config")
-
     def write_config(self) -> Path:
-        """Write the config as TOML, checking it reads back as written."""
-        text = toml.dumps(self.config)
-        if tomllib.loads(text) != self.config:
-            raise AssertionError(f"the toml package wrote a config that reads back differently:\n{text}")
-        self.config_path.write_text(text)
-        return self.config_path
+        """Write the config files; the path given to -f."""
+        raise NotImplementedError
 
     def argv(self) -> list[str]:
         mode = ["-X"] if self.single_process else ["-D", "FOREGROUND"]
-        return [sys.executable, "-m", "itkgw", "-f", str(self.config_path), *mode]
+        return [sys.executable, "-m", "itkgw", "-f", str(self.config_path), *mode, *self.args]
 
-    def start(self) -> Itkgw:
+    def start(self) -> Self:
         """Start the server and wait until every port accepts connections."""
         self.write_config()
         with open(self.stdout_path, "wb") as stdout, open(self.stderr_path, "wb") as stderr:
@@ -169,9 +138,6 @@ class Itkgw:
 
     def error_log_text(self) -> str:
         return _read(self.error_log)
-
-    def access_log_text(self, server_name: str) -> str:
-        return _read(self.access_log_path(server_name))
 
     def wait_exit(self, timeout: float = 10.0) -> int:
         """Wait for the master to end by itself; its exit status."""
@@ -224,6 +190,87 @@ class Itkgw:
             )
         if left:
             raise AssertionError(f"itkgw left processes running after it stopped: {left}")
+
+
+class Itkgw(ItkgwProcess):
+    """An itkgw serving a TOML config made from vhost tables.
+
+    ``settings`` are top-level TOML keys; the defaults make a small, quick
+    server that logs at debug level into ``workdir``. Each vhost without an
+    ``access_log`` gets ``workdir/<server_name>.access.log``.
+    """
+
+    def __init__(self, workdir: Path, vhosts: VHosts, *, user: str, single_process: bool = False,
+                 listen_count: int = 1, stop_timeout: float = STOP_TIMEOUT, **settings: Any) -> None:
+        super().__init__(workdir, single_process=single_process, listen_count=listen_count,
+                         stop_timeout=stop_timeout)
+        self.config = self._config(vhosts, user, settings)
+
+    def _config(self, vhosts: VHosts, user: str, settings: Mapping[str, Any]) -> dict[str, Any]:
+        tables = vhosts(self.ports) if callable(vhosts) else vhosts
+        config: dict[str, Any] = {
+            "user": user,
+            "group": user,
+            "listen": [f"127.0.0.1:{port}" for port in self.ports],
+            "pid_file": str(self.workdir / "itkgw.pid"),
+            "error_log": str(self.error_log),
+            "log_level": "debug",
+            "start_servers": 2,
+            "min_spare_servers": 1,
+            "max_spare_servers": 4,
+            "max_request_workers": 16,
+            "timeout": 10,
+        }
+        config.update(settings)
+        config["vhost"] = [
+            {"access_log": str(self.workdir / f"{table['server_name']}.access.log"), **table}
+            for table in tables
+        ]
+        return _as_toml_data(config)
+
+    def access_log_path(self, server_name: str) -> Path:
+        for table in self.config["vhost"]:
+            if table["server_name"] == server_name:
+                return Path(table["access_log"])
+        raise KeyError(f"no vhost {server_name!r} in this server's config")
+
+    def write_config(self) -> Path:
+        """Write the config as TOML, checking it reads back as written."""
+        text = toml.dumps(self.config)
+        if tomllib.loads(text) != self.config:
+            raise AssertionError(f"the toml package wrote a config that reads back differently:\n{text}")
+        self.config_path.write_text(text)
+        return self.config_path
+
+    def access_log_text(self, server_name: str) -> str:
+        return _read(self.access_log_path(server_name))
+
+
+class ConfigFiles(ItkgwProcess):
+    """An itkgw serving config files a test wrote as text, in any syntax.
+
+    ``files(server)`` gives each file's path relative to ``workdir`` and its
+    text; it is called once the ports are picked, so the text can use
+    ``server.ports``, ``server.workdir`` and ``server.error_log``. ``main``
+    is the file given to -f, ``args`` more command-line arguments
+    (``--compat=2.2``).
+    """
+
+    def __init__(self, workdir: Path, files: Callable[[ConfigFiles], Mapping[str, str]], *, main: str,
+                 args: Sequence[str] = (), single_process: bool = False, listen_count: int = 1,
+                 stop_timeout: float = STOP_TIMEOUT) -> None:
+        super().__init__(workdir, config_name=main, args=args, single_process=single_process,
+                         listen_count=listen_count, stop_timeout=stop_timeout)
+        self.files = dict(files(self))
+        if main not in self.files:
+            raise ValueError(f"the main config file {main!r} is not among the files written")
+
+    def write_config(self) -> Path:
+        for name, text in self.files.items():
+            path = self.workdir / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+        return self.config_path
 
 
 def _as_toml_data(value: Any) -> Any:

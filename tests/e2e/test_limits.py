@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from tests.e2e.itkgw_proc import Itkgw, vhost_for
+from tests.e2e.itkgw_proc import Itkgw, processes, vhost_for
 from tests.sites import ALICE, BOB, Site
 
 
@@ -27,9 +27,10 @@ def test_max_clients_vhost_refuses_exactly_the_one_too_many(itkgw_factory, docro
         statuses.append(server.request("alice.test", "/slow.cgi?2").status)
 
     threads = [threading.Thread(target=slow) for _ in range(limit + 1)]
-    for thread in threads:
+    for started, thread in enumerate(threads, 1):
         thread.start()
-        time.sleep(0.2)  # each request is busy before the next arrives
+        if started <= limit:  # each request is busy in its script before the next arrives
+            _wait_for_scripts(server, started)
     # Another vhost is not limited by alice's busy connections.
     assert server.request("bob.test", "/index.html").status == 200
     for thread in threads:
@@ -39,6 +40,14 @@ def test_max_clients_vhost_refuses_exactly_the_one_too_many(itkgw_factory, docro
     assert refused in server.error_log_text()
     # Once the slow ones are done, the vhost serves again.
     assert server.request("alice.test", "/index.html").status == 200
+
+
+def _wait_for_scripts(server: Itkgw, count: int, timeout: float = 10.0) -> None:
+    """Until ``count`` slow.cgi scripts run (each leads a session of its own)."""
+    deadline = time.monotonic() + timeout
+    while sum(1 for proc in processes() if "slow.cgi" in proc.cmdline) < count:
+        assert time.monotonic() < deadline, f"{count} slow.cgi scripts never ran at once"
+        time.sleep(0.02)
 
 
 def raw_exchange(server: Itkgw, data: bytes, wait: float = 5.0) -> bytes:

@@ -15,7 +15,21 @@ from pathlib import Path
 import pytest
 
 from itkgw.conf_toml import Loaded, load_toml, loads_toml
-from itkgw.config import Address, DirSection, Identity, ServerConfig, VHost
+from itkgw.config import (
+    AccessCompat,
+    Address,
+    DirSection,
+    HeaderRule,
+    Identity,
+    PHPSetting,
+    Redirect,
+    Require,
+    RequireGroup,
+    RewriteCond,
+    RewriteRule,
+    ServerConfig,
+    VHost,
+)
 from itkgw.directives import (
     BY_KEY,
     DIRECTIVES,
@@ -82,14 +96,32 @@ def test_each_toml_key_means_one_directive_per_context(context: Context) -> None
 
 
 def test_apache_names_are_unique_and_every_directive_is_documented() -> None:
-    names = [d.name.lower() for d in DIRECTIVES] + [a.name.lower() for d in DIRECTIVES for a in d.aliases]
+    names = [d.name.lower() for d in DIRECTIVES if d.name]
+    names += [a.name.lower() for d in DIRECTIVES for a in d.aliases]
     assert len(names) == len(set(names))
-    assert all(d.doc and d.contexts and d.series <= set(SERIES) for d in DIRECTIVES)
+    assert all(d.doc and d.apache_contexts and d.series <= set(SERIES) for d in DIRECTIVES)
+    assert all(d.name or d.key for d in DIRECTIVES)
+    assert all(d.contexts for d in DIRECTIVES if d.key), "a TOML key needs the tables it may appear in"
 
 
-def test_only_the_mpm_itk_24_features_are_missing_from_22() -> None:
-    missing = {d.key for d in DIRECTIVES if not d.available_in("2.2")}
-    assert missing == {"limit_uid_range", "limit_gid_range", "enable_capabilities"}
+def test_rows_without_a_toml_key_say_which_setting_they_feed() -> None:
+    feeding = {d.name: d.model_field for d in DIRECTIVES if not d.key and d.model_field}
+    assert feeding == {
+        "CustomLog": "access_log", "RedirectPermanent": "redirects", "RedirectTemp": "redirects",
+        "php_flag": "php_settings", "php_admin_value": "php_settings", "php_admin_flag": "php_settings",
+        "RewriteCond": "rewrite_rules", "Order": "access", "Allow": "access", "Deny": "access",
+        "Satisfy": "access",
+    }
+    for field in set(feeding.values()):
+        assert any(d.key == field for d in DIRECTIVES), f"{field} has a TOML row"
+
+
+def test_only_the_24_features_are_missing_from_22() -> None:
+    missing = {d.key for d in DIRECTIVES if d.key and not d.available_in("2.2")}
+    assert missing == {"limit_uid_range", "limit_gid_range", "enable_capabilities", "assign_user_id_expr",
+                       "assign_group_id_expr", "require"}
+    apache_only = {d.name for d in DIRECTIVES if not d.key and not d.available_in("2.2")}
+    assert apache_only == {"IncludeOptional", "Define", "UnDefine", "DefaultRuntimeDir", "Mutex"}
 
 
 def test_apache_names_are_found_case_insensitively() -> None:
@@ -123,8 +155,14 @@ def test_22_refuses_24_names_saying_what_to_use() -> None:
 
 
 def test_names_outside_the_table_are_left_to_the_apache_reader() -> None:
-    assert apache_directive("LoadModule", "2.4", "x.conf:1") is None
+    assert apache_directive("SSLEngine", "2.4", "x.conf:1") is None
     assert apache_directive("<VirtualHost>", "2.4", "x.conf:1") is None
+
+
+def test_directives_that_steer_reading_are_in_the_table_without_a_toml_key() -> None:
+    for name in ("LoadModule", "LoadFile", "Include", "AllowOverride", "ServerLimit"):
+        found = apache_directive(name, "2.4", "x.conf:1")
+        assert found is not None and found[0].key == "", name
 
 
 def by_name(name: str) -> object:
@@ -146,10 +184,8 @@ def by_name(name: str) -> object:
     ("LimitUIDRange", ["1000", "60000"], (1000, 60000)),
     ("AssignUserID", ["root", "root"], ROOT),
     ("ScriptAlias", ["/cgi-bin/", "/srv/cgi/"], (("/cgi-bin/", "/srv/cgi/"),)),
-    ("Options", ["+ExecCGI", "-Indexes"], True),
-    ("Options", ["-ExecCGI"], False),
-    ("Options", ["Indexes", "FollowSymLinks"], False),
-    ("Options", ["+Indexes"], None),
+    ("Options", ["+execcgi", "-Indexes"], ("+ExecCGI", "-Indexes")),
+    ("Options", ["Indexes", "FollowSymLinks"], ("Indexes", "FollowSymLinks")),
     ("ErrorLog", ["-"], "-"),
 ])
 def test_apache_arguments_are_read_into_model_values(name: str, args: list[str], value: object) -> None:
@@ -551,6 +587,136 @@ def test_a_name_already_used_on_the_same_address_is_a_warning(tmp_path: Path) ->
                                "vhost[1] (a.test), which gets its requests"]
 
 
+# -- structured settings and section kinds ----------------------------------------
+
+
+def test_every_structured_shape_reads_into_the_model(tmp_path: Path) -> None:
+    rule = ('{ pattern = "^/~([a-z]+)/", substitution = "-", flags = ["env=ITKUID:$1", "last"], '
+            r'conditions = [{ test = "%{HTTP_HOST}", pattern = "^users\\.", flags = ["nocase"] }] }')
+    loaded = load(tmp_path, config(tmp_path, server=f'server_root = "{tmp_path}"', vhost=f"""
+alias = {{ "/static/" = "/srv/static/" }}
+redirects = [{{ url_path = "/old", target = "http://x/new", status = 301 }},
+             {{ url_path = "/gone", status = 410 }}]
+user_dir = "public_html"
+assign_user_id_expr = "%{{reqenv:ITKUID}}"
+assign_group_id_expr = "users"
+options = ["FollowSymLinks", "ExecCGI"]
+add_type = [["text/plain", "log"]]
+set_env = {{ A = "1", B = "" }}
+unset_env = ["PERL5LIB"]
+headers = [["set", "X-Foo", "bar"], ["unset", "X-Bar"]]
+php_settings = [{{ name = "memory_limit", value = "64M", admin = true }},
+                {{ name = "display_errors", value = false }}]
+error_documents = {{ "404" = "/missing.html", "500" = "Sorry." }}
+rewrite_engine = true
+rewrite_rules = [{rule}]
+require = ["all granted"]
+access = {{ order = "allow,deny", allow = ["all"] }}
+"""))
+    vhost = loaded.config.vhosts[0]
+    where = f"{tmp_path}/itkgw.toml: vhost[1].rewrite_rules[1]"
+    assert (vhost.alias, vhost.user_dir) == ((("/static/", "/srv/static/"),), "public_html")
+    assert vhost.redirects == (Redirect("/old", "http://x/new", 301), Redirect("/gone", None, 410))
+    assert (vhost.assign_user_id_expr, vhost.assign_group_id_expr) == ("%{reqenv:ITKUID}", "users")
+    assert (vhost.options, vhost.add_type) == (("FollowSymLinks", "ExecCGI"), (("text/plain", ".log"),))
+    assert (vhost.set_env, vhost.unset_env) == ((("A", "1"), ("B", "")), ("PERL5LIB",))
+    assert vhost.headers == (HeaderRule("set", "X-Foo", "bar"), HeaderRule("unset", "X-Bar"))
+    assert vhost.php_settings == (PHPSetting("memory_limit", "64M", True), PHPSetting("display_errors", "0"))
+    assert vhost.error_documents == ((404, "/missing.html"), (500, "Sorry."))
+    assert vhost.rewrite_rules == (RewriteRule("^/~([a-z]+)/", "-", ("E=ITKUID:$1", "L"), (
+        RewriteCond("%{HTTP_HOST}", r"^users\.", ("NC",)),), where),)
+    assert vhost.require == RequireGroup("any", (Require("all", ("granted",)),))
+    assert vhost.access == AccessCompat("allow,deny", ("all",), (), "all")
+    assert loaded.config.server_root == str(tmp_path)
+
+
+def test_section_tables_of_each_kind(tmp_path: Path) -> None:
+    path = f"{tmp_path}/itkgw.toml"
+    loaded = load(tmp_path, config(tmp_path, vhost="""
+[[vhost.files]]
+path = '\\.bak$'
+regex = true
+require = { mode = "all", items = ["all granted", { mode = "none", items = ["ip 10.0.0.1"] }] }
+
+[[vhost.location]]
+path = "/cgi-bin/"
+set_handler = "cgi-script"
+add_handler = [["php5-script", "phtml"]]
+limit_request_body = 1024
+
+[[vhost.directory]]
+path = "/srv/a"
+options = ["+ExecCGI", "-Indexes"]
+"""))
+    assert loaded.config.vhosts[0].directories == (
+        DirSection(path="/srv/a", options=("+ExecCGI", "-Indexes"), where=f"{path}: vhost[1].directory[1]"),
+        DirSection(path="/cgi-bin/", kind="location", set_handler="cgi-script",
+                   add_handler=(("application/x-httpd-php", ".phtml"),), limit_request_body=1024,
+                   where=f"{path}: vhost[1].location[1]"),
+        DirSection(path=r"\.bak$", kind="files", regex=True, require=RequireGroup("any", (
+            RequireGroup("all", (Require("all", ("granted",)),
+                                 RequireGroup("none", (Require("ip", ("10.0.0.1",)),)))),
+        )),
+            where=f"{path}: vhost[1].files[1]"),
+    )
+
+
+@pytest.mark.parametrize(("vhost", "where", "message", "hint"), [
+    ('[[vhost.location]]\npath = "/x"\nnice_valu = 3', "location[1].nice_valu", "unknown key",
+     "did you mean nice_value?"),
+    ('[[vhost.files]]\nmax_clients_vhost = 3\npath = "*.x"', "files[1].max_clients_vhost",
+     "not allowed in a [[vhost.files]] table", "move it into a [[vhost]] table"),
+    ("[[vhost.location]]\nregex = true", "location[1].path", "required key is missing",
+     'every [[vhost.location]] needs path = "/private/"'),
+    ('[[vhost.location]]\npath = "^/(a"\nregex = true', "location[1].path",
+     "LocationMatch: cannot compile regular expression '^/(a': missing ), unterminated subpattern at "
+     "position 2",
+     "write a PCRE pattern Python's re can read (see the itkgw docs for what is not supported: \\K, "
+     "\\Q...\\E, recursion)"),
+    ('require = ["not ip 10.0.0.1"]', "require", "negative Require directive has no effect in <RequireAny> "
+     "directive",
+     "every group needs a rule that can grant; Require not belongs in <RequireAll> or <RequireNone>"),
+    ('require = ["valid-user"]', "require", "Require valid-user needs authentication, which itkgw does not "
+     "implement", "itkgw's Require takes all, ip, host, env, method, local and expr"),
+    ('require = { mode = "some", items = [] }', "require",
+     "mode must be one of all, any, none and items a list",
+     'write it as ["all granted"], or { mode = "all", items = ["ip 10.0.0.0/8", { mode = "any", items = '
+     '["host example.com"] }] }'),
+    ('access = { order = "allow,deny", allow = ["10.0.0.0/33"] }', "access",
+     "'10.0.0.0/33': The specified network mask is invalid.",
+     "write Allow from all, an IP, a network (10.0.0.0/8), a host name or env=VAR"),
+    ('headers = [["edit", "X-A", "a", "b"]]', "headers", "Header edit is not supported",
+     "the actions are set, append, add, unset"),
+    ('rewrite_rules = [{ pattern = "^/", substitution = "-", flags = ["proxy"] }]', "rewrite_rules[1]",
+     "RewriteRule: flag 'proxy' is not supported", "itkgw has no proxy"),
+    ('redirects = [{ url_path = "/a" }]', "redirects", "URL to redirect to is missing",
+     "write it as Redirect [status] /old http://example.com/new"),
+    ('error_documents = { "200" = "/x" }', "error_documents", "Unsupported HTTP response code 200",
+     "use a status from 300 to 599"),
+    ('options = ["Indexes", "+ExecCGI"]', "options",
+     "Either all Options must start with + or -, or no Option may.", "sign every word, or none"),
+    ('php_settings = [{ name = "a" }]', "php_settings", "value is missing",
+     'write it as [{ name = "memory_limit", value = "64M", admin = true }]'),
+    ('assign_user_id_expr = "%{reqenv:X"', "assign_user_id_expr",
+     "cannot parse AssignUserIDExpr: unterminated variable at character 1",
+     "see the ap_expr syntax of Apache 2.4"),
+])
+def test_bad_structured_values(tmp_path: Path, vhost: str, where: str, message: str, hint: str) -> None:
+    errors = problems(tmp_path, config(tmp_path, vhost=vhost))
+    assert len(errors) == 1, [str(e) for e in errors]
+    assert (errors[0].where, errors[0].message, errors[0].hint) == (
+        f"{tmp_path}/itkgw.toml: vhost[1].{where}", message, hint)
+
+
+def test_name_virtual_hosts_matter_in_22_only(tmp_path: Path) -> None:
+    text = config(tmp_path, server='name_virtual_hosts = ["*:8080"]')
+    assert load(tmp_path, text, compat="2.2").config.name_virtual_hosts == (Address("*", 8080),)
+    in_24 = load(tmp_path, text)
+    assert in_24.config.name_virtual_hosts == ()
+    assert in_24.warnings == [f"{tmp_path}/itkgw.toml: name_virtual_hosts: has no effect with compat 2.4 "
+                              "(Apache 2.4 chooses vhosts by name on every address)"]
+
+
 # -- --compat ------------------------------------------------------------------
 
 
@@ -562,6 +728,14 @@ def test_compat_22_refuses_the_24_only_features(tmp_path: Path) -> None:
         "(mpm-itk 2.2 has no LimitUIDRange; use --compat=2.4)",
         f"{where}: enable_capabilities: not available with --compat=2.2 "
         "(mpm-itk 2.2 has no EnableCapabilities; use --compat=2.4)",
+    ]
+    expr = config(tmp_path, vhost='assign_user_id_expr = "%{reqenv:X}"\n[[vhost.location]]\npath = "/"\n'
+                                  'require = ["all granted"]')
+    assert [str(e) for e in problems(tmp_path, expr, compat="2.2")] == [
+        f"{where}: vhost[1].assign_user_id_expr: not available with --compat=2.2 "
+        "(mpm-itk 2.2 has AssignUserID only; use --compat=2.4)",
+        f"{where}: vhost[1].location[1].require: not available with --compat=2.2 "
+        "(Apache 2.2 has Order, Allow, Deny and Satisfy instead; use --compat=2.4)",
     ]
     in_file = 'compat = "2.2"\n' + text
     assert str(problems(tmp_path, in_file)[0]) == (
@@ -644,7 +818,8 @@ def test_corpus(name: str) -> None:
 
 def test_the_corpus_has_an_expectation_for_every_config() -> None:
     configs = {p.stem for p in CORPUS.glob("*.toml")}
-    assert configs == {p.stem for p in CORPUS.glob("*.expect")}
+    apache_syntax = {p.stem for p in CORPUS.glob("*.conf")}
+    assert configs == {p.stem for p in CORPUS.glob("*.expect")} - apache_syntax
     assert len(configs) >= 15
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from itkgw.config import Address, DirSection, Identity, ServerConfig, VHost
-from itkgw.dirconf import map_path, merge
+from itkgw.config import Address, DirSection, Identity, PHPSetting, Require, RequireGroup, ServerConfig, VHost
+from itkgw.dirconf import Mapped, apply_options, map_path, merge
 from itkgw.vhosts import VHostTable
 
 WWW = Identity("www-data", "www-data", 33, 33)
@@ -76,5 +76,50 @@ def test_vhost_without_assign_user_id_runs_as_the_server_user() -> None:
 
 def test_script_alias_maps_outside_the_document_root() -> None:
     site = vhost("a.test", ANY_80, script_alias=(("/cgi-bin/", "/srv/cgi/"),))
-    assert map_path(site, "/cgi-bin/x.cgi") == ("/srv/cgi/x.cgi", "/cgi-bin/", "/srv/cgi/", True)
-    assert map_path(site, "/cgi-binx") == ("/srv/a.test/cgi-binx", "/", "/srv/a.test", False)
+    assert map_path(site, "/cgi-bin/x.cgi") == Mapped("/srv/cgi/x.cgi", "/cgi-bin/", "/srv/cgi/", True)
+    assert map_path(site, "/cgi-binx") == Mapped("/srv/a.test/cgi-binx", "/", "/srv/a.test", False)
+
+
+def test_alias_maps_a_prefix_without_making_it_cgi() -> None:
+    site = vhost("a.test", ANY_80, alias=(("/icons/", "/usr/share/icons/"),))
+    assert map_path(site, "/icons/a.png") == Mapped("/usr/share/icons/a.png", "/icons/", "/usr/share/icons/")
+
+
+def test_options_merge_as_apache_does() -> None:
+    assert apply_options(frozenset({"FollowSymLinks"}), ("+ExecCGI",)) == {"FollowSymLinks", "ExecCGI"}
+    assert apply_options(frozenset({"FollowSymLinks", "ExecCGI"}), ("-ExecCGI",)) == {"FollowSymLinks"}
+    assert apply_options(frozenset({"ExecCGI"}), ("Indexes",)) == {"Indexes"}  # a plain word replaces
+    assert "ExecCGI" in apply_options(frozenset(), ("All",))
+    assert apply_options(frozenset({"ExecCGI"}), ("None",)) == frozenset()
+
+
+def test_section_kinds_merge_in_apaches_order() -> None:
+    site = vhost("a.test", ANY_80, directories=(
+        DirSection(path="/app/", kind="location", set_handler="default-handler"),
+        DirSection(path=r"\.php$", kind="files", regex=True, set_handler="application/x-httpd-php"),
+        DirSection(path="/srv/a.test", options=("+ExecCGI",), add_handler=(("cgi-script", ".pl"),)),
+        DirSection(path="/srv/a.test/private", require=RequireGroup("any", (Require("all", ("denied",)),))),
+    ))
+    config = config_with(site)
+    php = merge(config, site, "/index.php")
+    assert php.handler_for(php.fs_path) == "php"
+    assert merge(config, site, "/app/index.php").handler_for("/srv/a.test/app/index.php") == "static"
+    perl = merge(config, site, "/x.pl")
+    assert perl.exec_cgi and perl.handler_for(perl.fs_path) == "cgi"
+    assert merge(config, site, "/private/x").require is not None
+    assert merge(config, site, "/public/x").require is None
+
+
+def test_php_admin_value_is_not_overridden_by_php_value() -> None:
+    site = vhost("a.test", ANY_80, php_settings=(PHPSetting("memory_limit", "64M", admin=True),),
+                 directories=(DirSection(path="/srv/a.test", php_settings=(
+                     PHPSetting("memory_limit", "1G"), PHPSetting("display_errors", "1"))),))
+    assert merge(config_with(site), site, "/x.php").php_ini() == {"memory_limit": "64M", "display_errors": "1"}
+
+
+def test_setenv_and_add_type() -> None:
+    site = vhost("a.test", ANY_80, set_env=(("A", "1"), ("B", "2")), add_type=(("text/plain", ".log"),),
+                 directories=(DirSection(path="/srv/a.test/sub", unset_env=("A",)),))
+    merged = merge(config_with(site), site, "/sub/x.log")
+    assert merged.set_env == {"B": "2"}
+    assert merged.content_type_for("/srv/a.test/sub/x.log") == "text/plain"

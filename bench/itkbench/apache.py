@@ -1,0 +1,95 @@
+"""Apache 2.4 with mpm-itk and mod_php, from its own config and ServerRoot.
+
+Debian's /etc/apache2 is never read: ``apache2 -d WORKDIR -f apache2.conf``
+with the modules loaded from /usr/lib/apache2/modules.
+"""
+
+from __future__ import annotations
+
+from itkbench import systems
+from itkbench.processes import Launched
+from itkbench.sites import WEB_USER
+
+APACHE = "/usr/sbin/apache2"
+MODULES = "/usr/lib/apache2/modules"
+#: mpm-itk is prefork plus the identity switch; mod_php needs prefork too.
+LOAD = ("mpm_prefork", "authz_core", "mime", "dir", "cgi")
+
+SERVER_CONF = """\
+ServerRoot "{root}"
+{load}
+LoadModule mpm_itk_module {modules}/mpm_itk.so
+LoadModule php_module {modules}/libphp8.2.so
+
+ServerName 127.0.0.1
+Listen 127.0.0.1:{port}
+PidFile {root}/apache2.pid
+DefaultRuntimeDir {root}
+Mutex file:{root} default
+ErrorLog {root}/error.log
+LogLevel warn
+User {user}
+Group {user}
+
+StartServers {start}
+MinSpareServers {min_spare}
+MaxSpareServers {max_spare}
+ServerLimit {max_workers}
+MaxRequestWorkers {max_workers}
+MaxConnectionsPerChild 0
+
+KeepAlive On
+KeepAliveTimeout {keep_alive_timeout}
+MaxKeepAliveRequests {max_keep_alive_requests}
+HostnameLookups Off
+TypesConfig /etc/mime.types
+DirectoryIndex index.html index.php
+
+<Directory />
+    AllowOverride None
+    Require all denied
+</Directory>
+<FilesMatch "\\.php$">
+    SetHandler application/x-httpd-php
+</FilesMatch>
+"""
+
+VHOST = """
+<VirtualHost 127.0.0.1:{port}>
+    ServerName {server_name}
+    DocumentRoot {docroot}
+    AssignUserID {user} {user}
+    <Directory {docroot}>
+        Options +ExecCGI
+        AddHandler cgi-script .cgi
+        AllowOverride None
+        Require all granted
+    </Directory>
+</VirtualHost>
+"""
+
+
+class ApacheItk(systems.System):
+    name = "Apache+mpm-itk"
+    kind = "apache"
+
+    def config_text(self) -> str:
+        root = self.workdir
+        load = "\n".join(f"LoadModule {name}_module {MODULES}/mod_{name}.so" for name in LOAD)
+        text = SERVER_CONF.format(
+            root=root, load=load, modules=MODULES, port=self.port, user=WEB_USER,
+            start=systems.START_SERVERS, min_spare=systems.MIN_SPARE, max_spare=systems.MAX_SPARE,
+            max_workers=systems.MAX_WORKERS, keep_alive_timeout=systems.KEEP_ALIVE_TIMEOUT,
+            max_keep_alive_requests=systems.MAX_KEEP_ALIVE_REQUESTS,
+        )
+        for site in self.sites:
+            text += VHOST.format(port=self.port, server_name=site.server_name, docroot=site.docroot,
+                                 user=site.user.pw_name)
+        return text
+
+    def launch(self) -> None:
+        config = self.workdir / "apache2.conf"
+        config.write_text(self.config_text())
+        env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C"}
+        argv = [APACHE, "-d", str(self.workdir), "-f", str(config), "-DFOREGROUND"]
+        self.launched.append(Launched("apache2", argv, self.workdir, env=env))

@@ -1,0 +1,134 @@
+"""itkgw, one server per variant (a file in bench/variants/).
+
+The code run is this checkout's working tree, or with ``--itkgw-commit`` the
+package as of a git revision, exported into the work directory.
+
+A variant is a TOML snippet on top of the config every variant shares, so a
+new itkgw handler (php-cgi exec today, managed FastCGI later) is one more file
+and one more row in the tables.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import toml
+
+from itkbench import forkprof, systems
+from itkbench.processes import Launched
+from itkbench.sites import WEB_USER, Site
+
+REPO = Path(__file__).resolve().parents[2]
+BENCH = REPO / "bench"
+VARIANTS_DIR = BENCH / "variants"
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One way to run itkgw: a row label and the config keys it sets."""
+
+    key: str
+    label: str
+    server: dict[str, Any] = field(default_factory=dict)
+    vhost: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, path: Path) -> Variant:
+        data = tomllib.loads(path.read_text())
+        unknown = set(data) - {"label", "server", "vhost"}
+        if unknown:
+            raise ValueError(f"{path}: unknown keys {sorted(unknown)} (label, [server], [vhost])")
+        return cls(key=path.stem, label=data.get("label", f"itkgw {path.stem}"),
+                   server=data.get("server", {}), vhost=data.get("vhost", {}))
+
+
+def export_commit(revision: str, destination: Path) -> Path:
+    """The itkgw package as of ``revision``, unpacked under ``destination`` (read-only git)."""
+    destination.mkdir(mode=0o755)
+    archive = subprocess.run(["git", "-C", str(REPO), "archive", revision, "itkgw"],
+                             check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(destination)], input=archive, check=True)
+    return destination
+
+
+def describe_source(revision: str | None) -> str:
+    """Which itkgw code ran, for the results."""
+    if revision is not None:
+        return "commit " + _git("rev-parse", "--short", revision)
+    changed = _git("status", "--porcelain", "--", "itkgw")
+    return "working tree at commit " + _git("rev-parse", "--short", "HEAD") + (
+        " with uncommitted changes" if changed else "")
+
+
+def _git(*args: str) -> str:
+    return subprocess.run(["git", "-C", str(REPO), *args], check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
+def load_variants(directory: Path = VARIANTS_DIR) -> list[Variant]:
+    """Every ``*.toml`` in ``directory``, by file name."""
+    return [Variant.load(path) for path in sorted(directory.glob("*.toml"))]
+
+
+class Itkgw(systems.System):
+    kind = "itkgw"
+
+    def __init__(self, workdir: Path, sites: list[Site], variant: Variant, source: Path = REPO,
+                 profile_dir: Path | None = None) -> None:
+        super().__init__(workdir, sites)
+        self.variant = variant
+        self.source = source
+        self.profile_dir = profile_dir
+        self.name = variant.label
+
+    def config(self) -> dict[str, Any]:
+        config: dict[str, Any] = {
+            "user": WEB_USER,
+            "group": WEB_USER,
+            "listen": [f"127.0.0.1:{self.port}"],
+            "pid_file": str(self.workdir / "itkgw.pid"),
+            "error_log": str(self.workdir / "error.log"),
+            "log_level": "warn",
+            "start_servers": systems.START_SERVERS,
+            "min_spare_servers": systems.MIN_SPARE,
+            "max_spare_servers": systems.MAX_SPARE,
+            "max_request_workers": systems.MAX_WORKERS,
+            "max_connections_per_child": 0,
+            "keep_alive": True,
+            "keep_alive_timeout": systems.KEEP_ALIVE_TIMEOUT,
+            "max_keep_alive_requests": systems.MAX_KEEP_ALIVE_REQUESTS,
+        }
+        config.update(self.variant.server)
+        config["vhost"] = [
+            {
+                "server_name": site.server_name,
+                "document_root": str(site.docroot),
+                "assign_user_id": [site.user.pw_name, site.user.pw_name],
+                "cgi_extensions": [".cgi"],
+                **self.variant.vhost,
+            }
+            for site in self.sites
+        ]
+        return config
+
+    def argv(self, config_path: Path) -> list[str]:
+        """``-m itkgw``, or under :mod:`itkbench.forkprof` when profiling."""
+        args = ["-f", str(config_path), "-D", "FOREGROUND"]
+        if self.profile_dir is not None:
+            return [sys.executable, "-m", "itkbench.forkprof", str(self.profile_dir), *args]
+        return [sys.executable, "-m", "itkgw", *args]
+
+    def launch(self) -> None:
+        config_path = self.workdir / "itkgw.toml"
+        config_path.write_text(toml.dumps(self.config()))
+        path = [str(self.source)]
+        if self.profile_dir is not None:
+            forkprof.prepare(self.profile_dir)
+            path.append(str(BENCH))
+        env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8", "PYTHONPATH": ":".join(path)}
+        self.launched.append(Launched("itkgw", self.argv(config_path), self.workdir, env=env))

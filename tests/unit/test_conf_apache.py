@@ -1,0 +1,1208 @@
+"""The Apache-syntax config reader: httpd.conf files as an admin moving off Apache has them.
+
+What an admin sees: the model their file gives (the same one the TOML form
+gives), and for a broken file every problem at once, each as FILE:LINE with
+httpd's own words where httpd has them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import grp
+import pwd
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from itkgw.conf_apache import load_apache
+from itkgw.conf_checks import Loaded
+from itkgw.conf_toml import loads_toml
+from itkgw.config import (
+    AccessCompat,
+    Address,
+    DirSection,
+    HeaderRule,
+    Identity,
+    PHPSetting,
+    Require,
+    RequireGroup,
+    RewriteCond,
+    RewriteRule,
+    ServerConfig,
+    VHost,
+)
+from itkgw.directives import BY_NAME, apache_words
+from itkgw.errors import ConfigError, ConfigErrors
+
+CORPUS = Path(__file__).resolve().parent.parent / "corpus" / "conf"
+
+
+def identity(user: str, group: str) -> Identity:
+    return Identity(user, group, pwd.getpwnam(user).pw_uid, grp.getgrnam(group).gr_gid)
+
+
+DAEMON = identity("daemon", "daemon")
+#: What most tests need around the lines they are about.
+HEAD = "Listen 8080\nUser daemon\nGroup daemon\nPHPCGI /bin/sh\nServerName main.test\n"
+
+
+def write(directory: Path, name: str, text: str) -> str:
+    path = directory / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text).lstrip("\n"))
+    return str(path)
+
+
+def load(tmp_path: Path, text: str, compat: str | None = None, defines: tuple[str, ...] = ()) -> Loaded:
+    return load_apache(write(tmp_path, "httpd.conf", text), compat, defines)
+
+
+def problems(tmp_path: Path, text: str, compat: str | None = None,
+             defines: tuple[str, ...] = ()) -> list[str]:
+    """Each error as itkgw -t prints it, the directory of the files left out."""
+    with pytest.raises(ConfigErrors) as caught:
+        load(tmp_path, text, compat, defines)
+    return [str(error).replace(f"{tmp_path}/", "") for error in caught.value.errors]
+
+
+def only(errors: list[str]) -> str:
+    assert len(errors) == 1, errors
+    return errors[0]
+
+
+def vhost_file(tmp_path: Path, body: str = "", server: str = "") -> str:
+    """A valid config with one vhost, plus extra server lines (from line 6) and vhost
+    lines (from line 9 when there are no server lines)."""
+    return (HEAD + server + f"<VirtualHost *:8080>\nServerName a.test\nDocumentRoot {tmp_path}\n"
+            + textwrap.dedent(body).strip("\n") + "\n</VirtualHost>\n")
+
+
+def server_file(tmp_path: Path, text: str) -> str:
+    """A valid config of the main server alone, ``text`` from line 6."""
+    return HEAD + text + f"\nDocumentRoot {tmp_path}\n"
+
+
+def the_vhost(tmp_path: Path, body: str = "", server: str = "", compat: str | None = None) -> VHost:
+    loaded = load(tmp_path, vhost_file(tmp_path, body, server), compat)
+    assert len(loaded.config.vhosts) == 1
+    return loaded.config.vhosts[0]
+
+
+def without_provenance(value: Any) -> Any:
+    """``value`` with every ``where`` and ``source`` emptied."""
+    if isinstance(value, tuple):
+        return tuple(without_provenance(item) for item in value)
+    if not dataclasses.is_dataclass(value) or isinstance(value, type):
+        return value
+    changes = {f.name: without_provenance(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    for name in ("where", "source"):
+        if name in changes:
+            changes[name] = ""
+    return dataclasses.replace(value, **changes)
+
+
+# -- the models two real setups give ------------------------------------------------
+
+
+def test_the_freebsd_22_setup_of_the_howto_gives_this_model(tmp_path: Path) -> None:
+    """NameVirtualHost *:80, two vhosts with AssignUserID and MaxClientsVHost, Order/Allow."""
+    (tmp_path / "data").mkdir()
+    (tmp_path / "www").mkdir()
+    write(tmp_path, "Includes/100.NameVirtualHost.conf", "NameVirtualHost *:80\n")
+    write(tmp_path, "Includes/200.vhosts.conf", f"""
+        <VirtualHost *:80>
+            DocumentRoot {tmp_path}/data
+            AssignUserID  nobody nogroup
+            MaxClientsVHost 10
+        </VirtualHost>
+
+        <VirtualHost *:80>
+            ServerName clement.example.org
+            ServerAdmin clement@example.org
+            DocumentRoot {tmp_path}/www/
+            AssignUserID  daemon daemon
+            MaxClientsVHost 50
+            <Directory {tmp_path}/www/>
+                    Order allow,deny
+                    Allow from all
+            </Directory>
+        </VirtualHost>
+        """)
+    path = write(tmp_path, "httpd.conf", """
+        Listen 80
+        LoadModule php5_module libexec/apache22/libphp5.so
+        User daemon
+        Group daemon
+        ServerName www.example.org
+        PHPCGI /bin/sh
+        DirectoryIndex index.php index.html
+        AddType application/x-httpd-php .php
+        Include Includes/*.conf
+        """)
+    loaded = load_apache(path, "2.2")
+    vhosts = (
+        VHost(server_name="www.example.org", document_root=f"{tmp_path}/data", listen=(Address("*", 80),),
+              assign_user_id=identity("nobody", "nogroup"), max_clients_vhost=10,
+              directory_index=("index.php", "index.html"), options=("All",), exec_cgi=True,
+              cgi_extensions=(), php_extensions=(".php",), where=f"{tmp_path}/Includes/200.vhosts.conf:1"),
+        VHost(server_name="clement.example.org", server_admin="clement@example.org",
+              document_root=f"{tmp_path}/www/", listen=(Address("*", 80),), assign_user_id=DAEMON,
+              max_clients_vhost=50, directory_index=("index.php", "index.html"), options=("All",),
+              exec_cgi=True, cgi_extensions=(), php_extensions=(".php",),
+              directories=(DirSection(path=f"{tmp_path}/www/", access=AccessCompat("allow,deny", ("all",)),
+                                      where=f"{tmp_path}/Includes/200.vhosts.conf:13"),),
+              where=f"{tmp_path}/Includes/200.vhosts.conf:7"),
+    )
+    assert loaded.config == ServerConfig(
+        user=DAEMON, listen=(Address("*", 80),), vhosts=vhosts, source=path, compat="2.2",
+        server_root=str(tmp_path), name_virtual_hosts=(Address("*", 80),), server_name="www.example.org",
+        php_cgi="/bin/sh")
+    assert loaded.warnings == []
+
+
+def test_a_24_setup_with_require_assignuseridexpr_and_limituidrange_gives_this_model(tmp_path: Path) -> None:
+    path = write(tmp_path, "apache2.conf", f"""
+        Listen 127.0.0.1:8080
+        User daemon
+        Group daemon
+        LimitUIDRange 1 60000
+        LimitGIDRange 1 60000
+        AddHandler cgi-script .cgi
+
+        <VirtualHost 127.0.0.1:8080>
+            ServerName users.test
+            DocumentRoot {tmp_path}
+            RewriteEngine on
+            RewriteRule /~([a-z]+)/ - [E=ITKUID:$1]
+            AssignUserIDExpr %{{reqenv:ITKUID}}
+            <Location /private>
+                <RequireAll>
+                    Require ip 127.0.0.1 ::1
+                    Require not ip 127.0.0.2
+                </RequireAll>
+            </Location>
+            <Directory {tmp_path}>
+                Options +ExecCGI
+                Require all granted
+            </Directory>
+        </VirtualHost>
+        """)
+    loaded = load_apache(path)
+    vhost = VHost(
+        server_name="users.test", document_root=str(tmp_path), listen=(Address("127.0.0.1", 8080),),
+        directory_index=("index.html",), options=("FollowSymLinks",), exec_cgi=False,
+        cgi_extensions=(".cgi",), php_extensions=(), assign_user_id_expr="%{reqenv:ITKUID}",
+        rewrite_engine=True,
+        rewrite_rules=(RewriteRule("/~([a-z]+)/", "-", ("E=ITKUID:$1",), where=f"{path}:12"),),
+        directories=(
+            DirSection(path=str(tmp_path), options=("+ExecCGI",), exec_cgi=True,
+                       require=RequireGroup("any", (Require("all", ("granted",)),)), where=f"{path}:20"),
+            DirSection(path="/private", kind="location", require=RequireGroup("any", (RequireGroup("all", (
+                Require("ip", ("127.0.0.1", "::1")), Require("ip", ("127.0.0.2",), negated=True))),)),
+                where=f"{path}:14"),
+        ),
+        where=f"{path}:8",
+    )
+    assert loaded.config == ServerConfig(
+        user=DAEMON, listen=(Address("127.0.0.1", 8080),), vhosts=(vhost,), source=path,
+        server_root=str(tmp_path), limit_uid_range=(1, 60000), limit_gid_range=(1, 60000))
+    assert loaded.warnings == []
+
+
+def test_the_same_vhosts_in_toml_and_in_apache_syntax_give_equal_models(tmp_path: Path) -> None:
+    (tmp_path / "alice").mkdir()
+    apache = load(tmp_path, f"""
+        ServerRoot {tmp_path}
+        Listen 127.0.0.1:8080
+        Listen 8081
+        User daemon
+        Group daemon
+        PHPCGI /bin/sh
+        ServerName main.test
+        MaxRequestWorkers 20
+        LimitUIDRange 0 65534
+        AddHandler application/x-httpd-php .php
+        SetEnv SITE_ENV production
+        <Directory />
+            Require all denied
+        </Directory>
+
+        <VirtualHost 127.0.0.1:8080 *:8081>
+            ServerName alice.test
+            ServerAlias www.alice.test
+            DocumentRoot {tmp_path}/alice
+            AssignUserID daemon daemon
+            MaxClientsVHost 10
+            NiceValue 5
+            Options FollowSymLinks ExecCGI
+            AddHandler cgi-script .cgi .pl
+            Alias /static/ {tmp_path}/static/
+            ScriptAlias /cgi-bin/ {tmp_path}/cgi-bin/
+            Redirect permanent /old http://alice.test/new
+            Header set X-Site alice
+            php_admin_value open_basedir {tmp_path}/alice
+            php_flag display_errors off
+            ErrorDocument 404 /missing.html
+            CustomLog logs/alice.log "%h %r %>s"
+            RewriteEngine On
+            RewriteCond %{{HTTP_HOST}} ^www\\. [NC]
+            RewriteRule ^/(.*)$ http://alice.test/$1 [R=301,L]
+            <Location /status>
+                Order deny,allow
+                Deny from all
+                Allow from 127.0.0.1
+            </Location>
+            <FilesMatch "\\.(bak|orig)$">
+                Require all denied
+            </FilesMatch>
+            <Directory {tmp_path}/alice/shared>
+                AssignUserID nobody nogroup
+                php_value memory_limit 64M
+            </Directory>
+        </VirtualHost>
+        """)
+    condition = r'{ test = "%{HTTP_HOST}", pattern = "^www\\.", flags = ["NC"] }'
+    rule = ('{ pattern = "^/(.*)$", substitution = "http://alice.test/$1", flags = ["R=301", "L"], '
+            f"conditions = [{condition}] }}")
+    toml = loads_toml(f"""
+        server_root = "{tmp_path}"
+        listen = ["127.0.0.1:8080", "8081"]
+        user = "daemon"
+        group = "daemon"
+        php_cgi = "/bin/sh"
+        server_name = "main.test"
+        max_request_workers = 20
+        limit_uid_range = [0, 65534]
+
+        [[vhost]]
+        server_name = "alice.test"
+        server_alias = ["www.alice.test"]
+        listen = ["127.0.0.1:8080", "*:8081"]
+        document_root = "{tmp_path}/alice"
+        assign_user_id = ["daemon", "daemon"]
+        max_clients_vhost = 10
+        nice_value = 5
+        directory_index = ["index.html"]
+        options = ["FollowSymLinks", "ExecCGI"]
+        exec_cgi = true
+        cgi_extensions = [".cgi", ".pl"]
+        php_extensions = [".php"]
+        alias = {{ "/static/" = "{tmp_path}/static/" }}
+        script_alias = {{ "/cgi-bin/" = "{tmp_path}/cgi-bin/" }}
+        redirects = [{{ url_path = "/old", target = "http://alice.test/new", status = 301 }}]
+        set_env = {{ SITE_ENV = "production" }}
+        headers = [["set", "X-Site", "alice"]]
+        php_settings = [{{ name = "open_basedir", value = "{tmp_path}/alice", admin = true }},
+                        {{ name = "display_errors", value = "0" }}]
+        error_documents = {{ "404" = "/missing.html" }}
+        access_log = "{tmp_path}/logs/alice.log"
+        access_log_format = "%h %r %>s"
+        rewrite_engine = true
+        rewrite_rules = [
+          {rule}
+        ]
+
+          [[vhost.directory]]
+          path = "/"
+          require = ["all denied"]
+
+          [[vhost.directory]]
+          path = "{tmp_path}/alice/shared"
+          assign_user_id = ["nobody", "nogroup"]
+          php_settings = [{{ name = "memory_limit", value = "64M" }}]
+
+          [[vhost.location]]
+          path = "/status"
+          access = {{ order = "deny,allow", allow = ["127.0.0.1"], deny = ["all"] }}
+
+          [[vhost.files]]
+          path = '\\.(bak|orig)$'
+          regex = true
+          require = {{ mode = "any", items = ["all denied"] }}
+        """, "itkgw.toml")
+    assert without_provenance(apache.config) == without_provenance(toml.config)
+    assert apache.warnings == toml.warnings == []
+
+
+# -- Apache's syntax -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    ("a b\tc", ["a", "b", "c"]),
+    ('"a b" c', ["a b", "c"]),
+    ("'a b' \"c\"", ["a b", "c"]),
+    (r'"say \"hi\"" x', ['say "hi"', "x"]),
+    (r"'it\'s'", ["it's"]),
+    (r'"C:\\dir\x"', [r"C:\dir\x"]),
+    (r"a\\b c\d", [r"a\b", r"c\d"]),
+    ('""', [""]),
+    ('"a"b', ["a", "b"]),
+    ('x"y"', ['x"y"']),
+])
+def test_arguments_split_as_httpd_splits_them(text: str, words: list[str]) -> None:
+    assert apache_words(text, "x.conf:1") == words
+
+
+def test_an_unclosed_quote_is_an_error() -> None:
+    with pytest.raises(ConfigError) as caught:
+        apache_words('ServerAdmin "x', "x.conf:4")
+    assert str(caught.value) == "x.conf:4: the quoted argument '\"x' is not closed (end it with \")"
+
+
+def test_comments_continuations_quotes_and_case(tmp_path: Path) -> None:
+    vhost = the_vhost(tmp_path, server='# a comment \\\n  with a continued line\n', body="""
+        serveralias one.test \\
+            two.test \\
+          three.test
+          # ServerAlias not.read
+        SERVERADMIN "Web Master <webmaster@a.test>"
+        headeR set "X-Quoted" 'a "b" c'
+        """)
+    assert vhost.server_alias == ("one.test", "two.test", "three.test")
+    assert vhost.server_admin == "Web Master <webmaster@a.test>"
+    assert vhost.headers == (HeaderRule("set", "X-Quoted", 'a "b" c'),)
+
+
+def test_an_error_on_a_continued_line_names_its_first_line(tmp_path: Path) -> None:
+    text = server_file(tmp_path, "KeepAlive \\\n  Maybe\n")
+    assert only(problems(tmp_path, text)) == ("httpd.conf:6: expected true or false, got Maybe "
+                                              "(write it as On or Off)")
+
+
+def test_crlf_files_read_like_lf_files(tmp_path: Path) -> None:
+    path = tmp_path / "httpd.conf"
+    path.write_bytes(vhost_file(tmp_path, body="ServerAlias \\\n b.test").replace("\n", "\r\n").encode())
+    assert load_apache(str(path)).config.vhosts[0].server_alias == ("b.test",)
+
+
+# -- sections ---------------------------------------------------------------------
+
+
+def test_every_section_kind_and_its_match_form(tmp_path: Path) -> None:
+    vhost = the_vhost(tmp_path, body=f"""
+        <Directory "{tmp_path}/a">
+        </Directory>
+        <DirectoryMatch "^{tmp_path}/[0-9]+">
+        </DirectoryMatch>
+        <Directory ~ "/b$">
+        </Directory>
+        <Location /x>
+        </Location>
+        <LocationMatch "^/y">
+        </LocationMatch>
+        <Files "*.log">
+        </Files>
+        <FilesMatch "\\.bak$">
+        </FilesMatch>
+        <Files ~ "^\\.ht">
+        </Files>
+        """)
+    assert [(d.kind, d.path, d.regex) for d in vhost.directories] == [
+        ("directory", f"{tmp_path}/a", False), ("directory", f"^{tmp_path}/[0-9]+", True),
+        ("directory", "/b$", True), ("location", "/x", False), ("location", "^/y", True),
+        ("files", "*.log", False), ("files", r"\.bak$", True), ("files", r"^\.ht", True)]
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("<VirtualHost *:8080>\nServerName a\n",
+     "httpd.conf:6: <VirtualHost> was not closed. (add </VirtualHost> where it ends)"),
+    ("<Directory /x>\n</Location>\n",
+     "httpd.conf:7: Expected </Directory> but saw </Location> (close <Directory> (opened at "
+     "httpd.conf:6) first)"),
+    ("</Directory>\n",
+     "httpd.conf:6: </Directory> without matching <Directory> section (remove it, or add the opening tag)"),
+    ("<Directory /x\n</Directory>\n",
+     "httpd.conf:6: <Directory> directive missing closing '>' (end the line with >)"),
+    ("<Directory>\n</Directory>\n",
+     "httpd.conf:6: <Directory> takes one path, got 0 arguments (<Directory> directive requires additional "
+     "arguments)"),
+    ("<VirtualHost>\n</VirtualHost>\n",
+     "httpd.conf:6: <VirtualHost> directive requires additional arguments (give the addresses it answers "
+     "on, e.g. <VirtualHost *:80>)"),
+    ("<Directory /x>\n<Location /y>\n</Location>\n</Directory>\n",
+     "httpd.conf:7: <Location> cannot occur within <Directory> section (sections of this kind do not nest)"),
+    ("<Directory /x>\n<Files a>\n</Files>\n</Directory>\n",
+     "httpd.conf:7: <Files> inside <Directory> is not supported (put it at server or <VirtualHost> level, "
+     "or match the full path with <DirectoryMatch> or <FilesMatch>)"),
+    ("<Directory relative/dir>\n</Directory>\n",
+     "httpd.conf:6: 'relative/dir' is not an absolute path (write the full path, starting with /)"),
+    ("<Limit GET>\n</Limit>\n",
+     "httpd.conf:6: <Limit> is not supported by itkgw (method-specific access rules are not supported; "
+     "write Require method ... instead)"),
+    ("<Proxy *>\n</Proxy>\n",
+     "httpd.conf:6: Invalid command '<Proxy', perhaps misspelled or defined by a module not included in "
+     "the server configuration (remove the section; a section of a module itkgw does not implement goes "
+     "inside <IfModule module>)"),
+    ("<RequireAll>\nRequire all granted\n</RequireAll>\n",
+     "httpd.conf:6: <RequireAll> not allowed here (it belongs in <Directory>, <Location> or <Files>)"),
+])
+def test_section_errors_name_file_and_line(tmp_path: Path, text: str, message: str) -> None:
+    assert only(problems(tmp_path, server_file(tmp_path, text))) == message
+
+
+def test_a_misspelled_closer_is_one_error(tmp_path: Path) -> None:
+    text = vhost_file(tmp_path, body=f"<Directory {tmp_path}>\nNiceValue 3\n</Directroy>\nNiceValue 4")
+    assert only(problems(tmp_path, text)) == (
+        "httpd.conf:11: Expected </Directory> but saw </Directroy> (close <Directory> (opened at "
+        "httpd.conf:9) first)")
+
+
+def test_a_regex_that_does_not_compile(tmp_path: Path) -> None:
+    text = vhost_file(tmp_path, body='<LocationMatch "^/(a|b">\n</LocationMatch>')
+    assert only(problems(tmp_path, text)) == (
+        "httpd.conf:9: LocationMatch: cannot compile regular expression '^/(a|b': missing ), unterminated "
+        "subpattern at position 2 (write a PCRE pattern Python's re can read (see the itkgw docs for what "
+        "is not supported: \\K, \\Q...\\E, recursion))")
+
+
+def test_pcre_habits_are_read(tmp_path: Path) -> None:
+    vhost = the_vhost(tmp_path, body='<FilesMatch "^(?<name>[[:alpha:]]+)\\.txt\\z">\n</FilesMatch>')
+    assert vhost.directories[0].path == r"^(?<name>[[:alpha:]]+)\.txt\z"
+
+
+# -- contexts, arguments, series ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ("<Directory /srv>\nMaxClientsVHost 5\n</Directory>",
+     "httpd.conf:10: MaxClientsVHost not allowed here (it is allowed in the server config and "
+     "<VirtualHost>)"),
+    ("Listen 9090",
+     "httpd.conf:9: Listen cannot occur within <VirtualHost> section (it is allowed in the server config)"),
+    ("<Location />\nAllowOverride None\n</Location>",
+     "httpd.conf:10: AllowOverride not allowed here (it is allowed in <Directory>)"),
+    ("Require all granted",
+     "httpd.conf:9: Require not allowed here (it is allowed in <Directory>/<Location>/<Files>)"),
+    ("<Directory /srv>\nRewriteRule ^ - [F]\n</Directory>",
+     "httpd.conf:10: RewriteRule in a <Directory> section is not supported (per-directory rewriting is not "
+     "supported yet; write the rules in <VirtualHost>)"),
+    ("<Location />\nSetHandler proxy:fcgi://127.0.0.1:9000\n</Location>",
+     "httpd.conf:10: proxy:fcgi://127.0.0.1:9000: FastCGI backends (php-fpm) are not in this version of "
+     "itkgw (run PHP through php-cgi: SetHandler application/x-httpd-php)"),
+    ("SetHandler cgi-script",
+     "httpd.conf:9: SetHandler not allowed here (it is allowed in <Directory>/<Location>/<Files>)"),
+    ("<Location />\n<RequireAll>\nOptions None\nRequire all granted\n</RequireAll>\n</Location>",
+     "httpd.conf:11: Options not allowed here (only Require lines and <Require...> sections go inside "
+     "<RequireAll>, <RequireAny> and <RequireNone>)"),
+])
+def test_a_directive_in_the_wrong_context(tmp_path: Path, body: str, message: str) -> None:
+    assert only(problems(tmp_path, vhost_file(tmp_path, body=body))) == message
+
+
+@pytest.mark.parametrize(("line", "message"), [
+    ("AssignUserID daemon", "expected a user and a group, got daemon (write it as user group, e.g. "
+                            "alice alice)"),
+    ("MaxClientsVHost", "expected an integer of at least 0, got nothing (write it as a number, e.g. 10)"),
+    ("NiceValue 1 2", "expected an integer, got 1 2 (write it as a number, e.g. 10)"),
+    ("DocumentRoot", "expected an absolute path, got nothing (write it as a path, e.g. /srv/site)"),
+    ("Alias /x", "expected a table of URL prefix = path, got /x (write it as URL-prefix path, e.g. "
+                 "/cgi-bin/ /srv/site/cgi-bin/)"),
+    ("RewriteRule ^/a", "RewriteRule: bad argument line (write it as RewriteRule pattern substitution "
+                        "[flags])"),
+    ("RewriteRule ^/a /b L", "RewriteRule: bad flag delimiters (write the flags as [FLAG,FLAG=value])"),
+    ("RewriteRule ^/a /b [P]", "RewriteRule: flag 'P' is not supported (itkgw has no proxy)"),
+    ("RewriteRule ^/a /b [QSX]", "RewriteRule: unknown flag 'QSX' (see itkgw/rewrite.py for the mod_rewrite "
+                                 "subset itkgw implements)"),
+    ("php_value memory_limit", "expected a name and a value, got memory_limit (write it as php_value "
+                               "name value, "
+                               "e.g. php_value memory_limit 64M)"),
+    ("php_flag display_errors maybe", "'maybe' is not on or off (write it as php_flag name on|off)"),
+    ("Header set X-A", "Header set needs a header name and a value (write it as Header set X-Foo bar, or "
+                       "Header unset X-Bar)"),
+    ("Header set X-A b env=HTTPS", "conditional Header rules (env=HTTPS) are not supported (set the "
+                                   "header for "
+                                   "every response, or not at all)"),
+    ("Header edit X-A a b", "Header edit is not supported (the actions are set, append, add, unset)"),
+    ("ErrorDocument 200 /x", "Unsupported HTTP response code 200 (use a status from 300 to 599)"),
+    ("Redirect /old", "URL to redirect to is missing (write it as Redirect [status] /old "
+                      "http://example.com/new)"),
+    ("Redirect gone /old http://x/", "Redirect URL not valid for status 410 (leave the URL out, e.g. "
+                                     "Redirect gone /old)"),
+    ("AddHandler server-parsed .shtml", "itkgw has no handler 'server-parsed' (the handlers are cgi-script, "
+                                        "application/x-httpd-php and default-handler)"),
+    ("Options +Frobnicate", "Illegal option +Frobnicate (the options are All, None, ExecCGI, FollowSymLinks, "
+                            "SymLinksIfOwnerMatch, Indexes, Includes, IncludesNOEXEC, MultiViews)"),
+    ("CustomLog logs/a.log combined env=!nolog", "conditional logging (env=!nolog) is not supported "
+                                                 "(log every "
+                                                 "request of the vhost, or none)"),
+    ("CustomLog |/usr/bin/rotatelogs combined", "piped logs ('|/usr/bin/rotatelogs') are not supported "
+                                                "(write to "
+                                                "a file and rotate it with logrotate; itkgw reopens "
+                                                "logs on HUP)"),
+    ("UserDir public_html /srv/users", "lists of users and several directories are not supported (write "
+                                       "one of: "
+                                       "UserDir public_html, UserDir /home/*/www or UserDir disabled)"),
+])
+def test_wrong_arguments_say_what_to_write(tmp_path: Path, line: str, message: str) -> None:
+    assert only(problems(tmp_path, vhost_file(tmp_path, body=line))) == f"httpd.conf:9: {message}"
+
+
+def test_an_unknown_directive_is_httpds_invalid_command(tmp_path: Path) -> None:
+    text = vhost_file(tmp_path, body="Frobnicate on\nAssignUserIdd daemon daemon")
+    assert problems(tmp_path, text) == [
+        "httpd.conf:9: Invalid command 'Frobnicate', perhaps misspelled or defined by a module not included "
+        "in the server configuration (remove it; a directive of a module itkgw does not implement goes "
+        "inside "
+        "<IfModule module>)",
+        "httpd.conf:10: Invalid command 'AssignUserIdd', perhaps misspelled or defined by a module not "
+        "included in the server configuration (did you mean AssignUserID?)",
+    ]
+
+
+@pytest.mark.parametrize(("line", "message"), [
+    ("AssignUserIDExpr %{reqenv:ITKUID}",
+     "AssignUserIDExpr is not available with --compat=2.2 (mpm-itk 2.2 has AssignUserID only; use "
+     "--compat=2.4)"),
+    ("AssignGroupIDExpr %{reqenv:ITKGID}",
+     "AssignGroupIDExpr is not available with --compat=2.2 (mpm-itk 2.2 has AssignUserID only; use "
+     "--compat=2.4)"),
+    ("<Location />\nRequire all granted\n</Location>",
+     "Require is not available with --compat=2.2 (Apache 2.2 has Order, Allow, Deny and Satisfy instead; use "
+     "--compat=2.4)"),
+    ("<Location />\n<RequireAny>\n</RequireAny>\n</Location>",
+     "<RequireAny> is not available with --compat=2.2 (Apache 2.2 has Order, Allow, Deny and Satisfy "
+     "instead; "
+     "use --compat=2.4)"),
+    ("IncludeOptional x.conf",
+     "IncludeOptional is not available with --compat=2.2 (Apache 2.2 has Include only; use --compat=2.4)"),
+])
+def test_24_only_directives_under_22(tmp_path: Path, line: str, message: str) -> None:
+    error = only(problems(tmp_path, vhost_file(tmp_path, body=line), compat="2.2"))
+    assert error.split(": ", 1)[1] == message
+    assert error.startswith(("httpd.conf:9:", "httpd.conf:10:"))
+
+
+@pytest.mark.parametrize(("line", "message"), [
+    ("LimitUIDRange 1000 2000",
+     "LimitUIDRange is not available with --compat=2.2 (mpm-itk 2.2 has no LimitUIDRange; use --compat=2.4)"),
+    ("EnableCapabilities on",
+     "EnableCapabilities is not available with --compat=2.2 (mpm-itk 2.2 has no EnableCapabilities; use "
+     "--compat=2.4)"),
+    ("MaxRequestWorkers 10",
+     "MaxRequestWorkers is not available with --compat=2.2 (mpm-itk 2.2 calls it MaxClients)"),
+    ("Define X 1", "Define is not available with --compat=2.2 (Apache 2.2 has only -D on the command "
+                   "line; use "
+                   "--compat=2.4)"),
+])
+def test_24_only_server_directives_under_22(tmp_path: Path, line: str, message: str) -> None:
+    assert only(problems(tmp_path, server_file(tmp_path, line), compat="2.2")) == f"httpd.conf:6: {message}"
+
+
+def test_22_names_are_deprecated_aliases_in_24(tmp_path: Path) -> None:
+    loaded = load(tmp_path, vhost_file(tmp_path, server="MaxClients 20\nMaxRequestsPerChild 100\n"))
+    assert (loaded.config.max_request_workers, loaded.config.max_connections_per_child) == (20, 100)
+    path = tmp_path / "httpd.conf"
+    assert loaded.warnings == [f"{path}:6: MaxClients is deprecated, use MaxRequestWorkers instead",
+                               f"{path}:7: MaxRequestsPerChild is deprecated, use "
+                               f"MaxConnectionsPerChild instead"]
+    in_22 = load(tmp_path, vhost_file(tmp_path, server="MaxClients 20\n"), compat="2.2")
+    assert (in_22.config.max_request_workers, in_22.warnings) == (20, [])
+
+
+def test_server_limit_caps_max_request_workers(tmp_path: Path) -> None:
+    path = tmp_path / "httpd.conf"
+    loaded = load(tmp_path, vhost_file(tmp_path, server="MaxRequestWorkers 400\n"))
+    assert loaded.config.max_request_workers == 256
+    assert loaded.warnings == [f"{path}:6: MaxRequestWorkers 400 lowered to 256 (it may not exceed "
+                               "ServerLimit 256)"]
+    raised = load(tmp_path, vhost_file(tmp_path, server="ServerLimit 500\nMaxRequestWorkers 400\n"))
+    assert (raised.config.max_request_workers, raised.warnings) == (400, [])
+
+
+def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
+    text = vhost_file(tmp_path, server="Timeout soon\n", body="NiceValue x\nServerAlias\nFoo bar")
+    assert [error.split(": ")[0] for error in problems(tmp_path, text)] == [
+        "httpd.conf:6", "httpd.conf:10", "httpd.conf:11", "httpd.conf:12"]
+
+
+def test_an_unreadable_main_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigErrors) as caught:
+        load_apache(str(tmp_path / "nowhere.conf"))
+    assert str(caught.value) == (f"{tmp_path}/nowhere.conf: cannot read: No such file or directory (give an "
+                                 "existing, readable config file with -f)")
+    with pytest.raises(ConfigErrors) as bad_series:
+        load_apache(str(tmp_path / "nowhere.conf"), "2.0")
+    assert str(bad_series.value) == "--compat: '2.0' is not a known series (use --compat=2.2 or --compat=2.4)"
+
+
+def test_a_non_utf8_comment_is_fine_a_non_utf8_directive_is_not(tmp_path: Path) -> None:
+    path = tmp_path / "httpd.conf"
+    path.write_bytes(vhost_file(tmp_path).encode() + b"# caf\xe9\n")
+    load_apache(str(path))
+    path.write_bytes(vhost_file(tmp_path).encode() + b"ServerAdmin caf\xe9\n")
+    with pytest.raises(ConfigErrors) as caught:
+        load_apache(str(path))
+    assert str(caught.value) == f"{path}:11: not UTF-8 text (save the file as UTF-8)"
+
+
+# -- IfModule, IfDefine, Define, ${VAR} ------------------------------------------------------
+
+
+def test_ifmodule_counts_the_modules_itkgw_implements_as_loaded(tmp_path: Path) -> None:
+    vhost = the_vhost(tmp_path, body="""
+        <IfModule mod_rewrite.c>
+            ServerAlias by-file.test
+        </IfModule>
+        <IfModule rewrite_module>
+            ServerAlias by-id.test
+        </IfModule>
+        <IfModule !mpm_itk_module>
+            ServerAlias not-itk.test
+        </IfModule>
+        <IfModule mod_ssl.c>
+            SSLEngine on
+            ServerAlias ssl.test
+        </IfModule>
+        <IfModule !ssl_module>
+            ServerAlias no-ssl.test
+            <IfModule php7_module>
+                ServerAlias php.test
+            </IfModule>
+        </IfModule>
+        """)
+    assert vhost.server_alias == ("by-file.test", "by-id.test", "no-ssl.test", "php.test")
+
+
+def test_a_module_itkgw_does_not_implement_is_named_once(tmp_path: Path) -> None:
+    text = vhost_file(tmp_path, server="LoadModule ssl_module modules/mod_ssl.so\n"
+                                       "LoadModule rewrite_module modules/mod_rewrite.so\n"
+                                       "LoadModule status_module modules/mod_status.so\n"
+                                       "LoadFile /usr/lib/libxml2.so\n"
+                                       "<IfModule ssl_module>\nSSLEngine on\n</IfModule>\n")
+    loaded = load(tmp_path, text)
+    assert loaded.warnings == [
+        f"{tmp_path}/httpd.conf:6: modules itkgw does not implement are not loaded: ssl_module, "
+        f"status_module "
+        "(their <IfModule> sections are skipped, their directives elsewhere are errors)"]
+    outside = text.replace("<IfModule ssl_module>\nSSLEngine on\n</IfModule>\n", "SSLEngine on\n")
+    assert only(problems(tmp_path, outside)) == (
+        "httpd.conf:10: Invalid command 'SSLEngine', perhaps misspelled or defined by a module not included "
+        "in the server configuration (if it belongs to a module itkgw does not implement (ssl_module, "
+        "status_module), put it inside <IfModule ssl_module>)")
+
+
+def test_ifdefine_with_d_and_define(tmp_path: Path) -> None:
+    text = vhost_file(tmp_path, server="Define FROM_FILE\n", body="""
+        <IfDefine SSL>
+            ServerAlias ssl.test
+        </IfDefine>
+        <IfDefine !SSL>
+            ServerAlias plain.test
+        </IfDefine>
+        <IfDefine FROM_FILE>
+            ServerAlias defined.test
+            UnDefine FROM_FILE
+        </IfDefine>
+        <IfDefine FROM_FILE>
+            ServerAlias not.test
+        </IfDefine>
+        """)
+    assert load(tmp_path, text).config.vhosts[0].server_alias == ("plain.test", "defined.test")
+    with_ssl = load(tmp_path, text, defines=("SSL",)).config.vhosts[0]
+    assert with_ssl.server_alias == ("ssl.test", "defined.test")
+
+
+def test_variables_come_from_define_then_the_environment(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ITKGW_TEST_LOG_DIR", "/var/log/from-env")
+    monkeypatch.setenv("ITKGW_TEST_NAME", "env.test")
+    vhost = the_vhost(tmp_path, server="Define ITKGW_TEST_NAME defined.test\nDefine PREFIX www\n",
+                      body="ServerAlias ${PREFIX}.${ITKGW_TEST_NAME}\nErrorLog ${ITKGW_TEST_LOG_DIR}/a.log")
+    assert vhost.server_alias == ("www.defined.test",)
+    assert vhost.error_log == "/var/log/from-env/a.log"
+
+
+def test_rewritemap_lookups_are_left_to_mod_rewrite_which_refuses_them(tmp_path: Path) -> None:
+    text = vhost_file(tmp_path, body="RewriteEngine on\nRewriteRule ^/x ${map:key} [L]")
+    assert only(problems(tmp_path, text)) == (
+        "httpd.conf:10: RewriteRule: RewriteMap lookups (${map:key}) are not supported (see itkgw/rewrite.py "
+        "for the mod_rewrite subset itkgw implements)")
+
+
+def test_an_undefined_variable_is_an_error_unless_its_block_is_skipped(tmp_path: Path) -> None:
+    text = vhost_file(tmp_path, body="<IfDefine NEVER>\nServerAlias ${ITKGW_TEST_UNSET}\n</IfDefine>\n"
+                                     "ServerAlias ${ITKGW_TEST_UNSET}.test")
+    assert only(problems(tmp_path, text)) == (
+        "httpd.conf:12: Config variable ${ITKGW_TEST_UNSET} is not defined (define it first with Define "
+        "ITKGW_TEST_UNSET VALUE, or in the environment itkgw starts in)")
+
+
+# -- Include -------------------------------------------------------------------------------
+
+
+def test_include_globs_are_read_in_sorted_order_relative_to_serverroot(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    write(root, "sites/20-b.conf", "ServerAlias b.test\n")
+    write(root, "sites/10-a.conf", "ServerAlias a.test\n")
+    write(root, "sites/sub/30-c.conf", "ServerAlias c.test\n")
+    write(root, "sites/README", "this is not config\n")
+    write(root, "more/x.conf", "ServerAlias x.test\n")
+    vhost = the_vhost(tmp_path, server=f"ServerRoot {root}\n",
+                      body="Include sites/*.conf\nInclude sites/*/*.conf\nIncludeOptional none/*.conf\n"
+                           "IncludeOptional missing.conf\nInclude more")
+    assert vhost.server_alias == ("a.test", "b.test", "c.test", "x.test")
+
+
+def test_include_of_a_missing_file_and_of_an_empty_wildcard(tmp_path: Path) -> None:
+    text = vhost_file(tmp_path, body="Include missing.conf\nInclude none/*.conf")
+    assert problems(tmp_path, text) == [
+        "httpd.conf:9: Could not open configuration file missing.conf: No such file or directory "
+        f"(fix the path (relative paths are taken from ServerRoot {tmp_path}), or use IncludeOptional)",
+        "httpd.conf:10: No matches for the wildcard '*.conf' in 'none', failing (use "
+        "IncludeOptional if it may match nothing)",
+    ]
+    # Apache 2.2 reads an empty wildcard as nothing to read.
+    assert only(problems(tmp_path, text, compat="2.2")).startswith("httpd.conf:9: Could not open")
+
+
+def test_an_include_loop_names_the_chain(tmp_path: Path) -> None:
+    write(tmp_path, "a.conf", "Include b.conf\n")
+    write(tmp_path, "b.conf", "ServerAlias b.test\nInclude a.conf\n")
+    text = vhost_file(tmp_path, body="Include a.conf")
+    assert only(problems(tmp_path, text)) == (
+        "b.conf:2: Include loop: httpd.conf -> a.conf -> b.conf -> a.conf (remove the Include that reads "
+        "a file again)")
+
+
+def test_errors_in_included_files_name_those_files(tmp_path: Path) -> None:
+    write(tmp_path, "conf.d/site.conf", "<VirtualHost *:8080>\nServerName b.test\n")
+    text = vhost_file(tmp_path, server="Include conf.d/*.conf\n")
+    assert only(problems(tmp_path, text)) == (
+        "conf.d/site.conf:1: <VirtualHost> was not closed. (add </VirtualHost> where it ends)")
+
+
+# -- what the reader resolves: inheritance, handlers, Options, logs -------------------------------------
+
+
+def test_server_level_settings_are_every_vhosts_default(tmp_path: Path) -> None:
+    text = HEAD + f"""
+AssignUserID root root
+NiceValue 4
+DirectoryIndex index.php
+Options Indexes
+AddHandler cgi-script .cgi
+AddType application/x-httpd-php .php
+AddType text/plain .log
+SetEnv A server
+Header set X-Server yes
+php_value memory_limit 32M
+ErrorDocument 404 /404.html
+RewriteEngine on
+RewriteRule ^/server - [F]
+<Location /server-wide>
+</Location>
+<VirtualHost *:8080>
+    ServerName a.test
+    DocumentRoot {tmp_path}
+    Options +ExecCGI
+    SetEnv A vhost
+    SetEnv B vhost
+    Header set X-Vhost yes
+    AddHandler application/x-httpd-php .cgi
+    php_value memory_limit 64M
+    <Directory {tmp_path}>
+    </Directory>
+</VirtualHost>
+<VirtualHost *:8080>
+    ServerName b.test
+    DocumentRoot {tmp_path}
+    AssignUserID daemon daemon
+    Options None
+</VirtualHost>
+"""
+    root_alice, bob = load(tmp_path, text).config.vhosts
+    assert root_alice.assign_user_id == identity("root", "root") and bob.assign_user_id == DAEMON
+    assert (root_alice.nice_value, root_alice.directory_index) == (4, ("index.php",))
+    assert (root_alice.options, root_alice.exec_cgi) == (("Indexes", "ExecCGI"), True)
+    assert (bob.options, bob.exec_cgi) == ((), False)
+    assert (root_alice.cgi_extensions, root_alice.php_extensions) == ((), (".cgi", ".php"))
+    assert (bob.cgi_extensions, bob.php_extensions) == ((".cgi",), (".php",))
+    assert root_alice.add_type == (("text/plain", ".log"),)
+    assert root_alice.set_env == (("A", "vhost"), ("B", "vhost")) and bob.set_env == (("A", "server"),)
+    assert root_alice.headers == (HeaderRule("set", "X-Server", "yes"), HeaderRule("set", "X-Vhost", "yes"))
+    assert root_alice.php_settings == (PHPSetting("memory_limit", "64M"),)
+    assert bob.error_documents == ((404, "/404.html"),)
+    assert root_alice.rewrite_rules == () and not root_alice.rewrite_engine, "rewrite rules are not inherited"
+    assert [(d.kind, d.path) for d in root_alice.directories] == [("directory", str(tmp_path)),
+                                                                  ("location", "/server-wide")]
+    assert [(d.kind, d.path) for d in bob.directories] == [("location", "/server-wide")]
+
+
+def test_a_config_without_virtualhost_is_one_vhost_of_the_main_server(tmp_path: Path) -> None:
+    path = write(tmp_path, "httpd.conf", f"""
+        Listen 8080
+        Listen 127.0.0.1:8081
+        User daemon
+        Group daemon
+        ServerName only.test
+        DocumentRoot {tmp_path}
+        AssignUserID root root
+        RewriteEngine on
+        RewriteRule ^/old /new [R]
+        """)
+    (vhost,) = load_apache(path).config.vhosts
+    assert (vhost.server_name, vhost.document_root, vhost.listen) == (
+        "only.test", str(tmp_path), (Address("*", 8080), Address("127.0.0.1", 8081)))
+    assert vhost.assign_user_id == identity("root", "root")
+    assert vhost.rewrite_rules == (RewriteRule("^/old", "/new", ("R",), where=f"{path}:9"),)
+    assert vhost.where == f"{path}:6"
+
+
+def test_the_main_server_answers_where_no_virtualhost_does(tmp_path: Path) -> None:
+    text = vhost_file(tmp_path, server=f"Listen 9090\nDocumentRoot {tmp_path}\n")
+    vhosts = load(tmp_path, text).config.vhosts
+    assert [(v.server_name, v.listen) for v in vhosts] == [("a.test", (Address("*", 8080),)),
+                                                           ("main.test", (Address("*", 9090),))]
+    no_root = load(tmp_path, vhost_file(tmp_path, server="Listen 9090\n"))
+    assert len(no_root.config.vhosts) == 1
+    assert no_root.warnings == [f"{tmp_path}/httpd.conf:6: no <VirtualHost> answers on *:9090 and the main "
+                                "server has no DocumentRoot: requests there are refused"]
+
+
+def test_virtualhost_address_forms(tmp_path: Path) -> None:
+    text = (HEAD + "Listen [::1]:8080\nListen 9090\n"
+            f"<VirtualHost _default_:8080 [::1]:8080 127.0.0.1>\nDocumentRoot {tmp_path}\n</VirtualHost>\n"
+            f"<VirtualHost *>\nServerName every.test\nDocumentRoot {tmp_path}\n</VirtualHost>\n")
+    first, every = load(tmp_path, text).config.vhosts
+    assert first.listen == (Address("*", 8080), Address("::1", 8080), Address("127.0.0.1", 8080),
+                            Address("127.0.0.1", 9090))
+    assert first.server_name == "main.test"
+    assert every.listen == (Address("*", 8080), Address("*", 9090))
+    bad = HEAD + f"<VirtualHost www.example.com:8080>\nDocumentRoot {tmp_path}\n</VirtualHost>\n"
+    assert only(problems(tmp_path, bad)) == (
+        "httpd.conf:6: 'www.example.com:8080': 'www.example.com' is not an IP address (use an IP "
+        "address or *; "
+        'write "127.0.0.1:8080", "[::1]:8080", "*:8080" or "8080")')
+
+
+def test_a_virtualhost_the_server_does_not_listen_on(tmp_path: Path) -> None:
+    text = HEAD + f"<VirtualHost 10.1.2.3:9999>\nDocumentRoot {tmp_path}\n</VirtualHost>\n"
+    assert only(problems(tmp_path, text)) == (
+        "httpd.conf:6: 10.1.2.3:9999 is not an address the server listens on (add Listen 10.1.2.3:9999)")
+
+
+def test_namevirtualhost_in_22_and_in_24(tmp_path: Path) -> None:
+    two = (f"<VirtualHost *:8080>\nServerName a.test\nDocumentRoot {tmp_path}\n</VirtualHost>\n"
+           f"<VirtualHost *:8080>\nServerName b.test\nDocumentRoot {tmp_path}\n</VirtualHost>\n")
+    path = tmp_path / "httpd.conf"
+    named = load(tmp_path, HEAD + "NameVirtualHost *:8080\nNameVirtualHost 127.0.0.1:9\n" + two, "2.2")
+    assert named.config.name_virtual_hosts == (Address("*", 8080), Address("127.0.0.1", 9))
+    assert named.warnings == [f"{path}:7: NameVirtualHost 127.0.0.1:9 has no VirtualHosts"]
+    unnamed = load(tmp_path, HEAD + two, "2.2")
+    assert unnamed.config.name_virtual_hosts == ()
+    assert unnamed.warnings == [f"{path}:10: VirtualHost *:8080 overlaps with VirtualHost *:8080, the "
+                                f"first has "
+                                "precedence, perhaps you need a NameVirtualHost directive"]
+    in_24 = load(tmp_path, HEAD + "NameVirtualHost *:8080\n" + two)
+    assert in_24.config.name_virtual_hosts == ()
+    assert in_24.warnings == [f"{path}:6: NameVirtualHost has no effect and will be removed in the next "
+                              "release (Apache 2.4 chooses vhosts by name on every address)"]
+
+
+def test_options_merge_as_apache_merges_them(tmp_path: Path) -> None:
+    vhost = the_vhost(tmp_path, body=f"""
+        <Directory {tmp_path}/a>
+            Options +ExecCGI -Indexes
+            Options -FollowSymLinks
+        </Directory>
+        <Directory {tmp_path}/b>
+            Options Indexes
+            Options +execcgi
+        </Directory>
+        <Directory {tmp_path}/c>
+            Options +Indexes
+        </Directory>
+        """)
+    a, b, c = vhost.directories
+    assert (a.options, a.exec_cgi) == (("+ExecCGI", "-Indexes", "-FollowSymLinks"), True)
+    assert (b.options, b.exec_cgi) == (("Indexes", "ExecCGI"), True)
+    assert (c.options, c.exec_cgi) == (("+Indexes",), None)
+    assert (vhost.options, vhost.exec_cgi) == (("FollowSymLinks",), False)
+    assert the_vhost(tmp_path, compat="2.2").options == ("All",)
+
+
+def test_mixed_options_are_an_error_in_24_and_read_in_22(tmp_path: Path) -> None:
+    body = f"<Directory {tmp_path}>\nOptions Indexes +ExecCGI -FollowSymLinks\n</Directory>"
+    assert only(problems(tmp_path, vhost_file(tmp_path, body=body))) == (
+        "httpd.conf:10: Either all Options must start with + or -, or no Option may. (sign every word, "
+        "or none)")
+    section = the_vhost(tmp_path, body=body, compat="2.2").directories[0]
+    assert (section.options, section.exec_cgi) == (("Indexes", "ExecCGI"), True)
+
+
+def test_options_itkgw_has_nothing_for_are_a_warning(tmp_path: Path) -> None:
+    loaded = load(tmp_path, vhost_file(tmp_path, body="Options +FollowSymLinks +MultiViews -Includes"))
+    assert loaded.warnings == [f"{tmp_path}/httpd.conf:9: Options +MultiViews has no effect: itkgw has no "
+                               "server-side includes and no content negotiation"]
+
+
+def test_handlers_in_sections_and_sethandler(tmp_path: Path) -> None:
+    vhost = the_vhost(tmp_path, body="""
+        <Location /cgi>
+            SetHandler cgi-script
+            AddHandler cgi-script .pl
+            AddType application/x-httpd-php .phtml
+            AddType text/plain .pl
+        </Location>
+        <FilesMatch "\\.php$">
+            SetHandler php5-script
+        </FilesMatch>
+        <Location /static>
+            SetHandler None
+        </Location>
+        """)
+    cgi, static, php = vhost.directories
+    assert (cgi.set_handler, cgi.add_handler, cgi.add_type) == (
+        "cgi-script", (("cgi-script", ".pl"), ("application/x-httpd-php", ".phtml")),
+        (("text/plain", ".pl"),))
+    assert php.set_handler == "application/x-httpd-php"
+    assert static.set_handler == "none"
+
+
+def test_access_rules_in_both_forms(tmp_path: Path) -> None:
+    vhost = the_vhost(tmp_path, body="""
+        <Location /a>
+            Order Deny,Allow
+            Deny from all
+            Allow from 10.0.0.0/8 .example.com
+            Allow from env=LOCAL
+            Satisfy Any
+        </Location>
+        <Location /b>
+            Require host example.com
+            <RequireAll>
+                Require all granted
+                Require not ip 10.0.0.1
+            </RequireAll>
+        </Location>
+        """)
+    a, b = vhost.directories
+    assert a.access == AccessCompat("deny,allow", ("10.0.0.0/8", ".example.com", "env=LOCAL"), ("all",),
+                                    "any")
+    assert (a.require, b.access) == (None, None)
+    assert b.require == RequireGroup("any", (Require("host", ("example.com",)), RequireGroup("all", (
+        Require("all", ("granted",)), Require("ip", ("10.0.0.1",), negated=True)))))
+
+
+def test_require_rules_apache_refuses(tmp_path: Path) -> None:
+    text = vhost_file(tmp_path, body="""
+        <Location /a>
+            Require ip 300.1.2.3
+        </Location>
+        <Location /b>
+            Require valid-user
+        </Location>
+        <Location /c>
+            Require expr "%{REQUEST_URI} =~ /a"
+        </Location>
+        <Location /d>
+            <RequireAll>
+                Require not ip 10.0.0.1
+            </RequireAll>
+        </Location>
+        """)
+    errors = problems(tmp_path, text)
+    assert errors[0].startswith("httpd.conf:10: ") and "300.1.2.3" in errors[0]
+    assert errors[1:] == [
+        "httpd.conf:13: Require valid-user needs authentication, which itkgw does not implement (itkgw's "
+        "Require takes all, ip, host, env, method, local and expr)",
+        errors[2],
+        "httpd.conf:18: <RequireAll> directive contains only negative authorization directives (every group "
+        "needs a rule that can grant; Require not belongs in <RequireAll> or <RequireNone>)",
+    ]
+    assert errors[2].startswith("httpd.conf:16: Cannot parse expression in require line")
+
+
+def test_require_expr_takes_the_rest_of_the_line(tmp_path: Path) -> None:
+    vhost = the_vhost(tmp_path, body='<Location />\nRequire expr "%{REQUEST_METHOD} == \'GET\'"\n'
+                                     "Require expr %{REMOTE_ADDR} == '127.0.0.1'\n</Location>")
+    assert vhost.directories[0].require == RequireGroup("any", (
+        Require("expr", ("%{REQUEST_METHOD} == 'GET'",)), Require("expr", ("%{REMOTE_ADDR} == "
+            "'127.0.0.1'",))))
+
+
+def test_rewritecond_lines_belong_to_the_next_rule(tmp_path: Path) -> None:
+    path = tmp_path / "httpd.conf"
+    loaded = load(tmp_path, vhost_file(tmp_path, body="""
+        RewriteEngine on
+        RewriteCond %{HTTP_HOST} ^www\\. [nocase,OR]
+        RewriteCond %{REQUEST_URI} !-f
+        RewriteRule ^/(.*) /index.php?q=$1 [qsappend,last,redirect=permanent]
+        RewriteRule ^/~([a-z]+)/ - [env=ITKUID:$1]
+        RewriteCond expr "%{HTTPS} == 'on'"
+        """))
+    first, second = loaded.config.vhosts[0].rewrite_rules
+    assert first == RewriteRule("^/(.*)", "/index.php?q=$1", ("QSA", "L", "R=301"), (
+        RewriteCond("%{HTTP_HOST}", r"^www\.", ("NC", "OR")), RewriteCond("%{REQUEST_URI}", "!-f")),
+        where=f"{path}:12")
+    assert second == RewriteRule("^/~([a-z]+)/", "-", ("E=ITKUID:$1",), where=f"{path}:13")
+    assert loaded.warnings == [f"{path}:14: RewriteCond without a RewriteRule after it has no effect"]
+
+
+def test_php_settings_as_mod_php_reads_them(tmp_path: Path) -> None:
+    vhost = the_vhost(tmp_path, body="php_value memory_limit 64M\nphp_flag display_errors On\n"
+                                     "php_admin_value open_basedir /srv/a\nphp_admin_flag expose_php off\n"
+                                     "php_value memory_limit 128M")
+    assert vhost.php_settings == (PHPSetting("memory_limit", "128M"), PHPSetting("display_errors", "1"),
+                                  PHPSetting("open_basedir", "/srv/a", admin=True),
+                                  PHPSetting("expose_php", "0", admin=True))
+
+
+def test_custom_log_formats_and_nicknames(tmp_path: Path) -> None:
+    text = HEAD + f"""
+LogFormat "%h %l %u %t \\"%r\\" %>s %O" common
+LogFormat "%v %h %r" vhost_short
+CustomLog /var/log/itkgw/main.log vhost_short
+LogFormat "%h default"
+<VirtualHost *:8080>
+    DocumentRoot {tmp_path}
+    CustomLog logs/a.log combined
+</VirtualHost>
+<VirtualHost *:8080>
+    DocumentRoot {tmp_path}
+    LogFormat "%h mine" mine
+    CustomLog /var/log/b.log mine
+</VirtualHost>
+<VirtualHost *:8080>
+    DocumentRoot {tmp_path}
+    TransferLog /var/log/c.log
+</VirtualHost>
+"""
+    config = load(tmp_path, text).config
+    assert (config.access_log, config.access_log_format) == ("/var/log/itkgw/main.log", "%v %h %r")
+    assert [(v.access_log, v.access_log_format) for v in config.vhosts] == [
+        (f"{tmp_path}/logs/a.log", "combined"), ("/var/log/b.log", "%h mine"), ("/var/log/c.log", "%h "
+            "default")]
+    twice = vhost_file(tmp_path, body="CustomLog /var/log/a.log common\nCustomLog /var/log/b.log common")
+    assert only(problems(tmp_path, twice)) == (
+        "httpd.conf:10: a second access log (/var/log/b.log) is not supported (itkgw writes one access "
+        "log per "
+        "vhost; /var/log/a.log is set at httpd.conf:9)")
+
+
+def test_relative_paths_are_taken_from_serverroot(tmp_path: Path) -> None:
+    (tmp_path / "htdocs").mkdir()
+    text = HEAD + f"ServerRoot {tmp_path}\nPidFile run/itkgw.pid\nErrorLog logs/error_log\n" \
+                  "TypesConfig conf/mime.types\nDocumentRoot htdocs\n"
+    config = load(tmp_path, text).config
+    assert (config.pid_file, config.error_log, config.mime_types, config.vhosts[0].document_root) == (
+        f"{tmp_path}/run/itkgw.pid", f"{tmp_path}/logs/error_log", f"{tmp_path}/conf/mime.types",
+        f"{tmp_path}/htdocs")
+    assert only(problems(tmp_path, HEAD + f"ServerRoot {tmp_path}/none\n")) == (
+        "httpd.conf:6: ServerRoot must be a valid directory (none is not a directory)")
+
+
+def test_allowoverride_is_accepted_with_one_warning(tmp_path: Path) -> None:
+    loaded = load(tmp_path, vhost_file(tmp_path, body=f"""
+        <Directory {tmp_path}>
+            AllowOverride None
+        </Directory>
+        <Directory {tmp_path}/a>
+            AllowOverride All
+        </Directory>
+        <Directory {tmp_path}/b>
+            AllowOverride FileInfo Options=Indexes
+        </Directory>
+        """))
+    assert loaded.warnings == [f"{tmp_path}/httpd.conf:13: AllowOverride has no effect: itkgw reads no "
+                               ".htaccess files"]
+
+
+def test_identities_are_checked_as_in_toml(tmp_path: Path) -> None:
+    path = tmp_path / "httpd.conf"
+    loaded = load(tmp_path, vhost_file(tmp_path, body=f"AssignUserID root root\nNiceValue 40\n"
+                                                      f"<Directory {tmp_path}>\nNiceValue -30\n</Directory>"))
+    assert loaded.warnings == [
+        f"{path}:12: NiceValue -30 clamped to -20",
+        f"{path}:10: NiceValue 40 clamped to 19",
+        f"{path}:9: vhost a.test runs as uid 0 (root), outside LimitUIDRange 1-4294967294: its requests will "
+        "get 500",
+        f"{path}:9: vhost a.test runs as gid 0 (root), outside LimitGIDRange 1-4294967294: its requests will "
+        "get 500",
+    ]
+    by_expr = load(tmp_path, vhost_file(tmp_path, body="AssignUserID root root\n"
+                                                       "AssignUserIDExpr %{reqenv:ITKUID}"))
+    assert by_expr.warnings == [f"{path}:9: vhost a.test runs as gid 0 (root), outside LimitGIDRange "
+                                "1-4294967294: its requests will get 500"]
+    missing = vhost_file(tmp_path, body="AssignUserID itkgw-no-such-user daemon").replace(
+        "User daemon", "User itkgw-no-such-user")
+    assert problems(tmp_path, missing) == [
+        "httpd.conf:9: user 'itkgw-no-such-user' does not exist (create it with useradd, or fix the name)",
+        "httpd.conf:2: user 'itkgw-no-such-user' does not exist (create it with useradd, or fix the name)"]
+
+
+def test_shared_checks_apply_to_apache_configs(tmp_path: Path) -> None:
+    text = vhost_file(tmp_path / "nowhere").replace("Listen 8080", "Listen 8080\nListen 8080\nListen *:9\n"
+                                                    "Listen 127.0.0.1:9")
+    assert problems(tmp_path, text) == [
+        "httpd.conf:2: *:8080 is listed twice (remove one of them)",
+        "httpd.conf:4: *:9 and 127.0.0.1:9 overlap: binding both fails (keep *:9 alone, or list each address "
+        "instead of it)",
+        "httpd.conf:11: nowhere does not exist (create the directory, or fix the path)",
+    ]
+    no_listen = HEAD.replace("Listen 8080\n", "") + f"DocumentRoot {tmp_path}\n"
+    assert problems(tmp_path, no_listen)[0] == (
+        "httpd.conf: no Listen directive: itkgw would listen on no address (add e.g. Listen 80)")
+
+
+# -- never a traceback -------------------------------------------------------------------------------
+
+ODD_ARGS = ["", "x", "0", "-1", "on", '"a b"', "a b c", "/abs/path", "rel", "[L]", "%{x}", "${}", "from all",
+            "* x", "!x", "ip", "not", "~ ^/a"]
+
+
+@pytest.mark.parametrize("name", sorted({name for name in BY_NAME}))
+def test_any_arguments_for_any_directive_give_a_config_error_not_a_traceback(tmp_path: Path,
+                                                                              name: str) -> None:
+    lines = "".join(f"{name} {args}\n" for args in ODD_ARGS)
+    text = vhost_file(tmp_path, server=lines, body=f"{lines}<Location />\n{lines}</Location>\n"
+                                                   f"<Directory />\n{lines}</Directory>")
+    try:
+        load(tmp_path, text)
+    except ConfigErrors as exc:
+        assert exc.errors and all(":" in e.where and e.message and e.hint for e in exc.errors), name
+
+
+# -- the corpus ----------------------------------------------------------------------------------------
+
+
+def render(path: Path) -> str:
+    """What itkgw -t reports for a corpus file, read with the options its ``# test:`` line gives."""
+    options = [line.removeprefix("# test:").split() for line in path.read_text().splitlines()
+               if line.startswith("# test:")]
+    words = options[0] if options else []
+    compat = next((word.split("=")[1] for word in words if word.startswith("--compat=")), None)
+    defines = tuple(word[2:] for word in words if word.startswith("-D"))
+    try:
+        loaded = load_apache(str(path), compat, defines)
+    except ConfigErrors as exc:
+        text = "".join(f"{error}\n" for error in exc.errors)
+    else:
+        text = "".join(f"{line}\n" for line in ["ok", *(f"warning: {w}" for w in loaded.warnings)])
+    return text.replace(f"{CORPUS}/", "")
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in CORPUS.glob("*.conf")))
+def test_corpus(name: str) -> None:
+    assert render(CORPUS / f"{name}.conf") == (CORPUS / f"{name}.expect").read_text()
+
+
+def test_the_apache_corpus_has_an_expectation_for_every_config() -> None:
+    configs = {p.stem for p in CORPUS.glob("*.conf")}
+    assert configs <= {p.stem for p in CORPUS.glob("*.expect")}
+    assert len(configs) >= 6
+
+
+
+def test_core_directives_of_no_effect_are_read_and_named_once(tmp_path: Path) -> None:
+    text = vhost_file(tmp_path, server="ServerTokens OS\nServerSignature On\nServerTokens Prod\n",
+                      body="HostnameLookups Off")
+    assert load(tmp_path, text).warnings == [
+        f"{tmp_path}/httpd.conf:6: read, but of no effect: ServerTokens: itkgw's Server header is always its "
+        "name and version; ServerSignature: itkgw's error pages cannot be changed; HostnameLookups: "
+        "itkgw's logs show client addresses"]
+    assert only(problems(tmp_path, vhost_file(tmp_path, body="ServerTokens OS"))) == (
+        "httpd.conf:9: ServerTokens cannot occur within <VirtualHost> section (it is allowed in the server "
+        "config)")
