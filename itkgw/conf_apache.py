@@ -751,6 +751,9 @@ class _Reader:
                                  lambda address: self.listen_at.get(address, self.source))
         limits = Limits(user, listen, server.get("limit_uid_range", DEFAULT_ID_RANGE),
                         server.get("limit_gid_range", DEFAULT_ID_RANGE))
+        if server.get("enable_capabilities", True):
+            conf_checks.check_worker_identity(limits, self.server.set_at.get("limit_uid_range", self.source),
+                                              self.findings, ("LimitUIDRange", "LimitGIDRange"))
         shared = [section for scope in self.server.sections
                   if (section := self.section_model(scope, "", limits)) is not None]
         ports = sorted({address.port for address in listen})

@@ -142,6 +142,20 @@ def check_identity(identity: Identity | None, subject: str, where: str, limits: 
                           f"{low}-{high}: its requests will get 500")
 
 
+def check_worker_identity(limits: Limits, where: str, findings: Findings, names: tuple[str, str]) -> None:
+    """With EnableCapabilities the workers switch to User/Group under the set*id filter:
+    outside the ranges they cannot boot (without it they stay root and can)."""
+    user = limits.user
+    if user is None:
+        return
+    for number, name, (low, high), directive in ((user.uid, user.user, limits.uid_range, names[0]),
+                                                 (user.gid, user.group, limits.gid_range, names[1])):
+        if not low <= number <= high:
+            findings.error(where, f"the workers' own identity {name} ({number}) is outside {directive} "
+                           f"{low}-{high}, so no worker could start",
+                           f"widen {directive} to include {number}, or run the workers as another user")
+
+
 def adjust_prefork(settings: dict[str, Any], defaults: Callable[[str], int], findings: Findings,
                    where_of: Callable[[str], str], name_of: Callable[[str], str]) -> None:
     """Correct the prefork sizing in ``settings`` (model field -> value) as Apache does,

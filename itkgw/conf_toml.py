@@ -153,6 +153,9 @@ class _Reader:
         self.check_name_virtual_hosts(values)
         limits = Limits(user, listen, values.get("limit_uid_range", DEFAULT_ID_RANGE),
                         values.get("limit_gid_range", DEFAULT_ID_RANGE))
+        if values.get("enable_capabilities", True):
+            conf_checks.check_worker_identity(limits, self.at("limit_uid_range"), self.findings,
+                                              ("limit_uid_range", "limit_gid_range"))
         vhosts = [vhost for number, table in enumerate(self.tables(data, "vhost", ""), 1)
                   if (vhost := self.vhost(table, f"vhost[{number}]", limits))]
         if "vhost" not in data:

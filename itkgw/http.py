@@ -160,17 +160,46 @@ def _split_host(value: str) -> str:
     return name
 
 
-def error_page(status: int) -> bytes:
-    """A small HTML page in Apache's style for an error status."""
+#: What Apache 2.4's canned error pages say, so clients and monitoring see
+#: the texts they know.
+_ERROR_TEXTS = {
+    400: "Your browser sent a request that this server could not understand.",
+    403: "You don't have permission to access this resource.",
+    404: "The requested URL was not found on this server.",
+    405: "The requested method is not allowed for this URL.",
+    408: "Server timeout waiting for the HTTP request from the client.",
+    410: "The requested resource is no longer available on this server and there is no forwarding "
+         "address. Please remove all references to this resource.",
+    413: "The requested resource does not allow request data with this method, or the amount of data "
+         "provided in the request exceeds the capacity limit.",
+    414: "The requested URL's length exceeds the capacity limit for this server.",
+    416: "None of the range-specifier values in the Range request-header field overlap the current "
+         "extent of the selected resource.",
+    431: "Your browser sent a request that this server could not understand. Size of a request header "
+         "field exceeds server limit.",
+    500: "The server encountered an internal error or misconfiguration and was unable to complete "
+         "your request.",
+    502: "The proxy server received an invalid response from an upstream server.",
+    503: "The server is temporarily unable to service your request due to maintenance downtime or "
+         "capacity problems. Please try again later.",
+    504: "The gateway did not receive a timely response from the upstream server or application.",
+}
+
+
+def error_page(status: int, location: str | None = None) -> bytes:
+    """A small HTML page in Apache's style for an error or redirect status."""
     try:
         phrase = HTTPStatus(status).phrase
-        text = HTTPStatus(status).description
     except ValueError:
-        phrase, text = "Error", ""
+        phrase = "Error"
+    if location is not None:
+        text = f'The document has moved <a href="{escape(location)}">here</a>.'
+    else:
+        text = escape(_ERROR_TEXTS.get(status, phrase + "."))
     return (
         '<!DOCTYPE HTML PUBLIC "-//IETF//DTD HTML 2.0//EN">\n'
         f"<html><head>\n<title>{status} {escape(phrase)}</title>\n</head><body>\n"
-        f"<h1>{escape(phrase)}</h1>\n<p>{escape(text)}.</p>\n</body></html>\n"
+        f"<h1>{escape(phrase)}</h1>\n<p>{text}</p>\n</body></html>\n"
     ).encode()
 
 
@@ -480,7 +509,8 @@ class HTTPConnection:
         """A complete error response; client errors end the connection."""
         if status in (400, 408, 413, 414, 431) or status >= 500:
             self._keep_alive_allowed = False
-        body = error_page(status)
+        location = next((value for name, value in headers or [] if name.lower() == "location"), None)
+        body = error_page(status, location)
         if status == 405 and not headers:
             headers = [("Allow", _ALLOW_STATIC)]
         all_headers = [*(headers or []), ("Content-Type", "text/html; charset=iso-8859-1"),

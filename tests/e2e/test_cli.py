@@ -90,7 +90,7 @@ def test_config_errors_name_file_key_and_hint(tmp_path: Path, docroots, change, 
 
 def test_compat_22_refuses_24_only_settings(tmp_path: Path, docroots) -> None:
     config = base_config(docroots[ALICE])
-    config["limit_uid_range"] = [1000, 2000]
+    config["limit_uid_range"] = [1, 60000]
     path = write(tmp_path, config)
     result = itkgw("--compat=2.2", "-t", "-f", str(path))
     assert result.returncode == 1

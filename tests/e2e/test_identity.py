@@ -161,19 +161,15 @@ def test_identity_outside_limit_uid_range_gets_500(itkgw_factory, docroots, test
     assert f"outside LimitUIDRange {low}-{high}" in server.error_log_text()
 
 
-def test_worker_that_cannot_drop_privileges_stops_the_server(itkgw_factory, docroots,
-                                                              test_users: Users) -> None:
-    """A boot failure is fatal and explained, not a respawn loop."""
+def test_workers_outside_limit_uid_range_are_a_config_error(itkgw_factory, docroots,
+                                                             test_users: Users) -> None:
+    """Workers that could never boot are refused before anything starts."""
     www = test_users.www.pw_uid
-    try:
-        server = itkgw_factory(two_vhosts(docroots), limit_uid_range=[www + 1, www + 2])
-    except RuntimeError as exc:  # it stopped before the harness saw its port open
-        log = str(exc)
-    else:
-        assert server.wait_exit() == 3  # ExitCode.BOOT_FAILED
-        log = server.error_log_text()
-    assert f"uid {www} (itkt-www) is outside LimitUIDRange {www + 1}-{www + 2}" in log
-    assert "could not drop privileges; the server stops" in log
+    with pytest.raises(RuntimeError) as failed:
+        itkgw_factory(two_vhosts(docroots), limit_uid_range=[www + 1, www + 2])
+    message = str(failed.value)
+    assert f"the workers' own identity itkt-www ({www}) is outside limit_uid_range" in message
+    assert "exited with 1" in message
 
 
 def test_run_as_helper_sees_the_same_files(docroots, test_users: Users) -> None:

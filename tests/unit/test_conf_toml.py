@@ -568,12 +568,15 @@ def test_an_identity_outside_the_id_ranges_starts_with_a_warning(tmp_path: Path)
     ]
 
 
-def test_a_vhost_without_its_own_identity_is_checked_as_user(tmp_path: Path) -> None:
+def test_workers_outside_the_uid_range_are_an_error(tmp_path: Path) -> None:
+    """The workers switch to User under the set*id filter: outside the range none could boot."""
     daemon = identity("daemon", "daemon")
-    loaded = load(tmp_path, config(tmp_path, server=f"limit_uid_range = [{daemon.uid + 1}, 60000]"))
-    assert loaded.warnings == [
-        f"{tmp_path}/itkgw.toml: vhost[1]: vhost a.test runs as uid {daemon.uid} (daemon), "
-        f"outside LimitUIDRange {daemon.uid + 1}-60000: its requests will get 500"]
+    with pytest.raises(ConfigErrors) as caught:
+        load(tmp_path, config(tmp_path, server=f"limit_uid_range = [{daemon.uid + 1}, 60000]"))
+    assert [str(e) for e in caught.value.errors] == [
+        f"{tmp_path}/itkgw.toml: limit_uid_range: the workers' own identity daemon ({daemon.uid}) is outside "
+        f"limit_uid_range {daemon.uid + 1}-60000, so no worker could start (widen limit_uid_range to include "
+        f"{daemon.uid}, or run the workers as another user)"]
 
 
 def test_a_name_already_used_on_the_same_address_is_a_warning(tmp_path: Path) -> None:
@@ -751,9 +754,9 @@ def test_compat_22_takes_the_sizing_keys_of_both_series(tmp_path: Path) -> None:
 
 
 def test_the_command_line_compat_wins_over_the_file(tmp_path: Path) -> None:
-    text = 'compat = "2.2"\n' + config(tmp_path, server="limit_uid_range = [1000, 2000]")
+    text = 'compat = "2.2"\n' + config(tmp_path, server="limit_uid_range = [1, 2000]")
     loaded = load(tmp_path, text, compat="2.4")
-    assert (loaded.config.compat, loaded.config.limit_uid_range) == ("2.4", (1000, 2000))
+    assert (loaded.config.compat, loaded.config.limit_uid_range) == ("2.4", (1, 2000))
     assert load(tmp_path, 'compat = "2.4"\n' + config(tmp_path), compat="2.2").config.compat == "2.2"
     assert load(tmp_path, 'compat = "2.2"\n' + config(tmp_path)).config.compat == "2.2"
 
