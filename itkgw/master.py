@@ -28,6 +28,7 @@ from itkgw.log import NOTICE, LogFiles, setup_error_log
 from itkgw.mime import MimeTypes
 from itkgw.routing import Compiled
 from itkgw.scoreboard import Scoreboard, SlotState
+from itkgw.signals import SignalQueue
 from itkgw.vhosts import VHostTable
 from itkgw.worker import Worker
 
@@ -86,7 +87,7 @@ class Master:
         self.scoreboard = Scoreboard.create(2 * max(_SERVER_LIMIT, config.max_request_workers))
         self.logs: LogFiles | None = None
         self.ctx: ServingContext | None = None
-        self._wakeup_read = -1
+        self.signals: SignalQueue | None = None
         self.signal_actions: dict[signal.Signals, Callable[[], None]] = {
             signal.SIGTERM: self.stop,
             signal.SIGINT: self.stop,
@@ -104,10 +105,7 @@ class Master:
         Signal handling comes first: once a port accepts, an admin's signal
         must be queued for the loop, not kill the master by default action.
         """
-        self._wakeup_read, write_fd = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
-        signal.set_wakeup_fd(write_fd, warn_on_full_buffer=False)
-        for signum in self.signal_actions:
-            signal.signal(signum, _noop)
+        self.signals = SignalQueue(self.signal_actions)
         self._open_listeners(self.config)
         self._apply_config(self.config)
 
@@ -209,7 +207,8 @@ class Master:
         if pid == 0:
             code = 0
             try:
-                signal.set_wakeup_fd(-1)
+                if self.signals is not None:
+                    self.signals.close()
                 worker.run()
             except BaseException:  # noqa: BLE001 - a worker must log and exit, never unwind
                 log.exception("worker failed")
@@ -291,15 +290,15 @@ class Master:
     # -- main loop -----------------------------------------------------
 
     def run(self) -> int:
-        read_fd = self._wakeup_read
+        assert self.signals is not None, "prepare() installs the signal queue"
+        signals = self.signals
         log.log(NOTICE, "%s (mpm-itk %s) configured -- resuming normal operations",
                 SERVER_SOFTWARE, self.config.compat)
         self._spawn(self.config.start_servers)
         try:
             while self.running:
-                ready = select.select([read_fd], [], [], _LOOP_SECONDS)[0]
-                if ready:
-                    self._dispatch_signals(read_fd)
+                if select.select([signals], [], [], _LOOP_SECONDS)[0]:
+                    signals.dispatch()
                 self.reap()
                 if self.stopping_gracefully:
                     if not self.workers:
@@ -314,16 +313,6 @@ class Master:
         log.log(NOTICE, "server stopped")
         return self.exit_code
 
-    def _dispatch_signals(self, read_fd: int) -> None:
-        try:
-            data = os.read(read_fd, 256)
-        except BlockingIOError:
-            return
-        for signum in data:
-            action = self.signal_actions.get(signal.Signals(signum))
-            if action is not None:
-                action()
-
 
 def _single_worker(config: ServerConfig) -> ServerConfig:
     """-X: one worker, so one connection at a time, for debugging."""
@@ -335,7 +324,3 @@ def _killpg(pgid: int, signum: int = signal.SIGKILL) -> None:
         os.killpg(pgid, signum)
     except (ProcessLookupError, PermissionError):
         pass  # The group is already empty.
-
-
-def _noop(signum: int, frame: object) -> None:
-    """Signals only wake the loop through the wakeup fd."""

@@ -14,12 +14,14 @@ import os
 import select
 import signal
 import socket
+from collections.abc import Callable
 
 from itkgw import privs, sandbox
 from itkgw.child import ConnectionChild, ServingContext
 from itkgw.errors import ExitCode
 from itkgw.log import setup_error_log
 from itkgw.scoreboard import SlotState
+from itkgw.signals import SignalQueue
 
 log = logging.getLogger("itkgw.mpm_itk")
 
@@ -39,7 +41,7 @@ class Worker:
         self.stopping = False
         self.graceful = False
         self.child_pid = 0
-        self.signal_actions = {
+        self.signal_actions: dict[signal.Signals, Callable[[], None]] = {
             signal.SIGTERM: self.stop_now,
             signal.SIGINT: self.stop_now,
             signal.SIGHUP: self.stop_now,
@@ -60,25 +62,6 @@ class Worker:
             listener.close()
         self.listeners = []
 
-    def _install_signals(self) -> int:
-        read_fd, write_fd = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
-        signal.set_wakeup_fd(write_fd, warn_on_full_buffer=False)
-        for signum in self.signal_actions:
-            signal.signal(signum, _noop)
-        signal.signal(signal.SIGCHLD, _noop)
-        self._wakeup_write = write_fd
-        return read_fd
-
-    def _dispatch_signals(self, read_fd: int) -> None:
-        try:
-            data = os.read(read_fd, 256)
-        except BlockingIOError:
-            return
-        for signum in data:
-            action = self.signal_actions.get(signal.Signals(signum))
-            if action is not None:
-                action()
-
     # -- main loop -----------------------------------------------------
 
     def boot(self) -> None:
@@ -94,7 +77,7 @@ class Worker:
     def run(self) -> None:
         os.setpgid(0, 0)
         setup_error_log(self.ctx.logs.error_fd, self.ctx.config.log_level)
-        wakeup = self._install_signals()
+        signals = SignalQueue(self.signal_actions, wake_only=(signal.SIGCHLD,))
         self.boot()
         self.slot.state = SlotState.READY
         served = 0
@@ -103,24 +86,24 @@ class Worker:
             if os.getppid() != self.master_pid:
                 log.info("master is gone, worker exits")
                 break
-            sock = self._accept(wakeup)
+            sock = self._accept(signals)
             if sock is None:
                 continue
             served += 1
-            self._serve(sock, wakeup)
+            self._serve(sock, signals)
             if limit and served >= limit:
                 break
         self.slot.state = SlotState.DEAD
 
-    def _accept(self, wakeup: int) -> socket.socket | None:
+    def _accept(self, signals: SignalQueue) -> socket.socket | None:
         poller = select.poll()
-        poller.register(wakeup, select.POLLIN)
+        poller.register(signals.fileno(), select.POLLIN)
         by_fd = {listener.fileno(): listener for listener in self.listeners}
         for fd in by_fd:
             poller.register(fd, select.POLLIN)
         for fd, _ in poller.poll(_POLL_SECONDS * 1000):
-            if fd == wakeup:
-                self._dispatch_signals(wakeup)
+            if fd == signals.fileno():
+                signals.dispatch()
                 return None
         for fd, _ in poller.poll(0):
             listener = by_fd.get(fd)
@@ -141,30 +124,28 @@ class Worker:
             return sock
         return None
 
-    def _serve(self, sock: socket.socket, wakeup: int) -> None:
+    def _serve(self, sock: socket.socket, signals: SignalQueue) -> None:
         self.slot.vhost = ""
         self.slot.request = ""
         self.slot.state = SlotState.BUSY_READ
         self.slot.connections += 1
         pid = os.fork()
         if pid == 0:
-            self._run_child(sock, wakeup)
+            self._run_child(sock, signals)
         sock.close()
         self.child_pid = pid
-        self._wait_child(pid, wakeup)
+        self._wait_child(pid, signals)
         self.child_pid = 0
         self.slot.vhost = ""
         self.slot.state = SlotState.GRACEFUL if self.graceful else SlotState.READY
 
-    def _run_child(self, sock: socket.socket, wakeup: int) -> None:
+    def _run_child(self, sock: socket.socket, signals: SignalQueue) -> None:
         """The connection child: never returns into the worker's code."""
         code = 0
         try:
             for listener in self.listeners:
                 listener.close()
-            signal.set_wakeup_fd(-1)
-            os.close(wakeup)
-            os.close(self._wakeup_write)
+            signals.close()
             # TERM unwinds the child so a running CGI's process group is killed too.
             signal.signal(signal.SIGTERM, _exit_on_signal)
             for signum in (signal.SIGINT, signal.SIGCHLD):
@@ -181,22 +162,18 @@ class Worker:
         finally:
             os._exit(code)
 
-    def _wait_child(self, pid: int, wakeup: int) -> None:
+    def _wait_child(self, pid: int, signals: SignalQueue) -> None:
         pidfd = os.pidfd_open(pid)
         try:
             while True:
-                ready = select.select([pidfd, wakeup], [], [], _POLL_SECONDS)[0]
-                if wakeup in ready:
-                    self._dispatch_signals(wakeup)
+                ready = select.select([pidfd, signals.fileno()], [], [], _POLL_SECONDS)[0]
+                if signals.fileno() in ready:
+                    signals.dispatch()
                 if pidfd in ready:
                     os.waitpid(pid, 0)
                     return
         finally:
             os.close(pidfd)
-
-
-def _noop(signum: int, frame: object) -> None:
-    """Signals only wake the loop through the wakeup fd."""
 
 
 def _exit_on_signal(signum: int, frame: object) -> None:

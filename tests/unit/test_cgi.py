@@ -1,7 +1,7 @@
-"""CGI through real scripts, a real socket pair, and h11 on both ends.
+"""CGI through real scripts, the real connection driver, and h11 as the client.
 
-The server side is a small stand-in for itkgw.http.HTTPConnection built on
-h11; the client side parses the bytes on the wire as a browser would.
+Each request goes over loopback TCP to itkgw's HTTPConnection; the client
+side parses the bytes on the wire as a browser would.
 """
 
 from __future__ import annotations
@@ -10,15 +10,12 @@ import hashlib
 import logging
 import os
 import shutil
-import socket
-import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
 
-import h11
 import prctl
 import pytest
 
@@ -26,219 +23,10 @@ from itkgw import SERVER_SOFTWARE
 from itkgw.cgi import SAFE_PATH, cgi_environ, parse_cgi_head, parse_cgi_headers, run_cgi
 from itkgw.config import Address, Identity, ServerConfig, VHost
 from itkgw.errors import HTTPError
+from itkgw.http import ClientGone, HTTPConnection, Request, error_page
+from tests.unit.wire import CLIENT_IP, SERVER_IP, Handler, exchange
 
 SCRIPTS = Path(__file__).parent / "cgi-scripts"
-WAIT = 10.0  # no test should get near this; it only keeps a broken one from hanging
-
-
-# -- a server-side connection on h11 -------------------------------------
-
-
-@dataclass
-class Request:
-    """The request as itkgw.http.Request describes it."""
-
-    method: str
-    target: str
-    path: str
-    query: str
-    http_version: str
-    headers: list[tuple[str, str]]
-    host: str
-    local_ip: str
-    local_port: int
-    remote_ip: str
-    remote_port: int
-    content_length: int | None = None
-    chunked: bool = False
-
-    def header(self, name: str) -> str | None:
-        values = self.header_values(name)
-        return values[0] if values else None
-
-    def header_values(self, name: str) -> list[str]:
-        return [value for key, value in self.headers if key == name.lower()]
-
-    @property
-    def has_body(self) -> bool:
-        return self.chunked or bool(self.content_length)
-
-
-class ClientGone(ConnectionError):
-    """The client closed the connection."""
-
-
-class WireConnection:
-    """The HTTPConnection API the handlers use, on h11 and a real socket."""
-
-    def __init__(self, sock: socket.socket, timeout: float = WAIT) -> None:
-        self.sock = sock
-        self.timeout = timeout
-        self.h11 = h11.Connection(h11.SERVER)
-        self.response_started = False
-        self.request = self._read_request()
-
-    def _next_event(self) -> object:
-        while True:
-            event = self.h11.next_event()
-            if event is not h11.NEED_DATA:
-                return event
-            self.h11.receive_data(self.sock.recv(65536))
-
-    def _read_request(self) -> Request:
-        event = self._next_event()
-        assert isinstance(event, h11.Request)
-        target = event.target.decode("latin-1")
-        raw_path, _, query = target.partition("?")
-        headers = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in event.headers]
-        length = next((int(v) for k, v in headers if k == "content-length"), None)
-        return Request(
-            method=event.method.decode("ascii"), target=target, path=unquote(raw_path), query=query,
-            http_version=event.http_version.decode("ascii"), headers=headers,
-            host=next((v for k, v in headers if k == "host"), ""),
-            local_ip="192.0.2.1", local_port=80, remote_ip="198.51.100.7", remote_port=54321,
-            content_length=length, chunked=any(k == "transfer-encoding" for k, _ in headers),
-        )
-
-    def body_chunks(self) -> Iterator[bytes]:
-        while True:
-            event = self._next_event()
-            if isinstance(event, h11.Data):
-                yield bytes(event.data)
-            elif isinstance(event, h11.EndOfMessage):
-                return
-
-    def _send(self, event: h11.Event) -> None:
-        data = self.h11.send(event)
-        try:
-            self.sock.sendall(data or b"")
-        except OSError as exc:
-            raise ClientGone(str(exc)) from None
-
-    def send_response_head(self, status: int, headers: list[tuple[str, str]]) -> None:
-        self.response_started = True
-        self._send(h11.Response(status_code=status, headers=[("Server", SERVER_SOFTWARE), *headers]))
-
-    def send_data(self, data: bytes) -> None:
-        if data and self.request.method != "HEAD":
-            self._send(h11.Data(data=data))
-
-    def end_response(self) -> None:
-        self._send(h11.EndOfMessage())
-
-    def send_error(self, status: int, headers: list[tuple[str, str]] | None = None) -> None:
-        body = b"<h1>error %d</h1>\n" % status
-        self.send_response_head(status, [*(headers or []), ("Content-Type", "text/html"),
-                                         ("Content-Length", str(len(body)))])
-        self.send_data(body)
-        self.end_response()
-
-
-Handler = Callable[[WireConnection], None]
-
-
-@dataclass
-class Reply:
-    """What a client saw."""
-
-    status: int = 0
-    headers: list[tuple[str, str]] = field(default_factory=list)
-    body: bytes = b""
-    #: (seconds since the request was sent, bytes) of each piece of body.
-    pieces: list[tuple[float, bytes]] = field(default_factory=list)
-    complete: bool = False
-    finished_at: float = 0.0
-    raw: bytes = b""
-    #: What the handler raised (the server's caller would log or abort on it).
-    error: BaseException | None = None
-
-    def header(self, name: str) -> str | None:
-        return next((v for k, v in self.headers if k == name.lower()), None)
-
-
-def exchange(handler: Handler, target: str = "/", method: str = "GET",
-             headers: list[tuple[str, bytes | str]] | None = None, body: bytes = b"",
-             read_pieces: int | None = None) -> Reply:
-    """Send one request to ``handler`` over a socket pair and read the reply.
-
-    The request is written from a thread so a handler that answers while it
-    still reads the body cannot deadlock the test. With ``read_pieces`` the
-    client hangs up after that many pieces of body.
-    """
-    client_sock, server_sock = socket.socketpair()
-    client_sock.settimeout(WAIT)
-    reply = Reply()
-
-    def serve() -> None:
-        try:
-            conn = WireConnection(server_sock)
-            try:
-                handler(conn)
-            except HTTPError as exc:
-                reply.error = exc
-                if not conn.response_started:  # else the caller can only abort
-                    conn.send_error(exc.status)
-        except BaseException as exc:  # recorded for the test to look at
-            reply.error = exc
-        finally:
-            server_sock.close()
-
-    client = h11.Connection(h11.CLIENT)
-    all_headers = [(b"Host", b"www.example.org")]
-    for name, value in headers or []:
-        all_headers.append((name.encode(), value if isinstance(value, bytes) else value.encode("latin-1")))
-    if body or method == "POST":
-        all_headers.append((b"Content-Length", str(len(body)).encode()))
-    wire = client.send(h11.Request(method=method, target=target, headers=all_headers)) or b""
-    wire += (client.send(h11.Data(data=body)) or b"") if body else b""
-    wire += client.send(h11.EndOfMessage()) or b""
-
-    def write() -> None:
-        try:
-            client_sock.sendall(wire)
-        except OSError:
-            return  # the server answered and hung up before reading it all
-
-    server = threading.Thread(target=serve, daemon=True)
-    writer = threading.Thread(target=write, daemon=True)
-    started = time.monotonic()
-    server.start()
-    writer.start()
-    try:
-        _read_reply(client, client_sock, reply, started, read_pieces)
-    finally:
-        client_sock.close()
-        server.join(WAIT)
-        writer.join(WAIT)
-    assert not server.is_alive(), "the handler did not return"
-    return reply
-
-
-def _read_reply(client: h11.Connection, sock: socket.socket, reply: Reply, started: float,
-                read_pieces: int | None) -> None:
-    while True:
-        try:
-            event = client.next_event()
-        except h11.RemoteProtocolError:
-            return  # the server aborted in the middle of the body
-        if event is h11.NEED_DATA:
-            data = sock.recv(65536)
-            reply.raw += data
-            client.receive_data(data)
-        elif isinstance(event, h11.Response):
-            reply.status = event.status_code
-            reply.headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in event.headers]
-        elif isinstance(event, h11.Data):
-            reply.body += event.data
-            reply.pieces.append((time.monotonic() - started, bytes(event.data)))
-            if read_pieces is not None and len(reply.pieces) >= read_pieces:
-                return
-        elif isinstance(event, h11.EndOfMessage):
-            reply.complete = True
-            reply.finished_at = time.monotonic() - started
-            return
-        elif isinstance(event, h11.ConnectionClosed):
-            return
 
 
 # -- fixtures -------------------------------------------------------------
@@ -276,12 +64,11 @@ class Site:
         """Run script ``name`` as the caller in the connection child would."""
         filename = self.script(name)
 
-        def handle(conn: WireConnection) -> None:
-            env = cgi_environ(conn.request, self.vhost, self.config, "/cgi/" + name,  # type: ignore[arg-type]
-                              filename, path_info, str(self.root))
+        def handle(conn: HTTPConnection, request: Request) -> None:
+            env = cgi_environ(request, self.vhost, self.config, "/cgi/" + name, filename, path_info,
+                              str(self.root))
             env.update(extra_env or {})
-            run_cgi(conn, [filename], env, os.path.dirname(filename), timeout, self.log,  # type: ignore[arg-type]
-                    filename)
+            run_cgi(conn, [filename], env, os.path.dirname(filename), timeout, self.log, filename)
 
         return handle
 
@@ -385,8 +172,8 @@ def test_environment_as_mod_cgi_sets_it(site: Site, monkeypatch: pytest.MonkeyPa
         b"SERVER_SOFTWARE": SERVER_SOFTWARE.encode(),
         b"SERVER_SIGNATURE": b"",
         b"SERVER_NAME": b"www.example.org",
-        b"SERVER_ADDR": b"192.0.2.1",
-        b"SERVER_PORT": b"80",
+        b"SERVER_ADDR": SERVER_IP.encode(),
+        b"SERVER_PORT": str(reply.server_address[1]).encode(),
         b"SERVER_PROTOCOL": b"HTTP/1.1",
         b"SERVER_ADMIN": b"webmaster@example.org",
         b"REQUEST_METHOD": b"GET",
@@ -397,8 +184,8 @@ def test_environment_as_mod_cgi_sets_it(site: Site, monkeypatch: pytest.MonkeyPa
         b"SCRIPT_FILENAME": script,
         b"PATH_INFO": b"/extra/info",
         b"PATH_TRANSLATED": str(site.root).encode() + b"/extra/info",
-        b"REMOTE_ADDR": b"198.51.100.7",
-        b"REMOTE_PORT": b"54321",
+        b"REMOTE_ADDR": CLIENT_IP.encode(),
+        b"REMOTE_PORT": str(reply.client_address[1]).encode(),
         b"DOCUMENT_ROOT": str(site.root).encode(),
         b"CONTEXT_PREFIX": b"",
         b"CONTEXT_DOCUMENT_ROOT": str(site.root).encode(),
@@ -417,7 +204,7 @@ def test_body_headers_become_content_variables() -> None:
     vhost = VHost(server_name="a.example", document_root="/srv/a/", listen=(Address("*", 80),))
     config = ServerConfig(user=Identity("u", "g", 1000, 1000), listen=(), vhosts=(vhost,),
                           server_admin="root@example")
-    env = cgi_environ(request, vhost, config, "/x.cgi", "/srv/a/x.cgi", "", "/srv/a", https=True)  # type: ignore[arg-type]
+    env = cgi_environ(request, vhost, config, "/x.cgi", "/srv/a/x.cgi", "", "/srv/a", https=True)
     assert env["CONTENT_TYPE"] == "application/x-www-form-urlencoded"
     assert env["CONTENT_LENGTH"] == "11"
     assert "HTTP_CONTENT_TYPE" not in env and "HTTP_CONTENT_LENGTH" not in env
@@ -433,7 +220,7 @@ def test_chunked_body_has_no_content_length() -> None:
                             chunked=True)
     vhost = VHost(server_name="a.example", document_root="/srv/a", listen=(Address("*", 80),))
     config = ServerConfig(user=Identity("u", "g", 1000, 1000), listen=(), vhosts=(vhost,))
-    env = cgi_environ(request, vhost, config, "/x.cgi", "/srv/a/x.cgi", "", "/srv/a")  # type: ignore[arg-type]
+    env = cgi_environ(request, vhost, config, "/x.cgi", "/srv/a/x.cgi", "", "/srv/a")
     assert "CONTENT_LENGTH" not in env
     assert env["HTTP_TRANSFER_ENCODING"] == "chunked"
 
@@ -442,7 +229,7 @@ def test_script_alias_sets_context_prefix() -> None:
     vhost = VHost(server_name="a.example", document_root="/srv/a", listen=(Address("*", 80),),
                   script_alias=(("/cgi-bin/", "/usr/lib/cgi-bin/"),))
     config = ServerConfig(user=Identity("u", "g", 1000, 1000), listen=(), vhosts=(vhost,))
-    env = cgi_environ(start_request(target="/cgi-bin/t"), vhost, config, "/cgi-bin/t",  # type: ignore[arg-type]
+    env = cgi_environ(start_request(target="/cgi-bin/t"), vhost, config, "/cgi-bin/t",
                       "/usr/lib/cgi-bin/t", "", "/usr/lib/cgi-bin/")
     assert env["CONTEXT_PREFIX"] == "/cgi-bin/"
     assert env["CONTEXT_DOCUMENT_ROOT"] == "/usr/lib/cgi-bin/"
@@ -546,7 +333,7 @@ def test_malformed_header_gives_500_and_nothing_of_it(site: Site, query: str, le
     reply = exchange(site.handler("malformed.py"), target="/cgi/malformed.py?" + query)
     assert reply.status == 500 and reply.complete
     assert leak not in reply.raw
-    assert b"body" not in reply.body
+    assert reply.body == error_page(500)  # the server's own page, none of the script's body
     assert f"malformed header from script '{site.script('malformed.py')}'" in site.records.text()
 
 
@@ -574,7 +361,7 @@ def test_client_going_away_kills_the_script(site: Site, tmp_path: Path, subreape
     pid_file = tmp_path / "pid"
     reply = exchange(site.handler("flood.sh", extra_env={"PID_FILE": str(pid_file)}), read_pieces=1)
     assert reply.status == 200 and not reply.complete
-    assert isinstance(reply.error, ConnectionError)
+    assert isinstance(reply.error, ClientGone)
     assert reap_group(int(pid_file.read_text())) == []
 
 

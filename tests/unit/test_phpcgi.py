@@ -1,4 +1,4 @@
-"""PHP through the real /usr/bin/php-cgi, over a socket pair parsed by h11."""
+"""PHP through the real /usr/bin/php-cgi and the real connection driver, parsed by h11."""
 
 from __future__ import annotations
 
@@ -11,8 +11,10 @@ from pathlib import Path
 import pytest
 
 from itkgw.config import ServerConfig
+from itkgw.http import HTTPConnection, Request
 from itkgw.phpcgi import php_argv, php_environ, php_ignores_options, run_php
-from tests.unit.test_cgi import Handler, Site, WireConnection, exchange, make_site
+from tests.unit.test_cgi import Site, make_site
+from tests.unit.wire import Handler, exchange
 
 PHP_CGI = "/usr/bin/php-cgi"
 
@@ -27,9 +29,9 @@ def site(tmp_path: Path, request: pytest.FixtureRequest) -> Site:
 def php(site: Site, name: str, path_info: str = "", ini: Mapping[str, str] | None = None) -> Handler:
     """Run /cgi/<name> through php-cgi as the connection child would."""
 
-    def handle(conn: WireConnection) -> None:
-        run_php(conn, conn.request, site.vhost, site.config, site.script(name),  # type: ignore[arg-type]
-                "/cgi/" + name, path_info, str(site.root), site.log, ini=ini)
+    def handle(conn: HTTPConnection, request: Request) -> None:
+        run_php(conn, request, site.vhost, site.config, site.script(name), "/cgi/" + name, path_info,
+                str(site.root), site.log, ini=ini)
 
     return handle
 

@@ -1,0 +1,49 @@
+"""Signals as data: handlers only wake the loop, the loop looks up what they mean.
+
+Master and worker each own a ``SignalQueue``: the signal handler is a no-op
+and Python writes the signal number to a wakeup pipe, which the main loop
+polls next to its sockets; ``dispatch()`` then calls the action from the
+owner's ``{signal: method}`` table (as gunicorn's arbiter does, greppable).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Callable, Mapping
+
+
+class SignalQueue:
+    """A wakeup pipe and a table of actions, installed in this process."""
+
+    def __init__(self, actions: Mapping[signal.Signals, Callable[[], None]],
+                 wake_only: tuple[signal.Signals, ...] = ()) -> None:
+        self.actions = actions
+        self.read_fd, self.write_fd = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        signal.set_wakeup_fd(self.write_fd, warn_on_full_buffer=False)
+        for signum in (*actions, *wake_only):
+            signal.signal(signum, _wake)
+
+    def fileno(self) -> int:
+        return self.read_fd
+
+    def dispatch(self) -> None:
+        """Run the action of every signal that arrived since the last call."""
+        try:
+            data = os.read(self.read_fd, 256)
+        except BlockingIOError:
+            return
+        for signum in data:
+            action = self.actions.get(signal.Signals(signum))
+            if action is not None:
+                action()
+
+    def close(self) -> None:
+        """Forget the queue in a forked child that must not see its parent's signals."""
+        signal.set_wakeup_fd(-1)
+        os.close(self.read_fd)
+        os.close(self.write_fd)
+
+
+def _wake(signum: int, frame: object) -> None:
+    """Only wakes the loop through the wakeup pipe."""
