@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.e2e.itkgw_proc import Itkgw, VHosts, reap_leftovers
+from tests.e2e.itkgw_proc import Itkgw, VHosts, stop_all
 from tests.sites import NOT_ROOT, Users
 
 ItkgwFactory = Callable[..., Itkgw]
-#: Seconds processes of the test users get to end once every server stopped.
-ESCAPE_GRACE = 1.0
 
 
 @pytest.fixture(autouse=True)
@@ -45,17 +42,4 @@ def itkgw_factory(tmp_path: Path, test_users: Users) -> Iterator[ItkgwFactory]:
         return server.start()
 
     yield start
-    failures = []
-    for server in started:
-        try:
-            server.stop()
-        except AssertionError as error:
-            failures.append(str(error))
-    # A CGI script that made itself a session of its own escapes stop()'s
-    # check; it still runs as a test user.
-    test_uids = {user.pw_uid for user in test_users.all()}
-    escaped = reap_leftovers(lambda proc: bool(proc.uids & test_uids), time.monotonic() + ESCAPE_GRACE)
-    if escaped:
-        failures.append(f"processes of the test users outlived their itkgw: {escaped}")
-    if failures:
-        pytest.fail("\n".join(failures))
+    stop_all(started, {user.pw_uid for user in test_users.all()})

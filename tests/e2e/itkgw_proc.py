@@ -14,10 +14,11 @@ import subprocess
 import sys
 import time
 import tomllib
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple, Self
 
+import pytest
 import toml
 
 from tests.sites import Site
@@ -343,6 +344,29 @@ def reap_leftovers(is_leftover: Callable[[ProcessInfo], bool], deadline: float) 
     for pid in left:
         _kill_process(pid)
     return left
+
+
+#: How long a test user's process may outlive its itkgw before it counts as escaped.
+ESCAPE_GRACE = 1.0
+
+
+def stop_all(servers: Iterable[ItkgwProcess], user_ids: Collection[int]) -> None:
+    """Stop every server a test started; fail the test for anything left behind.
+
+    A CGI script that made itself a session of its own escapes ``stop()``'s
+    check; it still runs as one of ``user_ids``.
+    """
+    failures = []
+    for server in servers:
+        try:
+            server.stop()
+        except AssertionError as error:
+            failures.append(str(error))
+    escaped = reap_leftovers(lambda proc: bool(proc.uids & set(user_ids)), time.monotonic() + ESCAPE_GRACE)
+    if escaped:
+        failures.append(f"processes of the test users outlived their itkgw: {escaped}")
+    if failures:
+        pytest.fail("\n".join(failures))
 
 
 def _kill_process(pid: int) -> None:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.itkgw_proc import REPO, ConfigFiles, Response, reap_leftovers
+from tests.e2e.itkgw_proc import REPO, ConfigFiles, Response, stop_all
 from tests.sites import ALICE, BOB, Site, Users, Whoami
 
 ETC = REPO / "etc"
@@ -30,7 +30,6 @@ ETC_EXAMPLES = {
     "apache22-freebsd/httpd.conf": "2.2",
     "apache24/apache2.conf": "2.4",
 }
-ESCAPE_GRACE = 1.0
 
 # Prints who it runs as (as whoami.php), its nice value, and ?ini=a,b ini settings.
 PROBE_PHP = """<?php
@@ -71,18 +70,7 @@ def start(tmp_path: Path, test_users: Users) -> Iterator[Start]:
         return server.start()
 
     yield start_one
-    failures = []
-    for server in started:
-        try:
-            server.stop()
-        except AssertionError as error:
-            failures.append(str(error))
-    test_uids = {user.pw_uid for user in test_users.all()}
-    escaped = reap_leftovers(lambda proc: bool(proc.uids & test_uids), time.monotonic() + ESCAPE_GRACE)
-    if escaped:
-        failures.append(f"processes of the test users outlived their itkgw: {escaped}")
-    if failures:
-        pytest.fail("\n".join(failures))
+    stop_all(started, {user.pw_uid for user in test_users.all()})
 
 
 @pytest.fixture(scope="module")
