@@ -39,7 +39,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from itkgw import conf_checks
+from itkgw import conf_checks, foreign
 from itkgw.conf_checks import WILDCARDS, Findings, Limits, Loaded
 from itkgw.config import (
     ANY_HOST,
@@ -372,11 +372,17 @@ class _Reader:
                 return self.variables[name]
             if name in os.environ:
                 return os.environ[name]
-            raise ConfigError(where, f"Config variable ${{{name}}} is not defined",
-                              f"define it first with Define {name} VALUE, "
-                              "or in the environment itkgw starts in")
+            raise ConfigError(where, f"Config variable ${{{name}}} is not defined", self.undefined_hint(name))
 
         return _VARIABLE.sub(value, text)
+
+    def undefined_hint(self, name: str) -> str:
+        hint = f"define it first with Define {name} VALUE, or in the environment itkgw starts in"
+        envvars = os.path.join(self.server_root, "envvars")
+        if os.path.isfile(envvars):  # Debian's apache2ctl sources it before starting httpd
+            hint += (f"; Debian's {envvars} sets the APACHE_* ones: run '. {envvars}' first, "
+                     "as apache2ctl does")
+        return hint
 
     def rooted(self, path: str) -> str:
         """A path relative to ServerRoot made absolute, as httpd does."""
@@ -405,16 +411,21 @@ class _Reader:
     def invalid_command(self, name: str, where: str) -> ConfigError:
         message = (f"Invalid command '{name}', perhaps misspelled or defined by a module not included "
                    "in the server configuration")
+        return ConfigError(where, message, self.unknown_name_hint(name))
+
+    def unknown_name_hint(self, name: str) -> str:
+        """The module a known foreign directive needs, else a close spelling, else the way out."""
+        known = foreign.directive_hint(name, self.unknown_modules)
+        if known:
+            return known
         close = difflib.get_close_matches(name.lower(), list(BY_NAME), n=1)
         if close:
-            hint = f"did you mean {_spelled(close[0])}?"
-        elif self.unknown_modules:
+            return f"did you mean {_spelled(close[0])}?"
+        if self.unknown_modules:
             modules = ", ".join(self.unknown_modules)
-            hint = (f"if it belongs to a module itkgw does not implement ({modules}), "
-                    f"put it inside <IfModule {next(iter(self.unknown_modules))}>")
-        else:
-            hint = "remove it; a directive of a module itkgw does not implement goes inside <IfModule module>"
-        return ConfigError(where, message, hint)
+            return (f"if it belongs to a module itkgw does not implement ({modules}), "
+                    "remove it or put it inside that module's <IfModule>")
+        return "remove it; a directive of a module itkgw does not implement goes inside <IfModule module>"
 
     def check_context(self, row: Directive, name: str, scope: _Scope, where: str) -> None:
         spelled = _spelled(name)

@@ -46,6 +46,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from itkgw import foreign
 from itkgw.config import (
     ANY_HOST,
     AccessCompat,
@@ -811,8 +812,11 @@ def handler_name(word: str, where: str, none_ok: bool = False) -> str:
         raise ConfigError(where, f"{word}: FastCGI backends (php-fpm) are not in this version of itkgw",
                           f"run PHP through php-cgi: SetHandler {PHP_HANDLER}")
     if lowered not in HANDLERS:
-        raise ConfigError(where, f"itkgw has no handler {word!r}",
-                          "the handlers are cgi-script, application/x-httpd-php and default-handler")
+        hint = "the handlers are cgi-script, application/x-httpd-php and default-handler"
+        owner = foreign.handler_owner(word)
+        if owner:
+            hint = f"{word} is served by {owner}, which itkgw does not implement: remove the line; {hint}"
+        raise ConfigError(where, f"itkgw has no handler {word!r}", hint)
     return HANDLERS[lowered]
 
 
@@ -1747,16 +1751,27 @@ def _no_effect(name: str, reason: str, contexts: frozenset[Context] = SERVER_VHO
                      apache=contexts, no_effect=reason, series=series, instead=f"Apache 2.2 has no {name}")
 
 
-#: Directives of httpd's core a Debian or FreeBSD httpd.conf carries, read and named in one warning.
+_NO_NEGOTIATION = "itkgw does no content negotiation and sends no Content-Language"
+
+#: Directives of httpd's core and mod_mime a Debian or FreeBSD httpd.conf
+#: carries, read and named in one warning.
 NO_EFFECT: tuple[Directive, ...] = (
     _no_effect("AccessFileName", "itkgw reads no .htaccess files"),
+    _no_effect("AddCharset", "itkgw adds no charset to Content-Type from file extensions", EVERYWHERE),
     _no_effect("AddDefaultCharset", "itkgw adds no charset to Content-Type", EVERYWHERE),
+    _no_effect("AddLanguage", _NO_NEGOTIATION, EVERYWHERE),
+    _no_effect("DefaultLanguage", _NO_NEGOTIATION, EVERYWHERE),
     _no_effect("DefaultRuntimeDir", "not used by itkgw", SERVER, ONLY_24),
     _no_effect("EnableMMAP", "itkgw sends files with sendfile(2), never from a mapping", EVERYWHERE),
     _no_effect("EnableSendfile", "itkgw sends files with sendfile(2); it cannot be turned off", EVERYWHERE),
+    _no_effect("ExtendedStatus", "itkgw's scoreboard always records each connection's vhost, so "
+               "MaxClientsVHost works without it", SERVER),
     _no_effect("FileETag", "itkgw's ETag is always httpd 2.4's default, MTime Size", EVERYWHERE),
     _no_effect("HostnameLookups", "itkgw's logs show client addresses", EVERYWHERE),
     _no_effect("Mutex", "not used by itkgw", SERVER, ONLY_24),
+    _no_effect("RemoveCharset", "itkgw adds no charset to Content-Type from file extensions", EVERYWHERE),
+    _no_effect("RemoveLanguage", _NO_NEGOTIATION, EVERYWHERE),
+    _no_effect("RemoveType", "extensions keep the type TypesConfig and AddType give them", EVERYWHERE),
     _no_effect("ServerSignature", "itkgw's error pages cannot be changed", EVERYWHERE),
     _no_effect("ServerTokens", "itkgw's Server header is always its name and version", SERVER),
     _no_effect("TraceEnable", "not used by itkgw"),

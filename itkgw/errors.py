@@ -8,6 +8,7 @@ of being respawned forever.
 from __future__ import annotations
 
 import enum
+import re
 
 
 class ConfigError(Exception):
@@ -21,19 +22,61 @@ class ConfigError(Exception):
         self.where = where
         self.message = message
         self.hint = hint
+        #: Later lines of the same file with the very same problem.
+        self.same_at: list[int] = []
         super().__init__(str(self))
 
     def __str__(self) -> str:
         text = f"{self.where}: {self.message}" if self.where else self.message
-        return f"{text} ({self.hint})" if self.hint else text
+        text = f"{text} ({self.hint})" if self.hint else text
+        if self.same_at:
+            text += f" [the same at line{'s' if len(self.same_at) > 1 else ''} {_line_ranges(self.same_at)}]"
+        return text
 
 
 class ConfigErrors(Exception):
-    """Several configuration problems, reported together."""
+    """Several configuration problems, reported together.
+
+    A problem repeated on many lines of one file (forty AddIcon lines of a
+    module itkgw does not implement) is reported once, with the other lines.
+    """
 
     def __init__(self, errors: list[ConfigError]) -> None:
-        self.errors = errors
-        super().__init__("\n".join(str(e) for e in errors))
+        self.errors = fold_repeats(errors)
+        super().__init__("\n".join(str(e) for e in self.errors))
+
+
+_FILE_LINE = re.compile(r"(.*):([0-9]+)")
+
+
+def fold_repeats(errors: list[ConfigError]) -> list[ConfigError]:
+    """``errors`` with each repeat of an earlier one in the same file folded into it."""
+    first_of: dict[tuple[str, str, str], ConfigError] = {}
+    kept = []
+    for error in errors:
+        place = _FILE_LINE.fullmatch(error.where)
+        if place is None:
+            kept.append(error)
+            continue
+        key = (place.group(1), error.message, error.hint)
+        first = first_of.get(key)
+        if first is None:
+            first_of[key] = error
+            kept.append(error)
+        else:
+            first.same_at.append(int(place.group(2)))
+    return kept
+
+
+def _line_ranges(lines: list[int]) -> str:
+    """``[3, 4, 5, 9]`` as ``3-5, 9``."""
+    runs: list[list[int]] = []
+    for line in sorted(lines):
+        if runs and line == runs[-1][1] + 1:
+            runs[-1][1] = line
+        else:
+            runs.append([line, line])
+    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in runs)
 
 
 class HTTPError(Exception):

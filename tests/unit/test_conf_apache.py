@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from itkgw import foreign
 from itkgw.conf_apache import load_apache
 from itkgw.conf_checks import Loaded
 from itkgw.conf_toml import loads_toml
@@ -520,8 +521,12 @@ def test_a_directive_in_the_wrong_context(tmp_path: Path, body: str, message: st
                       "http://example.com/new)"),
     ("Redirect gone /old http://x/", "Redirect URL not valid for status 410 (leave the URL out, e.g. "
                                      "Redirect gone /old)"),
-    ("AddHandler server-parsed .shtml", "itkgw has no handler 'server-parsed' (the handlers are cgi-script, "
-                                        "application/x-httpd-php and default-handler)"),
+    ("AddHandler server-parsed .shtml", "itkgw has no handler 'server-parsed' (server-parsed is served by "
+                                        "include_module (SSI), which itkgw does not implement: remove the "
+                                        "line; the handlers are cgi-script, application/x-httpd-php and "
+                                        "default-handler)"),
+    ("AddHandler frobnicate .x", "itkgw has no handler 'frobnicate' (the handlers are cgi-script, "
+                                 "application/x-httpd-php and default-handler)"),
     ("Options +Frobnicate", "Illegal option +Frobnicate (the options are All, None, ExecCGI, FollowSymLinks, "
                             "SymLinksIfOwnerMatch, Indexes, Includes, IncludesNOEXEC, MultiViews)"),
     ("CustomLog logs/a.log combined env=!nolog", "conditional logging (env=!nolog) is not supported "
@@ -679,8 +684,13 @@ def test_a_module_itkgw_does_not_implement_is_named_once(tmp_path: Path) -> None
     outside = text.replace("<IfModule ssl_module>\nSSLEngine on\n</IfModule>\n", "SSLEngine on\n")
     assert only(problems(tmp_path, outside)) == (
         "httpd.conf:10: Invalid command 'SSLEngine', perhaps misspelled or defined by a module not included "
+        "in the server configuration (SSLEngine belongs to ssl_module, which itkgw does not implement "
+        "(httpd.conf:6 loads it): remove the line, or put it inside <IfModule ssl_module>)")
+    unknown = text.replace("<IfModule ssl_module>\nSSLEngine on\n</IfModule>\n", "XyzzyFrob on\n")
+    assert only(problems(tmp_path, unknown)) == (
+        "httpd.conf:10: Invalid command 'XyzzyFrob', perhaps misspelled or defined by a module not included "
         "in the server configuration (if it belongs to a module itkgw does not implement (ssl_module, "
-        "status_module), put it inside <IfModule ssl_module>)")
+        "status_module), remove it or put it inside that module's <IfModule>)")
 
 
 def test_ifdefine_with_d_and_define(tmp_path: Path) -> None:
@@ -1128,9 +1138,9 @@ def test_identities_are_checked_as_in_toml(tmp_path: Path) -> None:
                                 "1-4294967294: its requests will get 500"]
     missing = vhost_file(tmp_path, body="AssignUserID itkgw-no-such-user daemon").replace(
         "User daemon", "User itkgw-no-such-user")
-    assert problems(tmp_path, missing) == [
-        "httpd.conf:9: user 'itkgw-no-such-user' does not exist (create it with useradd, or fix the name)",
-        "httpd.conf:2: user 'itkgw-no-such-user' does not exist (create it with useradd, or fix the name)"]
+    assert problems(tmp_path, missing) == [  # one problem on two lines is reported once
+        "httpd.conf:9: user 'itkgw-no-such-user' does not exist (create it with useradd, or fix the name) "
+        "[the same at line 2]"]
 
 
 def test_shared_checks_apply_to_apache_configs(tmp_path: Path) -> None:
@@ -1206,3 +1216,109 @@ def test_core_directives_of_no_effect_are_read_and_named_once(tmp_path: Path) ->
     assert only(problems(tmp_path, vhost_file(tmp_path, body="ServerTokens OS"))) == (
         "httpd.conf:9: ServerTokens cannot occur within <VirtualHost> section (it is allowed in the server "
         "config)")
+
+
+# -- a stock Debian tree: modules itkgw does not implement ---------------------------------------
+
+
+def debian_tree(tmp_path: Path) -> str:
+    """The shape of Debian's /etc/apache2: envvars, mods-enabled/*.load and *.conf, unguarded."""
+    write(tmp_path, "envvars", "export APACHE_LOG_DIR=/var/log/apache2\n")
+    write(tmp_path, "mods-enabled/autoindex.load", "LoadModule autoindex_module /usr/lib/mod_autoindex.so\n")
+    write(tmp_path, "mods-enabled/autoindex.conf", """
+        IndexOptions FancyIndexing
+        AddIcon /icons/a.gif .a
+        AddIcon /icons/b.gif .b
+        AddIconByType (TXT,/icons/text.gif) text/*
+        AddIcon /icons/c.gif .c
+        """)
+    write(tmp_path, "mods-enabled/mime.conf", """
+        <IfModule mod_mime.c>
+        AddLanguage en .en
+        AddCharset UTF-8 .utf8
+        RemoveType es
+        AddHandler type-map var
+        </IfModule>
+        """)
+    write(tmp_path, "mods-enabled/status.conf", """
+        <Location /server-status>
+            SetHandler server-status
+        </Location>
+        ExtendedStatus On
+        """)
+    return write(tmp_path, "apache2.conf", HEAD + f"""
+        IncludeOptional mods-enabled/*.load
+        IncludeOptional mods-enabled/*.conf
+        ErrorLog ${{APACHE_LOG_DIR}}/error.log
+        DocumentRoot {tmp_path}
+        """)
+
+
+def test_a_debian_tree_names_each_module_and_line_to_change(tmp_path: Path) -> None:
+    with pytest.raises(ConfigErrors) as caught:
+        load_apache(debian_tree(tmp_path), None)
+    autoindex = ("which itkgw does not implement (mods-enabled/autoindex.load:1 loads it): remove the line, "
+                 "or put it inside <IfModule autoindex_module>")
+    invalid = "perhaps misspelled or defined by a module not included in the server configuration"
+    assert [str(error).replace(f"{tmp_path}/", "") for error in caught.value.errors] == [
+        f"mods-enabled/autoindex.conf:1: Invalid command 'IndexOptions', {invalid} (IndexOptions belongs to "
+        f"autoindex_module, {autoindex})",
+        f"mods-enabled/autoindex.conf:2: Invalid command 'AddIcon', {invalid} (AddIcon belongs to "
+        f"autoindex_module, {autoindex}) [the same at lines 3, 5]",
+        f"mods-enabled/autoindex.conf:4: Invalid command 'AddIconByType', {invalid} (AddIconByType belongs "
+        f"to autoindex_module, {autoindex})",
+        "mods-enabled/mime.conf:5: itkgw has no handler 'type-map' (type-map is served by "
+        "negotiation_module's type maps, which itkgw does not implement: remove the line; the handlers "
+        "are cgi-script, application/x-httpd-php and default-handler)",
+        "mods-enabled/status.conf:2: itkgw has no handler 'server-status' (server-status is served by "
+        "status_module, which itkgw does not implement: remove the line; the handlers are cgi-script, "
+        "application/x-httpd-php and default-handler)",
+        "apache2.conf:9: Config variable ${APACHE_LOG_DIR} is not defined (define it first with Define "
+        "APACHE_LOG_DIR VALUE, or in the environment itkgw starts in; Debian's envvars sets the APACHE_* "
+        "ones: run '. envvars' first, as apache2ctl does)",
+    ]
+
+
+def test_a_debian_tree_loads_once_those_lines_are_gone(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    main = debian_tree(tmp_path)
+    (tmp_path / "mods-enabled" / "autoindex.load").unlink()
+    (tmp_path / "mods-enabled" / "autoindex.conf").unlink()
+    for name, line in (("mime.conf", "AddHandler type-map var\n"),
+                       ("status.conf", "SetHandler server-status\n")):
+        path = tmp_path / "mods-enabled" / name
+        path.write_text(path.read_text().replace(line, ""))
+    monkeypatch.setenv("APACHE_LOG_DIR", "/var/log/apache2")
+    loaded = load_apache(main, None)
+    assert loaded.config.vhosts[0].error_log == "/var/log/apache2/error.log"
+    assert loaded.warnings == [
+        f"{tmp_path}/mods-enabled/mime.conf:2: read, but of no effect: AddLanguage: itkgw does no content "
+        "negotiation and sends no Content-Language; AddCharset: itkgw adds no charset to Content-Type from "
+        "file extensions; RemoveType: extensions keep the type TypesConfig and AddType give them; "
+        "ExtendedStatus: itkgw's scoreboard always records each connection's vhost, so MaxClientsVHost works "
+        "without it"]
+
+
+def test_extended_status_is_read_in_both_series(tmp_path: Path) -> None:
+    for compat in ("2.2", "2.4"):
+        assert load(tmp_path, server_file(tmp_path, "ExtendedStatus On"), compat).config.vhosts
+
+
+@pytest.mark.parametrize(("line", "hint"), [
+    ("RewriteMap users txt:/etc/users.map", "RewriteMap is part of rewrite_module, but not of what itkgw "
+                                            "implements of it: write the mapping as RewriteRules"),
+    ("AliasMatch ^/x(.*) /srv/x$1", "AliasMatch is part of alias_module, but not of what itkgw implements of "
+                                    "it: write a plain Alias per path"),
+    ("RequestHeader unset Proxy", "RequestHeader is part of headers_module, but not of what itkgw implements "
+                                  "of it: remove the line; itkgw passes request headers unchanged"),
+])
+def test_directives_of_modules_itkgw_implements_in_part(tmp_path: Path, line: str, hint: str) -> None:
+    name = line.split()[0]
+    assert only(problems(tmp_path, vhost_file(tmp_path, body=line))) == (
+        f"httpd.conf:9: Invalid command '{name}', perhaps misspelled or defined by a module not included in "
+        f"the server configuration ({hint})")
+
+
+def test_foreign_names_are_none_of_itkgws_own() -> None:
+    assert not set(foreign.DIRECTIVE_MODULES) & set(BY_NAME)
+    assert not set(foreign.NOT_IMPLEMENTED) & set(BY_NAME)

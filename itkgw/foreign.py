@@ -1,0 +1,110 @@
+"""What the Apache modules itkgw does not implement call their directives and handlers.
+
+A stock httpd.conf loads modules itkgw has no counterpart for (Debian's
+enables autoindex, negotiation, setenvif, reqtimeout and status). Their
+directives stay errors, as the reader promises, but the error can then name
+the module a line belongs to and the two ways out: drop the line, or guard
+it with ``<IfModule>``. Only well-known directives are listed; any other
+unknown name still gets Apache's own "Invalid command" wording alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+_DIRECTIVES_BY_MODULE: Mapping[str, tuple[str, ...]] = {
+    "autoindex_module": (
+        "AddAlt", "AddAltByEncoding", "AddAltByType", "AddDescription", "AddIcon", "AddIconByEncoding",
+        "AddIconByType", "DefaultIcon", "HeaderName", "IndexHeadInsert", "IndexIgnore", "IndexIgnoreReset",
+        "IndexOptions", "IndexOrderDefault", "IndexStyleSheet", "ReadmeName"),
+    "negotiation_module": ("CacheNegotiatedDocs", "ForceLanguagePriority", "LanguagePriority"),
+    "setenvif_module": ("BrowserMatch", "BrowserMatchNoCase", "SetEnvIf", "SetEnvIfExpr", "SetEnvIfNoCase"),
+    "reqtimeout_module": ("RequestReadTimeout",),
+    "deflate_module": (
+        "DeflateBufferSize", "DeflateCompressionLevel", "DeflateFilterNote", "DeflateInflateLimitRequestBody",
+        "DeflateInflateRatioBurst", "DeflateInflateRatioLimit", "DeflateMemLevel", "DeflateWindowSize"),
+    "filter_module": ("AddOutputFilterByType", "FilterChain", "FilterDeclare", "FilterProtocol",
+                      "FilterProvider", "FilterTrace"),
+    "auth_basic_module": ("AuthBasicAuthoritative", "AuthBasicFake", "AuthBasicProvider",
+                          "AuthBasicUseDigestAlgorithm"),
+    "authn_core_module": ("AuthName", "AuthType", "AuthnProviderAlias"),
+    "authn_file_module": ("AuthUserFile",),
+    "authz_groupfile_module": ("AuthGroupFile",),
+    "expires_module": ("ExpiresActive", "ExpiresByType", "ExpiresDefault"),
+    "ssl_module": (
+        "SSLCACertificateFile", "SSLCACertificatePath", "SSLCertificateChainFile", "SSLCertificateFile",
+        "SSLCertificateKeyFile", "SSLCipherSuite", "SSLEngine", "SSLHonorCipherOrder", "SSLOptions",
+        "SSLProtocol", "SSLRandomSeed", "SSLSessionCache", "SSLSessionCacheTimeout", "SSLStaplingCache",
+        "SSLUseStapling"),
+    "proxy_module": ("ProxyPass", "ProxyPassMatch", "ProxyPassReverse", "ProxyPreserveHost", "ProxyRequests",
+                     "ProxyTimeout"),
+    "remoteip_module": ("RemoteIPHeader", "RemoteIPInternalProxy", "RemoteIPTrustedProxy"),
+    "include_module": ("SSIEndTag", "SSILegacyExprParser", "SSIStartTag", "XBitHack"),
+    "mime_magic_module": ("MIMEMagicFile",),
+    "suexec_module": ("SuexecUserGroup",),
+    "fcgid_module": ("FcgidConnectTimeout", "FcgidIOTimeout", "FcgidMaxRequestLen", "FcgidWrapper"),
+    "ruid2_module": ("RDefaultUidGid", "RGroups", "RMode", "RUidGid"),
+    "security2_module": ("SecRequestBodyAccess", "SecRule", "SecRuleEngine"),
+    "status_module": ("SeeRequestTail",),
+}
+
+#: Lower-case directive name -> the module identifier LoadModule gives it.
+DIRECTIVE_MODULES: Mapping[str, str] = {
+    name.lower(): module for module, names in _DIRECTIVES_BY_MODULE.items() for name in names
+}
+
+#: Directives of modules itkgw implements only in part, and what to write instead.
+NOT_IMPLEMENTED: Mapping[str, tuple[str, str]] = {
+    "aliasmatch": ("alias_module", "write a plain Alias per path"),
+    "redirectmatch": ("alias_module", "write a RewriteRule with [R] in the <VirtualHost>"),
+    "scriptaliasmatch": ("alias_module", "write a plain ScriptAlias per path"),
+    "addencoding": ("mime_module", "remove the line; files are sent without Content-Encoding"),
+    "removeencoding": ("mime_module", "remove the line"),
+    "removehandler": ("mime_module", "write SetHandler None in a <Files> or <FilesMatch> section"),
+    "addinputfilter": ("mime_module", "remove the line; itkgw has no filters"),
+    "addoutputfilter": ("mime_module", "remove the line; itkgw has no filters"),
+    "multiviewsmatch": ("mime_module", "remove the line; itkgw does no content negotiation"),
+    "passenv": ("env_module", "write SetEnv NAME VALUE"),
+    "requestheader": ("headers_module", "remove the line; itkgw passes request headers unchanged"),
+    "rewritemap": ("rewrite_module", "write the mapping as RewriteRules"),
+    "rewritebase": ("rewrite_module", "per-directory rewriting is not supported; write the rules in "
+                                      "<VirtualHost>"),
+    "rewriteoptions": ("rewrite_module", "remove the line; rules are not inherited between contexts"),
+    "directoryslash": ("dir_module", "remove the line; itkgw always redirects /dir to /dir/"),
+    "fallbackresource": ("dir_module", "write a RewriteRule in the <VirtualHost>"),
+    "directorycheckhandler": ("dir_module", "remove the line"),
+    "directoryindexredirect": ("dir_module", "remove the line"),
+}
+
+#: Lower-case handler name -> what serves it in Apache.
+HANDLER_OWNERS: Mapping[str, str] = {
+    "type-map": "negotiation_module's type maps",
+    "server-status": "status_module",
+    "server-info": "info_module",
+    "application/x-httpd-php-source": "mod_php's source highlighting",
+    "imap-file": "imagemap_module",
+    "send-as-is": "asis_module",
+    "server-parsed": "include_module (SSI)",
+    "fcgid-script": "fcgid_module",
+}
+
+
+def directive_hint(name: str, loaded_at: Mapping[str, str]) -> str | None:
+    """What to do about directive ``name`` of an Apache module itkgw does not
+    implement, or implements in part; None if the name is not a known one.
+    ``loaded_at`` maps the modules LoadModule named to where it did."""
+    partly = NOT_IMPLEMENTED.get(name.lower())
+    if partly is not None:
+        owner, instead = partly
+        return f"{name} is part of {owner}, but not of what itkgw implements of it: {instead}"
+    module = DIRECTIVE_MODULES.get(name.lower())
+    if module is None:
+        return None
+    where = f" ({loaded_at[module]} loads it)" if module in loaded_at else ""
+    return (f"{name} belongs to {module}, which itkgw does not implement{where}: remove the line, "
+            f"or put it inside <IfModule {module}>")
+
+
+def handler_owner(name: str) -> str | None:
+    """Which Apache module serves handler ``name``, for a handler itkgw lacks."""
+    return HANDLER_OWNERS.get(name.lower())
