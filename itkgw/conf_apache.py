@@ -57,22 +57,30 @@ from itkgw.config import (
 from itkgw.directives import (
     BY_KEY,
     BY_NAME,
-    CGI_HANDLER,
     LOADED_MODULES,
+    SECTION_KINDS,
+    SERIES,
+    Context,
+    Directive,
+    apache_directive,
+    apache_section,
+    model_fields,
+)
+from itkgw.errors import ConfigError, ConfigErrors
+from itkgw.kinds import (
+    Path,
+    apache_words,
+    lookup_hint,
+    parse_address,
+)
+from itkgw.kinds_structured import (
+    CGI_HANDLER,
     MIXED_OPTIONS,
     PHP_HANDLER,
     PHP_TYPES,
-    SECTION_KINDS,
-    SERIES,
     UNSUPPORTED_OPTIONS,
-    Context,
-    Directive,
     ExecCGIOption,
-    Path,
     allows_cgi,
-    apache_directive,
-    apache_section,
-    apache_words,
     apply_options,
     check_access,
     check_require,
@@ -80,12 +88,8 @@ from itkgw.directives import (
     check_section_path,
     combine_options,
     handler_name,
-    lookup_hint,
-    model_fields,
     options_signed,
-    parse_address,
 )
-from itkgw.errors import ConfigError, ConfigErrors
 from itkgw.privs import resolve_identity
 
 DEFAULT_COMPAT = "2.4"

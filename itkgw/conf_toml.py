@@ -37,12 +37,12 @@ from itkgw.directives import (
     SERIES,
     Context,
     Directive,
-    check_section_path,
     contexts_of_key,
-    lookup_hint,
     toml_directive,
 )
 from itkgw.errors import ConfigError, ConfigErrors
+from itkgw.kinds import lookup_hint
+from itkgw.kinds_structured import check_section_path
 from itkgw.privs import resolve_identity
 
 __all__ = ["DEFAULT_COMPAT", "DEFAULT_USER", "Loaded", "load_toml", "loads_toml"]

@@ -34,8 +34,9 @@ from itkgw.config import (
     ServerConfig,
     VHost,
 )
-from itkgw.directives import BY_NAME, apache_words
+from itkgw.directives import BY_NAME
 from itkgw.errors import ConfigError, ConfigErrors
+from itkgw.kinds import apache_words
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus" / "conf"
 

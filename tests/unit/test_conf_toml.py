@@ -39,9 +39,9 @@ from itkgw.directives import (
     Context,
     apache_directive,
     model_fields,
-    parse_address,
 )
 from itkgw.errors import ConfigError, ConfigErrors
+from itkgw.kinds import parse_address
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus" / "conf"
 ROOT = Identity("root", "root", 0, 0)
