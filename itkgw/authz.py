@@ -33,7 +33,8 @@ from typing import Any
 
 from itkgw.config import AccessCompat, Require, RequireGroup
 from itkgw.errors import HTTPError
-from itkgw.expr import Expr, ExprContext, ExprError, parse_condition
+from itkgw.expr import Expr, ExprError, parse_condition
+from itkgw.expr_context import ExprContext
 
 log = logging.getLogger("itkgw.authz_host")
 

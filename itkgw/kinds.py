@@ -23,6 +23,7 @@ from itkgw.config import (
     Identity,
 )
 from itkgw.errors import ConfigError
+from itkgw.pcre import compile_regex
 from itkgw.privs import resolve_identity
 
 _MAX_ID = 2**32 - 1
@@ -83,14 +84,12 @@ def _unescape_word(raw: str, quote: str) -> str:
 
 
 def check_regex(pattern: str, where: str, what: str, nocase: bool = False) -> None:
-    """A ConfigError unless ``pattern`` compiles as itkgw.expr compiles httpd's PCRE patterns.
+    """A ConfigError unless ``pattern`` compiles as itkgw.pcre compiles httpd's PCRE patterns.
 
     Translated from PCRE: POSIX classes (``[[:alpha:]]``), ``(?<name>...)``
     and ``\\z``. Not supported: PCRE-only constructs such as ``\\K``,
     recursion ``(?R)``, possessive classes other than Python's, ``\\Q...\\E``.
     """
-    from itkgw.expr import compile_regex  # the expression engine owns the PCRE translation
-
     try:
         compile_regex(pattern, nocase)
     except re.error as exc:

@@ -50,10 +50,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
 
-from itkgw import expr
+from itkgw import expr, expr_context, pcre
 from itkgw.config import RewriteCond, RewriteRule
 from itkgw.errors import ConfigError
-from itkgw.expr import ExprContext
+from itkgw.expr_context import ExprContext
 
 log = logging.getLogger("itkgw.rewrite")
 
@@ -231,15 +231,15 @@ def _make_lookup(name: str, where: str, directive: str) -> _Lookup:
 
 def _lookup(part: _Lookup, state: _State) -> str:
     if part.kind == "env":
-        return expr.env(state.ctx, part.name)
+        return expr_context.env(state.ctx, part.name)
     if part.kind == "http":
-        return expr.header(state.ctx, part.name)
+        return expr_context.header(state.ctx, part.name)
     if part.kind == "var":
         if part.name in ("REQUEST_FILENAME", "SCRIPT_FILENAME"):
             return state.uri
         if part.name == "QUERY_STRING":
             return state.query
-        return expr.variable(state.ctx, part.name)
+        return expr_context.variable(state.ctx, part.name)
     return ""
 
 
@@ -368,7 +368,7 @@ class _Condition:
         self.test = _Template(cond.test, where, "RewriteCond")
         if self.kind == "regex":
             try:
-                self.regex = expr.compile_regex(pattern, self.nocase)
+                self.regex = pcre.compile_regex(pattern, self.nocase)
             except re.error as exc:
                 raise RewriteConfigError(where, f"RewriteCond: cannot compile regular expression "
                                          f"'{pattern}': {exc.msg}") from None
@@ -471,7 +471,7 @@ class _Rule:
         if self.negated:
             pattern = pattern[1:]
         try:
-            self.regex = expr.compile_regex(pattern, nocase="NC" in names)
+            self.regex = pcre.compile_regex(pattern, nocase="NC" in names)
         except re.error as exc:
             raise RewriteConfigError(where, f"RewriteRule: cannot compile regular expression "
                                      f"'{pattern}': {exc.msg}") from None
@@ -578,11 +578,11 @@ def _set_env(rule: _Rule, state: _State, env_set: dict[str, str]) -> None:
     for template in rule.env:
         item = template.expand(state)
         if item.startswith("!"):
-            expr.unset_reqenv(state.ctx, item[1:])
+            expr_context.unset_reqenv(state.ctx, item[1:])
             env_set.pop(item[1:], None)
             continue
         name, _, value = item.partition(":")
-        expr.set_reqenv(state.ctx, name, value)
+        expr_context.set_reqenv(state.ctx, name, value)
         env_set[name] = value
 
 
@@ -645,10 +645,10 @@ def _split_query(uri: str, query: str, qsappend: bool, qsdiscard: bool) -> tuple
 
 def _self_host(ctx: ExprContext) -> tuple[str, int]:
     """The host and port the client used (httpd's default UseCanonicalName Off)."""
-    port = expr.atoi(expr.variable(ctx, "SERVER_PORT")) or 80
-    host_header = expr.header(ctx, "host").strip().lower()
+    port = expr.atoi(expr_context.variable(ctx, "SERVER_PORT")) or 80
+    host_header = expr_context.header(ctx, "host").strip().lower()
     if not host_header:
-        return expr.variable(ctx, "SERVER_NAME").lower(), port
+        return expr_context.variable(ctx, "SERVER_NAME").lower(), port
     if host_header.startswith("["):
         host, _, rest = host_header.partition("]")
         host += "]"
@@ -679,7 +679,7 @@ def _reduce(uri: str, ctx: ExprContext) -> str:
     if colon and not port_text.isdigit():
         return uri
     own_host, own_port = _self_host(ctx)
-    names = {own_host, expr.variable(ctx, "SERVER_NAME").lower()}
+    names = {own_host, expr_context.variable(ctx, "SERVER_NAME").lower()}
     if host.lower().rstrip(".") in names and port == own_port:
         return url
     return uri
@@ -696,7 +696,7 @@ def _escape_absolute(uri: str, scheme: int) -> str:
 
 
 def _below_document_root(uri: str, ctx: ExprContext) -> str:
-    root = expr.variable(ctx, "DOCUMENT_ROOT").rstrip("/")
+    root = expr_context.variable(ctx, "DOCUMENT_ROOT").rstrip("/")
     if root and (uri == root or uri.startswith(root + "/")):
         return uri[len(root):] or "/"
     return uri

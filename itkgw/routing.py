@@ -16,7 +16,7 @@ import os
 import pwd
 from dataclasses import dataclass, field
 
-from itkgw import authz, expr, rewrite
+from itkgw import authz, expr, expr_context, rewrite
 from itkgw.config import Identity, ServerConfig, VHost
 from itkgw.dirconf import DirConfig, merge
 from itkgw.errors import HTTPError
@@ -96,7 +96,7 @@ def plan_request(config: ServerConfig, compiled: Compiled, vhost: VHost, request
     url_path = request.path
     rules = compiled.rules.get(vhost.server_name)
     if rules is not None:
-        context = expr.context_for(request, vhost.server_name, vhost.document_root, reqenv)
+        context = expr_context.context_for(request, vhost.server_name, vhost.document_root, reqenv)
         result = rules.apply(url_path, request.query, context)
         reqenv.update(result.env_set)
         if result.status is not None:
@@ -111,7 +111,7 @@ def plan_request(config: ServerConfig, compiled: Compiled, vhost: VHost, request
     dirconf = merge(config, vhost, url_path)
     client = authz.Client(
         remote_ip=request.remote_ip, method=request.method, env=reqenv, local_ip=request.local_ip,
-        expr_context=lambda: expr.context_for(request, vhost.server_name, vhost.document_root, reqenv,
+        expr_context=lambda: expr_context.context_for(request, vhost.server_name, vhost.document_root, reqenv,
                                               filename=dirconf.fs_path))
     denied = None
     if not authz.is_allowed(dirconf.require, dirconf.access, client):
@@ -126,7 +126,7 @@ def _identity(config: ServerConfig, compiled: Compiled, vhost: VHost, request: R
     identity = dirconf.identity
     if not (dirconf.user_expr or dirconf.group_expr):
         return identity
-    context = expr.context_for(request, vhost.server_name, vhost.document_root, reqenv,
+    context = expr_context.context_for(request, vhost.server_name, vhost.document_root, reqenv,
                                filename=dirconf.fs_path)
     user, uid = identity.user, identity.uid
     group, gid = identity.group, identity.gid

@@ -21,7 +21,7 @@ from itkgw.authz import (
 )
 from itkgw.config import AccessCompat, Require, RequireGroup
 from itkgw.errors import HTTPError
-from itkgw.expr import ExprContext
+from itkgw.expr_context import ExprContext
 
 GRANTED, DENIED, NEUTRAL = Decision.GRANTED, Decision.DENIED, Decision.NEUTRAL
 

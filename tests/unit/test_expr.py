@@ -8,8 +8,10 @@ import time
 import pytest
 
 from itkgw import SERVER_SOFTWARE
-from itkgw.expr import ExprContext, ExprError, compile_regex, context_for, parse, parse_condition
+from itkgw.expr import ExprError, parse, parse_condition
+from itkgw.expr_context import ExprContext, context_for
 from itkgw.http import Request
+from itkgw.pcre import compile_regex
 
 
 def make_context(**overrides: object) -> ExprContext:

@@ -9,7 +9,8 @@ import pytest
 
 from itkgw.config import RewriteCond, RewriteRule
 from itkgw.errors import ConfigError
-from itkgw.expr import ExprContext, context_for, parse
+from itkgw.expr import parse
+from itkgw.expr_context import ExprContext, context_for
 from itkgw.http import Request
 from itkgw.rewrite import RewriteConfigError, RewriteResult, compile_rules
 
