@@ -381,6 +381,7 @@ class _Reader:
         return _VARIABLE.sub(value, text)
 
     def undefined_hint(self, name: str) -> str:
+        """How to define ``name``; on a Debian tree, where its APACHE_* variables come from."""
         hint = f"define it first with Define {name} VALUE, or in the environment itkgw starts in"
         envvars = os.path.join(self.server_root, "envvars")
         if os.path.isfile(envvars):  # Debian's apache2ctl sources it before starting httpd
