@@ -16,10 +16,11 @@ import os
 import pwd
 from dataclasses import dataclass, field
 
-from itkgw import authz, expr, expr_context, rewrite
+from itkgw import authz, expr, rewrite
 from itkgw.config import Identity, ServerConfig, VHost
 from itkgw.dirconf import DirConfig, merge
 from itkgw.errors import HTTPError
+from itkgw.expr_context import context_for
 from itkgw.http import Request
 
 log = logging.getLogger("itkgw.core")
@@ -96,7 +97,7 @@ def plan_request(config: ServerConfig, compiled: Compiled, vhost: VHost, request
     url_path = request.path
     rules = compiled.rules.get(vhost.server_name)
     if rules is not None:
-        context = expr_context.context_for(request, vhost.server_name, vhost.document_root, reqenv)
+        context = context_for(request, vhost.server_name, vhost.document_root, reqenv)
         result = rules.apply(url_path, request.query, context)
         reqenv.update(result.env_set)
         if result.status is not None:
@@ -111,8 +112,8 @@ def plan_request(config: ServerConfig, compiled: Compiled, vhost: VHost, request
     dirconf = merge(config, vhost, url_path)
     client = authz.Client(
         remote_ip=request.remote_ip, method=request.method, env=reqenv, local_ip=request.local_ip,
-        expr_context=lambda: expr_context.context_for(request, vhost.server_name, vhost.document_root, reqenv,
-                                              filename=dirconf.fs_path))
+        expr_context=lambda: context_for(request, vhost.server_name, vhost.document_root, reqenv,
+                                         filename=dirconf.fs_path))
     denied = None
     if not authz.is_allowed(dirconf.require, dirconf.access, client):
         denied = f"AH01630: client denied by server configuration: {dirconf.fs_path}"
@@ -126,8 +127,7 @@ def _identity(config: ServerConfig, compiled: Compiled, vhost: VHost, request: R
     identity = dirconf.identity
     if not (dirconf.user_expr or dirconf.group_expr):
         return identity
-    context = expr_context.context_for(request, vhost.server_name, vhost.document_root, reqenv,
-                               filename=dirconf.fs_path)
+    context = context_for(request, vhost.server_name, vhost.document_root, reqenv, filename=dirconf.fs_path)
     user, uid = identity.user, identity.uid
     group, gid = identity.group, identity.gid
     if dirconf.user_expr:
