@@ -15,10 +15,11 @@ import time
 from importlib import resources
 
 from itkgw import SERVER_SOFTWARE, __version__
-from itkgw.conf_toml import Loaded, load_toml, loads_toml
-from itkgw.config import ServerConfig
+from itkgw.config.model import ServerConfig
+from itkgw.config.toml_reader import Loaded, load_toml, loads_toml
 from itkgw.errors import ConfigError, ConfigErrors
-from itkgw.master import Master, StartupError
+from itkgw.mpm.daemon import daemonize, read_pid, write_pid_file
+from itkgw.mpm.master import Master, StartupError
 
 DEFAULT_CONFIG = "/etc/itkgw/itkgw.toml"
 EMBEDDED = "<embedded default config>"
@@ -62,14 +63,14 @@ def load_config(path: str, compat: str | None, defines: tuple[str, ...] = ()) ->
         return loads_toml(text, EMBEDDED, compat)
     if path.endswith(".toml"):
         return load_toml(path, compat)
-    from itkgw.conf_apache import load_apache
+    from itkgw.config.apache_reader import load_apache
 
     return load_apache(path, compat, defines)
 
 
 def convert_main(argv: list[str]) -> int:
     """``itkgw convert FILE``: the TOML form of an Apache-syntax config, on stdout."""
-    from itkgw.convert import to_toml
+    from itkgw.config.convert import to_toml
 
     parser = argparse.ArgumentParser(prog="itkgw convert", description="write the TOML form of a config")
     parser.add_argument("--compat", choices=("2.2", "2.4"))
@@ -102,19 +103,6 @@ def _report(errors: ConfigError | ConfigErrors) -> None:
         print(f"itkgw: {error}", file=sys.stderr)
 
 
-def read_pid(config: ServerConfig) -> int | None:
-    try:
-        with open(config.pid_file) as handle:
-            pid = int(handle.read().strip())
-    except (OSError, ValueError):
-        return None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return None
-    return pid
-
-
 def control(command: str, config: ServerConfig) -> int:
     """-k stop|restart|graceful|graceful-stop: signal the master named in the pid file."""
     pid = read_pid(config)
@@ -129,27 +117,6 @@ def control(command: str, config: ServerConfig) -> int:
         while time.monotonic() < deadline and read_pid(config) == pid:
             time.sleep(0.1)
     return 0
-
-
-def daemonize() -> None:
-    """Detach as httpd does: fork, new session, fork, stdio on /dev/null."""
-    if os.fork():
-        os._exit(0)
-    os.setsid()
-    if os.fork():
-        os._exit(0)
-    null = os.open(os.devnull, os.O_RDWR)
-    for fd in (0, 1, 2):
-        os.dup2(null, fd)
-    os.close(null)
-
-
-def write_pid_file(path: str) -> None:
-    """Write atomically: -k must never read a half-written pid."""
-    temporary = f"{path}.{os.getpid()}"
-    with open(temporary, "w") as handle:
-        handle.write(f"{os.getpid()}\n")
-    os.replace(temporary, path)
 
 
 def serve(path: str, args: argparse.Namespace, config: ServerConfig) -> int:
@@ -206,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     for warning in loaded.warnings:
         print(f"itkgw: warning: {warning}", file=sys.stderr)
     if args.show_vhosts:
-        from itkgw.report import vhost_table
+        from itkgw.config.report import vhost_table
 
         print(vhost_table(loaded.config))
         return 0

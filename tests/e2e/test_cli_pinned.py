@@ -64,7 +64,8 @@ def machine_neutral(text: str) -> str:
     text = text.replace(str(REPO), "<checkout>")
     for name in DEMO_USERS:
         uid, gid = pwd.getpwnam(name).pw_uid, grp.getgrnam(name).gr_gid
-        text = text.replace(f"{name}:{name} (uid {uid}, gid {gid})", f"{name}:{name} (uid <{name}>, gid <{name}>)")
+        text = text.replace(f"{name}:{name} (uid {uid}, gid {gid})",
+                            f"{name}:{name} (uid <{name}>, gid <{name}>)")
     return text
 
 

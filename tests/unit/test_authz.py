@@ -8,9 +8,13 @@ import time
 
 import pytest
 
-from itkgw.authz import (
+from itkgw.errors import HTTPError
+from itkgw.rules.authz import (
+    AccessCompat,
     Client,
     Decision,
+    Require,
+    RequireGroup,
     check_access_compat,
     check_require,
     in_domain,
@@ -19,9 +23,7 @@ from itkgw.authz import (
     validate_access,
     validate_require,
 )
-from itkgw.config import AccessCompat, Require, RequireGroup
-from itkgw.errors import HTTPError
-from itkgw.expr_context import ExprContext
+from itkgw.rules.expr_context import ExprContext
 
 GRANTED, DENIED, NEUTRAL = Decision.GRANTED, Decision.DENIED, Decision.NEUTRAL
 

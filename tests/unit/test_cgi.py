@@ -20,10 +20,10 @@ import prctl
 import pytest
 
 from itkgw import SERVER_SOFTWARE
-from itkgw.cgi import SAFE_PATH, cgi_environ, parse_cgi_head, parse_cgi_headers, run_cgi
-from itkgw.config import Address, Identity, ServerConfig, VHost
+from itkgw.config.model import Address, Identity, ServerConfig, VHost
 from itkgw.errors import HTTPError
-from itkgw.http import ClientGone, HTTPConnection, Request, error_page
+from itkgw.handlers.cgi import SAFE_PATH, cgi_environ, parse_cgi_head, parse_cgi_headers, run_cgi
+from itkgw.http.connection import ClientGone, HTTPConnection, Request, error_page
 from tests.unit.wire import CLIENT_IP, SERVER_IP, Handler, exchange
 
 SCRIPTS = Path(__file__).parent / "cgi-scripts"

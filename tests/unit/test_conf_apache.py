@@ -16,27 +16,16 @@ from typing import Any
 
 import pytest
 
-from itkgw import foreign
-from itkgw.conf_apache import load_apache
-from itkgw.conf_checks import Loaded
-from itkgw.conf_toml import loads_toml
-from itkgw.config import (
-    AccessCompat,
-    Address,
-    DirSection,
-    HeaderRule,
-    Identity,
-    PHPSetting,
-    Require,
-    RequireGroup,
-    RewriteCond,
-    RewriteRule,
-    ServerConfig,
-    VHost,
-)
-from itkgw.directives import BY_NAME
+from itkgw.config import foreign
+from itkgw.config.apache_reader import load_apache
+from itkgw.config.checks import Loaded
+from itkgw.config.kinds import apache_words
+from itkgw.config.model import Address, DirSection, HeaderRule, Identity, PHPSetting, ServerConfig, VHost
+from itkgw.config.table import BY_NAME
+from itkgw.config.toml_reader import loads_toml
 from itkgw.errors import ConfigError, ConfigErrors
-from itkgw.kinds import apache_words
+from itkgw.rules.authz import AccessCompat, Require, RequireGroup
+from itkgw.rules.rewrite import RewriteCond, RewriteRule
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus" / "conf"
 
@@ -505,8 +494,8 @@ def test_a_directive_in_the_wrong_context(tmp_path: Path, body: str, message: st
                         "[flags])"),
     ("RewriteRule ^/a /b L", "RewriteRule: bad flag delimiters (write the flags as [FLAG,FLAG=value])"),
     ("RewriteRule ^/a /b [P]", "RewriteRule: flag 'P' is not supported (itkgw has no proxy)"),
-    ("RewriteRule ^/a /b [QSX]", "RewriteRule: unknown flag 'QSX' (see itkgw/rewrite.py for the mod_rewrite "
-                                 "subset itkgw implements)"),
+    ("RewriteRule ^/a /b [QSX]", "RewriteRule: unknown flag 'QSX' (see itkgw/rules/rewrite.py for the "
+                                 "mod_rewrite subset itkgw implements)"),
     ("php_value memory_limit", "expected a name and a value, got memory_limit (write it as php_value "
                                "name value, "
                                "e.g. php_value memory_limit 64M)"),
@@ -728,8 +717,8 @@ def test_variables_come_from_define_then_the_environment(tmp_path: Path,
 def test_rewritemap_lookups_are_left_to_mod_rewrite_which_refuses_them(tmp_path: Path) -> None:
     text = vhost_file(tmp_path, body="RewriteEngine on\nRewriteRule ^/x ${map:key} [L]")
     assert only(problems(tmp_path, text)) == (
-        "httpd.conf:10: RewriteRule: RewriteMap lookups (${map:key}) are not supported (see itkgw/rewrite.py "
-        "for the mod_rewrite subset itkgw implements)")
+        "httpd.conf:10: RewriteRule: RewriteMap lookups (${map:key}) are not supported "
+        "(see itkgw/rules/rewrite.py for the mod_rewrite subset itkgw implements)")
 
 
 def test_an_undefined_variable_is_an_error_unless_its_block_is_skipped(tmp_path: Path) -> None:

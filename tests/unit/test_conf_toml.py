@@ -14,34 +14,23 @@ from pathlib import Path
 
 import pytest
 
-from itkgw.conf_toml import Loaded, load_toml, loads_toml
-from itkgw.config import (
-    AccessCompat,
+from itkgw.config.directive import SERIES, Context
+from itkgw.config.kinds import parse_address
+from itkgw.config.model import (
     Address,
     DirSection,
     HeaderRule,
     Identity,
     PHPSetting,
     Redirect,
-    Require,
-    RequireGroup,
-    RewriteCond,
-    RewriteRule,
     ServerConfig,
     VHost,
 )
-from itkgw.directives import (
-    BY_KEY,
-    DIRECTIVES,
-    MODELS,
-    SERIES,
-    STRUCTURAL_FIELDS,
-    Context,
-    apache_directive,
-    model_fields,
-)
+from itkgw.config.table import BY_KEY, DIRECTIVES, MODELS, STRUCTURAL_FIELDS, apache_directive, model_fields
+from itkgw.config.toml_reader import Loaded, load_toml, loads_toml
 from itkgw.errors import ConfigError, ConfigErrors
-from itkgw.kinds import parse_address
+from itkgw.rules.authz import AccessCompat, Require, RequireGroup
+from itkgw.rules.rewrite import RewriteCond, RewriteRule
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus" / "conf"
 ROOT = Identity("root", "root", 0, 0)

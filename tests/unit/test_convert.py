@@ -15,25 +15,22 @@ from typing import Any
 
 import pytest
 
-from itkgw.conf_apache import load_apache
-from itkgw.conf_toml import load_toml, loads_toml
-from itkgw.config import (
-    AccessCompat,
+from itkgw.config.apache_reader import load_apache
+from itkgw.config.convert import string, to_toml
+from itkgw.config.model import (
     Address,
     DirSection,
     HeaderRule,
     Identity,
     PHPSetting,
     Redirect,
-    Require,
-    RequireGroup,
-    RewriteCond,
-    RewriteRule,
     ServerConfig,
     VHost,
 )
-from itkgw.convert import string, to_toml
-from itkgw.report import vhost_table
+from itkgw.config.report import vhost_table
+from itkgw.config.toml_reader import load_toml, loads_toml
+from itkgw.rules.authz import AccessCompat, Require, RequireGroup
+from itkgw.rules.rewrite import RewriteCond, RewriteRule
 
 REPO = Path(__file__).resolve().parents[2]
 CORPUS = REPO / "tests" / "corpus" / "conf"

@@ -8,10 +8,11 @@ import time
 import pytest
 
 from itkgw import SERVER_SOFTWARE
-from itkgw.expr import ExprError, parse, parse_condition
-from itkgw.expr_context import ExprContext, context_for
-from itkgw.http import Request
-from itkgw.pcre import compile_regex
+from itkgw.http.connection import Request
+from itkgw.request.variables import context_for
+from itkgw.rules.expr import ExprError, parse, parse_condition
+from itkgw.rules.expr_context import ExprContext
+from itkgw.rules.pcre import compile_regex
 
 
 def make_context(**overrides: object) -> ExprContext:

@@ -14,7 +14,7 @@ import h11
 import pytest
 
 from itkgw.errors import HTTPError
-from itkgw.http import HTTPConnection, Limits, decode_path
+from itkgw.http.connection import HTTPConnection, Limits, decode_path
 
 CORPUS = Path(__file__).parent.parent / "corpus" / "http"
 _feeders: list[threading.Thread] = []

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from itkgw.errors import ConfigError
-from itkgw.mime import FALLBACK_TYPES, MimeTypes
+from itkgw.request.mime import FALLBACK_TYPES, MimeTypes
 
 SYSTEM_TYPES = "/etc/mime.types"
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from itkgw.config import ServerConfig
-from itkgw.http import HTTPConnection, Request
-from itkgw.phpcgi import php_argv, php_environ, php_ignores_options, run_php
+from itkgw.config.model import ServerConfig
+from itkgw.handlers.phpcgi import php_argv, php_environ, php_ignores_options, run_php
+from itkgw.http.connection import HTTPConnection, Request
 from tests.unit.test_cgi import Site, make_site
 from tests.unit.wire import Handler, exchange
 

@@ -18,9 +18,10 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from itkgw.config import Identity, ServerConfig
+from itkgw.config.identity import resolve_identity
+from itkgw.config.model import Identity, ServerConfig
 from itkgw.errors import HTTPError
-from itkgw.privs import (
+from itkgw.mpm.privs import (
     WORKER_CAPS,
     IdentityNotAllowed,
     OSFacade,
@@ -28,10 +29,9 @@ from itkgw.privs import (
     apply_nice,
     capability_sets,
     enter_worker_identity,
-    resolve_identity,
     switch_identity,
 )
-from itkgw.sandbox import install_setid_filter
+from itkgw.mpm.sandbox import install_setid_filter
 
 ALL_CAPS = (1 << 41) - 1
 ALICE = Identity(user="alice", group="alice", uid=1000, gid=1000)

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from itkgw.config import RewriteCond, RewriteRule
 from itkgw.errors import ConfigError
-from itkgw.expr import parse
-from itkgw.expr_context import ExprContext, context_for
-from itkgw.http import Request
-from itkgw.rewrite import RewriteConfigError, RewriteResult, compile_rules
+from itkgw.http.connection import Request
+from itkgw.request.variables import context_for
+from itkgw.rules.expr import parse
+from itkgw.rules.expr_context import ExprContext
+from itkgw.rules.rewrite import RewriteCond, RewriteConfigError, RewriteResult, RewriteRule, compile_rules
 
 DOCROOT = "/srv/alice"
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from itkgw.config import Address, DirSection, Identity, PHPSetting, Require, RequireGroup, ServerConfig, VHost
-from itkgw.dirconf import Mapped, apply_options, map_path, merge
-from itkgw.vhosts import VHostTable
+from itkgw.config.model import Address, DirSection, Identity, PHPSetting, ServerConfig, VHost
+from itkgw.request.dirconf import Mapped, apply_options, map_path, merge
+from itkgw.request.vhosts import VHostTable
+from itkgw.rules.authz import Require, RequireGroup
 
 WWW = Identity("www-data", "www-data", 33, 33)
 ALICE = Identity("alice", "alice", 1001, 1001)

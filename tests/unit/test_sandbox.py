@@ -12,8 +12,8 @@ from collections.abc import Callable
 
 import pytest
 
-from itkgw.config import DEFAULT_ID_RANGE
-from itkgw.sandbox import UNCHANGED, SandboxError, aligned_blocks, install_setid_filter
+from itkgw.config.model import DEFAULT_ID_RANGE
+from itkgw.mpm.sandbox import UNCHANGED, SandboxError, aligned_blocks, install_setid_filter
 
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="loading the filter and switching ids need root")
 

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from itkgw.scoreboard import TEXT_BYTES, Scoreboard, SlotState
+from itkgw.mpm.scoreboard import TEXT_BYTES, Scoreboard, SlotState
 
 
 def _open_fds() -> set[str]:

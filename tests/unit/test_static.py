@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from itkgw.http import HTTPConnection, Request
-from itkgw.mime import MimeTypes
-from itkgw.static import ALLOW, redirect_to_slash, serve_file
+from itkgw.handlers.static import ALLOW, redirect_to_slash, serve_file
+from itkgw.http.connection import HTTPConnection, Request
+from itkgw.request.mime import MimeTypes
 from tests.unit.wire import SERVER_IP, Reply, exchange
 
 CONTENT = bytes(range(256)) * 4 + b"tail"  # 1028 bytes, every offset distinct enough

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import h11
 
 from itkgw.errors import HTTPError
-from itkgw.http import HTTPConnection, Limits, Request
+from itkgw.http.connection import HTTPConnection, Limits, Request
 
 WAIT = 10.0  # no test should get near this; it only keeps a broken one from hanging
 SERVER_IP = "127.0.0.1"

@@ -1,0 +1,218 @@
+"""The configuration model both readers (TOML, Apache syntax) fill.
+
+Frozen dataclasses, built once in the master before any fork; workers and
+connection children only read them. Field metadata ``doc`` is the text
+``itkgw convert`` and the directive table show.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from itkgw.rules.authz import AccessCompat, RequireGroup
+from itkgw.rules.rewrite import RewriteRule
+
+#: Apache's default LimitUIDRange/LimitGIDRange: everything but root.
+DEFAULT_ID_RANGE = (1, 2**32 - 2)
+ANY_HOST = "*"
+
+
+def doc(text: str, default: Any = dataclasses.MISSING) -> Any:
+    """A dataclass field whose metadata documents it."""
+    if default is dataclasses.MISSING:
+        return field(metadata={"doc": text})
+    if isinstance(default, (list, dict, set)):
+        raise TypeError("mutable defaults are not allowed in the config model")
+    return field(default=default, metadata={"doc": text})
+
+
+@dataclass(frozen=True)
+class Address:
+    """A listen or VirtualHost address: ``host`` is an IP literal or ``*``."""
+
+    host: str
+    port: int
+
+    def __str__(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+    def matches(self, local_ip: str, local_port: int) -> bool:
+        return self.port == local_port and self.host in (ANY_HOST, local_ip)
+
+
+@dataclass(frozen=True)
+class Identity:
+    """A Unix user and group, resolved when the config is read."""
+
+    user: str
+    group: str
+    uid: int
+    gid: int
+
+    def __str__(self) -> str:
+        return f"{self.user}({self.uid}):{self.group}({self.gid})"
+
+
+@dataclass(frozen=True)
+class HeaderRule:
+    """A ``Header set|append|add|unset NAME [VALUE]`` line of mod_headers."""
+
+    action: str
+    name: str
+    value: str = ""
+
+
+@dataclass(frozen=True)
+class Redirect:
+    """``Redirect [status] URL-path URL``: a prefix redirect of mod_alias."""
+
+    url_path: str
+    target: str | None  # None for 410 Gone
+    status: int = 302
+
+
+@dataclass(frozen=True)
+class PHPSetting:
+    """``php_value``/``php_flag``/``php_admin_value``/``php_admin_flag``."""
+
+    name: str
+    value: str
+    admin: bool = False
+
+
+@dataclass(frozen=True)
+class DirSection:
+    """Settings for part of the URL or file space.
+
+    ``kind`` is ``directory`` (<Directory>/<DirectoryMatch>: filesystem path),
+    ``location`` (<Location>/<LocationMatch>: URL path) or ``files``
+    (<Files>/<FilesMatch>: the file's base name); ``regex`` marks the Match
+    forms. Every setting is None (or empty) when the section leaves it to the
+    sections around it; additive settings (handlers, env, headers, php) add
+    to what is inherited, in Apache's merge order.
+    """
+
+    path: str = doc("filesystem path, URL path or file name (a regex with regex = true)")
+    kind: str = doc("directory, location or files", "directory")
+    regex: bool = doc("whether path is a regular expression (the *Match sections)", False)
+    assign_user_id: Identity | None = doc("identity for requests below path", None)
+    assign_user_id_expr: str | None = doc("ap_expr giving the user name (AssignUserIDExpr)", None)
+    assign_group_id_expr: str | None = doc("ap_expr giving the group name (AssignGroupIDExpr)", None)
+    nice_value: int | None = doc("nice value for requests below path", None)
+    directory_index: tuple[str, ...] | None = doc("index files, in order", None)
+    exec_cgi: bool | None = doc("whether CGI scripts may run here (Options ExecCGI)", None)
+    options: tuple[str, ...] | None = doc("Options words, with + and - as Apache merges them", None)
+    set_handler: str | None = doc("handler for every file here (SetHandler)", None)
+    add_handler: tuple[tuple[str, str], ...] = doc("(handler, extension) pairs (AddHandler)", ())
+    add_type: tuple[tuple[str, str], ...] = doc("(content type, extension) pairs (AddType)", ())
+    require: RequireGroup | None = doc("Apache 2.4 access rules (Require, <RequireAll>...)", None)
+    access: AccessCompat | None = doc("Apache 2.2 access rules (Order, Allow, Deny, Satisfy)", None)
+    set_env: tuple[tuple[str, str], ...] = doc("variables for scripts (SetEnv)", ())
+    unset_env: tuple[str, ...] = doc("variables removed for scripts (UnsetEnv)", ())
+    headers: tuple[HeaderRule, ...] = doc("response header rules (Header)", ())
+    php_settings: tuple[PHPSetting, ...] = doc("PHP ini settings (php_value, php_admin_value...)", ())
+    error_documents: tuple[tuple[int, str], ...] = doc("(status, URL path, URL or text) (ErrorDocument)", ())
+    limit_request_body: int | None = doc("request body bytes at most here (LimitRequestBody)", None)
+    where: str = doc("where the section was defined, for messages", "")
+
+
+@dataclass(frozen=True)
+class VHost:
+    """One virtual host."""
+
+    server_name: str = doc("the vhost's canonical name (ServerName)")
+    document_root: str = doc("directory the URL space maps onto (DocumentRoot)")
+    listen: tuple[Address, ...] = doc("addresses the vhost answers on (<VirtualHost addr:port>)")
+    server_alias: tuple[str, ...] = doc("other names, with * and ? wildcards (ServerAlias)", ())
+    server_admin: str = doc("contact address shown on error pages (ServerAdmin)", "")
+    assign_user_id: Identity | None = doc("user and group requests run as (AssignUserID)", None)
+    max_clients_vhost: int = doc("busy connections allowed at once, 0 = no limit", 0)
+    nice_value: int | None = doc("nice value of request processes (NiceValue)", None)
+    directory_index: tuple[str, ...] = doc(
+        "index files, in order (DirectoryIndex)", ("index.html", "index.php")
+    )
+    exec_cgi: bool = doc("whether CGI scripts may run (Options ExecCGI)", True)
+    cgi_extensions: tuple[str, ...] = doc("file endings run as CGI scripts", (".cgi",))
+    php_extensions: tuple[str, ...] = doc("file endings run through php-cgi", (".php",))
+    script_alias: tuple[tuple[str, str], ...] = doc(
+        "(URL prefix, directory) pairs whose files all run as CGI (ScriptAlias)", ()
+    )
+    access_log: str | None = doc("access log file of this vhost (CustomLog)", None)
+    access_log_format: str = doc("common, combined, or an Apache LogFormat string", "combined")
+    error_log: str | None = doc("error log file of this vhost (ErrorLog)", None)
+    alias: tuple[tuple[str, str], ...] = doc("(URL prefix, directory or file) pairs (Alias)", ())
+    redirects: tuple[Redirect, ...] = doc("prefix redirects (Redirect)", ())
+    user_dir: str | None = doc("directory below a user's home served as /~user/ (UserDir)", None)
+    assign_user_id_expr: str | None = doc("ap_expr giving the user name (AssignUserIDExpr)", None)
+    assign_group_id_expr: str | None = doc("ap_expr giving the group name (AssignGroupIDExpr)", None)
+    options: tuple[str, ...] = doc("Options words (FollowSymLinks, ExecCGI, Indexes...)", ("FollowSymLinks",))
+    add_type: tuple[tuple[str, str], ...] = doc("(content type, extension) pairs (AddType)", ())
+    set_env: tuple[tuple[str, str], ...] = doc("variables for scripts (SetEnv)", ())
+    unset_env: tuple[str, ...] = doc("variables removed for scripts (UnsetEnv)", ())
+    headers: tuple[HeaderRule, ...] = doc("response header rules (Header)", ())
+    php_settings: tuple[PHPSetting, ...] = doc("PHP ini settings (php_value, php_admin_value...)", ())
+    error_documents: tuple[tuple[int, str], ...] = doc("(status, URL path, URL or text) (ErrorDocument)", ())
+    rewrite_engine: bool = doc("whether RewriteRule lines apply (RewriteEngine)", False)
+    rewrite_rules: tuple[RewriteRule, ...] = doc("mod_rewrite rules, in order (RewriteRule)", ())
+    require: RequireGroup | None = doc("Apache 2.4 access rules for the whole vhost", None)
+    access: AccessCompat | None = doc("Apache 2.2 access rules for the whole vhost", None)
+    directories: tuple[DirSection, ...] = doc(
+        "<Directory>, <Location> and <Files> sections, server-level ones first", ())
+    where: str = doc("where the vhost was defined, for messages", "")
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (self.server_name, *self.server_alias)
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """The whole server: global settings and the vhosts."""
+
+    user: Identity = doc("identity of the workers before a request picks its own (User/Group)")
+    listen: tuple[Address, ...] = doc("addresses to listen on (Listen)")
+    vhosts: tuple[VHost, ...] = doc("the virtual hosts, first of an address is its default")
+    source: str = doc("the file the configuration was read from", "")
+    compat: str = doc("mpm-itk series whose directives are accepted: 2.2 or 2.4", "2.4")
+    server_root: str = doc("directory relative paths are taken from (ServerRoot)", "/etc/itkgw")
+    name_virtual_hosts: tuple[Address, ...] = doc(
+        "2.2 only: addresses with name-based vhosts (NameVirtualHost)", ())
+    server_name: str = doc("the server's own name (ServerName)", "localhost")
+    server_admin: str = doc("contact address on error pages (ServerAdmin)", "")
+    pid_file: str = doc("file the master writes its pid to (PidFile)", "/run/itkgw.pid")
+    error_log: str = doc("error log file, or - for standard error (ErrorLog)", "/var/log/itkgw/error.log")
+    log_level: str = doc("emerg, alert, crit, error, warn, notice, info or debug (LogLevel)", "warn")
+    access_log: str | None = doc("access log for requests of no vhost with its own (CustomLog)", None)
+    access_log_format: str = doc("common, combined, or an Apache LogFormat string", "combined")
+    start_servers: int = doc("workers started at boot (StartServers)", 5)
+    min_spare_servers: int = doc("idle workers kept at least (MinSpareServers)", 5)
+    max_spare_servers: int = doc("idle workers kept at most (MaxSpareServers)", 10)
+    max_request_workers: int = doc("workers at most, so connections at once (MaxRequestWorkers)", 150)
+    max_connections_per_child: int = doc("connections a worker serves before it is replaced, 0 = never", 0)
+    timeout: int = doc("seconds to wait for client I/O and CGI output (Timeout)", 60)
+    keep_alive: bool = doc("allow persistent connections (KeepAlive)", True)
+    keep_alive_timeout: int = doc("seconds to wait for the next request (KeepAliveTimeout)", 5)
+    max_keep_alive_requests: int = doc("requests per connection, 0 = no limit (MaxKeepAliveRequests)", 100)
+    limit_request_line: int = doc("bytes in the request line at most (LimitRequestLine)", 8190)
+    limit_request_field_size: int = doc("bytes in one header line at most (LimitRequestFieldSize)", 8190)
+    limit_request_fields: int = doc("header lines at most (LimitRequestFields)", 100)
+    limit_request_body: int = doc("request body bytes at most, 0 = no limit (LimitRequestBody)", 1 << 30)
+    limit_uid_range: tuple[int, int] = doc("uids requests may run as (LimitUIDRange)", DEFAULT_ID_RANGE)
+    limit_gid_range: tuple[int, int] = doc("gids requests may run as (LimitGIDRange)", DEFAULT_ID_RANGE)
+    enable_capabilities: bool = doc(
+        "workers run as user with only setuid/setgid/dac_read_search/sys_nice (EnableCapabilities)", True
+    )
+    no_new_privs: bool = doc("set PR_SET_NO_NEW_PRIVS for scripts (breaks setgid sendmail)", False)
+    php_cgi: str = doc("php-cgi binary run for PHP files", "/usr/bin/php-cgi")
+    mime_types: str = doc("file mapping extensions to Content-Type (TypesConfig)", "/etc/mime.types")
+
+    def uid_allowed(self, uid: int) -> bool:
+        low, high = self.limit_uid_range
+        return low <= uid <= high
+
+    def gid_allowed(self, gid: int) -> bool:
+        low, high = self.limit_gid_range
+        return low <= gid <= high

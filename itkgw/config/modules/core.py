@@ -1,0 +1,153 @@
+"""httpd's core (with mod_so, mod_unixd and mpm_common): the server, vhosts, sections, requests."""
+
+from __future__ import annotations
+
+from itkgw.config.directive import (
+    DIRECTORY,
+    EVERYWHERE,
+    NOWHERE,
+    ONLY_24,
+    SERVER,
+    SERVER_VHOST,
+    VHOST,
+    VHOST_DIRECTORY,
+    Arguments,
+    Directive,
+    Module,
+    Section,
+    no_effect,
+)
+from itkgw.config.kinds import Addresses, Choice, Flag, HostName, Int, Path, Seconds, Text, Words
+from itkgw.config.kinds_structured import (
+    ErrorDocuments,
+    ExecCGIOption,
+    HandlerName,
+    OptionWords,
+    OverrideWords,
+)
+
+_LOG_LEVELS = ("emerg", "alert", "crit", "error", "warn", "notice", "info", "debug")
+
+MODULE = Module(
+    "core",
+    "httpd's core (with mod_so, mod_unixd and mpm_common): the server, vhosts, sections, requests",
+    identifiers=("core_module", "core.c", "http_core.c", "http_module", "so_module", "mod_so.c",
+                 "unixd_module", "mod_unixd.c"),
+    directives=(
+        Directive("ServerRoot", "server_root", SERVER, Path(),
+                  "directory relative paths are taken from (Apache syntax: Include, DocumentRoot, logs...; "
+                  "default the config file's directory)"),
+        Directive("User", "user", SERVER, Text(),
+                  "user the workers run as before a request picks its own", field="user"),
+        Directive("Group", "group", SERVER, Text(),
+                  "group the workers run as before a request picks its own", field="user"),
+        Directive("Listen", "listen", SERVER, Addresses(protocol=True),
+                  "addresses to listen on: addr:port, [v6]:port, *:port or port", repeat=True),
+        Directive("NameVirtualHost", "name_virtual_hosts", SERVER, Addresses(),
+                  "2.2: addresses whose vhosts are chosen by name; 2.4 accepts it with a warning and "
+                  "no effect", repeat=True),
+        Directive("PidFile", "pid_file", SERVER, Path(), "file the master writes its pid to",
+                  root_relative=True),
+        Directive("LoadModule", "", NOWHERE,
+                  Arguments(2, 2, "LoadModule rewrite_module modules/mod_rewrite.so"),
+                  "accepted: a module itkgw implements is built in; others are named in a warning and "
+                  "not loaded",
+                  apache=SERVER),
+        Directive("LoadFile", "", NOWHERE, Arguments(1, None, "LoadFile /usr/lib/libxml2.so"),
+                  "accepted and of no effect", apache=SERVER),
+        Directive("Include", "", NOWHERE, Arguments(1, 1, "Include conf.d/*.conf"),
+                  "read other files here: wildcards allowed, sorted, relative to ServerRoot; "
+                  "a missing file (and in 2.4 a wildcard matching nothing) is an error", apache=EVERYWHERE),
+        Directive("IncludeOptional", "", NOWHERE, Arguments(1, 1, "IncludeOptional sites-enabled/*.conf"),
+                  "as Include, but nothing to read is fine", apache=EVERYWHERE, series=ONLY_24,
+                  instead="Apache 2.2 has Include only"),
+        Directive("Define", "", NOWHERE, Arguments(1, 2, "Define NAME [value]"),
+                  "define NAME for <IfDefine>, and ${NAME} as value", apache=EVERYWHERE, series=ONLY_24,
+                  instead="Apache 2.2 has only -D on the command line"),
+        Directive("UnDefine", "", NOWHERE, Arguments(1, 1, "UnDefine NAME"),
+                  "undo a Define or -D", apache=EVERYWHERE, series=ONLY_24,
+                  instead="Apache 2.2 has only -D on the command line"),
+        Directive("ErrorLog", "error_log", SERVER_VHOST, Path(specials=("-",)),
+                  "error log file, or - for standard error", root_relative=True),
+        Directive("LogLevel", "log_level", SERVER, Choice(options=_LOG_LEVELS, example="warn"),
+                  "least severe message the error log records"),
+        Directive("Timeout", "timeout", SERVER, Seconds(), "seconds to wait for client I/O and CGI output"),
+        Directive("KeepAlive", "keep_alive", SERVER, Flag(), "allow persistent connections"),
+        Directive("KeepAliveTimeout", "keep_alive_timeout", SERVER, Seconds(),
+                  "seconds to wait for the next request on a connection"),
+        Directive("MaxKeepAliveRequests", "max_keep_alive_requests", SERVER, Int(low=0),
+                  "requests per connection, 0 = no limit"),
+        Directive("LimitRequestLine", "limit_request_line", SERVER, Int(low=1),
+                  "bytes in the request line at most"),
+        Directive("LimitRequestFieldSize", "limit_request_field_size", SERVER, Int(low=1),
+                  "bytes in one header line at most"),
+        Directive("LimitRequestFields", "limit_request_fields", SERVER, Int(low=1), "header lines at most"),
+        Directive("LimitRequestBody", "limit_request_body", SERVER | DIRECTORY, Int(low=0, high=2**31 - 1),
+                  "request body bytes at most, 0 = no limit (in a <VirtualHost>, put it in a <Location />)"),
+        Directive("<VirtualHost>", "listen", VHOST, Addresses(),
+                  "addresses the vhost answers on (default: every listen of the server); Apache: "
+                  "addr:port, *:port, _default_:port, [v6]:port, or no port for every listened port"),
+        Directive("ServerName", "server_name", SERVER_VHOST, HostName(),
+                  "canonical host name (Apache: a scheme and port after it are dropped)"),
+        Directive("ServerAlias", "server_alias", VHOST, Words(),
+                  "other host names, with * and ? wildcards", repeat=True, apache=VHOST),
+        Directive("ServerAdmin", "server_admin", SERVER_VHOST, Text(),
+                  "contact address shown on error pages"),
+        Directive("DocumentRoot", "document_root", VHOST, Path(), "directory the URL space maps onto",
+                  root_relative=True),
+        Directive("<Directory>", "path", DIRECTORY, Text(),
+                  "what the section applies to: an absolute path (<Directory>), a URL path (<Location>) "
+                  "or a file name (<Files>); TOML [[vhost.directory]], [[vhost.location]], [[vhost.files]]"),
+        Directive("<DirectoryMatch>", "regex", DIRECTORY, Flag(),
+                  "path is a regular expression: <DirectoryMatch>, <LocationMatch>, <FilesMatch> and the "
+                  "~ forms; TOML regex = true"),
+        Directive("AllowOverride", "", NOWHERE, OverrideWords(),
+                  "accepted and of no effect: itkgw reads no .htaccess files (one warning says so)",
+                  apache=DIRECTORY, sections=frozenset({"directory"})),
+        Directive("Options", "options", VHOST_DIRECTORY, OptionWords(),
+                  "Options words (ExecCGI, FollowSymLinks, SymLinksIfOwnerMatch, Indexes...), with + and - "
+                  "in sections; a vhost's are resolved against the server's (Apache's default: "
+                  "FollowSymLinks in 2.4, All in 2.2)"),
+        Directive("", "exec_cgi", VHOST_DIRECTORY, ExecCGIOption(),
+                  "whether CGI scripts may run", also_from="Options ExecCGI (or All)"),
+        Directive("SetHandler", "set_handler", DIRECTORY, HandlerName(),
+                  "handler for every file of the section: cgi-script, application/x-httpd-php, "
+                  "default-handler or none (proxy:fcgi is not in this version)"),
+        Directive("ErrorDocument", "error_documents", VHOST_DIRECTORY, ErrorDocuments(),
+                  'per status, a local URL path, a URL or a message; TOML { "404" = "/missing.html" }',
+                  repeat=True, keyed=True),
+        no_effect("AccessFileName", "itkgw reads no .htaccess files"),
+        no_effect("AddDefaultCharset", "itkgw adds no charset to Content-Type", EVERYWHERE),
+        no_effect("DefaultRuntimeDir", "not used by itkgw", SERVER, ONLY_24),
+        no_effect("EnableMMAP", "itkgw sends files with sendfile(2), never from a mapping", EVERYWHERE),
+        no_effect("EnableSendfile", "itkgw sends files with sendfile(2); it cannot be turned off",
+                  EVERYWHERE),
+        no_effect("ExtendedStatus", "itkgw's scoreboard always records each connection's vhost, so "
+                  "MaxClientsVHost works without it", SERVER),
+        no_effect("FileETag", "itkgw's ETag is always httpd 2.4's default, MTime Size", EVERYWHERE),
+        no_effect("HostnameLookups", "itkgw's logs show client addresses", EVERYWHERE),
+        no_effect("Mutex", "not used by itkgw", SERVER, ONLY_24),
+        no_effect("ServerSignature", "itkgw's error pages cannot be changed", EVERYWHERE),
+        no_effect("ServerTokens", "itkgw's Server header is always its name and version", SERVER),
+        no_effect("TraceEnable", "not used by itkgw"),
+        no_effect("UseCanonicalName", "itkgw builds its own URLs from the Host header, as with Off",
+                  EVERYWHERE),
+    ),
+    sections=(
+        Section("VirtualHost", SERVER, "a vhost: addresses it answers on, then its settings"),
+        Section("Directory", SERVER_VHOST, "settings for a filesystem path (fnmatch wildcards allowed; "
+                "<Directory ~ regex> is <DirectoryMatch>)", kind="directory"),
+        Section("DirectoryMatch", SERVER_VHOST, "settings for filesystem paths matching a regex",
+                kind="directory", regex=True),
+        Section("Location", SERVER_VHOST, "settings for a URL path", kind="location"),
+        Section("LocationMatch", SERVER_VHOST, "settings for URL paths matching a regex", kind="location",
+                regex=True),
+        Section("Files", SERVER_VHOST, "settings for file names (not inside <Directory>: not supported)",
+                kind="files"),
+        Section("FilesMatch", SERVER_VHOST, "settings for file names matching a regex", kind="files",
+                regex=True),
+        Section("IfModule", EVERYWHERE, "read when the module is loaded ([!]name): the modules itkgw "
+                "implements always are, others never"),
+        Section("IfDefine", EVERYWHERE, "read when NAME is defined by -D or Define ([!]NAME)"),
+    ),
+)

@@ -1,0 +1,19 @@
+"""itkgw's own settings, no Apache module's."""
+
+from __future__ import annotations
+
+from itkgw.config.directive import SERIES, SERVER, Directive, Module
+from itkgw.config.kinds import Choice, Flag
+
+MODULE = Module(
+    "itkgw",
+    "itkgw's own settings, no Apache module's",
+    directives=(
+        Directive("--compat", "compat", SERVER, Choice(options=SERIES, example="2.4"),
+                  "mpm-itk series whose directives are accepted (the command line wins; Apache syntax: "
+                  "--compat only, default 2.4)"),
+        Directive("NoNewPrivs", "no_new_privs", SERVER, Flag(),
+                  "set PR_SET_NO_NEW_PRIVS for scripts (breaks setgid sendmail, so PHP mail()) "
+                  "(itkgw's own)"),
+    ),
+)

@@ -1,0 +1,40 @@
+"""mod_mime: content types and handlers by file ending."""
+
+from __future__ import annotations
+
+from itkgw.config.directive import (
+    DIRECTORY,
+    EVERYWHERE,
+    SERVER,
+    VHOST_DIRECTORY,
+    Directive,
+    Module,
+    no_effect,
+)
+from itkgw.config.kinds import Path
+from itkgw.config.kinds_structured import ExtensionPairs, HandlerPairs
+
+_NO_NEGOTIATION = "itkgw does no content negotiation and sends no Content-Language"
+
+MODULE = Module(
+    "mime",
+    "mod_mime: content types and handlers by file ending",
+    identifiers=("mime_module", "mod_mime.c"),
+    directives=(
+        Directive("TypesConfig", "mime_types", SERVER, Path(), "file mapping extensions to Content-Type",
+                  root_relative=True),
+        Directive("AddHandler", "add_handler", DIRECTORY, HandlerPairs(),
+                  'handlers of file endings in a section; TOML [["cgi-script", ".cgi"]] (at vhost level '
+                  "Apache's AddHandler fills cgi_extensions and php_extensions)",
+                  repeat=True, keyed=True, apache=EVERYWHERE),
+        Directive("AddType", "add_type", VHOST_DIRECTORY, ExtensionPairs(),
+                  'content types of file endings; TOML [["text/plain", ".log"]] '
+                  "(AddType application/x-httpd-php runs PHP, as with mod_php)", repeat=True, keyed=True),
+        no_effect("AddCharset", "itkgw adds no charset to Content-Type from file extensions", EVERYWHERE),
+        no_effect("AddLanguage", _NO_NEGOTIATION, EVERYWHERE),
+        no_effect("DefaultLanguage", _NO_NEGOTIATION, EVERYWHERE),
+        no_effect("RemoveCharset", "itkgw adds no charset to Content-Type from file extensions", EVERYWHERE),
+        no_effect("RemoveLanguage", _NO_NEGOTIATION, EVERYWHERE),
+        no_effect("RemoveType", "extensions keep the type TypesConfig and AddType give them", EVERYWHERE),
+    ),
+)

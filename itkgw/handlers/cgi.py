@@ -1,0 +1,547 @@
+"""CGI (RFC 3875) as Apache's mod_cgi runs it: environment, exec, response head.
+
+The connection child calls run_cgi after the identity switch, so a script
+runs as the vhost's user with no capabilities. The request body goes in and
+the response comes out through one selector loop over the script's three
+pipes: no threads, and no deadlock when a script writes a lot before it
+reads its input.
+
+Errors are logged here, in Apache's words, and raised as HTTPError without a
+log text: the caller only sends the status page, or aborts the connection
+when the response head is already out (``conn.response_started``).
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import re
+import selectors
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from types import TracebackType
+from typing import IO, TYPE_CHECKING
+
+from itkgw import SERVER_SOFTWARE
+from itkgw.config.model import ServerConfig, VHost
+from itkgw.errors import HTTPError
+
+if TYPE_CHECKING:
+    from itkgw.http.connection import HTTPConnection, Request
+
+#: PATH for scripts; nothing of the server's own environment reaches them.
+SAFE_PATH = "/usr/local/bin:/usr/bin:/bin"
+#: Apache's MAX_STRING_LEN: the longest header line a script may send.
+MAX_HEADER_LINE = 8192
+MAX_HEADERS = 100
+#: Script output with no end of the header block within this many bytes is malformed.
+MAX_HEAD = 64 * 1024
+_READ_SIZE = 65536
+#: After a script's output ended: how long it may take to exit before SIGTERM,
+#: then (Apache's kill-after-timeout) how long before SIGKILL.
+_EXIT_GRACE = 1.0
+_TERM_GRACE = 3.0
+#: While waiting for a script's last stderr lines, how often to check it exited.
+_EXIT_POLL = 0.05
+
+#: Request headers Apache never passes on: credentials (CGIPassAuth is off by
+#: default) and Proxy, which would become HTTP_PROXY (httpoxy).
+_WITHHELD_HEADERS = frozenset({"authorization", "proxy-authorization", "proxy"})
+#: Header names that can become a variable: with "_" allowed, ``Foo_Bar``
+#: could pose as ``Foo-Bar`` (Apache 2.4 drops such headers too).
+_ENV_NAME = re.compile(r"[A-Za-z0-9-]+")
+#: Framing is ours: a script's own Transfer-Encoding or Connection would lie.
+_FRAMING_HEADERS = frozenset({"transfer-encoding", "connection", "keep-alive"})
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+_STATUS = re.compile(r"([0-9]{3})(?:[ \t].*)?")
+_HEAD_END = re.compile(rb"(?:^|\n)\r?\n")
+_CANONICAL_NAMES = {
+    "content-type": "Content-Type", "content-length": "Content-Length", "location": "Location",
+}
+
+
+# -- the environment ----------------------------------------------------
+
+
+def cgi_environ(
+    request: Request,
+    vhost: VHost,
+    config: ServerConfig,
+    script_name: str,
+    script_filename: str,
+    path_info: str,
+    document_root: str,
+    https: bool = False,
+) -> dict[str, str]:
+    """RFC 3875 meta-variables as mod_cgi sets them, and nothing of the server's.
+
+    ``document_root`` is the directory the URL was mapped onto: the vhost's
+    DocumentRoot, or a ScriptAlias directory (then CONTEXT_PREFIX is the
+    alias). Values are str in the filesystem encoding, so subprocess hands
+    the script the exact bytes the client sent.
+    """
+    env = {
+        "GATEWAY_INTERFACE": "CGI/1.1",
+        "SERVER_SOFTWARE": SERVER_SOFTWARE,
+        "SERVER_SIGNATURE": "",
+        "SERVER_NAME": vhost.server_name,
+        "SERVER_ADDR": request.local_ip,
+        "SERVER_PORT": str(request.local_port),
+        "SERVER_PROTOCOL": f"HTTP/{request.http_version}",
+        "SERVER_ADMIN": vhost.server_admin or config.server_admin,
+        "REQUEST_METHOD": request.method,
+        "REQUEST_URI": _wire(request.target),
+        "REQUEST_SCHEME": "https" if https else "http",
+        "QUERY_STRING": _wire(request.query),
+        "SCRIPT_NAME": script_name,
+        "SCRIPT_FILENAME": script_filename,
+        "REMOTE_ADDR": request.remote_ip,
+        "REMOTE_PORT": str(request.remote_port),
+        "DOCUMENT_ROOT": vhost.document_root.rstrip("/") or "/",
+        "CONTEXT_PREFIX": _context_prefix(vhost, document_root),
+        "CONTEXT_DOCUMENT_ROOT": document_root,
+        "PATH": SAFE_PATH,
+    }
+    if https:
+        env["HTTPS"] = "on"
+    if path_info:
+        env["PATH_INFO"] = path_info
+        env["PATH_TRANSLATED"] = vhost.document_root.rstrip("/") + path_info
+    if request.content_length is not None:
+        # From the framing, not the header: with Transfer-Encoding the header lies.
+        env["CONTENT_LENGTH"] = str(request.content_length)
+    env.update(_header_variables(request.headers))
+    return env
+
+
+def _header_variables(headers: list[tuple[str, str]]) -> dict[str, str]:
+    """HTTP_* variables, repeated headers joined with ", " as Apache merges them."""
+    joined: dict[str, list[str]] = {}
+    for name, value in headers:
+        name = name.lower()
+        if name in _WITHHELD_HEADERS or name == "content-length" or not _ENV_NAME.fullmatch(name):
+            continue
+        key = "CONTENT_TYPE" if name == "content-type" else "HTTP_" + name.upper().replace("-", "_")
+        joined.setdefault(key, []).append(_wire(value))
+    return {key: ", ".join(values) for key, values in joined.items()}
+
+
+def _context_prefix(vhost: VHost, directory: str) -> str:
+    for prefix, alias_directory in vhost.script_alias:
+        if alias_directory.rstrip("/") == directory.rstrip("/"):
+            return prefix
+    return ""
+
+
+def _wire(text: str) -> str:
+    """A latin-1 decoded wire string, re-decoded so os.fsencode gives back its bytes."""
+    return os.fsdecode(text.encode("latin-1"))
+
+
+# -- the response head ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CGIHead:
+    """A script's header block, read as Apache reads it.
+
+    ``redirect`` is the Location of a script that gave no status other than
+    200: Apache then discards the script's body and answers itself, a 302
+    for an absolute URL, an internal redirect for a local path.
+    """
+
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    redirect: str | None = None
+    content_length: int | None = None
+
+
+def parse_cgi_head(raw: bytes, script: str = "") -> CGIHead:
+    """Parse the header block (up to its blank line) of a script's output.
+
+    Lines may end in CRLF or LF. Raises HTTPError(500) whose log names the
+    script and the bad line, as "malformed header from script" in Apache;
+    nothing of a malformed block may reach the client.
+    """
+    status = 200
+    headers: list[tuple[str, str]] = []
+    location: str | None = None
+    content_length: int | None = None
+    lines = raw.split(b"\n")
+    for count, line in enumerate(lines, 1):
+        line = line.removesuffix(b"\r")
+        if not line:
+            break
+        if count > MAX_HEADERS:
+            raise _malformed(script, f"more than {MAX_HEADERS} header lines")
+        if len(line) > MAX_HEADER_LINE:
+            raise _malformed(script, f"header line over {MAX_HEADER_LINE} bytes: {_printable(line[:30])}")
+        name_bytes, colon, value_bytes = line.partition(b":")
+        name, value = name_bytes.decode("latin-1"), value_bytes.decode("latin-1").strip(" \t")
+        if not colon or not _TOKEN.fullmatch(name) or _CONTROL.search(value):
+            raise _malformed(script, f"Bad header: {_printable(line[:30])}")
+        lower = name.lower()
+        if lower == "status":
+            status = _status(value, script)
+            continue
+        if lower in _FRAMING_HEADERS:
+            continue
+        if lower == "location":
+            location = value
+        elif lower == "content-length":
+            if not value.isdigit() or not value.isascii():
+                raise _malformed(script, f"Bad Content-Length: {_printable(value_bytes[:30])}")
+            content_length = int(value)
+        headers.append((_CANONICAL_NAMES.get(lower, name), value))
+    redirect = location if location is not None and status == 200 else None
+    return CGIHead(status, tuple(headers), redirect, content_length)
+
+
+def parse_cgi_headers(raw: bytes, script: str = "") -> tuple[int, list[tuple[str, str]]]:
+    """Status and headers to send for a script's header block.
+
+    A Location without a status becomes a 302. A local Location ("/path")
+    asks Apache for an internal redirect, which itkgw does not do yet:
+    HTTPError(500) with a log line saying so.
+    """
+    head = parse_cgi_head(raw, script)
+    if head.redirect is None:
+        return head.status, list(head.headers)
+    if head.redirect.startswith("/"):
+        raise HTTPError(500, _local_redirect_message(head.redirect, script))
+    return 302, list(head.headers)
+
+
+def _status(value: str, script: str) -> int:
+    match = _STATUS.fullmatch(value)
+    # 1xx cannot be a final response; Apache would send garbage, we refuse.
+    if match is None or not 200 <= int(match.group(1)) <= 599:
+        shown = _printable(value[:30].encode("latin-1"))
+        raise HTTPError(500, f"Invalid status line from script '{script}': {shown}")
+    return int(match.group(1))
+
+
+def _malformed(script: str, detail: str) -> HTTPError:
+    return HTTPError(500, f"malformed header from script '{script}': {detail}")
+
+
+def _local_redirect_message(location: str, script: str) -> str:
+    return (f"script '{script}' asked for an internal redirect to {_printable(location.encode('latin-1'))}, "
+            "which is not supported")
+
+
+def _printable(data: bytes) -> str:
+    """Bytes for one log line, control characters escaped as Apache's error log does."""
+    text = data.decode("utf-8", "backslashreplace")
+    return "".join(c if " " <= c != "\x7f" else f"\\x{ord(c):02x}" for c in text)
+
+
+# -- running the script --------------------------------------------------
+
+
+def run_cgi(
+    conn: HTTPConnection,
+    argv: list[str],
+    env: dict[str, str],
+    cwd: str,
+    timeout: float,
+    log: logging.Logger,
+    script: str,
+) -> None:
+    """Run a CGI program for the current request and stream its response.
+
+    The program leads its own session, so a timeout or a client that went
+    away kills it and everything it started. Raises HTTPError(500) when it
+    cannot run or its header block is bad, HTTPError(504) when it is silent
+    for ``timeout`` seconds, and lets ClientGone through. The child is always
+    reaped.
+    """
+    process = _spawn(argv, env, cwd, log, script)
+    try:
+        with _Exchange(conn, process, timeout, log, script) as exchange:
+            exchange.run()
+    except BaseException:
+        _kill_group(process, log, script)
+        raise
+    finally:
+        _reap(process)
+
+
+def _spawn(argv: list[str], env: dict[str, str], cwd: str, log: logging.Logger,
+           script: str) -> subprocess.Popen[bytes]:
+    try:
+        return subprocess.Popen(
+            argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0,
+            cwd=cwd, env=env, close_fds=True, start_new_session=True,
+        )
+    except OSError as exc:
+        log.error("(%s)%s: exec of '%s' failed%s: %s", exc.errno, exc.strerror, argv[0],
+                  _exec_hint(exc, argv[0], cwd), script)
+        raise HTTPError(500) from None
+    except ValueError as exc:
+        # subprocess refuses a NUL byte in argv or the environment.
+        log.error("cannot run CGI script %s: %s", script, exc)
+        raise HTTPError(500) from None
+
+
+def _exec_hint(exc: OSError, program: str, cwd: str) -> str:
+    """Why exec failed, in the terms an admin fixes it with."""
+    if exc.filename == cwd and exc.filename != program:
+        return f" (cannot enter the working directory {cwd})"
+    if exc.errno == errno.ENOEXEC:
+        return " (no #! line, or not a program for this machine)"
+    if exc.errno == errno.ENOENT and os.path.exists(program):
+        return " (the interpreter named in its #! line does not exist)"
+    if exc.errno == errno.EACCES:
+        return " (the file or its #! interpreter is not executable)"
+    return ""
+
+
+def _kill_group(process: subprocess.Popen[bytes], log: logging.Logger, script: str) -> None:
+    """Kill the script and everything it started: it leads its own process group."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        return  # every process of the group has exited already
+    except PermissionError:
+        log.error("cannot kill the processes of CGI script %s (a setuid program among them?)", script)
+
+
+def _reap(process: subprocess.Popen[bytes]) -> None:
+    """Wait for the script as Apache's cleanup does: a moment, SIGTERM, 3 s, SIGKILL."""
+    for signum, grace in ((0, _EXIT_GRACE), (signal.SIGTERM, _TERM_GRACE), (signal.SIGKILL, None)):
+        if signum:
+            process.send_signal(signum)
+        try:
+            process.wait(grace)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+class _Exchange:
+    """The request body into a running script, its response out to the client.
+
+    Rules: the body is read from the client one piece at a time, only when
+    the script's stdin has taken the previous piece; stdout and stderr are
+    read whenever they have data. Any progress on a pipe restarts the
+    ``timeout``. The exchange ends when stdout is closed.
+    """
+
+    def __init__(self, conn: HTTPConnection, process: subprocess.Popen[bytes], timeout: float,
+                 log: logging.Logger, script: str) -> None:
+        if process.stdin is None or process.stdout is None or process.stderr is None:
+            raise ValueError("the script must run with stdin, stdout and stderr pipes")
+        self.conn = conn
+        self.process = process
+        self.timeout = timeout
+        self.log = log
+        self.script = script
+        self.selector = selectors.DefaultSelector()
+        self.stdin: IO[bytes] | None = process.stdin
+        self.stdout: IO[bytes] | None = process.stdout
+        self.stderr: IO[bytes] | None = process.stderr
+        #: The rest of the request body; None once it is all read, or unwanted.
+        self.body: Iterator[bytes] | None = iter(conn.body_chunks())
+        self.pending = b""
+        self.head_buffer = b""
+        self.head: CGIHead | None = None
+        #: Body bytes the script's Content-Length still promises.
+        self.unsent: int | None = None
+        self.overflow_logged = False
+        self.stderr_buffer = b""
+        for pipe in (process.stdin, process.stdout, process.stderr):
+            os.set_blocking(pipe.fileno(), False)
+        self.selector.register(process.stdout, selectors.EVENT_READ, self._read_stdout)
+        self.selector.register(process.stderr, selectors.EVENT_READ, self._read_stderr)
+
+    def __enter__(self) -> _Exchange:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        self._flush_stderr()
+        for pipe in (self.stdin, self.stdout, self.stderr):
+            if pipe is not None:
+                pipe.close()
+        self.stdin = self.stdout = self.stderr = None
+        self.selector.close()
+
+    def run(self) -> None:
+        deadline = time.monotonic() + self.timeout
+        while self.stdout is not None:
+            if self._take_body():
+                deadline = time.monotonic() + self.timeout
+            self._watch_stdin()
+            ready = self.selector.select(max(0.0, deadline - time.monotonic()))
+            if not ready and time.monotonic() >= deadline:
+                self.log.warning("AH01220: Timeout waiting for output from CGI script %s", self.script)
+                raise HTTPError(504)
+            for key, _ in ready:
+                key.data()
+            if ready:
+                deadline = time.monotonic() + self.timeout
+        self._close_stdin()
+        self._finish_response()
+        self._drain_stderr()
+
+    # -- stdin ---------------------------------------------------------
+
+    def _take_body(self) -> bool:
+        """Read the next piece of the request body once stdin took the last one."""
+        if self.stdin is None or self.pending or self.body is None:
+            return False
+        piece = next(self.body, None)
+        if piece is None:
+            self.body = None
+            self._close_stdin()
+            return False
+        self.pending = piece
+        return True
+
+    def _watch_stdin(self) -> None:
+        if self.stdin is None:
+            return
+        watched = self.stdin in self.selector.get_map()
+        if self.pending and not watched:
+            self.selector.register(self.stdin, selectors.EVENT_WRITE, self._write_stdin)
+        elif not self.pending and watched:
+            self.selector.unregister(self.stdin)
+
+    def _write_stdin(self) -> None:
+        assert self.stdin is not None
+        try:
+            written = os.write(self.stdin.fileno(), self.pending[:_READ_SIZE])
+        except BlockingIOError:
+            return
+        except BrokenPipeError:
+            # The script stopped reading: the rest of the body is not for it.
+            self.pending, self.body = b"", None
+            self._close_stdin()
+            return
+        self.pending = self.pending[written:]
+
+    def _close_stdin(self) -> None:
+        if self.stdin is None:
+            return
+        if self.stdin in self.selector.get_map():
+            self.selector.unregister(self.stdin)
+        self.stdin.close()
+        self.stdin = None
+
+    # -- stdout --------------------------------------------------------
+
+    def _read_stdout(self) -> None:
+        assert self.stdout is not None
+        try:
+            data = os.read(self.stdout.fileno(), _READ_SIZE)
+        except BlockingIOError:
+            return
+        if not data:
+            self.selector.unregister(self.stdout)
+            self.stdout.close()
+            self.stdout = None
+            return
+        if self.head is None:
+            data = self._take_head(data)
+        self._pass_body(data)
+
+    def _take_head(self, data: bytes) -> bytes:
+        """Collect the header block; once complete, send it and return what follows."""
+        self.head_buffer += data
+        end = _HEAD_END.search(self.head_buffer)
+        if end is None:
+            if len(self.head_buffer) > MAX_HEAD:
+                self.log.error("malformed header from script '%s': no end of headers in %d bytes",
+                               self.script, MAX_HEAD)
+                raise HTTPError(500)
+            return b""
+        raw, rest = self.head_buffer[: end.end()], self.head_buffer[end.end():]
+        self.head_buffer = b""
+        try:
+            self.head = parse_cgi_head(raw, self.script)
+        except HTTPError as exc:
+            self.log.error("%s", exc.log)
+            raise HTTPError(exc.status) from None
+        if self.head.redirect is None:
+            self.unsent = self.head.content_length
+            self.conn.send_response_head(self.head.status, list(self.head.headers))
+        return rest
+
+    def _pass_body(self, data: bytes) -> None:
+        if not data or self.head is None or self.head.redirect is not None:
+            return  # no head yet, or a redirect: Apache discards the script's body
+        if self.unsent is not None:
+            if len(data) > self.unsent and not self.overflow_logged:
+                self.overflow_logged = True
+                self.log.warning("script '%s' wrote more than its Content-Length; the rest is dropped",
+                                 self.script)
+            data = data[: self.unsent]
+            self.unsent -= len(data)
+        self.conn.send_data(data)
+
+    def _finish_response(self) -> None:
+        head = self.head
+        if head is None:
+            # Apache's two wordings: nothing at all, or an unfinished block.
+            reason = "Premature end of script headers" if b"\n" in self.head_buffer \
+                else "End of script output before headers"
+            self.log.error("%s: %s", reason, self.script)
+            raise HTTPError(500)
+        if head.redirect is not None:
+            if head.redirect.startswith("/"):
+                self.log.error("%s", _local_redirect_message(head.redirect, self.script))
+                raise HTTPError(500)
+            page_headers = [(name, value) for name, value in head.headers
+                            if name not in ("Content-Type", "Content-Length")]
+            self.conn.send_error(302, page_headers)
+            return
+        if self.unsent:
+            self.log.error("script '%s' ended %d bytes short of its Content-Length", self.script, self.unsent)
+            raise HTTPError(500)
+        self.conn.end_response()
+
+    # -- stderr --------------------------------------------------------
+
+    def _read_stderr(self) -> None:
+        assert self.stderr is not None
+        try:
+            data = os.read(self.stderr.fileno(), _READ_SIZE)
+        except BlockingIOError:
+            return
+        if not data:
+            self.selector.unregister(self.stderr)
+            self.stderr.close()
+            self.stderr = None
+            self._flush_stderr()
+            return
+        *lines, self.stderr_buffer = (self.stderr_buffer + data).split(b"\n")
+        while len(self.stderr_buffer) > MAX_HEADER_LINE:
+            lines.append(self.stderr_buffer[:MAX_HEADER_LINE])
+            self.stderr_buffer = self.stderr_buffer[MAX_HEADER_LINE:]
+        for line in lines:
+            self._log_stderr(line)
+
+    def _log_stderr(self, line: bytes) -> None:
+        line = line.removesuffix(b"\r")
+        if line:
+            self.log.error("AH01215: %s: %s", _printable(line), self.script)
+
+    def _flush_stderr(self) -> None:
+        line, self.stderr_buffer = self.stderr_buffer, b""
+        self._log_stderr(line)
+
+    def _drain_stderr(self) -> None:
+        """The script's last words, without waiting on a background child holding stderr."""
+        deadline = time.monotonic() + _EXIT_GRACE
+        while self.stderr is not None and time.monotonic() < deadline:
+            ready = self.selector.select(_EXIT_POLL)
+            for key, _ in ready:
+                key.data()
+            if not ready and self.process.poll() is not None:
+                return

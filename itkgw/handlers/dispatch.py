@@ -1,0 +1,176 @@
+"""After the identity switch: find the file a request names and hand it to a handler.
+
+Everything here runs as the vhost's user, so a file that user cannot read
+fails with EACCES exactly as it would for their own shell. mpm-itk's rule
+applies: on a request after the first of a connection, EACCES closes the
+connection without a response (the client retries on a fresh connection,
+which a root-started process serves) instead of a 403 the client might cache.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import stat
+from dataclasses import dataclass
+
+from itkgw.config.model import ServerConfig
+from itkgw.errors import CloseConnection, HTTPError
+from itkgw.handlers import cgi, phpcgi, static
+from itkgw.http.connection import HTTPConnection, Request
+from itkgw.request.dirconf import DirConfig, merge
+from itkgw.request.mime import MimeTypes
+from itkgw.request.routing import Plan
+
+log = logging.getLogger("itkgw.core")
+
+
+@dataclass(frozen=True)
+class Target:
+    """The file a request resolved to, and the URL path left over after it."""
+
+    filename: str
+    script_name: str
+    path_info: str
+    st: os.stat_result
+
+
+def _denied(exc: OSError, first: bool, what: str) -> Exception:
+    if exc.errno == errno.EACCES and not first:
+        return CloseConnection(f"EACCES on {what} after the identity switch")
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return HTTPError(403, f"permission denied: {what}")
+    if exc.errno in (errno.ENOENT, errno.ENOTDIR, errno.ENAMETOOLONG, errno.ELOOP):
+        return HTTPError(404, None)
+    return HTTPError(500, f"cannot access {what}: {exc.strerror}")
+
+
+def locate(request: Request, dirconf: DirConfig, first: bool) -> Target:
+    """The existing file for the request path, splitting off PATH_INFO.
+
+    Walks up from the full path until an existing entry is found, as
+    Apache's directory walk does; what is left over is PATH_INFO.
+    """
+    path = dirconf.fs_path.rstrip("/") or "/"
+    url = request.path
+    rest = ""
+    while True:
+        try:
+            st = os.stat(path)
+            break
+        except OSError as exc:
+            if exc.errno not in (errno.ENOENT, errno.ENOTDIR) or len(path) <= len(dirconf.base_dir):
+                raise _denied(exc, first, path) from None
+        parent, name = os.path.split(path)
+        rest = "/" + name + rest
+        path = parent
+    script_name = url[: len(url) - len(rest)] if rest else url
+    if rest and stat.S_ISDIR(st.st_mode):
+        raise HTTPError(404, None)
+    return Target(path, script_name, rest, st)
+
+
+def serve(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConfig, mime: MimeTypes,
+          first: bool) -> None:
+    """Serve one request as the already switched identity."""
+    assert plan.vhost is not None
+    vhost, dirconf = plan.vhost, plan.dirconf
+    conn.header_rules = list(dirconf.headers)
+    if dirconf.limit_request_body is not None:
+        conn.limits.body = dirconf.limit_request_body
+    target = locate(request, dirconf, first)
+    if stat.S_ISDIR(target.st.st_mode):
+        if not request.path.endswith("/"):
+            static.redirect_to_slash(conn, request)
+            return
+        target = _index_of(target, dirconf, first)
+    if not stat.S_ISREG(target.st.st_mode):
+        raise HTTPError(403, f"not a regular file: {target.filename}")
+    # <Files> sections and handlers see the file actually served (an index file).
+    dirconf = merge(config, vhost, plan.url_path, fs_path=target.filename)
+    conn.header_rules = list(dirconf.headers)
+    kind = dirconf.handler_for(target.filename)
+    cgi_log = logging.getLogger("itkgw.cgi")
+    if kind == "php":
+        phpcgi.run_php(conn, request, vhost, config, target.filename, target.script_name,
+                       target.path_info, dirconf.base_dir, cgi_log, ini=dirconf.php_ini() or None,
+                       extra_env=script_env(plan, dirconf))
+    elif kind == "cgi":
+        if not dirconf.exec_cgi and not dirconf.script_alias:
+            raise HTTPError(403, f"AH01212: Options ExecCGI is off in this directory: {target.filename}")
+        env = cgi.cgi_environ(request, vhost, config, target.script_name, target.filename,
+                              target.path_info, dirconf.base_dir)
+        env.update(script_env(plan, dirconf))
+        for name in dirconf.unset_env:
+            env.pop(name, None)
+        cgi.run_cgi(conn, [target.filename], env, os.path.dirname(target.filename),
+                    config.timeout, cgi_log, target.filename)
+    else:
+        if target.path_info:
+            raise HTTPError(404, None)
+        _serve_static(conn, target, mime, first, dirconf.content_type_for(target.filename))
+
+
+def script_env(plan: Plan, dirconf: DirConfig) -> dict[str, str]:
+    """What scripts see beyond RFC 3875: SetEnv, then the request's own variables."""
+    env = dict(dirconf.set_env)
+    env.update(plan.reqenv)
+    return env
+
+
+def send_error_document(conn: HTTPConnection, status: int, target: str, plan: Plan,
+                        config: ServerConfig, mime: MimeTypes) -> None:
+    """ErrorDocument: a redirect for a URL, a local file for a path, else the text itself."""
+    if target.startswith(("http://", "https://")):
+        conn.send_error(302, [("Location", target)])
+        return
+    if not target.startswith("/"):
+        body = target.removeprefix('"').encode()
+        conn.send_response_head(status, [("Content-Type", "text/html"), ("Content-Length", str(len(body)))])
+        conn.send_data(body)
+        conn.end_response()
+        return
+    assert plan.vhost is not None
+    dirconf = merge(config, plan.vhost, target.split("?", 1)[0])
+    fd = os.open(dirconf.fs_path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise HTTPError(404)
+        content_type = dirconf.content_type_for(dirconf.fs_path) or mime.content_type(dirconf.fs_path)
+        headers = [("Content-Length", str(st.st_size))]
+        if content_type:
+            headers.append(("Content-Type", content_type))
+        conn.send_response_head(status, headers)
+        conn.send_file(fd, 0, st.st_size)
+        conn.end_response()
+    finally:
+        os.close(fd)
+
+
+def _index_of(directory: Target, dirconf: DirConfig, first: bool) -> Target:
+    for name in dirconf.directory_index:
+        filename = os.path.join(directory.filename, name)
+        try:
+            st = os.stat(filename)
+        except OSError as exc:
+            if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+                continue
+            raise _denied(exc, first, filename) from None
+        return Target(filename, directory.script_name.rstrip("/") + "/" + name, "", st)
+    raise HTTPError(403, "Cannot serve directory %s: No matching DirectoryIndex (%s) found, "
+                    "and server-generated directory index forbidden by Options directive"
+                    % (directory.filename, ",".join(dirconf.directory_index)))
+
+
+def _serve_static(conn: HTTPConnection, target: Target, mime: MimeTypes, first: bool,
+                  content_type: str | None) -> None:
+    try:
+        fd = os.open(target.filename, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError as exc:
+        raise _denied(exc, first, target.filename) from None
+    try:
+        static.serve_file(conn, target.filename, os.fstat(fd), fd, mime, content_type)
+    finally:
+        os.close(fd)

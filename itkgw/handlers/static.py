@@ -1,0 +1,275 @@
+"""Static files: an open regular file answered as httpd 2.4's default handler does.
+
+The caller has mapped the URL to a file, switched identity, opened the file
+and dealt with directories (index files; ``/dir`` -> ``/dir/`` goes through
+``redirect_to_slash`` here). What is left is choosing the status from the
+method and the conditional and Range headers, and sending the bytes with
+sendfile(2).
+
+Rules (order of RFC 9110 section 13.2.2; details as httpd 2.4):
+1. OPTIONS: 200 with Allow. Any other method httpd knows but GET and HEAD:
+   405 with Allow. Allow lists POST, as httpd's does, although a POST to a
+   plain file is refused. A method httpd does not know: 501.
+2. If-Match (strong comparison) fails: 412. Without If-Match, the file
+   changed after If-Unmodified-Since: 412.
+3. If-None-Match (weak comparison) matches: 304. Without If-None-Match,
+   the file did not change after If-Modified-Since: 304. A 304 carries ETag
+   and Last-Modified and never a body.
+4. GET with one byte range (``a-b``, ``a-``, ``-n``): 206 with Content-Range,
+   unless If-Range names another version of the file (then 200); a range
+   that starts past the end: 416 with ``Content-Range: bytes */size``.
+5. The whole file (200) for several ranges (httpd sends multipart/byteranges;
+   RFC 9110 section 14.2 lets a server ignore Range instead), for a Range
+   header that does not parse, for Range on HEAD (range handling is defined
+   for GET only, RFC 9110 section 14.2) and for an empty file.
+
+Validators are httpd 2.4's defaults (FileETag MTime Size): ETag
+``"<size hex>-<mtime in microseconds hex>"``, weak (``W/``) while the file
+was modified less than a second ago, since a second write within that
+second may leave the mtime as it is; Last-Modified is never later than now.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import formatdate, parsedate_tz
+from typing import TYPE_CHECKING
+from urllib.parse import quote
+
+from itkgw.errors import HTTPError
+from itkgw.request.mime import MimeTypes
+
+if TYPE_CHECKING:
+    from itkgw.http.connection import HTTPConnection, Request
+
+#: What a static file answers to (the header of 405 and OPTIONS responses).
+ALLOW = "GET, HEAD, OPTIONS, POST"
+#: Methods httpd registers: these get 405 on a file, any other method 501.
+KNOWN_METHODS = frozenset({
+    "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH",
+    "PROPFIND", "PROPPATCH", "MKCOL", "COPY", "MOVE", "LOCK", "UNLOCK",
+    "VERSION-CONTROL", "CHECKOUT", "UNCHECKOUT", "CHECKIN", "UPDATE", "LABEL",
+    "REPORT", "MKWORKSPACE", "MKACTIVITY", "BASELINE-CONTROL", "MERGE",
+})
+#: Characters httpd's ap_escape_uri leaves alone in a path besides letters and digits.
+_PATH_SAFE = "/$-_.+!*'(),:@&=~"
+_UINT64 = (1 << 64) - 1
+_ENTITY_TAG = re.compile(r'(W/)?"[^"]*"')
+_RANGE_SPEC = re.compile(r"(\d*)-(\d*)", re.ASCII)
+_HOST_PORT = re.compile(r"(?:\[[^\]]*\]|[^:\[\]]*):(\d+)", re.ASCII)
+
+
+class RangeNotSatisfiable(HTTPError):
+    """No byte of the requested range is in the file."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__(416)
+        self.headers = [("Content-Range", f"bytes */{size}")]
+
+
+@dataclass(frozen=True)
+class Validators:
+    """What a client compares its cached copy against."""
+
+    etag: str
+    #: Seconds since the epoch, never in the future.
+    last_modified: int
+    #: False while the file changed less than a second ago: then ETag is
+    #: weak and a date cannot vouch for the exact bytes either.
+    strong: bool
+
+    @classmethod
+    def of(cls, st: os.stat_result, now: float) -> Validators:
+        mtime_us = st.st_mtime_ns // 1000
+        strong = int(now * 1_000_000) - mtime_us > 1_000_000
+        etag = f'"{st.st_size & _UINT64:x}-{mtime_us & _UINT64:x}"'
+        return cls(
+            etag=etag if strong else "W/" + etag,
+            last_modified=min(st.st_mtime_ns // 1_000_000_000, int(now)),
+            strong=strong,
+        )
+
+
+def http_date(seconds: float) -> str:
+    """An IMF-fixdate (``Sun, 06 Nov 1994 08:49:37 GMT``)."""
+    return formatdate(seconds, usegmt=True)
+
+
+def parse_http_date(value: str | None) -> int | None:
+    """Seconds since the epoch of an HTTP-date in any of its three forms; None if invalid."""
+    if value is None:
+        return None
+    parts = parsedate_tz(value)
+    if parts is None:
+        return None
+    try:
+        moment = datetime(*parts[:6], tzinfo=UTC)
+    except ValueError:
+        return None
+    return int(moment.timestamp()) - (parts[9] or 0)
+
+
+def _etag_matches(values: list[str], etag: str, weak: bool) -> bool:
+    """Whether an If-Match / If-None-Match field names ``etag`` (or is ``*``)."""
+    field = ",".join(values).strip()
+    if field == "*":
+        return True
+    for tag in _ENTITY_TAG.finditer(field):
+        if weak and tag.group(0).removeprefix("W/") == etag.removeprefix("W/"):
+            return True
+        if not weak and not etag.startswith("W/") and tag.group(0) == etag:
+            return True
+    return False
+
+
+def not_modified(request: Request, validators: Validators, now: float) -> bool:
+    """True when the client's copy is current (304); raises HTTPError(412) for a failed precondition.
+
+    Only for GET and HEAD, where a matching If-None-Match means 304.
+    """
+    if_match = request.header_values("if-match")
+    if if_match:
+        if not _etag_matches(if_match, validators.etag, weak=False):
+            raise HTTPError(412)
+    else:
+        unmodified_since = parse_http_date(request.header("if-unmodified-since"))
+        if unmodified_since is not None and validators.last_modified > unmodified_since:
+            raise HTTPError(412)
+    if_none_match = request.header_values("if-none-match")
+    if if_none_match:
+        return _etag_matches(if_none_match, validators.etag, weak=True)
+    modified_since = parse_http_date(request.header("if-modified-since"))
+    # A date in the future says nothing about the file: ignored, as httpd does.
+    return modified_since is not None and validators.last_modified <= modified_since <= now
+
+
+def _if_range_holds(value: str | None, validators: Validators) -> bool:
+    """If-Range absent, or naming this very version with a strong validator."""
+    if value is None:
+        return True
+    value = value.strip()
+    if value.startswith(('"', "W/")):
+        return validators.strong and value == validators.etag
+    return validators.strong and parse_http_date(value) == validators.last_modified
+
+
+def byte_range(value: str, size: int) -> tuple[int, int] | None:
+    """First and last byte of the one range a Range header asks for; None: send the whole file.
+
+    Raises RangeNotSatisfiable for a range that starts at or past ``size``.
+    """
+    unit, equals, ranges = value.partition("=")
+    if not equals or unit.lower() != "bytes":
+        return None
+    specs = [spec.strip() for spec in ranges.split(",") if spec.strip()]
+    if len(specs) != 1:
+        return None
+    match = _RANGE_SPEC.fullmatch(specs[0])
+    if match is None or match.group(0) == "-":
+        return None
+    first_text, last_text = match.groups()
+    if not first_text:
+        suffix = int(last_text)
+        if suffix == 0:
+            raise RangeNotSatisfiable(size)
+        return max(size - suffix, 0), size - 1
+    first = int(first_text)
+    if last_text and int(last_text) < first:
+        return None
+    if first >= size:
+        raise RangeNotSatisfiable(size)
+    return first, min(int(last_text), size - 1) if last_text else size - 1
+
+
+def _wanted_range(request: Request, validators: Validators, size: int) -> tuple[int, int] | None:
+    value = request.header("range")
+    if value is None or request.method != "GET" or size == 0:
+        return None
+    if not _if_range_holds(request.header("if-range"), validators):
+        return None
+    return byte_range(value, size)
+
+
+def _answer_other_method(conn: HTTPConnection, method: str) -> None:
+    if method == "OPTIONS":
+        conn.send_response_head(200, [("Allow", ALLOW), ("Content-Length", "0")])
+        conn.end_response()
+    elif method in KNOWN_METHODS:
+        conn.send_error(405, [("Allow", ALLOW)])
+    else:
+        raise HTTPError(501, f"invalid method in request: {method}")
+
+
+def serve_file(conn: HTTPConnection, path: str, st: os.stat_result, fd: int, mime: MimeTypes,
+               content_type: str | None = None) -> None:
+    """Answer the current request with the open regular file ``fd`` (``st`` is its fstat).
+
+    ``path`` is the file's name, for its Content-Type unless ``content_type``
+    (from AddType) says otherwise. The caller keeps ``fd`` and closes it.
+    Raises HTTPError for 412 and 501.
+    """
+    request = conn.request
+    assert request is not None, "serve_file needs a current request"
+    if request.method not in ("GET", "HEAD"):
+        _answer_other_method(conn, request.method)
+        return
+    now = time.time()
+    validators = Validators.of(st, now)
+    headers = [("Last-Modified", http_date(validators.last_modified)), ("ETag", validators.etag)]
+    if not_modified(request, validators, now):
+        conn.send_response_head(304, headers)
+        conn.end_response()
+        return
+    headers.append(("Accept-Ranges", "bytes"))
+    content_type = content_type or mime.content_type(path)
+    if content_type is not None:
+        headers.append(("Content-Type", content_type))
+    size = st.st_size
+    try:
+        wanted = _wanted_range(request, validators, size)
+    except RangeNotSatisfiable as exc:
+        conn.send_error(exc.status, exc.headers)
+        return
+    if wanted is None:
+        status, first, length = 200, 0, size
+    else:
+        first, last = wanted
+        status, length = 206, last - first + 1
+        headers.append(("Content-Range", f"bytes {first}-{last}/{size}"))
+    headers.append(("Content-Length", str(length)))
+    conn.send_response_head(status, headers)
+    if request.method == "GET":
+        conn.send_file(fd, first, length)
+    conn.end_response()
+
+
+def _authority(request: Request) -> str:
+    """host[:port] for an absolute URL back to this server (UseCanonicalName Off)."""
+    if request.host:
+        name = request.host
+        port_match = _HOST_PORT.fullmatch((request.header("host") or "").strip())
+        port = int(port_match.group(1)) if port_match else 80
+    else:
+        name, port = request.local_ip, request.local_port
+    if ":" in name and not name.startswith("["):
+        name = f"[{name}]"
+    return name if port == 80 else f"{name}:{port}"
+
+
+def redirect_to_slash(conn: HTTPConnection, request: Request) -> None:
+    """301 from a directory's URL without its trailing slash to the one with it.
+
+    As mod_dir's DirectorySlash: the Location is absolute, its host and port
+    taken from the Host header (else the local address), the path
+    re-escaped, the query string kept. Relative links in the directory's
+    index page only work below the slash.
+    """
+    path = quote(request.path.rstrip("/") + "/", safe=_PATH_SAFE, errors="surrogateescape")
+    location = f"http://{_authority(request)}{path}"
+    if request.query:
+        location += "?" + request.query
+    conn.send_error(301, [("Location", location)])

@@ -1,0 +1,581 @@
+"""The HTTP/1.1 connection driver: the only module that talks to h11.
+
+A connection child owns one blocking socket. It reads the request head itself
+first, so the limits Apache enforces (LimitRequestLine, LimitRequestFieldSize,
+LimitRequestFields) give their own statuses before h11 sees a byte, then lets
+h11 do framing for the rest. Timeouts: ``timeout`` for every read and for the
+whole head once its first byte arrived (slow-loris), ``keep_alive_timeout``
+while waiting for the next request on a persistent connection.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import socket
+import time
+from dataclasses import dataclass, field
+from email.utils import formatdate
+from html import escape
+from http import HTTPStatus
+from typing import Iterator
+from urllib.parse import unquote_to_bytes
+
+import h11
+
+from itkgw import SERVER_SOFTWARE
+from itkgw.config.model import HeaderRule
+from itkgw.errors import HTTPError
+
+_READ_SIZE = 65536
+#: How much of an unread request body we read and discard to keep a
+#: connection alive; more than this and the connection is closed instead.
+_DRAIN_LIMIT = 256 * 1024
+_ALLOW_STATIC = "GET, HEAD, OPTIONS, POST"
+
+
+def apply_header_rules(headers: list[tuple[str, str]], rules: list[HeaderRule]) -> list[tuple[str, str]]:
+    """mod_headers' set, append, add, merge and unset, in order."""
+    for rule in rules:
+        name = rule.name.lower()
+        action = rule.action.lower()
+        existing = [value for key, value in headers if key.lower() == name]
+        if action in ("set", "unset"):
+            headers = [(key, value) for key, value in headers if key.lower() != name]
+        if action == "set" or (action == "add") or (action in ("append", "merge") and not existing):
+            headers.append((rule.name, rule.value))
+        elif action in ("append", "merge"):
+            if action == "merge" and rule.value in ", ".join(existing).split(", "):
+                continue
+            joined = ", ".join([*existing, rule.value])
+            headers = [(key, value) for key, value in headers if key.lower() != name]
+            headers.append((rule.name, joined))
+    return headers
+
+
+class ClientGone(ConnectionError):
+    """The client closed the connection or stopped reading."""
+
+
+@dataclass
+class Limits:
+    """The request limits a connection enforces (from ServerConfig)."""
+
+    request_line: int = 8190
+    field_size: int = 8190
+    fields: int = 100
+    body: int = 1 << 30
+    timeout: float = 60.0
+    keep_alive_timeout: float = 5.0
+
+
+@dataclass
+class Request:
+    """One parsed request; ``path`` is safe to map onto a document root."""
+
+    method: str
+    target: str
+    path: str
+    query: str
+    http_version: str
+    headers: list[tuple[str, str]]
+    host: str
+    local_ip: str
+    local_port: int
+    remote_ip: str
+    remote_port: int
+    content_length: int | None = None
+    chunked: bool = False
+    received: float = field(default_factory=time.time)
+
+    def header(self, name: str) -> str | None:
+        name = name.lower()
+        for key, value in self.headers:
+            if key == name:
+                return value
+        return None
+
+    def header_values(self, name: str) -> list[str]:
+        name = name.lower()
+        return [value for key, value in self.headers if key == name]
+
+    @property
+    def has_body(self) -> bool:
+        return self.chunked or bool(self.content_length)
+
+    @property
+    def request_line(self) -> str:
+        return f"{self.method} {self.target} HTTP/{self.http_version}"
+
+
+def decode_path(raw_path: str) -> str:
+    """Percent-decode and normalise a request path, refusing what could escape.
+
+    Rules, as Apache with AllowEncodedSlashes Off: an encoded ``/`` is 404, a
+    NUL or a bad escape is 400, ``..`` that climbs above ``/`` is 400; ``.``,
+    ``..`` inside the tree and repeated slashes are merged away.
+    """
+    if not raw_path.startswith("/"):
+        raise HTTPError(400, f"invalid URI path {raw_path!r}")
+    for index in range(len(raw_path)):
+        if raw_path[index] == "%":
+            escape_ = raw_path[index + 1 : index + 3]
+            if len(escape_) != 2 or any(c not in "0123456789abcdefABCDEF" for c in escape_):
+                raise HTTPError(400, f"invalid URI escape in {raw_path!r}")
+            if escape_.lower() == "2f":
+                raise HTTPError(404, f"encoded slash in {raw_path!r} (AllowEncodedSlashes is off)")
+    decoded = unquote_to_bytes(raw_path)
+    if b"\0" in decoded:
+        raise HTTPError(400, f"NUL byte in URI {raw_path!r}")
+    segments: list[bytes] = []
+    for segment in decoded.split(b"/"):
+        if segment in (b"", b"."):
+            continue
+        if segment == b"..":
+            if not segments:
+                raise HTTPError(400, f"URI climbs above the root: {raw_path!r}")
+            segments.pop()
+            continue
+        segments.append(segment)
+    trailing = decoded.endswith(b"/") or decoded.endswith(b"/.") or decoded.endswith(b"/..")
+    path = b"/" + b"/".join(segments)
+    if trailing and segments:
+        path += b"/"
+    return path.decode("utf-8", "surrogateescape")
+
+
+def _split_host(value: str) -> str:
+    """The Host header lower-cased without port; 400 when it is not a host."""
+    host = value.strip().lower()
+    if host.startswith("["):
+        end = host.find("]")
+        if end < 0:
+            raise HTTPError(400, f"bad Host header {value!r}")
+        name = host[: end + 1]
+    else:
+        name = host.rsplit(":", 1)[0] if ":" in host else host
+    name = name.rstrip(".")
+    if any(c in name for c in "/\\ \t@") or ".." in name:
+        raise HTTPError(400, f"bad Host header {value!r}")
+    return name
+
+
+#: What Apache 2.4's canned error pages say, so clients and monitoring see
+#: the texts they know.
+_ERROR_TEXTS = {
+    400: "Your browser sent a request that this server could not understand.",
+    403: "You don't have permission to access this resource.",
+    404: "The requested URL was not found on this server.",
+    405: "The requested method is not allowed for this URL.",
+    408: "Server timeout waiting for the HTTP request from the client.",
+    410: "The requested resource is no longer available on this server and there is no forwarding "
+         "address. Please remove all references to this resource.",
+    413: "The requested resource does not allow request data with this method, or the amount of data "
+         "provided in the request exceeds the capacity limit.",
+    414: "The requested URL's length exceeds the capacity limit for this server.",
+    416: "None of the range-specifier values in the Range request-header field overlap the current "
+         "extent of the selected resource.",
+    431: "Your browser sent a request that this server could not understand. Size of a request header "
+         "field exceeds server limit.",
+    500: "The server encountered an internal error or misconfiguration and was unable to complete "
+         "your request.",
+    502: "The proxy server received an invalid response from an upstream server.",
+    503: "The server is temporarily unable to service your request due to maintenance downtime or "
+         "capacity problems. Please try again later.",
+    504: "The gateway did not receive a timely response from the upstream server or application.",
+}
+
+
+def error_page(status: int, location: str | None = None) -> bytes:
+    """A small HTML page in Apache's style for an error or redirect status."""
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        phrase = "Error"
+    if location is not None:
+        text = f'The document has moved <a href="{escape(location)}">here</a>.'
+    else:
+        text = escape(_ERROR_TEXTS.get(status, phrase + "."))
+    return (
+        '<!DOCTYPE HTML PUBLIC "-//IETF//DTD HTML 2.0//EN">\n'
+        f"<html><head>\n<title>{status} {escape(phrase)}</title>\n</head><body>\n"
+        f"<h1>{escape(phrase)}</h1>\n<p>{text}</p>\n</body></html>\n"
+    ).encode()
+
+
+class _FileRange:
+    """A file range handed through h11's data passthrough to sendfile."""
+
+    def __init__(self, fd: int, offset: int, count: int) -> None:
+        self.fd, self.offset, self.count = fd, offset, count
+
+    def __len__(self) -> int:
+        return self.count
+
+
+class HTTPConnection:
+    """A server-side HTTP/1.1 connection on a blocking socket."""
+
+    def __init__(self, sock: socket.socket, limits: Limits) -> None:
+        self.sock = sock
+        self.limits = limits
+        self.timeout = limits.timeout
+        self.h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=1 << 20)
+        local = sock.getsockname()
+        remote = sock.getpeername()
+        self.local_ip, self.local_port = str(local[0]), int(local[1])
+        self.remote_ip, self.remote_port = str(remote[0]), int(remote[1])
+        self.requests_served = 0
+        self.request: Request | None = None
+        self.response_started = False
+        self.status = 0
+        self.bytes_sent = 0
+        self._pending = b""
+        self._keep_alive_allowed = True
+        #: mod_headers rules of the current request, applied to its response.
+        self.header_rules: list[HeaderRule] = []
+
+    # -- reading -------------------------------------------------------
+
+    def _recv(self, deadline: float) -> bytes:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise socket.timeout()
+        self.sock.settimeout(min(remaining, self.limits.timeout))
+        return self.sock.recv(_READ_SIZE)
+
+    def _read_head(self, first: bool) -> bytes | None:
+        """Raw bytes of the next request head, or None if the client left."""
+        buffer = self._pending
+        self._pending = b""
+        idle_timeout = self.limits.timeout if first else self.limits.keep_alive_timeout
+        deadline = time.monotonic() + idle_timeout
+        started = False
+        while True:
+            buffer = buffer.lstrip(b"\r\n")
+            if buffer and not started:
+                started = True
+                deadline = time.monotonic() + self.limits.timeout
+            end = self._head_end(buffer)
+            self._check_head_limits(buffer if end < 0 else buffer[:end])
+            if end >= 0:
+                self._pending = buffer[end:]
+                return buffer[:end]
+            try:
+                data = self._recv(deadline)
+            except (socket.timeout, TimeoutError):
+                if started:
+                    raise HTTPError(408, "timeout reading the request head") from None
+                return None
+            except (ConnectionError, OSError):
+                return None
+            if not data:
+                if started:
+                    raise HTTPError(400, "client closed the connection in the request head")
+                return None
+            buffer += data
+
+    @staticmethod
+    def _head_end(buffer: bytes) -> int:
+        crlf = buffer.find(b"\r\n\r\n")
+        lf = buffer.find(b"\n\n")
+        ends = [pos + size for pos, size in ((crlf, 4), (lf, 2)) if pos >= 0]
+        return min(ends) if ends else -1
+
+    def _check_head_limits(self, head: bytes) -> None:
+        lines = head.split(b"\n")
+        complete = lines[:-1]
+        line_limit = self.limits.request_line
+        if not complete:
+            if len(lines[0]) > line_limit + 1:
+                raise HTTPError(414, "request line longer than LimitRequestLine %d" % line_limit)
+            return
+        if len(complete[0].rstrip(b"\r")) > line_limit:
+            raise HTTPError(414, "request line longer than LimitRequestLine %d" % line_limit)
+        fields = [line for line in lines[1:] if line.strip(b"\r")]
+        if len(fields) > self.limits.fields:
+            raise HTTPError(431, "more than LimitRequestFields %d header fields" % self.limits.fields)
+        for line in lines[1:]:
+            if len(line.rstrip(b"\r")) > self.limits.field_size:
+                raise HTTPError(
+                    431, "header field longer than LimitRequestFieldSize %d" % self.limits.field_size
+                )
+
+    def next_request(self, first: bool) -> Request | None:
+        """Read and parse the next request head; None when the client is done.
+
+        Raises HTTPError for anything a client gets a status for.
+        """
+        head = self._read_head(first)
+        if head is None:
+            return None
+        self.h11.receive_data(head)
+        try:
+            event = self.h11.next_event()
+        except h11.RemoteProtocolError as exc:
+            raise HTTPError(exc.error_status_hint, f"malformed request: {exc}") from None
+        if not isinstance(event, h11.Request):
+            raise HTTPError(400, "malformed request head")
+        if self._pending:
+            self.h11.receive_data(self._pending)
+            self._pending = b""
+        self.request = self._make_request(event)
+        self.response_started = False
+        self.status = 0
+        self.bytes_sent = 0
+        return self.request
+
+    def _make_request(self, event: h11.Request) -> Request:
+        method = event.method.decode("ascii")
+        target = event.target.decode("latin-1")
+        headers = [(k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in event.headers]
+        host_header = next((v for k, v in headers if k == "host"), "")
+        raw = target
+        if method == "OPTIONS" and target == "*":
+            raw = "/"
+        elif "://" in target.split("?", 1)[0]:
+            # absolute-form: the authority in the target wins over Host.
+            scheme_rest = target.split("://", 1)[1]
+            authority, _, rest = scheme_rest.partition("/")
+            host_header = authority
+            raw = "/" + rest
+        raw_path, _, query = raw.partition("?")
+        request = Request(
+            method=method,
+            target=target,
+            path="/",
+            query=query,
+            http_version=event.http_version.decode("ascii"),
+            headers=headers,
+            host="",
+            local_ip=self.local_ip,
+            local_port=self.local_port,
+            remote_ip=self.remote_ip,
+            remote_port=self.remote_port,
+        )
+        self.request = request
+        if any(k == "transfer-encoding" for k, _ in headers):
+            request.chunked = True
+        else:
+            length = next((v for k, v in headers if k == "content-length"), None)
+            request.content_length = int(length) if length is not None else None
+        request.host = _split_host(host_header) if host_header else ""
+        request.path = decode_path(raw_path)
+        return request
+
+    def body_chunks(self) -> Iterator[bytes]:
+        """The request body piece by piece, within LimitRequestBody and Timeout."""
+        request = self.request
+        assert request is not None
+        limit = self.limits.body
+        if limit and request.content_length is not None and request.content_length > limit:
+            self._keep_alive_allowed = False
+            raise HTTPError(413, "request body of %d bytes exceeds LimitRequestBody %d" % (
+                request.content_length, limit))
+        if self.h11.client_is_waiting_for_100_continue:
+            self._send(self.h11.send(h11.InformationalResponse(status_code=100, headers=[])))
+        received = 0
+        while True:
+            event = self._next_body_event()
+            if isinstance(event, h11.Data):
+                received += len(event.data)
+                if limit and received > limit:
+                    self._keep_alive_allowed = False
+                    raise HTTPError(413, "request body exceeds LimitRequestBody %d" % limit)
+                yield bytes(event.data)
+            elif isinstance(event, h11.EndOfMessage):
+                return
+
+    def _next_body_event(self) -> object:
+        deadline = time.monotonic() + self.limits.timeout
+        while True:
+            try:
+                event = self.h11.next_event()
+            except h11.RemoteProtocolError as exc:
+                self._keep_alive_allowed = False
+                raise HTTPError(400, f"malformed request body: {exc}") from None
+            if event is not h11.NEED_DATA:
+                return event
+            try:
+                data = self._recv(deadline)
+            except (socket.timeout, TimeoutError):
+                self._keep_alive_allowed = False
+                raise HTTPError(408, "timeout reading the request body") from None
+            except OSError as exc:
+                raise ClientGone(str(exc)) from None
+            self.h11.receive_data(data)
+            if not data and self.h11.their_state is not h11.DONE:
+                self._keep_alive_allowed = False
+                raise HTTPError(400, "client closed the connection in the request body")
+
+    # -- writing -------------------------------------------------------
+
+    def _send(self, data: bytes | None) -> None:
+        if not data:
+            return
+        try:
+            self.sock.settimeout(self.limits.timeout)
+            self.sock.sendall(data)
+        except OSError as exc:
+            self.h11.send_failed()
+            raise ClientGone(str(exc)) from None
+
+    @property
+    def _body_suppressed(self) -> bool:
+        return (self.request is not None and self.request.method == "HEAD") or self.status in (204, 304)
+
+    def keep_alive_wanted(self) -> bool:
+        """Whether this response may leave the connection open (KeepAlive rules)."""
+        if not self._keep_alive_allowed:
+            return False
+        limit = self._max_requests
+        return limit == 0 or self.requests_served + 1 < limit
+
+    _max_requests = 100
+
+    def configure_keep_alive(self, enabled: bool, max_requests: int) -> None:
+        self._keep_alive_allowed = enabled
+        self._max_requests = max_requests
+
+    def send_response_head(self, status: int, headers: list[tuple[str, str]]) -> None:
+        """Status line and headers; Date, Server and framing are added here."""
+        out = [("Date", formatdate(usegmt=True)), ("Server", SERVER_SOFTWARE)]
+        for name, value in headers:
+            if "\r" in name or "\n" in name or "\r" in value or "\n" in value:
+                raise HTTPError(500, f"response header {name!r} contains CR or LF")
+            if name.lower() in ("date", "server", "connection", "transfer-encoding"):
+                continue
+            out.append((name, value))
+        if status < 400:
+            out = apply_header_rules(out, self.header_rules)
+        if not self.keep_alive_wanted():
+            out.append(("Connection", "close"))
+        try:
+            reason = HTTPStatus(status).phrase
+        except ValueError:
+            reason = ""
+        self.status = status
+        self.response_started = True
+        try:
+            data = self.h11.send(h11.Response(status_code=status, headers=out, reason=reason))
+        except h11.LocalProtocolError as exc:
+            raise HTTPError(500, f"cannot send response head: {exc}") from None
+        self._send(data)
+
+    def send_data(self, data: bytes) -> None:
+        if not data or self._body_suppressed:
+            return
+        self.bytes_sent += len(data)
+        self._send(self.h11.send(h11.Data(data=data)))
+
+    def send_file(self, fd: int, offset: int, count: int) -> None:
+        """Body bytes straight from a file with sendfile(2)."""
+        if count <= 0 or self._body_suppressed:
+            return
+        # h11 frames the range by its length and hands it back untouched.
+        part = _FileRange(fd, offset, count)
+        pieces = self.h11.send_with_data_passthrough(h11.Data(data=part))  # type: ignore[arg-type]
+        for piece in pieces or []:
+            if isinstance(piece, _FileRange):
+                self._sendfile(piece)
+            else:
+                self._send(bytes(piece))
+        self.bytes_sent += count
+
+    def _sendfile(self, part: _FileRange) -> None:
+        """sendfile(2) the range, waiting up to Timeout whenever the socket is full."""
+        offset, remaining = part.offset, part.count
+        self.sock.settimeout(self.limits.timeout)  # makes the descriptor non-blocking
+        try:
+            while remaining > 0:
+                try:
+                    sent = os.sendfile(self.sock.fileno(), part.fd, offset, remaining)
+                except BlockingIOError:
+                    if not select.select([], [self.sock], [], self.limits.timeout)[1]:
+                        raise TimeoutError("client stopped reading") from None
+                    continue
+                if sent == 0:
+                    raise ClientGone("file ended before its length")
+                offset += sent
+                remaining -= sent
+        except OSError as exc:
+            self.h11.send_failed()
+            raise ClientGone(str(exc)) from None
+
+    def end_response(self) -> None:
+        self._send(self.h11.send(h11.EndOfMessage()))
+
+    def send_error(self, status: int, headers: list[tuple[str, str]] | None = None) -> None:
+        """A complete error response; client errors end the connection."""
+        if status in (400, 408, 413, 414, 431) or status >= 500:
+            self._keep_alive_allowed = False
+        location = next((value for name, value in headers or [] if name.lower() == "location"), None)
+        body = error_page(status, location)
+        if status == 405 and not headers:
+            headers = [("Allow", _ALLOW_STATIC)]
+        all_headers = [*(headers or []), ("Content-Type", "text/html; charset=iso-8859-1"),
+                       ("Content-Length", str(len(body)))]
+        if self.request is None:
+            # No parsed request: answer by hand, h11 has no request to pair with.
+            self.status = status
+            self._send_raw_error(status, all_headers, body)
+            return
+        self.send_response_head(status, all_headers)
+        self.send_data(body)
+        self.end_response()
+
+    def _send_raw_error(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
+        phrase = HTTPStatus(status).phrase
+        lines = [f"HTTP/1.1 {status} {phrase}", f"Date: {formatdate(usegmt=True)}",
+                 f"Server: {SERVER_SOFTWARE}", "Connection: close"]
+        lines += [f"{name}: {value}" for name, value in headers]
+        try:
+            self.sock.settimeout(self.limits.timeout)
+            self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
+        except OSError:
+            raise ClientGone("client went away before the error response") from None
+        self.bytes_sent = len(body)
+        self.response_started = True
+
+    # -- between requests ----------------------------------------------
+
+    def start_next_cycle(self) -> bool:
+        """Prepare for the next request; False when the connection must close."""
+        self.requests_served += 1
+        if self.h11.our_state is not h11.DONE:
+            return False
+        if self.h11.their_state is h11.SEND_BODY:
+            self._drain_body()
+        if self.h11.our_state is h11.DONE and self.h11.their_state is h11.DONE:
+            self.h11.start_next_cycle()
+            self.request = None
+            self._pending, trailing = b"", self.h11.trailing_data[0]
+            if trailing:
+                # Bytes of the next request that h11 already buffered.
+                self._pending = bytes(trailing)
+                self.h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=1 << 20)
+            return True
+        return False
+
+    def _drain_body(self) -> None:
+        drained = 0
+        try:
+            for chunk in self.body_chunks():
+                drained += len(chunk)
+                if drained > _DRAIN_LIMIT:
+                    self._keep_alive_allowed = False
+                    return
+        except (HTTPError, ClientGone):
+            return
+
+    def close(self) -> None:
+        """Close gracefully: stop sending, let the client see the end, close."""
+        try:
+            self.sock.shutdown(socket.SHUT_WR)
+            self.sock.settimeout(1.0)
+            while self.sock.recv(_READ_SIZE):
+                pass
+        except OSError:
+            pass  # The peer is gone already: nothing left to flush.
+        finally:
+            self.sock.close()

@@ -1,0 +1,198 @@
+"""One client connection, in a process forked for it (mpm-itk's model).
+
+The child starts with the worker's privileges, reads the request head,
+picks the vhost, merges the per-directory config, checks MaxClientsVHost,
+applies NiceValue and only then switches to the request's identity for good.
+From then on the process can never serve another identity.
+
+Rules for a request on a keep-alive connection (mpm-itk 2.4):
+    first request                   -> switch to its identity, serve it
+    later request, same identity    -> serve it
+    later request, other identity   -> close without a response
+    later request, EACCES on a file -> close without a response
+The client sees a keep-alive close and retries on a new connection.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+from dataclasses import dataclass
+
+from itkgw.config.model import Identity, ServerConfig, VHost
+from itkgw.errors import CloseConnection, ExitCode, HTTPError
+from itkgw.handlers import dispatch
+from itkgw.http.connection import ClientGone, HTTPConnection, Limits, Request
+from itkgw.mpm import privs
+from itkgw.mpm.log import LogFiles, format_access, set_client, set_vhost_fd, write_access
+from itkgw.mpm.scoreboard import Scoreboard, SlotState
+from itkgw.request.mime import MimeTypes
+from itkgw.request.routing import Compiled, Plan, plan_request
+from itkgw.request.vhosts import VHostTable
+
+log = logging.getLogger("itkgw.mpm_itk")
+
+
+@dataclass
+class ServingContext:
+    """What a connection child needs, built in the master before any fork."""
+
+    config: ServerConfig
+    vhosts: VHostTable
+    logs: LogFiles
+    scoreboard: Scoreboard
+    mime: MimeTypes
+    generation: int
+    compiled: Compiled
+
+    @property
+    def limits(self) -> Limits:
+        c = self.config
+        return Limits(request_line=c.limit_request_line, field_size=c.limit_request_field_size,
+                      fields=c.limit_request_fields, body=c.limit_request_body,
+                      timeout=float(c.timeout), keep_alive_timeout=float(c.keep_alive_timeout))
+
+
+def vhost_key(vhost: VHost, port: int) -> str:
+    """MaxClientsVHost's key, as mpm-itk spells it in its log line."""
+    return f"{vhost.server_name}:{port}"
+
+
+class ConnectionChild:
+    """Serves every request of one connection, under one identity at most."""
+
+    def __init__(self, ctx: ServingContext, slot_index: int, sock: socket.socket) -> None:
+        self.ctx = ctx
+        self.slot = ctx.scoreboard.slot(slot_index)
+        self.conn = HTTPConnection(sock, ctx.limits)
+        self.conn.configure_keep_alive(ctx.config.keep_alive, ctx.config.max_keep_alive_requests)
+        self.identity: Identity | None = None
+        set_client(f"{self.conn.remote_ip}:{self.conn.remote_port}")
+
+    def run(self) -> None:
+        first = True
+        try:
+            while True:
+                self.slot.state = SlotState.BUSY_READ
+                request = self._read(first)
+                if request is None:
+                    break
+                if not self._handle(request, first):
+                    break
+                if self.ctx.scoreboard.generation != self.ctx.generation:
+                    break  # graceful restart: finish this response, then close.
+                if not self.conn.start_next_cycle():
+                    break
+                first = False
+        finally:
+            self.slot.state = SlotState.CLOSING
+            self.conn.close()
+
+    def _read(self, first: bool) -> Request | None:
+        try:
+            return self.conn.next_request(first)
+        except HTTPError as exc:
+            self._log_http_error(exc)
+            try:
+                self.conn.send_error(exc.status)
+            except ClientGone:
+                pass  # The client left; the log line above says why.
+            if self.conn.request is not None:
+                self._access_log(self.conn.request, None)
+            return None
+
+    def _handle(self, request: Request, first: bool) -> bool:
+        """Serve one request; False when the connection must end."""
+        vhost = self.ctx.vhosts.select(request.local_ip, request.local_port, request.host)
+        if vhost is not None:
+            set_vhost_fd(self.ctx.logs.vhost_error_fds.get(vhost.server_name, -1))
+        self.slot.request = request.request_line
+        self.slot.vhost = vhost_key(vhost, request.local_port) if vhost else ""
+        self.slot.state = SlotState.BUSY_WRITE
+        self.conn.limits.body = self.ctx.config.limit_request_body
+        self.conn.header_rules = []
+        plan: Plan | None = None
+        try:
+            if vhost is None:
+                raise HTTPError(404, f"no vhost answers on {request.local_ip}:{request.local_port}")
+            plan = plan_request(self.ctx.config, self.ctx.compiled, vhost, request)
+            self._enter_identity(vhost, plan, request)
+            if plan.denied:
+                raise HTTPError(403, plan.denied)
+            dispatch.serve(self.conn, request, plan, self.ctx.config, self.ctx.mime, first)
+        except CloseConnection as exc:
+            log.debug("closing keep-alive connection: %s", exc)
+            return False
+        except HTTPError as exc:
+            self._log_http_error(exc)
+            if self.conn.response_started:
+                return False
+            try:
+                self._send_error(exc, plan)
+            except ClientGone:
+                return False
+        except ClientGone:
+            self._access_log(request, vhost)
+            return False
+        self._access_log(request, vhost)
+        return True
+
+    def _send_error(self, exc: HTTPError, plan: Plan | None) -> None:
+        """The status page, or the vhost's ErrorDocument for it."""
+        target = plan.dirconf.error_documents.get(exc.status) if plan is not None else None
+        if target is None or plan is None or exc.status < 400:
+            self.conn.send_error(exc.status, exc.headers)
+            return
+        try:
+            dispatch.send_error_document(self.conn, exc.status, target, plan, self.ctx.config, self.ctx.mime)
+        except (HTTPError, OSError) as failed:
+            if isinstance(failed, ClientGone) or self.conn.response_started:
+                raise
+            log.error("ErrorDocument %s for status %d failed: %s", target, exc.status, failed)
+            self.conn.send_error(exc.status, exc.headers)
+
+    def _enter_identity(self, vhost: VHost, plan: Plan, request: Request) -> None:
+        """MaxClientsVHost, NiceValue, then the one-way identity switch."""
+        key = vhost_key(vhost, request.local_port)
+        limit = vhost.max_clients_vhost
+        if limit and self.ctx.scoreboard.count_busy_for_vhost(key) > limit:
+            log.error("MaxClientsVhost reached for %s, refusing client.", key)
+            raise HTTPError(503)
+        wanted = plan.identity
+        if self.identity is not None:
+            if wanted != self.identity:
+                raise CloseConnection(f"request needs {wanted}, connection runs as {self.identity}")
+            return
+        config = self.ctx.config
+        try:
+            privs.apply_nice(plan.dirconf.nice_value)
+            privs.switch_identity(wanted, config)
+        except privs.IdentityNotAllowed as exc:
+            raise HTTPError(500, str(exc)) from None
+        except privs.PrivilegeError as exc:
+            log.critical("identity switch to %s failed, child exits: %s", wanted, exc)
+            os._exit(ExitCode.IDENTITY_FAILED)
+        self.identity = wanted
+        self.slot.uid = wanted.uid
+
+    def _log_http_error(self, exc: HTTPError) -> None:
+        if exc.log:
+            level = logging.ERROR if exc.status >= 500 or exc.status == 403 else logging.INFO
+            log.log(level, "%s", exc.log)
+
+    def _access_log(self, request: Request, vhost: VHost | None) -> None:
+        logs = self.ctx.logs
+        fd = logs.access_fds.get(vhost.server_name if vhost else "", logs.access_fds.get("", -1))
+        if fd < 0:
+            return
+        fmt = vhost.access_log_format if vhost and vhost.access_log else self.ctx.config.access_log_format
+        fields: dict[str, object] = {
+            "h": request.remote_ip, "r": request.request_line, "s": self.conn.status,
+            "b": self.conn.bytes_sent, "t": request.received, "v": vhost.server_name if vhost else "",
+            "p": request.local_port, "D": int((time.time() - request.received) * 1_000_000),
+            "T": int(time.time() - request.received), "U": request.path, "q": request.query,
+            "m": request.method, "H": f"HTTP/{request.http_version}", "a": request.remote_ip,
+        }
+        write_access(fd, format_access(fmt, fields, dict(request.headers)))

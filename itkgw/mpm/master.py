@@ -1,0 +1,326 @@
+"""The root master: listeners, the scoreboard, prefork sizing, signals, reload.
+
+The master never parses a client byte. Signals as httpd: TERM stop, HUP
+restart (workers killed, config re-read), USR1 graceful restart (in-flight
+requests finish, new workers get the new config), WINCH graceful stop.
+Signal handlers only wake the loop; ``signal_actions`` says what each means.
+A broken config on reload keeps the old one running. A worker that cannot
+boot stops the master with a clear message instead of a respawn loop.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import os
+import select
+import signal
+import socket
+import time
+from dataclasses import dataclass, replace
+from typing import Callable
+
+from itkgw import SERVER_SOFTWARE
+from itkgw.config.model import Address, ServerConfig
+from itkgw.errors import ConfigError, ConfigErrors, ExitCode
+from itkgw.mpm.child import ServingContext
+from itkgw.mpm.log import NOTICE, LogFiles, setup_error_log
+from itkgw.mpm.scoreboard import Scoreboard, SlotState
+from itkgw.mpm.signals import SignalQueue
+from itkgw.mpm.worker import Worker
+from itkgw.request.mime import MimeTypes
+from itkgw.request.routing import Compiled
+from itkgw.request.vhosts import VHostTable
+
+log = logging.getLogger("itkgw.mpm_itk")
+
+_LOOP_SECONDS = 0.25
+_STOP_GRACE_SECONDS = 5.0
+_BACKLOG = 511
+#: Apache's ServerLimit default; the scoreboard holds twice the larger of
+#: this and MaxRequestWorkers so a graceful restart has room for both
+#: generations of workers.
+_SERVER_LIMIT = 256
+
+
+class StartupError(Exception):
+    """The server cannot start (bind failed, already running...)."""
+
+
+def open_listener(address: Address) -> socket.socket:
+    """A non-blocking, close-on-exec listening socket for ``address``."""
+    host = "" if address.host == "*" else address.host
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, address.port))
+        sock.listen(_BACKLOG)
+    except OSError as exc:
+        sock.close()
+        raise StartupError(f"could not bind to address {address}: {exc.strerror}") from None
+    sock.setblocking(False)
+    return sock
+
+
+@dataclass
+class WorkerRecord:
+    pid: int
+    slot: int
+    generation: int
+
+
+class Master:
+    """Keeps the right number of workers alive for the current configuration."""
+
+    def __init__(self, config: ServerConfig, reload_config: Callable[[], ServerConfig],
+                 single_worker: bool = False) -> None:
+        self.config = config
+        self.reload_config = reload_config
+        self.single_worker = single_worker
+        self.listeners: dict[Address, socket.socket] = {}
+        self.workers: dict[int, WorkerRecord] = {}
+        self.generation = 0
+        self.exit_code = 0
+        self.running = True
+        self.stopping_gracefully = False
+        self.scoreboard = Scoreboard.create(2 * max(_SERVER_LIMIT, config.max_request_workers))
+        self.logs: LogFiles | None = None
+        self.ctx: ServingContext | None = None
+        self.signals: SignalQueue | None = None
+        self.signal_actions: dict[signal.Signals, Callable[[], None]] = {
+            signal.SIGTERM: self.stop,
+            signal.SIGINT: self.stop,
+            signal.SIGHUP: self.restart,
+            signal.SIGUSR1: self.graceful_restart,
+            signal.SIGWINCH: self.graceful_stop,
+            signal.SIGCHLD: self.reap,
+        }
+
+    # -- setup ---------------------------------------------------------
+
+    def prepare(self) -> None:
+        """Everything that can fail loudly before the server detaches.
+
+        Signal handling comes first: once a port accepts, an admin's signal
+        must be queued for the loop, not kill the master by default action.
+        """
+        self.signals = SignalQueue(self.signal_actions)
+        self._open_listeners(self.config)
+        self._apply_config(self.config)
+
+    def _open_listeners(self, config: ServerConfig) -> None:
+        wanted = set(config.listen)
+        for address in wanted - set(self.listeners):
+            self.listeners[address] = open_listener(address)
+        for address in set(self.listeners) - wanted:
+            self.listeners.pop(address).close()
+
+    def _apply_config(self, config: ServerConfig) -> None:
+        if self.single_worker:
+            config = _single_worker(config)
+        logs = LogFiles.open_all(config)
+        old_logs, self.logs = self.logs, logs
+        self.config = config
+        setup_error_log(logs.error_fd, config.log_level)
+        self.generation += 1
+        self.scoreboard.generation = self.generation
+        name_based = config.name_virtual_hosts if config.compat == "2.2" else None
+        self.ctx = ServingContext(config=config, vhosts=VHostTable(config.vhosts, name_based), logs=logs,
+                                  scoreboard=self.scoreboard, mime=MimeTypes.load(config.mime_types),
+                                  generation=self.generation, compiled=Compiled(config))
+        if old_logs is not None:
+            old_logs.close()
+
+    @property
+    def max_workers(self) -> int:
+        return min(self.config.max_request_workers, self.scoreboard.size // 2)
+
+    # -- signals -------------------------------------------------------
+
+    def stop(self) -> None:
+        log.log(NOTICE, "caught SIGTERM, shutting down")
+        self.running = False
+
+    def restart(self) -> None:
+        log.log(NOTICE, "SIGHUP received.  Attempting to restart")
+        config = self._try_reload()
+        self._signal_workers(signal.SIGTERM, lambda record: True)
+        self._wait_workers(_STOP_GRACE_SECONDS)
+        if config is not None:
+            self._open_listeners(config)
+            self._apply_config(config)
+        self._spawn(self.config.start_servers)
+
+    def graceful_restart(self) -> None:
+        log.log(NOTICE, "SIGUSR1 received.  Doing graceful restart")
+        config = self._try_reload()
+        old_generation = self.generation
+        if config is not None:
+            self._open_listeners(config)
+            self._apply_config(config)
+        else:
+            self._apply_config(self.config)  # reopen the logs (logrotate)
+        self._signal_workers(signal.SIGUSR1, lambda record: record.generation <= old_generation)
+        self._spawn(self.config.start_servers)
+
+    def graceful_stop(self) -> None:
+        log.log(NOTICE, "caught SIGWINCH, shutting down gracefully")
+        self.stopping_gracefully = True
+        for sock in self.listeners.values():
+            sock.close()
+        self.listeners.clear()
+        self._signal_workers(signal.SIGWINCH, lambda record: True)
+
+    def _try_reload(self) -> ServerConfig | None:
+        try:
+            return self.reload_config()
+        except (ConfigError, ConfigErrors) as exc:
+            log.error("configuration reload failed, keeping the running configuration:\n%s", exc)
+        except OSError as exc:
+            log.error("configuration reload failed, keeping the running configuration: %s", exc)
+        return None
+
+    # -- workers -------------------------------------------------------
+
+    def _spawn(self, count: int) -> None:
+        current = sum(1 for r in self.workers.values() if r.generation == self.generation)
+        count = min(count, self.max_workers - current)
+        for _ in range(max(0, count)):
+            slot = self.scoreboard.find_free_slot()
+            if slot is None:
+                log.error("scoreboard is full, cannot start another worker")
+                return
+            self._spawn_one(slot)
+
+    def _spawn_one(self, slot: int) -> None:
+        assert self.ctx is not None
+        view = self.scoreboard.slot(slot)
+        view.reset()
+        view.state = SlotState.STARTING
+        view.generation = self.generation
+        worker = Worker(self.ctx, list(self.listeners.values()), slot, os.getpid())
+        # Objects that exist now live as long as the master: keep the garbage
+        # collector from touching (and so copying) their pages in every child.
+        gc.freeze()
+        pid = os.fork()
+        if pid == 0:
+            code = 0
+            try:
+                if self.signals is not None:
+                    self.signals.close()
+                worker.run()
+            except BaseException:  # noqa: BLE001 - a worker must log and exit, never unwind
+                log.exception("worker failed")
+                code = 1
+            finally:
+                os._exit(code)
+        try:
+            os.setpgid(pid, pid)  # before any killpg() could miss it
+        except OSError:
+            pass  # The worker did it itself already, or is gone.
+        view.pid = pid
+        self.workers[pid] = WorkerRecord(pid, slot, self.generation)
+
+    def _signal_workers(self, signum: int, which: Callable[[WorkerRecord], bool]) -> None:
+        """Signal workers; TERM goes to the worker's whole process group.
+
+        A connection child runs as its vhost's user after the switch, so only
+        the master (root) can stop it; it shares its worker's process group.
+        """
+        kill = os.killpg if signum == signal.SIGTERM else os.kill
+        for record in list(self.workers.values()):
+            if which(record):
+                try:
+                    kill(record.pid, signum)
+                except ProcessLookupError:
+                    pass  # Exited already; reap() collects it.
+
+    def reap(self) -> None:
+        """Collect our own exited workers (never waitpid(-1))."""
+        for pid in list(self.workers):
+            try:
+                done, status = os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                done, status = pid, 0
+            if done == 0:
+                continue
+            record = self.workers.pop(pid)
+            self._worker_ended(record, status)
+
+    def _worker_ended(self, record: WorkerRecord, status: int) -> None:
+        slot = self.scoreboard.slot(record.slot)
+        if os.WIFSIGNALED(status):
+            signum = os.WTERMSIG(status)
+            if signum not in (signal.SIGTERM, signal.SIGKILL) or self.running:
+                log.error("child pid %d exit signal %s (%d)", record.pid, signal.Signals(signum).name, signum)
+            # Its connection child must not outlive it; TERM lets the child
+            # take its CGI process group down with it.
+            _killpg(record.pid, signal.SIGTERM)
+        elif os.WEXITSTATUS(status) == ExitCode.BOOT_FAILED:
+            log.critical("worker %d could not drop privileges; the server stops "
+                         "(see the lines above for why)", record.pid)
+            self.exit_code = ExitCode.BOOT_FAILED
+            self.running = False
+        slot.reset()
+
+    def maintain(self) -> None:
+        """Keep MinSpareServers..MaxSpareServers idle workers, as prefork does."""
+        current = [r for r in self.workers.values() if r.generation == self.generation]
+        idle = [r for r in current if self.scoreboard.slot(r.slot).state == SlotState.READY]
+        config = self.config
+        if len(idle) < config.min_spare_servers and len(current) < self.max_workers:
+            self._spawn(config.min_spare_servers - len(idle))
+        elif len(idle) > config.max_spare_servers:
+            os.kill(idle[-1].pid, signal.SIGUSR1)
+        elif not current and not self.stopping_gracefully:
+            self._spawn(max(1, config.start_servers))
+
+    def _wait_workers(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while self.workers and time.monotonic() < deadline:
+            self.reap()
+            time.sleep(0.05)
+        for pid in list(self.workers):
+            _killpg(pid)
+        while self.workers:
+            self.reap()
+            time.sleep(0.01)
+
+    # -- main loop -----------------------------------------------------
+
+    def run(self) -> int:
+        assert self.signals is not None, "prepare() installs the signal queue"
+        signals = self.signals
+        log.log(NOTICE, "%s (mpm-itk %s) configured -- resuming normal operations",
+                SERVER_SOFTWARE, self.config.compat)
+        self._spawn(self.config.start_servers)
+        try:
+            while self.running:
+                if select.select([signals], [], [], _LOOP_SECONDS)[0]:
+                    signals.dispatch()
+                self.reap()
+                if self.stopping_gracefully:
+                    if not self.workers:
+                        break
+                elif self.running:
+                    self.maintain()
+        finally:
+            self._signal_workers(signal.SIGTERM, lambda record: True)
+            self._wait_workers(_STOP_GRACE_SECONDS)
+            for sock in self.listeners.values():
+                sock.close()
+        log.log(NOTICE, "server stopped")
+        return self.exit_code
+
+
+def _single_worker(config: ServerConfig) -> ServerConfig:
+    """-X: one worker, so one connection at a time, for debugging."""
+    return replace(config, start_servers=1, min_spare_servers=1, max_spare_servers=1, max_request_workers=1)
+
+
+def _killpg(pgid: int, signum: int = signal.SIGKILL) -> None:
+    try:
+        os.killpg(pgid, signum)
+    except (ProcessLookupError, PermissionError):
+        pass  # The group is already empty.

@@ -1,0 +1,180 @@
+"""A prefork worker: accept a connection, fork a child for it, wait for it.
+
+The worker drops from root to ``User``/``Group`` with only the capabilities
+an identity switch needs, under a seccomp filter that bounds every set*id
+call to LimitUIDRange/LimitGIDRange. Signals only wake the main loop (through
+the wakeup pipe); the loop decides what they mean, from a table.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import select
+import signal
+import socket
+from collections.abc import Callable
+
+from itkgw.errors import ExitCode
+from itkgw.mpm import privs, sandbox
+from itkgw.mpm.child import ConnectionChild, ServingContext
+from itkgw.mpm.log import setup_error_log
+from itkgw.mpm.scoreboard import SlotState
+from itkgw.mpm.signals import SignalQueue
+
+log = logging.getLogger("itkgw.mpm_itk")
+
+_POLL_SECONDS = 1.0
+
+
+class Worker:
+    """One prefork worker process, created in the master, run after the fork."""
+
+    def __init__(self, ctx: ServingContext, listeners: list[socket.socket], slot_index: int,
+                 master_pid: int) -> None:
+        self.ctx = ctx
+        self.listeners = listeners
+        self.slot_index = slot_index
+        self.slot = ctx.scoreboard.slot(slot_index)
+        self.master_pid = master_pid
+        self.stopping = False
+        self.graceful = False
+        self.child_pid = 0
+        self.signal_actions: dict[signal.Signals, Callable[[], None]] = {
+            signal.SIGTERM: self.stop_now,
+            signal.SIGINT: self.stop_now,
+            signal.SIGHUP: self.stop_now,
+            signal.SIGUSR1: self.stop_gracefully,
+            signal.SIGWINCH: self.stop_gracefully,
+        }
+
+    # -- signals -------------------------------------------------------
+
+    def stop_now(self) -> None:
+        """Stop after the connection child ends; the master signals the child too."""
+        self.stopping = True
+
+    def stop_gracefully(self) -> None:
+        self.graceful = True
+        self.slot.state = SlotState.GRACEFUL
+        for listener in self.listeners:
+            listener.close()
+        self.listeners = []
+
+    # -- main loop -----------------------------------------------------
+
+    def boot(self) -> None:
+        """Sandbox and drop privileges; a failure ends the worker with BOOT_FAILED."""
+        config = self.ctx.config
+        try:
+            sandbox.install_setid_filter(config.limit_uid_range, config.limit_gid_range)
+            privs.enter_worker_identity(config)
+        except (privs.PrivilegeError, sandbox.SandboxError, OSError) as exc:
+            log.critical("worker cannot drop privileges, the server stops: %s", exc)
+            os._exit(ExitCode.BOOT_FAILED)
+
+    def run(self) -> None:
+        os.setpgid(0, 0)
+        setup_error_log(self.ctx.logs.error_fd, self.ctx.config.log_level)
+        signals = SignalQueue(self.signal_actions, wake_only=(signal.SIGCHLD,))
+        self.boot()
+        self.slot.state = SlotState.READY
+        served = 0
+        limit = self.ctx.config.max_connections_per_child
+        while not (self.stopping or self.graceful):
+            if os.getppid() != self.master_pid:
+                log.info("master is gone, worker exits")
+                break
+            sock = self._accept(signals)
+            if sock is None:
+                continue
+            served += 1
+            self._serve(sock, signals)
+            if limit and served >= limit:
+                break
+        self.slot.state = SlotState.DEAD
+
+    def _accept(self, signals: SignalQueue) -> socket.socket | None:
+        poller = select.poll()
+        poller.register(signals.fileno(), select.POLLIN)
+        by_fd = {listener.fileno(): listener for listener in self.listeners}
+        for fd in by_fd:
+            poller.register(fd, select.POLLIN)
+        for fd, _ in poller.poll(_POLL_SECONDS * 1000):
+            if fd == signals.fileno():
+                signals.dispatch()
+                return None
+        for fd, _ in poller.poll(0):
+            listener = by_fd.get(fd)
+            if listener is None:
+                continue
+            try:
+                sock, _ = listener.accept()
+            except (BlockingIOError, InterruptedError):
+                continue  # another worker took it
+            except OSError as exc:
+                if exc.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
+                    log.error("accept failed: %s", exc)
+                continue
+            sock.setblocking(True)
+            # Head and body go out in separate writes: without this, Nagle's
+            # algorithm holds the body for the client's delayed ACK (40 ms).
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            return sock
+        return None
+
+    def _serve(self, sock: socket.socket, signals: SignalQueue) -> None:
+        self.slot.vhost = ""
+        self.slot.request = ""
+        self.slot.state = SlotState.BUSY_READ
+        self.slot.connections += 1
+        pid = os.fork()
+        if pid == 0:
+            self._run_child(sock, signals)
+        sock.close()
+        self.child_pid = pid
+        self._wait_child(pid, signals)
+        self.child_pid = 0
+        self.slot.vhost = ""
+        self.slot.state = SlotState.GRACEFUL if self.graceful else SlotState.READY
+
+    def _run_child(self, sock: socket.socket, signals: SignalQueue) -> None:
+        """The connection child: never returns into the worker's code."""
+        code = 0
+        try:
+            for listener in self.listeners:
+                listener.close()
+            signals.close()
+            # TERM unwinds the child so a running CGI's process group is killed too.
+            signal.signal(signal.SIGTERM, _exit_on_signal)
+            for signum in (signal.SIGINT, signal.SIGCHLD):
+                signal.signal(signum, signal.SIG_DFL)
+            for signum in (signal.SIGHUP, signal.SIGUSR1, signal.SIGWINCH):
+                signal.signal(signum, signal.SIG_IGN)
+            signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+            ConnectionChild(self.ctx, self.slot_index, sock).run()
+        except SystemExit:
+            code = 0
+        except BaseException:  # noqa: BLE001 - a child must log and exit, never unwind
+            log.exception("connection child failed")
+            code = 1
+        finally:
+            os._exit(code)
+
+    def _wait_child(self, pid: int, signals: SignalQueue) -> None:
+        pidfd = os.pidfd_open(pid)
+        try:
+            while True:
+                ready = select.select([pidfd, signals.fileno()], [], [], _POLL_SECONDS)[0]
+                if signals.fileno() in ready:
+                    signals.dispatch()
+                if pidfd in ready:
+                    os.waitpid(pid, 0)
+                    return
+        finally:
+            os.close(pidfd)
+
+
+def _exit_on_signal(signum: int, frame: object) -> None:
+    raise SystemExit(0)

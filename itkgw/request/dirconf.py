@@ -1,0 +1,270 @@
+"""Mapping a request onto the filesystem and merging the sections that apply.
+
+This runs before the identity switch, so it never touches the filesystem:
+<Directory> sections match by path prefix, <Files> by the file's base name,
+<Location> by URL path. The merge order is Apache's: <Directory> (shortest
+path first), <DirectoryMatch>, <Files>, <FilesMatch>, then <Location> and
+<LocationMatch> in the order they were written. A later section overrides
+single settings and adds to the additive ones (handlers, types, env,
+headers, PHP settings, error documents). Access rules follow AuthMerging
+Off: the most specific section with Require lines replaces the inherited
+ones, and likewise, apart, for Order/Allow/Deny.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from itkgw.config.model import DirSection, HeaderRule, Identity, PHPSetting, ServerConfig, VHost
+from itkgw.rules.authz import AccessCompat, RequireGroup
+
+#: The handler names AddHandler/SetHandler may use, and what runs them.
+CGI_HANDLER = "cgi-script"
+PHP_HANDLERS = frozenset({"application/x-httpd-php", "php-script", "php5-script", "php7-script",
+                          "php-cgi", "x-httpd-php"})
+STATIC_HANDLERS = frozenset({"default-handler", "none"})
+
+
+@dataclass(frozen=True)
+class Mapped:
+    """Where a URL path leads: the file path and how it got there."""
+
+    fs_path: str
+    base_url: str
+    base_dir: str
+    script_alias: bool = False
+
+
+@dataclass
+class DirConfig:
+    """The settings that apply to one request's path, after the merge."""
+
+    fs_path: str
+    identity: Identity
+    nice_value: int | None
+    directory_index: tuple[str, ...]
+    exec_cgi: bool
+    #: Every file below a ScriptAlias directory is a CGI script.
+    script_alias: bool
+    #: URL prefix and directory the path was mapped through.
+    base_url: str
+    base_dir: str
+    user_expr: str | None = None
+    group_expr: str | None = None
+    options: frozenset[str] = frozenset()
+    set_handler: str | None = None
+    handlers: dict[str, str] = field(default_factory=dict)
+    types: dict[str, str] = field(default_factory=dict)
+    require: RequireGroup | None = None
+    access: AccessCompat | None = None
+    set_env: dict[str, str] = field(default_factory=dict)
+    unset_env: set[str] = field(default_factory=set)
+    headers: list[HeaderRule] = field(default_factory=list)
+    php: dict[str, PHPSetting] = field(default_factory=dict)
+    error_documents: dict[int, str] = field(default_factory=dict)
+    limit_request_body: int | None = None
+
+    def handler_for(self, filename: str) -> str:
+        """``cgi``, ``php`` or ``static`` for a file, by SetHandler then its extensions.
+
+        All extensions count, the last known one winning, as mod_mime does.
+        """
+        if self.script_alias:
+            return "cgi"
+        handler = self.set_handler
+        if handler is None:
+            for extension in _extensions(os.path.basename(filename)):
+                handler = self.handlers.get(extension, handler)
+        if handler == CGI_HANDLER:
+            return "cgi"
+        if handler in PHP_HANDLERS:
+            return "php"
+        return "static"
+
+    def content_type_for(self, filename: str) -> str | None:
+        found = None
+        for extension in _extensions(os.path.basename(filename)):
+            found = self.types.get(extension, found)
+        return found
+
+    def php_ini(self) -> dict[str, str]:
+        return {name: setting.value for name, setting in self.php.items()}
+
+
+def _extensions(basename: str) -> list[str]:
+    parts = basename.lower().split(".")[1:]
+    return ["." + part for part in parts]
+
+
+def map_path(vhost: VHost, url_path: str) -> Mapped:
+    """The filesystem path of a URL path: ScriptAlias, Alias, then DocumentRoot."""
+    for aliases, is_cgi in ((vhost.script_alias, True), (vhost.alias, False)):
+        for prefix, target in aliases:
+            stem = prefix.rstrip("/")
+            if url_path == stem or url_path.startswith(stem + "/") or (stem == "" and prefix == "/"):
+                rest = url_path[len(stem):].lstrip("/")
+                return Mapped(os.path.join(target, rest) if rest else target, stem + "/", target, is_cgi)
+    root = vhost.document_root.rstrip("/")
+    return Mapped(root + url_path, "/", root)
+
+
+def sections_for(vhost: VHost, url_path: str, fs_path: str) -> list[DirSection]:
+    """The sections that apply to a request, in Apache's merge order."""
+    basename = os.path.basename(fs_path.rstrip("/"))
+    directories = sorted((s for s in vhost.directories if s.kind == "directory" and not s.regex
+                          and _below(fs_path, s.path)), key=lambda s: len(s.path.rstrip("/")))
+    directory_matches = [s for s in vhost.directories if s.kind == "directory" and s.regex
+                         and _regex(s.path).search(fs_path)]
+    files = [s for s in vhost.directories if s.kind == "files" and not s.regex
+             and _glob(s.path).fullmatch(basename)]
+    files_matches = [s for s in vhost.directories if s.kind == "files" and s.regex
+                     and _regex(s.path).search(basename)]
+    locations = [s for s in vhost.directories if s.kind == "location"
+                 and (_regex(s.path).search(url_path) if s.regex else _url_below(url_path, s.path))]
+    return directories + directory_matches + files + files_matches + locations
+
+
+def merge(config: ServerConfig, vhost: VHost, url_path: str, fs_path: str | None = None) -> DirConfig:
+    """Apply the vhost's settings, then each section that matches, in order."""
+    mapped = map_path(vhost, url_path)
+    path = fs_path if fs_path is not None else mapped.fs_path
+    merged = DirConfig(
+        fs_path=path,
+        identity=vhost.assign_user_id or config.user,
+        nice_value=vhost.nice_value,
+        directory_index=vhost.directory_index,
+        exec_cgi=vhost.exec_cgi,
+        script_alias=mapped.script_alias,
+        base_url=mapped.base_url,
+        base_dir=mapped.base_dir,
+        user_expr=vhost.assign_user_id_expr,
+        group_expr=vhost.assign_group_id_expr,
+        options=apply_options(frozenset(), vhost.options),
+        require=vhost.require,
+        access=vhost.access,
+    )
+    for extension in vhost.cgi_extensions:
+        merged.handlers[extension.lower()] = CGI_HANDLER
+    for extension in vhost.php_extensions:
+        merged.handlers[extension.lower()] = "application/x-httpd-php"
+    _add_common(merged, vhost.add_type, vhost.set_env, vhost.unset_env, vhost.headers,
+                vhost.php_settings, vhost.error_documents)
+    for section in sections_for(vhost, url_path, path):
+        _apply_section(merged, section)
+    return merged
+
+
+def _apply_section(merged: DirConfig, section: DirSection) -> None:
+    if section.assign_user_id is not None:
+        merged.identity = section.assign_user_id
+    if section.assign_user_id_expr is not None:
+        merged.user_expr = section.assign_user_id_expr
+    if section.assign_group_id_expr is not None:
+        merged.group_expr = section.assign_group_id_expr
+    if section.nice_value is not None:
+        merged.nice_value = section.nice_value
+    if section.directory_index is not None:
+        merged.directory_index = section.directory_index
+    if section.options is not None:
+        merged.options = apply_options(merged.options, section.options)
+        merged.exec_cgi = "ExecCGI" in merged.options
+    if section.exec_cgi is not None:
+        merged.exec_cgi = section.exec_cgi
+    if section.set_handler is not None:
+        merged.set_handler = None if section.set_handler.lower() == "none" else section.set_handler
+    for handler, extension in section.add_handler:
+        merged.handlers[_dotted(extension)] = handler
+    # Require and Order/Allow/Deny merge apart, each replaced by the most
+    # specific section that has any (AuthMerging Off; mod_access_compat).
+    if section.require is not None:
+        merged.require = section.require
+    if section.access is not None:
+        merged.access = section.access
+    if section.limit_request_body is not None:
+        merged.limit_request_body = section.limit_request_body
+    _add_common(merged, section.add_type, section.set_env, section.unset_env, section.headers,
+                section.php_settings, section.error_documents)
+
+
+def _add_common(merged: DirConfig, add_type: tuple[tuple[str, str], ...],
+                set_env: tuple[tuple[str, str], ...], unset_env: tuple[str, ...],
+                headers: tuple[HeaderRule, ...], php: tuple[PHPSetting, ...],
+                error_documents: tuple[tuple[int, str], ...]) -> None:
+    for content_type, extension in add_type:
+        if content_type.lower() in PHP_HANDLERS:
+            merged.handlers[_dotted(extension)] = content_type.lower()  # mod_php's AddType habit
+        else:
+            merged.types[_dotted(extension)] = content_type
+    for name, value in set_env:
+        merged.set_env[name] = value
+        merged.unset_env.discard(name)
+    for name in unset_env:
+        merged.set_env.pop(name, None)
+        merged.unset_env.add(name)
+    merged.headers.extend(headers)
+    for setting in php:
+        current = merged.php.get(setting.name)
+        if current is not None and current.admin and not setting.admin:
+            continue  # php_admin_value cannot be overridden by php_value
+        merged.php[setting.name] = setting
+    merged.error_documents.update(dict(error_documents))
+
+
+def apply_options(inherited: frozenset[str], words: tuple[str, ...]) -> frozenset[str]:
+    """Apache's Options merge: only +/- words modify, any plain word replaces."""
+    if not words:
+        return inherited
+    expand = {"all": {"Indexes", "Includes", "FollowSymLinks", "ExecCGI", "MultiViews"}, "none": set()}
+    if all(word[:1] in "+-" for word in words):
+        result = set(inherited)
+    else:
+        result = set()
+    for word in words:
+        sign = word[:1] if word[:1] in "+-" else "+"
+        name = word.lstrip("+-")
+        names = expand.get(name.lower(), {name})
+        if sign == "+":
+            result |= names
+        else:
+            result -= names
+    return frozenset(result)
+
+
+def _dotted(extension: str) -> str:
+    extension = extension.lower()
+    return extension if extension.startswith(".") else "." + extension
+
+
+def _below(path: str, section: str) -> bool:
+    if any(c in section for c in "*?["):
+        return _glob_prefix(section).match(path) is not None
+    section = section.rstrip("/")
+    return path == section or path.startswith(section + "/") or section == ""
+
+
+def _url_below(url_path: str, prefix: str) -> bool:
+    """<Location>: a plain prefix on segment boundaries, as Apache matches it."""
+    stem = prefix.rstrip("/")
+    return stem == "" or url_path == stem or url_path.startswith(stem + "/")
+
+
+@lru_cache(maxsize=256)
+def _regex(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+@lru_cache(maxsize=256)
+def _glob(pattern: str) -> re.Pattern[str]:
+    """A shell wildcard (<Files>, <Directory /srv/*/htdocs>) as a regex; * stops at /."""
+    out = []
+    for char in pattern:
+        out.append({"*": "[^/]*", "?": "[^/]"}.get(char, re.escape(char)))
+    return re.compile("".join(out))
+
+
+@lru_cache(maxsize=256)
+def _glob_prefix(pattern: str) -> re.Pattern[str]:
+    return re.compile(_glob(pattern.rstrip("/")).pattern + r"(?:/|$)")

@@ -1,0 +1,147 @@
+"""From a request head to a plan: redirects, rewrites, the path, the settings, access.
+
+Everything here runs before the identity switch and reads no file: mod_alias
+Redirect, mod_rewrite rules (whose E= variables AssignUserIDExpr may read),
+UserDir, the per-directory merge, then Require / Order-Allow-Deny. The
+result says which identity the request needs; the connection child decides
+whether it may switch to it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import grp
+import logging
+import os
+import pwd
+from dataclasses import dataclass, field
+
+from itkgw.config.model import Identity, ServerConfig, VHost
+from itkgw.errors import HTTPError
+from itkgw.http.connection import Request
+from itkgw.request.dirconf import DirConfig, merge
+from itkgw.request.variables import context_for
+from itkgw.rules import authz, expr, rewrite
+
+log = logging.getLogger("itkgw.core")
+
+
+class Compiled:
+    """Rewrite rules and expressions of one configuration, compiled in the master."""
+
+    def __init__(self, config: ServerConfig) -> None:
+        self.rules: dict[str, rewrite.RuleSet] = {}
+        self.exprs: dict[str, expr.Expr] = {}
+        for vhost in config.vhosts:
+            if vhost.rewrite_engine and vhost.rewrite_rules:
+                self.rules[vhost.server_name] = rewrite.compile_rules(vhost.rewrite_rules)
+            texts = [vhost.assign_user_id_expr, vhost.assign_group_id_expr]
+            texts += [s.assign_user_id_expr for s in vhost.directories]
+            texts += [s.assign_group_id_expr for s in vhost.directories]
+            for text in texts:
+                if text and text not in self.exprs:
+                    self.exprs[text] = expr.parse(text)
+
+
+@dataclass
+class Plan:
+    """What a request needs: its settings, its identity, its variables."""
+
+    url_path: str
+    dirconf: DirConfig
+    identity: Identity
+    reqenv: dict[str, str] = field(default_factory=dict)
+    #: Why access control refused the request, if it did. The refusal is
+    #: answered after the identity switch, as mpm-itk switches in the
+    #: header parser, before access checks run.
+    denied: str | None = None
+    vhost: VHost | None = None
+
+
+def _redirect(status: int, location: str | None) -> HTTPError:
+    headers = [("Location", location)] if location else []
+    return HTTPError(status, None, headers=headers)
+
+
+def _apply_redirects(vhost: VHost, request: Request) -> None:
+    for rule in vhost.redirects:
+        stem = rule.url_path.rstrip("/")
+        if request.path == stem or request.path.startswith(stem + "/") or rule.url_path == "/":
+            if rule.target is None:
+                raise HTTPError(410)
+            rest = request.path[len(stem):]
+            target = rule.target.rstrip("/") + rest if rest else rule.target
+            if request.query:
+                target += "?" + request.query
+            raise _redirect(rule.status, target)
+
+
+def _user_dir(vhost: VHost, url_path: str) -> tuple[str, VHost] | None:
+    """``/~name/rest`` with UserDir set: a vhost view rooted in the user's directory."""
+    if not vhost.user_dir or not url_path.startswith("/~"):
+        return None
+    name, _, rest = url_path[2:].partition("/")
+    try:
+        home = pwd.getpwnam(name).pw_dir
+    except KeyError:
+        raise HTTPError(404) from None
+    root = vhost.user_dir if vhost.user_dir.startswith("/") else os.path.join(home, vhost.user_dir)
+    root = root.replace("*", name)
+    return "/" + rest, dataclasses.replace(vhost, document_root=root)
+
+
+def plan_request(config: ServerConfig, compiled: Compiled, vhost: VHost, request: Request) -> Plan:
+    """Decide everything about a request that can be decided as the worker."""
+    _apply_redirects(vhost, request)
+    reqenv: dict[str, str] = {}
+    url_path = request.path
+    rules = compiled.rules.get(vhost.server_name)
+    if rules is not None:
+        context = context_for(request, vhost.server_name, vhost.document_root, reqenv)
+        result = rules.apply(url_path, request.query, context)
+        reqenv.update(result.env_set)
+        if result.status is not None:
+            raise HTTPError(result.status, f"RewriteRule answered {result.status} for {request.path}")
+        if result.redirect is not None:
+            raise _redirect(*result.redirect)
+        url_path = result.path
+        request.query = result.query
+    user_dir = _user_dir(vhost, url_path)
+    if user_dir is not None:
+        url_path, vhost = user_dir
+    dirconf = merge(config, vhost, url_path)
+    client = authz.Client(
+        remote_ip=request.remote_ip, method=request.method, env=reqenv, local_ip=request.local_ip,
+        expr_context=lambda: context_for(request, vhost.server_name, vhost.document_root, reqenv,
+                                         filename=dirconf.fs_path))
+    denied = None
+    if not authz.is_allowed(dirconf.require, dirconf.access, client):
+        denied = f"AH01630: client denied by server configuration: {dirconf.fs_path}"
+    identity = _identity(config, compiled, vhost, request, dirconf, reqenv)
+    return Plan(url_path, dirconf, identity, reqenv, denied, vhost)
+
+
+def _identity(config: ServerConfig, compiled: Compiled, vhost: VHost, request: Request,
+              dirconf: DirConfig, reqenv: dict[str, str]) -> Identity:
+    """AssignUserIDExpr / AssignGroupIDExpr override AssignUserID, as in mpm-itk."""
+    identity = dirconf.identity
+    if not (dirconf.user_expr or dirconf.group_expr):
+        return identity
+    context = context_for(request, vhost.server_name, vhost.document_root, reqenv, filename=dirconf.fs_path)
+    user, uid = identity.user, identity.uid
+    group, gid = identity.group, identity.gid
+    if dirconf.user_expr:
+        user = compiled.exprs[dirconf.user_expr].string(context)
+        try:
+            uid = pwd.getpwnam(user).pw_uid
+        except KeyError:
+            raise HTTPError(500, f"AssignUserIDExpr returned '{user}', which is not a valid user name") \
+                from None
+    if dirconf.group_expr:
+        group = compiled.exprs[dirconf.group_expr].string(context)
+        try:
+            gid = grp.getgrnam(group).gr_gid
+        except KeyError:
+            raise HTTPError(500, f"AssignGroupIDExpr returned '{group}', which is not a valid group name") \
+                from None
+    return Identity(user, group, uid, gid)

@@ -1,0 +1,745 @@
+"""The mod_rewrite subset: RewriteRule and RewriteCond in server and virtual host context.
+
+Enough for what mpm-itk users write to feed AssignUserIDExpr
+(``RewriteRule /~([a-z]+)/ - [E=ITKUID:$1]``) and for the usual redirects
+and refusals. Rules are compiled once, in the master; ``RuleSet.apply`` runs
+them for one request, before the identity switch, without reading a file
+unless a condition asks for a file test.
+
+Rules (httpd 2.4's mod_rewrite.c, per-server context):
+1. Rules run in order on the URL path (decoded, with its leading ``/``);
+   each sees the path the rules before it made. A rule applies when its
+   pattern matches (``!pattern``: does not match) and its conditions hold.
+   Conditions are ANDed; a condition with ``[OR]`` is ORed with the next.
+2. Substitutions and test strings expand ``$N`` (the rule's groups), ``%N``
+   (the groups of the last condition that matched), ``%{VAR}``,
+   ``%{ENV:x}`` (request environment, then the server's), ``%{HTTP:Header}``,
+   and ``\\c`` (a literal c). An unknown variable is empty, as in httpd.
+3. An applying rule sets its ``E=VAR:VALUE`` variables (``E=!VAR`` unsets),
+   in ``ctx.reqenv`` too, so later conditions and AssignUserIDExpr see them.
+   Then ``F`` (403), ``G`` (410) and ``R=4xx``/``R=5xx`` answer with that
+   status; ``-`` leaves path and query alone; otherwise the path becomes the
+   substitution, whose ``?query`` replaces the request's query (``QSA``:
+   is put before it; ``QSD``: drops it).
+4. ``R[=code]`` makes the result a redirect (302 unless given), qualified
+   with ``http://host[:port]`` of the request; a substitution that is an
+   absolute URL is a redirect too, unless it names this host and port (then
+   it is reduced to its path, as httpd does). The Location is %-escaped
+   unless ``NE``; the query keeps its escapes.
+5. ``L``, ``END`` and ``PT`` stop; ``C`` makes a rule that does not apply
+   skip the rules chained to it; ``S=N`` skips N rules after one that does.
+6. A new path is a URL path (as if ``PT``): a substitution that starts with
+   DocumentRoot is mapped back to the URL path below it; any other
+   file-system path is taken as a URL path (httpd would serve that file;
+   itkgw maps URLs onto DocumentRoot only). A path that does not start with
+   ``/`` or climbs above ``/`` gives 400.
+
+Refused when compiled, never ignored: RewriteMap lookups (``${map:key}``),
+lookahead variables (``%{LA-U:...}``), ``%{SSL:...}``, file tests ``-U`` and
+``-F``, and the flags P, N, T, H and CO.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import stat
+from collections import ChainMap
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from http import HTTPStatus
+
+from itkgw.errors import ConfigError
+from itkgw.rules import expr, expr_context, pcre
+from itkgw.rules.expr_context import ExprContext
+
+log = logging.getLogger("itkgw.rewrite")
+
+
+# -- what the config holds ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RewriteCond:
+    """A ``RewriteCond TestString CondPattern [flags]`` line, as written."""
+
+    test: str
+    pattern: str
+    flags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RewriteRule:
+    """A ``RewriteRule Pattern Substitution [flags]`` line with the RewriteCond
+    lines that precede it, as written; ``compile_rules`` compiles it."""
+
+    pattern: str
+    substitution: str
+    flags: tuple[str, ...] = ()
+    conditions: tuple[RewriteCond, ...] = ()
+    where: str = ""
+
+
+class RewriteConfigError(ConfigError, ValueError):
+    """A RewriteRule or RewriteCond that cannot be compiled; ``where`` is the rule's file:line."""
+
+
+@dataclass
+class RewriteResult:
+    """What the rules made of a request.
+
+    ``redirect`` is (status, absolute Location with the query); ``status``
+    is an error status to answer with (403 for F, 410 for G, 400 for a
+    path that cannot be served). With neither, ``path`` (decoded URL path)
+    and ``query`` (as sent, escaped) are what the request continues with.
+    ``env_set`` holds the E= variables set, already written to ctx.reqenv.
+    """
+
+    path: str
+    query: str
+    env_set: dict[str, str] = field(default_factory=dict)
+    redirect: tuple[int, str] | None = None
+    status: int | None = None
+    matched: bool = False
+
+
+# -- expanding substitutions and test strings ------------------------------------
+
+
+@dataclass(frozen=True)
+class _Backref:
+    """``$N`` (the rule's groups) or ``%N`` (the last matching condition's)."""
+
+    of_rule: bool
+    number: int
+
+
+@dataclass(frozen=True)
+class _Lookup:
+    """``%{...}``: kind "env", "http" or "var" (a request variable), or "none" (always empty)."""
+
+    kind: str
+    name: str
+
+
+_Part = str | _Backref | _Lookup
+
+
+@dataclass
+class _State:
+    """One run of the rules: the path and query so far, and the groups to expand."""
+
+    ctx: ExprContext
+    uri: str
+    query: str
+    rule_groups: tuple[str, ...] = ()
+    cond_groups: tuple[str, ...] = ()
+
+    def scope(self) -> ExprContext:
+        """The context as httpd shows it while rewriting: r->filename is the path so far."""
+        current = {"REQUEST_FILENAME": self.uri, "SCRIPT_FILENAME": self.uri, "QUERY_STRING": self.query}
+        ctx = self.ctx
+        variables: ChainMap[str, str] = ChainMap(current, dict(ctx.variables))
+        return ExprContext(variables, ctx.headers, ctx.reqenv, ctx.osenv)
+
+
+class _Template:
+    """A substitution or test string, split once into literal text and references."""
+
+    def __init__(self, text: str, where: str, directive: str) -> None:
+        self.text = text
+        self.parts = tuple(_split_template(text, where, directive))
+
+    def expand(self, state: _State, escape_backrefs: bool = False) -> str:
+        out = []
+        for part in self.parts:
+            if isinstance(part, str):
+                out.append(part)
+            elif isinstance(part, _Backref):
+                groups = state.rule_groups if part.of_rule else state.cond_groups
+                value = groups[part.number] if part.number < len(groups) else ""
+                out.append(_escape_backref(value) if escape_backrefs else value)
+            else:
+                out.append(_lookup(part, state))
+        return "".join(out)
+
+
+def _split_template(text: str, where: str, directive: str) -> list[_Part]:
+    """do_expand's grammar: ``\\c``, ``%{...}``, ``${...}``, ``$N``, ``%N``, literal text."""
+    parts: list[_Part] = []
+    literal: list[str] = []
+
+    def flush() -> None:
+        if literal:
+            parts.append("".join(literal))
+            literal.clear()
+
+    index = 0
+    while index < len(text):
+        char = text[index]
+        following = text[index + 1:index + 2]
+        if char == "\\":
+            literal.append(following or "\\")
+            index += 2
+        elif char in "$%" and following == "{":
+            end = _closing_curly(text, index + 2)
+            if end < 0:
+                literal.append(char + "{")
+                index += 2
+            elif char == "%":
+                flush()
+                parts.append(_make_lookup(text[index + 2:end], where, directive))
+                index = end + 1
+            elif _colon_in_curlies(text, index + 2):
+                raise RewriteConfigError(where, f"{directive}: RewriteMap lookups ({text[index:end + 1]}) "
+                                         "are not supported")
+            else:
+                literal.append("${")
+                index += 2
+        elif char in "$%" and following.isdigit():
+            flush()
+            parts.append(_Backref(of_rule=char == "$", number=int(following)))
+            index += 2
+        else:
+            literal.append(char)
+            index += 1
+    flush()
+    return parts
+
+
+def _closing_curly(text: str, start: int) -> int:
+    depth = 1
+    for index in range(start, len(text)):
+        if text[index] == "{":
+            depth += 1
+        elif text[index] == "}":
+            depth -= 1
+            if depth == 0:
+                return index
+    return -1
+
+
+def _colon_in_curlies(text: str, start: int) -> bool:
+    depth = 1
+    for index in range(start, len(text)):
+        char = text[index]
+        if char == ":" and depth == 1:
+            return True
+        if char == "}":
+            depth -= 1
+            if depth == 0:
+                return False
+        elif char == "{":
+            depth += 1
+    return False
+
+
+def _make_lookup(name: str, where: str, directive: str) -> _Lookup:
+    """lookup_variable's forms, decided once: ENV:, HTTP:, or a variable name."""
+    prefix, colon, rest = name.partition(":")
+    if colon and prefix.upper() in ("LA-U", "LA-F"):
+        raise RewriteConfigError(where, f"{directive}: lookahead %{{{name}}} is not supported",
+                                 f"use %{{{rest}}}")
+    if colon and prefix.upper() == "SSL":
+        raise RewriteConfigError(where, f"{directive}: %{{{name}}} is not supported", "itkgw has no TLS")
+    if colon and prefix.upper() == "ENV" and rest:
+        return _Lookup("env", rest)
+    if colon and prefix.upper() == "HTTP" and rest:
+        return _Lookup("http", rest)
+    if len(name) < 4 or colon:
+        return _Lookup("none", name)
+    return _Lookup("var", name.upper())
+
+
+def _lookup(part: _Lookup, state: _State) -> str:
+    if part.kind == "env":
+        return expr_context.env(state.ctx, part.name)
+    if part.kind == "http":
+        return expr_context.header(state.ctx, part.name)
+    if part.kind == "var":
+        if part.name in ("REQUEST_FILENAME", "SCRIPT_FILENAME"):
+            return state.uri
+        if part.name == "QUERY_STRING":
+            return state.query
+        return expr_context.variable(state.ctx, part.name)
+    return ""
+
+
+def _escape_backref(text: str) -> str:
+    """The B flag, as mod_rewrite's escape_uri: letters, digits and _ stay, space is +."""
+    out = []
+    for byte in os.fsencode(text):
+        if chr(byte).isascii() and (chr(byte).isalnum() or byte == 0x5F):
+            out.append(chr(byte))
+        elif byte == 0x20:
+            out.append("+")
+        else:
+            out.append("%%%02x" % byte)
+    return "".join(out)
+
+
+def _groups(match: re.Match[str]) -> tuple[str, ...]:
+    """$0..$9 of a match; a group that took no part is empty."""
+    return tuple(group or "" for group in [match.group(0), *match.groups()][:10])
+
+
+# -- flags ---------------------------------------------------------------------------
+
+
+def _flag_fields(flags: Sequence[str]) -> list[tuple[str, str]]:
+    """(name, value) pairs from ``("E=X:1", "L")`` or ``("[E=X:1,L]",)``, as httpd splits them."""
+    fields = []
+    for item in flags:
+        item = item.strip()
+        if item.startswith("[") and item.endswith("]"):
+            item = item[1:-1]
+        for part in item.split(","):
+            part = part.strip()
+            if part:
+                name, _, value = part.partition("=")
+                fields.append((name.strip(), value))
+    return fields
+
+
+_RULE_FLAGS = {
+    "b": "B", "backrefescaping": "B", "c": "C", "chain": "C", "d": "DPI", "dpi": "DPI",
+    "discardpath": "DPI", "e": "E", "env": "E", "end": "END", "f": "F", "forbidden": "F",
+    "g": "G", "gone": "G", "l": "L", "last": "L", "nc": "NC", "nocase": "NC", "ne": "NE",
+    "noescape": "NE", "ns": "NS", "nosubreq": "NS", "pt": "PT", "passthrough": "PT",
+    "qsa": "QSA", "qsappend": "QSA", "qsd": "QSD", "qsdiscard": "QSD", "r": "R",
+    "redirect": "R", "s": "S", "skip": "S",
+}
+_REFUSED_RULE_FLAGS = {
+    "p": "itkgw has no proxy", "proxy": "itkgw has no proxy",
+    "n": "rules are applied once", "next": "rules are applied once",
+    "t": "use AddType", "type": "use AddType",
+    "h": "use SetHandler or AddHandler", "handler": "use SetHandler or AddHandler",
+    "co": "use Header", "cookie": "use Header",
+}
+_COND_FLAGS = {"nc": "NC", "nocase": "NC", "or": "OR", "ornext": "OR", "nv": "NV", "novary": "NV"}
+_REDIRECT_NAMES = {"": 302, "temp": 302, "permanent": 301, "seeother": 303}
+
+
+# -- conditions ----------------------------------------------------------------------
+
+def _stat_test(check: Callable[[os.stat_result], bool], follow: bool = True) -> Callable[[str], bool]:
+    def test(path: str) -> bool:
+        try:
+            info = os.stat(path) if follow else os.lstat(path)
+        except (OSError, ValueError):
+            return False  # what cannot be stat'ed fails the test, as in httpd
+        return check(info)
+
+    return test
+
+
+_FILE_TESTS: dict[str, Callable[[str], bool]] = {
+    "-f": _stat_test(lambda info: stat.S_ISREG(info.st_mode)),
+    "-s": _stat_test(lambda info: stat.S_ISREG(info.st_mode) and info.st_size > 0),
+    "-d": _stat_test(lambda info: stat.S_ISDIR(info.st_mode)),
+    "-x": _stat_test(lambda info: bool(info.st_mode & 0o111)),
+    "-h": _stat_test(lambda info: stat.S_ISLNK(info.st_mode), follow=False),
+}
+_FILE_TESTS["-L"] = _FILE_TESTS["-l"] = _FILE_TESTS["-h"]
+
+
+def _compare_lexicography(left: str, right: str) -> int:
+    """mod_rewrite's string order: the longer string is greater, then character by character."""
+    if len(left) != len(right):
+        return 1 if len(left) > len(right) else -1
+    return (left > right) - (left < right)
+
+
+_STRING_TESTS: dict[str, Callable[[int], bool]] = {
+    "<": lambda c: c < 0, "<=": lambda c: c <= 0, ">": lambda c: c > 0, ">=": lambda c: c >= 0,
+}
+_INTEGER_TESTS: dict[str, Callable[[int, int], bool]] = {
+    "-lt": lambda a, b: a < b, "-le": lambda a, b: a <= b, "-gt": lambda a, b: a > b,
+    "-ge": lambda a, b: a >= b, "-eq": lambda a, b: a == b, "-ne": lambda a, b: a != b,
+}
+
+
+class _Condition:
+    """A compiled RewriteCond: ``kind`` is "regex", "expr", "=", a string or
+    integer comparison, or a file test ("-f", "-d", ...)."""
+
+    def __init__(self, cond: RewriteCond, where: str) -> None:
+        self.where = where
+        flags = set()
+        for name, _ in _flag_fields(cond.flags):
+            if name.lower() not in _COND_FLAGS:
+                raise RewriteConfigError(where, f"RewriteCond: unknown flag '{name}'")
+            flags.add(_COND_FLAGS[name.lower()])
+        self.ornext = "OR" in flags
+        self.nocase = "NC" in flags
+        pattern = cond.pattern
+        self.negated = pattern.startswith("!")
+        if self.negated:
+            pattern = pattern[1:]
+        self.kind, self.operand = self._classify(cond.test, pattern)
+        self.regex: re.Pattern[str] | None = None
+        self.expression: expr.Expr | None = None
+        self.test: _Template | None = None
+        if self.kind == "expr":
+            try:
+                self.expression = expr.parse_condition(pattern)
+            except expr.ExprError as exc:
+                raise RewriteConfigError(where, f"RewriteCond: cannot compile expression \"{pattern}\": "
+                                         f"{exc}") from None
+            return
+        self.test = _Template(cond.test, where, "RewriteCond")
+        if self.kind == "regex":
+            try:
+                self.regex = pcre.compile_regex(pattern, self.nocase)
+            except re.error as exc:
+                raise RewriteConfigError(where, f"RewriteCond: cannot compile regular expression "
+                                         f"'{pattern}': {exc.msg}") from None
+        elif self.nocase and self.kind not in ("=", *_STRING_TESTS):
+            log.warning("%s: RewriteCond: NoCase option for non-regex pattern '%s' is not supported "
+                        "and will be ignored", where, cond.pattern)
+            self.nocase = False
+
+    def _classify(self, test: str, pattern: str) -> tuple[str, str]:
+        """httpd's reading of CondPattern (the ``!`` already taken off)."""
+        if test.lower() == "expr":
+            return "expr", pattern
+        if len(pattern) == 2 and pattern[0] == "-" and pattern[1] in "fsdxhLlUF":
+            if pattern[1] in "UF":
+                raise RewriteConfigError(self.where, f"RewriteCond: lookahead test {pattern} is not "
+                                         "supported", "use -f or -d on %{DOCUMENT_ROOT}%{REQUEST_URI}")
+            return pattern, ""
+        if len(pattern) > 3 and pattern[:3] in _INTEGER_TESTS:
+            return pattern[:3], pattern[3:]
+        if len(pattern) >= 2 and pattern[0] in "<>":
+            if pattern[1] == "=":
+                return pattern[:2], pattern[2:]
+            return pattern[0], pattern[1:]
+        if len(pattern) >= 2 and pattern[0] == "=":
+            operand = pattern[1:]
+            return "=", "" if operand == '""' else operand
+        return "regex", pattern
+
+    def holds(self, state: _State) -> bool:
+        result = self._matches(state)
+        return result != self.negated
+
+    def _matches(self, state: _State) -> bool:
+        if self.expression is not None:
+            result, groups = self.expression.boolean_and_captures(state.scope())
+            if result and not self.negated:
+                state.cond_groups = groups
+            return result
+        assert self.test is not None
+        value = self.test.expand(state)
+        if self.regex is not None:
+            match = self.regex.search(value)
+            if match and not self.negated:
+                state.cond_groups = _groups(match)
+            return match is not None
+        if self.kind in _FILE_TESTS:
+            return _FILE_TESTS[self.kind](value)
+        if self.kind in _INTEGER_TESTS:
+            return _INTEGER_TESTS[self.kind](expr.atoi(value), expr.atoi(self.operand))
+        left, right = value, self.operand
+        if self.nocase:
+            left, right = left.lower(), right.lower()
+        if self.kind == "=":
+            return left == right
+        order = (left > right) - (left < right) if self.nocase else _compare_lexicography(left, right)
+        return _STRING_TESTS[self.kind](order)
+
+
+# -- rules -----------------------------------------------------------------------------
+
+
+class _Rule:
+    """A compiled RewriteRule with its conditions and flags."""
+
+    def __init__(self, rule: RewriteRule) -> None:
+        where = self.where = rule.where
+        self.env: list[_Template] = []
+        self.status: int | None = None
+        self.redirect_code = 302
+        self.force_redirect = False
+        self.skip = 0
+        names: set[str] = set()
+        for name, value in _flag_fields(rule.flags):
+            key = name.lower()
+            if key in _REFUSED_RULE_FLAGS:
+                raise RewriteConfigError(where, f"RewriteRule: flag '{name}' is not supported",
+                                         _REFUSED_RULE_FLAGS[key])
+            if key not in _RULE_FLAGS:
+                raise RewriteConfigError(where, f"RewriteRule: unknown flag '{name}'")
+            flag = _RULE_FLAGS[key]
+            names.add(flag)
+            if flag == "E":
+                self.env.append(_Template(value, where, "RewriteRule"))
+            elif flag == "F":
+                self.status = 403
+            elif flag == "G":
+                self.status = 410
+            elif flag == "R":
+                self._redirect_flag(value)
+            elif flag == "S":
+                self.skip = expr.atoi(value)
+        self.chain = "C" in names
+        self.last = bool(names & {"L", "END", "PT"})
+        self.qsappend = "QSA" in names
+        self.qsdiscard = "QSD" in names
+        self.noescape = "NE" in names
+        self.escape_backrefs = "B" in names
+        pattern = rule.pattern
+        self.negated = pattern.startswith("!")
+        if self.negated:
+            pattern = pattern[1:]
+        try:
+            self.regex = pcre.compile_regex(pattern, nocase="NC" in names)
+        except re.error as exc:
+            raise RewriteConfigError(where, f"RewriteRule: cannot compile regular expression "
+                                     f"'{pattern}': {exc.msg}") from None
+        self.nosub = rule.substitution == "-" or self.status is not None
+        self.substitution = _Template(rule.substitution, where, "RewriteRule")
+        self.conditions = [_Condition(cond, where) for cond in rule.conditions]
+
+    def _redirect_flag(self, value: str) -> None:
+        self.force_redirect = True
+        if value.lower() in _REDIRECT_NAMES:
+            self.redirect_code = _REDIRECT_NAMES[value.lower()]
+            return
+        try:
+            code = int(value)
+            HTTPStatus(code)
+        except ValueError:
+            raise RewriteConfigError(self.where, f"RewriteRule: invalid HTTP response code '{value}' "
+                                     "for flag 'R'") from None
+        if not 300 <= code <= 599:
+            raise RewriteConfigError(self.where, f"RewriteRule: invalid HTTP response code '{value}' "
+                                     "for flag 'R'", "use a 3xx status to redirect, 4xx or 5xx to refuse")
+        if code < 400:
+            self.redirect_code = code
+        else:
+            self.status = code
+
+    def applies(self, state: _State) -> bool:
+        """The pattern matches and the conditions hold (httpd's [OR] rules, quirks included)."""
+        match = self.regex.search(state.uri)
+        if (match is not None) == self.negated:
+            return False
+        state.rule_groups = _groups(match) if match is not None else ()
+        state.cond_groups = ()
+        index = 0
+        conditions = self.conditions
+        while index < len(conditions):
+            condition = conditions[index]
+            holds = condition.holds(state)
+            if condition.ornext:
+                if holds:
+                    while index < len(conditions) and conditions[index].ornext:
+                        index += 1
+                index += 1
+                continue
+            if not holds:
+                return False
+            index += 1
+        return True
+
+
+class RuleSet:
+    """The compiled RewriteRule lines of one vhost."""
+
+    def __init__(self, rules: Sequence[_Rule]) -> None:
+        self._rules = tuple(rules)
+
+    def __len__(self) -> int:
+        return len(self._rules)
+
+    def apply(self, path: str, query: str, ctx: ExprContext) -> RewriteResult:
+        """Run the rules on a request's URL path and query (see the module's rules)."""
+        state = _State(ctx, path, query)
+        env_set: dict[str, str] = {}
+        matched = substituted = False
+        noescape = False
+        redirect_code = 302
+        rules = self._rules
+        index = 0
+        while index < len(rules):
+            rule = rules[index]
+            index += 1
+            if not rule.applies(state):
+                while rule.chain and index < len(rules):
+                    rule = rules[index]
+                    index += 1
+                continue
+            matched = True
+            new_uri = None if rule.nosub else rule.substitution.expand(state, rule.escape_backrefs)
+            _set_env(rule, state, env_set)
+            if rule.status is not None:
+                log.debug("%s: forcing status %d for %s", rule.where, rule.status, state.uri)
+                return RewriteResult(path, query, env_set, None, rule.status, True)
+            if new_uri is not None:
+                log.debug("%s: rewrite '%s' -> '%s'", rule.where, state.uri, new_uri)
+                substituted = True
+                state.uri, state.query = _split_query(new_uri, state.query, rule.qsappend, rule.qsdiscard)
+                if rule.force_redirect:
+                    state.uri = _qualify(state.uri, ctx)
+                    redirect_code = rule.redirect_code
+                else:
+                    state.uri = _reduce(state.uri, ctx)
+                    if _scheme_length(state.uri):
+                        redirect_code = rule.redirect_code
+                noescape = rule.noescape
+            if rule.last:
+                break
+            index += rule.skip
+        if not substituted:
+            return RewriteResult(path, query, env_set, None, None, matched)
+        return _result(state, path, query, env_set, matched, redirect_code, noescape)
+
+
+def _set_env(rule: _Rule, state: _State, env_set: dict[str, str]) -> None:
+    for template in rule.env:
+        item = template.expand(state)
+        if item.startswith("!"):
+            expr_context.unset_reqenv(state.ctx, item[1:])
+            env_set.pop(item[1:], None)
+            continue
+        name, _, value = item.partition(":")
+        expr_context.set_reqenv(state.ctx, name, value)
+        env_set[name] = value
+
+
+def _result(state: _State, path: str, query: str, env_set: dict[str, str], matched: bool,
+            redirect_code: int, noescape: bool) -> RewriteResult:
+    uri = state.uri
+    scheme = _scheme_length(uri)
+    if scheme:
+        location = uri if noescape else _escape_absolute(uri, scheme)
+        if state.query:
+            keep = noescape or state.query == query
+            location += "?" + (state.query if keep else expr.escape_uri(state.query))
+        status = redirect_code if 300 <= redirect_code < 400 else 302
+        return RewriteResult(path, query, env_set, (status, location), None, matched)
+    url_path = _normalise(_below_document_root(uri, state.ctx))
+    if url_path is None:
+        log.debug("rewritten path '%s' cannot be served", uri)
+        return RewriteResult(path, query, env_set, None, 400, matched)
+    return RewriteResult(url_path, state.query, env_set, None, None, matched)
+
+
+def compile_rules(rules: Sequence[RewriteRule]) -> RuleSet:
+    """Compile a vhost's rules; raises RewriteConfigError naming the rule's file:line."""
+    return RuleSet([_Rule(rule) for rule in rules])
+
+
+# -- URLs --------------------------------------------------------------------------------
+
+#: is_absolute_uri's schemes: prefix -> whether a ?query is split off it.
+_SCHEMES = {
+    "ajp://": True, "balancer://": True, "fcgi://": True, "ftp://": False, "gopher://": False,
+    "http://": True, "https://": True, "ldap://": False, "mailto:": True, "news:": False,
+    "nntp://": False, "scgi://": True,
+}
+
+
+def _scheme_length(uri: str) -> int:
+    """The length of the scheme prefix of an absolute URL, 0 for a path."""
+    lower = uri[:12].lower()
+    for prefix in _SCHEMES:
+        if lower.startswith(prefix) and len(uri) > 5:
+            return len(prefix)
+    return 0
+
+
+def _split_query(uri: str, query: str, qsappend: bool, qsdiscard: bool) -> tuple[str, str]:
+    """splitout_queryargs: a ``?`` in the substitution starts the new query."""
+    scheme = _scheme_length(uri)
+    if scheme and not _SCHEMES[uri[:scheme].lower()]:
+        return uri, ""
+    if qsdiscard:
+        query = ""
+    if "?" in uri:
+        uri, _, new = uri.partition("?")
+        query = f"{new}&{query}" if qsappend else new
+        if query.endswith("&"):
+            query = query[:-1]
+    return uri, query
+
+
+def _self_host(ctx: ExprContext) -> tuple[str, int]:
+    """The host and port the client used (httpd's default UseCanonicalName Off)."""
+    port = expr.atoi(expr_context.variable(ctx, "SERVER_PORT")) or 80
+    host_header = expr_context.header(ctx, "host").strip().lower()
+    if not host_header:
+        return expr_context.variable(ctx, "SERVER_NAME").lower(), port
+    if host_header.startswith("["):
+        host, _, rest = host_header.partition("]")
+        host += "]"
+        port_text = rest[1:] if rest.startswith(":") else ""
+    else:
+        host, _, port_text = host_header.partition(":")
+    return host.rstrip("."), int(port_text) if port_text.isdigit() else port
+
+
+def _qualify(uri: str, ctx: ExprContext) -> str:
+    """fully_qualify_uri: a path becomes ``http://host[:port]/path``."""
+    if _scheme_length(uri):
+        return uri
+    host, port = _self_host(ctx)
+    port_text = "" if port == 80 else f":{port}"
+    return f"http://{host}{port_text}{'' if uri.startswith('/') else '/'}{uri}"
+
+
+def _reduce(uri: str, ctx: ExprContext) -> str:
+    """reduce_uri: ``http://this-host[:port]/path`` is just ``/path``."""
+    if uri[:7].lower() != "http://" or len(uri) <= 7:
+        return uri
+    authority_end = uri.find("/", 7)
+    authority = uri[7:] if authority_end < 0 else uri[7:authority_end]
+    url = "/" if authority_end < 0 else uri[authority_end:]
+    host, colon, port_text = authority.partition(":")
+    port = int(port_text) if colon and port_text.isdigit() else 80
+    if colon and not port_text.isdigit():
+        return uri
+    own_host, own_port = _self_host(ctx)
+    names = {own_host, expr_context.variable(ctx, "SERVER_NAME").lower()}
+    if host.lower().rstrip(".") in names and port == own_port:
+        return url
+    return uri
+
+
+def _escape_absolute(uri: str, scheme: int) -> str:
+    """escape_absolute_uri: the part after ``scheme://host/`` is %-escaped."""
+    if uri[scheme - 1] != "/":
+        return uri[:scheme] + expr.escape_uri(uri[scheme:])
+    slash = uri.find("/", scheme)
+    if slash < 0 or slash == len(uri) - 1:
+        return uri
+    return uri[:slash + 1] + expr.escape_uri(uri[slash + 1:])
+
+
+def _below_document_root(uri: str, ctx: ExprContext) -> str:
+    root = expr_context.variable(ctx, "DOCUMENT_ROOT").rstrip("/")
+    if root and (uri == root or uri.startswith(root + "/")):
+        return uri[len(root):] or "/"
+    return uri
+
+
+def _normalise(path: str) -> str | None:
+    """Merge ``.``, ``..`` and repeated slashes; None for a path httpd answers 400 to."""
+    if not path.startswith("/") or "\0" in path:
+        return None
+    segments: list[str] = []
+    for segment in path.split("/"):
+        if segment in ("", "."):
+            continue
+        if segment == "..":
+            if not segments:
+                return None
+            segments.pop()
+            continue
+        segments.append(segment)
+    normal = "/" + "/".join(segments)
+    if segments and (path.endswith("/") or path.endswith("/.") or path.endswith("/..")):
+        normal += "/"
+    return normal
