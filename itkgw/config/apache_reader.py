@@ -67,7 +67,16 @@ from itkgw.config.kinds_structured import (
     options_signed,
 )
 from itkgw.config.model import ANY_HOST, DEFAULT_ID_RANGE, Address, DirSection, Identity, ServerConfig, VHost
-from itkgw.config.table import BY_KEY, BY_NAME, LOADED_MODULES, apache_directive, apache_section, model_fields
+from itkgw.config.table import (
+    BY_KEY,
+    BY_NAME,
+    LOADED_MODULES,
+    OWNED,
+    apache_directive,
+    apache_section,
+    model_fields,
+    split_settings,
+)
 from itkgw.errors import ConfigError, ConfigErrors
 from itkgw.rules.authz import AccessCompat, Require, RequireGroup
 from itkgw.rules.rewrite import RewriteCond
@@ -777,9 +786,10 @@ class _Reader:
             self.findings.warn(next(iter(self.no_effect.values())), f"read, but of no effect: {reasons}")
         if self.findings.errors or user is None:
             return None
+        _, modules = split_settings(Context.SERVER, server)
         return ServerConfig(user=user, listen=listen, vhosts=tuple(vhosts), source=self.source,
                             compat=self.compat, server_root=self.server_root,
-                            name_virtual_hosts=name_virtual_hosts, **settings)
+                            name_virtual_hosts=name_virtual_hosts, **settings, modules=modules)
 
     def server_identity(self) -> Identity | None:
         """User and Group, www-data when not given (Debian's Apache default)."""
@@ -883,6 +893,9 @@ class _Reader:
         for name in ("server_alias", "server_admin", "error_log", "rewrite_engine", "rewrite_rules"):
             if name in own:
                 values[name] = own[name]
+        for name in OWNED[Context.VHOST]:  # a module's own settings: the vhost's, else the server's
+            if name in own or name in inherited:
+                values[name] = own.get(name, inherited.get(name))
         if "access_log" in own and (log_format := self.resolve_log_format(scope)):
             values["access_log"], values["access_log_format"] = own["access_log"], log_format
         if "nice_value" in values:
@@ -893,7 +906,8 @@ class _Reader:
         checks.check_identity(values.get("assign_user_id") or limits.user,
                                    f"vhost {values['server_name']}", at, limits, self.findings, values)
         directories = sorted(directories, key=lambda section: SECTION_KINDS.index(section.kind))
-        return VHost(listen=listen, **values, directories=tuple(directories), where=where)
+        core, modules = split_settings(Context.VHOST, values)
+        return VHost(listen=listen, **core, directories=tuple(directories), modules=modules, where=where)
 
     def server_name(self, scope: _Scope) -> str:
         """A vhost's ServerName, else the main server's, else localhost (with httpd's warning)."""
@@ -909,7 +923,8 @@ class _Reader:
 
     def section_model(self, scope: _Scope, vhost: str, limits: Limits) -> DirSection | None:
         mark = len(self.findings.errors)
-        values = {name: value for name, value in scope.values.items() if name in _SECTION_FIELDS}
+        values = {name: value for name, value in scope.values.items()
+                  if name in _SECTION_FIELDS or name in OWNED[Context.DIRECTORY]}
         if "options" in values:
             values["exec_cgi"] = ExecCGIOption().from_args(list(values["options"]), scope.where)
         if scope.require[0]:
@@ -934,7 +949,9 @@ class _Reader:
                                        limits, self.findings, values)
         if len(self.findings.errors) > mark:
             return None
-        return DirSection(path=scope.path, kind=scope.kind, regex=scope.regex, **values, where=scope.where)
+        core, modules = split_settings(Context.DIRECTORY, values)
+        return DirSection(path=scope.path, kind=scope.kind, regex=scope.regex, **core, modules=modules,
+                          where=scope.where)
 
     def check_name_virtual_hosts(self, vhosts: list[VHost], ports: list[int]) -> tuple[Address, ...]:
         """2.2: name-based vhosts only on NameVirtualHost addresses; warn as httpd 2.2 does."""

@@ -30,6 +30,7 @@ from itkgw.config.model import (
     ServerConfig,
     VHost,
 )
+from itkgw.config.table import owned_key
 from itkgw.rules.authz import AccessCompat, Require, RequireGroup
 from itkgw.rules.rewrite import RewriteCond, RewriteRule
 
@@ -42,8 +43,9 @@ _REQUIRED: dict[type, frozenset[str]] = {
     DirSection: frozenset({"path"}),
 }
 #: Fields written otherwise: as tables (vhosts, directories, kind), as two keys
-#: (the server's user: user and group), or not at all (where, source).
-_NOT_KEYS = {"vhosts", "source", "directories", "where", "kind", "user"}
+#: (the server's user: user and group), as their own keys (the modules' own
+#: settings), or not at all (where, source).
+_NOT_KEYS = {"vhosts", "source", "directories", "where", "kind", "user", "modules"}
 #: (key, value) pair lists written as TOML tables: each key appears once.
 _PAIR_TABLES = {"alias", "script_alias", "set_env", "error_documents"}
 _BARE_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
@@ -92,6 +94,11 @@ def _settings(model: ServerConfig | VHost | DirSection, skip: frozenset[str] = f
         if field.name not in required and current == field.default:
             continue
         yield f"{field.name} = {_field_value(field.name, current)}"
+    for settings in model.modules.items:
+        for field in dataclasses.fields(settings):
+            current = getattr(settings, field.name)
+            if current != field.default:
+                yield f"{owned_key(type(settings), field.name)} = {_value(current)}"
 
 
 def _field_value(name: str, current: Any) -> str:
@@ -108,6 +115,8 @@ def _value(current: Any) -> str:
         return "true" if current else "false"
     if isinstance(current, int):
         return str(current)
+    if isinstance(current, float):
+        return repr(current)
     if isinstance(current, str):
         return string(current)
     if isinstance(current, _MODEL_TYPES):

@@ -36,7 +36,8 @@ option, which TOML may also set.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from itkgw.config.kinds import Kind
 from itkgw.config.kinds_structured import SECTION_NAMES, Arguments
@@ -208,3 +209,9 @@ class Module:
     identifiers: tuple[str, ...] = ()
     directives: tuple[Directive, ...] = ()
     sections: tuple[Section, ...] = ()
+    #: Settings the module keeps itself, by context: a frozen dataclass whose
+    #: fields (all with defaults; None for "not set here") its directives
+    #: fill, named by ``Directive.field`` or the key. The model holds them in
+    #: its ``modules`` field (itkgw.config.model.ModuleSettings), so a module
+    #: with new settings needs no field in the core model.
+    settings: Mapping[Context, type] = field(default_factory=dict)

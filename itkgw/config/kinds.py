@@ -29,7 +29,6 @@ from itkgw.rules.pcre import compile_regex
 _MAX_ID = 2**32 - 1
 
 
-
 # -- Apache's argument syntax --------------------------------------------------
 
 
@@ -252,6 +251,42 @@ class Seconds(Int):
 
     low: int | None = 1
     unit: str = "seconds"
+
+
+#: httpd's time-interval units, by their first letters: microseconds in one.
+_DURATION_UNITS = {"": 1_000_000, "s": 1_000_000, "h": 3_600_000_000, "ms": 1_000, "mi": 60_000_000}
+_DURATION = re.compile(r"\+?([0-9]+)(ms|mi|[sh]|)")
+
+
+@dataclass(frozen=True)
+class Duration(Kind):
+    """A time interval as httpd's ap_timeout_parameter_parse reads it: a whole
+    number with an optional unit ms, s (the default), mi or h, whose later
+    letters httpd does not read (``2min`` is two minutes). TOML: a number of
+    seconds, fractions allowed. Zero means "not set here" (None), as in the
+    directives that take one (CGIScriptTimeout).
+    """
+
+    expects: ClassVar[str] = "a time interval"
+    toml_example: ClassVar[str] = "a number of seconds without quotes, e.g. 20 or 0.5"
+    args_example: ClassVar[str] = "a whole number with an optional unit ms, s, mi or h, e.g. 20 or 500ms"
+
+    def from_toml(self, value: object, where: str) -> float | None:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self.wrong_toml(value, where)
+        if value < 0:
+            raise ConfigError(where, f"{value} is negative", "use 0 or more seconds")
+        return float(value) or None
+
+    def from_args(self, args: list[str], where: str) -> float | None:
+        text = self.one_arg(args, where)
+        match = _DURATION.match(text)
+        if match is None or (match.end() < len(text) and not match.group(2)):
+            raise ConfigError(where, f"{text} has wrong format", f"write {self.args_example}")
+        micros = int(match.group(1)) * _DURATION_UNITS[match.group(2)]
+        if micros >= 2**63:
+            raise ConfigError(where, f"{text} has wrong format", "it is too long a time")
+        return micros / 1_000_000 or None
 
 
 @dataclass(frozen=True)

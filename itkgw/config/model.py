@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from itkgw.rules.authz import AccessCompat, RequireGroup
 from itkgw.rules.rewrite import RewriteRule
@@ -26,6 +26,43 @@ def doc(text: str, default: Any = dataclasses.MISSING) -> Any:
     if isinstance(default, (list, dict, set)):
         raise TypeError("mutable defaults are not allowed in the config model")
     return field(default=default, metadata={"doc": text})
+
+
+#: A module's own settings class (see ModuleSettings).
+Settings = TypeVar("Settings")
+
+
+@dataclass(frozen=True)
+class ModuleSettings:
+    """The settings of modules that keep their own, as httpd's modules keep
+    their config structs: one frozen dataclass instance per module that has
+    settings here, each declared in that module's file (itkgw.config.modules).
+
+    A field that is None in a per-directory instance leaves the value to the
+    sections around it, as Apache's ``add->x ? add->x : base->x`` merges do.
+    """
+
+    items: tuple[Any, ...] = ()
+
+    def get(self, kind: type[Settings]) -> Settings:
+        """The settings of the module whose class is ``kind``, or its defaults when none are set."""
+        for item in self.items:
+            if isinstance(item, kind):
+                return item
+        return kind()
+
+    def overlay(self, later: ModuleSettings) -> ModuleSettings:
+        """These settings with ``later``'s on top: a later field that is not None wins."""
+        merged = {type(item): item for item in self.items}
+        for item in later.items:
+            earlier = merged.get(type(item))
+            if earlier is None:
+                merged[type(item)] = item
+            else:
+                changes = {f.name: getattr(item, f.name) for f in dataclasses.fields(item)
+                           if getattr(item, f.name) is not None}
+                merged[type(item)] = dataclasses.replace(earlier, **changes)
+        return ModuleSettings(tuple(merged.values()))
 
 
 @dataclass(frozen=True)
@@ -116,6 +153,7 @@ class DirSection:
     php_settings: tuple[PHPSetting, ...] = doc("PHP ini settings (php_value, php_admin_value...)", ())
     error_documents: tuple[tuple[int, str], ...] = doc("(status, URL path, URL or text) (ErrorDocument)", ())
     limit_request_body: int | None = doc("request body bytes at most here (LimitRequestBody)", None)
+    modules: ModuleSettings = doc("settings of modules that keep their own", ModuleSettings())
     where: str = doc("where the section was defined, for messages", "")
 
 
@@ -161,6 +199,7 @@ class VHost:
     access: AccessCompat | None = doc("Apache 2.2 access rules for the whole vhost", None)
     directories: tuple[DirSection, ...] = doc(
         "<Directory>, <Location> and <Files> sections, server-level ones first", ())
+    modules: ModuleSettings = doc("settings of modules that keep their own", ModuleSettings())
     where: str = doc("where the vhost was defined, for messages", "")
 
     @property
@@ -208,6 +247,7 @@ class ServerConfig:
     no_new_privs: bool = doc("set PR_SET_NO_NEW_PRIVS for scripts (breaks setgid sendmail)", False)
     php_cgi: str = doc("php-cgi binary run for PHP files", "/usr/bin/php-cgi")
     mime_types: str = doc("file mapping extensions to Content-Type (TypesConfig)", "/etc/mime.types")
+    modules: ModuleSettings = doc("settings of modules that keep their own", ModuleSettings())
 
     def uid_allowed(self, uid: int) -> bool:
         low, high = self.limit_uid_range

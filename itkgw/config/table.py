@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
+from typing import Any
 
 from itkgw.config.directive import SERIES, Alias, Context, Directive, Module, Section
-from itkgw.config.model import DirSection, ServerConfig, VHost
+from itkgw.config.model import DirSection, ModuleSettings, ServerConfig, VHost
 from itkgw.config.modules import all_modules
 from itkgw.errors import ConfigError
 
@@ -29,11 +30,12 @@ MODELS: Mapping[Context, type] = {
     Context.DIRECTORY: DirSection,
 }
 
-#: Model fields no directive sets: nested sections, the section kind, and where things came from.
+#: Model fields no directive sets: nested sections, the section kind, where things
+#: came from, and the modules' own settings (whose fields directives do set).
 STRUCTURAL_FIELDS: Mapping[Context, frozenset[str]] = {
-    Context.SERVER: frozenset({"vhosts", "source"}),
-    Context.VHOST: frozenset({"directories", "where"}),
-    Context.DIRECTORY: frozenset({"kind", "where"}),
+    Context.SERVER: frozenset({"vhosts", "source", "modules"}),
+    Context.VHOST: frozenset({"directories", "where", "modules"}),
+    Context.DIRECTORY: frozenset({"kind", "where", "modules"}),
 }
 
 #: The modules itkgw implements, by name.
@@ -85,6 +87,47 @@ def _by_key() -> dict[Context, dict[str, Directive]]:
 BY_NAME: Mapping[str, tuple[Directive, Alias | None]] = _by_name()
 #: Context -> TOML key -> directive.
 BY_KEY: Mapping[Context, Mapping[str, Directive]] = _by_key()
+
+
+def _owned() -> dict[Context, dict[str, tuple[type, str]]]:
+    """Context -> the value key (TOML key, else model field) of each setting a
+    module keeps itself -> (its settings class, the field)."""
+    owned: dict[Context, dict[str, tuple[type, str]]] = {context: {} for context in Context}
+    for module in MODULES.values():
+        for context, settings in module.settings.items():
+            fields = {f.name for f in dataclasses.fields(settings)}
+            filled = set()
+            for row in module.directives:
+                if row.model_field in fields and context in row.apache_contexts | row.contexts:
+                    owned[context][row.key or row.model_field] = (settings, row.model_field)
+                    filled.add(row.model_field)
+            if fields - filled:
+                raise TypeError(f"module {module.name}: no directive fills {sorted(fields - filled)} "
+                                f"of {settings.__name__}")
+    return owned
+
+
+#: Context -> value key -> (settings class, field) for the settings modules keep themselves.
+OWNED: Mapping[Context, Mapping[str, tuple[type, str]]] = _owned()
+
+
+def split_settings(context: Context, values: Mapping[str, Any]) -> tuple[dict[str, Any], ModuleSettings]:
+    """``values`` (read settings by key) split into the core model's fields and
+    the modules' own settings, built into their classes."""
+    owned = OWNED[context]
+    core = {key: value for key, value in values.items() if key not in owned}
+    by_class: dict[type, dict[str, Any]] = {}
+    for key, value in values.items():
+        if key in owned:
+            settings, name = owned[key]
+            by_class.setdefault(settings, {})[name] = value
+    return core, ModuleSettings(tuple(settings(**fields) for settings, fields in by_class.items()))
+
+
+def owned_key(settings: type, name: str) -> str:
+    """The key a module's setting is read and written under (``itkgw convert``)."""
+    return next(key for by_key in OWNED.values() for key, owner in by_key.items()
+                if owner == (settings, name))
 
 
 def toml_directive(context: Context, key: str) -> Directive | None:

@@ -34,7 +34,7 @@ from itkgw.config.identity import resolve_identity
 from itkgw.config.kinds import lookup_hint
 from itkgw.config.kinds_structured import check_section_path
 from itkgw.config.model import DEFAULT_ID_RANGE, Address, DirSection, Identity, ServerConfig, VHost
-from itkgw.config.table import BY_KEY, MODELS, contexts_of_key, toml_directive
+from itkgw.config.table import BY_KEY, MODELS, contexts_of_key, split_settings, toml_directive
 from itkgw.errors import ConfigError, ConfigErrors
 
 __all__ = ["DEFAULT_COMPAT", "DEFAULT_USER", "Loaded", "load_toml", "loads_toml"]
@@ -162,8 +162,9 @@ class _Reader:
         checks.check_names(vhosts, self.findings, lambda vhost: self.key_path(vhost.where))
         if self.errors or user is None:
             return None
+        core, modules = split_settings(Context.SERVER, settings)
         return ServerConfig(user=user, listen=listen, vhosts=tuple(vhosts), source=self.source,
-                            compat=self.compat, **settings)
+                            compat=self.compat, **core, modules=modules)
 
     def choose_compat(self, in_file: object, option: str | None) -> None:
         """The command line's series, else the file's; a bad file value is reported by read_table."""
@@ -228,7 +229,8 @@ class _Reader:
                        if (section := self.section(sub, kind, f"{path}.{kind}[{number}]", name, limits))]
         if len(self.errors) > mark:
             return None
-        return VHost(**values, directories=tuple(directories), where=self.at(path))
+        core, modules = split_settings(Context.VHOST, values)
+        return VHost(**core, directories=tuple(directories), modules=modules, where=self.at(path))
 
     def section(self, table: dict[str, Any], kind: str, path: str, vhost: str,
                 limits: Limits) -> DirSection | None:
@@ -249,7 +251,8 @@ class _Reader:
                                        limits, self.findings, values)
         if len(self.errors) > mark:
             return None
-        return DirSection(**values, kind=kind, where=self.at(path))
+        core, modules = split_settings(Context.DIRECTORY, values)
+        return DirSection(**core, kind=kind, modules=modules, where=self.at(path))
 
     def clamp_nice(self, values: dict[str, Any], path: str) -> None:
         if "nice_value" in values:

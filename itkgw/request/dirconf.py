@@ -18,7 +18,15 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from itkgw.config.model import DirSection, HeaderRule, Identity, PHPSetting, ServerConfig, VHost
+from itkgw.config.model import (
+    DirSection,
+    HeaderRule,
+    Identity,
+    ModuleSettings,
+    PHPSetting,
+    ServerConfig,
+    VHost,
+)
 from itkgw.rules.authz import AccessCompat, RequireGroup
 
 #: The handler names AddHandler/SetHandler may use, and what runs them.
@@ -66,6 +74,8 @@ class DirConfig:
     php: dict[str, PHPSetting] = field(default_factory=dict)
     error_documents: dict[int, str] = field(default_factory=dict)
     limit_request_body: int | None = None
+    #: The settings of modules that keep their own: the vhost's, then each section's on top.
+    modules: ModuleSettings = ModuleSettings()
 
     def handler_for(self, filename: str) -> str:
         """``cgi``, ``php`` or ``static`` for a file, by SetHandler then its extensions.
@@ -145,6 +155,7 @@ def merge(config: ServerConfig, vhost: VHost, url_path: str, fs_path: str | None
         options=apply_options(frozenset(), vhost.options),
         require=vhost.require,
         access=vhost.access,
+        modules=vhost.modules,
     )
     for extension in vhost.cgi_extensions:
         merged.handlers[extension.lower()] = CGI_HANDLER
@@ -185,6 +196,7 @@ def _apply_section(merged: DirConfig, section: DirSection) -> None:
         merged.access = section.access
     if section.limit_request_body is not None:
         merged.limit_request_body = section.limit_request_body
+    merged.modules = merged.modules.overlay(section.modules)
     _add_common(merged, section.add_type, section.set_env, section.unset_env, section.headers,
                 section.php_settings, section.error_documents)
 
