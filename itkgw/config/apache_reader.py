@@ -894,8 +894,9 @@ class _Reader:
             if name in own:
                 values[name] = own[name]
         for name in OWNED[Context.VHOST]:  # a module's own settings: the vhost's, else the server's
-            if name in own or name in inherited:
-                values[name] = own.get(name, inherited.get(name))
+            value = own[name] if own.get(name) is not None else inherited.get(name)
+            if value is not None:
+                values[name] = value
         if "access_log" in own and (log_format := self.resolve_log_format(scope)):
             values["access_log"], values["access_log_format"] = own["access_log"], log_format
         if "nice_value" in values:

@@ -16,6 +16,7 @@ import stat
 from dataclasses import dataclass
 
 from itkgw.config.model import ServerConfig
+from itkgw.config.modules.cgi import CGISettings
 from itkgw.errors import CloseConnection, HTTPError
 from itkgw.handlers import cgi, phpcgi, static
 from itkgw.http.connection import HTTPConnection, Request
@@ -104,8 +105,9 @@ def serve(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConf
         env.update(script_env(plan, dirconf))
         for name in dirconf.unset_env:
             env.pop(name, None)
-        cgi.run_cgi(conn, [target.filename], env, os.path.dirname(target.filename),
-                    config.timeout, cgi_log, target.filename)
+        timeout = dirconf.modules.get(CGISettings).script_timeout or config.timeout
+        cgi.run_cgi(conn, [target.filename], env, os.path.dirname(target.filename), timeout, cgi_log,
+                    target.filename)
     else:
         if target.path_info:
             raise HTTPError(404, None)

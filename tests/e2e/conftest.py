@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.e2e.itkgw_proc import Itkgw, VHosts, stop_all
+from tests.e2e.itkgw_proc import ConfigFiles, Itkgw, VHosts, stop_all
 from tests.sites import NOT_ROOT, Users
 
 ItkgwFactory = Callable[..., Itkgw]
+#: start(files, main=..., args=...): an itkgw serving config files written as text.
+StartFiles = Callable[..., ConfigFiles]
+Files = Callable[[ConfigFiles], Mapping[str, str]]
 
 
 @pytest.fixture(autouse=True)
@@ -42,4 +45,24 @@ def itkgw_factory(tmp_path: Path, test_users: Users) -> Iterator[ItkgwFactory]:
         return server.start()
 
     yield start
+    stop_all(started, {user.pw_uid for user in test_users.all()})
+
+
+@pytest.fixture
+def start(tmp_path: Path, test_users: Users) -> Iterator[StartFiles]:
+    """``start(files, main=..., args=...)`` starts an itkgw on config files written as text.
+
+    Every server is stopped at teardown; the test fails if one leaves a
+    process behind, or a process of a test user outlives them.
+    """
+    started: list[ConfigFiles] = []
+
+    def start_one(files: Files, *, main: str, args: tuple[str, ...] = ()) -> ConfigFiles:
+        workdir = tmp_path / f"itkgw-{len(started)}"
+        workdir.mkdir()
+        server = ConfigFiles(workdir, files, main=main, args=args)
+        started.append(server)
+        return server.start()
+
+    yield start_one
     stop_all(started, {user.pw_uid for user in test_users.all()})

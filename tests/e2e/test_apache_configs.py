@@ -14,12 +14,13 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.itkgw_proc import REPO, ConfigFiles, Response, stop_all
+from tests.e2e.conftest import Files, StartFiles
+from tests.e2e.itkgw_proc import REPO, ConfigFiles, Response
 from tests.sites import ALICE, BOB, Site, Users, Whoami
 
 ETC = REPO / "etc"
@@ -44,33 +45,11 @@ foreach (array_filter(explode(',', $_GET['ini'] ?? '')) as $name) {
 """
 PHP_SETTINGS = "memory_limit,precision,short_open_tag"
 
-Files = Callable[[ConfigFiles], Mapping[str, str]]
-Start = Callable[..., ConfigFiles]
 
 
 def itkgw(*args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "itkgw", *args], capture_output=True, text=True,
                           timeout=timeout, cwd=REPO)
-
-
-@pytest.fixture
-def start(tmp_path: Path, test_users: Users) -> Iterator[Start]:
-    """``start(files, main=..., args=...)`` starts an itkgw on config files written as text.
-
-    Every server is stopped at teardown; the test fails if one leaves a
-    process behind, or a process of a test user outlives them.
-    """
-    started: list[ConfigFiles] = []
-
-    def start_one(files: Files, *, main: str, args: tuple[str, ...] = ()) -> ConfigFiles:
-        workdir = tmp_path / f"itkgw-{len(started)}"
-        workdir.mkdir()
-        server = ConfigFiles(workdir, files, main=main, args=args)
-        started.append(server)
-        return server.start()
-
-    yield start_one
-    stop_all(started, {user.pw_uid for user in test_users.all()})
 
 
 @pytest.fixture(scope="module")
@@ -389,7 +368,7 @@ REQUESTS = [
 ]
 
 
-def start_syntax(start: Start, sites: dict[str, Site], syntax: str) -> ConfigFiles:
+def start_syntax(start: StartFiles, sites: dict[str, Site], syntax: str) -> ConfigFiles:
     make, main, args = SYNTAXES[syntax]
     return start(make(sites), main=main, args=args)
 
@@ -403,7 +382,7 @@ def probe(response: Response) -> tuple[Whoami, dict[str, str]]:
 
 
 @pytest.mark.parametrize("syntax", list(SYNTAXES))
-def test_each_vhost_and_directory_runs_as_its_own_user(start: Start, sites: dict[str, Site],
+def test_each_vhost_and_directory_runs_as_its_own_user(start: StartFiles, sites: dict[str, Site],
                                                        test_users: Users, syntax: str) -> None:
     server = start_syntax(start, sites, syntax)
     whoami, values = probe(server.request("alice.test", f"/probe.php?ini={PHP_SETTINGS}"))
@@ -423,7 +402,7 @@ def test_each_vhost_and_directory_runs_as_its_own_user(start: Start, sites: dict
 
 
 @pytest.mark.parametrize("syntax", list(SYNTAXES))
-def test_php_settings_reach_php_and_admin_values_stay(start: Start, sites: dict[str, Site],
+def test_php_settings_reach_php_and_admin_values_stay(start: StartFiles, sites: dict[str, Site],
                                                       syntax: str) -> None:
     server = start_syntax(start, sites, syntax)
     _, values = probe(server.request("alice.test", f"/probe.php?ini={PHP_SETTINGS}"))
@@ -436,7 +415,7 @@ def test_php_settings_reach_php_and_admin_values_stay(start: Start, sites: dict[
 
 
 @pytest.mark.parametrize("syntax", list(SYNTAXES))
-def test_names_pick_the_vhost_and_unknown_names_get_the_first(start: Start, sites: dict[str, Site],
+def test_names_pick_the_vhost_and_unknown_names_get_the_first(start: StartFiles, sites: dict[str, Site],
                                                                syntax: str) -> None:
     server = start_syntax(start, sites, syntax)
     alice_page, bob_page = f"<h1>{ALICE}</h1>\n".encode(), f"<h1>{BOB}</h1>\n".encode()
@@ -447,7 +426,7 @@ def test_names_pick_the_vhost_and_unknown_names_get_the_first(start: Start, site
 
 
 @pytest.mark.parametrize("syntax", list(SYNTAXES))
-def test_require_and_order_deny_give_403(start: Start, sites: dict[str, Site], syntax: str) -> None:
+def test_require_and_order_deny_give_403(start: StartFiles, sites: dict[str, Site], syntax: str) -> None:
     server = start_syntax(start, sites, syntax)
     alice, bob = sites[ALICE], sites[BOB]
     for path in ("/secret.txt", "/shared/secret.txt", "/private/", "/private/index.html"):
@@ -459,7 +438,7 @@ def test_require_and_order_deny_give_403(start: Start, sites: dict[str, Site], s
     assert (response.status, response.body.decode().strip()) == (200, bob.secret)
 
 
-def test_the_three_syntaxes_give_the_same_responses(start: Start, sites: dict[str, Site]) -> None:
+def test_the_three_syntaxes_give_the_same_responses(start: StartFiles, sites: dict[str, Site]) -> None:
     servers = {syntax: start_syntax(start, sites, syntax) for syntax in SYNTAXES}
 
     def seen(server: ConfigFiles, host: str, path: str) -> tuple[int, str | None, bytes]:
@@ -531,7 +510,7 @@ AddHandler application/x-httpd-php .php
 
 @pytest.mark.parametrize("syntax", ["apache24", "toml"])
 def test_rewrite_rule_and_assign_user_id_expr_pick_the_user_from_the_url(
-        start: Start, sites: dict[str, Site], test_users: Users, syntax: str) -> None:
+        start: StartFiles, sites: dict[str, Site], test_users: Users, syntax: str) -> None:
     main = "itkgw.toml" if syntax == "toml" else "apache2.conf"
     server = start(userdir_files(sites, syntax), main=main)
     group = test_users.www.pw_gid  # no AssignGroupIDExpr: the group stays the workers' Group

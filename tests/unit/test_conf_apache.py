@@ -19,8 +19,10 @@ import pytest
 from itkgw.config import foreign
 from itkgw.config.apache_reader import load_apache
 from itkgw.config.checks import Loaded
+from itkgw.config.convert import to_toml
 from itkgw.config.kinds import apache_words
 from itkgw.config.model import Address, DirSection, HeaderRule, Identity, PHPSetting, ServerConfig, VHost
+from itkgw.config.modules.cgi import CGISettings
 from itkgw.config.table import BY_NAME
 from itkgw.config.toml_reader import loads_toml
 from itkgw.errors import ConfigError, ConfigErrors
@@ -1312,3 +1314,48 @@ def test_directives_of_modules_itkgw_implements_in_part(tmp_path: Path, line: st
 def test_foreign_names_are_none_of_itkgws_own() -> None:
     assert not set(foreign.DIRECTIVE_MODULES) & set(BY_NAME)
     assert not set(foreign.NOT_IMPLEMENTED) & set(BY_NAME)
+
+
+# -- a module's own settings: mod_cgi's CGIScriptTimeout --------------------------------------
+
+
+def test_cgi_script_timeout_at_each_level(tmp_path: Path) -> None:
+    vhost = the_vhost(tmp_path, body=f"""
+        CGIScriptTimeout 2mi
+        <Directory {tmp_path}/quick>
+            CGIScriptTimeout 500ms
+        </Directory>
+        <Directory {tmp_path}/inherit>
+            CGIScriptTimeout 0
+        </Directory>""", server="CGIScriptTimeout 30\n")
+    assert vhost.modules.get(CGISettings).script_timeout == 120.0
+    quick, inherit = (section.modules.get(CGISettings) for section in vhost.directories)
+    assert quick.script_timeout == 0.5
+    assert inherit.script_timeout is None  # 0: the sections around decide, as mod_cgi merges
+
+
+def test_a_vhost_without_cgi_script_timeout_takes_the_main_server_s(tmp_path: Path) -> None:
+    vhost = the_vhost(tmp_path, server="CGIScriptTimeout 7\n")
+    assert vhost.modules.get(CGISettings) == CGISettings(script_timeout=7.0)
+
+
+def test_cgi_script_timeout_is_refused_as_httpd_refuses_it(tmp_path: Path) -> None:
+    assert only(problems(tmp_path, vhost_file(tmp_path, body="CGIScriptTimeout 2x"))) == (
+        "httpd.conf:9: 2x has wrong format (write a whole number with an optional unit ms, s, mi or h, "
+        "e.g. 20 or 500ms)")
+    assert only(problems(tmp_path, vhost_file(tmp_path, body="CGIScriptTimeout 5"), compat="2.2")) == (
+        "httpd.conf:9: CGIScriptTimeout is not available with --compat=2.2 (Apache 2.2's mod_cgi waits "
+        "Timeout for a script's output; use --compat=2.4)")
+
+
+def test_cgi_script_timeout_reads_the_same_from_toml_and_converts_back(tmp_path: Path) -> None:
+    apache = load(tmp_path, vhost_file(tmp_path, body="""
+        CGIScriptTimeout 90
+        <Location /slow/>
+            CGIScriptTimeout 2h
+        </Location>""")).config
+    text = to_toml(apache)
+    assert "cgi_script_timeout = 90.0" in text and "cgi_script_timeout = 7200.0" in text
+    again = loads_toml(text, "converted.toml").config
+    assert again.vhosts[0].modules == apache.vhosts[0].modules
+    assert again.vhosts[0].directories[0].modules == apache.vhosts[0].directories[0].modules
