@@ -140,9 +140,15 @@ class ConnectionChild:
         return True
 
     def _send_error(self, exc: HTTPError, plan: Plan | None) -> None:
-        """The status page, or the vhost's ErrorDocument for it."""
+        """The status page, or the vhost's ErrorDocument for it.
+
+        An ErrorDocument is the tenant's path: it is used only once this
+        process runs as the request's identity. Before the switch (over
+        MaxClientsVHost, outside LimitUIDRange) the answer is the canned
+        page, as mpm-itk's.
+        """
         target = plan.dirconf.error_documents.get(exc.status) if plan is not None else None
-        if target is None or plan is None or exc.status < 400:
+        if target is None or plan is None or exc.status < 400 or self.identity != plan.identity:
             self.conn.send_error(exc.status, exc.headers)
             return
         try:
@@ -154,16 +160,21 @@ class ConnectionChild:
             self.conn.send_error(exc.status, exc.headers)
 
     def _enter_identity(self, vhost: VHost, plan: Plan, request: Request) -> None:
-        """MaxClientsVHost, NiceValue, then the one-way identity switch."""
+        """The keep-alive identity rule, MaxClientsVHost, NiceValue, then the one-way switch.
+
+        The identity comparison comes first: a request for another identity
+        closes the connection before anything of its vhost (its limit, its
+        ErrorDocument) is looked at by a process running as someone else.
+        """
+        wanted = plan.identity
+        if self.identity is not None and wanted != self.identity:
+            raise CloseConnection(f"request needs {wanted}, connection runs as {self.identity}")
         key = vhost_key(vhost, request.local_port)
         limit = vhost.max_clients_vhost
         if limit and self.ctx.scoreboard.count_busy_for_vhost(key) > limit:
             log.error("MaxClientsVhost reached for %s, refusing client.", key)
             raise HTTPError(503)
-        wanted = plan.identity
         if self.identity is not None:
-            if wanted != self.identity:
-                raise CloseConnection(f"request needs {wanted}, connection runs as {self.identity}")
             return
         config = self.ctx.config
         try:

@@ -1,0 +1,129 @@
+"""What a tenant or a remote client must not be able to do, tried as they would.
+
+Each test runs a real itkgw as root with real users; the tenant's moves
+(symlinks in its own docroot, slow scripts holding its slots) are made with
+the tenant's own files. Where Apache + mpm-itk answers otherwise, the test
+says which behaviour itkgw follows and why.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from itkgw.http.connection import error_page
+from tests.e2e.itkgw_proc import Itkgw, processes, vhost_for
+from tests.sites import ALICE, BOB, Site
+
+#: The first bytes of /etc/shadow on Debian.
+SHADOW_START = b"root:"
+
+Plant = Callable[[Site, str, str], Path]
+
+
+@pytest.fixture
+def plant() -> Iterator[Plant]:
+    """``plant(site, name, target)``: a symlink the tenant makes in its own docroot, removed afterwards."""
+    made: list[Path] = []
+
+    def make(site: Site, name: str, target: str) -> Path:
+        link = site.htdocs / name
+        link.symlink_to(target)
+        os.lchown(link, site.user.pw_uid, site.user.pw_gid)
+        made.append(link)
+        return link
+
+    yield make
+    for link in made:
+        link.unlink()
+
+
+def hold_slow_request(server: Itkgw, host: str, seconds: int = 3) -> threading.Thread:
+    """A request to ``host``'s slow.cgi, running once this returns."""
+    before = sum(1 for proc in processes() if "slow.cgi" in proc.cmdline)
+    thread = threading.Thread(target=server.request, args=(host, f"/slow.cgi?{seconds}"))
+    thread.start()
+    deadline = time.monotonic() + 10
+    while sum(1 for proc in processes() if "slow.cgi" in proc.cmdline) <= before:
+        assert time.monotonic() < deadline, "slow.cgi never ran"
+        time.sleep(0.02)
+    return thread
+
+
+def exchange_two(server: Itkgw, first_host: str, second_host: str) -> tuple[bytes, bytes]:
+    """Two requests on one keep-alive connection: the first response, then all that follows."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+        sock.sendall(f"GET /index.html HTTP/1.1\r\nHost: {first_host}\r\n\r\n".encode())
+        first = b""
+        while b"\r\n\r\n" not in first:
+            first += sock.recv(65536)
+        head, _, body = first.partition(b"\r\n\r\n")
+        length = int(next(line.split(b":")[1] for line in head.split(b"\r\n")
+                          if line.lower().startswith(b"content-length:")))
+        while len(body) < length:
+            body += sock.recv(65536)
+        sock.sendall(f"GET /index.html HTTP/1.1\r\nHost: {second_host}\r\n\r\n".encode())
+        rest = b""
+        try:
+            while chunk := sock.recv(65536):
+                rest += chunk
+        except ConnectionResetError:
+            pass  # closed without a response, as mpm-itk does
+        return first, rest
+
+
+# -- 1. no ErrorDocument is opened before the switch to its tenant ------------------------------
+
+
+def test_a_503_error_document_is_not_read_with_the_workers_rights(itkgw_factory, docroots, plant) -> None:
+    """mpm-itk refuses over MaxClientsVHost before the switch: Apache sends its canned
+    page, and so does itkgw, whatever the tenant's ErrorDocument points at."""
+    alice = docroots[ALICE]
+    plant(alice, "busy.html", "/etc/shadow")
+    server = itkgw_factory([vhost_for(alice, "alice.test", max_clients_vhost=1,
+                                      error_documents={"503": "/busy.html"})],
+                           start_servers=3, min_spare_servers=3)
+    holder = hold_slow_request(server, "alice.test")
+    response = server.request("alice.test", "/index.html")
+    holder.join(timeout=15)
+    assert response.status == 503
+    assert SHADOW_START not in response.body
+    assert response.body == error_page(503)
+
+
+def test_a_500_outside_limituidrange_is_not_read_with_the_workers_rights(itkgw_factory, docroots,
+                                                                         plant) -> None:
+    alice = docroots[ALICE]
+    plant(alice, "oops.html", "/etc/shadow")
+    vhost = vhost_for(alice, "alice.test", assign_user_id=["daemon", "daemon"],
+                      error_documents={"500": "/oops.html"})
+    www = docroots[ALICE].user.pw_uid  # any range that admits the workers but not daemon (uid 1)
+    server = itkgw_factory([vhost], limit_uid_range=[2, max(www, 65000)], limit_gid_range=[2, 65000])
+    response = server.request("alice.test", "/index.html")
+    assert response.status == 500
+    assert SHADOW_START not in response.body
+    assert response.body == error_page(500)
+
+
+def test_keep_alive_to_a_busy_vhost_closes_before_its_error_document_is_opened(itkgw_factory, docroots,
+                                                                               plant) -> None:
+    """On a connection running as alice, bob's request closes the connection (mpm-itk's
+    rule) before bob's limit is checked: bob's symlink to alice's file is never followed."""
+    alice, bob = docroots[ALICE], docroots[BOB]
+    plant(bob, "busy.html", str(alice.htdocs / "secret.txt"))
+    server = itkgw_factory([vhost_for(alice, "alice.test"),
+                            vhost_for(bob, "bob.test", max_clients_vhost=1,
+                                      error_documents={"503": "/busy.html"})],
+                           start_servers=3, min_spare_servers=3)
+    holder = hold_slow_request(server, "bob.test")
+    first, rest = exchange_two(server, "alice.test", "bob.test")
+    holder.join(timeout=15)
+    assert first.startswith(b"HTTP/1.1 200 ")
+    assert alice.secret.encode() not in rest
+    assert rest == b""
