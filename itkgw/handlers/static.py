@@ -157,6 +157,10 @@ def _if_range_holds(value: str | None, validators: Validators) -> bool:
     return validators.strong and parse_http_date(value) == validators.last_modified
 
 
+#: Digits of the largest byte offset (2**63 - 1); longer numbers are not offsets.
+_MAX_OFFSET_DIGITS = 19
+
+
 def byte_range(value: str, size: int) -> tuple[int, int] | None:
     """First and last byte of the one range a Range header asks for; None: send the whole file.
 
@@ -172,6 +176,8 @@ def byte_range(value: str, size: int) -> tuple[int, int] | None:
     if match is None or match.group(0) == "-":
         return None
     first_text, last_text = match.groups()
+    if any(len(text) > _MAX_OFFSET_DIGITS or int(text) >= 2**63 for text in (first_text, last_text) if text):
+        return None  # past any off_t: httpd's parse fails and it sends the whole file
     if not first_text:
         suffix = int(last_text)
         if suffix == 0:

@@ -11,6 +11,7 @@ while waiting for the next request on a persistent connection.
 from __future__ import annotations
 
 import os
+import re
 import select
 import socket
 import time
@@ -309,6 +310,7 @@ class HTTPConnection:
         head = self._read_head(first)
         if head is None:
             return None
+        _check_framing(head)
         self.h11.receive_data(head)
         try:
             event = self.h11.next_event()
@@ -333,7 +335,7 @@ class HTTPConnection:
         raw = target
         if method == "OPTIONS" and target == "*":
             raw = "/"
-        elif "://" in target.split("?", 1)[0]:
+        elif _ABSOLUTE_FORM.match(target):
             # absolute-form: the authority in the target wins over Host.
             scheme_rest = target.split("://", 1)[1]
             authority, _, rest = scheme_rest.partition("/")
@@ -356,6 +358,10 @@ class HTTPConnection:
         self.request = request
         if any(k == "transfer-encoding" for k, _ in headers):
             request.chunked = True
+            if any(k == "content-length" for k, _ in headers):
+                # RFC 9112 6.1: the body is chunked, and the connection must close after the
+                # response, since a front that read Content-Length sees another request boundary.
+                self._keep_alive_allowed = False
         else:
             length = next((v for k, v in headers if k == "content-length"), None)
             request.content_length = int(length) if length is not None else None
@@ -579,3 +585,19 @@ class HTTPConnection:
             pass  # The peer is gone already: nothing left to flush.
         finally:
             self.sock.close()
+
+
+#: An absolute-form request target: a scheme, then ``://`` (RFC 9112 3.2.2).
+_ABSOLUTE_FORM = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+_BARE_LF = re.compile(rb"(?<!\r)\n")
+_CONTENT_LENGTH_LINE = re.compile(rb"^content-length[ \t]*:", re.IGNORECASE | re.MULTILINE)
+
+
+def _check_framing(head: bytes) -> None:
+    """What httpd's strict parsing refuses with 400 before a request is read:
+    lines ended by a bare LF, and more than one Content-Length (h11 merges
+    equal ones; a front that kept the other would frame the body otherwise)."""
+    if _BARE_LF.search(head):
+        raise HTTPError(400, "request header line ends in a bare LF (HttpProtocolOptions Strict)")
+    if len(_CONTENT_LENGTH_LINE.findall(head)) > 1:
+        raise HTTPError(400, "more than one Content-Length header")

@@ -127,3 +127,67 @@ def test_keep_alive_to_a_busy_vhost_closes_before_its_error_document_is_opened(i
     assert first.startswith(b"HTTP/1.1 200 ")
     assert alice.secret.encode() not in rest
     assert rest == b""
+
+
+# -- 7. request routing and framing ---------------------------------------------------------
+
+
+def raw(server: Itkgw, data: bytes) -> bytes:
+    """Everything the server sends for ``data`` until it closes (or goes quiet for 3 s)."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=3) as sock:
+        sock.sendall(data)
+        out = b""
+        try:
+            while chunk := sock.recv(65536):
+                out += chunk
+        except (TimeoutError, ConnectionResetError):
+            pass  # a kept-open connection, or a reset after the answer
+        return out
+
+
+def statuses(response: bytes) -> list[int]:
+    return [int(line.split()[1]) for line in response.split(b"\r\n") if line.startswith(b"HTTP/1.")]
+
+
+@pytest.fixture
+def two_tenants(itkgw_factory, docroots) -> Itkgw:
+    return itkgw_factory([vhost_for(docroots[ALICE], "alice.test"), vhost_for(docroots[BOB], "bob.test")])
+
+
+def test_a_path_with_a_scheme_inside_is_not_an_absolute_form_target(two_tenants: Itkgw) -> None:
+    response = raw(two_tenants, b"GET /x://bob.test/index.html HTTP/1.1\r\nHost: alice.test\r\n"
+                                b"Connection: close\r\n\r\n")
+    assert statuses(response) == [404]
+    assert BOB.encode() not in response
+    absolute = raw(two_tenants, b"GET http://bob.test/index.html HTTP/1.1\r\nHost: alice.test\r\n"
+                                b"Connection: close\r\n\r\n")
+    assert statuses(absolute) == [200] and f"<h1>{BOB}</h1>".encode() in absolute
+
+
+def test_content_length_with_transfer_encoding_is_answered_then_closed(two_tenants: Itkgw) -> None:
+    """RFC 9112 6.1; Apache reads the chunked body, answers, and closes: the bytes a
+    Content-Length reader would take for a second request are never served."""
+    smuggled = b"GET /secret.txt HTTP/1.1\r\nHost: alice.test\r\n\r\n"
+    response = raw(two_tenants, b"POST /whoami.cgi HTTP/1.1\r\nHost: alice.test\r\nContent-Length: 3\r\n"
+                                b"Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n" + smuggled)
+    assert statuses(response) == [200]
+    assert b"Connection: close" in response
+
+
+@pytest.mark.parametrize("head", [
+    b"GET /index.html HTTP/1.1\nHost: alice.test\n\n",
+    b"POST /whoami.cgi HTTP/1.1\r\nHost: alice.test\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc",
+], ids=["bare-lf", "equal-content-lengths"])
+def test_heads_httpd_refuses_get_400_and_a_close(two_tenants: Itkgw, head: bytes) -> None:
+    response = raw(two_tenants, head)
+    assert statuses(response) == [400]
+    assert b"Connection: close" in response
+
+
+@pytest.mark.parametrize("spec", [b"9" * 5000 + b"-", b"0-" + b"9" * 5000, b"99999999999999999999-"],
+                         ids=["5000-digit-start", "5000-digit-end", "past-off_t"])
+def test_a_range_of_endless_digits_sends_the_whole_file(two_tenants: Itkgw, spec: bytes) -> None:
+    response = raw(two_tenants, b"GET /index.html HTTP/1.1\r\nHost: alice.test\r\nConnection: close\r\n"
+                                b"Range: bytes=" + spec + b"\r\n\r\n")
+    assert statuses(response) == [200] and response.endswith(f"<h1>{ALICE}</h1>\n".encode())
+    assert "Traceback" not in two_tenants.error_log_text()
