@@ -13,6 +13,7 @@ import errno
 import logging
 import os
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from itkgw.config.model import ServerConfig
@@ -22,7 +23,7 @@ from itkgw.handlers import cgi, phpcgi, static
 from itkgw.http.connection import HTTPConnection, Request
 from itkgw.request.dirconf import DirConfig, merge
 from itkgw.request.mime import MimeTypes
-from itkgw.request.routing import Plan
+from itkgw.request.routing import Plan, denial
 
 log = logging.getLogger("itkgw.core")
 
@@ -85,11 +86,16 @@ def serve(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConf
         if not request.path.endswith("/"):
             static.redirect_to_slash(conn, request)
             return
-        target = _index_of(target, dirconf, first)
+        target = _index_of(target, dirconf, first, lambda filename: denial(
+            request, vhost, merge(config, vhost, plan.url_path, fs_path=filename), plan.reqenv))
     if not stat.S_ISREG(target.st.st_mode):
         raise HTTPError(403, f"not a regular file: {target.filename}")
-    # <Files> sections and handlers see the file actually served (an index file).
+    # <Files> sections, access rules and handlers see the file actually served
+    # (an index file, a script with PATH_INFO after it).
     dirconf = merge(config, vhost, plan.url_path, fs_path=target.filename)
+    denied = denial(request, vhost, dirconf, plan.reqenv)
+    if denied is not None:
+        raise HTTPError(403, denied)
     conn.header_rules = list(dirconf.headers)
     kind = dirconf.handler_for(target.filename)
     cgi_log = logging.getLogger("itkgw.cgi")
@@ -151,7 +157,14 @@ def send_error_document(conn: HTTPConnection, status: int, target: str, plan: Pl
         os.close(fd)
 
 
-def _index_of(directory: Target, dirconf: DirConfig, first: bool) -> Target:
+def _index_of(directory: Target, dirconf: DirConfig, first: bool,
+              denied: Callable[[str], str | None]) -> Target:
+    """The first DirectoryIndex file that exists and that the access rules let through.
+
+    As mod_dir: an index file the rules refuse is passed over, and when no
+    other is found the answer is that refusal, never a listing.
+    """
+    refusal = None
     for name in dirconf.directory_index:
         filename = os.path.join(directory.filename, name)
         try:
@@ -160,7 +173,11 @@ def _index_of(directory: Target, dirconf: DirConfig, first: bool) -> Target:
             if exc.errno in (errno.ENOENT, errno.ENOTDIR):
                 continue
             raise _denied(exc, first, filename) from None
-        return Target(filename, directory.script_name.rstrip("/") + "/" + name, "", st)
+        refusal = denied(filename)
+        if refusal is None:
+            return Target(filename, directory.script_name.rstrip("/") + "/" + name, "", st)
+    if refusal is not None:
+        raise HTTPError(403, refusal)
     raise HTTPError(403, "Cannot serve directory %s: No matching DirectoryIndex (%s) found, "
                     "and server-generated directory index forbidden by Options directive"
                     % (directory.filename, ",".join(dirconf.directory_index)))

@@ -110,15 +110,25 @@ def plan_request(config: ServerConfig, compiled: Compiled, vhost: VHost, request
     if user_dir is not None:
         url_path, vhost = user_dir
     dirconf = merge(config, vhost, url_path)
+    denied = denial(request, vhost, dirconf, reqenv)
+    identity = _identity(config, compiled, vhost, request, dirconf, reqenv)
+    return Plan(url_path, dirconf, identity, reqenv, denied, vhost)
+
+
+def denial(request: Request, vhost: VHost, dirconf: DirConfig, reqenv: dict[str, str]) -> str | None:
+    """Why the access rules of ``dirconf`` refuse the request (the log line of its 403), or None.
+
+    Asked twice: on the mapped path before the switch, and on the file
+    actually served once PATH_INFO and DirectoryIndex are resolved, since
+    <Files> sections match that file's name.
+    """
     client = authz.Client(
         remote_ip=request.remote_ip, method=request.method, env=reqenv, local_ip=request.local_ip,
         expr_context=lambda: context_for(request, vhost.server_name, vhost.document_root, reqenv,
                                          filename=dirconf.fs_path))
-    denied = None
-    if not authz.is_allowed(dirconf.require, dirconf.access, client):
-        denied = f"AH01630: client denied by server configuration: {dirconf.fs_path}"
-    identity = _identity(config, compiled, vhost, request, dirconf, reqenv)
-    return Plan(url_path, dirconf, identity, reqenv, denied, vhost)
+    if authz.is_allowed(dirconf.require, dirconf.access, client):
+        return None
+    return f"AH01630: client denied by server configuration: {dirconf.fs_path}"
 
 
 def _identity(config: ServerConfig, compiled: Compiled, vhost: VHost, request: Request,

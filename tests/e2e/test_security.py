@@ -44,6 +44,37 @@ def plant() -> Iterator[Plant]:
         link.unlink()
 
 
+Put = Callable[[Site, str, str], Path]
+
+
+@pytest.fixture
+def put() -> Iterator[Put]:
+    """``put(site, relative_path, text)``: a file of the tenant's own (0640, or 0750 for .cgi),
+    with any directories it needs; all removed afterwards."""
+    made: list[Path] = []
+
+    def make(site: Site, relative: str, text: str) -> Path:
+        path = site.htdocs / relative
+        for directory in reversed(path.relative_to(site.htdocs).parents[:-1]):
+            folder = site.htdocs / directory
+            if not folder.exists():
+                folder.mkdir(mode=0o750)
+                os.chown(folder, site.user.pw_uid, site.user.pw_gid)
+                made.append(folder)
+        path.write_text(text)
+        os.chown(path, site.user.pw_uid, site.user.pw_gid)
+        path.chmod(0o750 if path.suffix == ".cgi" else 0o640)
+        made.append(path)
+        return path
+
+    yield make
+    for path in reversed(made):
+        if path.is_dir():
+            path.rmdir()
+        else:
+            path.unlink()
+
+
 def hold_slow_request(server: Itkgw, host: str, seconds: int = 3) -> threading.Thread:
     """A request to ``host``'s slow.cgi, running once this returns."""
     before = sum(1 for proc in processes() if "slow.cgi" in proc.cmdline)
@@ -127,6 +158,43 @@ def test_keep_alive_to_a_busy_vhost_closes_before_its_error_document_is_opened(i
     assert first.startswith(b"HTTP/1.1 200 ")
     assert alice.secret.encode() not in rest
     assert rest == b""
+
+
+# -- 2. <Files> denials hold for the file actually served ---------------------------------
+
+
+ADMIN_PHP = "<?php echo 'admin panel';\n"
+ADMIN_CGI = "#!/bin/sh\nprintf 'Content-Type: text/plain\\n\\nadmin panel\\n'\n"
+
+
+@pytest.fixture
+def admin_denied(itkgw_factory, docroots, put: Put) -> Itkgw:
+    """alice.test, where <Files admin.php> and <FilesMatch ^admin\\.cgi$> deny everyone."""
+    alice = docroots[ALICE]
+    put(alice, "admin.php", ADMIN_PHP)
+    put(alice, "admin.cgi", ADMIN_CGI)
+    put(alice, "panel/admin.php", ADMIN_PHP)
+    put(alice, "both/admin.php", ADMIN_PHP)
+    put(alice, "both/index.php", "<?php echo 'public index';\n")
+    denied = {"require": ["all denied"]}
+    return itkgw_factory([vhost_for(alice, "alice.test", directory_index=["admin.php", "index.php"], files=[
+        {"path": "admin.php", **denied},
+        {"path": r"^admin\.cgi$", "regex": True, **denied},
+    ])])
+
+
+@pytest.mark.parametrize("path", ["/admin.php", "/admin.php/x", "/admin.cgi/x", "/panel/"])
+def test_a_denied_file_stays_denied_behind_path_info_or_an_index(admin_denied: Itkgw, path: str) -> None:
+    response = admin_denied.request("alice.test", path)
+    assert response.status == 403
+    assert b"admin panel" not in response.body
+    assert "AH01630: client denied by server configuration" in admin_denied.error_log_text()
+
+
+def test_a_denied_index_file_is_passed_over_for_the_next(admin_denied: Itkgw) -> None:
+    """mod_dir tries the next DirectoryIndex name when one is refused."""
+    response = admin_denied.request("alice.test", "/both/")
+    assert (response.status, response.body) == (200, b"public index")
 
 
 # -- 7. request routing and framing ---------------------------------------------------------
