@@ -652,7 +652,10 @@ class _Reader:
         words = row.kind.from_args(args, where)
         if [word.lower() for word in words] != ["none"] and not self.warned_htaccess:
             self.warned_htaccess = True
-            self.findings.warn(where, "AllowOverride has no effect: itkgw reads no .htaccess files")
+            self.findings.warn(where, f"AllowOverride {' '.join(words)}: itkgw does not read .htaccess "
+                               "files yet; a request below a directory whose .htaccess exists gets 500, "
+                               "never the file as if there were none")
+        self.setting(row, args, scope, where)
 
     # -- sections ------------------------------------------------------------------
 
@@ -864,7 +867,7 @@ class _Reader:
         where = scope.where if scope is not base else base.set_at.get("document_root", self.source)
         values: dict[str, Any] = {"server_name": self.server_name(scope)}
         for name in ("document_root", "assign_user_id", "max_clients_vhost", "nice_value", "user_dir",
-                     "assign_user_id_expr", "assign_group_id_expr"):
+                     "assign_user_id_expr", "assign_group_id_expr", "access_file_name"):
             if name in own or name in inherited:
                 values[name] = own.get(name, inherited.get(name))
         if "document_root" not in values:

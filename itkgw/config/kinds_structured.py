@@ -22,6 +22,7 @@ from itkgw.config.kinds import (
     Path,
     Text,
     TomlOnly,
+    Words,
     apache_words,
     check_regex,
     extension,
@@ -741,21 +742,29 @@ _OVERRIDES = ("all", "none", "authconfig", "fileinfo", "indexes", "limit", "opti
 
 
 @dataclass(frozen=True)
-class OverrideWords(ApacheOnly):
-    """AllowOverride's words: read, checked, and of no effect (no .htaccess is read)."""
+class OverrideWords(Words):
+    """AllowOverride's words, as written: None, All, or override classes (Options=... and
+    Nonfatal=... with their lists)."""
 
+    toml_example: ClassVar[str] = '["None"], ["All"] or classes, e.g. ["AuthConfig", "FileInfo"]'
     args_example: ClassVar[str] = "AllowOverride None"
 
+    def from_toml(self, value: object, where: str) -> tuple[str, ...]:
+        return self._checked(super().from_toml(value, where), where)
+
     def from_args(self, args: list[str], where: str) -> tuple[str, ...]:
-        if not args:
+        return self._checked(tuple(args), where)
+
+    def _checked(self, words: tuple[str, ...], where: str) -> tuple[str, ...]:
+        if not words:
             raise ConfigError(where, "AllowOverride needs None, All or override kinds",
                               f"write it as {self.args_example}")
-        for word in args:
+        for word in words:
             name = word.partition("=")[0].lower()
             if name not in _OVERRIDES and name != "nonfatal":
                 raise ConfigError(where, f"Illegal override option {word}",
                                   "use None, All, AuthConfig, FileInfo, Indexes, Limit or Options")
-        return tuple(args)
+        return words
 
 
 #: The Apache section name of each DirSection kind.

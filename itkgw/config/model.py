@@ -153,6 +153,8 @@ class DirSection:
     php_settings: tuple[PHPSetting, ...] = doc("PHP ini settings (php_value, php_admin_value...)", ())
     error_documents: tuple[tuple[int, str], ...] = doc("(status, URL path, URL or text) (ErrorDocument)", ())
     limit_request_body: int | None = doc("request body bytes at most here (LimitRequestBody)", None)
+    allow_override: tuple[str, ...] | None = doc(
+        "what .htaccess files below a <Directory> may hold (AllowOverride)", None)
     modules: ModuleSettings = doc("settings of modules that keep their own", ModuleSettings())
     where: str = doc("where the section was defined, for messages", "")
 
@@ -193,6 +195,8 @@ class VHost:
     headers: tuple[HeaderRule, ...] = doc("response header rules (Header)", ())
     php_settings: tuple[PHPSetting, ...] = doc("PHP ini settings (php_value, php_admin_value...)", ())
     error_documents: tuple[tuple[int, str], ...] = doc("(status, URL path, URL or text) (ErrorDocument)", ())
+    access_file_name: tuple[str, ...] = doc("per-directory config file names (AccessFileName)",
+                                            (".htaccess",))
     rewrite_engine: bool = doc("whether RewriteRule lines apply (RewriteEngine)", False)
     rewrite_rules: tuple[RewriteRule, ...] = doc("mod_rewrite rules, in order (RewriteRule)", ())
     require: RequireGroup | None = doc("Apache 2.4 access rules for the whole vhost", None)

@@ -16,12 +16,12 @@ import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from itkgw.config.model import ServerConfig
+from itkgw.config.model import ServerConfig, VHost
 from itkgw.config.modules.cgi import CGISettings
 from itkgw.errors import CloseConnection, HTTPError
 from itkgw.handlers import cgi, phpcgi, static
 from itkgw.http.connection import HTTPConnection, Request
-from itkgw.request.dirconf import DirConfig, merge
+from itkgw.request.dirconf import DirConfig, merge, overrides_at, reads_access_files
 from itkgw.request.mime import MimeTypes
 from itkgw.request.routing import Plan, denial
 
@@ -82,6 +82,7 @@ def serve(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConf
     if dirconf.limit_request_body is not None:
         conn.limits.body = dirconf.limit_request_body
     target = locate(request, dirconf, first)
+    _refuse_unread_access_files(config, vhost, target, first)
     if stat.S_ISDIR(target.st.st_mode):
         if not request.path.endswith("/"):
             static.redirect_to_slash(conn, request)
@@ -155,6 +156,30 @@ def send_error_document(conn: HTTPConnection, status: int, target: str, plan: Pl
         conn.end_response()
     finally:
         os.close(fd)
+
+
+def _refuse_unread_access_files(config: ServerConfig, vhost: VHost, target: Target, first: bool) -> None:
+    """500 when Apache would read an .htaccess on the way to ``target``: itkgw does
+    not read them yet, and serving as if they were absent would lose what they
+    deny. Apache walks every directory from / down; so does this, as the tenant."""
+    directory = target.filename if stat.S_ISDIR(target.st.st_mode) else os.path.dirname(target.filename)
+    parts = [part for part in directory.split("/") if part]
+    for depth in range(len(parts) + 1):
+        current = "/" + "/".join(parts[:depth])
+        overrides = overrides_at(config, vhost, current)
+        if not reads_access_files(overrides):
+            continue
+        for name in vhost.access_file_name:
+            candidate = os.path.join(current, name)
+            try:
+                os.stat(candidate)
+            except OSError as exc:
+                if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+                    continue
+                raise _denied(exc, first, candidate) from None
+            raise HTTPError(500, f"{candidate}: not read, itkgw does not read .htaccess files yet "
+                            f"(AllowOverride {' '.join(overrides)} for {current}); set AllowOverride None "
+                            "there and move its directives into the <Directory>")
 
 
 def _index_of(directory: Target, dirconf: DirConfig, first: bool,

@@ -121,6 +121,27 @@ def map_path(vhost: VHost, url_path: str) -> Mapped:
     return Mapped(root + url_path, "/", root)
 
 
+#: AllowOverride where no <Directory> sets it: Apache 2.4's None, 2.2's All.
+DEFAULT_OVERRIDE: dict[str, tuple[str, ...]] = {"2.2": ("All",), "2.4": ("None",)}
+
+
+def overrides_at(config: ServerConfig, vhost: VHost, directory: str) -> tuple[str, ...]:
+    """The AllowOverride in effect for ``directory``: the deepest plain <Directory>
+    section above it that sets one (regex sections cannot, as in Apache)."""
+    found = DEFAULT_OVERRIDE[config.compat]
+    for section in sorted((s for s in vhost.directories if s.kind == "directory" and not s.regex
+                           and s.allow_override is not None and _below(directory, s.path)),
+                          key=lambda s: len(s.path.rstrip("/"))):
+        assert section.allow_override is not None
+        found = section.allow_override
+    return found
+
+
+def reads_access_files(overrides: tuple[str, ...]) -> bool:
+    """Whether an AllowOverride makes Apache read the access files of a directory."""
+    return [word.lower() for word in overrides] != ["none"]
+
+
 def sections_for(vhost: VHost, url_path: str, fs_path: str) -> list[DirSection]:
     """The sections that apply to a request, in Apache's merge order."""
     basename = os.path.basename(fs_path.rstrip("/"))

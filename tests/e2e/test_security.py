@@ -259,3 +259,55 @@ def test_a_range_of_endless_digits_sends_the_whole_file(two_tenants: Itkgw, spec
                                 b"Range: bytes=" + spec + b"\r\n\r\n")
     assert statuses(response) == [200] and response.endswith(f"<h1>{ALICE}</h1>\n".encode())
     assert "Traceback" not in two_tenants.error_log_text()
+
+
+# -- 9. an .htaccess Apache would read is never ignored -----------------------------------------
+
+
+WIKI_HTACCESS = "Require all denied\n"
+PAGE = "the page source, with a password hash\n"
+
+
+@pytest.fixture
+def wiki(docroots, put: Put) -> Site:
+    """alice's docroot with wiki/, whose .htaccess denies wiki/data/ (as DokuWiki's does)."""
+    alice = docroots[ALICE]
+    put(alice, "wiki/data/.htaccess", WIKI_HTACCESS)
+    put(alice, "wiki/data/page.txt", PAGE)
+    put(alice, "wiki/index.html", "<h1>wiki</h1>\n")
+    return alice
+
+
+def test_a_file_below_an_unread_htaccess_gets_500_never_the_file(itkgw_factory, wiki: Site) -> None:
+    server = itkgw_factory([vhost_for(wiki, "alice.test", directory=[
+        {"path": str(wiki.htdocs / "wiki"), "allow_override": ["All"]}])])
+    for path in ("/wiki/data/page.txt", "/wiki/data/.htaccess", "/wiki/data/"):
+        response = server.request("alice.test", path)
+        assert response.status == 500, path
+        assert PAGE.encode() not in response.body and WIKI_HTACCESS.encode() not in response.body
+    assert f"{wiki.htdocs}/wiki/data/.htaccess: not read" in server.error_log_text()
+    # Where no .htaccess lies on the way, overrides change nothing.
+    assert server.request("alice.test", "/wiki/index.html").body == b"<h1>wiki</h1>\n"
+
+
+def test_with_allowoverride_none_an_htaccess_is_ignored_as_apache_ignores_it(itkgw_factory,
+                                                                             wiki: Site) -> None:
+    server = itkgw_factory([vhost_for(wiki, "alice.test")])  # 2.4's default: AllowOverride None
+    response = server.request("alice.test", "/wiki/data/page.txt")
+    assert (response.status, response.body) == (200, PAGE.encode())
+
+
+def test_in_22_every_directory_reads_htaccess_unless_told_not_to(itkgw_factory, wiki: Site) -> None:
+    """Apache 2.2's default is AllowOverride All."""
+    server = itkgw_factory([vhost_for(wiki, "alice.test")], compat="2.2")
+    assert server.request("alice.test", "/wiki/data/page.txt").status == 500
+    assert server.request("alice.test", "/wiki/index.html").status == 200
+
+
+def test_accessfilename_names_the_files_looked_for(itkgw_factory, docroots, put: Put) -> None:
+    alice = docroots[ALICE]
+    put(alice, "conf/.config", WIKI_HTACCESS)
+    put(alice, "conf/users.txt", PAGE)
+    server = itkgw_factory([vhost_for(alice, "alice.test", access_file_name=[".config"], directory=[
+        {"path": str(alice.htdocs), "allow_override": ["AuthConfig", "Limit"]}])])
+    assert server.request("alice.test", "/conf/users.txt").status == 500

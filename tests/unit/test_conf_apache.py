@@ -1096,7 +1096,7 @@ def test_relative_paths_are_taken_from_serverroot(tmp_path: Path) -> None:
         "httpd.conf:6: ServerRoot must be a valid directory (none is not a directory)")
 
 
-def test_allowoverride_is_accepted_with_one_warning(tmp_path: Path) -> None:
+def test_allowoverride_is_kept_with_one_warning(tmp_path: Path) -> None:
     loaded = load(tmp_path, vhost_file(tmp_path, body=f"""
         <Directory {tmp_path}>
             AllowOverride None
@@ -1108,8 +1108,18 @@ def test_allowoverride_is_accepted_with_one_warning(tmp_path: Path) -> None:
             AllowOverride FileInfo Options=Indexes
         </Directory>
         """))
-    assert loaded.warnings == [f"{tmp_path}/httpd.conf:13: AllowOverride has no effect: itkgw reads no "
-                               ".htaccess files"]
+    assert loaded.warnings == [f"{tmp_path}/httpd.conf:13: AllowOverride All: itkgw does not read .htaccess "
+                               "files yet; a request below a directory whose .htaccess exists gets 500, "
+                               "never the file as if there were none"]
+    sections = loaded.config.vhosts[0].directories
+    assert [section.allow_override for section in sections] == [
+        ("None",), ("All",), ("FileInfo", "Options=Indexes")]
+
+
+def test_accessfilename_is_every_vhost_s_default(tmp_path: Path) -> None:
+    vhost = the_vhost(tmp_path, server="AccessFileName .config .htaccess\n")
+    assert vhost.access_file_name == (".config", ".htaccess")
+    assert the_vhost(tmp_path).access_file_name == (".htaccess",)
 
 
 def test_identities_are_checked_as_in_toml(tmp_path: Path) -> None:

@@ -159,7 +159,7 @@ def test_names_outside_the_table_are_left_to_the_apache_reader() -> None:
 
 
 def test_directives_that_steer_reading_are_in_the_table_without_a_toml_key() -> None:
-    for name in ("LoadModule", "LoadFile", "Include", "AllowOverride", "ServerLimit"):
+    for name in ("LoadModule", "LoadFile", "Include", "ServerLimit"):
         found = apache_directive(name, "2.4", "x.conf:1")
         assert found is not None and found[0].key == "", name
 

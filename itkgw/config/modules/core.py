@@ -101,9 +101,14 @@ MODULE = Module(
         Directive("<DirectoryMatch>", "regex", DIRECTORY, Flag(),
                   "path is a regular expression: <DirectoryMatch>, <LocationMatch>, <FilesMatch> and the "
                   "~ forms; TOML regex = true"),
-        Directive("AllowOverride", "", NOWHERE, OverrideWords(),
-                  "accepted and of no effect: itkgw reads no .htaccess files (one warning says so)",
-                  apache=DIRECTORY, sections=frozenset({"directory"})),
+        Directive("AllowOverride", "allow_override", DIRECTORY, OverrideWords(),
+                  "which directives .htaccess files below a <Directory> may hold (default None; "
+                  "All in 2.2). itkgw does not read .htaccess files yet: where one exists in such a "
+                  "directory, requests below it get 500 rather than being served without it",
+                  sections=frozenset({"directory"})),
+        Directive("AccessFileName", "access_file_name", VHOST, Words(),
+                  "names of the per-directory files AllowOverride is about (default .htaccess)",
+                  repeat=False),
         Directive("Options", "options", VHOST_DIRECTORY, OptionWords(),
                   "Options words (ExecCGI, FollowSymLinks, SymLinksIfOwnerMatch, Indexes...), with + and - "
                   "in sections; a vhost's are resolved against the server's (Apache's default: "
@@ -116,7 +121,6 @@ MODULE = Module(
         Directive("ErrorDocument", "error_documents", VHOST_DIRECTORY, ErrorDocuments(),
                   'per status, a local URL path, a URL or a message; TOML { "404" = "/missing.html" }',
                   repeat=True, keyed=True),
-        no_effect("AccessFileName", "itkgw reads no .htaccess files"),
         no_effect("AddDefaultCharset", "itkgw adds no charset to Content-Type", EVERYWHERE),
         no_effect("DefaultRuntimeDir", "not used by itkgw", SERVER, ONLY_24),
         no_effect("EnableMMAP", "itkgw sends files with sendfile(2), never from a mapping", EVERYWHERE),
