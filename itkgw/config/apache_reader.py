@@ -779,6 +779,7 @@ class _Reader:
                                   "install php-cgi, or set PHPCGI to its path; vhosts without PHP need no "
                                   "AddHandler or AddType for it")
         checks.check_names(vhosts, self.findings, lambda vhost: vhost.where)
+        checks.check_identity_sources(vhosts, limits.uid_range, self.findings)
         if self.unknown_modules:
             first = next(iter(self.unknown_modules.values()))
             self.findings.warn(first, "modules itkgw does not implement are not loaded: "

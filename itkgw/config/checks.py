@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import itertools
 import os
+import pwd
+import re
 import stat
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -203,3 +205,59 @@ def check_names(vhosts: Sequence[VHost], findings: Findings, label: Callable[[VH
             other = vhosts[earlier]
             findings.warn(vhost.where, f"{name} on {', '.join(addresses)} is also a name of "
                           f"{label(other)} ({other.server_name}), which gets its requests")
+
+
+_REQENV = re.compile(r"%\{reqenv:([^}]+)\}", re.IGNORECASE)
+
+
+def check_identity_sources(vhosts: Sequence[VHost], uid_range: tuple[int, int], findings: Findings) -> None:
+    """Warn where AssignUserIDExpr lets one user's files choose another user's identity.
+
+    mpm-itk's own example maps /~NAME/ to the user NAME; it is safe only with
+    a rule anchored at the start of the path and a DocumentRoot that holds no
+    user's files (each user's tree reached through Alias or UserDir): else a
+    user who can create ``~other/x.php`` in their own tree runs it as other.
+    """
+    for vhost in vhosts:
+        texts = [vhost.assign_user_id_expr, vhost.assign_group_id_expr]
+        texts += [text for s in vhost.directories for text in (s.assign_user_id_expr, s.assign_group_id_expr)]
+        variables = {name.lower() for text in texts if text for name in _REQENV.findall(text)}
+        if not variables:
+            continue
+        for rule in vhost.rewrite_rules:
+            sets = {flag.split("=", 1)[1].split(":", 1)[0].lower() for flag in rule.flags
+                    if flag.upper().startswith("E=")}
+            if sets & variables and not rule.pattern.startswith("^"):
+                findings.warn(rule.where or vhost.where,
+                              f"RewriteRule {rule.pattern} sets the identity of AssignUserIDExpr but is not "
+                              "anchored: any path holding that text, in any user's tree, picks the "
+                              "identity; anchor it with ^")
+        owners = _tenant_owners(vhost.document_root, uid_range)
+        if len(owners) > 1:
+            names = ", ".join(sorted(owners.values()))
+            findings.warn(vhost.where, f"DocumentRoot {vhost.document_root} holds the files of several users "
+                          f"({names}) and AssignUserIDExpr picks the identity from the path: one user's "
+                          "files can run as another; give the vhost a DocumentRoot no user writes to and "
+                          "reach each user's tree through Alias or UserDir")
+
+
+def _tenant_owners(directory: str, uid_range: tuple[int, int]) -> dict[int, str]:
+    """The owners (uid -> name) of the entries right below ``directory`` whose uid
+    requests may run as."""
+    owners: dict[int, str] = {}
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return owners  # check_directory reports a DocumentRoot that cannot be read
+    low, high = uid_range
+    for entry in entries:
+        try:
+            uid = entry.stat(follow_symlinks=False).st_uid
+        except OSError:
+            continue
+        if low <= uid <= high and uid not in owners:
+            try:
+                owners[uid] = pwd.getpwuid(uid).pw_name
+            except KeyError:
+                owners[uid] = f"#{uid}"
+    return owners

@@ -160,6 +160,7 @@ class _Reader:
                                   "install php-cgi, or set php_cgi to its path; "
                                   "vhosts without PHP can set php_extensions = []")
         checks.check_names(vhosts, self.findings, lambda vhost: self.key_path(vhost.where))
+        checks.check_identity_sources(vhosts, limits.uid_range, self.findings)
         if self.errors or user is None:
             return None
         core, modules = split_settings(Context.SERVER, settings)

@@ -621,6 +621,8 @@ def test_every_example_in_etc_is_syntax_ok(demo_setup: None, name: str, compat: 
     result = itkgw(*args, "-t", "-f", str(ETC / name))
     assert (result.returncode, result.stdout) == (0, "Syntax OK\n"), result.stderr
     assert "Traceback" not in result.stderr
+    # The examples show AssignUserIDExpr's safe form: no warning that a user's files pick another's.
+    assert "AssignUserIDExpr" not in result.stderr
 
 
 @pytest.mark.parametrize(("name", "compat"), list(ETC_EXAMPLES.items()))

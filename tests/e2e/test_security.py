@@ -261,6 +261,41 @@ def test_a_range_of_endless_digits_sends_the_whole_file(two_tenants: Itkgw, spec
     assert "Traceback" not in two_tenants.error_log_text()
 
 
+# -- 8. AssignUserIDExpr from the path, in the safe form the examples show -------------------
+
+
+@pytest.fixture
+def users_root(docroots) -> Iterator[Path]:
+    """An empty DocumentRoot no user writes to, beside the tenants' trees."""
+    root = docroots[ALICE].root.parent / "users"
+    root.mkdir(mode=0o755)
+    yield root
+    root.rmdir()
+
+
+def test_no_tenant_can_name_another_in_a_path_of_its_own(itkgw_factory, docroots, users_root: Path,
+                                                         put: Put) -> None:
+    """mpm-itk's /~NAME/ example with an anchored rule and an empty DocumentRoot
+    (etc/itkgw-full.toml): alice's ~itkt-bob/ directory runs as alice, or not at all."""
+    alice, bob = docroots[ALICE], docroots[BOB]
+    put(alice, "~itkt-bob/whoami.cgi", (alice.htdocs / "whoami.cgi").read_text())
+    vhost = {
+        "server_name": "users.test", "document_root": str(users_root),
+        "assign_user_id_expr": "%{reqenv:ITKUID}", "assign_group_id_expr": "%{reqenv:ITKUID}",
+        "rewrite_engine": True,
+        "rewrite_rules": [{"pattern": "^/~(itkt-[a-z]+)/", "substitution": "-", "flags": ["E=ITKUID:$1"]}],
+        "alias": {"/~itkt-alice/": f"{alice.htdocs}/", "/~itkt-bob/": f"{bob.htdocs}/"},
+    }
+    server = itkgw_factory([vhost])
+    own = server.request("users.test", "/~itkt-bob/whoami.cgi")
+    assert own.status == 200 and f"uid={bob.user.pw_uid} ".encode() in own.body
+    nested = server.request("users.test", "/~itkt-alice/~itkt-bob/whoami.cgi")
+    assert nested.status == 200 and f"uid={alice.user.pw_uid} ".encode() in nested.body
+    through_root = server.request("users.test", f"/{alice.root.name}/htdocs/~itkt-bob/whoami.cgi")
+    assert through_root.status in (404, 500)
+    assert f"uid={bob.user.pw_uid} ".encode() not in through_root.body
+
+
 # -- 9. an .htaccess Apache would read is never ignored -----------------------------------------
 
 

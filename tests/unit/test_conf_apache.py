@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import grp
+import os
 import pwd
 import textwrap
 from pathlib import Path
@@ -168,7 +169,7 @@ def test_a_24_setup_with_require_assignuseridexpr_and_limituidrange_gives_this_m
             ServerName users.test
             DocumentRoot {tmp_path}
             RewriteEngine on
-            RewriteRule /~([a-z]+)/ - [E=ITKUID:$1]
+            RewriteRule ^/~([a-z]+)/ - [E=ITKUID:$1]
             AssignUserIDExpr %{{reqenv:ITKUID}}
             <Location /private>
                 <RequireAll>
@@ -188,7 +189,7 @@ def test_a_24_setup_with_require_assignuseridexpr_and_limituidrange_gives_this_m
         directory_index=("index.html",), options=("FollowSymLinks",), exec_cgi=False,
         cgi_extensions=(".cgi",), php_extensions=(), assign_user_id_expr="%{reqenv:ITKUID}",
         rewrite_engine=True,
-        rewrite_rules=(RewriteRule("/~([a-z]+)/", "-", ("E=ITKUID:$1",), where=f"{path}:12"),),
+        rewrite_rules=(RewriteRule("^/~([a-z]+)/", "-", ("E=ITKUID:$1",), where=f"{path}:12"),),
         directories=(
             DirSection(path=str(tmp_path), options=("+ExecCGI",), exec_cgi=True,
                        require=RequireGroup("any", (Require("all", ("granted",)),)), where=f"{path}:20"),
@@ -1369,3 +1370,39 @@ def test_cgi_script_timeout_reads_the_same_from_toml_and_converts_back(tmp_path:
     again = loads_toml(text, "converted.toml").config
     assert again.vhosts[0].modules == apache.vhosts[0].modules
     assert again.vhosts[0].directories[0].modules == apache.vhosts[0].directories[0].modules
+
+
+# -- AssignUserIDExpr from the path: the unsafe forms are named -------------------------------
+
+
+USERS_VHOST = """
+    RewriteEngine on
+    RewriteRule {pattern} - [E=ITKUID:$1]
+    AssignUserIDExpr %{{reqenv:ITKUID}}
+"""
+
+
+def test_an_unanchored_rule_feeding_assignuseridexpr_is_warned_about(tmp_path: Path) -> None:
+    loaded = load(tmp_path, vhost_file(tmp_path, body=USERS_VHOST.format(pattern="/~([a-z-]+)/")))
+    assert loaded.warnings == [
+        f"{tmp_path}/httpd.conf:10: RewriteRule /~([a-z-]+)/ sets the identity of AssignUserIDExpr but is "
+        "not anchored: any path holding that text, in any user's tree, picks the identity; anchor it with ^"]
+    anchored = load(tmp_path, vhost_file(tmp_path, body=USERS_VHOST.format(pattern="^/~([a-z-]+)/")))
+    assert anchored.warnings == []
+
+
+def test_a_docroot_holding_several_users_trees_is_warned_about(tmp_path: Path) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("needs root: gives directories to other users")
+    for name, user in (("one", "daemon"), ("two", "bin")):
+        (tmp_path / name).mkdir()
+        os.chown(tmp_path / name, pwd.getpwnam(user).pw_uid, -1)
+    loaded = load(tmp_path, vhost_file(tmp_path, body=USERS_VHOST.format(pattern="^/~([a-z-]+)/")))
+    assert loaded.warnings == [
+        f"{tmp_path}/httpd.conf:6: DocumentRoot {tmp_path} holds the files of several users (bin, daemon) "
+        "and AssignUserIDExpr picks the identity from the path: one user's files can run as another; give "
+        "the vhost a DocumentRoot no user writes to and reach each user's tree through Alias or UserDir"]
+    # Owners outside LimitUIDRange cannot be switched to, so they decide nothing.
+    narrow = load(tmp_path, vhost_file(tmp_path, body=USERS_VHOST.format(pattern="^/~([a-z-]+)/"),
+                                       server="LimitUIDRange 1 1\nLimitGIDRange 1 65000\n"))
+    assert not [warning for warning in narrow.warnings if "holds the files" in warning]
