@@ -68,6 +68,10 @@ class Limits:
     body: int = 1 << 30
     timeout: float = 60.0
     keep_alive_timeout: float = 5.0
+    #: Lingering close, as httpd's (SECONDS_TO_LINGER, MAX_SECS_TO_LINGER): how long
+    #: the client may stay silent, and how long it may keep sending in all.
+    linger_quiet: float = 2.0
+    linger_total: float = 30.0
 
 
 @dataclass
@@ -575,14 +579,20 @@ class HTTPConnection:
             return
 
     def close(self) -> None:
-        """Close gracefully: stop sending, let the client see the end, close."""
+        """Close as httpd's lingering close: stop sending, then read and drop what
+        the client still sends, so that a reset does not destroy the response in
+        flight, until it is quiet for ``linger_quiet`` seconds or
+        ``linger_total`` have passed: a client dribbling bytes cannot hold the
+        process longer."""
         try:
             self.sock.shutdown(socket.SHUT_WR)
-            self.sock.settimeout(1.0)
-            while self.sock.recv(_READ_SIZE):
-                pass
+            deadline = time.monotonic() + self.limits.linger_total
+            while (remaining := deadline - time.monotonic()) > 0:
+                self.sock.settimeout(min(self.limits.linger_quiet, remaining))
+                if not self.sock.recv(_READ_SIZE):
+                    break
         except OSError:
-            pass  # The peer is gone already: nothing left to flush.
+            pass  # The peer is gone or quiet: nothing left to wait for.
         finally:
             self.sock.close()
 

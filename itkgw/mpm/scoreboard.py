@@ -63,8 +63,10 @@ class SlotState(enum.IntEnum):
     GRACEFUL = 7  # told to exit after the current connection
 
 
-#: The states MaxClientsVHost counts.
-BUSY_STATES = frozenset({SlotState.BUSY_READ, SlotState.BUSY_WRITE, SlotState.BUSY_KEEPALIVE})
+#: The states MaxClientsVHost counts: every state of a process that holds a
+#: connection, lingering close (CLOSING) and a graceful restart's last one included.
+BUSY_STATES = frozenset({SlotState.BUSY_READ, SlotState.BUSY_WRITE, SlotState.BUSY_KEEPALIVE,
+                         SlotState.CLOSING, SlotState.GRACEFUL})
 
 
 def _encode(text: str) -> bytes:

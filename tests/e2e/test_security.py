@@ -197,6 +197,39 @@ def test_a_denied_index_file_is_passed_over_for_the_next(admin_denied: Itkgw) ->
     assert (response.status, response.body) == (200, b"public index")
 
 
+# -- 4. lingering close is bounded, and counted against the vhost ------------------------------
+
+
+def test_a_connection_in_lingering_close_counts_against_max_clients_vhost(itkgw_factory, docroots) -> None:
+    """After a Connection: close response, a client dribbling a byte every 0.5 s keeps
+    the connection's process in lingering close; it is one of the vhost's connections."""
+    server = itkgw_factory([vhost_for(docroots[ALICE], "alice.test", max_clients_vhost=1),
+                            vhost_for(docroots[BOB], "bob.test")], start_servers=3, min_spare_servers=3)
+    stop = threading.Event()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+        sock.sendall(b"GET /index.html HTTP/1.1\r\nHost: alice.test\r\nConnection: close\r\n\r\n")
+        answer = b""
+        while not answer.endswith(f"<h1>{ALICE}</h1>\n".encode()):
+            answer += sock.recv(65536)
+
+        def dribble() -> None:
+            while not stop.is_set():
+                sock.send(b"x")
+                time.sleep(0.5)
+
+        dribbler = threading.Thread(target=dribble)
+        dribbler.start()
+        try:
+            time.sleep(1.0)
+            assert server.request("alice.test", "/index.html").status == 503
+            assert server.request("bob.test", "/index.html").status == 200
+        finally:
+            stop.set()
+            dribbler.join(timeout=5)
+        assert sock.recv(65536) == b""  # quiet now: the server ends the linger and closes
+    assert server.request("alice.test", "/index.html").status == 200
+
+
 # -- 7. request routing and framing ---------------------------------------------------------
 
 

@@ -208,3 +208,43 @@ def test_decode_path_refuses(raw: str, status: int) -> None:
     with pytest.raises(HTTPError) as caught:
         decode_path(raw)
     assert caught.value.status == status
+
+
+# -- lingering close -----------------------------------------------------------------------
+
+
+def closing_time(server: socket.socket, limits: Limits) -> float:
+    """Seconds HTTPConnection.close() takes on ``server``."""
+    started = time.monotonic()
+    HTTPConnection(server, limits).close()
+    return time.monotonic() - started
+
+
+def test_lingering_close_ends_when_the_client_is_quiet(tcp_pair) -> None:
+    server, client = tcp_pair
+    assert closing_time(server, Limits(linger_quiet=0.3, linger_total=10)) < 1.0
+    assert client.recv(10) == b""  # the client saw the end of the stream
+
+
+def test_lingering_close_ends_in_time_however_the_client_dribbles(tcp_pair) -> None:
+    """A byte every 0.1 s never leaves the 2 s quiet limit: only the total limit ends it."""
+    server, client = tcp_pair
+    stop = threading.Event()
+
+    def dribble() -> None:
+        give_up = time.monotonic() + 5  # a close without a total limit would wait for this
+        while not stop.is_set() and time.monotonic() < give_up:
+            try:
+                client.send(b"x")
+            except OSError:
+                return
+            time.sleep(0.1)
+
+    dribbler = threading.Thread(target=dribble)
+    dribbler.start()
+    try:
+        took = closing_time(server, Limits(linger_quiet=2.0, linger_total=1.0))
+    finally:
+        stop.set()
+        dribbler.join(timeout=5)
+    assert 0.9 < took < 1.8
