@@ -87,8 +87,11 @@ class ConnectionChild:
                     break
                 first = False
         finally:
+            # Lingering close still holds one of the vhost's connections: it stays
+            # counted (CLOSING with the vhost) until the socket is closed.
             self.slot.state = SlotState.CLOSING
             self.conn.close()
+            self.slot.vhost = ""
 
     def _read(self, first: bool) -> Request | None:
         try:
