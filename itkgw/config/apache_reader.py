@@ -66,7 +66,15 @@ from itkgw.config.kinds_structured import (
     handler_name,
     options_signed,
 )
-from itkgw.config.model import ANY_HOST, DEFAULT_ID_RANGE, Address, DirSection, Identity, ServerConfig, VHost
+from itkgw.config.model import (
+    ANY_HOST,
+    DEFAULT_ID_RANGE,
+    Address,
+    DirSection,
+    Identity,
+    ServerConfig,
+    VHost,
+)
 from itkgw.config.table import (
     BY_KEY,
     BY_NAME,
@@ -756,12 +764,13 @@ class _Reader:
             self.findings.error(self.source, "no Listen directive: itkgw would listen on no address",
                                 "add e.g. Listen 80")
         checks.check_listen(listen, self.findings,
-                                 lambda address: self.listen_at.get(address, self.source))
+                            lambda address: self.listen_at.get(address, self.source))
         limits = Limits(user, listen, server.get("limit_uid_range", DEFAULT_ID_RANGE),
-                        server.get("limit_gid_range", DEFAULT_ID_RANGE))
+                        server.get("limit_gid_range", DEFAULT_ID_RANGE),
+                        server.get("default_identity"))
         if server.get("enable_capabilities", True):
             checks.check_worker_identity(limits, self.server.set_at.get("limit_uid_range", self.source),
-                                              self.findings, ("LimitUIDRange", "LimitGIDRange"))
+                                         self.findings, ("LimitUIDRange", "LimitGIDRange"))
         shared = [section for scope in self.server.sections
                   if (section := self.section_model(scope, "", limits)) is not None]
         ports = sorted({address.port for address in listen})
@@ -775,9 +784,9 @@ class _Reader:
             settings["access_log_format"] = log_format
         self.check_sizing(settings)
         checks.check_php_cgi(settings.get("php_cgi", _default("php_cgi")), vhosts,
-                                  self.server.set_at.get("php_cgi", self.source), self.findings,
-                                  "install php-cgi, or set PHPCGI to its path; vhosts without PHP need no "
-                                  "AddHandler or AddType for it")
+                             self.server.set_at.get("php_cgi", self.source), self.findings,
+                             "install php-cgi, or set PHPCGI to its path; vhosts without PHP need no "
+                             "AddHandler or AddType for it")
         checks.check_names(vhosts, self.findings, lambda vhost: vhost.where)
         checks.check_identity_sources(vhosts, limits.uid_range, self.findings)
         if self.unknown_modules:
@@ -822,7 +831,7 @@ class _Reader:
                                f"{name} {workers} lowered to {limit} (it may not exceed ServerLimit {limit})")
             settings["max_request_workers"] = limit
         checks.adjust_prefork(settings, _default, self.findings,
-                                   lambda key: self.server.set_at.get(key, self.source), self.setting_name)
+                              lambda key: self.server.set_at.get(key, self.source), self.setting_name)
 
     def setting_name(self, key: str) -> str:
         return BY_KEY[Context.SERVER][key].name_in(self.compat)
@@ -833,7 +842,7 @@ class _Reader:
         listen = tuple(dict.fromkeys(
             Address(host, port) for host, given in scope.addresses for port in ([given] if given else ports)))
         checks.check_vhost_listen(listen, limits.listen, scope.where, self.findings,
-                                       lambda address: f"add Listen {address}")
+                                  lambda address: f"add Listen {address}")
         own = [section for sub in scope.sections
                if (section := self.section_model(sub, self.server_name(scope), limits)) is not None]
         vhost = self.vhost_values(scope, self.server, listen, shared + own, limits)
@@ -876,7 +885,7 @@ class _Reader:
                                 "add DocumentRoot /path/to/site")
         else:
             checks.check_directory(values["document_root"], scope.set_at.get("document_root", where),
-                                        self.findings)
+                                   self.findings)
         values["directory_index"] = own.get("directory_index", inherited.get("directory_index",
                                                                              APACHE_DIRECTORY_INDEX))
         options = apply_options(APACHE_OPTIONS[self.compat], inherited.get("options", ()))
@@ -908,8 +917,8 @@ class _Reader:
                 values["nice_value"], scope.set_at.get("nice_value", base.set_at.get("nice_value", where)),
                 self.findings, "NiceValue")
         at = scope.set_at.get("assign_user_id") or base.set_at.get("assign_user_id") or where
-        checks.check_identity(values.get("assign_user_id") or limits.user,
-                                   f"vhost {values['server_name']}", at, limits, self.findings, values)
+        checks.check_vhost_identity(values.get("assign_user_id"), f"vhost {values['server_name']}", at,
+                                    limits, self.findings, values)
         directories = sorted(directories, key=lambda section: SECTION_KINDS.index(section.kind))
         core, modules = split_settings(Context.VHOST, values)
         return VHost(listen=listen, **core, directories=tuple(directories), modules=modules, where=where)
@@ -947,11 +956,11 @@ class _Reader:
                 self.findings.errors.append(exc)
         if "nice_value" in values:
             values["nice_value"] = checks.clamp_nice(values["nice_value"], scope.set_at["nice_value"],
-                                                          self.findings, "NiceValue")
+                                                     self.findings, "NiceValue")
         if "assign_user_id" in values:
             subject = f"{scope.kind} {scope.path}" + (f" of vhost {vhost}" if vhost else "")
             checks.check_identity(values["assign_user_id"], subject, scope.set_at["assign_user_id"],
-                                       limits, self.findings, values)
+                                  limits, self.findings, values)
         if len(self.findings.errors) > mark:
             return None
         core, modules = split_settings(Context.DIRECTORY, values)

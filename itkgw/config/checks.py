@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from itkgw.config.model import ANY_HOST, Address, Identity, ServerConfig, VHost
+from itkgw.config.model import ANY_HOST, NOBODY, Address, Identity, ServerConfig, VHost
 from itkgw.errors import ConfigError
 
 NICE_RANGE = (-20, 19)
@@ -58,6 +58,8 @@ class Limits:
     listen: tuple[Address, ...]
     uid_range: tuple[int, int]
     gid_range: tuple[int, int]
+    #: Who requests run as where no AssignUserID says, when DefaultIdentity is set.
+    default: Identity | None = None
 
 
 def overlap(one: Address, other: Address) -> bool:
@@ -135,6 +137,10 @@ def check_identity(identity: Identity | None, subject: str, where: str, limits: 
     if identity is None:
         return
     values = values or {}
+    worker = limits.user
+    if worker is not None and identity.uid == worker.uid and values.get("assign_user_id_expr") is None:
+        findings.warn(where, f"{subject} runs as the workers' own user {identity.user} (uid {identity.uid}): "
+                      "its scripts could stop or trace every worker; give it a user of its own")
     checks = (
         ("uid", identity.uid, identity.user, "LimitUIDRange", limits.uid_range, "assign_user_id_expr"),
         ("gid", identity.gid, identity.group, "LimitGIDRange", limits.gid_range, "assign_group_id_expr"))
@@ -142,6 +148,19 @@ def check_identity(identity: Identity | None, subject: str, where: str, limits: 
         if values.get(expr) is None and not low <= number <= high:
             findings.warn(where, f"{subject} runs as {kind} {number} ({name}), outside {directive} "
                           f"{low}-{high}: its requests will get 500")
+
+
+def check_vhost_identity(assigned: Identity | None, subject: str, where: str, limits: Limits,
+                         findings: Findings, values: dict[str, Any]) -> None:
+    """check_identity for a vhost: its AssignUserID, else DefaultIdentity. Where the
+    implicit default applies, a warning says so (setting DefaultIdentity silences it)."""
+    default = limits.default or NOBODY
+    if assigned is None and values.get("assign_user_id_expr") is None and limits.default is None:
+        worker = limits.user
+        findings.warn(where, f"{subject} has no AssignUserID: its requests run as {default.user}:"
+                      f"{default.group} (DefaultIdentity), not as the workers' own "
+                      f"{worker.user if worker else 'User'}")
+    check_identity(assigned or default, subject, where, limits, findings, values)
 
 
 def check_worker_identity(limits: Limits, where: str, findings: Findings, names: tuple[str, str]) -> None:

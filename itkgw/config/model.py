@@ -93,6 +93,11 @@ class Identity:
         return f"{self.user}({self.uid}):{self.group}({self.gid})"
 
 
+#: Who requests run as where no AssignUserID says: Debian's nobody and nogroup,
+#: never the workers' own user (whose scripts could stop or trace every worker).
+NOBODY = Identity("nobody", "nogroup", 65534, 65534)
+
+
 @dataclass(frozen=True)
 class HeaderRule:
     """A ``Header set|append|add|unset NAME [VALUE]`` line of mod_headers."""
@@ -249,6 +254,8 @@ class ServerConfig:
         "workers run as user with only setuid/setgid/dac_read_search/sys_nice (EnableCapabilities)", True
     )
     no_new_privs: bool = doc("set PR_SET_NO_NEW_PRIVS for scripts (breaks setgid sendmail)", False)
+    default_identity: Identity = doc(
+        "user and group of requests no AssignUserID covers (DefaultIdentity)", NOBODY)
     php_cgi: str = doc("php-cgi binary run for PHP files", "/usr/bin/php-cgi")
     mime_types: str = doc("file mapping extensions to Content-Type (TypesConfig)", "/etc/mime.types")
     modules: ModuleSettings = doc("settings of modules that keep their own", ModuleSettings())

@@ -115,11 +115,11 @@ def _section_label(section: DirSection) -> str:
 def identity_text(config: ServerConfig, assigned: Identity | None, user_expr: str | None,
                   group_expr: str | None) -> str:
     """Who requests run as: AssignUserIDExpr/AssignGroupIDExpr override AssignUserID,
-    which overrides User/Group (mpm-itk's order)."""
-    fixed = assigned or config.user
-    source = "AssignUserID" if assigned else "User/Group"
+    which overrides DefaultIdentity (never the workers' own User/Group)."""
+    fixed = assigned or config.default_identity
+    source = "AssignUserID" if assigned else "DefaultIdentity"
     if not (user_expr or group_expr):
-        prefix = "runs as " if assigned else "runs as User/Group "
+        prefix = "runs as " if assigned else "runs as DefaultIdentity "
         return f"{prefix}{fixed.user}:{fixed.group} (uid {fixed.uid}, gid {fixed.gid})"
     if user_expr and group_expr:
         return f"identity from AssignUserIDExpr {user_expr}, AssignGroupIDExpr {group_expr}"

@@ -144,21 +144,22 @@ class _Reader:
         checks.check_listen(listen, self.findings, lambda address: self.at("listen"))
         self.check_name_virtual_hosts(values)
         limits = Limits(user, listen, values.get("limit_uid_range", DEFAULT_ID_RANGE),
-                        values.get("limit_gid_range", DEFAULT_ID_RANGE))
+                        values.get("limit_gid_range", DEFAULT_ID_RANGE),
+                        values.get("default_identity"))
         if values.get("enable_capabilities", True):
             checks.check_worker_identity(limits, self.at("limit_uid_range"), self.findings,
-                                              ("limit_uid_range", "limit_gid_range"))
+                                         ("limit_uid_range", "limit_gid_range"))
         vhosts = [vhost for number, table in enumerate(self.tables(data, "vhost", ""), 1)
                   if (vhost := self.vhost(table, f"vhost[{number}]", limits))]
         if "vhost" not in data:
             self.error("vhost", "no [[vhost]] table", "add a [[vhost]] with server_name and document_root")
         settings = {key: value for key, value in values.items() if key not in ("user", "group", "compat")}
         checks.adjust_prefork(settings, lambda key: _default(Context.SERVER, key), self.findings,
-                                   self.at, lambda key: key)
+                              self.at, lambda key: key)
         checks.check_php_cgi(settings.get("php_cgi", _default(Context.SERVER, "php_cgi")), vhosts,
-                                  self.at("php_cgi"), self.findings,
-                                  "install php-cgi, or set php_cgi to its path; "
-                                  "vhosts without PHP can set php_extensions = []")
+                             self.at("php_cgi"), self.findings,
+                             "install php-cgi, or set php_cgi to its path; "
+                             "vhosts without PHP can set php_extensions = []")
         checks.check_names(vhosts, self.findings, lambda vhost: self.key_path(vhost.where))
         checks.check_identity_sources(vhosts, limits.uid_range, self.findings)
         if self.errors or user is None:
@@ -213,18 +214,18 @@ class _Reader:
         self.require(table, path)
         if "listen" in values:
             checks.check_vhost_listen(values["listen"], limits.listen, self.at(f"{path}.listen"),
-                                           self.findings, lambda address: f'add "{address}" to listen at '
-                                           "the top level")
+                                      self.findings, lambda address: f'add "{address}" to listen at '
+                                      "the top level")
         else:
             values["listen"] = limits.listen  # every address the server listens on
         if "document_root" in values:
             checks.check_directory(values["document_root"], self.at(f"{path}.document_root"),
-                                        self.findings)
+                                   self.findings)
         self.clamp_nice(values, path)
         name = values.get("server_name", "?")
-        checks.check_identity(values.get("assign_user_id") or limits.user, f"vhost {name}",
-                                   self.at(f"{path}.assign_user_id" if "assign_user_id" in values else path),
-                                   limits, self.findings, values)
+        checks.check_vhost_identity(values.get("assign_user_id"), f"vhost {name}",
+                                    self.at(f"{path}.assign_user_id" if "assign_user_id" in values else path),
+                                    limits, self.findings, values)
         directories = [section for kind in SECTION_KINDS
                        for number, sub in enumerate(self.tables(table, kind, path), 1)
                        if (section := self.section(sub, kind, f"{path}.{kind}[{number}]", name, limits))]
@@ -249,7 +250,7 @@ class _Reader:
         if "assign_user_id" in values:
             subject = f"{kind} {values.get('path', '?')} of vhost {vhost}"
             checks.check_identity(values["assign_user_id"], subject, self.at(f"{path}.assign_user_id"),
-                                       limits, self.findings, values)
+                                  limits, self.findings, values)
         if len(self.errors) > mark:
             return None
         core, modules = split_settings(Context.DIRECTORY, values)
@@ -258,7 +259,7 @@ class _Reader:
     def clamp_nice(self, values: dict[str, Any], path: str) -> None:
         if "nice_value" in values:
             values["nice_value"] = checks.clamp_nice(values["nice_value"], self.at(f"{path}.nice_value"),
-                                                          self.findings, "nice_value")
+                                                     self.findings, "nice_value")
 
     # -- tables and keys -------------------------------------------------
 

@@ -35,6 +35,9 @@ from itkgw.request.vhosts import VHostTable
 log = logging.getLogger("itkgw.mpm_itk")
 
 _LOOP_SECONDS = 0.25
+#: A worker beats at least every second (worker._POLL_SECONDS); this many
+#: seconds without a beat mean it is stopped or hung, and it is replaced.
+HUNG_SECONDS = 5.0
 _STOP_GRACE_SECONDS = 5.0
 _BACKLOG = 511
 #: Apache's ServerLimit default; the scoreboard holds twice the larger of
@@ -80,6 +83,8 @@ class Master:
         self.single_worker = single_worker
         self.listeners: dict[Address, socket.socket] = {}
         self.workers: dict[int, WorkerRecord] = {}
+        #: Workers killed for a stopped heartbeat, not yet reaped.
+        self.hung: set[int] = set()
         self.generation = 0
         self.exit_code = 0
         self.running = True
@@ -246,6 +251,7 @@ class Master:
             if done == 0:
                 continue
             record = self.workers.pop(pid)
+            self.hung.discard(pid)
             self._worker_ended(record, status)
 
     def _worker_ended(self, record: WorkerRecord, status: int) -> None:
@@ -263,6 +269,18 @@ class Master:
             self.exit_code = ExitCode.BOOT_FAILED
             self.running = False
         slot.reset()
+
+    def replace_hung(self) -> None:
+        """Kill workers whose heartbeat stopped (a SIGSTOP, a hang): prefork would count
+        them idle forever and start no other. reap() then frees their slots."""
+        now = time.monotonic()
+        for record in list(self.workers.values()):
+            beat = self.scoreboard.slot(record.slot).heartbeat
+            if beat and now - beat > HUNG_SECONDS and record.pid not in self.hung:
+                log.error("worker pid %d has not answered for %.0f seconds (stopped?): replacing it",
+                          record.pid, now - beat)
+                self.hung.add(record.pid)
+                _killpg(record.pid)
 
     def maintain(self) -> None:
         """Keep MinSpareServers..MaxSpareServers idle workers, as prefork does."""
@@ -299,6 +317,7 @@ class Master:
             while self.running:
                 if select.select([signals], [], [], _LOOP_SECONDS)[0]:
                     signals.dispatch()
+                self.replace_hung()
                 self.reap()
                 if self.stopping_gracefully:
                     if not self.workers:

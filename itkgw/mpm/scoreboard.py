@@ -5,10 +5,12 @@ The master creates it before the first fork as an anonymous shared mapping
 connection child sees the same bytes and there is no file descriptor that
 could leak into a script. A slot says what its worker is doing: pid, state,
 generation, the vhost key (``name:port``) and uid of the request being
-served, its request line and start time, connections served, and when the
-slot last changed. A header holds the server's generation, bumped by the
-master on a graceful restart so children finish their response and end the
-keep-alive connection.
+served, its request line and start time, connections served, when the
+slot last changed, and the worker's heartbeat (time.monotonic(), which is
+the same clock in every process), by which the master sees a stopped
+worker. A header holds the server's generation, bumped by the master on a
+graceful restart so children finish their response and end the keep-alive
+connection.
 
 No lock: each slot has one writer at a time. The master writes a slot only
 when no process owns it (reset, STARTING, before the fork) and then its pid;
@@ -41,6 +43,7 @@ _LAYOUT = (
     ("connections", "I"),
     ("started", "d"),
     ("last_used", "d"),
+    ("heartbeat", "d"),
     ("vhost", f"{TEXT_BYTES}s"),
     ("request", f"{TEXT_BYTES}s"),
 )
@@ -117,6 +120,14 @@ class SlotView:
     @pid.setter
     def pid(self, value: int) -> None:
         self._set("pid", value)
+
+    @property
+    def heartbeat(self) -> float:
+        """When the worker last showed it is alive (time.monotonic()); 0 before it has."""
+        return float(self._get("heartbeat"))
+
+    def beat(self) -> None:
+        self._set("heartbeat", time.monotonic())
 
     @property
     def state(self) -> SlotState:

@@ -80,12 +80,14 @@ class Worker:
         signals = SignalQueue(self.signal_actions, wake_only=(signal.SIGCHLD,))
         self.boot()
         self.slot.state = SlotState.READY
+        self.slot.beat()
         served = 0
         limit = self.ctx.config.max_connections_per_child
         while not (self.stopping or self.graceful):
             if os.getppid() != self.master_pid:
                 log.info("master is gone, worker exits")
                 break
+            self.slot.beat()
             sock = self._accept(signals)
             if sock is None:
                 continue
@@ -166,6 +168,7 @@ class Worker:
         pidfd = os.pidfd_open(pid)
         try:
             while True:
+                self.slot.beat()
                 ready = select.select([pidfd, signals.fileno()], [], [], _POLL_SECONDS)[0]
                 if signals.fileno() in ready:
                     signals.dispatch()

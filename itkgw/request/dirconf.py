@@ -164,7 +164,7 @@ def merge(config: ServerConfig, vhost: VHost, url_path: str, fs_path: str | None
     path = fs_path if fs_path is not None else mapped.fs_path
     merged = DirConfig(
         fs_path=path,
-        identity=vhost.assign_user_id or config.user,
+        identity=vhost.assign_user_id or config.default_identity,
         nice_value=vhost.nice_value,
         directory_index=vhost.directory_index,
         exec_cgi=vhost.exec_cgi,

@@ -147,6 +147,9 @@ def _identity(config: ServerConfig, compiled: Compiled, vhost: VHost, request: R
         except KeyError:
             raise HTTPError(500, f"AssignUserIDExpr returned '{user}', which is not a valid user name") \
                 from None
+        if uid == config.user.uid:
+            raise HTTPError(500, f"AssignUserIDExpr returned '{user}', the workers' own user: a request "
+                            "chosen by its path never runs as it")
     if dirconf.group_expr:
         group = compiled.exprs[dirconf.group_expr].string(context)
         try:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from itkgw.config.model import NOBODY
 from tests.e2e.conftest import Files, StartFiles
 from tests.e2e.itkgw_proc import REPO, ConfigFiles, Response
 from tests.sites import ALICE, BOB, Site, Users, Whoami
@@ -513,7 +514,9 @@ def test_rewrite_rule_and_assign_user_id_expr_pick_the_user_from_the_url(
         start: StartFiles, sites: dict[str, Site], test_users: Users, syntax: str) -> None:
     main = "itkgw.toml" if syntax == "toml" else "apache2.conf"
     server = start(userdir_files(sites, syntax), main=main)
-    group = test_users.www.pw_gid  # no AssignGroupIDExpr: the group stays the workers' Group
+    # No AssignGroupIDExpr: mpm-itk keeps the workers' Group, through which a tenant could read
+    # every file left group-readable for the web server; itkgw takes DefaultIdentity's group.
+    group = NOBODY.gid
     for user in (test_users.alice, test_users.bob):
         response = server.request("users.test", f"/~{user.pw_name}/whoami.php")
         assert response.status == 200, response.body

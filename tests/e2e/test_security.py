@@ -9,6 +9,7 @@ says which behaviour itkgw follows and why.
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import threading
 import time
@@ -228,6 +229,77 @@ def test_a_connection_in_lingering_close_counts_against_max_clients_vhost(itkgw_
             dribbler.join(timeout=5)
         assert sock.recv(65536) == b""  # quiet now: the server ends the linger and closes
     assert server.request("alice.test", "/index.html").status == 200
+
+
+# -- 6. no request runs as the workers' user, and stopped workers are replaced -----------------
+
+
+WHOAMI = "#!/bin/sh\nprintf 'Content-Type: text/plain\\n\\nuid=%s\\n' \"$(id -u)\"\n"
+
+
+@pytest.fixture
+def open_site(docroots) -> Iterator[Path]:
+    """A docroot anyone may read (root's, 0755), with whoami.cgi: a vhost without AssignUserID."""
+    root = docroots[ALICE].root.parent / "open"
+    root.mkdir(mode=0o755)
+    (root / "whoami.cgi").write_text(WHOAMI)
+    (root / "whoami.cgi").chmod(0o755)
+    yield root
+    (root / "whoami.cgi").unlink()
+    root.rmdir()
+
+
+def test_a_vhost_without_assignuserid_runs_as_nobody_not_as_the_workers(itkgw_factory, test_users,
+                                                                         open_site: Path) -> None:
+    """Apache + mpm-itk runs it as User, whose scripts can SIGSTOP every worker; itkgw
+    runs it as DefaultIdentity (nobody:nogroup unless set)."""
+    server = itkgw_factory([{"server_name": "open.test", "document_root": str(open_site)}])
+    response = server.request("open.test", "/whoami.cgi")
+    assert (response.status, response.body) == (200, b"uid=65534\n")
+    assert response.body != f"uid={test_users.www.pw_uid}\n".encode()
+
+
+def test_an_identity_expression_never_yields_the_workers_user(itkgw_factory, test_users,
+                                                              open_site: Path) -> None:
+    vhost = {"server_name": "open.test", "document_root": str(open_site),
+             "assign_user_id_expr": f"{test_users.www.pw_name}"}
+    server = itkgw_factory([vhost])
+    response = server.request("open.test", "/whoami.cgi")
+    assert response.status == 500
+    assert "the workers' own user" in server.error_log_text()
+
+
+def children_of(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError):
+                continue
+            if ppid == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def test_stopped_workers_are_replaced(itkgw_factory, docroots) -> None:
+    """A worker that stops answering (SIGSTOP, as a script of the workers' user could send
+    under Apache) keeps its slot idle forever in prefork; itkgw's master replaces it."""
+    server = itkgw_factory([vhost_for(docroots[ALICE], "alice.test")], start_servers=2, min_spare_servers=2,
+                           max_spare_servers=2)
+    deadline = time.monotonic() + 10
+    while len(stopped := children_of(server.pid)) < 2:
+        assert time.monotonic() < deadline, "the workers never started"
+        time.sleep(0.05)
+    time.sleep(1.5)  # both have beaten once
+    for pid in stopped:
+        os.kill(pid, signal.SIGSTOP)
+    deadline = time.monotonic() + 15
+    while set(children_of(server.pid)) & set(stopped):
+        assert time.monotonic() < deadline, "the stopped workers were never replaced"
+        time.sleep(0.2)
+    assert server.request("alice.test", "/index.html", timeout=10).status == 200
+    assert "has not answered for" in server.error_log_text()
 
 
 # -- 7. request routing and framing ---------------------------------------------------------

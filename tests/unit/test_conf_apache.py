@@ -38,8 +38,9 @@ def identity(user: str, group: str) -> Identity:
 
 
 DAEMON = identity("daemon", "daemon")
-#: What most tests need around the lines they are about.
-HEAD = "Listen 8080\nUser daemon\nGroup daemon\nPHPCGI /bin/sh\nServerName main.test\n"
+#: What most tests need around the lines they are about (vhosts without AssignUserID
+#: run as nobody, as DefaultIdentity says, without a warning).
+HEAD = "Listen 8080\nUser daemon\nGroup daemon\nDefaultIdentity nobody nogroup\nServerName main.test\n"
 
 
 def write(directory: Path, name: str, text: str) -> str:
@@ -153,7 +154,9 @@ def test_the_freebsd_22_setup_of_the_howto_gives_this_model(tmp_path: Path) -> N
         user=DAEMON, listen=(Address("*", 80),), vhosts=vhosts, source=path, compat="2.2",
         server_root=str(tmp_path), name_virtual_hosts=(Address("*", 80),), server_name="www.example.org",
         php_cgi="/bin/sh")
-    assert loaded.warnings == []
+    assert loaded.warnings == [
+        f"{tmp_path}/Includes/200.vhosts.conf:11: vhost clement.example.org runs as the workers' own user "
+        "daemon (uid 1): its scripts could stop or trace every worker; give it a user of its own"]
 
 
 def test_a_24_setup_with_require_assignuseridexpr_and_limituidrange_gives_this_model(tmp_path: Path) -> None:
@@ -202,7 +205,9 @@ def test_a_24_setup_with_require_assignuseridexpr_and_limituidrange_gives_this_m
     assert loaded.config == ServerConfig(
         user=DAEMON, listen=(Address("127.0.0.1", 8080),), vhosts=(vhost,), source=path,
         server_root=str(tmp_path), limit_uid_range=(1, 60000), limit_gid_range=(1, 60000))
-    assert loaded.warnings == []
+    # Without AssignGroupIDExpr the group is DefaultIdentity's nogroup, not the workers' Group.
+    assert loaded.warnings == [f"{path}:8: vhost users.test runs as gid 65534 (nogroup), outside "
+                               "LimitGIDRange 1-60000: its requests will get 500"]
 
 
 def test_the_same_vhosts_in_toml_and_in_apache_syntax_give_equal_models(tmp_path: Path) -> None:
@@ -211,8 +216,8 @@ def test_the_same_vhosts_in_toml_and_in_apache_syntax_give_equal_models(tmp_path
         ServerRoot {tmp_path}
         Listen 127.0.0.1:8080
         Listen 8081
-        User daemon
-        Group daemon
+        User www-data
+        Group www-data
         PHPCGI /bin/sh
         ServerName main.test
         MaxRequestWorkers 20
@@ -263,8 +268,8 @@ def test_the_same_vhosts_in_toml_and_in_apache_syntax_give_equal_models(tmp_path
     toml = loads_toml(f"""
         server_root = "{tmp_path}"
         listen = ["127.0.0.1:8080", "8081"]
-        user = "daemon"
-        group = "daemon"
+        user = "www-data"
+        group = "www-data"
         php_cgi = "/bin/sh"
         server_name = "main.test"
         max_request_workers = 20

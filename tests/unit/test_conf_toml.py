@@ -66,7 +66,8 @@ def problems(tmp_path: Path, text: str, compat: str | None = None) -> list[Confi
 
 def config(root: Path, server: str = "", vhost: str = "") -> str:
     """A valid config with one vhost, plus extra top-level and vhost lines."""
-    return (f'user = "daemon"\ngroup = "daemon"\nlisten = ["127.0.0.1:8080"]\nphp_cgi = "/bin/sh"\n{server}\n'
+    return (f'user = "daemon"\ngroup = "daemon"\nlisten = ["127.0.0.1:8080"]\nphp_cgi = "/bin/sh"\n'
+            f'default_identity = ["nobody", "nogroup"]\n{server}\n'
             f'[[vhost]]\nserver_name = "a.test"\ndocument_root = "{root}"\n{vhost}\n')
 
 
@@ -276,6 +277,7 @@ enable_capabilities = false
 no_new_privs = true
 php_cgi = "/bin/sh"
 mime_types = "/etc/mime.types"
+default_identity = ["nobody", "nogroup"]
 
 [[vhost]]
 server_name = "alice.test"
@@ -340,7 +342,10 @@ document_root = "{htdocs}"
         limit_gid_range=(0, 65534), enable_capabilities=False, no_new_privs=True, php_cgi="/bin/sh",
         mime_types="/etc/mime.types",
     )
-    assert loaded.warnings == []
+    assert loaded.warnings == [
+        f"{path}: vhost[1].directory[1].assign_user_id: directory {htdocs}/shared of vhost alice.test runs "
+        "as the workers' own user daemon (uid 1): its scripts could stop or trace every worker; give it a "
+        "user of its own"]
 
 
 def test_a_minimal_config_gets_apaches_defaults_and_debians_www_data(tmp_path: Path) -> None:

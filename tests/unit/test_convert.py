@@ -293,7 +293,8 @@ def test_dash_s_lists_addresses_names_and_identities_as_httpd_does() -> None:
     assert vhost_table(table_model("2.4")) == """\
 VirtualHost configuration:
 127.0.0.1:81           users.test (sites/users.conf:3)
-                 identity from AssignUserIDExpr %{reqenv:ITKUID}; group daemon (gid 1) from User/Group
+                 identity from AssignUserIDExpr %{reqenv:ITKUID}; group nogroup (gid 65534) \
+from DefaultIdentity
 *:80                   is a NameVirtualHost
          default server alice.test (sites/alice.conf:1)
          port 80 namevhost alice.test (sites/alice.conf:1)
@@ -302,7 +303,8 @@ VirtualHost configuration:
                  runs as daemon:daemon (uid 1, gid 1)
                  <Directory /tmp/admin> runs as root:root (uid 0, gid 0)
          port 80 namevhost users.test (sites/users.conf:3)
-                 identity from AssignUserIDExpr %{reqenv:ITKUID}; group daemon (gid 1) from User/Group
+                 identity from AssignUserIDExpr %{reqenv:ITKUID}; group nogroup (gid 65534) \
+from DefaultIdentity
 """ + TABLE_TAIL.format(compat="2.4")
 
 
@@ -311,7 +313,7 @@ def test_dash_s_in_22_has_name_based_vhosts_only_where_name_virtual_host_says() 
     assert without[:3] == ["VirtualHost configuration:",
                            "127.0.0.1:81           users.test (sites/users.conf:3)",
                            "                 identity from AssignUserIDExpr %{reqenv:ITKUID}; "
-                           "group daemon (gid 1) from User/Group"]
+                           "group nogroup (gid 65534) from DefaultIdentity"]
     assert without[3:6] == ["wildcard NameVirtualHosts and _default_ servers:",
                             "*:80                   alice.test (sites/alice.conf:1)",
                             "                 runs as daemon:daemon (uid 1, gid 1)"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from itkgw.config.model import Address, DirSection, Identity, PHPSetting, ServerConfig, VHost
+from itkgw.config.model import NOBODY, Address, DirSection, Identity, PHPSetting, ServerConfig, VHost
 from itkgw.request.dirconf import Mapped, apply_options, map_path, merge
 from itkgw.request.vhosts import VHostTable
 from itkgw.rules.authz import Require, RequireGroup
@@ -70,9 +70,9 @@ def test_directory_sections_merge_shortest_first() -> None:
     assert sibling.identity == ALICE
 
 
-def test_vhost_without_assign_user_id_runs_as_the_server_user() -> None:
+def test_vhost_without_assign_user_id_runs_as_the_default_identity_never_as_the_workers() -> None:
     site = vhost("a.test", ANY_80)
-    assert merge(config_with(site), site, "/").identity == WWW
+    assert merge(config_with(site), site, "/").identity == NOBODY != WWW
 
 
 def test_script_alias_maps_outside_the_document_root() -> None:
