@@ -254,6 +254,7 @@ class ServerConfig:
         "workers run as user with only setuid/setgid/dac_read_search/sys_nice (EnableCapabilities)", True
     )
     no_new_privs: bool = doc("set PR_SET_NO_NEW_PRIVS for scripts (breaks setgid sendmail)", False)
+    allow_user_namespaces: bool = doc("let scripts create user namespaces (AllowUserNamespaces)", False)
     default_identity: Identity = doc(
         "user and group of requests no AssignUserID covers (DefaultIdentity)", NOBODY)
     php_cgi: str = doc("php-cgi binary run for PHP files", "/usr/bin/php-cgi")

@@ -252,8 +252,12 @@ def switch_identity(identity: Identity, config: ServerConfig, os_: OSFacade = RE
     (the process is in an unknown state: exit with IDENTITY_FAILED).
     """
     check_allowed(identity, config)
-    groups = _expected_groups(identity, os_)
-    _become(identity, os_)
+    listed = _expected_groups(identity, os_)
+    groups = {gid for gid in listed if config.gid_allowed(gid)} | {identity.gid}
+    if groups != listed:
+        log.info("supplementary groups %s of %s are outside LimitGIDRange: not given to the request",
+                 ",".join(str(gid) for gid in sorted(listed - groups)), identity.user)
+    _become(identity, os_, only=None if groups == listed else groups)
     _step("dropping capabilities", os_.set_capabilities, 0)
     _step("clearing ambient capabilities", os_.clear_ambient_capabilities)
     if config.no_new_privs:
@@ -261,10 +265,16 @@ def switch_identity(identity: Identity, config: ServerConfig, os_: OSFacade = RE
     _verify(identity, groups, os_, capabilities=0)
 
 
-def _become(identity: Identity, os_: OSFacade) -> None:
-    """Groups, then gid, then uid: each step needs a right the next one gives up."""
+def _become(identity: Identity, os_: OSFacade, only: set[int] | None = None) -> None:
+    """Groups, then gid, then uid: each step needs a right the next one gives up.
+
+    ``only``: set exactly these groups instead of the user's own (some are
+    outside LimitGIDRange, which the seccomp filter cannot check for setgroups).
+    """
     uid, gid = identity.uid, identity.gid
-    if _has_name(identity):
+    if only is not None:
+        _step(f"setgroups({sorted(only)})", os_.setgroups, sorted(only))
+    elif _has_name(identity):
         _step(f"initgroups({identity.user}, {gid})", os_.initgroups, identity.user, gid)
     else:
         _step(f"setgroups([{gid}])", os_.setgroups, [gid])

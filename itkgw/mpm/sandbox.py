@@ -11,6 +11,11 @@ switch could just as well call setuid(0). The filter is mpm-itk's
   id unchanged" and so cannot gain anything. mpm-itk allows it too, and
   setuid helpers a script may run (sendmail, sudo) use seteuid(), which is
   setresuid(-1, id, -1). itkgw's own switch always passes explicit ids.
+* Unless AllowUserNamespaces says otherwise, creating a user namespace fails
+  with EPERM (unshare or clone with CLONE_NEWUSER): inside one, a script
+  holds every capability over what it then creates, the kernel surface most
+  local privilege escalations went through. clone3, whose flags live in
+  memory a filter cannot read, fails with ENOSYS, so libc falls back to clone.
 * Any other system call, and any call in range, is allowed.
 * A system call made through another ABI (i386 ``int 0x80``, x32) kills the
   process, so the rules cannot be walked around.
@@ -41,6 +46,7 @@ import pyseccomp
 UNCHANGED = 0xFFFF_FFFF
 _MASK64 = 0xFFFF_FFFF_FFFF_FFFF
 _AUDIT_ARCH_64BIT = 0x8000_0000
+CLONE_NEWUSER = 0x1000_0000
 
 #: (system call, number of id arguments, whether -1 means "unchanged").
 #: The list is capabilities(7)'s CAP_SETUID and CAP_SETGID calls, as in mpm-itk.
@@ -52,7 +58,8 @@ class SandboxError(Exception):
     """The filter could not be built or loaded; the worker must not serve."""
 
 
-def install_setid_filter(uid_range: tuple[int, int], gid_range: tuple[int, int]) -> None:
+def install_setid_filter(uid_range: tuple[int, int], gid_range: tuple[int, int],
+                         allow_user_namespaces: bool = False) -> None:
     """Load the set*id filter into this process (and so into all its children).
 
     Call it while still root, before the worker drops to ``User``.
@@ -71,9 +78,18 @@ def install_setid_filter(uid_range: tuple[int, int], gid_range: tuple[int, int])
         syscall_filter.set_attr(pyseccomp.Attr.CTL_TSYNC, 1)
         _add_rules(syscall_filter, _UID_CALLS, uid_range)
         _add_rules(syscall_filter, _GID_CALLS, gid_range)
+        if not allow_user_namespaces:
+            _deny_user_namespaces(syscall_filter)
         syscall_filter.load()
     except OSError as exc:
         raise SandboxError(f"cannot install the set*id seccomp filter: {exc}") from exc
+
+
+def _deny_user_namespaces(syscall_filter: pyseccomp.SyscallFilter) -> None:
+    new_user = pyseccomp.Arg(0, pyseccomp.MASKED_EQ, CLONE_NEWUSER, CLONE_NEWUSER)
+    for name in ("unshare", "clone"):
+        syscall_filter.add_rule(pyseccomp.ERRNO(errno.EPERM), name, new_user)
+    syscall_filter.add_rule(pyseccomp.ERRNO(errno.ENOSYS), "clone3")
 
 
 def _check_range(kind: str, id_range: tuple[int, int]) -> None:

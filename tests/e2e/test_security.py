@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -451,3 +452,46 @@ def test_accessfilename_names_the_files_looked_for(itkgw_factory, docroots, put:
     server = itkgw_factory([vhost_for(alice, "alice.test", access_file_name=[".config"], directory=[
         {"path": str(alice.htdocs), "allow_override": ["AuthConfig", "Limit"]}])])
     assert server.request("alice.test", "/conf/users.txt").status == 500
+
+
+# -- groups outside LimitGIDRange, and user namespaces ---------------------------------------
+
+
+GROUPS_CGI = "#!/bin/sh\nprintf 'Content-Type: text/plain\\n\\ngroups=%s\\n' \"$(id -G | tr ' ' ',')\"\n"
+UNSHARE_CGI = ("#!/bin/sh\nprintf 'Content-Type: text/plain\\n\\n'\n"
+               "unshare -U true 2>&1; echo rc=$?\n")
+#: A group id no test range admits.
+FAR_GID = 3_999_999
+
+
+@pytest.fixture
+def far_group(docroots) -> Iterator[int]:
+    """alice is also a member of a group whose gid lies outside the server's LimitGIDRange."""
+    subprocess.run(["groupadd", "--gid", str(FAR_GID), "itkt-far"], check=True)
+    subprocess.run(["usermod", "--append", "--groups", "itkt-far", ALICE], check=True)
+    yield FAR_GID
+    subprocess.run(["groupdel", "itkt-far"], check=True)
+
+
+def test_a_supplementary_group_outside_limitgidrange_is_not_given(itkgw_factory, docroots, put: Put,
+                                                                  far_group: int) -> None:
+    alice = docroots[ALICE]
+    put(alice, "groups.cgi", GROUPS_CGI)
+    server = itkgw_factory([vhost_for(alice, "alice.test")], limit_gid_range=[1, FAR_GID - 1])
+    response = server.request("alice.test", "/groups.cgi")
+    assert response.status == 200
+    groups = {int(gid) for gid in response.body.decode().strip().removeprefix("groups=").split(",")}
+    assert alice.user.pw_gid in groups and far_group not in groups
+
+
+@pytest.mark.parametrize("allowed", [False, True], ids=["default", "allow_user_namespaces"])
+def test_scripts_cannot_create_user_namespaces_unless_allowed(itkgw_factory, docroots, put: Put,
+                                                              allowed: bool) -> None:
+    alice = docroots[ALICE]
+    put(alice, "unshare.cgi", UNSHARE_CGI)
+    server = itkgw_factory([vhost_for(alice, "alice.test")], allow_user_namespaces=allowed)
+    body = server.request("alice.test", "/unshare.cgi").body.decode()
+    if allowed:
+        assert body.endswith("rc=0\n")
+    else:
+        assert "Operation not permitted" in body and not body.endswith("rc=0\n")

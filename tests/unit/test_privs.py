@@ -481,3 +481,12 @@ def test_a_narrow_range_binds_even_a_process_with_cap_setuid(test_user: Identity
     assert result == {"refused": errno.EPERM, "not_allowed": f"uid 0 (root) is outside LimitUIDRange {u}-{u}",
                       "untouched": [0, 0, 0], "after": [u, u, u]}
 
+
+
+def test_groups_outside_limitgidrange_are_not_given() -> None:
+    """alice is in groups 27 and 100; with LimitGIDRange 100-2000 she keeps 100, loses 27."""
+    fake = RecordingOS()
+    switch_identity(ALICE, make_config(limit_gid_range=(100, 2000)), fake)
+    assert ("setgroups", [100, 1000]) in fake.calls
+    assert "initgroups" not in fake.names()
+    assert sorted(fake.groups) == [100, 1000]

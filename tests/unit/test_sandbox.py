@@ -8,12 +8,13 @@ import json
 import os
 import platform
 import random
+import subprocess
 from collections.abc import Callable
 
 import pytest
 
 from itkgw.config.model import DEFAULT_ID_RANGE
-from itkgw.mpm.sandbox import UNCHANGED, SandboxError, aligned_blocks, install_setid_filter
+from itkgw.mpm.sandbox import CLONE_NEWUSER, UNCHANGED, SandboxError, aligned_blocks, install_setid_filter
 
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="loading the filter and switching ids need root")
 
@@ -75,12 +76,15 @@ def raw(name: str, *args: int) -> Callable[[], None]:
     return call
 
 
-def under_filter(uid_range: tuple[int, int], gid_range: tuple[int, int],
-                 probes: dict[str, Callable[[], object]]) -> dict[str, int]:
+Probes = dict[str, Callable[[], object]]
+
+
+def under_filter(uid_range: tuple[int, int], gid_range: tuple[int, int], probes: Probes,
+                 allow_user_namespaces: bool = False) -> dict[str, int]:
     """Load the filter in a child, then try each probe in its own grandchild."""
 
     def child() -> dict[str, int]:
-        install_setid_filter(uid_range, gid_range)
+        install_setid_filter(uid_range, gid_range, allow_user_namespaces)
         return {name: errno_of(probe) for name, probe in probes.items()}
 
     result = run_forked(child)
@@ -224,3 +228,25 @@ def test_aligned_blocks_cover_exactly_the_interval(first: int, last: int) -> Non
     assert all(covered(value) for value in samples)
     outside = {first - 1, last + 1, last + 1 + (1 << 32), first | 1 << 32}
     assert not any(covered(value) for value in outside if value >= 0)
+
+
+def unshare(flags: int) -> Callable[[], None]:
+    def call() -> None:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.unshare(ctypes.c_int(flags)) == -1:
+            raise OSError(ctypes.get_errno(), "unshare")
+
+    return call
+
+
+@needs_root
+def test_user_namespaces_are_refused_unless_allowed() -> None:
+    probes: dict[str, Callable[[], object]] = {
+        "unshare user": unshare(CLONE_NEWUSER),
+        "unshare uts": unshare(0x0400_0000),  # CLONE_NEWUTS: other namespaces are the kernel's to judge
+        "fork and exec": lambda: subprocess.run(["/bin/true"], check=True),
+    }
+    refused = under_filter(DEFAULT_ID_RANGE, DEFAULT_ID_RANGE, probes)
+    assert refused == {"unshare user": errno.EPERM, "unshare uts": 0, "fork and exec": 0}
+    allowed = under_filter(DEFAULT_ID_RANGE, DEFAULT_ID_RANGE, probes, allow_user_namespaces=True)
+    assert allowed == {"unshare user": 0, "unshare uts": 0, "fork and exec": 0}

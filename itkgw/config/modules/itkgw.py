@@ -16,6 +16,9 @@ MODULE = Module(
                   "user and group requests run as where no AssignUserID or AssignUserIDExpr says "
                   "(itkgw's own; default nobody nogroup). Never the workers' own User: a script "
                   "running as it could stop or trace every worker"),
+        Directive("AllowUserNamespaces", "allow_user_namespaces", SERVER, Flag(),
+                  "let scripts create user namespaces (unshare -U, rootless containers); off by default, "
+                  "as they open kernel surface to every tenant (itkgw's own)"),
         Directive("NoNewPrivs", "no_new_privs", SERVER, Flag(),
                   "set PR_SET_NO_NEW_PRIVS for scripts (breaks setgid sendmail, so PHP mail()) "
                   "(itkgw's own)"),
