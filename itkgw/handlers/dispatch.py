@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from itkgw.config.model import ServerConfig, VHost
 from itkgw.config.modules.cgi import CGISettings
 from itkgw.errors import CloseConnection, HTTPError
-from itkgw.handlers import cgi, phpcgi, static
+from itkgw.handlers import cgi, phpcgi, static, walk
 from itkgw.http.connection import HTTPConnection, Request
-from itkgw.request.dirconf import DirConfig, merge, overrides_at, reads_access_files
+from itkgw.request.dirconf import DirConfig, merge, options_at, overrides_at, reads_access_files
 from itkgw.request.mime import MimeTypes
 from itkgw.request.routing import Plan, denial
 
@@ -82,13 +82,35 @@ def serve(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConf
     if dirconf.limit_request_body is not None:
         conn.limits.body = dirconf.limit_request_body
     target = locate(request, dirconf, first)
-    _refuse_unread_access_files(config, vhost, target, first)
-    if stat.S_ISDIR(target.st.st_mode):
-        if not request.path.endswith("/"):
-            static.redirect_to_slash(conn, request)
-            return
-        target = _index_of(target, dirconf, first, lambda filename: denial(
-            request, vhost, merge(config, vhost, plan.url_path, fs_path=filename), plan.reqenv))
+    walked = _walk(target.filename, vhost, first)
+    try:
+        _refuse_unread_access_files(config, vhost, target, first)
+        if stat.S_ISDIR(target.st.st_mode):
+            if not request.path.endswith("/"):
+                static.redirect_to_slash(conn, request)
+                return
+            target = _index_of(target, dirconf, first, lambda filename: denial(
+                request, vhost, merge(config, vhost, plan.url_path, fs_path=filename), plan.reqenv))
+            os.close(walked)
+            walked = _walk(target.filename, vhost, first)
+        _serve_target(conn, request, plan, config, mime, first, target, walked)
+    finally:
+        os.close(walked)
+
+
+def _walk(path: str, vhost: VHost, first: bool) -> int:
+    """``path`` walked under the vhost's symlink Options: an O_PATH descriptor of it."""
+    try:
+        return walk.walk(path, lambda directory: options_at(vhost, directory))
+    except OSError as exc:
+        raise _denied(exc, first, path) from None
+
+
+def _serve_target(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConfig, mime: MimeTypes,
+                  first: bool, target: Target, walked: int) -> None:
+    """Hand the located file (``walked``, its O_PATH descriptor) to its handler."""
+    assert plan.vhost is not None
+    vhost = plan.vhost
     if not stat.S_ISREG(target.st.st_mode):
         raise HTTPError(403, f"not a regular file: {target.filename}")
     # <Files> sections, access rules and handlers see the file actually served
@@ -118,7 +140,7 @@ def serve(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConf
     else:
         if target.path_info:
             raise HTTPError(404, None)
-        _serve_static(conn, target, mime, first, dirconf.content_type_for(target.filename))
+        _serve_static(conn, target, walked, mime, first, dirconf.content_type_for(target.filename))
 
 
 def script_env(plan: Plan, dirconf: DirConfig) -> dict[str, str]:
@@ -208,10 +230,10 @@ def _index_of(directory: Target, dirconf: DirConfig, first: bool,
                     % (directory.filename, ",".join(dirconf.directory_index)))
 
 
-def _serve_static(conn: HTTPConnection, target: Target, mime: MimeTypes, first: bool,
+def _serve_static(conn: HTTPConnection, target: Target, walked: int, mime: MimeTypes, first: bool,
                   content_type: str | None) -> None:
     try:
-        fd = os.open(target.filename, os.O_RDONLY | os.O_CLOEXEC)
+        fd = walk.reopen(walked)  # the very file the walk judged
     except OSError as exc:
         raise _denied(exc, first, target.filename) from None
     try:

@@ -142,20 +142,35 @@ def reads_access_files(overrides: tuple[str, ...]) -> bool:
     return [word.lower() for word in overrides] != ["none"]
 
 
-def sections_for(vhost: VHost, url_path: str, fs_path: str) -> list[DirSection]:
-    """The sections that apply to a request, in Apache's merge order."""
-    basename = os.path.basename(fs_path.rstrip("/"))
+def options_at(vhost: VHost, directory: str) -> frozenset[str]:
+    """The Options in effect for ``directory`` as the directory walk reaches it:
+    the vhost's, then its <Directory> and <DirectoryMatch> sections'."""
+    options = apply_options(frozenset(), vhost.options)
+    for section in _directory_sections(vhost, directory):
+        if section.options is not None:
+            options = apply_options(options, section.options)
+    return options
+
+
+def _directory_sections(vhost: VHost, fs_path: str) -> list[DirSection]:
+    """<Directory> sections (shortest path first), then <DirectoryMatch> ones, that cover ``fs_path``."""
     directories = sorted((s for s in vhost.directories if s.kind == "directory" and not s.regex
                           and _below(fs_path, s.path)), key=lambda s: len(s.path.rstrip("/")))
     directory_matches = [s for s in vhost.directories if s.kind == "directory" and s.regex
                          and _regex(s.path).search(fs_path)]
+    return directories + directory_matches
+
+
+def sections_for(vhost: VHost, url_path: str, fs_path: str) -> list[DirSection]:
+    """The sections that apply to a request, in Apache's merge order."""
+    basename = os.path.basename(fs_path.rstrip("/"))
     files = [s for s in vhost.directories if s.kind == "files" and not s.regex
              and _glob(s.path).fullmatch(basename)]
     files_matches = [s for s in vhost.directories if s.kind == "files" and s.regex
                      and _regex(s.path).search(basename)]
     locations = [s for s in vhost.directories if s.kind == "location"
                  and (_regex(s.path).search(url_path) if s.regex else _url_below(url_path, s.path))]
-    return directories + directory_matches + files + files_matches + locations
+    return _directory_sections(vhost, fs_path) + files + files_matches + locations
 
 
 def merge(config: ServerConfig, vhost: VHost, url_path: str, fs_path: str | None = None) -> DirConfig:

@@ -199,6 +199,40 @@ def test_a_denied_index_file_is_passed_over_for_the_next(admin_denied: Itkgw) ->
     assert (response.status, response.body) == (200, b"public index")
 
 
+# -- 3. Options FollowSymLinks and SymLinksIfOwnerMatch -------------------------------------
+
+
+@pytest.fixture
+def links(docroots, put: Put, plant: Plant) -> Site:
+    """alice's links: to her own file, to a file of root's, and a directory link on the way."""
+    alice = docroots[ALICE]
+    put(alice, "real.html", "real\n")
+    put(alice, "realdir/x.html", "x\n")
+    plant(alice, "own.html", "real.html")
+    plant(alice, "foreign.html", "/etc/hostname")
+    plant(alice, "linkdir", "realdir")
+    return alice
+
+
+@pytest.mark.parametrize(("options", "expected"), [
+    (None, {"/own.html": 200, "/foreign.html": 200, "/linkdir/x.html": 200}),  # 2.4's default
+    (["None"], {"/own.html": 403, "/foreign.html": 403, "/linkdir/x.html": 403}),
+    (["-FollowSymLinks"], {"/own.html": 403, "/foreign.html": 403, "/linkdir/x.html": 403}),
+    (["SymLinksIfOwnerMatch"], {"/own.html": 200, "/foreign.html": 403, "/linkdir/x.html": 200}),
+    (["FollowSymLinks", "SymLinksIfOwnerMatch"],  # the owner check applies (httpd 2.4.71 agrees)
+     {"/own.html": 200, "/foreign.html": 403, "/linkdir/x.html": 200}),
+], ids=["default", "none", "minus-followsymlinks", "ifownermatch", "both"])
+def test_symlinks_are_followed_only_as_options_say(itkgw_factory, links: Site, options: list[str] | None,
+                                                   expected: dict[str, int]) -> None:
+    sections = [] if options is None else [{"path": str(links.htdocs), "options": options}]
+    server = itkgw_factory([vhost_for(links, "alice.test", directory=sections)])
+    got = {path: server.request("alice.test", path).status for path in expected}
+    assert got == expected
+    assert server.request("alice.test", "/real.html").body == b"real\n"
+    if 403 in expected.values():
+        assert "AH00037: Symbolic link not allowed or link target not accessible" in server.error_log_text()
+
+
 # -- 4. lingering close is bounded, and counted against the vhost ------------------------------
 
 
