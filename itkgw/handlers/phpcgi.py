@@ -2,8 +2,15 @@
 
 php-cgi refuses to run a script unless REDIRECT_STATUS is set
 (cgi.force_redirect): that proves a web server started it, not a user who
-found the binary under a URL. It opens SCRIPT_FILENAME; no script path and
-nothing from the query string is ever put on its command line.
+found the binary under a URL. It opens SCRIPT_FILENAME; its command line is
+the bare binary, since every process's command line is readable by all.
+
+The vhost's php_value / php_admin_value settings reach it as an ini file in a
+directory only the request's identity can enter, added to php-cgi's scan
+directories through PHP_INI_SCAN_DIR: another tenant cannot read them (a
+database password in mysqli.default_pw), and a ``?-x`` query, which makes
+php-cgi skip its command line (CVE-2012-1823's fix), cannot drop them. The
+file also turns ``.user.ini`` files off, which mod_php never reads.
 """
 
 from __future__ import annotations
@@ -11,9 +18,10 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Mapping
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING
-from urllib.parse import unquote_to_bytes
 
 from itkgw.config.model import ServerConfig, VHost
 from itkgw.errors import HTTPError
@@ -25,18 +33,22 @@ if TYPE_CHECKING:
 _INI_NAME = re.compile(r"[A-Za-z0-9_.\-]+")
 
 
-def php_argv(config: ServerConfig, ini: Mapping[str, str] | None = None) -> list[str]:
-    """php-cgi with a ``-d name=value`` option per php_value / php_admin_value.
+#: What every request's ini file says: mod_php reads no .user.ini, so neither does php-cgi.
+_FIXED_INI = "user_ini.filename =\n"
 
-    Raises ValueError for a setting php-cgi would misread: a newline in a
-    value would start a second ini line (``auto_prepend_file=...``).
+
+def php_ini_text(ini: Mapping[str, str] | None = None) -> str:
+    """The ini file of one request: a ``name=value`` line per php_value / php_admin_value.
+
+    Raises ValueError for a setting php would misread: a newline in a value
+    would start a second ini line (``auto_prepend_file=...``).
     """
-    argv = [config.php_cgi]
+    lines = [_FIXED_INI]
     for name, value in (ini or {}).items():
         if not _INI_NAME.fullmatch(name) or any(c in value for c in "\0\r\n"):
             raise ValueError(f"php setting {name!r} = {value!r} cannot be passed to php-cgi")
-        argv += ["-d", f"{name}={value}"]
-    return argv
+        lines.append(f"{name}={value}\n")
+    return "".join(lines)
 
 
 def php_environ(cgi_env: Mapping[str, str]) -> dict[str, str]:
@@ -44,19 +56,6 @@ def php_environ(cgi_env: Mapping[str, str]) -> dict[str, str]:
     if "SCRIPT_FILENAME" not in cgi_env:
         raise ValueError("php-cgi needs SCRIPT_FILENAME to find the script")
     return {**cgi_env, "REDIRECT_STATUS": "200"}
-
-
-def php_ignores_options(query: str) -> bool:
-    """Whether php-cgi skips its whole command line, ``-d`` included, for this query.
-
-    php-cgi's fix for CVE-2012-1823: a query string without "=" that, url
-    decoded and past leading bytes up to space, starts with "-" could be
-    Apache passing it as arguments, so php-cgi reads no options at all.
-    """
-    if "=" in query:
-        return False
-    decoded = unquote_to_bytes(query.encode("latin-1").replace(b"+", b" "))
-    return decoded.lstrip(bytes(range(0x21))).startswith(b"-")
 
 
 def run_php(
@@ -72,18 +71,33 @@ def run_php(
     ini: Mapping[str, str] | None = None,
     extra_env: Mapping[str, str] | None = None,
 ) -> None:
-    """Run a PHP file through php-cgi and stream its response.
-
-    With ``ini`` settings, a query string that would make php-cgi drop them
-    is refused (403): otherwise any client could switch off a vhost's
-    php_admin_value (open_basedir, disable_functions) by adding ``?-x``.
-    """
-    if ini and php_ignores_options(request.query):
-        log.error("query string %r would make php-cgi ignore this vhost's php settings, refused: %s",
-                  request.query, script_filename)
-        raise HTTPError(403)
+    """Run a PHP file through php-cgi and stream its response, with ``ini`` as its settings."""
     env = cgi_environ(request, vhost, config, script_name, script_filename, path_info, document_root)
     env.update(extra_env or {})
     env = php_environ(env)
-    run_cgi(conn, php_argv(config, ini), env, os.path.dirname(script_filename), config.timeout, log,
-            script_filename)
+    try:
+        text = php_ini_text(ini)
+    except ValueError as exc:
+        raise HTTPError(500, str(exc)) from None
+    with _private_ini(text) as directory:
+        env["PHP_INI_SCAN_DIR"] = ":" + directory  # the leading ":" keeps php's own scan directory
+        run_cgi(conn, [config.php_cgi], env, os.path.dirname(script_filename), config.timeout, log,
+                script_filename)
+
+
+@contextmanager
+def _private_ini(text: str) -> Iterator[str]:
+    """A directory (mode 0700, the request's identity's) holding ``text`` as itkgw.ini."""
+    directory = tempfile.mkdtemp(prefix="itkgw-php-")
+    path = os.path.join(directory, "itkgw.ini")
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o400)
+        try:
+            os.write(fd, text.encode())
+        finally:
+            os.close(fd)
+        yield directory
+    finally:
+        with suppress(FileNotFoundError):
+            os.unlink(path)
+        os.rmdir(directory)

@@ -266,6 +266,33 @@ def test_a_connection_in_lingering_close_counts_against_max_clients_vhost(itkgw_
     assert server.request("alice.test", "/index.html").status == 200
 
 
+# -- 5. php_admin_value reaches PHP unseen by other tenants, and .user.ini cannot change it ------
+
+
+SLOW_INI_PHP = "<?php sleep(2); echo ini_get('user_agent');\n"
+
+
+def test_php_settings_are_not_on_a_command_line_others_can_read(itkgw_factory, docroots, put: Put) -> None:
+    alice = docroots[ALICE]
+    put(alice, "slow-ini.php", SLOW_INI_PHP)
+    put(alice, ".user.ini", "user_agent = chosen-by-the-script-owner\n")
+    secret = "itkt-secret-4b7e"
+    server = itkgw_factory([vhost_for(alice, "alice.test", php_settings=[
+        {"name": "user_agent", "value": secret, "admin": True}])])
+    seen: list[str] = []
+    thread = threading.Thread(target=lambda: seen.append(server.request("alice.test", "/slow-ini.php").body
+                                                         .decode()))
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not any("php-cgi" in proc.cmdline for proc in processes()):
+        assert time.monotonic() < deadline, "php-cgi never ran"
+        time.sleep(0.02)
+    cmdlines = [proc.cmdline for proc in processes()]  # /proc/PID/cmdline is readable by every user
+    thread.join(timeout=15)
+    assert seen == [secret]  # the setting holds, and the tenant's .user.ini does not change it
+    assert not [line for line in cmdlines if secret in line]
+
+
 # -- 6. no request runs as the workers' user, and stopped workers are replaced -----------------
 
 
