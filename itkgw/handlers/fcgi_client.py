@@ -1,0 +1,252 @@
+"""A FastCGI client: one request at a time on a connection, streamed both ways.
+
+The request body goes out as STDIN records as it arrives from the client,
+never buffered whole; STDOUT is handed on as it arrives, so a script's
+flush() reaches the browser; STDERR goes to a callback (the error log).
+A connection is reused (FCGI_KEEP_CONN) only after a clean END_REQUEST.
+
+Rules for one exchange:
+    body piece read from the client -> sent as STDIN before the next is read
+    record from the backend         -> STDOUT/STDERR handed on, END_REQUEST ends it
+    no progress for io_timeout      -> 504, connection dropped
+    backend closes before the end   -> 502, connection dropped
+    not FastCGI, another request id -> 502, connection dropped
+    handing STDOUT on fails         -> ABORT_REQUEST sent, connection dropped
+Errors carry their HTTP status and a log line naming the backend.
+"""
+
+from __future__ import annotations
+
+import errno
+import selectors
+import socket
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+
+from itkgw.errors import HTTPError
+from itkgw.handlers.fcgi_records import (
+    ProtocolError,
+    ProtocolStatus,
+    RecordReader,
+    RecordType,
+    begin_request,
+    encode_pairs,
+    end_request_body,
+    record,
+    stream,
+)
+
+_READ_SIZE = 65536
+REQUEST_ID = 1
+
+
+class BackendError(HTTPError):
+    """The backend answered with something that is not a FastCGI response (502)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(502, message)
+
+
+class BackendUnavailable(HTTPError):
+    """No connection to the backend: refused, missing socket, connect timeout (503)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(503, message)
+
+
+class BackendTimeout(HTTPError):
+    """The backend made no progress for the I/O timeout (504)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(504, message)
+
+
+@dataclass(frozen=True)
+class Address:
+    """A FastCGI server: a Unix socket path, or a TCP host and port."""
+
+    path: str = ""
+    host: str = ""
+    port: int = 0
+
+    @classmethod
+    def parse(cls, text: str) -> Address:
+        """``unix:/run/php/alice.sock`` or ``127.0.0.1:9000`` (``[::1]:9000``)."""
+        if text.startswith("unix:"):
+            return cls(path=text.removeprefix("unix:"))
+        host, _, port = text.rpartition(":")
+        if not host or not port.isdigit():
+            raise ValueError(f"{text!r} is neither unix:/path nor host:port")
+        return cls(host=host.strip("[]"), port=int(port))
+
+    def __str__(self) -> str:
+        if self.path:
+            return f"unix:{self.path}"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a request ended: the application's exit status, and FastCGI's own."""
+
+    app_status: int
+    protocol_status: int
+
+
+def connect(address: Address, timeout: float) -> Connection:
+    """A connection to ``address``; BackendUnavailable when there is none within ``timeout``."""
+    family = socket.AF_UNIX if address.path else (socket.AF_INET6 if ":" in address.host else socket.AF_INET)
+    sock = socket.socket(family, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+    sock.settimeout(timeout)
+    try:
+        sock.connect(address.path or (address.host, address.port))
+    except (TimeoutError, OSError) as exc:
+        sock.close()
+        reason = "timed out" if isinstance(exc, TimeoutError) else (exc.strerror or str(exc))
+        raise BackendUnavailable(f"FastCGI: cannot connect to {address}: {reason}") from None
+    sock.setblocking(False)
+    return Connection(sock, address)
+
+
+class Connection:
+    """One connection to a FastCGI server, carrying one request at a time."""
+
+    def __init__(self, sock: socket.socket, address: Address) -> None:
+        self.sock = sock
+        self.address = address
+        #: False once the connection may not carry another request.
+        self.usable = True
+
+    def close(self) -> None:
+        self.usable = False
+        self.sock.close()
+
+    def request(self, params: Mapping[str, str], body: Iterable[bytes], on_stdout: Callable[[bytes], None],
+                on_stderr: Callable[[bytes], None], io_timeout: float, keep_conn: bool = True) -> Outcome:
+        """Run one request: ``params`` (the CGI environment), the request ``body``
+        piece by piece, STDOUT and STDERR handed on as they arrive."""
+        if not self.usable:
+            raise ValueError("this FastCGI connection cannot carry another request")
+        self.usable = False  # until a clean END_REQUEST says otherwise
+        exchange = _Exchange(self, iter(body), on_stdout, on_stderr, io_timeout)
+        head = begin_request(REQUEST_ID, keep_conn) + stream(RecordType.PARAMS, REQUEST_ID,
+                                                               encode_pairs(params))
+        outcome = exchange.run(head + record(RecordType.PARAMS, REQUEST_ID))
+        if outcome.protocol_status != ProtocolStatus.REQUEST_COMPLETE:
+            raise BackendError(f"FastCGI backend {self.address} refused the request "
+                               f"({ProtocolStatus(outcome.protocol_status).name})")
+        self.usable = keep_conn and exchange.clean_end
+        return outcome
+
+    def fail(self, message: str, error: Callable[[str], HTTPError] = BackendError) -> HTTPError:
+        """Drop the connection; the error to raise, naming the backend."""
+        self.close()
+        return error(f"FastCGI backend {self.address}: {message}")
+
+
+class _Exchange:
+    """The selector loop of one request (see the module's rules)."""
+
+    def __init__(self, connection: Connection, body: Iterator[bytes], on_stdout: Callable[[bytes], None],
+                 on_stderr: Callable[[bytes], None], io_timeout: float) -> None:
+        self.connection = connection
+        self.sock = connection.sock
+        self.body: Iterator[bytes] | None = body
+        self.on_stdout = on_stdout
+        self.on_stderr = on_stderr
+        self.io_timeout = io_timeout
+        self.reader = RecordReader()
+        self.outgoing = b""
+        self.outcome: Outcome | None = None
+        self.clean_end = False
+
+    def run(self, first: bytes) -> Outcome:
+        self.outgoing = first
+        with selectors.DefaultSelector() as selector:
+            selector.register(self.sock, selectors.EVENT_READ | selectors.EVENT_WRITE)
+            deadline = time.monotonic() + self.io_timeout
+            while self.outcome is None:
+                self._refill()
+                events = selectors.EVENT_READ | (selectors.EVENT_WRITE if self.outgoing else 0)
+                selector.modify(self.sock, events)
+                ready = selector.select(max(0.0, deadline - time.monotonic()))
+                if not ready:
+                    raise self.connection.fail(f"no answer for {self.io_timeout:g} seconds", BackendTimeout)
+                for _, mask in ready:
+                    if mask & selectors.EVENT_WRITE:
+                        self._write()
+                    if mask & selectors.EVENT_READ:
+                        self._read()
+                deadline = time.monotonic() + self.io_timeout
+        return self.outcome
+
+    def _refill(self) -> None:
+        """The next piece of the request body, once the last one is sent."""
+        if self.outgoing or self.body is None:
+            return
+        piece = next(self.body, None)
+        if piece is None:
+            self.body = None
+            self.outgoing = record(RecordType.STDIN, REQUEST_ID)
+        elif piece:
+            self.outgoing = stream(RecordType.STDIN, REQUEST_ID, piece)
+
+    def _write(self) -> None:
+        try:
+            sent = self.sock.send(self.outgoing)
+        except BlockingIOError:
+            return
+        except OSError as exc:
+            if exc.errno == errno.EPIPE and self.outcome is None:
+                # The backend may have answered without reading the whole body.
+                self.outgoing, self.body = b"", None
+                return
+            raise self.connection.fail(f"write failed: {exc.strerror}") from None
+        self.outgoing = self.outgoing[sent:]
+
+    def _read(self) -> None:
+        try:
+            data = self.sock.recv(_READ_SIZE)
+        except BlockingIOError:
+            return
+        except ConnectionResetError:
+            raise self.connection.fail("closed the connection before the end of the response (reset)") \
+                from None
+        except OSError as exc:
+            raise self.connection.fail(f"read failed: {exc.strerror}") from None
+        if not data:
+            raise self.connection.fail("closed the connection before the end of the response")
+        try:
+            for item in self.reader.feed(data):
+                if item.request_id != REQUEST_ID:
+                    raise ProtocolError(f"a record for request {item.request_id}")
+                self._take(item.type, item.content)
+        except ProtocolError as exc:
+            raise self.connection.fail(f"not a FastCGI response: {exc}") from None
+
+    def _take(self, kind: int, content: bytes) -> None:
+        if kind == RecordType.STDOUT:
+            if content:
+                try:
+                    self.on_stdout(content)
+                except BaseException:
+                    self._abort()
+                    raise
+        elif kind == RecordType.STDERR:
+            if content:
+                self.on_stderr(content)
+        elif kind == RecordType.END_REQUEST:
+            self.outcome = Outcome(*end_request_body(content))
+            self.clean_end = not self.reader.pending and not self.outgoing
+        else:
+            raise ProtocolError(f"unexpected record type {kind}")
+
+    def _abort(self) -> None:
+        """Tell the backend the client is gone (best effort), and drop the connection."""
+        try:
+            self.sock.send(record(RecordType.ABORT_REQUEST, REQUEST_ID))
+        except OSError:
+            pass  # The backend is gone too: nothing to tell.
+        self.connection.close()

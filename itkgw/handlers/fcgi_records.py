@@ -1,0 +1,162 @@
+"""FastCGI 1.0 on the wire: records, name-value pairs, and the record reader.
+
+A record is an 8-byte header (version, type, request id, content length,
+padding length) then its content and padding. Name-value pairs (PARAMS,
+GET_VALUES) give each length in one byte below 128, else in four with the
+top bit set. Everything here is pure: no socket, no clock.
+"""
+
+from __future__ import annotations
+
+import enum
+import struct
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+
+VERSION = 1
+HEADER = struct.Struct(">BBHHBx")
+#: Largest content of one record.
+MAX_CONTENT = 0xFFFF
+#: BEGIN_REQUEST: keep the connection open after END_REQUEST.
+KEEP_CONN = 1
+_BEGIN_BODY = struct.Struct(">HB5x")
+_END_BODY = struct.Struct(">IB3x")
+
+
+class RecordType(enum.IntEnum):
+    BEGIN_REQUEST = 1
+    ABORT_REQUEST = 2
+    END_REQUEST = 3
+    PARAMS = 4
+    STDIN = 5
+    STDOUT = 6
+    STDERR = 7
+    DATA = 8
+    GET_VALUES = 9
+    GET_VALUES_RESULT = 10
+    UNKNOWN_TYPE = 11
+
+
+class Role(enum.IntEnum):
+    RESPONDER = 1
+    AUTHORIZER = 2
+    FILTER = 3
+
+
+class ProtocolStatus(enum.IntEnum):
+    REQUEST_COMPLETE = 0
+    CANT_MPX_CONN = 1
+    OVERLOADED = 2
+    UNKNOWN_ROLE = 3
+
+
+class ProtocolError(Exception):
+    """The peer sent something that is not FastCGI."""
+
+
+@dataclass(frozen=True)
+class Record:
+    type: int
+    request_id: int
+    content: bytes
+
+
+def record(kind: RecordType, request_id: int, content: bytes = b"") -> bytes:
+    """One record, padded to a multiple of 8 bytes as the spec recommends."""
+    if len(content) > MAX_CONTENT:
+        raise ValueError(f"record content of {len(content)} bytes exceeds {MAX_CONTENT}")
+    padding = -len(content) % 8
+    return HEADER.pack(VERSION, kind, request_id, len(content), padding) + content + bytes(padding)
+
+
+def stream(kind: RecordType, request_id: int, data: bytes) -> bytes:
+    """``data`` as records of a stream (STDIN, PARAMS...), split at the record size;
+    empty data is the stream's end (one empty record)."""
+    if not data:
+        return record(kind, request_id)
+    return b"".join(record(kind, request_id, data[start:start + MAX_CONTENT])
+                    for start in range(0, len(data), MAX_CONTENT))
+
+
+def begin_request(request_id: int, keep_conn: bool, role: Role = Role.RESPONDER) -> bytes:
+    return record(RecordType.BEGIN_REQUEST, request_id,
+                  _BEGIN_BODY.pack(role, KEEP_CONN if keep_conn else 0))
+
+
+def end_request_body(content: bytes) -> tuple[int, int]:
+    """(application status, protocol status) of an END_REQUEST record."""
+    if len(content) < _END_BODY.size:
+        raise ProtocolError(f"END_REQUEST of {len(content)} bytes")
+    app_status, protocol_status, = _END_BODY.unpack_from(content)
+    return app_status, protocol_status
+
+
+def _length(size: int) -> bytes:
+    if size < 0x80:
+        return bytes((size,))
+    if size > 0x7FFF_FFFF:
+        raise ValueError(f"a name or value of {size} bytes is too long for FastCGI")
+    return struct.pack(">I", size | 0x8000_0000)
+
+
+def encode_pairs(pairs: Mapping[str, str] | Mapping[bytes, bytes]) -> bytes:
+    """Name-value pairs; str names and values are sent as the bytes os.fsencode gives."""
+    out = []
+    for name, value in pairs.items():
+        raw_name = name if isinstance(name, bytes) else name.encode("utf-8", "surrogateescape")
+        raw_value = value if isinstance(value, bytes) else value.encode("utf-8", "surrogateescape")
+        out += [_length(len(raw_name)), _length(len(raw_value)), raw_name, raw_value]
+    return b"".join(out)
+
+
+def decode_pairs(data: bytes) -> dict[bytes, bytes]:
+    pairs: dict[bytes, bytes] = {}
+    index = 0
+
+    def length() -> int:
+        nonlocal index
+        if index >= len(data):
+            raise ProtocolError("name-value pairs end inside a length")
+        if data[index] < 0x80:
+            index += 1
+            return data[index - 1]
+        if index + 4 > len(data):
+            raise ProtocolError("name-value pairs end inside a length")
+        value = struct.unpack_from(">I", data, index)[0] & 0x7FFF_FFFF
+        index += 4
+        return int(value)
+
+    while index < len(data):
+        name_size, value_size = length(), length()
+        if index + name_size + value_size > len(data):
+            raise ProtocolError("name-value pairs end inside a name or value")
+        name = data[index:index + name_size]
+        pairs[name] = data[index + name_size:index + name_size + value_size]
+        index += name_size + value_size
+    return pairs
+
+
+class RecordReader:
+    """Records out of a byte stream fed piece by piece."""
+
+    def __init__(self) -> None:
+        self._buffer = bytearray()
+
+    def feed(self, data: bytes) -> Iterator[Record]:
+        """The records ``data`` completes; raises ProtocolError on a bad header."""
+        self._buffer += data
+        while len(self._buffer) >= HEADER.size:
+            version, kind, request_id, size, padding = HEADER.unpack_from(self._buffer)
+            if version != VERSION:
+                raise ProtocolError(f"record of FastCGI version {version}")
+            end = HEADER.size + size + padding
+            if len(self._buffer) < end:
+                return
+            content = bytes(self._buffer[HEADER.size:HEADER.size + size])
+            del self._buffer[:end]
+            yield Record(kind, request_id, content)
+
+    @property
+    def pending(self) -> int:
+        """Bytes of an incomplete record held."""
+        return len(self._buffer)
