@@ -339,7 +339,7 @@ class _Reader:
             "customlog": self.custom_log, "transferlog": self.transfer_log, "logformat": self.log_format,
             "rewritecond": self.rewrite_cond, "rewriterule": self.rewrite_rule,
             "require": self.require, "order": self.access, "allow": self.access, "deny": self.access,
-            "satisfy": self.access, "allowoverride": self.allow_override,
+            "satisfy": self.access, "allowoverride": self.allow_override, "sethandler": self.set_handler,
         }
 
     def read(self) -> ServerConfig | None:
@@ -559,6 +559,13 @@ class _Reader:
                 self.findings.warn(where, f"Options {word} has no effect: itkgw has no server-side includes "
                                    "and no content negotiation")
         scope.put("options", combine_options(scope.values.get("options"), words), where)
+
+    def set_handler(self, row: Directive, args: list[str], scope: _Scope, where: str) -> None:
+        if self.compat == "2.2" and args and args[0].lower().startswith("proxy:"):
+            raise ConfigError(where, f"SetHandler {args[0]} is not available with --compat=2.2",
+                              "Apache 2.2 has no mod_proxy_fcgi; use --compat=2.4, or run PHP through "
+                              "php-cgi (SetHandler application/x-httpd-php)")
+        self.setting(row, args, scope, where)
 
     def add_handler(self, row: Directive, args: list[str], scope: _Scope, where: str) -> None:
         pairs = row.kind.from_args(args, where)

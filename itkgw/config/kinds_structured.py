@@ -162,14 +162,37 @@ HANDLERS: Mapping[str, str] = {
 PHP_TYPES = frozenset({"application/x-httpd-php", "application/x-httpd-php5"})
 
 
+_PROXY_HANDLER = re.compile(r"proxy:(?:unix:(/[^|]+)\|)?fcgi://([^/]*)/?.*", re.IGNORECASE)
+
+
+def proxy_handler(word: str, where: str) -> str:
+    """mod_proxy_fcgi's handler, ``proxy:unix:/path|fcgi://localhost/`` or
+    ``proxy:fcgi://host:port/``, as written; ConfigError for another form."""
+    match = _PROXY_HANDLER.fullmatch(word)
+    if match is None:
+        raise ConfigError(where, f"{word}: itkgw proxies to FastCGI servers only",
+                          'write "proxy:unix:/run/php/site.sock|fcgi://localhost" or '
+                          '"proxy:fcgi://127.0.0.1:9000"')
+    if match.group(1) is None and not re.fullmatch(r"(\[[0-9a-fA-F:.]+\]|[^:\[\]]+):\d+", match.group(2)):
+        raise ConfigError(where, f"{word}: a TCP FastCGI server needs host:port",
+                          'write "proxy:fcgi://127.0.0.1:9000"')
+    return word
+
+
+def proxy_address(handler: str) -> str:
+    """The backend of a proxy handler, as fcgi_client.Address.parse reads it."""
+    match = _PROXY_HANDLER.fullmatch(handler)
+    assert match is not None, handler
+    return f"unix:{match.group(1)}" if match.group(1) else match.group(2)
+
+
 def handler_name(word: str, where: str, none_ok: bool = False) -> str:
     """A handler name as itkgw knows it; ConfigError for one it has no handler for."""
     lowered = word.lower()
     if none_ok and lowered == "none":
         return "none"
     if lowered.startswith("proxy:"):
-        raise ConfigError(where, f"{word}: FastCGI backends (php-fpm) are not in this version of itkgw",
-                          f"run PHP through php-cgi: SetHandler {PHP_HANDLER}")
+        return proxy_handler(word, where)
     if lowered not in HANDLERS:
         hint = "the handlers are cgi-script, application/x-httpd-php and default-handler"
         owner = foreign.handler_owner(word)
@@ -224,9 +247,11 @@ class HandlerPairs(ExtensionPairs):
 
 @dataclass(frozen=True)
 class HandlerName(Text):
-    """SetHandler's handler: cgi-script, application/x-httpd-php, default-handler or none."""
+    """SetHandler's handler: cgi-script, application/x-httpd-php, default-handler, none, or a
+    FastCGI server as mod_proxy_fcgi names one (proxy:unix:/path|fcgi://localhost)."""
 
-    toml_example: ClassVar[str] = '"cgi-script", "application/x-httpd-php", "default-handler" or "none"'
+    toml_example: ClassVar[str] = ('"cgi-script", "application/x-httpd-php", "default-handler", "none" or '
+                                   '"proxy:unix:/run/php/site.sock|fcgi://localhost"')
     args_example: ClassVar[str] = "SetHandler cgi-script"
 
     def check(self, value: str, where: str) -> str:

@@ -18,8 +18,9 @@ from dataclasses import dataclass
 
 from itkgw.config.model import ServerConfig, VHost
 from itkgw.config.modules.cgi import CGISettings
+from itkgw.config.modules.proxy_fcgi import ProxySettings
 from itkgw.errors import CloseConnection, HTTPError
-from itkgw.handlers import cgi, phpcgi, static, walk
+from itkgw.handlers import cgi, phpcgi, proxy_fcgi, static, walk
 from itkgw.http.connection import HTTPConnection, Request
 from itkgw.request.dirconf import DirConfig, merge, options_at, overrides_at, reads_access_files
 from itkgw.request.mime import MimeTypes
@@ -126,6 +127,16 @@ def _serve_target(conn: HTTPConnection, request: Request, plan: Plan, config: Se
         phpcgi.run_php(conn, request, vhost, config, target.filename, target.script_name,
                        target.path_info, dirconf.base_dir, cgi_log, ini=dirconf.php_ini() or None,
                        extra_env=script_env(plan, dirconf))
+    elif kind == "fcgi":
+        env = cgi.cgi_environ(request, vhost, config, target.script_name, target.filename,
+                              target.path_info, dirconf.base_dir)
+        env.update(script_env(plan, dirconf))
+        for name in dirconf.unset_env:
+            env.pop(name, None)
+        handler = dirconf.handler_name(target.filename)
+        assert handler is not None
+        timeout = vhost.modules.get(ProxySettings).timeout or config.timeout
+        proxy_fcgi.serve(conn, handler, env, timeout, logging.getLogger("itkgw.proxy_fcgi"), target.filename)
     elif kind == "cgi":
         if not dirconf.exec_cgi and not dirconf.script_alias:
             raise HTTPError(403, f"AH01212: Options ExecCGI is off in this directory: {target.filename}")

@@ -78,21 +78,28 @@ class DirConfig:
     modules: ModuleSettings = ModuleSettings()
 
     def handler_for(self, filename: str) -> str:
-        """``cgi``, ``php`` or ``static`` for a file, by SetHandler then its extensions.
+        """``cgi``, ``php``, ``fcgi`` or ``static`` for a file, by SetHandler then its extensions.
 
         All extensions count, the last known one winning, as mod_mime does.
         """
         if self.script_alias:
             return "cgi"
-        handler = self.set_handler
-        if handler is None:
-            for extension in _extensions(os.path.basename(filename)):
-                handler = self.handlers.get(extension, handler)
+        handler = self.handler_name(filename)
         if handler == CGI_HANDLER:
             return "cgi"
         if handler in PHP_HANDLERS:
             return "php"
+        if handler is not None and handler.lower().startswith("proxy:"):
+            return "fcgi"
         return "static"
+
+    def handler_name(self, filename: str) -> str | None:
+        """The handler SetHandler or the file's extensions name, as written."""
+        handler = self.set_handler
+        if handler is None:
+            for extension in _extensions(os.path.basename(filename)):
+                handler = self.handlers.get(extension, handler)
+        return handler
 
     def content_type_for(self, filename: str) -> str | None:
         found = None

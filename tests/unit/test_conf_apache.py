@@ -24,6 +24,7 @@ from itkgw.config.convert import to_toml
 from itkgw.config.kinds import apache_words
 from itkgw.config.model import Address, DirSection, HeaderRule, Identity, PHPSetting, ServerConfig, VHost
 from itkgw.config.modules.cgi import CGISettings
+from itkgw.config.modules.proxy_fcgi import ProxySettings
 from itkgw.config.table import BY_NAME
 from itkgw.config.toml_reader import loads_toml
 from itkgw.errors import ConfigError, ConfigErrors
@@ -477,9 +478,9 @@ def test_pcre_habits_are_read(tmp_path: Path) -> None:
     ("<Directory /srv>\nRewriteRule ^ - [F]\n</Directory>",
      "httpd.conf:10: RewriteRule in a <Directory> section is not supported (per-directory rewriting is not "
      "supported yet; write the rules in <VirtualHost>)"),
-    ("<Location />\nSetHandler proxy:fcgi://127.0.0.1:9000\n</Location>",
-     "httpd.conf:10: proxy:fcgi://127.0.0.1:9000: FastCGI backends (php-fpm) are not in this version of "
-     "itkgw (run PHP through php-cgi: SetHandler application/x-httpd-php)"),
+    ("<Location />\nSetHandler proxy:http://127.0.0.1:8080/\n</Location>",
+     "httpd.conf:10: proxy:http://127.0.0.1:8080/: itkgw proxies to FastCGI servers only (write "
+     '"proxy:unix:/run/php/site.sock|fcgi://localhost" or "proxy:fcgi://127.0.0.1:9000")'),
     ("SetHandler cgi-script",
      "httpd.conf:9: SetHandler not allowed here (it is allowed in <Directory>/<Location>/<Files>)"),
     ("<Location />\n<RequireAll>\nOptions None\nRequire all granted\n</RequireAll>\n</Location>",
@@ -1411,3 +1412,15 @@ def test_a_docroot_holding_several_users_trees_is_warned_about(tmp_path: Path) -
     narrow = load(tmp_path, vhost_file(tmp_path, body=USERS_VHOST.format(pattern="^/~([a-z-]+)/"),
                                        server="LimitUIDRange 1 1\nLimitGIDRange 1 65000\n"))
     assert not [warning for warning in narrow.warnings if "holds the files" in warning]
+
+
+def test_a_fastcgi_server_is_a_handler_in_24_only(tmp_path: Path) -> None:
+    section = (f'<FilesMatch "\\.php$">\nSetHandler "proxy:unix:{tmp_path}/php.sock|fcgi://localhost"\n'
+               "</FilesMatch>")
+    vhost = the_vhost(tmp_path, body=section + "\nProxyTimeout 20")
+    assert vhost.directories[0].set_handler == f"proxy:unix:{tmp_path}/php.sock|fcgi://localhost"
+    assert vhost.modules.get(ProxySettings).timeout == 20.0
+    assert only(problems(tmp_path, vhost_file(tmp_path, body=section), compat="2.2")) == (
+        "httpd.conf:10: SetHandler proxy:unix:php.sock|fcgi://localhost is not available with "
+        "--compat=2.2 (Apache 2.2 has no mod_proxy_fcgi; use --compat=2.4, or run PHP through php-cgi "
+        "(SetHandler application/x-httpd-php))")

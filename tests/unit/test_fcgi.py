@@ -33,10 +33,10 @@ from itkgw.handlers.fcgi_records import (
     stream,
 )
 from tests.e2e.itkgw_proc import REPO, free_port
-from tests.sites import NOT_ROOT, Users
+from tests.fpm import PHP_FPM, fpm_pool
+from tests.sites import Users
 
 PHP_CGI = "/usr/bin/php-cgi"
-PHP_FPM = "/usr/sbin/php-fpm8.2"
 
 # -- the wire format ---------------------------------------------------------------------------
 
@@ -252,53 +252,23 @@ def _listening(port: int) -> bool:
 
 
 @pytest.fixture
-def fpm_pool(test_users: Users, docroots: dict[str, object]) -> Iterator[tuple[Address, Path]]:
-    """A php-fpm pool running as alice, its socket in a directory only alice may enter."""
+def alice_pool(test_users: Users) -> Iterator[tuple[Address, Path]]:
+    """A php-fpm pool running as alice, and hello.php where it can read it."""
     if not os.access(PHP_FPM, os.X_OK):
         pytest.skip("needs php-fpm8.2")
-    alice = test_users.alice
-    base = Path(tempfile.mkdtemp(prefix="itkgw-fpm-"))
-    base.chmod(0o755)
-    run = base / "run"
-    run.mkdir(mode=0o700)
-    os.chown(run, alice.pw_uid, alice.pw_gid)
-    script_dir = base / "htdocs"
-    script_dir.mkdir()
-    (script_dir / "hello.php").write_text(HELLO_PHP)
-    (script_dir / "hello.php").chmod(0o644)
-    socket_path = run / "php.sock"
-    config = base / "php-fpm.conf"
-    config.write_text(f"""[global]
-pid = {base}/php-fpm.pid
-error_log = {base}/php-fpm.log
-daemonize = no
-
-[alice]
-user = {alice.pw_name}
-group = {alice.pw_name}
-listen = {socket_path}
-listen.owner = {alice.pw_name}
-listen.group = {alice.pw_name}
-listen.mode = 0600
-pm = static
-pm.max_children = 1
-catch_workers_output = yes
-""")
-    server = subprocess.Popen([PHP_FPM, "--nodaemonize", "--fpm-config", str(config)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    scripts = Path(tempfile.mkdtemp(prefix="itkgw-php-"))
+    scripts.chmod(0o755)
+    (scripts / "hello.php").write_text(HELLO_PHP)
+    (scripts / "hello.php").chmod(0o644)
     try:
-        wait_for(socket_path.exists, "php-fpm's socket")
-        yield Address(path=str(socket_path)), script_dir / "hello.php"
+        with fpm_pool(test_users.alice) as socket_path:
+            yield Address(path=str(socket_path)), scripts / "hello.php"
     finally:
-        server.terminate()
-        server.wait(timeout=10)
-        shutil.rmtree(base)
+        shutil.rmtree(scripts)
 
 
-def test_php_fpm_answers_as_its_pool_user_and_keeps_the_connection(fpm_pool, test_users: Users) -> None:
-    if os.geteuid() != 0:
-        pytest.skip(NOT_ROOT)
-    address, script = fpm_pool
+def test_php_fpm_answers_as_its_pool_user_and_keeps_the_connection(alice_pool, test_users: Users) -> None:
+    address, script = alice_pool
     connection = connect(address, 5)
     for body in (b"", b"x", os.urandom(64 * 1024)):
         answer, _ = php_answer(connection, script, body)

@@ -117,7 +117,8 @@ MODULE = Module(
                   "whether CGI scripts may run", also_from="Options ExecCGI (or All)"),
         Directive("SetHandler", "set_handler", DIRECTORY, HandlerName(),
                   "handler for every file of the section: cgi-script, application/x-httpd-php, "
-                  "default-handler or none (proxy:fcgi is not in this version)"),
+                  "default-handler, none, or a FastCGI server: proxy:unix:/path|fcgi://localhost or "
+                  "proxy:fcgi://host:port (mod_proxy_fcgi)"),
         Directive("ErrorDocument", "error_documents", VHOST_DIRECTORY, ErrorDocuments(),
                   'per status, a local URL path, a URL or a message; TOML { "404" = "/missing.html" }',
                   repeat=True, keyed=True),

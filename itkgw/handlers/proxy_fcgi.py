@@ -1,0 +1,91 @@
+"""mod_proxy_fcgi: a request handed to a FastCGI server the admin runs (a php-fpm pool).
+
+The connection child already runs as the vhost's identity, so it reaches
+only sockets that identity may open: a pool whose socket directory belongs
+to alice is out of bob's reach. The CGI environment is the one CGI scripts
+get, SCRIPT_FILENAME the file itself (what php-fpm needs, as with
+ProxyFCGIBackendType FPM). The response head is read with mod_cgi's rules;
+the body streams to the client as it arrives; the backend's stderr goes to
+the error log as mod_proxy_fcgi logs it (AH01071). A connection to a backend
+is kept for the next request of the same client connection.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from itkgw.config.kinds_structured import proxy_address
+from itkgw.errors import HTTPError
+from itkgw.handlers.cgi import parse_cgi_headers
+from itkgw.handlers.fcgi_client import Address, Connection, connect
+
+if TYPE_CHECKING:
+    from itkgw.http.connection import HTTPConnection
+
+#: Longest response head kept while waiting for its blank line (mod_cgi's limits apply to the lines).
+_MAX_HEAD = 1 << 20
+#: This process's open connection per backend (a connection child serves one client).
+_kept: dict[Address, Connection] = {}
+
+
+def serve(conn: HTTPConnection, handler: str, env: dict[str, str], timeout: float, log: logging.Logger,
+          script: str) -> None:
+    """Run the current request on the FastCGI server ``handler`` names and stream its answer."""
+    address = Address.parse(proxy_address(handler))
+    connection = _kept.pop(address, None)
+    if connection is None or not connection.usable:
+        connection = connect(address, timeout)
+    response = _Response(conn, script, str(address))
+    connection.request(env, conn.body_chunks(), response.take, _stderr_to(log), timeout)
+    response.finish()
+    if connection.usable:
+        _kept[address] = connection
+
+
+class _Response:
+    """The backend's STDOUT: a CGI head, then the body, sent on as it comes."""
+
+    def __init__(self, conn: HTTPConnection, script: str, backend: str) -> None:
+        self.conn = conn
+        self.script = script
+        self.backend = backend
+        self.head = b""
+        self.started = False
+
+    def take(self, data: bytes) -> None:
+        if self.started:
+            self.conn.send_data(data)
+            return
+        self.head += data
+        ends = ((self.head.find(b"\r\n\r\n"), 4), (self.head.find(b"\n\n"), 2))
+        end = min((pos + size for pos, size in ends if pos >= 0), default=-1)
+        if end < 0:
+            if len(self.head) > _MAX_HEAD:
+                raise HTTPError(502, f"FastCGI backend {self.backend}: response head over {_MAX_HEAD} bytes "
+                                f"for {self.script}")
+            return
+        status, headers = parse_cgi_headers(self.head[:end], self.script)
+        body, self.head = self.head[end:], b""
+        self.conn.send_response_head(status, headers)
+        self.started = True
+        if body:
+            self.conn.send_data(body)
+
+    def finish(self) -> None:
+        if not self.started:
+            raise HTTPError(502, f"FastCGI backend {self.backend} ended without a response head "
+                            f"for {self.script}")
+        self.conn.end_response()
+
+
+def _stderr_to(log: logging.Logger) -> Callable[[bytes], None]:
+    """The backend's stderr as error-log lines, one per line it wrote."""
+
+    def write(data: bytes) -> None:
+        for line in data.decode("utf-8", "replace").splitlines():
+            if line.strip():
+                log.error("AH01071: Got error '%s'", line)
+
+    return write

@@ -1,0 +1,102 @@
+"""mod_proxy_fcgi: PHP handed to a php-fpm pool the admin runs, through a real itkgw.
+
+alice's pool runs as alice, its socket in a directory only alice may enter;
+itkgw reaches it from the connection child, which runs as alice too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.itkgw_proc import vhost_for
+from tests.fpm import PHP_FPM, fpm_pool
+from tests.sites import ALICE, BOB, Site, Users
+
+FPM_PHP = """<?php
+header('Content-Type: text/plain');
+header('X-Handler: fpm');
+error_log('hello from fpm');
+$body = file_get_contents('php://input');
+printf("uid=%d sapi=%s len=%d sha=%s", posix_getuid(), php_sapi_name(), strlen($body), hash('sha256', $body));
+"""
+
+
+@pytest.fixture
+def alice_pool(test_users: Users, docroots: dict[str, Site]) -> Iterator[Path]:
+    if not os.access(PHP_FPM, os.X_OK):
+        pytest.skip("needs php-fpm8.2")
+    alice = docroots[ALICE]
+    script = alice.htdocs / "fpm.php"
+    script.write_text(FPM_PHP)
+    os.chown(script, alice.user.pw_uid, alice.user.pw_gid)
+    script.chmod(0o640)
+    try:
+        with fpm_pool(test_users.alice) as socket_path:
+            yield socket_path
+    finally:
+        script.unlink()
+
+
+def through_pool(socket_path: Path) -> list[dict[str, object]]:
+    return [{"path": r"\.php$", "regex": True, "set_handler": f"proxy:unix:{socket_path}|fcgi://localhost"}]
+
+
+def test_php_runs_in_the_vhost_s_php_fpm_pool(itkgw_factory, docroots, alice_pool: Path) -> None:
+    alice = docroots[ALICE]
+    server = itkgw_factory([vhost_for(alice, "alice.test", files=through_pool(alice_pool))])
+    body = os.urandom(64 * 1024)
+    for sent in (b"", body):
+        response = server.request("alice.test", "/fpm.php", method="POST", body=sent,
+                                  headers={"Content-Type": "application/octet-stream"})
+        assert response.status == 200 and response.headers["X-Handler"] == "fpm"
+        assert response.body.decode() == (f"uid={alice.user.pw_uid} sapi=fpm-fcgi len={len(sent)} "
+                                          f"sha={hashlib.sha256(sent).hexdigest()}")
+    assert "AH01071: Got error 'PHP message: hello from fpm'" in server.error_log_text()
+
+
+def test_another_tenant_cannot_reach_the_pool(itkgw_factory, docroots, alice_pool: Path) -> None:
+    """bob's vhost names alice's socket: bob's connection child cannot enter its directory."""
+    bob = docroots[BOB]
+    script = bob.htdocs / "fpm.php"
+    script.write_text(FPM_PHP)
+    os.chown(script, bob.user.pw_uid, bob.user.pw_gid)
+    try:
+        server = itkgw_factory([vhost_for(bob, "bob.test", files=through_pool(alice_pool))])
+        response = server.request("bob.test", "/fpm.php")
+        assert response.status == 503
+        assert f"cannot connect to unix:{alice_pool}: Permission denied" in server.error_log_text()
+    finally:
+        script.unlink()
+
+
+def test_a_pool_that_is_down_is_a_503_naming_it(itkgw_factory, docroots, tmp_path: Path) -> None:
+    alice = docroots[ALICE]
+    (alice.htdocs / "gone.php").write_text("<?php echo 1;\n")
+    os.chown(alice.htdocs / "gone.php", alice.user.pw_uid, alice.user.pw_gid)
+    try:
+        missing = Path("/run/itkgw-test-no-such-pool.sock")
+        server = itkgw_factory([vhost_for(alice, "alice.test", files=through_pool(missing))])
+        assert server.request("alice.test", "/gone.php").status == 503
+        assert f"FastCGI: cannot connect to unix:{missing}" in server.error_log_text()
+    finally:
+        (alice.htdocs / "gone.php").unlink()
+
+
+def test_proxytimeout_bounds_a_silent_backend(itkgw_factory, docroots, alice_pool: Path) -> None:
+    alice = docroots[ALICE]
+    slow = alice.htdocs / "slow-fpm.php"
+    slow.write_text("<?php sleep(3); echo 'late';\n")
+    os.chown(slow, alice.user.pw_uid, alice.user.pw_gid)
+    try:
+        server = itkgw_factory([vhost_for(alice, "alice.test", files=through_pool(alice_pool),
+                                          proxy_timeout=1)])
+        response = server.request("alice.test", "/slow-fpm.php")
+        assert response.status == 504
+        assert f"FastCGI backend unix:{alice_pool}: no answer for 1 seconds" in server.error_log_text()
+    finally:
+        slow.unlink()

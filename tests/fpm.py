@@ -1,0 +1,63 @@
+"""A php-fpm pool started for a test, running as a given user (root only)."""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+PHP_FPM = "/usr/sbin/php-fpm8.2"
+
+
+@contextmanager
+def fpm_pool(user: pwd.struct_passwd) -> Iterator[Path]:
+    """A static pool of one php-fpm worker running as ``user``; yields its socket, which lies
+    in a directory only ``user`` may enter."""
+    base = Path(tempfile.mkdtemp(prefix="itkgw-fpm-"))
+    base.chmod(0o755)
+    run = base / "run"
+    run.mkdir(mode=0o700)
+    os.chown(run, user.pw_uid, user.pw_gid)
+    socket_path = run / "php.sock"
+    config = base / "php-fpm.conf"
+    config.write_text(f"""[global]
+pid = {base}/php-fpm.pid
+error_log = {base}/php-fpm.log
+daemonize = no
+
+[pool]
+user = {user.pw_name}
+group = {user.pw_name}
+listen = {socket_path}
+listen.owner = {user.pw_name}
+listen.group = {user.pw_name}
+listen.mode = 0600
+pm = static
+pm.max_children = 1
+""")
+    server = subprocess.Popen([PHP_FPM, "--nodaemonize", "--fpm-config", str(config)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while not socket_path.exists():
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise RuntimeError(f"php-fpm did not start: {_read(base / 'php-fpm.log')}")
+            time.sleep(0.02)
+        yield socket_path
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        shutil.rmtree(base)
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text()
+    except FileNotFoundError:
+        return ""
