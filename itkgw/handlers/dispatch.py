@@ -133,6 +133,10 @@ def _serve_target(conn: HTTPConnection, request: Request, plan: Plan, config: Se
         env.update(script_env(plan, dirconf))
         for name in dirconf.unset_env:
             env.pop(name, None)
+        try:
+            env.update(proxy_fcgi.php_params(dirconf.php))
+        except ValueError as exc:
+            raise HTTPError(500, str(exc)) from None
         handler = dirconf.handler_name(target.filename)
         assert handler is not None
         timeout = vhost.modules.get(ProxySettings).timeout or config.timeout

@@ -43,12 +43,14 @@ def php_ini_text(ini: Mapping[str, str] | None = None) -> str:
     Raises ValueError for a setting php would misread: a newline in a value
     would start a second ini line (``auto_prepend_file=...``).
     """
-    lines = [_FIXED_INI]
-    for name, value in (ini or {}).items():
-        if not _INI_NAME.fullmatch(name) or any(c in value for c in "\0\r\n"):
-            raise ValueError(f"php setting {name!r} = {value!r} cannot be passed to php-cgi")
-        lines.append(f"{name}={value}\n")
-    return "".join(lines)
+    return _FIXED_INI + "".join(ini_line(name, value) + "\n" for name, value in (ini or {}).items())
+
+
+def ini_line(name: str, value: str) -> str:
+    """``name=value`` as php reads an ini line; ValueError for a setting it would misread."""
+    if not _INI_NAME.fullmatch(name) or any(c in value for c in "\0\r\n"):
+        raise ValueError(f"php setting {name!r} = {value!r} cannot be passed to php")
+    return f"{name}={value}"
 
 
 def php_environ(cgi_env: Mapping[str, str]) -> dict[str, str]:

@@ -4,7 +4,8 @@ The connection child already runs as the vhost's identity, so it reaches
 only sockets that identity may open: a pool whose socket directory belongs
 to alice is out of bob's reach. The CGI environment is the one CGI scripts
 get, SCRIPT_FILENAME the file itself (what php-fpm needs, as with
-ProxyFCGIBackendType FPM). The response head is read with mod_cgi's rules;
+ProxyFCGIBackendType FPM), and php_value / php_admin_value become php-fpm's
+PHP_VALUE / PHP_ADMIN_VALUE. The response head is read with mod_cgi's rules;
 the body streams to the client as it arrives; the backend's stderr goes to
 the error log as mod_proxy_fcgi logs it (AH01071). A connection to a backend
 is kept for the next request of the same client connection.
@@ -13,13 +14,15 @@ is kept for the next request of the same client connection.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from itkgw.config.kinds_structured import proxy_address
+from itkgw.config.model import PHPSetting
 from itkgw.errors import HTTPError
 from itkgw.handlers.cgi import parse_cgi_headers
 from itkgw.handlers.fcgi_client import Address, Connection, connect
+from itkgw.handlers.phpcgi import ini_line
 
 if TYPE_CHECKING:
     from itkgw.http.connection import HTTPConnection
@@ -28,6 +31,19 @@ if TYPE_CHECKING:
 _MAX_HEAD = 1 << 20
 #: This process's open connection per backend (a connection child serves one client).
 _kept: dict[Address, Connection] = {}
+
+
+def php_params(settings: Mapping[str, PHPSetting]) -> dict[str, str]:
+    """php_value and php_admin_value as php-fpm takes them from its web server: PHP_VALUE
+    and PHP_ADMIN_VALUE, one ``name=value`` line each. An admin value set so cannot be
+    changed by ini_set(), as with mod_php."""
+    params = {}
+    for key, admin in (("PHP_VALUE", False), ("PHP_ADMIN_VALUE", True)):
+        lines = [ini_line(name, setting.value) for name, setting in settings.items()
+                 if setting.admin is admin]
+        if lines:
+            params[key] = "\n".join(lines)
+    return params
 
 
 def serve(conn: HTTPConnection, handler: str, env: dict[str, str], timeout: float, log: logging.Logger,

@@ -100,3 +100,19 @@ def test_proxytimeout_bounds_a_silent_backend(itkgw_factory, docroots, alice_poo
         assert f"FastCGI backend unix:{alice_pool}: no answer for 1 seconds" in server.error_log_text()
     finally:
         slow.unlink()
+
+
+def test_php_admin_value_holds_against_ini_set_in_the_pool(itkgw_factory, docroots, alice_pool: Path) -> None:
+    """As with mod_php: php_value can be changed by the script, php_admin_value cannot."""
+    alice = docroots[ALICE]
+    probe = alice.htdocs / "ini-fpm.php"
+    probe.write_text("<?php ini_set('user_agent', 'mine'); ini_set('default_charset', 'mine');\n"
+                     "echo ini_get('user_agent'), ' ', ini_get('default_charset');\n")
+    os.chown(probe, alice.user.pw_uid, alice.user.pw_gid)
+    try:
+        server = itkgw_factory([vhost_for(alice, "alice.test", files=through_pool(alice_pool), php_settings=[
+            {"name": "user_agent", "value": "admin-set", "admin": True},
+            {"name": "default_charset", "value": "ISO-8859-1", "admin": False}])])
+        assert server.request("alice.test", "/ini-fpm.php").body == b"admin-set mine"
+    finally:
+        probe.unlink()
