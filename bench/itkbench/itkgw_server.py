@@ -19,7 +19,7 @@ from typing import Any
 
 import toml
 
-from itkbench import forkprof, systems
+from itkbench import forkprof, nginx_fpm, systems
 from itkbench.processes import Launched
 from itkbench.sites import WEB_USER, Site
 
@@ -36,15 +36,18 @@ class Variant:
     label: str
     server: dict[str, Any] = field(default_factory=dict)
     vhost: dict[str, Any] = field(default_factory=dict)
+    #: Start a php-fpm pool per user, as the nginx row does, and hand .php files to it.
+    fpm_pools: bool = False
 
     @classmethod
     def load(cls, path: Path) -> Variant:
         data = tomllib.loads(path.read_text())
-        unknown = set(data) - {"label", "server", "vhost"}
+        unknown = set(data) - {"label", "server", "vhost", "fpm_pools"}
         if unknown:
-            raise ValueError(f"{path}: unknown keys {sorted(unknown)} (label, [server], [vhost])")
+            raise ValueError(f"{path}: unknown keys {sorted(unknown)} (label, fpm_pools, [server], [vhost])")
         return cls(key=path.stem, label=data.get("label", f"itkgw {path.stem}"),
-                   server=data.get("server", {}), vhost=data.get("vhost", {}))
+                   server=data.get("server", {}), vhost=data.get("vhost", {}),
+                   fpm_pools=bool(data.get("fpm_pools", False)))
 
 
 def export_commit(revision: str, destination: Path) -> Path:
@@ -111,10 +114,21 @@ class Itkgw(systems.System):
                 "assign_user_id": [site.user.pw_name, site.user.pw_name],
                 "cgi_extensions": [".cgi"],
                 **self.variant.vhost,
+                **self.fpm_handler(site),
             }
             for site in self.sites
         ]
         return config
+
+    def fpm_socket(self, site: Site) -> str:
+        return str(self.workdir / f"fpm-{site.user.pw_name}.sock")
+
+    def fpm_handler(self, site: Site) -> dict[str, Any]:
+        """With fpm_pools, .php files of ``site`` go to its own pool (mod_proxy_fcgi's SetHandler)."""
+        if not self.variant.fpm_pools:
+            return {}
+        handler = f"proxy:unix:{self.fpm_socket(site)}|fcgi://localhost"
+        return {"php_extensions": [], "files": [{"path": r"\.php$", "regex": True, "set_handler": handler}]}
 
     def argv(self, config_path: Path) -> list[str]:
         """``-m itkgw``, or under :mod:`itkbench.forkprof` when profiling."""
@@ -124,6 +138,8 @@ class Itkgw(systems.System):
         return [sys.executable, "-m", "itkgw", *args]
 
     def launch(self) -> None:
+        if self.variant.fpm_pools:
+            self._launch_fpm()
         config_path = self.workdir / "itkgw.toml"
         config_path.write_text(toml.dumps(self.config()))
         path = [str(self.source)]
@@ -132,3 +148,16 @@ class Itkgw(systems.System):
             path.append(str(BENCH))
         env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8", "PYTHONPATH": ":".join(path)}
         self.launched.append(Launched("itkgw", self.argv(config_path), self.workdir, env=env))
+
+    def _launch_fpm(self) -> None:
+        """One pool per user, as nginx+php-fpm has; each socket only its user may open,
+        since itkgw connects from the process already running as that user."""
+        text = nginx_fpm.FPM_GLOBAL.format(root=self.workdir)
+        for site in self.sites:
+            text += nginx_fpm.FPM_POOL.format(user=site.user.pw_name, socket=self.fpm_socket(site),
+                                              web_user=site.user.pw_name, children=nginx_fpm.FPM_CHILDREN)
+        fpm_config = self.workdir / "php-fpm.conf"
+        fpm_config.write_text(text)
+        env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C"}
+        self.launched.append(Launched("php-fpm", [nginx_fpm.PHP_FPM, "-F", "-y", str(fpm_config)],
+                                      self.workdir, env=env))
