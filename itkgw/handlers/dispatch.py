@@ -178,8 +178,13 @@ def send_error_document(conn: HTTPConnection, status: int, target: str, plan: Pl
         conn.end_response()
         return
     assert plan.vhost is not None
-    dirconf = merge(config, plan.vhost, target.split("?", 1)[0])
-    fd = os.open(dirconf.fs_path, os.O_RDONLY | os.O_CLOEXEC)
+    vhost = plan.vhost
+    dirconf = merge(config, vhost, target.split("?", 1)[0])
+    walked = walk.walk(dirconf.fs_path, lambda directory: options_at(vhost, directory))
+    try:
+        fd = walk.reopen(walked)  # the file the symlink Options let through, as for any request
+    finally:
+        os.close(walked)
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):

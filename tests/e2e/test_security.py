@@ -233,6 +233,17 @@ def test_symlinks_are_followed_only_as_options_say(itkgw_factory, links: Site, o
         assert "AH00037: Symbolic link not allowed or link target not accessible" in server.error_log_text()
 
 
+def test_an_error_document_is_walked_as_any_file(itkgw_factory, links: Site, plant: Plant) -> None:
+    """With Options None a tenant's ErrorDocument that is a symlink is not followed either:
+    the canned page is sent (and the failure logged) instead."""
+    plant(links, "missing.html", "/etc/hostname")
+    server = itkgw_factory([vhost_for(links, "alice.test", error_documents={"404": "/missing.html"},
+                                      directory=[{"path": str(links.htdocs), "options": ["None"]}])])
+    response = server.request("alice.test", "/no-such-page")
+    assert response.status == 404
+    assert Path("/etc/hostname").read_bytes() not in response.body
+
+
 # -- 4. lingering close is bounded, and counted against the vhost ------------------------------
 
 
