@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.itkgw_proc import ConfigFiles, Itkgw, VHosts, stop_all
-from tests.sites import NOT_ROOT, Users
+from tests.sites import NOT_ROOT, Site, Users
 
 ItkgwFactory = Callable[..., Itkgw]
 #: start(files, main=..., args=...): an itkgw serving config files written as text.
@@ -66,3 +66,34 @@ def start(tmp_path: Path, test_users: Users) -> Iterator[StartFiles]:
 
     yield start_one
     stop_all(started, {user.pw_uid for user in test_users.all()})
+
+
+Put = Callable[[Site, str, str], Path]
+
+
+@pytest.fixture
+def put() -> Iterator[Put]:
+    """``put(site, relative_path, text)``: a file of the tenant's own (0640, or 0750 for .cgi),
+    with any directories it needs; all removed afterwards."""
+    made: list[Path] = []
+
+    def make(site: Site, relative: str, text: str) -> Path:
+        path = site.htdocs / relative
+        for directory in reversed(path.relative_to(site.htdocs).parents[:-1]):
+            folder = site.htdocs / directory
+            if not folder.exists():
+                folder.mkdir(mode=0o750)
+                os.chown(folder, site.user.pw_uid, site.user.pw_gid)
+                made.append(folder)
+        path.write_text(text)
+        os.chown(path, site.user.pw_uid, site.user.pw_gid)
+        path.chmod(0o750 if path.suffix == ".cgi" else 0o640)
+        made.append(path)
+        return path
+
+    yield make
+    for path in reversed(made):
+        if path.is_dir():
+            path.rmdir()
+        else:
+            path.unlink()

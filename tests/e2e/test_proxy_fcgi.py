@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.conftest import Put
 from tests.e2e.itkgw_proc import vhost_for
 from tests.fpm import PHP_FPM, fpm_pool
 from tests.sites import ALICE, BOB, Site, Users
@@ -59,60 +60,41 @@ def test_php_runs_in_the_vhost_s_php_fpm_pool(itkgw_factory, docroots, alice_poo
     assert "AH01071: Got error 'PHP message: hello from fpm'" in server.error_log_text()
 
 
-def test_another_tenant_cannot_reach_the_pool(itkgw_factory, docroots, alice_pool: Path) -> None:
+def test_another_tenant_cannot_reach_the_pool(itkgw_factory, docroots, alice_pool: Path, put: Put) -> None:
     """bob's vhost names alice's socket: bob's connection child cannot enter its directory."""
     bob = docroots[BOB]
-    script = bob.htdocs / "fpm.php"
-    script.write_text(FPM_PHP)
-    os.chown(script, bob.user.pw_uid, bob.user.pw_gid)
-    try:
-        server = itkgw_factory([vhost_for(bob, "bob.test", files=through_pool(alice_pool))])
-        response = server.request("bob.test", "/fpm.php")
-        assert response.status == 503
-        assert f"cannot connect to unix:{alice_pool}: Permission denied" in server.error_log_text()
-    finally:
-        script.unlink()
+    put(bob, "fpm.php", FPM_PHP)
+    server = itkgw_factory([vhost_for(bob, "bob.test", files=through_pool(alice_pool))])
+    response = server.request("bob.test", "/fpm.php")
+    assert response.status == 503
+    assert f"cannot connect to unix:{alice_pool}: Permission denied" in server.error_log_text()
 
 
-def test_a_pool_that_is_down_is_a_503_naming_it(itkgw_factory, docroots, tmp_path: Path) -> None:
+def test_a_pool_that_is_down_is_a_503_naming_it(itkgw_factory, docroots, put: Put) -> None:
     alice = docroots[ALICE]
-    (alice.htdocs / "gone.php").write_text("<?php echo 1;\n")
-    os.chown(alice.htdocs / "gone.php", alice.user.pw_uid, alice.user.pw_gid)
-    try:
-        missing = Path("/run/itkgw-test-no-such-pool.sock")
-        server = itkgw_factory([vhost_for(alice, "alice.test", files=through_pool(missing))])
-        assert server.request("alice.test", "/gone.php").status == 503
-        assert f"FastCGI: cannot connect to unix:{missing}" in server.error_log_text()
-    finally:
-        (alice.htdocs / "gone.php").unlink()
+    put(alice, "gone.php", "<?php echo 1;\n")
+    missing = Path("/run/itkgw-test-no-such-pool.sock")
+    server = itkgw_factory([vhost_for(alice, "alice.test", files=through_pool(missing))])
+    assert server.request("alice.test", "/gone.php").status == 503
+    assert f"FastCGI: cannot connect to unix:{missing}" in server.error_log_text()
 
 
-def test_proxytimeout_bounds_a_silent_backend(itkgw_factory, docroots, alice_pool: Path) -> None:
+def test_proxytimeout_bounds_a_silent_backend(itkgw_factory, docroots, alice_pool: Path, put: Put) -> None:
     alice = docroots[ALICE]
-    slow = alice.htdocs / "slow-fpm.php"
-    slow.write_text("<?php sleep(3); echo 'late';\n")
-    os.chown(slow, alice.user.pw_uid, alice.user.pw_gid)
-    try:
-        server = itkgw_factory([vhost_for(alice, "alice.test", files=through_pool(alice_pool),
-                                          proxy_timeout=1)])
-        response = server.request("alice.test", "/slow-fpm.php")
-        assert response.status == 504
-        assert f"FastCGI backend unix:{alice_pool}: no answer for 1 seconds" in server.error_log_text()
-    finally:
-        slow.unlink()
+    put(alice, "slow-fpm.php", "<?php sleep(3); echo 'late';\n")
+    server = itkgw_factory([vhost_for(alice, "alice.test", files=through_pool(alice_pool), proxy_timeout=1)])
+    response = server.request("alice.test", "/slow-fpm.php")
+    assert response.status == 504
+    assert f"FastCGI backend unix:{alice_pool}: no answer for 1 seconds" in server.error_log_text()
 
 
-def test_php_admin_value_holds_against_ini_set_in_the_pool(itkgw_factory, docroots, alice_pool: Path) -> None:
+def test_php_admin_value_holds_against_ini_set_in_the_pool(itkgw_factory, docroots, alice_pool: Path,
+                                                           put: Put) -> None:
     """As with mod_php: php_value can be changed by the script, php_admin_value cannot."""
     alice = docroots[ALICE]
-    probe = alice.htdocs / "ini-fpm.php"
-    probe.write_text("<?php ini_set('user_agent', 'mine'); ini_set('default_charset', 'mine');\n"
-                     "echo ini_get('user_agent'), ' ', ini_get('default_charset');\n")
-    os.chown(probe, alice.user.pw_uid, alice.user.pw_gid)
-    try:
-        server = itkgw_factory([vhost_for(alice, "alice.test", files=through_pool(alice_pool), php_settings=[
-            {"name": "user_agent", "value": "admin-set", "admin": True},
-            {"name": "default_charset", "value": "ISO-8859-1", "admin": False}])])
-        assert server.request("alice.test", "/ini-fpm.php").body == b"admin-set mine"
-    finally:
-        probe.unlink()
+    put(alice, "ini-fpm.php", "<?php ini_set('user_agent', 'mine'); ini_set('default_charset', 'mine');\n"
+                              "echo ini_get('user_agent'), ' ', ini_get('default_charset');\n")
+    server = itkgw_factory([vhost_for(alice, "alice.test", files=through_pool(alice_pool), php_settings=[
+        {"name": "user_agent", "value": "admin-set", "admin": True},
+        {"name": "default_charset", "value": "ISO-8859-1", "admin": False}])])
+    assert server.request("alice.test", "/ini-fpm.php").body == b"admin-set mine"

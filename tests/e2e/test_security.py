@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from itkgw.http.connection import error_page
+from tests.e2e.conftest import Put
 from tests.e2e.itkgw_proc import Itkgw, processes, vhost_for
 from tests.sites import ALICE, BOB, Site
 
@@ -44,37 +45,6 @@ def plant() -> Iterator[Plant]:
     yield make
     for link in made:
         link.unlink()
-
-
-Put = Callable[[Site, str, str], Path]
-
-
-@pytest.fixture
-def put() -> Iterator[Put]:
-    """``put(site, relative_path, text)``: a file of the tenant's own (0640, or 0750 for .cgi),
-    with any directories it needs; all removed afterwards."""
-    made: list[Path] = []
-
-    def make(site: Site, relative: str, text: str) -> Path:
-        path = site.htdocs / relative
-        for directory in reversed(path.relative_to(site.htdocs).parents[:-1]):
-            folder = site.htdocs / directory
-            if not folder.exists():
-                folder.mkdir(mode=0o750)
-                os.chown(folder, site.user.pw_uid, site.user.pw_gid)
-                made.append(folder)
-        path.write_text(text)
-        os.chown(path, site.user.pw_uid, site.user.pw_gid)
-        path.chmod(0o750 if path.suffix == ".cgi" else 0o640)
-        made.append(path)
-        return path
-
-    yield make
-    for path in reversed(made):
-        if path.is_dir():
-            path.rmdir()
-        else:
-            path.unlink()
 
 
 def hold_slow_request(server: Itkgw, host: str, seconds: int = 3) -> threading.Thread:
