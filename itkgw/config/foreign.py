@@ -36,7 +36,7 @@ _DIRECTIVES_BY_MODULE: Mapping[str, tuple[str, ...]] = {
         "SSLCertificateKeyFile", "SSLCipherSuite", "SSLEngine", "SSLHonorCipherOrder", "SSLOptions",
         "SSLProtocol", "SSLRandomSeed", "SSLSessionCache", "SSLSessionCacheTimeout", "SSLStaplingCache",
         "SSLUseStapling"),
-    "proxy_module": ("ProxyPass", "ProxyPassMatch", "ProxyPassReverse", "ProxyPreserveHost", "ProxyRequests"),
+    "proxy_module": ("ProxyPass", "ProxyPassReverse", "ProxyPreserveHost", "ProxyRequests"),
     "remoteip_module": ("RemoteIPHeader", "RemoteIPInternalProxy", "RemoteIPTrustedProxy"),
     "include_module": ("SSIEndTag", "SSILegacyExprParser", "SSIStartTag", "XBitHack"),
     "mime_magic_module": ("MIMEMagicFile",),

@@ -94,15 +94,17 @@ def _owned() -> dict[Context, dict[str, tuple[type, str]]]:
     module keeps itself -> (its settings class, the field)."""
     owned: dict[Context, dict[str, tuple[type, str]]] = {context: {} for context in Context}
     for module in MODULES.values():
+        filled: dict[type, set[str]] = {}
         for context, settings in module.settings.items():
             fields = {f.name for f in dataclasses.fields(settings)}
-            filled = set()
             for row in module.directives:
                 if row.model_field in fields and context in row.apache_contexts | row.contexts:
                     owned[context][row.key or row.model_field] = (settings, row.model_field)
-                    filled.add(row.model_field)
-            if fields - filled:
-                raise TypeError(f"module {module.name}: no directive fills {sorted(fields - filled)} "
+                    filled.setdefault(settings, set()).add(row.model_field)
+        for settings in set(module.settings.values()):
+            unfilled = {f.name for f in dataclasses.fields(settings)} - filled.get(settings, set())
+            if unfilled:
+                raise TypeError(f"module {module.name}: no directive fills {sorted(unfilled)} "
                                 f"of {settings.__name__}")
     return owned
 

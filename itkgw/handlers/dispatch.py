@@ -82,6 +82,10 @@ def serve(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConf
     conn.header_rules = list(dirconf.headers)
     if dirconf.limit_request_body is not None:
         conn.limits.body = dirconf.limit_request_body
+    backend = proxy_fcgi.pass_match(vhost.modules.get(ProxySettings), plan.url_path)
+    if backend is not None:
+        _serve_pass_match(conn, request, plan, config, backend)
+        return
     target = locate(request, dirconf, first)
     walked = _walk(target.filename, vhost, first)
     try:
@@ -97,6 +101,25 @@ def serve(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConf
         _serve_target(conn, request, plan, config, mime, first, target, walked)
     finally:
         os.close(walked)
+
+
+def _serve_pass_match(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConfig,
+                      backend: str) -> None:
+    """ProxyPassMatch: the URL path goes to a FastCGI server, whose URL holds the script's path;
+    nothing of the local filesystem is looked at (mod_proxy takes the request before mapping)."""
+    assert plan.vhost is not None
+    vhost, dirconf = plan.vhost, plan.dirconf
+    filename = proxy_fcgi.script_filename(backend, dirconf.modules.get(ProxySettings).backend_type)
+    env = cgi.cgi_environ(request, vhost, config, plan.url_path, filename, "", vhost.document_root)
+    env.update(script_env(plan, dirconf))
+    for name in dirconf.unset_env:
+        env.pop(name, None)
+    try:
+        env.update(proxy_fcgi.php_params(dirconf.php))
+    except ValueError as exc:
+        raise HTTPError(500, str(exc)) from None
+    timeout = vhost.modules.get(ProxySettings).timeout or config.timeout
+    proxy_fcgi.serve(conn, "proxy:" + backend, env, timeout, logging.getLogger("itkgw.proxy_fcgi"), backend)
 
 
 def _walk(path: str, vhost: VHost, first: bool) -> int:

@@ -14,11 +14,13 @@ is kept for the next request of the same client connection.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from itkgw.config.kinds_structured import proxy_address
 from itkgw.config.model import PHPSetting
+from itkgw.config.modules.proxy_fcgi import ProxySettings
 from itkgw.errors import HTTPError
 from itkgw.handlers.cgi import parse_cgi_headers
 from itkgw.handlers.fcgi_client import Address, Connection, connect
@@ -44,6 +46,39 @@ def php_params(settings: Mapping[str, PHPSetting]) -> dict[str, str]:
         if lines:
             params[key] = "\n".join(lines)
     return params
+
+
+_GROUP_REFERENCE = re.compile(r"\$(\d)")
+
+
+def pass_match(settings: ProxySettings, url_path: str) -> str | None:
+    """The backend URL the first matching ProxyPassMatch gives ``url_path``, $N filled
+    in; None when none matches, or the first match is an exemption (``!``)."""
+    for pattern, url in settings.pass_match or ():
+        match = re.search(pattern, url_path)
+        if match is None:
+            continue
+        if url == "!":
+            return None
+        return _fill(url, match)
+    return None
+
+
+def _fill(url: str, match: re.Match[str]) -> str:
+    """``$0``..``$9`` of ``url`` replaced by the match's groups (an unmatched one by nothing)."""
+    groups = [match.group(0), *match.groups()]
+    return _GROUP_REFERENCE.sub(lambda ref: (groups[int(ref.group(1))] or "")
+                                if int(ref.group(1)) < len(groups) else "", url)
+
+
+def script_filename(url: str, backend_type: str | None) -> str:
+    """SCRIPT_FILENAME for a ProxyPassMatch URL, as mod_proxy_fcgi sends it: with FPM (the
+    default) ``proxy:fcgi://host/path``, which php-fpm strips itself; with GENERIC the path."""
+    fcgi = url[url.index("|") + 1:] if url.lower().startswith("unix:") else url
+    if backend_type == "generic":
+        rest = fcgi[len("fcgi://"):]
+        return rest[rest.index("/"):] if "/" in rest else "/"
+    return "proxy:" + fcgi
 
 
 def serve(conn: HTTPConnection, handler: str, env: dict[str, str], timeout: float, log: logging.Logger,

@@ -98,3 +98,26 @@ def test_php_admin_value_holds_against_ini_set_in_the_pool(itkgw_factory, docroo
         {"name": "user_agent", "value": "admin-set", "admin": True},
         {"name": "default_charset", "value": "ISO-8859-1", "admin": False}])])
     assert server.request("alice.test", "/ini-fpm.php").body == b"admin-set mine"
+
+
+SERVER_PHP = "<?php echo $_SERVER['SCRIPT_FILENAME'], ' ', php_sapi_name(), ' ', posix_getuid();\n"
+
+
+@pytest.mark.parametrize("backend_type", [None, "GENERIC"], ids=["fpm", "generic"])
+def test_proxypassmatch_hands_matching_paths_to_the_pool(itkgw_factory, docroots, alice_pool: Path, put: Put,
+                                                         backend_type: str | None) -> None:
+    """The php-fpm way of Apache 2.4 setups: the script's path is in the backend URL, nothing
+    is mapped locally; php-fpm finds SCRIPT_FILENAME (and PATH_INFO) in what it is sent."""
+    alice = docroots[ALICE]
+    put(alice, "pm.php", SERVER_PHP)
+    put(alice, "static/pm.php", "<?php echo php_sapi_name();\n")
+    url = f"unix:{alice_pool}|fcgi://localhost{alice.htdocs}/$1"
+    settings: dict[str, object] = {"proxy_pass_match": [[r"^/static/", "!"], [r"^/(.*\.php(/.*)?)$", url]]}
+    if backend_type:
+        settings["proxy_fcgi_backend_type"] = backend_type
+    server = itkgw_factory([vhost_for(alice, "alice.test", **settings)])
+    response = server.request("alice.test", "/pm.php")
+    assert response.status == 200
+    assert response.body.decode() == f"{alice.htdocs}/pm.php fpm-fcgi {alice.user.pw_uid}"
+    # An exempted path is mapped and handled as usual: here by php-cgi, the vhost's own PHP.
+    assert server.request("alice.test", "/static/pm.php").body == b"cgi-fcgi"

@@ -1424,3 +1424,18 @@ def test_a_fastcgi_server_is_a_handler_in_24_only(tmp_path: Path) -> None:
         "httpd.conf:10: SetHandler proxy:unix:php.sock|fcgi://localhost is not available with "
         "--compat=2.2 (Apache 2.2 has no mod_proxy_fcgi; use --compat=2.4, or run PHP through php-cgi "
         "(SetHandler application/x-httpd-php))")
+
+
+def test_proxypassmatch_and_the_backend_type(tmp_path: Path) -> None:
+    vhost = the_vhost(tmp_path, body='ProxyPassMatch "^/(.*\\.php)$" "fcgi://127.0.0.1:9000/srv/a/$1"\n'
+                                     "ProxyPassMatch ^/static/ !\nProxyFCGIBackendType GENERIC")
+    settings = vhost.modules.get(ProxySettings)
+    assert settings.pass_match == ((r"^/(.*\.php)$", "fcgi://127.0.0.1:9000/srv/a/$1"), ("^/static/", "!"))
+    assert settings.backend_type == "generic"
+    assert only(problems(tmp_path, vhost_file(tmp_path, body="ProxyPassMatch ^/x http://b/"))) == (
+        'httpd.conf:9: proxy:http://b/: itkgw proxies to FastCGI servers only (write '
+        '"proxy:unix:/run/php/site.sock|fcgi://localhost" or "proxy:fcgi://127.0.0.1:9000")')
+    assert only(problems(tmp_path, vhost_file(tmp_path, body="ProxyPassMatch ^/x fcgi://b:9/"),
+                         compat="2.2")) == (
+        "httpd.conf:9: ProxyPassMatch is not available with --compat=2.2 (Apache 2.2 has no mod_proxy_fcgi; "
+        "use --compat=2.4)")

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from itkgw.config.modules.proxy_fcgi import ProxySettings
 from itkgw.handlers.fcgi_client import Address, BackendError, BackendUnavailable, Connection, connect
 from itkgw.handlers.fcgi_records import (
     MAX_CONTENT,
@@ -32,6 +33,7 @@ from itkgw.handlers.fcgi_records import (
     record,
     stream,
 )
+from itkgw.handlers.proxy_fcgi import pass_match, script_filename
 from tests.e2e.itkgw_proc import REPO, free_port
 from tests.fpm import PHP_FPM, fpm_pool
 from tests.sites import Users
@@ -275,3 +277,26 @@ def test_php_fpm_answers_as_its_pool_user_and_keeps_the_connection(alice_pool, t
         expected = f"uid={test_users.alice.pw_uid} len={len(body)} sha={hashlib.sha256(body).hexdigest()}"
         assert answer == expected.encode()
         assert connection.usable  # the same connection served all three
+
+
+# -- ProxyPassMatch: which backend, and what SCRIPT_FILENAME says ----------------------------------
+
+
+def test_the_first_matching_proxypassmatch_names_the_backend() -> None:
+    settings = ProxySettings(pass_match=(("^/static/", "!"),
+                                         (r"^/(.*\.php(/.*)?)$", "fcgi://127.0.0.1:9000/srv/$1")))
+    assert pass_match(settings, "/a/b.php/x") == "fcgi://127.0.0.1:9000/srv/a/b.php/x"
+    assert pass_match(settings, "/static/b.php") is None
+    assert pass_match(settings, "/a.html") is None
+    assert pass_match(ProxySettings(), "/a.php") is None
+
+
+@pytest.mark.parametrize(("url", "backend_type", "expected"), [
+    ("fcgi://127.0.0.1:9000/srv/a.php", None, "proxy:fcgi://127.0.0.1:9000/srv/a.php"),
+    ("fcgi://127.0.0.1:9000/srv/a.php", "generic", "/srv/a.php"),
+    ("unix:/run/a.sock|fcgi://localhost/srv/a.php", None, "proxy:fcgi://localhost/srv/a.php"),
+    ("unix:/run/a.sock|fcgi://localhost/srv/a.php", "generic", "/srv/a.php"),
+])
+def test_script_filename_is_what_mod_proxy_fcgi_sends(url: str, backend_type: str | None,
+                                                      expected: str) -> None:
+    assert script_filename(url, backend_type) == expected
