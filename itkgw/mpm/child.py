@@ -20,6 +20,7 @@ import os
 import socket
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from itkgw.config.model import Identity, ServerConfig, VHost
 from itkgw.errors import CloseConnection, ExitCode, HTTPError
@@ -46,6 +47,8 @@ class ServingContext:
     mime: MimeTypes
     generation: int
     compiled: Compiled
+    #: The workers' seccomp filter, built once (None: each worker builds its own).
+    setid_filter: Any = None
 
     @property
     def limits(self) -> Limits:

@@ -18,11 +18,12 @@ import signal
 import socket
 import time
 from dataclasses import dataclass, replace
-from typing import Callable
+from typing import Any, Callable
 
 from itkgw import SERVER_SOFTWARE
 from itkgw.config.model import Address, ServerConfig
 from itkgw.errors import ConfigError, ConfigErrors, ExitCode
+from itkgw.mpm import sandbox
 from itkgw.mpm.child import ServingContext
 from itkgw.mpm.log import NOTICE, LogFiles, setup_error_log
 from itkgw.mpm.scoreboard import Scoreboard, SlotState
@@ -133,7 +134,8 @@ class Master:
         name_based = config.name_virtual_hosts if config.compat == "2.2" else None
         self.ctx = ServingContext(config=config, vhosts=VHostTable(config.vhosts, name_based), logs=logs,
                                   scoreboard=self.scoreboard, mime=MimeTypes.load(config.mime_types),
-                                  generation=self.generation, compiled=Compiled(config))
+                                  generation=self.generation, compiled=Compiled(config),
+                                  setid_filter=_prebuilt_filter(config))
         if old_logs is not None:
             old_logs.close()
 
@@ -331,6 +333,16 @@ class Master:
                 sock.close()
         log.log(NOTICE, "server stopped")
         return self.exit_code
+
+
+def _prebuilt_filter(config: ServerConfig) -> Any:
+    """The workers' seccomp filter, built once here; None lets each worker build its own
+    (and report, as it fails to boot, why it cannot)."""
+    try:
+        return sandbox.build_setid_filter(config.limit_uid_range, config.limit_gid_range,
+                                          config.allow_user_namespaces)
+    except sandbox.SandboxError:
+        return None
 
 
 def _single_worker(config: ServerConfig) -> ServerConfig:

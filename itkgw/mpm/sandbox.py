@@ -64,6 +64,21 @@ def install_setid_filter(uid_range: tuple[int, int], gid_range: tuple[int, int],
 
     Call it while still root, before the worker drops to ``User``.
     """
+    load(build_setid_filter(uid_range, gid_range, allow_user_namespaces))
+
+
+def load(syscall_filter: pyseccomp.SyscallFilter) -> None:
+    """Load a filter built by build_setid_filter (in this process, or before the fork)."""
+    try:
+        syscall_filter.load()
+    except OSError as exc:
+        raise SandboxError(f"cannot install the set*id seccomp filter: {exc}") from exc
+
+
+def build_setid_filter(uid_range: tuple[int, int], gid_range: tuple[int, int],
+                       allow_user_namespaces: bool = False) -> pyseccomp.SyscallFilter:
+    """The filter, not yet loaded. Its thousand-odd rules take libseccomp tens of
+    milliseconds to add, so the master builds it once and every worker loads it."""
     _check_range("uid", uid_range)
     _check_range("gid", gid_range)
     arch = pyseccomp.system_arch()
@@ -80,9 +95,9 @@ def install_setid_filter(uid_range: tuple[int, int], gid_range: tuple[int, int],
         _add_rules(syscall_filter, _GID_CALLS, gid_range)
         if not allow_user_namespaces:
             _deny_user_namespaces(syscall_filter)
-        syscall_filter.load()
     except OSError as exc:
-        raise SandboxError(f"cannot install the set*id seccomp filter: {exc}") from exc
+        raise SandboxError(f"cannot build the set*id seccomp filter: {exc}") from exc
+    return syscall_filter
 
 
 def _deny_user_namespaces(syscall_filter: pyseccomp.SyscallFilter) -> None:

@@ -68,8 +68,11 @@ class Worker:
         """Sandbox and drop privileges; a failure ends the worker with BOOT_FAILED."""
         config = self.ctx.config
         try:
-            sandbox.install_setid_filter(config.limit_uid_range, config.limit_gid_range,
-                                         config.allow_user_namespaces)
+            if self.ctx.setid_filter is not None:
+                sandbox.load(self.ctx.setid_filter)
+            else:
+                sandbox.install_setid_filter(config.limit_uid_range, config.limit_gid_range,
+                                             config.allow_user_namespaces)
             privs.enter_worker_identity(config)
         except (privs.PrivilegeError, sandbox.SandboxError, OSError) as exc:
             log.critical("worker cannot drop privileges, the server stops: %s", exc)
