@@ -143,6 +143,13 @@ def _serve_target(conn: HTTPConnection, request: Request, plan: Plan, config: Se
     denied = denial(request, vhost, dirconf, plan.reqenv)
     if denied is not None:
         raise HTTPError(403, denied)
+    if (dirconf.identity, dirconf.user_expr, dirconf.group_expr) != (
+            plan.dirconf.identity, plan.dirconf.user_expr, plan.dirconf.group_expr):
+        # A <Files> section of the file actually served (found behind PATH_INFO or as the
+        # DirectoryIndex) assigns another identity than the one this process switched to
+        # for the mapped path; it cannot switch again, and must not serve as the wrong one.
+        raise HTTPError(500, f"{target.filename} is assigned another identity than {request.path} "
+                        "maps to (AssignUserID in a <Files> section); this process cannot serve it")
     conn.header_rules = list(dirconf.headers)
     kind = dirconf.handler_for(target.filename)
     cgi_log = logging.getLogger("itkgw.cgi")

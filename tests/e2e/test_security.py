@@ -537,3 +537,27 @@ def test_scripts_cannot_create_user_namespaces_unless_allowed(itkgw_factory, doc
         assert body.endswith("rc=0\n")
     else:
         assert "Operation not permitted" in body and not body.endswith("rc=0\n")
+
+
+def test_a_files_identity_behind_path_info_is_refused_not_served_as_another(itkgw_factory, docroots,
+                                                                             put: Put) -> None:
+    """<Files tool.cgi> runs as bob; /tool.cgi/x maps, before the file is found, to a path
+    whose identity is alice's. mpm-itk would walk the tree as root first; itkgw, which opens
+    nothing before the switch, refuses rather than run bob's tool as alice."""
+    alice, bob = docroots[ALICE], docroots[BOB]
+    put(alice, "tool.cgi", (alice.htdocs / "whoami.cgi").read_text())
+    (alice.htdocs / "tool.cgi").chmod(0o755)
+    for directory in (alice.root, alice.htdocs):  # bob must reach the tool to run it
+        directory.chmod(0o755)
+    try:
+        server = itkgw_factory([vhost_for(alice, "alice.test", files=[
+            {"path": "tool.cgi", "assign_user_id": [bob.user.pw_name, bob.user.pw_name]}])])
+        direct = server.request("alice.test", "/tool.cgi")
+        assert direct.status == 200 and f"uid={bob.user.pw_uid} ".encode() in direct.body
+        behind = server.request("alice.test", "/tool.cgi/x")
+        assert behind.status == 500
+        assert f"uid={alice.user.pw_uid} ".encode() not in behind.body
+        assert "is assigned another identity" in server.error_log_text()
+    finally:
+        for directory in (alice.root, alice.htdocs):
+            directory.chmod(0o750)
