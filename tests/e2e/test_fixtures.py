@@ -171,6 +171,10 @@ def test_harness_kills_and_reports_processes_left_behind(tmp_path: Path) -> None
     # A background job that ignores SIGTERM, as a stuck CGI script might.
     command = "(trap '' TERM; exec sleep 30) & " + HTTP_SERVER
     server = StandIn(tmp_path, command, stop_timeout=0.5).start()
+    deadline = time.monotonic() + 10  # under load the job may not have become "sleep 30" yet
+    while not any(proc.session == server.pid and proc.cmdline == "sleep 30" for proc in processes()):
+        assert time.monotonic() < deadline, "the background job never started"
+        time.sleep(0.02)
     with pytest.raises(AssertionError, match="sleep 30"):
         server.stop()
     assert not [proc for proc in processes() if proc.session == server.pid]
