@@ -91,22 +91,28 @@ def end_request_body(content: bytes) -> tuple[int, int]:
     return app_status, protocol_status
 
 
-def _length(size: int) -> bytes:
-    if size < 0x80:
-        return bytes((size,))
-    if size > 0x7FFF_FFFF:
-        raise ValueError(f"a name or value of {size} bytes is too long for FastCGI")
-    return struct.pack(">I", size | 0x8000_0000)
+_LONG = struct.Struct(">I")
 
 
 def encode_pairs(pairs: Mapping[str, str] | Mapping[bytes, bytes]) -> bytes:
-    """Name-value pairs; str names and values are sent as the bytes os.fsencode gives."""
-    out = []
+    """Name-value pairs; str names and values are sent as the bytes os.fsencode gives.
+
+    On every request's path (some forty pairs each), so written for speed.
+    """
+    out = bytearray()
     for name, value in pairs.items():
-        raw_name = name if isinstance(name, bytes) else name.encode("utf-8", "surrogateescape")
-        raw_value = value if isinstance(value, bytes) else value.encode("utf-8", "surrogateescape")
-        out += [_length(len(raw_name)), _length(len(raw_value)), raw_name, raw_value]
-    return b"".join(out)
+        raw_name = name.encode("utf-8", "surrogateescape") if isinstance(name, str) else name
+        raw_value = value.encode("utf-8", "surrogateescape") if isinstance(value, str) else value
+        for size in (len(raw_name), len(raw_value)):
+            if size < 0x80:
+                out.append(size)
+            elif size <= 0x7FFF_FFFF:
+                out += _LONG.pack(size | 0x8000_0000)
+            else:
+                raise ValueError(f"a name or value of {size} bytes is too long for FastCGI")
+        out += raw_name
+        out += raw_value
+    return bytes(out)
 
 
 def decode_pairs(data: bytes) -> dict[bytes, bytes]:
