@@ -29,9 +29,9 @@ from typing import Any
 
 from itkgw.config import checks
 from itkgw.config.checks import Findings, Limits, Loaded
-from itkgw.config.directive import SECTION_KINDS, SERIES, Context, Directive
+from itkgw.config.directive import ONLY_24, SECTION_KINDS, SERIES, Context, Directive
 from itkgw.config.identity import resolve_identity
-from itkgw.config.kinds import lookup_hint
+from itkgw.config.kinds import Text, lookup_hint
 from itkgw.config.kinds_structured import check_section_path
 from itkgw.config.model import DEFAULT_ID_RANGE, Address, DirSection, Identity, ServerConfig, VHost
 from itkgw.config.table import BY_KEY, MODELS, contexts_of_key, split_settings, toml_directive
@@ -60,6 +60,9 @@ _REQUIRED = {
 }
 #: A section table's required path, by kind, as the hint shows it.
 _SECTION_PATHS = {"directory": '"/srv/www/htdocs/private"', "location": '"/private/"', "files": '"*.log"'}
+#: What not_in_series says of a FastCGI handler: mod_proxy_fcgi came with Apache 2.4.
+_PROXY_HANDLER_ROW = Directive("SetHandler proxy:", "set_handler", frozenset(), Text(), "", series=ONLY_24,
+                               instead="Apache 2.2 has no mod_proxy_fcgi")
 _TOML_POSITION = re.compile(r"(.*) \(at line (\d+), column (\d+)\)", re.DOTALL)
 
 
@@ -298,6 +301,9 @@ class _Reader:
                     values[key] = directive.kind.from_toml(value, self.at(key_path))
                 except ConfigError as exc:
                     self.errors.append(exc)
+                    continue
+                if key == "set_handler" and self.compat == "2.2" and str(values[key]).startswith("proxy:"):
+                    self.errors.append(self.not_in_series(_PROXY_HANDLER_ROW, key_path))
         return values
 
     def unknown_key(self, key: str, context: Context, key_path: str, kind: str = "") -> ConfigError:

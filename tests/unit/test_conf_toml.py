@@ -834,3 +834,15 @@ def test_the_corpus_has_an_expectation_for_every_config() -> None:
 def test_the_model_classes_are_the_ones_in_config() -> None:
     assert MODELS == {Context.SERVER: ServerConfig, Context.VHOST: VHost, Context.DIRECTORY: DirSection}
     assert all(dataclasses.is_dataclass(model) for model in MODELS.values())
+
+
+def test_a_fastcgi_handler_is_refused_in_22_as_apache_22_has_no_mod_proxy_fcgi(tmp_path: Path) -> None:
+    text = config(tmp_path, server='compat = "2.2"', vhost=(
+        '  [[vhost.files]]\n  path = "x.php"\n  set_handler = "proxy:fcgi://127.0.0.1:9000"\n'))
+    with pytest.raises(ConfigErrors) as refused:
+        loads_toml(text, "t.toml")
+    assert only(refused.value.errors) == (
+        "t.toml: vhost[1].files[1].set_handler", 'not available with compat = "2.2"',
+        'Apache 2.2 has no mod_proxy_fcgi; remove it, or set compat = "2.4"')
+    in_24 = loads_toml(text.replace('compat = "2.2"', ""), "t.toml").config
+    assert in_24.vhosts[0].directories[0].set_handler == "proxy:fcgi://127.0.0.1:9000"
