@@ -3,12 +3,13 @@
 The connection child already runs as the vhost's identity, so it reaches
 only sockets that identity may open: a pool whose socket directory belongs
 to alice is out of bob's reach. The CGI environment is the one CGI scripts
-get, SCRIPT_FILENAME the file itself (what php-fpm needs, as with
-ProxyFCGIBackendType FPM), and php_value / php_admin_value become php-fpm's
-PHP_VALUE / PHP_ADMIN_VALUE. The response head is read with mod_cgi's rules;
-the body streams to the client as it arrives; the backend's stderr goes to
-the error log as mod_proxy_fcgi logs it (AH01071). A connection to a backend
-is kept for the next request of the same client connection.
+get; SCRIPT_FILENAME is the file itself under SetHandler, and under
+ProxyPassMatch what mod_proxy_fcgi sends for the ProxyFCGIBackendType;
+php_value / php_admin_value become php-fpm's PHP_VALUE / PHP_ADMIN_VALUE.
+The response head is read with mod_cgi's rules; the body streams to the
+client as it arrives; the backend's stderr goes to the error log as
+mod_proxy_fcgi logs it (AH01071). A connection to a backend is kept for the
+next request of the same client connection.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Mapping
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from itkgw.config.kinds_structured import proxy_address
@@ -25,6 +27,7 @@ from itkgw.errors import HTTPError
 from itkgw.handlers.cgi import parse_cgi_headers
 from itkgw.handlers.fcgi_client import Address, Connection, connect
 from itkgw.handlers.phpcgi import ini_line
+from itkgw.rules.pcre import compile_regex
 
 if TYPE_CHECKING:
     from itkgw.http.connection import HTTPConnection
@@ -55,13 +58,19 @@ def pass_match(settings: ProxySettings, url_path: str) -> str | None:
     """The backend URL the first matching ProxyPassMatch gives ``url_path``, $N filled
     in; None when none matches, or the first match is an exemption (``!``)."""
     for pattern, url in settings.pass_match or ():
-        match = re.search(pattern, url_path)
+        match = _regex(pattern).search(url_path)
         if match is None:
             continue
         if url == "!":
             return None
         return _fill(url, match)
     return None
+
+
+@lru_cache(maxsize=256)
+def _regex(pattern: str) -> re.Pattern[str]:
+    """A ProxyPassMatch regex as httpd's PCRE reads it (checked when the config was read)."""
+    return compile_regex(pattern)
 
 
 def _fill(url: str, match: re.Match[str]) -> str:
