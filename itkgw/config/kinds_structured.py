@@ -194,7 +194,8 @@ def handler_name(word: str, where: str, none_ok: bool = False) -> str:
     if lowered.startswith("proxy:"):
         return proxy_handler(word, where)
     if lowered not in HANDLERS:
-        hint = "the handlers are cgi-script, application/x-httpd-php and default-handler"
+        hint = ("the handlers are cgi-script, application/x-httpd-php, default-handler and FastCGI "
+                "servers (proxy:fcgi://...)")
         owner = foreign.handler_owner(word)
         if owner:
             hint = f"{word} is served by {owner}, which itkgw does not implement: remove the line; {hint}"
