@@ -13,7 +13,7 @@ only the rooms above it in this list (tests/unit/test_layout.py holds it):
     request/   what happens once a request's head is read: vhost choice,
                URL-to-file mapping, per-directory merge, access and identity.
     handlers/  what serves a request after the identity switch: static files,
-               CGI, PHP through php-cgi.
+               CGI, PHP through php-cgi, FastCGI servers (php-fpm pools).
     mpm/       the process model: master, workers, connection children,
                scoreboard, signals, privileges, seccomp. The only code that
                forks the server, holds capabilities or changes ids.
@@ -21,7 +21,7 @@ only the rooms above it in this list (tests/unit/test_layout.py holds it):
 A request's path: mpm.worker accepts, mpm.child reads the head with
 http.connection, request.vhosts and request.routing choose the vhost, the
 per-directory settings and the identity, mpm.privs switches to it, then
-handlers.dispatch hands the request to static, cgi or phpcgi.
+handlers.dispatch hands the request to static, cgi, phpcgi or proxy_fcgi.
 
 Adding an Apache module: write ``itkgw/config/modules/<name>.py`` declaring
 ``MODULE = Module(...)`` with the names <IfModule> knows it by and its
