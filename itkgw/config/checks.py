@@ -251,6 +251,11 @@ def check_identity_sources(vhosts: Sequence[VHost], uid_range: tuple[int, int], 
                               f"RewriteRule {rule.pattern} sets the identity of AssignUserIDExpr but is not "
                               "anchored: any path holding that text, in any user's tree, picks the "
                               "identity; anchor it with ^")
+        if _writable_by_all(vhost.document_root):
+            findings.warn(vhost.where, f"DocumentRoot {vhost.document_root} is writable by every user and "
+                          "AssignUserIDExpr picks the identity from the path: anyone's files can run as "
+                          "another; give the vhost a DocumentRoot no user writes to")
+            continue
         owners = _tenant_owners(vhost.document_root, uid_range)
         if len(owners) > 1:
             names = ", ".join(sorted(owners.values()))
@@ -258,6 +263,13 @@ def check_identity_sources(vhosts: Sequence[VHost], uid_range: tuple[int, int], 
                           f"({names}) and AssignUserIDExpr picks the identity from the path: one user's "
                           "files can run as another; give the vhost a DocumentRoot no user writes to and "
                           "reach each user's tree through Alias or UserDir")
+
+
+def _writable_by_all(directory: str) -> bool:
+    try:
+        return bool(os.stat(directory).st_mode & stat.S_IWOTH)
+    except OSError:
+        return False  # check_directory reports a DocumentRoot that cannot be read
 
 
 def _tenant_owners(directory: str, uid_range: tuple[int, int]) -> dict[int, str]:

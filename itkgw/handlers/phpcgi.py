@@ -18,9 +18,11 @@ from __future__ import annotations
 import logging
 import os
 import re
+import shutil
+import signal
 import tempfile
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from itkgw.config.model import ServerConfig, VHost
@@ -37,13 +39,15 @@ _INI_NAME = re.compile(r"[A-Za-z0-9_.\-]+")
 _FIXED_INI = "user_ini.filename =\n"
 
 
-def php_ini_text(ini: Mapping[str, str] | None = None) -> str:
-    """The ini file of one request: a ``name=value`` line per php_value / php_admin_value.
+def php_ini_text(ini: Mapping[str, str] | None = None, upload_dir: str = "") -> str:
+    """The ini file of one request: uploads into ``upload_dir`` unless the settings say
+    otherwise, then a ``name=value`` line per php_value / php_admin_value.
 
     Raises ValueError for a setting php would misread: a newline in a value
     would start a second ini line (``auto_prepend_file=...``).
     """
-    return _FIXED_INI + "".join(ini_line(name, value) + "\n" for name, value in (ini or {}).items())
+    uploads = f"upload_tmp_dir={upload_dir}\n" if upload_dir else ""
+    return _FIXED_INI + uploads + "".join(ini_line(name, value) + "\n" for name, value in (ini or {}).items())
 
 
 def ini_line(name: str, value: str) -> str:
@@ -77,29 +81,49 @@ def run_php(
     env = cgi_environ(request, vhost, config, script_name, script_filename, path_info, document_root)
     env.update(extra_env or {})
     env = php_environ(env)
-    try:
-        text = php_ini_text(ini)
-    except ValueError as exc:
-        raise HTTPError(500, str(exc)) from None
-    with _private_ini(text) as directory:
-        env["PHP_INI_SCAN_DIR"] = ":" + directory  # the leading ":" keeps php's own scan directory
+    with _private_dir(log) as directory:
+        try:
+            text = php_ini_text(ini, upload_dir=os.path.join(directory, "uploads"))
+        except ValueError as exc:
+            raise HTTPError(500, str(exc)) from None
+        os.mkdir(os.path.join(directory, "uploads"), 0o700)
+        _write_new(os.path.join(directory, "ini", "itkgw.ini"), text)
+        # The leading ":" keeps php's own scan directory.
+        env["PHP_INI_SCAN_DIR"] = ":" + os.path.join(directory, "ini")
         run_cgi(conn, [config.php_cgi], env, os.path.dirname(script_filename), config.timeout, log,
                 script_filename)
 
 
 @contextmanager
-def _private_ini(text: str) -> Iterator[str]:
-    """A directory (mode 0700, the request's identity's) holding ``text`` as itkgw.ini."""
+def _private_dir(log: logging.Logger) -> Iterator[str]:
+    """A directory of this request's own (mode 0700, the request's identity's), removed
+    with what is left in it: the ini file, and uploads php did not move or delete."""
     directory = tempfile.mkdtemp(prefix="itkgw-php-")
-    path = os.path.join(directory, "itkgw.ini")
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o400)
-        try:
-            os.write(fd, text.encode())
-        finally:
-            os.close(fd)
         yield directory
     finally:
-        with suppress(FileNotFoundError):
-            os.unlink(path)
-        os.rmdir(directory)
+        _remove(directory, log)
+
+
+def _remove(directory: str, log: logging.Logger) -> None:
+    """Remove the request's directory whole: a stop (TERM) arriving meanwhile waits until
+    it is gone, or a tenant-owned leftover would stay in /tmp."""
+
+    def failed(function: object, path: str, exc: BaseException) -> None:
+        log.warning("cannot remove %s after the request: %s", path, exc)
+
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+    try:
+        shutil.rmtree(directory, onerror=lambda function, path, info: failed(function, path, info[1]))
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+
+
+def _write_new(path: str, text: str) -> None:
+    """``text`` as a new read-only file, its directory made (0700) first."""
+    os.mkdir(os.path.dirname(path), 0o700)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o400)
+    try:
+        os.write(fd, text.encode())
+    finally:
+        os.close(fd)

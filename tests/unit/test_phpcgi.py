@@ -138,3 +138,16 @@ def test_php_environ_adds_redirect_status() -> None:
     assert env == {"SCRIPT_FILENAME": "/srv/a/x.php", "QUERY_STRING": "", "REDIRECT_STATUS": "200"}
     with pytest.raises(ValueError):
         php_environ({"QUERY_STRING": ""})
+
+
+def test_uploads_land_in_a_directory_of_the_request_s_own(site: Site) -> None:
+    """Not in a /tmp every tenant shares: a 0700 directory removed after the request."""
+    body = (b"--b\r\nContent-Disposition: form-data; name=\"f\"; filename=\"a.txt\"\r\n"
+            b"Content-Type: text/plain\r\n\r\nhello upload\r\n--b--\r\n")
+    reply = exchange(php(site, "upload.php"), target="/cgi/upload.php", method="POST", body=body,
+                     headers=[("Content-Type", "multipart/form-data; boundary=b")])
+    directory, mode, content = reply.body.decode().split(" ", 2)
+    assert directory.startswith(os.path.join(tempfile.gettempdir(), "itkgw-php-"))
+    assert directory.endswith("/uploads")
+    assert (mode, content) == ("700", "hello upload")
+    assert not os.path.exists(os.path.dirname(directory))  # gone with the request
