@@ -161,6 +161,15 @@ class CGIHead:
     content_length: int | None = None
 
 
+def split_head(buffer: bytes) -> tuple[bytes, bytes] | None:
+    """A script's header block (through its blank line) and the bytes after it; None
+    while the blank line has not arrived."""
+    end = _HEAD_END.search(buffer)
+    if end is None:
+        return None
+    return buffer[:end.end()], buffer[end.end():]
+
+
 def parse_cgi_head(raw: bytes, script: str = "") -> CGIHead:
     """Parse the header block (up to its blank line) of a script's output.
 
@@ -454,14 +463,14 @@ class _Exchange:
     def _take_head(self, data: bytes) -> bytes:
         """Collect the header block; once complete, send it and return what follows."""
         self.head_buffer += data
-        end = _HEAD_END.search(self.head_buffer)
-        if end is None:
+        split = split_head(self.head_buffer)
+        if split is None:
             if len(self.head_buffer) > MAX_HEAD:
                 self.log.error("malformed header from script '%s': no end of headers in %d bytes",
                                self.script, MAX_HEAD)
                 raise HTTPError(500)
             return b""
-        raw, rest = self.head_buffer[: end.end()], self.head_buffer[end.end():]
+        raw, rest = split
         self.head_buffer = b""
         try:
             self.head = parse_cgi_head(raw, self.script)

@@ -110,16 +110,31 @@ def _serve_pass_match(conn: HTTPConnection, request: Request, plan: Plan, config
     assert plan.vhost is not None
     vhost, dirconf = plan.vhost, plan.dirconf
     filename = proxy_fcgi.script_filename(backend, dirconf.modules.get(ProxySettings).backend_type)
-    env = cgi.cgi_environ(request, vhost, config, plan.url_path, filename, "", vhost.document_root)
+    env = _script_environ(request, plan, config, dirconf, plan.url_path, filename, "", vhost.document_root)
+    _to_fastcgi(conn, plan, config, dirconf, "proxy:" + backend, env, backend)
+
+
+def _script_environ(request: Request, plan: Plan, config: ServerConfig, dirconf: DirConfig, script_name: str,
+                    filename: str, path_info: str, base_dir: str) -> dict[str, str]:
+    """A script's CGI environment: RFC 3875's, then SetEnv and the request's variables, less UnsetEnv."""
+    assert plan.vhost is not None
+    env = cgi.cgi_environ(request, plan.vhost, config, script_name, filename, path_info, base_dir)
     env.update(script_env(plan, dirconf))
     for name in dirconf.unset_env:
         env.pop(name, None)
+    return env
+
+
+def _to_fastcgi(conn: HTTPConnection, plan: Plan, config: ServerConfig, dirconf: DirConfig, handler: str,
+                env: dict[str, str], script: str) -> None:
+    """Hand the request to the FastCGI server ``handler`` names, with the section's PHP settings."""
+    assert plan.vhost is not None
     try:
         env.update(proxy_fcgi.php_params(dirconf.php))
     except ValueError as exc:
         raise HTTPError(500, str(exc)) from None
-    timeout = vhost.modules.get(ProxySettings).timeout or config.timeout
-    proxy_fcgi.serve(conn, "proxy:" + backend, env, timeout, logging.getLogger("itkgw.proxy_fcgi"), backend)
+    timeout = plan.vhost.modules.get(ProxySettings).timeout or config.timeout
+    proxy_fcgi.serve(conn, handler, env, timeout, logging.getLogger("itkgw.proxy_fcgi"), script)
 
 
 def _walk(path: str, vhost: VHost, first: bool) -> int:
@@ -158,27 +173,16 @@ def _serve_target(conn: HTTPConnection, request: Request, plan: Plan, config: Se
                        target.path_info, dirconf.base_dir, cgi_log, ini=dirconf.php_ini() or None,
                        extra_env=script_env(plan, dirconf))
     elif kind == "fcgi":
-        env = cgi.cgi_environ(request, vhost, config, target.script_name, target.filename,
-                              target.path_info, dirconf.base_dir)
-        env.update(script_env(plan, dirconf))
-        for name in dirconf.unset_env:
-            env.pop(name, None)
-        try:
-            env.update(proxy_fcgi.php_params(dirconf.php))
-        except ValueError as exc:
-            raise HTTPError(500, str(exc)) from None
         handler = dirconf.handler_name(target.filename)
         assert handler is not None
-        timeout = vhost.modules.get(ProxySettings).timeout or config.timeout
-        proxy_fcgi.serve(conn, handler, env, timeout, logging.getLogger("itkgw.proxy_fcgi"), target.filename)
+        env = _script_environ(request, plan, config, dirconf, target.script_name, target.filename,
+                              target.path_info, dirconf.base_dir)
+        _to_fastcgi(conn, plan, config, dirconf, handler, env, target.filename)
     elif kind == "cgi":
         if not dirconf.exec_cgi and not dirconf.script_alias:
             raise HTTPError(403, f"AH01212: Options ExecCGI is off in this directory: {target.filename}")
-        env = cgi.cgi_environ(request, vhost, config, target.script_name, target.filename,
+        env = _script_environ(request, plan, config, dirconf, target.script_name, target.filename,
                               target.path_info, dirconf.base_dir)
-        env.update(script_env(plan, dirconf))
-        for name in dirconf.unset_env:
-            env.pop(name, None)
         timeout = dirconf.modules.get(CGISettings).script_timeout or config.timeout
         cgi.run_cgi(conn, [target.filename], env, os.path.dirname(target.filename), timeout, cgi_log,
                     target.filename)

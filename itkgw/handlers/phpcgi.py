@@ -109,12 +109,12 @@ def _remove(directory: str, log: logging.Logger) -> None:
     """Remove the request's directory whole: a stop (TERM) arriving meanwhile waits until
     it is gone, or a tenant-owned leftover would stay in /tmp."""
 
-    def failed(function: object, path: str, exc: BaseException) -> None:
-        log.warning("cannot remove %s after the request: %s", path, exc)
+    def failed(function: object, path: str, info: tuple[object, BaseException, object]) -> None:
+        log.warning("cannot remove %s after the request: %s", path, info[1])
 
     blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
     try:
-        shutil.rmtree(directory, onerror=lambda function, path, info: failed(function, path, info[1]))
+        shutil.rmtree(directory, onerror=failed)
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
 

@@ -24,7 +24,7 @@ from itkgw.config.kinds_structured import proxy_address
 from itkgw.config.model import PHPSetting
 from itkgw.config.modules.proxy_fcgi import ProxySettings
 from itkgw.errors import HTTPError
-from itkgw.handlers.cgi import parse_cgi_headers
+from itkgw.handlers.cgi import parse_cgi_headers, split_head
 from itkgw.handlers.fcgi_client import Address, Connection, connect
 from itkgw.handlers.phpcgi import ini_line
 from itkgw.rules.pcre import compile_regex
@@ -119,15 +119,15 @@ class _Response:
             self.conn.send_data(data)
             return
         self.head += data
-        ends = ((self.head.find(b"\r\n\r\n"), 4), (self.head.find(b"\n\n"), 2))
-        end = min((pos + size for pos, size in ends if pos >= 0), default=-1)
-        if end < 0:
+        split = split_head(self.head)
+        if split is None:
             if len(self.head) > _MAX_HEAD:
                 raise HTTPError(502, f"FastCGI backend {self.backend}: response head over {_MAX_HEAD} bytes "
                                 f"for {self.script}")
             return
-        status, headers = parse_cgi_headers(self.head[:end], self.script)
-        body, self.head = self.head[end:], b""
+        raw, body = split
+        self.head = b""
+        status, headers = parse_cgi_headers(raw, self.script)
         self.conn.send_response_head(status, headers)
         self.started = True
         if body:

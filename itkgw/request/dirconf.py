@@ -136,11 +136,9 @@ def overrides_at(config: ServerConfig, vhost: VHost, directory: str) -> tuple[st
     """The AllowOverride in effect for ``directory``: the deepest plain <Directory>
     section above it that sets one (regex sections cannot, as in Apache)."""
     found = DEFAULT_OVERRIDE[config.compat]
-    for section in sorted((s for s in vhost.directories if s.kind == "directory" and not s.regex
-                           and s.allow_override is not None and _below(directory, s.path)),
-                          key=lambda s: len(s.path.rstrip("/"))):
-        assert section.allow_override is not None
-        found = section.allow_override
+    for section in _directory_sections(vhost, directory):
+        if not section.regex and section.allow_override is not None:
+            found = section.allow_override
     return found
 
 
