@@ -210,18 +210,22 @@ class Master:
         # Objects that exist now live as long as the master: keep the garbage
         # collector from touching (and so copying) their pages in every child.
         gc.freeze()
+        # Held across the fork: a signal sent to the new worker before it has a queue of
+        # its own would reach the master's handler, with no queue behind it, and be lost.
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, self.signal_actions)
         pid = os.fork()
         if pid == 0:
             code = 0
             try:
                 if self.signals is not None:
                     self.signals.close()
-                worker.run()
+                worker.run(signal_mask=mask)
             except BaseException:  # noqa: BLE001 - a worker must log and exit, never unwind
                 log.exception("worker failed")
                 code = 1
             finally:
                 os._exit(code)
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         try:
             os.setpgid(pid, pid)  # before any killpg() could miss it
         except OSError:

@@ -14,7 +14,7 @@ import os
 import select
 import signal
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from itkgw.errors import ExitCode
 from itkgw.mpm import privs, sandbox
@@ -78,10 +78,14 @@ class Worker:
             log.critical("worker cannot drop privileges, the server stops: %s", exc)
             os._exit(ExitCode.BOOT_FAILED)
 
-    def run(self) -> None:
+    def run(self, signal_mask: Iterable[int] | None = None) -> None:
+        """The worker's life; ``signal_mask`` is restored once its own signal queue is
+        installed (the master holds its signals across the fork)."""
         os.setpgid(0, 0)
         setup_error_log(self.ctx.logs.error_fd, self.ctx.config.log_level)
         signals = SignalQueue(self.signal_actions, wake_only=(signal.SIGCHLD,))
+        if signal_mask is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, signal_mask)
         self.boot()
         self.slot.state = SlotState.READY
         self.slot.beat()
