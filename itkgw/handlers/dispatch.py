@@ -170,7 +170,7 @@ def _serve_target(conn: HTTPConnection, request: Request, plan: Plan, config: Se
     cgi_log = logging.getLogger("itkgw.cgi")
     if kind == "php":
         phpcgi.run_php(conn, request, vhost, config, target.filename, target.script_name,
-                       target.path_info, dirconf.base_dir, cgi_log, ini=dirconf.php_ini() or None,
+                       target.path_info, dirconf.base_dir, cgi_log, settings=dirconf.php,
                        extra_env=script_env(plan, dirconf))
     elif kind == "fcgi":
         handler = dirconf.handler_name(target.filename)

@@ -11,6 +11,11 @@ directories through PHP_INI_SCAN_DIR: another tenant cannot read them (a
 database password in mysqli.default_pw), and a ``?-x`` query, which makes
 php-cgi skip its command line (CVE-2012-1823's fix), cannot drop them. The
 file also turns ``.user.ini`` files off, which mod_php never reads.
+
+An admin value is written a second time in a ``[PATH=/top]`` section for the
+script's top directory: php-cgi applies such a section at the system level
+for every script below it, and a value set there is locked against
+ini_set(), as mod_php locks php_admin_value.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from itkgw.config.model import ServerConfig, VHost
+from itkgw.config.model import PHPSetting, ServerConfig, VHost
 from itkgw.errors import HTTPError
 from itkgw.handlers.cgi import cgi_environ, run_cgi
 
@@ -33,21 +38,39 @@ if TYPE_CHECKING:
     from itkgw.http.connection import HTTPConnection, Request
 
 _INI_NAME = re.compile(r"[A-Za-z0-9_.\-]+")
+#: A directory name php's ini parser reads back unchanged inside ``[PATH=...]``.
+_INI_SECTION_PATH = re.compile(r"[A-Za-z0-9_.\-]+")
 
 
 #: What every request's ini file says: mod_php reads no .user.ini, so neither does php-cgi.
 _FIXED_INI = "user_ini.filename =\n"
 
 
-def php_ini_text(ini: Mapping[str, str] | None = None, upload_dir: str = "") -> str:
-    """The ini file of one request: uploads into ``upload_dir`` unless the settings say
-    otherwise, then a ``name=value`` line per php_value / php_admin_value.
+def php_ini_text(settings: Mapping[str, PHPSetting] | None = None, upload_dir: str = "",
+                 script: str = "") -> str:
+    """The ini file for ``script``: uploads into ``upload_dir`` unless the settings say
+    otherwise, a ``name=value`` line per php_value / php_admin_value, then the admin
+    values again under ``[PATH=...]`` for the script's top directory, which locks them.
 
     Raises ValueError for a setting php would misread: a newline in a value
     would start a second ini line (``auto_prepend_file=...``).
     """
+    settings = settings or {}
     uploads = f"upload_tmp_dir={upload_dir}\n" if upload_dir else ""
-    return _FIXED_INI + uploads + "".join(ini_line(name, value) + "\n" for name, value in (ini or {}).items())
+    lines = [ini_line(name, setting.value) + "\n" for name, setting in settings.items()]
+    admin = [ini_line(name, setting.value) + "\n" for name, setting in settings.items() if setting.admin]
+    top = lock_section(script)
+    locked = f"[PATH={top}]\n" + "".join(admin) if admin and top else ""
+    return _FIXED_INI + uploads + "".join(lines) + locked
+
+
+def lock_section(script: str) -> str:
+    """The directory a ``[PATH=]`` section names to cover ``script``: its top directory
+    (``/srv`` for /srv/alice/www/x.php); empty when there is none php would match."""
+    parts = script.split("/")
+    if len(parts) < 3 or parts[0] or not _INI_SECTION_PATH.fullmatch(parts[1]):
+        return ""
+    return "/" + parts[1]
 
 
 def ini_line(name: str, value: str) -> str:
@@ -74,16 +97,16 @@ def run_php(
     path_info: str,
     document_root: str,
     log: logging.Logger,
-    ini: Mapping[str, str] | None = None,
+    settings: Mapping[str, PHPSetting] | None = None,
     extra_env: Mapping[str, str] | None = None,
 ) -> None:
-    """Run a PHP file through php-cgi and stream its response, with ``ini`` as its settings."""
+    """Run a PHP file through php-cgi and stream its response, with ``settings`` as its ini."""
     env = cgi_environ(request, vhost, config, script_name, script_filename, path_info, document_root)
     env.update(extra_env or {})
     env = php_environ(env)
     with _private_dir(log) as directory:
         try:
-            text = php_ini_text(ini, upload_dir=os.path.join(directory, "uploads"))
+            text = php_ini_text(settings, os.path.join(directory, "uploads"), script_filename)
         except ValueError as exc:
             raise HTTPError(500, str(exc)) from None
         os.mkdir(os.path.join(directory, "uploads"), 0o700)

@@ -107,9 +107,6 @@ class DirConfig:
             found = self.types.get(extension, found)
         return found
 
-    def php_ini(self) -> dict[str, str]:
-        return {name: setting.value for name, setting in self.php.items()}
-
 
 def _extensions(basename: str) -> list[str]:
     parts = basename.lower().split(".")[1:]

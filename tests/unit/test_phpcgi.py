@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from itkgw.handlers.phpcgi import php_environ, php_ini_text, run_php
+from itkgw.config.model import PHPSetting
+from itkgw.handlers.phpcgi import lock_section, php_environ, php_ini_text, run_php
 from itkgw.http.connection import HTTPConnection, Request
 from tests.unit.test_cgi import Site, make_site
 from tests.unit.wire import Handler, exchange
@@ -26,14 +27,20 @@ def site(tmp_path: Path, request: pytest.FixtureRequest) -> Site:
     return make_site(tmp_path, request.node.nodeid)
 
 
-def php(site: Site, name: str, path_info: str = "", ini: Mapping[str, str] | None = None) -> Handler:
+def php(site: Site, name: str, path_info: str = "",
+        settings: Mapping[str, PHPSetting] | None = None) -> Handler:
     """Run /cgi/<name> through php-cgi as the connection child would."""
 
     def handle(conn: HTTPConnection, request: Request) -> None:
         run_php(conn, request, site.vhost, site.config, site.script(name), "/cgi/" + name, path_info,
-                str(site.root), site.log, ini=ini)
+                str(site.root), site.log, settings=settings)
 
     return handle
+
+
+def plain(values: Mapping[str, str]) -> dict[str, PHPSetting]:
+    """php_value settings, none of them admin ones."""
+    return {name: PHPSetting(name, value) for name, value in values.items()}
 
 
 def test_query_string_reaches_get(site: Site) -> None:
@@ -74,8 +81,8 @@ def test_syntax_error_is_phps_own_500(site: Site) -> None:
 
 
 def test_ini_settings_reach_ini_get(site: Site) -> None:
-    reply = exchange(php(site, "ini.php", ini={"memory_limit": "77M", "default_charset": "ISO-8859-1"}),
-                     target="/cgi/ini.php?a=1")
+    settings = plain({"memory_limit": "77M", "default_charset": "ISO-8859-1"})
+    reply = exchange(php(site, "ini.php", settings=settings), target="/cgi/ini.php?a=1")
     assert reply.status == 200
     assert reply.body == b"77M ISO-8859-1"
 
@@ -83,21 +90,22 @@ def test_ini_settings_reach_ini_get(site: Site) -> None:
 @pytest.mark.parametrize("query", ["-x", "%2dd+memory_limit%3d1G", "+-s"])
 def test_a_query_php_cgi_takes_for_options_cannot_drop_the_settings(site: Site, query: str) -> None:
     """The settings are no command-line options, which such a query makes php-cgi skip."""
-    reply = exchange(php(site, "ini.php", ini={"memory_limit": "77M"}), target="/cgi/ini.php?" + query)
+    reply = exchange(php(site, "ini.php", settings=plain({"memory_limit": "77M"})),
+                     target="/cgi/ini.php?" + query)
     assert reply.status == 200
     assert reply.body.startswith(b"77M ")
 
 
 def test_a_user_ini_file_is_not_read_as_mod_php_reads_none(site: Site) -> None:
     (Path(site.script("ini.php")).parent / ".user.ini").write_text("memory_limit = 1G\n")
-    reply = exchange(php(site, "ini.php", ini={"memory_limit": "77M"}))
+    reply = exchange(php(site, "ini.php", settings=plain({"memory_limit": "77M"})))
     assert reply.body.startswith(b"77M ")
     assert exchange(php(site, "ini.php")).body.startswith(b"128M ")  # php.ini's, not .user.ini's
 
 
 def test_no_ini_file_is_left_behind(site: Site) -> None:
     before = set(Path(tempfile.gettempdir()).glob("itkgw-php-*"))
-    exchange(php(site, "ini.php", ini={"memory_limit": "77M"}))
+    exchange(php(site, "ini.php", settings=plain({"memory_limit": "77M"})))
     assert set(Path(tempfile.gettempdir()).glob("itkgw-php-*")) == before
 
 
@@ -118,8 +126,30 @@ def test_path_info_and_script_name_as_php_sees_them(site: Site) -> None:
 
 def test_settings_become_ini_lines_and_user_ini_files_are_off() -> None:
     assert php_ini_text() == "user_ini.filename =\n"
-    assert php_ini_text({"memory_limit": "64M", "session.save_path": "/tmp/s"}) == (
+    settings = {"memory_limit": PHPSetting("memory_limit", "64M"),
+                "session.save_path": PHPSetting("session.save_path", "/tmp/s")}
+    assert php_ini_text(settings, script="/srv/a/x.php") == (
         "user_ini.filename =\nmemory_limit=64M\nsession.save_path=/tmp/s\n")
+
+
+def test_admin_values_are_repeated_in_a_path_section_that_locks_them() -> None:
+    settings = {"memory_limit": PHPSetting("memory_limit", "64M", admin=True),
+                "display_errors": PHPSetting("display_errors", "1")}
+    assert php_ini_text(settings, script="/srv/a/www/x.php") == (
+        "user_ini.filename =\nmemory_limit=64M\ndisplay_errors=1\n[PATH=/srv]\nmemory_limit=64M\n")
+    assert lock_section("/x.php") == "" and lock_section("/we]ird/x.php") == ""
+
+
+@pytest.mark.parametrize("query", ["", "-d+memory_limit=1G"], ids=["plain", "query-as-arguments"])
+def test_an_admin_value_holds_against_ini_set(site: Site, query: str) -> None:
+    Path(site.script("lock.php")).write_text(
+        "<?php var_dump(ini_set('memory_limit', '1G')); echo ini_get('memory_limit');"
+        " ini_set('display_errors', '0'); echo ' ', ini_get('display_errors');\n")
+    settings = {"memory_limit": PHPSetting("memory_limit", "77M", admin=True),
+                "display_errors": PHPSetting("display_errors", "1")}
+    reply = exchange(php(site, "lock.php", settings=settings), target="/cgi/lock.php?" + query)
+    assert reply.status == 200
+    assert reply.body.decode().endswith("bool(false)\n77M 0")
 
 
 @pytest.mark.parametrize(("name", "value"), [
@@ -130,7 +160,7 @@ def test_settings_become_ini_lines_and_user_ini_files_are_off() -> None:
 ])
 def test_settings_php_would_misread_are_refused(name: str, value: str) -> None:
     with pytest.raises(ValueError):
-        php_ini_text({name: value})
+        php_ini_text({name: PHPSetting(name, value)})
 
 
 def test_php_environ_adds_redirect_status() -> None:

@@ -115,8 +115,9 @@ def test_php_admin_value_is_not_overridden_by_php_value() -> None:
     site = vhost("a.test", ANY_80, php_settings=(PHPSetting("memory_limit", "64M", admin=True),),
                  directories=(DirSection(path="/srv/a.test", php_settings=(
                      PHPSetting("memory_limit", "1G"), PHPSetting("display_errors", "1"))),))
-    ini = merge(config_with(site), site, "/x.php").php_ini()
-    assert ini == {"memory_limit": "64M", "display_errors": "1"}
+    php = merge(config_with(site), site, "/x.php").php
+    assert php == {"memory_limit": PHPSetting("memory_limit", "64M", admin=True),
+                   "display_errors": PHPSetting("display_errors", "1")}
 
 
 def test_setenv_and_add_type() -> None:
