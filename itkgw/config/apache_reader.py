@@ -51,6 +51,7 @@ from itkgw.config.kinds import (
 )
 from itkgw.config.kinds_structured import (
     CGI_HANDLER,
+    FCGID_HANDLER,
     MIXED_OPTIONS,
     PHP_HANDLER,
     PHP_TYPES,
@@ -123,6 +124,7 @@ _ITEM_KEYS: dict[str, Callable[[Any], object]] = {
     "set_env": lambda pair: pair[0].lower(),
     "error_documents": lambda pair: pair[0],
     "php_settings": lambda setting: setting.name,
+    "fcgid_initial_env": lambda pair: pair[0],
 }
 #: ServerConfig fields read as plain settings (the others are built by the reader).
 _SERVER_FIELDS = model_fields(Context.SERVER) - {
@@ -902,6 +904,9 @@ class _Reader:
         handlers = {**base.handlers, **scope.handlers}
         values["cgi_extensions"] = tuple(ext for ext, handler in handlers.values() if handler == CGI_HANDLER)
         values["php_extensions"] = tuple(ext for ext, handler in handlers.values() if handler == PHP_HANDLER)
+        fcgid = tuple(ext for ext, handler in handlers.values() if handler == FCGID_HANDLER)
+        if fcgid:
+            values["fcgid_extensions"] = fcgid
         for name in _ITEM_KEYS:
             if name in _VHOST_FIELDS:
                 merged = inherited.get(name, ())

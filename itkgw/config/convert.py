@@ -47,7 +47,7 @@ _REQUIRED: dict[type, frozenset[str]] = {
 #: settings), or not at all (where, source).
 _NOT_KEYS = {"vhosts", "source", "directories", "where", "kind", "user", "modules"}
 #: (key, value) pair lists written as TOML tables: each key appears once.
-_PAIR_TABLES = {"alias", "script_alias", "set_env", "error_documents"}
+_PAIR_TABLES = {"alias", "script_alias", "set_env", "error_documents", "initial_env"}
 _BARE_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 #: What a TOML literal ('...') string may hold: no ' and no control character but tab.
 _LITERAL = re.compile(r"[^'\x00-\x08\x0a-\x1f\x7f]*")
@@ -98,7 +98,7 @@ def _settings(model: ServerConfig | VHost | DirSection, skip: frozenset[str] = f
         for field in dataclasses.fields(settings):
             current = getattr(settings, field.name)
             if current != field.default:
-                yield f"{owned_key(type(settings), field.name)} = {_value(current)}"
+                yield f"{owned_key(type(settings), field.name)} = {_field_value(field.name, current)}"
 
 
 def _field_value(name: str, current: Any) -> str:
@@ -121,6 +121,8 @@ def _value(current: Any) -> str:
         return string(current)
     if isinstance(current, _MODEL_TYPES):
         return _value(_plain(current))
+    if hasattr(current, "toml_form"):  # a module's own value type
+        return _value(current.toml_form())
     if isinstance(current, (tuple, list)):
         return "[" + ", ".join(_value(item) for item in current) + "]"
     if isinstance(current, dict):

@@ -41,7 +41,6 @@ _DIRECTIVES_BY_MODULE: Mapping[str, tuple[str, ...]] = {
     "include_module": ("SSIEndTag", "SSILegacyExprParser", "SSIStartTag", "XBitHack"),
     "mime_magic_module": ("MIMEMagicFile",),
     "suexec_module": ("SuexecUserGroup",),
-    "fcgid_module": ("FcgidConnectTimeout", "FcgidIOTimeout", "FcgidMaxRequestLen", "FcgidWrapper"),
     "ruid2_module": ("RDefaultUidGid", "RGroups", "RMode", "RUidGid"),
     "security2_module": ("SecRequestBodyAccess", "SecRule", "SecRuleEngine"),
     "status_module": ("SeeRequestTail",),
@@ -84,7 +83,6 @@ HANDLER_OWNERS: Mapping[str, str] = {
     "imap-file": "imagemap_module",
     "send-as-is": "asis_module",
     "server-parsed": "include_module (SSI)",
-    "fcgid-script": "fcgid_module",
 }
 
 

@@ -148,6 +148,7 @@ class ExecCGIOption(Kind):
 
 CGI_HANDLER = "cgi-script"
 PHP_HANDLER = "application/x-httpd-php"
+FCGID_HANDLER = "fcgid-script"
 #: Handler names itkgw serves, with the other names PHP packagings give mod_php's handler.
 HANDLERS: Mapping[str, str] = {
     "cgi-script": CGI_HANDLER,
@@ -157,6 +158,7 @@ HANDLERS: Mapping[str, str] = {
     "php5-script": PHP_HANDLER,
     "php7-script": PHP_HANDLER,
     "default-handler": "default-handler",
+    "fcgid-script": FCGID_HANDLER,
 }
 #: Content types mod_php turns into its handler (``AddType application/x-httpd-php .php``).
 PHP_TYPES = frozenset({"application/x-httpd-php", "application/x-httpd-php5"})
@@ -194,8 +196,8 @@ def handler_name(word: str, where: str, none_ok: bool = False) -> str:
     if lowered.startswith("proxy:"):
         return proxy_handler(word, where)
     if lowered not in HANDLERS:
-        hint = ("the handlers are cgi-script, application/x-httpd-php, default-handler and FastCGI "
-                "servers (proxy:fcgi://...)")
+        hint = ("the handlers are cgi-script, application/x-httpd-php, fcgid-script, default-handler and "
+                "FastCGI servers (proxy:fcgi://...)")
         owner = foreign.handler_owner(word)
         if owner:
             hint = f"{word} is served by {owner}, which itkgw does not implement: remove the line; {hint}"

@@ -18,9 +18,10 @@ from dataclasses import dataclass
 
 from itkgw.config.model import ServerConfig, VHost
 from itkgw.config.modules.cgi import CGISettings
+from itkgw.config.modules.fcgid import FcgidSettings
 from itkgw.config.modules.proxy_fcgi import ProxySettings
 from itkgw.errors import CloseConnection, HTTPError
-from itkgw.handlers import cgi, phpcgi, proxy_fcgi, static, walk
+from itkgw.handlers import cgi, fcgid, phpcgi, proxy_fcgi, static, walk
 from itkgw.http.connection import HTTPConnection, Request
 from itkgw.request.dirconf import DirConfig, merge, options_at, overrides_at, reads_access_files
 from itkgw.request.mime import MimeTypes
@@ -75,7 +76,7 @@ def locate(request: Request, dirconf: DirConfig, first: bool) -> Target:
 
 
 def serve(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConfig, mime: MimeTypes,
-          first: bool) -> None:
+          first: bool, backends: str = "") -> None:
     """Serve one request as the already switched identity."""
     assert plan.vhost is not None
     vhost, dirconf = plan.vhost, plan.dirconf
@@ -98,7 +99,7 @@ def serve(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConf
                 request, vhost, merge(config, vhost, plan.url_path, fs_path=filename), plan.reqenv))
             os.close(walked)
             walked = _walk(target.filename, vhost, first)
-        _serve_target(conn, request, plan, config, mime, first, target, walked)
+        _serve_target(conn, request, plan, config, mime, first, target, walked, backends)
     finally:
         os.close(walked)
 
@@ -137,6 +138,27 @@ def _to_fastcgi(conn: HTTPConnection, plan: Plan, config: ServerConfig, dirconf:
     proxy_fcgi.serve(conn, handler, env, timeout, logging.getLogger("itkgw.proxy_fcgi"), script)
 
 
+def _to_fcgid(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConfig, dirconf: DirConfig,
+              target: Target, env: dict[str, str], backends: str) -> None:
+    """mod_fcgid: the request on a process of its class, from the backend manager."""
+    assert plan.vhost is not None
+    if not backends:
+        raise HTTPError(503, "mod_fcgid: no backend manager runs (the configuration has no fcgid-script)")
+    settings = dirconf.modules.get(FcgidSettings)
+    for name in settings.pass_headers or ():
+        value = request.header(name)
+        if value is not None:
+            env[name] = value
+            env["HTTP_" + "".join(c if c.isalnum() else "_" for c in name.upper())] = value
+    env["HTTP_CONNECTION"] = "close"
+    for name in ("HTTP_KEEP_ALIVE", "HTTP_TE", "HTTP_TRAILER", "HTTP_TRANSFER_ENCODING", "HTTP_UPGRADE"):
+        env.pop(name, None)
+    env["REDIRECT_STATUS"] = env.get("REDIRECT_STATUS", "200")
+    coordinates = {"vhost": fcgid.vhost_index(config, plan.vhost), "url": plan.url_path,
+                   "file": target.filename}
+    fcgid.serve(conn, request, backends, coordinates, settings, env, target.filename)
+
+
 def _walk(path: str, vhost: VHost, first: bool) -> int:
     """``path`` walked under the vhost's symlink Options: an O_PATH descriptor of it."""
     try:
@@ -146,7 +168,7 @@ def _walk(path: str, vhost: VHost, first: bool) -> int:
 
 
 def _serve_target(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConfig, mime: MimeTypes,
-                  first: bool, target: Target, walked: int) -> None:
+                  first: bool, target: Target, walked: int, backends: str) -> None:
     """Hand the located file (``walked``, its O_PATH descriptor) to its handler."""
     assert plan.vhost is not None
     vhost = plan.vhost
@@ -178,6 +200,12 @@ def _serve_target(conn: HTTPConnection, request: Request, plan: Plan, config: Se
         env = _script_environ(request, plan, config, dirconf, target.script_name, target.filename,
                               target.path_info, dirconf.base_dir)
         _to_fastcgi(conn, plan, config, dirconf, handler, env, target.filename)
+    elif kind == "fcgid":
+        if not dirconf.exec_cgi and not dirconf.script_alias:
+            raise HTTPError(403, f"AH01212: Options ExecCGI is off in this directory: {target.filename}")
+        env = _script_environ(request, plan, config, dirconf, target.script_name, target.filename,
+                              target.path_info, dirconf.base_dir)
+        _to_fcgid(conn, request, plan, config, dirconf, target, env, backends)
     elif kind == "cgi":
         if not dirconf.exec_cgi and not dirconf.script_alias:
             raise HTTPError(403, f"AH01212: Options ExecCGI is off in this directory: {target.filename}")

@@ -47,10 +47,10 @@ _FIXED_INI = "user_ini.filename =\n"
 
 
 def php_ini_text(settings: Mapping[str, PHPSetting] | None = None, upload_dir: str = "",
-                 script: str = "") -> str:
-    """The ini file for ``script``: uploads into ``upload_dir`` unless the settings say
-    otherwise, a ``name=value`` line per php_value / php_admin_value, then the admin
-    values again under ``[PATH=...]`` for the script's top directory, which locks them.
+                 lock_top: str = "") -> str:
+    """An ini file: uploads into ``upload_dir`` unless the settings say otherwise, a
+    ``name=value`` line per php_value / php_admin_value, then the admin values again
+    under ``[PATH=lock_top]`` (lock_section's), which locks them for scripts below it.
 
     Raises ValueError for a setting php would misread: a newline in a value
     would start a second ini line (``auto_prepend_file=...``).
@@ -59,8 +59,7 @@ def php_ini_text(settings: Mapping[str, PHPSetting] | None = None, upload_dir: s
     uploads = f"upload_tmp_dir={upload_dir}\n" if upload_dir else ""
     lines = [ini_line(name, setting.value) + "\n" for name, setting in settings.items()]
     admin = [ini_line(name, setting.value) + "\n" for name, setting in settings.items() if setting.admin]
-    top = lock_section(script)
-    locked = f"[PATH={top}]\n" + "".join(admin) if admin and top else ""
+    locked = f"[PATH={lock_top}]\n" + "".join(admin) if admin and lock_top else ""
     return _FIXED_INI + uploads + "".join(lines) + locked
 
 
@@ -106,7 +105,7 @@ def run_php(
     env = php_environ(env)
     with _private_dir(log) as directory:
         try:
-            text = php_ini_text(settings, os.path.join(directory, "uploads"), script_filename)
+            text = php_ini_text(settings, os.path.join(directory, "uploads"), lock_section(script_filename))
         except ValueError as exc:
             raise HTTPError(500, str(exc)) from None
         os.mkdir(os.path.join(directory, "uploads"), 0o700)

@@ -97,14 +97,14 @@ def serve(conn: HTTPConnection, handler: str, env: dict[str, str], timeout: floa
     connection = _kept.pop(address, None)
     if connection is None or not connection.usable:
         connection = connect(address, timeout)
-    response = _Response(conn, script, str(address))
-    connection.request(env, conn.body_chunks(), response.take, _stderr_to(log), timeout)
+    response = Response(conn, script, str(address))
+    connection.request(env, conn.body_chunks(), response.take, stderr_to(log), timeout)
     response.finish()
     if connection.usable:
         _kept[address] = connection
 
 
-class _Response:
+class Response:
     """The backend's STDOUT: a CGI head, then the body, sent on as it comes."""
 
     def __init__(self, conn: HTTPConnection, script: str, backend: str) -> None:
@@ -140,7 +140,7 @@ class _Response:
         self.conn.end_response()
 
 
-def _stderr_to(log: logging.Logger) -> Callable[[bytes], None]:
+def stderr_to(log: logging.Logger) -> Callable[[bytes], None]:
     """The backend's stderr as error-log lines, one per line it wrote."""
 
     def write(data: bytes) -> None:

@@ -49,6 +49,8 @@ class ServingContext:
     compiled: Compiled
     #: The workers' seccomp filter, built once (None: each worker builds its own).
     setid_filter: Any = None
+    #: The FastCGI backend manager's socket ("" when no vhost uses fcgid-script).
+    backends: str = ""
 
     @property
     def limits(self) -> Limits:
@@ -127,7 +129,7 @@ class ConnectionChild:
             self._enter_identity(vhost, plan, request)
             if plan.denied:
                 raise HTTPError(403, plan.denied)
-            dispatch.serve(self.conn, request, plan, self.ctx.config, self.ctx.mime, first)
+            dispatch.serve(self.conn, request, plan, self.ctx.config, self.ctx.mime, first, self.ctx.backends)
         except CloseConnection as exc:
             log.debug("closing keep-alive connection: %s", exc)
             return False

@@ -23,7 +23,7 @@ from typing import Any, Callable
 from itkgw import SERVER_SOFTWARE
 from itkgw.config.model import Address, ServerConfig
 from itkgw.errors import ConfigError, ConfigErrors, ExitCode
-from itkgw.mpm import sandbox
+from itkgw.mpm import fcgid_manager, sandbox
 from itkgw.mpm.child import ServingContext
 from itkgw.mpm.log import NOTICE, LogFiles, setup_error_log
 from itkgw.mpm.scoreboard import Scoreboard, SlotState
@@ -74,6 +74,18 @@ class WorkerRecord:
     generation: int
 
 
+@dataclass
+class ManagerRecord:
+    """A FastCGI backend manager, serving one configuration generation's workers."""
+
+    pid: int
+    generation: int
+    path: str
+    config: ServerConfig
+    retired: bool = False
+    stopped: bool = False
+
+
 class Master:
     """Keeps the right number of workers alive for the current configuration."""
 
@@ -84,6 +96,7 @@ class Master:
         self.single_worker = single_worker
         self.listeners: dict[Address, socket.socket] = {}
         self.workers: dict[int, WorkerRecord] = {}
+        self.managers: dict[int, ManagerRecord] = {}
         #: Workers killed for a stopped heartbeat, not yet reaped.
         self.hung: set[int] = set()
         self.generation = 0
@@ -132,12 +145,83 @@ class Master:
         self.generation += 1
         self.scoreboard.generation = self.generation
         name_based = config.name_virtual_hosts if config.compat == "2.2" else None
+        setid_filter = _prebuilt_filter(config)
+        manager = ""
+        if fcgid_manager.uses_fcgid(config):
+            manager = os.path.join(fcgid_manager.ipc_dir(config),
+                                   f"manager-{os.getpid()}-{self.generation}.sock")
         self.ctx = ServingContext(config=config, vhosts=VHostTable(config.vhosts, name_based), logs=logs,
                                   scoreboard=self.scoreboard, mime=MimeTypes.load(config.mime_types),
                                   generation=self.generation, compiled=Compiled(config),
-                                  setid_filter=_prebuilt_filter(config))
+                                  setid_filter=setid_filter, backends=manager)
+        for record in self.managers.values():
+            if not record.retired:
+                record.retired = True
+                _signal(record.pid, signal.SIGUSR1)
+        if manager:
+            self._start_manager(manager, config)
         if old_logs is not None:
             old_logs.close()
+
+    def _start_manager(self, path: str, config: ServerConfig) -> None:
+        """Fork the FastCGI backend manager of the current generation."""
+        assert self.ctx is not None and self.logs is not None
+        try:
+            listener = fcgid_manager.open_listener(path)
+        except OSError as exc:
+            raise StartupError(f"cannot open the FastCGI backend manager's socket {path}: {exc}") from None
+        manager = fcgid_manager.Manager(config, listener, self.ctx.setid_filter, self.logs.error_fd)
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, self.signal_actions)
+        pid = os.fork()
+        if pid == 0:
+            code = 0
+            try:
+                if self.signals is not None:
+                    self.signals.close()
+                for sock in self.listeners.values():
+                    sock.close()
+                manager.run(signal_mask=mask)
+            except BaseException:  # noqa: BLE001 - the manager must log and exit, never unwind
+                log.exception("FastCGI backend manager failed")
+                code = 1
+            finally:
+                os._exit(code)
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        listener.close()
+        self.managers[pid] = ManagerRecord(pid, self.generation, path, config)
+
+    def _check_managers(self) -> None:
+        """Reap managers; restart the current one if it died; stop a retired one once
+        no worker of its generation is left to ask it."""
+        for pid, record in list(self.managers.items()):
+            try:
+                done, status = os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                done, status = pid, 0
+            if done:
+                del self.managers[pid]
+                if not record.retired and self.running and not self.stopping_gracefully:
+                    log.error("FastCGI backend manager pid %d exited (%s); starting a new one", pid, status)
+                    self._start_manager(record.path, record.config)
+                continue
+            if record.retired and not record.stopped and not any(
+                    worker.generation <= record.generation for worker in self.workers.values()):
+                record.stopped = True
+                _signal(pid, signal.SIGTERM)
+
+    def _stop_managers(self) -> None:
+        """TERM every manager (it ends its processes) and wait for them."""
+        for record in self.managers.values():
+            record.retired = record.stopped = True
+            _signal(record.pid, signal.SIGTERM)
+        deadline = time.monotonic() + _STOP_GRACE_SECONDS
+        while self.managers and time.monotonic() < deadline:
+            self._check_managers()
+            time.sleep(0.05)
+        for pid in list(self.managers):
+            _killpg(pid)
+            os.waitpid(pid, 0)
+            del self.managers[pid]
 
     @property
     def max_workers(self) -> int:
@@ -325,6 +409,7 @@ class Master:
                     signals.dispatch()
                 self.replace_hung()
                 self.reap()
+                self._check_managers()
                 if self.stopping_gracefully:
                     if not self.workers:
                         break
@@ -333,6 +418,7 @@ class Master:
         finally:
             self._signal_workers(signal.SIGTERM, lambda record: True)
             self._wait_workers(_STOP_GRACE_SECONDS)
+            self._stop_managers()
             for sock in self.listeners.values():
                 sock.close()
         log.log(NOTICE, "server stopped")
@@ -352,6 +438,13 @@ def _prebuilt_filter(config: ServerConfig) -> Any:
 def _single_worker(config: ServerConfig) -> ServerConfig:
     """-X: one worker, so one connection at a time, for debugging."""
     return replace(config, start_servers=1, min_spare_servers=1, max_spare_servers=1, max_request_workers=1)
+
+
+def _signal(pid: int, signum: int) -> None:
+    try:
+        os.kill(pid, signum)
+    except ProcessLookupError:
+        pass  # Exited already; _check_managers() collects it.
 
 
 def _killpg(pgid: int, signum: int = signal.SIGKILL) -> None:

@@ -27,10 +27,12 @@ from itkgw.config.model import (
     ServerConfig,
     VHost,
 )
+from itkgw.config.modules.fcgid import FcgidSettings
 from itkgw.rules.authz import AccessCompat, RequireGroup
 
 #: The handler names AddHandler/SetHandler may use, and what runs them.
 CGI_HANDLER = "cgi-script"
+FCGID_HANDLER = "fcgid-script"
 PHP_HANDLERS = frozenset({"application/x-httpd-php", "php-script", "php5-script", "php7-script",
                           "php-cgi", "x-httpd-php"})
 STATIC_HANDLERS = frozenset({"default-handler", "none"})
@@ -78,7 +80,8 @@ class DirConfig:
     modules: ModuleSettings = ModuleSettings()
 
     def handler_for(self, filename: str) -> str:
-        """``cgi``, ``php``, ``fcgi`` or ``static`` for a file, by SetHandler then its extensions.
+        """``cgi``, ``php``, ``fcgi`` (a FastCGI server), ``fcgid`` (a managed FastCGI
+        program) or ``static`` for a file, by SetHandler then its extensions.
 
         All extensions count, the last known one winning, as mod_mime does.
         """
@@ -89,6 +92,8 @@ class DirConfig:
             return "cgi"
         if handler in PHP_HANDLERS:
             return "php"
+        if handler == FCGID_HANDLER:
+            return "fcgid"
         if handler is not None and handler.lower().startswith("proxy:"):
             return "fcgi"
         return "static"
@@ -199,6 +204,8 @@ def merge(config: ServerConfig, vhost: VHost, url_path: str, fs_path: str | None
         merged.handlers[extension.lower()] = CGI_HANDLER
     for extension in vhost.php_extensions:
         merged.handlers[extension.lower()] = "application/x-httpd-php"
+    for extension in vhost.modules.get(FcgidSettings).extensions or ():
+        merged.handlers[extension.lower()] = FCGID_HANDLER
     _add_common(merged, vhost.add_type, vhost.set_env, vhost.unset_env, vhost.headers,
                 vhost.php_settings, vhost.error_documents)
     for section in sections_for(vhost, url_path, path):

@@ -523,9 +523,10 @@ def test_a_directive_in_the_wrong_context(tmp_path: Path, body: str, message: st
     ("AddHandler server-parsed .shtml", "itkgw has no handler 'server-parsed' (server-parsed is served by "
                                         "include_module (SSI), which itkgw does not implement: remove the "
                                         "line; the handlers are cgi-script, application/x-httpd-php, "
-                                        "default-handler and FastCGI servers (proxy:fcgi://...))"),
+                                        "fcgid-script, default-handler and FastCGI servers "
+                                        "(proxy:fcgi://...))"),
     ("AddHandler frobnicate .x", "itkgw has no handler 'frobnicate' (the handlers are cgi-script, "
-                                 "application/x-httpd-php, default-handler and FastCGI servers "
+                                 "application/x-httpd-php, fcgid-script, default-handler and FastCGI servers "
                                  "(proxy:fcgi://...))"),
     ("Options +Frobnicate", "Illegal option +Frobnicate (the options are All, None, ExecCGI, FollowSymLinks, "
                             "SymLinksIfOwnerMatch, Indexes, Includes, IncludesNOEXEC, MultiViews)"),
@@ -1279,10 +1280,11 @@ def test_a_debian_tree_names_each_module_and_line_to_change(tmp_path: Path) -> N
         f"to autoindex_module, {autoindex})",
         "mods-enabled/mime.conf:5: itkgw has no handler 'type-map' (type-map is served by "
         "negotiation_module's type maps, which itkgw does not implement: remove the line; the handlers "
-        "are cgi-script, application/x-httpd-php, default-handler and FastCGI servers (proxy:fcgi://...))",
+        "are cgi-script, application/x-httpd-php, fcgid-script, default-handler and FastCGI servers "
+        "(proxy:fcgi://...))",
         "mods-enabled/status.conf:2: itkgw has no handler 'server-status' (server-status is served by "
         "status_module, which itkgw does not implement: remove the line; the handlers are cgi-script, "
-        "application/x-httpd-php, default-handler and FastCGI servers (proxy:fcgi://...))",
+        "application/x-httpd-php, fcgid-script, default-handler and FastCGI servers (proxy:fcgi://...))",
         "apache2.conf:9: Config variable ${APACHE_LOG_DIR} is not defined (define it first with Define "
         "APACHE_LOG_DIR VALUE, or in the environment itkgw starts in; Debian's envvars sets the APACHE_* "
         "ones: run '. envvars' first, as apache2ctl does)",

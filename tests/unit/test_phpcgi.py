@@ -128,14 +128,14 @@ def test_settings_become_ini_lines_and_user_ini_files_are_off() -> None:
     assert php_ini_text() == "user_ini.filename =\n"
     settings = {"memory_limit": PHPSetting("memory_limit", "64M"),
                 "session.save_path": PHPSetting("session.save_path", "/tmp/s")}
-    assert php_ini_text(settings, script="/srv/a/x.php") == (
+    assert php_ini_text(settings, lock_top="/srv") == (
         "user_ini.filename =\nmemory_limit=64M\nsession.save_path=/tmp/s\n")
 
 
 def test_admin_values_are_repeated_in_a_path_section_that_locks_them() -> None:
     settings = {"memory_limit": PHPSetting("memory_limit", "64M", admin=True),
                 "display_errors": PHPSetting("display_errors", "1")}
-    assert php_ini_text(settings, script="/srv/a/www/x.php") == (
+    assert php_ini_text(settings, lock_top=lock_section("/srv/a/www/x.php")) == (
         "user_ini.filename =\nmemory_limit=64M\ndisplay_errors=1\n[PATH=/srv]\nmemory_limit=64M\n")
     assert lock_section("/x.php") == "" and lock_section("/we]ird/x.php") == ""
 

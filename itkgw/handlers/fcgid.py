@@ -1,0 +1,201 @@
+"""mod_fcgid: a request run on a FastCGI process the backend manager keeps for its class.
+
+The connection child, already the request's identity, asks the manager for
+a process by the request's coordinates only (vhost, URL path, file): the
+manager works out the class itself from the configuration (``backend_class``)
+and checks, by the asking socket's credentials, that the asker runs as the
+class's identity. It answers with the socket of an idle process, which only
+that identity can reach, and holds the process for this request until the
+child says it is done (or its connection to the manager ends).
+
+Rules for one request:
+    Content-Length over FcgidMaxRequestLen     -> 500 before any process is asked for
+    manager answers with a status               -> that status (503: none free in time)
+    process refuses the connection              -> reported dead, one more process asked for
+    request ends cleanly                        -> process released for the next request
+    anything else (timeout, 502, client gone)   -> process released as broken: the manager ends it
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from itkgw.config.model import Identity, PHPSetting, ServerConfig, VHost
+from itkgw.config.modules.fcgid import FcgidSettings
+from itkgw.errors import HTTPError
+from itkgw.handlers.fcgi_client import Address, BackendUnavailable, connect
+from itkgw.handlers.phpcgi import lock_section
+from itkgw.handlers.proxy_fcgi import Response, stderr_to
+from itkgw.request.dirconf import map_path, merge
+
+if TYPE_CHECKING:
+    from itkgw.http.connection import HTTPConnection, Request
+
+log = logging.getLogger("itkgw.fcgid")
+
+#: Longest line the manager or a child sends.
+MAX_MESSAGE = 8192
+
+
+@dataclass(frozen=True)
+class BackendClass:
+    """What makes two processes interchangeable: mod_fcgid's class, plus the PHP settings."""
+
+    vhost: str
+    identity: Identity
+    command: tuple[str, ...]
+    #: php_value / php_admin_value of the directory, written into the processes' ini file.
+    php: tuple[PHPSetting, ...]
+    #: FcgidInitialEnv: the processes' environment when they start.
+    env: tuple[tuple[str, str], ...]
+    #: The top directory of the files served, under which PHP admin values are locked.
+    lock_top: str = ""
+    #: NiceValue of the vhost, which its processes run with.
+    nice: int | None = None
+
+    @property
+    def is_php(self) -> bool:
+        """A php-cgi command, which reads the class's ini file."""
+        return "php" in self.command[0].rsplit("/", 1)[-1]
+
+    def describe(self) -> str:
+        return f"{' '.join(self.command)} for {self.vhost} as {self.identity}"
+
+
+class ClassRefused(Exception):
+    """The coordinates do not name a FastCGI class the configuration has."""
+
+
+def backend_class(config: ServerConfig, vhost: VHost, url_path: str, filename: str,
+                  asker: Identity) -> BackendClass:
+    """The class serving ``filename`` requested as ``url_path`` in ``vhost``, from the
+    configuration alone; ClassRefused when no request could be served so. The
+    identity is the configured one; ``asker``'s own where an expression
+    (AssignUserIDExpr) picks it per request.
+
+    The file must be where the URL path leads (itself, a directory index in
+    it, or a script with the rest as PATH_INFO): a URL of one section with
+    the file of another would pick settings no request gets.
+    """
+    mapped = map_path(vhost, url_path).fs_path.rstrip("/")
+    if not (filename == mapped or mapped.startswith(filename + "/")
+            or (filename.startswith(mapped + "/") and "/" not in filename[len(mapped) + 1:])):
+        raise ClassRefused(f"{filename} is not where {url_path} leads")
+    dirconf = merge(config, vhost, url_path, fs_path=filename)
+    if dirconf.handler_for(filename) != "fcgid":
+        raise ClassRefused(f"{filename} is not an fcgid-script")
+    if not dirconf.exec_cgi and not dirconf.script_alias:
+        raise ClassRefused(f"Options ExecCGI is off for {filename}")
+    settings = dirconf.modules.get(FcgidSettings)
+    wrapper = settings.wrapper_for(filename)
+    command = wrapper.command if wrapper else (filename,)
+    by_expression = dirconf.user_expr is not None or dirconf.group_expr is not None
+    return BackendClass(vhost.server_name, asker if by_expression else dirconf.identity, command,
+                        tuple(dirconf.php.values()), settings.initial_env or (), lock_section(filename),
+                        dirconf.nice_value)
+
+
+def vhost_index(config: ServerConfig, vhost: VHost) -> int:
+    """Where ``vhost`` is in the configuration both processes hold."""
+    return next(number for number, candidate in enumerate(config.vhosts) if candidate is vhost)
+
+
+def over_length(request: Request, settings: FcgidSettings) -> HTTPError | None:
+    """mod_fcgid's answer to a body over FcgidMaxRequestLen, known from its Content-Length."""
+    limit = settings.value("max_request_len")
+    if request.content_length is not None and request.content_length > limit:
+        return _too_long(request.content_length, limit)
+    return None
+
+
+def _too_long(length: int, limit: int) -> HTTPError:
+    return HTTPError(500, f"mod_fcgid: HTTP request length {length} (so far) exceeds MaxRequestLen ({limit})")
+
+
+def serve(conn: HTTPConnection, request: Request, manager: str, coordinates: Mapping[str, object],
+          settings: FcgidSettings, env: dict[str, str], script: str) -> None:
+    """Run the current request on a process of its class, streaming both ways."""
+    refused = over_length(request, settings)
+    if refused is not None:
+        raise refused
+    for attempt in range(2):
+        wait = settings.value("busy_timeout") + settings.value("connect_timeout")
+        lease = Lease(manager, coordinates, wait)
+        try:
+            connection = connect(Address(path=lease.socket), float(settings.value("connect_timeout")))
+        except BackendUnavailable:
+            lease.release("dead")
+            if attempt:
+                raise
+            continue
+        outcome = "broken"
+        try:
+            response = Response(conn, script, f"{lease.socket} (pid {lease.pid})")
+            connection.request(env, _bounded(conn.body_chunks(), settings.value("max_request_len")),
+                               response.take, stderr_to(log), float(settings.value("io_timeout")),
+                               keep_conn=False)
+            response.finish()
+            outcome = "ok"
+        finally:
+            connection.close()
+            lease.release(outcome)
+        return
+
+
+def _bounded(chunks: Iterator[bytes], limit: int) -> Iterator[bytes]:
+    """The body, ending the request with mod_fcgid's 500 once it passes ``limit`` bytes."""
+    received = 0
+    for chunk in chunks:
+        received += len(chunk)
+        if received > limit:
+            raise _too_long(received, limit)
+        yield chunk
+
+
+class Lease:
+    """One process held for one request, through a connection to the manager."""
+
+    def __init__(self, manager: str, coordinates: Mapping[str, object], timeout: float) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+        self.sock.settimeout(timeout)
+        try:
+            self.sock.connect(manager)
+            self.sock.sendall(json.dumps(coordinates).encode() + b"\n")
+            answer = _read_line(self.sock)
+        except (OSError, ValueError) as exc:
+            self.sock.close()
+            raise HTTPError(503, f"mod_fcgid: no answer from the backend manager {manager}: {exc}") from None
+        if "socket" not in answer:
+            self.sock.close()
+            raise HTTPError(int(answer.get("status", 503)), str(answer.get("error", "no FastCGI process")))
+        self.socket = str(answer["socket"])
+        self.pid = int(answer["pid"])
+
+    def release(self, outcome: str) -> None:
+        """Tell the manager how the request ended (ok, broken, dead), and let the process go."""
+        try:
+            self.sock.sendall(json.dumps({"done": outcome}).encode() + b"\n")
+        except OSError:
+            pass  # The manager sees the closed connection instead, and ends the process.
+        self.sock.close()
+
+
+def _read_line(sock: socket.socket) -> dict[str, Any]:
+    """One JSON object on one line from ``sock``."""
+    data = b""
+    while not data.endswith(b"\n"):
+        piece = sock.recv(MAX_MESSAGE)
+        if not piece:
+            raise ValueError("connection closed")
+        data += piece
+        if len(data) > MAX_MESSAGE:
+            raise ValueError("answer too long")
+    answer = json.loads(data)
+    if not isinstance(answer, dict):
+        raise ValueError("not an object")
+    return answer

@@ -1,0 +1,172 @@
+"""The backend manager's books: which FastCGI processes exist, per class, and in what state.
+
+Pure bookkeeping, no system calls, so the rules are unit-tested alone; the
+manager process (fcgid_manager.py) does the forks, kills and sockets.
+
+Rules for a process (mod_fcgid's, per class):
+    asked for, one idle                 -> the idle one, most recently used first
+    asked for, none idle, below limits  -> a new one (FcgidMaxProcessesPerClass, FcgidMaxProcesses)
+    asked for, at a limit               -> the asker waits, 503 after FcgidBusyTimeout
+    released after a clean request      -> idle again, or ended at FcgidMaxRequestsPerProcess
+    released otherwise                  -> ended
+    idle past FcgidIdleTimeout          -> ended while the class keeps FcgidMinProcessesPerClass
+    idle past FcgidProcessLifeTime      -> ended
+    busy past FcgidBusyTimeout          -> ended
+    exits on its own soon after start   -> counted; three in a row back the class off (1 s, doubling to 60 s)
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+from itkgw.config.modules.fcgid import FcgidSettings
+from itkgw.handlers.fcgid import BackendClass
+
+#: A process that exits sooner than this after its start counts as a failed start.
+EARLY_EXIT_SECONDS = 10.0
+#: Failed starts in a row after which a class waits before the next start.
+FAILURES_BEFORE_BACKOFF = 3
+MAX_BACKOFF_SECONDS = 60.0
+
+
+class State(enum.Enum):
+    IDLE = "idle"
+    BUSY = "busy"
+    ENDING = "ending"
+
+
+@dataclass
+class Backend:
+    """One FastCGI process."""
+
+    pid: int
+    socket: str
+    cls: BackendClass
+    started: float
+    state: State = State.IDLE
+    requests: int = 0
+    #: When it last became idle, or busy.
+    since: float = 0.0
+    #: Why it is ending, for the log and the status table.
+    reason: str = ""
+
+
+@dataclass
+class ClassBooks:
+    """The processes of one class, and its start failures."""
+
+    cls: BackendClass
+    limits: FcgidSettings
+    backends: list[Backend] = field(default_factory=list)
+    failures: int = 0
+    backoff_until: float = 0.0
+
+    def idle(self) -> Backend | None:
+        idle = [backend for backend in self.backends if backend.state is State.IDLE]
+        return max(idle, key=lambda backend: backend.since) if idle else None
+
+    def live(self) -> int:
+        return sum(1 for backend in self.backends if backend.state is not State.ENDING)
+
+
+class Books:
+    """Every class's processes; the global limit."""
+
+    def __init__(self, max_processes: int) -> None:
+        self.max_processes = max_processes
+        self.classes: dict[BackendClass, ClassBooks] = {}
+        self.by_pid: dict[int, Backend] = {}
+
+    def books_for(self, cls: BackendClass, limits: FcgidSettings) -> ClassBooks:
+        books = self.classes.get(cls)
+        if books is None:
+            books = self.classes[cls] = ClassBooks(cls, limits)
+        return books
+
+    def may_start(self, books: ClassBooks, now: float) -> str:
+        """Why no new process may start for ``books`` now; "" when one may."""
+        if now < books.backoff_until:
+            return f"its processes keep failing to start; next try in {books.backoff_until - now:.0f} s"
+        if books.live() >= books.limits.value("max_processes_per_class"):
+            return f"FcgidMaxProcessesPerClass {books.limits.value('max_processes_per_class')} reached"
+        if sum(1 for b in self.by_pid.values() if b.state is not State.ENDING) >= self.max_processes:
+            return f"FcgidMaxProcesses {self.max_processes} reached"
+        return ""
+
+    def add(self, books: ClassBooks, pid: int, socket: str, now: float) -> Backend:
+        backend = Backend(pid, socket, books.cls, started=now, since=now)
+        books.backends.append(backend)
+        self.by_pid[pid] = backend
+        return backend
+
+    def start_failed(self, books: ClassBooks, now: float) -> None:
+        """A start that failed, or a process that died young: maybe back the class off."""
+        books.failures += 1
+        if books.failures >= FAILURES_BEFORE_BACKOFF:
+            delay = min(MAX_BACKOFF_SECONDS, 2.0 ** (books.failures - FAILURES_BEFORE_BACKOFF))
+            books.backoff_until = now + delay
+
+    def take(self, backend: Backend, now: float) -> None:
+        backend.state, backend.since = State.BUSY, now
+
+    def released(self, backend: Backend, clean: bool, now: float, retiring: bool) -> str:
+        """The process is back from a request: "" if it stays (idle), else why it ends."""
+        if backend.state is State.ENDING:
+            return backend.reason
+        books = self.classes[backend.cls]
+        if clean:
+            backend.requests += 1
+            books.failures = 0
+        limit = books.limits.value("max_requests_per_process")
+        if not clean:
+            reason = "request did not end cleanly"
+        elif retiring:
+            reason = "graceful restart"
+        elif limit and backend.requests >= limit:
+            reason = f"FcgidMaxRequestsPerProcess {limit} reached"
+        else:
+            backend.state, backend.since = State.IDLE, now
+            return ""
+        self.ending(backend, reason)
+        return reason
+
+    def ending(self, backend: Backend, reason: str) -> None:
+        backend.state, backend.reason = State.ENDING, reason
+
+    def expired(self, now: float) -> list[Backend]:
+        """Processes to end now for their idle, life or busy time (each marked ENDING)."""
+        found = []
+        for books in self.classes.values():
+            limits = books.limits
+            keep = books.live()
+            for backend in sorted(books.backends, key=lambda b: b.since):
+                reason = ""
+                if backend.state is State.IDLE:
+                    life = limits.value("process_life_time")
+                    if life and now - backend.started > life:
+                        reason = f"FcgidProcessLifeTime {life} s reached"
+                    elif (now - backend.since > limits.value("idle_timeout")
+                          and keep > limits.value("min_processes_per_class")):
+                        reason = f"idle for FcgidIdleTimeout {limits.value('idle_timeout')} s"
+                elif backend.state is State.BUSY and now - backend.since > limits.value("busy_timeout"):
+                    reason = f"busy for over FcgidBusyTimeout {limits.value('busy_timeout')} s"
+                if reason:
+                    keep -= 1
+                    self.ending(backend, reason)
+                    found.append(backend)
+        return found
+
+    def exited(self, pid: int, now: float) -> Backend | None:
+        """Forget an exited process; it is returned when it was not asked to end."""
+        backend = self.by_pid.pop(pid, None)
+        if backend is None:
+            return None
+        books = self.classes[backend.cls]
+        books.backends.remove(backend)
+        unexpected = backend.state is not State.ENDING
+        if unexpected and now - backend.started < EARLY_EXIT_SECONDS and backend.requests == 0:
+            self.start_failed(books, now)
+        if not books.backends and not books.failures:
+            del self.classes[backend.cls]
+        return backend if unexpected else None

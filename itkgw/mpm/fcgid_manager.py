@@ -1,0 +1,549 @@
+"""The FastCGI backend manager: starts, lends and ends mod_fcgid's processes, one class at a time.
+
+Forked by the master for each configuration generation, it stays root with
+only the capabilities its job needs (switching ids for a start, signalling
+and chowning for the processes) under the set*id seccomp filter. Its only
+input is the one-line question of a connection child (vhost number, URL
+path, file), from which it works out the class from the configuration; the
+asker's socket credentials (SO_PEERCRED) must be the class's identity, so
+one tenant can never obtain, start or even learn of another's processes.
+
+A process starts as the class's identity with no capability, in a session
+of its own, with its listening socket as fd 0 (FastCGI's rule: php-cgi and
+flup serve on it) in ``<FcgidIPCDir>/<uid>.<gid>/``, a directory only that
+identity can enter. PHP classes get an ini file there with the settings
+(admin values locked, as in handlers/phpcgi.py) and session and upload
+directories of their own. A process dies with the manager (PDEATHSIG).
+
+Signals: TERM ends every process and the manager; USR1 (graceful restart)
+ends idle processes now and busy ones when their request is done, and the
+manager keeps answering its generation's children until the master's TERM.
+"""
+
+from __future__ import annotations
+
+import codecs
+import grp
+import hashlib
+import json
+import logging
+import os
+import pwd
+import selectors
+import signal
+import socket
+import struct
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import prctl
+
+from itkgw.config.model import Identity, ServerConfig
+from itkgw.config.modules.fcgid import (
+    DEFAULT_IPC_DIR,
+    DEFAULT_MAX_PROCESSES,
+    FcgidServerSettings,
+    FcgidSettings,
+)
+from itkgw.handlers.fcgid import MAX_MESSAGE, BackendClass, ClassRefused, backend_class
+from itkgw.handlers.phpcgi import php_ini_text
+from itkgw.mpm import privs, sandbox
+from itkgw.mpm.backends import Backend, Books, ClassBooks, State
+from itkgw.mpm.signals import SignalQueue
+
+log = logging.getLogger("itkgw.fcgid")
+
+#: What the manager keeps of root: start processes as an identity, own their directories, end them.
+MANAGER_CAPS = (prctl.CAP_SETUID, prctl.CAP_SETGID, prctl.CAP_KILL, prctl.CAP_CHOWN, prctl.CAP_DAC_OVERRIDE)
+_TICK_SECONDS = 1.0
+_KILL_GRACE_SECONDS = 3.0
+_STATUS_NAME = "status"
+_MAX_CLIENTS = 4096
+_PATH = "/usr/local/bin:/usr/bin:/bin"
+
+
+def ipc_dir(config: ServerConfig) -> str:
+    return config.modules.get(FcgidServerSettings).ipc_dir or DEFAULT_IPC_DIR
+
+
+def uses_fcgid(config: ServerConfig) -> bool:
+    """Whether any vhost or section hands files to fcgid-script (the manager is needed)."""
+    for vhost in config.vhosts:
+        if vhost.modules.get(FcgidSettings).extensions:
+            return True
+        for section in vhost.directories:
+            if (section.set_handler or "").lower() == "fcgid-script" or any(
+                    handler.lower() == "fcgid-script" for handler, _ in section.add_handler):
+                return True
+    return False
+
+
+def open_listener(path: str) -> socket.socket:
+    """The manager's socket, which every identity may connect to (it checks who asks)."""
+    directory = os.path.dirname(path)
+    os.makedirs(directory, mode=0o711, exist_ok=True)
+    os.chmod(directory, 0o711)
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+    sock.bind(path)
+    os.chmod(path, 0o666)
+    sock.listen(511)
+    sock.setblocking(False)
+    return sock
+
+
+@dataclass
+class _Client:
+    """A connection child's connection: its question, then the process it holds."""
+
+    sock: socket.socket
+    asker: Identity
+    pid: int
+    data: bytes = b""
+    books: ClassBooks | None = None
+    deadline: float = 0.0
+    backend: Backend | None = None
+    outcome: str = ""
+    queued: bool = False
+
+
+class Manager:
+    """The manager process's loop (see the module's docstring)."""
+
+    def __init__(self, config: ServerConfig, listener: socket.socket, setid_filter: Any,
+                 error_fd: int) -> None:
+        self.config = config
+        self.error_fd = error_fd
+        self.listener = listener
+        self.setid_filter = setid_filter
+        self.root = ipc_dir(config)
+        server = config.modules.get(FcgidServerSettings)
+        self.books = Books(server.max_processes or DEFAULT_MAX_PROCESSES)
+        self.clients: dict[int, _Client] = {}
+        self.waiting: list[_Client] = []
+        self.selector = selectors.DefaultSelector()
+        self.running = True
+        self.retiring = False
+        self.sequence = 0
+        self.status_written = ""
+        self.kill_deadlines: dict[int, float] = {}
+        self.signal_actions = {signal.SIGTERM: self.stop, signal.SIGINT: self.stop,
+                               signal.SIGUSR1: self.retire, signal.SIGCHLD: self.reap}
+
+    # -- the process ------------------------------------------------------------
+
+    def run(self, signal_mask: Any = None) -> None:
+        os.setpgid(0, 0)
+        codecs.lookup("ascii")  # a process started as an identity may not read the package to import it
+        signals = SignalQueue(self.signal_actions)
+        if signal_mask is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, signal_mask)
+        self._confine()
+        self.selector.register(signals, selectors.EVENT_READ, "signals")
+        self.selector.register(self.listener, selectors.EVENT_READ, "listener")
+        next_tick = time.monotonic() + _TICK_SECONDS
+        while self.running or self.books.by_pid:
+            for key, _ in self.selector.select(max(0.0, next_tick - time.monotonic())):
+                if key.data == "signals":
+                    signals.dispatch()
+                elif key.data == "listener":
+                    self._accept()
+                else:
+                    self._readable(key.data)
+            if time.monotonic() >= next_tick:
+                self._tick()
+                next_tick = time.monotonic() + _TICK_SECONDS
+            if not self.running:
+                self._end_all()
+        self._write_status()
+
+    def _confine(self) -> None:
+        """Keep only MANAGER_CAPS, under the set*id filter: a start can become no one outside
+        LimitUIDRange/LimitGIDRange, and never root."""
+        if self.setid_filter is not None:
+            sandbox.load(self.setid_filter)
+        mask = 0
+        for cap in MANAGER_CAPS:
+            mask |= 1 << cap
+        privs.REAL_OS.limit_bounding_set(mask)
+        privs.REAL_OS.set_capabilities(mask)
+
+    def stop(self) -> None:
+        """End every process, answer no more questions."""
+        if not self.running:
+            return
+        self.running = False
+        try:
+            os.unlink(self.listener.getsockname())
+        except OSError:
+            pass  # The master removed it already.
+        self.selector.unregister(self.listener)
+        self.listener.close()
+
+    def retire(self) -> None:
+        """Graceful restart: idle processes end now, busy ones after their request."""
+        self.retiring = True
+        for backend in list(self.books.by_pid.values()):
+            if backend.state is State.IDLE:
+                self._end(backend, "graceful restart")
+
+    def reap(self) -> None:
+        now = time.monotonic()
+        for pid in list(self.books.by_pid):
+            try:
+                done, status = os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                done, status = pid, 0
+            if done == 0:
+                continue
+            self.kill_deadlines.pop(pid, None)
+            backend = self.books.exited(pid, now)
+            if backend is not None:
+                log.error("mod_fcgid: process %s (pid %d) exit(%s), %s", backend.cls.describe(), pid,
+                          _exit_text(status), "while serving a request" if backend.state is State.BUSY
+                          else "while idle")
+        self._serve_waiting()
+
+    # -- children's questions -----------------------------------------------------
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                sock, _ = self.listener.accept()
+            except BlockingIOError:
+                return
+            except OSError as exc:
+                log.error("backend manager: accept failed: %s", exc)
+                return
+            pid, uid, gid = struct.unpack("3i", sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))
+            if len(self.clients) >= _MAX_CLIENTS or not self.running:
+                _answer(sock, {"status": 503, "error": "mod_fcgid: the backend manager is busy"})
+                sock.close()
+                continue
+            sock.setblocking(False)
+            client = _Client(sock, _identity(uid, gid), pid)
+            self.clients[sock.fileno()] = client
+            self.selector.register(sock, selectors.EVENT_READ, client)
+
+    def _readable(self, client: _Client) -> None:
+        try:
+            data = client.sock.recv(MAX_MESSAGE)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self._gone(client)
+            return
+        client.data += data
+        if len(client.data) > MAX_MESSAGE:
+            self._refuse(client, 400, "backend manager: message too long")
+            return
+        while b"\n" in client.data:
+            line, client.data = client.data.split(b"\n", 1)
+            try:
+                message = json.loads(line)
+            except ValueError:
+                self._refuse(client, 400, "backend manager: not a JSON message")
+                return
+            if client.books is None:
+                self._question(client, message)
+                if client.sock.fileno() not in self.clients:
+                    return
+            elif isinstance(message, dict) and "done" in message:
+                client.outcome = str(message["done"])
+
+    def _question(self, client: _Client, message: object) -> None:
+        try:
+            books = self._class_of(client, message)
+        except ClassRefused as exc:
+            log.error("mod_fcgid: refused pid %d (uid %d, gid %d): %s", client.pid, client.asker.uid,
+                      client.asker.gid, exc)
+            self._refuse(client, 403, f"mod_fcgid: {exc}")
+            return
+        client.books = books
+        client.deadline = time.monotonic() + books.limits.value("busy_timeout")
+        self._lend(client)
+
+    def _class_of(self, client: _Client, message: object) -> ClassBooks:
+        if not (isinstance(message, dict) and isinstance(message.get("vhost"), int)
+                and isinstance(message.get("url"), str) and isinstance(message.get("file"), str)):
+            raise ClassRefused("the question is not {vhost, url, file}")
+        number = message["vhost"]
+        if not 0 <= number < len(self.config.vhosts):
+            raise ClassRefused(f"there is no vhost {number}")
+        vhost = self.config.vhosts[number]
+        cls = backend_class(self.config, vhost, message["url"], message["file"], client.asker)
+        if (cls.identity.uid, cls.identity.gid) != (client.asker.uid, client.asker.gid):
+            raise ClassRefused(f"{message['file']} runs as {cls.identity}, the asker is not that identity")
+        if not self.config.uid_allowed(cls.identity.uid) or not self.config.gid_allowed(cls.identity.gid):
+            raise ClassRefused(f"{cls.identity} is outside LimitUIDRange/LimitGIDRange")
+        return self.books.books_for(cls, vhost.modules.get(FcgidSettings))
+
+    def _lend(self, client: _Client) -> None:
+        """An idle process for the client, a new one, or a place in the queue."""
+        books = client.books
+        assert books is not None
+        now = time.monotonic()
+        backend = books.idle()
+        if backend is None:
+            why_not = self.books.may_start(books, now)
+            if why_not:
+                if not client.queued:
+                    client.queued = True
+                    self.waiting.append(client)
+                return
+            backend = self._start(books)
+            if backend is None:
+                self._refuse(client, 503, f"mod_fcgid: cannot start {books.cls.describe()}")
+                return
+        if client.queued:
+            client.queued = False
+            self.waiting.remove(client)
+        self.books.take(backend, now)
+        client.backend = backend
+        if not _answer(client.sock, {"socket": backend.socket, "pid": backend.pid}):
+            self._gone(client)
+
+    def _gone(self, client: _Client) -> None:
+        """The child closed its connection: the process it held comes back."""
+        self.selector.unregister(client.sock)
+        del self.clients[client.sock.fileno()]
+        client.sock.close()
+        if client.queued:
+            self.waiting.remove(client)
+        backend = client.backend
+        if backend is None:
+            return
+        if client.outcome == "dead":
+            self.books.start_failed(self.books.classes[backend.cls], time.monotonic())
+        reason = self.books.released(backend, client.outcome == "ok", time.monotonic(), self.retiring)
+        if reason:
+            self._end(backend, reason)
+        self._serve_waiting()
+
+    def _refuse(self, client: _Client, status: int, error: str) -> None:
+        _answer(client.sock, {"status": status, "error": error})
+        self._gone(client)
+
+    def _serve_waiting(self) -> None:
+        for client in list(self.waiting):
+            if client.queued and client.books is not None:
+                self._lend(client)
+
+    # -- processes ---------------------------------------------------------------
+
+    def _start(self, books: ClassBooks) -> Backend | None:
+        cls = books.cls
+        now = time.monotonic()
+        try:
+            home = self._identity_dir(cls.identity)
+        except OSError as exc:
+            log.error("mod_fcgid: cannot prepare the socket directory for %s: %s", cls.identity, exc)
+            self.books.start_failed(books, now)
+            return None
+        self.sequence += 1
+        path = os.path.join(home, f"{os.getpid()}-{self.sequence}.sock")
+        read_end, write_end = os.pipe2(os.O_CLOEXEC)
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.close(read_end)
+                _become_backend(cls, self.config, path, home, self.error_fd, write_end)
+            finally:
+                os._exit(127)
+        os.close(write_end)
+        failure = _read_all(read_end)
+        if failure:
+            log.error("mod_fcgid: cannot start %s: %s", cls.describe(), failure)
+            self.books.start_failed(books, now)
+            self._end(self.books.add(books, pid, path, now), "failed to start")
+            return None
+        log.info("mod_fcgid: started %s, pid %d", cls.describe(), pid)
+        return self.books.add(books, pid, path, now)
+
+    def _identity_dir(self, identity: Identity) -> str:
+        """``<FcgidIPCDir>/<uid>.<gid>``: the identity's own, mode 0700."""
+        path = os.path.join(self.root, f"{identity.uid}.{identity.gid}")
+        try:
+            os.mkdir(path, 0o700)
+        except FileExistsError:
+            pass
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        try:
+            st = os.fstat(fd)
+            if st.st_mode & 0o777 != 0o700:
+                os.fchmod(fd, 0o700)  # while root still owns it, or as its owner would
+            if (st.st_uid, st.st_gid) != (identity.uid, identity.gid):
+                os.fchown(fd, identity.uid, identity.gid)
+        finally:
+            os.close(fd)
+        return path
+
+    def _end(self, backend: Backend, reason: str) -> None:
+        self.books.ending(backend, reason)
+        log.info("mod_fcgid: process %d of %s ends: %s", backend.pid, backend.cls.describe(), reason)
+        _kill(backend.pid, signal.SIGTERM)
+        self.kill_deadlines.setdefault(backend.pid, time.monotonic() + _KILL_GRACE_SECONDS)
+
+    def _end_all(self) -> None:
+        for backend in list(self.books.by_pid.values()):
+            if backend.pid not in self.kill_deadlines:
+                self._end(backend, "server stops")
+        for client in list(self.clients.values()):
+            if client.backend is None:
+                self._refuse(client, 503, "mod_fcgid: the server is stopping")
+
+    def _tick(self) -> None:
+        now = time.monotonic()
+        for backend in self.books.expired(now):
+            self._end(backend, backend.reason)
+        for pid, deadline in list(self.kill_deadlines.items()):
+            if now > deadline:
+                _kill(pid, signal.SIGKILL)
+        for client in list(self.waiting):
+            if now > client.deadline:
+                assert client.books is not None
+                log.error("mod_fcgid: can't apply process slot for %s", client.books.cls.describe())
+                self._refuse(client, 503, f"mod_fcgid: no process of {client.books.cls.describe()} "
+                             "became free within FcgidBusyTimeout")
+        self._serve_waiting()
+        self._write_status()
+
+    def _write_status(self) -> None:
+        """The status table (``itkgw backends`` prints it), when it changed."""
+        text = status_table(self.books, time.monotonic())
+        if text == self.status_written:
+            return
+        path = os.path.join(self.root, _STATUS_NAME)
+        temporary = f"{path}.{os.getpid()}"
+        try:
+            with open(temporary, "w", encoding="utf-8") as out:
+                out.write(text)
+            os.chmod(temporary, 0o600)
+            os.replace(temporary, path)
+            self.status_written = text
+        except OSError as exc:
+            log.warning("backend manager: cannot write %s: %s", path, exc)
+
+
+def status_table(books: Books, now: float) -> str:
+    """One line per process: class, identity, pid, state, requests, idle seconds."""
+    lines = ["pid\tstate\trequests\tidle_s\tage_s\tidentity\tvhost\tcommand"]
+    for backend in sorted(books.by_pid.values(), key=lambda b: (b.cls.vhost, b.pid)):
+        idle = f"{now - backend.since:.0f}" if backend.state is State.IDLE else "-"
+        lines.append(f"{backend.pid}\t{backend.state.value}\t{backend.requests}\t{idle}\t"
+                     f"{now - backend.started:.0f}\t{backend.cls.identity}\t{backend.cls.vhost}\t"
+                     f"{' '.join(backend.cls.command)}")
+    return "\n".join(lines) + "\n"
+
+
+# -- a new process, in the forked child ------------------------------------------------
+
+
+def _become_backend(cls: BackendClass, config: ServerConfig, path: str, home: str, error_fd: int,
+                    report: int) -> None:
+    """Become the class's identity, listen on ``path`` as fd 0, exec the command, its
+    stderr the error log. Whatever fails is written to ``report``; success closes it
+    (close-on-exec)."""
+    try:
+        os.setsid()
+        signal.pthread_sigmask(signal.SIG_SETMASK, set())
+        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1, signal.SIGHUP, signal.SIGCHLD,
+                       signal.SIGPIPE):
+            signal.signal(signum, signal.SIG_DFL)
+        signal.set_wakeup_fd(-1)
+        privs.apply_nice(cls.nice)
+        privs.switch_identity(cls.identity, config)
+        prctl.set_pdeathsig(signal.SIGKILL)  # after the switch, which clears it
+        os.umask(0o077)
+        env = {"PATH": _PATH, **dict(cls.env)}
+        if cls.is_php:
+            env["PHP_INI_SCAN_DIR"] = ":" + _php_ini_dir(cls, home)
+            env.setdefault("PHP_FCGI_CHILDREN", "0")
+            env.setdefault("PHP_FCGI_MAX_REQUESTS", "0")
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(path)
+        listener.listen(64)
+        os.dup2(listener.fileno(), 0, inheritable=True)
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 1)
+        os.dup2(error_fd, 2)
+        os.closerange(3, report)
+        os.closerange(report + 1, 65536)
+        os.chdir(os.path.dirname(cls.command[0]) or "/")
+        os.execve(cls.command[0], list(cls.command), env)
+    except BaseException as exc:  # noqa: BLE001 - reported to the manager, the child exits
+        os.write(report, f"{type(exc).__name__}: {exc}".encode()[:2000])
+
+
+def _php_ini_dir(cls: BackendClass, home: str) -> str:
+    """The class's ini directory: its settings, and its own sessions and uploads."""
+    digest = hashlib.sha256(repr(cls).encode()).hexdigest()[:16]
+    for name in ("sessions", "uploads", f"ini-{digest}"):
+        os.makedirs(os.path.join(home, name), mode=0o700, exist_ok=True)
+    settings = {setting.name: setting for setting in cls.php}
+    text = php_ini_text(settings, os.path.join(home, "uploads"), cls.lock_top)
+    if "session.save_path" not in settings:
+        text += f"session.save_path={os.path.join(home, 'sessions')}\nsession.gc_probability=1\n"
+    ini = os.path.join(home, f"ini-{digest}", "itkgw.ini")
+    with open(ini + ".new", "w", encoding="utf-8") as out:
+        out.write(text)
+    os.replace(ini + ".new", ini)
+    return os.path.dirname(ini)
+
+
+# -- small helpers -------------------------------------------------------------------
+
+
+def _identity(uid: int, gid: int) -> Identity:
+    """The asker as an Identity, named as the system names it."""
+    try:
+        user = pwd.getpwuid(uid).pw_name
+    except KeyError:
+        user = f"#{uid}"
+    try:
+        group = grp.getgrgid(gid).gr_name
+    except KeyError:
+        group = f"#{gid}"
+    return Identity(user, group, uid, gid)
+
+
+def _answer(sock: socket.socket, message: dict[str, object]) -> bool:
+    try:
+        sock.send(json.dumps(message).encode() + b"\n")
+        return True
+    except OSError:
+        return False
+
+
+def _read_all(fd: int) -> str:
+    chunks = []
+    while True:
+        piece = os.read(fd, 4096)
+        if not piece:
+            break
+        chunks.append(piece)
+    os.close(fd)
+    return b"".join(chunks).decode("utf-8", "replace")
+
+
+def _kill(pid: int, signum: int) -> None:
+    try:
+        os.killpg(pid, signum)
+    except ProcessLookupError:
+        pass  # Gone already; reap() forgets it.
+
+
+def _exit_text(status: int) -> str:
+    if os.WIFSIGNALED(status):
+        return f"signal {signal.Signals(os.WTERMSIG(status)).name}"
+    return f"status {os.WEXITSTATUS(status)}"

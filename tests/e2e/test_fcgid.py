@@ -1,0 +1,328 @@
+"""mod_fcgid: PHP and WSGI apps on FastCGI processes itkgw starts and keeps, through a real itkgw.
+
+Each class (vhost, identity, command, PHP settings) gets processes running
+as its identity, their sockets in a directory only that identity enters;
+the backend manager lends them out one request at a time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import stat
+import subprocess
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import Put
+from tests.e2e.itkgw_proc import Itkgw, processes, vhost_for
+from tests.sites import ALICE, BOB, Site
+
+PHP_CGI = "/usr/bin/php-cgi"
+pytestmark = pytest.mark.skipif(not os.access(PHP_CGI, os.X_OK), reason="needs /usr/bin/php-cgi")
+
+INFO_PHP = """<?php
+header('Content-Type: text/plain');
+$body = file_get_contents('php://input');
+printf("pid=%d uid=%d gid=%d sapi=%s len=%d sha=%s", getmypid(), posix_getuid(), posix_getgid(),
+       php_sapi_name(), strlen($body), hash('sha256', $body));
+"""
+SLOW_PHP = "<?php usleep((int)($_GET['ms'] ?? 1500) * 1000); echo getmypid();\n"
+
+
+def fcgid_php(site: Site, server_name: str, **fcgid: Any) -> dict[str, Any]:
+    """A vhost whose .php files run on php-cgi processes kept by itkgw (mod_fcgid's setup)."""
+    return vhost_for(site, server_name, fcgid_extensions=[".php"], exec_cgi=True,
+                     fcgid_wrapper=[{"command": PHP_CGI, "suffix": ".php"}], **fcgid)
+
+
+@pytest.fixture
+def ipc(tmp_path: Path) -> str:
+    """A socket directory of the test's own (FcgidIPCDir), short enough for socket paths."""
+    path = f"/run/itkgw-test-{os.getpid()}-{len(str(tmp_path)) % 97}"
+    yield path
+    if os.path.isdir(path):
+        for root, dirs, files in os.walk(path, topdown=False):
+            for name in files:
+                os.unlink(os.path.join(root, name))
+            for name in dirs:
+                os.rmdir(os.path.join(root, name))
+        os.rmdir(path)
+
+
+def start_fcgid(itkgw_factory, vhosts: list[dict[str, Any]], ipc: str, **settings: Any) -> Itkgw:
+    return itkgw_factory(vhosts, fcgid_ipc_dir=ipc, **settings)
+
+
+def backends_of(user_uid: int, command: str = "php-cgi") -> list[int]:
+    return sorted(proc.pid for proc in processes() if user_uid in proc.uids and command in proc.cmdline)
+
+
+def test_php_runs_on_a_kept_process_of_the_vhost_s_identity(itkgw_factory, docroots, put: Put,
+                                                             ipc: str) -> None:
+    alice = docroots[ALICE]
+    put(alice, "info.php", INFO_PHP)
+    server = start_fcgid(itkgw_factory, [fcgid_php(alice, "alice.test")], ipc)
+    body = os.urandom(64 * 1024)
+    answers = []
+    for sent in (b"", body, b"x"):
+        response = server.request("alice.test", "/info.php", method="POST", body=sent,
+                                  headers={"Content-Type": "application/octet-stream"})
+        assert response.status == 200, server.error_log_text()
+        answers.append(dict(item.split("=", 1) for item in response.body.decode().split()))
+        assert answers[-1]["len"] == str(len(sent)) and answers[-1]["sha"] == hashlib.sha256(sent).hexdigest()
+    assert {answer["pid"] for answer in answers} == {answers[0]["pid"]}  # one process, kept
+    assert answers[0]["uid"] == str(alice.user.pw_uid) and answers[0]["gid"] == str(alice.user.pw_gid)
+    assert answers[0]["sapi"] == "cgi-fcgi"
+    status = Path(f"/proc/{answers[0]['pid']}/status").read_text()
+    fields = dict(line.split(":", 1) for line in status.splitlines())
+    assert fields["Uid"].split() == [str(alice.user.pw_uid)] * 4
+    for name in ("CapInh", "CapPrm", "CapEff", "CapAmb"):
+        assert int(fields[name], 16) == 0
+    home = Path(ipc) / f"{alice.user.pw_uid}.{alice.user.pw_gid}"
+    st = home.stat()
+    assert (st.st_uid, stat.S_IMODE(st.st_mode)) == (alice.user.pw_uid, 0o700)
+    deadline = time.monotonic() + 5  # the manager writes its table once a second
+    while f"{answers[0]['pid']}\tidle\t3\t" not in _read(Path(ipc) / "status"):
+        assert time.monotonic() < deadline, _read(Path(ipc) / "status")
+        time.sleep(0.1)
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text()
+    except FileNotFoundError:
+        return ""
+
+
+BOB_PROBE = """#!/usr/bin/python3
+import json, os, socket
+print("Content-Type: text/plain")
+print()
+ipc, alice_uid, alice_gid, manager = os.environ["QUERY_STRING"].split(",")
+home = os.path.join(ipc, alice_uid + "." + alice_gid)
+try:
+    os.listdir(home)
+    print("listed alice's sockets")
+except PermissionError:
+    print("socket dir closed")
+sock = socket.socket(socket.AF_UNIX)
+sock.connect(os.path.join(ipc, manager))
+sock.sendall(json.dumps({"vhost": 0, "url": "/info.php", "file": os.environ["ALICE_INFO"]}).encode() + b"\\n")
+print(sock.recv(4096).decode().strip())
+"""
+
+
+def test_bob_can_neither_reach_alice_s_sockets_nor_ask_the_manager_for_them(
+        itkgw_factory, docroots, put: Put, ipc: str) -> None:
+    alice, bob = docroots[ALICE], docroots[BOB]
+    put(alice, "info.php", INFO_PHP)
+    put(bob, "probe.cgi", BOB_PROBE)
+    info = str(alice.htdocs / "info.php")
+    server = start_fcgid(itkgw_factory, [fcgid_php(alice, "alice.test"),
+                                         vhost_for(bob, "bob.test", exec_cgi=True,
+                                                   set_env={"ALICE_INFO": info})], ipc)
+    assert server.request("alice.test", "/info.php").status == 200
+    manager = f"manager-{server.pid}-1.sock"
+    assert os.path.exists(os.path.join(ipc, manager))
+    response = server.request("bob.test",
+                              f"/probe.cgi?{ipc},{alice.user.pw_uid},{alice.user.pw_gid},{manager}")
+    lines = response.body.decode().splitlines()
+    assert lines[0] == "socket dir closed"
+    answer = json.loads(lines[1])
+    assert answer["status"] == 403 and "socket" not in answer
+    assert "the asker is not that identity" in server.error_log_text()
+
+
+def test_php_admin_value_holds_and_sessions_are_private(itkgw_factory, docroots, put: Put, ipc: str) -> None:
+    alice = docroots[ALICE]
+    put(alice, "ini.php", "<?php ini_set('user_agent', 'mine'); ini_set('default_charset', 'mine');"
+                          " echo ini_get('user_agent'), ' ', ini_get('default_charset'), ' ',"
+                          " ini_get('session.save_path');\n")
+    server = start_fcgid(itkgw_factory, [fcgid_php(alice, "alice.test", php_settings=[
+        {"name": "user_agent", "value": "admin-set", "admin": True},
+        {"name": "default_charset", "value": "ISO-8859-1"}])], ipc)
+    agent, charset, sessions = server.request("alice.test", "/ini.php").body.decode().split(" ")
+    assert (agent, charset) == ("admin-set", "mine")
+    assert sessions == f"{ipc}/{alice.user.pw_uid}.{alice.user.pw_gid}/sessions"
+
+
+OPCACHE_PHP = """<?php
+$status = function_exists('opcache_get_status') ? opcache_get_status(true) : false;
+echo json_encode($status ? array_keys($status['scripts']) : []);
+"""
+
+
+def test_one_tenant_s_opcode_cache_never_lists_another_s_scripts(itkgw_factory, docroots, put: Put,
+                                                                  ipc: str) -> None:
+    alice, bob = docroots[ALICE], docroots[BOB]
+    put(alice, "cache.php", OPCACHE_PHP)
+    put(bob, "secret.php", "<?php echo 'bob';\n")
+    server = start_fcgid(itkgw_factory, [fcgid_php(alice, "alice.test"), fcgid_php(bob, "bob.test")], ipc)
+    assert server.request("bob.test", "/secret.php").body == b"bob"
+    scripts = json.loads(server.request("alice.test", "/cache.php").body)
+    assert not [name for name in scripts if "secret.php" in name]
+
+
+def test_requests_over_the_class_limit_wait_then_get_503(itkgw_factory, docroots, put: Put, ipc: str) -> None:
+    alice = docroots[ALICE]
+    put(alice, "slow.php", SLOW_PHP)
+    server = start_fcgid(itkgw_factory, [fcgid_php(alice, "alice.test", fcgid_max_processes_per_class=1,
+                                                   fcgid_busy_timeout=2)], ipc)
+    results: list[tuple[int, bytes]] = []
+
+    def fetch(ms: int) -> None:
+        response = server.request("alice.test", f"/slow.php?ms={ms}")
+        results.append((response.status, response.body))
+
+    threads = [threading.Thread(target=fetch, args=(600,)) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=20)
+    assert [status for status, _ in results] == [200, 200]
+    assert len({body for _, body in results}) == 1  # the second waited for the one process
+    assert len(backends_of(alice.user.pw_uid)) == 1
+    slow = threading.Thread(target=fetch, args=(4000,))
+    slow.start()
+    time.sleep(0.5)
+    waited = server.request("alice.test", "/slow.php?ms=10")
+    slow.join(timeout=20)
+    assert waited.status == 503
+    assert "mod_fcgid: can't apply process slot for" in server.error_log_text()
+
+
+def test_idle_processes_end_and_crashed_ones_are_replaced(itkgw_factory, docroots, put: Put,
+                                                          ipc: str) -> None:
+    alice = docroots[ALICE]
+    put(alice, "slow.php", SLOW_PHP)
+    server = start_fcgid(itkgw_factory, [fcgid_php(alice, "alice.test", fcgid_idle_timeout=1,
+                                                   fcgid_min_processes_per_class=0)], ipc)
+    first = int(server.request("alice.test", "/slow.php?ms=0").body)
+    os.kill(first, signal.SIGKILL)
+    time.sleep(0.3)
+    second = int(server.request("alice.test", "/slow.php?ms=0").body)
+    assert second != first
+    assert "while idle" in server.error_log_text()
+    deadline = time.monotonic() + 8
+    while backends_of(alice.user.pw_uid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert backends_of(alice.user.pw_uid) == []
+    assert "idle for FcgidIdleTimeout 1 s" in server.error_log_text()
+
+
+def test_a_graceful_restart_loses_no_request_in_flight(itkgw_factory, docroots, put: Put, ipc: str) -> None:
+    alice = docroots[ALICE]
+    put(alice, "slow.php", SLOW_PHP)
+    server = start_fcgid(itkgw_factory, [fcgid_php(alice, "alice.test")], ipc)
+    before = server.request("alice.test", "/slow.php?ms=0").body
+    results: list[int] = []
+    thread = threading.Thread(target=lambda: results.append(
+        server.request("alice.test", "/slow.php?ms=1500").status))
+    thread.start()
+    time.sleep(0.4)
+    server.signal(signal.SIGUSR1)
+    thread.join(timeout=20)
+    assert results == [200]
+    deadline = time.monotonic() + 10
+    after = before
+    while after == before and time.monotonic() < deadline:
+        after = server.request("alice.test", "/slow.php?ms=0").body
+        time.sleep(0.1)
+    assert after != before  # the new generation's process serves now
+
+
+def test_body_over_fcgid_max_request_len_is_refused_before_php(itkgw_factory, docroots, put: Put,
+                                                               ipc: str) -> None:
+    alice = docroots[ALICE]
+    put(alice, "info.php", INFO_PHP)
+    server = start_fcgid(itkgw_factory, [fcgid_php(alice, "alice.test", fcgid_max_request_len=1000)], ipc)
+    assert server.request("alice.test", "/info.php", method="POST", body=b"x" * 1000).status == 200
+    assert server.request("alice.test", "/info.php", method="POST", body=b"x" * 1001).status == 500
+    assert "HTTP request length 1001 (so far) exceeds MaxRequestLen (1000)" in server.error_log_text()
+
+
+def test_pass_header_gives_php_the_authorization(itkgw_factory, docroots, put: Put, ipc: str) -> None:
+    alice = docroots[ALICE]
+    put(alice, "auth.php", "<?php echo $_SERVER['PHP_AUTH_USER'] ?? '-', ' ',"
+                           " $_SERVER['HTTP_AUTHORIZATION'] ?? '-';\n")
+    server = start_fcgid(itkgw_factory, [fcgid_php(alice, "alice.test", fcgid_pass_header=["Authorization"])],
+                         ipc)
+    response = server.request("alice.test", "/auth.php", headers={"Authorization": "Basic dXNlcjpwdw=="})
+    assert response.body == b"user Basic dXNlcjpwdw=="
+
+
+#: A Python every user may run, with flup (the one this test runs under may live in root's home).
+SYSTEM_PYTHON = "/usr/bin/python3"
+
+
+def _system_python_has_flup() -> bool:
+    return subprocess.run([SYSTEM_PYTHON, "-c", "import flup.server.fcgi"], capture_output=True,
+                          check=False).returncode == 0 if os.access(SYSTEM_PYTHON, os.X_OK) else False
+
+
+WSGI_APP = f"""#!{SYSTEM_PYTHON}
+import os
+from flup.server.fcgi import WSGIServer
+
+def app(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    text = "wsgi pid=%d uid=%d path=%s" % (os.getpid(), os.getuid(), environ.get("PATH_INFO", ""))
+    return [text.encode()]
+
+WSGIServer(app).run()
+"""
+
+
+@pytest.mark.skipif(not _system_python_has_flup(), reason=f"needs flup for {SYSTEM_PYTHON}")
+def test_a_wsgi_app_is_its_own_fastcgi_program(itkgw_factory, docroots, put: Put, ipc: str) -> None:
+    alice = docroots[ALICE]
+    put(alice, "app.fcgi", WSGI_APP).chmod(0o750)
+    server = start_fcgid(itkgw_factory, [vhost_for(alice, "alice.test", fcgid_extensions=[".fcgi"],
+                                                   exec_cgi=True)], ipc)
+    first = server.request("alice.test", "/app.fcgi/hello")
+    second = server.request("alice.test", "/app.fcgi/again")
+    assert first.status == 200 and first.body.startswith(b"wsgi pid="), server.error_log_text()
+    assert first.body.split()[1] == second.body.split()[1]
+    assert f"uid={alice.user.pw_uid} path=/hello".encode() in first.body
+
+
+APACHE_FCGID = """Listen 127.0.0.1:{port}
+ServerRoot {workdir}
+PidFile {workdir}/itkgw.pid
+ErrorLog {error_log}
+User itkt-www
+Group itkt-www
+FcgidIPCDir {ipc}
+<IfModule mod_fcgid.c>
+  FcgidMaxProcessesPerClass 2
+  FcgidIOTimeout 20
+</IfModule>
+<VirtualHost 127.0.0.1:{port}>
+  ServerName alice.test
+  DocumentRoot {root}
+  AssignUserID {user} {user}
+  AddHandler fcgid-script .php
+  FcgidWrapper {php_cgi} .php
+  <Directory {root}>
+    Options +ExecCGI
+  </Directory>
+</VirtualHost>
+"""
+
+
+@pytest.mark.parametrize("compat", ["2.2", "2.4"])
+def test_apache_syntax_in_both_series(start, docroots, put: Put, ipc: str, compat: str) -> None:
+    alice = docroots[ALICE]
+    put(alice, "info.php", INFO_PHP)
+    server = start(lambda s: {"httpd.conf": APACHE_FCGID.format(
+        port=s.port, workdir=s.workdir, error_log=s.error_log, ipc=ipc, root=alice.htdocs,
+        user=alice.user.pw_name, php_cgi=PHP_CGI)}, main="httpd.conf", args=(f"--compat={compat}",))
+    response = server.request("alice.test", "/info.php")
+    assert response.status == 200 and b"sapi=cgi-fcgi" in response.body
