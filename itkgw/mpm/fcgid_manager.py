@@ -292,6 +292,10 @@ class Manager:
         backend = books.idle()
         if backend is None:
             why_not = self.books.may_start(books, now)
+            if why_not and now < books.backoff_until:
+                log.error("mod_fcgid: can't apply process slot for %s: %s", books.cls.describe(), why_not)
+                self._refuse(client, 503, f"mod_fcgid: {books.cls.describe()}: {why_not}")
+                return
             if why_not:
                 if not client.queued:
                     client.queued = True
@@ -317,8 +321,9 @@ class Manager:
         if client.queued:
             self.waiting.remove(client)
         backend = client.backend
-        if backend is None:
-            return
+        if backend is None or self.books.by_pid.get(backend.pid) is not backend:
+            self._serve_waiting()
+            return  # It exited meanwhile; reap() has told why.
         if client.outcome == "dead":
             self.books.start_failed(self.books.classes[backend.cls], time.monotonic())
         reason = self.books.released(backend, client.outcome == "ok", time.monotonic(), self.retiring)
@@ -403,7 +408,9 @@ class Manager:
         for backend in self.books.expired(now):
             self._end(backend, backend.reason)
         for pid, deadline in list(self.kill_deadlines.items()):
-            if now > deadline:
+            if pid not in self.books.by_pid:
+                del self.kill_deadlines[pid]  # reaped: the pid may be someone else's by now
+            elif now > deadline:
                 _kill(pid, signal.SIGKILL)
         for client in list(self.waiting):
             if now > client.deadline:

@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import signal
+import socket
 import stat
 import subprocess
 import threading
@@ -326,3 +327,64 @@ def test_apache_syntax_in_both_series(start, docroots, put: Put, ipc: str, compa
         user=alice.user.pw_name, php_cgi=PHP_CGI)}, main="httpd.conf", args=(f"--compat={compat}",))
     response = server.request("alice.test", "/info.php")
     assert response.status == 200 and b"sapi=cgi-fcgi" in response.body
+
+
+def test_a_process_killed_mid_request_gives_502_and_is_never_lent_again(itkgw_factory, docroots, put: Put,
+                                                                        ipc: str) -> None:
+    alice = docroots[ALICE]
+    put(alice, "slow.php", SLOW_PHP)
+    server = start_fcgid(itkgw_factory, [fcgid_php(alice, "alice.test")], ipc)
+    results: list[int] = []
+    thread = threading.Thread(target=lambda: results.append(
+        server.request("alice.test", "/slow.php?ms=3000").status))
+    thread.start()
+    deadline = time.monotonic() + 5
+    while not backends_of(alice.user.pw_uid):
+        assert time.monotonic() < deadline, "php-cgi never started"
+        time.sleep(0.05)
+    time.sleep(0.3)
+    victim = backends_of(alice.user.pw_uid)[0]
+    os.kill(victim, signal.SIGKILL)
+    thread.join(timeout=10)
+    assert results == [502]
+    assert int(server.request("alice.test", "/slow.php?ms=0").body) != victim
+
+
+STREAM_PHP = """<?php
+for ($i = 0; $i < 100; $i++) { echo str_repeat('x', 1000), "\\n"; flush(); usleep(50000); }
+"""
+
+
+def test_a_client_gone_mid_response_ends_the_process_and_leaks_nothing(itkgw_factory, docroots, put: Put,
+                                                                       ipc: str) -> None:
+    alice = docroots[ALICE]
+    put(alice, "stream.php", STREAM_PHP)
+    put(alice, "slow.php", SLOW_PHP)
+    server = start_fcgid(itkgw_factory, [fcgid_php(alice, "alice.test")], ipc)
+    with socket.create_connection(("127.0.0.1", server.port)) as sock:
+        sock.sendall(b"GET /stream.php HTTP/1.1\r\nHost: alice.test\r\n\r\n")
+        assert b"xxxx" in sock.recv(65536) + sock.recv(65536)  # the first pieces arrive as flushed
+        streaming = backends_of(alice.user.pw_uid)
+    deadline = time.monotonic() + 8
+    while set(backends_of(alice.user.pw_uid)) & set(streaming):
+        assert time.monotonic() < deadline, "the process of the abandoned request is still there"
+        time.sleep(0.1)
+    assert "request did not end cleanly" in server.error_log_text()
+    assert server.request("alice.test", "/slow.php?ms=0").status == 200
+
+
+def test_a_program_that_keeps_dying_is_backed_off(itkgw_factory, docroots, put: Put, ipc: str) -> None:
+    alice = docroots[ALICE]
+    put(alice, "info.php", INFO_PHP)
+    dying = vhost_for(alice, "alice.test", fcgid_extensions=[".php"], exec_cgi=True,
+                      fcgid_wrapper=[{"command": "/bin/false", "suffix": ".php"}])
+    server = start_fcgid(itkgw_factory, [dying], ipc)
+    statuses = []
+    for _ in range(6):
+        try:
+            statuses.append(server.request("alice.test", "/info.php").status)
+        except TimeoutError:
+            raise AssertionError(server.error_log_text()) from None
+    assert set(statuses) <= {502, 503} and 503 in statuses
+    log = server.error_log_text()
+    assert "exit(status 1)" in log and "its processes keep failing to start" in log

@@ -1,0 +1,93 @@
+"""The backend manager's books: mod_fcgid's rules for lending, keeping and ending processes."""
+
+from __future__ import annotations
+
+from itkgw.config.model import Identity
+from itkgw.config.modules.fcgid import FcgidSettings
+from itkgw.handlers.fcgid import BackendClass
+from itkgw.mpm.backends import Books, State
+
+ALICE = Identity("alice", "alice", 1001, 1001)
+PHP = BackendClass("alice.test", ALICE, ("/usr/bin/php-cgi",), (), ())
+OTHER = BackendClass("alice.test", ALICE, ("/srv/alice/app.fcgi",), (), ())
+
+
+def test_an_idle_process_is_lent_before_a_new_one_starts() -> None:
+    books = Books(1000)
+    php = books.books_for(PHP, FcgidSettings())
+    assert books.may_start(php, 0.0) == ""
+    first = books.add(php, 10, "/s/10", 0.0)
+    books.take(first, 0.0)
+    assert php.idle() is None
+    assert books.released(first, clean=True, now=1.0, retiring=False) == ""
+    assert php.idle() is first and first.requests == 1 and first.state is State.IDLE
+
+
+def test_class_and_global_limits_stop_new_processes() -> None:
+    books = Books(max_processes=3)
+    php = books.books_for(PHP, FcgidSettings(max_processes_per_class=2))
+    other = books.books_for(OTHER, FcgidSettings())
+    books.add(php, 1, "/s/1", 0.0)
+    books.add(php, 2, "/s/2", 0.0)
+    assert books.may_start(php, 0.0) == "FcgidMaxProcessesPerClass 2 reached"
+    books.add(other, 3, "/s/3", 0.0)
+    assert books.may_start(other, 0.0) == "FcgidMaxProcesses 3 reached"
+    books.ending(books.by_pid[3], "test")
+    assert books.may_start(other, 0.0) == ""  # an ending process no longer counts
+
+
+def test_a_process_ends_at_its_request_limit_or_after_an_unclean_request() -> None:
+    books = Books(1000)
+    php = books.books_for(PHP, FcgidSettings(max_requests_per_process=2))
+    backend = books.add(php, 1, "/s/1", 0.0)
+    books.take(backend, 0.0)
+    assert books.released(backend, True, 1.0, retiring=False) == ""
+    books.take(backend, 1.0)
+    assert books.released(backend, True, 2.0, retiring=False) == "FcgidMaxRequestsPerProcess 2 reached"
+    second = books.add(php, 2, "/s/2", 0.0)
+    books.take(second, 0.0)
+    assert books.released(second, False, 1.0, retiring=False) == "request did not end cleanly"
+    third = books.add(php, 3, "/s/3", 0.0)
+    books.take(third, 0.0)
+    assert books.released(third, True, 1.0, retiring=True) == "graceful restart"
+
+
+def test_idle_life_and_busy_times_end_processes_but_the_minimum_stays() -> None:
+    books = Books(1000)
+    php = books.books_for(PHP, FcgidSettings(idle_timeout=10, min_processes_per_class=1,
+                                             process_life_time=100, busy_timeout=30))
+    old = books.add(php, 1, "/s/1", 0.0)
+    young = books.add(php, 2, "/s/2", 5.0)
+    assert books.expired(9.0) == []
+    assert books.expired(20.0) == [old]  # the other stays: FcgidMinProcessesPerClass 1
+    assert old.state is State.ENDING and "FcgidIdleTimeout" in old.reason
+    assert books.expired(50.0) == []
+    assert books.expired(106.0) == [young] and "FcgidProcessLifeTime" in young.reason
+    busy = books.add(php, 3, "/s/3", 200.0)
+    books.take(busy, 200.0)
+    assert books.expired(231.0) == [busy] and "FcgidBusyTimeout" in busy.reason
+
+
+def test_processes_that_die_young_back_the_class_off_doubling() -> None:
+    books = Books(1000)
+    php = books.books_for(PHP, FcgidSettings())
+    for attempt, pid in enumerate((1, 2, 3)):
+        books.add(php, pid, f"/s/{pid}", float(attempt))
+        assert books.exited(pid, float(attempt) + 0.5) is not None  # not asked to end: reported
+    assert books.may_start(php, 3.0).startswith("its processes keep failing to start")
+    assert books.may_start(php, 3.6) == ""  # 1 s after the third failure
+    books.start_failed(php, 10.0)
+    assert books.may_start(php, 11.5) != "" and books.may_start(php, 12.1) == ""  # then 2 s
+    served = books.add(php, 9, "/s/9", 20.0)
+    books.take(served, 20.0)
+    books.released(served, True, 21.0, retiring=False)
+    assert php.failures == 0  # a clean request ends the streak
+
+
+def test_a_process_asked_to_end_is_not_reported_when_it_exits() -> None:
+    books = Books(1000)
+    php = books.books_for(PHP, FcgidSettings())
+    backend = books.add(php, 1, "/s/1", 0.0)
+    books.ending(backend, "server stops")
+    assert books.exited(1, 0.1) is None
+    assert PHP not in books.classes and books.by_pid == {}
