@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from itkgw.config.model import ServerConfig, VHost
 from itkgw.config.modules.cgi import CGISettings
 from itkgw.config.modules.fcgid import FcgidSettings
+from itkgw.config.modules.php import PHPRunSettings
 from itkgw.config.modules.proxy_fcgi import ProxySettings
 from itkgw.errors import CloseConnection, HTTPError
 from itkgw.handlers import cgi, fcgid, phpcgi, proxy_fcgi, static, walk
@@ -139,11 +140,12 @@ def _to_fastcgi(conn: HTTPConnection, plan: Plan, config: ServerConfig, dirconf:
 
 
 def _to_fcgid(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConfig, dirconf: DirConfig,
-              target: Target, env: dict[str, str], backends: str) -> None:
-    """mod_fcgid: the request on a process of its class, from the backend manager."""
+              target: Target, env: dict[str, str], backends: str, php: bool = False) -> None:
+    """mod_fcgid: the request on a process of its class, from the backend manager (``php``:
+    PHP kept in processes, with mod_php's limits where mod_fcgid's are unset)."""
     assert plan.vhost is not None
     if not backends:
-        raise HTTPError(503, "mod_fcgid: no backend manager runs (the configuration has no fcgid-script)")
+        raise HTTPError(503, "mod_fcgid: no backend manager runs")
     settings = dirconf.modules.get(FcgidSettings)
     for name in settings.pass_headers or ():
         value = request.header(name)
@@ -156,7 +158,8 @@ def _to_fcgid(conn: HTTPConnection, request: Request, plan: Plan, config: Server
     env["REDIRECT_STATUS"] = env.get("REDIRECT_STATUS", "200")
     coordinates = {"vhost": fcgid.vhost_index(config, plan.vhost), "url": plan.url_path,
                    "file": target.filename}
-    fcgid.serve(conn, request, backends, coordinates, settings, env, target.filename)
+    limits = fcgid.RequestLimits.of(settings, float(config.timeout), php_default=php)
+    fcgid.serve(conn, request, backends, coordinates, limits, env, target.filename)
 
 
 def _walk(path: str, vhost: VHost, first: bool) -> int:
@@ -190,7 +193,11 @@ def _serve_target(conn: HTTPConnection, request: Request, plan: Plan, config: Se
     conn.header_rules = list(dirconf.headers)
     kind = dirconf.handler_for(target.filename)
     cgi_log = logging.getLogger("itkgw.cgi")
-    if kind == "php":
+    if kind == "php" and vhost.modules.get(PHPRunSettings).persistent:
+        env = _script_environ(request, plan, config, dirconf, target.script_name, target.filename,
+                              target.path_info, dirconf.base_dir)
+        _to_fcgid(conn, request, plan, config, dirconf, target, env, backends, php=True)
+    elif kind == "php":
         phpcgi.run_php(conn, request, vhost, config, target.filename, target.script_name,
                        target.path_info, dirconf.base_dir, cgi_log, settings=dirconf.php,
                        extra_env=script_env(plan, dirconf))

@@ -1,4 +1,5 @@
-"""mod_fcgid: a request run on a FastCGI process the backend manager keeps for its class.
+"""mod_fcgid: a request run on a FastCGI process the backend manager keeps for its class
+(fcgid-script files, and PHP under PHPHandler fcgid, the default).
 
 The connection child, already the request's identity, asks the manager for
 a process by the request's coordinates only (vhost, URL path, file): the
@@ -9,7 +10,7 @@ that identity can reach, and holds the process for this request until the
 child says it is done (or its connection to the manager ends).
 
 Rules for one request:
-    Content-Length over FcgidMaxRequestLen     -> 500 before any process is asked for
+    body over FcgidMaxRequestLen               -> 500 (before any process is asked for, if known)
     manager answers with a status               -> that status (503: none free in time)
     process refuses the connection              -> reported dead, one more process asked for
     request ends cleanly                        -> process released for the next request
@@ -27,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from itkgw.config.model import Identity, PHPSetting, ServerConfig, VHost
 from itkgw.config.modules.fcgid import FcgidSettings
+from itkgw.config.modules.php import PHPRunSettings
 from itkgw.errors import HTTPError
 from itkgw.handlers.fcgi_client import Address, BackendUnavailable, connect
 from itkgw.handlers.phpcgi import lock_section
@@ -87,13 +89,17 @@ def backend_class(config: ServerConfig, vhost: VHost, url_path: str, filename: s
             or (filename.startswith(mapped + "/") and "/" not in filename[len(mapped) + 1:])):
         raise ClassRefused(f"{filename} is not where {url_path} leads")
     dirconf = merge(config, vhost, url_path, fs_path=filename)
-    if dirconf.handler_for(filename) != "fcgid":
-        raise ClassRefused(f"{filename} is not an fcgid-script")
-    if not dirconf.exec_cgi and not dirconf.script_alias:
-        raise ClassRefused(f"Options ExecCGI is off for {filename}")
     settings = dirconf.modules.get(FcgidSettings)
-    wrapper = settings.wrapper_for(filename)
-    command = wrapper.command if wrapper else (filename,)
+    kind = dirconf.handler_for(filename)
+    if kind == "php" and vhost.modules.get(PHPRunSettings).persistent:
+        command: tuple[str, ...] = (config.php_cgi,)
+    elif kind == "fcgid":
+        if not dirconf.exec_cgi and not dirconf.script_alias:
+            raise ClassRefused(f"Options ExecCGI is off for {filename}")
+        wrapper = settings.wrapper_for(filename)
+        command = wrapper.command if wrapper else (filename,)
+    else:
+        raise ClassRefused(f"{filename} is neither an fcgid-script nor PHP kept in processes")
     by_expression = dirconf.user_expr is not None or dirconf.group_expr is not None
     return BackendClass(vhost.server_name, asker if by_expression else dirconf.identity, command,
                         tuple(dirconf.php.values()), settings.initial_env or (), lock_section(filename),
@@ -105,12 +111,28 @@ def vhost_index(config: ServerConfig, vhost: VHost) -> int:
     return next(number for number, candidate in enumerate(config.vhosts) if candidate is vhost)
 
 
-def over_length(request: Request, settings: FcgidSettings) -> HTTPError | None:
-    """mod_fcgid's answer to a body over FcgidMaxRequestLen, known from its Content-Length."""
-    limit = settings.value("max_request_len")
-    if request.content_length is not None and request.content_length > limit:
-        return _too_long(request.content_length, limit)
-    return None
+@dataclass(frozen=True)
+class RequestLimits:
+    """How long a request waits for what, and how large its body may be."""
+
+    connect: float
+    io: float
+    #: For a free process (FcgidBusyTimeout), plus the time to start one.
+    wait: float
+    #: FcgidMaxRequestLen; None: only LimitRequestBody applies.
+    max_body: int | None
+
+    @classmethod
+    def of(cls, settings: FcgidSettings, timeout: float, php_default: bool = False) -> RequestLimits:
+        """mod_fcgid's limits; for PHP under PHPHandler fcgid, mod_php's where unset: the
+        server's Timeout for output, no body limit beyond LimitRequestBody."""
+        if php_default:
+            io = float(settings.io_timeout or timeout)
+            max_body = settings.max_request_len
+        else:
+            io, max_body = float(settings.value("io_timeout")), settings.value("max_request_len")
+        connect = float(settings.value("connect_timeout"))
+        return cls(connect, io, settings.value("busy_timeout") + connect, max_body)
 
 
 def _too_long(length: int, limit: int) -> HTTPError:
@@ -118,16 +140,18 @@ def _too_long(length: int, limit: int) -> HTTPError:
 
 
 def serve(conn: HTTPConnection, request: Request, manager: str, coordinates: Mapping[str, object],
-          settings: FcgidSettings, env: dict[str, str], script: str) -> None:
+          limits: RequestLimits, env: dict[str, str], script: str) -> None:
     """Run the current request on a process of its class, streaming both ways."""
-    refused = over_length(request, settings)
-    if refused is not None:
-        raise refused
+    if limits.max_body is not None and request.content_length is not None \
+            and request.content_length > limits.max_body:
+        raise _too_long(request.content_length, limits.max_body)
+    body = conn.body_chunks()
+    if limits.max_body is not None:
+        body = _bounded(body, limits.max_body)
     for attempt in range(2):
-        wait = settings.value("busy_timeout") + settings.value("connect_timeout")
-        lease = Lease(manager, coordinates, wait)
+        lease = Lease(manager, coordinates, limits.wait)
         try:
-            connection = connect(Address(path=lease.socket), float(settings.value("connect_timeout")))
+            connection = connect(Address(path=lease.socket), limits.connect)
         except BackendUnavailable:
             lease.release("dead")
             if attempt:
@@ -136,9 +160,7 @@ def serve(conn: HTTPConnection, request: Request, manager: str, coordinates: Map
         outcome = "broken"
         try:
             response = Response(conn, script, f"{lease.socket} (pid {lease.pid})")
-            connection.request(env, _bounded(conn.body_chunks(), settings.value("max_request_len")),
-                               response.take, stderr_to(log), float(settings.value("io_timeout")),
-                               keep_conn=False)
+            connection.request(env, body, response.take, stderr_to(log), limits.io, keep_conn=False)
             response.finish()
             outcome = "ok"
         finally:

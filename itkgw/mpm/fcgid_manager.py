@@ -46,6 +46,7 @@ from itkgw.config.modules.fcgid import (
     FcgidServerSettings,
     FcgidSettings,
 )
+from itkgw.config.modules.php import PHPRunSettings
 from itkgw.handlers.fcgid import MAX_MESSAGE, BackendClass, ClassRefused, backend_class
 from itkgw.handlers.phpcgi import php_ini_text
 from itkgw.mpm import privs, sandbox
@@ -68,9 +69,10 @@ def ipc_dir(config: ServerConfig) -> str:
 
 
 def uses_fcgid(config: ServerConfig) -> bool:
-    """Whether any vhost or section hands files to fcgid-script (the manager is needed)."""
+    """Whether any vhost keeps PHP in processes, or hands files to fcgid-script (the
+    manager is needed)."""
     for vhost in config.vhosts:
-        if vhost.modules.get(FcgidSettings).extensions:
+        if vhost.modules.get(FcgidSettings).extensions or vhost.modules.get(PHPRunSettings).persistent:
             return True
         for section in vhost.directories:
             if (section.set_handler or "").lower() == "fcgid-script" or any(

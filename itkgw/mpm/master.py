@@ -81,7 +81,6 @@ class ManagerRecord:
     pid: int
     generation: int
     path: str
-    config: ServerConfig
     retired: bool = False
     stopped: bool = False
 
@@ -97,6 +96,10 @@ class Master:
         self.listeners: dict[Address, socket.socket] = {}
         self.workers: dict[int, WorkerRecord] = {}
         self.managers: dict[int, ManagerRecord] = {}
+        #: The next manager's socket, opened with its configuration, until it is forked.
+        self.manager_listener: socket.socket | None = None
+        #: Set once run() has begun: processes forked from then on belong to the server.
+        self.serving = False
         #: Workers killed for a stopped heartbeat, not yet reaped.
         self.hung: set[int] = set()
         self.generation = 0
@@ -158,18 +161,29 @@ class Master:
             if not record.retired:
                 record.retired = True
                 _signal(record.pid, signal.SIGUSR1)
+        if self.manager_listener is not None:
+            self.manager_listener.close()
+            self.manager_listener = None
         if manager:
-            self._start_manager(manager, config)
+            try:
+                self.manager_listener = fcgid_manager.open_listener(manager)
+            except OSError as exc:
+                message = f"cannot open the FastCGI backend manager's socket {manager}: {exc}"
+                if self.generation == 1:
+                    raise StartupError(message) from None
+                log.error("%s; PHP and fcgid-script requests get 503 until a reload succeeds", message)
+        if self.manager_listener is not None and self.serving:
+            self._start_manager()
         if old_logs is not None:
             old_logs.close()
 
-    def _start_manager(self, path: str, config: ServerConfig) -> None:
-        """Fork the FastCGI backend manager of the current generation."""
-        assert self.ctx is not None and self.logs is not None
-        try:
-            listener = fcgid_manager.open_listener(path)
-        except OSError as exc:
-            raise StartupError(f"cannot open the FastCGI backend manager's socket {path}: {exc}") from None
+    def _start_manager(self) -> None:
+        """Fork the FastCGI backend manager of the current generation, on the socket opened
+        with its configuration (a manager started before the server detached would be
+        left behind by the detaching parent)."""
+        assert self.ctx is not None and self.logs is not None and self.manager_listener is not None
+        listener, self.manager_listener = self.manager_listener, None
+        config, path = self.config, self.ctx.backends
         manager = fcgid_manager.Manager(config, listener, self.ctx.setid_filter, self.logs.error_fd)
         mask = signal.pthread_sigmask(signal.SIG_BLOCK, self.signal_actions)
         pid = os.fork()
@@ -188,7 +202,7 @@ class Master:
                 os._exit(code)
         signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         listener.close()
-        self.managers[pid] = ManagerRecord(pid, self.generation, path, config)
+        self.managers[pid] = ManagerRecord(pid, self.generation, path)
 
     def _check_managers(self) -> None:
         """Reap managers; restart the current one if it died; stop a retired one once
@@ -202,7 +216,13 @@ class Master:
                 del self.managers[pid]
                 if not record.retired and self.running and not self.stopping_gracefully:
                     log.error("FastCGI backend manager pid %d exited (%s); starting a new one", pid, status)
-                    self._start_manager(record.path, record.config)
+                    try:
+                        self.manager_listener = fcgid_manager.open_listener(record.path)
+                    except OSError as exc:
+                        log.error("cannot reopen the FastCGI backend manager's socket %s: %s",
+                                  record.path, exc)
+                    else:
+                        self._start_manager()
                 continue
             if record.retired and not record.stopped and not any(
                     worker.generation <= record.generation for worker in self.workers.values()):
@@ -212,8 +232,9 @@ class Master:
     def _stop_managers(self) -> None:
         """TERM every manager (it ends its processes) and wait for them."""
         for record in self.managers.values():
-            record.retired = record.stopped = True
-            _signal(record.pid, signal.SIGTERM)
+            if not record.stopped:
+                record.retired = record.stopped = True
+                _signal(record.pid, signal.SIGTERM)
         deadline = time.monotonic() + _STOP_GRACE_SECONDS
         while self.managers and time.monotonic() < deadline:
             self._check_managers()
@@ -402,6 +423,9 @@ class Master:
         signals = self.signals
         log.log(NOTICE, "%s (mpm-itk %s) configured -- resuming normal operations",
                 SERVER_SOFTWARE, self.config.compat)
+        self.serving = True
+        if self.manager_listener is not None:
+            self._start_manager()
         self._spawn(self.config.start_servers)
         try:
             while self.running:
@@ -417,6 +441,9 @@ class Master:
                     self.maintain()
         finally:
             self._signal_workers(signal.SIGTERM, lambda record: True)
+            for record in self.managers.values():  # ending the processes, meanwhile
+                record.retired = record.stopped = True
+                _signal(record.pid, signal.SIGTERM)
             self._wait_workers(_STOP_GRACE_SECONDS)
             self._stop_managers()
             for sock in self.listeners.values():

@@ -325,13 +325,25 @@ def children_of(pid: int) -> list[int]:
     return found
 
 
-def test_stopped_workers_are_replaced(itkgw_factory, docroots) -> None:
+def workers_of(master: int, workers_uid: int) -> list[int]:
+    """The master's children that run as the workers' user (not the backend manager, root's)."""
+    found = []
+    for pid in children_of(master):
+        try:
+            if os.stat(f"/proc/{pid}").st_uid == workers_uid:
+                found.append(pid)
+        except FileNotFoundError:
+            continue  # it ended while we looked
+    return found
+
+
+def test_stopped_workers_are_replaced(itkgw_factory, docroots, test_users) -> None:
     """A worker that stops answering (SIGSTOP, as a script of the workers' user could send
     under Apache) keeps its slot idle forever in prefork; itkgw's master replaces it."""
     server = itkgw_factory([vhost_for(docroots[ALICE], "alice.test")], start_servers=2, min_spare_servers=2,
                            max_spare_servers=2)
     deadline = time.monotonic() + 10
-    while len(stopped := children_of(server.pid)) < 2:
+    while len(stopped := workers_of(server.pid, test_users.www.pw_uid)) < 2:
         assert time.monotonic() < deadline, "the workers never started"
         time.sleep(0.05)
     time.sleep(1.5)  # both have beaten once
