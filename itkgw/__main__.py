@@ -3,6 +3,7 @@
     itkgw [-f FILE] [--compat=2.2|2.4] [-t] [-S] [-V] [-X] [-D NAME]
           [-k start|stop|restart|graceful|graceful-stop]
     itkgw convert [--compat=2.2|2.4] [-D NAME] FILE    (Apache syntax -> TOML)
+    itkgw backends [-f FILE]                           (the running FastCGI processes)
 """
 
 from __future__ import annotations
@@ -152,10 +153,40 @@ def serve(path: str, args: argparse.Namespace, config: ServerConfig) -> int:
             pass  # Someone removed it; nothing to clean.
 
 
+def backends_main(argv: list[str]) -> int:
+    """``itkgw backends``: the backend manager's table of FastCGI processes (pid, state,
+    requests served, idle and age in seconds, identity, vhost, command)."""
+    from itkgw.mpm.fcgid_manager import STATUS_NAME, ipc_dir
+
+    parser = argparse.ArgumentParser(prog="itkgw backends", description="list the running FastCGI processes")
+    parser.add_argument("-f", dest="config", metavar="FILE")
+    parser.add_argument("--compat", choices=("2.2", "2.4"))
+    args = parser.parse_args(argv)
+    try:
+        loaded = load_config(config_path(args), args.compat)
+    except (ConfigError, ConfigErrors) as exc:
+        _report(exc)
+        return 1
+    path = os.path.join(ipc_dir(loaded.config), STATUS_NAME)
+    try:
+        with open(path, encoding="utf-8") as table:
+            sys.stdout.write(table.read())
+    except FileNotFoundError:
+        print(f"itkgw: no backend manager has written {path}: the server is not running, or has "
+              "started no FastCGI process yet", file=sys.stderr)
+        return 1
+    except PermissionError:
+        print(f"itkgw: {path} is root's: run this as root", file=sys.stderr)
+        return 1
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["convert"]:
         return convert_main(argv[1:])
+    if argv[:1] == ["backends"]:
+        return backends_main(argv[1:])
     args = parse_args(argv)
     path = config_path(args)
     try:

@@ -59,7 +59,8 @@ log = logging.getLogger("itkgw.fcgid")
 MANAGER_CAPS = (prctl.CAP_SETUID, prctl.CAP_SETGID, prctl.CAP_KILL, prctl.CAP_CHOWN, prctl.CAP_DAC_OVERRIDE)
 _TICK_SECONDS = 1.0
 _KILL_GRACE_SECONDS = 3.0
-_STATUS_NAME = "status"
+#: The status table's file in FcgidIPCDir.
+STATUS_NAME = "status"
 _MAX_CLIENTS = 4096
 _PATH = "/usr/local/bin:/usr/bin:/bin"
 
@@ -161,7 +162,8 @@ class Manager:
                 next_tick = time.monotonic() + _TICK_SECONDS
             if not self.running:
                 self._end_all()
-        self._write_status()
+        if not self.retiring:
+            _remove(os.path.join(self.root, STATUS_NAME))
 
     def _confine(self) -> None:
         """Keep only MANAGER_CAPS, under the set*id filter: a start can become no one outside
@@ -424,11 +426,12 @@ class Manager:
         self._write_status()
 
     def _write_status(self) -> None:
-        """The status table (``itkgw backends`` prints it), when it changed."""
+        """The status table (``itkgw backends`` prints it), when it changed; a retiring
+        manager leaves it to the current one."""
         text = status_table(self.books, time.monotonic())
-        if text == self.status_written:
+        if text == self.status_written or self.retiring or not self.running:
             return
-        path = os.path.join(self.root, _STATUS_NAME)
+        path = os.path.join(self.root, STATUS_NAME)
         temporary = f"{path}.{os.getpid()}"
         try:
             with open(temporary, "w", encoding="utf-8") as out:
@@ -543,6 +546,13 @@ def _read_all(fd: int) -> str:
         chunks.append(piece)
     os.close(fd)
     return b"".join(chunks).decode("utf-8", "replace")
+
+
+def _remove(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass  # Never written: no process ever changed.
 
 
 def _kill(pid: int, signum: int) -> None:

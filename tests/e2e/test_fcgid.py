@@ -14,6 +14,7 @@ import signal
 import socket
 import stat
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -90,16 +91,17 @@ def test_php_runs_on_a_kept_process_of_the_vhost_s_identity(itkgw_factory, docro
     st = home.stat()
     assert (st.st_uid, stat.S_IMODE(st.st_mode)) == (alice.user.pw_uid, 0o700)
     deadline = time.monotonic() + 5  # the manager writes its table once a second
-    while f"{answers[0]['pid']}\tidle\t3\t" not in _read(Path(ipc) / "status"):
-        assert time.monotonic() < deadline, _read(Path(ipc) / "status")
+    while f"{answers[0]['pid']}\tidle\t3\t" not in (table := backends_table(server)):
+        assert time.monotonic() < deadline, table
         time.sleep(0.1)
+    assert f"\t{alice.user.pw_name}(" in table and "\talice.test\t/usr/bin/php-cgi" in table
 
 
-def _read(path: Path) -> str:
-    try:
-        return path.read_text()
-    except FileNotFoundError:
-        return ""
+def backends_table(server: Itkgw) -> str:
+    """What ``itkgw backends`` prints for the server's config."""
+    result = subprocess.run([sys.executable, "-m", "itkgw", "backends", "-f", str(server.config_path)],
+                            capture_output=True, text=True, check=False, timeout=30)
+    return result.stdout
 
 
 BOB_PROBE = """#!/usr/bin/python3
@@ -388,3 +390,12 @@ def test_a_program_that_keeps_dying_is_backed_off(itkgw_factory, docroots, put: 
     assert set(statuses) <= {502, 503} and 503 in statuses
     log = server.error_log_text()
     assert "exit(status 1)" in log and "its processes keep failing to start" in log
+
+
+def test_php_handler_cgi_starts_php_per_request(itkgw_factory, docroots, put: Put, ipc: str) -> None:
+    alice = docroots[ALICE]
+    put(alice, "info.php", INFO_PHP)
+    server = start_fcgid(itkgw_factory, [vhost_for(alice, "alice.test", php_handler="cgi")], ipc)
+    pids = {server.request("alice.test", "/info.php").body.split()[0] for _ in range(3)}
+    assert len(pids) == 3
+    assert backends_of(alice.user.pw_uid) == []
