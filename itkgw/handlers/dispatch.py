@@ -152,10 +152,11 @@ def _to_fcgid(conn: HTTPConnection, request: Request, plan: Plan, config: Server
         if value is not None:
             env[name] = value
             env["HTTP_" + "".join(c if c.isalnum() else "_" for c in name.upper())] = value
-    env["HTTP_CONNECTION"] = "close"
-    for name in ("HTTP_KEEP_ALIVE", "HTTP_TE", "HTTP_TRAILER", "HTTP_TRANSFER_ENCODING", "HTTP_UPGRADE"):
-        env.pop(name, None)
-    env["REDIRECT_STATUS"] = env.get("REDIRECT_STATUS", "200")
+    if not php:  # mod_fcgid's own: hop-by-hop headers are the server's business
+        env["HTTP_CONNECTION"] = "close"
+        for name in ("HTTP_KEEP_ALIVE", "HTTP_TE", "HTTP_TRAILER", "HTTP_TRANSFER_ENCODING", "HTTP_UPGRADE"):
+            env.pop(name, None)
+    env.setdefault("REDIRECT_STATUS", "200")
     coordinates = {"vhost": fcgid.vhost_index(config, plan.vhost), "url": plan.url_path,
                    "file": target.filename}
     limits = fcgid.RequestLimits.of(settings, float(config.timeout), php_default=php)

@@ -6,6 +6,7 @@ manager process (fcgid_manager.py) does the forks, kills and sockets.
 Rules for a process (mod_fcgid's, per class):
     asked for, one idle                 -> the idle one, most recently used first
     asked for, none idle, below limits  -> a new one (FcgidMaxProcessesPerClass, FcgidMaxProcesses)
+    asked for, at FcgidMaxProcesses     -> the least recently used idle process of another class ends
     asked for, at a limit               -> the asker waits, 503 after FcgidBusyTimeout
     released after a clean request      -> idle again, or ended at FcgidMaxRequestsPerProcess
     released otherwise                  -> ended
@@ -67,6 +68,7 @@ class ClassBooks:
         return max(idle, key=lambda backend: backend.since) if idle else None
 
     def live(self) -> int:
+        """Processes that are not ending."""
         return sum(1 for backend in self.backends if backend.state is not State.ENDING)
 
 
@@ -88,11 +90,19 @@ class Books:
         """Why no new process may start for ``books`` now; "" when one may."""
         if now < books.backoff_until:
             return f"its processes keep failing to start; next try in {books.backoff_until - now:.0f} s"
-        if books.live() >= books.limits.value("max_processes_per_class"):
+        # Ending processes count until they have exited: the limits bound what runs.
+        if len(books.backends) >= books.limits.value("max_processes_per_class"):
             return f"FcgidMaxProcessesPerClass {books.limits.value('max_processes_per_class')} reached"
-        if sum(1 for b in self.by_pid.values() if b.state is not State.ENDING) >= self.max_processes:
+        if len(self.by_pid) >= self.max_processes:
             return f"FcgidMaxProcesses {self.max_processes} reached"
         return ""
+
+    def idle_elsewhere(self, books: ClassBooks) -> Backend | None:
+        """The least recently used idle process of another class: at FcgidMaxProcesses it
+        ends to make room, rather than a class with none waiting for idle timeouts."""
+        idle = [backend for other in self.classes.values() if other is not books
+                for backend in other.backends if backend.state is State.IDLE]
+        return min(idle, key=lambda backend: backend.since) if idle else None
 
     def add(self, books: ClassBooks, pid: int, socket: str, now: float) -> Backend:
         backend = Backend(pid, socket, books.cls, started=now, since=now)

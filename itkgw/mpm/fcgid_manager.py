@@ -62,6 +62,8 @@ _KILL_GRACE_SECONDS = 3.0
 #: The status table's file in FcgidIPCDir.
 STATUS_NAME = "status"
 _MAX_CLIENTS = 4096
+#: How long a connection may stay open without a question.
+_ASK_SECONDS = 10.0
 _PATH = "/usr/local/bin:/usr/bin:/bin"
 
 
@@ -106,6 +108,8 @@ class _Client:
     sock: socket.socket
     asker: Identity
     pid: int
+    #: When it must have asked its question.
+    ask_by: float
     data: bytes = b""
     books: ClassBooks | None = None
     deadline: float = 0.0
@@ -229,7 +233,7 @@ class Manager:
                 sock.close()
                 continue
             sock.setblocking(False)
-            client = _Client(sock, _identity(uid, gid), pid)
+            client = _Client(sock, _identity(uid, gid), pid, time.monotonic() + _ASK_SECONDS)
             self.clients[sock.fileno()] = client
             self.selector.register(sock, selectors.EVENT_READ, client)
 
@@ -300,6 +304,10 @@ class Manager:
                 log.error("mod_fcgid: can't apply process slot for %s: %s", books.cls.describe(), why_not)
                 self._refuse(client, 503, f"mod_fcgid: {books.cls.describe()}: {why_not}")
                 return
+            if why_not.startswith("FcgidMaxProcesses "):
+                elsewhere = self.books.idle_elsewhere(books)
+                if elsewhere is not None:  # once it has exited, reap() serves the queue
+                    self._end(elsewhere, f"making room for {books.cls.describe()} at {why_not}")
             if why_not:
                 if not client.queued:
                     client.queued = True
@@ -422,6 +430,9 @@ class Manager:
                 log.error("mod_fcgid: can't apply process slot for %s", client.books.cls.describe())
                 self._refuse(client, 503, f"mod_fcgid: no process of {client.books.cls.describe()} "
                              "became free within FcgidBusyTimeout")
+        for client in list(self.clients.values()):
+            if client.books is None and now > client.ask_by:
+                self._refuse(client, 408, "backend manager: no question asked")
         self._serve_waiting()
         self._write_status()
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import random
 import signal
 import socket
 import stat
@@ -272,6 +273,7 @@ def _system_python_has_flup() -> bool:
 
 WSGI_APP = f"""#!{SYSTEM_PYTHON}
 import os
+import random
 from flup.server.fcgi import WSGIServer
 
 def app(environ, start_response):
@@ -399,3 +401,37 @@ def test_php_handler_cgi_starts_php_per_request(itkgw_factory, docroots, put: Pu
     pids = {server.request("alice.test", "/info.php").body.split()[0] for _ in range(3)}
     assert len(pids) == 3
     assert backends_of(alice.user.pw_uid) == []
+
+
+def test_many_classes_stay_within_fcgid_max_processes_and_all_end_when_idle(itkgw_factory, docroots,
+                                                                             put: Put, ipc: str) -> None:
+    alice, bob = docroots[ALICE], docroots[BOB]
+    for site in (alice, bob):
+        put(site, "slow.php", SLOW_PHP)
+    vhosts = [fcgid_php(site, f"{name}{number}.test", fcgid_idle_timeout=1, fcgid_min_processes_per_class=0)
+              for site, name in ((alice, "a"), (bob, "b")) for number in range(3)]
+    server = start_fcgid(itkgw_factory, vhosts, ipc, fcgid_max_processes=3)
+    uids = {alice.user.pw_uid, bob.user.pw_uid}
+    most, done = [0], threading.Event()
+
+    def count() -> None:
+        while not done.is_set():
+            most[0] = max(most[0], sum(1 for uid in uids for _ in backends_of(uid)))
+            time.sleep(0.01)
+
+    counter = threading.Thread(target=count)
+    counter.start()
+    order = [vhost["server_name"] for vhost in vhosts] * 5
+    random.Random(7).shuffle(order)
+    try:
+        statuses = [server.request(name, "/slow.php?ms=0").status for name in order]
+    finally:
+        done.set()
+        counter.join()
+    assert statuses == [200] * len(order)
+    assert 1 <= most[0] <= 3
+    assert "making room for" in server.error_log_text()  # an idle class yields to a new one
+    deadline = time.monotonic() + 10
+    while any(backends_of(uid) for uid in uids):
+        assert time.monotonic() < deadline, "idle processes were not ended"
+        time.sleep(0.2)

@@ -33,7 +33,9 @@ def test_class_and_global_limits_stop_new_processes() -> None:
     books.add(other, 3, "/s/3", 0.0)
     assert books.may_start(other, 0.0) == "FcgidMaxProcesses 3 reached"
     books.ending(books.by_pid[3], "test")
-    assert books.may_start(other, 0.0) == ""  # an ending process no longer counts
+    assert books.may_start(other, 0.0) != ""  # an ending process counts until it has exited
+    books.exited(3, 1.0)
+    assert books.may_start(other, 1.0) == ""
 
 
 def test_a_process_ends_at_its_request_limit_or_after_an_unclean_request() -> None:
@@ -91,3 +93,14 @@ def test_a_process_asked_to_end_is_not_reported_when_it_exits() -> None:
     books.ending(backend, "server stops")
     assert books.exited(1, 0.1) is None
     assert PHP not in books.classes and books.by_pid == {}
+
+
+def test_at_the_global_limit_the_oldest_idle_process_of_another_class_makes_room() -> None:
+    books = Books(max_processes=2)
+    php = books.books_for(PHP, FcgidSettings())
+    other = books.books_for(OTHER, FcgidSettings())
+    older = books.add(php, 1, "/s/1", 0.0)
+    books.add(php, 2, "/s/2", 5.0)
+    assert books.may_start(other, 6.0) == "FcgidMaxProcesses 2 reached"
+    assert books.idle_elsewhere(other) is older
+    assert books.idle_elsewhere(php) is None
