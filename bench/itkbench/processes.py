@@ -1,8 +1,10 @@
 """Server processes: start each in a session of its own, measure, stop.
 
 A server's processes are every process of the sessions it was started in
-(masters, workers, connection children, PHP and CGI processes), so memory is
-summed over all of them and stopping can check that none is left behind.
+(masters, workers, connection children, PHP and CGI processes) and their
+children that started sessions of their own (itkgw's FastCGI processes), so
+memory is summed over all of them and stopping can check that none is left
+behind.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ SAMPLE_SECONDS = 0.1
 
 class ProcessStat(NamedTuple):
     pid: int
+    ppid: int
     session: int
     rss_bytes: int
 
@@ -43,18 +46,24 @@ def process_stats() -> Iterator[ProcessStat]:
         fields = stat.rsplit(b")", 1)[1].split()
         if fields[0] == b"Z":
             continue
-        yield ProcessStat(int(entry.name), int(fields[3]), int(fields[21]) * PAGE_SIZE)
+        yield ProcessStat(int(entry.name), int(fields[1]), int(fields[3]), int(fields[21]) * PAGE_SIZE)
+
+
+def server_processes(sessions: Iterable[int]) -> list[ProcessStat]:
+    """The processes of ``sessions``, and their children in sessions of their own."""
+    wanted = set(sessions)
+    stats = list(process_stats())
+    inside = {proc.pid for proc in stats if proc.session in wanted}
+    return [proc for proc in stats if proc.session in wanted or proc.ppid in inside]
 
 
 def sessions_rss(sessions: Iterable[int]) -> int:
     """Bytes resident in all processes of ``sessions`` together."""
-    wanted = set(sessions)
-    return sum(proc.rss_bytes for proc in process_stats() if proc.session in wanted)
+    return sum(proc.rss_bytes for proc in server_processes(sessions))
 
 
 def session_pids(sessions: Iterable[int]) -> list[int]:
-    wanted = set(sessions)
-    return [proc.pid for proc in process_stats() if proc.session in wanted]
+    return [proc.pid for proc in server_processes(sessions)]
 
 
 class PeakRss:

@@ -177,6 +177,6 @@ class Books:
         unexpected = backend.state is not State.ENDING
         if unexpected and now - backend.started < EARLY_EXIT_SECONDS and backend.requests == 0:
             self.start_failed(books, now)
-        if not books.backends and not books.failures:
-            del self.classes[backend.cls]
+        # A class's books stay when its last process is gone: a waiting asker holds them, and
+        # there are no more classes than the configuration's vhosts, identities and settings.
         return backend if unexpected else None

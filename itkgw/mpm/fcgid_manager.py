@@ -23,6 +23,7 @@ manager keeps answering its generation's children until the master's TERM.
 from __future__ import annotations
 
 import codecs
+import functools
 import grp
 import hashlib
 import json
@@ -285,12 +286,17 @@ class Manager:
         if not 0 <= number < len(self.config.vhosts):
             raise ClassRefused(f"there is no vhost {number}")
         vhost = self.config.vhosts[number]
-        cls = backend_class(self.config, vhost, message["url"], message["file"], client.asker)
+        cls = self._backend_class(number, message["url"], message["file"], client.asker)
         if (cls.identity.uid, cls.identity.gid) != (client.asker.uid, client.asker.gid):
             raise ClassRefused(f"{message['file']} runs as {cls.identity}, the asker is not that identity")
         if not self.config.uid_allowed(cls.identity.uid) or not self.config.gid_allowed(cls.identity.gid):
             raise ClassRefused(f"{cls.identity} is outside LimitUIDRange/LimitGIDRange")
         return self.books.books_for(cls, vhost.modules.get(FcgidSettings))
+
+    @functools.lru_cache(maxsize=4096)  # noqa: B019 - the manager lives as long as its config
+    def _backend_class(self, number: int, url: str, filename: str, asker: Identity) -> BackendClass:
+        """backend_class, once per question: the configuration does not change."""
+        return backend_class(self.config, self.config.vhosts[number], url, filename, asker)
 
     def _lend(self, client: _Client) -> None:
         """An idle process for the client, a new one, or a place in the queue."""
@@ -527,6 +533,7 @@ def _php_ini_dir(cls: BackendClass, home: str) -> str:
 # -- small helpers -------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=1024)
 def _identity(uid: int, gid: int) -> Identity:
     """The asker as an Identity, named as the system names it."""
     try:

@@ -92,7 +92,7 @@ def test_a_process_asked_to_end_is_not_reported_when_it_exits() -> None:
     backend = books.add(php, 1, "/s/1", 0.0)
     books.ending(backend, "server stops")
     assert books.exited(1, 0.1) is None
-    assert PHP not in books.classes and books.by_pid == {}
+    assert books.by_pid == {} and books.classes[PHP] is php and php.backends == []
 
 
 def test_at_the_global_limit_the_oldest_idle_process_of_another_class_makes_room() -> None:
