@@ -86,6 +86,9 @@ def test_php_runs_on_a_kept_process_of_the_vhost_s_identity(itkgw_factory, docro
     status = Path(f"/proc/{answers[0]['pid']}/status").read_text()
     fields = dict(line.split(":", 1) for line in status.splitlines())
     assert fields["Uid"].split() == [str(alice.user.pw_uid)] * 4
+    assert fields["Gid"].split() == [str(alice.user.pw_gid)] * 4
+    assert set(fields["Groups"].split()) == {str(gid) for gid in os.getgrouplist(alice.user.pw_name,
+                                                                                 alice.user.pw_gid)}
     for name in ("CapInh", "CapPrm", "CapEff", "CapAmb"):
         assert int(fields[name], 16) == 0
     home = Path(ipc) / f"{alice.user.pw_uid}.{alice.user.pw_gid}"
@@ -148,13 +151,17 @@ def test_php_admin_value_holds_and_sessions_are_private(itkgw_factory, docroots,
     alice = docroots[ALICE]
     put(alice, "ini.php", "<?php ini_set('user_agent', 'mine'); ini_set('default_charset', 'mine');"
                           " echo ini_get('user_agent'), ' ', ini_get('default_charset'), ' ',"
-                          " ini_get('session.save_path');\n")
+                          " ini_get('session.save_path'), ' ', ini_get('upload_tmp_dir');\n")
     server = start_fcgid(itkgw_factory, [fcgid_php(alice, "alice.test", php_settings=[
         {"name": "user_agent", "value": "admin-set", "admin": True},
         {"name": "default_charset", "value": "ISO-8859-1"}])], ipc)
-    agent, charset, sessions = server.request("alice.test", "/ini.php").body.decode().split(" ")
+    agent, charset, sessions, uploads = server.request("alice.test", "/ini.php").body.decode().split(" ")
     assert (agent, charset) == ("admin-set", "mine")
-    assert sessions == f"{ipc}/{alice.user.pw_uid}.{alice.user.pw_gid}/sessions"
+    home = Path(ipc) / f"{alice.user.pw_uid}.{alice.user.pw_gid}"
+    assert (sessions, uploads) == (str(home / "sessions"), str(home / "uploads"))
+    for private in (home / "sessions", home / "uploads"):
+        st = private.stat()
+        assert (st.st_uid, stat.S_IMODE(st.st_mode)) == (alice.user.pw_uid, 0o700)
 
 
 OPCACHE_PHP = """<?php
