@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from itkgw.config.modules.fcgid import DEFAULT_IPC_DIR
 from tests.sites import ALICE, BOB, NOT_ROOT, WWW, Site, Users, create_users, make_site, remove_users
 
 
@@ -22,9 +23,12 @@ def test_users() -> Iterator[Users]:
     if os.geteuid() != 0:
         pytest.skip(NOT_ROOT)
     created = create_users([ALICE, BOB, WWW])
+    users = Users(alice=pwd.getpwnam(ALICE), bob=pwd.getpwnam(BOB), www=pwd.getpwnam(WWW))
     try:
-        yield Users(alice=pwd.getpwnam(ALICE), bob=pwd.getpwnam(BOB), www=pwd.getpwnam(WWW))
+        yield users
     finally:
+        for user in users.all():  # their FastCGI sockets, sessions and uploads in the default FcgidIPCDir
+            shutil.rmtree(f"{DEFAULT_IPC_DIR}/{user.pw_uid}.{user.pw_gid}", ignore_errors=True)
         remove_users(created)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import grp
 import os
 import pwd
+import shutil
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -76,9 +77,15 @@ def create_users(names: Sequence[str]) -> list[str]:
     return created
 
 
+#: itkgw's default FcgidIPCDir, where it keeps each identity's FastCGI sockets, sessions and uploads.
+ITKGW_IPC_DIR = "/run/itkgw/fcgid"
+
+
 def remove_users(names: Sequence[str]) -> None:
-    """Remove users (userdel takes their own groups with them)."""
+    """Remove users (userdel takes their own groups with them), and what itkgw kept for them."""
     for name in names:
+        user = pwd.getpwnam(name)
+        shutil.rmtree(f"{ITKGW_IPC_DIR}/{user.pw_uid}.{user.pw_gid}", ignore_errors=True)
         subprocess.run(["userdel", name], check=True)
 
 
