@@ -180,31 +180,63 @@ def _bounded(chunks: Iterator[bytes], limit: int) -> Iterator[bytes]:
 
 
 class Lease:
-    """One process held for one request, through a connection to the manager."""
+    """One process held for one request, through this process's connection to the manager."""
 
     def __init__(self, manager: str, coordinates: Mapping[str, object], timeout: float) -> None:
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
-        self.sock.settimeout(timeout)
-        try:
-            self.sock.connect(manager)
-            self.sock.sendall(json.dumps(coordinates).encode() + b"\n")
-            answer = _read_line(self.sock)
-        except (OSError, ValueError) as exc:
-            self.sock.close()
-            raise HTTPError(503, f"mod_fcgid: no answer from the backend manager {manager}: {exc}") from None
+        question = json.dumps(coordinates).encode() + b"\n"
+        for attempt in range(2):
+            reused = bool(_manager)
+            try:
+                sock, reused = _manager_socket(manager, timeout)
+                sock.sendall(question)
+                answer = _read_line(sock)
+                break
+            except (OSError, ValueError) as exc:
+                _drop_manager_socket()
+                if reused and not attempt:
+                    continue  # the manager closed a connection left idle: ask on a new one
+                raise HTTPError(503, f"mod_fcgid: no answer from the backend manager {manager}: {exc}") \
+                    from None
         if "socket" not in answer:
-            self.sock.close()
+            _drop_manager_socket()  # the manager ends the connection after a refusal
             raise HTTPError(int(answer.get("status", 503)), str(answer.get("error", "no FastCGI process")))
+        self.sock = sock
         self.socket = str(answer["socket"])
         self.pid = int(answer["pid"])
 
     def release(self, outcome: str) -> None:
-        """Tell the manager how the request ended (ok, broken, dead), and let the process go."""
+        """Tell the manager how the request ended (ok, broken, dead): the process goes back."""
         try:
             self.sock.sendall(json.dumps({"done": outcome}).encode() + b"\n")
         except OSError:
-            pass  # The manager sees the closed connection instead, and ends the process.
-        self.sock.close()
+            _drop_manager_socket()  # the manager sees the closed connection, and ends the process
+
+
+#: This process's connection to the manager: (manager path, socket). A connection child
+#: runs as one identity for good, so the credentials the manager read at connect stay true.
+_manager: list[tuple[str, socket.socket]] = []
+
+
+def _manager_socket(manager: str, timeout: float) -> tuple[socket.socket, bool]:
+    """The open connection to ``manager``, or a new one; whether it was open already."""
+    if _manager and _manager[0][0] == manager:
+        _manager[0][1].settimeout(timeout)
+        return _manager[0][1], True
+    _drop_manager_socket()
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+    sock.settimeout(timeout)
+    try:
+        sock.connect(manager)
+    except OSError:
+        sock.close()
+        raise
+    _manager.append((manager, sock))
+    return sock, False
+
+
+def _drop_manager_socket() -> None:
+    while _manager:
+        _manager.pop()[1].close()
 
 
 def _read_line(sock: socket.socket) -> dict[str, Any]:

@@ -63,7 +63,8 @@ _KILL_GRACE_SECONDS = 3.0
 #: The status table's file in FcgidIPCDir.
 STATUS_NAME = "status"
 _MAX_CLIENTS = 4096
-#: How long a connection may stay open without a question.
+#: How long a connection may stay open without a question (a connection child keeps its
+#: connection for the next request of its client).
 _ASK_SECONDS = 10.0
 _PATH = "/usr/local/bin:/usr/bin:/bin"
 
@@ -115,7 +116,6 @@ class _Client:
     books: ClassBooks | None = None
     deadline: float = 0.0
     backend: Backend | None = None
-    outcome: str = ""
     queued: bool = False
 
 
@@ -263,8 +263,8 @@ class Manager:
                 self._question(client, message)
                 if client.sock.fileno() not in self.clients:
                     return
-            elif isinstance(message, dict) and "done" in message:
-                client.outcome = str(message["done"])
+            elif isinstance(message, dict) and "done" in message and client.backend is not None:
+                self._release(client, str(message["done"]))
 
     def _question(self, client: _Client, message: object) -> None:
         try:
@@ -332,19 +332,27 @@ class Manager:
             self._gone(client)
 
     def _gone(self, client: _Client) -> None:
-        """The child closed its connection: the process it held comes back."""
+        """The child closed its connection: a process it still held comes back as broken."""
         self.selector.unregister(client.sock)
         del self.clients[client.sock.fileno()]
         client.sock.close()
         if client.queued:
             self.waiting.remove(client)
-        backend = client.backend
+        if client.backend is not None:
+            self._release(client, "broken")
+        else:
+            self._serve_waiting()
+
+    def _release(self, client: _Client, outcome: str) -> None:
+        """The child is done with its process (ok, broken, dead); it may ask again later."""
+        backend, client.backend, client.books = client.backend, None, None
+        client.ask_by = time.monotonic() + _ASK_SECONDS
         if backend is None or self.books.by_pid.get(backend.pid) is not backend:
             self._serve_waiting()
             return  # It exited meanwhile; reap() has told why.
-        if client.outcome == "dead":
+        if outcome == "dead":
             self.books.start_failed(self.books.classes[backend.cls], time.monotonic())
-        reason = self.books.released(backend, client.outcome == "ok", time.monotonic(), self.retiring)
+        reason = self.books.released(backend, outcome == "ok", time.monotonic(), self.retiring)
         if reason:
             self._end(backend, reason)
         self._serve_waiting()
@@ -438,7 +446,7 @@ class Manager:
                              "became free within FcgidBusyTimeout")
         for client in list(self.clients.values()):
             if client.books is None and now > client.ask_by:
-                self._refuse(client, 408, "backend manager: no question asked")
+                self._gone(client)  # silently: the child asks again on a new connection
         self._serve_waiting()
         self._write_status()
 

@@ -8,6 +8,7 @@ the backend manager lends them out one request at a time.
 from __future__ import annotations
 
 import hashlib
+import http.client
 import json
 import os
 import random
@@ -442,3 +443,47 @@ def test_many_classes_stay_within_fcgid_max_processes_and_all_end_when_idle(itkg
     while any(backends_of(uid) for uid in uids):
         assert time.monotonic() < deadline, "idle processes were not ended"
         time.sleep(0.2)
+
+
+def test_a_restarted_manager_is_asked_again_on_a_kept_alive_connection(itkgw_factory, docroots, put: Put,
+                                                                       ipc: str) -> None:
+    """A connection child keeps its connection to the manager for its client's next request;
+    when the manager is gone (killed, and restarted by the master) it asks the new one."""
+    alice = docroots[ALICE]
+    put(alice, "slow.php", SLOW_PHP)
+    server = start_fcgid(itkgw_factory, [fcgid_php(alice, "alice.test")], ipc)
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    try:
+        first = []
+        for _ in range(3):
+            connection.request("GET", "/slow.php?ms=0", headers={"Host": "alice.test"})
+            first.append(connection.getresponse().read())
+        assert len(set(first)) == 1
+        managers = [proc.pid for proc in processes()
+                    if proc.uids == {0} and f"manager-{server.pid}-" in _open_sockets(proc.pid)]
+        assert len(managers) == 1
+        os.kill(managers[0], signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while not os.path.exists(os.path.join(ipc, f"manager-{server.pid}-1.sock")) or \
+                "starting a new one" not in server.error_log_text():
+            assert time.monotonic() < deadline, "the manager was not restarted"
+            time.sleep(0.1)
+        connection.request("GET", "/slow.php?ms=0", headers={"Host": "alice.test"})
+        response = connection.getresponse()
+        assert response.status == 200 and response.read() not in first  # a new process, same connection
+    finally:
+        connection.close()
+
+
+def _open_sockets(pid: int) -> str:
+    """The Unix socket paths a process has bound, from /proc/net/unix and its fds."""
+    try:
+        inodes = {os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")}
+    except (FileNotFoundError, PermissionError):
+        return ""
+    paths = []
+    for line in Path("/proc/net/unix").read_text().splitlines()[1:]:
+        fields = line.split()
+        if len(fields) >= 8 and f"socket:[{fields[6]}]" in inodes:
+            paths.append(fields[7])
+    return " ".join(paths)
