@@ -56,8 +56,10 @@ from itkgw.mpm.signals import SignalQueue
 
 log = logging.getLogger("itkgw.fcgid")
 
-#: What the manager keeps of root: start processes as an identity, own their directories, end them.
-MANAGER_CAPS = (prctl.CAP_SETUID, prctl.CAP_SETGID, prctl.CAP_KILL, prctl.CAP_CHOWN, prctl.CAP_DAC_OVERRIDE)
+#: What the manager keeps of root: start processes as an identity (with the vhost's NiceValue),
+#: own their directories, end them.
+MANAGER_CAPS = (prctl.CAP_SETUID, prctl.CAP_SETGID, prctl.CAP_SYS_NICE, prctl.CAP_KILL, prctl.CAP_CHOWN,
+                prctl.CAP_DAC_OVERRIDE)
 _TICK_SECONDS = 1.0
 _KILL_GRACE_SECONDS = 3.0
 #: The status table's file in FcgidIPCDir.

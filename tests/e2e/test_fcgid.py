@@ -487,3 +487,14 @@ def _open_sockets(pid: int) -> str:
         if len(fields) >= 8 and f"socket:[{fields[6]}]" in inodes:
             paths.append(fields[7])
     return " ".join(paths)
+
+
+@pytest.mark.parametrize("nice", [5, -5])
+def test_nice_value_applies_to_the_kept_php_processes(itkgw_factory, docroots, put: Put, ipc: str,
+                                                      nice: int) -> None:
+    alice = docroots[ALICE]
+    put(alice, "nice.php", "<?php $stat = file_get_contents('/proc/self/stat');"
+                           " echo explode(' ', substr(strrchr($stat, ')'), 2))[16];\n")
+    server = start_fcgid(itkgw_factory, [fcgid_php(alice, "alice.test", nice_value=nice)], ipc)
+    response = server.request("alice.test", "/nice.php")
+    assert (response.status, response.body) == (200, str(nice).encode()), server.error_log_text()
