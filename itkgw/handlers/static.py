@@ -247,7 +247,7 @@ def serve_file(conn: HTTPConnection, path: str, st: os.stat_result, fd: int, mim
         status, length = 206, last - first + 1
         headers.append(("Content-Range", f"bytes {first}-{last}/{size}"))
     headers.append(("Content-Length", str(length)))
-    conn.send_response_head(status, headers)
+    conn.send_response_head(status, headers, hold=True)
     if request.method == "GET":
         conn.send_file(fd, first, length)
     conn.end_response()

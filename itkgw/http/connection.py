@@ -208,6 +208,10 @@ def error_page(status: int, location: str | None = None) -> bytes:
     ).encode()
 
 
+#: Files up to this size go out in one write with their response head.
+_COALESCE_BYTES = 64 * 1024
+
+
 class _FileRange:
     """A file range handed through h11's data passthrough to sendfile."""
 
@@ -233,6 +237,8 @@ class HTTPConnection:
         self.requests_served = 0
         self.request: Request | None = None
         self.response_started = False
+        #: A response head held back to go out with the first body bytes (one packet).
+        self._held_head = b""
         self.status = 0
         self.bytes_sent = 0
         self._pending = b""
@@ -327,6 +333,7 @@ class HTTPConnection:
             self._pending = b""
         self.request = self._make_request(event)
         self.response_started = False
+        self._held_head = b""
         self.status = 0
         self.bytes_sent = 0
         return self.request
@@ -421,6 +428,8 @@ class HTTPConnection:
     # -- writing -------------------------------------------------------
 
     def _send(self, data: bytes | None) -> None:
+        if self._held_head:
+            data, self._held_head = self._held_head + (data or b""), b""
         if not data:
             return
         try:
@@ -447,8 +456,9 @@ class HTTPConnection:
         self._keep_alive_allowed = enabled
         self._max_requests = max_requests
 
-    def send_response_head(self, status: int, headers: list[tuple[str, str]]) -> None:
-        """Status line and headers; Date, Server and framing are added here."""
+    def send_response_head(self, status: int, headers: list[tuple[str, str]], hold: bool = False) -> None:
+        """Status line and headers; Date, Server and framing are added here. ``hold``: the
+        body follows at once, so the head waits to leave in the same write."""
         out = [("Date", formatdate(usegmt=True)), ("Server", SERVER_SOFTWARE)]
         for name, value in headers:
             if "\r" in name or "\n" in name or "\r" in value or "\n" in value:
@@ -470,7 +480,10 @@ class HTTPConnection:
             data = self.h11.send(h11.Response(status_code=status, headers=out, reason=reason))
         except h11.LocalProtocolError as exc:
             raise HTTPError(500, f"cannot send response head: {exc}") from None
-        self._send(data)
+        if hold:
+            self._held_head += data
+        else:
+            self._send(data)
 
     def send_data(self, data: bytes) -> None:
         if not data or self._body_suppressed:
@@ -493,7 +506,19 @@ class HTTPConnection:
         self.bytes_sent += count
 
     def _sendfile(self, part: _FileRange) -> None:
-        """sendfile(2) the range, waiting up to Timeout whenever the socket is full."""
+        """sendfile(2) the range, waiting up to Timeout whenever the socket is full. A small
+        range goes out with a held head in one write instead."""
+        if self._held_head and part.count <= _COALESCE_BYTES:
+            try:
+                data = os.pread(part.fd, part.count, part.offset)
+            except OSError as exc:
+                raise HTTPError(500, f"cannot read the file: {exc.strerror}") from None
+            if len(data) != part.count:
+                raise ClientGone("file ended before its length")
+            self._send(data)
+            return
+        if self._held_head:
+            self._send(b"")
         offset, remaining = part.offset, part.count
         self.sock.settimeout(self.limits.timeout)  # makes the descriptor non-blocking
         try:
