@@ -30,18 +30,8 @@ from itkbench.processes import server_processes
 from itkbench.sites import EXPECTED_BODY, build_sites, create_users, remove_users
 from itkbench.systems import System
 
-FPM_ONDEMAND_POOL = """
-[{user}]
-user = {user}
-group = {user}
-listen = {socket}
-listen.owner = {web_user}
-listen.group = {web_user}
-listen.mode = 0660
-pm = ondemand
-pm.max_children = 2
-pm.process_idle_timeout = {idle}s
-"""
+#: A pool that forks its children on demand (at most two) and ends them when idle.
+ONDEMAND_PM = "pm = ondemand\npm.max_children = 2\npm.process_idle_timeout = {idle}s\n"
 
 
 class NginxOndemand(nginx_fpm.NginxFpm):
@@ -56,8 +46,9 @@ class NginxOndemand(nginx_fpm.NginxFpm):
     def fpm_config_text(self) -> str:
         text = nginx_fpm.FPM_GLOBAL.format(root=self.workdir)
         for site in self.sites:
-            text += FPM_ONDEMAND_POOL.format(user=site.user.pw_name, socket=self.fpm_socket(site),
-                                             web_user=nginx_fpm.WEB_USER, idle=self.idle)
+            pm = ONDEMAND_PM.format(idle=self.idle)
+            text += nginx_fpm.FPM_POOL.format(user=site.user.pw_name, socket=self.fpm_socket(site),
+                                              web_user=nginx_fpm.WEB_USER, pm=pm)
         return text
 
     def _launch_fcgiwraps(self, env: dict[str, str]) -> None:

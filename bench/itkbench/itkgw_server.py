@@ -155,7 +155,8 @@ class Itkgw(systems.System):
         text = nginx_fpm.FPM_GLOBAL.format(root=self.workdir)
         for site in self.sites:
             text += nginx_fpm.FPM_POOL.format(user=site.user.pw_name, socket=self.fpm_socket(site),
-                                              web_user=site.user.pw_name, children=nginx_fpm.FPM_CHILDREN)
+                                              web_user=site.user.pw_name,
+                                              pm=nginx_fpm.STATIC_PM.format(children=nginx_fpm.FPM_CHILDREN))
         fpm_config = self.workdir / "php-fpm.conf"
         fpm_config.write_text(text)
         env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C"}

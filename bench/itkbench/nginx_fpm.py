@@ -38,9 +38,9 @@ listen.owner = {web_user}
 listen.group = {web_user}
 listen.mode = 0660
 listen.backlog = 511
-pm = static
-pm.max_children = {children}
-"""
+{pm}"""
+#: The process manager lines of a pool: a fixed number of children, so none is forked during a cell.
+STATIC_PM = "pm = static\npm.max_children = {children}\n"
 
 NGINX_CONF = """\
 user {web_user};
@@ -105,7 +105,7 @@ class NginxFpm(systems.System):
         text = FPM_GLOBAL.format(root=self.workdir)
         for site in self.sites:
             text += FPM_POOL.format(user=site.user.pw_name, socket=self.fpm_socket(site),
-                                    web_user=WEB_USER, children=FPM_CHILDREN)
+                                    web_user=WEB_USER, pm=STATIC_PM.format(children=FPM_CHILDREN))
         return text
 
     def nginx_config_text(self) -> str:

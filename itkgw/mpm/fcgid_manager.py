@@ -52,7 +52,7 @@ from itkgw.handlers.fcgid import MAX_MESSAGE, BackendClass, ClassRefused, backen
 from itkgw.handlers.phpcgi import php_ini_text
 from itkgw.mpm import privs, sandbox
 from itkgw.mpm.backends import Backend, Books, ClassBooks, State
-from itkgw.mpm.signals import SignalQueue
+from itkgw.mpm.signals import SignalQueue, exited
 
 log = logging.getLogger("itkgw.fcgid")
 
@@ -204,13 +204,7 @@ class Manager:
 
     def reap(self) -> None:
         now = time.monotonic()
-        for pid in list(self.books.by_pid):
-            try:
-                done, status = os.waitpid(pid, os.WNOHANG)
-            except ChildProcessError:
-                done, status = pid, 0
-            if done == 0:
-                continue
+        for pid, status in exited(list(self.books.by_pid)):
             self.kill_deadlines.pop(pid, None)
             backend = self.books.exited(pid, now)
             if backend is not None:

@@ -27,7 +27,7 @@ from itkgw.mpm import fcgid_manager, sandbox
 from itkgw.mpm.child import ServingContext
 from itkgw.mpm.log import NOTICE, LogFiles, setup_error_log
 from itkgw.mpm.scoreboard import Scoreboard, SlotState
-from itkgw.mpm.signals import SignalQueue
+from itkgw.mpm.signals import SignalQueue, exited
 from itkgw.mpm.worker import Worker
 from itkgw.request.mime import MimeTypes
 from itkgw.request.routing import Compiled
@@ -185,56 +185,39 @@ class Master:
         listener, self.manager_listener = self.manager_listener, None
         config, path = self.config, self.ctx.backends
         manager = fcgid_manager.Manager(config, listener, self.ctx.setid_filter, self.logs.error_fd)
-        mask = signal.pthread_sigmask(signal.SIG_BLOCK, self.signal_actions)
-        pid = os.fork()
-        if pid == 0:
-            code = 0
-            try:
-                if self.signals is not None:
-                    self.signals.close()
-                for sock in self.listeners.values():
-                    sock.close()
-                manager.run(signal_mask=mask)
-            except BaseException:  # noqa: BLE001 - the manager must log and exit, never unwind
-                log.exception("FastCGI backend manager failed")
-                code = 1
-            finally:
-                os._exit(code)
-        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        pid = self._fork(manager.run, "FastCGI backend manager", keep_listeners=False)
         listener.close()
         self.managers[pid] = ManagerRecord(pid, self.generation, path)
 
     def _check_managers(self) -> None:
         """Reap managers; restart the current one if it died; stop a retired one once
         no worker of its generation is left to ask it."""
-        for pid, record in list(self.managers.items()):
-            try:
-                done, status = os.waitpid(pid, os.WNOHANG)
-            except ChildProcessError:
-                done, status = pid, 0
-            if done:
-                del self.managers[pid]
-                if not record.retired and self.running and not self.stopping_gracefully:
-                    log.error("FastCGI backend manager pid %d exited (%s); starting a new one", pid, status)
-                    try:
-                        self.manager_listener = fcgid_manager.open_listener(record.path)
-                    except OSError as exc:
-                        log.error("cannot reopen the FastCGI backend manager's socket %s: %s",
-                                  record.path, exc)
-                    else:
-                        self._start_manager()
-                continue
+        for pid, status in exited(list(self.managers)):
+            record = self.managers.pop(pid)
+            if not record.retired and self.running and not self.stopping_gracefully:
+                log.error("FastCGI backend manager pid %d exited (%s); starting a new one", pid, status)
+                try:
+                    self.manager_listener = fcgid_manager.open_listener(record.path)
+                except OSError as exc:
+                    log.error("cannot reopen the FastCGI backend manager's socket %s: %s", record.path, exc)
+                else:
+                    self._start_manager()
+        for record in self.managers.values():
             if record.retired and not record.stopped and not any(
                     worker.generation <= record.generation for worker in self.workers.values()):
                 record.stopped = True
-                _signal(pid, signal.SIGTERM)
+                _signal(record.pid, signal.SIGTERM)
 
-    def _stop_managers(self) -> None:
-        """TERM every manager (it ends its processes) and wait for them."""
+    def _term_managers(self) -> None:
+        """TERM every manager: it ends its processes, then itself."""
         for record in self.managers.values():
             if not record.stopped:
                 record.retired = record.stopped = True
                 _signal(record.pid, signal.SIGTERM)
+
+    def _stop_managers(self) -> None:
+        """TERM every manager and wait for them; KILL what is left after the grace time."""
+        self._term_managers()
         deadline = time.monotonic() + _STOP_GRACE_SECONDS
         while self.managers and time.monotonic() < deadline:
             self._check_managers()
@@ -315,8 +298,21 @@ class Master:
         # Objects that exist now live as long as the master: keep the garbage
         # collector from touching (and so copying) their pages in every child.
         gc.freeze()
-        # Held across the fork: a signal sent to the new worker before it has a queue of
-        # its own would reach the master's handler, with no queue behind it, and be lost.
+        pid = self._fork(worker.run, "worker")
+        try:
+            os.setpgid(pid, pid)  # before any killpg() could miss it
+        except OSError:
+            pass  # The worker did it itself already, or is gone.
+        view.pid = pid
+        self.workers[pid] = WorkerRecord(pid, slot, self.generation)
+
+    def _fork(self, run: Callable[..., None], what: str, keep_listeners: bool = True) -> int:
+        """Fork a child that runs ``run(signal_mask=...)`` and exits, never returning here.
+
+        The master's signals are held across the fork: one sent to the new child before
+        it has a queue of its own would reach the master's handler, with no queue behind
+        it, and be lost. The child restores the mask once its queue is installed.
+        """
         mask = signal.pthread_sigmask(signal.SIG_BLOCK, self.signal_actions)
         pid = os.fork()
         if pid == 0:
@@ -324,19 +320,17 @@ class Master:
             try:
                 if self.signals is not None:
                     self.signals.close()
-                worker.run(signal_mask=mask)
-            except BaseException:  # noqa: BLE001 - a worker must log and exit, never unwind
-                log.exception("worker failed")
+                if not keep_listeners:
+                    for sock in self.listeners.values():
+                        sock.close()
+                run(signal_mask=mask)
+            except BaseException:  # noqa: BLE001 - a child must log and exit, never unwind
+                log.exception("%s failed", what)
                 code = 1
             finally:
                 os._exit(code)
         signal.pthread_sigmask(signal.SIG_SETMASK, mask)
-        try:
-            os.setpgid(pid, pid)  # before any killpg() could miss it
-        except OSError:
-            pass  # The worker did it itself already, or is gone.
-        view.pid = pid
-        self.workers[pid] = WorkerRecord(pid, slot, self.generation)
+        return pid
 
     def _signal_workers(self, signum: int, which: Callable[[WorkerRecord], bool]) -> None:
         """Signal workers; TERM goes to the worker's whole process group.
@@ -354,13 +348,7 @@ class Master:
 
     def reap(self) -> None:
         """Collect our own exited workers (never waitpid(-1))."""
-        for pid in list(self.workers):
-            try:
-                done, status = os.waitpid(pid, os.WNOHANG)
-            except ChildProcessError:
-                done, status = pid, 0
-            if done == 0:
-                continue
+        for pid, status in exited(list(self.workers)):
             record = self.workers.pop(pid)
             self.hung.discard(pid)
             self._worker_ended(record, status)
@@ -441,9 +429,7 @@ class Master:
                     self.maintain()
         finally:
             self._signal_workers(signal.SIGTERM, lambda record: True)
-            for record in self.managers.values():  # ending the processes, meanwhile
-                record.retired = record.stopped = True
-                _signal(record.pid, signal.SIGTERM)
+            self._term_managers()  # they end their processes while the workers end
             self._wait_workers(_STOP_GRACE_SECONDS)
             self._stop_managers()
             for sock in self.listeners.values():

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import signal
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 
 class SignalQueue:
@@ -43,6 +43,20 @@ class SignalQueue:
         signal.set_wakeup_fd(-1)
         os.close(self.read_fd)
         os.close(self.write_fd)
+
+
+def exited(pids: Iterable[int]) -> list[tuple[int, int]]:
+    """(pid, wait status) of those of ``pids`` that have exited, collected without
+    blocking: a process reaps only its own children, never with waitpid(-1)."""
+    done = []
+    for pid in pids:
+        try:
+            reaped, status = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            reaped, status = pid, 0  # collected already
+        if reaped:
+            done.append((pid, status))
+    return done
 
 
 def _wake(signum: int, frame: object) -> None:
