@@ -46,21 +46,22 @@ _INI_SECTION_PATH = re.compile(r"[A-Za-z0-9_.\-]+")
 _FIXED_INI = "user_ini.filename =\n"
 
 
-def php_ini_text(settings: Mapping[str, PHPSetting] | None = None, upload_dir: str = "",
+def php_ini_text(settings: Mapping[str, PHPSetting] | None = None, defaults: Mapping[str, str] | None = None,
                  lock_top: str = "") -> str:
-    """An ini file: uploads into ``upload_dir`` unless the settings say otherwise, a
-    ``name=value`` line per php_value / php_admin_value, then the admin values again
-    under ``[PATH=lock_top]`` (lock_section's), which locks them for scripts below it.
+    """An ini file: itkgw's ``defaults`` (where uploads go...), which the settings may
+    change, a ``name=value`` line per php_value / php_admin_value, then the admin
+    values again under ``[PATH=lock_top]`` (lock_section's), which locks them for
+    scripts below it; nothing else is in that section.
 
     Raises ValueError for a setting php would misread: a newline in a value
     would start a second ini line (``auto_prepend_file=...``).
     """
     settings = settings or {}
-    uploads = f"upload_tmp_dir={upload_dir}\n" if upload_dir else ""
-    lines = [ini_line(name, setting.value) + "\n" for name, setting in settings.items()]
+    lines = [ini_line(name, value) + "\n" for name, value in (defaults or {}).items()]
+    lines += [ini_line(name, setting.value) + "\n" for name, setting in settings.items()]
     admin = [ini_line(name, setting.value) + "\n" for name, setting in settings.items() if setting.admin]
     locked = f"[PATH={lock_top}]\n" + "".join(admin) if admin and lock_top else ""
-    return _FIXED_INI + uploads + "".join(lines) + locked
+    return _FIXED_INI + "".join(lines) + locked
 
 
 def lock_section(script: str) -> str:
@@ -105,7 +106,8 @@ def run_php(
     env = php_environ(env)
     with _private_dir(log) as directory:
         try:
-            text = php_ini_text(settings, os.path.join(directory, "uploads"), lock_section(script_filename))
+            text = php_ini_text(settings, {"upload_tmp_dir": os.path.join(directory, "uploads")},
+                                lock_section(script_filename))
         except ValueError as exc:
             raise HTTPError(500, str(exc)) from None
         os.mkdir(os.path.join(directory, "uploads"), 0o700)

@@ -25,7 +25,6 @@ from __future__ import annotations
 import codecs
 import functools
 import grp
-import hashlib
 import json
 import logging
 import os
@@ -49,8 +48,7 @@ from itkgw.config.modules.fcgid import (
 )
 from itkgw.config.modules.php import PHPRunSettings
 from itkgw.handlers.fcgid import MAX_MESSAGE, BackendClass, ClassRefused, backend_class
-from itkgw.handlers.phpcgi import php_ini_text
-from itkgw.mpm import privs, sandbox
+from itkgw.mpm import fcgid_spawn, privs, sandbox
 from itkgw.mpm.backends import Backend, Books, ClassBooks, State
 from itkgw.mpm.signals import SignalQueue, exited
 
@@ -68,7 +66,6 @@ _MAX_CLIENTS = 4096
 #: How long a connection may stay open without a question (a connection child keeps its
 #: connection for the next request of its client).
 _ASK_SECONDS = 10.0
-_PATH = "/usr/local/bin:/usr/bin:/bin"
 
 
 def ipc_dir(config: ServerConfig) -> str:
@@ -380,7 +377,7 @@ class Manager:
         if pid == 0:
             try:
                 os.close(read_end)
-                _become_backend(cls, self.config, path, home, self.error_fd, write_end)
+                fcgid_spawn.become_backend(cls, self.config, path, home, self.error_fd, write_end)
             finally:
                 os._exit(127)
         os.close(write_end)
@@ -473,65 +470,6 @@ def status_table(books: Books, now: float) -> str:
                      f"{now - backend.started:.0f}\t{backend.cls.identity}\t{backend.cls.vhost}\t"
                      f"{' '.join(backend.cls.command)}")
     return "\n".join(lines) + "\n"
-
-
-# -- a new process, in the forked child ------------------------------------------------
-
-
-def _become_backend(cls: BackendClass, config: ServerConfig, path: str, home: str, error_fd: int,
-                    report: int) -> None:
-    """Become the class's identity, listen on ``path`` as fd 0, exec the command, its
-    stderr the error log. Whatever fails is written to ``report``; success closes it
-    (close-on-exec)."""
-    try:
-        os.setsid()
-        signal.pthread_sigmask(signal.SIG_SETMASK, set())
-        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1, signal.SIGHUP, signal.SIGCHLD,
-                       signal.SIGPIPE):
-            signal.signal(signum, signal.SIG_DFL)
-        signal.set_wakeup_fd(-1)
-        privs.apply_nice(cls.nice)
-        privs.switch_identity(cls.identity, config)
-        prctl.set_pdeathsig(signal.SIGKILL)  # after the switch, which clears it
-        os.umask(0o077)
-        env = {"PATH": _PATH, **dict(cls.env)}
-        if cls.is_php:
-            env["PHP_INI_SCAN_DIR"] = ":" + _php_ini_dir(cls, home)
-            env.setdefault("PHP_FCGI_CHILDREN", "0")
-            env.setdefault("PHP_FCGI_MAX_REQUESTS", "0")
-        try:
-            os.unlink(path)
-        except FileNotFoundError:
-            pass
-        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        listener.bind(path)
-        listener.listen(64)
-        os.dup2(listener.fileno(), 0, inheritable=True)
-        null = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(null, 1)
-        os.dup2(error_fd, 2)
-        os.closerange(3, report)
-        os.closerange(report + 1, 65536)
-        os.chdir(os.path.dirname(cls.command[0]) or "/")
-        os.execve(cls.command[0], list(cls.command), env)
-    except BaseException as exc:  # noqa: BLE001 - reported to the manager, the child exits
-        os.write(report, f"{type(exc).__name__}: {exc}".encode()[:2000])
-
-
-def _php_ini_dir(cls: BackendClass, home: str) -> str:
-    """The class's ini directory: its settings, and its own sessions and uploads."""
-    digest = hashlib.sha256(repr(cls).encode()).hexdigest()[:16]
-    for name in ("sessions", "uploads", f"ini-{digest}"):
-        os.makedirs(os.path.join(home, name), mode=0o700, exist_ok=True)
-    settings = {setting.name: setting for setting in cls.php}
-    text = php_ini_text(settings, os.path.join(home, "uploads"), cls.lock_top)
-    if "session.save_path" not in settings:
-        text += f"session.save_path={os.path.join(home, 'sessions')}\nsession.gc_probability=1\n"
-    ini = os.path.join(home, f"ini-{digest}", "itkgw.ini")
-    with open(ini + ".new", "w", encoding="utf-8") as out:
-        out.write(text)
-    os.replace(ini + ".new", ini)
-    return os.path.dirname(ini)
 
 
 # -- small helpers -------------------------------------------------------------------

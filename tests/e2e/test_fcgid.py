@@ -152,12 +152,15 @@ def test_php_admin_value_holds_and_sessions_are_private(itkgw_factory, docroots,
     alice = docroots[ALICE]
     put(alice, "ini.php", "<?php ini_set('user_agent', 'mine'); ini_set('default_charset', 'mine');"
                           " echo ini_get('user_agent'), ' ', ini_get('default_charset'), ' ',"
-                          " ini_get('session.save_path'), ' ', ini_get('upload_tmp_dir');\n")
+                          " ini_get('session.save_path'), ' ', ini_get('upload_tmp_dir'), ' ',"
+                          " var_export(ini_set('session.save_path', '/tmp') !== false, true);\n")
     server = start_fcgid(itkgw_factory, [fcgid_php(alice, "alice.test", php_settings=[
         {"name": "user_agent", "value": "admin-set", "admin": True},
         {"name": "default_charset", "value": "ISO-8859-1"}])], ipc)
-    agent, charset, sessions, uploads = server.request("alice.test", "/ini.php").body.decode().split(" ")
+    answer = server.request("alice.test", "/ini.php").body.decode()
+    agent, charset, sessions, uploads, changeable = answer.split(" ")
     assert (agent, charset) == ("admin-set", "mine")
+    assert changeable == "true"  # itkgw's own defaults stay the script's to change, as under mod_php
     home = Path(ipc) / f"{alice.user.pw_uid}.{alice.user.pw_gid}"
     assert (sessions, uploads) == (str(home / "sessions"), str(home / "uploads"))
     for private in (home / "sessions", home / "uploads"):

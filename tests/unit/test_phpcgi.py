@@ -140,6 +140,15 @@ def test_admin_values_are_repeated_in_a_path_section_that_locks_them() -> None:
     assert lock_section("/x.php") == "" and lock_section("/we]ird/x.php") == ""
 
 
+def test_defaults_come_first_so_settings_change_them_and_the_section_holds_admin_values_only() -> None:
+    settings = {"upload_tmp_dir": PHPSetting("upload_tmp_dir", "/srv/a/tmp"),
+                "memory_limit": PHPSetting("memory_limit", "64M", admin=True)}
+    defaults = {"upload_tmp_dir": "/run/x/uploads", "session.save_path": "/run/x/s"}
+    text = php_ini_text(settings, defaults, "/srv")
+    assert text == ("user_ini.filename =\nupload_tmp_dir=/run/x/uploads\nsession.save_path=/run/x/s\n"
+                    "upload_tmp_dir=/srv/a/tmp\nmemory_limit=64M\n[PATH=/srv]\nmemory_limit=64M\n")
+
+
 @pytest.mark.parametrize("query", ["", "-d+memory_limit=1G"], ids=["plain", "query-as-arguments"])
 def test_an_admin_value_holds_against_ini_set(site: Site, query: str) -> None:
     Path(site.script("lock.php")).write_text(
