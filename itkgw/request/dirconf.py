@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any, TypeVar, cast
 
 from itkgw.config.model import (
     DirSection,
@@ -29,6 +31,8 @@ from itkgw.config.model import (
 )
 from itkgw.config.modules.fcgid import FcgidSettings
 from itkgw.rules.authz import AccessCompat, RequireGroup
+
+T = TypeVar("T")
 
 #: The handler names AddHandler/SetHandler may use, and what runs them.
 CGI_HANDLER = "cgi-script"
@@ -134,9 +138,38 @@ def map_path(vhost: VHost, url_path: str) -> Mapped:
 DEFAULT_OVERRIDE: dict[str, tuple[str, ...]] = {"2.2": ("All",), "2.4": ("None",)}
 
 
+class _Memo:
+    """Answers that depend on the configuration alone, kept by this process: the next
+    request of a connection asks the same questions. Entries hold the configuration
+    objects they were computed from, so a freed object's reused id never matches."""
+
+    def __init__(self, limit: int = 2048) -> None:
+        self.limit = limit
+        self.entries: dict[tuple[object, ...], tuple[tuple[object, ...], Any]] = {}
+
+    def get(self, owners: tuple[object, ...], key: tuple[object, ...], compute: Callable[[], T]) -> T:
+        full = (*map(id, owners), *key)
+        hit = self.entries.get(full)
+        if hit is not None and all(kept is owner for kept, owner in zip(hit[0], owners, strict=True)):
+            return cast(T, hit[1])
+        value = compute()
+        if len(self.entries) >= self.limit:
+            self.entries.clear()
+        self.entries[full] = (owners, value)
+        return value
+
+
+_merged = _Memo()
+_overrides = _Memo()
+
+
 def overrides_at(config: ServerConfig, vhost: VHost, directory: str) -> tuple[str, ...]:
     """The AllowOverride in effect for ``directory``: the deepest plain <Directory>
     section above it that sets one (regex sections cannot, as in Apache)."""
+    return _overrides.get((config, vhost), (directory,), lambda: _overrides_at(config, vhost, directory))
+
+
+def _overrides_at(config: ServerConfig, vhost: VHost, directory: str) -> tuple[str, ...]:
     found = DEFAULT_OVERRIDE[config.compat]
     for section in _directory_sections(vhost, directory):
         if not section.regex and section.allow_override is not None:
@@ -181,7 +214,12 @@ def sections_for(vhost: VHost, url_path: str, fs_path: str) -> list[DirSection]:
 
 
 def merge(config: ServerConfig, vhost: VHost, url_path: str, fs_path: str | None = None) -> DirConfig:
-    """Apply the vhost's settings, then each section that matches, in order."""
+    """Apply the vhost's settings, then each section that matches, in order. The result
+    is shared by the requests that ask the same: callers read it, never change it."""
+    return _merged.get((config, vhost), (url_path, fs_path), lambda: _merge(config, vhost, url_path, fs_path))
+
+
+def _merge(config: ServerConfig, vhost: VHost, url_path: str, fs_path: str | None) -> DirConfig:
     mapped = map_path(vhost, url_path)
     path = fs_path if fs_path is not None else mapped.fs_path
     merged = DirConfig(
