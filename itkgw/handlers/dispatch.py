@@ -24,7 +24,7 @@ from itkgw.config.modules.proxy_fcgi import ProxySettings
 from itkgw.errors import CloseConnection, HTTPError
 from itkgw.handlers import cgi, fcgid, phpcgi, proxy_fcgi, static, walk
 from itkgw.http.connection import HTTPConnection, Request
-from itkgw.request.dirconf import DirConfig, merge, options_at, overrides_at, reads_access_files
+from itkgw.request.dirconf import DirConfig, access_file_dirs, merge, options_at
 from itkgw.request.mime import MimeTypes
 from itkgw.request.routing import Plan, denial
 
@@ -275,12 +275,7 @@ def _refuse_unread_access_files(config: ServerConfig, vhost: VHost, target: Targ
     not read them yet, and serving as if they were absent would lose what they
     deny. Apache walks every directory from / down; so does this, as the tenant."""
     directory = target.filename if stat.S_ISDIR(target.st.st_mode) else os.path.dirname(target.filename)
-    parts = [part for part in directory.split("/") if part]
-    for depth in range(len(parts) + 1):
-        current = "/" + "/".join(parts[:depth])
-        overrides = overrides_at(config, vhost, current)
-        if not reads_access_files(overrides):
-            continue
+    for current, overrides in access_file_dirs(config, vhost, directory):
         for name in vhost.access_file_name:
             candidate = os.path.join(current, name)
             try:

@@ -182,6 +182,30 @@ def reads_access_files(overrides: tuple[str, ...]) -> bool:
     return [word.lower() for word in overrides] != ["none"]
 
 
+_access_dirs = _Memo()
+
+
+#: (directory, its AllowOverride) pairs.
+AccessDirs = tuple[tuple[str, tuple[str, ...]], ...]
+
+
+def access_file_dirs(config: ServerConfig, vhost: VHost, directory: str) -> AccessDirs:
+    """The directories from / down to ``directory`` whose access files Apache would read,
+    each with its AllowOverride: the directory walk's order."""
+
+    def walk() -> AccessDirs:
+        parts = [part for part in directory.split("/") if part]
+        found = []
+        for depth in range(len(parts) + 1):
+            current = "/" + "/".join(parts[:depth])
+            overrides = overrides_at(config, vhost, current)
+            if reads_access_files(overrides):
+                found.append((current, overrides))
+        return tuple(found)
+
+    return _access_dirs.get((config, vhost), (directory,), walk)
+
+
 def options_at(vhost: VHost, directory: str) -> frozenset[str]:
     """The Options in effect for ``directory`` as the directory walk reaches it:
     the vhost's, then its <Directory> and <DirectoryMatch> sections'."""
