@@ -72,6 +72,12 @@ NOT_IMPLEMENTED: Mapping[str, tuple[str, str]] = {
     "fallbackresource": ("dir_module", "write a RewriteRule in the <VirtualHost>"),
     "directorycheckhandler": ("dir_module", "remove the line"),
     "directoryindexredirect": ("dir_module", "remove the line"),
+    "fcgidcmdoptions": ("fcgid_module", "set the limits with Fcgid* directives in the <VirtualHost>"),
+    "fcgidfixpathinfo": ("fcgid_module", "remove the line; SCRIPT_NAME and PATH_INFO are passed as "
+                                         "mod_fcgid passes them with it off"),
+    "fcgidaccesschecker": ("fcgid_module", "FastCGI access checkers are not supported; write Require lines"),
+    "fcgidauthenticator": ("fcgid_module", "FastCGI authenticators are not supported; write Require lines"),
+    "fcgidauthorizer": ("fcgid_module", "FastCGI authorizers are not supported; write Require lines"),
 }
 
 #: Lower-case handler name -> what serves it in Apache.

@@ -15,7 +15,17 @@ import shlex
 from dataclasses import dataclass
 from typing import ClassVar
 
-from itkgw.config.directive import SERVER, VHOST, VHOST_DIRECTORY, Context, Directive, Module
+from itkgw.config.directive import (
+    BOTH,
+    SERVER,
+    VHOST,
+    VHOST_DIRECTORY,
+    Alias,
+    Context,
+    Directive,
+    Module,
+    no_effect,
+)
 from itkgw.config.kinds import Extensions, Int, Kind, Path, Seconds, Words
 from itkgw.config.kinds_structured import EnvPairs
 from itkgw.errors import ConfigError
@@ -173,8 +183,27 @@ class PassHeaders(Words):
         return names
 
 
-def _limit(apache: str, key: str, doc: str, kind: Kind | None = None) -> Directive:
-    return Directive(apache, key, VHOST, kind or Int(low=0), doc, field=key.removeprefix("fcgid_"))
+def _limit(apache: str, key: str, doc: str, kind: Kind | None = None, old: str = "") -> Directive:
+    """A per-vhost limit; ``old`` is its name before mod_fcgid 2.3, still read with a warning."""
+    aliases = (Alias(old, BOTH, deprecated_in=BOTH),) if old else ()
+    return Directive(apache, key, VHOST, kind or Int(low=0), doc, field=key.removeprefix("fcgid_"),
+                     aliases=aliases)
+
+
+#: mod_fcgid's tuning of its own process table and scans, which itkgw's manager does its own way.
+_NO_EFFECT = (
+    no_effect("FcgidIdleScanInterval", "itkgw's backend manager checks its processes every second"),
+    no_effect("FcgidBusyScanInterval", "itkgw's backend manager checks its processes every second"),
+    no_effect("FcgidErrorScanInterval", "itkgw's backend manager checks its processes every second"),
+    no_effect("FcgidZombieScanInterval", "itkgw's backend manager reaps its processes as they exit"),
+    no_effect("FcgidProcessTableFile", "itkgw's backend manager keeps its table in its own memory"),
+    no_effect("FcgidSpawnScore", "itkgw backs off a class whose processes keep failing to start"),
+    no_effect("FcgidSpawnScoreUpLimit", "itkgw backs off a class whose processes keep failing to start"),
+    no_effect("FcgidTerminationScore", "itkgw backs off a class whose processes keep failing to start"),
+    no_effect("FcgidTimeScore", "itkgw backs off a class whose processes keep failing to start"),
+    no_effect("FcgidOutputBufferSize", "itkgw sends a process's output on as it arrives"),
+    no_effect("FcgidMaxRequestInMem", "itkgw streams the request body to the process, never holding it"),
+)
 
 
 MODULE = Module(
@@ -188,24 +217,30 @@ MODULE = Module(
         Directive("", "fcgid_extensions", VHOST, Extensions(), "file endings served as FastCGI programs",
                   field="extensions", also_from="AddHandler fcgid-script EXT..."),
         _limit("FcgidMaxProcessesPerClass", "fcgid_max_processes_per_class",
-               "most processes of one class (default 100); more requests wait", Int(low=1)),
+               "most processes of one class (default 100); more requests wait", Int(low=1),
+               old="DefaultMaxClassProcessCount"),
         _limit("FcgidMinProcessesPerClass", "fcgid_min_processes_per_class",
-               "processes of a class kept when idle (default 3)"),
+               "processes of a class kept when idle (default 3)", old="DefaultMinClassProcessCount"),
         _limit("FcgidIdleTimeout", "fcgid_idle_timeout",
-               "seconds an idle process is kept beyond the minimum (default 300)", Seconds()),
+               "seconds an idle process is kept beyond the minimum (default 300)", Seconds(),
+               old="IdleTimeout"),
         _limit("FcgidMaxRequestsPerProcess", "fcgid_max_requests_per_process",
-               "requests a process serves before it is replaced (default 0: no limit)"),
+               "requests a process serves before it is replaced (default 0: no limit)",
+               old="MaxRequestsPerProcess"),
         _limit("FcgidProcessLifeTime", "fcgid_process_life_time",
-               "seconds after which an idle process is replaced (default 3600; 0: never)"),
+               "seconds after which an idle process is replaced (default 3600; 0: never)",
+               old="ProcessLifeTime"),
         _limit("FcgidIOTimeout", "fcgid_io_timeout",
-               "seconds without progress from a process before the client gets 504 (default 40)", Seconds()),
+               "seconds without progress from a process before the client gets 504 (default 40)", Seconds(),
+               old="IPCCommTimeout"),
         _limit("FcgidConnectTimeout", "fcgid_connect_timeout",
-               "seconds to wait for a process to accept (default 3)", Seconds()),
+               "seconds to wait for a process to accept (default 3)", Seconds(), old="IPCConnectTimeout"),
         _limit("FcgidBusyTimeout", "fcgid_busy_timeout",
                "seconds a request may wait for a free process, and a process may take for one request, "
-               "before 503 / the process is killed (default 300)", Seconds()),
+               "before 503 / the process is killed (default 300)", Seconds(), old="BusyTimeout"),
         _limit("FcgidMaxRequestLen", "fcgid_max_request_len",
-               "largest request body in bytes; more is refused with 413 (default 131072)"),
+               "largest request body in bytes; more is refused with 500, as mod_fcgid does (default 131072)",
+               old="MaxRequestLen"),
         Directive("FcgidInitialEnv", "fcgid_initial_env", VHOST, EnvPairs(),
                   "environment of the processes when they start: NAME [value]", field="initial_env",
                   repeat=True, keyed=True),
@@ -213,10 +248,13 @@ MODULE = Module(
                   "request headers also passed under their own names (Authorization)", field="pass_headers",
                   repeat=True),
         Directive("FcgidMaxProcesses", "fcgid_max_processes", SERVER, Int(low=1),
-                  "most FastCGI processes of all classes together (default 1000)", field="max_processes"),
+                  "most FastCGI processes of all classes together (default 1000)", field="max_processes",
+                  aliases=(Alias("MaxProcessCount", BOTH, deprecated_in=BOTH),)),
         Directive("FcgidIPCDir", "fcgid_ipc_dir", SERVER, Path(),
                   f"directory of the processes' sockets, one directory per identity inside "
-                  f"(default {DEFAULT_IPC_DIR})", field="ipc_dir"),
+                  f"(default {DEFAULT_IPC_DIR})", field="ipc_dir",
+                  aliases=(Alias("SocketPath", BOTH, deprecated_in=BOTH),)),
+        *_NO_EFFECT,
     ),
     settings={Context.SERVER: FcgidServerSettings, Context.VHOST: FcgidSettings,
               Context.DIRECTORY: FcgidSettings},
