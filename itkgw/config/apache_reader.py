@@ -125,6 +125,7 @@ _ITEM_KEYS: dict[str, Callable[[Any], object]] = {
     "error_documents": lambda pair: pair[0],
     "php_settings": lambda setting: setting.name,
     "fcgid_initial_env": lambda pair: pair[0],
+    "fcgid_wrapper": lambda wrapper: wrapper.suffix,
 }
 #: ServerConfig fields read as plain settings (the others are built by the reader).
 _SERVER_FIELDS = model_fields(Context.SERVER) - {

@@ -39,7 +39,8 @@ class ModuleSettings:
     settings here, each declared in that module's file (itkgw.config.modules).
 
     A field that is None in a per-directory instance leaves the value to the
-    sections around it, as Apache's ``add->x ? add->x : base->x`` merges do.
+    sections around it, as Apache's ``add->x ? add->x : base->x`` merges do; a
+    settings class with an ``over(earlier)`` method merges itself.
     """
 
     items: tuple[Any, ...] = ()
@@ -58,11 +59,18 @@ class ModuleSettings:
             earlier = merged.get(type(item))
             if earlier is None:
                 merged[type(item)] = item
+            elif hasattr(item, "over"):  # a module that merges some field its own way
+                merged[type(item)] = item.over(earlier)
             else:
-                changes = {f.name: getattr(item, f.name) for f in dataclasses.fields(item)
-                           if getattr(item, f.name) is not None}
-                merged[type(item)] = dataclasses.replace(earlier, **changes)
+                merged[type(item)] = overlay_fields(earlier, item)
         return ModuleSettings(tuple(merged.values()))
+
+
+def overlay_fields(earlier: Settings, later: Settings) -> Settings:
+    """``earlier`` with each field ``later`` sets (not None) replaced: Apache's merge."""
+    changes = {f.name: getattr(later, f.name) for f in dataclasses.fields(later)  # type: ignore[arg-type]
+               if getattr(later, f.name) is not None}
+    return dataclasses.replace(earlier, **changes)  # type: ignore[type-var]
 
 
 @dataclass(frozen=True)

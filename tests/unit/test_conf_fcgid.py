@@ -70,6 +70,23 @@ def test_a_wrapper_for_a_suffix_wins_over_one_for_every_file(tmp_path: Path) -> 
     assert FcgidSettings().wrapper_for("/srv/x/app.fcgi") is None
 
 
+def test_a_section_s_wrappers_add_to_the_vhost_s_by_suffix(tmp_path: Path) -> None:
+    loaded = load(tmp_path, vhost_file(tmp_path, f"""
+        AddHandler fcgid-script .php .pl
+        FcgidWrapper {PHP_CGI} .php
+        FcgidWrapper /bin/sh .pl
+        FcgidWrapper /bin/true .pl
+        <Directory {tmp_path}/perl>
+            FcgidWrapper /usr/bin/env .pl
+        </Directory>"""))
+    vhost = loaded.config.vhosts[0]
+    top = merge(loaded.config, vhost, "/x.pl").modules.get(FcgidSettings)
+    assert top.wrapper_for("x.pl") == Wrapper(("/bin/true",), ".pl")  # the later line for a suffix wins
+    below = merge(loaded.config, vhost, "/perl/x.pl").modules.get(FcgidSettings)
+    assert below.wrapper_for("x.pl") == Wrapper(("/usr/bin/env",), ".pl")
+    assert below.wrapper_for("x.php") == Wrapper((PHP_CGI,), ".php")  # kept from the vhost
+
+
 def test_server_wide_settings_and_the_old_names_with_a_warning(tmp_path: Path) -> None:
     loaded = load(tmp_path, vhost_file(tmp_path, server="MaxProcessCount 20\nIdleTimeout 45\n"
                                        "FcgidIPCDir /run/fcgid-test\nFcgidIdleScanInterval 10\n"))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import ClassVar
 
 from itkgw.config.directive import (
@@ -28,6 +28,7 @@ from itkgw.config.directive import (
 )
 from itkgw.config.kinds import Extensions, Int, Kind, Path, Seconds, Words
 from itkgw.config.kinds_structured import EnvPairs
+from itkgw.config.model import overlay_fields
 from itkgw.errors import ConfigError
 
 #: mod_fcgid's defaults, used where a setting is left unset (None).
@@ -83,6 +84,16 @@ class FcgidSettings:
     max_request_len: int | None = None
     initial_env: tuple[tuple[str, str], ...] | None = None
     pass_headers: tuple[str, ...] | None = None
+
+    def over(self, earlier: FcgidSettings) -> FcgidSettings:
+        """These settings on top of ``earlier``: each set field wins, and the wrappers add
+        to the earlier ones by suffix, as mod_fcgid overlays its wrapper table."""
+        merged = overlay_fields(earlier, self)
+        if self.wrappers is None or earlier.wrappers is None:
+            return merged
+        by_suffix = {wrapper.suffix: wrapper for wrapper in earlier.wrappers}
+        by_suffix.update((wrapper.suffix, wrapper) for wrapper in self.wrappers)
+        return replace(merged, wrappers=tuple(by_suffix.values()))
 
     def value(self, name: str) -> int:
         """A limit or timeout, mod_fcgid's default when unset."""
@@ -213,7 +224,8 @@ MODULE = Module(
     directives=(
         Directive("FcgidWrapper", "fcgid_wrapper", VHOST_DIRECTORY, WrapperKind(),
                   "the FastCGI program serving fcgid-script files (with a suffix: those ending so); "
-                  "without one each file is its own FastCGI program", field="wrappers", repeat=True),
+                  "without one each file is its own FastCGI program", field="wrappers", repeat=True,
+                  keyed=True),
         Directive("", "fcgid_extensions", VHOST, Extensions(), "file endings served as FastCGI programs",
                   field="extensions", also_from="AddHandler fcgid-script EXT..."),
         _limit("FcgidMaxProcessesPerClass", "fcgid_max_processes_per_class",
