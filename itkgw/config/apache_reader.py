@@ -575,7 +575,7 @@ class _Reader:
         if scope.context is Context.DIRECTORY:
             scope.put("add_handler", pairs, where, repeat=True, keyed=True)
         else:
-            self.handle_extensions(pairs, scope)
+            self.handle_extensions(pairs, scope, where)
 
     def add_type(self, row: Directive, args: list[str], scope: _Scope, where: str) -> None:
         pairs = row.kind.from_args(args, where)
@@ -588,10 +588,16 @@ class _Reader:
         if other:
             scope.put("add_type", other, where, repeat=True, keyed=True)
 
-    def handle_extensions(self, pairs: tuple[tuple[str, str], ...], scope: _Scope) -> None:
+    def handle_extensions(self, pairs: tuple[tuple[str, str], ...], scope: _Scope, where: str = "") -> None:
         """Server and vhost level: AddHandler picks what runs files with an ending."""
         for handler, ext in pairs:
-            scope.handlers[ext.lower()] = (ext, handler_name(handler, scope.where))
+            name = handler_name(handler, where or scope.where)
+            if name.lower().startswith("proxy:"):
+                raise ConfigError(where or scope.where,
+                                  f"AddHandler {handler} outside a section is not supported",
+                                  f'hand the files to the FastCGI server in a section: '
+                                  f'<FilesMatch "\\{ext}$"> SetHandler "{handler}" </FilesMatch>')
+            scope.handlers[ext.lower()] = (ext, name)
 
     # -- logs ----------------------------------------------------------------------
 

@@ -1442,3 +1442,11 @@ def test_proxypassmatch_and_the_backend_type(tmp_path: Path) -> None:
                          compat="2.2")) == (
         "httpd.conf:9: ProxyPassMatch is not available with --compat=2.2 (Apache 2.2 has no mod_proxy_fcgi; "
         "use --compat=2.4)")
+
+
+def test_addhandler_of_a_fastcgi_server_outside_a_section_is_refused_not_dropped(tmp_path: Path) -> None:
+    error = only(problems(tmp_path, vhost_file(tmp_path, 'AddHandler "proxy:fcgi://127.0.0.1:9000" .php')))
+    assert "outside a section is not supported" in error and "<FilesMatch" in error
+    vhost = the_vhost(tmp_path, '<FilesMatch "\\.php$">\nAddHandler "proxy:fcgi://127.0.0.1:9000" .php\n'
+                                "</FilesMatch>")
+    assert vhost.directories[0].add_handler == (("proxy:fcgi://127.0.0.1:9000", ".php"),)
