@@ -343,9 +343,15 @@ def reap_leftovers(is_leftover: Callable[[ProcessInfo], bool], deadline: float) 
         time.sleep(0.05)
     for pid in left:
         _kill_process(pid)
+    # SIGKILL is delivered, not awaited: wait until the killed are gone (or zombies).
+    gone_by = time.monotonic() + KILL_WAIT
+    while time.monotonic() < gone_by and any(proc.pid in left for proc in processes()):
+        time.sleep(0.01)
     return left
 
 
+#: How long a SIGKILLed process may take to die.
+KILL_WAIT = 2.0
 #: How long a test user's process may outlive its itkgw before it counts as escaped.
 ESCAPE_GRACE = 1.0
 
