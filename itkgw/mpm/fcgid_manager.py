@@ -63,6 +63,8 @@ _KILL_GRACE_SECONDS = 3.0
 #: The status table's file in FcgidIPCDir.
 STATUS_NAME = "status"
 _MAX_CLIENTS = 4096
+#: Connections one identity may hold beyond one per worker.
+_SPARE_CONNECTIONS = 16
 #: How long a connection may stay open without a question (a connection child keeps its
 #: connection for the next request of its client).
 _ASK_SECONDS = 10.0
@@ -138,6 +140,8 @@ class Manager:
         self.sequence = 0
         self.status_written = ""
         self.kill_deadlines: dict[int, float] = {}
+        #: Identities whose connections are being refused (logged once per episode).
+        self.crowded: set[int] = set()
         self.signal_actions = {signal.SIGTERM: self.stop, signal.SIGINT: self.stop,
                                signal.SIGUSR1: self.retire, signal.SIGCHLD: self.reap}
 
@@ -222,14 +226,33 @@ class Manager:
                 log.error("backend manager: accept failed: %s", exc)
                 return
             pid, uid, gid = struct.unpack("3i", sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))
-            if len(self.clients) >= _MAX_CLIENTS or not self.running:
-                _answer(sock, {"status": 503, "error": "mod_fcgid: the backend manager is busy"})
+            refusal = self._refusal(uid)
+            if refusal:
+                _answer(sock, {"status": 503, "error": f"mod_fcgid: {refusal}"})
                 sock.close()
                 continue
             sock.setblocking(False)
             client = _Client(sock, _identity(uid, gid), pid, time.monotonic() + _ASK_SECONDS)
             self.clients[sock.fileno()] = client
             self.selector.register(sock, selectors.EVENT_READ, client)
+
+    def _refusal(self, uid: int) -> str:
+        """Why a new connection of ``uid`` is not taken: one identity's connection children
+        need one connection each, so more than MaxRequestWorkers of them are its scripts
+        hoarding connections, and they must not crowd out the other identities."""
+        if not self.running:
+            return "the server is stopping"
+        if len(self.clients) >= _MAX_CLIENTS:
+            return "the backend manager has too many connections"
+        per_identity = self.config.max_request_workers + _SPARE_CONNECTIONS
+        if sum(1 for client in self.clients.values() if client.asker.uid == uid) >= per_identity:
+            if uid not in self.crowded:
+                log.error("mod_fcgid: uid %d holds %d connections to the backend manager; more are refused",
+                          uid, per_identity)
+            self.crowded.add(uid)
+            return f"uid {uid} holds {per_identity} connections already"
+        self.crowded.discard(uid)
+        return ""
 
     def _readable(self, client: _Client) -> None:
         try:

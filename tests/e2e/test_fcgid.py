@@ -501,3 +501,45 @@ def test_nice_value_applies_to_the_kept_php_processes(itkgw_factory, docroots, p
     server = start_fcgid(itkgw_factory, [fcgid_php(alice, "alice.test", nice_value=nice)], ipc)
     response = server.request("alice.test", "/nice.php")
     assert (response.status, response.body) == (200, str(nice).encode()), server.error_log_text()
+
+
+HOARD_CGI = """#!/usr/bin/python3
+import json, os, socket, time
+print("Content-Type: text/plain")
+print()
+path = os.environ["QUERY_STRING"]
+held, refused = [], 0
+for _ in range(40):
+    sock = socket.socket(socket.AF_UNIX)
+    sock.connect(path)
+    held.append(sock)
+time.sleep(0.5)
+for sock in held:
+    sock.setblocking(False)
+    try:
+        answer = sock.recv(4096)
+    except BlockingIOError:
+        continue
+    refused += b'"status": 503' in answer
+time.sleep(2)
+print(f"held={len(held) - refused} refused={refused}")
+"""
+
+
+def test_one_identity_hoarding_manager_connections_does_not_crowd_out_another(itkgw_factory, docroots,
+                                                                              put: Put, ipc: str) -> None:
+    alice, bob = docroots[ALICE], docroots[BOB]
+    put(alice, "info.php", INFO_PHP)
+    put(bob, "hoard.cgi", HOARD_CGI)
+    vhosts = [fcgid_php(alice, "alice.test"), vhost_for(bob, "bob.test", exec_cgi=True)]
+    server = start_fcgid(itkgw_factory, vhosts, ipc, max_request_workers=16)
+    manager = os.path.join(ipc, f"manager-{server.pid}-1.sock")
+    hoarded: list[bytes] = []
+    thread = threading.Thread(target=lambda: hoarded.append(
+        server.request("bob.test", f"/hoard.cgi?{manager}").body))
+    thread.start()
+    time.sleep(1.0)
+    assert server.request("alice.test", "/info.php").status == 200  # alice is served meanwhile
+    thread.join(timeout=20)
+    assert hoarded == [b"held=32 refused=8\n"]  # MaxRequestWorkers 16, plus 16 spare
+    assert f"uid {bob.user.pw_uid} holds 32 connections to the backend manager" in server.error_log_text()
