@@ -50,6 +50,7 @@ from itkgw.config.modules.php import PHPRunSettings
 from itkgw.handlers.fcgid import MAX_MESSAGE, BackendClass, ClassRefused, backend_class
 from itkgw.mpm import fcgid_spawn, privs, sandbox
 from itkgw.mpm.backends import Backend, Books, ClassBooks, State
+from itkgw.mpm.scoreboard import SlotView
 from itkgw.mpm.signals import SignalQueue, exited
 
 log = logging.getLogger("itkgw.fcgid")
@@ -124,9 +125,11 @@ class Manager:
     """The manager process's loop (see the module's docstring)."""
 
     def __init__(self, config: ServerConfig, listener: socket.socket, setid_filter: Any,
-                 error_fd: int) -> None:
+                 error_fd: int, heartbeat: SlotView) -> None:
         self.config = config
         self.error_fd = error_fd
+        #: The scoreboard slot whose heartbeat tells the master this loop turns.
+        self.heartbeat = heartbeat
         self.listener = listener
         self.setid_filter = setid_filter
         self.root = ipc_dir(config)
@@ -446,6 +449,7 @@ class Manager:
                 self._refuse(client, 503, "mod_fcgid: the server is stopping")
 
     def _tick(self) -> None:
+        self.heartbeat.beat()
         now = time.monotonic()
         for backend in self.books.expired(now):
             self._end(backend, backend.reason)

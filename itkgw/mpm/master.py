@@ -81,6 +81,8 @@ class ManagerRecord:
     pid: int
     generation: int
     path: str
+    #: The scoreboard slot it beats in (its heartbeat, as a worker's).
+    slot: int
     retired: bool = False
     stopped: bool = False
 
@@ -184,16 +186,36 @@ class Master:
         assert self.ctx is not None and self.logs is not None and self.manager_listener is not None
         listener, self.manager_listener = self.manager_listener, None
         config, path = self.config, self.ctx.backends
-        manager = fcgid_manager.Manager(config, listener, self.ctx.setid_filter, self.logs.error_fd)
+        slot = self.scoreboard.find_free_slot()
+        if slot is None:
+            log.error("scoreboard is full, cannot start the FastCGI backend manager")
+            listener.close()
+            return
+        view = self.scoreboard.slot(slot)
+        view.reset()
+        view.state = SlotState.READY
+        view.beat()
+        manager = fcgid_manager.Manager(config, listener, self.ctx.setid_filter, self.logs.error_fd, view)
         pid = self._fork(manager.run, "FastCGI backend manager", keep_listeners=False)
         listener.close()
-        self.managers[pid] = ManagerRecord(pid, self.generation, path)
+        view.pid = pid
+        self.managers[pid] = ManagerRecord(pid, self.generation, path, slot)
 
     def _check_managers(self) -> None:
         """Reap managers; restart the current one if it died; stop a retired one once
         no worker of its generation is left to ask it."""
+        now = time.monotonic()
+        for record in self.managers.values():
+            beat = self.scoreboard.slot(record.slot).heartbeat
+            if now - beat > HUNG_SECONDS and record.pid not in self.hung:
+                log.error("FastCGI backend manager pid %d has not answered for %.0f seconds (stopped?): "
+                          "replacing it", record.pid, now - beat)
+                self.hung.add(record.pid)
+                _killpg(record.pid)  # its processes die with it
         for pid, status in exited(list(self.managers)):
             record = self.managers.pop(pid)
+            self.hung.discard(pid)
+            self.scoreboard.slot(record.slot).reset()
             if not record.retired and self.running and not self.stopping_gracefully:
                 log.error("FastCGI backend manager pid %d exited (%s); starting a new one", pid, status)
                 try:

@@ -543,3 +543,19 @@ def test_one_identity_hoarding_manager_connections_does_not_crowd_out_another(it
     thread.join(timeout=20)
     assert hoarded == [b"held=32 refused=8\n"]  # MaxRequestWorkers 16, plus 16 spare
     assert f"uid {bob.user.pw_uid} holds 32 connections to the backend manager" in server.error_log_text()
+
+
+def test_a_manager_that_stops_answering_is_replaced(itkgw_factory, docroots, put: Put, ipc: str) -> None:
+    alice = docroots[ALICE]
+    put(alice, "slow.php", SLOW_PHP)
+    server = start_fcgid(itkgw_factory, [fcgid_php(alice, "alice.test")], ipc)
+    before = server.request("alice.test", "/slow.php?ms=0").body
+    managers = [proc.pid for proc in processes()
+                if proc.uids == {0} and f"manager-{server.pid}-" in _open_sockets(proc.pid)]
+    os.kill(managers[0], signal.SIGSTOP)
+    deadline = time.monotonic() + 15
+    while "has not answered for" not in server.error_log_text():
+        assert time.monotonic() < deadline, "the stopped manager was not replaced"
+        time.sleep(0.2)
+    response = server.request("alice.test", "/slow.php?ms=0", timeout=20)
+    assert response.status == 200 and response.body != before
