@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import socket
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -42,6 +42,8 @@ log = logging.getLogger("itkgw.fcgid")
 
 #: Longest line the manager or a child sends.
 MAX_MESSAGE = 8192
+_FCGID_STDERR = stderr_to(log, "mod_fcgid: stderr: %s", logging.WARNING)
+_PHP_STDERR = stderr_to(logging.getLogger("itkgw.php"), "%s", logging.WARNING)
 
 
 @dataclass(frozen=True)
@@ -121,18 +123,19 @@ class RequestLimits:
     wait: float
     #: FcgidMaxRequestLen; None: only LimitRequestBody applies.
     max_body: int | None
+    #: Where the process's stderr goes: mod_fcgid's "stderr:" lines, or PHP's own as mod_php logs them.
+    stderr: Callable[[bytes], None] = _FCGID_STDERR
 
     @classmethod
     def of(cls, settings: FcgidSettings, timeout: float, php_default: bool = False) -> RequestLimits:
         """mod_fcgid's limits; for PHP under PHPHandler fcgid, mod_php's where unset: the
         server's Timeout for output, no body limit beyond LimitRequestBody."""
+        connect = float(settings.value("connect_timeout"))
+        wait = settings.value("busy_timeout") + connect
         if php_default:
             io = float(settings.io_timeout or timeout)
-            max_body = settings.max_request_len
-        else:
-            io, max_body = float(settings.value("io_timeout")), settings.value("max_request_len")
-        connect = float(settings.value("connect_timeout"))
-        return cls(connect, io, settings.value("busy_timeout") + connect, max_body)
+            return cls(connect, io, wait, settings.max_request_len, _PHP_STDERR)
+        return cls(connect, float(settings.value("io_timeout")), wait, settings.value("max_request_len"))
 
 
 def _too_long(length: int, limit: int) -> HTTPError:
@@ -160,7 +163,7 @@ def serve(conn: HTTPConnection, request: Request, manager: str, coordinates: Map
         outcome = "broken"
         try:
             response = Response(conn, script, f"{lease.socket} (pid {lease.pid})")
-            connection.request(env, body, response.take, stderr_to(log), limits.io, keep_conn=False)
+            connection.request(env, body, response.take, limits.stderr, limits.io, keep_conn=False)
             response.finish()
             outcome = "ok"
         finally:

@@ -140,12 +140,14 @@ class Response:
         self.conn.end_response()
 
 
-def stderr_to(log: logging.Logger) -> Callable[[bytes], None]:
-    """The backend's stderr as error-log lines, one per line it wrote."""
+def stderr_to(log: logging.Logger, template: str = "AH01071: Got error '%s'",
+              level: int = logging.ERROR) -> Callable[[bytes], None]:
+    """The backend's stderr as error-log lines, one per line it wrote, each in ``template``
+    (mod_proxy_fcgi's by default)."""
 
     def write(data: bytes) -> None:
         for line in data.decode("utf-8", "replace").splitlines():
             if line.strip():
-                log.error("AH01071: Got error '%s'", line)
+                log.log(level, template, line)
 
     return write

@@ -559,3 +559,17 @@ def test_a_manager_that_stops_answering_is_replaced(itkgw_factory, docroots, put
         time.sleep(0.2)
     response = server.request("alice.test", "/slow.php?ms=0", timeout=20)
     assert response.status == 200 and response.body != before
+
+
+def test_php_s_own_messages_reach_the_error_log_as_mod_php_s_do(itkgw_factory, docroots, put: Put,
+                                                                ipc: str) -> None:
+    alice = docroots[ALICE]
+    put(alice, "warn.php", "<?php trigger_error('itkt-warning', E_USER_WARNING); echo 'done';\n")
+    server = start_fcgid(itkgw_factory, [vhost_for(alice, "alice.test"), fcgid_php(alice, "fcgid.test")], ipc)
+    for host, tag in (("alice.test", "[php:warn]"), ("fcgid.test", "[fcgid:warn]")):
+        assert server.request(host, "/warn.php").body == b"done"
+        log = server.error_log_text()
+        assert [line for line in log.splitlines() if "itkt-warning" in line and tag in line], log
+    assert "] PHP Warning:  itkt-warning in " in "\n".join(  # as mod_php logs it
+        line for line in server.error_log_text().splitlines() if "[php:warn]" in line)
+    assert "mod_fcgid: stderr: PHP Warning:  itkt-warning" in server.error_log_text()  # as mod_fcgid does
