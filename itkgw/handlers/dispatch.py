@@ -210,7 +210,9 @@ def _serve_target(conn: HTTPConnection, request: Request, plan: Plan, config: Se
         _to_fastcgi(conn, plan, config, dirconf, handler, env, target.filename)
     elif kind == "fcgid":
         if not dirconf.exec_cgi and not dirconf.script_alias:
-            raise HTTPError(403, f"AH01212: Options ExecCGI is off in this directory: {target.filename}")
+            logging.getLogger("itkgw.fcgid").error(
+                "mod_fcgid: location of script %s does not have ExecCGI enabled", target.filename)
+            raise HTTPError(403)
         env = _script_environ(request, plan, config, dirconf, target.script_name, target.filename,
                               target.path_info, dirconf.base_dir)
         _to_fcgid(conn, request, plan, config, dirconf, target, env, backends)

@@ -139,7 +139,9 @@ class RequestLimits:
 
 
 def _too_long(length: int, limit: int) -> HTTPError:
-    return HTTPError(500, f"mod_fcgid: HTTP request length {length} (so far) exceeds MaxRequestLen ({limit})")
+    """mod_fcgid's 500 for a long body, with its warning."""
+    log.warning("mod_fcgid: HTTP request length %d (so far) exceeds MaxRequestLen (%d)", length, limit)
+    return HTTPError(500)
 
 
 def serve(conn: HTTPConnection, request: Request, manager: str, coordinates: Mapping[str, object],

@@ -42,8 +42,9 @@ SLOW_PHP = "<?php usleep((int)($_GET['ms'] ?? 1500) * 1000); echo getmypid();\n"
 
 def fcgid_php(site: Site, server_name: str, **fcgid: Any) -> dict[str, Any]:
     """A vhost whose .php files run on php-cgi processes kept by itkgw (mod_fcgid's setup)."""
-    return vhost_for(site, server_name, fcgid_extensions=[".php"], exec_cgi=True,
-                     fcgid_wrapper=[{"command": PHP_CGI, "suffix": ".php"}], **fcgid)
+    table = {"fcgid_extensions": [".php"], "exec_cgi": True,
+             "fcgid_wrapper": [{"command": PHP_CGI, "suffix": ".php"}], **fcgid}
+    return vhost_for(site, server_name, **table)
 
 
 @pytest.fixture
@@ -260,7 +261,18 @@ def test_body_over_fcgid_max_request_len_is_refused_before_php(itkgw_factory, do
     server = start_fcgid(itkgw_factory, [fcgid_php(alice, "alice.test", fcgid_max_request_len=1000)], ipc)
     assert server.request("alice.test", "/info.php", method="POST", body=b"x" * 1000).status == 200
     assert server.request("alice.test", "/info.php", method="POST", body=b"x" * 1001).status == 500
-    assert "HTTP request length 1001 (so far) exceeds MaxRequestLen (1000)" in server.error_log_text()
+    message = "mod_fcgid: HTTP request length 1001 (so far) exceeds MaxRequestLen (1000)"
+    assert "[fcgid:warn]" in next(line for line in server.error_log_text().splitlines() if message in line)
+
+
+def test_an_fcgid_script_needs_execcgi_as_under_mod_fcgid(itkgw_factory, docroots, put: Put,
+                                                          ipc: str) -> None:
+    alice = docroots[ALICE]
+    put(alice, "info.php", INFO_PHP)
+    server = start_fcgid(itkgw_factory, [fcgid_php(alice, "alice.test", exec_cgi=False)], ipc)
+    assert server.request("alice.test", "/info.php").status == 403
+    assert ("[fcgid:error]" in server.error_log_text() and f"mod_fcgid: location of script "
+            f"{alice.htdocs}/info.php does not have ExecCGI enabled" in server.error_log_text())
 
 
 def test_pass_header_gives_php_the_authorization(itkgw_factory, docroots, put: Put, ipc: str) -> None:
