@@ -88,7 +88,12 @@ def serve(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConf
     if backend is not None:
         _serve_pass_match(conn, request, plan, config, backend)
         return
-    target = locate(request, dirconf, first)
+    try:
+        target = locate(request, dirconf, first)
+    except HTTPError as missing:
+        if missing.status == 404 and _serve_virtual(conn, request, plan, config, backends):
+            return
+        raise
     walked = _walk(target.filename, vhost, first)
     try:
         _refuse_unread_access_files(config, vhost, target, first)
@@ -103,6 +108,24 @@ def serve(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConf
         _serve_target(conn, request, plan, config, mime, first, target, walked, backends)
     finally:
         os.close(walked)
+
+
+def _serve_virtual(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConfig,
+                   backends: str) -> bool:
+    """FcgidWrapper ... virtual: a request for a file that does not exist still goes to the
+    wrapper, as mod_fcgid's; False when no virtual wrapper serves the path."""
+    assert plan.vhost is not None
+    vhost, filename = plan.vhost, plan.dirconf.fs_path
+    dirconf = merge(config, vhost, plan.url_path, fs_path=filename)
+    wrapper = dirconf.modules.get(FcgidSettings).wrapper_for(filename)
+    if dirconf.handler_for(filename) != "fcgid" or wrapper is None or not wrapper.virtual:
+        return False
+    denied = denial(request, vhost, dirconf, plan.reqenv)
+    if denied is not None:
+        raise HTTPError(403, denied)
+    target = Target(filename, plan.url_path, "", os.stat_result((0,) * 10))
+    _serve_fcgid(conn, request, plan, config, dirconf, target, backends)
+    return True
 
 
 def _serve_pass_match(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConfig,
@@ -137,6 +160,18 @@ def _to_fastcgi(conn: HTTPConnection, plan: Plan, config: ServerConfig, dirconf:
         raise HTTPError(500, str(exc)) from None
     timeout = plan.vhost.modules.get(ProxySettings).timeout or config.timeout
     proxy_fcgi.serve(conn, handler, env, timeout, logging.getLogger("itkgw.proxy_fcgi"), script)
+
+
+def _serve_fcgid(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConfig, dirconf: DirConfig,
+                 target: Target, backends: str) -> None:
+    """An fcgid-script: mod_fcgid wants ExecCGI (or ScriptAlias) where the script is."""
+    if not dirconf.exec_cgi and not dirconf.script_alias:
+        logging.getLogger("itkgw.fcgid").error(
+            "mod_fcgid: location of script %s does not have ExecCGI enabled", target.filename)
+        raise HTTPError(403)
+    env = _script_environ(request, plan, config, dirconf, target.script_name, target.filename,
+                          target.path_info, dirconf.base_dir)
+    _to_fcgid(conn, request, plan, config, dirconf, target, env, backends)
 
 
 def _to_fcgid(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConfig, dirconf: DirConfig,
@@ -209,13 +244,7 @@ def _serve_target(conn: HTTPConnection, request: Request, plan: Plan, config: Se
                               target.path_info, dirconf.base_dir)
         _to_fastcgi(conn, plan, config, dirconf, handler, env, target.filename)
     elif kind == "fcgid":
-        if not dirconf.exec_cgi and not dirconf.script_alias:
-            logging.getLogger("itkgw.fcgid").error(
-                "mod_fcgid: location of script %s does not have ExecCGI enabled", target.filename)
-            raise HTTPError(403)
-        env = _script_environ(request, plan, config, dirconf, target.script_name, target.filename,
-                              target.path_info, dirconf.base_dir)
-        _to_fcgid(conn, request, plan, config, dirconf, target, env, backends)
+        _serve_fcgid(conn, request, plan, config, dirconf, target, backends)
     elif kind == "cgi":
         if not dirconf.exec_cgi and not dirconf.script_alias:
             raise HTTPError(403, f"AH01212: Options ExecCGI is off in this directory: {target.filename}")

@@ -585,3 +585,31 @@ def test_php_s_own_messages_reach_the_error_log_as_mod_php_s_do(itkgw_factory, d
     assert "] PHP Warning:  itkt-warning in " in "\n".join(  # as mod_php logs it
         line for line in server.error_log_text().splitlines() if "[php:warn]" in line)
     assert "mod_fcgid: stderr: PHP Warning:  itkt-warning" in server.error_log_text()  # as mod_fcgid does
+
+
+VIRTUAL_WRAPPER = f"""#!{SYSTEM_PYTHON}
+from flup.server.fcgi import WSGIServer
+
+def app(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    names = ("SCRIPT_NAME", "PATH_INFO", "SCRIPT_FILENAME")
+    return [" ".join(f"{{name}}={{environ.get(name, '')}}" for name in names).encode()]
+
+WSGIServer(app).run()
+"""
+
+
+@pytest.mark.skipif(not _system_python_has_flup(), reason=f"needs flup for {SYSTEM_PYTHON}")
+def test_a_virtual_wrapper_serves_paths_with_no_file(itkgw_factory, docroots, put: Put, ipc: str) -> None:
+    """As Apache 2.4 + mod_fcgid 2.3.9 answers the same config (compared on this machine)."""
+    alice = docroots[ALICE]
+    wrapper = put(alice, "wrapper.fcgi", VIRTUAL_WRAPPER)
+    wrapper.chmod(0o750)
+    virtual = {"command": str(wrapper), "suffix": ".virt", "virtual": True}
+    vhost = vhost_for(alice, "alice.test", fcgid_extensions=[".virt"], exec_cgi=True, fcgid_wrapper=[virtual])
+    server = start_fcgid(itkgw_factory, [vhost], ipc)
+    response = server.request("alice.test", "/app.virt")
+    assert (response.status, response.body.decode()) == (
+        200, f"SCRIPT_NAME=/app.virt PATH_INFO= SCRIPT_FILENAME={alice.htdocs}/app.virt")
+    assert server.request("alice.test", "/no/such/dir/app.virt/x").status == 404
+    assert server.request("alice.test", "/nothing.txt").status == 404
