@@ -14,13 +14,15 @@ Rules for one request:
     manager answers with a status               -> that status (503: none free in time)
     process refuses the connection              -> reported dead, one more process asked for
     request ends cleanly                        -> process released for the next request
-    anything else (timeout, 502, client gone)   -> process released as broken: the manager ends it
+    no output for FcgidIOTimeout                -> 500, mod_fcgid's "read data timeout" (and broken)
+    anything else (502, client gone)            -> process released as broken: the manager ends it
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import socket
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -30,7 +32,7 @@ from itkgw.config.model import Identity, PHPSetting, ServerConfig, VHost
 from itkgw.config.modules.fcgid import FcgidSettings
 from itkgw.config.modules.php import PHPRunSettings
 from itkgw.errors import HTTPError
-from itkgw.handlers.fcgi_client import Address, BackendUnavailable, connect
+from itkgw.handlers.fcgi_client import Address, BackendTimeout, BackendUnavailable, connect
 from itkgw.handlers.phpcgi import lock_section
 from itkgw.handlers.proxy_fcgi import Response, stderr_to
 from itkgw.request.dirconf import map_path, merge
@@ -163,11 +165,18 @@ def serve(conn: HTTPConnection, request: Request, manager: str, coordinates: Map
                 raise
             continue
         outcome = "broken"
+        response = Response(conn, script, f"{lease.socket} (pid {lease.pid})")
         try:
-            response = Response(conn, script, f"{lease.socket} (pid {lease.pid})")
             connection.request(env, body, response.take, limits.stderr, limits.io, keep_conn=False)
             response.finish()
             outcome = "ok"
+        except BackendTimeout:
+            log.warning("mod_fcgid: read data timeout in %d seconds", limits.io)
+            if response.started:
+                raise HTTPError(500) from None  # the client's response is cut short
+            logging.getLogger("itkgw.core").error("End of script output before headers: %s",
+                                                  os.path.basename(script))
+            raise HTTPError(500) from None
         finally:
             connection.close()
             lease.release(outcome)

@@ -613,3 +613,16 @@ def test_a_virtual_wrapper_serves_paths_with_no_file(itkgw_factory, docroots, pu
         200, f"SCRIPT_NAME=/app.virt PATH_INFO= SCRIPT_FILENAME={alice.htdocs}/app.virt")
     assert server.request("alice.test", "/no/such/dir/app.virt/x").status == 404
     assert server.request("alice.test", "/nothing.txt").status == 404
+
+
+def test_no_output_within_fcgid_io_timeout_is_a_500_as_under_mod_fcgid(itkgw_factory, docroots, put: Put,
+                                                                      ipc: str) -> None:
+    """Apache 2.4 + mod_fcgid 2.3.9 answers 500 and logs these two lines (compared on this machine)."""
+    alice = docroots[ALICE]
+    put(alice, "slow.php", SLOW_PHP)
+    server = start_fcgid(itkgw_factory, [fcgid_php(alice, "alice.test", fcgid_io_timeout=1)], ipc)
+    assert server.request("alice.test", "/slow.php?ms=2500").status == 500
+    log = server.error_log_text()
+    assert "[fcgid:warn]" in log and "mod_fcgid: read data timeout in 1 seconds" in log
+    assert "[core:error]" in log and "End of script output before headers: slow.php" in log
+    assert server.request("alice.test", "/slow.php?ms=0").status == 200  # a new process serves the next
