@@ -14,8 +14,9 @@ Rules for one request:
     manager answers with a status               -> that status (503: none free in time)
     process refuses the connection              -> reported dead, one more process asked for
     request ends cleanly                        -> process released for the next request
-    no output for FcgidIOTimeout                -> 500, mod_fcgid's "read data timeout" (and broken)
-    anything else (502, client gone)            -> process released as broken: the manager ends it
+    no output for FcgidIOTimeout, or garbage,
+    or the process gone mid-request             -> 500 with mod_fcgid's lines, as Apache answers
+    anything else (client gone...)              -> process released as broken: the manager ends it
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from itkgw.config.model import Identity, PHPSetting, ServerConfig, VHost
 from itkgw.config.modules.fcgid import FcgidSettings
 from itkgw.config.modules.php import PHPRunSettings
 from itkgw.errors import HTTPError
-from itkgw.handlers.fcgi_client import Address, BackendTimeout, BackendUnavailable, connect
+from itkgw.handlers.fcgi_client import Address, BackendError, BackendTimeout, BackendUnavailable, connect
 from itkgw.handlers.phpcgi import lock_section
 from itkgw.handlers.proxy_fcgi import Response, stderr_to
 from itkgw.request.dirconf import map_path, merge
@@ -168,19 +169,27 @@ def serve(conn: HTTPConnection, request: Request, manager: str, coordinates: Map
         response = Response(conn, script, f"{lease.socket} (pid {lease.pid})")
         try:
             connection.request(env, body, response.take, limits.stderr, limits.io, keep_conn=False)
+            outcome = "ok"  # the exchange ended cleanly, whatever the script wrote
+            if not response.started:
+                _no_head(script)
+                raise HTTPError(500)
             response.finish()
-            outcome = "ok"
-        except BackendTimeout:
-            log.warning("mod_fcgid: read data timeout in %d seconds", limits.io)
-            if response.started:
-                raise HTTPError(500) from None  # the client's response is cut short
-            logging.getLogger("itkgw.core").error("End of script output before headers: %s",
-                                                  os.path.basename(script))
-            raise HTTPError(500) from None
+        except (BackendTimeout, BackendError) as failed:
+            if isinstance(failed, BackendTimeout):
+                log.warning("mod_fcgid: read data timeout in %d seconds", limits.io)
+            else:
+                log.warning("mod_fcgid: error reading data from FastCGI server (%s)", failed.log)
+            if not response.started:
+                _no_head(script)
+            raise HTTPError(500) from None  # after the head, the client's response is cut short
         finally:
             connection.close()
             lease.release(outcome)
         return
+
+
+def _no_head(script: str) -> None:
+    logging.getLogger("itkgw.core").error("End of script output before headers: %s", os.path.basename(script))
 
 
 def _bounded(chunks: Iterator[bytes], limit: int) -> Iterator[bytes]:

@@ -356,7 +356,7 @@ def test_apache_syntax_in_both_series(start, docroots, put: Put, ipc: str, compa
     assert response.status == 200 and b"sapi=cgi-fcgi" in response.body
 
 
-def test_a_process_killed_mid_request_gives_502_and_is_never_lent_again(itkgw_factory, docroots, put: Put,
+def test_a_process_killed_mid_request_gives_500_and_is_never_lent_again(itkgw_factory, docroots, put: Put,
                                                                         ipc: str) -> None:
     alice = docroots[ALICE]
     put(alice, "slow.php", SLOW_PHP)
@@ -373,7 +373,9 @@ def test_a_process_killed_mid_request_gives_502_and_is_never_lent_again(itkgw_fa
     victim = backends_of(alice.user.pw_uid)[0]
     os.kill(victim, signal.SIGKILL)
     thread.join(timeout=10)
-    assert results == [502]
+    assert results == [500]  # Apache 2.4 + mod_fcgid 2.3.9's answer (compared on this machine)
+    assert "mod_fcgid: error reading data from FastCGI server" in server.error_log_text()
+    assert "End of script output before headers: slow.php" in server.error_log_text()
     assert int(server.request("alice.test", "/slow.php?ms=0").body) != victim
 
 
@@ -412,7 +414,7 @@ def test_a_program_that_keeps_dying_is_backed_off(itkgw_factory, docroots, put: 
             statuses.append(server.request("alice.test", "/info.php").status)
         except TimeoutError:
             raise AssertionError(server.error_log_text()) from None
-    assert set(statuses) <= {502, 503} and 503 in statuses
+    assert set(statuses) <= {500, 503} and 503 in statuses
     log = server.error_log_text()
     assert "exit(status 1)" in log and "its processes keep failing to start" in log
 
