@@ -93,7 +93,7 @@ def cgi_environ(
         "SERVER_ADDR": request.local_ip,
         "SERVER_PORT": str(request.local_port),
         "SERVER_PROTOCOL": f"HTTP/{request.http_version}",
-        "SERVER_ADMIN": vhost.server_admin or config.server_admin,
+        "SERVER_ADMIN": vhost.server_admin or config.server_admin or NO_ADMIN,
         "REQUEST_METHOD": request.method,
         "REQUEST_URI": _wire(request.target),
         "REQUEST_SCHEME": "https" if https else "http",
@@ -117,6 +117,10 @@ def cgi_environ(
         env["CONTENT_LENGTH"] = str(request.content_length)
     env.update(_header_variables(request.headers))
     return env
+
+
+#: SERVER_ADMIN where no ServerAdmin is set, as httpd gives it.
+NO_ADMIN = "[no address given]"
 
 
 def _header_variables(headers: list[tuple[str, str]]) -> dict[str, str]:

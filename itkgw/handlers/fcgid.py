@@ -25,7 +25,9 @@ import json
 import logging
 import os
 import socket
+import tempfile
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +45,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("itkgw.fcgid")
 
+#: How much of a spooled body is read at a time.
+_SPOOL_READ = 65536
 #: Longest line the manager or a child sends.
 MAX_MESSAGE = 8192
 _FCGID_STDERR = stderr_to(log, "mod_fcgid: stderr: %s", logging.WARNING)
@@ -156,6 +160,36 @@ def serve(conn: HTTPConnection, request: Request, manager: str, coordinates: Map
     body = conn.body_chunks()
     if limits.max_body is not None:
         body = _bounded(body, limits.max_body)
+    with _sized(request, body, env) as body:
+        _run(conn, manager, coordinates, limits, env, script, body)
+
+
+@contextmanager
+def _sized(request: Request, body: Iterator[bytes], env: dict[str, str]) -> Iterator[Iterator[bytes]]:
+    """The body with its CONTENT_LENGTH in ``env``, as mod_fcgid hands every request: a
+    request without one gets 0, a chunked one is read first into a file of its own (its
+    identity's, unlinked at once; mod_fcgid holds it so too) to learn its length."""
+    if request.content_length is not None:
+        yield body
+        return
+    if not request.chunked:
+        env["CONTENT_LENGTH"] = "0"
+        yield body
+        return
+    with tempfile.TemporaryFile(prefix="itkgw-body-") as spool:
+        size = 0
+        for chunk in body:
+            spool.write(chunk)
+            size += len(chunk)
+        spool.seek(0)
+        env["CONTENT_LENGTH"] = str(size)
+        yield iter(lambda: spool.read(_SPOOL_READ), b"")
+
+
+def _run(conn: HTTPConnection, manager: str, coordinates: Mapping[str, object], limits: RequestLimits,
+         env: dict[str, str], script: str, body: Iterator[bytes]) -> None:
+    """The request on a process of its class; a process that refuses the connection is
+    reported dead and one more is asked for."""
     for attempt in range(2):
         lease = Lease(manager, coordinates, limits.wait)
         try:

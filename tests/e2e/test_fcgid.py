@@ -628,3 +628,25 @@ def test_no_output_within_fcgid_io_timeout_is_a_500_as_under_mod_fcgid(itkgw_fac
     assert "[fcgid:warn]" in log and "mod_fcgid: read data timeout in 1 seconds" in log
     assert "[core:error]" in log and "End of script output before headers: slow.php" in log
     assert server.request("alice.test", "/slow.php?ms=0").status == 200  # a new process serves the next
+
+
+@pytest.mark.parametrize("handler", ["fcgid-script", "php default"])
+def test_a_chunked_body_reaches_php_with_its_length(itkgw_factory, docroots, put: Put, ipc: str,
+                                                     handler: str) -> None:
+    """mod_fcgid reads a chunked body first and hands it on with CONTENT_LENGTH; so does itkgw."""
+    alice = docroots[ALICE]
+    put(alice, "info.php", INFO_PHP)
+    vhost = fcgid_php(alice, "alice.test") if handler == "fcgid-script" else vhost_for(alice, "alice.test")
+    server = start_fcgid(itkgw_factory, [vhost], ipc)
+    body = os.urandom(120 * 1024)  # within FcgidMaxRequestLen's default
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=20)
+    try:
+        connection.request("POST", "/info.php", body=iter([body[:50_000], body[50_000:]]),
+                           headers={"Host": "alice.test", "Content-Type": "application/octet-stream"},
+                           encode_chunked=True)
+        response = connection.getresponse()
+        answer = dict(item.split("=", 1) for item in response.read().decode().split())
+    finally:
+        connection.close()
+    assert response.status == 200
+    assert (answer["len"], answer["sha"]) == (str(len(body)), hashlib.sha256(body).hexdigest())
