@@ -85,7 +85,8 @@ def remove_users(names: Sequence[str]) -> None:
     """Remove users (userdel takes their own groups with them), and what itkgw kept for them."""
     for name in names:
         user = pwd.getpwnam(name)
-        shutil.rmtree(f"{ITKGW_IPC_DIR}/{user.pw_uid}.{user.pw_gid}", ignore_errors=True)
+        for kept in Path(ITKGW_IPC_DIR).glob(f"{user.pw_uid}.*"):  # with any group
+            shutil.rmtree(kept, ignore_errors=True)
         subprocess.run(["userdel", name], check=True)
 
 
