@@ -30,6 +30,7 @@ import logging
 import os
 import pwd
 import selectors
+import shutil
 import signal
 import socket
 import struct
@@ -157,6 +158,7 @@ class Manager:
         if signal_mask is not None:
             signal.pthread_sigmask(signal.SIG_SETMASK, signal_mask)
         self._confine()
+        self._forget_removed_users()
         self.selector.register(signals, selectors.EVENT_READ, "signals")
         self.selector.register(self.listener, selectors.EVENT_READ, "listener")
         next_tick = time.monotonic() + _TICK_SECONDS
@@ -186,6 +188,24 @@ class Manager:
             mask |= 1 << cap
         privs.REAL_OS.limit_bounding_set(mask)
         privs.REAL_OS.set_capabilities(mask)
+
+    def _forget_removed_users(self) -> None:
+        """Remove the directories of uids no longer on the system: their sessions and
+        uploads must not pass to a user given the same uid later."""
+        try:
+            names = os.listdir(self.root)
+        except OSError as exc:
+            log.warning("backend manager: cannot list %s: %s", self.root, exc)
+            return
+        for name in names:
+            uid, dot, gid = name.partition(".")
+            if not (dot and uid.isdigit() and gid.isdigit()):
+                continue
+            try:
+                pwd.getpwuid(int(uid))
+            except KeyError:
+                log.info("backend manager: removing %s/%s, of a uid no longer on the system", self.root, name)
+                shutil.rmtree(os.path.join(self.root, name), ignore_errors=True)
 
     def stop(self) -> None:
         """End every process, answer no more questions."""

@@ -650,3 +650,16 @@ def test_a_chunked_body_reaches_php_with_its_length(itkgw_factory, docroots, put
         connection.close()
     assert response.status == 200
     assert (answer["len"], answer["sha"]) == (str(len(body)), hashlib.sha256(body).hexdigest())
+
+
+def test_what_was_kept_for_a_removed_user_is_removed(itkgw_factory, docroots, put: Put, ipc: str) -> None:
+    """A user given the same uid later must not find the sessions of the one removed."""
+    gone = Path(ipc) / "424242.424242"
+    (gone / "sessions").mkdir(parents=True)
+    (gone / "sessions" / "sess_abc").write_text("secret")
+    alice = docroots[ALICE]
+    put(alice, "slow.php", SLOW_PHP)
+    server = start_fcgid(itkgw_factory, [fcgid_php(alice, "alice.test")], ipc)
+    assert server.request("alice.test", "/slow.php?ms=0").status == 200
+    assert not gone.exists()
+    assert (Path(ipc) / f"{alice.user.pw_uid}.{alice.user.pw_gid}").is_dir()
