@@ -349,7 +349,7 @@ class Manager:
                 log.error("mod_fcgid: can't apply process slot for %s: %s", books.cls.describe(), why_not)
                 self._refuse(client, 503, f"mod_fcgid: {books.cls.describe()}: {why_not}")
                 return
-            if why_not.startswith("FcgidMaxProcesses "):
+            if why_not.startswith("FcgidMaxProcesses ") and not self._room_coming():
                 elsewhere = self.books.idle_elsewhere(books)
                 if elsewhere is not None:  # once it has exited, reap() serves the queue
                     self._end(elsewhere, f"making room for {books.cls.describe()} at {why_not}")
@@ -369,6 +369,11 @@ class Manager:
         client.backend = backend
         if not _answer(client.sock, {"socket": backend.socket, "pid": backend.pid}):
             self._gone(client)
+
+    def _room_coming(self) -> bool:
+        """Whether a process is ending already: its exit makes the room one asker waits for
+        (the queue is served again then), so no second one need end for it."""
+        return any(backend.state is State.ENDING for backend in self.books.by_pid.values())
 
     def _gone(self, client: _Client) -> None:
         """The child closed its connection: a process it still held comes back as broken."""
