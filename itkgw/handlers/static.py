@@ -31,6 +31,7 @@ second may leave the mtime as it is; Last-Modified is never later than now.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import time
@@ -96,7 +97,13 @@ class Validators:
 
 def http_date(seconds: float) -> str:
     """An IMF-fixdate (``Sun, 06 Nov 1994 08:49:37 GMT``)."""
-    return formatdate(seconds, usegmt=True)
+    return _http_date(int(seconds))
+
+
+@functools.lru_cache(maxsize=512)
+def _http_date(second: int) -> str:
+    """A file's Last-Modified is asked for again on the next request for it."""
+    return formatdate(second, usegmt=True)
 
 
 def parse_http_date(value: str | None) -> int | None:

@@ -10,6 +10,7 @@ while waiting for the next request on a persistent connection.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import select
@@ -189,6 +190,16 @@ _ERROR_TEXTS = {
          "capacity problems. Please try again later.",
     504: "The gateway did not receive a timely response from the upstream server or application.",
 }
+
+
+@functools.lru_cache(maxsize=4)
+def _http_date_of_second(second: int) -> str:
+    return formatdate(second, usegmt=True)
+
+
+def http_now() -> str:
+    """The Date header of a response sent now; formatted once a second, not per request."""
+    return _http_date_of_second(int(time.time()))
 
 
 def error_page(status: int, location: str | None = None) -> bytes:
@@ -459,7 +470,7 @@ class HTTPConnection:
     def send_response_head(self, status: int, headers: list[tuple[str, str]], hold: bool = False) -> None:
         """Status line and headers; Date, Server and framing are added here. ``hold``: the
         body follows at once, so the head waits to leave in the same write."""
-        out = [("Date", formatdate(usegmt=True)), ("Server", SERVER_SOFTWARE)]
+        out = [("Date", http_now()), ("Server", SERVER_SOFTWARE)]
         for name, value in headers:
             if "\r" in name or "\n" in name or "\r" in value or "\n" in value:
                 raise HTTPError(500, f"response header {name!r} contains CR or LF")
@@ -561,7 +572,7 @@ class HTTPConnection:
 
     def _send_raw_error(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
         phrase = HTTPStatus(status).phrase
-        lines = [f"HTTP/1.1 {status} {phrase}", f"Date: {formatdate(usegmt=True)}",
+        lines = [f"HTTP/1.1 {status} {phrase}", f"Date: {http_now()}",
                  f"Server: {SERVER_SOFTWARE}", "Connection: close"]
         lines += [f"{name}: {value}" for name, value in headers]
         try:

@@ -9,6 +9,7 @@ lines of concurrent children do not interleave.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import time
@@ -145,7 +146,13 @@ def setup_error_log(fd: int, level: str) -> logging.Logger:
 
 
 def _format_time(when: float) -> str:
-    return time.strftime("[%d/%b/%Y:%H:%M:%S %z]", time.localtime(when))
+    return _format_second(int(when))
+
+
+@functools.lru_cache(maxsize=4)
+def _format_second(second: int) -> str:
+    """%t of the access log, formatted once a second, not per request."""
+    return time.strftime("[%d/%b/%Y:%H:%M:%S %z]", time.localtime(second))
 
 
 def format_access(fmt: str, fields: dict[str, object], headers: dict[str, str]) -> str:
