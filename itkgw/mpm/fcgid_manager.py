@@ -3,10 +3,13 @@
 Forked by the master for each configuration generation, it stays root with
 only the capabilities its job needs (switching ids for a start, signalling
 and chowning for the processes) under the set*id seccomp filter. Its only
-input is the one-line question of a connection child (vhost number, URL
-path, file), from which it works out the class from the configuration; the
-asker's socket credentials (SO_PEERCRED) must be the class's identity, so
-one tenant can never obtain, start or even learn of another's processes.
+input is what connection children write on their connections: a one-line
+question (vhost number, URL path, file), from which it works out the class
+from the configuration, and a line saying how the lent process's request
+ended. The asker's socket credentials (SO_PEERCRED) must be the class's
+identity, so one tenant can never obtain, start or even learn of another's
+processes. It beats in a scoreboard slot; the master replaces a manager
+that stops.
 
 A process starts as the class's identity with no capability, in a session
 of its own, with its listening socket as fd 0 (FastCGI's rule: php-cgi and
