@@ -29,6 +29,7 @@ from typing import IO, TYPE_CHECKING
 from itkgw import SERVER_SOFTWARE
 from itkgw.config.model import ServerConfig, VHost
 from itkgw.errors import HTTPError
+from itkgw.request.variables import wire
 
 if TYPE_CHECKING:
     from itkgw.http.connection import HTTPConnection, Request
@@ -95,9 +96,9 @@ def cgi_environ(
         "SERVER_PROTOCOL": f"HTTP/{request.http_version}",
         "SERVER_ADMIN": vhost.server_admin or config.server_admin or NO_ADMIN,
         "REQUEST_METHOD": request.method,
-        "REQUEST_URI": _wire(request.target),
+        "REQUEST_URI": wire(request.target),
         "REQUEST_SCHEME": "https" if https else "http",
-        "QUERY_STRING": _wire(request.query),
+        "QUERY_STRING": wire(request.query),
         "SCRIPT_NAME": script_name,
         "SCRIPT_FILENAME": script_filename,
         "REMOTE_ADDR": request.remote_ip,
@@ -123,6 +124,11 @@ def cgi_environ(
 NO_ADMIN = "[no address given]"
 
 
+def header_variable(name: str) -> str:
+    """The CGI variable of request header ``name``: HTTP_ and the name, upper case, - as _."""
+    return "HTTP_" + name.upper().replace("-", "_")
+
+
 def _header_variables(headers: list[tuple[str, str]]) -> dict[str, str]:
     """HTTP_* variables, repeated headers joined with ", " as Apache merges them."""
     joined: dict[str, list[str]] = {}
@@ -130,8 +136,8 @@ def _header_variables(headers: list[tuple[str, str]]) -> dict[str, str]:
         name = name.lower()
         if name in _WITHHELD_HEADERS or name == "content-length" or not _ENV_NAME.fullmatch(name):
             continue
-        key = "CONTENT_TYPE" if name == "content-type" else "HTTP_" + name.upper().replace("-", "_")
-        joined.setdefault(key, []).append(_wire(value))
+        key = "CONTENT_TYPE" if name == "content-type" else header_variable(name)
+        joined.setdefault(key, []).append(wire(value))
     return {key: ", ".join(values) for key, values in joined.items()}
 
 
@@ -140,11 +146,6 @@ def _context_prefix(vhost: VHost, directory: str) -> str:
         if alias_directory.rstrip("/") == directory.rstrip("/"):
             return prefix
     return ""
-
-
-def _wire(text: str) -> str:
-    """A latin-1 decoded wire string, re-decoded so os.fsencode gives back its bytes."""
-    return os.fsdecode(text.encode("latin-1"))
 
 
 # -- the response head ---------------------------------------------------

@@ -27,17 +27,24 @@ from itkgw.http.connection import HTTPConnection, Request
 from itkgw.request.dirconf import DirConfig, access_file_dirs, merge, options_at
 from itkgw.request.mime import MimeTypes
 from itkgw.request.routing import Plan, denial
+from itkgw.request.variables import wire
 
 log = logging.getLogger("itkgw.core")
 
 
 @dataclass(frozen=True)
-class Target:
-    """The file a request resolved to, and the URL path left over after it."""
+class Script:
+    """The file a request names, and the URL path left over after it."""
 
     filename: str
     script_name: str
     path_info: str
+
+
+@dataclass(frozen=True)
+class Target(Script):
+    """A Script that exists, with what stat(2) said of it."""
+
     st: os.stat_result
 
 
@@ -123,8 +130,7 @@ def _serve_virtual(conn: HTTPConnection, request: Request, plan: Plan, config: S
     denied = denial(request, vhost, dirconf, plan.reqenv)
     if denied is not None:
         raise HTTPError(403, denied)
-    target = Target(filename, plan.url_path, "", os.stat_result((0,) * 10))
-    _serve_fcgid(conn, request, plan, config, dirconf, target, backends)
+    _serve_fcgid(conn, request, plan, config, dirconf, Script(filename, plan.url_path, ""), backends)
     return True
 
 
@@ -163,7 +169,7 @@ def _to_fastcgi(conn: HTTPConnection, plan: Plan, config: ServerConfig, dirconf:
 
 
 def _serve_fcgid(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConfig, dirconf: DirConfig,
-                 target: Target, backends: str) -> None:
+                 target: Script, backends: str) -> None:
     """An fcgid-script: mod_fcgid wants ExecCGI (or ScriptAlias) where the script is."""
     if not dirconf.exec_cgi and not dirconf.script_alias:
         logging.getLogger("itkgw.fcgid").error(
@@ -175,7 +181,7 @@ def _serve_fcgid(conn: HTTPConnection, request: Request, plan: Plan, config: Ser
 
 
 def _to_fcgid(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConfig, dirconf: DirConfig,
-              target: Target, env: dict[str, str], backends: str, php: bool = False) -> None:
+              target: Script, env: dict[str, str], backends: str, php: bool = False) -> None:
     """mod_fcgid: the request on a process of its class, from the backend manager (``php``:
     PHP kept in processes, with mod_php's limits where mod_fcgid's are unset)."""
     assert plan.vhost is not None
@@ -184,9 +190,8 @@ def _to_fcgid(conn: HTTPConnection, request: Request, plan: Plan, config: Server
     settings = dirconf.modules.get(FcgidSettings)
     for name in settings.pass_headers or ():
         value = request.header(name)
-        if value is not None:
-            env[name] = value
-            env["HTTP_" + "".join(c if c.isalnum() else "_" for c in name.upper())] = value
+        if value is not None:  # as mod_fcgid: under its own name, and as HTTP_*
+            env[name] = env[cgi.header_variable(name)] = wire(value)
     if not php:  # mod_fcgid's own: hop-by-hop headers are the server's business
         env["HTTP_CONNECTION"] = "close"
         for name in ("HTTP_KEEP_ALIVE", "HTTP_TE", "HTTP_TRAILER", "HTTP_TRANSFER_ENCODING", "HTTP_UPGRADE"):

@@ -27,7 +27,7 @@ def context_for(request: Request, server_name: str, document_root: str,
     headers: dict[str, str] = {}
     for name, value in request.headers:
         name = name.lower()
-        value = _wire(value)
+        value = wire(value)
         headers[name] = f"{headers[name]}, {value}" if name in headers else value
     remote = request.remote_ip
     ipv6 = ":" in remote and not remote.lower().startswith("::ffff:")
@@ -38,8 +38,8 @@ def context_for(request: Request, server_name: str, document_root: str,
         "DOCUMENT_URI": request.path,
         "REQUEST_FILENAME": filename or request.path,
         "SCRIPT_FILENAME": filename or request.path,
-        "QUERY_STRING": _wire(request.query),
-        "THE_REQUEST": _wire(request.request_line),
+        "QUERY_STRING": wire(request.query),
+        "THE_REQUEST": wire(request.request_line),
         "SERVER_PROTOCOL": f"HTTP/{request.http_version}",
         "SERVER_NAME": server_name,
         "SERVER_PORT": str(request.local_port),
@@ -62,7 +62,7 @@ def context_for(request: Request, server_name: str, document_root: str,
     return ExprContext(variables=variables, headers=headers, reqenv=reqenv, osenv=os.environ)
 
 
-def _wire(text: str) -> str:
+def wire(text: str) -> str:
     """A latin-1 decoded wire string re-decoded so that os.fsencode gives its bytes back."""
     try:
         return os.fsdecode(text.encode("latin-1"))
