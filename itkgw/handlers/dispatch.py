@@ -196,7 +196,8 @@ def _to_fcgid(conn: HTTPConnection, request: Request, plan: Plan, config: Server
         env["HTTP_CONNECTION"] = "close"
         for name in ("HTTP_KEEP_ALIVE", "HTTP_TE", "HTTP_TRAILER", "HTTP_TRANSFER_ENCODING", "HTTP_UPGRADE"):
             env.pop(name, None)
-    coordinates = {"vhost": fcgid.vhost_index(config, plan.vhost), "url": plan.url_path,
+    assert plan.site is not None
+    coordinates = {"vhost": fcgid.vhost_index(config, plan.site), "url": plan.site_path,
                    "file": target.filename}
     limits = fcgid.RequestLimits.of(settings, float(config.timeout), php_default=php)
     fcgid.serve(conn, request, backends, coordinates, limits, env, target.filename)

@@ -39,6 +39,7 @@ from itkgw.handlers.fcgi_client import Address, BackendError, BackendTimeout, Ba
 from itkgw.handlers.phpcgi import lock_section
 from itkgw.handlers.proxy_fcgi import Response, stderr_to
 from itkgw.request.dirconf import map_path, merge
+from itkgw.request.routing import user_dir_view
 
 if TYPE_CHECKING:
     from itkgw.http.connection import HTTPConnection, Request
@@ -84,15 +85,22 @@ class ClassRefused(Exception):
 
 def backend_class(config: ServerConfig, vhost: VHost, url_path: str, filename: str,
                   asker: Identity) -> BackendClass:
-    """The class serving ``filename`` requested as ``url_path`` in ``vhost``, from the
-    configuration alone; ClassRefused when no request could be served so. The
-    identity is the configured one; ``asker``'s own where an expression
-    (AssignUserIDExpr) picks it per request.
+    """The class serving ``filename`` requested as ``url_path`` in ``vhost`` (the configured
+    one, and the path before any UserDir view), from the configuration alone;
+    ClassRefused when no request could be served so. The identity is the
+    configured one; ``asker``'s own where an expression (AssignUserIDExpr)
+    picks it per request.
 
     The file must be where the URL path leads (itself, a directory index in
     it, or a script with the rest as PATH_INFO): a URL of one section with
     the file of another would pick settings no request gets.
     """
+    try:
+        view = user_dir_view(vhost, url_path)  # /~user/..., as routing took it
+    except HTTPError:
+        raise ClassRefused(f"{url_path} names no user's directory") from None
+    if view is not None:
+        url_path, vhost = view
     mapped = map_path(vhost, url_path).fs_path.rstrip("/")
     if not (filename == mapped or mapped.startswith(filename + "/")
             or (filename.startswith(mapped + "/") and "/" not in filename[len(mapped) + 1:])):

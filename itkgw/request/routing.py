@@ -56,6 +56,10 @@ class Plan:
     #: header parser, before access checks run.
     denied: str | None = None
     vhost: VHost | None = None
+    #: The configured vhost and the URL path before a UserDir view replaced them
+    #: (what the FastCGI backend manager is told, so it can take the same view).
+    site: VHost | None = None
+    site_path: str = ""
 
 
 def _redirect(status: int, location: str | None) -> HTTPError:
@@ -76,7 +80,7 @@ def _apply_redirects(vhost: VHost, request: Request) -> None:
             raise _redirect(rule.status, target)
 
 
-def _user_dir(vhost: VHost, url_path: str) -> tuple[str, VHost] | None:
+def user_dir_view(vhost: VHost, url_path: str) -> tuple[str, VHost] | None:
     """``/~name/rest`` with UserDir set: a vhost view rooted in the user's directory."""
     if not vhost.user_dir or not url_path.startswith("/~"):
         return None
@@ -106,13 +110,14 @@ def plan_request(config: ServerConfig, compiled: Compiled, vhost: VHost, request
             raise _redirect(*result.redirect)
         url_path = result.path
         request.query = result.query
-    user_dir = _user_dir(vhost, url_path)
+    site, site_path = vhost, url_path
+    user_dir = user_dir_view(vhost, url_path)
     if user_dir is not None:
         url_path, vhost = user_dir
     dirconf = merge(config, vhost, url_path)
     denied = denial(request, vhost, dirconf, reqenv)
     identity = _identity(config, compiled, vhost, request, dirconf, reqenv)
-    return Plan(url_path, dirconf, identity, reqenv, denied, vhost)
+    return Plan(url_path, dirconf, identity, reqenv, denied, vhost, site, site_path)
 
 
 def denial(request: Request, vhost: VHost, dirconf: DirConfig, reqenv: dict[str, str]) -> str | None:

@@ -663,3 +663,14 @@ def test_what_was_kept_for_a_removed_user_is_removed(itkgw_factory, docroots, pu
     assert server.request("alice.test", "/slow.php?ms=0").status == 200
     assert not gone.exists()
     assert (Path(ipc) / f"{alice.user.pw_uid}.{alice.user.pw_gid}").is_dir()
+
+
+def test_php_below_a_userdir_runs_on_kept_processes(itkgw_factory, docroots, put: Put, ipc: str) -> None:
+    """/~user/ is a view of the vhost rooted elsewhere; the manager must see the same view."""
+    alice = docroots[ALICE]
+    put(alice, "info.php", INFO_PHP)
+    pattern = str(alice.root.parent / "*" / "htdocs")
+    server = start_fcgid(itkgw_factory, [vhost_for(alice, "alice.test", user_dir=pattern)], ipc)
+    response = server.request("alice.test", f"/~{alice.user.pw_name}/info.php")
+    assert response.status == 200, server.error_log_text()
+    assert f"uid={alice.user.pw_uid}" in response.body.decode()
