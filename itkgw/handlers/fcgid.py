@@ -38,7 +38,7 @@ from itkgw.errors import HTTPError
 from itkgw.handlers.fcgi_client import Address, BackendError, BackendTimeout, BackendUnavailable, connect
 from itkgw.handlers.phpcgi import lock_section
 from itkgw.handlers.proxy_fcgi import Response, stderr_to
-from itkgw.request.dirconf import map_path, merge
+from itkgw.request.dirconf import Memo, map_path, merge
 from itkgw.request.routing import user_dir_view
 
 if TYPE_CHECKING:
@@ -123,9 +123,14 @@ def backend_class(config: ServerConfig, vhost: VHost, url_path: str, filename: s
                         dirconf.nice_value)
 
 
+_numbers = Memo()
+
+
 def vhost_index(config: ServerConfig, vhost: VHost) -> int:
-    """Where ``vhost`` is in the configuration both processes hold."""
-    return next(number for number, candidate in enumerate(config.vhosts) if candidate is vhost)
+    """Where ``vhost`` is in the configuration both processes hold (a lookup, not a scan
+    of hundreds of vhosts on every PHP request)."""
+    numbers = _numbers.get((config,), (), lambda: {id(each): n for n, each in enumerate(config.vhosts)})
+    return numbers[id(vhost)]
 
 
 @dataclass(frozen=True)

@@ -138,7 +138,7 @@ def map_path(vhost: VHost, url_path: str) -> Mapped:
 DEFAULT_OVERRIDE: dict[str, tuple[str, ...]] = {"2.2": ("All",), "2.4": ("None",)}
 
 
-class _Memo:
+class Memo:
     """Answers that depend on the configuration alone, kept by this process: the next
     request of a connection asks the same questions. Entries hold the configuration
     objects they were computed from, so a freed object's reused id never matches."""
@@ -159,8 +159,8 @@ class _Memo:
         return value
 
 
-_merged = _Memo()
-_overrides = _Memo()
+_merged = Memo()
+_overrides = Memo()
 
 
 def overrides_at(config: ServerConfig, vhost: VHost, directory: str) -> tuple[str, ...]:
@@ -182,7 +182,7 @@ def reads_access_files(overrides: tuple[str, ...]) -> bool:
     return [word.lower() for word in overrides] != ["none"]
 
 
-_access_dirs = _Memo()
+_access_dirs = Memo()
 
 
 #: (directory, its AllowOverride) pairs.
