@@ -156,7 +156,7 @@ def serve(path: str, args: argparse.Namespace, config: ServerConfig) -> int:
 def backends_main(argv: list[str]) -> int:
     """``itkgw backends``: the backend manager's table of FastCGI processes (pid, state,
     requests served, idle and age in seconds, identity, vhost, command)."""
-    from itkgw.mpm.fcgid_manager import STATUS_NAME, ipc_dir
+    from itkgw.mpm.fcgid_manager import STATUS_NAME, ipc_dir, show_status
 
     parser = argparse.ArgumentParser(prog="itkgw backends", description="list the running FastCGI processes")
     parser.add_argument("-f", dest="config", metavar="FILE")
@@ -170,7 +170,7 @@ def backends_main(argv: list[str]) -> int:
     path = os.path.join(ipc_dir(loaded.config), STATUS_NAME)
     try:
         with open(path, encoding="utf-8") as table:
-            sys.stdout.write(table.read())
+            sys.stdout.write(show_status(table.read(), time.time()))
     except FileNotFoundError:
         print(f"itkgw: no backend manager has written {path}: the server is not running, or has "
               "started no FastCGI process yet", file=sys.stderr)

@@ -146,6 +146,8 @@ class Manager:
         self.retiring = False
         self.sequence = 0
         self.status_written = ""
+        #: Adds to a monotonic time to give seconds since the epoch (for the status file).
+        self.epoch = time.time() - time.monotonic()
         self.kill_deadlines: dict[int, float] = {}
         #: Identities whose connections are being refused (logged once per episode).
         self.crowded: set[int] = set()
@@ -499,9 +501,9 @@ class Manager:
         self._write_status()
 
     def _write_status(self) -> None:
-        """The status table (``itkgw backends`` prints it), when it changed; a retiring
-        manager leaves it to the current one."""
-        text = status_table(self.books, time.monotonic())
+        """The status file (``itkgw backends`` prints it), when a process changed; a
+        retiring manager leaves it to the current one."""
+        text = status_table(self.books, self.epoch)
         if text == self.status_written or self.retiring or not self.running:
             return
         path = os.path.join(self.root, STATUS_NAME)
@@ -516,14 +518,32 @@ class Manager:
             log.warning("backend manager: cannot write %s: %s", path, exc)
 
 
-def status_table(books: Books, now: float) -> str:
-    """One line per process: class, identity, pid, state, requests, idle seconds."""
-    lines = ["pid\tstate\trequests\tidle_s\tage_s\tidentity\tvhost\tcommand"]
+_HEADER = "pid\tstate\trequests\tidle_s\tage_s\tidentity\tvhost\tcommand"
+
+
+def status_table(books: Books, epoch: float) -> str:
+    """The status file: one line per process, its times as seconds since the epoch
+    (``epoch`` turns the books' monotonic times into them), so the file changes only
+    when a process does; show_status() turns them into idle and age seconds."""
+    lines = []
     for backend in sorted(books.by_pid.values(), key=lambda b: (b.cls.vhost, b.pid)):
-        idle = f"{now - backend.since:.0f}" if backend.state is State.IDLE else "-"
-        lines.append(f"{backend.pid}\t{backend.state.value}\t{backend.requests}\t{idle}\t"
-                     f"{now - backend.started:.0f}\t{backend.cls.identity}\t{backend.cls.vhost}\t"
+        since = f"{epoch + backend.since:.0f}" if backend.state is State.IDLE else "-"
+        lines.append(f"{backend.pid}\t{backend.state.value}\t{backend.requests}\t{since}\t"
+                     f"{epoch + backend.started:.0f}\t{backend.cls.identity}\t{backend.cls.vhost}\t"
                      f"{' '.join(backend.cls.command)}")
+    return "".join(line + "\n" for line in lines)
+
+
+def show_status(text: str, now: float) -> str:
+    """The status file as ``itkgw backends`` prints it: idle and age in seconds from ``now``."""
+    lines = [_HEADER]
+    for line in text.splitlines():
+        fields = line.split("\t")
+        if len(fields) == 8:
+            since, started = fields[3], fields[4]
+            fields[3] = "-" if since == "-" else f"{now - float(since):.0f}"
+            fields[4] = f"{now - float(started):.0f}"
+            lines.append("\t".join(fields))
     return "\n".join(lines) + "\n"
 
 
