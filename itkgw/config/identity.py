@@ -1,11 +1,14 @@
 """Looking up the users and groups a configuration names, as Apache's User and Group do.
 
 Done once, when the configuration is read: the model holds the resolved
-uid and gid, so no process looks a name up while it serves a request.
+uid and gid, so no connection child looks a name up while it serves a
+request. The FastCGI backend manager names the ids of its askers
+(identity_of_ids), once per identity.
 """
 
 from __future__ import annotations
 
+import functools
 import grp
 import pwd
 
@@ -13,6 +16,21 @@ from itkgw.config.model import Identity
 
 #: The largest id a set*id call takes: 2**32 - 1 is -1, "unchanged", to them.
 MAX_ID = 2**32 - 2
+
+
+@functools.lru_cache(maxsize=1024)
+def identity_of_ids(uid: int, gid: int) -> Identity:
+    """The Identity of a uid and gid (a peer's credentials), named as the system names
+    them; ``#uid`` / ``#gid`` for ids without a name, as Apache writes them."""
+    try:
+        user = pwd.getpwuid(uid).pw_name
+    except KeyError:
+        user = f"#{uid}"
+    try:
+        group = grp.getgrgid(gid).gr_name
+    except KeyError:
+        group = f"#{gid}"
+    return Identity(user, group, uid, gid)
 
 
 def resolve_identity(user: str, group: str) -> Identity:

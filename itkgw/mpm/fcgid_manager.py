@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import codecs
 import functools
-import grp
 import json
 import logging
 import os
@@ -43,6 +42,7 @@ from typing import Any
 
 import prctl
 
+from itkgw.config.identity import identity_of_ids
 from itkgw.config.model import Identity, ServerConfig
 from itkgw.config.modules.fcgid import (
     DEFAULT_IPC_DIR,
@@ -260,7 +260,7 @@ class Manager:
                 sock.close()
                 continue
             sock.setblocking(False)
-            client = _Client(sock, _identity(uid, gid), pid, time.monotonic() + _ASK_SECONDS)
+            client = _Client(sock, identity_of_ids(uid, gid), pid, time.monotonic() + _ASK_SECONDS)
             self.clients[sock.fileno()] = client
             self.selector.register(sock, selectors.EVENT_READ, client)
 
@@ -548,20 +548,6 @@ def show_status(text: str, now: float) -> str:
 
 
 # -- small helpers -------------------------------------------------------------------
-
-
-@functools.lru_cache(maxsize=1024)
-def _identity(uid: int, gid: int) -> Identity:
-    """The asker as an Identity, named as the system names it."""
-    try:
-        user = pwd.getpwuid(uid).pw_name
-    except KeyError:
-        user = f"#{uid}"
-    try:
-        group = grp.getgrgid(gid).gr_name
-    except KeyError:
-        group = f"#{gid}"
-    return Identity(user, group, uid, gid)
 
 
 def _answer(sock: socket.socket, message: dict[str, object]) -> bool:
