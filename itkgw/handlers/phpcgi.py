@@ -37,9 +37,8 @@ from itkgw.handlers.cgi import cgi_environ, run_cgi
 if TYPE_CHECKING:
     from itkgw.http.connection import HTTPConnection, Request
 
+#: An ini setting's name; also a directory name php's ini parser reads back unchanged in ``[PATH=...]``.
 _INI_NAME = re.compile(r"[A-Za-z0-9_.\-]+")
-#: A directory name php's ini parser reads back unchanged inside ``[PATH=...]``.
-_INI_SECTION_PATH = re.compile(r"[A-Za-z0-9_.\-]+")
 
 
 #: What every request's ini file says: mod_php reads no .user.ini, so neither does php-cgi.
@@ -68,7 +67,7 @@ def lock_section(script: str) -> str:
     """The directory a ``[PATH=]`` section names to cover ``script``: its top directory
     (``/srv`` for /srv/alice/www/x.php); empty when there is none php would match."""
     parts = script.split("/")
-    if len(parts) < 3 or parts[0] or not _INI_SECTION_PATH.fullmatch(parts[1]):
+    if len(parts) < 3 or parts[0] or not _INI_NAME.fullmatch(parts[1]):
         return ""
     return "/" + parts[1]
 

@@ -43,6 +43,7 @@ from typing import Any
 import prctl
 
 from itkgw.config.identity import identity_of_ids
+from itkgw.config.kinds_structured import FCGID_HANDLER
 from itkgw.config.model import Identity, ServerConfig
 from itkgw.config.modules.fcgid import (
     DEFAULT_IPC_DIR,
@@ -86,8 +87,8 @@ def uses_fcgid(config: ServerConfig) -> bool:
         if vhost.modules.get(FcgidSettings).extensions or vhost.modules.get(PHPRunSettings).persistent:
             return True
         for section in vhost.directories:
-            if (section.set_handler or "").lower() == "fcgid-script" or any(
-                    handler.lower() == "fcgid-script" for handler, _ in section.add_handler):
+            if (section.set_handler or "").lower() == FCGID_HANDLER or any(
+                    handler.lower() == FCGID_HANDLER for handler, _ in section.add_handler):
                 return True
     return False
 

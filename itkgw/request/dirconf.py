@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, TypeVar, cast
 
+from itkgw.config.kinds_structured import CGI_HANDLER, FCGID_HANDLER
 from itkgw.config.model import (
     DirSection,
     HeaderRule,
@@ -35,8 +36,6 @@ from itkgw.rules.authz import AccessCompat, RequireGroup
 T = TypeVar("T")
 
 #: The handler names AddHandler/SetHandler may use, and what runs them.
-CGI_HANDLER = "cgi-script"
-FCGID_HANDLER = "fcgid-script"
 PHP_HANDLERS = frozenset({"application/x-httpd-php", "php-script", "php5-script", "php7-script",
                           "php-cgi", "x-httpd-php"})
 STATIC_HANDLERS = frozenset({"default-handler", "none"})
