@@ -16,9 +16,9 @@ PHP_FPM = "/usr/sbin/php-fpm8.2"
 
 
 @contextmanager
-def fpm_pool(user: pwd.struct_passwd) -> Iterator[Path]:
+def fpm_pool(user: pwd.struct_passwd, max_requests: int = 0) -> Iterator[Path]:
     """A static pool of one php-fpm worker running as ``user``; yields its socket, which lies
-    in a directory only ``user`` may enter."""
+    in a directory only ``user`` may enter. ``max_requests``: pm.max_requests (0: none)."""
     base = Path(tempfile.mkdtemp(prefix="itkgw-fpm-"))
     base.chmod(0o755)
     run = base / "run"
@@ -40,6 +40,7 @@ listen.group = {user.pw_name}
 listen.mode = 0600
 pm = static
 pm.max_children = 1
+pm.max_requests = {max_requests}
 """)
     server = subprocess.Popen([PHP_FPM, "--nodaemonize", "--fpm-config", str(config)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

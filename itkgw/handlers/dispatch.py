@@ -234,7 +234,10 @@ def _serve_target(conn: HTTPConnection, request: Request, plan: Plan, config: Se
     conn.header_rules = list(dirconf.headers)
     kind = dirconf.handler_for(target.filename)
     cgi_log = logging.getLogger("itkgw.cgi")
-    if kind == "php" and vhost.modules.get(PHPRunSettings).persistent:
+    persistent_php = kind == "php" and vhost.modules.get(PHPRunSettings).persistent
+    if not (persistent_php or kind == "fcgid"):
+        fcgid.release_held()  # a kept FastCGI process is not held through other work
+    if persistent_php:
         env = _script_environ(request, plan, config, dirconf, target.script_name, target.filename,
                               target.path_info, dirconf.base_dir)
         _to_fcgid(conn, request, plan, config, dirconf, target, env, backends, php=True)

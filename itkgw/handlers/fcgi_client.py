@@ -123,6 +123,17 @@ class Connection:
         self.usable = False
         self.sock.close()
 
+    def open(self) -> bool:
+        """Whether the server still keeps the connection open between requests, with nothing
+        to read: a server that ended it (after its request, or a restart) left an end of file."""
+        try:
+            self.sock.recv(1, socket.MSG_PEEK)
+        except BlockingIOError:
+            return True
+        except OSError:
+            return False  # reset: as closed
+        return False
+
     def request(self, params: Mapping[str, str], body: Iterable[bytes], on_stdout: Callable[[bytes], None],
                 on_stderr: Callable[[bytes], None], io_timeout: float, keep_conn: bool = True) -> Outcome:
         """Run one request: ``params`` (the CGI environment), the request ``body``
@@ -163,7 +174,12 @@ class _Exchange:
         self.clean_end = False
 
     def run(self, first: bytes) -> Outcome:
-        self.outgoing = first
+        assert self.body is not None
+        piece = next(self.body, None)
+        if piece is None:
+            # No body (a GET): the request goes out in one write, the answer is read as it comes.
+            return self._run_without_body(first + record(RecordType.STDIN, REQUEST_ID))
+        self.outgoing = first + stream(RecordType.STDIN, REQUEST_ID, piece) if piece else first
         with selectors.DefaultSelector() as selector:
             selector.register(self.sock, selectors.EVENT_READ | selectors.EVENT_WRITE)
             deadline = time.monotonic() + self.io_timeout
@@ -180,6 +196,22 @@ class _Exchange:
                     if mask & selectors.EVENT_READ:
                         self._read()
                 deadline = time.monotonic() + self.io_timeout
+        return self.outcome
+
+    def _run_without_body(self, data: bytes) -> Outcome:
+        self.body = None
+        self.sock.settimeout(self.io_timeout)
+        try:
+            self.sock.sendall(data)
+        except TimeoutError:
+            raise self.connection.fail(f"no answer for {self.io_timeout:g} seconds", BackendTimeout) \
+                from None
+        except OSError as exc:
+            if exc.errno != errno.EPIPE:  # with EPIPE, the backend's answer may be there to read
+                raise self.connection.fail(f"write failed: {exc.strerror}") from None
+        while self.outcome is None:
+            self._read()
+        self.sock.setblocking(False)
         return self.outcome
 
     def _refill(self) -> None:
@@ -211,6 +243,9 @@ class _Exchange:
             data = self.sock.recv(_READ_SIZE)
         except BlockingIOError:
             return
+        except TimeoutError:
+            raise self.connection.fail(f"no answer for {self.io_timeout:g} seconds", BackendTimeout) \
+                from None
         except ConnectionResetError:
             raise self.connection.fail("closed the connection before the end of the response (reset)") \
                 from None

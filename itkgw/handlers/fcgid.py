@@ -26,6 +26,7 @@ import logging
 import os
 import socket
 import tempfile
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -35,7 +36,14 @@ from itkgw.config.model import Identity, PHPSetting, ServerConfig, VHost
 from itkgw.config.modules.fcgid import FcgidSettings
 from itkgw.config.modules.php import PHPRunSettings
 from itkgw.errors import HTTPError
-from itkgw.handlers.fcgi_client import Address, BackendError, BackendTimeout, BackendUnavailable, connect
+from itkgw.handlers.fcgi_client import (
+    Address,
+    BackendError,
+    BackendTimeout,
+    BackendUnavailable,
+    Connection,
+    connect,
+)
 from itkgw.handlers.phpcgi import lock_section
 from itkgw.handlers.proxy_fcgi import Response, stderr_to
 from itkgw.request.dirconf import Memo, map_path, merge
@@ -201,22 +209,27 @@ def _sized(request: Request, body: Iterator[bytes], env: dict[str, str]) -> Iter
 
 def _run(conn: HTTPConnection, manager: str, coordinates: Mapping[str, object], limits: RequestLimits,
          env: dict[str, str], script: str, body: Iterator[bytes]) -> None:
-    """The request on a process of its class; a process that refuses the connection is
-    reported dead and one more is asked for."""
+    """The request on a process of its class (the one this connection holds, or one the
+    manager lends); a process that refuses the connection is reported dead and one more
+    is asked for."""
+    key = manager + "\0" + json.dumps(coordinates, sort_keys=True)
     for attempt in range(2):
-        lease = Lease(manager, coordinates, limits.wait)
-        try:
-            connection = connect(Address(path=lease.socket), limits.connect)
-        except BackendUnavailable:
-            lease.release("dead")
-            if attempt:
-                raise
-            continue
+        hold = _resume(key, limits)
+        if hold is None:
+            lease = Lease(manager, coordinates, limits.wait)
+            try:
+                hold = _Hold(key, lease, connect(Address(path=lease.socket), limits.connect))
+            except BackendUnavailable:
+                lease.release("dead", 0)
+                if attempt:
+                    raise
+                continue
         outcome = "broken"
-        response = Response(conn, script, f"{lease.socket} (pid {lease.pid})")
+        response = Response(conn, script, f"{hold.lease.socket} (pid {hold.lease.pid})")
         try:
-            connection.request(env, body, response.take, limits.stderr, limits.io, keep_conn=False)
+            hold.connection.request(env, body, response.take, limits.stderr, limits.io)
             outcome = "ok"  # the exchange ended cleanly, whatever the script wrote
+            hold.served += 1
             if not response.started:
                 _no_head(script)
                 raise HTTPError(500)
@@ -230,9 +243,72 @@ def _run(conn: HTTPConnection, manager: str, coordinates: Mapping[str, object], 
                 _no_head(script)
             raise HTTPError(500) from None  # after the head, the client's response is cut short
         finally:
-            connection.close()
-            lease.release(outcome)
+            if outcome == "ok" and conn.keep_alive_wanted() and hold.may_carry_more():
+                _held.append(hold)
+            else:
+                hold.end(outcome)
         return
+
+
+#: How long one lease may carry the requests of a keep-alive connection before it goes
+#: back to the manager, so that the manager's books (busy time, requests) stay near the truth.
+HOLD_SECONDS = 1.0
+
+
+class _Hold:
+    """A lent process and the connection to it, kept across the requests of one keep-alive
+    connection as mod_php's interpreter stays in its Apache child: no question to the
+    manager and no connect per request."""
+
+    def __init__(self, key: str, lease: Lease, connection: Connection) -> None:
+        self.key = key
+        self.lease = lease
+        self.connection = connection
+        self.served = 0
+        self.until = time.monotonic() + HOLD_SECONDS
+
+    def may_carry_more(self) -> bool:
+        left = self.lease.left
+        return (self.connection.usable and (left is None or self.served < left)
+                and time.monotonic() < self.until and not self.lease.recalled())
+
+    def end(self, outcome: str) -> None:
+        self.connection.close()
+        self.lease.release(outcome, self.served)
+
+
+#: The process this connection child holds between requests, if any (at most one).
+_held: list[_Hold] = []
+
+
+def _resume(key: str, limits: RequestLimits) -> _Hold | None:
+    """The held process, if it is of this request's class and may carry it."""
+    if not _held:
+        return None
+    hold = _held.pop()
+    if hold.key != key or not hold.may_carry_more():
+        hold.end("ok")
+        return None
+    if not hold.connection.open():
+        # A FastCGI program that ignores FCGI_KEEP_CONN closes after each request.
+        hold.connection.close()
+        try:
+            hold.connection = connect(Address(path=hold.lease.socket), limits.connect)
+        except BackendUnavailable:
+            hold.end("broken")  # it exited meanwhile; the manager has seen it go
+            return None
+    return hold
+
+
+def holding() -> bool:
+    """Whether this process holds a backend process between requests."""
+    return bool(_held)
+
+
+def release_held() -> None:
+    """Give the held process back: the connection goes idle, ends, or serves something else."""
+    while _held:
+        _held.pop().end("ok")
 
 
 def _no_head(script: str) -> None:
@@ -250,76 +326,118 @@ def _bounded(chunks: Iterator[bytes], limit: int) -> Iterator[bytes]:
 
 
 class Lease:
-    """One process held for one request, through this process's connection to the manager."""
+    """One process lent for the requests of one keep-alive connection, through this
+    process's connection to the manager."""
 
     def __init__(self, manager: str, coordinates: Mapping[str, object], timeout: float) -> None:
         question = json.dumps(coordinates).encode() + b"\n"
         for attempt in range(2):
-            reused = bool(_manager)
+            reused = _link is not None and _link.path == manager
             try:
-                sock, reused = _manager_socket(manager, timeout)
-                sock.sendall(question)
-                answer = _read_line(sock)
+                link = _link_to(manager, timeout)
+                answer = link.ask(question, timeout)
                 break
             except (OSError, ValueError) as exc:
-                _drop_manager_socket()
+                _drop_link()
                 if reused and not attempt:
                     continue  # the manager closed a connection left idle: ask on a new one
                 raise HTTPError(503, f"mod_fcgid: no answer from the backend manager {manager}: {exc}") \
                     from None
         if "socket" not in answer:
-            _drop_manager_socket()  # the manager ends the connection after a refusal
+            _drop_link()  # the manager ends the connection after a refusal
             raise HTTPError(int(answer.get("status", 503)), str(answer.get("error", "no FastCGI process")))
-        self.sock = sock
+        self.link = link
         self.socket = str(answer["socket"])
         self.pid = int(answer["pid"])
+        #: Requests the process may still serve (FcgidMaxRequestsPerProcess); None: no limit.
+        self.left: int | None = int(answer["left"]) if answer.get("left") is not None else None
 
-    def release(self, outcome: str) -> None:
-        """Tell the manager how the request ended (ok, broken, dead): the process goes back."""
+    def recalled(self) -> bool:
+        """Whether the manager wants the process back for another asker."""
         try:
-            self.sock.sendall(json.dumps({"done": outcome}).encode() + b"\n")
+            return self.link.recalled()
+        except (OSError, ValueError):
+            return True
+
+    def release(self, outcome: str, served: int) -> None:
+        """Tell the manager how the requests ended (ok, broken, dead): the process goes back."""
+        try:
+            self.link.sock.settimeout(self.link.timeout)
+            self.link.sock.sendall(json.dumps({"done": outcome, "served": served}).encode() + b"\n")
         except OSError:
-            _drop_manager_socket()  # the manager sees the closed connection, and ends the process
+            _drop_link()  # the manager sees the closed connection, and ends the process
 
 
-#: This process's connection to the manager: (manager path, socket). A connection child
-#: runs as one identity for good, so the credentials the manager read at connect stay true.
-_manager: list[tuple[str, socket.socket]] = []
+class _ManagerLink:
+    """This process's connection to the manager, read a line at a time. A connection child
+    runs as one identity for good, so the credentials the manager read at connect stay true."""
+
+    def __init__(self, path: str, timeout: float) -> None:
+        self.path = path
+        self.timeout = timeout
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+        self.inbox = b""
+        self.recall = False
+
+    def ask(self, question: bytes, timeout: float) -> dict[str, Any]:
+        """The manager's answer to ``question`` (recalls of an earlier process skipped)."""
+        self.timeout = timeout
+        self.sock.settimeout(timeout)
+        self.sock.sendall(question)
+        while True:
+            message = self._next_line()
+            if "recall" not in message:
+                self.recall = False
+                return message
+
+    def recalled(self) -> bool:
+        """Read what the manager sent meanwhile, without waiting: only recalls come unasked."""
+        self.sock.settimeout(0)
+        try:
+            while True:
+                self._next_line()
+                self.recall = True
+        except BlockingIOError:
+            return self.recall
+
+    def _next_line(self) -> dict[str, Any]:
+        while b"\n" not in self.inbox:
+            piece = self.sock.recv(MAX_MESSAGE)
+            if not piece:
+                raise ValueError("connection closed")
+            self.inbox += piece
+            if len(self.inbox) > MAX_MESSAGE:
+                raise ValueError("answer too long")
+        line, self.inbox = self.inbox.split(b"\n", 1)
+        message = json.loads(line)
+        if not isinstance(message, dict):
+            raise ValueError("not an object")
+        return message
 
 
-def _manager_socket(manager: str, timeout: float) -> tuple[socket.socket, bool]:
-    """The open connection to ``manager``, or a new one; whether it was open already."""
-    if _manager and _manager[0][0] == manager:
-        _manager[0][1].settimeout(timeout)
-        return _manager[0][1], True
-    _drop_manager_socket()
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
-    sock.settimeout(timeout)
+#: This process's connection to the manager, once it has asked.
+_link: _ManagerLink | None = None
+
+
+def _link_to(manager: str, timeout: float) -> _ManagerLink:
+    """The open connection to ``manager``, or a new one."""
+    global _link
+    if _link is not None and _link.path == manager:
+        return _link
+    _drop_link()
+    link = _ManagerLink(manager, timeout)
     try:
-        sock.connect(manager)
+        link.sock.settimeout(timeout)
+        link.sock.connect(manager)
     except OSError:
-        sock.close()
+        link.sock.close()
         raise
-    _manager.append((manager, sock))
-    return sock, False
+    _link = link
+    return link
 
 
-def _drop_manager_socket() -> None:
-    while _manager:
-        _manager.pop()[1].close()
-
-
-def _read_line(sock: socket.socket) -> dict[str, Any]:
-    """One JSON object on one line from ``sock``."""
-    data = b""
-    while not data.endswith(b"\n"):
-        piece = sock.recv(MAX_MESSAGE)
-        if not piece:
-            raise ValueError("connection closed")
-        data += piece
-        if len(data) > MAX_MESSAGE:
-            raise ValueError("answer too long")
-    answer = json.loads(data)
-    if not isinstance(answer, dict):
-        raise ValueError("not an object")
-    return answer
+def _drop_link() -> None:
+    global _link
+    if _link is not None:
+        _link.sock.close()
+        _link = None

@@ -95,7 +95,9 @@ def serve(conn: HTTPConnection, handler: str, env: dict[str, str], timeout: floa
     """Run the current request on the FastCGI server ``handler`` names and stream its answer."""
     address = Address.parse(proxy_address(handler))
     connection = _kept.pop(address, None)
-    if connection is None or not connection.usable:
+    if connection is None or not connection.usable or not connection.open():
+        if connection is not None:
+            connection.close()
         connection = connect(address, timeout)
     response = Response(conn, script, str(address))
     connection.request(env, conn.body_chunks(), response.take, stderr_to(log), timeout)

@@ -161,7 +161,7 @@ def _split_host(value: str) -> str:
     else:
         name = host.rsplit(":", 1)[0] if ":" in host else host
     name = name.rstrip(".")
-    if any(c in name for c in "/\\ \t@") or ".." in name:
+    if _NOT_IN_HOST.search(name) or ".." in name:
         raise HTTPError(400, f"bad Host header {value!r}")
     return name
 
@@ -322,6 +322,15 @@ class HTTPConnection:
                 raise HTTPError(
                     431, "header field longer than LimitRequestFieldSize %d" % self.limits.field_size
                 )
+
+    def request_waiting(self, seconds: float) -> bool:
+        """Whether bytes of a next request are here, or arrive within ``seconds``."""
+        if self._pending or self.h11.trailing_data[0]:
+            return True
+        try:
+            return bool(select.select([self.sock], [], [], seconds)[0])
+        except (OSError, ValueError):
+            return False
 
     def next_request(self, first: bool) -> Request | None:
         """Read and parse the next request head; None when the client is done.
@@ -633,6 +642,7 @@ class HTTPConnection:
             self.sock.close()
 
 
+_NOT_IN_HOST = re.compile(r"[/\\ \t@]")
 #: An absolute-form request target: a scheme, then ``://`` (RFC 9112 3.2.2).
 _ABSOLUTE_FORM = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 _BARE_LF = re.compile(rb"(?<!\r)\n")

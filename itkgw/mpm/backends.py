@@ -120,13 +120,14 @@ class Books:
     def take(self, backend: Backend, now: float) -> None:
         backend.state, backend.since = State.BUSY, now
 
-    def released(self, backend: Backend, clean: bool, now: float, retiring: bool) -> str:
-        """The process is back from a request: "" if it stays (idle), else why it ends."""
+    def released(self, backend: Backend, clean: bool, served: int, now: float, retiring: bool) -> str:
+        """The process is back after ``served`` clean requests, the last one ``clean`` or not:
+        "" if it stays (idle), else why it ends."""
+        backend.requests += served
         if backend.state is State.ENDING:
             return backend.reason
         books = self.classes[backend.cls]
         if clean:
-            backend.requests += 1
             books.failures = 0
         limit = books.limits.value("max_requests_per_process")
         if not clean:

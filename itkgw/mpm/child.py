@@ -24,7 +24,7 @@ from typing import Any
 
 from itkgw.config.model import Identity, ServerConfig, VHost
 from itkgw.errors import CloseConnection, ExitCode, HTTPError
-from itkgw.handlers import dispatch
+from itkgw.handlers import dispatch, fcgid
 from itkgw.http.connection import ClientGone, HTTPConnection, Limits, Request
 from itkgw.mpm import privs
 from itkgw.mpm.log import LogFiles, format_access, set_client, set_vhost_fd, write_access
@@ -32,6 +32,10 @@ from itkgw.mpm.scoreboard import Scoreboard, SlotState
 from itkgw.request.mime import MimeTypes
 from itkgw.request.routing import Compiled, Plan, plan_request
 from itkgw.request.vhosts import VHostTable
+
+#: How long a kept FastCGI process waits for the next request of its keep-alive connection
+#: before it goes back to the manager: a browser's next request, not its idle minutes.
+HOLD_LINGER_SECONDS = 0.05
 
 log = logging.getLogger("itkgw.mpm_itk")
 
@@ -90,8 +94,11 @@ class ConnectionChild:
                     break  # graceful restart: finish this response, then close.
                 if not self.conn.start_next_cycle():
                     break
+                if fcgid.holding() and not self.conn.request_waiting(HOLD_LINGER_SECONDS):
+                    fcgid.release_held()
                 first = False
         finally:
+            fcgid.release_held()
             # Lingering close still holds one of the vhost's connections: it stays
             # counted (CLOSING with the vhost) until the socket is closed.
             self.slot.state = SlotState.CLOSING

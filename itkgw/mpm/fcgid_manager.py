@@ -5,8 +5,11 @@ only the capabilities its job needs (switching ids for a start, signalling
 and chowning for the processes) under the set*id seccomp filter. Its only
 input is what connection children write on their connections: a one-line
 question (vhost number, URL path, file), from which it works out the class
-from the configuration, and a line saying how the lent process's request
-ended. The asker's socket credentials (SO_PEERCRED) must be the class's
+from the configuration, and a line saying how the lent process's requests
+ended. A child may run the next requests of its keep-alive connection on the
+process it holds (up to the requests left, which the answer names); when
+another asker has to wait for the class, the holders are told to give their
+processes back (a "recall" line). The asker's socket credentials (SO_PEERCRED) must be the class's
 identity, so one tenant can never obtain, start or even learn of another's
 processes. It beats in a scoreboard slot; the master replaces a manager
 that stops.
@@ -124,6 +127,8 @@ class _Client:
     deadline: float = 0.0
     backend: Backend | None = None
     queued: bool = False
+    #: Told to give its process back, for an asker waiting for the class.
+    recalled: bool = False
 
 
 class Manager:
@@ -309,7 +314,8 @@ class Manager:
                 if client.sock.fileno() not in self.clients:
                     return
             elif isinstance(message, dict) and "done" in message and client.backend is not None:
-                self._release(client, str(message["done"]))
+                served = message.get("served", 1)
+                self._release(client, str(message["done"]), served if isinstance(served, int) else 1)
 
     def _question(self, client: _Client, message: object) -> None:
         try:
@@ -363,6 +369,7 @@ class Manager:
                 if not client.queued:
                     client.queued = True
                     self.waiting.append(client)
+                self._recall(books)
                 return
             backend = self._start(books)
             if backend is None:
@@ -373,8 +380,18 @@ class Manager:
             self.waiting.remove(client)
         self.books.take(backend, now)
         client.backend = backend
-        if not _answer(client.sock, {"socket": backend.socket, "pid": backend.pid}):
+        limit = books.limits.value("max_requests_per_process")
+        left = limit - backend.requests if limit else None
+        if not _answer(client.sock, {"socket": backend.socket, "pid": backend.pid, "left": left}):
             self._gone(client)
+
+    def _recall(self, books: ClassBooks) -> None:
+        """Ask every child holding a process of the class to give it back after its request."""
+        for holder in list(self.clients.values()):
+            if holder.backend is not None and holder.books is books and not holder.recalled:
+                holder.recalled = True
+                if not _answer(holder.sock, {"recall": True}):
+                    self._gone(holder)
 
     def _room_coming(self) -> bool:
         """Whether a process is ending already: its exit makes the room one asker waits for
@@ -389,20 +406,23 @@ class Manager:
         if client.queued:
             self.waiting.remove(client)
         if client.backend is not None:
-            self._release(client, "broken")
+            self._release(client, "broken", 0)
         else:
             self._serve_waiting()
 
-    def _release(self, client: _Client, outcome: str) -> None:
-        """The child is done with its process (ok, broken, dead); it may ask again later."""
+    def _release(self, client: _Client, outcome: str, served: int) -> None:
+        """The child is done with its process (ok, broken, dead) after ``served`` clean
+        requests; it may ask again later."""
         backend, client.backend, client.books = client.backend, None, None
+        client.recalled = False
         client.ask_by = time.monotonic() + _ASK_SECONDS
         if backend is None or self.books.by_pid.get(backend.pid) is not backend:
             self._serve_waiting()
             return  # It exited meanwhile; reap() has told why.
         if outcome == "dead":
             self.books.start_failed(self.books.classes[backend.cls], time.monotonic())
-        reason = self.books.released(backend, outcome == "ok", time.monotonic(), self.retiring)
+        now = time.monotonic()
+        reason = self.books.released(backend, outcome == "ok", max(served, 0), now, self.retiring)
         if reason:
             self._end(backend, reason)
         self._serve_waiting()

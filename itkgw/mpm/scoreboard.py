@@ -77,8 +77,10 @@ def _encode(text: str) -> bytes:
 
     NUL bytes are dropped: they pad the field.
     """
-    data = text.replace("\0", "").encode("utf-8", "replace")[:TEXT_BYTES]
-    return data.decode("utf-8", "ignore").encode("utf-8")
+    data = text.replace("\0", "").encode("utf-8", "replace")
+    if len(data) <= TEXT_BYTES:
+        return data
+    return data[:TEXT_BYTES].decode("utf-8", "ignore").encode("utf-8")
 
 
 def _decode(data: bytes) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import http.client
+import itertools
 import json
 import os
 import random
@@ -674,3 +675,88 @@ def test_php_below_a_userdir_runs_on_kept_processes(itkgw_factory, docroots, put
     response = server.request("alice.test", f"/~{alice.user.pw_name}/info.php")
     assert response.status == 200, server.error_log_text()
     assert f"uid={alice.user.pw_uid}" in response.body.decode()
+
+
+PID_PHP = "<?php echo getmypid();\n"
+
+
+def _pids_on_one_connection(server: Itkgw, path: str, count: int) -> list[bytes]:
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    try:
+        bodies = []
+        for _ in range(count):
+            connection.request("GET", path, headers={"Host": "alice.test"})
+            response = connection.getresponse()
+            assert response.status == 200, server.error_log_text()
+            bodies.append(response.read())
+        return bodies
+    finally:
+        connection.close()
+
+
+def test_a_keep_alive_connection_carries_its_requests_on_one_process_within_its_limit(
+        itkgw_factory, docroots, put: Put, ipc: str) -> None:
+    """As mod_php's interpreter stays in its Apache child, the process lent to a keep-alive
+    connection serves its next requests too, and FcgidMaxRequestsPerProcess still holds."""
+    alice = docroots[ALICE]
+    put(alice, "pid.php", PID_PHP)
+    server = start_fcgid(itkgw_factory, [fcgid_php(alice, "alice.test", fcgid_max_requests_per_process=3)],
+                         ipc)
+    pids = _pids_on_one_connection(server, "/pid.php", 7)
+    assert [len(list(run)) for _, run in itertools.groupby(pids)] == [3, 3, 1]
+    assert len(set(pids)) == 3
+
+
+def test_a_held_process_goes_back_for_another_connection(itkgw_factory, docroots, put: Put,
+                                                        ipc: str) -> None:
+    """With one process for the class, a second connection is served while the first stays
+    open: the first gives the process back when its client goes quiet."""
+    alice = docroots[ALICE]
+    put(alice, "pid.php", PID_PHP)
+    server = start_fcgid(itkgw_factory, [fcgid_php(alice, "alice.test", fcgid_max_processes_per_class=1,
+                                                   fcgid_busy_timeout=30)], ipc)
+    first = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    try:
+        first.request("GET", "/pid.php", headers={"Host": "alice.test"})
+        held = first.getresponse().read()
+        other = server.request("alice.test", "/pid.php")
+        assert other.status == 200 and other.body == held
+        first.request("GET", "/pid.php", headers={"Host": "alice.test"})
+        again = first.getresponse()
+        assert again.status == 200 and again.read() == held
+    finally:
+        first.close()
+    assert len(backends_of(alice.user.pw_uid)) == 1
+
+
+ONE_SHOT_FCGI = """#!/usr/bin/python3
+# A FastCGI responder that ignores FCGI_KEEP_CONN: one request per connection, then close.
+import os, socket, struct
+listener = socket.socket(fileno=0)
+while True:
+    conn, _ = listener.accept()
+    data = b""
+    while True:
+        head = conn.recv(8, socket.MSG_WAITALL)
+        if len(head) < 8:
+            break
+        _, kind, rid, length, padding = struct.unpack(">BBHHBx", head)
+        content = conn.recv(length + padding, socket.MSG_WAITALL)[:length] if length + padding else b""
+        if kind == 5 and not content:
+            break
+    body = b"Content-Type: text/plain\\r\\n\\r\\none-shot pid=%d" % os.getpid()
+    conn.sendall(struct.pack(">BBHHBx", 1, 6, rid, len(body), 0) + body
+                 + struct.pack(">BBHHBx", 1, 6, rid, 0, 0)
+                 + struct.pack(">BBHHBx", 1, 3, rid, 8, 0) + bytes(8))
+    conn.close()
+"""
+
+
+def test_a_program_that_closes_after_each_request_serves_a_keep_alive_connection(
+        itkgw_factory, docroots, put: Put, ipc: str) -> None:
+    alice = docroots[ALICE]
+    put(alice, "once.fcgi", ONE_SHOT_FCGI).chmod(0o750)
+    server = start_fcgid(itkgw_factory, [vhost_for(alice, "alice.test", fcgid_extensions=[".fcgi"],
+                                                   exec_cgi=True)], ipc)
+    bodies = _pids_on_one_connection(server, "/once.fcgi", 4)
+    assert len(set(bodies)) == 1 and bodies[0].startswith(b"one-shot pid=")

@@ -7,6 +7,7 @@ itkgw reaches it from the connection child, which runs as alice too.
 from __future__ import annotations
 
 import hashlib
+import http.client
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -121,3 +122,26 @@ def test_proxypassmatch_hands_matching_paths_to_the_pool(itkgw_factory, docroots
     assert response.body.decode() == f"{alice.htdocs}/pm.php fpm-fcgi {alice.user.pw_uid}"
     # An exempted path is mapped and handled as usual: here by php-cgi, the vhost's own PHP.
     assert server.request("alice.test", "/static/pm.php").body == b"cgi-fcgi"
+
+
+def test_a_kept_connection_the_pool_ended_is_not_reused(itkgw_factory, docroots, test_users: Users,
+                                                        put: Put) -> None:
+    """php-fpm ends a worker after pm.max_requests, and with it the connection itkgw kept
+    (FCGI_KEEP_CONN): the next request goes out on a new connection, not into the closed one."""
+    if not os.access(PHP_FPM, os.X_OK):
+        pytest.skip("needs php-fpm8.2")
+    alice = docroots[ALICE]
+    put(alice, "pid.php", "<?php echo getmypid();\n")
+    with fpm_pool(test_users.alice, max_requests=2) as socket_path:
+        server = itkgw_factory([vhost_for(alice, "alice.test", files=through_pool(socket_path))])
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        try:
+            answers = []
+            for _ in range(5):
+                connection.request("GET", "/pid.php", headers={"Host": "alice.test"})
+                response = connection.getresponse()
+                answers.append((response.status, response.read()))
+        finally:
+            connection.close()
+    assert [status for status, _ in answers] == [200] * 5, server.error_log_text()
+    assert len({body for _, body in answers}) == 3  # workers of 2, 2 and 1 requests

@@ -19,7 +19,7 @@ def test_an_idle_process_is_lent_before_a_new_one_starts() -> None:
     first = books.add(php, 10, "/s/10", 0.0)
     books.take(first, 0.0)
     assert php.idle() is None
-    assert books.released(first, clean=True, now=1.0, retiring=False) == ""
+    assert books.released(first, clean=True, served=1, now=1.0, retiring=False) == ""
     assert php.idle() is first and first.requests == 1 and first.state is State.IDLE
 
 
@@ -43,15 +43,26 @@ def test_a_process_ends_at_its_request_limit_or_after_an_unclean_request() -> No
     php = books.books_for(PHP, FcgidSettings(max_requests_per_process=2))
     backend = books.add(php, 1, "/s/1", 0.0)
     books.take(backend, 0.0)
-    assert books.released(backend, True, 1.0, retiring=False) == ""
+    assert books.released(backend, True, 1, 1.0, retiring=False) == ""
     books.take(backend, 1.0)
-    assert books.released(backend, True, 2.0, retiring=False) == "FcgidMaxRequestsPerProcess 2 reached"
+    assert books.released(backend, True, 1, 2.0, retiring=False) == "FcgidMaxRequestsPerProcess 2 reached"
     second = books.add(php, 2, "/s/2", 0.0)
     books.take(second, 0.0)
-    assert books.released(second, False, 1.0, retiring=False) == "request did not end cleanly"
+    assert books.released(second, False, 0, 1.0, retiring=False) == "request did not end cleanly"
     third = books.add(php, 3, "/s/3", 0.0)
     books.take(third, 0.0)
-    assert books.released(third, True, 1.0, retiring=True) == "graceful restart"
+    assert books.released(third, True, 1, 1.0, retiring=True) == "graceful restart"
+
+
+def test_requests_carried_on_one_lease_count_towards_the_limit() -> None:
+    books = Books(1000)
+    php = books.books_for(PHP, FcgidSettings(max_requests_per_process=5))
+    backend = books.add(php, 1, "/s/1", 0.0)
+    books.take(backend, 0.0)
+    assert books.released(backend, True, 3, 1.0, retiring=False) == ""
+    assert backend.requests == 3
+    books.take(backend, 1.0)
+    assert books.released(backend, True, 2, 2.0, retiring=False) == "FcgidMaxRequestsPerProcess 5 reached"
 
 
 def test_idle_life_and_busy_times_end_processes_but_the_minimum_stays() -> None:
@@ -82,7 +93,7 @@ def test_processes_that_die_young_back_the_class_off_doubling() -> None:
     assert books.may_start(php, 11.5) != "" and books.may_start(php, 12.1) == ""  # then 2 s
     served = books.add(php, 9, "/s/9", 20.0)
     books.take(served, 20.0)
-    books.released(served, True, 21.0, retiring=False)
+    books.released(served, True, 1, 21.0, retiring=False)
     assert php.failures == 0  # a clean request ends the streak
 
 
