@@ -28,7 +28,9 @@ from typing import IO, TYPE_CHECKING
 
 from itkgw import SERVER_SOFTWARE
 from itkgw.config.model import ServerConfig, VHost
+from itkgw.config.modules.core import RequestSettings
 from itkgw.errors import HTTPError
+from itkgw.request import canonical
 from itkgw.request.variables import wire
 
 if TYPE_CHECKING:
@@ -49,8 +51,8 @@ _TERM_GRACE = 3.0
 #: While waiting for a script's last stderr lines, how often to check it exited.
 _EXIT_POLL = 0.05
 
-#: Request headers Apache never passes on: credentials (CGIPassAuth is off by
-#: default) and Proxy, which would become HTTP_PROXY (httpoxy).
+#: Request headers Apache does not pass on: credentials (unless CGIPassAuth, or
+#: for PHP) and Proxy, which would become HTTP_PROXY (httpoxy).
 _WITHHELD_HEADERS = frozenset({"authorization", "proxy-authorization", "proxy"})
 #: Header names that can become a variable: with "_" allowed, ``Foo_Bar``
 #: could pose as ``Foo-Bar`` (Apache 2.4 drops such headers too).
@@ -68,6 +70,8 @@ _CANONICAL_NAMES = {
 
 # -- the environment ----------------------------------------------------
 
+_DEFAULTS = RequestSettings()
+
 
 def cgi_environ(
     request: Request,
@@ -78,21 +82,25 @@ def cgi_environ(
     path_info: str,
     document_root: str,
     https: bool = False,
+    settings: RequestSettings = _DEFAULTS,
+    pass_auth: bool = False,
 ) -> dict[str, str]:
     """RFC 3875 meta-variables as mod_cgi sets them, and nothing of the server's.
 
     ``document_root`` is the directory the URL was mapped onto: the vhost's
     DocumentRoot, or a ScriptAlias directory (then CONTEXT_PREFIX is the
     alias). Values are str in the filesystem encoding, so subprocess hands
-    the script the exact bytes the client sent.
+    the script the exact bytes the client sent. ``settings`` name the server
+    (UseCanonicalName); ``pass_auth`` hands on Authorization (CGIPassAuth,
+    and always for PHP, which mod_php gives it).
     """
     env = {
         "GATEWAY_INTERFACE": "CGI/1.1",
         "SERVER_SOFTWARE": SERVER_SOFTWARE,
         "SERVER_SIGNATURE": "",
-        "SERVER_NAME": vhost.server_name,
+        "SERVER_NAME": canonical.server_name(request, vhost, settings),
         "SERVER_ADDR": request.local_ip,
-        "SERVER_PORT": str(request.local_port),
+        "SERVER_PORT": str(canonical.server_port(request, settings)),
         "SERVER_PROTOCOL": f"HTTP/{request.http_version}",
         "SERVER_ADMIN": vhost.server_admin or config.server_admin or NO_ADMIN,
         "REQUEST_METHOD": request.method,
@@ -116,7 +124,7 @@ def cgi_environ(
     if request.content_length is not None:
         # From the framing, not the header: with Transfer-Encoding the header lies.
         env["CONTENT_LENGTH"] = str(request.content_length)
-    env.update(_header_variables(request.headers))
+    env.update(_header_variables(request.headers, pass_auth))
     return env
 
 
@@ -129,12 +137,14 @@ def header_variable(name: str) -> str:
     return "HTTP_" + name.upper().replace("-", "_")
 
 
-def _header_variables(headers: list[tuple[str, str]]) -> dict[str, str]:
+def _header_variables(headers: list[tuple[str, str]], pass_auth: bool) -> dict[str, str]:
     """HTTP_* variables, repeated headers joined with ", " as Apache merges them."""
     joined: dict[str, list[str]] = {}
     for name, value in headers:
         name = name.lower()
-        if name in _WITHHELD_HEADERS or name == "content-length" or not _ENV_NAME.fullmatch(name):
+        if name in _WITHHELD_HEADERS and not (pass_auth and name == "authorization"):
+            continue
+        if name == "content-length" or not _ENV_NAME.fullmatch(name):
             continue
         key = "CONTENT_TYPE" if name == "content-type" else header_variable(name)
         joined.setdefault(key, []).append(wire(value))

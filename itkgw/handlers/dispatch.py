@@ -18,12 +18,14 @@ from dataclasses import dataclass
 
 from itkgw.config.model import ServerConfig, VHost
 from itkgw.config.modules.cgi import CGISettings
+from itkgw.config.modules.core import RequestSettings
 from itkgw.config.modules.fcgid import FcgidSettings
 from itkgw.config.modules.php import PHPRunSettings
 from itkgw.config.modules.proxy_fcgi import ProxySettings
 from itkgw.errors import CloseConnection, HTTPError
 from itkgw.handlers import cgi, fcgid, phpcgi, proxy_fcgi, static, walk
 from itkgw.http.connection import HTTPConnection, Request
+from itkgw.request import canonical
 from itkgw.request.dirconf import DirConfig, access_file_dirs, merge, options_at
 from itkgw.request.mime import MimeTypes
 from itkgw.request.routing import Plan, denial
@@ -65,6 +67,7 @@ def locate(request: Request, dirconf: DirConfig, first: bool) -> Target:
     Apache's directory walk does; what is left over is PATH_INFO.
     """
     path = dirconf.fs_path.rstrip("/") or "/"
+    trailing_slash = path != dirconf.fs_path and path != "/"
     url = request.path
     rest = ""
     while True:
@@ -77,6 +80,8 @@ def locate(request: Request, dirconf: DirConfig, first: bool) -> Target:
         parent, name = os.path.split(path)
         rest = "/" + name + rest
         path = parent
+    if trailing_slash and (rest or not stat.S_ISDIR(st.st_mode)):
+        rest += "/"  # /env.php/ is the script with PATH_INFO "/", as in Apache's walk
     script_name = url[: len(url) - len(rest)] if rest else url
     if rest and stat.S_ISDIR(st.st_mode):
         raise HTTPError(404, None)
@@ -106,7 +111,8 @@ def serve(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConf
         _refuse_unread_access_files(config, vhost, target, first)
         if stat.S_ISDIR(target.st.st_mode):
             if not request.path.endswith("/"):
-                static.redirect_to_slash(conn, request)
+                settings = dirconf.modules.get(RequestSettings)
+                static.redirect_to_slash(conn, request, canonical.authority(request, vhost, settings))
                 return
             target = _index_of(target, dirconf, first, lambda filename: denial(
                 request, vhost, merge(config, vhost, plan.url_path, fs_path=filename), plan.reqenv))
@@ -146,10 +152,13 @@ def _serve_pass_match(conn: HTTPConnection, request: Request, plan: Plan, config
 
 
 def _script_environ(request: Request, plan: Plan, config: ServerConfig, dirconf: DirConfig, script_name: str,
-                    filename: str, path_info: str, base_dir: str) -> dict[str, str]:
-    """A script's CGI environment: RFC 3875's, then SetEnv and the request's variables, less UnsetEnv."""
+                    filename: str, path_info: str, base_dir: str, php: bool = False) -> dict[str, str]:
+    """A script's CGI environment: RFC 3875's, then SetEnv and the request's variables, less UnsetEnv.
+    ``php``: Authorization is handed on, as mod_php gives it to scripts."""
     assert plan.vhost is not None
-    env = cgi.cgi_environ(request, plan.vhost, config, script_name, filename, path_info, base_dir)
+    settings = dirconf.modules.get(RequestSettings)
+    env = cgi.cgi_environ(request, plan.vhost, config, script_name, filename, path_info, base_dir,
+                          settings=settings, pass_auth=php or bool(settings.cgi_pass_auth))
     env.update(script_env(plan, dirconf))
     for name in dirconf.unset_env:
         env.pop(name, None)
@@ -233,18 +242,22 @@ def _serve_target(conn: HTTPConnection, request: Request, plan: Plan, config: Se
                         "maps to (AssignUserID in a <Files> section); this process cannot serve it")
     conn.header_rules = list(dirconf.headers)
     kind = dirconf.handler_for(target.filename)
+    accept_path_info = dirconf.modules.get(RequestSettings).accept_path_info or "default"
+    if target.path_info and accept_path_info != "on" and (accept_path_info == "off" or kind == "static"):
+        raise HTTPError(404, f"AcceptPathInfo {accept_path_info}: no path info after {target.filename}")
     cgi_log = logging.getLogger("itkgw.cgi")
     persistent_php = kind == "php" and vhost.modules.get(PHPRunSettings).persistent
     if not (persistent_php or kind == "fcgid"):
         fcgid.release_held()  # a kept FastCGI process is not held through other work
     if persistent_php:
         env = _script_environ(request, plan, config, dirconf, target.script_name, target.filename,
-                              target.path_info, dirconf.base_dir)
+                              target.path_info, dirconf.base_dir, php=True)
         _to_fcgid(conn, request, plan, config, dirconf, target, env, backends, php=True)
     elif kind == "php":
         phpcgi.run_php(conn, request, vhost, config, target.filename, target.script_name,
                        target.path_info, dirconf.base_dir, cgi_log, settings=dirconf.php,
-                       extra_env=script_env(plan, dirconf))
+                       extra_env=script_env(plan, dirconf),
+                       request_settings=dirconf.modules.get(RequestSettings))
     elif kind == "fcgi":
         handler = dirconf.handler_name(target.filename)
         assert handler is not None
@@ -262,8 +275,6 @@ def _serve_target(conn: HTTPConnection, request: Request, plan: Plan, config: Se
         cgi.run_cgi(conn, [target.filename], env, os.path.dirname(target.filename), timeout, cgi_log,
                     target.filename)
     else:
-        if target.path_info:
-            raise HTTPError(404, None)
         _serve_static(conn, target, walked, mime, first, dirconf.content_type_for(target.filename))
 
 

@@ -31,6 +31,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from itkgw.config.model import PHPSetting, ServerConfig, VHost
+from itkgw.config.modules.core import RequestSettings
 from itkgw.errors import HTTPError
 from itkgw.handlers.cgi import cgi_environ, run_cgi
 
@@ -86,6 +87,9 @@ def php_environ(cgi_env: Mapping[str, str]) -> dict[str, str]:
     return {**cgi_env, "REDIRECT_STATUS": "200"}
 
 
+_REQUEST_DEFAULTS = RequestSettings()
+
+
 def run_php(
     conn: HTTPConnection,
     request: Request,
@@ -98,9 +102,12 @@ def run_php(
     log: logging.Logger,
     settings: Mapping[str, PHPSetting] | None = None,
     extra_env: Mapping[str, str] | None = None,
+    request_settings: RequestSettings = _REQUEST_DEFAULTS,
 ) -> None:
-    """Run a PHP file through php-cgi and stream its response, with ``settings`` as its ini."""
-    env = cgi_environ(request, vhost, config, script_name, script_filename, path_info, document_root)
+    """Run a PHP file through php-cgi and stream its response, with ``settings`` as its ini.
+    As under mod_php, the script sees the Authorization header."""
+    env = cgi_environ(request, vhost, config, script_name, script_filename, path_info, document_root,
+                      settings=request_settings, pass_auth=True)
     env.update(extra_env or {})
     env = php_environ(env)
     with _private_dir(log) as directory:

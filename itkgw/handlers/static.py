@@ -61,7 +61,6 @@ _PATH_SAFE = "/$-_.+!*'(),:@&=~"
 _UINT64 = (1 << 64) - 1
 _ENTITY_TAG = re.compile(r'(W/)?"[^"]*"')
 _RANGE_SPEC = re.compile(r"(\d*)-(\d*)", re.ASCII)
-_HOST_PORT = re.compile(r"(?:\[[^\]]*\]|[^:\[\]]*):(\d+)", re.ASCII)
 
 
 class RangeNotSatisfiable(HTTPError):
@@ -260,29 +259,16 @@ def serve_file(conn: HTTPConnection, path: str, st: os.stat_result, fd: int, mim
     conn.end_response()
 
 
-def _authority(request: Request) -> str:
-    """host[:port] for an absolute URL back to this server (UseCanonicalName Off)."""
-    if request.host:
-        name = request.host
-        port_match = _HOST_PORT.fullmatch((request.header("host") or "").strip())
-        port = int(port_match.group(1)) if port_match else 80
-    else:
-        name, port = request.local_ip, request.local_port
-    if ":" in name and not name.startswith("["):
-        name = f"[{name}]"
-    return name if port == 80 else f"{name}:{port}"
-
-
-def redirect_to_slash(conn: HTTPConnection, request: Request) -> None:
+def redirect_to_slash(conn: HTTPConnection, request: Request, authority: str) -> None:
     """301 from a directory's URL without its trailing slash to the one with it.
 
-    As mod_dir's DirectorySlash: the Location is absolute, its host and port
-    taken from the Host header (else the local address), the path
+    As mod_dir's DirectorySlash: the Location is absolute, on the server's
+    ``authority`` (host[:port], as UseCanonicalName names it), the path
     re-escaped, the query string kept. Relative links in the directory's
     index page only work below the slash.
     """
     path = quote(request.path.rstrip("/") + "/", safe=_PATH_SAFE, errors="surrogateescape")
-    location = f"http://{_authority(request)}{path}"
+    location = f"http://{authority}{path}"
     if request.query:
         location += "?" + request.query
     conn.send_error(301, [("Location", location)])

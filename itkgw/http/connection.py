@@ -93,6 +93,8 @@ class Request:
     content_length: int | None = None
     chunked: bool = False
     received: float = field(default_factory=time.time)
+    #: The port the Host header (or an absolute-form target) names, if it names one.
+    host_port: int | None = None
 
     def header(self, name: str) -> str | None:
         name = name.lower()
@@ -150,20 +152,23 @@ def decode_path(raw_path: str) -> str:
     return path.decode("utf-8", "surrogateescape")
 
 
-def _split_host(value: str) -> str:
-    """The Host header lower-cased without port; 400 when it is not a host."""
+def _split_host(value: str) -> tuple[str, int | None]:
+    """The Host header lower-cased without port, and its port; 400 when it is not a host."""
     host = value.strip().lower()
     if host.startswith("["):
         end = host.find("]")
         if end < 0:
             raise HTTPError(400, f"bad Host header {value!r}")
-        name = host[: end + 1]
+        name, rest = host[: end + 1], host[end + 1:]
     else:
-        name = host.rsplit(":", 1)[0] if ":" in host else host
-    name = name.rstrip(".")
-    if _NOT_IN_HOST.search(name) or ".." in name:
+        name, colon, port = host.rpartition(":")
+        name, rest = (name, colon + port) if colon else (host, "")
+    if rest and not (rest[1:].isascii() and rest[1:].isdigit() and int(rest[1:]) <= 65535):
         raise HTTPError(400, f"bad Host header {value!r}")
-    return name
+    name = name.rstrip(".")
+    if _NOT_IN_HOST.search(name) or ".." in name or (":" in name and not name.startswith("[")):
+        raise HTTPError(400, f"bad Host header {value!r}")
+    return name, int(rest[1:]) if rest else None
 
 
 #: What Apache 2.4's canned error pages say, so clients and monitoring see
@@ -396,7 +401,8 @@ class HTTPConnection:
         else:
             length = next((v for k, v in headers if k == "content-length"), None)
             request.content_length = int(length) if length is not None else None
-        request.host = _split_host(host_header) if host_header else ""
+        if host_header:
+            request.host, request.host_port = _split_host(host_header)
         request.path = decode_path(raw_path)
         return request
 

@@ -9,10 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from itkgw.config.model import Address, VHost
+from itkgw.config.modules.core import RequestSettings
 from itkgw.handlers.static import ALLOW, redirect_to_slash, serve_file
 from itkgw.http.connection import HTTPConnection, Request
+from itkgw.request import canonical
 from itkgw.request.mime import MimeTypes
-from tests.unit.wire import SERVER_IP, Reply, exchange
+from tests.unit.wire import Reply, exchange
 
 CONTENT = bytes(range(256)) * 4 + b"tail"  # 1028 bytes, every offset distinct enough
 SIZE = len(CONTENT)
@@ -289,8 +292,15 @@ def test_unknown_method_not_implemented(page: Path, mime: MimeTypes) -> None:
     assert get(page, mime, "BREW").status == 501
 
 
+VHOST = VHost(server_name="canonical.example.test", document_root="/srv/www", listen=(Address("*", 80),))
+
+
+def to_slash(conn: HTTPConnection, request: Request) -> None:
+    redirect_to_slash(conn, request, canonical.authority(request, VHOST, RequestSettings()))
+
+
 def redirect(target: str, host: str, raw_request: bytes | None = None) -> Reply:
-    reply = exchange(redirect_to_slash, target, host=host, raw_request=raw_request)
+    reply = exchange(to_slash, target, host=host, raw_request=raw_request)
     assert reply.complete
     return reply
 
@@ -310,7 +320,7 @@ def test_redirect_to_slash(target: str, host: str, location: str) -> None:
     assert reply.header("location") == location
 
 
-def test_redirect_without_host_uses_local_address() -> None:
+def test_redirect_without_host_names_the_server_name() -> None:
     reply = redirect("/docs?x", "unused", b"GET /docs?x HTTP/1.0\r\n\r\n")
     assert reply.status == 301
-    assert reply.header("location") == f"http://{SERVER_IP}:{reply.server_address[1]}/docs/?x"
+    assert reply.header("location") == "http://canonical.example.test/docs/?x"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from itkgw.config.directive import (
     DIRECTORY,
     EVERYWHERE,
@@ -12,6 +14,7 @@ from itkgw.config.directive import (
     VHOST,
     VHOST_DIRECTORY,
     Arguments,
+    Context,
     Directive,
     Module,
     Section,
@@ -25,6 +28,25 @@ from itkgw.config.kinds_structured import (
     OptionWords,
     OverrideWords,
 )
+
+
+@dataclass(frozen=True)
+class RequestSettings:
+    """How the core answers parts of a request, per vhost and section; None: httpd's default."""
+
+    #: UseCanonicalName: "off" (default) names the server as the client's Host did, "on" by
+    #: ServerName, "dns" by the name of the address the request came in on.
+    canonical_name: str | None = None
+    #: UseCanonicalPhysicalPort: the port the request came in on when no name gives one.
+    canonical_physical_port: bool | None = None
+    #: AcceptPathInfo: "default" (scripts take trailing path info, files do not), "on", "off".
+    accept_path_info: str | None = None
+    #: CGIPassAuth: hand the Authorization header to CGI scripts.
+    cgi_pass_auth: bool | None = None
+    #: TraceEnable: "on" (default) echoes TRACE requests, "off" refuses them with 405,
+    #: "extended" also allows a body.
+    trace_enable: str | None = None
+
 
 _LOG_LEVELS = ("emerg", "alert", "crit", "error", "warn", "notice", "info", "debug")
 
@@ -134,9 +156,26 @@ MODULE = Module(
         no_effect("Mutex", "not used by itkgw", SERVER, ONLY_24),
         no_effect("ServerSignature", "itkgw's error pages cannot be changed", EVERYWHERE),
         no_effect("ServerTokens", "itkgw's Server header is always its name and version", SERVER),
-        no_effect("TraceEnable", "not used by itkgw"),
-        no_effect("UseCanonicalName", "itkgw builds its own URLs from the Host header, as with Off",
-                  EVERYWHERE),
+        Directive("UseCanonicalName", "use_canonical_name", VHOST_DIRECTORY,
+                  Choice(options=("off", "on", "dns")),
+                  "how SERVER_NAME, SERVER_PORT and self-referential URLs name the server: off (default) "
+                  "as the client's Host header did, on by ServerName, dns by the local address's name",
+                  field="canonical_name"),
+        Directive("UseCanonicalPhysicalPort", "use_canonical_physical_port", VHOST_DIRECTORY, Flag(),
+                  "where no name gives a port, the port the request came in on rather than 80 "
+                  "(default off)", field="canonical_physical_port"),
+        Directive("AcceptPathInfo", "accept_path_info", VHOST_DIRECTORY,
+                  Choice(options=("default", "on", "off")),
+                  "trailing path after a file name (/file.php/more): default lets scripts take it and "
+                  "answers 404 for plain files; on accepts it everywhere, off refuses it with 404",
+                  field="accept_path_info"),
+        Directive("CGIPassAuth", "cgi_pass_auth", VHOST_DIRECTORY, Flag(),
+                  "hand the Authorization header to CGI and FastCGI scripts as HTTP_AUTHORIZATION "
+                  "(default off; PHP always sees it, as under mod_php)", series=ONLY_24,
+                  instead="Apache 2.2 never hands Authorization to CGI scripts", field="cgi_pass_auth"),
+        Directive("TraceEnable", "trace_enable", VHOST, Choice(options=("on", "off", "extended")),
+                  "TRACE requests: on (default) echoes them back, off answers 405, extended also allows a "
+                  "request body", field="trace_enable"),
     ),
     sections=(
         Section("VirtualHost", SERVER, "a vhost: addresses it answers on, then its settings"),
@@ -155,4 +194,5 @@ MODULE = Module(
                 "implements always are, others never"),
         Section("IfDefine", EVERYWHERE, "read when NAME is defined by -D or Define ([!]NAME)"),
     ),
+    settings={Context.VHOST: RequestSettings, Context.DIRECTORY: RequestSettings},
 )
