@@ -48,6 +48,8 @@ _READ_SIZE = 65536
 #: then (Apache's kill-after-timeout) how long before SIGKILL.
 _EXIT_GRACE = 1.0
 _TERM_GRACE = 3.0
+#: How long a script's output may pause before what it wrote is sent on (measured responses).
+_QUIET_SECONDS = 0.01
 #: While waiting for a script's last stderr lines, how often to check it exited.
 _EXIT_POLL = 0.05
 
@@ -174,6 +176,25 @@ class CGIHead:
     headers: tuple[tuple[str, str], ...]
     redirect: str | None = None
     content_length: int | None = None
+    #: The reason phrase of the script's Status line, kept as Apache keeps it ("" for none).
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class HeadLimits:
+    """How large a script's header block may be, and how its response is framed: mod_cgi's
+    for CGI scripts; PHP, which mod_php runs inside the server, has no limit a real header
+    reaches."""
+
+    lines: int = MAX_HEADERS
+    line_bytes: int = MAX_HEADER_LINE
+    head_bytes: int = MAX_HEAD
+    #: A small response goes out with a Content-Length (mod_php's), not chunked (mod_cgi's).
+    measure: bool = False
+
+
+CGI_HEAD = HeadLimits()
+PHP_HEAD = HeadLimits(lines=100_000, line_bytes=1 << 20, head_bytes=4 << 20, measure=True)
 
 
 def split_head(buffer: bytes) -> tuple[bytes, bytes] | None:
@@ -185,14 +206,14 @@ def split_head(buffer: bytes) -> tuple[bytes, bytes] | None:
     return buffer[:end.end()], buffer[end.end():]
 
 
-def parse_cgi_head(raw: bytes, script: str = "") -> CGIHead:
+def parse_cgi_head(raw: bytes, script: str = "", limits: HeadLimits = CGI_HEAD) -> CGIHead:
     """Parse the header block (up to its blank line) of a script's output.
 
     Lines may end in CRLF or LF. Raises HTTPError(500) whose log names the
     script and the bad line, as "malformed header from script" in Apache;
     nothing of a malformed block may reach the client.
     """
-    status = 200
+    status, reason = 200, ""
     headers: list[tuple[str, str]] = []
     location: str | None = None
     content_length: int | None = None
@@ -201,17 +222,17 @@ def parse_cgi_head(raw: bytes, script: str = "") -> CGIHead:
         line = line.removesuffix(b"\r")
         if not line:
             break
-        if count > MAX_HEADERS:
-            raise _malformed(script, f"more than {MAX_HEADERS} header lines")
-        if len(line) > MAX_HEADER_LINE:
-            raise _malformed(script, f"header line over {MAX_HEADER_LINE} bytes: {_printable(line[:30])}")
+        if count > limits.lines:
+            raise _malformed(script, f"more than {limits.lines} header lines")
+        if len(line) > limits.line_bytes:
+            raise _malformed(script, f"header line over {limits.line_bytes} bytes: {_printable(line[:30])}")
         name_bytes, colon, value_bytes = line.partition(b":")
         name, value = name_bytes.decode("latin-1"), value_bytes.decode("latin-1").strip(" \t")
         if not colon or not _TOKEN.fullmatch(name) or _CONTROL.search(value):
             raise _malformed(script, f"Bad header: {_printable(line[:30])}")
         lower = name.lower()
         if lower == "status":
-            status = _status(value, script)
+            status, reason = _status(value, script)
             continue
         if lower in _FRAMING_HEADERS:
             continue
@@ -223,17 +244,22 @@ def parse_cgi_head(raw: bytes, script: str = "") -> CGIHead:
             content_length = int(value)
         headers.append((_CANONICAL_NAMES.get(lower, name), value))
     redirect = location if location is not None and status == 200 else None
-    return CGIHead(status, tuple(headers), redirect, content_length)
+    return CGIHead(status, tuple(headers), redirect, content_length, reason)
 
 
-def parse_cgi_headers(raw: bytes, script: str = "") -> tuple[int, list[tuple[str, str]]]:
+def parse_cgi_headers(raw: bytes, script: str = "",
+                      limits: HeadLimits = CGI_HEAD) -> tuple[int, list[tuple[str, str]]]:
     """Status and headers to send for a script's header block.
 
     A Location without a status becomes a 302. A local Location ("/path")
     asks Apache for an internal redirect, which itkgw does not do yet:
     HTTPError(500) with a log line saying so.
     """
-    head = parse_cgi_head(raw, script)
+    return response_of(parse_cgi_head(raw, script, limits), script)
+
+
+def response_of(head: CGIHead, script: str = "") -> tuple[int, list[tuple[str, str]]]:
+    """Status and headers to send for a parsed header block (see parse_cgi_headers)."""
     if head.redirect is None:
         return head.status, list(head.headers)
     if head.redirect.startswith("/"):
@@ -241,13 +267,13 @@ def parse_cgi_headers(raw: bytes, script: str = "") -> tuple[int, list[tuple[str
     return 302, list(head.headers)
 
 
-def _status(value: str, script: str) -> int:
+def _status(value: str, script: str) -> tuple[int, str]:
     match = _STATUS.fullmatch(value)
     # 1xx cannot be a final response; Apache would send garbage, we refuse.
     if match is None or not 200 <= int(match.group(1)) <= 599:
         shown = _printable(value[:30].encode("latin-1"))
         raise HTTPError(500, f"Invalid status line from script '{script}': {shown}")
-    return int(match.group(1))
+    return int(match.group(1)), value[3:].strip(" \t")
 
 
 def _malformed(script: str, detail: str) -> HTTPError:
@@ -276,6 +302,7 @@ def run_cgi(
     timeout: float,
     log: logging.Logger,
     script: str,
+    head_limits: HeadLimits = CGI_HEAD,
 ) -> None:
     """Run a CGI program for the current request and stream its response.
 
@@ -287,7 +314,7 @@ def run_cgi(
     """
     process = _spawn(argv, env, cwd, log, script)
     try:
-        with _Exchange(conn, process, timeout, log, script) as exchange:
+        with _Exchange(conn, process, timeout, log, script, head_limits) as exchange:
             exchange.run()
     except BaseException:
         _kill_group(process, log, script)
@@ -358,7 +385,7 @@ class _Exchange:
     """
 
     def __init__(self, conn: HTTPConnection, process: subprocess.Popen[bytes], timeout: float,
-                 log: logging.Logger, script: str) -> None:
+                 log: logging.Logger, script: str, head_limits: HeadLimits = CGI_HEAD) -> None:
         if process.stdin is None or process.stdout is None or process.stderr is None:
             raise ValueError("the script must run with stdin, stdout and stderr pipes")
         self.conn = conn
@@ -366,6 +393,7 @@ class _Exchange:
         self.timeout = timeout
         self.log = log
         self.script = script
+        self.head_limits = head_limits
         self.selector = selectors.DefaultSelector()
         self.stdin: IO[bytes] | None = process.stdin
         self.stdout: IO[bytes] | None = process.stdout
@@ -402,7 +430,12 @@ class _Exchange:
             if self._take_body():
                 deadline = time.monotonic() + self.timeout
             self._watch_stdin()
-            ready = self.selector.select(max(0.0, deadline - time.monotonic()))
+            # php-cgi writes its head and its body apart: a short quiet is not yet the
+            # script pausing, a longer one is (flush() in PHP), and what it wrote goes out.
+            ready = self.selector.select(_QUIET_SECONDS if self.head_limits.measure else 0)
+            if not ready:
+                self.conn.flush()
+                ready = self.selector.select(max(0.0, deadline - time.monotonic()))
             if not ready and time.monotonic() >= deadline:
                 self.log.warning("AH01220: Timeout waiting for output from CGI script %s", self.script)
                 raise HTTPError(504)
@@ -480,21 +513,22 @@ class _Exchange:
         self.head_buffer += data
         split = split_head(self.head_buffer)
         if split is None:
-            if len(self.head_buffer) > MAX_HEAD:
+            if len(self.head_buffer) > self.head_limits.head_bytes:
                 self.log.error("malformed header from script '%s': no end of headers in %d bytes",
-                               self.script, MAX_HEAD)
+                               self.script, self.head_limits.head_bytes)
                 raise HTTPError(500)
             return b""
         raw, rest = split
         self.head_buffer = b""
         try:
-            self.head = parse_cgi_head(raw, self.script)
+            self.head = parse_cgi_head(raw, self.script, self.head_limits)
         except HTTPError as exc:
             self.log.error("%s", exc.log)
             raise HTTPError(exc.status) from None
         if self.head.redirect is None:
             self.unsent = self.head.content_length
-            self.conn.send_response_head(self.head.status, list(self.head.headers))
+            self.conn.send_response_head(self.head.status, list(self.head.headers),
+                                         measure=self.head_limits.measure, reason=self.head.reason)
         return rest
 
     def _pass_body(self, data: bytes) -> None:

@@ -96,6 +96,9 @@ def serve(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConf
     conn.header_rules = list(dirconf.headers)
     if dirconf.limit_request_body is not None:
         conn.limits.body = dirconf.limit_request_body
+    if request.method == "TRACE":
+        _answer_trace(conn, request, dirconf.modules.get(RequestSettings).trace_enable or "on")
+        return
     backend = proxy_fcgi.pass_match(vhost.modules.get(ProxySettings), plan.url_path)
     if backend is not None:
         _serve_pass_match(conn, request, plan, config, backend)
@@ -121,6 +124,31 @@ def serve(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConf
         _serve_target(conn, request, plan, config, mime, first, target, walked, backends)
     finally:
         os.close(walked)
+
+
+#: How much of a request body TraceEnable extended echoes (httpd's limit).
+_TRACE_BODY_LIMIT = 64 * 1024
+
+
+def _answer_trace(conn: HTTPConnection, request: Request, mode: str) -> None:
+    """TRACE as httpd's core answers it, whatever the URL maps to: the request echoed back
+    as message/http (TraceEnable on), 405 (off); a body only with TraceEnable extended."""
+    if mode == "off":
+        raise HTTPError(405, "TRACE denied by server configuration",
+                        [("Allow", static.ALLOW)])
+    body = b""
+    if request.has_body:
+        if mode != "extended":
+            raise HTTPError(413, "TRACE with a request body is not allowed (TraceEnable extended allows one)")
+        for chunk in conn.body_chunks():
+            body += chunk
+            if len(body) > _TRACE_BODY_LIMIT:
+                raise HTTPError(413, f"TRACE with a request body over {_TRACE_BODY_LIMIT} bytes")
+    echo = request.head + body
+    conn.send_response_head(200, [("Content-Type", "message/http"), ("Content-Length", str(len(echo)))],
+                            hold=True)
+    conn.send_data(echo)
+    conn.end_response()
 
 
 def _serve_virtual(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConfig,
@@ -209,7 +237,7 @@ def _to_fcgid(conn: HTTPConnection, request: Request, plan: Plan, config: Server
     coordinates = {"vhost": fcgid.vhost_index(config, plan.site), "url": plan.site_path,
                    "file": target.filename}
     limits = fcgid.RequestLimits.of(settings, float(config.timeout), php_default=php)
-    fcgid.serve(conn, request, backends, coordinates, limits, env, target.filename)
+    fcgid.serve(conn, request, backends, coordinates, limits, env, target.filename, php=php)
 
 
 def _walk(path: str, vhost: VHost, first: bool) -> int:

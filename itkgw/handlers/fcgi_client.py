@@ -18,6 +18,7 @@ Errors carry their HTTP status and a log line naming the backend.
 from __future__ import annotations
 
 import errno
+import select
 import selectors
 import socket
 import time
@@ -135,13 +136,15 @@ class Connection:
         return False
 
     def request(self, params: Mapping[str, str], body: Iterable[bytes], on_stdout: Callable[[bytes], None],
-                on_stderr: Callable[[bytes], None], io_timeout: float, keep_conn: bool = True) -> Outcome:
+                on_stderr: Callable[[bytes], None], io_timeout: float, keep_conn: bool = True,
+                on_quiet: Callable[[], None] = lambda: None) -> Outcome:
         """Run one request: ``params`` (the CGI environment), the request ``body``
-        piece by piece, STDOUT and STDERR handed on as they arrive."""
+        piece by piece, STDOUT and STDERR handed on as they arrive; ``on_quiet`` is called
+        whenever the server has nothing more to read for now."""
         if not self.usable:
             raise ValueError("this FastCGI connection cannot carry another request")
         self.usable = False  # until a clean END_REQUEST says otherwise
-        exchange = _Exchange(self, iter(body), on_stdout, on_stderr, io_timeout)
+        exchange = _Exchange(self, iter(body), on_stdout, on_stderr, io_timeout, on_quiet)
         head = begin_request(REQUEST_ID, keep_conn) + stream(RecordType.PARAMS, REQUEST_ID,
                                                                encode_pairs(params))
         outcome = exchange.run(head + record(RecordType.PARAMS, REQUEST_ID))
@@ -161,8 +164,9 @@ class _Exchange:
     """The selector loop of one request (see the module's rules)."""
 
     def __init__(self, connection: Connection, body: Iterator[bytes], on_stdout: Callable[[bytes], None],
-                 on_stderr: Callable[[bytes], None], io_timeout: float) -> None:
+                 on_stderr: Callable[[bytes], None], io_timeout: float, on_quiet: Callable[[], None]) -> None:
         self.connection = connection
+        self.on_quiet = on_quiet
         self.sock = connection.sock
         self.body: Iterator[bytes] | None = body
         self.on_stdout = on_stdout
@@ -187,7 +191,10 @@ class _Exchange:
                 self._refill()
                 events = selectors.EVENT_READ | (selectors.EVENT_WRITE if self.outgoing else 0)
                 selector.modify(self.sock, events)
-                ready = selector.select(max(0.0, deadline - time.monotonic()))
+                ready = selector.select(0)
+                if not ready:
+                    self.on_quiet()
+                    ready = selector.select(max(0.0, deadline - time.monotonic()))
                 if not ready:
                     raise self.connection.fail(f"no answer for {self.io_timeout:g} seconds", BackendTimeout)
                 for _, mask in ready:
@@ -209,9 +216,13 @@ class _Exchange:
         except OSError as exc:
             if exc.errno != errno.EPIPE:  # with EPIPE, the backend's answer may be there to read
                 raise self.connection.fail(f"write failed: {exc.strerror}") from None
-        while self.outcome is None:
-            self._read()
         self.sock.setblocking(False)
+        while self.outcome is None:
+            if self._read():
+                continue
+            self.on_quiet()
+            if not select.select([self.sock], [], [], self.io_timeout)[0]:
+                raise self.connection.fail(f"no answer for {self.io_timeout:g} seconds", BackendTimeout)
         return self.outcome
 
     def _refill(self) -> None:
@@ -238,11 +249,12 @@ class _Exchange:
             raise self.connection.fail(f"write failed: {exc.strerror}") from None
         self.outgoing = self.outgoing[sent:]
 
-    def _read(self) -> None:
+    def _read(self) -> bool:
+        """Read and hand on what the server sent; False when nothing was there."""
         try:
             data = self.sock.recv(_READ_SIZE)
         except BlockingIOError:
-            return
+            return False
         except TimeoutError:
             raise self.connection.fail(f"no answer for {self.io_timeout:g} seconds", BackendTimeout) \
                 from None
@@ -260,6 +272,7 @@ class _Exchange:
                 self._take(item.type, item.content)
         except ProtocolError as exc:
             raise self.connection.fail(f"not a FastCGI response: {exc}") from None
+        return True
 
     def _take(self, kind: int, content: bytes) -> None:
         if kind == RecordType.STDOUT:

@@ -36,6 +36,7 @@ from itkgw.config.model import Identity, PHPSetting, ServerConfig, VHost
 from itkgw.config.modules.fcgid import FcgidSettings
 from itkgw.config.modules.php import PHPRunSettings
 from itkgw.errors import HTTPError
+from itkgw.handlers.cgi import CGI_HEAD, PHP_HEAD, HeadLimits
 from itkgw.handlers.fcgi_client import (
     Address,
     BackendError,
@@ -173,20 +174,22 @@ def _too_long(length: int, limit: int) -> HTTPError:
 
 
 def serve(conn: HTTPConnection, request: Request, manager: str, coordinates: Mapping[str, object],
-          limits: RequestLimits, env: dict[str, str], script: str) -> None:
-    """Run the current request on a process of its class, streaming both ways."""
+          limits: RequestLimits, env: dict[str, str], script: str, php: bool = False) -> None:
+    """Run the current request on a process of its class, streaming both ways. ``php``: as
+    mod_php, a request without a body has no CONTENT_LENGTH (mod_fcgid sends 0)."""
     if limits.max_body is not None and request.content_length is not None \
             and request.content_length > limits.max_body:
         raise _too_long(request.content_length, limits.max_body)
     body = conn.body_chunks()
     if limits.max_body is not None:
         body = _bounded(body, limits.max_body)
-    with _sized(request, body, env) as body:
-        _run(conn, manager, coordinates, limits, env, script, body)
+    with _sized(request, body, env, php) as body:
+        _run(conn, manager, coordinates, limits, env, script, body, PHP_HEAD if php else CGI_HEAD)
 
 
 @contextmanager
-def _sized(request: Request, body: Iterator[bytes], env: dict[str, str]) -> Iterator[Iterator[bytes]]:
+def _sized(request: Request, body: Iterator[bytes], env: dict[str, str],
+           php: bool) -> Iterator[Iterator[bytes]]:
     """The body with its CONTENT_LENGTH in ``env``, as mod_fcgid hands every request: a
     request without one gets 0, a chunked one is read first into a file of its own (its
     identity's, unlinked at once; mod_fcgid holds it so too) to learn its length."""
@@ -194,7 +197,8 @@ def _sized(request: Request, body: Iterator[bytes], env: dict[str, str]) -> Iter
         yield body
         return
     if not request.chunked:
-        env["CONTENT_LENGTH"] = "0"
+        if not php:
+            env["CONTENT_LENGTH"] = "0"
         yield body
         return
     with tempfile.TemporaryFile(prefix="itkgw-body-") as spool:
@@ -208,7 +212,7 @@ def _sized(request: Request, body: Iterator[bytes], env: dict[str, str]) -> Iter
 
 
 def _run(conn: HTTPConnection, manager: str, coordinates: Mapping[str, object], limits: RequestLimits,
-         env: dict[str, str], script: str, body: Iterator[bytes]) -> None:
+         env: dict[str, str], script: str, body: Iterator[bytes], head_limits: HeadLimits) -> None:
     """The request on a process of its class (the one this connection holds, or one the
     manager lends); a process that refuses the connection is reported dead and one more
     is asked for."""
@@ -225,9 +229,10 @@ def _run(conn: HTTPConnection, manager: str, coordinates: Mapping[str, object], 
                     raise
                 continue
         outcome = "broken"
-        response = Response(conn, script, f"{hold.lease.socket} (pid {hold.lease.pid})")
+        response = Response(conn, script, f"{hold.lease.socket} (pid {hold.lease.pid})", head_limits)
         try:
-            hold.connection.request(env, body, response.take, limits.stderr, limits.io)
+            hold.connection.request(env, body, response.take, limits.stderr, limits.io,
+                                    on_quiet=response.flush)
             outcome = "ok"  # the exchange ended cleanly, whatever the script wrote
             hold.served += 1
             if not response.started:

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 from itkgw.config.model import PHPSetting, ServerConfig, VHost
 from itkgw.config.modules.core import RequestSettings
 from itkgw.errors import HTTPError
-from itkgw.handlers.cgi import cgi_environ, run_cgi
+from itkgw.handlers.cgi import PHP_HEAD, cgi_environ, run_cgi
 
 if TYPE_CHECKING:
     from itkgw.http.connection import HTTPConnection, Request
@@ -121,7 +121,7 @@ def run_php(
         # The leading ":" keeps php's own scan directory.
         env["PHP_INI_SCAN_DIR"] = ":" + os.path.join(directory, "ini")
         run_cgi(conn, [config.php_cgi], env, os.path.dirname(script_filename), config.timeout, log,
-                script_filename)
+                script_filename, PHP_HEAD)
 
 
 @contextmanager

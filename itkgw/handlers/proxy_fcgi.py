@@ -24,7 +24,7 @@ from itkgw.config.kinds_structured import proxy_address
 from itkgw.config.model import PHPSetting
 from itkgw.config.modules.proxy_fcgi import ProxySettings
 from itkgw.errors import HTTPError
-from itkgw.handlers.cgi import parse_cgi_headers, split_head
+from itkgw.handlers.cgi import CGI_HEAD, HeadLimits, parse_cgi_head, response_of, split_head
 from itkgw.handlers.fcgi_client import Address, Connection, connect
 from itkgw.handlers.phpcgi import ini_line
 from itkgw.rules.pcre import compile_regex
@@ -100,7 +100,8 @@ def serve(conn: HTTPConnection, handler: str, env: dict[str, str], timeout: floa
             connection.close()
         connection = connect(address, timeout)
     response = Response(conn, script, str(address))
-    connection.request(env, conn.body_chunks(), response.take, stderr_to(log), timeout)
+    connection.request(env, conn.body_chunks(), response.take, stderr_to(log), timeout,
+                       on_quiet=response.flush)
     response.finish()
     if connection.usable:
         _kept[address] = connection
@@ -109,10 +110,12 @@ def serve(conn: HTTPConnection, handler: str, env: dict[str, str], timeout: floa
 class Response:
     """The backend's STDOUT: a CGI head, then the body, sent on as it comes."""
 
-    def __init__(self, conn: HTTPConnection, script: str, backend: str) -> None:
+    def __init__(self, conn: HTTPConnection, script: str, backend: str,
+                 limits: HeadLimits = CGI_HEAD) -> None:
         self.conn = conn
         self.script = script
         self.backend = backend
+        self.limits = limits
         self.head = b""
         self.started = False
 
@@ -123,17 +126,23 @@ class Response:
         self.head += data
         split = split_head(self.head)
         if split is None:
-            if len(self.head) > _MAX_HEAD:
-                raise HTTPError(502, f"FastCGI backend {self.backend}: response head over {_MAX_HEAD} bytes "
+            limit = max(_MAX_HEAD, self.limits.head_bytes)
+            if len(self.head) > limit:
+                raise HTTPError(502, f"FastCGI backend {self.backend}: response head over {limit} bytes "
                                 f"for {self.script}")
             return
         raw, body = split
         self.head = b""
-        status, headers = parse_cgi_headers(raw, self.script)
-        self.conn.send_response_head(status, headers)
+        head = parse_cgi_head(raw, self.script, self.limits)
+        status, headers = response_of(head, self.script)
+        self.conn.send_response_head(status, headers, measure=True, reason=head.reason)
         self.started = True
         if body:
             self.conn.send_data(body)
+
+    def flush(self) -> None:
+        """The backend is quiet for now: what it wrote goes to the client (PHP's flush())."""
+        self.conn.flush()
 
     def finish(self) -> None:
         if not self.started:

@@ -7,9 +7,9 @@ method and the conditional and Range headers, and sending the bytes with
 sendfile(2).
 
 Rules (order of RFC 9110 section 13.2.2; details as httpd 2.4):
-1. OPTIONS: 200 with Allow. Any other method httpd knows but GET and HEAD:
-   405 with Allow. Allow lists POST, as httpd's does, although a POST to a
-   plain file is refused. A method httpd does not know: 501.
+1. OPTIONS: 200 with Allow. POST is answered as GET (httpd's default handler
+   serves the file and drops the body). Any other method httpd knows: 405
+   with Allow. A method httpd does not know: 501.
 2. If-Match (strong comparison) fails: 412. Without If-Match, the file
    changed after If-Unmodified-Since: 412.
 3. If-None-Match (weak comparison) matches: 304. Without If-None-Match,
@@ -199,7 +199,7 @@ def byte_range(value: str, size: int) -> tuple[int, int] | None:
 
 def _wanted_range(request: Request, validators: Validators, size: int) -> tuple[int, int] | None:
     value = request.header("range")
-    if value is None or request.method != "GET" or size == 0:
+    if value is None or request.method == "HEAD" or size == 0:
         return None
     if not _if_range_holds(request.header("if-range"), validators):
         return None
@@ -226,7 +226,7 @@ def serve_file(conn: HTTPConnection, path: str, st: os.stat_result, fd: int, mim
     """
     request = conn.request
     assert request is not None, "serve_file needs a current request"
-    if request.method not in ("GET", "HEAD"):
+    if request.method not in ("GET", "HEAD", "POST"):
         _answer_other_method(conn, request.method)
         return
     now = time.time()
@@ -254,7 +254,7 @@ def serve_file(conn: HTTPConnection, path: str, st: os.stat_result, fd: int, mim
         headers.append(("Content-Range", f"bytes {first}-{last}/{size}"))
     headers.append(("Content-Length", str(length)))
     conn.send_response_head(status, headers, hold=True)
-    if request.method == "GET":
+    if request.method != "HEAD":
         conn.send_file(fd, first, length)
     conn.end_response()
 

@@ -95,6 +95,8 @@ class Request:
     received: float = field(default_factory=time.time)
     #: The port the Host header (or an absolute-form target) names, if it names one.
     host_port: int | None = None
+    #: The request line and header lines as received (what TRACE echoes).
+    head: bytes = b""
 
     def header(self, name: str) -> str | None:
         name = name.lower()
@@ -226,6 +228,8 @@ def error_page(status: int, location: str | None = None) -> bytes:
 
 #: Files up to this size go out in one write with their response head.
 _COALESCE_BYTES = 64 * 1024
+#: A measured response (a script's) is held whole up to this size, to go out with a Content-Length.
+RESPONSE_BUFFER = 8192
 
 
 class _FileRange:
@@ -255,6 +259,9 @@ class HTTPConnection:
         self.response_started = False
         #: A response head held back to go out with the first body bytes (one packet).
         self._held_head = b""
+        #: A response held whole while it is small (status, headers, body pieces): it goes
+        #: out with a Content-Length if it ends so, else chunked once it grows or is flushed.
+        self._held_response: tuple[int, list[tuple[str, str]], list[bytes], str] | None = None
         self.status = 0
         self.bytes_sent = 0
         self._pending = b""
@@ -357,8 +364,10 @@ class HTTPConnection:
             self.h11.receive_data(self._pending)
             self._pending = b""
         self.request = self._make_request(event)
+        self.request.head = head
         self.response_started = False
         self._held_head = b""
+        self._held_response = None
         self.status = 0
         self.bytes_sent = 0
         return self.request
@@ -377,6 +386,11 @@ class HTTPConnection:
             authority, _, rest = scheme_rest.partition("/")
             host_header = authority
             raw = "/" + rest
+            # As httpd: the target's host replaces the Host header for everything after.
+            if any(k == "host" for k, _ in headers):
+                headers = [(k, authority if k == "host" else v) for k, v in headers]
+            else:
+                headers.append(("host", authority))
         raw_path, _, query = raw.partition("?")
         request = Request(
             method=method,
@@ -482,9 +496,14 @@ class HTTPConnection:
         self._keep_alive_allowed = enabled
         self._max_requests = max_requests
 
-    def send_response_head(self, status: int, headers: list[tuple[str, str]], hold: bool = False) -> None:
+    def send_response_head(self, status: int, headers: list[tuple[str, str]], hold: bool = False,
+                           measure: bool = False, reason: str = "") -> None:
         """Status line and headers; Date, Server and framing are added here. ``hold``: the
-        body follows at once, so the head waits to leave in the same write."""
+        body follows at once, so the head waits to leave in the same write. ``measure``: the
+        body comes in pieces of unknown total; while it stays under RESPONSE_BUFFER and is not
+        flushed, the response is held whole and gets a Content-Length, as Apache's
+        content-length filter gives one to a response complete in its first brigade.
+        ``reason``: a script's own reason phrase (else the status's standard one)."""
         out = [("Date", http_now()), ("Server", SERVER_SOFTWARE)]
         for name, value in headers:
             if "\r" in name or "\n" in name or "\r" in value or "\n" in value:
@@ -496,23 +515,49 @@ class HTTPConnection:
             out = apply_header_rules(out, self.header_rules)
         if not self.keep_alive_wanted():
             out.append(("Connection", "close"))
-        try:
-            reason = HTTPStatus(status).phrase
-        except ValueError:
-            reason = ""
         self.status = status
         self.response_started = True
-        try:
-            data = self.h11.send(h11.Response(status_code=status, headers=out, reason=reason))
-        except h11.LocalProtocolError as exc:
-            raise HTTPError(500, f"cannot send response head: {exc}") from None
+        if measure and not self._body_suppressed and not any(name.lower() == "content-length"
+                                                             for name, _ in out):
+            self._held_response = (status, out, [], reason)
+            return
+        data = self._head_bytes(status, out, reason)
         if hold:
             self._held_head += data
         else:
             self._send(data)
 
+    def _head_bytes(self, status: int, headers: list[tuple[str, str]], reason: str = "") -> bytes:
+        if not reason:
+            try:
+                reason = HTTPStatus(status).phrase
+            except ValueError:
+                reason = ""
+        try:
+            return self.h11.send(h11.Response(status_code=status, headers=headers, reason=reason))
+        except h11.LocalProtocolError as exc:
+            raise HTTPError(500, f"cannot send response head: {exc}") from None
+
+    def flush(self) -> None:
+        """Send what a measured response holds: its head, without a length, and its body so far."""
+        if self._held_response is None:
+            return
+        status, headers, pieces, reason = self._held_response
+        self._held_response = None
+        self._held_head = self._head_bytes(status, headers, reason)
+        for piece in pieces:
+            self.send_data(piece)
+        if not pieces:
+            self._send(b"")
+
     def send_data(self, data: bytes) -> None:
         if not data or self._body_suppressed:
+            return
+        if self._held_response is not None:
+            pieces = self._held_response[2]
+            pieces.append(data)
+            if sum(map(len, pieces)) > RESPONSE_BUFFER:
+                self.flush()
             return
         self.bytes_sent += len(data)
         self._send(self.h11.send(h11.Data(data=data)))
@@ -564,6 +609,12 @@ class HTTPConnection:
             raise ClientGone(str(exc)) from None
 
     def end_response(self) -> None:
+        if self._held_response is not None:
+            status, headers, pieces, reason = self._held_response
+            self._held_response = None
+            body = b"".join(pieces)
+            self._held_head = self._head_bytes(status, [*headers, ("Content-Length", str(len(body)))], reason)
+            self.send_data(body)
         self._send(self.h11.send(h11.EndOfMessage()))
 
     def send_error(self, status: int, headers: list[tuple[str, str]] | None = None) -> None:

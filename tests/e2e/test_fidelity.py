@@ -1,0 +1,180 @@
+"""Where an application can tell a server apart, itkgw answers as Apache 2.4 does, through a real itkgw.
+
+Each case was compared with Apache 2.4 + mpm-itk + mod_php and mod_cgi on
+the same files: the server's name and port, path info, the Authorization
+header, statuses of odd requests. PHP's side of these is in php-tests/cases.
+"""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+from tests.e2e.conftest import Put
+from tests.e2e.itkgw_proc import Itkgw, vhost_for
+from tests.sites import ALICE, Site
+
+ENV_CGI = """#!/bin/sh
+printf 'Content-Type: text/plain\\n\\n'
+for name in SERVER_NAME SERVER_PORT SCRIPT_NAME PATH_INFO HTTP_AUTHORIZATION; do
+    eval "value=\\${$name-(unset)}"
+    printf '%s=%s\\n' "$name" "$value"
+done
+"""
+
+
+def env_of(body: bytes) -> dict[str, str]:
+    return dict(line.split("=", 1) for line in body.decode().splitlines() if "=" in line)
+
+
+def serve(itkgw_factory, site: Site, **vhost: Any) -> Itkgw:
+    return itkgw_factory([vhost_for(site, "alice.test", server_alias=["www.alice.test"],
+                                    cgi_extensions=[".cgi"], exec_cgi=True, **vhost)])
+
+
+def test_server_name_and_port_come_from_the_host_header(itkgw_factory, docroots, put: Put) -> None:
+    alice = docroots[ALICE]
+    put(alice, "env.cgi", ENV_CGI)
+    server = serve(itkgw_factory, alice)
+    aliased = env_of(server.request("www.alice.test:8080", "/env.cgi").body)
+    assert (aliased["SERVER_NAME"], aliased["SERVER_PORT"]) == ("www.alice.test", "8080")
+    plain = env_of(server.request("alice.test", "/env.cgi").body)
+    assert (plain["SERVER_NAME"], plain["SERVER_PORT"]) == ("alice.test", "80")
+
+
+def test_use_canonical_name_on_names_the_server_name(itkgw_factory, docroots, put: Put) -> None:
+    alice = docroots[ALICE]
+    put(alice, "env.cgi", ENV_CGI)
+    put(alice, "physical/env.cgi", ENV_CGI)
+    server = serve(itkgw_factory, alice, use_canonical_name="on", directory=[
+        {"path": f"{alice.htdocs}/physical", "use_canonical_physical_port": True}])
+    named = env_of(server.request("www.alice.test:8080", "/env.cgi").body)
+    assert (named["SERVER_NAME"], named["SERVER_PORT"]) == ("alice.test", "80")
+    physical = env_of(server.request("www.alice.test:8080", "/physical/env.cgi").body)
+    assert (physical["SERVER_NAME"], physical["SERVER_PORT"]) == ("alice.test", str(server.port))
+
+
+def test_a_bad_port_in_the_host_header_is_400(itkgw_factory, docroots) -> None:
+    server = serve(itkgw_factory, docroots[ALICE])
+    for host in ("alice.test:", "alice.test:http", "alice.test:99999", "alice.test:1:2"):
+        assert server.request(host, "/index.html").status == 400, host
+    assert server.request("alice.test:0080", "/index.html").status == 200
+
+
+def test_a_trailing_slash_after_a_script_is_path_info(itkgw_factory, docroots, put: Put) -> None:
+    alice = docroots[ALICE]
+    put(alice, "env.cgi", ENV_CGI)
+    server = serve(itkgw_factory, alice)
+    slash = env_of(server.request("alice.test", "/env.cgi/").body)
+    assert (slash["SCRIPT_NAME"], slash["PATH_INFO"]) == ("/env.cgi", "/")
+    deeper = env_of(server.request("alice.test", "/env.cgi/a/b/").body)
+    assert (deeper["SCRIPT_NAME"], deeper["PATH_INFO"]) == ("/env.cgi", "/a/b/")
+    assert server.request("alice.test", "/index.html/").status == 404
+    assert server.request("alice.test", "/index.html/more").status == 404
+
+
+def test_accept_path_info_on_and_off(itkgw_factory, docroots, put: Put) -> None:
+    alice = docroots[ALICE]
+    put(alice, "on/page.txt", "a page\n")
+    put(alice, "off/env.cgi", ENV_CGI)
+    server = serve(itkgw_factory, alice, directory=[
+        {"path": f"{alice.htdocs}/on", "accept_path_info": "on"},
+        {"path": f"{alice.htdocs}/off", "accept_path_info": "off"}])
+    served = server.request("alice.test", "/on/page.txt/extra")
+    assert served.status == 200 and served.body == b"a page\n"
+    assert server.request("alice.test", "/off/env.cgi/extra").status == 404
+    assert server.request("alice.test", "/off/env.cgi").status == 200
+
+
+def test_cgi_sees_authorization_only_with_cgi_pass_auth(itkgw_factory, docroots, put: Put) -> None:
+    alice = docroots[ALICE]
+    put(alice, "env.cgi", ENV_CGI)
+    put(alice, "auth/env.cgi", ENV_CGI)
+    server = serve(itkgw_factory, alice, directory=[{"path": f"{alice.htdocs}/auth", "cgi_pass_auth": True}])
+    credentials = {"Authorization": "Basic YWxpY2U6c2VjcmV0"}
+    withheld = env_of(server.request("alice.test", "/env.cgi", headers=credentials).body)
+    assert withheld["HTTP_AUTHORIZATION"] == "(unset)"
+    passed = env_of(server.request("alice.test", "/auth/env.cgi", headers=credentials).body)
+    assert passed["HTTP_AUTHORIZATION"] == "Basic YWxpY2U6c2VjcmV0"
+
+
+def test_a_directory_redirect_without_host_names_the_server_name(itkgw_factory, docroots, put: Put) -> None:
+    alice = docroots[ALICE]
+    put(alice, "docs/index.html", "docs\n")
+    server = serve(itkgw_factory, alice)
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(b"GET /docs HTTP/1.0\r\n\r\n")
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    assert b"\r\nLocation: http://alice.test/docs/\r\n" in answer
+
+
+def raw_exchange(port: int, request: bytes) -> bytes:
+    """Send ``request`` as it is and read the whole answer (the server closes)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(request)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    return answer
+
+
+def test_trace_echoes_the_request_unless_trace_enable_says_otherwise(itkgw_factory, docroots,
+                                                                     test_users) -> None:
+    alice = docroots[ALICE]
+    server = itkgw_factory([vhost_for(alice, "alice.test"),
+                            vhost_for(alice, "off.test", trace_enable="off"),
+                            vhost_for(alice, "extended.test", trace_enable="extended")])
+    request = b"TRACE /no/such/page HTTP/1.1\r\nHost: alice.test\r\nX-Probe: 1\r\nConnection: close\r\n\r\n"
+    answer = raw_exchange(server.port, request)
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 ") and b"\r\nContent-Type: message/http" in head
+    assert body == request
+    with_body = b"TRACE / HTTP/1.1\r\nHost: %s\r\nContent-Length: 4\r\nConnection: close\r\n\r\nping"
+    assert raw_exchange(server.port, with_body % b"alice.test").startswith(b"HTTP/1.1 413 ")
+    assert raw_exchange(server.port, with_body % b"extended.test").endswith(b"\r\n\r\nping")
+    refused = server.request("off.test", "/", method="TRACE")
+    assert refused.status == 405 and refused.headers["Allow"]
+    assert "TRACE denied by server configuration" in server.error_log_text()
+
+
+def test_a_post_to_a_file_is_answered_with_the_file(itkgw_factory, docroots) -> None:
+    server = serve(itkgw_factory, docroots[ALICE])
+    response = server.request("alice.test", "/index.html", method="POST", body=b"a=1",
+                              headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert response.status == 200 and response.body == f"<h1>{ALICE}</h1>\n".encode()
+
+
+def test_a_script_s_own_reason_phrase_is_kept(itkgw_factory, docroots, put: Put) -> None:
+    alice = docroots[ALICE]
+    put(alice, "tea.cgi", "#!/bin/sh\nprintf 'Status: 418 I am a teapot\\r\\n\\r\\n'\n")
+    put(alice, "tea.php", "<?php header('HTTP/1.1 418 I am a teapot'); echo 'tea';\n")
+    server = serve(itkgw_factory, alice, php_extensions=[".php"])
+    for script in ("/tea.cgi", "/tea.php"):
+        answer = raw_exchange(server.port, f"GET {script} HTTP/1.1\r\nHost: alice.test\r\n"
+                                           "Connection: close\r\n\r\n".encode())
+        assert answer.startswith(b"HTTP/1.1 418 I am a teapot\r\n"), answer[:200]
+
+
+def test_a_small_php_response_has_a_content_length_a_streamed_one_is_chunked(itkgw_factory, docroots,
+                                                                            put: Put) -> None:
+    alice = docroots[ALICE]
+    put(alice, "small.php", "<?php echo 'hi';\n")
+    put(alice, "stream.php", "<?php while (ob_get_level()) ob_end_flush();\n"
+                             "echo 'a'; flush(); usleep(200000); echo 'b';\n")
+    server = serve(itkgw_factory, alice, php_extensions=[".php"])
+    small = server.request("alice.test", "/small.php")
+    assert small.headers["Content-Length"] == "2" and small.body == b"hi"
+    streamed = server.request("alice.test", "/stream.php")
+    assert streamed.headers["Transfer-Encoding"] == "chunked" and streamed.body == b"ab"
+
+
+def test_an_absolute_form_target_replaces_the_host_header(itkgw_factory, docroots, put: Put) -> None:
+    alice = docroots[ALICE]
+    put(alice, "host.php", "<?php echo $_SERVER['HTTP_HOST'], ' ', $_SERVER['SERVER_NAME'], ' ', "
+                           "getallheaders()['Host'];\n")
+    server = serve(itkgw_factory, alice, php_extensions=[".php"])
+    answer = raw_exchange(server.port, b"GET http://www.alice.test:8080/host.php HTTP/1.1\r\n"
+                                       b"Host: other.test\r\nConnection: close\r\n\r\n")
+    assert answer.endswith(b"\r\n\r\nwww.alice.test:8080 www.alice.test www.alice.test:8080"), answer[-200:]
