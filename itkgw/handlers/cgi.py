@@ -30,6 +30,7 @@ from itkgw import SERVER_SOFTWARE
 from itkgw.config.model import ServerConfig, VHost
 from itkgw.config.modules.core import RequestSettings
 from itkgw.errors import HTTPError
+from itkgw.http.connection import ClientGone
 from itkgw.request import canonical
 from itkgw.request.variables import wire
 
@@ -303,24 +304,36 @@ def run_cgi(
     log: logging.Logger,
     script: str,
     head_limits: HeadLimits = CGI_HEAD,
+    runs_on: bool = False,
 ) -> None:
     """Run a CGI program for the current request and stream its response.
 
     The program leads its own session, so a timeout or a client that went
-    away kills it and everything it started. Raises HTTPError(500) when it
-    cannot run or its header block is bad, HTTPError(504) when it is silent
-    for ``timeout`` seconds, and lets ClientGone through. The child is always
-    reaped.
+    away kills it and everything it started; with ``runs_on`` (PHP, as under
+    mod_php) a client that went away only closes the program's pipes, and it
+    has ``timeout`` to end by itself (ignore_user_abort() lets a script
+    finish). Raises HTTPError(500) when it cannot run or its header block is
+    bad, HTTPError(504) when it is silent for ``timeout`` seconds, and lets
+    ClientGone through. The child is always reaped.
     """
     process = _spawn(argv, env, cwd, log, script)
     try:
         with _Exchange(conn, process, timeout, log, script, head_limits) as exchange:
             exchange.run()
-    except BaseException:
-        _kill_group(process, log, script)
+    except BaseException as failed:
+        if not (runs_on and isinstance(failed, ClientGone) and _ends_within(process, timeout)):
+            _kill_group(process, log, script)
         raise
     finally:
         _reap(process)
+
+
+def _ends_within(process: subprocess.Popen[bytes], seconds: float) -> bool:
+    try:
+        process.wait(seconds)
+        return True
+    except subprocess.TimeoutExpired:
+        return False
 
 
 def _spawn(argv: list[str], env: dict[str, str], cwd: str, log: logging.Logger,

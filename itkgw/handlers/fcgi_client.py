@@ -124,6 +124,18 @@ class Connection:
         self.usable = False
         self.sock.close()
 
+    def wait_closed(self, timeout: float) -> bool:
+        """After a detached request: whether the server closed the connection (its request
+        is over) within ``timeout``."""
+        poller = select.poll()
+        poller.register(self.sock, select.POLLHUP)
+        deadline = time.monotonic() + timeout
+        while (remaining := deadline - time.monotonic()) > 0:
+            for _, events in poller.poll(remaining * 1000):
+                if events & (select.POLLHUP | select.POLLERR | select.POLLNVAL):
+                    return True
+        return False
+
     def open(self) -> bool:
         """Whether the server still keeps the connection open between requests, with nothing
         to read: a server that ended it (after its request, or a restart) left an end of file."""
@@ -137,14 +149,17 @@ class Connection:
 
     def request(self, params: Mapping[str, str], body: Iterable[bytes], on_stdout: Callable[[bytes], None],
                 on_stderr: Callable[[bytes], None], io_timeout: float, keep_conn: bool = True,
-                on_quiet: Callable[[], None] = lambda: None) -> Outcome:
+                on_quiet: Callable[[], None] = lambda: None, detach: bool = False) -> Outcome:
         """Run one request: ``params`` (the CGI environment), the request ``body``
         piece by piece, STDOUT and STDERR handed on as they arrive; ``on_quiet`` is called
-        whenever the server has nothing more to read for now."""
+        whenever the server has nothing more to read for now. When handing output on fails
+        (the client left), the request is aborted (FCGI_ABORT_REQUEST), or with ``detach``
+        left to finish: this side stops reading, so the server's next write fails as a
+        web server's write to a gone client does (see wait_closed)."""
         if not self.usable:
             raise ValueError("this FastCGI connection cannot carry another request")
         self.usable = False  # until a clean END_REQUEST says otherwise
-        exchange = _Exchange(self, iter(body), on_stdout, on_stderr, io_timeout, on_quiet)
+        exchange = _Exchange(self, iter(body), on_stdout, on_stderr, io_timeout, on_quiet, detach)
         head = begin_request(REQUEST_ID, keep_conn) + stream(RecordType.PARAMS, REQUEST_ID,
                                                                encode_pairs(params))
         outcome = exchange.run(head + record(RecordType.PARAMS, REQUEST_ID))
@@ -164,12 +179,14 @@ class _Exchange:
     """The selector loop of one request (see the module's rules)."""
 
     def __init__(self, connection: Connection, body: Iterator[bytes], on_stdout: Callable[[bytes], None],
-                 on_stderr: Callable[[bytes], None], io_timeout: float, on_quiet: Callable[[], None]) -> None:
+                 on_stderr: Callable[[bytes], None], io_timeout: float, on_quiet: Callable[[], None],
+                 detach: bool) -> None:
         self.connection = connection
-        self.on_quiet = on_quiet
+        self.on_quiet = self._handing_on(on_quiet)
+        self.detach = detach
         self.sock = connection.sock
         self.body: Iterator[bytes] | None = body
-        self.on_stdout = on_stdout
+        self.on_stdout = self._handing_on(on_stdout)
         self.on_stderr = on_stderr
         self.io_timeout = io_timeout
         self.reader = RecordReader()
@@ -277,11 +294,7 @@ class _Exchange:
     def _take(self, kind: int, content: bytes) -> None:
         if kind == RecordType.STDOUT:
             if content:
-                try:
-                    self.on_stdout(content)
-                except BaseException:
-                    self._abort()
-                    raise
+                self.on_stdout(content)
         elif kind == RecordType.STDERR:
             if content:
                 self.on_stderr(content)
@@ -290,6 +303,28 @@ class _Exchange:
             self.clean_end = not self.reader.pending and not self.outgoing
         else:
             raise ProtocolError(f"unexpected record type {kind}")
+
+    def _handing_on(self, callback: Callable[..., None]) -> Callable[..., None]:
+        """``callback``, which hands output on to the client: when it fails, the request is
+        aborted or detached before the failure goes up."""
+        def call(*args: bytes) -> None:
+            try:
+                callback(*args)
+            except BaseException:
+                if self.detach:
+                    self._detach()
+                else:
+                    self._abort()
+                raise
+        return call
+
+    def _detach(self) -> None:
+        """Stop reading: the server's next write fails (EPIPE), and it ends the request as
+        PHP does for a gone client (ignore_user_abort() lets the script finish)."""
+        try:
+            self.sock.shutdown(socket.SHUT_RD)
+        except OSError:
+            self.connection.close()
 
     def _abort(self) -> None:
         """Tell the backend the client is gone (best effort), and drop the connection."""

@@ -36,7 +36,7 @@ from itkgw.config.model import Identity, PHPSetting, ServerConfig, VHost
 from itkgw.config.modules.fcgid import FcgidSettings
 from itkgw.config.modules.php import PHPRunSettings
 from itkgw.errors import HTTPError
-from itkgw.handlers.cgi import CGI_HEAD, PHP_HEAD, HeadLimits
+from itkgw.handlers.cgi import CGI_HEAD, PHP_HEAD
 from itkgw.handlers.fcgi_client import (
     Address,
     BackendError,
@@ -47,6 +47,7 @@ from itkgw.handlers.fcgi_client import (
 )
 from itkgw.handlers.phpcgi import lock_section
 from itkgw.handlers.proxy_fcgi import Response, stderr_to
+from itkgw.http.connection import ClientGone
 from itkgw.request.dirconf import Memo, map_path, merge
 from itkgw.request.routing import user_dir_view
 
@@ -184,7 +185,7 @@ def serve(conn: HTTPConnection, request: Request, manager: str, coordinates: Map
     if limits.max_body is not None:
         body = _bounded(body, limits.max_body)
     with _sized(request, body, env, php) as body:
-        _run(conn, manager, coordinates, limits, env, script, body, PHP_HEAD if php else CGI_HEAD)
+        _run(conn, manager, coordinates, limits, env, script, body, php)
 
 
 @contextmanager
@@ -212,7 +213,7 @@ def _sized(request: Request, body: Iterator[bytes], env: dict[str, str],
 
 
 def _run(conn: HTTPConnection, manager: str, coordinates: Mapping[str, object], limits: RequestLimits,
-         env: dict[str, str], script: str, body: Iterator[bytes], head_limits: HeadLimits) -> None:
+         env: dict[str, str], script: str, body: Iterator[bytes], php: bool) -> None:
     """The request on a process of its class (the one this connection holds, or one the
     manager lends); a process that refuses the connection is reported dead and one more
     is asked for."""
@@ -229,10 +230,20 @@ def _run(conn: HTTPConnection, manager: str, coordinates: Mapping[str, object], 
                     raise
                 continue
         outcome = "broken"
-        response = Response(conn, script, f"{hold.lease.socket} (pid {hold.lease.pid})", head_limits)
+        response = Response(conn, script, f"{hold.lease.socket} (pid {hold.lease.pid})",
+                            PHP_HEAD if php else CGI_HEAD)
         try:
-            hold.connection.request(env, body, response.take, limits.stderr, limits.io,
-                                    on_quiet=response.flush)
+            try:
+                hold.connection.request(env, body, response.take, limits.stderr, limits.io,
+                                        on_quiet=response.flush, detach=php)
+            except ClientGone:
+                # As under mod_php, the script runs on after its client left (ignore_user_abort()
+                # lets it finish; else it ends at its next output, its shutdown functions run):
+                # the process is back once it has ended the request.
+                if php and hold.connection.wait_closed(limits.io):
+                    outcome = "ok"
+                    hold.served += 1
+                raise
             outcome = "ok"  # the exchange ended cleanly, whatever the script wrote
             hold.served += 1
             if not response.started:

@@ -121,7 +121,7 @@ def run_php(
         # The leading ":" keeps php's own scan directory.
         env["PHP_INI_SCAN_DIR"] = ":" + os.path.join(directory, "ini")
         run_cgi(conn, [config.php_cgi], env, os.path.dirname(script_filename), config.timeout, log,
-                script_filename, PHP_HEAD)
+                script_filename, PHP_HEAD, runs_on=True)
 
 
 @contextmanager

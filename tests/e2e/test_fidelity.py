@@ -8,7 +8,10 @@ header, statuses of odd requests. PHP's side of these is in php-tests/cases.
 from __future__ import annotations
 
 import socket
+import time
 from typing import Any
+
+import pytest
 
 from tests.e2e.conftest import Put
 from tests.e2e.itkgw_proc import Itkgw, vhost_for
@@ -178,3 +181,59 @@ def test_an_absolute_form_target_replaces_the_host_header(itkgw_factory, docroot
     answer = raw_exchange(server.port, b"GET http://www.alice.test:8080/host.php HTTP/1.1\r\n"
                                        b"Host: other.test\r\nConnection: close\r\n\r\n")
     assert answer.endswith(b"\r\n\r\nwww.alice.test:8080 www.alice.test www.alice.test:8080"), answer[-200:]
+
+
+ABORT_PHP = """<?php
+ignore_user_abort(isset($_GET['ignore']));
+$dir = __DIR__;
+register_shutdown_function(function () use ($dir) {
+    file_put_contents("$dir/shutdown.txt", 'aborted=' . connection_aborted());
+});
+while (ob_get_level()) ob_end_flush();
+for ($i = 0; $i < 20; $i++) {
+    echo str_repeat('x', 1000), "\\n";
+    flush();
+    usleep(50000);
+}
+file_put_contents("$dir/finished.txt", 'yes');
+"""
+
+
+def _leave_early(port: int, target: str) -> None:
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(f"GET {target} HTTP/1.1\r\nHost: alice.test\r\n\r\n".encode())
+        sock.recv(100)  # the first bytes are there: the script runs; then the client leaves
+
+
+def _wait_for(path: Any, seconds: float = 10.0) -> str:
+    deadline = time.monotonic() + seconds
+    while not path.exists():
+        if time.monotonic() > deadline:
+            return ""
+        time.sleep(0.05)
+    time.sleep(0.1)
+    return path.read_text()
+
+
+@pytest.mark.parametrize("handler", ["fcgid", "cgi"])
+def test_a_script_runs_on_after_its_client_left_as_under_mod_php(itkgw_factory, docroots, put: Put,
+                                                                 handler: str) -> None:
+    """ignore_user_abort(true): the script finishes, its shutdown function sees the abort;
+    without it, the script ends at its next output and the shutdown function still runs."""
+    alice = docroots[ALICE]
+    put(alice, "keep/abort.php", ABORT_PHP)
+    put(alice, "stop/abort.php", ABORT_PHP)
+    server = serve(itkgw_factory, alice, php_extensions=[".php"], php_handler=handler)
+    markers = [alice.htdocs / folder / name for folder in ("keep", "stop")
+               for name in ("finished.txt", "shutdown.txt")]
+    try:
+        _leave_early(server.port, "/keep/abort.php?ignore=1")
+        assert _wait_for(alice.htdocs / "keep" / "finished.txt") == "yes", server.error_log_text()
+        assert _wait_for(alice.htdocs / "keep" / "shutdown.txt") == "aborted=1"
+        _leave_early(server.port, "/stop/abort.php")
+        assert _wait_for(alice.htdocs / "stop" / "shutdown.txt") == "aborted=1", server.error_log_text()
+        assert not (alice.htdocs / "stop" / "finished.txt").exists()
+        assert server.request("alice.test", "/index.html").status == 200
+    finally:
+        for marker in markers:
+            marker.unlink(missing_ok=True)
