@@ -30,6 +30,7 @@ from itkgw import SERVER_SOFTWARE
 from itkgw.config.model import ServerConfig, VHost
 from itkgw.config.modules.core import RequestSettings
 from itkgw.errors import HTTPError
+from itkgw.handlers import static
 from itkgw.http.connection import ClientGone
 from itkgw.request import canonical
 from itkgw.request.variables import wire
@@ -179,6 +180,8 @@ class CGIHead:
     content_length: int | None = None
     #: The reason phrase of the script's Status line, kept as Apache keeps it ("" for none).
     reason: str = ""
+    #: Whether the script gave a Status line at all.
+    status_given: bool = False
 
 
 @dataclass(frozen=True)
@@ -214,7 +217,7 @@ def parse_cgi_head(raw: bytes, script: str = "", limits: HeadLimits = CGI_HEAD) 
     script and the bad line, as "malformed header from script" in Apache;
     nothing of a malformed block may reach the client.
     """
-    status, reason = 200, ""
+    status, reason, status_given = 200, "", False
     headers: list[tuple[str, str]] = []
     location: str | None = None
     content_length: int | None = None
@@ -234,6 +237,7 @@ def parse_cgi_head(raw: bytes, script: str = "", limits: HeadLimits = CGI_HEAD) 
         lower = name.lower()
         if lower == "status":
             status, reason = _status(value, script)
+            status_given = True
             continue
         if lower in _FRAMING_HEADERS:
             continue
@@ -245,7 +249,7 @@ def parse_cgi_head(raw: bytes, script: str = "", limits: HeadLimits = CGI_HEAD) 
             content_length = int(value)
         headers.append((_CANONICAL_NAMES.get(lower, name), value))
     redirect = location if location is not None and status == 200 else None
-    return CGIHead(status, tuple(headers), redirect, content_length, reason)
+    return CGIHead(status, tuple(headers), redirect, content_length, reason, status_given)
 
 
 def parse_cgi_headers(raw: bytes, script: str = "",
@@ -257,6 +261,31 @@ def parse_cgi_headers(raw: bytes, script: str = "",
     HTTPError(500) with a log line saying so.
     """
     return response_of(parse_cgi_head(raw, script, limits), script)
+
+
+#: What a 304 drops of a script's headers: those that describe a body it does not have.
+_NOT_MODIFIED_DROPS = frozenset({"content-type", "content-length", "content-encoding", "content-language",
+                                 "content-range"})
+
+
+def not_modified(request: Request, head: CGIHead) -> tuple[int, list[tuple[str, str]]] | None:
+    """httpd's script header scan: a GET whose script set no Status is answered 304 when
+    the client's If-None-Match or If-Modified-Since matches the script's own ETag or
+    Last-Modified (mod_cgi, mod_fcgid and mod_proxy_fcgi alike; mod_php does not)."""
+    if request.method != "GET" or head.status_given or head.redirect is not None:
+        return None
+    own = {name.lower(): value for name, value in head.headers}
+    if_none_match = request.header_values("if-none-match")
+    if if_none_match:
+        etag = own.get("etag")
+        matched = etag is not None and static.etag_matches(if_none_match, etag, weak=True)
+    else:
+        since = static.parse_http_date(request.header("if-modified-since"))
+        modified = static.parse_http_date(own.get("last-modified"))
+        matched = since is not None and modified is not None and modified <= since <= time.time()
+    if not matched:
+        return None
+    return 304, [(name, value) for name, value in head.headers if name.lower() not in _NOT_MODIFIED_DROPS]
 
 
 def response_of(head: CGIHead, script: str = "") -> tuple[int, list[tuple[str, str]]]:
@@ -418,6 +447,8 @@ class _Exchange:
         self.head: CGIHead | None = None
         #: Body bytes the script's Content-Length still promises.
         self.unsent: int | None = None
+        #: The script's body goes nowhere (a 304 from its own validators).
+        self.discard = False
         self.overflow_logged = False
         self.stderr_buffer = b""
         for pipe in (process.stdin, process.stdout, process.stderr):
@@ -538,15 +569,22 @@ class _Exchange:
         except HTTPError as exc:
             self.log.error("%s", exc.log)
             raise HTTPError(exc.status) from None
-        if self.head.redirect is None:
-            self.unsent = self.head.content_length
-            self.conn.send_response_head(self.head.status, list(self.head.headers),
-                                         measure=self.head_limits.measure, reason=self.head.reason)
+        if self.head.redirect is not None:
+            return rest
+        assert self.conn.request is not None
+        unchanged = None if self.head_limits.measure else not_modified(self.conn.request, self.head)
+        if unchanged is not None:
+            self.conn.send_response_head(*unchanged)
+            self.discard = True
+            return b""
+        self.unsent = self.head.content_length
+        self.conn.send_response_head(self.head.status, list(self.head.headers),
+                                     measure=self.head_limits.measure, reason=self.head.reason)
         return rest
 
     def _pass_body(self, data: bytes) -> None:
-        if not data or self.head is None or self.head.redirect is not None:
-            return  # no head yet, or a redirect: Apache discards the script's body
+        if not data or self.head is None or self.head.redirect is not None or self.discard:
+            return  # no head yet, a redirect or a 304: Apache discards the script's body
         if self.unsent is not None:
             if len(data) > self.unsent and not self.overflow_logged:
                 self.overflow_logged = True
@@ -572,7 +610,7 @@ class _Exchange:
                             if name not in ("Content-Type", "Content-Length")]
             self.conn.send_error(302, page_headers)
             return
-        if self.unsent:
+        if self.unsent and not self.discard:
             self.log.error("script '%s' ended %d bytes short of its Content-Length", self.script, self.unsent)
             raise HTTPError(500)
         self.conn.end_response()

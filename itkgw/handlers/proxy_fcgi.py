@@ -24,7 +24,7 @@ from itkgw.config.kinds_structured import proxy_address
 from itkgw.config.model import PHPSetting
 from itkgw.config.modules.proxy_fcgi import ProxySettings
 from itkgw.errors import HTTPError
-from itkgw.handlers.cgi import CGI_HEAD, HeadLimits, parse_cgi_head, response_of, split_head
+from itkgw.handlers.cgi import CGI_HEAD, HeadLimits, not_modified, parse_cgi_head, response_of, split_head
 from itkgw.handlers.fcgi_client import Address, Connection, connect
 from itkgw.handlers.phpcgi import ini_line
 from itkgw.rules.pcre import compile_regex
@@ -118,10 +118,13 @@ class Response:
         self.limits = limits
         self.head = b""
         self.started = False
+        #: The body goes nowhere: a 304 answered from the script's own validators.
+        self.discard = False
 
     def take(self, data: bytes) -> None:
         if self.started:
-            self.conn.send_data(data)
+            if not self.discard:
+                self.conn.send_data(data)
             return
         self.head += data
         split = split_head(self.head)
@@ -134,6 +137,12 @@ class Response:
         raw, body = split
         self.head = b""
         head = parse_cgi_head(raw, self.script, self.limits)
+        assert self.conn.request is not None
+        unchanged = None if self.limits.measure else not_modified(self.conn.request, head)
+        if unchanged is not None:
+            self.conn.send_response_head(*unchanged)
+            self.started = self.discard = True
+            return
         status, headers = response_of(head, self.script)
         self.conn.send_response_head(status, headers, measure=True, reason=head.reason)
         self.started = True

@@ -119,7 +119,7 @@ def parse_http_date(value: str | None) -> int | None:
     return int(moment.timestamp()) - (parts[9] or 0)
 
 
-def _etag_matches(values: list[str], etag: str, weak: bool) -> bool:
+def etag_matches(values: list[str], etag: str, weak: bool) -> bool:
     """Whether an If-Match / If-None-Match field names ``etag`` (or is ``*``)."""
     field = ",".join(values).strip()
     if field == "*":
@@ -139,7 +139,7 @@ def not_modified(request: Request, validators: Validators, now: float) -> bool:
     """
     if_match = request.header_values("if-match")
     if if_match:
-        if not _etag_matches(if_match, validators.etag, weak=False):
+        if not etag_matches(if_match, validators.etag, weak=False):
             raise HTTPError(412)
     else:
         unmodified_since = parse_http_date(request.header("if-unmodified-since"))
@@ -147,7 +147,7 @@ def not_modified(request: Request, validators: Validators, now: float) -> bool:
             raise HTTPError(412)
     if_none_match = request.header_values("if-none-match")
     if if_none_match:
-        return _etag_matches(if_none_match, validators.etag, weak=True)
+        return etag_matches(if_none_match, validators.etag, weak=True)
     modified_since = parse_http_date(request.header("if-modified-since"))
     # A date in the future says nothing about the file: ignored, as httpd does.
     return modified_since is not None and validators.last_modified <= modified_since <= now

@@ -237,3 +237,28 @@ def test_a_script_runs_on_after_its_client_left_as_under_mod_php(itkgw_factory, 
     finally:
         for marker in markers:
             marker.unlink(missing_ok=True)
+
+
+ETAG_CGI = """#!/bin/sh
+printf 'Content-Type: text/plain\\r\\nETag: "v1"\\r\\nLast-Modified: Mon, 01 Jan 2024 00:00:00 GMT\\r\\n'
+printf 'X-Other: 1\\r\\n\\r\\nbody\\n'
+"""
+
+
+def test_a_script_s_own_validators_answer_conditional_requests_with_304(itkgw_factory, docroots,
+                                                                        put: Put) -> None:
+    alice = docroots[ALICE]
+    put(alice, "etag.cgi", ETAG_CGI)
+    server = serve(itkgw_factory, alice)
+    cached = server.request("alice.test", "/etag.cgi", headers={"If-None-Match": '"v1"'})
+    assert cached.status == 304 and cached.body == b""
+    assert cached.headers["ETag"] == '"v1"' and cached.headers["X-Other"] == "1"
+    assert "Content-Type" not in cached.headers
+    since = server.request("alice.test", "/etag.cgi",
+                           headers={"If-Modified-Since": "Tue, 02 Jan 2024 00:00:00 GMT"})
+    assert since.status == 304
+    changed = server.request("alice.test", "/etag.cgi", headers={"If-None-Match": '"v2"'})
+    assert changed.status == 200 and changed.body == b"body\n"
+    posted = server.request("alice.test", "/etag.cgi", method="POST", body=b"",
+                            headers={"If-None-Match": '"v1"'})
+    assert posted.status == 200
