@@ -95,6 +95,15 @@ class HTTPError(Exception):
         super().__init__(f"{status}: {log or ''}")
 
 
+class InternalRedirect(Exception):
+    """A script's local ``Location: /path`` without a Status (RFC 3875 6.2.2): the server
+    answers with that path instead, as a GET, as httpd's internal redirect does."""
+
+    def __init__(self, location: str) -> None:
+        self.location = location
+        super().__init__(f"internal redirect to {location}")
+
+
 class CloseConnection(Exception):
     """End the connection without a response (mpm-itk's keep-alive rules).
 

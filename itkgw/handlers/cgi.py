@@ -29,7 +29,7 @@ from typing import IO, TYPE_CHECKING
 from itkgw import SERVER_SOFTWARE
 from itkgw.config.model import ServerConfig, VHost
 from itkgw.config.modules.core import RequestSettings
-from itkgw.errors import HTTPError
+from itkgw.errors import HTTPError, InternalRedirect
 from itkgw.handlers import static
 from itkgw.http.connection import ClientGone
 from itkgw.request import canonical
@@ -604,8 +604,7 @@ class _Exchange:
             raise HTTPError(500)
         if head.redirect is not None:
             if head.redirect.startswith("/"):
-                self.log.error("%s", _local_redirect_message(head.redirect, self.script))
-                raise HTTPError(500)
+                raise InternalRedirect(head.redirect)
             page_headers = [(name, value) for name, value in head.headers
                             if name not in ("Content-Type", "Content-Length")]
             self.conn.send_error(302, page_headers)

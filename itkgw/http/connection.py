@@ -10,6 +10,7 @@ while waiting for the next request on a persistent connection.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 import re
@@ -335,6 +336,21 @@ class HTTPConnection:
                     431, "header field longer than LimitRequestFieldSize %d" % self.limits.field_size
                 )
 
+    def redirect(self, location: str) -> Request:
+        """The current request re-aimed at a local ``location`` (an internal redirect): a GET
+        without a body, the same headers otherwise. Its path is decoded as any request's."""
+        request = self.request
+        assert request is not None
+        if self.h11.their_state is h11.SEND_BODY:
+            self._drain_body()  # the body was the first target's; the redirect has none
+        raw_path, _, query = location.partition("?")
+        dropped = ("content-length", "content-type", "transfer-encoding")
+        self.request = dataclasses.replace(
+            request, method="GET", target=location, path=decode_path(raw_path), query=query,
+            headers=[(name, value) for name, value in request.headers if name not in dropped],
+            content_length=None, chunked=False)
+        return self.request
+
     def request_waiting(self, seconds: float) -> bool:
         """Whether bytes of a next request are here, or arrive within ``seconds``."""
         if self._pending or self.h11.trailing_data[0]:
@@ -429,6 +445,8 @@ class HTTPConnection:
             self._keep_alive_allowed = False
             raise HTTPError(413, "request body of %d bytes exceeds LimitRequestBody %d" % (
                 request.content_length, limit))
+        if self.h11.their_state is h11.DONE:
+            return  # read already (a request after an internal redirect has no body of its own)
         if self.h11.client_is_waiting_for_100_continue:
             self._send(self.h11.send(h11.InformationalResponse(status_code=100, headers=[])))
         received = 0

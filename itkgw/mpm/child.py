@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from itkgw.config.model import Identity, ServerConfig, VHost
-from itkgw.errors import CloseConnection, ExitCode, HTTPError
+from itkgw.errors import CloseConnection, ExitCode, HTTPError, InternalRedirect
 from itkgw.handlers import dispatch, fcgid
 from itkgw.http.connection import ClientGone, HTTPConnection, Limits, Request
 from itkgw.mpm import privs
@@ -36,6 +36,8 @@ from itkgw.request.vhosts import VHostTable
 #: How long a kept FastCGI process waits for the next request of its keep-alive connection
 #: before it goes back to the manager: a browser's next request, not its idle minutes.
 HOLD_LINGER_SECONDS = 0.05
+#: Internal redirects one request may go through (httpd's LimitInternalRecursion default).
+LIMIT_INTERNAL_RECURSION = 10
 
 log = logging.getLogger("itkgw.mpm_itk")
 
@@ -136,7 +138,17 @@ class ConnectionChild:
             self._enter_identity(vhost, plan, request)
             if plan.denied:
                 raise HTTPError(403, plan.denied)
-            dispatch.serve(self.conn, request, plan, self.ctx.config, self.ctx.mime, first, self.ctx.backends)
+            current = request
+            for hops in range(LIMIT_INTERNAL_RECURSION + 1):
+                try:
+                    dispatch.serve(self.conn, current, plan, self.ctx.config, self.ctx.mime, first,
+                                   self.ctx.backends)
+                    break
+                except InternalRedirect as redirect:
+                    if hops == LIMIT_INTERNAL_RECURSION:
+                        raise HTTPError(500, f"AH00124: Request exceeded the limit of {hops} internal "
+                                        "redirects due to probable configuration error.") from None
+                    current, plan = self._redirected(vhost, request, redirect.location)
         except CloseConnection as exc:
             log.debug("closing keep-alive connection: %s", exc)
             return False
@@ -153,6 +165,21 @@ class ConnectionChild:
             return False
         self._access_log(request, vhost)
         return True
+
+    def _redirected(self, vhost: VHost, request: Request, location: str) -> tuple[Request, Plan]:
+        """The plan of an internal redirect, which this process serves as it is: a target
+        another identity is assigned to is refused, never served as the wrong one."""
+        redirected = self.conn.redirect(location)
+        plan = plan_request(self.ctx.config, self.ctx.compiled, vhost, redirected)
+        if plan.identity != self.identity:
+            raise HTTPError(500, f"internal redirect to {location} needs {plan.identity}, "
+                            f"this request runs as {self.identity}")
+        if plan.denied:
+            raise HTTPError(403, plan.denied)
+        plan.reqenv.update({"REDIRECT_STATUS": "200", "REDIRECT_URL": request.path})
+        if request.query:
+            plan.reqenv["REDIRECT_QUERY_STRING"] = request.query
+        return redirected, plan
 
     def _send_error(self, exc: HTTPError, plan: Plan | None) -> None:
         """The status page, or the vhost's ErrorDocument for it.

@@ -262,3 +262,22 @@ def test_a_script_s_own_validators_answer_conditional_requests_with_304(itkgw_fa
     posted = server.request("alice.test", "/etag.cgi", method="POST", body=b"",
                             headers={"If-None-Match": '"v1"'})
     assert posted.status == 200
+
+
+def test_a_local_location_from_a_cgi_script_is_an_internal_redirect(itkgw_factory, docroots,
+                                                                    put: Put) -> None:
+    """RFC 3875 6.2.2, as mod_cgi: the client gets the other path's answer, as a GET without the
+    body, and a script there sees REDIRECT_URL and REDIRECT_STATUS."""
+    alice = docroots[ALICE]
+    put(alice, "go.cgi", "#!/bin/sh\ncat >/dev/null\nprintf 'Location: /target.cgi?to=1\\r\\n\\r\\n'\n")
+    put(alice, "target.cgi", "#!/bin/sh\nprintf 'Content-Type: text/plain\\r\\n\\r\\n'\n"
+                             "echo \"$REQUEST_METHOD $QUERY_STRING $REDIRECT_URL $REDIRECT_STATUS "
+                             "$REDIRECT_QUERY_STRING ${CONTENT_LENGTH:-none}\"\n")
+    put(alice, "loop.cgi", "#!/bin/sh\nprintf 'Location: /loop.cgi\\r\\n\\r\\n'\n")
+    server = serve(itkgw_factory, alice)
+    answer = server.request("alice.test", "/go.cgi?from=1", method="POST", body=b"a=1",
+                            headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert answer.status == 200 and answer.body == b"GET to=1 /go.cgi 200 from=1 none\n"
+    looping = server.request("alice.test", "/loop.cgi")
+    assert looping.status == 500
+    assert "exceeded the limit of 10 internal redirects" in server.error_log_text()

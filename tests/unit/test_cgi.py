@@ -21,7 +21,7 @@ import pytest
 
 from itkgw import SERVER_SOFTWARE
 from itkgw.config.model import Address, Identity, ServerConfig, VHost
-from itkgw.errors import HTTPError
+from itkgw.errors import HTTPError, InternalRedirect
 from itkgw.handlers.cgi import SAFE_PATH, cgi_environ, parse_cgi_head, parse_cgi_headers, run_cgi
 from itkgw.http.connection import ClientGone, HTTPConnection, Request, error_page
 from tests.unit.wire import CLIENT_IP, SERVER_IP, Handler, exchange
@@ -385,10 +385,19 @@ def test_absolute_location_gets_a_302_of_our_own(site: Site) -> None:
     assert b"discard me" not in reply.raw
 
 
-def test_local_location_is_a_logged_500(site: Site) -> None:
-    reply = exchange(site.handler("local-redirect.sh"))
-    assert reply.status == 500
-    assert "internal redirect to /elsewhere.html" in site.records.text()
+def test_local_location_asks_for_an_internal_redirect(site: Site) -> None:
+    asked: list[str] = []
+    run = site.handler("local-redirect.sh")
+
+    def handler(conn: HTTPConnection, request: Request) -> None:
+        try:
+            run(conn, request)
+        except InternalRedirect as redirect:
+            asked.append(redirect.location)
+            conn.send_error(404)
+
+    reply = exchange(handler)
+    assert asked == ["/elsewhere.html"] and reply.status == 404
 
 
 def test_script_content_length_is_kept_to(site: Site) -> None:
