@@ -18,10 +18,11 @@ Rules (order of RFC 9110 section 13.2.2; details as httpd 2.4):
 4. GET with one byte range (``a-b``, ``a-``, ``-n``): 206 with Content-Range,
    unless If-Range names another version of the file (then 200); a range
    that starts past the end: 416 with ``Content-Range: bytes */size``.
-5. The whole file (200) for several ranges (httpd sends multipart/byteranges;
-   RFC 9110 section 14.2 lets a server ignore Range instead), for a Range
-   header that does not parse, for Range on HEAD (range handling is defined
-   for GET only, RFC 9110 section 14.2) and for an empty file.
+5. Several ranges: 206 multipart/byteranges as httpd sends it, overlapping
+   or abutting ranges merged first (one left: a plain 206). The whole file
+   (200) for a Range header that does not parse or asks for more than 200
+   ranges, for Range on HEAD (range handling is defined for GET only, RFC
+   9110 section 14.2) and for an empty file.
 
 Validators are httpd 2.4's defaults (FileETag MTime Size): ETag
 ``"<size hex>-<mtime in microseconds hex>"``, weak (``W/``) while the file
@@ -34,6 +35,7 @@ from __future__ import annotations
 import functools
 import os
 import re
+import secrets
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -165,45 +167,70 @@ def _if_range_holds(value: str | None, validators: Validators) -> bool:
 
 #: Digits of the largest byte offset (2**63 - 1); longer numbers are not offsets.
 _MAX_OFFSET_DIGITS = 19
+#: httpd's MaxRanges default: more ranges than this and the whole file is sent.
+_MAX_RANGES = 200
 
 
 def byte_range(value: str, size: int) -> tuple[int, int] | None:
-    """First and last byte of the one range a Range header asks for; None: send the whole file.
+    """First and last byte of the one range a Range header asks for; None: send the whole
+    file (several ranges too: see byte_ranges).
 
     Raises RangeNotSatisfiable for a range that starts at or past ``size``.
     """
-    unit, equals, ranges = value.partition("=")
+    ranges = byte_ranges(value, size)
+    return ranges[0] if ranges is not None and len(ranges) == 1 else None
+
+
+def byte_ranges(value: str, size: int) -> list[tuple[int, int]] | None:
+    """The ranges a Range header asks for, as httpd's byterange filter takes them: each
+    (first, last) within the file, a range that overlaps or abuts the one before merged
+    into it; None (send the whole file) for any spec that does not parse or more than
+    MaxRanges 200. Ranges that start past the end are dropped; RangeNotSatisfiable when
+    none is left."""
+    unit, equals, text = value.partition("=")
     if not equals or unit.lower() != "bytes":
         return None
-    specs = [spec.strip() for spec in ranges.split(",") if spec.strip()]
-    if len(specs) != 1:
+    specs = [spec.strip() for spec in text.split(",") if spec.strip()]
+    if not specs or len(specs) > _MAX_RANGES:
         return None
-    match = _RANGE_SPEC.fullmatch(specs[0])
-    if match is None or match.group(0) == "-":
-        return None
-    first_text, last_text = match.groups()
-    if any(len(text) > _MAX_OFFSET_DIGITS or int(text) >= 2**63 for text in (first_text, last_text) if text):
-        return None  # past any off_t: httpd's parse fails and it sends the whole file
-    if not first_text:
-        suffix = int(last_text)
-        if suffix == 0:
-            raise RangeNotSatisfiable(size)
-        return max(size - suffix, 0), size - 1
-    first = int(first_text)
-    if last_text and int(last_text) < first:
-        return None
-    if first >= size:
+    wanted: list[tuple[int, int]] = []
+    for spec in specs:
+        match = _RANGE_SPEC.fullmatch(spec)
+        if match is None or match.group(0) == "-":
+            return None
+        first_text, last_text = match.groups()
+        numbers = [text for text in (first_text, last_text) if text]
+        if any(len(text) > _MAX_OFFSET_DIGITS or int(text) >= 2**63 for text in numbers):
+            return None  # past any off_t: httpd's parse fails and it sends the whole file
+        if not first_text:
+            suffix = int(last_text)
+            if suffix:
+                wanted.append((max(size - suffix, 0), size - 1))
+            continue
+        first = int(first_text)
+        if last_text and int(last_text) < first:
+            return None
+        if first < size:
+            wanted.append((first, min(int(last_text), size - 1) if last_text else size - 1))
+    if not wanted:
         raise RangeNotSatisfiable(size)
-    return first, min(int(last_text), size - 1) if last_text else size - 1
+    merged = [wanted[0]]
+    for first, last in wanted[1:]:
+        merged_first, merged_last = merged[-1]
+        if first <= merged_last + 1 and last >= merged_first - 1:
+            merged[-1] = (min(first, merged_first), max(last, merged_last))
+        else:
+            merged.append((first, last))
+    return merged
 
 
-def _wanted_range(request: Request, validators: Validators, size: int) -> tuple[int, int] | None:
+def _wanted_ranges(request: Request, validators: Validators, size: int) -> list[tuple[int, int]] | None:
     value = request.header("range")
     if value is None or request.method == "HEAD" or size == 0:
         return None
     if not _if_range_holds(request.header("if-range"), validators):
         return None
-    return byte_range(value, size)
+    return byte_ranges(value, size)
 
 
 def _answer_other_method(conn: HTTPConnection, method: str) -> None:
@@ -242,20 +269,44 @@ def serve_file(conn: HTTPConnection, path: str, st: os.stat_result, fd: int, mim
         headers.append(("Content-Type", content_type))
     size = st.st_size
     try:
-        wanted = _wanted_range(request, validators, size)
+        wanted = _wanted_ranges(request, validators, size)
     except RangeNotSatisfiable as exc:
         conn.send_error(exc.status, exc.headers)
+        return
+    if wanted is not None and len(wanted) > 1:
+        _send_ranges(conn, headers, fd, wanted, size)
         return
     if wanted is None:
         status, first, length = 200, 0, size
     else:
-        first, last = wanted
+        (first, last), = wanted
         status, length = 206, last - first + 1
         headers.append(("Content-Range", f"bytes {first}-{last}/{size}"))
     headers.append(("Content-Length", str(length)))
     conn.send_response_head(status, headers, hold=True)
     if request.method != "HEAD":
         conn.send_file(fd, first, length)
+    conn.end_response()
+
+
+def _send_ranges(conn: HTTPConnection, headers: list[tuple[str, str]], fd: int,
+                 ranges: list[tuple[int, int]], size: int) -> None:
+    """206 multipart/byteranges, each part as httpd frames it: a CRLF and the boundary, its
+    Content-type (the file's) and Content-range, a blank line, the bytes."""
+    boundary = secrets.token_hex(8)
+    content_type = next((value for name, value in headers if name == "Content-Type"), None)
+    kept = [(name, value) for name, value in headers if name != "Content-Type"]
+    type_line = f"Content-type: {content_type}\r\n" if content_type else ""
+    heads = [(f"\r\n--{boundary}\r\n{type_line}Content-range: bytes {first}-{last}/{size}\r\n\r\n"
+              ).encode("latin-1") for first, last in ranges]
+    closing = f"\r\n--{boundary}--\r\n".encode("latin-1")
+    length = sum(map(len, heads)) + sum(last - first + 1 for first, last in ranges) + len(closing)
+    conn.send_response_head(206, [*kept, ("Content-Length", str(length)),
+                                  ("Content-Type", f"multipart/byteranges; boundary={boundary}")], hold=True)
+    for head, (first, last) in zip(heads, ranges, strict=True):
+        conn.send_data(head)
+        conn.send_file(fd, first, last - first + 1)
+    conn.send_data(closing)
     conn.end_response()
 
 

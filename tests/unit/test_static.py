@@ -192,8 +192,29 @@ def test_single_range_is_partial_content(page: Path, mime: MimeTypes, value: str
     assert reply.after_head == CONTENT[first : last + 1]
 
 
+def test_several_ranges_are_multipart_byteranges(page: Path, mime: MimeTypes) -> None:
+    reply = get(page, mime, headers=[("Range", "bytes=0-1,5-6,-2")])
+    assert reply.status == 206
+    content_type = reply.header("content-type") or ""
+    assert content_type.startswith("multipart/byteranges; boundary=")
+    boundary = content_type.rsplit("=", 1)[1].encode()
+    parts = ((0, 1), (5, 6), (SIZE - 2, SIZE - 1))
+    expected = b"".join(b"\r\n--" + boundary + b"\r\nContent-type: text/plain\r\n"
+                        + f"Content-range: bytes {first}-{last}/{SIZE}\r\n\r\n".encode()
+                        + CONTENT[first:last + 1] for first, last in parts)
+    assert reply.body == expected + b"\r\n--" + boundary + b"--\r\n"
+    assert reply.header("content-length") == str(len(reply.body))
+
+
+def test_overlapping_ranges_merge_into_one(page: Path, mime: MimeTypes) -> None:
+    reply = get(page, mime, headers=[("Range", "bytes=0-3,2-5,6-7")])
+    assert reply.status == 206 and reply.header("content-range") == f"bytes 0-7/{SIZE}"
+    assert reply.body == CONTENT[:8]
+
+
 @pytest.mark.parametrize("value", [
-    "bytes=0-1,5-6",      # several ranges: the whole file
+    "bytes=0-1,x-6",      # one spec that does not parse: the whole file
+    "bytes=" + ",".join(f"{n * 2}-{n * 2}" for n in range(201)),  # over MaxRanges
     "bytes=9-2",          # last before first: invalid
     "bytes=abc",
     "bytes=-",
