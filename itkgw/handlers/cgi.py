@@ -428,6 +428,9 @@ class _Exchange:
 
     def __init__(self, conn: HTTPConnection, process: subprocess.Popen[bytes], timeout: float,
                  log: logging.Logger, script: str, head_limits: HeadLimits = CGI_HEAD) -> None:
+        #: An nph- script (non-parsed headers): its output is the whole response, passed on as
+        #: it is, and the connection ends after it, as mod_cgi does.
+        self.nph = os.path.basename(script).startswith("nph-")
         if process.stdin is None or process.stdout is None or process.stderr is None:
             raise ValueError("the script must run with stdin, stdout and stderr pipes")
         self.conn = conn
@@ -548,6 +551,9 @@ class _Exchange:
             self.stdout.close()
             self.stdout = None
             return
+        if self.nph:
+            self.conn.send_raw(data)
+            return
         if self.head is None:
             data = self._take_head(data)
         self._pass_body(data)
@@ -596,6 +602,11 @@ class _Exchange:
 
     def _finish_response(self) -> None:
         head = self.head
+        if self.nph:
+            if not self.conn.response_started:
+                self.log.error("End of script output before headers: %s", self.script)
+                raise HTTPError(500)
+            return
         if head is None:
             # Apache's two wordings: nothing at all, or an unfinished block.
             reason = "Premature end of script headers" if b"\n" in self.head_buffer \

@@ -568,6 +568,17 @@ class HTTPConnection:
         if not pieces:
             self._send(b"")
 
+    def send_raw(self, data: bytes) -> None:
+        """Bytes that are the response as they are (an nph- script's status line, headers and
+        body); the connection ends after it, since nothing here knows where it ends."""
+        if not self.response_started:
+            self.response_started = True
+            self._keep_alive_allowed = False
+            status = data.split(b" ", 2)[1:2]
+            self.status = int(status[0]) if status and status[0].isdigit() else 200
+        self.bytes_sent += len(data)
+        self._send(data)
+
     def send_data(self, data: bytes) -> None:
         if not data or self._body_suppressed:
             return

@@ -281,3 +281,12 @@ def test_a_local_location_from_a_cgi_script_is_an_internal_redirect(itkgw_factor
     looping = server.request("alice.test", "/loop.cgi")
     assert looping.status == 500
     assert "exceeded the limit of 10 internal redirects" in server.error_log_text()
+
+
+def test_an_nph_script_s_output_is_the_response_as_it_is(itkgw_factory, docroots, put: Put) -> None:
+    alice = docroots[ALICE]
+    put(alice, "nph-raw.cgi", "#!/bin/sh\nprintf 'HTTP/1.1 299 Odd\\r\\nX-Nph: yes\\r\\n\\r\\nraw body\\n'\n")
+    server = serve(itkgw_factory, alice)
+    answer = raw_exchange(server.port, b"GET /nph-raw.cgi HTTP/1.1\r\nHost: alice.test\r\n\r\n")
+    assert answer == b"HTTP/1.1 299 Odd\r\nX-Nph: yes\r\n\r\nraw body\n"  # and the server closed
+    assert '"GET /nph-raw.cgi HTTP/1.1" 299 ' in server.access_log_text("alice.test")
