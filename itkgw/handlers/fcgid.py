@@ -61,7 +61,26 @@ _SPOOL_READ = 65536
 #: Longest line the manager or a child sends.
 MAX_MESSAGE = 8192
 _FCGID_STDERR = stderr_to(log, "mod_fcgid: stderr: %s", logging.WARNING)
-_PHP_STDERR = stderr_to(logging.getLogger("itkgw.php"), "%s", logging.WARNING)
+
+
+def _php_messages(log: logging.Logger) -> Callable[[bytes], None]:
+    """PHP's stderr as mod_php logs it: one error-log line per message, a message's own line
+    breaks written as \\n (a message begins with "PHP "; other lines continue the one before)."""
+
+    def write(data: bytes) -> None:
+        messages: list[str] = []
+        for line in data.decode("utf-8", "replace").splitlines():
+            if messages and not line.startswith("PHP "):
+                messages[-1] += "\\n" + line
+            elif line.strip():
+                messages.append(line)
+        for message in messages:
+            log.warning("%s", message)
+
+    return write
+
+
+_PHP_STDERR = _php_messages(logging.getLogger("itkgw.php"))
 
 
 @dataclass(frozen=True)

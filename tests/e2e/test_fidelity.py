@@ -290,3 +290,20 @@ def test_an_nph_script_s_output_is_the_response_as_it_is(itkgw_factory, docroots
     answer = raw_exchange(server.port, b"GET /nph-raw.cgi HTTP/1.1\r\nHost: alice.test\r\n\r\n")
     assert answer == b"HTTP/1.1 299 Odd\r\nX-Nph: yes\r\n\r\nraw body\n"  # and the server closed
     assert '"GET /nph-raw.cgi HTTP/1.1" 299 ' in server.access_log_text("alice.test")
+
+
+def test_a_php_message_is_one_error_log_line_as_under_mod_php(itkgw_factory, docroots, put: Put) -> None:
+    alice = docroots[ALICE]
+    put(alice, "warn.php", "<?php trigger_error(\"first\\nsecond\", E_USER_WARNING);\n"
+                           "throw new Exception('thrown here');\n")
+    server = serve(itkgw_factory, alice, php_extensions=[".php"])
+    server.request("alice.test", "/warn.php")
+    deadline = time.monotonic() + 5
+    while "Stack trace" not in (log := server.error_log_text()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    lines = log.splitlines()
+    warning = f"PHP Warning:  first\\nsecond in {alice.htdocs / 'warn.php'} on line 1"
+    assert any(line.endswith(warning) and "[php:warn]" in line for line in lines), log
+    fatal = [line for line in lines if "PHP Fatal error:  Uncaught Exception: thrown here" in line]
+    assert len(fatal) == 1 and "\\nStack trace:\\n#0 {main}\\n  thrown in " in fatal[0], log
+    assert not any(line.endswith("] Stack trace:") for line in lines)
