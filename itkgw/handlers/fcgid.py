@@ -13,7 +13,10 @@ Rules for one request:
     body over FcgidMaxRequestLen               -> 500 (before any process is asked for, if known)
     manager answers with a status               -> that status (503: none free in time)
     process refuses the connection              -> reported dead, one more process asked for
-    request ends cleanly                        -> process released for the next request
+    request ends cleanly                        -> process kept for the connection's next request
+                                                   of the class (_Hold), else released
+    client gone (PHP)                           -> the script ends its request as under mod_php
+                                                   (ignore_user_abort), then the process is released
     no output for FcgidIOTimeout, or garbage,
     or the process gone mid-request             -> 500 with mod_fcgid's lines, as Apache answers
     anything else (client gone...)              -> process released as broken: the manager ends it
