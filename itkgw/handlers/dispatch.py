@@ -26,7 +26,7 @@ from itkgw.errors import CloseConnection, HTTPError
 from itkgw.handlers import cgi, fcgid, phpcgi, proxy_fcgi, static, walk
 from itkgw.http.connection import HTTPConnection, Request
 from itkgw.request import canonical
-from itkgw.request.dirconf import DirConfig, access_file_dirs, merge, options_at
+from itkgw.request.dirconf import DirConfig, access_file_dirs, follows_any_link, merge, options_at
 from itkgw.request.mime import MimeTypes
 from itkgw.request.routing import Plan, denial
 from itkgw.request.variables import wire
@@ -243,7 +243,7 @@ def _to_fcgid(conn: HTTPConnection, request: Request, plan: Plan, config: Server
 def _walk(path: str, vhost: VHost, first: bool) -> int:
     """``path`` walked under the vhost's symlink Options: an O_PATH descriptor of it."""
     try:
-        return walk.walk(path, lambda directory: options_at(vhost, directory))
+        return walk.walk(path, lambda directory: options_at(vhost, directory), follows_any_link(vhost))
     except OSError as exc:
         raise _denied(exc, first, path) from None
 

@@ -26,13 +26,18 @@ def refused(path: str) -> HTTPError:
     return HTTPError(403, f"AH00037: Symbolic link not allowed or link target not accessible: {path}")
 
 
-def walk(path: str, options_at: Callable[[str], frozenset[str]]) -> int:
+def walk(path: str, options_at: Callable[[str], frozenset[str]], follow_all: bool = False) -> int:
     """An O_PATH descriptor of ``path``, reached one component at a time.
 
     ``options_at(directory)`` gives the Options in effect for a directory.
     Raises HTTPError(403) for a link the Options do not let through, and
-    OSError as the open of a component fails (the caller maps it).
+    OSError as the open of a component fails (the caller maps it). With
+    ``follow_all`` (every directory lets any link through: FollowSymLinks
+    without SymLinksIfOwnerMatch) the kernel's own resolution judges the same,
+    so the path is opened at once, as httpd then does.
     """
+    if follow_all:
+        return os.open(path, _PATH)
     fd = os.open("/", _PATH | os.O_DIRECTORY)
     directory = "/"
     try:
