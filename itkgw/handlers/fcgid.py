@@ -253,7 +253,7 @@ def _run(conn: HTTPConnection, manager: str, coordinates: Mapping[str, object], 
                 continue
         outcome = "broken"
         response = Response(conn, script, f"{hold.lease.socket} (pid {hold.lease.pid})",
-                            PHP_HEAD if php else CGI_HEAD)
+                            PHP_HEAD if php else CGI_HEAD, internal_redirects=not php)
         try:
             try:
                 hold.connection.request(env, body, response.take, limits.stderr, limits.io,

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 from itkgw.config.kinds_structured import proxy_address
 from itkgw.config.model import PHPSetting
 from itkgw.config.modules.proxy_fcgi import ProxySettings
-from itkgw.errors import HTTPError
+from itkgw.errors import HTTPError, InternalRedirect
 from itkgw.handlers.cgi import CGI_HEAD, HeadLimits, not_modified, parse_cgi_head, response_of, split_head
 from itkgw.handlers.fcgi_client import Address, Connection, connect
 from itkgw.handlers.phpcgi import ini_line
@@ -111,15 +111,18 @@ class Response:
     """The backend's STDOUT: a CGI head, then the body, sent on as it comes."""
 
     def __init__(self, conn: HTTPConnection, script: str, backend: str,
-                 limits: HeadLimits = CGI_HEAD) -> None:
+                 limits: HeadLimits = CGI_HEAD, internal_redirects: bool = False) -> None:
         self.conn = conn
         self.script = script
         self.backend = backend
         self.limits = limits
         self.head = b""
         self.started = False
-        #: The body goes nowhere: a 304 answered from the script's own validators.
+        #: The body goes nowhere: a 304 answered from the script's own validators, or a
+        #: local Location (mod_fcgid's internal redirect, made once the request has ended).
         self.discard = False
+        self.internal_redirects = internal_redirects
+        self.redirect: str | None = None
 
     def take(self, data: bytes) -> None:
         if self.started:
@@ -143,6 +146,10 @@ class Response:
             self.conn.send_response_head(*unchanged)
             self.started = self.discard = True
             return
+        if self.internal_redirects and head.redirect is not None and head.redirect.startswith("/"):
+            self.redirect = head.redirect
+            self.started = self.discard = True
+            return
         status, headers = response_of(head, self.script)
         self.conn.send_response_head(status, headers, measure=True, reason=head.reason)
         self.started = True
@@ -157,6 +164,8 @@ class Response:
         if not self.started:
             raise HTTPError(502, f"FastCGI backend {self.backend} ended without a response head "
                             f"for {self.script}")
+        if self.redirect is not None:
+            raise InternalRedirect(self.redirect)
         self.conn.end_response()
 
 

@@ -760,3 +760,32 @@ def test_a_program_that_closes_after_each_request_serves_a_keep_alive_connection
                                                    exec_cgi=True)], ipc)
     bodies = _pids_on_one_connection(server, "/once.fcgi", 4)
     assert len(set(bodies)) == 1 and bodies[0].startswith(b"one-shot pid=")
+
+
+REDIRECTING_APP = f"""#!{SYSTEM_PYTHON}
+from flup.server.fcgi import WSGIServer
+
+def app(environ, start_response):
+    if environ.get("PATH_INFO") == "/go":
+        start_response("200 OK", [("Location", "/app.fcgi/there?x=1")])
+        return [b"not for the client"]
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    names = ("REQUEST_METHOD", "PATH_INFO", "QUERY_STRING", "REDIRECT_URL")
+    return [" ".join(str(environ.get(name)) for name in names).encode()]
+
+WSGIServer(app).run()
+"""
+
+
+@pytest.mark.skipif(not _system_python_has_flup(), reason=f"needs flup for {SYSTEM_PYTHON}")
+def test_a_local_location_from_a_fastcgi_program_is_an_internal_redirect(itkgw_factory, docroots, put: Put,
+                                                                          ipc: str) -> None:
+    """mod_fcgid's internal redirect: the rest of the first answer is read and dropped, the
+    process is kept, and the client gets the other path's answer."""
+    alice = docroots[ALICE]
+    put(alice, "app.fcgi", REDIRECTING_APP).chmod(0o750)
+    server = start_fcgid(itkgw_factory, [vhost_for(alice, "alice.test", fcgid_extensions=[".fcgi"],
+                                                   exec_cgi=True)], ipc)
+    answer = server.request("alice.test", "/app.fcgi/go", method="POST", body=b"a=1")
+    assert answer.status == 200 and answer.body == b"GET /there x=1 /app.fcgi/go", server.error_log_text()
+    assert len(backends_of(alice.user.pw_uid, "app.fcgi")) == 1
