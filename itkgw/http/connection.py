@@ -534,11 +534,13 @@ class HTTPConnection:
         if not self.keep_alive_wanted():
             out.append(("Connection", "close"))
         self.status = status
-        self.response_started = True
+        self._held_response = None  # an error page replaces a response held back whole
         if measure and not self._body_suppressed and not any(name.lower() == "content-length"
                                                              for name, _ in out):
+            # Nothing is sent yet: until it is, an error can still answer instead.
             self._held_response = (status, out, [], reason)
             return
+        self.response_started = True
         data = self._head_bytes(status, out, reason)
         if hold:
             self._held_head += data
@@ -562,6 +564,7 @@ class HTTPConnection:
             return
         status, headers, pieces, reason = self._held_response
         self._held_response = None
+        self.response_started = True
         self._held_head = self._head_bytes(status, headers, reason)
         for piece in pieces:
             self.send_data(piece)
@@ -641,6 +644,7 @@ class HTTPConnection:
         if self._held_response is not None:
             status, headers, pieces, reason = self._held_response
             self._held_response = None
+            self.response_started = True
             body = b"".join(pieces)
             self._held_head = self._head_bytes(status, [*headers, ("Content-Length", str(len(body)))], reason)
             self.send_data(body)
