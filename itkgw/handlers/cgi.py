@@ -193,12 +193,13 @@ class HeadLimits:
     lines: int = MAX_HEADERS
     line_bytes: int = MAX_HEADER_LINE
     head_bytes: int = MAX_HEAD
-    #: A small response goes out with a Content-Length (mod_php's), not chunked (mod_cgi's).
-    measure: bool = False
+    #: PHP's answer as mod_php gives it: a small response measured for a Content-Length
+    #: (not chunked, as mod_cgi's), and no 304 from the script's own validators.
+    as_mod_php: bool = False
 
 
 CGI_HEAD = HeadLimits()
-PHP_HEAD = HeadLimits(lines=100_000, line_bytes=1 << 20, head_bytes=4 << 20, measure=True)
+PHP_HEAD = HeadLimits(lines=100_000, line_bytes=1 << 20, head_bytes=4 << 20, as_mod_php=True)
 
 
 def split_head(buffer: bytes) -> tuple[bytes, bytes] | None:
@@ -479,7 +480,7 @@ class _Exchange:
             self._watch_stdin()
             # php-cgi writes its head and its body apart: a short quiet is not yet the
             # script pausing, a longer one is (flush() in PHP), and what it wrote goes out.
-            ready = self.selector.select(_QUIET_SECONDS if self.head_limits.measure else 0)
+            ready = self.selector.select(_QUIET_SECONDS if self.head_limits.as_mod_php else 0)
             if not ready:
                 self.conn.flush()
                 ready = self.selector.select(max(0.0, deadline - time.monotonic()))
@@ -578,14 +579,14 @@ class _Exchange:
         if self.head.redirect is not None:
             return rest
         assert self.conn.request is not None
-        unchanged = None if self.head_limits.measure else not_modified(self.conn.request, self.head)
+        unchanged = None if self.head_limits.as_mod_php else not_modified(self.conn.request, self.head)
         if unchanged is not None:
             self.conn.send_response_head(*unchanged)
             self.discard = True
             return b""
         self.unsent = self.head.content_length
         self.conn.send_response_head(self.head.status, list(self.head.headers),
-                                     measure=self.head_limits.measure, reason=self.head.reason)
+                                     measure=self.head_limits.as_mod_php, reason=self.head.reason)
         return rest
 
     def _pass_body(self, data: bytes) -> None:

@@ -328,7 +328,8 @@ def send_error_document(conn: HTTPConnection, status: int, target: str, plan: Pl
     assert plan.vhost is not None
     vhost = plan.vhost
     dirconf = merge(config, vhost, target.split("?", 1)[0])
-    walked = walk.walk(dirconf.fs_path, lambda directory: options_at(vhost, directory))
+    walked = walk.walk(dirconf.fs_path, lambda directory: options_at(vhost, directory),
+                       follows_any_link(vhost))
     try:
         fd = walk.reopen(walked)  # the file the symlink Options let through, as for any request
     finally:

@@ -145,7 +145,7 @@ class Connection:
             return True
         except OSError:
             return False  # reset: as closed
-        return False
+        return False  # an end of file, or bytes nobody asked for
 
     def request(self, params: Mapping[str, str], body: Iterable[bytes], on_stdout: Callable[[bytes], None],
                 on_stderr: Callable[[bytes], None], io_timeout: float, keep_conn: bool = True,
@@ -213,7 +213,7 @@ class _Exchange:
                     self.on_quiet()
                     ready = selector.select(max(0.0, deadline - time.monotonic()))
                 if not ready:
-                    raise self.connection.fail(f"no answer for {self.io_timeout:g} seconds", BackendTimeout)
+                    raise self._silent()
                 for _, mask in ready:
                     if mask & selectors.EVENT_WRITE:
                         self._write()
@@ -228,8 +228,7 @@ class _Exchange:
         try:
             self.sock.sendall(data)
         except TimeoutError:
-            raise self.connection.fail(f"no answer for {self.io_timeout:g} seconds", BackendTimeout) \
-                from None
+            raise self._silent() from None
         except OSError as exc:
             if exc.errno != errno.EPIPE:  # with EPIPE, the backend's answer may be there to read
                 raise self.connection.fail(f"write failed: {exc.strerror}") from None
@@ -239,8 +238,11 @@ class _Exchange:
                 continue
             self.on_quiet()
             if not select.select([self.sock], [], [], self.io_timeout)[0]:
-                raise self.connection.fail(f"no answer for {self.io_timeout:g} seconds", BackendTimeout)
+                raise self._silent()
         return self.outcome
+
+    def _silent(self) -> HTTPError:
+        return self.connection.fail(f"no answer for {self.io_timeout:g} seconds", BackendTimeout)
 
     def _refill(self) -> None:
         """The next piece of the request body, once the last one is sent."""
@@ -272,9 +274,6 @@ class _Exchange:
             data = self.sock.recv(_READ_SIZE)
         except BlockingIOError:
             return False
-        except TimeoutError:
-            raise self.connection.fail(f"no answer for {self.io_timeout:g} seconds", BackendTimeout) \
-                from None
         except ConnectionResetError:
             raise self.connection.fail("closed the connection before the end of the response (reset)") \
                 from None

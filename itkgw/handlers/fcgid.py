@@ -239,13 +239,13 @@ def _run(conn: HTTPConnection, manager: str, coordinates: Mapping[str, object], 
     """The request on a process of its class (the one this connection holds, or one the
     manager lends); a process that refuses the connection is reported dead and one more
     is asked for."""
-    key = manager + "\0" + json.dumps(coordinates, sort_keys=True)
+    question = json.dumps(coordinates).encode() + b"\n"
     for attempt in range(2):
-        hold = _resume(key, limits)
+        hold = _resume(manager, question, limits)
         if hold is None:
-            lease = Lease(manager, coordinates, limits.wait)
+            lease = Lease(manager, question, limits.wait)
             try:
-                hold = _Hold(key, lease, connect(Address(path=lease.socket), limits.connect))
+                hold = _Hold(lease, connect(Address(path=lease.socket), limits.connect))
             except BackendUnavailable:
                 lease.release("dead", 0)
                 if attempt:
@@ -298,8 +298,7 @@ class _Hold:
     connection as mod_php's interpreter stays in its Apache child: no question to the
     manager and no connect per request."""
 
-    def __init__(self, key: str, lease: Lease, connection: Connection) -> None:
-        self.key = key
+    def __init__(self, lease: Lease, connection: Connection) -> None:
         self.lease = lease
         self.connection = connection
         self.served = 0
@@ -319,12 +318,12 @@ class _Hold:
 _held: list[_Hold] = []
 
 
-def _resume(key: str, limits: RequestLimits) -> _Hold | None:
+def _resume(manager: str, question: bytes, limits: RequestLimits) -> _Hold | None:
     """The held process, if it is of this request's class and may carry it."""
     if not _held:
         return None
     hold = _held.pop()
-    if hold.key != key or not hold.may_carry_more():
+    if (hold.lease.manager, hold.lease.question) != (manager, question) or not hold.may_carry_more():
         hold.end("ok")
         return None
     if not hold.connection.open():
@@ -367,8 +366,10 @@ class Lease:
     """One process lent for the requests of one keep-alive connection, through this
     process's connection to the manager."""
 
-    def __init__(self, manager: str, coordinates: Mapping[str, object], timeout: float) -> None:
-        question = json.dumps(coordinates).encode() + b"\n"
+    def __init__(self, manager: str, question: bytes, timeout: float) -> None:
+        """``question``: the request's coordinates, a JSON line; the class they name is lent."""
+        self.manager = manager
+        self.question = question
         for attempt in range(2):
             reused = _link is not None and _link.path == manager
             try:

@@ -141,7 +141,7 @@ class Response:
         self.head = b""
         head = parse_cgi_head(raw, self.script, self.limits)
         assert self.conn.request is not None
-        unchanged = None if self.limits.measure else not_modified(self.conn.request, head)
+        unchanged = None if self.limits.as_mod_php else not_modified(self.conn.request, head)
         if unchanged is not None:
             self.conn.send_response_head(*unchanged)
             self.started = self.discard = True

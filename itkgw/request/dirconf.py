@@ -216,24 +216,21 @@ def options_at(vhost: VHost, directory: str) -> frozenset[str]:
 
 
 _FOLLOW = frozenset({"FollowSymLinks"})
-#: Per vhost (a process's config never changes): whether follows_any_link holds.
-_FOLLOWS_ANY: dict[int, bool] = {}
+_follows_any = Memo()
 
 
 def follows_any_link(vhost: VHost) -> bool:
     """Whether every directory of the vhost lets any symbolic link through: its Options
     follow links, and no <Directory> or <DirectoryMatch> section turns that off or asks
     for SymLinksIfOwnerMatch. Then the walk needs no look at each component."""
-    known = _FOLLOWS_ANY.get(id(vhost))
-    if known is None:
-        def keeps(words: tuple[str, ...], inherited: frozenset[str] = _FOLLOW) -> bool:
-            options = apply_options(inherited, words)
-            return "FollowSymLinks" in options and "SymLinksIfOwnerMatch" not in options
-        known = keeps(vhost.options, frozenset()) and all(
-            keeps(section.options) for section in vhost.directories
-            if section.kind == "directory" and section.options is not None)
-        _FOLLOWS_ANY[id(vhost)] = known
-    return known
+
+    def keeps(words: tuple[str, ...], inherited: frozenset[str] = _FOLLOW) -> bool:
+        options = apply_options(inherited, words)
+        return "FollowSymLinks" in options and "SymLinksIfOwnerMatch" not in options
+
+    return _follows_any.get((vhost,), (), lambda: keeps(vhost.options, frozenset()) and all(
+        keeps(section.options) for section in vhost.directories
+        if section.kind == "directory" and section.options is not None))
 
 
 def _directory_sections(vhost: VHost, fs_path: str) -> list[DirSection]:
