@@ -222,6 +222,9 @@ def test_idle_processes_end_and_crashed_ones_are_replaced(itkgw_factory, docroot
     server = start_fcgid(itkgw_factory, [fcgid_php(alice, "alice.test", fcgid_idle_timeout=1,
                                                    fcgid_min_processes_per_class=0)], ipc)
     first = int(server.request("alice.test", "/slow.php?ms=0").body)
+    deadline = time.monotonic() + 5  # back with the manager: the connection child has let it go
+    while f"{first}\tidle\t" not in backends_table(server) and time.monotonic() < deadline:
+        time.sleep(0.1)
     os.kill(first, signal.SIGKILL)
     time.sleep(0.3)
     second = int(server.request("alice.test", "/slow.php?ms=0").body)
