@@ -267,6 +267,12 @@ class HTTPConnection:
         self.bytes_sent = 0
         self._pending = b""
         self._keep_alive_allowed = True
+        #: The client's Connection header asked for keep-alive: the response says
+        #: whether it is kept, with a Keep-Alive header, as httpd's does.
+        self._keep_alive_asked = False
+        #: An HTTP/1.0 client that asked for keep-alive: h11 is told it speaks
+        #: HTTP/1.1 (it keeps no HTTP/1.0 connection), then its version is put back.
+        self._http10_kept = False
         #: mod_headers rules of the current request, applied to its response.
         self.header_rules: list[HeaderRule] = []
 
@@ -369,18 +375,26 @@ class HTTPConnection:
         if head is None:
             return None
         _check_framing(head)
-        self.h11.receive_data(head)
+        self._keep_alive_asked = bool(_KEEP_ALIVE_TOKEN.search(head))
+        self._http10_kept = (self._keep_alive_asked and _HTTP10_LINE.match(head) is not None
+                             and _HOST_LINE.search(head) is not None)
+        self.h11.receive_data(_HTTP10_LINE.sub(rb"\1HTTP/1.1", head, 1) if self._http10_kept else head)
         try:
             event = self.h11.next_event()
         except h11.RemoteProtocolError as exc:
             raise HTTPError(exc.error_status_hint, f"malformed request: {exc}") from None
         if not isinstance(event, h11.Request):
             raise HTTPError(400, "malformed request head")
+        if self._http10_kept:
+            # Framing as for HTTP/1.0: a response without a length ends the connection.
+            self.h11.their_http_version = b"1.0"
         if self._pending:
             self.h11.receive_data(self._pending)
             self._pending = b""
         self.request = self._make_request(event)
         self.request.head = head
+        if self._http10_kept:
+            self.request.http_version = "1.0"
         self.response_started = False
         self._held_head = b""
         self._held_response = None
@@ -506,7 +520,7 @@ class HTTPConnection:
         if not self._keep_alive_allowed:
             return False
         limit = self._max_requests
-        return limit == 0 or self.requests_served + 1 < limit
+        return limit == 0 or self.requests_served < limit
 
     _max_requests = 100
 
@@ -531,8 +545,6 @@ class HTTPConnection:
             out.append((name, value))
         if status < 400:
             out = apply_header_rules(out, self.header_rules)
-        if not self.keep_alive_wanted():
-            out.append(("Connection", "close"))
         self.status = status
         self._held_response = None  # an error page replaces a response held back whole
         if measure and not self._body_suppressed and not any(name.lower() == "content-length"
@@ -547,7 +559,24 @@ class HTTPConnection:
         else:
             self._send(data)
 
+    def _connection_headers(self, headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        """Whether the connection stays open after this response, said as httpd says it: an
+        HTTP/1.0 client keeps it only for a response of known length, and a client that asked
+        for keep-alive is told the timeout and the requests left."""
+        kept = self.keep_alive_wanted()
+        if kept and self._http10_kept and not self._body_suppressed:
+            kept = any(name.lower() == "content-length" for name, _ in headers)
+        if not kept:
+            return [("Connection", "close")]
+        if not self._keep_alive_asked:
+            return []
+        keep_alive = "timeout=%d" % self.limits.keep_alive_timeout
+        if self._max_requests:
+            keep_alive += ", max=%d" % (self._max_requests - self.requests_served)
+        return [("Keep-Alive", keep_alive), ("Connection", "Keep-Alive")]
+
     def _head_bytes(self, status: int, headers: list[tuple[str, str]], reason: str = "") -> bytes:
+        headers = [*headers, *self._connection_headers(headers)]
         if not reason:
             try:
                 reason = HTTPStatus(status).phrase
@@ -733,6 +762,9 @@ class HTTPConnection:
 
 
 _NOT_IN_HOST = re.compile(r"[/\\ \t@]")
+_KEEP_ALIVE_TOKEN = re.compile(rb"^connection[ \t]*:[^\r\n]*\bkeep-alive\b", re.IGNORECASE | re.MULTILINE)
+_HTTP10_LINE = re.compile(rb"^([^\r\n]* )HTTP/1\.0(?=\r?\n)")
+_HOST_LINE = re.compile(rb"^host[ \t]*:", re.IGNORECASE | re.MULTILINE)
 #: An absolute-form request target: a scheme, then ``://`` (RFC 9112 3.2.2).
 _ABSOLUTE_FORM = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 _BARE_LF = re.compile(rb"(?<!\r)\n")

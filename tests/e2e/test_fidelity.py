@@ -183,6 +183,64 @@ def test_an_absolute_form_target_replaces_the_host_header(itkgw_factory, docroot
     assert answer.endswith(b"\r\n\r\nwww.alice.test:8080 www.alice.test www.alice.test:8080"), answer[-200:]
 
 
+
+def _exchange_kept(sock: socket.socket, request: bytes) -> bytes:
+    """Send one request on a kept connection; its response head and body (read by length,
+    or to the end when the server closes)."""
+    sock.sendall(request)
+    answer = b""
+    while b"\r\n\r\n" not in answer:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return answer
+        answer += chunk
+    head = answer.split(b"\r\n\r\n", 1)[0].decode("latin-1").lower()
+    lengths = [line.split(":", 1)[1] for line in head.split("\r\n") if line.startswith("content-length:")]
+    if not lengths:
+        while chunk := sock.recv(65536):
+            answer += chunk
+        return answer
+    while len(answer.split(b"\r\n\r\n", 1)[1]) < int(lengths[0]):
+        answer += sock.recv(65536)
+    return answer
+
+
+def test_an_http_1_0_client_asking_for_keep_alive_keeps_its_connection(itkgw_factory, docroots,
+                                                                       put: Put) -> None:
+    alice = docroots[ALICE]
+    put(alice, "proto.php", "<?php echo $_SERVER['SERVER_PROTOCOL'];\n")
+    put(alice, "stream.php", "<?php echo str_repeat('a', 20000); flush(); echo 'b';\n")
+    server = serve(itkgw_factory, alice, php_extensions=[".php"])
+    asking = b"Host: alice.test\r\nConnection: keep-alive\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        first = _exchange_kept(sock, b"GET /proto.php HTTP/1.0\r\n" + asking)
+        assert b"\r\nKeep-Alive: timeout=5, max=100\r\nConnection: Keep-Alive\r\n" in first
+        assert first.endswith(b"\r\n\r\nHTTP/1.0"), first
+        second = _exchange_kept(sock, b"GET /index.html HTTP/1.0\r\n" + asking)
+        assert b"\r\nKeep-Alive: timeout=5, max=99\r\n" in second
+        # A response without a length cannot be framed for HTTP/1.0 but by closing.
+        streamed = _exchange_kept(sock, b"GET /stream.php HTTP/1.0\r\n" + asking)
+        assert b"\r\nConnection: close\r\n" in streamed
+        assert streamed.endswith(b"\r\n\r\n" + b"a" * 20000 + b"b")
+        assert b"chunked" not in streamed.lower() and sock.recv(10) == b""
+    plain = raw_exchange(server.port, b"GET /index.html HTTP/1.0\r\nHost: alice.test\r\n\r\n")
+    assert b"\r\nConnection: close\r\n" in plain and b"Keep-Alive:" not in plain
+
+
+def test_max_keep_alive_requests_counts_the_requests_after_the_first(itkgw_factory, docroots) -> None:
+    server = itkgw_factory([vhost_for(docroots[ALICE], "alice.test")], max_keep_alive_requests=3)
+    served = []
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        for _ in range(6):
+            answer = _exchange_kept(sock, b"GET /index.html HTTP/1.1\r\nHost: alice.test\r\n"
+                                          b"Connection: keep-alive\r\n\r\n")
+            if not answer:
+                break
+            served.append(answer)
+    assert len(served) == 4, "httpd serves MaxKeepAliveRequests requests after the first"
+    assert b"\r\nKeep-Alive: timeout=5, max=1\r\n" in served[2]
+    assert b"\r\nConnection: close\r\n" in served[3]
+
 ABORT_PHP = """<?php
 ignore_user_abort(isset($_GET['ignore']));
 $dir = __DIR__;
