@@ -13,6 +13,7 @@ import itertools
 import json
 import os
 import random
+import shutil
 import signal
 import socket
 import stat
@@ -23,6 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import flup
 import pytest
 
 from tests.e2e.conftest import Put
@@ -289,17 +291,29 @@ def test_pass_header_gives_php_the_authorization(itkgw_factory, docroots, put: P
     assert response.body == b"user Basic dXNlcjpwdw=="
 
 
-#: A Python every user may run, with flup (the one this test runs under may live in root's home).
+#: A Python every user may run (the one this test runs under may live in root's home).
 SYSTEM_PYTHON = "/usr/bin/python3"
+needs_system_python = pytest.mark.skipif(not os.access(SYSTEM_PYTHON, os.X_OK),
+                                         reason=f"needs {SYSTEM_PYTHON}")
 
 
-def _system_python_has_flup() -> bool:
-    return subprocess.run([SYSTEM_PYTHON, "-c", "import flup.server.fcgi"], capture_output=True,
-                          check=False).returncode == 0 if os.access(SYSTEM_PYTHON, os.X_OK) else False
+def put_wsgi_program(site: Site, name: str, source: str) -> Path:
+    """A flup WSGI program in ``site``, run by SYSTEM_PYTHON with a copy of the flup this
+    test imports beside it, so it runs whether or not that Python has flup installed."""
+    library = site.root / "pylib"
+    if not library.exists():
+        shutil.copytree(Path(flup.__file__).parent, library / "flup",
+                        ignore=shutil.ignore_patterns("__pycache__"))
+        for path in [library, *library.rglob("*")]:
+            path.chmod(0o755 if path.is_dir() else 0o644)
+    program = site.htdocs / name
+    program.write_text(f"#!{SYSTEM_PYTHON}\nimport sys\nsys.path.insert(0, {str(library)!r})\n{source}")
+    os.chown(program, site.user.pw_uid, site.user.pw_gid)
+    program.chmod(0o750)
+    return program
 
 
-WSGI_APP = f"""#!{SYSTEM_PYTHON}
-import os
+WSGI_APP = """import os
 import random
 from flup.server.fcgi import WSGIServer
 
@@ -312,10 +326,10 @@ WSGIServer(app).run()
 """
 
 
-@pytest.mark.skipif(not _system_python_has_flup(), reason=f"needs flup for {SYSTEM_PYTHON}")
+@needs_system_python
 def test_a_wsgi_app_is_its_own_fastcgi_program(itkgw_factory, docroots, put: Put, ipc: str) -> None:
     alice = docroots[ALICE]
-    put(alice, "app.fcgi", WSGI_APP).chmod(0o750)
+    put_wsgi_program(alice, "app.fcgi", WSGI_APP)
     server = start_fcgid(itkgw_factory, [vhost_for(alice, "alice.test", fcgid_extensions=[".fcgi"],
                                                    exec_cgi=True)], ipc)
     first = server.request("alice.test", "/app.fcgi/hello")
@@ -593,24 +607,22 @@ def test_php_s_own_messages_reach_the_error_log_as_mod_php_s_do(itkgw_factory, d
     assert "mod_fcgid: stderr: PHP Warning:  itkt-warning" in server.error_log_text()  # as mod_fcgid does
 
 
-VIRTUAL_WRAPPER = f"""#!{SYSTEM_PYTHON}
-from flup.server.fcgi import WSGIServer
+VIRTUAL_WRAPPER = """from flup.server.fcgi import WSGIServer
 
 def app(environ, start_response):
     start_response("200 OK", [("Content-Type", "text/plain")])
     names = ("SCRIPT_NAME", "PATH_INFO", "SCRIPT_FILENAME")
-    return [" ".join(f"{{name}}={{environ.get(name, '')}}" for name in names).encode()]
+    return [" ".join(f"{name}={environ.get(name, '')}" for name in names).encode()]
 
 WSGIServer(app).run()
 """
 
 
-@pytest.mark.skipif(not _system_python_has_flup(), reason=f"needs flup for {SYSTEM_PYTHON}")
+@needs_system_python
 def test_a_virtual_wrapper_serves_paths_with_no_file(itkgw_factory, docroots, put: Put, ipc: str) -> None:
     """As Apache 2.4 + mod_fcgid 2.3.9 answers the same config (compared on this machine)."""
     alice = docroots[ALICE]
-    wrapper = put(alice, "wrapper.fcgi", VIRTUAL_WRAPPER)
-    wrapper.chmod(0o750)
+    wrapper = put_wsgi_program(alice, "wrapper.fcgi", VIRTUAL_WRAPPER)
     virtual = {"command": str(wrapper), "suffix": ".virt", "virtual": True}
     vhost = vhost_for(alice, "alice.test", fcgid_extensions=[".virt"], exec_cgi=True, fcgid_wrapper=[virtual])
     server = start_fcgid(itkgw_factory, [vhost], ipc)
@@ -765,8 +777,7 @@ def test_a_program_that_closes_after_each_request_serves_a_keep_alive_connection
     assert len(set(bodies)) == 1 and bodies[0].startswith(b"one-shot pid=")
 
 
-REDIRECTING_APP = f"""#!{SYSTEM_PYTHON}
-from flup.server.fcgi import WSGIServer
+REDIRECTING_APP = """from flup.server.fcgi import WSGIServer
 
 def app(environ, start_response):
     if environ.get("PATH_INFO") == "/go":
@@ -780,13 +791,13 @@ WSGIServer(app).run()
 """
 
 
-@pytest.mark.skipif(not _system_python_has_flup(), reason=f"needs flup for {SYSTEM_PYTHON}")
+@needs_system_python
 def test_a_local_location_from_a_fastcgi_program_is_an_internal_redirect(itkgw_factory, docroots, put: Put,
                                                                           ipc: str) -> None:
     """mod_fcgid's internal redirect: the rest of the first answer is read and dropped, the
     process is kept, and the client gets the other path's answer."""
     alice = docroots[ALICE]
-    put(alice, "app.fcgi", REDIRECTING_APP).chmod(0o750)
+    put_wsgi_program(alice, "app.fcgi", REDIRECTING_APP)
     server = start_fcgid(itkgw_factory, [vhost_for(alice, "alice.test", fcgid_extensions=[".fcgi"],
                                                    exec_cgi=True)], ipc)
     answer = server.request("alice.test", "/app.fcgi/go", method="POST", body=b"a=1")
