@@ -31,7 +31,7 @@ from itkgw.config.kinds import (
 from itkgw.config.model import HeaderRule, PHPSetting, Redirect
 from itkgw.errors import ConfigError
 from itkgw.rules.authz import AccessCompat, Require, RequireGroup
-from itkgw.rules.rewrite import RewriteCond, RewriteRule
+from itkgw.rules.rewrite import RULE_STATUSES, RewriteCond, RewriteRule
 
 # -- Options -------------------------------------------------------------------
 
@@ -627,9 +627,10 @@ def rule_flags(flags: list[str], where: str) -> tuple[str, ...]:
             canonical.append(f"E={value}")
         elif short == "R" and equals:
             code = _REDIRECT_WORDS.get(value.lower()) if not value.isdigit() else int(value)
-            if code is None or not 300 <= code <= 399:
+            if code is None or code not in RULE_STATUSES:
                 raise ConfigError(where, f"RewriteRule: invalid HTTP response code '{value}' for flag 'R'",
-                                  "use R=301, R=302 or another 3xx status")
+                                  "use a 3xx status to redirect (R=301, R=302...), or a 4xx or 5xx "
+                                  "status httpd knows to answer with it (R=403, R=410...)")
             canonical.append(f"R={code}")
         elif equals:
             raise ConfigError(where, f"RewriteRule: flag '{flag}' takes no value", _REWRITE_HINT)

@@ -31,7 +31,7 @@ from itkgw.config.model import ServerConfig, VHost
 from itkgw.config.modules.core import RequestSettings
 from itkgw.errors import HTTPError, InternalRedirect
 from itkgw.handlers import static
-from itkgw.http.connection import ClientGone
+from itkgw.http.connection import NO_ADMIN, ClientGone
 from itkgw.request import canonical
 from itkgw.request.variables import wire
 
@@ -132,10 +132,6 @@ def cgi_environ(
     return env
 
 
-#: SERVER_ADMIN where no ServerAdmin is set, as httpd gives it.
-NO_ADMIN = "[no address given]"
-
-
 def header_variable(name: str) -> str:
     """The CGI variable of request header ``name``: HTTP_ and the name, upper case, - as _."""
     return "HTTP_" + name.upper().replace("-", "_")
@@ -194,7 +190,8 @@ class HeadLimits:
     line_bytes: int = MAX_HEADER_LINE
     head_bytes: int = MAX_HEAD
     #: PHP's answer as mod_php gives it: a small response measured for a Content-Length
-    #: (not chunked, as mod_cgi's), and no 304 from the script's own validators.
+    #: (not chunked, as mod_cgi's), no 304 from the script's own validators, and a Location
+    #: with status 200 passed on, not made a redirect.
     as_mod_php: bool = False
 
 
@@ -249,7 +246,8 @@ def parse_cgi_head(raw: bytes, script: str = "", limits: HeadLimits = CGI_HEAD) 
                 raise _malformed(script, f"Bad Content-Length: {_printable(value_bytes[:30])}")
             content_length = int(value)
         headers.append((_CANONICAL_NAMES.get(lower, name), value))
-    redirect = location if location is not None and status == 200 else None
+    # mod_php passes a Location on as the script gave it (PHP itself makes it a 302).
+    redirect = location if location is not None and status == 200 and not limits.as_mod_php else None
     return CGIHead(status, tuple(headers), redirect, content_length, reason, status_given)
 
 

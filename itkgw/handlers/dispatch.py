@@ -66,9 +66,19 @@ def locate(request: Request, dirconf: DirConfig, first: bool) -> Target:
     Walks up from the full path until an existing entry is found, as
     Apache's directory walk does; what is left over is PATH_INFO.
     """
+    path, rest, st = _existing_part(dirconf, first)
+    url = request.path
+    script_name = url[: len(url) - len(rest)] if rest else url
+    if rest and stat.S_ISDIR(st.st_mode):
+        raise HTTPError(404, None)
+    return Target(path, script_name, rest, st)
+
+
+def _existing_part(dirconf: DirConfig, first: bool) -> tuple[str, str, os.stat_result]:
+    """The longest existing path the mapped path starts with, the URL path after it, and
+    its stat(2); ``/env.php/`` leaves ``/`` after the script, as Apache's walk does."""
     path = dirconf.fs_path.rstrip("/") or "/"
     trailing_slash = path != dirconf.fs_path and path != "/"
-    url = request.path
     rest = ""
     while True:
         try:
@@ -81,11 +91,19 @@ def locate(request: Request, dirconf: DirConfig, first: bool) -> Target:
         rest = "/" + name + rest
         path = parent
     if trailing_slash and (rest or not stat.S_ISDIR(st.st_mode)):
-        rest += "/"  # /env.php/ is the script with PATH_INFO "/", as in Apache's walk
-    script_name = url[: len(url) - len(rest)] if rest else url
-    if rest and stat.S_ISDIR(st.st_mode):
-        raise HTTPError(404, None)
-    return Target(path, script_name, rest, st)
+        rest += "/"
+    return path, rest, st
+
+
+def _missing_script(request: Request, dirconf: DirConfig, first: bool) -> Script:
+    """Apache's walk for a path that does not exist: the file is the existing directory and
+    the first name missing in it, the rest is path info (/app/a/b: /app, then /a/b)."""
+    path, rest, _ = _existing_part(dirconf, first)
+    name, slash, after = rest[1:].partition("/")
+    path_info = slash + after
+    url = request.path
+    script_name = url[: len(url) - len(path_info)] if path_info else url
+    return Script(os.path.join(path, name), script_name, path_info)
 
 
 def serve(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConfig, mime: MimeTypes,
@@ -106,7 +124,9 @@ def serve(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConf
     try:
         target = locate(request, dirconf, first)
     except HTTPError as missing:
-        if missing.status == 404 and _serve_virtual(conn, request, plan, config, backends):
+        if missing.status == 404 and (_serve_virtual(conn, request, plan, config, backends)
+                                      or _serve_missing_by_proxy(conn, request, plan, config, first)
+                                      or _answer_method_of_missing(conn, request, plan, config, first)):
             return
         raise
     walked = _walk(target.filename, vhost, first)
@@ -117,8 +137,19 @@ def serve(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConf
                 settings = dirconf.modules.get(RequestSettings)
                 static.redirect_to_slash(conn, request, canonical.authority(request, vhost, settings))
                 return
-            target = _index_of(target, dirconf, first, lambda filename: denial(
+            index = _index_of(target, dirconf, first, lambda filename: denial(
                 request, vhost, merge(config, vhost, plan.url_path, fs_path=filename), plan.reqenv))
+            if index is None:
+                directory = Script(target.filename + "/", target.script_name, "")
+                if _to_proxy_handler(conn, request, plan, config, directory):
+                    return  # mod_dir found no index; the handler SetHandler names takes the directory
+                if request.method not in ("GET", "HEAD", "POST"):
+                    static.answer_other_method(conn, request.method, _allow(dirconf))
+                    return
+                raise HTTPError(403, "Cannot serve directory %s: No matching DirectoryIndex (%s) found, "
+                                "and server-generated directory index forbidden by Options directive"
+                                % (target.filename, ",".join(dirconf.directory_index)))
+            target = index
             os.close(walked)
             walked = _walk(target.filename, vhost, first)
         _serve_target(conn, request, plan, config, mime, first, target, walked, backends)
@@ -135,7 +166,7 @@ def _answer_trace(conn: HTTPConnection, request: Request, mode: str) -> None:
     as message/http (TraceEnable on), 405 (off); a body only with TraceEnable extended."""
     if mode == "off":
         raise HTTPError(405, "TRACE denied by server configuration",
-                        [("Allow", static.ALLOW)])
+                        [("Allow", static.ALLOW_WITHOUT_TRACE)])
     body = b""
     if request.has_body:
         if mode != "extended":
@@ -166,6 +197,66 @@ def _serve_virtual(conn: HTTPConnection, request: Request, plan: Plan, config: S
         raise HTTPError(403, denied)
     _serve_fcgid(conn, request, plan, config, dirconf, Script(filename, plan.url_path, ""), backends)
     return True
+
+
+def _allow(dirconf: DirConfig) -> str:
+    """The Allow header of a static answer where ``dirconf`` applies."""
+    trace = dirconf.modules.get(RequestSettings).trace_enable
+    return static.ALLOW_WITHOUT_TRACE if trace == "off" else static.ALLOW
+
+
+def _answer_method_of_missing(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConfig,
+                              first: bool) -> bool:
+    """httpd's default handler judges the method before the file: OPTIONS, PUT and the like get
+    their answer for a path that does not exist as for one that does (200, 405, 501), not 404."""
+    if request.method in ("GET", "HEAD", "POST"):
+        return False
+    assert plan.vhost is not None
+    script = _missing_script(request, plan.dirconf, first)
+    dirconf = merge(config, plan.vhost, plan.url_path, fs_path=script.filename)
+    if dirconf.handler_for(script.filename) != "static":
+        return False
+    static.answer_other_method(conn, request.method, _allow(dirconf))
+    return True
+
+
+def _serve_missing_by_proxy(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConfig,
+                            first: bool) -> bool:
+    """A path that does not exist still goes to a FastCGI server SetHandler names there, as
+    mod_proxy_fcgi's (a php-fpm pool answers "File not found.", an application mounted at a
+    <Location> takes every path under it); False when no such handler applies."""
+    return _to_proxy_handler(conn, request, plan, config, _missing_script(request, plan.dirconf, first))
+
+
+def _to_proxy_handler(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConfig,
+                      script: Script) -> bool:
+    """``script`` to the FastCGI server SetHandler names for it, past the access rules of its
+    sections; False when its handler is another."""
+    assert plan.vhost is not None
+    dirconf = merge(config, plan.vhost, plan.url_path, fs_path=script.filename.rstrip("/"))
+    if dirconf.handler_for(script.filename) != "fcgi":
+        return False
+    denied = denial(request, plan.vhost, dirconf, plan.reqenv)
+    if denied is not None:
+        raise HTTPError(403, denied)
+    fcgid.release_held()
+    _serve_proxy_handler(conn, request, plan, config, dirconf, script)
+    return True
+
+
+def _serve_proxy_handler(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConfig,
+                         dirconf: DirConfig, script: Script) -> None:
+    """SetHandler "proxy:...": SCRIPT_FILENAME as mod_proxy_fcgi sends it, with the handler's
+    fcgi:// URL before the path for ProxyFCGIBackendType FPM (php-fpm removes it), bare for GENERIC."""
+    handler = dirconf.handler_name(script.filename)
+    assert handler is not None
+    filename = script.filename
+    if dirconf.modules.get(ProxySettings).backend_type != "generic":
+        filename = "proxy:" + handler[handler.index("|") + 1:].rstrip("/") + filename \
+            if "|" in handler else handler.rstrip("/") + filename
+    env = _script_environ(request, plan, config, dirconf, script.script_name, filename, script.path_info,
+                          dirconf.base_dir)
+    _to_fastcgi(conn, plan, config, dirconf, handler, env, script.filename)
 
 
 def _serve_pass_match(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConfig,
@@ -272,6 +363,9 @@ def _serve_target(conn: HTTPConnection, request: Request, plan: Plan, config: Se
     kind = dirconf.handler_for(target.filename)
     accept_path_info = dirconf.modules.get(RequestSettings).accept_path_info or "default"
     if target.path_info and accept_path_info != "on" and (accept_path_info == "off" or kind == "static"):
+        if kind == "static" and request.method not in ("GET", "HEAD", "POST"):
+            static.answer_other_method(conn, request.method, _allow(dirconf))  # the method comes first
+            return
         raise HTTPError(404, f"AcceptPathInfo {accept_path_info}: no path info after {target.filename}")
     cgi_log = logging.getLogger("itkgw.cgi")
     persistent_php = kind == "php" and vhost.modules.get(PHPRunSettings).persistent
@@ -287,11 +381,7 @@ def _serve_target(conn: HTTPConnection, request: Request, plan: Plan, config: Se
                        extra_env=script_env(plan, dirconf),
                        request_settings=dirconf.modules.get(RequestSettings))
     elif kind == "fcgi":
-        handler = dirconf.handler_name(target.filename)
-        assert handler is not None
-        env = _script_environ(request, plan, config, dirconf, target.script_name, target.filename,
-                              target.path_info, dirconf.base_dir)
-        _to_fastcgi(conn, plan, config, dirconf, handler, env, target.filename)
+        _serve_proxy_handler(conn, request, plan, config, dirconf, target)
     elif kind == "fcgid":
         _serve_fcgid(conn, request, plan, config, dirconf, target, backends)
     elif kind == "cgi":
@@ -303,7 +393,8 @@ def _serve_target(conn: HTTPConnection, request: Request, plan: Plan, config: Se
         cgi.run_cgi(conn, [target.filename], env, os.path.dirname(target.filename), timeout, cgi_log,
                     target.filename)
     else:
-        _serve_static(conn, target, walked, mime, first, dirconf.content_type_for(target.filename))
+        _serve_static(conn, target, walked, mime, first, dirconf.content_type_for(target.filename),
+                      _allow(dirconf))
 
 
 def script_env(plan: Plan, dirconf: DirConfig) -> dict[str, str]:
@@ -369,8 +460,9 @@ def _refuse_unread_access_files(config: ServerConfig, vhost: VHost, target: Targ
 
 
 def _index_of(directory: Target, dirconf: DirConfig, first: bool,
-              denied: Callable[[str], str | None]) -> Target:
-    """The first DirectoryIndex file that exists and that the access rules let through.
+              denied: Callable[[str], str | None]) -> Target | None:
+    """The first DirectoryIndex file that exists and that the access rules let through;
+    None when there is none.
 
     As mod_dir: an index file the rules refuse is passed over, and when no
     other is found the answer is that refusal, never a listing.
@@ -389,18 +481,16 @@ def _index_of(directory: Target, dirconf: DirConfig, first: bool,
             return Target(filename, directory.script_name.rstrip("/") + "/" + name, "", st)
     if refusal is not None:
         raise HTTPError(403, refusal)
-    raise HTTPError(403, "Cannot serve directory %s: No matching DirectoryIndex (%s) found, "
-                    "and server-generated directory index forbidden by Options directive"
-                    % (directory.filename, ",".join(dirconf.directory_index)))
+    return None
 
 
 def _serve_static(conn: HTTPConnection, target: Target, walked: int, mime: MimeTypes, first: bool,
-                  content_type: str | None) -> None:
+                  content_type: str | None, allow: str) -> None:
     try:
         fd = walk.reopen(walked)  # the very file the walk judged
     except OSError as exc:
         raise _denied(exc, first, target.filename) from None
     try:
-        static.serve_file(conn, target.filename, os.fstat(fd), fd, mime, content_type)
+        static.serve_file(conn, target.filename, os.fstat(fd), fd, mime, content_type, allow)
     finally:
         os.close(fd)

@@ -3,12 +3,13 @@
 The connection child already runs as the vhost's identity, so it reaches
 only sockets that identity may open: a pool whose socket directory belongs
 to alice is out of bob's reach. The CGI environment is the one CGI scripts
-get; SCRIPT_FILENAME is the file itself under SetHandler, and under
-ProxyPassMatch what mod_proxy_fcgi sends for the ProxyFCGIBackendType;
-php_value / php_admin_value become php-fpm's PHP_VALUE / PHP_ADMIN_VALUE.
-The response head is read with mod_cgi's rules; the body streams to the
-client as it arrives; the backend's stderr goes to the error log as
-mod_proxy_fcgi logs it (AH01071). A connection to a backend is kept for the
+get; SCRIPT_FILENAME is what mod_proxy_fcgi sends for the ProxyFCGIBackendType
+(FPM: the handler's fcgi:// URL before the path, which php-fpm removes;
+GENERIC: the path); php_value / php_admin_value become php-fpm's PHP_VALUE /
+PHP_ADMIN_VALUE. The response head is read with mod_cgi's rules, a Location
+passed on as the backend gave it; the body streams to the client as it
+arrives; the backend's stderr goes to the error log as mod_proxy_fcgi logs
+it (AH01071). A connection to a backend is kept for the
 next request of the same client connection.
 """
 
@@ -24,7 +25,7 @@ from itkgw.config.kinds_structured import proxy_address
 from itkgw.config.model import PHPSetting
 from itkgw.config.modules.proxy_fcgi import ProxySettings
 from itkgw.errors import HTTPError, InternalRedirect
-from itkgw.handlers.cgi import CGI_HEAD, HeadLimits, not_modified, parse_cgi_head, response_of, split_head
+from itkgw.handlers.cgi import CGI_HEAD, HeadLimits, not_modified, parse_cgi_head, split_head
 from itkgw.handlers.fcgi_client import Address, Connection, connect
 from itkgw.handlers.phpcgi import ini_line
 from itkgw.rules.pcre import compile_regex
@@ -123,6 +124,8 @@ class Response:
         self.discard = False
         self.internal_redirects = internal_redirects
         self.redirect: str | None = None
+        #: The client has its whole answer already (the server's own 302 page).
+        self.answered = False
 
     def take(self, data: bytes) -> None:
         if self.started:
@@ -146,12 +149,19 @@ class Response:
             self.conn.send_response_head(*unchanged)
             self.started = self.discard = True
             return
-        if self.internal_redirects and head.redirect is not None and head.redirect.startswith("/"):
-            self.redirect = head.redirect
+        if self.internal_redirects and head.redirect is not None:
+            # mod_fcgid's, as mod_cgi's: a local Location is an internal redirect, made once the
+            # request has ended; another is a 302 page of the server's own.
             self.started = self.discard = True
+            if head.redirect.startswith("/"):
+                self.redirect = head.redirect
+            else:
+                self.conn.send_error(302, [(name, value) for name, value in head.headers
+                                           if name not in ("Content-Type", "Content-Length")])
+                self.answered = True
             return
-        status, headers = response_of(head, self.script)
-        self.conn.send_response_head(status, headers, measure=True, reason=head.reason)
+        # mod_proxy_fcgi and mod_php pass a Location on as the script gave it.
+        self.conn.send_response_head(head.status, list(head.headers), measure=True, reason=head.reason)
         self.started = True
         if body:
             self.conn.send_data(body)
@@ -166,7 +176,8 @@ class Response:
                             f"for {self.script}")
         if self.redirect is not None:
             raise InternalRedirect(self.redirect)
-        self.conn.end_response()
+        if not self.answered:
+            self.conn.end_response()
 
 
 def stderr_to(log: logging.Logger, template: str = "AH01071: Got error '%s'",

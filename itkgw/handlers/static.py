@@ -49,8 +49,10 @@ from itkgw.request.mime import MimeTypes
 if TYPE_CHECKING:
     from itkgw.http.connection import HTTPConnection, Request
 
-#: What a static file answers to (the header of 405 and OPTIONS responses).
-ALLOW = "GET, HEAD, OPTIONS, POST"
+#: What a static file answers to (the header of 405 and OPTIONS responses), as httpd writes it;
+#: without TRACE where TraceEnable is off.
+ALLOW = "OPTIONS,HEAD,GET,POST,TRACE"
+ALLOW_WITHOUT_TRACE = "OPTIONS,HEAD,GET,POST"
 #: Methods httpd registers: these get 405 on a file, any other method 501.
 KNOWN_METHODS = frozenset({
     "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH",
@@ -233,18 +235,20 @@ def _wanted_ranges(request: Request, validators: Validators, size: int) -> list[
     return byte_ranges(value, size)
 
 
-def _answer_other_method(conn: HTTPConnection, method: str) -> None:
+def answer_other_method(conn: HTTPConnection, method: str, allow: str = ALLOW) -> None:
+    """httpd's default handler to a method other than GET, HEAD and POST, whether or not the
+    file exists: OPTIONS is answered with Allow, a method httpd knows is 405, another 501."""
     if method == "OPTIONS":
-        conn.send_response_head(200, [("Allow", ALLOW), ("Content-Length", "0")])
+        conn.send_response_head(200, [("Allow", allow), ("Content-Length", "0")])
         conn.end_response()
     elif method in KNOWN_METHODS:
-        conn.send_error(405, [("Allow", ALLOW)])
+        conn.send_error(405, [("Allow", allow)])
     else:
         raise HTTPError(501, f"invalid method in request: {method}")
 
 
 def serve_file(conn: HTTPConnection, path: str, st: os.stat_result, fd: int, mime: MimeTypes,
-               content_type: str | None = None) -> None:
+               content_type: str | None = None, allow: str = ALLOW) -> None:
     """Answer the current request with the open regular file ``fd`` (``st`` is its fstat).
 
     ``path`` is the file's name, for its Content-Type unless ``content_type``
@@ -254,7 +258,7 @@ def serve_file(conn: HTTPConnection, path: str, st: os.stat_result, fd: int, mim
     request = conn.request
     assert request is not None, "serve_file needs a current request"
     if request.method not in ("GET", "HEAD", "POST"):
-        _answer_other_method(conn, request.method)
+        answer_other_method(conn, request.method, allow)
         return
     now = time.time()
     validators = Validators.of(st, now)

@@ -34,7 +34,7 @@ _READ_SIZE = 65536
 #: How much of an unread request body we read and discard to keep a
 #: connection alive; more than this and the connection is closed instead.
 _DRAIN_LIMIT = 256 * 1024
-_ALLOW_STATIC = "GET, HEAD, OPTIONS, POST"
+_ALLOW_STATIC = "OPTIONS,HEAD,GET,POST,TRACE"
 
 
 def apply_header_rules(headers: list[tuple[str, str]], rules: list[HeaderRule]) -> list[tuple[str, str]]:
@@ -174,30 +174,71 @@ def _split_host(value: str) -> tuple[str, int | None]:
     return name, int(rest[1:]) if rest else None
 
 
-#: What Apache 2.4's canned error pages say, so clients and monitoring see
-#: the texts they know.
+#: What httpd 2.4's canned error pages say after their heading, line breaks and quirks
+#: included, so clients and monitoring see the texts they know. ``{method}`` is the
+#: request's method; a status not here gets the 500 text, as in httpd.
 _ERROR_TEXTS = {
-    400: "Your browser sent a request that this server could not understand.",
-    403: "You don't have permission to access this resource.",
-    404: "The requested URL was not found on this server.",
-    405: "The requested method is not allowed for this URL.",
-    408: "Server timeout waiting for the HTTP request from the client.",
-    410: "The requested resource is no longer available on this server and there is no forwarding "
-         "address. Please remove all references to this resource.",
-    413: "The requested resource does not allow request data with this method, or the amount of data "
-         "provided in the request exceeds the capacity limit.",
-    414: "The requested URL's length exceeds the capacity limit for this server.",
-    416: "None of the range-specifier values in the Range request-header field overlap the current "
-         "extent of the selected resource.",
-    431: "Your browser sent a request that this server could not understand. Size of a request header "
-         "field exceeds server limit.",
-    500: "The server encountered an internal error or misconfiguration and was unable to complete "
-         "your request.",
-    502: "The proxy server received an invalid response from an upstream server.",
-    503: "The server is temporarily unable to service your request due to maintenance downtime or "
-         "capacity problems. Please try again later.",
-    504: "The gateway did not receive a timely response from the upstream server or application.",
+    400: "<p>Your browser sent a request that this server could not understand.<br />\n</p>\n",
+    401: "<p>This server could not verify that you\nare authorized to access the document\nrequested.  "
+         "Either you supplied the wrong\ncredentials (e.g., bad password), or your\nbrowser doesn't "
+         "understand how to supply\nthe credentials required.</p>\n",
+    403: "<p>You don't have permission to access this resource.</p>\n",
+    404: "<p>The requested URL was not found on this server.</p>\n",
+    405: "<p>The requested method {method} is not allowed for this URL.</p>\n",
+    406: "<p>An appropriate representation of the requested resource could not be found on this "
+         "server.</p>\n",
+    408: "<p>Server timeout waiting for the HTTP request from the client.</p>\n",
+    410: "<p>The requested resource is no longer available on this server and there is no forwarding "
+         "address.\nPlease remove all references to this resource.</p>\n",
+    411: "<p>A request of the requested method {method} requires a valid Content-length.<br />\n</p>\n",
+    412: "<p>The precondition on the request for this URL evaluated to false.</p>\n",
+    413: "The requested resource does not allow request data with {method} requests, or the amount of "
+         "data provided in\nthe request exceeds the capacity limit.\n",
+    414: "<p>The requested URL's length exceeds the capacity\nlimit for this server.<br />\n</p>\n",
+    415: "<p>The supplied request data is not in a format\nacceptable for processing by this "
+         "resource.</p>\n",
+    416: "<p>None of the range-specifier values in the Range\nrequest-header field overlap the current "
+         "extent\nof the selected resource.</p>\n",
+    417: "<p>No expectation was seen, the Expect request-header \nfield was not presented by the "
+         "client.\n</p><p>Only the 100-continue expectation is supported.</p>\n",
+    421: "<p>The client needs a new connection for this\nrequest as the requested host name does not "
+         "match\nthe Server Name Indication (SNI) in use for this\nconnection.</p>\n",
+    422: "<p>The server understands the media type of the\nrequest entity, but was unable to process "
+         "the\ncontained instructions.</p>\n",
+    423: "<p>The requested resource is currently locked.\nThe lock must be released or proper "
+         "identification\ngiven before the method can be applied.</p>\n",
+    424: "<p>The method could not be performed on the resource\nbecause the requested action depended "
+         "on another\naction and that other action failed.</p>\n",
+    426: "<p>The requested resource can only be retrieved\nusing SSL.  The server is willing to upgrade "
+         "the current\nconnection to SSL, but your client doesn't support it.\nEither upgrade your "
+         "client, or try requesting the page\nusing https://\n",
+    428: "<p>The request is required to be conditional.</p>\n",
+    429: "<p>The user has sent too many requests\nin a given amount of time.</p>\n",
+    431: "<p>The server refused this request because\nthe request header fields are too large.</p>\n",
+    451: "<p>Access to this URL has been denied for legal reasons.<br />\n</p>\n",
+    500: "<p>The server encountered an internal error or\nmisconfiguration and was unable to "
+         "complete\nyour request.</p>\n<p>Please contact the server administrator at \n {admin} to "
+         "inform them of the time this error occurred,\n and the actions you performed just before "
+         "this error.</p>\n<p>More information about this error may be available\nin the server error "
+         "log.</p>\n",
+    501: "<p>{method} not supported for current URL.<br />\n</p>\n",
+    502: "<p>The proxy server received an invalid\r\nresponse from an upstream server.<br />\r\n</p>\n",
+    503: "<p>The server is temporarily unable to service your\nrequest due to maintenance downtime or "
+         "capacity\nproblems. Please try again later.</p>\n",
+    504: "<p>The gateway did not receive a timely response\nfrom the upstream server or "
+         "application.</p>\n",
+    506: "<p>A variant for the requested resource\n<pre>\n\n</pre>\nis itself a negotiable resource. "
+         "This indicates a configuration error.</p>\n",
+    507: "<p>The method could not be performed on the resource\nbecause the server is unable to store "
+         "the\nrepresentation needed to successfully complete the\nrequest.  There is insufficient free "
+         "space left in\nyour storage allocation.</p>\n",
+    508: "<p>The server terminated an operation because\nit encountered an infinite loop.</p>\n",
+    510: "<p>A mandatory extension policy in the request is not\naccepted by the server for this "
+         "resource.</p>\n",
+    511: "<p>The client needs to authenticate to gain\nnetwork access.</p>\n",
 }
+#: The contact httpd names on its 500 page where no ServerAdmin is set.
+NO_ADMIN = "[no address given]"
 
 
 @functools.lru_cache(maxsize=4)
@@ -210,21 +251,27 @@ def http_now() -> str:
     return _http_date_of_second(int(time.time()))
 
 
-def error_page(status: int, location: str | None = None) -> bytes:
-    """A small HTML page in Apache's style for an error or redirect status."""
+def _html(text: str) -> str:
+    """Text for a page as httpd's ap_escape_html writes it: <, >, & and " escaped."""
+    return escape(text, quote=False).replace('"', "&quot;")
+
+
+def error_page(status: int, location: str | None = None, method: str = "GET",
+               admin: str = NO_ADMIN) -> bytes:
+    """The HTML page httpd answers an error or redirect status with, byte for byte."""
     try:
         phrase = HTTPStatus(status).phrase
     except ValueError:
         phrase = "Error"
     if location is not None:
-        text = f'The document has moved <a href="{escape(location)}">here</a>.'
+        text = f'<p>The document has moved <a href="{_html(location)}">here</a>.</p>\n'
     else:
-        text = escape(_ERROR_TEXTS.get(status, phrase + "."))
+        text = _ERROR_TEXTS.get(status, _ERROR_TEXTS[500]).format(method=_html(method), admin=_html(admin))
     return (
-        '<!DOCTYPE HTML PUBLIC "-//IETF//DTD HTML 2.0//EN">\n'
+        '<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.01//EN" "http://www.w3.org/TR/html4/strict.dtd">\n'
         f"<html><head>\n<title>{status} {escape(phrase)}</title>\n</head><body>\n"
-        f"<h1>{escape(phrase)}</h1>\n<p>{text}</p>\n</body></html>\n"
-    ).encode()
+        f"<h1>{escape(phrase)}</h1>\n{text}</body></html>\n"
+    ).encode("latin-1", "replace")
 
 
 #: Files up to this size go out in one write with their response head.
@@ -275,6 +322,8 @@ class HTTPConnection:
         self._http10_kept = False
         #: mod_headers rules of the current request, applied to its response.
         self.header_rules: list[HeaderRule] = []
+        #: ServerAdmin of the current request's vhost, named on error pages.
+        self.server_admin = NO_ADMIN
 
     # -- reading -------------------------------------------------------
 
@@ -684,7 +733,8 @@ class HTTPConnection:
         if status in (400, 408, 413, 414, 431) or status >= 500:
             self._keep_alive_allowed = False
         location = next((value for name, value in headers or [] if name.lower() == "location"), None)
-        body = error_page(status, location)
+        method = self.request.method if self.request is not None else "GET"
+        body = error_page(status, location, method, self.server_admin)
         if status == 405 and not headers:
             headers = [("Allow", _ALLOW_STATIC)]
         all_headers = [*(headers or []), ("Content-Type", "text/html; charset=iso-8859-1"),

@@ -25,7 +25,7 @@ from typing import Any
 from itkgw.config.model import Identity, ServerConfig, VHost
 from itkgw.errors import CloseConnection, ExitCode, HTTPError, InternalRedirect
 from itkgw.handlers import dispatch, fcgid
-from itkgw.http.connection import ClientGone, HTTPConnection, Limits, Request
+from itkgw.http.connection import NO_ADMIN, ClientGone, HTTPConnection, Limits, Request
 from itkgw.mpm import privs
 from itkgw.mpm.log import LogFiles, format_access, set_client, set_vhost_fd, write_access
 from itkgw.mpm.scoreboard import Scoreboard, SlotState
@@ -130,6 +130,8 @@ class ConnectionChild:
         self.slot.state = SlotState.BUSY_WRITE
         self.conn.limits.body = self.ctx.config.limit_request_body
         self.conn.header_rules = []
+        admin = (vhost.server_admin if vhost is not None else "") or self.ctx.config.server_admin
+        self.conn.server_admin = admin or NO_ADMIN
         plan: Plan | None = None
         try:
             if vhost is None:

@@ -48,7 +48,6 @@ import stat
 from collections import ChainMap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from http import HTTPStatus
 
 from itkgw.errors import ConfigError
 from itkgw.rules import expr, expr_context, pcre
@@ -453,6 +452,12 @@ class _Condition:
 # -- rules -----------------------------------------------------------------------------
 
 
+#: What R= takes, as httpd's mod_rewrite: the redirects, and the errors its status table knows
+#: (no 418, no 509), which answer with that status instead of redirecting.
+RULE_STATUSES = frozenset([*range(300, 309), *range(400, 418), 421, 422, 423, 424, 426, 428, 429, 431,
+                           451, *range(500, 509), 510, 511])
+
+
 class _Rule:
     """A compiled RewriteRule with its conditions and flags."""
 
@@ -507,13 +512,8 @@ class _Rule:
         if value.lower() in _REDIRECT_NAMES:
             self.redirect_code = _REDIRECT_NAMES[value.lower()]
             return
-        try:
-            code = int(value)
-            HTTPStatus(code)
-        except ValueError:
-            raise RewriteConfigError(self.where, f"RewriteRule: invalid HTTP response code '{value}' "
-                                     "for flag 'R'") from None
-        if not 300 <= code <= 599:
+        code = int(value) if value.isascii() and value.isdigit() else 0
+        if code not in RULE_STATUSES:
             raise RewriteConfigError(self.where, f"RewriteRule: invalid HTTP response code '{value}' "
                                      "for flag 'R'", "use a 3xx status to redirect, 4xx or 5xx to refuse")
         if code < 400:

@@ -365,3 +365,45 @@ def test_a_php_message_is_one_error_log_line_as_under_mod_php(itkgw_factory, doc
     fatal = [line for line in lines if "PHP Fatal error:  Uncaught Exception: thrown here" in line]
     assert len(fatal) == 1 and "\\nStack trace:\\n#0 {main}\\n  thrown in " in fatal[0], log
     assert not any(line.endswith("] Stack trace:") for line in lines)
+
+
+def test_error_pages_are_httpd_s_own_byte_for_byte(itkgw_factory, docroots, put: Put) -> None:
+    alice = docroots[ALICE]
+    put(alice, "broken.cgi", "#!/bin/sh\necho 'not a header'\n")
+    server = serve(itkgw_factory, alice, server_admin="webmaster@alice.test")
+    missing = server.request("alice.test", "/nope.html")
+    assert missing.body == (
+        b'<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.01//EN" "http://www.w3.org/TR/html4/strict.dtd">\n'
+        b"<html><head>\n<title>404 Not Found</title>\n</head><body>\n<h1>Not Found</h1>\n"
+        b"<p>The requested URL was not found on this server.</p>\n</body></html>\n")
+    refused = server.request("alice.test", "/index.html", method="PUT", body=b"x")
+    assert refused.status == 405 and refused.headers["Allow"] == "OPTIONS,HEAD,GET,POST,TRACE"
+    assert b"<p>The requested method PUT is not allowed for this URL.</p>\n" in refused.body
+    failed = server.request("alice.test", "/broken.cgi")
+    assert failed.status == 500
+    contact = b"<p>Please contact the server administrator at \n webmaster@alice.test to inform them"
+    assert contact in failed.body
+
+
+def test_the_method_is_judged_before_the_file_is_looked_for(itkgw_factory, docroots, test_users) -> None:
+    """httpd's default handler: OPTIONS, PUT and unknown methods get their answer on a path that
+    does not exist, or has path info after a file, as on a file, not 404."""
+    alice = docroots[ALICE]
+    server = itkgw_factory([vhost_for(alice, "alice.test"), vhost_for(alice, "off.test", trace_enable="off")])
+    for path in ("/nope", "/index.html/more", "/"):
+        options = server.request("alice.test", path, method="OPTIONS")
+        assert (options.status, options.headers["Allow"]) == (200, "OPTIONS,HEAD,GET,POST,TRACE"), path
+        assert server.request("alice.test", path, method="DELETE").status == 405, path
+        assert server.request("alice.test", path, method="BREW").status == 501, path
+    assert server.request("off.test", "/nope", method="OPTIONS").headers["Allow"] == "OPTIONS,HEAD,GET,POST"
+
+
+@pytest.mark.parametrize("handler", ["fcgid", "cgi"])
+def test_a_php_location_with_status_200_is_passed_on_as_mod_php_does(itkgw_factory, docroots, put: Put,
+                                                                      handler: str) -> None:
+    alice = docroots[ALICE]
+    put(alice, "here.php", "<?php header('Location: /elsewhere', true, 200); echo 'still here';\n")
+    server = serve(itkgw_factory, alice, php_extensions=[".php"], php_handler=handler)
+    response = server.request("alice.test", "/here.php")
+    assert (response.status, response.headers["Location"]) == (200, "/elsewhere")
+    assert response.body == b"still here"

@@ -16,6 +16,7 @@ import pytest
 
 from tests.e2e.conftest import Put
 from tests.e2e.itkgw_proc import vhost_for
+from tests.fastcgi_peer import wsgi_peer
 from tests.fpm import PHP_FPM, fpm_pool
 from tests.sites import ALICE, BOB, Site, Users
 
@@ -145,3 +146,45 @@ def test_a_kept_connection_the_pool_ended_is_not_reused(itkgw_factory, docroots,
             connection.close()
     assert [status for status, _ in answers] == [200] * 5, server.error_log_text()
     assert len({body for _, body in answers}) == 3  # workers of 2, 2 and 1 requests
+
+
+def echoed(body: bytes) -> dict[str, str]:
+    return dict(line.split("=", 1) for line in body.decode().splitlines())
+
+
+def test_a_location_s_handler_takes_every_path_under_it(itkgw_factory, docroots, test_users: Users,
+                                                        put: Put) -> None:
+    """As Apache 2.4 + mod_proxy_fcgi answers the same config (compared on this machine): the
+    path need not exist; the file is the existing part and the first name missing, the rest is
+    PATH_INFO; FPM's SCRIPT_FILENAME carries the handler's fcgi:// URL, GENERIC's does not."""
+    alice = docroots[ALICE]
+    put(alice, "app/real.txt", "a file\n")
+    with wsgi_peer(test_users.alice) as socket_path:
+        handler = f"proxy:unix:{socket_path}|fcgi://localhost"
+        server = itkgw_factory([vhost_for(alice, "alice.test", location=[
+            {"path": "/app", "set_handler": handler},
+            {"path": "/generic", "set_handler": handler, "proxy_fcgi_backend_type": "generic"}])])
+        missing = server.request("alice.test", "/app/nope.php/x/y")
+        assert missing.status == 200, server.error_log_text()
+        assert echoed(missing.body) == {"SCRIPT_FILENAME": f"proxy:fcgi://localhost{alice.htdocs}/app/nope.php",
+                                        "SCRIPT_NAME": "/app/nope.php", "PATH_INFO": "/x/y",
+                                        "REQUEST_URI": "/app/nope.php/x/y"}
+        real = echoed(server.request("alice.test", "/app/real.txt/p").body)
+        assert (real["SCRIPT_NAME"], real["PATH_INFO"]) == ("/app/real.txt", "/p")
+        directory = echoed(server.request("alice.test", "/app/").body)
+        assert directory["SCRIPT_FILENAME"] == f"proxy:fcgi://localhost{alice.htdocs}/app/"
+        generic = echoed(server.request("alice.test", "/generic/a/b").body)
+        assert (generic["SCRIPT_FILENAME"], generic["SCRIPT_NAME"], generic["PATH_INFO"]) == (
+            f"{alice.htdocs}/generic", "/generic", "/a/b")
+        # mod_proxy_fcgi passes a Location on as the application gave it.
+        moved = server.request("alice.test", "/app/go")
+        assert (moved.status, moved.headers["Location"], moved.body) == (200, "/moved", b"the app's own body")
+
+
+def test_a_missing_script_goes_to_the_pool_which_says_file_not_found(itkgw_factory, docroots,
+                                                                      alice_pool: Path) -> None:
+    alice = docroots[ALICE]
+    server = itkgw_factory([vhost_for(alice, "alice.test", files=through_pool(alice_pool))])
+    response = server.request("alice.test", "/nope.php")
+    assert (response.status, response.body) == (404, b"File not found.\n")
+    assert "AH01071: Got error 'Primary script unknown'" in server.error_log_text()

@@ -503,6 +503,9 @@ def test_a_directive_in_the_wrong_context(tmp_path: Path, body: str, message: st
                         "[flags])"),
     ("RewriteRule ^/a /b L", "RewriteRule: bad flag delimiters (write the flags as [FLAG,FLAG=value])"),
     ("RewriteRule ^/a /b [P]", "RewriteRule: flag 'P' is not supported (itkgw has no proxy)"),
+    ("RewriteRule ^/a - [R=418]", "RewriteRule: invalid HTTP response code '418' for flag 'R' (use a 3xx "
+                                  "status to redirect (R=301, R=302...), or a 4xx or 5xx status httpd knows "
+                                  "to answer with it (R=403, R=410...))"),
     ("RewriteRule ^/a /b [QSX]", "RewriteRule: unknown flag 'QSX' (see itkgw/rules/rewrite.py for the "
                                  "mod_rewrite subset itkgw implements)"),
     ("php_value memory_limit", "expected a name and a value, got memory_limit (write it as php_value "
@@ -543,6 +546,12 @@ def test_a_directive_in_the_wrong_context(tmp_path: Path, body: str, message: st
 ])
 def test_wrong_arguments_say_what_to_write(tmp_path: Path, line: str, message: str) -> None:
     assert only(problems(tmp_path, vhost_file(tmp_path, body=line))) == f"httpd.conf:9: {message}"
+
+
+def test_a_rewrite_rule_may_answer_with_an_error_status(tmp_path: Path) -> None:
+    vhost = the_vhost(tmp_path, body="RewriteEngine On\nRewriteRule ^/old - [R=410]\n"
+                                     "RewriteRule ^/a - [R=503,L]")
+    assert [rule.flags for rule in vhost.rewrite_rules] == [("R=410",), ("R=503", "L")]
 
 
 def test_an_unknown_directive_is_httpds_invalid_command(tmp_path: Path) -> None:

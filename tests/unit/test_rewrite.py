@@ -336,7 +336,9 @@ def test_front_controller_pattern(tmp_path: Path) -> None:
     (rule("^/a", "/b", "T=text/plain", line=4),
      "httpd.conf:4: RewriteRule: flag 'T' is not supported (use AddType)"),
     (rule("^/a", "/b", "R=999", line=5), "httpd.conf:5: RewriteRule: invalid HTTP response code '999' "
-     "for flag 'R'"),
+     "for flag 'R' (use a 3xx status to redirect, 4xx or 5xx to refuse)"),
+    (rule("^/a", "/b", "R=418", line=5), "httpd.conf:5: RewriteRule: invalid HTTP response code '418' "
+     "for flag 'R' (use a 3xx status to redirect, 4xx or 5xx to refuse)"),
     (rule("^/a", "/b", "R=200", line=5), "httpd.conf:5: RewriteRule: invalid HTTP response code '200' "
      "for flag 'R' (use a 3xx status to redirect, 4xx or 5xx to refuse)"),
     (rule("^/a", "/${users:$1}", line=6),

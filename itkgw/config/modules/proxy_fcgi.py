@@ -73,7 +73,7 @@ MODULE = Module(
                   instead="Apache 2.2 has no mod_proxy_fcgi"),
         Directive("ProxyFCGIBackendType", "proxy_fcgi_backend_type", VHOST_DIRECTORY,
                   Choice(options=("fpm", "generic"), example="fpm"),
-                  "FPM (default): SCRIPT_FILENAME keeps ProxyPassMatch's proxy:fcgi:// prefix, which "
+                  "FPM (default): SCRIPT_FILENAME starts with the handler's proxy:fcgi://host, which "
                   "php-fpm removes; GENERIC: it is the bare path", field="backend_type", series=ONLY_24,
                   instead="Apache 2.2 has no mod_proxy_fcgi"),
     ),
