@@ -743,13 +743,10 @@ class _Reader:
 
     def dir_section(self, node: _Block, label: str, kind: str, regex: bool, args: list[str],
                     scope: _Scope) -> None:
-        if scope.context is Context.DIRECTORY:
-            if kind == "files" and scope.kind == "directory":
-                raise ConfigError(node.where, f"<{label}> inside <{scope.label}> is not supported",
-                                  "put it at server or <VirtualHost> level, or match the full path with "
-                                  "<DirectoryMatch> or <FilesMatch>")
+        nested = scope.context is Context.DIRECTORY
+        if nested and not (kind == "files" and scope.kind == "directory"):
             raise ConfigError(node.where, f"<{label}> cannot occur within <{scope.label}> section",
-                              "sections of this kind do not nest")
+                              "only <Files> and <FilesMatch> go inside a <Directory>")
         if len(args) == 2 and args[0] == "~" and not regex:
             regex, label, args = True, f"{label}Match", args[1:]
         if len(args) != 1:
@@ -758,6 +755,10 @@ class _Reader:
                               f"<{label}> directive requires additional arguments")
         check_section_path(kind, regex, args[0], node.where)
         section = _Scope(Context.DIRECTORY, node.where, label=label, kind=kind, path=args[0], regex=regex)
+        if nested:
+            # A <Files> in a <Directory> applies to files below that directory, merged with
+            # the other <Files> sections after every <Directory>, as httpd's file walk does.
+            section.values.update(in_directory=scope.path, in_directory_regex=scope.regex)
         self.walk(node.body, section)
         self.finish(section)
         scope.sections.append(section)
@@ -787,8 +788,7 @@ class _Reader:
         if server.get("enable_capabilities", True):
             checks.check_worker_identity(limits, self.server.set_at.get("limit_uid_range", self.source),
                                          self.findings, ("LimitUIDRange", "LimitGIDRange"))
-        shared = [section for scope in self.server.sections
-                  if (section := self.section_model(scope, "", limits)) is not None]
+        shared = self.section_models(self.server, "", limits)
         ports = sorted({address.port for address in listen})
         vhosts = [vhost for scope in self.vhosts if (vhost := self.vhost_model(scope, shared, ports, limits))]
         main = self.main_vhost(vhosts, listen, shared, limits)
@@ -859,8 +859,7 @@ class _Reader:
             Address(host, port) for host, given in scope.addresses for port in ([given] if given else ports)))
         checks.check_vhost_listen(listen, limits.listen, scope.where, self.findings,
                                   lambda address: f"add Listen {address}")
-        own = [section for sub in scope.sections
-               if (section := self.section_model(sub, self.server_name(scope), limits)) is not None]
+        own = self.section_models(scope, self.server_name(scope), limits)
         vhost = self.vhost_values(scope, self.server, listen, shared + own, limits)
         return vhost if len(self.findings.errors) == mark else None
 
@@ -953,6 +952,11 @@ class _Reader:
                                "domain name, using localhost. Set the 'ServerName' directive globally to "
                                "suppress this message")
         return "localhost"
+
+    def section_models(self, scope: _Scope, vhost: str, limits: Limits) -> list[DirSection]:
+        """The sections of a server or vhost scope, each followed by the <Files> sections in it."""
+        return [section for sub in scope.sections for part in (sub, *sub.sections)
+                if (section := self.section_model(part, vhost, limits)) is not None]
 
     def section_model(self, scope: _Scope, vhost: str, limits: Limits) -> DirSection | None:
         mark = len(self.findings.errors)

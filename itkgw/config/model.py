@@ -148,6 +148,9 @@ class DirSection:
     path: str = doc("filesystem path, URL path or file name (a regex with regex = true)")
     kind: str = doc("directory, location or files", "directory")
     regex: bool = doc("whether path is a regular expression (the *Match sections)", False)
+    in_directory: str | None = doc("the <Directory> a <Files> section is written in: it applies below "
+                                   "that directory only", None)
+    in_directory_regex: bool = doc("whether in_directory is a regular expression (<DirectoryMatch>)", False)
     assign_user_id: Identity | None = doc("identity for requests below path", None)
     assign_user_id_expr: str | None = doc("ap_expr giving the user name (AssignUserIDExpr)", None)
     assign_group_id_expr: str | None = doc("ap_expr giving the group name (AssignGroupIDExpr)", None)

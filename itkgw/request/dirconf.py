@@ -233,6 +233,11 @@ def follows_any_link(vhost: VHost) -> bool:
         if section.kind == "directory" and section.options is not None))
 
 
+def _covers(directory: str, regex: bool, fs_path: str) -> bool:
+    """Whether a <Directory> (``regex``: <DirectoryMatch>) section covers ``fs_path``."""
+    return _regex(directory).search(fs_path) is not None if regex else _below(fs_path, directory)
+
+
 def _directory_sections(vhost: VHost, fs_path: str) -> list[DirSection]:
     """<Directory> sections (shortest path first), then <DirectoryMatch> ones, that cover ``fs_path``."""
     directories = sorted((s for s in vhost.directories if s.kind == "directory" and not s.regex
@@ -242,16 +247,27 @@ def _directory_sections(vhost: VHost, fs_path: str) -> list[DirSection]:
     return directories + directory_matches
 
 
+def _files_sections(vhost: VHost, fs_path: str, directories: list[DirSection]) -> list[DirSection]:
+    """<Files> and <FilesMatch> sections that match the file's name, in the order httpd's file
+    walk takes them: those of the server and vhost as written, then those written inside a
+    <Directory> that covers the file, in the order the directory walk took their directories."""
+    basename = os.path.basename(fs_path.rstrip("/"))
+    matching = [s for s in vhost.directories if s.kind == "files"
+                and (_regex(s.path).search(basename) if s.regex else _glob(s.path).fullmatch(basename))]
+    outer = [s for s in matching if s.in_directory is None]
+    order: dict[tuple[str | None, bool], int] = {(d.path, d.regex): n for n, d in enumerate(directories)}
+    inner = [s for s in matching if s.in_directory is not None
+             and _covers(s.in_directory, s.in_directory_regex, fs_path)]
+    inner.sort(key=lambda s: order.get((s.in_directory, s.in_directory_regex), len(order)))
+    return outer + inner
+
+
 def sections_for(vhost: VHost, url_path: str, fs_path: str) -> list[DirSection]:
     """The sections that apply to a request, in Apache's merge order."""
-    basename = os.path.basename(fs_path.rstrip("/"))
-    files = [s for s in vhost.directories if s.kind == "files" and not s.regex
-             and _glob(s.path).fullmatch(basename)]
-    files_matches = [s for s in vhost.directories if s.kind == "files" and s.regex
-                     and _regex(s.path).search(basename)]
     locations = [s for s in vhost.directories if s.kind == "location"
                  and (_regex(s.path).search(url_path) if s.regex else _url_below(url_path, s.path))]
-    return _directory_sections(vhost, fs_path) + files + files_matches + locations
+    directories = _directory_sections(vhost, fs_path)
+    return directories + _files_sections(vhost, fs_path, directories) + locations
 
 
 def merge(config: ServerConfig, vhost: VHost, url_path: str, fs_path: str | None = None) -> DirConfig:

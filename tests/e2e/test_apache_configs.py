@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from itkgw.config.model import NOBODY
-from tests.e2e.conftest import Files, StartFiles
+from tests.e2e.conftest import Files, Put, StartFiles
 from tests.e2e.itkgw_proc import REPO, ConfigFiles, Response
 from tests.sites import ALICE, BOB, Site, Users, Whoami
 
@@ -655,3 +655,39 @@ def test_dash_s_shows_who_the_example_vhosts_run_as(demo_setup: None) -> None:
     assert "identity from AssignUserIDExpr %{reqenv:ITKUID}, AssignGroupIDExpr %{reqenv:ITKUID}" in lines
     assert runs_as["itkdemo-alice"] in lines and runs_as["itkdemo-bob"] in lines
     assert lines[-1] == "Compat: mpm-itk 2.4"
+
+
+def test_files_sections_inside_a_directory_apply_below_it(start: StartFiles, sites: dict[str, Site],
+                                                          put: Put) -> None:
+    """The stock way to hand a directory's PHP to a handler: <FilesMatch> inside <Directory>."""
+    alice = sites[ALICE]
+    put(alice, "private/notes.txt", "secret\n")
+    put(alice, "notes.txt", "public\n")
+    put(alice, "private/page.php", "<?php echo 'php in private';\n")
+
+    def files(server: ConfigFiles) -> dict[str, str]:
+        return {"apache2.conf": f"""\
+Listen 127.0.0.1:{server.port}
+User itkt-www
+Group itkt-www
+PidFile {server.workdir}/itkgw.pid
+ErrorLog {server.error_log}
+<VirtualHost *:{server.port}>
+    ServerName alice.test
+    DocumentRoot {alice.htdocs}
+    AssignUserID {ALICE} {ALICE}
+    <Directory {alice.htdocs}/private>
+        <Files "*.txt">
+            Require all denied
+        </Files>
+        <FilesMatch "\\.php$">
+            SetHandler application/x-httpd-php
+        </FilesMatch>
+    </Directory>
+</VirtualHost>
+"""}
+
+    server = start(files, main="apache2.conf")
+    assert server.request("alice.test", "/private/notes.txt").status == 403
+    assert server.request("alice.test", "/notes.txt").body == b"public\n"
+    assert server.request("alice.test", "/private/page.php").body == b"php in private"

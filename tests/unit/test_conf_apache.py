@@ -422,10 +422,11 @@ def test_every_section_kind_and_its_match_form(tmp_path: Path) -> None:
      "httpd.conf:6: <VirtualHost> directive requires additional arguments (give the addresses it answers "
      "on, e.g. <VirtualHost *:80>)"),
     ("<Directory /x>\n<Location /y>\n</Location>\n</Directory>\n",
-     "httpd.conf:7: <Location> cannot occur within <Directory> section (sections of this kind do not nest)"),
-    ("<Directory /x>\n<Files a>\n</Files>\n</Directory>\n",
-     "httpd.conf:7: <Files> inside <Directory> is not supported (put it at server or <VirtualHost> level, "
-     "or match the full path with <DirectoryMatch> or <FilesMatch>)"),
+     "httpd.conf:7: <Location> cannot occur within <Directory> section (only <Files> and <FilesMatch> go "
+     "inside a <Directory>)"),
+    ("<Files a>\n<Files b>\n</Files>\n</Files>\n",
+     "httpd.conf:7: <Files> cannot occur within <Files> section (only <Files> and <FilesMatch> go inside a "
+     "<Directory>)"),
     ("<Directory relative/dir>\n</Directory>\n",
      "httpd.conf:6: 'relative/dir' is not an absolute path (write the full path, starting with /)"),
     ("<Limit GET>\n</Limit>\n",
@@ -546,6 +547,24 @@ def test_a_directive_in_the_wrong_context(tmp_path: Path, body: str, message: st
 ])
 def test_wrong_arguments_say_what_to_write(tmp_path: Path, line: str, message: str) -> None:
     assert only(problems(tmp_path, vhost_file(tmp_path, body=line))) == f"httpd.conf:9: {message}"
+
+
+def test_files_sections_inside_a_directory_apply_below_it(tmp_path: Path) -> None:
+    vhost = the_vhost(tmp_path, body=f"""<Directory {tmp_path}/alice>
+    Options +ExecCGI
+    <FilesMatch \\.php$>
+        SetHandler "proxy:unix:/run/php/alice.sock|fcgi://localhost"
+    </FilesMatch>
+</Directory>
+<DirectoryMatch ^{tmp_path}/alice/up>
+    <Files "*.txt">
+        Require all denied
+    </Files>
+</DirectoryMatch>""")
+    nested = [section for section in vhost.directories if section.kind == "files"]
+    assert [(s.path, s.regex, s.in_directory, s.in_directory_regex) for s in nested] == [
+        (r"\.php$", True, f"{tmp_path}/alice", False), ("*.txt", False, f"^{tmp_path}/alice/up", True)]
+    assert nested[0].set_handler == "proxy:unix:/run/php/alice.sock|fcgi://localhost"
 
 
 def test_a_rewrite_rule_may_answer_with_an_error_status(tmp_path: Path) -> None:

@@ -111,6 +111,27 @@ def test_section_kinds_merge_in_apaches_order() -> None:
     assert merge(config, site, "/public/x").require is None
 
 
+def test_files_sections_in_a_directory_apply_below_it_after_the_outer_ones() -> None:
+    """httpd's file walk: <Files> and <FilesMatch> of the vhost in the order written, then those
+    written in a <Directory> that covers the file, in the directory walk's order."""
+    site = vhost("a.test", ANY_80, directories=(
+        DirSection(path="/srv/a.test/deep", kind="directory", nice_value=1),
+        DirSection(path="*.php", kind="files", in_directory="/srv/a.test/deep", nice_value=3),
+        DirSection(path="/srv/a.test", kind="directory", nice_value=1),
+        DirSection(path=r"\.php$", kind="files", regex=True, in_directory="/srv/a.test", nice_value=2),
+        DirSection(path=r"^x\.php$", kind="files", regex=True, in_directory=r"^/srv/[a-z.]+/deep",
+                   in_directory_regex=True, nice_value=4),
+        DirSection(path="*.php", kind="files", nice_value=0, set_handler="application/x-httpd-php"),
+    ))
+    config = config_with(site)
+    assert merge(config, site, "/index.php").nice_value == 2
+    assert merge(config, site, "/deep/index.php").nice_value == 3
+    assert merge(config, site, "/deep/x.php").nice_value == 4
+    assert merge(config, site, "/deep/index.html").nice_value == 1
+    outside = vhost("b.test", ANY_80, directories=site.directories)
+    assert merge(config_with(outside), outside, "/index.php").nice_value == 0
+
+
 def test_php_admin_value_is_not_overridden_by_php_value() -> None:
     site = vhost("a.test", ANY_80, php_settings=(PHPSetting("memory_limit", "64M", admin=True),),
                  directories=(DirSection(path="/srv/a.test", php_settings=(

@@ -123,6 +123,12 @@ MODULE = Module(
         Directive("<DirectoryMatch>", "regex", DIRECTORY, Flag(),
                   "path is a regular expression: <DirectoryMatch>, <LocationMatch>, <FilesMatch> and the "
                   "~ forms; TOML regex = true"),
+        Directive("<Files> in <Directory>", "in_directory", DIRECTORY, Text(),
+                  "a <Files> section written inside a <Directory>: that directory's path; the section "
+                  "applies to files below it only", sections=frozenset({"files"})),
+        Directive("<Files> in <DirectoryMatch>", "in_directory_regex", DIRECTORY, Flag(),
+                  "in_directory is a regular expression (the <Files> section is inside a "
+                  "<DirectoryMatch>)", sections=frozenset({"files"})),
         Directive("AllowOverride", "allow_override", DIRECTORY, OverrideWords(),
                   "which directives .htaccess files below a <Directory> may hold (default None; "
                   "All in 2.2). itkgw does not read .htaccess files yet: where one exists in such a "
