@@ -28,7 +28,6 @@ import json
 import logging
 import os
 import socket
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -39,6 +38,7 @@ from itkgw.config.model import Identity, PHPSetting, ServerConfig, VHost
 from itkgw.config.modules.fcgid import FcgidSettings
 from itkgw.config.modules.php import PHPRunSettings
 from itkgw.errors import HTTPError
+from itkgw.handlers import spool
 from itkgw.handlers.cgi import CGI_HEAD, PHP_HEAD
 from itkgw.handlers.fcgi_client import (
     Address,
@@ -59,8 +59,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("itkgw.fcgid")
 
-#: How much of a spooled body is read at a time.
-_SPOOL_READ = 65536
 #: Longest line the manager or a child sends.
 MAX_MESSAGE = 8192
 _FCGID_STDERR = stderr_to(log, "mod_fcgid: stderr: %s", logging.WARNING)
@@ -224,14 +222,8 @@ def _sized(request: Request, body: Iterator[bytes], env: dict[str, str],
             env["CONTENT_LENGTH"] = "0"
         yield body
         return
-    with tempfile.TemporaryFile(prefix="itkgw-body-") as spool:
-        size = 0
-        for chunk in body:
-            spool.write(chunk)
-            size += len(chunk)
-        spool.seek(0)
-        env["CONTENT_LENGTH"] = str(size)
-        yield iter(lambda: spool.read(_SPOOL_READ), b"")
+    with spool.with_length(body, env) as spooled:
+        yield spooled
 
 
 def _run(conn: HTTPConnection, manager: str, coordinates: Mapping[str, object], limits: RequestLimits,

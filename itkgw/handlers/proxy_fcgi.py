@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Mapping
+from contextlib import nullcontext
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -25,6 +26,7 @@ from itkgw.config.kinds_structured import proxy_address
 from itkgw.config.model import PHPSetting
 from itkgw.config.modules.proxy_fcgi import ProxySettings
 from itkgw.errors import HTTPError, InternalRedirect
+from itkgw.handlers import spool
 from itkgw.handlers.cgi import CGI_HEAD, HeadLimits, not_modified, parse_cgi_head, split_head
 from itkgw.handlers.fcgi_client import Address, Connection, connect
 from itkgw.handlers.phpcgi import ini_line
@@ -101,8 +103,11 @@ def serve(conn: HTTPConnection, handler: str, env: dict[str, str], timeout: floa
             connection.close()
         connection = connect(address, timeout)
     response = Response(conn, script, str(address))
-    connection.request(env, conn.body_chunks(), response.take, stderr_to(log), timeout,
-                       on_quiet=response.flush)
+    request = conn.request
+    assert request is not None
+    body = spool.with_length(conn.body_chunks(), env) if request.chunked else nullcontext(conn.body_chunks())
+    with body as chunks:
+        connection.request(env, chunks, response.take, stderr_to(log), timeout, on_quiet=response.flush)
     response.finish()
     if connection.usable:
         _kept[address] = connection

@@ -188,3 +188,21 @@ def test_a_missing_script_goes_to_the_pool_which_says_file_not_found(itkgw_facto
     response = server.request("alice.test", "/nope.php")
     assert (response.status, response.body) == (404, b"File not found.\n")
     assert "AH01071: Got error 'Primary script unknown'" in server.error_log_text()
+
+
+def test_a_chunked_body_reaches_the_pool_with_its_length(itkgw_factory, docroots, alice_pool: Path) -> None:
+    """php-fpm reads a body by CONTENT_LENGTH only: a chunked one is read whole first, as
+    mod_proxy_fcgi does, and goes on with its length."""
+    alice = docroots[ALICE]
+    server = itkgw_factory([vhost_for(alice, "alice.test", files=through_pool(alice_pool))])
+    body = os.urandom(200 * 1024)
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    try:
+        connection.request("POST", "/fpm.php", body=iter([body[:1000], body[1000:]]), encode_chunked=True,
+                           headers={"Host": "alice.test", "Content-Type": "application/octet-stream"})
+        response = connection.getresponse()
+        answer = response.read().decode()
+    finally:
+        connection.close()
+    assert (response.status, answer) == (200, f"uid={alice.user.pw_uid} sapi=fpm-fcgi len={len(body)} "
+                                              f"sha={hashlib.sha256(body).hexdigest()}")
