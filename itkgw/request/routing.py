@@ -17,8 +17,10 @@ import pwd
 from dataclasses import dataclass, field
 
 from itkgw.config.model import Identity, ServerConfig, VHost
+from itkgw.config.modules.core import RequestSettings
 from itkgw.errors import HTTPError
 from itkgw.http.connection import Request
+from itkgw.request import canonical
 from itkgw.request.dirconf import DirConfig, merge
 from itkgw.request.variables import context_for
 from itkgw.rules import authz, expr, rewrite
@@ -94,11 +96,20 @@ def user_dir_view(vhost: VHost, url_path: str) -> tuple[str, VHost] | None:
     return "/" + rest, dataclasses.replace(vhost, document_root=root)
 
 
+def _rewrite_urls(vhost: VHost, request: Request) -> dict[str, str]:
+    """SCRIPT_URL and SCRIPT_URI, which mod_rewrite gives every request of a server whose
+    RewriteEngine is on, rule or no rule: the URL path, and it as an absolute URL."""
+    authority = canonical.authority(request, vhost, vhost.modules.get(RequestSettings))
+    return {"SCRIPT_URL": request.path, "SCRIPT_URI": f"http://{authority}{request.path}"}
+
+
 def plan_request(config: ServerConfig, compiled: Compiled, vhost: VHost, request: Request) -> Plan:
     """Decide everything about a request that can be decided as the worker."""
     _apply_redirects(vhost, request)
     reqenv: dict[str, str] = {}
     url_path = request.path
+    if vhost.rewrite_engine:
+        reqenv.update(_rewrite_urls(vhost, request))
     rules = compiled.rules.get(vhost.server_name)
     if rules is not None:
         context = context_for(request, vhost.server_name, vhost.document_root, reqenv)

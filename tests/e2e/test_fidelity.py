@@ -407,3 +407,15 @@ def test_a_php_location_with_status_200_is_passed_on_as_mod_php_does(itkgw_facto
     response = server.request("alice.test", "/here.php")
     assert (response.status, response.headers["Location"]) == (200, "/elsewhere")
     assert response.body == b"still here"
+
+
+def test_rewrite_engine_on_gives_scripts_script_url_and_script_uri(itkgw_factory, docroots, put: Put) -> None:
+    alice = docroots[ALICE]
+    put(alice, "urls.cgi", "#!/bin/sh\nprintf 'Content-Type: text/plain\\n\\n%s %s' "
+                           "\"${SCRIPT_URL-unset}\" \"${SCRIPT_URI-unset}\"\n")
+    server = itkgw_factory([vhost_for(alice, "alice.test", cgi_extensions=[".cgi"], exec_cgi=True,
+                                      rewrite_engine=True),
+                            vhost_for(alice, "plain.test", cgi_extensions=[".cgi"], exec_cgi=True)])
+    on = server.request("alice.test:8080", "/urls.cgi/more")
+    assert on.body == b"/urls.cgi/more http://alice.test:8080/urls.cgi/more", on.body
+    assert server.request("plain.test", "/urls.cgi").body == b"unset unset"
