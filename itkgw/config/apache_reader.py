@@ -76,6 +76,7 @@ from itkgw.config.model import (
     ServerConfig,
     VHost,
 )
+from itkgw.config.overrides import Overrides
 from itkgw.config.table import (
     BY_KEY,
     BY_NAME,
@@ -328,7 +329,6 @@ class _Reader:
         self.unknown_modules: dict[str, str] = {}
         self.no_effect: dict[str, str] = {}
         self.server_limit: tuple[int, str] | None = None
-        self.warned_htaccess = False
         self.warned_server_name = False
         #: Table row name (lower case) -> what reading it does, where a plain setting is not enough.
         self.handlers: dict[str, Callable[[Directive, list[str], _Scope, str], None]] = {
@@ -342,7 +342,7 @@ class _Reader:
             "customlog": self.custom_log, "transferlog": self.transfer_log, "logformat": self.log_format,
             "rewritecond": self.rewrite_cond, "rewriterule": self.rewrite_rule,
             "require": self.require, "order": self.access, "allow": self.access, "deny": self.access,
-            "satisfy": self.access, "allowoverride": self.allow_override, "sethandler": self.set_handler,
+            "satisfy": self.access, "sethandler": self.set_handler,
         }
 
     def read(self) -> ServerConfig | None:
@@ -672,14 +672,6 @@ class _Reader:
         else:
             scope.access[name] = value
 
-    def allow_override(self, row: Directive, args: list[str], scope: _Scope, where: str) -> None:
-        words = row.kind.from_args(args, where)
-        if [word.lower() for word in words] != ["none"] and not self.warned_htaccess:
-            self.warned_htaccess = True
-            self.findings.warn(where, f"AllowOverride {' '.join(words)}: itkgw does not read .htaccess "
-                               "files yet; a request below a directory whose .htaccess exists gets 500, "
-                               "never the file as if there were none")
-        self.setting(row, args, scope, where)
 
     # -- sections ------------------------------------------------------------------
 
@@ -1046,3 +1038,90 @@ def _vhost_address(text: str, where: str) -> tuple[str, int | None]:
     address = parse_address(text, where)
     return address.host, address.port
 
+
+
+# -- .htaccess files ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AccessFile:
+    """One .htaccess file as read: its settings as a <Directory> section of its directory
+    followed by the <Files> sections in it, the problem that makes httpd answer 500 (None
+    when there is none), and the directives AllowOverride's Nonfatal= let it skip."""
+
+    sections: tuple[DirSection, ...] = ()
+    error: ConfigError | None = None
+    skipped: tuple[ConfigError, ...] = ()
+
+
+def read_access_file(path: str, overrides: Overrides, compat: str = DEFAULT_COMPAT) -> AccessFile:
+    """The .htaccess file at ``path`` (read by the caller's identity), each directive judged
+    by what ``overrides`` allow, as httpd reads it. Raises OSError when it cannot be read."""
+    with open(path, "rb"):
+        pass  # as the caller, so EACCES and ENOENT come out as OSError, not as a config problem
+    reader = _AccessFileReader(path, compat, overrides)
+    return reader.read_access_file()
+
+
+class _AccessFileReader(_Reader):
+    """The Apache reader on one .htaccess file: a <Directory> scope of its directory, where
+    only what AllowOverride grants may appear."""
+
+    def __init__(self, path: str, compat: str, overrides: Overrides) -> None:
+        super().__init__(path, compat, ())
+        self.overrides = overrides
+        self.skipped: list[ConfigError] = []
+
+    def read_access_file(self) -> AccessFile:
+        directory = os.path.dirname(self.source)
+        scope = _Scope(Context.DIRECTORY, self.source, label="Directory", kind="directory", path=directory)
+        try:
+            self.walk(_parse_tree(_read_lines(self.source), self.findings), scope)
+        except ConfigError as exc:
+            return AccessFile((), exc)
+        self.finish(scope)
+        if not self.findings.errors:
+            limits = Limits(None, (), DEFAULT_ID_RANGE, DEFAULT_ID_RANGE, None)
+            sections = self.section_models(_Scope(Context.SERVER, self.source, sections=[scope]), "", limits)
+        if self.findings.errors:
+            return AccessFile((), self.findings.errors[0], tuple(self.skipped))
+        return AccessFile(tuple(sections), None, tuple(self.skipped))
+
+    def directive(self, node: _Directive, scope: _Scope) -> None:
+        found = apache_directive(node.name, self.compat, node.where)
+        if found is None:
+            self.refuse("unknown", self.invalid_command(node.name, node.where))
+            return
+        if not self.overrides.allows(found[0].name):
+            self.refuse("override", ConfigError(node.where, f"{_spelled(node.name)} not allowed here",
+                                                "AllowOverride of this directory does not grant it"))
+            return
+        if not found[0].allowed_in(Context.DIRECTORY, "directory"):
+            raise ConfigError(node.where, f"{_spelled(node.name)} in an .htaccess file is not supported by "
+                              "itkgw yet", "put it in the vhost, or the rules in a <VirtualHost>")
+        if found[0].name == "Options" and self.overrides.options is not None:
+            for word in apache_words(node.args, node.where):
+                if word.lstrip("+-").lower() not in self.overrides.options:
+                    self.refuse("override", ConfigError(node.where, f"Option {word.lstrip('+-')} not "
+                                                        "allowed here", "AllowOverride Options=... "
+                                                        "of this directory does not list it"))
+                    return
+        super().directive(node, scope)
+
+    def block(self, node: _Block, scope: _Scope) -> None:
+        if node.name.lower() not in _ACCESS_FILE_SECTIONS:
+            raise ConfigError(node.where, f"<{node.name} not allowed here",
+                              "an .htaccess file may hold <Files>, <FilesMatch>, <IfModule>, "
+                              "<IfDefine> and <Require...> sections")
+        super().block(node, scope)
+
+    def refuse(self, kind: str, problem: ConfigError) -> None:
+        """A directive httpd refuses here: a 500, or skipped where Nonfatal= says so."""
+        if kind not in self.overrides.nonfatal:
+            raise problem
+        self.skipped.append(problem)
+
+
+#: Sections an .htaccess file may hold.
+_ACCESS_FILE_SECTIONS = frozenset({"files", "filesmatch", "ifmodule", "ifdefine", "requireall",
+                                   "requireany", "requirenone"})

@@ -25,8 +25,8 @@ from itkgw.config.modules.proxy_fcgi import ProxySettings
 from itkgw.errors import CloseConnection, HTTPError
 from itkgw.handlers import cgi, fcgid, phpcgi, proxy_fcgi, static, walk
 from itkgw.http.connection import HTTPConnection, Request
-from itkgw.request import canonical
-from itkgw.request.dirconf import DirConfig, access_file_dirs, follows_any_link, merge, options_at
+from itkgw.request import access_files, canonical
+from itkgw.request.dirconf import DirConfig, follows_any_link, merge, options_at
 from itkgw.request.mime import MimeTypes
 from itkgw.request.routing import Plan, denial
 from itkgw.request.variables import wire
@@ -110,7 +110,12 @@ def serve(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConf
           first: bool, backends: str = "") -> None:
     """Serve one request as the already switched identity."""
     assert plan.vhost is not None
-    vhost, dirconf = plan.vhost, plan.dirconf
+    vhost = plan.vhost
+    # The .htaccess files on the way count from here on, error documents included.
+    dirconf = plan.dirconf = _merged(config, plan, plan.dirconf.fs_path, first)
+    denied = denial(request, vhost, dirconf, plan.reqenv)
+    if denied is not None:
+        raise HTTPError(403, denied)
     conn.header_rules = list(dirconf.headers)
     if dirconf.limit_request_body is not None:
         conn.limits.body = dirconf.limit_request_body
@@ -124,24 +129,27 @@ def serve(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConf
     try:
         target = locate(request, dirconf, first)
     except HTTPError as missing:
-        if missing.status == 404 and (_serve_virtual(conn, request, plan, config, backends)
+        if missing.status == 404 and (_serve_virtual(conn, request, plan, config, backends, first)
                                       or _serve_missing_by_proxy(conn, request, plan, config, first)
                                       or _answer_method_of_missing(conn, request, plan, config, first)):
             return
         raise
     walked = _walk(target.filename, vhost, first)
     try:
-        _refuse_unread_access_files(config, vhost, target, first)
         if stat.S_ISDIR(target.st.st_mode):
+            dirconf = plan.dirconf = _merged(config, plan, target.filename, first, directory=True)
+            denied = denial(request, vhost, dirconf, plan.reqenv)
+            if denied is not None:
+                raise HTTPError(403, denied)
             if not request.path.endswith("/"):
                 settings = dirconf.modules.get(RequestSettings)
                 static.redirect_to_slash(conn, request, canonical.authority(request, vhost, settings))
                 return
             index = _index_of(target, dirconf, first, lambda filename: denial(
-                request, vhost, merge(config, vhost, plan.url_path, fs_path=filename), plan.reqenv))
+                request, vhost, _merged(config, plan, filename, first), plan.reqenv))
             if index is None:
                 directory = Script(target.filename + "/", target.script_name, "")
-                if _to_proxy_handler(conn, request, plan, config, directory):
+                if _to_proxy_handler(conn, request, plan, config, directory, first):
                     return  # mod_dir found no index; the handler SetHandler names takes the directory
                 if request.method not in ("GET", "HEAD", "POST"):
                     static.answer_other_method(conn, request.method, _allow(dirconf))
@@ -183,12 +191,12 @@ def _answer_trace(conn: HTTPConnection, request: Request, mode: str) -> None:
 
 
 def _serve_virtual(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConfig,
-                   backends: str) -> bool:
+                   backends: str, first: bool) -> bool:
     """FcgidWrapper ... virtual: a request for a file that does not exist still goes to the
     wrapper, as mod_fcgid's; False when no virtual wrapper serves the path."""
     assert plan.vhost is not None
     vhost, filename = plan.vhost, plan.dirconf.fs_path
-    dirconf = merge(config, vhost, plan.url_path, fs_path=filename)
+    dirconf = _merged(config, plan, filename, first)
     wrapper = dirconf.modules.get(FcgidSettings).wrapper_for(filename)
     if dirconf.handler_for(filename) != "fcgid" or wrapper is None or not wrapper.virtual:
         return False
@@ -197,6 +205,21 @@ def _serve_virtual(conn: HTTPConnection, request: Request, plan: Plan, config: S
         raise HTTPError(403, denied)
     _serve_fcgid(conn, request, plan, config, dirconf, Script(filename, plan.url_path, ""), backends)
     return True
+
+
+def _merged(config: ServerConfig, plan: Plan, fs_path: str, first: bool,
+            directory: bool = False) -> DirConfig:
+    """The sections for ``fs_path`` (``directory``: a directory, whose own .htaccess counts)
+    with those of the .htaccess files on the way, read now, as the request's identity."""
+    assert plan.vhost is not None
+    where = fs_path if directory else os.path.dirname(fs_path.rstrip("/")) or "/"
+    try:
+        access = access_files.sections_along(config, plan.vhost, where)
+    except OSError as exc:
+        folder = os.path.dirname(exc.filename or where)
+        raise _denied(exc, first, f"{exc.filename} pcfg_openfile: unable to check htaccess file, ensure it "
+                      f"is readable and that '{folder}/' is executable") from None
+    return merge(config, plan.vhost, plan.url_path, fs_path=fs_path, access=access)
 
 
 def _allow(dirconf: DirConfig) -> str:
@@ -213,7 +236,7 @@ def _answer_method_of_missing(conn: HTTPConnection, request: Request, plan: Plan
         return False
     assert plan.vhost is not None
     script = _missing_script(request, plan.dirconf, first)
-    dirconf = merge(config, plan.vhost, plan.url_path, fs_path=script.filename)
+    dirconf = _merged(config, plan, script.filename, first)
     if dirconf.handler_for(script.filename) != "static":
         return False
     static.answer_other_method(conn, request.method, _allow(dirconf))
@@ -225,15 +248,17 @@ def _serve_missing_by_proxy(conn: HTTPConnection, request: Request, plan: Plan, 
     """A path that does not exist still goes to a FastCGI server SetHandler names there, as
     mod_proxy_fcgi's (a php-fpm pool answers "File not found.", an application mounted at a
     <Location> takes every path under it); False when no such handler applies."""
-    return _to_proxy_handler(conn, request, plan, config, _missing_script(request, plan.dirconf, first))
+    script = _missing_script(request, plan.dirconf, first)
+    return _to_proxy_handler(conn, request, plan, config, script, first)
 
 
 def _to_proxy_handler(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConfig,
-                      script: Script) -> bool:
+                      script: Script, first: bool) -> bool:
     """``script`` to the FastCGI server SetHandler names for it, past the access rules of its
     sections; False when its handler is another."""
     assert plan.vhost is not None
-    dirconf = merge(config, plan.vhost, plan.url_path, fs_path=script.filename.rstrip("/"))
+    directory = script.filename.endswith("/")
+    dirconf = _merged(config, plan, script.filename.rstrip("/"), first, directory=directory)
     if dirconf.handler_for(script.filename) != "fcgi":
         return False
     denied = denial(request, plan.vhost, dirconf, plan.reqenv)
@@ -325,8 +350,10 @@ def _to_fcgid(conn: HTTPConnection, request: Request, plan: Plan, config: Server
         for name in ("HTTP_KEEP_ALIVE", "HTTP_TE", "HTTP_TRAILER", "HTTP_TRANSFER_ENCODING", "HTTP_UPGRADE"):
             env.pop(name, None)
     assert plan.site is not None
+    # php_value settings go too: those of .htaccess files are not in the manager's view.
+    values = [[setting.name, setting.value] for setting in dirconf.php.values() if not setting.admin]
     coordinates = {"vhost": fcgid.vhost_index(config, plan.site), "url": plan.site_path,
-                   "file": target.filename}
+                   "file": target.filename, "php": values}
     limits = fcgid.RequestLimits.of(settings, float(config.timeout), php_default=php)
     fcgid.serve(conn, request, backends, coordinates, limits, env, target.filename, php=php)
 
@@ -348,7 +375,7 @@ def _serve_target(conn: HTTPConnection, request: Request, plan: Plan, config: Se
         raise HTTPError(403, f"not a regular file: {target.filename}")
     # <Files> sections, access rules and handlers see the file actually served
     # (an index file, a script with PATH_INFO after it).
-    dirconf = merge(config, vhost, plan.url_path, fs_path=target.filename)
+    dirconf = _merged(config, plan, target.filename, first)
     denied = denial(request, vhost, dirconf, plan.reqenv)
     if denied is not None:
         raise HTTPError(403, denied)
@@ -438,25 +465,6 @@ def send_error_document(conn: HTTPConnection, status: int, target: str, plan: Pl
         conn.end_response()
     finally:
         os.close(fd)
-
-
-def _refuse_unread_access_files(config: ServerConfig, vhost: VHost, target: Target, first: bool) -> None:
-    """500 when Apache would read an .htaccess on the way to ``target``: itkgw does
-    not read them yet, and serving as if they were absent would lose what they
-    deny. Apache walks every directory from / down; so does this, as the tenant."""
-    directory = target.filename if stat.S_ISDIR(target.st.st_mode) else os.path.dirname(target.filename)
-    for current, overrides in access_file_dirs(config, vhost, directory):
-        for name in vhost.access_file_name:
-            candidate = os.path.join(current, name)
-            try:
-                os.stat(candidate)
-            except OSError as exc:
-                if exc.errno in (errno.ENOENT, errno.ENOTDIR):
-                    continue
-                raise _denied(exc, first, candidate) from None
-            raise HTTPError(500, f"{candidate}: not read, itkgw does not read .htaccess files yet "
-                            f"(AllowOverride {' '.join(overrides)} for {current}); set AllowOverride None "
-                            "there and move its directives into the <Directory>")
 
 
 def _index_of(directory: Target, dirconf: DirConfig, first: bool,

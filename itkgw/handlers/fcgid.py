@@ -2,7 +2,8 @@
 (fcgid-script files, and PHP under PHPHandler fcgid, the default).
 
 The connection child, already the request's identity, asks the manager for
-a process by the request's coordinates only (vhost, URL path, file): the
+a process by the request's coordinates (vhost, URL path, file, and the
+php_value settings its merge gave, which .htaccess files may add to): the
 manager works out the class itself from the configuration (``backend_class``)
 and checks, by the asking socket's credentials, that the asker runs as the
 class's identity. It answers with the socket of an idle process, which only
@@ -37,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 from itkgw.config.model import Identity, PHPSetting, ServerConfig, VHost
 from itkgw.config.modules.fcgid import FcgidSettings
 from itkgw.config.modules.php import PHPRunSettings
+from itkgw.config.overrides import Overrides
 from itkgw.errors import HTTPError
 from itkgw.handlers import spool
 from itkgw.handlers.cgi import CGI_HEAD, PHP_HEAD
@@ -51,7 +53,7 @@ from itkgw.handlers.fcgi_client import (
 from itkgw.handlers.phpcgi import lock_section
 from itkgw.handlers.proxy_fcgi import Response, stderr_to
 from itkgw.http.connection import ClientGone
-from itkgw.request.dirconf import Memo, map_path, merge
+from itkgw.request.dirconf import Memo, access_file_dirs, map_path, merge
 from itkgw.request.routing import user_dir_view
 
 if TYPE_CHECKING:
@@ -114,7 +116,7 @@ class ClassRefused(Exception):
 
 
 def backend_class(config: ServerConfig, vhost: VHost, url_path: str, filename: str,
-                  asker: Identity) -> BackendClass:
+                  asker: Identity, asked_php: tuple[tuple[str, str], ...] = ()) -> BackendClass:
     """The class serving ``filename`` requested as ``url_path`` in ``vhost`` (the configured
     one, and the path before any UserDir view), from the configuration alone;
     ClassRefused when no request could be served so. The identity is the
@@ -124,6 +126,11 @@ def backend_class(config: ServerConfig, vhost: VHost, url_path: str, filename: s
     The file must be where the URL path leads (itself, a directory index in
     it, or a script with the rest as PATH_INFO): a URL of one section with
     the file of another would pick settings no request gets.
+
+    ``asked_php``: the php_value settings the asker's merge gave, .htaccess files
+    included, which the configuration alone cannot know. Taken only where an
+    AllowOverride on the way lets .htaccess set php_value, and never over a
+    php_admin_value.
     """
     try:
         view = user_dir_view(vhost, url_path)  # /~user/..., as routing took it
@@ -148,9 +155,26 @@ def backend_class(config: ServerConfig, vhost: VHost, url_path: str, filename: s
     else:
         raise ClassRefused(f"{filename} is neither an fcgid-script nor PHP kept in processes")
     by_expression = dirconf.user_expr is not None or dirconf.group_expr is not None
+    php = _with_access_file_php(config, vhost, dirconf.php, asked_php, filename)
     return BackendClass(vhost.server_name, asker if by_expression else dirconf.identity, command,
-                        tuple(dirconf.php.values()), settings.initial_env or (), lock_section(filename),
+                        tuple(php.values()), settings.initial_env or (), lock_section(filename),
                         dirconf.nice_value)
+
+
+def _with_access_file_php(config: ServerConfig, vhost: VHost, configured: Mapping[str, PHPSetting],
+                          asked: tuple[tuple[str, str], ...], filename: str) -> dict[str, PHPSetting]:
+    """The configuration's PHP settings with those of .htaccess files the asker merged."""
+    php = dict(configured)
+    for name, value in asked:
+        current = php.get(name)
+        if current is not None and (current.admin or current.value == value):
+            continue  # php_admin_value holds, as under mod_php
+        if not any(Overrides.of(words).allows("php_value")
+                   for _, words in access_file_dirs(config, vhost, os.path.dirname(filename))):
+            raise ClassRefused(f"php_value {name} is not the configuration's for {filename}, and no "
+                               "AllowOverride on the way lets an .htaccess set it")
+        php[name] = PHPSetting(name, value)
+    return php
 
 
 _numbers = Memo()

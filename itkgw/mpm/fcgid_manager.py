@@ -68,6 +68,8 @@ log = logging.getLogger("itkgw.fcgid")
 MANAGER_CAPS = (prctl.CAP_SETUID, prctl.CAP_SETGID, prctl.CAP_SYS_NICE, prctl.CAP_KILL, prctl.CAP_CHOWN,
                 prctl.CAP_DAC_OVERRIDE)
 _TICK_SECONDS = 1.0
+#: php_value settings one question may carry (those of .htaccess files, with the configuration's).
+_MAX_ASKED_PHP = 256
 _KILL_GRACE_SECONDS = 3.0
 #: The status table's file in FcgidIPCDir.
 STATUS_NAME = "status"
@@ -337,7 +339,13 @@ class Manager:
         if not 0 <= number < len(self.config.vhosts):
             raise ClassRefused(f"there is no vhost {number}")
         vhost = self.config.vhosts[number]
-        cls = self._backend_class(number, message["url"], message["file"], client.asker)
+        asked = message.get("php", [])
+        if not (isinstance(asked, list) and len(asked) <= _MAX_ASKED_PHP and all(
+                isinstance(pair, list) and len(pair) == 2 and all(isinstance(x, str) for x in pair)
+                for pair in asked)):
+            raise ClassRefused("php is not a list of [name, value] pairs")
+        cls = self._backend_class(number, message["url"], message["file"], client.asker,
+                                  tuple((name, value) for name, value in asked))
         if (cls.identity.uid, cls.identity.gid) != (client.asker.uid, client.asker.gid):
             raise ClassRefused(f"{message['file']} runs as {cls.identity}, the asker is not that identity")
         if not self.config.uid_allowed(cls.identity.uid) or not self.config.gid_allowed(cls.identity.gid):
@@ -345,9 +353,10 @@ class Manager:
         return self.books.books_for(cls, vhost.modules.get(FcgidSettings))
 
     @functools.lru_cache(maxsize=4096)  # noqa: B019 - the manager lives as long as its config
-    def _backend_class(self, number: int, url: str, filename: str, asker: Identity) -> BackendClass:
+    def _backend_class(self, number: int, url: str, filename: str, asker: Identity,
+                       asked_php: tuple[tuple[str, str], ...]) -> BackendClass:
         """backend_class, once per question: the configuration does not change."""
-        return backend_class(self.config, self.config.vhosts[number], url, filename, asker)
+        return backend_class(self.config, self.config.vhosts[number], url, filename, asker, asked_php)
 
     def _lend(self, client: _Client) -> None:
         """An idle process for the client, a new one, or a place in the queue."""

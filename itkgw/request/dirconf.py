@@ -1,6 +1,7 @@
 """Mapping a request onto the filesystem and merging the sections that apply.
 
-This runs before the identity switch, so it never touches the filesystem:
+None of this touches the filesystem (it also runs before the identity switch);
+the sections of .htaccess files come in read already (itkgw.request.access_files):
 <Directory> sections match by path prefix, <Files> by the file's base name,
 <Location> by URL path. The merge order is Apache's: <Directory> (shortest
 path first), <DirectoryMatch>, <Files>, <FilesMatch>, then <Location> and
@@ -13,6 +14,7 @@ ones, and likewise, apart, for Order/Allow/Deny.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from collections.abc import Callable
@@ -262,21 +264,41 @@ def _files_sections(vhost: VHost, fs_path: str, directories: list[DirSection]) -
     return outer + inner
 
 
-def sections_for(vhost: VHost, url_path: str, fs_path: str) -> list[DirSection]:
-    """The sections that apply to a request, in Apache's merge order."""
+def sections_for(vhost: VHost, url_path: str, fs_path: str,
+                 access: tuple[DirSection, ...] = ()) -> list[DirSection]:
+    """The sections that apply to a request, in Apache's merge order. ``access``: the
+    sections of the .htaccess files on the way (each file's own <Directory> section, then
+    the <Files> in it), each taken right after the <Directory> sections of its directory."""
     locations = [s for s in vhost.directories if s.kind == "location"
                  and (_regex(s.path).search(url_path) if s.regex else _url_below(url_path, s.path))]
     directories = _directory_sections(vhost, fs_path)
+    if access:
+        own = [s for s in access if s.kind == "directory"]
+        plain = sorted([*(s for s in directories if not s.regex), *own],
+                       key=lambda s: (len(s.path.rstrip("/")), s in own))
+        directories = plain + [s for s in directories if s.regex]
+        vhost = _with_sections(vhost, tuple(s for s in access if s.kind == "files"))
     return directories + _files_sections(vhost, fs_path, directories) + locations
 
 
-def merge(config: ServerConfig, vhost: VHost, url_path: str, fs_path: str | None = None) -> DirConfig:
-    """Apply the vhost's settings, then each section that matches, in order. The result
-    is shared by the requests that ask the same: callers read it, never change it."""
-    return _merged.get((config, vhost), (url_path, fs_path), lambda: _merge(config, vhost, url_path, fs_path))
+@lru_cache(maxsize=64)
+def _with_sections(vhost: VHost, extra: tuple[DirSection, ...]) -> VHost:
+    """``vhost`` with the <Files> sections of .htaccess files after its own."""
+    return dataclasses.replace(vhost, directories=(*vhost.directories, *extra))
 
 
-def _merge(config: ServerConfig, vhost: VHost, url_path: str, fs_path: str | None) -> DirConfig:
+def merge(config: ServerConfig, vhost: VHost, url_path: str, fs_path: str | None = None,
+          access: tuple[DirSection, ...] = ()) -> DirConfig:
+    """Apply the vhost's settings, then each section that matches, in order (with the
+    sections of the .htaccess files on the way, read by the caller as the request's
+    identity). The result is shared by the requests that ask the same: callers read it,
+    never change it."""
+    return _merged.get((config, vhost), (url_path, fs_path, access),
+                       lambda: _merge(config, vhost, url_path, fs_path, access))
+
+
+def _merge(config: ServerConfig, vhost: VHost, url_path: str, fs_path: str | None,
+           access: tuple[DirSection, ...]) -> DirConfig:
     mapped = map_path(vhost, url_path)
     path = fs_path if fs_path is not None else mapped.fs_path
     merged = DirConfig(
@@ -303,7 +325,7 @@ def _merge(config: ServerConfig, vhost: VHost, url_path: str, fs_path: str | Non
         merged.handlers[extension.lower()] = FCGID_HANDLER
     _add_common(merged, vhost.add_type, vhost.set_env, vhost.unset_env, vhost.headers,
                 vhost.php_settings, vhost.error_documents)
-    for section in sections_for(vhost, url_path, path):
+    for section in sections_for(vhost, url_path, path, access):
         _apply_section(merged, section)
     return merged
 

@@ -456,7 +456,7 @@ def test_no_tenant_can_name_another_in_a_path_of_its_own(itkgw_factory, docroots
     assert f"uid={bob.user.pw_uid} ".encode() not in through_root.body
 
 
-# -- 9. an .htaccess Apache would read is never ignored -----------------------------------------
+# -- 9. an .htaccess Apache would read is obeyed, and read as the tenant ------------------------
 
 
 WIKI_HTACCESS = "Require all denied\n"
@@ -473,15 +473,13 @@ def wiki(docroots, put: Put) -> Site:
     return alice
 
 
-def test_a_file_below_an_unread_htaccess_gets_500_never_the_file(itkgw_factory, wiki: Site) -> None:
+def test_an_htaccess_that_denies_is_obeyed(itkgw_factory, wiki: Site) -> None:
     server = itkgw_factory([vhost_for(wiki, "alice.test", directory=[
         {"path": str(wiki.htdocs / "wiki"), "allow_override": ["All"]}])])
-    for path in ("/wiki/data/page.txt", "/wiki/data/.htaccess", "/wiki/data/"):
+    for path in ("/wiki/data/page.txt", "/wiki/data/.htaccess", "/wiki/data/", "/wiki/data/missing"):
         response = server.request("alice.test", path)
-        assert response.status == 500, path
+        assert response.status == 403, path
         assert PAGE.encode() not in response.body and WIKI_HTACCESS.encode() not in response.body
-    assert f"{wiki.htdocs}/wiki/data/.htaccess: not read" in server.error_log_text()
-    # Where no .htaccess lies on the way, overrides change nothing.
     assert server.request("alice.test", "/wiki/index.html").body == b"<h1>wiki</h1>\n"
 
 
@@ -492,10 +490,11 @@ def test_with_allowoverride_none_an_htaccess_is_ignored_as_apache_ignores_it(itk
     assert (response.status, response.body) == (200, PAGE.encode())
 
 
-def test_in_22_every_directory_reads_htaccess_unless_told_not_to(itkgw_factory, wiki: Site) -> None:
-    """Apache 2.2's default is AllowOverride All."""
+def test_in_22_every_directory_reads_htaccess_unless_told_not_to(itkgw_factory, wiki: Site, put: Put) -> None:
+    """Apache 2.2's default is AllowOverride All; its access rules are Order/Deny."""
+    (wiki.htdocs / "wiki" / "data" / ".htaccess").write_text("Order allow,deny\nDeny from all\n")
     server = itkgw_factory([vhost_for(wiki, "alice.test")], compat="2.2")
-    assert server.request("alice.test", "/wiki/data/page.txt").status == 500
+    assert server.request("alice.test", "/wiki/data/page.txt").status == 403
     assert server.request("alice.test", "/wiki/index.html").status == 200
 
 
@@ -503,9 +502,33 @@ def test_accessfilename_names_the_files_looked_for(itkgw_factory, docroots, put:
     alice = docroots[ALICE]
     put(alice, "conf/.config", WIKI_HTACCESS)
     put(alice, "conf/users.txt", PAGE)
+    put(alice, "open/.htaccess", WIKI_HTACCESS)
+    put(alice, "open/page.txt", PAGE)
     server = itkgw_factory([vhost_for(alice, "alice.test", access_file_name=[".config"], directory=[
         {"path": str(alice.htdocs), "allow_override": ["AuthConfig", "Limit"]}])])
-    assert server.request("alice.test", "/conf/users.txt").status == 500
+    assert server.request("alice.test", "/conf/users.txt").status == 403
+    assert server.request("alice.test", "/open/page.txt").status == 200
+
+
+def test_an_htaccess_the_tenant_cannot_read_is_refused_as_for_the_tenant(itkgw_factory, docroots,
+                                                                          put: Put) -> None:
+    """A symlinked .htaccess into bob's tree is opened as alice: EACCES, the first request's
+    403 (mpm-itk's rule), never read with the worker's rights."""
+    alice, bob = docroots[ALICE], docroots[BOB]
+    secret = put(bob, "private/.htaccess", "php_value auto_prepend_file /etc/shadow\n")
+    secret.chmod(0o600)
+    secret.parent.chmod(0o700)
+    put(alice, "linked/page.txt", PAGE)
+    link = alice.htdocs / "linked" / ".htaccess"
+    link.symlink_to(secret)
+    try:
+        server = itkgw_factory([vhost_for(alice, "alice.test", directory=[
+            {"path": str(alice.htdocs), "allow_override": ["All"], "options": ["FollowSymLinks"]}])])
+        response = server.request("alice.test", "/linked/page.txt")
+        assert response.status == 403 and PAGE.encode() not in response.body
+        assert f"{link} pcfg_openfile: unable to check htaccess file" in server.error_log_text()
+    finally:
+        link.unlink()
 
 
 # -- groups outside LimitGIDRange, and user namespaces ---------------------------------------

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from itkgw.config.model import Identity
+import pytest
+
+from itkgw.config.model import Address, DirSection, Identity, PHPSetting, ServerConfig, VHost
 from itkgw.config.modules.fcgid import FcgidSettings
-from itkgw.handlers.fcgid import BackendClass
+from itkgw.handlers.fcgid import BackendClass, ClassRefused, backend_class
 from itkgw.mpm.backends import Books, State
 
 ALICE = Identity("alice", "alice", 1001, 1001)
@@ -115,3 +117,26 @@ def test_at_the_global_limit_the_oldest_idle_process_of_another_class_makes_room
     assert books.may_start(other, 6.0) == "FcgidMaxProcesses 2 reached"
     assert books.idle_elsewhere(other) is older
     assert books.idle_elsewhere(php) is None
+
+
+def _php_config(allow_override: tuple[str, ...]) -> tuple[ServerConfig, VHost]:
+    vhost = VHost(server_name="a.test", document_root="/srv/a", listen=(Address("*", 80),),
+                  assign_user_id=ALICE, php_extensions=(".php",), directories=(
+                      DirSection(path="/srv/a", allow_override=allow_override, php_settings=(
+                          PHPSetting("open_basedir", "/srv/a", admin=True), PHPSetting("precision", "14"))),))
+    return ServerConfig(user=Identity("www-data", "www-data", 33, 33), listen=(Address("*", 80),),
+                        vhosts=(vhost,)), vhost
+
+
+def test_htaccess_php_values_make_a_class_only_where_allowoverride_lets_them() -> None:
+    """The manager cannot read the tenant's .htaccess: it takes the php_value settings the
+    asker merged, where an AllowOverride lets .htaccess set them, never over an admin value."""
+    config, vhost = _php_config(("Options",))
+    asked = (("precision", "7"), ("open_basedir", "/"), ("memory_limit", "64M"))
+    cls = backend_class(config, vhost, "/x.php", "/srv/a/x.php", ALICE, asked)
+    assert {(s.name, s.value, s.admin) for s in cls.php} == {
+        ("open_basedir", "/srv/a", True), ("precision", "7", False), ("memory_limit", "64M", False)}
+    config, vhost = _php_config(("None",))
+    assert backend_class(config, vhost, "/x.php", "/srv/a/x.php", ALICE, (("precision", "14"),)).php
+    with pytest.raises(ClassRefused):
+        backend_class(config, vhost, "/x.php", "/srv/a/x.php", ALICE, (("precision", "7"),))

@@ -1145,9 +1145,7 @@ def test_allowoverride_is_kept_with_one_warning(tmp_path: Path) -> None:
             AllowOverride FileInfo Options=Indexes
         </Directory>
         """))
-    assert loaded.warnings == [f"{tmp_path}/httpd.conf:13: AllowOverride All: itkgw does not read .htaccess "
-                               "files yet; a request below a directory whose .htaccess exists gets 500, "
-                               "never the file as if there were none"]
+    assert loaded.warnings == []
     sections = loaded.config.vhosts[0].directories
     assert [section.allow_override for section in sections] == [
         ("None",), ("All",), ("FileInfo", "Options=Indexes")]

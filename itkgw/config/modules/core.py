@@ -131,8 +131,9 @@ MODULE = Module(
                   "<DirectoryMatch>)", sections=frozenset({"files"})),
         Directive("AllowOverride", "allow_override", DIRECTORY, OverrideWords(),
                   "which directives .htaccess files below a <Directory> may hold (default None; "
-                  "All in 2.2). itkgw does not read .htaccess files yet: where one exists in such a "
-                  "directory, requests below it get 500 rather than being served without it",
+                  "All in 2.2): None, All, AuthConfig, FileInfo, Indexes, Limit, Options[=...], "
+                  "Nonfatal=Override|Unknown|All. Per-directory rewriting (RewriteRule in .htaccess) "
+                  "is not read yet: such a file answers 500",
                   sections=frozenset({"directory"})),
         Directive("AccessFileName", "access_file_name", VHOST, Words(),
                   "names of the per-directory files AllowOverride is about (default .htaccess)",
