@@ -96,11 +96,13 @@ class HTTPError(Exception):
 
 
 class InternalRedirect(Exception):
-    """A script's local ``Location: /path`` without a Status (RFC 3875 6.2.2): the server
-    answers with that path instead, as a GET, as httpd's internal redirect does."""
+    """The server answers with another local path instead: a script's ``Location: /path``
+    without a Status (RFC 3875 6.2.2), as a GET; a per-directory RewriteRule's new path,
+    with the request's own method and body (``keep_method``), as httpd's do."""
 
-    def __init__(self, location: str) -> None:
+    def __init__(self, location: str, keep_method: bool = False) -> None:
         self.location = location
+        self.keep_method = keep_method
         super().__init__(f"internal redirect to {location}")
 
 

@@ -65,8 +65,6 @@ NOT_IMPLEMENTED: Mapping[str, tuple[str, str]] = {
     "passenv": ("env_module", "write SetEnv NAME VALUE"),
     "requestheader": ("headers_module", "remove the line; itkgw passes request headers unchanged"),
     "rewritemap": ("rewrite_module", "write the mapping as RewriteRules"),
-    "rewritebase": ("rewrite_module", "per-directory rewriting is not supported; write the rules in "
-                                      "<VirtualHost>"),
     "rewriteoptions": ("rewrite_module", "remove the line; rules are not inherited between contexts"),
     "directoryslash": ("dir_module", "remove the line; itkgw always redirects /dir to /dir/"),
     "fallbackresource": ("dir_module", "write a RewriteRule in the <VirtualHost>"),

@@ -10,26 +10,30 @@ which a root-started process serves) instead of a 403 the client might cache.
 from __future__ import annotations
 
 import errno
+import functools
 import logging
 import os
 import stat
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import quote
 
-from itkgw.config.model import ServerConfig, VHost
+from itkgw.config.model import HeaderRule, ServerConfig, VHost
 from itkgw.config.modules.cgi import CGISettings
 from itkgw.config.modules.core import RequestSettings
 from itkgw.config.modules.fcgid import FcgidSettings
 from itkgw.config.modules.php import PHPRunSettings
 from itkgw.config.modules.proxy_fcgi import ProxySettings
-from itkgw.errors import CloseConnection, HTTPError
+from itkgw.errors import CloseConnection, ConfigError, HTTPError, InternalRedirect
 from itkgw.handlers import cgi, fcgid, phpcgi, proxy_fcgi, static, walk
 from itkgw.http.connection import HTTPConnection, Request
 from itkgw.request import access_files, canonical
 from itkgw.request.dirconf import DirConfig, follows_any_link, merge, options_at
 from itkgw.request.mime import MimeTypes
 from itkgw.request.routing import Plan, denial
-from itkgw.request.variables import wire
+from itkgw.request.variables import context_for, wire
+from itkgw.rules import rewrite
+from itkgw.rules.rewrite import RewriteRule
 
 log = logging.getLogger("itkgw.core")
 
@@ -116,7 +120,8 @@ def serve(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConf
     denied = denial(request, vhost, dirconf, plan.reqenv)
     if denied is not None:
         raise HTTPError(403, denied)
-    conn.header_rules = list(dirconf.headers)
+    plan.vary = (*plan.vary, *_rewrite_in_directory(request, plan, first))
+    conn.header_rules = _header_rules(dirconf, plan)
     if dirconf.limit_request_body is not None:
         conn.limits.body = dirconf.limit_request_body
     if request.method == "TRACE":
@@ -205,6 +210,55 @@ def _serve_virtual(conn: HTTPConnection, request: Request, plan: Plan, config: S
         raise HTTPError(403, denied)
     _serve_fcgid(conn, request, plan, config, dirconf, Script(filename, plan.url_path, ""), backends)
     return True
+
+
+def _header_rules(dirconf: DirConfig, plan: Plan) -> list[HeaderRule]:
+    """The response header rules: mod_rewrite's Vary (the request headers its applied
+    conditions looked at), then the Header lines of the sections."""
+    vary = [HeaderRule("merge", "Vary", ", ".join(dict.fromkeys(plan.vary)))] if plan.vary else []
+    return [*vary, *dirconf.headers]
+
+
+def _rewrite_in_directory(request: Request, plan: Plan, first: bool) -> tuple[str, ...]:
+    """mod_rewrite's per-directory pass (its fixup), on the file the path maps to and the
+    path info after it: a new path is an internal redirect with the request's method and
+    body, which runs everything again, these rules too (as in httpd, a rule that leaves
+    the new path alone ends the loop)."""
+    rewrite = plan.dirconf.rewrite
+    if rewrite is None or not rewrite.engine or not rewrite.rules:
+        return ()
+    assert plan.vhost is not None
+    path, rest, st = _existing_part(plan.dirconf, first)
+    filename, path_info = path, rest
+    if rest and stat.S_ISDIR(st.st_mode):
+        name, slash, after = rest[1:].partition("/")
+        filename, path_info = os.path.join(path, name), slash + after
+    elif not rest and plan.dirconf.fs_path.endswith("/") and path != "/":
+        filename = path + "/"
+    ctx = context_for(request, plan.vhost.server_name, plan.vhost.document_root, plan.reqenv, filename)
+    try:
+        rules = _compiled(rewrite.rules)
+    except ConfigError as exc:
+        raise HTTPError(500, f"{exc.where}: {exc.message}") from None
+    result = rules.apply_in_directory(filename, path_info, request.query, ctx, rewrite.directory,
+                                      rewrite.base)
+    plan.reqenv.update(result.env_set)
+    if result.status is not None:
+        raise HTTPError(result.status, f"RewriteRule in {rewrite.directory} answered {result.status} "
+                        f"for {request.path}")
+    if result.redirect is not None:
+        raise HTTPError(result.redirect[0], None, headers=[("Location", result.redirect[1])])
+    if result.path:
+        target = quote(result.path.encode("utf-8", "surrogateescape"), safe="/!$&'()*+,;=:@~")
+        raise InternalRedirect(target + (f"?{result.query}" if result.query else ""), keep_method=True)
+    return result.vary
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled(rules: tuple[RewriteRule, ...]) -> rewrite.RuleSet:
+    """Per-directory rules, compiled once per process (those of .htaccess files are not
+    known to the master)."""
+    return rewrite.compile_rules(rules)
 
 
 def _merged(config: ServerConfig, plan: Plan, fs_path: str, first: bool,
@@ -386,7 +440,7 @@ def _serve_target(conn: HTTPConnection, request: Request, plan: Plan, config: Se
         # for the mapped path; it cannot switch again, and must not serve as the wrong one.
         raise HTTPError(500, f"{target.filename} is assigned another identity than {request.path} "
                         "maps to (AssignUserID in a <Files> section); this process cannot serve it")
-    conn.header_rules = list(dirconf.headers)
+    conn.header_rules = _header_rules(dirconf, plan)
     kind = dirconf.handler_for(target.filename)
     accept_path_info = dirconf.modules.get(RequestSettings).accept_path_info or "default"
     if target.path_info and accept_path_info != "on" and (accept_path_info == "off" or kind == "static"):

@@ -391,17 +391,22 @@ class HTTPConnection:
                     431, "header field longer than LimitRequestFieldSize %d" % self.limits.field_size
                 )
 
-    def redirect(self, location: str) -> Request:
+    def redirect(self, location: str, keep_method: bool = False) -> Request:
         """The current request re-aimed at a local ``location`` (an internal redirect): a GET
-        without a body, the same headers otherwise. Its path is decoded as any request's."""
+        without a body, the same headers otherwise, or (``keep_method``) the same method and
+        body still to read. Its path is decoded as any request's; the request line stays the
+        client's, as REQUEST_URI and the access log show it under httpd."""
         request = self.request
         assert request is not None
+        raw_path, _, query = location.partition("?")
+        if keep_method:
+            self.request = dataclasses.replace(request, path=decode_path(raw_path), query=query)
+            return self.request
         if self.h11.their_state is h11.SEND_BODY:
             self._drain_body()  # the body was the first target's; the redirect has none
-        raw_path, _, query = location.partition("?")
         dropped = ("content-length", "content-type", "transfer-encoding")
         self.request = dataclasses.replace(
-            request, method="GET", target=location, path=decode_path(raw_path), query=query,
+            request, method="GET", path=decode_path(raw_path), query=query,
             headers=[(name, value) for name, value in request.headers if name not in dropped],
             content_length=None, chunked=False)
         return self.request

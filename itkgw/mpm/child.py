@@ -150,7 +150,7 @@ class ConnectionChild:
                     if hops == LIMIT_INTERNAL_RECURSION:
                         raise HTTPError(500, f"AH00124: Request exceeded the limit of {hops} internal "
                                         "redirects due to probable configuration error.") from None
-                    current, plan = self._redirected(vhost, request, redirect.location)
+                    current, plan = self._redirected(vhost, current, plan, redirect)
         except CloseConnection as exc:
             log.debug("closing keep-alive connection: %s", exc)
             return False
@@ -168,11 +168,16 @@ class ConnectionChild:
         self._access_log(request, vhost)
         return True
 
-    def _redirected(self, vhost: VHost, request: Request, location: str) -> tuple[Request, Plan]:
+    def _redirected(self, vhost: VHost, request: Request, before: Plan,
+                    redirect: InternalRedirect) -> tuple[Request, Plan]:
         """The plan of an internal redirect, which this process serves as it is: a target
-        another identity is assigned to is refused, never served as the wrong one."""
-        redirected = self.conn.redirect(location)
+        another identity is assigned to is refused, never served as the wrong one. The
+        variables of the request before come along as REDIRECT_NAME, as httpd passes them."""
+        location = redirect.location
+        redirected = self.conn.redirect(location, redirect.keep_method)
         plan = plan_request(self.ctx.config, self.ctx.compiled, vhost, redirected)
+        plan.reqenv.update({f"REDIRECT_{name}": value for name, value in before.reqenv.items()
+                            if not name.startswith("REDIRECT_")})
         if plan.identity != self.identity:
             raise HTTPError(500, f"internal redirect to {location} needs {plan.identity}, "
                             f"this request runs as {self.identity}")

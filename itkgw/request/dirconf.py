@@ -33,7 +33,9 @@ from itkgw.config.model import (
     VHost,
 )
 from itkgw.config.modules.fcgid import FcgidSettings
+from itkgw.config.modules.rewrite import DirRewriteSettings
 from itkgw.rules.authz import AccessCompat, RequireGroup
+from itkgw.rules.rewrite import RewriteRule
 
 T = TypeVar("T")
 
@@ -51,6 +53,17 @@ class Mapped:
     base_url: str
     base_dir: str
     script_alias: bool = False
+
+
+@dataclass
+class DirRewrite:
+    """Per-directory rewriting: the rules of one <Directory> section or .htaccess file, the
+    directory whose path their patterns see below, RewriteBase, and RewriteEngine."""
+
+    directory: str
+    engine: bool = False
+    base: str | None = None
+    rules: tuple[RewriteRule, ...] = ()
 
 
 @dataclass
@@ -83,6 +96,8 @@ class DirConfig:
     limit_request_body: int | None = None
     #: The settings of modules that keep their own: the vhost's, then each section's on top.
     modules: ModuleSettings = ModuleSettings()
+    #: mod_rewrite's per-directory rules in effect, those of the deepest directory section.
+    rewrite: DirRewrite | None = None
 
     def handler_for(self, filename: str) -> str:
         """``cgi``, ``php``, ``fcgi`` (a FastCGI server), ``fcgid`` (a managed FastCGI
@@ -358,9 +373,19 @@ def _apply_section(merged: DirConfig, section: DirSection) -> None:
         merged.access = section.access
     if section.limit_request_body is not None:
         merged.limit_request_body = section.limit_request_body
+    if section.kind == "directory" and not section.regex:
+        merged.rewrite = _rewrite_of(section, merged.rewrite)
     merged.modules = merged.modules.overlay(section.modules)
     _add_common(merged, section.add_type, section.set_env, section.unset_env, section.headers,
                 section.php_settings, section.error_documents)
+
+
+def _rewrite_of(section: DirSection, inherited: DirRewrite | None) -> DirRewrite:
+    """mod_rewrite's per-directory merge: every directory section (and .htaccess file) has
+    its own rules, none inherited; RewriteEngine is inherited, RewriteBase is not."""
+    own = section.modules.get(DirRewriteSettings)
+    engine = own.rewrite_engine if own.rewrite_engine is not None else bool(inherited and inherited.engine)
+    return DirRewrite(section.path.rstrip("/") or "/", engine, own.rewrite_base, own.rewrite_rules or ())
 
 
 def _add_common(merged: DirConfig, add_type: tuple[tuple[str, str], ...],

@@ -62,6 +62,8 @@ class Plan:
     #: (what the FastCGI backend manager is told, so it can take the same view).
     site: VHost | None = None
     site_path: str = ""
+    #: Request headers rewrite conditions looked at, for the response's Vary.
+    vary: tuple[str, ...] = ()
 
 
 def _redirect(status: int, location: str | None) -> HTTPError:
@@ -111,10 +113,12 @@ def plan_request(config: ServerConfig, compiled: Compiled, vhost: VHost, request
     if vhost.rewrite_engine:
         reqenv.update(_rewrite_urls(vhost, request))
     rules = compiled.rules.get(vhost.server_name)
+    vary: tuple[str, ...] = ()
     if rules is not None:
         context = context_for(request, vhost.server_name, vhost.document_root, reqenv)
         result = rules.apply(url_path, request.query, context)
         reqenv.update(result.env_set)
+        vary = result.vary
         if result.status is not None:
             raise HTTPError(result.status, f"RewriteRule answered {result.status} for {request.path}")
         if result.redirect is not None:
@@ -128,7 +132,7 @@ def plan_request(config: ServerConfig, compiled: Compiled, vhost: VHost, request
     dirconf = merge(config, vhost, url_path)
     denied = denial(request, vhost, dirconf, reqenv)
     identity = _identity(config, compiled, vhost, request, dirconf, reqenv)
-    return Plan(url_path, dirconf, identity, reqenv, denied, vhost, site, site_path)
+    return Plan(url_path, dirconf, identity, reqenv, denied, vhost, site, site_path, vary)
 
 
 def denial(request: Request, vhost: VHost, dirconf: DirConfig, reqenv: dict[str, str]) -> str | None:

@@ -101,6 +101,9 @@ class RewriteResult:
     redirect: tuple[int, str] | None = None
     status: int | None = None
     matched: bool = False
+    #: Request headers the conditions of applied rules looked at (%{HTTP:Name}): httpd
+    #: names them in the response's Vary.
+    vary: tuple[str, ...] = ()
 
 
 # -- expanding substitutions and test strings ------------------------------------
@@ -134,10 +137,21 @@ class _State:
     query: str
     rule_groups: tuple[str, ...] = ()
     cond_groups: tuple[str, ...] = ()
+    #: Per-directory: the directory prefix stripped from ``uri`` for the pattern to match.
+    stripped: str = ""
+    #: Per-directory: r->filename while no rule has changed it (``uri`` has the path info too).
+    filename: str = ""
+    #: Request headers the conditions of the rules applied so far looked at.
+    vary: list[str] = field(default_factory=list)
+
+    def current_filename(self) -> str:
+        """r->filename as the rules see it: the path so far (per directory, with its prefix)."""
+        return self.filename or self.stripped + self.uri
 
     def scope(self) -> ExprContext:
         """The context as httpd shows it while rewriting: r->filename is the path so far."""
-        current = {"REQUEST_FILENAME": self.uri, "SCRIPT_FILENAME": self.uri, "QUERY_STRING": self.query}
+        filename = self.current_filename()
+        current = {"REQUEST_FILENAME": filename, "SCRIPT_FILENAME": filename, "QUERY_STRING": self.query}
         ctx = self.ctx
         variables: ChainMap[str, str] = ChainMap(current, dict(ctx.variables))
         return ExprContext(variables, ctx.headers, ctx.reqenv, ctx.osenv)
@@ -258,7 +272,7 @@ def _lookup(part: _Lookup, state: _State) -> str:
         return expr_context.header(state.ctx, part.name)
     if part.kind == "var":
         if part.name in ("REQUEST_FILENAME", "SCRIPT_FILENAME"):
-            return state.uri
+            return state.current_filename()
         if part.name == "QUERY_STRING":
             return state.query
         return expr_context.variable(state.ctx, part.name)
@@ -377,6 +391,8 @@ class _Condition:
         if self.negated:
             pattern = pattern[1:]
         self.kind, self.operand = self._classify(cond.test, pattern)
+        #: Request headers its test string reads (%{HTTP:Name}), for the response's Vary.
+        self.headers: tuple[str, ...] = ()
         self.regex: re.Pattern[str] | None = None
         self.expression: expr.Expr | None = None
         self.test: _Template | None = None
@@ -388,6 +404,8 @@ class _Condition:
                                          f"{exc}") from None
             return
         self.test = _Template(cond.test, where, "RewriteCond")
+        self.headers = tuple(part.name for part in self.test.parts
+                             if isinstance(part, _Lookup) and part.kind == "http")
         if self.kind == "regex":
             try:
                 self.regex = pcre.compile_regex(pattern, self.nocase)
@@ -530,9 +548,11 @@ class _Rule:
         state.cond_groups = ()
         index = 0
         conditions = self.conditions
+        looked_at: list[str] = []
         while index < len(conditions):
             condition = conditions[index]
             holds = condition.holds(state)
+            looked_at.extend(condition.headers)
             if condition.ornext:
                 if holds:
                     while index < len(conditions) and conditions[index].ornext:
@@ -542,6 +562,7 @@ class _Rule:
             if not holds:
                 return False
             index += 1
+        state.vary.extend(looked_at)
         return True
 
 
@@ -557,6 +578,10 @@ class RuleSet:
     def apply(self, path: str, query: str, ctx: ExprContext) -> RewriteResult:
         """Run the rules on a request's URL path and query (see the module's rules)."""
         state = _State(ctx, path, query)
+        return _with_vary(self._apply(state, path, query), state)
+
+    def _apply(self, state: _State, path: str, query: str) -> RewriteResult:
+        ctx = state.ctx
         env_set: dict[str, str] = {}
         matched = substituted = False
         noescape = False
@@ -595,6 +620,83 @@ class RuleSet:
         if not substituted:
             return RewriteResult(path, query, env_set, None, None, matched)
         return _result(state, path, query, env_set, matched, redirect_code, noescape)
+
+
+    def apply_in_directory(self, filename: str, path_info: str, query: str, ctx: ExprContext,
+                           directory: str, base: str | None) -> RewriteResult:
+        """Per-directory rules (a <Directory> section, an .htaccess file) on the file a request
+        maps to and its path info, as httpd's fixup runs them: a pattern sees that path below
+        ``directory``. ``path`` of the result is the URL path to redirect to internally, or
+        "" when the rules leave the request as it is."""
+        state = _State(ctx, filename + path_info, query, filename=filename)
+        return _with_vary(self._apply_in_directory(state, filename, path_info, query, directory, base), state)
+
+    def _apply_in_directory(self, state: _State, filename: str, path_info: str, query: str, directory: str,
+                            base: str | None) -> RewriteResult:
+        ctx = state.ctx
+        prefix = directory.rstrip("/") + "/"
+        env_set: dict[str, str] = {}
+        matched = substituted = forced = False
+        redirect_code = 302
+        rules = self._rules
+        index = 0
+        while index < len(rules):
+            rule = rules[index]
+            index += 1
+            full = state.uri
+            if full.startswith(prefix):  # the pattern sees the path below the directory
+                state.uri, state.stripped = full[len(prefix):], prefix
+            applies = rule.applies(state)
+            state.uri, state.stripped = full, ""
+            if not applies:
+                while rule.chain and index < len(rules):
+                    rule = rules[index]
+                    index += 1
+                continue
+            matched = True
+            new_uri = None if rule.nosub else rule.substitution.expand(state, rule.escape_backrefs)
+            _set_env(rule, state, env_set)
+            if rule.status is not None:
+                return RewriteResult("", query, env_set, None, rule.status, True)
+            if new_uri is not None:
+                substituted = True
+                uri, state.query = _split_query(new_uri, state.query, rule.qsappend, rule.qsdiscard)
+                if not uri.startswith("/") and not _scheme_length(uri):
+                    uri = prefix + uri  # the stripped prefix back, as httpd adds it
+                state.uri, state.filename = uri, ""
+                if rule.force_redirect or _scheme_length(uri):
+                    forced, redirect_code = True, rule.redirect_code
+            if rule.last:
+                break
+            index += rule.skip
+        if not substituted:
+            return RewriteResult("", query, env_set, None, None, matched)
+        uri = state.uri
+        if not _scheme_length(uri):
+            uri = _url_of(uri, prefix, base, ctx)
+        if forced:
+            state.uri = _qualify(uri, ctx)
+            return _result(state, "", query, env_set, True, redirect_code, False)
+        if state.uri == filename + path_info and state.query == query:
+            return RewriteResult("", query, env_set, None, None, True)  # the same again: no loop
+        url_path = _normalise(uri)
+        if url_path is None:
+            return RewriteResult("", query, env_set, None, 400, True)
+        return RewriteResult(url_path, state.query, env_set, None, None, True)
+
+
+def _with_vary(result: RewriteResult, state: _State) -> RewriteResult:
+    result.vary = tuple(dict.fromkeys(state.vary))
+    return result
+
+
+def _url_of(path: str, prefix: str, base: str | None, ctx: ExprContext) -> str:
+    """A per-directory result as a URL path: RewriteBase in place of the directory, else the
+    path below DocumentRoot (httpd's rule, which fails for an Alias'ed directory without
+    RewriteBase just as httpd's does)."""
+    if base is not None and path.startswith(prefix):
+        return base.rstrip("/") + "/" + path[len(prefix):]
+    return _below_document_root(path, ctx)
 
 
 def _set_env(rule: _Rule, state: _State, env_set: dict[str, str]) -> None:
@@ -667,10 +769,12 @@ def _split_query(uri: str, query: str, qsappend: bool, qsdiscard: bool) -> tuple
 
 
 def _self_host(ctx: ExprContext) -> tuple[str, int]:
-    """The host and port the client used (httpd's default UseCanonicalName Off)."""
-    port = expr.atoi(expr_context.variable(ctx, "SERVER_PORT")) or 80
+    """The host and port the client used (httpd's default UseCanonicalName Off): a Host
+    without a port means 80, whatever port the connection came in on, as httpd takes it."""
     host_header = expr_context.header(ctx, "host").strip().lower()
+    port = 80
     if not host_header:
+        port = expr.atoi(expr_context.variable(ctx, "SERVER_PORT")) or 80
         return expr_context.variable(ctx, "SERVER_NAME").lower(), port
     if host_header.startswith("["):
         host, _, rest = host_header.partition("]")

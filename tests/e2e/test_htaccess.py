@@ -1,9 +1,10 @@
-""".htaccess files, read as the tenant and judged by AllowOverride, through a real itkgw.
+""".htaccess files and per-directory rewriting, through a real itkgw.
 
 Each case was compared with Apache 2.4 + mpm-itk + mod_php on the same files:
 what a file may hold, the 500 and its log line when it holds more, the merge
-with the vhost's sections. The security cases (a file the tenant cannot
-read, deny rules obeyed) are in test_security.py.
+with the vhost's sections, and what stock front controllers (WordPress,
+Laravel) see in $_SERVER after their rules. The security cases (a file the
+tenant cannot read, deny rules obeyed) are in test_security.py.
 """
 
 from __future__ import annotations
@@ -117,15 +118,136 @@ def test_a_changed_htaccess_counts_from_the_next_request(itkgw_factory, docroots
     assert versions == ["one", "two-and-longer"]
 
 
-def test_rewrite_rules_in_an_htaccess_are_a_500_until_read(itkgw_factory, docroots, put: Put) -> None:
-    """Serving as if the rules were absent would lose what they route or deny."""
+def test_a_directive_itkgw_does_not_read_in_htaccess_yet_is_a_500(itkgw_factory, docroots, put: Put) -> None:
+    """Serving as if the line were absent would lose what it routes or denies."""
     alice = docroots[ALICE]
-    put(alice, "blog/.htaccess", "RewriteEngine On\nRewriteRule ^ index.php [L]\n")
-    put(alice, "blog/page.html", "page\n")
+    put(alice, "old/.htaccess", "Redirect 301 /old/page.html /new.html\n")
+    put(alice, "old/page.html", "page\n")
     server = serve(itkgw_factory, alice, "All")
-    assert server.request("alice.test", "/blog/page.html").status == 500
-    assert _logged(server, f"{alice.htdocs}/blog/.htaccess: RewriteEngine in an .htaccess file is not "
-                           "supported by itkgw yet")
+    assert server.request("alice.test", "/old/page.html").status == 500
+    assert _logged(server, f"{alice.htdocs}/old/.htaccess: Redirect in an .htaccess file is not supported "
+                           "by itkgw yet")
+
+
+#: What the front controllers below print of $_SERVER.
+FRONT_CONTROLLER = """<?php
+foreach (['REQUEST_METHOD', 'REQUEST_URI', 'SCRIPT_NAME', 'PHP_SELF', 'PATH_INFO', 'QUERY_STRING',
+          'REDIRECT_URL', 'REDIRECT_STATUS', 'REDIRECT_QUERY_STRING', 'REDIRECT_HTTP_AUTHORIZATION',
+          'HTTP_AUTHORIZATION'] as $name) {
+    echo $name, '=', $_SERVER[$name] ?? '(unset)', "\n";
+}
+echo 'POST=', json_encode($_POST), "\n";
+"""
+
+#: WordPress's own .htaccess (as wp-admin writes it for a blog in /blog/).
+WORDPRESS = """# BEGIN WordPress
+<IfModule mod_rewrite.c>
+RewriteEngine On
+RewriteRule .* - [E=HTTP_AUTHORIZATION:%{HTTP:Authorization}]
+RewriteBase /blog/
+RewriteRule ^index\\.php$ - [L]
+RewriteCond %{REQUEST_FILENAME} !-f
+RewriteCond %{REQUEST_FILENAME} !-d
+RewriteRule . /blog/index.php [L]
+</IfModule>
+# END WordPress
+"""
+
+#: Laravel's public/.htaccess.
+LARAVEL = """<IfModule mod_rewrite.c>
+    <IfModule mod_negotiation.c>
+        Options -MultiViews -Indexes
+    </IfModule>
+
+    RewriteEngine On
+
+    # Handle Authorization Header
+    RewriteCond %{HTTP:Authorization} .
+    RewriteRule .* - [E=HTTP_AUTHORIZATION:%{HTTP:Authorization}]
+
+    # Handle X-XSRF-Token Header
+    RewriteCond %{HTTP:x-xsrf-token} .
+    RewriteRule .* - [E=HTTP_X_XSRF_TOKEN:%{HTTP:X-XSRF-Token}]
+
+    # Redirect Trailing Slashes If Not A Folder...
+    RewriteCond %{REQUEST_FILENAME} !-d
+    RewriteCond %{REQUEST_URI} (.+)/$
+    RewriteRule ^ %1 [L,R=301]
+
+    # Send Requests To Front Controller...
+    RewriteCond %{REQUEST_FILENAME} !-d
+    RewriteCond %{REQUEST_FILENAME} !-f
+    RewriteRule ^ index.php [L]
+</IfModule>
+"""
+
+
+def _server_values(body: bytes) -> dict[str, str]:
+    return dict(line.split("=", 1) for line in body.decode().splitlines())
+
+
+def test_wordpress_pretty_permalinks_reach_index_php_as_under_apache(itkgw_factory, docroots,
+                                                                      put: Put) -> None:
+    """The values Apache 2.4.71 + mpm-itk + mod_php gave for the same files on this machine."""
+    alice = docroots[ALICE]
+    put(alice, "blog/.htaccess", WORDPRESS)
+    put(alice, "blog/index.php", FRONT_CONTROLLER)
+    put(alice, "blog/readme.txt", "a real file\n")
+    server = serve(itkgw_factory, alice, "All")
+    pretty = server.request("alice.test", "/blog/hello-world/?p=1", headers={"Authorization": "Bearer tok"})
+    assert _server_values(pretty.body) == {
+        "REQUEST_METHOD": "GET", "REQUEST_URI": "/blog/hello-world/?p=1", "SCRIPT_NAME": "/blog/index.php",
+        "PHP_SELF": "/blog/index.php", "PATH_INFO": "(unset)", "QUERY_STRING": "p=1",
+        "REDIRECT_URL": "/blog/hello-world/", "REDIRECT_STATUS": "200", "REDIRECT_QUERY_STRING": "p=1",
+        "REDIRECT_HTTP_AUTHORIZATION": "Bearer tok", "HTTP_AUTHORIZATION": "Bearer tok", "POST": "[]"}
+    posted = _server_values(server.request("alice.test", "/blog/wp-json/wp/v2/posts", method="POST",
+                                           body=b"a=1", headers={
+                                               "Content-Type": "application/x-www-form-urlencoded"}).body)
+    assert (posted["REQUEST_METHOD"], posted["POST"], posted["REDIRECT_URL"]) == (
+        "POST", '{"a":"1"}', "/blog/wp-json/wp/v2/posts")
+    assert posted["REDIRECT_QUERY_STRING"] == "(unset)" and posted["HTTP_AUTHORIZATION"] == ""
+    assert server.request("alice.test", "/blog/readme.txt").body == b"a real file\n"
+
+
+def test_laravel_public_htaccess_routes_to_its_front_controller(itkgw_factory, docroots, put: Put) -> None:
+    alice = docroots[ALICE]
+    put(alice, "app/.htaccess", LARAVEL)
+    put(alice, "app/index.php", FRONT_CONTROLLER)
+    put(alice, "app/robots.txt", "User-agent: *\n")
+    server = serve(itkgw_factory, alice, "All")
+    routed = server.request("alice.test", "/app/users/5?x=1", headers={"Authorization": "Bearer tok"})
+    assert routed.headers["Vary"] == "Authorization"
+    values = _server_values(routed.body)
+    assert (values["REQUEST_URI"], values["SCRIPT_NAME"], values["QUERY_STRING"], values["REDIRECT_URL"]) == (
+        "/app/users/5?x=1", "/app/index.php", "x=1", "/app/users/5")
+    assert values["REDIRECT_HTTP_AUTHORIZATION"] == values["HTTP_AUTHORIZATION"] == "Bearer tok"
+    slash = server.request("alice.test", "/app/users/")
+    assert (slash.status, slash.headers["Location"]) == (301, "http://alice.test/app/users")
+    assert server.request("alice.test", "/app/robots.txt").body == b"User-agent: *\n"
+
+
+def test_rewrite_rules_in_a_directory_section_and_their_flags(itkgw_factory, docroots, put: Put) -> None:
+    alice = docroots[ALICE]
+    put(alice, "shop/show.php", "<?php echo $_GET['id'] ?? '-', ' ', $_SERVER['REDIRECT_URL'] ?? '-';\n")
+    put(alice, "shop/private/data.txt", "data\n")
+    server = itkgw_factory([vhost_for(alice, "alice.test", php_extensions=[".php"], directory=[
+        {"path": str(alice.htdocs / "shop"), "rewrite_engine": True, "rewrite_rules": [
+            {"pattern": "^private/", "substitution": "-", "flags": ["F"], "conditions": []},
+            {"pattern": "^item/([0-9]+)$", "substitution": "show.php?id=$1", "flags": ["L", "QSA"],
+             "conditions": []},
+            {"pattern": "^gone$", "substitution": "-", "flags": ["G"], "conditions": []}]}])])
+    assert server.request("alice.test", "/shop/item/42?ref=x").body == b"42 /shop/item/42"
+    assert server.request("alice.test", "/shop/private/data.txt").status == 403
+    assert server.request("alice.test", "/shop/gone").status == 410
+    assert server.request("alice.test", "/shop/show.php?id=7").body == b"7 -"
+
+
+def test_a_rewrite_loop_ends_at_httpd_s_limit(itkgw_factory, docroots, put: Put) -> None:
+    alice = docroots[ALICE]
+    put(alice, "loop/.htaccess", "RewriteEngine On\nRewriteRule ^(.*)$ /loop/x$1 [L]\n")
+    server = serve(itkgw_factory, alice, "All")
+    assert server.request("alice.test", "/loop/a").status == 500
+    assert _logged(server, "AH00124: Request exceeded the limit of 10 internal redirects")
 
 
 @pytest.mark.parametrize("handler", ["fcgid", "cgi"])

@@ -476,9 +476,9 @@ def test_pcre_habits_are_read(tmp_path: Path) -> None:
      "httpd.conf:10: AllowOverride not allowed here (it is allowed in <Directory>)"),
     ("Require all granted",
      "httpd.conf:9: Require not allowed here (it is allowed in <Directory>/<Location>/<Files>)"),
-    ("<Directory /srv>\nRewriteRule ^ - [F]\n</Directory>",
-     "httpd.conf:10: RewriteRule in a <Directory> section is not supported (per-directory rewriting is not "
-     "supported yet; write the rules in <VirtualHost>)"),
+    ("<Location />\nRewriteRule ^ - [F]\n</Location>",
+     "httpd.conf:10: RewriteRule in a <Location> section is not supported (per-directory rules are read in "
+     "<Directory> sections and .htaccess files; in <Location> and <Files> sections they are not supported)"),
     ("<Location />\nSetHandler proxy:http://127.0.0.1:8080/\n</Location>",
      "httpd.conf:10: proxy:http://127.0.0.1:8080/: itkgw proxies to FastCGI servers only (write "
      '"proxy:unix:/run/php/site.sock|fcgi://localhost" or "proxy:fcgi://127.0.0.1:9000")'),

@@ -173,7 +173,7 @@ def test_redirect_flag_qualifies_the_path_with_the_request_host() -> None:
     result = run([rule("^/old$", "/new", "R=301", "L")], "/old?a=1")
     assert result.redirect == (301, "http://alice.test:8080/new?a=1")
     result = run([rule("^/old$", "new", "R=permanent")], "/old", context("/old", host="alice.test"))
-    assert result.redirect == (301, "http://alice.test:8080/new")  # no port in Host: the local port...
+    assert result.redirect == (301, "http://alice.test/new")  # no port in Host: 80, as httpd takes it...
     result = run([rule("^/old$", "/new", "redirect=seeother")], "/old", context("/old", host=""))
     assert result.redirect == (303, "http://alice.test:8080/new")  # ...and without Host: ServerName
 
@@ -372,3 +372,41 @@ def test_accepted_flags_compile() -> None:
     assert len(compile_rules([rule("^/a", "/b", *flags)])) == 1
     assert len(compile_rules([rule("^/a", "-", "env=A:1", "last", "qsappend", "passthrough",
                                    "noescape", "redirect=permanent")])) == 1
+
+
+# -- per directory ---------------------------------------------------------------------------
+
+
+def in_directory(rules: list[RewriteRule], filename: str, path_info: str = "", query: str = "",
+                 directory: str = f"{DOCROOT}/blog", base: str | None = None) -> RewriteResult:
+    return compile_rules(rules).apply_in_directory(filename, path_info, query, context("/x"), directory, base)
+
+
+def test_per_directory_patterns_see_the_path_below_the_directory_and_its_path_info() -> None:
+    rules = [rule("^post/([0-9]+)/(.*)$", "show.php?id=$1&rest=$2", "L")]
+    result = in_directory(rules, f"{DOCROOT}/blog/post", "/12/comments")
+    assert (result.path, result.query) == ("/blog/show.php", "id=12&rest=comments")
+
+
+def test_rewrite_base_replaces_the_directory_and_document_root_is_stripped_without_it() -> None:
+    rules = [rule("^(.*)$", "index.php", "L")]
+    with_base = in_directory(rules, "/srv/elsewhere/app/x", directory="/srv/elsewhere/app", base="/app/")
+    assert with_base.path == "/app/index.php"
+    assert in_directory(rules, f"{DOCROOT}/blog/x").path == "/blog/index.php"
+
+
+def test_a_per_directory_result_equal_to_the_request_is_no_redirect() -> None:
+    rules = [rule("^index\\.php$", "index.php", "L")]
+    assert in_directory(rules, f"{DOCROOT}/blog/index.php").path == ""
+    assert in_directory([rule("^nothing$", "x")], f"{DOCROOT}/blog/y").matched is False
+
+
+def test_request_filename_is_the_file_without_its_path_info() -> None:
+    rules = [rule(".*", "-", "E=FN:%{REQUEST_FILENAME}")]
+    result = in_directory(rules, f"{DOCROOT}/blog/env.php", "/extra")
+    assert result.env_set == {"FN": f"{DOCROOT}/blog/env.php"}
+
+
+def test_a_per_directory_redirect_with_a_base_is_an_absolute_url() -> None:
+    result = in_directory([rule("^old$", "new", "R=301")], f"{DOCROOT}/blog/old", base="/blog/")
+    assert result.redirect == (301, "http://alice.test:8080/blog/new")
