@@ -121,6 +121,7 @@ _UNSUPPORTED_SECTIONS = {
 #: How repeated items of a setting are told apart: a later one with the same key replaces the earlier.
 _ITEM_KEYS: dict[str, Callable[[Any], object]] = {
     "add_type": lambda pair: pair[1].lower(),
+    "add_encoding": lambda pair: pair[1].lower(),
     "add_handler": lambda pair: pair[1].lower(),
     "set_env": lambda pair: pair[0].lower(),
     "error_documents": lambda pair: pair[0],

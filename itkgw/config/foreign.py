@@ -56,7 +56,6 @@ NOT_IMPLEMENTED: Mapping[str, tuple[str, str]] = {
     "aliasmatch": ("alias_module", "write a plain Alias per path"),
     "redirectmatch": ("alias_module", "write a RewriteRule with [R] in the <VirtualHost>"),
     "scriptaliasmatch": ("alias_module", "write a plain ScriptAlias per path"),
-    "addencoding": ("mime_module", "remove the line; files are sent without Content-Encoding"),
     "removeencoding": ("mime_module", "remove the line"),
     "removehandler": ("mime_module", "write SetHandler None in a <Files> or <FilesMatch> section"),
     "addinputfilter": ("mime_module", "remove the line; itkgw has no filters"),

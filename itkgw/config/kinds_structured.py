@@ -237,6 +237,20 @@ class ExtensionPairs(Kind):
 
 
 @dataclass(frozen=True)
+class EncodingPairs(ExtensionPairs):
+    """(content encoding, extension) pairs, as AddEncoding gives them."""
+
+    expects: ClassVar[str] = "a list of [encoding, extension] pairs"
+    toml_example: ClassVar[str] = '[["gzip", ".svgz"]]'
+    args_example: ClassVar[str] = "an encoding and extensions, e.g. gzip .svgz"
+
+    def pair(self, word: str, ext: str, where: str) -> tuple[str, str]:
+        if not re.fullmatch(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+", word):
+            raise ConfigError(where, f"{word!r} is not a content encoding", "write it as e.g. gzip")
+        return word, extension(ext)
+
+
+@dataclass(frozen=True)
 class HandlerPairs(ExtensionPairs):
     """(handler, extension) pairs, as AddHandler gives them."""
 

@@ -44,6 +44,7 @@ DIRECTIVE_CLASSES: dict[str, frozenset[str]] = {
     "header": frozenset({FILEINFO}),
     "addhandler": frozenset({FILEINFO}),
     "addtype": frozenset({FILEINFO}),
+    "addencoding": frozenset({FILEINFO}),
     "addcharset": frozenset({FILEINFO}),
     "addlanguage": frozenset({FILEINFO}),
     "defaultlanguage": frozenset({FILEINFO}),

@@ -115,8 +115,10 @@ def serve(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConf
     """Serve one request as the already switched identity."""
     assert plan.vhost is not None
     vhost = plan.vhost
-    # The .htaccess files on the way count from here on, error documents included.
-    dirconf = plan.dirconf = _merged(config, plan, plan.dirconf.fs_path, first)
+    # The .htaccess files on the way count from here on, error documents included; a
+    # directory's own too when the path names it as one.
+    fs_path = plan.dirconf.fs_path
+    dirconf = plan.dirconf = _merged(config, plan, fs_path, first, directory=fs_path.endswith("/"))
     denied = denial(request, vhost, dirconf, plan.reqenv)
     if denied is not None:
         raise HTTPError(403, denied)
@@ -243,6 +245,7 @@ def _rewrite_in_directory(request: Request, plan: Plan, first: bool) -> tuple[st
     result = rules.apply_in_directory(filename, path_info, request.query, ctx, rewrite.directory,
                                       rewrite.base)
     plan.reqenv.update(result.env_set)
+    plan.forced_type = result.content_type or plan.forced_type
     if result.status is not None:
         raise HTTPError(result.status, f"RewriteRule in {rewrite.directory} answered {result.status} "
                         f"for {request.path}")
@@ -251,6 +254,7 @@ def _rewrite_in_directory(request: Request, plan: Plan, first: bool) -> tuple[st
     if result.path:
         target = quote(result.path.encode("utf-8", "surrogateescape"), safe="/!$&'()*+,;=:@~")
         raise InternalRedirect(target + (f"?{result.query}" if result.query else ""), keep_method=True)
+    request.query = result.query
     return result.vary
 
 
@@ -266,7 +270,7 @@ def _merged(config: ServerConfig, plan: Plan, fs_path: str, first: bool,
     """The sections for ``fs_path`` (``directory``: a directory, whose own .htaccess counts)
     with those of the .htaccess files on the way, read now, as the request's identity."""
     assert plan.vhost is not None
-    where = fs_path if directory else os.path.dirname(fs_path.rstrip("/")) or "/"
+    where = (fs_path.rstrip("/") if directory else os.path.dirname(fs_path.rstrip("/"))) or "/"
     try:
         access = access_files.sections_along(config, plan.vhost, where)
     except OSError as exc:
@@ -474,8 +478,9 @@ def _serve_target(conn: HTTPConnection, request: Request, plan: Plan, config: Se
         cgi.run_cgi(conn, [target.filename], env, os.path.dirname(target.filename), timeout, cgi_log,
                     target.filename)
     else:
-        _serve_static(conn, target, walked, mime, first, dirconf.content_type_for(target.filename),
-                      _allow(dirconf))
+        content_type = plan.forced_type or dirconf.content_type_for(target.filename)
+        _serve_static(conn, target, walked, mime, first, content_type, _allow(dirconf),
+                      dirconf.encoding_for(target.filename))
 
 
 def script_env(plan: Plan, dirconf: DirConfig) -> dict[str, str]:
@@ -547,12 +552,12 @@ def _index_of(directory: Target, dirconf: DirConfig, first: bool,
 
 
 def _serve_static(conn: HTTPConnection, target: Target, walked: int, mime: MimeTypes, first: bool,
-                  content_type: str | None, allow: str) -> None:
+                  content_type: str | None, allow: str, encoding: str | None) -> None:
     try:
         fd = walk.reopen(walked)  # the very file the walk judged
     except OSError as exc:
         raise _denied(exc, first, target.filename) from None
     try:
-        static.serve_file(conn, target.filename, os.fstat(fd), fd, mime, content_type, allow)
+        static.serve_file(conn, target.filename, os.fstat(fd), fd, mime, content_type, allow, encoding)
     finally:
         os.close(fd)

@@ -248,7 +248,7 @@ def answer_other_method(conn: HTTPConnection, method: str, allow: str = ALLOW) -
 
 
 def serve_file(conn: HTTPConnection, path: str, st: os.stat_result, fd: int, mime: MimeTypes,
-               content_type: str | None = None, allow: str = ALLOW) -> None:
+               content_type: str | None = None, allow: str = ALLOW, encoding: str | None = None) -> None:
     """Answer the current request with the open regular file ``fd`` (``st`` is its fstat).
 
     ``path`` is the file's name, for its Content-Type unless ``content_type``
@@ -271,6 +271,8 @@ def serve_file(conn: HTTPConnection, path: str, st: os.stat_result, fd: int, mim
     content_type = content_type or mime.content_type(path)
     if content_type is not None:
         headers.append(("Content-Type", content_type))
+    if encoding is not None:
+        headers.append(("Content-Encoding", encoding))
     size = st.st_size
     try:
         wanted = _wanted_ranges(request, validators, size)

@@ -86,6 +86,7 @@ class DirConfig:
     set_handler: str | None = None
     handlers: dict[str, str] = field(default_factory=dict)
     types: dict[str, str] = field(default_factory=dict)
+    encodings: dict[str, str] = field(default_factory=dict)
     require: RequireGroup | None = None
     access: AccessCompat | None = None
     set_env: dict[str, str] = field(default_factory=dict)
@@ -130,6 +131,13 @@ class DirConfig:
         found = None
         for extension in _extensions(os.path.basename(filename)):
             found = self.types.get(extension, found)
+        return found
+
+    def encoding_for(self, filename: str) -> str | None:
+        """The Content-Encoding AddEncoding gives the file's extensions (the last known one)."""
+        found = None
+        for extension in _extensions(os.path.basename(filename)):
+            found = self.encodings.get(extension, found)
         return found
 
 
@@ -340,6 +348,7 @@ def _merge(config: ServerConfig, vhost: VHost, url_path: str, fs_path: str | Non
         merged.handlers[extension.lower()] = FCGID_HANDLER
     _add_common(merged, vhost.add_type, vhost.set_env, vhost.unset_env, vhost.headers,
                 vhost.php_settings, vhost.error_documents)
+    merged.encodings.update({_dotted(extension): encoding for encoding, extension in vhost.add_encoding})
     for section in sections_for(vhost, url_path, path, access):
         _apply_section(merged, section)
     return merged
@@ -365,6 +374,8 @@ def _apply_section(merged: DirConfig, section: DirSection) -> None:
         merged.set_handler = None if section.set_handler.lower() == "none" else section.set_handler
     for handler, extension in section.add_handler:
         merged.handlers[_dotted(extension)] = handler
+    for encoding, extension in section.add_encoding:
+        merged.encodings[_dotted(extension)] = encoding
     # Require and Order/Allow/Deny merge apart, each replaced by the most
     # specific section that has any (AuthMerging Off; mod_access_compat).
     if section.require is not None:

@@ -64,6 +64,8 @@ class Plan:
     site_path: str = ""
     #: Request headers rewrite conditions looked at, for the response's Vary.
     vary: tuple[str, ...] = ()
+    #: The Content-Type a RewriteRule's T= forces on a file served.
+    forced_type: str | None = None
 
 
 def _redirect(status: int, location: str | None) -> HTTPError:
@@ -114,11 +116,12 @@ def plan_request(config: ServerConfig, compiled: Compiled, vhost: VHost, request
         reqenv.update(_rewrite_urls(vhost, request))
     rules = compiled.rules.get(vhost.server_name)
     vary: tuple[str, ...] = ()
+    forced_type = None
     if rules is not None:
         context = context_for(request, vhost.server_name, vhost.document_root, reqenv)
         result = rules.apply(url_path, request.query, context)
         reqenv.update(result.env_set)
-        vary = result.vary
+        vary, forced_type = result.vary, result.content_type
         if result.status is not None:
             raise HTTPError(result.status, f"RewriteRule answered {result.status} for {request.path}")
         if result.redirect is not None:
@@ -132,7 +135,7 @@ def plan_request(config: ServerConfig, compiled: Compiled, vhost: VHost, request
     dirconf = merge(config, vhost, url_path)
     denied = denial(request, vhost, dirconf, reqenv)
     identity = _identity(config, compiled, vhost, request, dirconf, reqenv)
-    return Plan(url_path, dirconf, identity, reqenv, denied, vhost, site, site_path, vary)
+    return Plan(url_path, dirconf, identity, reqenv, denied, vhost, site, site_path, vary, forced_type)
 
 
 def denial(request: Request, vhost: VHost, dirconf: DirConfig, reqenv: dict[str, str]) -> str | None:

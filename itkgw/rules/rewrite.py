@@ -36,7 +36,7 @@ Rules (httpd 2.4's mod_rewrite.c, per-server context):
 
 Refused when compiled, never ignored: RewriteMap lookups (``${map:key}``),
 lookahead variables (``%{LA-U:...}``), ``%{SSL:...}``, file tests ``-U`` and
-``-F``, and the flags P, N, T, H and CO.
+``-F``, and the flags P, N, H and CO.
 """
 
 from __future__ import annotations
@@ -104,6 +104,8 @@ class RewriteResult:
     #: Request headers the conditions of applied rules looked at (%{HTTP:Name}): httpd
     #: names them in the response's Vary.
     vary: tuple[str, ...] = ()
+    #: T=: the Content-Type a file is served with.
+    content_type: str | None = None
 
 
 # -- expanding substitutions and test strings ------------------------------------
@@ -143,6 +145,8 @@ class _State:
     filename: str = ""
     #: Request headers the conditions of the rules applied so far looked at.
     vary: list[str] = field(default_factory=list)
+    #: The type the last applied rule with T= forces.
+    force_type: str | None = None
 
     def current_filename(self) -> str:
         """r->filename as the rules see it: the path so far (per directory, with its prefix)."""
@@ -321,12 +325,11 @@ _RULE_FLAGS = {
     "g": "G", "gone": "G", "l": "L", "last": "L", "nc": "NC", "nocase": "NC", "ne": "NE",
     "noescape": "NE", "ns": "NS", "nosubreq": "NS", "pt": "PT", "passthrough": "PT",
     "qsa": "QSA", "qsappend": "QSA", "qsd": "QSD", "qsdiscard": "QSD", "r": "R",
-    "redirect": "R", "s": "S", "skip": "S",
+    "redirect": "R", "s": "S", "skip": "S", "t": "T", "type": "T",
 }
 _REFUSED_RULE_FLAGS = {
     "p": "itkgw has no proxy", "proxy": "itkgw has no proxy",
     "n": "rules are applied once", "next": "rules are applied once",
-    "t": "use AddType", "type": "use AddType",
     "h": "use SetHandler or AddHandler", "handler": "use SetHandler or AddHandler",
     "co": "use Header", "cookie": "use Header",
 }
@@ -486,6 +489,8 @@ class _Rule:
         self.redirect_code = 302
         self.force_redirect = False
         self.skip = 0
+        #: T=type: the Content-Type the response is served with.
+        self.force_type: _Template | None = None
         names: set[str] = set()
         for name, value in _flag_fields(rule.flags):
             key = name.lower()
@@ -506,6 +511,8 @@ class _Rule:
                 self._redirect_flag(value)
             elif flag == "S":
                 self.skip = expr.atoi(value)
+            elif flag == "T":
+                self.force_type = _Template(value, where, "RewriteRule")
         self.chain = "C" in names
         self.last = bool(names & {"L", "END", "PT"})
         self.qsappend = "QSA" in names
@@ -599,6 +606,8 @@ class RuleSet:
             matched = True
             new_uri = None if rule.nosub else rule.substitution.expand(state, rule.escape_backrefs)
             _set_env(rule, state, env_set)
+            if rule.force_type is not None:
+                state.force_type = rule.force_type.expand(state)
             if rule.status is not None:
                 log.debug("%s: forcing status %d for %s", rule.where, rule.status, state.uri)
                 return RewriteResult(path, query, env_set, None, rule.status, True)
@@ -627,7 +636,8 @@ class RuleSet:
         """Per-directory rules (a <Directory> section, an .htaccess file) on the file a request
         maps to and its path info, as httpd's fixup runs them: a pattern sees that path below
         ``directory``. ``path`` of the result is the URL path to redirect to internally, or
-        "" when the rules leave the request as it is."""
+        "" when the rules leave the request where it is (with ``query``, which they may
+        have changed)."""
         state = _State(ctx, filename + path_info, query, filename=filename)
         return _with_vary(self._apply_in_directory(state, filename, path_info, query, directory, base), state)
 
@@ -656,6 +666,8 @@ class RuleSet:
             matched = True
             new_uri = None if rule.nosub else rule.substitution.expand(state, rule.escape_backrefs)
             _set_env(rule, state, env_set)
+            if rule.force_type is not None:
+                state.force_type = rule.force_type.expand(state)
             if rule.status is not None:
                 return RewriteResult("", query, env_set, None, rule.status, True)
             if new_uri is not None:
@@ -677,8 +689,9 @@ class RuleSet:
         if forced:
             state.uri = _qualify(uri, ctx)
             return _result(state, "", query, env_set, True, redirect_code, False)
-        if state.uri == filename + path_info and state.query == query:
-            return RewriteResult("", query, env_set, None, None, True)  # the same again: no loop
+        if state.uri == filename + path_info:
+            # httpd's "initial URL equal rewritten URL": no redirect, the new query kept.
+            return RewriteResult("", state.query, env_set, None, None, True)
         url_path = _normalise(uri)
         if url_path is None:
             return RewriteResult("", query, env_set, None, 400, True)
@@ -686,7 +699,9 @@ class RuleSet:
 
 
 def _with_vary(result: RewriteResult, state: _State) -> RewriteResult:
+    """The result with what the run learnt on the way: Vary's headers, T='s type."""
     result.vary = tuple(dict.fromkeys(state.vary))
+    result.content_type = state.force_type
     return result
 
 

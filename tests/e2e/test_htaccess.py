@@ -226,6 +226,87 @@ def test_laravel_public_htaccess_routes_to_its_front_controller(itkgw_factory, d
     assert server.request("alice.test", "/app/robots.txt").body == b"User-agent: *\n"
 
 
+#: Drupal's FilesMatch of files no one may fetch.
+_PRYING_EYES = (
+    "\\.(engine|inc|install|make|module|profile|po|sh|.*sql|theme|twig|tpl(\\.php)?|xtmpl|yml)"
+    "(~|\\.sw[op]|\\.bak|\\.orig|\\.save)?$|^(\\..*|Entries.*|Repository|Root|Tag|Template)$|^#.*#$|"
+    "\\.php(~|\\.sw[op]|\\.bak|\\.orig|\\.save)$")
+
+#: The parts of Drupal's stock .htaccess that decide routing and refusals.
+DRUPAL = '<FilesMatch "' + _PRYING_EYES + '">\n' + """  <IfModule mod_authz_core.c>
+    Require all denied
+  </IfModule>
+  <IfModule !mod_authz_core.c>
+    Order allow,deny
+  </IfModule>
+</FilesMatch>
+Options -Indexes
+DirectoryIndex index.php index.html index.htm
+AddType image/svg+xml svg svgz
+AddEncoding gzip svgz
+<IfModule mod_expires.c>
+  ExpiresActive On
+  ExpiresDefault A1209600
+</IfModule>
+<IfModule !mod_rewrite.c>
+  FallbackResource /index.php
+</IfModule>
+<IfModule mod_rewrite.c>
+  RewriteEngine on
+  RewriteRule ^ - [E=protossl]
+  RewriteCond %{HTTPS} on
+  RewriteRule ^ - [E=protossl:s]
+  RewriteRule ^ - [E=HTTP_AUTHORIZATION:%{HTTP:Authorization}]
+  RewriteRule "(^|/)\\." - [F]
+  RewriteRule ^core/install.php core/install.php?rewrite=ok [QSA,L]
+  RewriteCond %{REQUEST_FILENAME} !-f
+  RewriteCond %{REQUEST_FILENAME} !-d
+  RewriteCond %{REQUEST_URI} !=/favicon.ico
+  RewriteRule ^ index.php [L]
+  RewriteCond %{REQUEST_URI} !/core/[^/]*\\.php$
+  RewriteRule "^(.+/.*|autoload)\\.php($|/)" - [F]
+  <IfModule mod_headers.c>
+    RewriteCond %{HTTP:Accept-encoding} gzip
+    RewriteCond %{REQUEST_FILENAME}\\.gz -s
+    RewriteRule ^(.*)\\.css $1\\.css\\.gz [QSA]
+    RewriteRule \\.css\\.gz$ - [T=text/css,E=no-gzip:1]
+    <FilesMatch "(\\.js\\.gz|\\.css\\.gz)$">
+      Header set Content-Encoding gzip
+      Header append Vary Accept-Encoding
+    </FilesMatch>
+  </IfModule>
+</IfModule>
+"""
+
+
+def test_drupal_htaccess_routes_refuses_and_serves_compressed_files_as_under_apache(
+        itkgw_factory, docroots, put: Put) -> None:
+    alice = docroots[ALICE]
+    put(alice, "d/.htaccess", DRUPAL)
+    put(alice, "d/index.php", FRONT_CONTROLLER)
+    put(alice, "d/core/install.php", "<?php echo 'install ', $_SERVER['QUERY_STRING'];\n")
+    put(alice, "d/sites/x/settings.php", "<?php echo 'settings';\n")
+    put(alice, "d/x.module", "module source\n")
+    put(alice, "d/logo.svgz", "svgz bytes\n")
+    put(alice, "d/style.css", "x{}\n")
+    put(alice, "d/style.css.gz", "gzipped css\n")
+    server = serve(itkgw_factory, alice, "All")
+    routed = _server_values(server.request("alice.test", "/d/node/1").body)
+    assert (routed["REQUEST_URI"], routed["SCRIPT_NAME"], routed["REDIRECT_URL"]) == (
+        "/d/node/1", "/d/index.php", "/d/node/1")
+    assert _server_values(server.request("alice.test", "/d/").body)["SCRIPT_NAME"] == "/d/index.php"
+    for refused in ("/d/sites/x/settings.php", "/d/x.module", "/d/.hidden"):
+        assert server.request("alice.test", refused).status == 403, refused
+    assert server.request("alice.test", "/d/core/install.php?a=1").body == b"install rewrite=ok&a=1"
+    svgz = server.request("alice.test", "/d/logo.svgz")
+    assert (svgz.headers["Content-Type"], svgz.headers["Content-Encoding"]) == ("image/svg+xml", "gzip")
+    css = server.request("alice.test", "/d/style.css", headers={"Accept-Encoding": "gzip"})
+    assert (css.body, css.headers["Content-Type"], css.headers["Content-Encoding"]) == (
+        b"gzipped css\n", "text/css", "gzip")
+    assert css.headers["Vary"] == "Accept-Encoding"
+    assert server.request("alice.test", "/d/style.css").body == b"x{}\n"
+
+
 def test_rewrite_rules_in_a_directory_section_and_their_flags(itkgw_factory, docroots, put: Put) -> None:
     alice = docroots[ALICE]
     put(alice, "shop/show.php", "<?php echo $_GET['id'] ?? '-', ' ', $_SERVER['REDIRECT_URL'] ?? '-';\n")

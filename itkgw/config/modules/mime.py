@@ -12,7 +12,7 @@ from itkgw.config.directive import (
     no_effect,
 )
 from itkgw.config.kinds import Path
-from itkgw.config.kinds_structured import ExtensionPairs, HandlerPairs
+from itkgw.config.kinds_structured import EncodingPairs, ExtensionPairs, HandlerPairs
 
 _NO_NEGOTIATION = "itkgw does no content negotiation and sends no Content-Language"
 
@@ -30,6 +30,9 @@ MODULE = Module(
         Directive("AddType", "add_type", VHOST_DIRECTORY, ExtensionPairs(),
                   'content types of file endings; TOML [["text/plain", ".log"]] '
                   "(AddType application/x-httpd-php runs PHP, as with mod_php)", repeat=True, keyed=True),
+        Directive("AddEncoding", "add_encoding", VHOST_DIRECTORY, EncodingPairs(),
+                  'Content-Encoding of file endings, sent with the file; TOML [["gzip", ".svgz"]]',
+                  repeat=True, keyed=True),
         no_effect("AddCharset", "itkgw adds no charset to Content-Type from file extensions", EVERYWHERE),
         no_effect("AddLanguage", _NO_NEGOTIATION, EVERYWHERE),
         no_effect("DefaultLanguage", _NO_NEGOTIATION, EVERYWHERE),
