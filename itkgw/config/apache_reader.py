@@ -1097,9 +1097,6 @@ class _AccessFileReader(_Reader):
             self.refuse("override", ConfigError(node.where, f"{_spelled(node.name)} not allowed here",
                                                 "AllowOverride of this directory does not grant it"))
             return
-        if not found[0].allowed_in(Context.DIRECTORY, "directory"):
-            raise ConfigError(node.where, f"{_spelled(node.name)} in an .htaccess file is not supported by "
-                              "itkgw yet", "put it in the vhost, or the rules in a <VirtualHost>")
         if found[0].name == "Options" and self.overrides.options is not None:
             for word in apache_words(node.args, node.where):
                 if word.lstrip("+-").lower() not in self.overrides.options:

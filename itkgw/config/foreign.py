@@ -54,7 +54,6 @@ DIRECTIVE_MODULES: Mapping[str, str] = {
 #: Directives of modules itkgw implements only in part, and what to write instead.
 NOT_IMPLEMENTED: Mapping[str, tuple[str, str]] = {
     "aliasmatch": ("alias_module", "write a plain Alias per path"),
-    "redirectmatch": ("alias_module", "write a RewriteRule with [R] in the <VirtualHost>"),
     "scriptaliasmatch": ("alias_module", "write a plain ScriptAlias per path"),
     "removeencoding": ("mime_module", "remove the line"),
     "removehandler": ("mime_module", "write SetHandler None in a <Files> or <FilesMatch> section"),

@@ -413,9 +413,11 @@ _REDIRECT_WORDS = {"permanent": 301, "temp": 302, "seeother": 303, "gone": 410}
 
 @dataclass(frozen=True)
 class Redirects(Kind):
-    """mod_alias' Redirect [status] URL-path URL; ``status`` fixes it (RedirectPermanent)."""
+    """mod_alias' Redirect [status] URL-path URL; ``status`` fixes it (RedirectPermanent);
+    ``regex``: RedirectMatch [status] regex URL."""
 
     status: int | None = None
+    regex: bool = False
 
     expects: ClassVar[str] = "a list of {url_path, target, status} tables"
     toml_example: ClassVar[str] = '[{ url_path = "/old", target = "http://x/new", status = 301 }]'
@@ -426,14 +428,17 @@ class Redirects(Kind):
             raise self.wrong_toml(value, where)
         redirects = []
         for item in value:
-            table = self.table(item, where, ("url_path",), ("target", "status"))
+            table = self.table(item, where, ("url_path",), ("target", "status", "regex"))
             status = table.get("status", 302)
             if isinstance(status, bool) or not isinstance(status, int):
                 raise ConfigError(where, "status must be a number", self.toml_hint())
             target = table.get("target")
             if not isinstance(table["url_path"], str) or not (target is None or isinstance(target, str)):
                 raise ConfigError(where, "url_path and target must be strings", self.toml_hint())
-            redirects.append(self.checked(table["url_path"], target, status, where))
+            regex = table.get("regex", False)
+            if not isinstance(regex, bool):
+                raise ConfigError(where, "regex must be true or false", self.toml_hint())
+            redirects.append(self.checked(table["url_path"], target, status, where, regex))
         return tuple(redirects)
 
     def from_args(self, args: list[str], where: str) -> tuple[Redirect, ...]:
@@ -443,13 +448,16 @@ class Redirects(Kind):
             status = _REDIRECT_WORDS.get(word.lower()) or int(word)
         if not 1 <= len(args) <= 2:
             raise self.wrong_args(args, where)
-        return (self.checked(args[0], args[1] if len(args) == 2 else None, status or 302, where),)
+        return (self.checked(args[0], args[1] if len(args) == 2 else None, status or 302, where, self.regex),)
 
-    def checked(self, url_path: str, target: str | None, status: int, where: str) -> Redirect:
+    def checked(self, url_path: str, target: str | None, status: int, where: str,
+                regex: bool = False) -> Redirect:
         if not 300 <= status <= 599:
             raise ConfigError(where, f"{status} is not a redirect or error status",
                               "use 301, 302, 303, 410...")
-        if not url_path.startswith("/"):
+        if regex:
+            check_regex(url_path, where, "RedirectMatch")
+        elif not url_path.startswith("/"):
             raise ConfigError(where, f"URL path {url_path!r} does not start with /",
                               f"write it as {self.args_example}")
         if 300 <= status <= 399:
@@ -461,7 +469,7 @@ class Redirects(Kind):
         elif target is not None:
             raise ConfigError(where, f"Redirect URL not valid for status {status}",
                               f"leave the URL out, e.g. Redirect gone {url_path}")
-        return Redirect(url_path, target, status)
+        return Redirect(url_path, target, status, regex)
 
 
 # -- access control --------------------------------------------------------------

@@ -117,11 +117,13 @@ class HeaderRule:
 
 @dataclass(frozen=True)
 class Redirect:
-    """``Redirect [status] URL-path URL``: a prefix redirect of mod_alias."""
+    """``Redirect [status] URL-path URL``: a prefix redirect of mod_alias; with ``regex``,
+    ``RedirectMatch [status] regex URL``, whose URL may hold the match's $N."""
 
     url_path: str
-    target: str | None  # None for 410 Gone
+    target: str | None  # None for 410 Gone and other error statuses
     status: int = 302
+    regex: bool = False
 
 
 @dataclass(frozen=True)
@@ -169,6 +171,7 @@ class DirSection:
     headers: tuple[HeaderRule, ...] = doc("response header rules (Header)", ())
     php_settings: tuple[PHPSetting, ...] = doc("PHP ini settings (php_value, php_admin_value...)", ())
     error_documents: tuple[tuple[int, str], ...] = doc("(status, URL path, URL or text) (ErrorDocument)", ())
+    redirects: tuple[Redirect, ...] = doc("redirects of requests here (Redirect, RedirectMatch)", ())
     limit_request_body: int | None = doc("request body bytes at most here (LimitRequestBody)", None)
     allow_override: tuple[str, ...] | None = doc(
         "what .htaccess files below a <Directory> may hold (AllowOverride)", None)

@@ -30,7 +30,7 @@ from itkgw.http.connection import HTTPConnection, Request
 from itkgw.request import access_files, canonical
 from itkgw.request.dirconf import DirConfig, follows_any_link, merge, options_at
 from itkgw.request.mime import MimeTypes
-from itkgw.request.routing import Plan, denial
+from itkgw.request.routing import Plan, apply_redirects, denial
 from itkgw.request.variables import context_for, wire
 from itkgw.rules import rewrite
 from itkgw.rules.rewrite import RewriteRule
@@ -123,6 +123,7 @@ def serve(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConf
     if denied is not None:
         raise HTTPError(403, denied)
     plan.vary = (*plan.vary, *_rewrite_in_directory(request, plan, first))
+    apply_redirects(dirconf.redirects, request, vhost)  # mod_alias' fixup, after mod_rewrite's
     conn.header_rules = _header_rules(dirconf, plan)
     if dirconf.limit_request_body is not None:
         conn.limits.body = dirconf.limit_request_body

@@ -29,6 +29,7 @@ from itkgw.config.model import (
     Identity,
     ModuleSettings,
     PHPSetting,
+    Redirect,
     ServerConfig,
     VHost,
 )
@@ -99,6 +100,8 @@ class DirConfig:
     modules: ModuleSettings = ModuleSettings()
     #: mod_rewrite's per-directory rules in effect, those of the deepest directory section.
     rewrite: DirRewrite | None = None
+    #: The sections' Redirect and RedirectMatch lines, the most specific section's first.
+    redirects: tuple[Redirect, ...] = ()
 
     def handler_for(self, filename: str) -> str:
         """``cgi``, ``php``, ``fcgi`` (a FastCGI server), ``fcgid`` (a managed FastCGI
@@ -386,6 +389,8 @@ def _apply_section(merged: DirConfig, section: DirSection) -> None:
         merged.limit_request_body = section.limit_request_body
     if section.kind == "directory" and not section.regex:
         merged.rewrite = _rewrite_of(section, merged.rewrite)
+    if section.redirects:
+        merged.redirects = (*section.redirects, *merged.redirects)
     merged.modules = merged.modules.overlay(section.modules)
     _add_common(merged, section.add_type, section.set_env, section.unset_env, section.headers,
                 section.php_settings, section.error_documents)

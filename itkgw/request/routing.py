@@ -14,9 +14,11 @@ import grp
 import logging
 import os
 import pwd
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from itkgw.config.model import Identity, ServerConfig, VHost
+from itkgw.config.model import Identity, Redirect, ServerConfig, VHost
 from itkgw.config.modules.core import RequestSettings
 from itkgw.errors import HTTPError
 from itkgw.http.connection import Request
@@ -24,6 +26,7 @@ from itkgw.request import canonical
 from itkgw.request.dirconf import DirConfig, merge
 from itkgw.request.variables import context_for
 from itkgw.rules import authz, expr, rewrite
+from itkgw.rules.pcre import compile_regex
 
 log = logging.getLogger("itkgw.core")
 
@@ -73,17 +76,40 @@ def _redirect(status: int, location: str | None) -> HTTPError:
     return HTTPError(status, None, headers=headers)
 
 
-def _apply_redirects(vhost: VHost, request: Request) -> None:
-    for rule in vhost.redirects:
-        stem = rule.url_path.rstrip("/")
-        if request.path == stem or request.path.startswith(stem + "/") or rule.url_path == "/":
-            if rule.target is None:
-                raise HTTPError(410)
+def apply_redirects(redirects: Sequence[Redirect], request: Request, vhost: VHost) -> None:
+    """mod_alias: the first Redirect whose URL path prefixes the request's, or RedirectMatch
+    whose regex matches it, answers; the query goes along, and a URL path becomes an
+    absolute URL back to this server, as httpd sends it."""
+    for rule in redirects:
+        if rule.regex:
+            match = compile_regex(rule.url_path).search(request.path)
+            if match is None:
+                continue
+            target = rule.target and _filled(rule.target, match)
+        else:
+            stem = rule.url_path.rstrip("/")
+            if not (request.path == stem or request.path.startswith(stem + "/") or rule.url_path == "/"):
+                continue
             rest = request.path[len(stem):]
-            target = rule.target.rstrip("/") + rest if rest else rule.target
-            if request.query:
-                target += "?" + request.query
-            raise _redirect(rule.status, target)
+            target = rule.target and (rule.target.rstrip("/") + rest if rest else rule.target)
+        if target is None or not 300 <= rule.status < 400:
+            raise HTTPError(rule.status if target is None else 410)
+        if target.startswith("/"):
+            settings = vhost.modules.get(RequestSettings)
+            target = f"http://{canonical.authority(request, vhost, settings)}{target}"
+        if request.query:
+            target += "?" + request.query
+        raise _redirect(rule.status, target)
+
+
+_GROUP = re.compile(r"\$(\d)")
+
+
+def _filled(target: str, match: re.Match[str]) -> str:
+    """RedirectMatch's URL with $0..$9 of the match (an unmatched or missing group: nothing)."""
+    groups = [match.group(0), *match.groups()]
+    return _GROUP.sub(lambda ref: (groups[int(ref.group(1))] or "") if int(ref.group(1)) < len(groups)
+                      else "", target)
 
 
 def user_dir_view(vhost: VHost, url_path: str) -> tuple[str, VHost] | None:
@@ -109,7 +135,7 @@ def _rewrite_urls(vhost: VHost, request: Request) -> dict[str, str]:
 
 def plan_request(config: ServerConfig, compiled: Compiled, vhost: VHost, request: Request) -> Plan:
     """Decide everything about a request that can be decided as the worker."""
-    _apply_redirects(vhost, request)
+    apply_redirects(vhost.redirects, request, vhost)
     reqenv: dict[str, str] = {}
     url_path = request.path
     if vhost.rewrite_engine:

@@ -118,15 +118,23 @@ def test_a_changed_htaccess_counts_from_the_next_request(itkgw_factory, docroots
     assert versions == ["one", "two-and-longer"]
 
 
-def test_a_directive_itkgw_does_not_read_in_htaccess_yet_is_a_500(itkgw_factory, docroots, put: Put) -> None:
-    """Serving as if the line were absent would lose what it routes or denies."""
+def test_redirect_and_redirect_match_in_an_htaccess_as_under_apache(itkgw_factory, docroots,
+                                                                     put: Put) -> None:
+    """DokuWiki's <IfModule alias_module> RedirectMatch 404 /\\.git among them."""
     alice = docroots[ALICE]
-    put(alice, "old/.htaccess", "Redirect 301 /old/page.html /new.html\n")
+    put(alice, "old/.htaccess", "Redirect 301 /old/page.html /new.html\n<IfModule alias_module>\n"
+                                "    RedirectMatch 404 /\\.git\n</IfModule>\n"
+                                "RedirectMatch 302 ^/old/item/([0-9]+)$ http://other.test/items/$1\n")
     put(alice, "old/page.html", "page\n")
-    server = serve(itkgw_factory, alice, "All")
-    assert server.request("alice.test", "/old/page.html").status == 500
-    assert _logged(server, f"{alice.htdocs}/old/.htaccess: Redirect in an .htaccess file is not supported "
-                           "by itkgw yet")
+    put(alice, "old/.git/config", "[core]\n")
+    put(alice, "old/kept.html", "kept\n")
+    server = serve(itkgw_factory, alice, "FileInfo")
+    moved = server.request("alice.test", "/old/page.html?x=1")
+    assert (moved.status, moved.headers["Location"]) == (301, "http://alice.test/new.html?x=1")
+    assert server.request("alice.test", "/old/.git/config").status == 404
+    item = server.request("alice.test", "/old/item/42?y=2")
+    assert (item.status, item.headers["Location"]) == (302, "http://other.test/items/42?y=2")
+    assert server.request("alice.test", "/old/kept.html").body == b"kept\n"
 
 
 #: What the front controllers below print of $_SERVER.

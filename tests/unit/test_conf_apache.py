@@ -567,6 +567,15 @@ def test_files_sections_inside_a_directory_apply_below_it(tmp_path: Path) -> Non
     assert nested[0].set_handler == "proxy:unix:/run/php/alice.sock|fcgi://localhost"
 
 
+def test_redirect_match_takes_a_regex_and_a_status(tmp_path: Path) -> None:
+    vhost = the_vhost(tmp_path, body="RedirectMatch 301 ^/old/(.*)$ http://new.test/$1\n"
+                                     "RedirectMatch 404 /\\.git\nRedirect /a http://new.test/b")
+    assert [(r.url_path, r.target, r.status, r.regex) for r in vhost.redirects] == [
+        ("^/old/(.*)$", "http://new.test/$1", 301, True), ("/\\.git", None, 404, True),
+        ("/a", "http://new.test/b", 302, False)]
+    assert "cannot compile" in only(problems(tmp_path, vhost_file(tmp_path, body="RedirectMatch ^/(a /b")))
+
+
 def test_a_rewrite_rule_may_answer_with_an_error_status(tmp_path: Path) -> None:
     vhost = the_vhost(tmp_path, body="RewriteEngine On\nRewriteRule ^/old - [R=410]\n"
                                      "RewriteRule ^/a - [R=503,L]")

@@ -108,6 +108,7 @@ def test_rows_without_a_toml_key_say_which_setting_they_feed() -> None:
     feeding = {d.name: d.model_field for d in DIRECTIVES if not d.key and d.model_field}
     assert feeding == {
         "CustomLog": "access_log", "RedirectPermanent": "redirects", "RedirectTemp": "redirects",
+        "RedirectMatch": "redirects",
         "php_flag": "php_settings", "php_admin_value": "php_settings", "php_admin_flag": "php_settings",
         "RewriteCond": "rewrite_rules", "Order": "access", "Allow": "access", "Deny": "access",
         "Satisfy": "access",

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from itkgw.config.directive import NOWHERE, SERVER_VHOST, VHOST, Directive, Module
+from itkgw.config.directive import DIRECTORY, NOWHERE, SERVER_VHOST, VHOST, Directive, Module
 from itkgw.config.kinds import PathMap, ScriptAliasMap
 from itkgw.config.kinds_structured import Redirects
-
-_REDIRECT_IN_VHOST = "write Redirect URL-PATH URL in <VirtualHost> instead"
 
 MODULE = Module(
     "alias",
@@ -19,13 +17,14 @@ MODULE = Module(
                   "URL prefixes whose files all run as CGI, with their directories; "
                   'TOML { "/cgi-bin/" = "/dir/" }',
                   repeat=True),
-        Directive("Redirect", "redirects", VHOST, Redirects(),
+        Directive("Redirect", "redirects", VHOST | DIRECTORY, Redirects(),
                   'prefix redirects; TOML [{ url_path = "/old", target = "http://x/new", status = 301 }] '
-                  "(target left out for 410)", repeat=True,
-                  not_in_sections=_REDIRECT_IN_VHOST),
+                  "(target left out for 410; regex = true for RedirectMatch)", repeat=True),
+        Directive("RedirectMatch", "", NOWHERE, Redirects(regex=True), "Redirect with a regex, $N in the URL",
+                  field="redirects", repeat=True, apache=SERVER_VHOST | DIRECTORY),
         Directive("RedirectPermanent", "", NOWHERE, Redirects(status=301), "Redirect permanent",
-                  field="redirects", repeat=True, apache=SERVER_VHOST, not_in_sections=_REDIRECT_IN_VHOST),
+                  field="redirects", repeat=True, apache=SERVER_VHOST | DIRECTORY),
         Directive("RedirectTemp", "", NOWHERE, Redirects(status=302), "Redirect temp",
-                  field="redirects", repeat=True, apache=SERVER_VHOST, not_in_sections=_REDIRECT_IN_VHOST),
+                  field="redirects", repeat=True, apache=SERVER_VHOST | DIRECTORY),
     ),
 )
