@@ -3,16 +3,13 @@ WSGI app on a Unix socket only a given user may reach (root only)."""
 
 from __future__ import annotations
 
-import os
 import pwd
-import shutil
-import subprocess
 import sys
-import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from tests.fpm import private_socket_dir, serving
 
 #: The app answers each request with the CGI variables it was given, one ``NAME=value`` a
 #: line; a URL ending in ``/go`` answers 200 with a Location of ``/moved``, as a
@@ -37,24 +34,9 @@ WSGIServer(app, bindAddress=sys.argv[1], umask=0).run()
 @contextmanager
 def wsgi_peer(user: pwd.struct_passwd) -> Iterator[Path]:
     """flup serving the environment-echoing app; yields its socket, which lies in a
-    directory only ``user`` may enter."""
-    base = Path(tempfile.mkdtemp(prefix="itkgw-peer-"))
-    base.chmod(0o755)
-    run = base / "run"
-    run.mkdir(mode=0o700)
-    os.chown(run, user.pw_uid, user.pw_gid)
-    socket_path = run / "app.sock"
-    # The socket is open to all; the directory around it lets only ``user`` reach it.
-    server = subprocess.Popen([sys.executable, "-c", _SERVER, str(socket_path)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 10
-        while not socket_path.exists():
-            if time.monotonic() > deadline or server.poll() is not None:
-                raise RuntimeError("the flup peer did not start")
-            time.sleep(0.02)
-        yield socket_path
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-        shutil.rmtree(base)
+    directory only ``user`` may enter (the socket itself is open to all)."""
+    with private_socket_dir(user, "itkgw-peer-") as base:
+        socket_path = base / "run" / "app.sock"
+        with serving([sys.executable, "-c", _SERVER, str(socket_path)], socket_path,
+                     lambda: "the flup peer did not start"):
+            yield socket_path

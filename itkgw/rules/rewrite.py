@@ -599,15 +599,10 @@ class RuleSet:
             rule = rules[index]
             index += 1
             if not rule.applies(state):
-                while rule.chain and index < len(rules):
-                    rule = rules[index]
-                    index += 1
+                index = _after_chain(rules, index, rule)
                 continue
             matched = True
-            new_uri = None if rule.nosub else rule.substitution.expand(state, rule.escape_backrefs)
-            _set_env(rule, state, env_set)
-            if rule.force_type is not None:
-                state.force_type = rule.force_type.expand(state)
+            new_uri = _applied(rule, state, env_set)
             if rule.status is not None:
                 log.debug("%s: forcing status %d for %s", rule.where, rule.status, state.uri)
                 return RewriteResult(path, query, env_set, None, rule.status, True)
@@ -659,15 +654,10 @@ class RuleSet:
             applies = rule.applies(state)
             state.uri, state.stripped = full, ""
             if not applies:
-                while rule.chain and index < len(rules):
-                    rule = rules[index]
-                    index += 1
+                index = _after_chain(rules, index, rule)
                 continue
             matched = True
-            new_uri = None if rule.nosub else rule.substitution.expand(state, rule.escape_backrefs)
-            _set_env(rule, state, env_set)
-            if rule.force_type is not None:
-                state.force_type = rule.force_type.expand(state)
+            new_uri = _applied(rule, state, env_set)
             if rule.status is not None:
                 return RewriteResult("", query, env_set, None, rule.status, True)
             if new_uri is not None:
@@ -696,6 +686,24 @@ class RuleSet:
         if url_path is None:
             return RewriteResult("", query, env_set, None, 400, True)
         return RewriteResult(url_path, state.query, env_set, None, None, True)
+
+
+def _after_chain(rules: Sequence[_Rule], index: int, rule: _Rule) -> int:
+    """The index past the rules chained (C) to ``rule``, which did not apply."""
+    while rule.chain and index < len(rules):
+        rule = rules[index]
+        index += 1
+    return index
+
+
+def _applied(rule: _Rule, state: _State, env_set: dict[str, str]) -> str | None:
+    """What a rule that applies does before its result: its E= variables and T= type are
+    set; its substitution, expanded, is returned (None for ``-``)."""
+    new_uri = None if rule.nosub else rule.substitution.expand(state, rule.escape_backrefs)
+    _set_env(rule, state, env_set)
+    if rule.force_type is not None:
+        state.force_type = rule.force_type.expand(state)
+    return new_uri
 
 
 def _with_vary(result: RewriteResult, state: _State) -> RewriteResult:
