@@ -117,11 +117,13 @@ def serve(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConf
     vhost = plan.vhost
     # The .htaccess files on the way count from here on, error documents included; a
     # directory's own too when the path names it as one.
-    fs_path = plan.dirconf.fs_path
-    dirconf = plan.dirconf = _merged(config, plan, fs_path, first, directory=fs_path.endswith("/"))
-    denied = denial(request, vhost, dirconf, plan.reqenv)
-    if denied is not None:
-        raise HTTPError(403, denied)
+    before = plan.dirconf
+    names_directory = before.fs_path.endswith("/")
+    dirconf = plan.dirconf = _merged(config, plan, before.fs_path, first, directory=names_directory)
+    if (dirconf.require, dirconf.access) != (before.require, before.access):  # rules of .htaccess files
+        denied = denial(request, vhost, dirconf, plan.reqenv)
+        if denied is not None:
+            raise HTTPError(403, denied)
     plan.vary = (*plan.vary, *_rewrite_in_directory(request, plan, first))
     apply_redirects(dirconf.redirects, request, vhost)  # mod_alias' fixup, after mod_rewrite's
     conn.header_rules = _header_rules(dirconf, plan)
@@ -227,8 +229,8 @@ def _rewrite_in_directory(request: Request, plan: Plan, first: bool) -> tuple[st
     path info after it: a new path is an internal redirect with the request's method and
     body, which runs everything again, these rules too (as in httpd, a rule that leaves
     the new path alone ends the loop)."""
-    rewrite = plan.dirconf.rewrite
-    if rewrite is None or not rewrite.engine or not rewrite.rules:
+    per_dir = plan.dirconf.rewrite
+    if per_dir is None or not per_dir.engine or not per_dir.rules:
         return ()
     assert plan.vhost is not None
     path, rest, st = _existing_part(plan.dirconf, first)
@@ -240,15 +242,15 @@ def _rewrite_in_directory(request: Request, plan: Plan, first: bool) -> tuple[st
         filename = path + "/"
     ctx = context_for(request, plan.vhost.server_name, plan.vhost.document_root, plan.reqenv, filename)
     try:
-        rules = _compiled(rewrite.rules)
+        rules = _compiled(per_dir.rules)
     except ConfigError as exc:
         raise HTTPError(500, f"{exc.where}: {exc.message}") from None
-    result = rules.apply_in_directory(filename, path_info, request.query, ctx, rewrite.directory,
-                                      rewrite.base)
+    result = rules.apply_in_directory(filename, path_info, request.query, ctx, per_dir.directory,
+                                      per_dir.base)
     plan.reqenv.update(result.env_set)
     plan.forced_type = result.content_type or plan.forced_type
     if result.status is not None:
-        raise HTTPError(result.status, f"RewriteRule in {rewrite.directory} answered {result.status} "
+        raise HTTPError(result.status, f"RewriteRule in {per_dir.directory} answered {result.status} "
                         f"for {request.path}")
     if result.redirect is not None:
         raise HTTPError(result.redirect[0], None, headers=[("Location", result.redirect[1])])
