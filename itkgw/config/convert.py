@@ -144,8 +144,8 @@ def _plain(current: Any) -> Any:
         return {"order": current.order, "allow": list(current.allow), "deny": list(current.deny),
                 "satisfy": current.satisfy}
     if isinstance(current, HeaderRule):
-        return [current.action, current.name, current.value] if current.value else [current.action,
-                                                                                     current.name]
+        words = ["always"] if current.always else []
+        return [*words, current.action, current.name, *([current.value] if current.value else [])]
     if isinstance(current, RewriteRule):
         rule = {"pattern": current.pattern, "substitution": current.substitution,
                 "flags": list(current.flags), "conditions": list(current.conditions)}
@@ -155,7 +155,8 @@ def _plain(current: Any) -> Any:
         return {name: item for name, item in condition.items() if item != []}
     if isinstance(current, Redirect):
         target = {} if current.target is None else {"target": current.target}
-        return {"url_path": current.url_path, **target, "status": current.status}
+        regex = {"regex": True} if current.regex else {}
+        return {"url_path": current.url_path, **target, "status": current.status, **regex}
     if isinstance(current, PHPSetting):
         return {"name": current.name, "value": current.value, "admin": current.admin}
     raise TypeError(f"no TOML form for {type(current).__name__}")

@@ -304,8 +304,8 @@ _HEADER_CONDITIONS = ("onsuccess", "always")
 class HeaderRules(Kind):
     """mod_headers' Header lines: set, append, add (NAME VALUE) and unset (NAME)."""
 
-    expects: ClassVar[str] = "a list of [action, name, value] lists"
-    toml_example: ClassVar[str] = '[["set", "X-Foo", "bar"], ["unset", "X-Bar"]]'
+    expects: ClassVar[str] = "a list of [action, name, value] lists, \"always\" first for error responses too"
+    toml_example: ClassVar[str] = '[["set", "X-Foo", "bar"], ["always", "set", "X-A", "b"]]'
     args_example: ClassVar[str] = "Header set X-Foo bar, or Header unset X-Bar"
 
     def from_toml(self, value: object, where: str) -> tuple[HeaderRule, ...]:
@@ -319,11 +319,12 @@ class HeaderRules(Kind):
         return tuple(rules)
 
     def from_args(self, args: list[str], where: str) -> tuple[HeaderRule, ...]:
-        if args and args[0].lower() in _HEADER_CONDITIONS:
-            args = args[1:]
         return (self.rule(args, where),)
 
     def rule(self, words: list[str], where: str) -> HeaderRule:
+        always = bool(words) and words[0].lower() == "always"
+        if words and words[0].lower() in _HEADER_CONDITIONS:
+            words = words[1:]
         if not words:
             raise self.wrong_args(words, where)
         action = words[0].lower()
@@ -341,7 +342,7 @@ class HeaderRules(Kind):
         if len(words) < wanted:
             raise ConfigError(where, f"Header {action} needs a header name"
                               + (" and a value" if wanted == 3 else ""), f"write it as {self.args_example}")
-        return HeaderRule(action, words[1], words[2] if wanted == 3 else "")
+        return HeaderRule(action, words[1], words[2] if wanted == 3 else "", always)
 
 
 @dataclass(frozen=True)

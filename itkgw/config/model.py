@@ -108,11 +108,13 @@ NOBODY = Identity("nobody", "nogroup", 65534, 65534)
 
 @dataclass(frozen=True)
 class HeaderRule:
-    """A ``Header set|append|add|unset NAME [VALUE]`` line of mod_headers."""
+    """A ``Header [always] set|append|add|unset NAME [VALUE]`` line of mod_headers; ``always``
+    rules apply to error responses too (httpd's err_headers_out)."""
 
     action: str
     name: str
     value: str = ""
+    always: bool = False
 
 
 @dataclass(frozen=True)

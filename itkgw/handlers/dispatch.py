@@ -120,6 +120,7 @@ def serve(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConf
     before = plan.dirconf
     names_directory = before.fs_path.endswith("/")
     dirconf = plan.dirconf = _merged(config, plan, before.fs_path, first, directory=names_directory)
+    conn.header_rules = _header_rules(dirconf, plan)  # "always" ones reach the refusals below too
     if (dirconf.require, dirconf.access) != (before.require, before.access):  # rules of .htaccess files
         denied = denial(request, vhost, dirconf, plan.reqenv)
         if denied is not None:

@@ -597,8 +597,9 @@ class HTTPConnection:
             if name.lower() in ("date", "server", "connection", "transfer-encoding"):
                 continue
             out.append((name, value))
-        if status < 400:
-            out = apply_header_rules(out, self.header_rules)
+        # mod_headers: every rule on a success, only "always" ones on an error response.
+        out = apply_header_rules(out, self.header_rules if status < 400 else
+                                 [rule for rule in self.header_rules if rule.always])
         self.status = status
         self._held_response = None  # an error page replaces a response held back whole
         if measure and not self._body_suppressed and not any(name.lower() == "content-length"

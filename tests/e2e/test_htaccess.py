@@ -284,6 +284,9 @@ AddEncoding gzip svgz
     </FilesMatch>
   </IfModule>
 </IfModule>
+<IfModule mod_headers.c>
+  Header always set X-Content-Type-Options nosniff
+</IfModule>
 """
 
 
@@ -304,7 +307,8 @@ def test_drupal_htaccess_routes_refuses_and_serves_compressed_files_as_under_apa
         "/d/node/1", "/d/index.php", "/d/node/1")
     assert _server_values(server.request("alice.test", "/d/").body)["SCRIPT_NAME"] == "/d/index.php"
     for refused in ("/d/sites/x/settings.php", "/d/x.module", "/d/.hidden"):
-        assert server.request("alice.test", refused).status == 403, refused
+        answer = server.request("alice.test", refused)
+        assert (answer.status, answer.headers["X-Content-Type-Options"]) == (403, "nosniff"), refused
     assert server.request("alice.test", "/d/core/install.php?a=1").body == b"install rewrite=ok&a=1"
     svgz = server.request("alice.test", "/d/logo.svgz")
     assert (svgz.headers["Content-Type"], svgz.headers["Content-Encoding"]) == ("image/svg+xml", "gzip")

@@ -567,6 +567,11 @@ def test_files_sections_inside_a_directory_apply_below_it(tmp_path: Path) -> Non
     assert nested[0].set_handler == "proxy:unix:/run/php/alice.sock|fcgi://localhost"
 
 
+def test_header_always_is_kept_for_error_responses(tmp_path: Path) -> None:
+    vhost = the_vhost(tmp_path, body="Header always set X-Content-Type-Options nosniff\nHeader set X-A b")
+    assert [(h.name, h.always) for h in vhost.headers] == [("X-Content-Type-Options", True), ("X-A", False)]
+
+
 def test_redirect_match_takes_a_regex_and_a_status(tmp_path: Path) -> None:
     vhost = the_vhost(tmp_path, body="RedirectMatch 301 ^/old/(.*)$ http://new.test/$1\n"
                                      "RedirectMatch 404 /\\.git\nRedirect /a http://new.test/b")

@@ -22,11 +22,13 @@ from itkgw.config.model import (
     DirSection,
     HeaderRule,
     Identity,
+    ModuleSettings,
     PHPSetting,
     Redirect,
     ServerConfig,
     VHost,
 )
+from itkgw.config.modules.rewrite import DirRewriteSettings
 from itkgw.config.report import vhost_table
 from itkgw.config.toml_reader import load_toml, loads_toml
 from itkgw.rules.authz import AccessCompat, Require, RequireGroup
@@ -321,3 +323,22 @@ def test_dash_s_in_22_has_name_based_vhosts_only_where_name_virtual_host_says() 
     assert declared[4:6] == ["*:80                   is a NameVirtualHost",
                              "         default server alice.test (sites/alice.conf:1)"]
     assert declared[-1] == "Compat: mpm-itk 2.2"
+
+
+def test_redirect_match_header_always_encodings_nested_files_and_directory_rules_read_back_equal() -> None:
+    config = small_model()
+    rules = DirRewriteSettings(rewrite_engine=True, rewrite_base="/app/",
+                               rewrite_rules=(RewriteRule("^", "index.php", ("L",)),))
+    vhost = dataclasses.replace(
+        config.vhosts[0],
+        redirects=(Redirect("^/old/(.*)$", "http://a.test/$1", 301, regex=True),
+                   Redirect("/\\.git", None, 404, regex=True)),
+        headers=(HeaderRule("set", "X-Content-Type-Options", "nosniff", always=True),),
+        add_encoding=(("gzip", ".svgz"),),
+        directories=(
+            DirSection(path="/tmp/app", modules=ModuleSettings((rules,))),
+            DirSection(path="*.php", kind="files", in_directory="/tmp/app",
+                       set_handler="application/x-httpd-php"),
+        ))
+    text = assert_round_trip(dataclasses.replace(config, vhosts=(vhost,)))
+    assert "regex = true" in text and '["always", "set", "X-Content-Type-Options", "nosniff"]' in text
