@@ -27,7 +27,7 @@ _DIRECTIVES_BY_MODULE: Mapping[str, tuple[str, ...]] = {
                       "FilterProvider", "FilterTrace"),
     "auth_basic_module": ("AuthBasicAuthoritative", "AuthBasicFake", "AuthBasicProvider",
                           "AuthBasicUseDigestAlgorithm"),
-    "authn_core_module": ("AuthName", "AuthType", "AuthnProviderAlias"),
+    "authn_core_module": ("AuthName", "AuthnProviderAlias"),
     "authn_file_module": ("AuthUserFile",),
     "authz_groupfile_module": ("AuthGroupFile",),
     "expires_module": ("ExpiresActive", "ExpiresByType", "ExpiresDefault"),

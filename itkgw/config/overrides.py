@@ -33,6 +33,7 @@ DIRECTIVE_CLASSES: dict[str, frozenset[str]] = {
     "serversignature": ALL_CLASSES,
     # mod_authz_core, mod_access_compat
     "require": frozenset({AUTHCONFIG}),
+    "authtype": frozenset({AUTHCONFIG}),
     "satisfy": frozenset({AUTHCONFIG}),
     "order": frozenset({LIMIT}),
     "allow": frozenset({LIMIT}),

@@ -354,3 +354,79 @@ def test_php_value_in_an_htaccess_yields_to_php_admin_value(itkgw_factory, docro
                                                   "php_settings": [{"name": "open_basedir", "admin": True,
                                                                     "value": str(alice.htdocs)}]}])])
     assert server.request("alice.test", "/site/ini.php").body == f"9 {alice.htdocs}".encode()
+
+
+#: The rewrite part of Joomla's stock htaccess.txt.
+JOOMLA = """Options +FollowSymlinks
+Options -Indexes
+<IfModule mod_rewrite.c>
+RewriteEngine On
+RewriteCond %{QUERY_STRING} base64_encode[^(]*\\\\([^)]*\\\\) [OR]
+RewriteCond %{QUERY_STRING} (<|%3C)([^s]*s)+cript.*(>|%3E) [NC,OR]
+RewriteCond %{QUERY_STRING} GLOBALS(=|\\\\[|\\\\%[0-9A-Z]{0,2}) [OR]
+RewriteCond %{QUERY_STRING} _REQUEST(=|\\\\[|\\\\%[0-9A-Z]{0,2})
+RewriteRule .* index.php [F]
+RewriteRule .* - [E=HTTP_AUTHORIZATION:%{HTTP:Authorization}]
+RewriteCond %{REQUEST_URI} !^/index\\\\.php
+RewriteCond %{REQUEST_FILENAME} !-f
+RewriteCond %{REQUEST_FILENAME} !-d
+RewriteRule .* index.php [L]
+</IfModule>
+"""
+
+#: DokuWiki's .htaccess in its root, and the one in each of its data directories.
+DOKUWIKI = """<Files ~ "^([\\\\._]ht|README$|VERSION$|COPYING$)">
+    <IfModule mod_authz_core.c>
+        Require all denied
+    </IfModule>
+    <IfModule !mod_authz_core.c>
+        Order allow,deny
+        Deny from all
+    </IfModule>
+</Files>
+<IfModule alias_module>
+    RedirectMatch 404 /\\\\.git
+</IfModule>
+"""
+DOKUWIKI_DATA = """<IfModule mod_authz_core.c>
+    AuthType None
+    Require all denied
+</IfModule>
+<IfModule !mod_authz_core.c>
+    Order allow,deny
+    Deny from all
+</IfModule>
+"""
+
+
+def test_joomla_htaccess_routes_and_refuses_attacks(itkgw_factory, docroots, put: Put) -> None:
+    alice = docroots[ALICE]
+    put(alice, "j/.htaccess", JOOMLA)
+    put(alice, "j/index.php", FRONT_CONTROLLER)
+    put(alice, "j/media/site.css", "css\n")
+    server = serve(itkgw_factory, alice, "All")
+    routed = _server_values(server.request("alice.test", "/j/component/content/article/1?lang=en").body)
+    assert (routed["SCRIPT_NAME"], routed["REDIRECT_URL"], routed["QUERY_STRING"]) == (
+        "/j/index.php", "/j/component/content/article/1", "lang=en")
+    assert server.request("alice.test", "/j/any?x=GLOBALS[y]").status == 403
+    assert server.request("alice.test", "/j/media/site.css").body == b"css\n"
+
+
+def test_dokuwiki_htaccess_files_keep_its_data_and_version_control_out_of_reach(itkgw_factory, docroots,
+                                                                                  put: Put) -> None:
+    alice = docroots[ALICE]
+    put(alice, "wiki/.htaccess", DOKUWIKI)
+    put(alice, "wiki/doku.php", "<?php echo 'wiki';\n")
+    put(alice, "wiki/README", "readme\n")
+    put(alice, "wiki/.git/HEAD", "ref\n")
+    put(alice, "wiki/data/.htaccess", DOKUWIKI_DATA)
+    put(alice, "wiki/data/pages/start.txt", "====== start ======\n")
+    put(alice, "wiki/conf/.htaccess", DOKUWIKI_DATA)
+    put(alice, "wiki/conf/users.auth.php", "# users\n")
+    server = serve(itkgw_factory, alice, "All")
+    page = server.request("alice.test", "/wiki/doku.php")
+    assert (page.status, page.body) == (200, b"wiki"), server.error_log_text()
+    for refused in ("/wiki/README", "/wiki/data/pages/start.txt", "/wiki/conf/users.auth.php",
+                    "/wiki/data/.htaccess"):
+        assert server.request("alice.test", refused).status == 403, refused
+    assert server.request("alice.test", "/wiki/.git/HEAD").status == 404

@@ -567,6 +567,14 @@ def test_files_sections_inside_a_directory_apply_below_it(tmp_path: Path) -> Non
     assert nested[0].set_handler == "proxy:unix:/run/php/alice.sock|fcgi://localhost"
 
 
+def test_auth_type_none_is_read_and_a_login_is_refused(tmp_path: Path) -> None:
+    the_vhost(tmp_path, body="<Directory /srv>\nAuthType None\nRequire all denied\n</Directory>")
+    login = vhost_file(tmp_path, body="<Directory /srv>\nAuthType Basic\n</Directory>")
+    assert only(problems(tmp_path, login)) == (
+        "httpd.conf:10: AuthType Basic is not supported: itkgw authenticates no one (guard the path with "
+        "Require ip/host, or let the application ask for a login)")
+
+
 def test_header_always_is_kept_for_error_responses(tmp_path: Path) -> None:
     vhost = the_vhost(tmp_path, body="Header always set X-Content-Type-Options nosniff\nHeader set X-A b")
     assert [(h.name, h.always) for h in vhost.headers] == [("X-Content-Type-Options", True), ("X-A", False)]
