@@ -99,15 +99,25 @@ def _existing_part(dirconf: DirConfig, first: bool) -> tuple[str, str, os.stat_r
     return path, rest, st
 
 
+def _walked(dirconf: DirConfig, first: bool) -> tuple[str, str]:
+    """r->filename and r->path_info as Apache's walk leaves them: an existing file and the
+    rest; below an existing directory, the first name missing in it and the rest after
+    that name (/app/a/b: /app, then /a/b)."""
+    path, rest, st = _existing_part(dirconf, first)
+    if rest and stat.S_ISDIR(st.st_mode):
+        name, slash, after = rest[1:].partition("/")
+        return os.path.join(path, name), slash + after
+    if not rest and dirconf.fs_path.endswith("/") and path != "/":
+        return path + "/", ""
+    return path, rest
+
+
 def _missing_script(request: Request, dirconf: DirConfig, first: bool) -> Script:
-    """Apache's walk for a path that does not exist: the file is the existing directory and
-    the first name missing in it, the rest is path info (/app/a/b: /app, then /a/b)."""
-    path, rest, _ = _existing_part(dirconf, first)
-    name, slash, after = rest[1:].partition("/")
-    path_info = slash + after
+    """The script Apache's walk names for a path that does not exist (see _walked)."""
+    filename, path_info = _walked(dirconf, first)
     url = request.path
     script_name = url[: len(url) - len(path_info)] if path_info else url
-    return Script(os.path.join(path, name), script_name, path_info)
+    return Script(filename, script_name, path_info)
 
 
 def serve(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConfig, mime: MimeTypes,
@@ -234,13 +244,7 @@ def _rewrite_in_directory(request: Request, plan: Plan, first: bool) -> tuple[st
     if per_dir is None or not per_dir.engine or not per_dir.rules:
         return ()
     assert plan.vhost is not None
-    path, rest, st = _existing_part(plan.dirconf, first)
-    filename, path_info = path, rest
-    if rest and stat.S_ISDIR(st.st_mode):
-        name, slash, after = rest[1:].partition("/")
-        filename, path_info = os.path.join(path, name), slash + after
-    elif not rest and plan.dirconf.fs_path.endswith("/") and path != "/":
-        filename = path + "/"
+    filename, path_info = _walked(plan.dirconf, first)
     ctx = context_for(request, plan.vhost.server_name, plan.vhost.document_root, plan.reqenv, filename)
     try:
         rules = _compiled(per_dir.rules)
@@ -275,12 +279,14 @@ def _merged(config: ServerConfig, plan: Plan, fs_path: str, first: bool,
     with those of the .htaccess files on the way, read now, as the request's identity."""
     assert plan.vhost is not None
     where = (fs_path.rstrip("/") if directory else os.path.dirname(fs_path.rstrip("/"))) or "/"
-    try:
-        access = access_files.sections_along(config, plan.vhost, where)
-    except OSError as exc:
-        folder = os.path.dirname(exc.filename or where)
-        raise _denied(exc, first, f"{exc.filename} pcfg_openfile: unable to check htaccess file, ensure it "
-                      f"is readable and that '{folder}/' is executable") from None
+    access = plan.access_read.get(where)
+    if access is None:
+        try:
+            access = plan.access_read[where] = access_files.sections_along(config, plan.vhost, where)
+        except OSError as exc:
+            folder = os.path.dirname(exc.filename or where)
+            raise _denied(exc, first, f"{exc.filename} pcfg_openfile: unable to check htaccess file, ensure "
+                          f"it is readable and that '{folder}/' is executable") from None
     return merge(config, plan.vhost, plan.url_path, fs_path=fs_path, access=access)
 
 

@@ -16,10 +16,8 @@ next request of the same client connection.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable, Mapping
 from contextlib import nullcontext
-from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from itkgw.config.kinds_structured import proxy_address
@@ -30,7 +28,7 @@ from itkgw.handlers import spool
 from itkgw.handlers.cgi import CGI_HEAD, HeadLimits, not_modified, parse_cgi_head, split_head
 from itkgw.handlers.fcgi_client import Address, Connection, connect
 from itkgw.handlers.phpcgi import ini_line
-from itkgw.rules.pcre import compile_regex
+from itkgw.rules.pcre import cached_regex, fill_groups
 
 if TYPE_CHECKING:
     from itkgw.http.connection import HTTPConnection
@@ -54,33 +52,17 @@ def php_params(settings: Mapping[str, PHPSetting]) -> dict[str, str]:
     return params
 
 
-_GROUP_REFERENCE = re.compile(r"\$(\d)")
-
-
 def pass_match(settings: ProxySettings, url_path: str) -> str | None:
     """The backend URL the first matching ProxyPassMatch gives ``url_path``, $N filled
     in; None when none matches, or the first match is an exemption (``!``)."""
     for pattern, url in settings.pass_match or ():
-        match = _regex(pattern).search(url_path)
+        match = cached_regex(pattern).search(url_path)
         if match is None:
             continue
         if url == "!":
             return None
-        return _fill(url, match)
+        return fill_groups(url, match)
     return None
-
-
-@lru_cache(maxsize=256)
-def _regex(pattern: str) -> re.Pattern[str]:
-    """A ProxyPassMatch regex as httpd's PCRE reads it (checked when the config was read)."""
-    return compile_regex(pattern)
-
-
-def _fill(url: str, match: re.Match[str]) -> str:
-    """``$0``..``$9`` of ``url`` replaced by the match's groups (an unmatched one by nothing)."""
-    groups = [match.group(0), *match.groups()]
-    return _GROUP_REFERENCE.sub(lambda ref: (groups[int(ref.group(1))] or "")
-                                if int(ref.group(1)) < len(groups) else "", url)
 
 
 def script_filename(url: str, backend_type: str | None) -> str:

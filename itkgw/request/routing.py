@@ -14,11 +14,10 @@ import grp
 import logging
 import os
 import pwd
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from itkgw.config.model import Identity, Redirect, ServerConfig, VHost
+from itkgw.config.model import DirSection, Identity, Redirect, ServerConfig, VHost
 from itkgw.config.modules.core import RequestSettings
 from itkgw.errors import HTTPError
 from itkgw.http.connection import Request
@@ -26,7 +25,7 @@ from itkgw.request import canonical
 from itkgw.request.dirconf import DirConfig, merge
 from itkgw.request.variables import context_for
 from itkgw.rules import authz, expr, rewrite
-from itkgw.rules.pcre import compile_regex
+from itkgw.rules.pcre import cached_regex, fill_groups
 
 log = logging.getLogger("itkgw.core")
 
@@ -69,6 +68,9 @@ class Plan:
     vary: tuple[str, ...] = ()
     #: The Content-Type a RewriteRule's T= forces on a file served.
     forced_type: str | None = None
+    #: The sections of the .htaccess files read for this request, by the directory read down
+    #: to: the mapped path, the file and its index each need them, each read once.
+    access_read: dict[str, tuple[DirSection, ...]] = field(default_factory=dict)
 
 
 def _redirect(status: int, location: str | None) -> HTTPError:
@@ -82,10 +84,10 @@ def apply_redirects(redirects: Sequence[Redirect], request: Request, vhost: VHos
     absolute URL back to this server, as httpd sends it."""
     for rule in redirects:
         if rule.regex:
-            match = compile_regex(rule.url_path).search(request.path)
+            match = cached_regex(rule.url_path).search(request.path)
             if match is None:
                 continue
-            target = rule.target and _filled(rule.target, match)
+            target = rule.target and fill_groups(rule.target, match)
         else:
             stem = rule.url_path.rstrip("/")
             if not (request.path == stem or request.path.startswith(stem + "/") or rule.url_path == "/"):
@@ -100,16 +102,6 @@ def apply_redirects(redirects: Sequence[Redirect], request: Request, vhost: VHos
         if request.query:
             target += "?" + request.query
         raise _redirect(rule.status, target)
-
-
-_GROUP = re.compile(r"\$(\d)")
-
-
-def _filled(target: str, match: re.Match[str]) -> str:
-    """RedirectMatch's URL with $0..$9 of the match (an unmatched or missing group: nothing)."""
-    groups = [match.group(0), *match.groups()]
-    return _GROUP.sub(lambda ref: (groups[int(ref.group(1))] or "") if int(ref.group(1)) < len(groups)
-                      else "", target)
 
 
 def user_dir_view(vhost: VHost, url_path: str) -> tuple[str, VHost] | None:

@@ -7,6 +7,7 @@ the rest is left to re, which raises re.error for what it cannot compile.
 
 from __future__ import annotations
 
+import functools
 import re
 
 _POSIX_CLASSES = {
@@ -26,6 +27,24 @@ def compile_regex(pattern: str, nocase: bool = False) -> re.Pattern[str]:
     """
     flags = re.ASCII | (re.IGNORECASE if nocase else 0)
     return re.compile(_translate_pcre(pattern), flags)
+
+
+@functools.lru_cache(maxsize=512)
+def cached_regex(pattern: str) -> re.Pattern[str]:
+    """compile_regex once per process, for a configuration's pattern asked on every request
+    (ProxyPassMatch, RedirectMatch); the reader checked it compiles."""
+    return compile_regex(pattern)
+
+
+_GROUP_REFERENCE = re.compile(r"\$(\d)")
+
+
+def fill_groups(template: str, match: re.Match[str]) -> str:
+    """``$0``..``$9`` of ``template`` replaced by the match's groups (an unmatched or
+    missing one by nothing), as httpd fills a ProxyPassMatch or RedirectMatch URL."""
+    groups = [match.group(0), *match.groups()]
+    return _GROUP_REFERENCE.sub(lambda ref: (groups[int(ref.group(1))] or "")
+                                if int(ref.group(1)) < len(groups) else "", template)
 
 
 def _translate_pcre(pattern: str) -> str:
