@@ -14,10 +14,9 @@ ones, and likewise, apart, for Order/Allow/Deny.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, TypeVar, cast
@@ -275,12 +274,13 @@ def _directory_sections(vhost: VHost, fs_path: str) -> list[DirSection]:
     return directories + directory_matches
 
 
-def _files_sections(vhost: VHost, fs_path: str, directories: list[DirSection]) -> list[DirSection]:
+def _files_sections(sections: Sequence[DirSection], fs_path: str,
+                    directories: list[DirSection]) -> list[DirSection]:
     """<Files> and <FilesMatch> sections that match the file's name, in the order httpd's file
     walk takes them: those of the server and vhost as written, then those written inside a
     <Directory> that covers the file, in the order the directory walk took their directories."""
     basename = os.path.basename(fs_path.rstrip("/"))
-    matching = [s for s in vhost.directories if s.kind == "files"
+    matching = [s for s in sections if s.kind == "files"
                 and (_regex(s.path).search(basename) if s.regex else _glob(s.path).fullmatch(basename))]
     outer = [s for s in matching if s.in_directory is None]
     order: dict[tuple[str | None, bool], int] = {(d.path, d.regex): n for n, d in enumerate(directories)}
@@ -303,14 +303,8 @@ def sections_for(vhost: VHost, url_path: str, fs_path: str,
         plain = sorted([*(s for s in directories if not s.regex), *own],
                        key=lambda s: (len(s.path.rstrip("/")), s in own))
         directories = plain + [s for s in directories if s.regex]
-        vhost = _with_sections(vhost, tuple(s for s in access if s.kind == "files"))
-    return directories + _files_sections(vhost, fs_path, directories) + locations
-
-
-@lru_cache(maxsize=64)
-def _with_sections(vhost: VHost, extra: tuple[DirSection, ...]) -> VHost:
-    """``vhost`` with the <Files> sections of .htaccess files after its own."""
-    return dataclasses.replace(vhost, directories=(*vhost.directories, *extra))
+    files = _files_sections((*vhost.directories, *access), fs_path, directories)
+    return directories + files + locations
 
 
 def merge(config: ServerConfig, vhost: VHost, url_path: str, fs_path: str | None = None,
