@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from itkbench import systems
 from itkbench.processes import Launched
-from itkbench.sites import WEB_USER
+from itkbench.sites import OVERRIDE_TREES, WEB_USER
 
 APACHE = "/usr/sbin/apache2"
 MODULES = "/usr/lib/apache2/modules"
@@ -65,7 +65,7 @@ VHOST = """
         AllowOverride None
         Require all granted
     </Directory>
-</VirtualHost>
+{override_dirs}</VirtualHost>
 """
 
 
@@ -83,8 +83,11 @@ class ApacheItk(systems.System):
             max_keep_alive_requests=systems.MAX_KEEP_ALIVE_REQUESTS,
         )
         for site in self.sites:
+            override_dirs = "".join(
+                f"    <Directory {site.docroot / tree}>\n        AllowOverride {override}\n    </Directory>\n"
+                for tree, override in OVERRIDE_TREES.items())
             text += VHOST.format(port=self.port, server_name=site.server_name, docroot=site.docroot,
-                                 user=site.user.pw_name)
+                                 user=site.user.pw_name, override_dirs=override_dirs)
         return text
 
     def launch(self) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from itkbench.sites import deep_path
+
 #: content -> (file in every docroot, label in the tables)
 CONTENTS: dict[str, tuple[str, str]] = {
     "1k": ("1k.txt", "1 KiB static"),
@@ -11,6 +13,15 @@ CONTENTS: dict[str, tuple[str, str]] = {
     "php": ("hello.php", "hello.php"),
     "cgi": ("hello.cgi", "CGI (sh)"),
 }
+#: The same files four directories deep, with an .htaccess per level read (``ht``)
+#: or not opened (``deep``, AllowOverride None): what .htaccess costs each request.
+OVERRIDE_CONTENTS: dict[str, tuple[str, str]] = {
+    "ht1k": (deep_path("all", "1k.txt"), "1 KiB static, 4 .htaccess levels"),
+    "deep1k": (deep_path("none", "1k.txt"), "1 KiB static, 4 levels, AllowOverride None"),
+    "htphp": (deep_path("all", "hello.php"), "hello.php, 4 .htaccess levels"),
+    "deepphp": (deep_path("none", "hello.php"), "hello.php, 4 levels, AllowOverride None"),
+}
+CONTENTS.update(OVERRIDE_CONTENTS)
 
 
 @dataclass(frozen=True)
@@ -47,14 +58,16 @@ class Cell:
 
 
 def full_matrix() -> list[Cell]:
-    """Every content x {keep-alive, close} x {8, 64}, then the mixed-vhost cells."""
+    """Every content x {keep-alive, close} x {8, 64}, the mixed-vhost cells, then the .htaccess cells."""
     cells = [
         Cell(content, keep_alive, connections)
         for content in CONTENTS
+        if content not in OVERRIDE_CONTENTS
         for keep_alive in (True, False)
         for connections in (8, 64)
     ]
     cells += [Cell("php", False, connections, mixed=True) for connections in (8, 64)]
+    cells += [Cell(content, True, 8) for content in OVERRIDE_CONTENTS]
     return cells
 
 

@@ -21,7 +21,7 @@ import toml
 
 from itkbench import forkprof, nginx_fpm, systems
 from itkbench.processes import Launched
-from itkbench.sites import WEB_USER, Site
+from itkbench.sites import OVERRIDE_TREES, WEB_USER, Site
 
 REPO = Path(__file__).resolve().parents[2]
 BENCH = REPO / "bench"
@@ -113,6 +113,8 @@ class Itkgw(systems.System):
                 "document_root": str(site.docroot),
                 "assign_user_id": [site.user.pw_name, site.user.pw_name],
                 "cgi_extensions": [".cgi"],
+                "directory": [{"path": str(site.docroot / tree), "allow_override": [override]}
+                              for tree, override in OVERRIDE_TREES.items()],
                 **self.variant.vhost,
                 **self.fpm_handler(site),
             }

@@ -40,6 +40,29 @@ FILES: dict[str, tuple[bytes, int]] = {
     "hello.cgi": (HELLO_CGI.encode(), 0o750),
 }
 
+#: The .htaccess rows' two trees below each docroot, by the AllowOverride their top
+#: directory gets: the same four directories, each with the same ``.htaccess``, and
+#: the same files at the bottom. Under ``All`` a request reads all four files; under
+#: ``None`` it opens none.
+OVERRIDE_TREES = {"all": "All", "none": "None"}
+DEEP_DIRS = ("l1", "l2", "l3")
+#: What a customer's .htaccess typically holds when it is not a rewrite front controller.
+HTACCESS = """\
+Options -Indexes
+DirectoryIndex index.php index.html
+AddType text/plain .txt
+<Files "*.bak">
+    Require all denied
+</Files>
+"""
+DEEP_FILES = ("1k.txt", "hello.php")
+
+
+def deep_path(tree: str, file_name: str) -> str:
+    """``all/l1/l2/l3/1k.txt``: a file four directories below the docroot."""
+    return "/".join((tree, *DEEP_DIRS, file_name))
+
+
 #: What each file's URL must answer with (a 200 with this body).
 EXPECTED_BODY: dict[str, bytes] = {
     "1k.txt": FILES["1k.txt"][0],
@@ -47,6 +70,8 @@ EXPECTED_BODY: dict[str, bytes] = {
     "hello.php": b"Hello from PHP\n",
     "hello.cgi": b"Hello from CGI\n",
 }
+EXPECTED_BODY.update({deep_path(tree, name): EXPECTED_BODY[name]
+                      for tree in OVERRIDE_TREES for name in DEEP_FILES})
 
 
 @dataclass(frozen=True)
@@ -106,8 +131,27 @@ def build_sites(base: Path, names: Sequence[str] = USERS) -> list[Site]:
             path = site.docroot / file_name
             path.write_bytes(content)
             _own(path, user.pw_uid, web_gid, mode)
+        for tree in OVERRIDE_TREES:
+            _build_deep_tree(site.docroot / tree, user.pw_uid, web_gid)
         sites.append(site)
     return sites
+
+
+def _build_deep_tree(top: Path, uid: int, gid: int) -> None:
+    """``top`` and :data:`DEEP_DIRS` below it, an ``.htaccess`` in each, :data:`DEEP_FILES` at the bottom."""
+    directories = [top]
+    for name in DEEP_DIRS:
+        directories.append(directories[-1] / name)
+    for directory in directories:
+        directory.mkdir()
+        _own(directory, uid, gid, 0o750)
+        access_file = directory / ".htaccess"
+        access_file.write_text(HTACCESS)
+        _own(access_file, uid, gid, 0o640)
+    for file_name in DEEP_FILES:
+        path = directories[-1] / file_name
+        path.write_bytes(FILES[file_name][0])
+        _own(path, uid, gid, FILES[file_name][1])
 
 
 def _own(path: Path, uid: int, gid: int, mode: int) -> None:
