@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from itkgw.config.model import HeaderRule, ServerConfig, VHost
+from itkgw.config.model import DirSection, HeaderRule, ServerConfig
 from itkgw.config.modules.cgi import CGISettings
 from itkgw.config.modules.core import RequestSettings
 from itkgw.config.modules.fcgid import FcgidSettings
@@ -155,7 +155,7 @@ def serve(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConf
                                       or _answer_method_of_missing(conn, request, plan, config, first)):
             return
         raise
-    walked = _walk(target.filename, vhost, first)
+    walked = _walk(target.filename, plan, config, first)
     try:
         if stat.S_ISDIR(target.st.st_mode):
             dirconf = plan.dirconf = _merged(config, plan, target.filename, first, directory=True)
@@ -180,7 +180,7 @@ def serve(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConf
                                 % (target.filename, ",".join(dirconf.directory_index)))
             target = index
             os.close(walked)
-            walked = _walk(target.filename, vhost, first)
+            walked = _walk(target.filename, plan, config, first)
         _serve_target(conn, request, plan, config, mime, first, target, walked, backends)
     finally:
         os.close(walked)
@@ -279,15 +279,22 @@ def _merged(config: ServerConfig, plan: Plan, fs_path: str, first: bool,
     with those of the .htaccess files on the way, read now, as the request's identity."""
     assert plan.vhost is not None
     where = (fs_path.rstrip("/") if directory else os.path.dirname(fs_path.rstrip("/"))) or "/"
-    access = plan.access_read.get(where)
+    access = _access_along(config, plan, where, first)
+    return merge(config, plan.vhost, plan.url_path, fs_path=fs_path, access=access)
+
+
+def _access_along(config: ServerConfig, plan: Plan, directory: str, first: bool) -> tuple[DirSection, ...]:
+    """The sections of the .htaccess files from / down to ``directory``, read once per request."""
+    assert plan.vhost is not None
+    access = plan.access_read.get(directory)
     if access is None:
         try:
-            access = plan.access_read[where] = access_files.sections_along(config, plan.vhost, where)
+            access = plan.access_read[directory] = access_files.sections_along(config, plan.vhost, directory)
         except OSError as exc:
-            folder = os.path.dirname(exc.filename or where)
+            folder = os.path.dirname(exc.filename or directory)
             raise _denied(exc, first, f"{exc.filename} pcfg_openfile: unable to check htaccess file, ensure "
                           f"it is readable and that '{folder}/' is executable") from None
-    return merge(config, plan.vhost, plan.url_path, fs_path=fs_path, access=access)
+    return access
 
 
 def _allow(dirconf: DirConfig) -> str:
@@ -426,10 +433,15 @@ def _to_fcgid(conn: HTTPConnection, request: Request, plan: Plan, config: Server
     fcgid.serve(conn, request, backends, coordinates, limits, env, target.filename, php=php)
 
 
-def _walk(path: str, vhost: VHost, first: bool) -> int:
-    """``path`` walked under the vhost's symlink Options: an O_PATH descriptor of it."""
+def _walk(path: str, plan: Plan, config: ServerConfig, first: bool) -> int:
+    """``path`` walked under the symlink Options of the vhost and of the .htaccess files on
+    the way: an O_PATH descriptor of it."""
+    vhost = plan.vhost
+    assert vhost is not None
+    access = _access_along(config, plan, os.path.dirname(path.rstrip("/")) or "/", first)
+    follow_all = follows_any_link(vhost) and all(section.options is None for section in access)
     try:
-        return walk.walk(path, lambda directory: options_at(vhost, directory), follows_any_link(vhost))
+        return walk.walk(path, lambda directory: options_at(vhost, directory, access), follow_all)
     except OSError as exc:
         raise _denied(exc, first, path) from None
 

@@ -232,11 +232,13 @@ def access_file_dirs(config: ServerConfig, vhost: VHost, directory: str) -> Acce
     return _access_dirs.get((config, vhost), (directory,), walk)
 
 
-def options_at(vhost: VHost, directory: str) -> frozenset[str]:
-    """The Options in effect for ``directory`` as the directory walk reaches it:
-    the vhost's, then its <Directory> and <DirectoryMatch> sections'."""
+def options_at(vhost: VHost, directory: str, access: tuple[DirSection, ...] = ()) -> frozenset[str]:
+    """The Options in effect for ``directory`` as the directory walk reaches it: the
+    vhost's, then its <Directory> sections' and the .htaccess files' from ``access`` that
+    cover it, in the walk's order, then its <DirectoryMatch> sections'."""
     options = apply_options(frozenset(), vhost.options)
-    for section in _directory_sections(vhost, directory):
+    own = tuple(s for s in access if s.kind == "directory" and _below(directory, s.path))
+    for section in _in_walk_order(_directory_sections(vhost, directory), own):
         if section.options is not None:
             options = apply_options(options, section.options)
     return options
@@ -274,6 +276,16 @@ def _directory_sections(vhost: VHost, fs_path: str) -> list[DirSection]:
     return directories + directory_matches
 
 
+def _in_walk_order(directories: list[DirSection], own: tuple[DirSection, ...]) -> list[DirSection]:
+    """``directories`` (see _directory_sections) with the .htaccess files' own sections
+    ``own``, each right after the <Directory> sections of its directory."""
+    if not own:
+        return directories
+    plain = sorted([*(s for s in directories if not s.regex), *own],
+                   key=lambda s: (len(s.path.rstrip("/")), s in own))
+    return plain + [s for s in directories if s.regex]
+
+
 def _files_sections(sections: Sequence[DirSection], fs_path: str,
                     directories: list[DirSection]) -> list[DirSection]:
     """<Files> and <FilesMatch> sections that match the file's name, in the order httpd's file
@@ -297,12 +309,8 @@ def sections_for(vhost: VHost, url_path: str, fs_path: str,
     the <Files> in it), each taken right after the <Directory> sections of its directory."""
     locations = [s for s in vhost.directories if s.kind == "location"
                  and (_regex(s.path).search(url_path) if s.regex else _url_below(url_path, s.path))]
-    directories = _directory_sections(vhost, fs_path)
-    if access:
-        own = [s for s in access if s.kind == "directory"]
-        plain = sorted([*(s for s in directories if not s.regex), *own],
-                       key=lambda s: (len(s.path.rstrip("/")), s in own))
-        directories = plain + [s for s in directories if s.regex]
+    directories = _in_walk_order(_directory_sections(vhost, fs_path),
+                                 tuple(s for s in access if s.kind == "directory"))
     files = _files_sections((*vhost.directories, *access), fs_path, directories)
     return directories + files + locations
 

@@ -98,6 +98,28 @@ def test_with_allowoverride_none_the_file_is_never_opened(itkgw_factory, docroot
     assert server.request("alice.test", "/closed/page.html").body == b"page\n"
 
 
+def test_options_in_an_htaccess_decide_which_symbolic_links_the_walk_follows(itkgw_factory, docroots,
+                                                                            put: Put, request) -> None:
+    alice = docroots[ALICE]
+    put(alice, "real.html", "real\n")
+    put(alice, "shut/.htaccess", "Options -FollowSymLinks\n")
+    put(alice, "plain/page.html", "page\n")
+    put(alice, "closed/open/.htaccess", "Options +FollowSymLinks\n")
+    put(alice, "closed/plain/page.html", "page\n")
+    for folder in ("shut", "plain", "closed/open", "closed/plain"):
+        link = alice.htdocs / folder / "link.html"
+        link.symlink_to(alice.htdocs / "real.html")
+        os.lchown(link, alice.user.pw_uid, alice.user.pw_gid)
+        request.addfinalizer(link.unlink)
+    server = itkgw_factory([vhost_for(alice, "alice.test", directory=[
+        {"path": str(alice.htdocs), "allow_override": ["Options"]},
+        {"path": str(alice.htdocs / "closed"), "options": ["None"]}])])
+    followed = {folder: server.request("alice.test", f"/{folder}/link.html").status
+                for folder in ("shut", "plain", "closed/open", "closed/plain")}
+    assert followed == {"shut": 403, "plain": 200, "closed/open": 200, "closed/plain": 403}
+    assert _logged(server, f"Symbolic link not allowed or link target not accessible: {alice.htdocs}/shut/link.html")
+
+
 def test_a_changed_htaccess_counts_from_the_next_request(itkgw_factory, docroots, put: Put) -> None:
     alice = docroots[ALICE]
     htaccess = put(alice, "live/.htaccess", "Header set X-Version one\n")
