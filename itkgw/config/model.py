@@ -177,6 +177,8 @@ class DirSection:
     limit_request_body: int | None = doc("request body bytes at most here (LimitRequestBody)", None)
     allow_override: tuple[str, ...] | None = doc(
         "what .htaccess files below a <Directory> may hold (AllowOverride)", None)
+    allow_override_list: tuple[str, ...] | None = doc(
+        "directives .htaccess files below a <Directory> may hold by name (AllowOverrideList)", None)
     modules: ModuleSettings = doc("settings of modules that keep their own", ModuleSettings())
     where: str = doc("where the section was defined, for messages", "")
 

@@ -38,7 +38,6 @@ from typing import TYPE_CHECKING, Any
 from itkgw.config.model import Identity, PHPSetting, ServerConfig, VHost
 from itkgw.config.modules.fcgid import FcgidSettings
 from itkgw.config.modules.php import PHPRunSettings
-from itkgw.config.overrides import Overrides
 from itkgw.errors import HTTPError
 from itkgw.handlers import spool
 from itkgw.handlers.cgi import CGI_HEAD, PHP_HEAD
@@ -169,8 +168,8 @@ def _with_access_file_php(config: ServerConfig, vhost: VHost, configured: Mappin
         current = php.get(name)
         if current is not None and (current.admin or current.value == value):
             continue  # php_admin_value holds, as under mod_php
-        if not any(Overrides.of(words).allows("php_value")
-                   for _, words in access_file_dirs(config, vhost, os.path.dirname(filename))):
+        if not any(overrides.allows("php_value")
+                   for _, overrides in access_file_dirs(config, vhost, os.path.dirname(filename))):
             raise ClassRefused(f"php_value {name} is not the configuration's for {filename}, and no "
                                "AllowOverride on the way lets an .htaccess set it")
         php[name] = PHPSetting(name, value)

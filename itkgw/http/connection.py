@@ -583,13 +583,15 @@ class HTTPConnection:
         self._max_requests = max_requests
 
     def send_response_head(self, status: int, headers: list[tuple[str, str]], hold: bool = False,
-                           measure: bool = False, reason: str = "") -> None:
+                           measure: bool = False, reason: str = "", generated: bool = False) -> None:
         """Status line and headers; Date, Server and framing are added here. ``hold``: the
         body follows at once, so the head waits to leave in the same write. ``measure``: the
         body comes in pieces of unknown total; while it stays under RESPONSE_BUFFER and is not
         flushed, the response is held whole and gets a Content-Length, as Apache's
         content-length filter gives one to a response complete in its first brigade.
-        ``reason``: a script's own reason phrase (else the status's standard one)."""
+        ``reason``: a script's own reason phrase (else the status's standard one).
+        ``generated``: the server's own error or redirect page, which keeps only the "always"
+        header rules (httpd sends such a page with err_headers_out alone)."""
         out = [("Date", http_now()), ("Server", SERVER_SOFTWARE)]
         for name, value in headers:
             if "\r" in name or "\n" in name or "\r" in value or "\n" in value:
@@ -598,7 +600,7 @@ class HTTPConnection:
                 continue
             out.append((name, value))
         # mod_headers: every rule on a success, only "always" ones on an error response.
-        out = apply_header_rules(out, self.header_rules if status < 400 else
+        out = apply_header_rules(out, self.header_rules if status < 400 and not generated else
                                  [rule for rule in self.header_rules if rule.always])
         self.status = status
         self._held_response = None  # an error page replaces a response held back whole
@@ -750,7 +752,7 @@ class HTTPConnection:
             self.status = status
             self._send_raw_error(status, all_headers, body)
             return
-        self.send_response_head(status, all_headers)
+        self.send_response_head(status, all_headers, generated=True)
         self.send_data(body)
         self.end_response()
 

@@ -35,8 +35,7 @@ def sections_along(config: ServerConfig, vhost: VHost, directory: str) -> tuple[
     walk's order. Raises HTTPError(500) naming the file for one httpd would refuse, and
     OSError when one exists but cannot be read."""
     found: list[DirSection] = []
-    for current, words in access_file_dirs(config, vhost, directory):
-        overrides = Overrides.of(words)
+    for current, overrides in access_file_dirs(config, vhost, directory):
         for name in vhost.access_file_name:
             access_file = _access_file(os.path.join(current, name), overrides, config.compat)
             if access_file is not None:

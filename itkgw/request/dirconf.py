@@ -34,6 +34,7 @@ from itkgw.config.model import (
 )
 from itkgw.config.modules.fcgid import FcgidSettings
 from itkgw.config.modules.rewrite import DirRewriteSettings
+from itkgw.config.overrides import Overrides
 from itkgw.rules.authz import AccessCompat, RequireGroup
 from itkgw.rules.rewrite import RewriteRule
 
@@ -189,30 +190,27 @@ _merged = Memo()
 _overrides = Memo()
 
 
-def overrides_at(config: ServerConfig, vhost: VHost, directory: str) -> tuple[str, ...]:
-    """The AllowOverride in effect for ``directory``: the deepest plain <Directory>
-    section above it that sets one (regex sections cannot, as in Apache)."""
+def overrides_at(config: ServerConfig, vhost: VHost, directory: str) -> Overrides:
+    """What AllowOverride and AllowOverrideList grant ``directory``: each the deepest plain
+    <Directory> section above it that sets one (regex sections cannot, as in Apache)."""
     return _overrides.get((config, vhost), (directory,), lambda: _overrides_at(config, vhost, directory))
 
 
-def _overrides_at(config: ServerConfig, vhost: VHost, directory: str) -> tuple[str, ...]:
-    found = DEFAULT_OVERRIDE[config.compat]
+def _overrides_at(config: ServerConfig, vhost: VHost, directory: str) -> Overrides:
+    words = DEFAULT_OVERRIDE[config.compat]
+    listed: tuple[str, ...] = ()
     for section in _directory_sections(vhost, directory):
-        if not section.regex and section.allow_override is not None:
-            found = section.allow_override
-    return found
-
-
-def reads_access_files(overrides: tuple[str, ...]) -> bool:
-    """Whether an AllowOverride makes Apache read the access files of a directory."""
-    return [word.lower() for word in overrides] != ["none"]
+        if not section.regex:
+            words = section.allow_override if section.allow_override is not None else words
+            listed = section.allow_override_list if section.allow_override_list is not None else listed
+    return Overrides.of(words, listed)
 
 
 _access_dirs = Memo()
 
 
-#: (directory, its AllowOverride) pairs.
-AccessDirs = tuple[tuple[str, tuple[str, ...]], ...]
+#: (directory, what its .htaccess may hold) pairs.
+AccessDirs = tuple[tuple[str, Overrides], ...]
 
 
 def access_file_dirs(config: ServerConfig, vhost: VHost, directory: str) -> AccessDirs:
@@ -225,7 +223,7 @@ def access_file_dirs(config: ServerConfig, vhost: VHost, directory: str) -> Acce
         for depth in range(len(parts) + 1):
             current = "/" + "/".join(parts[:depth])
             overrides = overrides_at(config, vhost, current)
-            if reads_access_files(overrides):
+            if overrides.reads_files:
                 found.append((current, overrides))
         return tuple(found)
 

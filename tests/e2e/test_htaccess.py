@@ -90,6 +90,27 @@ def test_nonfatal_skips_what_is_not_granted_and_says_so(itkgw_factory, docroots,
     assert _logged(server, f"{alice.htdocs}/opts/.htaccess: Options not allowed here (skipped: Nonfatal)")
 
 
+def test_allowoverridelist_lets_the_named_directives_in_and_no_others(itkgw_factory, docroots,
+                                                                     put: Put) -> None:
+    alice = docroots[ALICE]
+    put(alice, "listed/a/.htaccess", "Redirect /listed/a/old /listed/new.html\nHeader set X-Listed yes\n"
+                                     "Header always set X-Always yes\n")
+    put(alice, "listed/a/page.html", "page\n")
+    put(alice, "listed/b/.htaccess", "Options -Indexes\n")
+    put(alice, "listed/b/page.html", "page\n")
+    server = itkgw_factory([vhost_for(alice, "alice.test", directory=[
+        {"path": str(alice.htdocs / "listed"), "allow_override": ["None"],
+         "allow_override_list": ["Redirect", "Header"]}])])
+    page = server.request("alice.test", "/listed/a/page.html")
+    assert (page.status, page.headers["X-Listed"], page.headers["X-Always"]) == (200, "yes", "yes")
+    # httpd sends its own redirect and error pages with the "always" headers alone.
+    moved = server.request("alice.test", "/listed/a/old")
+    assert (moved.status, moved.headers["Location"]) == (302, "http://alice.test/listed/new.html")
+    assert (moved.headers["X-Listed"], moved.headers["X-Always"]) == (None, "yes")
+    assert server.request("alice.test", "/listed/b/page.html").status == 500
+    assert _logged(server, f"{alice.htdocs}/listed/b/.htaccess: Options not allowed here")
+
+
 def test_with_allowoverride_none_the_file_is_never_opened(itkgw_factory, docroots, put: Put) -> None:
     alice = docroots[ALICE]
     put(alice, "closed/.htaccess", "Frobnicate on\n").chmod(0)

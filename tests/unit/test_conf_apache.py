@@ -623,6 +623,9 @@ def test_an_unknown_directive_is_httpds_invalid_command(tmp_path: Path) -> None:
      "use --compat=2.4)"),
     ("IncludeOptional x.conf",
      "IncludeOptional is not available with --compat=2.2 (Apache 2.2 has Include only; use --compat=2.4)"),
+    ("<Directory /srv>\nAllowOverrideList Redirect\n</Directory>",
+     "AllowOverrideList is not available with --compat=2.2 (Apache 2.2 has no AllowOverrideList: grant a "
+     "class with AllowOverride; use --compat=2.4)"),
 ])
 def test_24_only_directives_under_22(tmp_path: Path, line: str, message: str) -> None:
     error = only(problems(tmp_path, vhost_file(tmp_path, body=line), compat="2.2"))
@@ -1155,7 +1158,7 @@ def test_relative_paths_are_taken_from_serverroot(tmp_path: Path) -> None:
         "httpd.conf:6: ServerRoot must be a valid directory (none is not a directory)")
 
 
-def test_allowoverride_is_kept_with_one_warning(tmp_path: Path) -> None:
+def test_allowoverride_and_allowoverridelist_are_kept(tmp_path: Path) -> None:
     loaded = load(tmp_path, vhost_file(tmp_path, body=f"""
         <Directory {tmp_path}>
             AllowOverride None
@@ -1165,12 +1168,14 @@ def test_allowoverride_is_kept_with_one_warning(tmp_path: Path) -> None:
         </Directory>
         <Directory {tmp_path}/b>
             AllowOverride FileInfo Options=Indexes
+            AllowOverrideList Redirect RedirectMatch
         </Directory>
         """))
     assert loaded.warnings == []
     sections = loaded.config.vhosts[0].directories
     assert [section.allow_override for section in sections] == [
         ("None",), ("All",), ("FileInfo", "Options=Indexes")]
+    assert [section.allow_override_list for section in sections] == [None, None, ("Redirect", "RedirectMatch")]
 
 
 def test_accessfilename_is_every_vhost_s_default(tmp_path: Path) -> None:

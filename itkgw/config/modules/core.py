@@ -132,9 +132,13 @@ MODULE = Module(
         Directive("AllowOverride", "allow_override", DIRECTORY, OverrideWords(),
                   "which directives .htaccess files below a <Directory> may hold (default None; "
                   "All in 2.2): None, All, AuthConfig, FileInfo, Indexes, Limit, Options[=...], "
-                  "Nonfatal=Override|Unknown|All. Per-directory rewriting (RewriteRule in .htaccess) "
-                  "is not read yet: such a file answers 500",
+                  "Nonfatal=Override|Unknown|All",
                   sections=frozenset({"directory"})),
+        Directive("AllowOverrideList", "allow_override_list", DIRECTORY, Words(),
+                  "directives .htaccess files below a <Directory> may hold by name, besides what "
+                  "AllowOverride grants (default None)", sections=frozenset({"directory"}),
+                  series=ONLY_24, instead="Apache 2.2 has no AllowOverrideList: grant a class with "
+                  "AllowOverride"),
         Directive("AccessFileName", "access_file_name", VHOST, Words(),
                   "names of the per-directory files AllowOverride is about (default .htaccess)",
                   repeat=False),
