@@ -921,6 +921,8 @@ class _Reader:
             value = own[name] if own.get(name) is not None else inherited.get(name)
             if value is not None:
                 values[name] = value
+        if request_headers := _inherit(scope, base, "request_headers", own_first=False):
+            values["request_headers"] = request_headers  # joined, as mod_headers merges its rules
         if "access_log" in own and (log_format := self.resolve_log_format(scope)):
             values["access_log"], values["access_log_format"] = own["access_log"], log_format
         if "nice_value" in values:

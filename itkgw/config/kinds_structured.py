@@ -295,14 +295,17 @@ class EnvPairs(Kind):
         return ((args[0], args[1] if len(args) == 2 else ""),)
 
 
-HEADER_ACTIONS = ("set", "append", "add", "unset")
+HEADER_ACTIONS = ("set", "append", "add", "merge", "setifempty", "unset")
 #: mod_headers' conditions before the action: which responses the rule is for.
 _HEADER_CONDITIONS = ("onsuccess", "always")
 
 
 @dataclass(frozen=True)
 class HeaderRules(Kind):
-    """mod_headers' Header lines: set, append, add (NAME VALUE) and unset (NAME)."""
+    """mod_headers' Header lines: set, append, add, merge, setifempty (NAME VALUE) and unset (NAME)."""
+
+    #: The directive, for messages; RequestHeader has no "always".
+    directive: str = "Header"
 
     expects: ClassVar[str] = "a list of [action, name, value] lists, \"always\" first for error responses too"
     toml_example: ClassVar[str] = '[["set", "X-Foo", "bar"], ["always", "set", "X-A", "b"]]'
@@ -322,27 +325,40 @@ class HeaderRules(Kind):
         return (self.rule(args, where),)
 
     def rule(self, words: list[str], where: str) -> HeaderRule:
-        always = bool(words) and words[0].lower() == "always"
-        if words and words[0].lower() in _HEADER_CONDITIONS:
+        name = self.directive
+        always = bool(words) and words[0].lower() == "always" and name == "Header"
+        if words and words[0].lower() in _HEADER_CONDITIONS and name == "Header":
             words = words[1:]
         if not words:
             raise self.wrong_args(words, where)
         action = words[0].lower()
         if action not in HEADER_ACTIONS:
-            raise ConfigError(where, f"Header {words[0]} is not supported",
+            raise ConfigError(where, f"{name} {words[0]} is not supported",
                               "the actions are " + ", ".join(HEADER_ACTIONS))
         wanted = 2 if action == "unset" else 3
         if len(words) > wanted:
             extra = words[wanted]
             if extra.lower() == "early" or extra.lower().startswith(("env=", "expr=")):
-                raise ConfigError(where, f"conditional Header rules ({extra}) are not supported",
+                raise ConfigError(where, f"conditional {name} rules ({extra}) are not supported",
+                                  "set the header for every request, or not at all" if name != "Header" else
                                   "set the header for every response, or not at all")
-            raise ConfigError(where, f"Header {action} takes {wanted - 1} arguments, got {len(words) - 1}",
+            raise ConfigError(where, f"{name} {action} takes {wanted - 1} arguments, got {len(words) - 1}",
                               f"write it as {self.args_example}")
         if len(words) < wanted:
-            raise ConfigError(where, f"Header {action} needs a header name"
+            raise ConfigError(where, f"{name} {action} needs a header name"
                               + (" and a value" if wanted == 3 else ""), f"write it as {self.args_example}")
         return HeaderRule(action, words[1], words[2] if wanted == 3 else "", always)
+
+
+@dataclass(frozen=True)
+class RequestHeaderRules(HeaderRules):
+    """mod_headers' RequestHeader lines: the request's headers changed before the handler sees them."""
+
+    directive: str = "RequestHeader"
+
+    expects: ClassVar[str] = "a list of [action, name, value] lists"
+    toml_example: ClassVar[str] = '[["unset", "Proxy"], ["set", "X-Forwarded-Proto", "https"]]'
+    args_example: ClassVar[str] = "RequestHeader set X-Foo bar, or RequestHeader unset Proxy"
 
 
 @dataclass(frozen=True)

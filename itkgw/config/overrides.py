@@ -43,6 +43,7 @@ DIRECTIVE_CLASSES: dict[str, frozenset[str]] = {
     "setenv": frozenset({FILEINFO}),
     "unsetenv": frozenset({FILEINFO}),
     "header": frozenset({FILEINFO}),
+    "requestheader": frozenset({FILEINFO}),
     "addhandler": frozenset({FILEINFO}),
     "addtype": frozenset({FILEINFO}),
     "addencoding": frozenset({FILEINFO}),

@@ -22,11 +22,12 @@ from itkgw.config.model import DirSection, HeaderRule, ServerConfig
 from itkgw.config.modules.cgi import CGISettings
 from itkgw.config.modules.core import RequestSettings
 from itkgw.config.modules.fcgid import FcgidSettings
+from itkgw.config.modules.headers import RequestHeaderSettings
 from itkgw.config.modules.php import PHPRunSettings
 from itkgw.config.modules.proxy_fcgi import ProxySettings
 from itkgw.errors import CloseConnection, ConfigError, HTTPError, InternalRedirect
 from itkgw.handlers import cgi, fcgid, phpcgi, proxy_fcgi, static, walk
-from itkgw.http.connection import HTTPConnection, Request
+from itkgw.http.connection import HTTPConnection, Request, apply_header_rules
 from itkgw.request import access_files, canonical
 from itkgw.request.dirconf import DirConfig, follows_any_link, merge, options_at
 from itkgw.request.mime import MimeTypes
@@ -137,6 +138,7 @@ def serve(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConf
             raise HTTPError(403, denied)
     plan.vary = (*plan.vary, *_rewrite_in_directory(request, plan, first))
     apply_redirects(dirconf.redirects, request, vhost)  # mod_alias' fixup, after mod_rewrite's
+    _change_request_headers(request, dirconf)  # mod_headers' fixup, the last
     conn.header_rules = _header_rules(dirconf, plan)
     if dirconf.limit_request_body is not None:
         conn.limits.body = dirconf.limit_request_body
@@ -233,6 +235,14 @@ def _header_rules(dirconf: DirConfig, plan: Plan) -> list[HeaderRule]:
     conditions looked at), then the Header lines of the sections."""
     vary = [HeaderRule("merge", "Vary", ", ".join(dict.fromkeys(plan.vary)))] if plan.vary else []
     return [*vary, *dirconf.headers]
+
+
+def _change_request_headers(request: Request, dirconf: DirConfig) -> None:
+    """RequestHeader: the request's headers as the handler (and a script's HTTP_*) will see them."""
+    rules = dirconf.modules.get(RequestHeaderSettings).request_headers
+    if rules:
+        changed = apply_header_rules(request.headers, rules)
+        request.headers = [(name.lower(), value) for name, value in changed]
 
 
 def _rewrite_in_directory(request: Request, plan: Plan, first: bool) -> tuple[str, ...]:

@@ -17,6 +17,7 @@ import re
 import select
 import socket
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from html import escape
@@ -37,12 +38,16 @@ _DRAIN_LIMIT = 256 * 1024
 _ALLOW_STATIC = "OPTIONS,HEAD,GET,POST,TRACE"
 
 
-def apply_header_rules(headers: list[tuple[str, str]], rules: list[HeaderRule]) -> list[tuple[str, str]]:
-    """mod_headers' set, append, add, merge and unset, in order."""
+def apply_header_rules(headers: list[tuple[str, str]], rules: Sequence[HeaderRule]) -> list[tuple[str, str]]:
+    """mod_headers' set, append, add, merge, setifempty and unset, in order."""
     for rule in rules:
         name = rule.name.lower()
         action = rule.action.lower()
         existing = [value for key, value in headers if key.lower() == name]
+        if action == "setifempty":
+            if existing:
+                continue
+            action = "add"
         if action in ("set", "unset"):
             headers = [(key, value) for key, value in headers if key.lower() != name]
         if action == "set" or (action == "add") or (action in ("append", "merge") and not existing):

@@ -138,7 +138,26 @@ def test_options_in_an_htaccess_decide_which_symbolic_links_the_walk_follows(itk
     followed = {folder: server.request("alice.test", f"/{folder}/link.html").status
                 for folder in ("shut", "plain", "closed/open", "closed/plain")}
     assert followed == {"shut": 403, "plain": 200, "closed/open": 200, "closed/plain": 403}
-    assert _logged(server, f"Symbolic link not allowed or link target not accessible: {alice.htdocs}/shut/link.html")
+    assert _logged(server, "Symbolic link not allowed or link target not accessible: "
+                           f"{alice.htdocs}/shut/link.html")
+
+
+def test_requestheader_changes_what_the_script_sees_after_rewriting_looked(itkgw_factory, docroots,
+                                                                          put: Put) -> None:
+    alice = docroots[ALICE]
+    put(alice, "rh/.htaccess", "RequestHeader unset X-Drop\nRequestHeader set X-Forwarded-Proto https\n"
+                               "RequestHeader append X-List two\nRequestHeader setifempty X-Empty filled\n"
+                               "RequestHeader merge X-Merge b\n"
+                               "RewriteEngine On\nRewriteRule ^ - [E=SEEN_DROP:%{HTTP:X-Drop}]\n")
+    put(alice, "rh/h.php", "<?php foreach (['HTTP_X_DROP', 'HTTP_X_FORWARDED_PROTO', 'HTTP_X_LIST', "
+                           "'HTTP_X_EMPTY', 'HTTP_X_MERGE', 'SEEN_DROP'] as $k) "
+                           "echo $k, '=', $_SERVER[$k] ?? '(unset)', \"\\n\";\n")
+    server = serve(itkgw_factory, alice, "FileInfo")
+    seen = server.request("alice.test", "/rh/h.php", headers={"X-Drop": "gone", "X-List": "one",
+                                                                "X-Merge": "a, b"})
+    assert seen.body.decode().splitlines() == [
+        "HTTP_X_DROP=(unset)", "HTTP_X_FORWARDED_PROTO=https", "HTTP_X_LIST=one, two", "HTTP_X_EMPTY=filled",
+        "HTTP_X_MERGE=a, b", "SEEN_DROP=gone"]
 
 
 def test_a_changed_htaccess_counts_from_the_next_request(itkgw_factory, docroots, put: Put) -> None:
@@ -329,6 +348,7 @@ AddEncoding gzip svgz
 </IfModule>
 <IfModule mod_headers.c>
   Header always set X-Content-Type-Options nosniff
+  RequestHeader unset Proxy
 </IfModule>
 """
 

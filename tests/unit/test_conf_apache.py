@@ -24,6 +24,7 @@ from itkgw.config.convert import to_toml
 from itkgw.config.kinds import apache_words
 from itkgw.config.model import Address, DirSection, HeaderRule, Identity, PHPSetting, ServerConfig, VHost
 from itkgw.config.modules.cgi import CGISettings
+from itkgw.config.modules.headers import RequestHeaderSettings
 from itkgw.config.modules.proxy_fcgi import ProxySettings
 from itkgw.config.table import BY_NAME
 from itkgw.config.toml_reader import loads_toml
@@ -518,7 +519,10 @@ def test_a_directive_in_the_wrong_context(tmp_path: Path, body: str, message: st
     ("Header set X-A b env=HTTPS", "conditional Header rules (env=HTTPS) are not supported (set the "
                                    "header for "
                                    "every response, or not at all)"),
-    ("Header edit X-A a b", "Header edit is not supported (the actions are set, append, add, unset)"),
+    ("Header edit X-A a b", "Header edit is not supported (the actions are set, append, add, merge, "
+                            "setifempty, unset)"),
+    ("RequestHeader set X-A b early", "conditional RequestHeader rules (early) are not supported (set the "
+                                      "header for every request, or not at all)"),
     ("ErrorDocument 200 /x", "Unsupported HTTP response code 200 (use a status from 300 to 599)"),
     ("Redirect /old", "URL to redirect to is missing (write it as Redirect [status] /old "
                       "http://example.com/new)"),
@@ -578,6 +582,13 @@ def test_auth_type_none_is_read_and_a_login_is_refused(tmp_path: Path) -> None:
 def test_header_always_is_kept_for_error_responses(tmp_path: Path) -> None:
     vhost = the_vhost(tmp_path, body="Header always set X-Content-Type-Options nosniff\nHeader set X-A b")
     assert [(h.name, h.always) for h in vhost.headers] == [("X-Content-Type-Options", True), ("X-A", False)]
+
+
+def test_requestheader_rules_of_the_server_run_before_the_vhost_s(tmp_path: Path) -> None:
+    vhost = the_vhost(tmp_path, server="RequestHeader unset Proxy\n",
+                      body="RequestHeader set X-Forwarded-Proto https")
+    assert vhost.modules.get(RequestHeaderSettings).request_headers == (
+        HeaderRule("unset", "Proxy"), HeaderRule("set", "X-Forwarded-Proto", "https"))
 
 
 def test_redirect_match_takes_a_regex_and_a_status(tmp_path: Path) -> None:
@@ -1175,7 +1186,8 @@ def test_allowoverride_and_allowoverridelist_are_kept(tmp_path: Path) -> None:
     sections = loaded.config.vhosts[0].directories
     assert [section.allow_override for section in sections] == [
         ("None",), ("All",), ("FileInfo", "Options=Indexes")]
-    assert [section.allow_override_list for section in sections] == [None, None, ("Redirect", "RedirectMatch")]
+    assert [section.allow_override_list for section in sections] == [
+        None, None, ("Redirect", "RedirectMatch")]
 
 
 def test_accessfilename_is_every_vhost_s_default(tmp_path: Path) -> None:
@@ -1374,8 +1386,8 @@ def test_extended_status_is_read_in_both_series(tmp_path: Path) -> None:
                                             "implements of it: write the mapping as RewriteRules"),
     ("AliasMatch ^/x(.*) /srv/x$1", "AliasMatch is part of alias_module, but not of what itkgw implements of "
                                     "it: write a plain Alias per path"),
-    ("RequestHeader unset Proxy", "RequestHeader is part of headers_module, but not of what itkgw implements "
-                                  "of it: remove the line; itkgw passes request headers unchanged"),
+    ("RewriteOptions Inherit", "RewriteOptions is part of rewrite_module, but not of what itkgw implements "
+                               "of it: remove the line; rules are not inherited between contexts"),
 ])
 def test_directives_of_modules_itkgw_implements_in_part(tmp_path: Path, line: str, hint: str) -> None:
     name = line.split()[0]

@@ -695,7 +695,7 @@ options = ["+ExecCGI", "-Indexes"]
      "'10.0.0.0/33': The specified network mask is invalid.",
      "write Allow from all, an IP, a network (10.0.0.0/8), a host name or env=VAR"),
     ('headers = [["edit", "X-A", "a", "b"]]', "headers", "Header edit is not supported",
-     "the actions are set, append, add, unset"),
+     "the actions are set, append, add, merge, setifempty, unset"),
     ('rewrite_rules = [{ pattern = "^/", substitution = "-", flags = ["proxy"] }]', "rewrite_rules[1]",
      "RewriteRule: flag 'proxy' is not supported", "itkgw has no proxy"),
     ('redirects = [{ url_path = "/a" }]', "redirects", "URL to redirect to is missing",
