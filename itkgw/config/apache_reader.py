@@ -128,6 +128,7 @@ _ITEM_KEYS: dict[str, Callable[[Any], object]] = {
     "php_settings": lambda setting: setting.name,
     "fcgid_initial_env": lambda pair: pair[0],
     "fcgid_wrapper": lambda wrapper: wrapper.suffix,
+    "expires_by_type": lambda pair: pair[0],
 }
 #: ServerConfig fields read as plain settings (the others are built by the reader).
 _SERVER_FIELDS = model_fields(Context.SERVER) - {
@@ -923,6 +924,9 @@ class _Reader:
                 values[name] = value
         if request_headers := _inherit(scope, base, "request_headers", own_first=False):
             values["request_headers"] = request_headers  # joined, as mod_headers merges its rules
+        if scope is not base and own.get("expires_by_type") and inherited.get("expires_by_type"):
+            values["expires_by_type"] = _keyed_merge("expires_by_type", inherited["expires_by_type"],
+                                                     own["expires_by_type"])  # mod_expires' table overlay
         if "access_log" in own and (log_format := self.resolve_log_format(scope)):
             values["access_log"], values["access_log_format"] = own["access_log"], log_format
         if "nice_value" in values:

@@ -30,7 +30,6 @@ _DIRECTIVES_BY_MODULE: Mapping[str, tuple[str, ...]] = {
     "authn_core_module": ("AuthName", "AuthnProviderAlias"),
     "authn_file_module": ("AuthUserFile",),
     "authz_groupfile_module": ("AuthGroupFile",),
-    "expires_module": ("ExpiresActive", "ExpiresByType", "ExpiresDefault"),
     "ssl_module": (
         "SSLCACertificateFile", "SSLCACertificatePath", "SSLCertificateChainFile", "SSLCertificateFile",
         "SSLCertificateKeyFile", "SSLCipherSuite", "SSLEngine", "SSLHonorCipherOrder", "SSLOptions",

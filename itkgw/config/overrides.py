@@ -53,6 +53,10 @@ DIRECTIVE_CLASSES: dict[str, frozenset[str]] = {
     "removecharset": frozenset({FILEINFO}),
     "removelanguage": frozenset({FILEINFO}),
     "removetype": frozenset({FILEINFO}),
+    # mod_expires
+    "expiresactive": frozenset({INDEXES}),
+    "expiresbytype": frozenset({INDEXES}),
+    "expiresdefault": frozenset({INDEXES}),
     # mod_cgi, mod_fcgid, mod_proxy_fcgi
     "cgiscripttimeout": frozenset({FILEINFO}),
     "fcgidwrapper": frozenset({FILEINFO}),

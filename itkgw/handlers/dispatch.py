@@ -21,12 +21,13 @@ from urllib.parse import quote
 from itkgw.config.model import DirSection, HeaderRule, ServerConfig
 from itkgw.config.modules.cgi import CGISettings
 from itkgw.config.modules.core import RequestSettings
+from itkgw.config.modules.expires import ExpiresSettings
 from itkgw.config.modules.fcgid import FcgidSettings
 from itkgw.config.modules.headers import RequestHeaderSettings
 from itkgw.config.modules.php import PHPRunSettings
 from itkgw.config.modules.proxy_fcgi import ProxySettings
 from itkgw.errors import CloseConnection, ConfigError, HTTPError, InternalRedirect
-from itkgw.handlers import cgi, fcgid, phpcgi, proxy_fcgi, static, walk
+from itkgw.handlers import cgi, expires, fcgid, phpcgi, proxy_fcgi, static, walk
 from itkgw.http.connection import HTTPConnection, Request, apply_header_rules
 from itkgw.request import access_files, canonical
 from itkgw.request.dirconf import DirConfig, follows_any_link, merge, options_at
@@ -477,6 +478,10 @@ def _serve_target(conn: HTTPConnection, request: Request, plan: Plan, config: Se
         raise HTTPError(500, f"{target.filename} is assigned another identity than {request.path} "
                         "maps to (AssignUserID in a <Files> section); this process cannot serve it")
     conn.header_rules = _header_rules(dirconf, plan)
+    expiry = dirconf.modules.get(ExpiresSettings)
+    if expiry.active:
+        conn.success_headers = functools.partial(expires.add_expiry, settings=expiry,
+                                                 mtime=target.st.st_mtime, request_time=request.received)
     kind = dirconf.handler_for(target.filename)
     accept_path_info = dirconf.modules.get(RequestSettings).accept_path_info or "default"
     if target.path_info and accept_path_info != "on" and (accept_path_info == "off" or kind == "static"):

@@ -17,7 +17,7 @@ import re
 import select
 import socket
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from html import escape
@@ -327,6 +327,9 @@ class HTTPConnection:
         self._http10_kept = False
         #: mod_headers rules of the current request, applied to its response.
         self.header_rules: list[HeaderRule] = []
+        #: What the current request's handler adds to a response that is not an error, before
+        #: the Header rules see it (mod_expires' filter).
+        self.success_headers: Callable[[list[tuple[str, str]]], list[tuple[str, str]]] | None = None
         #: ServerAdmin of the current request's vhost, named on error pages.
         self.server_admin = NO_ADMIN
 
@@ -604,6 +607,8 @@ class HTTPConnection:
             if name.lower() in ("date", "server", "connection", "transfer-encoding"):
                 continue
             out.append((name, value))
+        if self.success_headers is not None and status < 400 and not generated:
+            out = self.success_headers(out)
         # mod_headers: every rule on a success, only "always" ones on an error response.
         out = apply_header_rules(out, self.header_rules if status < 400 and not generated else
                                  [rule for rule in self.header_rules if rule.always])

@@ -12,6 +12,7 @@ from __future__ import annotations
 import http.client
 import os
 import time
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import pytest
@@ -158,6 +159,34 @@ def test_requestheader_changes_what_the_script_sees_after_rewriting_looked(itkgw
     assert seen.body.decode().splitlines() == [
         "HTTP_X_DROP=(unset)", "HTTP_X_FORWARDED_PROTO=https", "HTTP_X_LIST=one, two", "HTTP_X_EMPTY=filled",
         "HTTP_X_MERGE=a, b", "SEEN_DROP=gone"]
+
+
+def _expires_after_date(answer) -> float:
+    return (parsedate_to_datetime(answer.headers["Expires"]) - parsedate_to_datetime(answer.headers["Date"])
+            ).total_seconds()
+
+
+def test_mod_expires_gives_expiry_by_type_as_under_apache(itkgw_factory, docroots, put: Put) -> None:
+    alice = docroots[ALICE]
+    put(alice, "ex/.htaccess", "ExpiresActive On\nExpiresDefault A1209600\n"
+                               'ExpiresByType text/css "access plus 1 month 2 days"\n'
+                               'ExpiresByType image/* "modification plus 1 hour"\n')
+    put(alice, "ex/a.css", "x{}\n")
+    put(alice, "ex/a.txt", "text\n")
+    os.utime(put(alice, "ex/old.gif", "GIF89a"), (1_000_000_000, 1_000_000_000))
+    put(alice, "ex/private.php", "<?php header('Cache-Control: private'); echo 'x';\n")
+    put(alice, "ex/own.php", "<?php header('Expires: Wed, 01 Jan 2031 00:00:00 GMT'); echo 'x';\n")
+    server = serve(itkgw_factory, alice, "Indexes")
+    css = server.request("alice.test", "/ex/a.css")
+    assert (css.headers["Cache-Control"], _expires_after_date(css)) == ("max-age=2764800", 2764800)
+    assert server.request("alice.test", "/ex/a.txt").headers["Cache-Control"] == "max-age=1209600"
+    old = server.request("alice.test", "/ex/old.gif")  # an hour after 2001: now, never the past
+    assert (old.headers["Cache-Control"], _expires_after_date(old)) == ("max-age=0", 0)
+    private = server.request("alice.test", "/ex/private.php")
+    assert private.headers["Cache-Control"] == "private, max-age=1209600"
+    own = server.request("alice.test", "/ex/own.php")
+    assert (own.headers["Expires"], own.headers["Cache-Control"]) == ("Wed, 01 Jan 2031 00:00:00 GMT", None)
+    assert server.request("alice.test", "/ex/missing.css").headers["Expires"] is None
 
 
 def test_a_changed_htaccess_counts_from_the_next_request(itkgw_factory, docroots, put: Put) -> None:
@@ -317,6 +346,9 @@ AddEncoding gzip svgz
 <IfModule mod_expires.c>
   ExpiresActive On
   ExpiresDefault A1209600
+  <FilesMatch \\.php$>
+    ExpiresActive Off
+  </FilesMatch>
 </IfModule>
 <IfModule !mod_rewrite.c>
   FallbackResource /index.php
@@ -375,6 +407,8 @@ def test_drupal_htaccess_routes_refuses_and_serves_compressed_files_as_under_apa
     assert server.request("alice.test", "/d/core/install.php?a=1").body == b"install rewrite=ok&a=1"
     svgz = server.request("alice.test", "/d/logo.svgz")
     assert (svgz.headers["Content-Type"], svgz.headers["Content-Encoding"]) == ("image/svg+xml", "gzip")
+    assert svgz.headers["Cache-Control"] == "max-age=1209600"
+    assert server.request("alice.test", "/d/node/1").headers["Expires"] is None  # PHP: ExpiresActive Off
     css = server.request("alice.test", "/d/style.css", headers={"Accept-Encoding": "gzip"})
     assert (css.body, css.headers["Content-Type"], css.headers["Content-Encoding"]) == (
         b"gzipped css\n", "text/css", "gzip")

@@ -24,6 +24,7 @@ from itkgw.config.convert import to_toml
 from itkgw.config.kinds import apache_words
 from itkgw.config.model import Address, DirSection, HeaderRule, Identity, PHPSetting, ServerConfig, VHost
 from itkgw.config.modules.cgi import CGISettings
+from itkgw.config.modules.expires import ExpiresSettings
 from itkgw.config.modules.headers import RequestHeaderSettings
 from itkgw.config.modules.proxy_fcgi import ProxySettings
 from itkgw.config.table import BY_NAME
@@ -589,6 +590,30 @@ def test_requestheader_rules_of_the_server_run_before_the_vhost_s(tmp_path: Path
                       body="RequestHeader set X-Forwarded-Proto https")
     assert vhost.modules.get(RequestHeaderSettings).request_headers == (
         HeaderRule("unset", "Proxy"), HeaderRule("set", "X-Forwarded-Proto", "https"))
+
+
+def test_mod_expires_codes_and_their_merge(tmp_path: Path) -> None:
+    vhost = the_vhost(tmp_path, server="ExpiresByType text/css A60\nExpiresByType image/png A1\n",
+                      body='ExpiresActive On\nExpiresByType image/png "modification plus 1 week 2 hours"\n'
+                           'ExpiresDefault "now plus 1 year"')
+    expires = vhost.modules.get(ExpiresSettings)
+    assert (expires.active, dict(expires.by_type or ()), expires.default) == (
+        True, {"text/css": "A60", "image/png": "M612000"}, "A31536000")
+    assert (expires.code_for("image/png"), expires.code_for("TEXT/CSS; charset=utf-8"),
+            expires.code_for("text/html")) == ("M612000", "A60", "A31536000")
+    wildcard = ExpiresSettings(by_type=(("image/*", "A5"),))
+    assert (wildcard.code_for("image/gif"), wildcard.code_for("text/plain")) == ("A5", None)
+
+
+@pytest.mark.parametrize(("line", "message"), [
+    ('ExpiresDefault "later plus 1 day"', "bad expires code, unrecognised <base> 'later'"),
+    ('ExpiresDefault "access plus 1 fortnight"', "bad expires code, unrecognised <type> 'fortnight'"),
+    ('ExpiresDefault "access plus one day"', "bad expires code, numeric value expected <num> 'one'"),
+    ('ExpiresDefault "access plus 1"', "bad expires code, missing <type>"),
+    ("ExpiresByType css A60", "ExpiresByType: 'css' is not a content type"),
+])
+def test_bad_expires_codes_are_httpd_s_errors(tmp_path: Path, line: str, message: str) -> None:
+    assert message in only(problems(tmp_path, vhost_file(tmp_path, body=line)))
 
 
 def test_redirect_match_takes_a_regex_and_a_status(tmp_path: Path) -> None:

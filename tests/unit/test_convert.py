@@ -28,6 +28,8 @@ from itkgw.config.model import (
     ServerConfig,
     VHost,
 )
+from itkgw.config.modules.expires import ExpiresSettings
+from itkgw.config.modules.headers import RequestHeaderSettings
 from itkgw.config.modules.rewrite import DirRewriteSettings
 from itkgw.config.report import vhost_table
 from itkgw.config.toml_reader import load_toml, loads_toml
@@ -342,3 +344,16 @@ def test_redirect_match_header_always_encodings_nested_files_and_directory_rules
         ))
     text = assert_round_trip(dataclasses.replace(config, vhosts=(vhost,)))
     assert "regex = true" in text and '["always", "set", "X-Content-Type-Options", "nosniff"]' in text
+
+
+def test_request_headers_expiry_and_allowoverridelist_read_back_equal() -> None:
+    config = small_model()
+    vhost = dataclasses.replace(
+        config.vhosts[0],
+        modules=ModuleSettings((
+            RequestHeaderSettings((HeaderRule("unset", "Proxy"),)),
+            ExpiresSettings(True, (("text/css", "A60"), ("image/*", "M3600")), "A86400"))),
+        directories=(DirSection(path="/tmp/app", allow_override=("None",),
+                                allow_override_list=("Redirect",)),))
+    text = assert_round_trip(dataclasses.replace(config, vhosts=(vhost,)))
+    assert 'expires_by_type = { "text/css" = "A60", "image/*" = "M3600" }' in text
