@@ -9,6 +9,7 @@ which a root-started process serves) instead of a 403 the client might cache.
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import functools
 import logging
@@ -252,7 +253,7 @@ def _rewrite_in_directory(request: Request, plan: Plan, first: bool) -> tuple[st
     body, which runs everything again, these rules too (as in httpd, a rule that leaves
     the new path alone ends the loop)."""
     per_dir = plan.dirconf.rewrite
-    if per_dir is None or not per_dir.engine or not per_dir.rules:
+    if per_dir is None or not per_dir.engine or not per_dir.rules or plan.rewrite_ended:
         return ()
     assert plan.vhost is not None
     filename, path_info = _walked(plan.dirconf, first)
@@ -265,6 +266,8 @@ def _rewrite_in_directory(request: Request, plan: Plan, first: bool) -> tuple[st
                                       per_dir.base)
     plan.reqenv.update(result.env_set)
     plan.forced_type = result.content_type or plan.forced_type
+    plan.rewrite_ended = plan.rewrite_ended or result.ended
+    plan.forced_handler = result.handler or plan.forced_handler
     if result.status is not None:
         raise HTTPError(result.status, f"RewriteRule in {per_dir.directory} answered {result.status} "
                         f"for {request.path}")
@@ -439,7 +442,7 @@ def _to_fcgid(conn: HTTPConnection, request: Request, plan: Plan, config: Server
     # php_value settings go too: those of .htaccess files are not in the manager's view.
     values = [[setting.name, setting.value] for setting in dirconf.php.values() if not setting.admin]
     coordinates = {"vhost": fcgid.vhost_index(config, plan.site), "url": plan.site_path,
-                   "file": target.filename, "php": values}
+                   "file": target.filename, "php": values, "kind": "php" if php else "fcgid"}
     limits = fcgid.RequestLimits.of(settings, float(config.timeout), php_default=php)
     fcgid.serve(conn, request, backends, coordinates, limits, env, target.filename, php=php)
 
@@ -478,6 +481,8 @@ def _serve_target(conn: HTTPConnection, request: Request, plan: Plan, config: Se
         raise HTTPError(500, f"{target.filename} is assigned another identity than {request.path} "
                         "maps to (AssignUserID in a <Files> section); this process cannot serve it")
     conn.header_rules = _header_rules(dirconf, plan)
+    if plan.forced_handler is not None:  # RewriteRule H=, which outranks SetHandler
+        dirconf = dataclasses.replace(dirconf, set_handler=plan.forced_handler)
     expiry = dirconf.modules.get(ExpiresSettings)
     if expiry.active:
         conn.success_headers = functools.partial(expires.add_expiry, settings=expiry,

@@ -114,8 +114,13 @@ class ClassRefused(Exception):
     """The coordinates do not name a FastCGI class the configuration has."""
 
 
+#: The directives by which an .htaccess file chooses a file's handler.
+_HANDLER_CHOOSERS = ("AddHandler", "SetHandler", "AddType", "RewriteRule")
+
+
 def backend_class(config: ServerConfig, vhost: VHost, url_path: str, filename: str,
-                  asker: Identity, asked_php: tuple[tuple[str, str], ...] = ()) -> BackendClass:
+                  asker: Identity, asked_php: tuple[tuple[str, str], ...] = (),
+                  asked_kind: str | None = None) -> BackendClass:
     """The class serving ``filename`` requested as ``url_path`` in ``vhost`` (the configured
     one, and the path before any UserDir view), from the configuration alone;
     ClassRefused when no request could be served so. The identity is the
@@ -129,7 +134,10 @@ def backend_class(config: ServerConfig, vhost: VHost, url_path: str, filename: s
     ``asked_php``: the php_value settings the asker's merge gave, .htaccess files
     included, which the configuration alone cannot know. Taken only where an
     AllowOverride on the way lets .htaccess set php_value, and never over a
-    php_admin_value.
+    php_admin_value. ``asked_kind``: ``php`` or ``fcgid`` as the asker's merge chose it
+    (AddHandler, SetHandler or a RewriteRule's H= in an .htaccess file), taken only where
+    an AllowOverride on the way lets .htaccess choose handlers (and, for an fcgid-script,
+    turn on ExecCGI where the configuration has it off).
     """
     try:
         view = user_dir_view(vhost, url_path)  # /~user/..., as routing took it
@@ -144,10 +152,16 @@ def backend_class(config: ServerConfig, vhost: VHost, url_path: str, filename: s
     dirconf = merge(config, vhost, url_path, fs_path=filename)
     settings = dirconf.modules.get(FcgidSettings)
     kind = dirconf.handler_for(filename)
+    if asked_kind is not None and asked_kind != kind:
+        if not _granted_on_the_way(config, vhost, filename, *_HANDLER_CHOOSERS):
+            raise ClassRefused(f"{filename} is no {asked_kind} by the configuration, and no AllowOverride "
+                               "on the way lets an .htaccess choose its handler")
+        kind = asked_kind
     if kind == "php" and vhost.modules.get(PHPRunSettings).persistent:
         command: tuple[str, ...] = (config.php_cgi,)
     elif kind == "fcgid":
-        if not dirconf.exec_cgi and not dirconf.script_alias:
+        if not dirconf.exec_cgi and not dirconf.script_alias and not (
+                asked_kind == "fcgid" and _granted_on_the_way(config, vhost, filename, "Options")):
             raise ClassRefused(f"Options ExecCGI is off for {filename}")
         wrapper = settings.wrapper_for(filename)
         command = wrapper.command if wrapper else (filename,)
@@ -168,12 +182,17 @@ def _with_access_file_php(config: ServerConfig, vhost: VHost, configured: Mappin
         current = php.get(name)
         if current is not None and (current.admin or current.value == value):
             continue  # php_admin_value holds, as under mod_php
-        if not any(overrides.allows("php_value")
-                   for _, overrides in access_file_dirs(config, vhost, os.path.dirname(filename))):
+        if not _granted_on_the_way(config, vhost, filename, "php_value"):
             raise ClassRefused(f"php_value {name} is not the configuration's for {filename}, and no "
                                "AllowOverride on the way lets an .htaccess set it")
         php[name] = PHPSetting(name, value)
     return php
+
+
+def _granted_on_the_way(config: ServerConfig, vhost: VHost, filename: str, *directives: str) -> bool:
+    """Whether an .htaccess file on the way to ``filename`` may hold one of ``directives``."""
+    return any(overrides.allows(directive) for directive in directives
+               for _, overrides in access_file_dirs(config, vhost, os.path.dirname(filename)))
 
 
 _numbers = Memo()

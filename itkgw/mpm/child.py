@@ -176,7 +176,7 @@ class ConnectionChild:
         variables of the request before come along as REDIRECT_NAME, as httpd passes them."""
         location = redirect.location
         redirected = self.conn.redirect(location, redirect.keep_method)
-        plan = plan_request(self.ctx.config, self.ctx.compiled, vhost, redirected)
+        plan = plan_request(self.ctx.config, self.ctx.compiled, vhost, redirected, before.rewrite_ended)
         plan.reqenv.update({f"REDIRECT_{name}": value for name, value in before.reqenv.items()
                             if not name.startswith("REDIRECT_")})
         if plan.identity != self.identity:

@@ -344,8 +344,11 @@ class Manager:
                 isinstance(pair, list) and len(pair) == 2 and all(isinstance(x, str) for x in pair)
                 for pair in asked)):
             raise ClassRefused("php is not a list of [name, value] pairs")
+        kind = message.get("kind")
+        if kind not in (None, "php", "fcgid"):
+            raise ClassRefused("kind is neither php nor fcgid")
         cls = self._backend_class(number, message["url"], message["file"], client.asker,
-                                  tuple((name, value) for name, value in asked))
+                                  tuple((name, value) for name, value in asked), kind)
         if (cls.identity.uid, cls.identity.gid) != (client.asker.uid, client.asker.gid):
             raise ClassRefused(f"{message['file']} runs as {cls.identity}, the asker is not that identity")
         if not self.config.uid_allowed(cls.identity.uid) or not self.config.gid_allowed(cls.identity.gid):
@@ -354,9 +357,10 @@ class Manager:
 
     @functools.lru_cache(maxsize=4096)  # noqa: B019 - the manager lives as long as its config
     def _backend_class(self, number: int, url: str, filename: str, asker: Identity,
-                       asked_php: tuple[tuple[str, str], ...]) -> BackendClass:
+                       asked_php: tuple[tuple[str, str], ...], asked_kind: str | None) -> BackendClass:
         """backend_class, once per question: the configuration does not change."""
-        return backend_class(self.config, self.config.vhosts[number], url, filename, asker, asked_php)
+        return backend_class(self.config, self.config.vhosts[number], url, filename, asker, asked_php,
+                             asked_kind)
 
     def _lend(self, client: _Client) -> None:
         """An idle process for the client, a new one, or a place in the queue."""

@@ -71,6 +71,10 @@ class Plan:
     #: The sections of the .htaccess files read for this request, by the directory read down
     #: to: the mapped path, the file and its index each need them, each read once.
     access_read: dict[str, tuple[DirSection, ...]] = field(default_factory=dict)
+    #: A RewriteRule with END applied: no rules run again, through internal redirects too.
+    rewrite_ended: bool = False
+    #: The handler a RewriteRule's H= forces on the request.
+    forced_handler: str | None = None
 
 
 def _redirect(status: int, location: str | None) -> HTTPError:
@@ -125,21 +129,24 @@ def _rewrite_urls(vhost: VHost, request: Request) -> dict[str, str]:
     return {"SCRIPT_URL": request.path, "SCRIPT_URI": f"http://{authority}{request.path}"}
 
 
-def plan_request(config: ServerConfig, compiled: Compiled, vhost: VHost, request: Request) -> Plan:
-    """Decide everything about a request that can be decided as the worker."""
+def plan_request(config: ServerConfig, compiled: Compiled, vhost: VHost, request: Request,
+                 rewrite_ended: bool = False) -> Plan:
+    """Decide everything about a request that can be decided as the worker. ``rewrite_ended``:
+    an internal redirect of a request on which a RewriteRule with END applied."""
     apply_redirects(vhost.redirects, request, vhost)
     reqenv: dict[str, str] = {}
     url_path = request.path
     if vhost.rewrite_engine:
         reqenv.update(_rewrite_urls(vhost, request))
-    rules = compiled.rules.get(vhost.server_name)
+    rules = None if rewrite_ended else compiled.rules.get(vhost.server_name)
     vary: tuple[str, ...] = ()
-    forced_type = None
+    forced_type = forced_handler = None
     if rules is not None:
         context = context_for(request, vhost.server_name, vhost.document_root, reqenv)
         result = rules.apply(url_path, request.query, context)
         reqenv.update(result.env_set)
-        vary, forced_type = result.vary, result.content_type
+        vary, forced_type, rewrite_ended = result.vary, result.content_type, result.ended
+        forced_handler = result.handler
         if result.status is not None:
             raise HTTPError(result.status, f"RewriteRule answered {result.status} for {request.path}")
         if result.redirect is not None:
@@ -153,7 +160,8 @@ def plan_request(config: ServerConfig, compiled: Compiled, vhost: VHost, request
     dirconf = merge(config, vhost, url_path)
     denied = denial(request, vhost, dirconf, reqenv)
     identity = _identity(config, compiled, vhost, request, dirconf, reqenv)
-    return Plan(url_path, dirconf, identity, reqenv, denied, vhost, site, site_path, vary, forced_type)
+    return Plan(url_path, dirconf, identity, reqenv, denied, vhost, site, site_path, vary, forced_type,
+                rewrite_ended=rewrite_ended, forced_handler=forced_handler)
 
 
 def denial(request: Request, vhost: VHost, dirconf: DirConfig, reqenv: dict[str, str]) -> str | None:

@@ -106,6 +106,10 @@ class RewriteResult:
     vary: tuple[str, ...] = ()
     #: T=: the Content-Type a file is served with.
     content_type: str | None = None
+    #: H=: the handler that serves the request, in place of SetHandler's and AddHandler's.
+    handler: str | None = None
+    #: An END rule applied: no rules run again for this request, its internal redirects included.
+    ended: bool = False
 
 
 # -- expanding substitutions and test strings ------------------------------------
@@ -147,6 +151,10 @@ class _State:
     vary: list[str] = field(default_factory=list)
     #: The type the last applied rule with T= forces.
     force_type: str | None = None
+    #: The handler the last applied rule with H= forces.
+    force_handler: str | None = None
+    #: An applied rule had END.
+    ended: bool = False
 
     def current_filename(self) -> str:
         """r->filename as the rules see it: the path so far (per directory, with its prefix)."""
@@ -322,15 +330,15 @@ def _flag_fields(flags: Sequence[str]) -> list[tuple[str, str]]:
 _RULE_FLAGS = {
     "b": "B", "backrefescaping": "B", "c": "C", "chain": "C", "d": "DPI", "dpi": "DPI",
     "discardpath": "DPI", "e": "E", "env": "E", "end": "END", "f": "F", "forbidden": "F",
-    "g": "G", "gone": "G", "l": "L", "last": "L", "nc": "NC", "nocase": "NC", "ne": "NE",
-    "noescape": "NE", "ns": "NS", "nosubreq": "NS", "pt": "PT", "passthrough": "PT",
+    "g": "G", "gone": "G", "h": "H", "handler": "H", "l": "L", "last": "L", "nc": "NC",
+    "nocase": "NC", "ne": "NE", "noescape": "NE", "ns": "NS", "nosubreq": "NS", "pt": "PT",
+    "passthrough": "PT",
     "qsa": "QSA", "qsappend": "QSA", "qsd": "QSD", "qsdiscard": "QSD", "r": "R",
     "redirect": "R", "s": "S", "skip": "S", "t": "T", "type": "T",
 }
 _REFUSED_RULE_FLAGS = {
     "p": "itkgw has no proxy", "proxy": "itkgw has no proxy",
     "n": "rules are applied once", "next": "rules are applied once",
-    "h": "use SetHandler or AddHandler", "handler": "use SetHandler or AddHandler",
     "co": "use Header", "cookie": "use Header",
 }
 _COND_FLAGS = {"nc": "NC", "nocase": "NC", "or": "OR", "ornext": "OR", "nv": "NV", "novary": "NV"}
@@ -491,6 +499,8 @@ class _Rule:
         self.skip = 0
         #: T=type: the Content-Type the response is served with.
         self.force_type: _Template | None = None
+        #: H=handler: the handler that serves the request (SetHandler's names).
+        self.force_handler: _Template | None = None
         names: set[str] = set()
         for name, value in _flag_fields(rule.flags):
             key = name.lower()
@@ -513,8 +523,11 @@ class _Rule:
                 self.skip = expr.atoi(value)
             elif flag == "T":
                 self.force_type = _Template(value, where, "RewriteRule")
+            elif flag == "H":
+                self.force_handler = _Template(value, where, "RewriteRule")
         self.chain = "C" in names
         self.last = bool(names & {"L", "END", "PT"})
+        self.end = "END" in names
         self.qsappend = "QSA" in names
         self.qsdiscard = "QSD" in names
         self.noescape = "NE" in names
@@ -703,13 +716,19 @@ def _applied(rule: _Rule, state: _State, env_set: dict[str, str]) -> str | None:
     _set_env(rule, state, env_set)
     if rule.force_type is not None:
         state.force_type = rule.force_type.expand(state)
+    if rule.force_handler is not None:
+        state.force_handler = rule.force_handler.expand(state)
+    state.ended = state.ended or rule.end
     return new_uri
 
 
 def _with_vary(result: RewriteResult, state: _State) -> RewriteResult:
-    """The result with what the run learnt on the way: Vary's headers, T='s type."""
+    """The result with what the run learnt on the way: Vary's headers, T='s type, H='s
+    handler, END."""
     result.vary = tuple(dict.fromkeys(state.vary))
     result.content_type = state.force_type
+    result.handler = state.force_handler
+    result.ended = state.ended
     return result
 
 

@@ -432,6 +432,32 @@ def test_rewrite_rules_in_a_directory_section_and_their_flags(itkgw_factory, doc
     assert server.request("alice.test", "/shop/show.php?id=7").body == b"7 -"
 
 
+def test_end_stops_the_rules_for_the_internal_redirect_too_and_l_does_not(itkgw_factory, docroots,
+                                                                          put: Put) -> None:
+    alice = docroots[ALICE]
+    for flag in ("END", "L"):
+        put(alice, f"{flag}/.htaccess", f"RewriteEngine On\nRewriteRule ^a$ b [{flag}]\nRewriteRule ^b$ c\n")
+        put(alice, f"{flag}/b", "file b\n")
+        put(alice, f"{flag}/c", "file c\n")
+    server = serve(itkgw_factory, alice, "FileInfo")
+    assert server.request("alice.test", "/END/a").body == b"file b\n"
+    assert server.request("alice.test", "/L/a").body == b"file c\n"
+
+
+def test_an_htaccess_makes_other_files_php_by_addhandler_or_a_rewrite_flag(itkgw_factory, docroots,
+                                                                           put: Put) -> None:
+    alice = docroots[ALICE]
+    put(alice, "added/.htaccess", "AddHandler application/x-httpd-php .html\n")
+    put(alice, "added/page.html", "<?php echo 'ran ', 1 + 1;\n")
+    put(alice, "flagged/.htaccess", "RewriteEngine On\nRewriteRule \\.txt$ - [H=application/x-httpd-php]\n")
+    put(alice, "flagged/page.txt", "<?php echo 'ran ', 2 + 2;\n")
+    put(alice, "flagged/page.html", "<?php echo 'ran';\n")
+    server = serve(itkgw_factory, alice, "FileInfo")
+    assert server.request("alice.test", "/added/page.html").body == b"ran 2"
+    assert server.request("alice.test", "/flagged/page.txt").body == b"ran 4"
+    assert server.request("alice.test", "/flagged/page.html").body == b"<?php echo 'ran';\n"
+
+
 def test_a_rewrite_loop_ends_at_httpd_s_limit(itkgw_factory, docroots, put: Put) -> None:
     alice = docroots[ALICE]
     put(alice, "loop/.htaccess", "RewriteEngine On\nRewriteRule ^(.*)$ /loop/x$1 [L]\n")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from itkgw.config.model import Address, DirSection, Identity, PHPSetting, ServerConfig, VHost
@@ -140,3 +142,25 @@ def test_htaccess_php_values_make_a_class_only_where_allowoverride_lets_them() -
     assert backend_class(config, vhost, "/x.php", "/srv/a/x.php", ALICE, (("precision", "14"),)).php
     with pytest.raises(ClassRefused):
         backend_class(config, vhost, "/x.php", "/srv/a/x.php", ALICE, (("precision", "7"),))
+
+
+def _without_exec_cgi(allow_override: tuple[str, ...]) -> tuple[ServerConfig, VHost]:
+    config, vhost = _php_config(allow_override)
+    vhost = dataclasses.replace(vhost, exec_cgi=False)
+    return dataclasses.replace(config, vhosts=(vhost,)), vhost
+
+
+def test_a_handler_an_htaccess_chose_makes_a_class_only_where_allowoverride_lets_it_choose() -> None:
+    """AddHandler, SetHandler or RewriteRule H= in an .htaccess may make a .txt PHP, as under
+    mod_php: the manager takes the asker's kind where FileInfo is granted on the way."""
+    config, vhost = _without_exec_cgi(("FileInfo",))
+    assert backend_class(config, vhost, "/x.txt", "/srv/a/x.txt", ALICE, (), "php").command == (
+        config.php_cgi,)
+    with pytest.raises(ClassRefused, match="ExecCGI"):
+        backend_class(config, vhost, "/x.fcgi", "/srv/a/x.fcgi", ALICE, (), "fcgid")
+    config, vhost = _without_exec_cgi(("None",))
+    with pytest.raises(ClassRefused, match="choose its handler"):
+        backend_class(config, vhost, "/x.txt", "/srv/a/x.txt", ALICE, (), "php")
+    config, vhost = _without_exec_cgi(("FileInfo", "Options"))
+    assert backend_class(config, vhost, "/x.fcgi", "/srv/a/x.fcgi", ALICE, (), "fcgid").command == (
+        "/srv/a/x.fcgi",)

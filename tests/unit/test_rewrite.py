@@ -333,8 +333,8 @@ def test_front_controller_pattern(tmp_path: Path) -> None:
     (rule("^/a", "/b", "L,BOGUS=1", line=3), "httpd.conf:3: RewriteRule: unknown flag 'BOGUS'"),
     (rule("^/a", "http://backend/", "P", line=4),
      "httpd.conf:4: RewriteRule: flag 'P' is not supported (itkgw has no proxy)"),
-    (rule("^/a", "/b", "H=cgi-script", line=4),
-     "httpd.conf:4: RewriteRule: flag 'H' is not supported (use SetHandler or AddHandler)"),
+    (rule("^/a", "/b", "CO=a:b:c", line=4),
+     "httpd.conf:4: RewriteRule: flag 'CO' is not supported (use Header)"),
     (rule("^/a", "/b", "R=999", line=5), "httpd.conf:5: RewriteRule: invalid HTTP response code '999' "
      "for flag 'R' (use a 3xx status to redirect, 4xx or 5xx to refuse)"),
     (rule("^/a", "/b", "R=418", line=5), "httpd.conf:5: RewriteRule: invalid HTTP response code '418' "
