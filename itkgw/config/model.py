@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from itkgw.rules.authz import AccessCompat, RequireGroup
 from itkgw.rules.rewrite import RewriteRule
@@ -30,6 +30,8 @@ def doc(text: str, default: Any = dataclasses.MISSING) -> Any:
 
 #: A module's own settings class (see ModuleSettings).
 Settings = TypeVar("Settings")
+#: Each settings class's defaults, made once.
+_DEFAULT_SETTINGS: dict[type, object] = {}
 
 
 @dataclass(frozen=True)
@@ -50,7 +52,10 @@ class ModuleSettings:
         for item in self.items:
             if isinstance(item, kind):
                 return item
-        return kind()
+        default = _DEFAULT_SETTINGS.get(kind)
+        if default is None:
+            default = _DEFAULT_SETTINGS[kind] = kind()  # frozen, so one instance serves every asker
+        return cast(Settings, default)
 
     def overlay(self, later: ModuleSettings) -> ModuleSettings:
         """These settings with ``later``'s on top: a later field that is not None wins."""

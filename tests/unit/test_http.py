@@ -248,3 +248,57 @@ def test_lingering_close_ends_in_time_however_the_client_dribbles(tcp_pair) -> N
         stop.set()
         dribbler.join(timeout=5)
     assert 0.9 < took < 1.8
+
+
+def _answer(tcp_pair, request: bytes, head: list[tuple[str, str]], *pieces: bytes) -> tuple[bytes, bool]:
+    """The raw response to ``request`` with ``head`` and body ``pieces``, and whether the
+    connection may serve another request."""
+    server, client = tcp_pair
+    client.sendall(request)
+    conn = HTTPConnection(server, Limits(timeout=5))
+    conn.next_request(first=True)
+    conn.send_response_head(200, head)
+    for piece in pieces:
+        conn.send_data(piece)
+    conn.end_response()
+    kept = conn.start_next_cycle()
+    server.close()
+    client.settimeout(2)
+    raw = b""
+    while chunk := client.recv(65536):
+        raw += chunk
+    return raw, kept
+
+
+def test_a_body_of_unknown_length_is_chunked_for_http11_and_ends_the_connection_for_http10(tcp_pair) -> None:
+    raw, kept = _answer(tcp_pair, b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", [], b"ab", b"cde")
+    head, _, body = raw.partition(b"\r\n\r\n")
+    assert b"\r\nTransfer-Encoding: chunked" in head and body == b"2\r\nab\r\n3\r\ncde\r\n0\r\n\r\n" and kept
+
+
+def test_an_http10_client_without_keep_alive_gets_the_body_until_close(tcp_pair) -> None:
+    raw, kept = _answer(tcp_pair, b"GET / HTTP/1.0\r\n\r\n", [], b"abc")
+    head, _, body = raw.partition(b"\r\n\r\n")
+    assert (b"Transfer-Encoding" not in head, head.endswith(b"Connection: close"), body, kept) == (
+        True, True, b"abc", False)
+
+
+def test_bytes_beyond_content_length_are_dropped_and_the_connection_ends(tcp_pair) -> None:
+    raw, kept = _answer(tcp_pair, b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", [("Content-Length", "3")], b"abcdef")
+    assert raw.partition(b"\r\n\r\n")[2] == b"abc" and not kept
+
+
+def test_a_client_asking_to_close_is_told_so(tcp_pair) -> None:
+    raw, kept = _answer(tcp_pair, b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+                        [("Content-Length", "2")], b"ok")
+    assert b"\r\nConnection: close\r\n" in raw and not kept
+
+
+def test_a_header_name_that_is_no_token_is_refused(tcp_pair) -> None:
+    server, client = tcp_pair
+    client.sendall(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+    conn = HTTPConnection(server, Limits(timeout=5))
+    conn.next_request(first=True)
+    with pytest.raises(HTTPError) as refused:
+        conn.send_response_head(200, [("Bad Name", "x")])
+    assert refused.value.status == 500
