@@ -61,7 +61,6 @@ NOT_IMPLEMENTED: Mapping[str, tuple[str, str]] = {
     "multiviewsmatch": ("mime_module", "remove the line; itkgw does no content negotiation"),
     "passenv": ("env_module", "write SetEnv NAME VALUE"),
     "rewritemap": ("rewrite_module", "write the mapping as RewriteRules"),
-    "rewriteoptions": ("rewrite_module", "remove the line; rules are not inherited between contexts"),
     "directoryslash": ("dir_module", "remove the line; itkgw always redirects /dir to /dir/"),
     "fallbackresource": ("dir_module", "write a RewriteRule in the <VirtualHost>"),
     "directorycheckhandler": ("dir_module", "remove the line"),

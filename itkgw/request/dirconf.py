@@ -398,10 +398,21 @@ def _apply_section(merged: DirConfig, section: DirSection) -> None:
 
 def _rewrite_of(section: DirSection, inherited: DirRewrite | None) -> DirRewrite:
     """mod_rewrite's per-directory merge: every directory section (and .htaccess file) has
-    its own rules, none inherited; RewriteEngine is inherited, RewriteBase is not."""
+    its own rules, and those around only with RewriteOptions Inherit (after its own) or
+    InheritBefore, run in its place; RewriteEngine is inherited, RewriteBase only with
+    MergeBase."""
     own = section.modules.get(DirRewriteSettings)
     engine = own.rewrite_engine if own.rewrite_engine is not None else bool(inherited and inherited.engine)
-    return DirRewrite(section.path.rstrip("/") or "/", engine, own.rewrite_base, own.rewrite_rules or ())
+    options = {option.lower() for option in own.rewrite_options or ()}
+    rules, base = own.rewrite_rules or (), own.rewrite_base
+    if inherited is not None:
+        if "inheritbefore" in options:
+            rules = (*inherited.rules, *rules)
+        elif "inherit" in options:
+            rules = (*rules, *inherited.rules)
+        if base is None and "mergebase" in options:
+            base = inherited.base
+    return DirRewrite(section.path.rstrip("/") or "/", engine, base, rules)
 
 
 def _add_common(merged: DirConfig, add_type: tuple[tuple[str, str], ...],

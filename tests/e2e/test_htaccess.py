@@ -458,6 +458,26 @@ def test_an_htaccess_makes_other_files_php_by_addhandler_or_a_rewrite_flag(itkgw
     assert server.request("alice.test", "/flagged/page.html").body == b"<?php echo 'ran';\n"
 
 
+def test_rewriteoptions_inherit_runs_the_parent_s_rules_in_the_child_s_place(itkgw_factory, docroots,
+                                                                           put: Put) -> None:
+    alice = docroots[ALICE]
+    put(alice, "ro/.htaccess", "RewriteEngine On\nRewriteRule ^p$ parent.html [L]\n")
+    put(alice, "ro/sub/.htaccess", "RewriteEngine On\nRewriteOptions Inherit\n"
+                                   "RewriteRule ^c$ child.html [L]\n")
+    put(alice, "ro/first/.htaccess", "RewriteEngine On\nRewriteOptions InheritBefore\n"
+                                     "RewriteRule ^p$ child.html [L]\n")
+    put(alice, "ro/own/.htaccess", "RewriteEngine On\nRewriteRule ^c$ child.html [L]\n")
+    for folder in ("ro", "ro/sub", "ro/first", "ro/own"):
+        put(alice, f"{folder}/parent.html", f"{folder} parent\n")
+        put(alice, f"{folder}/child.html", f"{folder} child\n")
+    server = serve(itkgw_factory, alice, "FileInfo")
+    answers = {url: server.request("alice.test", url) for url in (
+        "/ro/sub/p", "/ro/sub/c", "/ro/first/p", "/ro/own/p")}
+    assert {url: (a.status, a.body) for url, a in answers.items()} == {
+        "/ro/sub/p": (200, b"ro/sub parent\n"), "/ro/sub/c": (200, b"ro/sub child\n"),
+        "/ro/first/p": (200, b"ro/first parent\n"), "/ro/own/p": (404, answers["/ro/own/p"].body)}
+
+
 def test_a_rewrite_loop_ends_at_httpd_s_limit(itkgw_factory, docroots, put: Put) -> None:
     alice = docroots[ALICE]
     put(alice, "loop/.htaccess", "RewriteEngine On\nRewriteRule ^(.*)$ /loop/x$1 [L]\n")

@@ -27,6 +27,7 @@ from itkgw.config.modules.cgi import CGISettings
 from itkgw.config.modules.expires import ExpiresSettings
 from itkgw.config.modules.headers import RequestHeaderSettings
 from itkgw.config.modules.proxy_fcgi import ProxySettings
+from itkgw.config.modules.rewrite import DirRewriteSettings
 from itkgw.config.table import BY_NAME
 from itkgw.config.toml_reader import loads_toml
 from itkgw.errors import ConfigError, ConfigErrors
@@ -590,6 +591,17 @@ def test_requestheader_rules_of_the_server_run_before_the_vhost_s(tmp_path: Path
                       body="RequestHeader set X-Forwarded-Proto https")
     assert vhost.modules.get(RequestHeaderSettings).request_headers == (
         HeaderRule("unset", "Proxy"), HeaderRule("set", "X-Forwarded-Proto", "https"))
+
+
+def test_rewriteoptions_are_read_per_directory_and_refused_where_itkgw_lacks_them(tmp_path: Path) -> None:
+    section = f"<Directory {tmp_path}>\nRewriteOptions Inherit MergeBase\n</Directory>"
+    vhost = the_vhost(tmp_path, body=section)
+    assert vhost.directories[0].modules.get(DirRewriteSettings).rewrite_options == ("Inherit", "MergeBase")
+    assert only(problems(tmp_path, vhost_file(tmp_path, body="RewriteOptions Inherit"))).endswith(
+        "RewriteOptions not allowed here (it is allowed in <Directory>)")
+    refused = f"<Directory {tmp_path}>\nRewriteOptions InheritDown\n</Directory>"
+    assert only(problems(tmp_path, vhost_file(tmp_path, body=refused))).endswith(
+        "RewriteOptions InheritDown is not supported (write RewriteOptions Inherit in the directories below)")
 
 
 def test_mod_expires_codes_and_their_merge(tmp_path: Path) -> None:
@@ -1411,8 +1423,8 @@ def test_extended_status_is_read_in_both_series(tmp_path: Path) -> None:
                                             "implements of it: write the mapping as RewriteRules"),
     ("AliasMatch ^/x(.*) /srv/x$1", "AliasMatch is part of alias_module, but not of what itkgw implements of "
                                     "it: write a plain Alias per path"),
-    ("RewriteOptions Inherit", "RewriteOptions is part of rewrite_module, but not of what itkgw implements "
-                               "of it: remove the line; rules are not inherited between contexts"),
+    ("RewriteMap m txt:/etc/m.map", "RewriteMap is part of rewrite_module, but not of what itkgw implements "
+                                    "of it: write the mapping as RewriteRules"),
 ])
 def test_directives_of_modules_itkgw_implements_in_part(tmp_path: Path, line: str, hint: str) -> None:
     name = line.split()[0]

@@ -4,10 +4,12 @@ directory, in <Directory> sections and .htaccess files."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from itkgw.config.directive import DIRECTORY, NOWHERE, SERVER_VHOST, VHOST, Context, Directive, Module
-from itkgw.config.kinds import Flag, Text
+from itkgw.config.kinds import Flag, Text, Words
 from itkgw.config.kinds_structured import RewriteConds, RewriteRules
+from itkgw.errors import ConfigError
 from itkgw.rules.rewrite import RewriteRule
 
 #: Where per-directory rules may be written: <Directory> sections (and .htaccess files).
@@ -24,6 +26,43 @@ class DirRewriteSettings:
     rewrite_engine: bool | None = None
     rewrite_rules: tuple[RewriteRule, ...] | None = None
     rewrite_base: str | None = None
+    rewrite_options: tuple[str, ...] | None = None
+
+
+#: RewriteOptions itkgw takes per directory (lower case), and what it says of the others.
+_OPTIONS = ("inherit", "inheritbefore", "mergebase", "ignoreinherit", "longurloptimization")
+_REFUSED_OPTIONS = {
+    "inheritdown": "write RewriteOptions Inherit in the directories below",
+    "inheritdownbefore": "write RewriteOptions InheritBefore in the directories below",
+    "allownoslash": "name the directory with its trailing slash",
+    "allowanyuri": "itkgw rewrites URL paths only",
+    "legacyprefixdocroot": "write the substitution as a path below DocumentRoot",
+}
+
+
+@dataclass(frozen=True)
+class RewriteOptionWords(Words):
+    """RewriteOptions: Inherit and InheritBefore take the rules of the directory around
+    after or before a directory's own, MergeBase its RewriteBase."""
+
+    toml_example: ClassVar[str] = '["Inherit"] or ["InheritBefore", "MergeBase"]'
+    args_example: ClassVar[str] = "RewriteOptions Inherit"
+
+    def from_args(self, args: list[str], where: str) -> tuple[str, ...]:
+        return self._checked(super().from_args(args, where), where)
+
+    def from_toml(self, value: object, where: str) -> tuple[str, ...]:
+        return self._checked(super().from_toml(value, where), where)
+
+    def _checked(self, words: tuple[str, ...], where: str) -> tuple[str, ...]:
+        for word in words:
+            refused = _REFUSED_OPTIONS.get(word.lower())
+            if refused is not None:
+                raise ConfigError(where, f"RewriteOptions {word} is not supported", refused)
+            if word.lower() not in _OPTIONS and not word.lower().startswith("maxredirects="):
+                raise ConfigError(where, f"RewriteOptions: unknown option '{word}'",
+                                  "the options are Inherit, InheritBefore, MergeBase, IgnoreInherit")
+        return words
 
 
 MODULE = Module(
@@ -43,6 +82,10 @@ MODULE = Module(
         Directive("RewriteCond", "", NOWHERE, RewriteConds(),
                   "a condition of the next RewriteRule; flags NC, OR, NV", field="rewrite_rules",
                   apache=SERVER_VHOST | DIRECTORY, sections=_DIRECTORIES, not_in_sections=_NOT_PER_LOCATION),
+        Directive("RewriteOptions", "rewrite_options", DIRECTORY, RewriteOptionWords(),
+                  "Inherit: the rules of the directory around run after this one's, in its place; "
+                  "InheritBefore: before them; MergeBase: its RewriteBase too",
+                  sections=_DIRECTORIES, not_in_sections=_NOT_PER_LOCATION),
         Directive("RewriteBase", "rewrite_base", DIRECTORY, Text(),
                   "the URL path of a directory whose rules make relative substitutions (default: its "
                   "path below DocumentRoot)", sections=_DIRECTORIES, not_in_sections=_NOT_PER_LOCATION),
