@@ -142,6 +142,7 @@ def serve(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConf
     apply_redirects(dirconf.redirects, request, vhost)  # mod_alias' fixup, after mod_rewrite's
     _change_request_headers(request, dirconf)  # mod_headers' fixup, the last
     conn.header_rules = _header_rules(dirconf, plan)
+    conn.default_charset = dirconf.modules.get(RequestSettings).default_charset or "off"
     if dirconf.limit_request_body is not None:
         conn.limits.body = dirconf.limit_request_body
     if request.method == "TRACE":
@@ -481,6 +482,7 @@ def _serve_target(conn: HTTPConnection, request: Request, plan: Plan, config: Se
         raise HTTPError(500, f"{target.filename} is assigned another identity than {request.path} "
                         "maps to (AssignUserID in a <Files> section); this process cannot serve it")
     conn.header_rules = _header_rules(dirconf, plan)
+    conn.default_charset = dirconf.modules.get(RequestSettings).default_charset or "off"
     if plan.forced_handler is not None:  # RewriteRule H=, which outranks SetHandler
         dirconf = dataclasses.replace(dirconf, set_handler=plan.forced_handler)
     expiry = dirconf.modules.get(ExpiresSettings)

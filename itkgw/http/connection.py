@@ -347,6 +347,9 @@ class HTTPConnection:
         self.success_headers: Callable[[list[tuple[str, str]]], list[tuple[str, str]]] | None = None
         #: ServerAdmin of the current request's vhost, named on error pages.
         self.server_admin = NO_ADMIN
+        #: AddDefaultCharset of the current request: the charset a text/plain or text/html
+        #: response without one is labelled with ("off": none).
+        self.default_charset = "off"
 
     # -- reading -------------------------------------------------------
 
@@ -633,6 +636,10 @@ class HTTPConnection:
         # mod_headers: every rule on a success, only "always" ones on an error response.
         out = apply_header_rules(out, self.header_rules if status < 400 and not generated else
                                  [rule for rule in self.header_rules if rule.always])
+        if self.default_charset != "off":
+            charset = self.default_charset
+            out = [(name, _with_charset(value, charset) if name.lower() == "content-type" else value)
+                   for name, value in out]
         self.status = status
         self._held_response = None  # an error page replaces a response held back whole
         if measure and not self._body_suppressed and not any(name.lower() == "content-length"
@@ -917,6 +924,14 @@ _HOST_LINE = re.compile(rb"^host[ \t]*:", re.IGNORECASE | re.MULTILINE)
 _ABSOLUTE_FORM = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 _BARE_LF = re.compile(rb"(?<!\r)\n")
 _CONTENT_LENGTH_LINE = re.compile(rb"^content-length[ \t]*:", re.IGNORECASE | re.MULTILINE)
+
+
+def _with_charset(content_type: str, charset: str) -> str:
+    """AddDefaultCharset as httpd applies it: to text/plain and text/html without a charset."""
+    lower = content_type.lower()
+    if lower.startswith(("text/plain", "text/html")) and "charset=" not in lower:
+        return f"{content_type}; charset={charset}"
+    return content_type
 
 
 def _check_framing(head: bytes) -> None:

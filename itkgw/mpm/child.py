@@ -131,6 +131,7 @@ class ConnectionChild:
         self.conn.limits.body = self.ctx.config.limit_request_body
         self.conn.header_rules = []
         self.conn.success_headers = None
+        self.conn.default_charset = "off"
         admin = (vhost.server_admin if vhost is not None else "") or self.ctx.config.server_admin
         self.conn.server_admin = admin or NO_ADMIN
         plan: Plan | None = None

@@ -189,6 +189,22 @@ def test_mod_expires_gives_expiry_by_type_as_under_apache(itkgw_factory, docroot
     assert server.request("alice.test", "/ex/missing.css").headers["Expires"] is None
 
 
+def test_adddefaultcharset_labels_plain_text_and_html_without_a_charset(itkgw_factory, docroots,
+                                                                       put: Put) -> None:
+    alice = docroots[ALICE]
+    put(alice, "cs/.htaccess", "AddDefaultCharset utf-8\n")
+    put(alice, "cs/on/.htaccess", "AddDefaultCharset On\n")
+    for name, text in (("a.txt", "hi\n"), ("a.html", "<p>\n"), ("a.css", "x{}\n"), ("on/a.txt", "hi\n"),
+                       ("own.php", "<?php header('Content-Type: text/plain;charset=UTF-8'); echo 1;\n")):
+        put(alice, f"cs/{name}", text)
+    server = serve(itkgw_factory, alice, "FileInfo")
+    types = {name: server.request("alice.test", f"/cs/{name}").headers["Content-Type"]
+             for name in ("a.txt", "a.html", "a.css", "on/a.txt", "own.php", "missing")}
+    assert types == {"a.txt": "text/plain; charset=utf-8", "a.html": "text/html; charset=utf-8",
+                     "a.css": "text/css", "on/a.txt": "text/plain; charset=iso-8859-1",
+                     "own.php": "text/plain;charset=UTF-8", "missing": "text/html; charset=iso-8859-1"}
+
+
 def test_a_changed_htaccess_counts_from_the_next_request(itkgw_factory, docroots, put: Put) -> None:
     alice = docroots[ALICE]
     htaccess = put(alice, "live/.htaccess", "Header set X-Version one\n")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from itkgw.config.directive import (
     DIRECTORY,
@@ -46,6 +47,23 @@ class RequestSettings:
     #: TraceEnable: "on" (default) echoes TRACE requests, "off" refuses them with 405,
     #: "extended" also allows a body.
     trace_enable: str | None = None
+    #: AddDefaultCharset: the charset text/plain and text/html responses without one get,
+    #: or "off" (default).
+    default_charset: str | None = None
+
+
+@dataclass(frozen=True)
+class DefaultCharset(Text):
+    """AddDefaultCharset's word: Off, On (iso-8859-1, as httpd), or a charset name."""
+
+    toml_example: ClassVar[str] = '"utf-8", "on" or "off"'
+    args_example: ClassVar[str] = "AddDefaultCharset utf-8"
+
+    def check(self, value: str, where: str) -> str:
+        value = super().check(value, where)
+        if value.lower() in ("on", "off"):
+            return "iso-8859-1" if value.lower() == "on" else "off"
+        return value
 
 
 _LOG_LEVELS = ("emerg", "alert", "crit", "error", "warn", "notice", "info", "debug")
@@ -155,7 +173,9 @@ MODULE = Module(
         Directive("ErrorDocument", "error_documents", VHOST_DIRECTORY, ErrorDocuments(),
                   'per status, a local URL path, a URL or a message; TOML { "404" = "/missing.html" }',
                   repeat=True, keyed=True),
-        no_effect("AddDefaultCharset", "itkgw adds no charset to Content-Type", EVERYWHERE),
+        Directive("AddDefaultCharset", "add_default_charset", VHOST_DIRECTORY, DefaultCharset(),
+                  "the charset text/plain and text/html responses without one are sent with: a name, "
+                  "On (iso-8859-1) or Off (default)", field="default_charset"),
         no_effect("DefaultRuntimeDir", "not used by itkgw", SERVER, ONLY_24),
         no_effect("EnableMMAP", "itkgw sends files with sendfile(2), never from a mapping", EVERYWHERE),
         no_effect("EnableSendfile", "itkgw sends files with sendfile(2); it cannot be turned off",
