@@ -922,6 +922,8 @@ class _Reader:
             value = own[name] if own.get(name) is not None else inherited.get(name)
             if value is not None:
                 values[name] = value
+        if set_env_if := _inherit(scope, base, "set_env_if", own_first=False):
+            values["set_env_if"] = set_env_if  # the server's conditions, then the vhost's
         if request_headers := _inherit(scope, base, "request_headers", own_first=False):
             values["request_headers"] = request_headers  # joined, as mod_headers merges its rules
         if scope is not base and own.get("expires_by_type") and inherited.get("expires_by_type"):

@@ -53,6 +53,11 @@ DIRECTIVE_CLASSES: dict[str, frozenset[str]] = {
     "removecharset": frozenset({FILEINFO}),
     "removelanguage": frozenset({FILEINFO}),
     "removetype": frozenset({FILEINFO}),
+    # mod_setenvif
+    "setenvif": frozenset({FILEINFO}),
+    "setenvifnocase": frozenset({FILEINFO}),
+    "browsermatch": frozenset({FILEINFO}),
+    "browsermatchnocase": frozenset({FILEINFO}),
     # mod_expires
     "expiresactive": frozenset({INDEXES}),
     "expiresbytype": frozenset({INDEXES}),

@@ -27,6 +27,7 @@ from itkgw.config.modules.fcgid import FcgidSettings
 from itkgw.config.modules.headers import RequestHeaderSettings
 from itkgw.config.modules.php import PHPRunSettings
 from itkgw.config.modules.proxy_fcgi import ProxySettings
+from itkgw.config.modules.setenvif import SetEnvIfSettings
 from itkgw.errors import CloseConnection, ConfigError, HTTPError, InternalRedirect
 from itkgw.handlers import cgi, expires, fcgid, phpcgi, proxy_fcgi, static, walk
 from itkgw.http.connection import HTTPConnection, Request, apply_header_rules
@@ -34,6 +35,7 @@ from itkgw.request import access_files, canonical
 from itkgw.request.dirconf import DirConfig, follows_any_link, merge, options_at
 from itkgw.request.mime import MimeTypes
 from itkgw.request.routing import Plan, apply_redirects, denial
+from itkgw.request.setenvif import apply_env_conditions
 from itkgw.request.variables import context_for, wire
 from itkgw.rules import rewrite
 from itkgw.rules.rewrite import RewriteRule
@@ -134,7 +136,11 @@ def serve(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConf
     names_directory = before.fs_path.endswith("/")
     dirconf = plan.dirconf = _merged(config, plan, before.fs_path, first, directory=names_directory)
     conn.header_rules = _header_rules(dirconf, plan)  # "always" ones reach the refusals below too
-    if (dirconf.require, dirconf.access) != (before.require, before.access):  # rules of .htaccess files
+    conditions = dirconf.modules.get(SetEnvIfSettings).conditions
+    new_conditions = conditions != before.modules.get(SetEnvIfSettings).conditions  # of .htaccess files
+    if new_conditions:
+        apply_env_conditions(conditions, request, plan.reqenv)
+    if new_conditions or (dirconf.require, dirconf.access) != (before.require, before.access):
         denied = denial(request, vhost, dirconf, plan.reqenv)
         if denied is not None:
             raise HTTPError(403, denied)

@@ -19,10 +19,12 @@ from dataclasses import dataclass, field
 
 from itkgw.config.model import DirSection, Identity, Redirect, ServerConfig, VHost
 from itkgw.config.modules.core import RequestSettings
+from itkgw.config.modules.setenvif import SetEnvIfSettings
 from itkgw.errors import HTTPError
 from itkgw.http.connection import Request
 from itkgw.request import canonical
 from itkgw.request.dirconf import DirConfig, merge
+from itkgw.request.setenvif import apply_env_conditions
 from itkgw.request.variables import context_for
 from itkgw.rules import authz, expr, rewrite
 from itkgw.rules.pcre import cached_regex, fill_groups
@@ -135,6 +137,7 @@ def plan_request(config: ServerConfig, compiled: Compiled, vhost: VHost, request
     an internal redirect of a request on which a RewriteRule with END applied."""
     apply_redirects(vhost.redirects, request, vhost)
     reqenv: dict[str, str] = {}
+    apply_env_conditions(vhost.modules.get(SetEnvIfSettings).conditions, request, reqenv)
     url_path = request.path
     if vhost.rewrite_engine:
         reqenv.update(_rewrite_urls(vhost, request))
@@ -158,6 +161,7 @@ def plan_request(config: ServerConfig, compiled: Compiled, vhost: VHost, request
     if user_dir is not None:
         url_path, vhost = user_dir
     dirconf = merge(config, vhost, url_path)
+    apply_env_conditions(dirconf.modules.get(SetEnvIfSettings).conditions, request, reqenv)
     denied = denial(request, vhost, dirconf, reqenv)
     identity = _identity(config, compiled, vhost, request, dirconf, reqenv)
     return Plan(url_path, dirconf, identity, reqenv, denied, vhost, site, site_path, vary, forced_type,

@@ -205,6 +205,41 @@ def test_adddefaultcharset_labels_plain_text_and_html_without_a_charset(itkgw_fa
                      "own.php": "text/plain;charset=UTF-8", "missing": "text/html; charset=iso-8859-1"}
 
 
+#: SetEnvIf lines as hosting customers write them (the Authorization one is WordPress
+#: REST plugins' and Nextcloud's); each result was compared with Apache + mod_setenvif.
+SETENVIF = """SetEnvIf Authorization "(.+)" HTTP_AUTHORIZATION=$1
+SetEnvIfNoCase User-Agent "^curl" IS_CURL
+SetEnvIf Request_URI "\\.php$" IS_SCRIPT=yes
+SetEnvIf X-Missing ^$ NO_HEADER
+SetEnvIf ^X-Sec.* secret SECRET_HEADER=$0
+BrowserMatch "Mozilla" MOZILLA !IS_CURL
+SetEnvIf IS_SCRIPT ^yes$ CHAINED=from-var
+SetEnvIf X-Pass ^ok$ ALLOWED
+<Files deny.txt>
+Require env ALLOWED
+</Files>
+"""
+
+
+def test_setenvif_sets_request_variables_before_access_rules_look(itkgw_factory, docroots, put: Put) -> None:
+    alice = docroots[ALICE]
+    put(alice, "se/.htaccess", SETENVIF)
+    put(alice, "se/e.php", "<?php foreach (['HTTP_AUTHORIZATION', 'IS_CURL', 'IS_SCRIPT', 'NO_HEADER', "
+                           "'SECRET_HEADER', 'MOZILLA', 'CHAINED'] as $k) "
+                           "echo $k, '=', $_SERVER[$k] ?? '(unset)', \"\\n\";\n")
+    put(alice, "se/deny.txt", "ok\n")
+    server = serve(itkgw_factory, alice, "All")
+    seen = server.request("alice.test", "/se/e.php", headers={
+        "Authorization": "Bearer t", "X-Secret": "top secret", "User-Agent": "curl/7.88"})
+    assert seen.body.decode().splitlines() == [
+        "HTTP_AUTHORIZATION=Bearer t", "IS_CURL=1", "IS_SCRIPT=yes", "NO_HEADER=1", "SECRET_HEADER=$0",
+        "MOZILLA=(unset)", "CHAINED=from-var"]
+    browser = server.request("alice.test", "/se/e.php", headers={"User-Agent": "Mozilla/5.0"}).body.decode()
+    assert "MOZILLA=1" in browser and "IS_CURL=(unset)" in browser
+    assert server.request("alice.test", "/se/deny.txt").status == 403
+    assert server.request("alice.test", "/se/deny.txt", headers={"X-Pass": "ok"}).body == b"ok\n"
+
+
 def test_a_changed_htaccess_counts_from_the_next_request(itkgw_factory, docroots, put: Put) -> None:
     alice = docroots[ALICE]
     htaccess = put(alice, "live/.htaccess", "Header set X-Version one\n")

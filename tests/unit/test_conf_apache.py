@@ -28,6 +28,7 @@ from itkgw.config.modules.expires import ExpiresSettings
 from itkgw.config.modules.headers import RequestHeaderSettings
 from itkgw.config.modules.proxy_fcgi import ProxySettings
 from itkgw.config.modules.rewrite import DirRewriteSettings
+from itkgw.config.modules.setenvif import EnvCondition, SetEnvIfSettings
 from itkgw.config.table import BY_NAME
 from itkgw.config.toml_reader import loads_toml
 from itkgw.errors import ConfigError, ConfigErrors
@@ -602,6 +603,16 @@ def test_rewriteoptions_are_read_per_directory_and_refused_where_itkgw_lacks_the
     refused = f"<Directory {tmp_path}>\nRewriteOptions InheritDown\n</Directory>"
     assert only(problems(tmp_path, vhost_file(tmp_path, body=refused))).endswith(
         "RewriteOptions InheritDown is not supported (write RewriteOptions Inherit in the directories below)")
+
+
+def test_setenvif_lines_of_the_server_run_before_the_vhost_s(tmp_path: Path) -> None:
+    vhost = the_vhost(tmp_path, server='SetEnvIf Authorization "(.+)" HTTP_AUTHORIZATION=$1\n',
+                      body="BrowserMatchNoCase ^curl IS_CURL !OTHER")
+    assert vhost.modules.get(SetEnvIfSettings).conditions == (
+        EnvCondition("Authorization", "(.+)", ("HTTP_AUTHORIZATION=$1",)),
+        EnvCondition("User-Agent", "^curl", ("IS_CURL", "!OTHER"), nocase=True))
+    assert "cannot compile" in only(problems(tmp_path, vhost_file(tmp_path, body="SetEnvIf Host (x X=1")))
+    assert "expected" in only(problems(tmp_path, vhost_file(tmp_path, body="SetEnvIf Host")))
 
 
 def test_mod_expires_codes_and_their_merge(tmp_path: Path) -> None:

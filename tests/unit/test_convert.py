@@ -31,6 +31,7 @@ from itkgw.config.model import (
 from itkgw.config.modules.expires import ExpiresSettings
 from itkgw.config.modules.headers import RequestHeaderSettings
 from itkgw.config.modules.rewrite import DirRewriteSettings
+from itkgw.config.modules.setenvif import EnvCondition, SetEnvIfSettings
 from itkgw.config.report import vhost_table
 from itkgw.config.toml_reader import load_toml, loads_toml
 from itkgw.rules.authz import AccessCompat, Require, RequireGroup
@@ -357,3 +358,11 @@ def test_request_headers_expiry_and_allowoverridelist_read_back_equal() -> None:
                                 allow_override_list=("Redirect",)),))
     text = assert_round_trip(dataclasses.replace(config, vhosts=(vhost,)))
     assert 'expires_by_type = { "text/css" = "A60", "image/*" = "M3600" }' in text
+
+
+def test_setenvif_conditions_read_back_equal() -> None:
+    config = small_model()
+    conditions = (EnvCondition("Authorization", "(.+)", ("HTTP_AUTHORIZATION=$1",)),
+                  EnvCondition("User-Agent", "^curl", ("IS_CURL", "!OTHER"), nocase=True))
+    vhost = dataclasses.replace(config.vhosts[0], modules=ModuleSettings((SetEnvIfSettings(conditions),)))
+    assert_round_trip(dataclasses.replace(config, vhosts=(vhost,)))
