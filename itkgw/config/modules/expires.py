@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from itkgw.config.directive import VHOST_DIRECTORY, Context, Directive, Module
-from itkgw.config.kinds import Flag, Kind
+from itkgw.config.kinds import Flag, Kind, Text
 from itkgw.errors import ConfigError
 
 #: Seconds per unit of mod_expires' "access plus 1 month" form (its own month and year).
@@ -44,30 +44,23 @@ _CODE_HINT = ('write "access plus 1 month", "modification plus 2 hours", or A259
               "the request; M: after the file's modification)")
 
 
+def _checked_code(text: str, where: str) -> str:
+    try:
+        return parse_code(text)
+    except ValueError as exc:
+        raise ConfigError(where, str(exc), _CODE_HINT) from None
+
+
 @dataclass(frozen=True)
-class ExpiryCode(Kind):
+class ExpiryCode(Text):
     """ExpiresDefault's code."""
 
     expects: ClassVar[str] = 'an expiry such as "access plus 1 month" or "A2592000"'
     toml_example: ClassVar[str] = '"access plus 1 month"'
     args_example: ClassVar[str] = 'ExpiresDefault "access plus 1 month"'
 
-    def from_toml(self, value: object, where: str) -> str:
-        if not isinstance(value, str):
-            raise self.wrong_toml(value, where)
-        return self.code(value, where)
-
-    def from_args(self, args: list[str], where: str) -> str:
-        if len(args) != 1:
-            raise self.wrong_args(args, where)
-        return self.code(args[0], where)
-
-    @staticmethod
-    def code(text: str, where: str) -> str:
-        try:
-            return parse_code(text)
-        except ValueError as exc:
-            raise ConfigError(where, str(exc), _CODE_HINT) from None
+    def check(self, value: str, where: str) -> str:
+        return _checked_code(value, where)
 
 
 @dataclass(frozen=True)
@@ -90,7 +83,7 @@ class ExpiryByType(Kind):
         if "/" not in content_type:
             raise ConfigError(where, f"ExpiresByType: '{content_type}' is not a content type",
                               f"write it as {self.args_example}")
-        return content_type.lower(), ExpiryCode.code(code, where)
+        return content_type.lower(), _checked_code(code, where)
 
 
 @dataclass(frozen=True)
