@@ -88,7 +88,7 @@ from itkgw.config.table import (
     split_settings,
 )
 from itkgw.errors import ConfigError, ConfigErrors
-from itkgw.rules.authz import AccessCompat, Require, RequireGroup
+from itkgw.rules.authz import AccessCompat, LimitedAccess, Require, RequireGroup
 from itkgw.rules.rewrite import RewriteCond
 
 DEFAULT_COMPAT = "2.4"
@@ -108,8 +108,6 @@ _VARIABLE = re.compile(r"\$\{([^}:]+)\}")
 _CLOSER = re.compile(r"</\s*([^\s>]+)\s*>")
 #: Sections Apache has that itkgw does not implement, and why.
 _UNSUPPORTED_SECTIONS = {
-    "limit": "method-specific access rules are not supported; write Require method ... instead",
-    "limitexcept": "method-specific access rules are not supported; write Require method ... instead",
     "if": "<If> expressions are not supported",
     "elseif": "<If> expressions are not supported",
     "else": "<If> expressions are not supported",
@@ -279,6 +277,11 @@ class _Scope:
     #: Require items: the section's implicit <RequireAny>, then open <RequireAll>... groups.
     require: list[list[Require | RequireGroup]] = field(default_factory=lambda: [[]])
     access: dict[str, Any] = field(default_factory=dict)
+    #: Inside <Limit> (<LimitExcept>: True): its methods, and its Order/Allow/Deny so far.
+    limit: tuple[tuple[str, ...], bool] | None = None
+    limit_access: dict[str, Any] = field(default_factory=dict)
+    #: The Order/Allow/Deny of each <Limit> read.
+    access_limits: list[LimitedAccess] = field(default_factory=list)
     log_formats: dict[str, str] = field(default_factory=dict)
     default_log_format: str | None = None
     #: CustomLog's format or nickname (None: TransferLog's default format), and where.
@@ -436,7 +439,11 @@ class _Reader:
 
     def check_context(self, row: Directive, name: str, scope: _Scope, where: str) -> None:
         spelled = _spelled(name)
-        if len(scope.require) > 1 and row.name != "Require":
+        if scope.limit is not None and row.name not in _LIMITED_DIRECTIVES:
+            raise ConfigError(where, f"{spelled} inside <Limit> is not supported",
+                              "only Require, Order, Allow, Deny and Satisfy go inside <Limit> and "
+                              "<LimitExcept>")
+        if len(scope.require) > 1 and scope.limit is None and row.name != "Require":
             raise ConfigError(where, f"{spelled} not allowed here",
                               "only Require lines and <Require...> sections go inside <RequireAll>, "
                               "<RequireAny> and <RequireNone>")
@@ -669,10 +676,11 @@ class _Reader:
     def access(self, row: Directive, args: list[str], scope: _Scope, where: str) -> None:
         value = row.kind.from_args(args, where)
         name = row.name.lower()
+        into = scope.limit_access if scope.limit is not None and name != "satisfy" else scope.access
         if name in ("allow", "deny"):
-            scope.access[name] = scope.access.get(name, ()) + value
+            into[name] = into.get(name, ()) + value
         else:
-            scope.access[name] = value
+            into[name] = value
 
 
     # -- sections ------------------------------------------------------------------
@@ -693,6 +701,8 @@ class _Reader:
             self.conditional(node, args, scope)
         elif name.startswith("require"):
             self.require_group(node, args, scope)
+        elif name in ("limit", "limitexcept"):
+            self.limit_block(node, args, scope)
         elif name == "virtualhost":
             self.virtual_host(node, args, scope)
         else:
@@ -721,6 +731,33 @@ class _Reader:
             items = scope.require.pop()
         mode = node.name.lower().removeprefix("require")
         scope.require[-1].append(RequireGroup(mode, tuple(items)))
+
+    def limit_block(self, node: _Block, args: list[str], scope: _Scope) -> None:
+        """<Limit methods> and <LimitExcept methods>: their Require, Order, Allow and Deny
+        lines count for those methods (all the others) only."""
+        if scope.context is not Context.DIRECTORY:
+            raise ConfigError(node.where, f"<{node.name}> not allowed here",
+                              "itkgw reads it in <Directory>, <Location> and <Files> sections and .htaccess")
+        if scope.limit is not None or len(scope.require) > 1:
+            raise ConfigError(node.where, f"<{node.name}> inside another access section is not supported",
+                              f"write the <{node.name}> at the top of the section")
+        if not args:
+            raise ConfigError(node.where, f"<{node.name}> needs the methods it is about",
+                              f"write it as <{node.name} GET POST>")
+        methods = tuple(sorted({"GET" if method.upper() == "HEAD" else method.upper() for method in args}))
+        excepted = node.name.lower() == "limitexcept"
+        scope.limit, scope.limit_access = (methods, excepted), {}
+        scope.require.append([])
+        try:
+            self.walk(node.body, scope)
+        finally:
+            items, limited = scope.require.pop(), scope.limit_access
+            scope.limit, scope.limit_access = None, {}
+        if items:
+            scope.require[-1].append(RequireGroup("any", tuple(items), methods, excepted))
+        if limited:
+            scope.access_limits.append(LimitedAccess(methods, excepted, limited.get("order"),
+                                                     limited.get("allow", ()), limited.get("deny", ())))
 
     def virtual_host(self, node: _Block, args: list[str], scope: _Scope) -> None:
         if scope.context is not Context.SERVER:
@@ -972,8 +1009,8 @@ class _Reader:
             except ConfigError as exc:
                 self.findings.errors.append(exc)
             values["require"] = group
-        if scope.access:
-            values["access"] = AccessCompat(**scope.access)
+        if scope.access or scope.access_limits:
+            values["access"] = AccessCompat(**scope.access, limited=tuple(scope.access_limits))
             try:
                 check_access(values["access"], scope.where)
             except ConfigError as exc:
@@ -1118,7 +1155,7 @@ class _AccessFileReader(_Reader):
         if node.name.lower() not in _ACCESS_FILE_SECTIONS:
             raise ConfigError(node.where, f"<{node.name} not allowed here",
                               "an .htaccess file may hold <Files>, <FilesMatch>, <IfModule>, "
-                              "<IfDefine> and <Require...> sections")
+                              "<IfDefine>, <Limit>, <LimitExcept> and <Require...> sections")
         super().block(node, scope)
 
     def refuse(self, kind: str, problem: ConfigError) -> None:
@@ -1130,4 +1167,6 @@ class _AccessFileReader(_Reader):
 
 #: Sections an .htaccess file may hold.
 _ACCESS_FILE_SECTIONS = frozenset({"files", "filesmatch", "ifmodule", "ifdefine", "requireall",
-                                   "requireany", "requirenone"})
+                                   "requireany", "requirenone", "limit", "limitexcept"})
+#: What httpd's method masks apply to: the lines a <Limit> may hold here.
+_LIMITED_DIRECTIVES = frozenset({"Require", "Order", "Allow", "Deny", "Satisfy"})

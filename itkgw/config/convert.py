@@ -31,7 +31,7 @@ from itkgw.config.model import (
     VHost,
 )
 from itkgw.config.table import owned_key
-from itkgw.rules.authz import AccessCompat, Require, RequireGroup
+from itkgw.rules.authz import AccessCompat, LimitedAccess, Require, RequireGroup
 from itkgw.rules.rewrite import RewriteCond, RewriteRule
 
 #: The TOML table each DirSection kind is written as.
@@ -130,6 +130,13 @@ def _value(current: Any) -> str:
     raise TypeError(f"no TOML form for {type(current).__name__} {current!r}")
 
 
+def _limited_access(limited: LimitedAccess) -> dict[str, Any]:
+    table: dict[str, Any] = {"methods": list(limited.methods), "methods_except": limited.methods_except}
+    if limited.order is not None:
+        table["order"] = limited.order
+    return {**table, "allow": list(limited.allow), "deny": list(limited.deny)}
+
+
 def _plain(current: Any) -> Any:
     """A model object as the strings, lists and dicts its TOML form is made of."""
     if isinstance(current, Address):
@@ -139,10 +146,16 @@ def _plain(current: Any) -> Any:
     if isinstance(current, Require):
         return _require_line(current)
     if isinstance(current, RequireGroup):
-        return {"mode": current.mode, "items": list(current.items)}
+        group: dict[str, Any] = {"mode": current.mode, "items": list(current.items)}
+        if current.methods is not None:
+            group.update(methods=list(current.methods), methods_except=current.methods_except)
+        return group
     if isinstance(current, AccessCompat):
-        return {"order": current.order, "allow": list(current.allow), "deny": list(current.deny),
-                "satisfy": current.satisfy}
+        access: dict[str, Any] = {"order": current.order, "allow": list(current.allow),
+                                  "deny": list(current.deny), "satisfy": current.satisfy}
+        if current.limited:
+            access["limited"] = [_limited_access(limited) for limited in current.limited]
+        return access
     if isinstance(current, HeaderRule):
         words = ["always"] if current.always else []
         return [*words, current.action, current.name, *([current.value] if current.value else [])]

@@ -30,7 +30,7 @@ from itkgw.config.kinds import (
 )
 from itkgw.config.model import HeaderRule, PHPSetting, Redirect
 from itkgw.errors import ConfigError
-from itkgw.rules.authz import AccessCompat, Require, RequireGroup
+from itkgw.rules.authz import AccessCompat, LimitedAccess, Require, RequireGroup
 from itkgw.rules.rewrite import RULE_STATUSES, RewriteCond, RewriteRule
 
 # -- Options -------------------------------------------------------------------
@@ -578,11 +578,15 @@ class RequireRules(Kind):
         if isinstance(value, list):
             mode, items = "any", value
         elif isinstance(value, dict):
-            table = self.table(value, where, ("mode", "items"), ())
+            table = self.table(value, where, ("mode", "items"), ("methods", "methods_except"))
             mode, items = table["mode"], table["items"]
             if mode not in GROUP_MODES or not isinstance(items, list):
                 raise ConfigError(where, f"mode must be one of {', '.join(GROUP_MODES)} and items a list",
                                   self.toml_hint())
+            if "methods" in table:  # a <Limit>'s rules
+                methods = tuple(self.string_list(table["methods"], where))
+                return RequireGroup(mode, self._group(items, where).items, methods,
+                                    bool(table.get("methods_except", False)))
         else:
             raise self.wrong_toml(value, where)
         parsed: list[Require | RequireGroup] = []
@@ -607,14 +611,28 @@ class AccessRules(TomlOnly):
     toml_example: ClassVar[str] = '{ order = "allow,deny", allow = ["all"], deny = [], satisfy = "all" }'
 
     def from_toml(self, value: object, where: str) -> AccessCompat:
-        table = self.table(value, where, (), ("order", "allow", "deny", "satisfy"))
+        table = self.table(value, where, (), ("order", "allow", "deny", "satisfy", "limited"))
         order = Choice(options=ORDERS).from_toml(table.get("order", "deny,allow"), where)
         satisfy = Choice(options=("all", "any")).from_toml(table.get("satisfy", "all"), where)
         allow = tuple(self.string_list(table.get("allow", []), where, allow_empty=True))
         deny = tuple(self.string_list(table.get("deny", []), where, allow_empty=True))
-        access = AccessCompat(order, allow, deny, satisfy)
+        limited = table.get("limited", [])
+        if not isinstance(limited, list):
+            raise self.wrong_toml(limited, where)
+        limits = tuple(self._limited(item, where) for item in limited)
+        access = AccessCompat(order, allow, deny, satisfy, limits)
         check_access(access, where)
         return access
+
+    def _limited(self, value: object, where: str) -> LimitedAccess:
+        """One <Limit>'s lines: { methods = ["PUT"], methods_except = false, order, allow, deny }."""
+        table = self.table(value, where, ("methods",), ("methods_except", "order", "allow", "deny"))
+        order = table.get("order")
+        return LimitedAccess(tuple(self.string_list(table["methods"], where)),
+                             bool(table.get("methods_except", False)),
+                             None if order is None else Choice(options=ORDERS).from_toml(order, where),
+                             tuple(self.string_list(table.get("allow", []), where, allow_empty=True)),
+                             tuple(self.string_list(table.get("deny", []), where, allow_empty=True)))
 
 
 @dataclass(frozen=True)

@@ -140,10 +140,13 @@ def serve(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConf
     new_conditions = conditions != before.modules.get(SetEnvIfSettings).conditions  # of .htaccess files
     if new_conditions:
         apply_env_conditions(conditions, request, plan.reqenv)
+    # Access is judged after the .htaccess files are read, as httpd's walk comes before its
+    # access checks: theirs may open what the configuration closes (AllowOverride AuthConfig).
+    denied = plan.denied
     if new_conditions or (dirconf.require, dirconf.access) != (before.require, before.access):
         denied = denial(request, vhost, dirconf, plan.reqenv)
-        if denied is not None:
-            raise HTTPError(403, denied)
+    if denied is not None:
+        raise HTTPError(403, denied)
     plan.vary = (*plan.vary, *_rewrite_in_directory(request, plan, first))
     apply_redirects(dirconf.redirects, request, vhost)  # mod_alias' fixup, after mod_rewrite's
     _change_request_headers(request, dirconf)  # mod_headers' fixup, the last

@@ -139,9 +139,7 @@ class ConnectionChild:
             if vhost is None:
                 raise HTTPError(404, f"no vhost answers on {request.local_ip}:{request.local_port}")
             plan = plan_request(self.ctx.config, self.ctx.compiled, vhost, request)
-            self._enter_identity(vhost, plan, request)
-            if plan.denied:
-                raise HTTPError(403, plan.denied)
+            self._enter_identity(vhost, plan, request)  # a refusal in plan.denied waits for .htaccess
             current = request
             for hops in range(LIMIT_INTERNAL_RECURSION + 1):
                 try:
@@ -183,8 +181,6 @@ class ConnectionChild:
         if plan.identity != self.identity:
             raise HTTPError(500, f"internal redirect to {location} needs {plan.identity}, "
                             f"this request runs as {self.identity}")
-        if plan.denied:
-            raise HTTPError(403, plan.denied)
         plan.reqenv.update({"REDIRECT_STATUS": "200", "REDIRECT_URL": request.path})
         if request.query:
             plan.reqenv["REDIRECT_QUERY_STRING"] = request.query

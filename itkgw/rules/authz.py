@@ -54,10 +54,37 @@ class Require:
 @dataclass(frozen=True)
 class RequireGroup:
     """``<RequireAll>``, ``<RequireAny>`` or ``<RequireNone>``; bare Require lines
-    of a section form an implicit ``any`` group, as in Apache 2.4."""
+    of a section form an implicit ``any`` group, as in Apache 2.4. The lines of a
+    ``<Limit>`` (``<LimitExcept>``: ``methods_except``) are an ``any`` group that
+    applies to those methods (all others) only."""
 
     mode: str  # "all", "any" or "none"
     items: tuple[Require | RequireGroup, ...] = ()
+    methods: tuple[str, ...] | None = None
+    methods_except: bool = False
+
+    def applies_to(self, method: str) -> bool:
+        """Whether the group's rules are asked for a request of ``method``: its own
+        <Limit>, and the union of its items' (httpd's section->limited)."""
+        if self.methods is not None and (_method_key(method) in self.methods) == self.methods_except:
+            return False
+        groups = [item for item in self.items if isinstance(item, RequireGroup)]
+        return not groups or len(groups) < len(self.items) or any(g.applies_to(method) for g in groups)
+
+
+@dataclass(frozen=True)
+class LimitedAccess:
+    """The Order, Allow and Deny lines of a ``<Limit>`` (``<LimitExcept>``: ``methods_except``),
+    which count for those methods (all others) only."""
+
+    methods: tuple[str, ...]
+    methods_except: bool = False
+    order: str | None = None
+    allow: tuple[str, ...] = ()
+    deny: tuple[str, ...] = ()
+
+    def applies_to(self, method: str) -> bool:
+        return (_method_key(method) in self.methods) != self.methods_except
 
 
 @dataclass(frozen=True)
@@ -73,6 +100,7 @@ class AccessCompat:
     allow: tuple[str, ...] = ()
     deny: tuple[str, ...] = ()
     satisfy: str = "all"  # "all" or "any"
+    limited: tuple[LimitedAccess, ...] = ()
 
 
 # -- evaluation ---------------------------------------------------------------
@@ -144,17 +172,23 @@ class Client:
 # --- Require (mod_authz_core, mod_authz_host) ---------------------------------
 
 
-def check_require(group: RequireGroup, client: Client) -> Decision:
+def check_require(group: RequireGroup, client: Client, inside_all: bool = True) -> Decision:
     """Evaluate a section's Require rules; only GRANTED admits the request.
 
-    Raises HTTPError(500) for a rule that cannot be evaluated (an expression
-    that fails, a rule the config check would have refused), as Apache
-    answers AUTHZ_GENERAL_ERROR with 500.
+    A group whose <Limit> leaves the request's method out grants inside an
+    ``all`` group (and at the top) and has no opinion inside an ``any`` one, as
+    httpd's apply_authz_sections: a section with only <Limit POST> rules is open
+    to GET. Raises HTTPError(500) for a rule that cannot be evaluated (an
+    expression that fails, a rule the config check would have refused), as
+    Apache answers AUTHZ_GENERAL_ERROR with 500.
     """
+    if not group.applies_to(client.method):
+        return Decision.GRANTED if inside_all else Decision.NEUTRAL
     result = Decision.NEUTRAL
     every = group.mode == "all"
     for item in group.items:
-        answer = check_require(item, client) if isinstance(item, RequireGroup) else _check_rule(item, client)
+        answer = (check_require(item, client, every) if isinstance(item, RequireGroup)
+                  else _check_rule(item, client))
         if answer is Decision.NEUTRAL:
             continue
         if every:
@@ -411,12 +445,16 @@ def check_access_compat(access: AccessCompat, client: Client) -> bool:
     no Order line the order is Deny,Allow, so an area with no Allow or Deny
     lines at all is open.
     """
-    order = access.order.lower()
+    order, allow, deny = access.order.lower(), access.allow, access.deny
+    for limited in access.limited:  # the lines of a <Limit> count for its methods only
+        if limited.applies_to(client.method):
+            order = (limited.order or order).lower()
+            allow, deny = (*allow, *limited.allow), (*deny, *limited.deny)
     if order == "deny,allow":
-        return _matches(access.allow, client) or not _matches(access.deny, client)
+        return _matches(allow, client) or not _matches(deny, client)
     if order in ("allow,deny", "mutual-failure"):
-        return _matches(access.allow, client) and not _matches(access.deny, client)
-    raise HTTPError(500, f"unknown Order '{access.order}'")
+        return _matches(allow, client) and not _matches(deny, client)
+    raise HTTPError(500, f"unknown Order '{order}'")
 
 
 @dataclass(frozen=True)
@@ -469,11 +507,13 @@ def _from_clause(word: str) -> _From:
 
 def validate_access(access: AccessCompat) -> str | None:
     """Apache's error for an Order/Allow/Deny/Satisfy set, or None."""
-    if access.order.lower() not in ORDERS:
+    orders = [access.order, *(limited.order for limited in access.limited if limited.order)]
+    if any(order.lower() not in ORDERS for order in orders):
         return "unknown order"
     if access.satisfy.lower() not in SATISFY:
         return "Satisfy either 'any' or 'all'."
-    for word in (*access.allow, *access.deny):
+    limited_words = [word for limited in access.limited for word in (*limited.allow, *limited.deny)]
+    for word in (*access.allow, *access.deny, *limited_words):
         try:
             _from_clause(word)
         except ValueError as exc:

@@ -240,6 +240,35 @@ def test_setenvif_sets_request_variables_before_access_rules_look(itkgw_factory,
     assert server.request("alice.test", "/se/deny.txt", headers={"X-Pass": "ok"}).body == b"ok\n"
 
 
+#: <Limit> files as old .htaccess hardening snippets write them, and what Apache 2.4.71 +
+#: mod_authz_core + mod_access_compat answered GET, POST, PUT and OPTIONS with.
+LIMITS = {
+    "post": ("<Limit POST>\nRequire all denied\n</Limit>\n", (200, 403, 405, 200)),
+    "except": ("<LimitExcept GET>\nRequire all denied\n</LimitExcept>\n", (200, 403, 403, 403)),
+    "compat": ("<Limit GET POST>\norder deny,allow\ndeny from all\nallow from all\n</Limit>\n"
+               "<Limit PUT DELETE>\norder deny,allow\ndeny from all\n</Limit>\n", (200, 200, 403, 200)),
+    "mixed": ("Require all denied\n<Limit GET>\nRequire all granted\n</Limit>\n", (200, 403, 403, 403)),
+    "order": ("<Limit POST>\norder allow,deny\n</Limit>\n", (200, 403, 405, 200)),
+    # The configuration closes these two; their .htaccess rules replace its own.
+    "closed/opened": ("<Limit POST>\nRequire all granted\n</Limit>\n", (200, 200, 405, 200)),
+    "closed/granted": ("Require all granted\n", (200, 200, 405, 200)),
+}
+
+
+def test_limit_sections_in_htaccess_answer_each_method_as_apache_does(itkgw_factory, docroots,
+                                                                     put: Put) -> None:
+    alice = docroots[ALICE]
+    for folder, (text, _) in LIMITS.items():
+        put(alice, f"lim/{folder}/.htaccess", text)
+        put(alice, f"lim/{folder}/x.txt", "x\n")
+    server = itkgw_factory([vhost_for(alice, "alice.test", directory=[
+        {"path": str(alice.htdocs), "allow_override": ["All"]},
+        {"path": str(alice.htdocs / "lim" / "closed"), "require": ["all denied"]}])])
+    answered = {folder: tuple(server.request("alice.test", f"/lim/{folder}/x.txt", method=method).status
+                              for method in ("GET", "POST", "PUT", "OPTIONS")) for folder in LIMITS}
+    assert answered == {folder: statuses for folder, (_, statuses) in LIMITS.items()}
+
+
 def test_a_changed_htaccess_counts_from_the_next_request(itkgw_factory, docroots, put: Put) -> None:
     alice = docroots[ALICE]
     htaccess = put(alice, "live/.htaccess", "Header set X-Version one\n")

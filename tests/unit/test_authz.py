@@ -13,6 +13,7 @@ from itkgw.rules.authz import (
     AccessCompat,
     Client,
     Decision,
+    LimitedAccess,
     Require,
     RequireGroup,
     check_access_compat,
@@ -541,3 +542,27 @@ def test_lookup_host_gives_up_after_the_timeout() -> None:
         assert time.monotonic() - started < 2
     finally:
         release.set()
+
+
+def test_limit_groups_count_for_their_methods_and_a_section_with_only_them_opens_the_rest() -> None:
+    """As httpd's apply_authz_sections: a <Limit> that leaves the method out has no opinion
+    inside an implicit any group, and grants at the top (Apache answered each case so)."""
+    denied_post = RequireGroup("any", (RequireGroup("any", (Require("all", ("denied",)),), ("POST",)),))
+    assert [check_require(denied_post, client(method=m)) for m in ("GET", "HEAD", "POST")] == [
+        GRANTED, GRANTED, DENIED]
+    only_get = RequireGroup("any", (Require("all", ("denied",)),
+                                    RequireGroup("any", (Require("all", ("granted",)),), ("GET",))))
+    assert [check_require(only_get, client(method=m)) for m in ("GET", "HEAD", "POST")] == [
+        GRANTED, GRANTED, DENIED]
+    except_get = RequireGroup("any", (RequireGroup("any", (Require("all", ("denied",)),), ("GET",), True),))
+    assert [check_require(except_get, client(method=m)) for m in ("GET", "OPTIONS", "DELETE")] == [
+        GRANTED, DENIED, DENIED]
+
+
+def test_limited_order_allow_deny_count_for_their_methods() -> None:
+    access = AccessCompat(limited=(LimitedAccess(("GET", "POST"), False, "deny,allow", ("all",), ("all",)),
+                                   LimitedAccess(("DELETE", "PUT"), False, "deny,allow", (), ("all",))))
+    assert [check_access_compat(access, client(method=m)) for m in ("GET", "POST", "PUT", "OPTIONS")] == [
+        True, True, False, True]
+    allow_deny_post = AccessCompat(limited=(LimitedAccess(("POST",), False, "allow,deny"),))
+    assert [check_access_compat(allow_deny_post, client(method=m)) for m in ("GET", "POST")] == [True, False]

@@ -32,7 +32,7 @@ from itkgw.config.modules.setenvif import EnvCondition, SetEnvIfSettings
 from itkgw.config.table import BY_NAME
 from itkgw.config.toml_reader import loads_toml
 from itkgw.errors import ConfigError, ConfigErrors
-from itkgw.rules.authz import AccessCompat, Require, RequireGroup
+from itkgw.rules.authz import AccessCompat, LimitedAccess, Require, RequireGroup
 from itkgw.rules.rewrite import RewriteCond, RewriteRule
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus" / "conf"
@@ -434,8 +434,8 @@ def test_every_section_kind_and_its_match_form(tmp_path: Path) -> None:
     ("<Directory relative/dir>\n</Directory>\n",
      "httpd.conf:6: 'relative/dir' is not an absolute path (write the full path, starting with /)"),
     ("<Limit GET>\n</Limit>\n",
-     "httpd.conf:6: <Limit> is not supported by itkgw (method-specific access rules are not supported; "
-     "write Require method ... instead)"),
+     "httpd.conf:6: <Limit> not allowed here (itkgw reads it in <Directory>, <Location> and <Files> sections "
+     "and .htaccess)"),
     ("<Proxy *>\n</Proxy>\n",
      "httpd.conf:6: Invalid command '<Proxy', perhaps misspelled or defined by a module not included in "
      "the server configuration (remove the section; a section of a module itkgw does not implement goes "
@@ -613,6 +613,29 @@ def test_setenvif_lines_of_the_server_run_before_the_vhost_s(tmp_path: Path) -> 
         EnvCondition("User-Agent", "^curl", ("IS_CURL", "!OTHER"), nocase=True))
     assert "cannot compile" in only(problems(tmp_path, vhost_file(tmp_path, body="SetEnvIf Host (x X=1")))
     assert "expected" in only(problems(tmp_path, vhost_file(tmp_path, body="SetEnvIf Host")))
+
+
+def test_limit_sections_hold_method_masked_access_rules(tmp_path: Path) -> None:
+    vhost = the_vhost(tmp_path, body=f"""<Directory {tmp_path}>
+        Require all denied
+        <Limit GET HEAD>
+            Require all granted
+        </Limit>
+        <LimitExcept GET POST>
+            Order deny,allow
+            Deny from all
+        </LimitExcept>
+        </Directory>""")
+    section = vhost.directories[0]
+    assert section.require == RequireGroup("any", (
+        Require("all", ("denied",)), RequireGroup("any", (Require("all", ("granted",)),), ("GET",))))
+    assert section.access == AccessCompat(
+        limited=(LimitedAccess(("GET", "POST"), True, "deny,allow", (), ("all",)),))
+    for inside, message in (("SetEnv A 1", "SetEnv inside <Limit> is not supported"),
+                            ("<Limit POST>\n</Limit>", "<Limit> inside another access section")):
+        body = f"<Directory {tmp_path}>\n<Limit GET>\n{inside}\n</Limit>\n</Directory>"
+        text = vhost_file(tmp_path, body=body)
+        assert message in only(problems(tmp_path, text))
 
 
 def test_mod_expires_codes_and_their_merge(tmp_path: Path) -> None:

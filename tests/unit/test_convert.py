@@ -34,7 +34,7 @@ from itkgw.config.modules.rewrite import DirRewriteSettings
 from itkgw.config.modules.setenvif import EnvCondition, SetEnvIfSettings
 from itkgw.config.report import vhost_table
 from itkgw.config.toml_reader import load_toml, loads_toml
-from itkgw.rules.authz import AccessCompat, Require, RequireGroup
+from itkgw.rules.authz import AccessCompat, LimitedAccess, Require, RequireGroup
 from itkgw.rules.rewrite import RewriteCond, RewriteRule
 
 REPO = Path(__file__).resolve().parents[2]
@@ -365,4 +365,14 @@ def test_setenvif_conditions_read_back_equal() -> None:
     conditions = (EnvCondition("Authorization", "(.+)", ("HTTP_AUTHORIZATION=$1",)),
                   EnvCondition("User-Agent", "^curl", ("IS_CURL", "!OTHER"), nocase=True))
     vhost = dataclasses.replace(config.vhosts[0], modules=ModuleSettings((SetEnvIfSettings(conditions),)))
+    assert_round_trip(dataclasses.replace(config, vhosts=(vhost,)))
+
+
+def test_limit_sections_read_back_equal() -> None:
+    config = small_model()
+    require = RequireGroup("any", (Require("all", ("denied",)),
+                                   RequireGroup("any", (Require("all", ("granted",)),), ("GET",), True)))
+    access = AccessCompat(limited=(LimitedAccess(("PUT",), False, "allow,deny", ("10.0.0.0/8",), ("all",)),))
+    vhost = dataclasses.replace(config.vhosts[0], directories=(
+        DirSection(path="/tmp/app", require=require, access=access),))
     assert_round_trip(dataclasses.replace(config, vhosts=(vhost,)))

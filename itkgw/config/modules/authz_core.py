@@ -44,5 +44,7 @@ MODULE = Module(
                 instead=_ACCESS_22),
         Section("RequireNone", DIRECTORY, "Require rules none of which may grant", series=ONLY_24,
                 instead=_ACCESS_22),
+        Section("Limit", DIRECTORY, "access rules (Require, Order, Allow, Deny) for the methods named"),
+        Section("LimitExcept", DIRECTORY, "access rules for every method but those named"),
     ),
 )
