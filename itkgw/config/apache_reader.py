@@ -439,10 +439,6 @@ class _Reader:
 
     def check_context(self, row: Directive, name: str, scope: _Scope, where: str) -> None:
         spelled = _spelled(name)
-        if scope.limit is not None and row.name not in _LIMITED_DIRECTIVES:
-            raise ConfigError(where, f"{spelled} inside <Limit> is not supported",
-                              "only Require, Order, Allow, Deny and Satisfy go inside <Limit> and "
-                              "<LimitExcept>")
         if len(scope.require) > 1 and scope.limit is None and row.name != "Require":
             raise ConfigError(where, f"{spelled} not allowed here",
                               "only Require lines and <Require...> sections go inside <RequireAll>, "
@@ -734,7 +730,8 @@ class _Reader:
 
     def limit_block(self, node: _Block, args: list[str], scope: _Scope) -> None:
         """<Limit methods> and <LimitExcept methods>: their Require, Order, Allow and Deny
-        lines count for those methods (all the others) only."""
+        lines count for those methods (all the others) only; any other directive in them
+        counts for every method, as httpd's masks are about access alone."""
         if scope.context is not Context.DIRECTORY:
             raise ConfigError(node.where, f"<{node.name}> not allowed here",
                               "itkgw reads it in <Directory>, <Location> and <Files> sections and .htaccess")
@@ -1168,5 +1165,4 @@ class _AccessFileReader(_Reader):
 #: Sections an .htaccess file may hold.
 _ACCESS_FILE_SECTIONS = frozenset({"files", "filesmatch", "ifmodule", "ifdefine", "requireall",
                                    "requireany", "requirenone", "limit", "limitexcept"})
-#: What httpd's method masks apply to: the lines a <Limit> may hold here.
-_LIMITED_DIRECTIVES = frozenset({"Require", "Order", "Allow", "Deny", "Satisfy"})
+

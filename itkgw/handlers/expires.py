@@ -8,16 +8,21 @@ none.
 
 from __future__ import annotations
 
-from email.utils import formatdate
+from email.utils import formatdate, parsedate_to_datetime
 
 from itkgw.config.modules.expires import ExpiresSettings
 
 
 def add_expiry(headers: list[tuple[str, str]], settings: ExpiresSettings, mtime: float | None,
                request_time: float) -> list[tuple[str, str]]:
-    """``headers`` with Expires and max-age added when the settings give this response an expiry."""
+    """``headers`` with Expires and max-age added when the settings give this response an expiry.
+    They count from the response's Date where it has one, as httpd's Date is its request time:
+    max-age is then exactly Expires less Date."""
     if any(name.lower() == "expires" for name, _ in headers):
         return headers
+    date = next((value for name, value in headers if name.lower() == "date"), None)
+    if date is not None:
+        request_time = parsedate_to_datetime(date).timestamp()
     content_type = next((value for name, value in headers if name.lower() == "content-type"), "")
     code = settings.code_for(content_type)
     base = request_time if code is not None and code[0] == "A" else mtime
