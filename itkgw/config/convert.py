@@ -158,7 +158,8 @@ def _plain(current: Any) -> Any:
         return access
     if isinstance(current, HeaderRule):
         words = ["always"] if current.always else []
-        return [*words, current.action, current.name, *([current.value] if current.value else [])]
+        return [*words, current.action, current.name, *([current.value] if current.value else []),
+                *([f"env={current.env}"] if current.env else [])]
     if isinstance(current, RewriteRule):
         rule = {"pattern": current.pattern, "substitution": current.substitution,
                 "flags": list(current.flags), "conditions": list(current.conditions)}

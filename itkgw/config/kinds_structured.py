@@ -336,18 +336,23 @@ class HeaderRules(Kind):
             raise ConfigError(where, f"{name} {words[0]} is not supported",
                               "the actions are " + ", ".join(HEADER_ACTIONS))
         wanted = 2 if action == "unset" else 3
+        env = ""
+        if len(words) == wanted + 1 and words[wanted].lower().startswith("env="):
+            env, words = words[wanted][4:], words[:wanted]
+            if env.lstrip("!") == "":
+                raise ConfigError(where, f"{name} {action}: env= needs a variable name",
+                                  f"write it as {name} {action} ... env=VAR or env=!VAR")
         if len(words) > wanted:
             extra = words[wanted]
             if extra.lower() == "early" or extra.lower().startswith(("env=", "expr=")):
                 raise ConfigError(where, f"conditional {name} rules ({extra}) are not supported",
-                                  "set the header for every request, or not at all" if name != "Header" else
-                                  "set the header for every response, or not at all")
+                                  "write env=VAR or env=!VAR, or set the header always")
             raise ConfigError(where, f"{name} {action} takes {wanted - 1} arguments, got {len(words) - 1}",
                               f"write it as {self.args_example}")
         if len(words) < wanted:
             raise ConfigError(where, f"{name} {action} needs a header name"
                               + (" and a value" if wanted == 3 else ""), f"write it as {self.args_example}")
-        return HeaderRule(action, words[1], words[2] if wanted == 3 else "", always)
+        return HeaderRule(action, words[1], words[2] if wanted == 3 else "", always, env)
 
 
 @dataclass(frozen=True)

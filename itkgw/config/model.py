@@ -113,13 +113,16 @@ NOBODY = Identity("nobody", "nogroup", 65534, 65534)
 
 @dataclass(frozen=True)
 class HeaderRule:
-    """A ``Header [always] set|append|add|unset NAME [VALUE]`` line of mod_headers; ``always``
-    rules apply to error responses too (httpd's err_headers_out)."""
+    """A ``Header [always] set|append|add|unset NAME [VALUE] [env=[!]VAR]`` line of mod_headers;
+    ``always`` rules apply to error responses too (httpd's err_headers_out)."""
 
     action: str
     name: str
     value: str = ""
     always: bool = False
+    #: ``env=VAR`` (``!VAR``: when it is not set): the rule applies only when the request's
+    #: variables have VAR.
+    env: str = ""
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import functools
 import logging
 import os
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -149,7 +149,7 @@ def serve(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConf
         raise HTTPError(403, denied)
     plan.vary = (*plan.vary, *_rewrite_in_directory(request, plan, first))
     apply_redirects(dirconf.redirects, request, vhost)  # mod_alias' fixup, after mod_rewrite's
-    _change_request_headers(request, dirconf)  # mod_headers' fixup, the last
+    _change_request_headers(request, plan, dirconf)  # mod_headers' fixup, the last
     conn.header_rules = _header_rules(dirconf, plan)
     conn.default_charset = dirconf.modules.get(RequestSettings).default_charset or "off"
     if dirconf.limit_request_body is not None:
@@ -246,12 +246,22 @@ def _header_rules(dirconf: DirConfig, plan: Plan) -> list[HeaderRule]:
     """The response header rules: mod_rewrite's Vary (the request headers its applied
     conditions looked at), then the Header lines of the sections."""
     vary = [HeaderRule("merge", "Vary", ", ".join(dict.fromkeys(plan.vary)))] if plan.vary else []
-    return [*vary, *dirconf.headers]
+    return [*vary, *_when_env_says(dirconf.headers, plan, dirconf)]
 
 
-def _change_request_headers(request: Request, dirconf: DirConfig) -> None:
+def _when_env_says(rules: Sequence[HeaderRule], plan: Plan, dirconf: DirConfig) -> list[HeaderRule]:
+    """The rules without an env= condition, and those whose condition the request's
+    variables (SetEnv, SetEnvIf, RewriteRule's E=) meet."""
+    if not any(rule.env for rule in rules):
+        return list(rules)
+    variables = script_env(plan, dirconf)
+    return [rule for rule in rules
+            if not rule.env or (rule.env.lstrip("!") in variables) != rule.env.startswith("!")]
+
+
+def _change_request_headers(request: Request, plan: Plan, dirconf: DirConfig) -> None:
     """RequestHeader: the request's headers as the handler (and a script's HTTP_*) will see them."""
-    rules = dirconf.modules.get(RequestHeaderSettings).request_headers
+    rules = _when_env_says(dirconf.modules.get(RequestHeaderSettings).request_headers or (), plan, dirconf)
     if rules:
         changed = apply_header_rules(request.headers, rules)
         request.headers = [(name.lower(), value) for name, value in changed]

@@ -269,6 +269,23 @@ def test_limit_sections_in_htaccess_answer_each_method_as_apache_does(itkgw_fact
     assert answered == {folder: statuses for folder, (_, statuses) in LIMITS.items()}
 
 
+def test_header_rules_with_env_apply_as_the_request_s_variables_say(itkgw_factory, docroots,
+                                                                    put: Put) -> None:
+    """mod_deflate's stock companion line, and a RequestHeader only some requests get."""
+    alice = docroots[ALICE]
+    put(alice, "hv/.htaccess", "SetEnvIfNoCase Request_URI \\.gif$ dont-vary\n"
+                               "Header append Vary User-Agent env=!dont-vary\n"
+                               "SetEnvIf X-Api ^1$ API\nRequestHeader set X-From-Api yes env=API\n")
+    put(alice, "hv/a.txt", "text\n")
+    put(alice, "hv/a.gif", "GIF89a")
+    put(alice, "hv/h.php", "<?php echo $_SERVER['HTTP_X_FROM_API'] ?? '-';\n")
+    server = serve(itkgw_factory, alice, "FileInfo")
+    assert server.request("alice.test", "/hv/a.txt").headers["Vary"] == "User-Agent"
+    assert server.request("alice.test", "/hv/a.gif").headers["Vary"] is None
+    assert server.request("alice.test", "/hv/h.php", headers={"X-Api": "1"}).body == b"yes"
+    assert server.request("alice.test", "/hv/h.php").body == b"-"
+
+
 def test_a_changed_htaccess_counts_from_the_next_request(itkgw_factory, docroots, put: Put) -> None:
     alice = docroots[ALICE]
     htaccess = put(alice, "live/.htaccess", "Header set X-Version one\n")

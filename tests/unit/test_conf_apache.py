@@ -519,13 +519,14 @@ def test_a_directive_in_the_wrong_context(tmp_path: Path, body: str, message: st
     ("php_flag display_errors maybe", "'maybe' is not on or off (write it as php_flag name on|off)"),
     ("Header set X-A", "Header set needs a header name and a value (write it as Header set X-Foo bar, or "
                        "Header unset X-Bar)"),
-    ("Header set X-A b env=HTTPS", "conditional Header rules (env=HTTPS) are not supported (set the "
-                                   "header for "
-                                   "every response, or not at all)"),
+    ("Header set X-A b expr=%{HTTPS}", "conditional Header rules (expr=%{HTTPS}) are not supported (write "
+                                       "env=VAR or env=!VAR, or set the header always)"),
+    ("Header set X-A b env=", "Header set: env= needs a variable name (write it as Header set ... env=VAR or "
+                              "env=!VAR)"),
     ("Header edit X-A a b", "Header edit is not supported (the actions are set, append, add, merge, "
                             "setifempty, unset)"),
-    ("RequestHeader set X-A b early", "conditional RequestHeader rules (early) are not supported (set the "
-                                      "header for every request, or not at all)"),
+    ("RequestHeader set X-A b early", "conditional RequestHeader rules (early) are not supported (write "
+                                      "env=VAR or env=!VAR, or set the header always)"),
     ("ErrorDocument 200 /x", "Unsupported HTTP response code 200 (use a status from 300 to 599)"),
     ("Redirect /old", "URL to redirect to is missing (write it as Redirect [status] /old "
                       "http://example.com/new)"),

@@ -351,8 +351,9 @@ def test_request_headers_expiry_and_allowoverridelist_read_back_equal() -> None:
     config = small_model()
     vhost = dataclasses.replace(
         config.vhosts[0],
+        headers=(HeaderRule("append", "Vary", "User-Agent", env="!dont-vary"),),
         modules=ModuleSettings((
-            RequestHeaderSettings((HeaderRule("unset", "Proxy"),)),
+            RequestHeaderSettings((HeaderRule("unset", "Proxy"), HeaderRule("set", "X-A", "1", env="API"))),
             ExpiresSettings(True, (("text/css", "A60"), ("image/*", "M3600")), "A86400"))),
         directories=(DirSection(path="/tmp/app", allow_override=("None",),
                                 allow_override_list=("Redirect",)),))
