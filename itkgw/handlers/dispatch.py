@@ -135,7 +135,7 @@ def serve(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConf
     before = plan.dirconf
     names_directory = before.fs_path.endswith("/")
     dirconf = plan.dirconf = _merged(config, plan, before.fs_path, first, directory=names_directory)
-    conn.header_rules = _header_rules(dirconf, plan)  # "always" ones reach the refusals below too
+    _set_response_rules(conn, dirconf, plan)  # "always" header rules reach the refusals below too
     conditions = dirconf.modules.get(SetEnvIfSettings).conditions
     new_conditions = conditions != before.modules.get(SetEnvIfSettings).conditions  # of .htaccess files
     if new_conditions:
@@ -150,8 +150,7 @@ def serve(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConf
     plan.vary = (*plan.vary, *_rewrite_in_directory(request, plan, first))
     apply_redirects(dirconf.redirects, request, vhost)  # mod_alias' fixup, after mod_rewrite's
     _change_request_headers(request, plan, dirconf)  # mod_headers' fixup, the last
-    conn.header_rules = _header_rules(dirconf, plan)
-    conn.default_charset = dirconf.modules.get(RequestSettings).default_charset or "off"
+    _set_response_rules(conn, dirconf, plan)
     if dirconf.limit_request_body is not None:
         conn.limits.body = dirconf.limit_request_body
     if request.method == "TRACE":
@@ -240,6 +239,12 @@ def _serve_virtual(conn: HTTPConnection, request: Request, plan: Plan, config: S
         raise HTTPError(403, denied)
     _serve_fcgid(conn, request, plan, config, dirconf, Script(filename, plan.url_path, ""), backends)
     return True
+
+
+def _set_response_rules(conn: HTTPConnection, dirconf: DirConfig, plan: Plan) -> None:
+    """What the response gets from the sections that apply: Header rules, AddDefaultCharset."""
+    conn.header_rules = _header_rules(dirconf, plan)
+    conn.default_charset = dirconf.modules.get(RequestSettings).default_charset or "off"
 
 
 def _header_rules(dirconf: DirConfig, plan: Plan) -> list[HeaderRule]:
@@ -500,8 +505,7 @@ def _serve_target(conn: HTTPConnection, request: Request, plan: Plan, config: Se
         # for the mapped path; it cannot switch again, and must not serve as the wrong one.
         raise HTTPError(500, f"{target.filename} is assigned another identity than {request.path} "
                         "maps to (AssignUserID in a <Files> section); this process cannot serve it")
-    conn.header_rules = _header_rules(dirconf, plan)
-    conn.default_charset = dirconf.modules.get(RequestSettings).default_charset or "off"
+    _set_response_rules(conn, dirconf, plan)
     if plan.forced_handler is not None:  # RewriteRule H=, which outranks SetHandler
         dirconf = dataclasses.replace(dirconf, set_handler=plan.forced_handler)
     expiry = dirconf.modules.get(ExpiresSettings)

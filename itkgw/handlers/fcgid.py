@@ -191,8 +191,9 @@ def _with_access_file_php(config: ServerConfig, vhost: VHost, configured: Mappin
 
 def _granted_on_the_way(config: ServerConfig, vhost: VHost, filename: str, *directives: str) -> bool:
     """Whether an .htaccess file on the way to ``filename`` may hold one of ``directives``."""
-    return any(overrides.allows(directive) for directive in directives
-               for _, overrides in access_file_dirs(config, vhost, os.path.dirname(filename)))
+    return any(overrides.allows(directive)
+               for _, overrides in access_file_dirs(config, vhost, os.path.dirname(filename))
+               for directive in directives)
 
 
 _numbers = Memo()

@@ -654,13 +654,9 @@ class HTTPConnection:
         else:
             self._send(data)
 
-    def _connection_headers(self, length: str | None) -> list[tuple[str, str]]:
-        """Whether the connection stays open after this response, said as httpd says it: an
-        HTTP/1.0 client keeps it only for a response of known length, and a client that asked
-        for keep-alive is told the timeout and the requests left."""
-        kept = self.keep_alive_wanted()
-        if kept and self._http10_kept and not self._body_suppressed:
-            kept = length is not None
+    def _connection_headers(self, kept: bool) -> list[tuple[str, str]]:
+        """Whether the connection stays open after this response, said as httpd says it: a
+        client that asked for keep-alive is told the timeout and the requests left."""
         if not kept:
             return [("Connection", "close")]
         if not self._keep_alive_asked:
@@ -686,9 +682,9 @@ class HTTPConnection:
         if not 200 <= status <= 999:
             raise HTTPError(500, f"cannot send a response with status {status}")
         length = next((value for name, value in headers if name.lower() == "content-length"), None)
-        headers = [*headers, *self._connection_headers(length)]
         bodiless_status = status in (204, 304)
         head = self.request is not None and self.request.method == "HEAD"
+        chunked = False
         if length is not None:
             if not length.isdigit():
                 raise HTTPError(500, f"cannot send a response with Content-Length {length!r}")
@@ -696,18 +692,17 @@ class HTTPConnection:
             self._length_left = int(length)
         elif bodiless_status:
             framing = _NO_BODY
-        elif self.request is not None and (self.request.http_version == "1.1" and not self._http10_kept):
-            framing = _CHUNKED
-            headers.append(("Transfer-Encoding", "chunked"))
+        elif self.request is not None and self.request.http_version == "1.1":  # HTTP/1.0 kept: "1.0"
+            framing, chunked = _CHUNKED, True
         else:
-            framing = _UNTIL_CLOSE
+            framing = _UNTIL_CLOSE  # which ends the connection, but after a HEAD, which sends none
         self._framing = _NO_BODY if head or bodiless_status else framing
-        close = framing == _UNTIL_CLOSE and not head
-        if close or not self._client_keeps() or ("Connection", "close") in headers:
-            self._close_after = True
-            if ("Connection", "close") not in headers:
-                headers = [(name, value) for name, value in headers if name.lower() != "connection"]
-                headers.append(("Connection", "close"))
+        kept = (self.keep_alive_wanted() and self._client_keeps()
+                and not (framing == _UNTIL_CLOSE and not head))
+        self._close_after = not kept
+        headers = [*headers, *self._connection_headers(kept)]
+        if chunked:
+            headers.append(("Transfer-Encoding", "chunked"))
         if not reason:
             try:
                 reason = HTTPStatus(status).phrase
@@ -776,7 +771,7 @@ class HTTPConnection:
 
     def send_file(self, fd: int, offset: int, count: int) -> None:
         """Body bytes straight from a file with sendfile(2)."""
-        if count <= 0 or self._body_suppressed or self._framing == _NO_BODY:
+        if count <= 0 or self._framing == _NO_BODY:
             return
         count = self._body_bytes(count)
         if count <= 0:
