@@ -350,6 +350,8 @@ class HTTPConnection:
         #: AddDefaultCharset of the current request: the charset a text/plain or text/html
         #: response without one is labelled with ("off": none).
         self.default_charset = "off"
+        #: The timeout last given to the socket (None: blocking, as accepted).
+        self._timeout_set: float | None = None
 
     # -- reading -------------------------------------------------------
 
@@ -357,8 +359,14 @@ class HTTPConnection:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise socket.timeout()
-        self.sock.settimeout(min(remaining, self.limits.timeout))
+        self._set_timeout(min(remaining, self.limits.timeout))
         return self.sock.recv(_READ_SIZE)
+
+    def _set_timeout(self, seconds: float) -> None:
+        """The socket's timeout, set only when it changes: each setting is a system call."""
+        if seconds != self._timeout_set:
+            self.sock.settimeout(seconds)
+            self._timeout_set = seconds
 
     def _read_head(self, first: bool) -> bytes | None:
         """Raw bytes of the next request head, or None if the client left."""
@@ -587,7 +595,7 @@ class HTTPConnection:
         if not data:
             return
         try:
-            self.sock.settimeout(self.limits.timeout)
+            self._set_timeout(self.limits.timeout)
             self.sock.sendall(data)
         except OSError as exc:
             self._close_after = True
@@ -798,7 +806,7 @@ class HTTPConnection:
         if self._held_head:
             self._send(b"")
         remaining = count
-        self.sock.settimeout(self.limits.timeout)  # makes the descriptor non-blocking
+        self._set_timeout(self.limits.timeout)  # makes the descriptor non-blocking
         try:
             while remaining > 0:
                 try:
@@ -871,9 +879,11 @@ class HTTPConnection:
         self.requests_served += 1
         if not self._response_done or self._close_after:
             return False
-        if self.h11.their_state is h11.SEND_BODY:
+        request = self.request
+        bodiless = request is not None and not request.has_body and request.content_length is None
+        if self.h11.their_state is h11.SEND_BODY and not bodiless:
             self._drain_body()
-        if self.h11.their_state is not h11.DONE or not self._keep_alive_allowed:
+        if not (bodiless or self.h11.their_state is h11.DONE) or not self._keep_alive_allowed:
             return False
         self.request = None
         # Bytes of the next request that h11 already buffered go to the next one's parser.
