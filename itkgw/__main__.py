@@ -1,6 +1,6 @@
 """The command line, shaped like httpd's so an admin's habits carry over.
 
-    itkgw [-f FILE] [--compat=2.2|2.4] [-t] [-S] [-V] [-X] [-D NAME]
+    itkgw [-f FILE] [--compat=2.2|2.4] [--process-model=itk|pool] [-t] [-S] [-V] [-X] [-D NAME]
           [-k start|stop|restart|graceful|graceful-stop]
     itkgw convert [--compat=2.2|2.4] [-D NAME] FILE    (Apache syntax -> TOML)
     itkgw backends [-f FILE]                           (the running FastCGI processes)
@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import signal
 import sys
@@ -16,7 +17,8 @@ import time
 from importlib import resources
 
 from itkgw import SERVER_SOFTWARE, __version__
-from itkgw.config.model import ServerConfig
+from itkgw.config.model import ModuleSettings, ServerConfig
+from itkgw.config.modules.pool import PROCESS_MODELS, PoolSettings
 from itkgw.config.toml_reader import Loaded, load_toml, loads_toml
 from itkgw.errors import ConfigError, ConfigErrors
 from itkgw.mpm.daemon import daemonize, read_pid, write_pid_file
@@ -39,6 +41,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("-f", dest="config", metavar="FILE", help=f"config file (default {DEFAULT_CONFIG}, "
                         "else the embedded demo config)")
     parser.add_argument("--compat", choices=("2.2", "2.4"), help="mpm-itk directive set (wins over the file)")
+    parser.add_argument("--process-model", choices=PROCESS_MODELS,
+                        help="itk (a fork per connection) or pool (unprivileged fronts, per-identity pools); "
+                        "wins over ProcessModel in the file")
     parser.add_argument("-t", dest="test", action="store_true", help="check the config and exit")
     parser.add_argument("-S", dest="show_vhosts", action="store_true",
                         help="show the vhosts as parsed (as httpd -S) and exit")
@@ -67,6 +72,14 @@ def load_config(path: str, compat: str | None, defines: tuple[str, ...] = ()) ->
     from itkgw.config.apache_reader import load_apache
 
     return load_apache(path, compat, defines)
+
+
+def with_process_model(config: ServerConfig, model: str | None) -> ServerConfig:
+    """``config`` with --process-model's choice, when one was made."""
+    if model is None:
+        return config
+    chosen = dataclasses.replace(config.modules.get(PoolSettings), process_model=model)
+    return dataclasses.replace(config, modules=config.modules.overlay(ModuleSettings((chosen,))))
 
 
 def convert_main(argv: list[str]) -> int:
@@ -130,7 +143,8 @@ def serve(path: str, args: argparse.Namespace, config: ServerConfig) -> int:
         return 1
 
     def reload_config() -> ServerConfig:
-        return load_config(path, args.compat, tuple(args.defines)).config
+        loaded = load_config(path, args.compat, tuple(args.defines))
+        return with_process_model(loaded.config, args.process_model)
 
     master = Master(config, reload_config, single_worker=args.debug)
     try:
@@ -201,21 +215,22 @@ def main(argv: list[str] | None = None) -> int:
         print_version(path, compat)
         return 0
     assert loaded is not None
+    config = with_process_model(loaded.config, args.process_model)
     for warning in loaded.warnings:
         print(f"itkgw: warning: {warning}", file=sys.stderr)
     if args.show_vhosts:
         from itkgw.config.report import vhost_table
 
-        print(vhost_table(loaded.config))
+        print(vhost_table(config))
         return 0
     if args.test:
         print("Syntax OK")
         return 0
     if args.command in CONTROL_SIGNALS:
-        result = control(args.command, loaded.config)
+        result = control(args.command, config)
         if result >= 0:
             return result
-    return serve(path, args, loaded.config)
+    return serve(path, args, config)
 
 
 if __name__ == "__main__":

@@ -28,8 +28,10 @@ CONTENTS.update(OVERRIDE_CONTENTS)
 class Cell:
     """One measurement: a file, keep-alive or not, a number of connections.
 
-    ``mixed`` cells send consecutive requests to alternating vhosts, each on
-    a new connection, so every request may need another identity.
+    ``mixed`` cells send consecutive requests to alternating vhosts, so every
+    request needs another identity: each on a new connection, or, with
+    ``keep_alive``, on the same connections (which mpm-itk closes at each
+    switch of identity, and itkgw's pool model keeps).
     """
 
     content: str
@@ -48,17 +50,20 @@ class Cell:
     @property
     def key(self) -> str:
         """A short name for --cells: ``php-ka-64``, ``1k-close-8``, ``php-mixed-64``."""
-        mode = "mixed" if self.mixed else "ka" if self.keep_alive else "close"
+        mode = ("mixedka" if self.keep_alive else "mixed") if self.mixed else "ka" if self.keep_alive else "close"
         return f"{self.content}-{mode}-{self.connections}"
 
     @property
     def label(self) -> str:
-        mode = "alternating vhosts, close" if self.mixed else "keep-alive" if self.keep_alive else "close"
+        mode = "keep-alive" if self.keep_alive else "close"
+        if self.mixed:
+            mode = f"alternating vhosts, {mode}"
         return f"{CONTENTS[self.content][1]}, {mode}, {self.connections} conn"
 
 
 def full_matrix() -> list[Cell]:
-    """Every content x {keep-alive, close} x {8, 64}, the mixed-vhost cells, then the .htaccess cells."""
+    """Every content x {keep-alive, close} x {8, 64}, the mixed-vhost cells (new connections and
+    keep-alive), then the .htaccess cells."""
     cells = [
         Cell(content, keep_alive, connections)
         for content in CONTENTS
@@ -67,6 +72,7 @@ def full_matrix() -> list[Cell]:
         for connections in (8, 64)
     ]
     cells += [Cell("php", False, connections, mixed=True) for connections in (8, 64)]
+    cells += [Cell(content, True, 8, mixed=True) for content in ("1k", "php")]
     cells += [Cell(content, True, 8) for content in OVERRIDE_CONTENTS]
     return cells
 

@@ -71,7 +71,7 @@ function request()
    if prepared == nil then
       prepared = {{}}
       for i, host in ipairs(paths_hosts) do
-         prepared[i] = wrk.format("GET", "{path}", {{ Host = host, Connection = "close" }})
+         prepared[i] = wrk.format("GET", "{path}", {{ Host = host{close} }})
       end
    end
    turn = turn % #prepared + 1
@@ -102,7 +102,8 @@ def lua_script(cell: Cell, hosts: list[str]) -> str:
     """The Lua for ``cell``: its requests, the status check, the JSON report."""
     if cell.mixed:
         quoted = ", ".join(f'"{host}"' for host in hosts)
-        requests = _MIXED_LUA.format(hosts=quoted, path=cell.path)
+        close = "" if cell.keep_alive else ', Connection = "close"'
+        requests = _MIXED_LUA.format(hosts=quoted, path=cell.path, close=close)
     else:
         close = "" if cell.keep_alive else 'wrk.headers["Connection"] = "close"'
         requests = _ONE_HOST_LUA.format(path=cell.path, host=hosts[0], close=close)

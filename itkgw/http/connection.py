@@ -306,7 +306,7 @@ def _new_parser() -> h11.Connection:
 class HTTPConnection:
     """A server-side HTTP/1.1 connection on a blocking socket."""
 
-    def __init__(self, sock: socket.socket, limits: Limits) -> None:
+    def __init__(self, sock: socket.socket, limits: Limits, pending: bytes = b"") -> None:
         self.sock = sock
         self.limits = limits
         self.timeout = limits.timeout
@@ -325,7 +325,8 @@ class HTTPConnection:
         self._held_response: tuple[int, list[tuple[str, str]], list[bytes], str] | None = None
         self.status = 0
         self.bytes_sent = 0
-        self._pending = b""
+        #: Bytes read from the client and not parsed yet (``pending``: read by another process).
+        self._pending = pending
         self._keep_alive_allowed = True
         #: The response's framing, the bytes its Content-Length still allows, whether it
         #: is complete, and whether the connection ends after it.
@@ -901,6 +902,16 @@ class HTTPConnection:
                     return
         except (HTTPError, ClientGone):
             return
+
+    def unread(self) -> bytes:
+        """The current request's head and every byte read after it: what another process
+        needs to serve this request and the connection's next ones."""
+        assert self.request is not None
+        return self.request.head + bytes(self.h11.trailing_data[0]) + self._pending
+
+    def release(self) -> None:
+        """Close this process's descriptor of a connection that lives on in another."""
+        self.sock.close()
 
     def close(self) -> None:
         """Close as httpd's lingering close: stop sending, then read and drop what

@@ -19,6 +19,7 @@ import logging
 import os
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +28,7 @@ from itkgw.errors import CloseConnection, ExitCode, HTTPError, InternalRedirect
 from itkgw.handlers import dispatch, fcgid
 from itkgw.http.connection import NO_ADMIN, ClientGone, HTTPConnection, Limits, Request
 from itkgw.mpm import privs
+from itkgw.mpm.handoff import Handoff, HandoffError
 from itkgw.mpm.log import LogFiles, format_access, set_client, set_vhost_fd, write_access
 from itkgw.mpm.scoreboard import Scoreboard, SlotState
 from itkgw.request.mime import MimeTypes
@@ -40,6 +42,10 @@ HOLD_LINGER_SECONDS = 0.05
 LIMIT_INTERNAL_RECURSION = 10
 
 log = logging.getLogger("itkgw.mpm_itk")
+
+
+class HandedOver(Exception):
+    """The connection went to another process: this one neither answers nor closes it."""
 
 
 @dataclass
@@ -57,6 +63,8 @@ class ServingContext:
     setid_filter: Any = None
     #: The FastCGI backend manager's socket ("" when no vhost uses fcgid-script).
     backends: str = ""
+    #: The pool manager's socket, which fronts pass connections to ("": the itk model).
+    pools: str = ""
 
     @property
     def limits(self) -> Limits:
@@ -74,12 +82,19 @@ def vhost_key(vhost: VHost, port: int) -> str:
 class ConnectionChild:
     """Serves every request of one connection, under one identity at most."""
 
-    def __init__(self, ctx: ServingContext, slot_index: int, sock: socket.socket) -> None:
+    def __init__(self, ctx: ServingContext, slot_index: int, sock: socket.socket,
+                 identity: Identity | None = None, handover: Callable[[Handoff], None] | None = None,
+                 pending: bytes = b"") -> None:
         self.ctx = ctx
         self.slot = ctx.scoreboard.slot(slot_index)
-        self.conn = HTTPConnection(sock, ctx.limits)
+        self.conn = HTTPConnection(sock, ctx.limits, pending)
         self.conn.configure_keep_alive(ctx.config.keep_alive, ctx.config.max_keep_alive_requests)
-        self.identity: Identity | None = None
+        #: Who this process runs as: None until the switch (itk), or the pool's identity.
+        self.identity = identity
+        #: The pool model's: passes the connection on to the pool of the identity a request
+        #: needs (a front's every connection, a pool worker's on a request of another identity).
+        self.handover = handover
+        self.handed_over = False
         set_client(f"{self.conn.remote_ip}:{self.conn.remote_port}")
 
     def run(self) -> None:
@@ -99,12 +114,17 @@ class ConnectionChild:
                 if fcgid.holding() and not self.conn.request_waiting(HOLD_LINGER_SECONDS):
                     fcgid.release_held()
                 first = False
+        except HandedOver:
+            self.handed_over = True
         finally:
             fcgid.release_held()
-            # Lingering close still holds one of the vhost's connections: it stays
-            # counted (CLOSING with the vhost) until the socket is closed.
-            self.slot.state = SlotState.CLOSING
-            self.conn.close()
+            if self.handed_over:
+                self.conn.release()  # the connection lives on in the process it went to
+            else:
+                # Lingering close still holds one of the vhost's connections: it stays
+                # counted (CLOSING with the vhost) until the socket is closed.
+                self.slot.state = SlotState.CLOSING
+                self.conn.close()
             self.slot.vhost = ""
 
     def _read(self, first: bool) -> Request | None:
@@ -139,12 +159,13 @@ class ConnectionChild:
             if vhost is None:
                 raise HTTPError(404, f"no vhost answers on {request.local_ip}:{request.local_port}")
             plan = plan_request(self.ctx.config, self.ctx.compiled, vhost, request)
-            self._enter_identity(vhost, plan, request)  # a refusal in plan.denied waits for .htaccess
+            self._enter_identity(vhost, plan, request, first)  # a refusal in plan.denied waits for .htaccess
             current = request
             for hops in range(LIMIT_INTERNAL_RECURSION + 1):
                 try:
-                    dispatch.serve(self.conn, current, plan, self.ctx.config, self.ctx.mime, first,
-                                   self.ctx.backends)
+                    # A pool has no other process to retry in: EACCES is a 403 there on any request.
+                    dispatch.serve(self.conn, current, plan, self.ctx.config, self.ctx.mime,
+                                   first or self.handover is not None, self.ctx.backends)
                     break
                 except InternalRedirect as redirect:
                     if hops == LIMIT_INTERNAL_RECURSION:
@@ -206,16 +227,24 @@ class ConnectionChild:
             log.error("ErrorDocument %s for status %d failed: %s", target, exc.status, failed)
             self.conn.send_error(exc.status, exc.headers)
 
-    def _enter_identity(self, vhost: VHost, plan: Plan, request: Request) -> None:
-        """The keep-alive identity rule, MaxClientsVHost, NiceValue, then the one-way switch.
+    def _enter_identity(self, vhost: VHost, plan: Plan, request: Request, first: bool) -> None:
+        """The keep-alive identity rule, MaxClientsVHost, NiceValue, then the one-way switch;
+        in the pool model, the handover to the identity's pool instead of the switch.
 
         The identity comparison comes first: a request for another identity
-        closes the connection before anything of its vhost (its limit, its
-        ErrorDocument) is looked at by a process running as someone else.
+        closes the connection (itk) or goes to its own pool (pool) before
+        anything of its vhost (its limit, its ErrorDocument) is looked at by a
+        process running as someone else.
         """
         wanted = plan.identity
         if self.identity is not None and wanted != self.identity:
-            raise CloseConnection(f"request needs {wanted}, connection runs as {self.identity}")
+            if self.handover is None:
+                raise CloseConnection(f"request needs {wanted}, connection runs as {self.identity}")
+            if first:
+                # A front chose this pool for this very request: it must not be served here.
+                raise HTTPError(500, f"a request of {wanted} was handed to the pool of {self.identity}: "
+                                "refused, not served")
+            self._hand_over(wanted, plan)
         key = vhost_key(vhost, request.local_port)
         limit = vhost.max_clients_vhost
         if limit and self.ctx.scoreboard.count_busy_for_vhost(key) > limit:
@@ -224,6 +253,12 @@ class ConnectionChild:
         if self.identity is not None:
             return
         config = self.ctx.config
+        if self.handover is not None:  # a front, which never switches
+            try:
+                privs.check_allowed(wanted, config)
+            except privs.IdentityNotAllowed as exc:
+                raise HTTPError(500, str(exc)) from None
+            self._hand_over(wanted, plan)
         try:
             privs.apply_nice(plan.dirconf.nice_value)
             privs.switch_identity(wanted, config)
@@ -234,6 +269,16 @@ class ConnectionChild:
             os._exit(ExitCode.IDENTITY_FAILED)
         self.identity = wanted
         self.slot.uid = wanted.uid
+
+    def _hand_over(self, identity: Identity, plan: Plan) -> None:
+        """Pass the connection, with the request not yet served, to the pool of ``identity``."""
+        assert self.handover is not None
+        handoff = Handoff(identity, plan.dirconf.nice_value, self.conn.sock.fileno(), self.conn.unread())
+        try:
+            self.handover(handoff)
+        except (OSError, HandoffError) as exc:
+            raise HTTPError(503, f"cannot pass the connection to the pool of {identity}: {exc}") from None
+        raise HandedOver()
 
     def _log_http_error(self, exc: HTTPError) -> None:
         if exc.log:

@@ -28,7 +28,6 @@ manager keeps answering its generation's children until the master's TERM.
 
 from __future__ import annotations
 
-import codecs
 import functools
 import json
 import logging
@@ -166,7 +165,7 @@ class Manager:
 
     def run(self, signal_mask: Any = None) -> None:
         os.setpgid(0, 0)
-        codecs.lookup("ascii")  # a process started as an identity may not read the package to import it
+        privs.load_codecs()  # a process started as an identity may not read the package to import it
         signals = SignalQueue(self.signal_actions)
         if signal_mask is not None:
             signal.pthread_sigmask(signal.SIG_SETMASK, signal_mask)

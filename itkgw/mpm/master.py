@@ -22,9 +22,11 @@ from typing import Any, Callable
 
 from itkgw import SERVER_SOFTWARE
 from itkgw.config.model import Address, ServerConfig
+from itkgw.config.modules.pool import PoolSettings
 from itkgw.errors import ConfigError, ConfigErrors, ExitCode
-from itkgw.mpm import fcgid_manager, sandbox
+from itkgw.mpm import debug_hooks, fcgid_manager, pools, sandbox
 from itkgw.mpm.child import ServingContext
+from itkgw.mpm.front import Front
 from itkgw.mpm.log import NOTICE, LogFiles, setup_error_log
 from itkgw.mpm.scoreboard import Scoreboard, SlotState
 from itkgw.mpm.signals import SignalQueue, exited
@@ -45,6 +47,8 @@ _BACKLOG = 511
 #: this and MaxRequestWorkers so a graceful restart has room for both
 #: generations of workers.
 _SERVER_LIMIT = 256
+#: Scoreboard slots after the workers' for the pool model's pool processes (all identities).
+POOL_SLOTS = 1024
 
 
 class StartupError(Exception):
@@ -76,13 +80,15 @@ class WorkerRecord:
 
 @dataclass
 class ManagerRecord:
-    """A FastCGI backend manager, serving one configuration generation's workers."""
+    """A manager serving one configuration generation's workers: the FastCGI backend
+    manager (``kind`` "fcgid") or the pool model's pool manager ("pools")."""
 
     pid: int
     generation: int
     path: str
     #: The scoreboard slot it beats in (its heartbeat, as a worker's).
     slot: int
+    kind: str = "fcgid"
     retired: bool = False
     stopped: bool = False
 
@@ -100,6 +106,8 @@ class Master:
         self.managers: dict[int, ManagerRecord] = {}
         #: The next manager's socket, opened with its configuration, until it is forked.
         self.manager_listener: socket.socket | None = None
+        #: The next pool manager's socket (the pool model), until it is forked.
+        self.pools_listener: socket.socket | None = None
         #: Set once run() has begun: processes forked from then on belong to the server.
         self.serving = False
         #: Workers killed for a stopped heartbeat, not yet reaped.
@@ -108,7 +116,9 @@ class Master:
         self.exit_code = 0
         self.running = True
         self.stopping_gracefully = False
-        self.scoreboard = Scoreboard.create(2 * max(_SERVER_LIMIT, config.max_request_workers))
+        #: Slots of workers (fronts) and managers; the pool manager's workers take those after.
+        self.worker_slots = 2 * max(_SERVER_LIMIT, config.max_request_workers)
+        self.scoreboard = Scoreboard.create(self.worker_slots + (POOL_SLOTS if uses_pools(config) else 0))
         self.logs: LogFiles | None = None
         self.ctx: ServingContext | None = None
         self.signals: SignalQueue | None = None
@@ -155,10 +165,19 @@ class Master:
         if fcgid_manager.uses_fcgid(config):
             manager = os.path.join(fcgid_manager.ipc_dir(config),
                                    f"manager-{os.getpid()}-{self.generation}.sock")
+        pools_path = ""
+        if uses_pools(config) and self.scoreboard.size == self.worker_slots:
+            log.error("ProcessModel pool needs the server stopped and started again (its scoreboard was "
+                      "made for the itk model): serving on in the itk model")
+        elif uses_pools(config):
+            pools_path = pools.listener_path(fcgid_manager.ipc_dir(config), self.generation)
         self.ctx = ServingContext(config=config, vhosts=VHostTable(config.vhosts, name_based), logs=logs,
                                   scoreboard=self.scoreboard, mime=MimeTypes.load(config.mime_types),
                                   generation=self.generation, compiled=Compiled(config),
-                                  setid_filter=setid_filter, backends=manager)
+                                  setid_filter=setid_filter, backends=manager, pools=pools_path)
+        if debug_hooks.ENABLED:
+            log.warning("ITKGW_TEST_HOOKS is set: requests can make fronts try set*id calls and misroute "
+                        "connections; never run a server so outside tests")
         for record in self.managers.values():
             if not record.retired:
                 record.retired = True
@@ -176,6 +195,19 @@ class Master:
                 log.error("%s; PHP and fcgid-script requests get 503 until a reload succeeds", message)
         if self.manager_listener is not None and self.serving:
             self._start_manager()
+        if self.pools_listener is not None:
+            self.pools_listener.close()
+            self.pools_listener = None
+        if pools_path:
+            try:
+                self.pools_listener = pools.open_listener(pools_path, config.user.gid)
+            except OSError as exc:
+                message = f"cannot open the pool manager's socket {pools_path}: {exc}"
+                if self.generation == 1:
+                    raise StartupError(message) from None
+                log.error("%s; requests get 503 until a reload succeeds", message)
+        if self.pools_listener is not None and self.serving:
+            self._start_pool_manager()
         if old_logs is not None:
             old_logs.close()
 
@@ -186,7 +218,7 @@ class Master:
         assert self.ctx is not None and self.logs is not None and self.manager_listener is not None
         listener, self.manager_listener = self.manager_listener, None
         config, path = self.config, self.ctx.backends
-        slot = self.scoreboard.find_free_slot()
+        slot = self.scoreboard.find_free_slot(stop=self.worker_slots)
         if slot is None:
             log.error("scoreboard is full, cannot start the FastCGI backend manager")
             listener.close()
@@ -201,6 +233,42 @@ class Master:
         view.pid = pid
         self.managers[pid] = ManagerRecord(pid, self.generation, path, slot)
 
+    def _start_pool_manager(self) -> None:
+        """Fork the pool model's manager of the current generation, on its socket."""
+        assert self.ctx is not None and self.pools_listener is not None
+        listener, self.pools_listener = self.pools_listener, None
+        slot = self.scoreboard.find_free_slot(stop=self.worker_slots)
+        if slot is None:
+            log.error("scoreboard is full, cannot start the pool manager")
+            listener.close()
+            return
+        view = self.scoreboard.slot(slot)
+        view.reset()
+        view.state = SlotState.READY
+        view.beat()
+        manager = pools.PoolManager(self.ctx, listener, self.ctx.setid_filter,
+                                    range(self.worker_slots, self.scoreboard.size), view)
+        pid = self._fork(manager.run, "pool manager", keep_listeners=False)
+        listener.close()
+        view.pid = pid
+        self.managers[pid] = ManagerRecord(pid, self.generation, self.ctx.pools, slot, kind="pools")
+
+    def _restart_manager(self, record: ManagerRecord) -> None:
+        """A new manager of the kind that died, on the same socket path."""
+        assert self.ctx is not None
+        try:
+            if record.kind == "pools":
+                self.pools_listener = pools.open_listener(record.path, self.config.user.gid)
+            else:
+                self.manager_listener = fcgid_manager.open_listener(record.path)
+        except OSError as exc:
+            log.error("cannot reopen the socket %s: %s", record.path, exc)
+            return
+        if record.kind == "pools":
+            self._start_pool_manager()
+        else:
+            self._start_manager()
+
     def _check_managers(self) -> None:
         """Reap managers; restart the current one if it died; stop a retired one once
         no worker of its generation is left to ask it."""
@@ -208,8 +276,8 @@ class Master:
         for record in self.managers.values():
             beat = self.scoreboard.slot(record.slot).heartbeat
             if now - beat > HUNG_SECONDS and record.pid not in self.hung:
-                log.error("FastCGI backend manager pid %d has not answered for %.0f seconds (stopped?): "
-                          "replacing it", record.pid, now - beat)
+                log.error("%s pid %d has not answered for %.0f seconds (stopped?): replacing it",
+                          _MANAGER_NAMES[record.kind], record.pid, now - beat)
                 self.hung.add(record.pid)
                 _killpg(record.pid)  # its processes die with it
         for pid, status in exited(list(self.managers)):
@@ -217,13 +285,9 @@ class Master:
             self.hung.discard(pid)
             self.scoreboard.slot(record.slot).reset()
             if not record.retired and self.running and not self.stopping_gracefully:
-                log.error("FastCGI backend manager pid %d exited (%s); starting a new one", pid, status)
-                try:
-                    self.manager_listener = fcgid_manager.open_listener(record.path)
-                except OSError as exc:
-                    log.error("cannot reopen the FastCGI backend manager's socket %s: %s", record.path, exc)
-                else:
-                    self._start_manager()
+                log.error("%s pid %d exited (%s); starting a new one", _MANAGER_NAMES[record.kind], pid,
+                          status)
+                self._restart_manager(record)
         for record in self.managers.values():
             if record.retired and not record.stopped and not any(
                     worker.generation <= record.generation for worker in self.workers.values()):
@@ -251,7 +315,7 @@ class Master:
 
     @property
     def max_workers(self) -> int:
-        return min(self.config.max_request_workers, self.scoreboard.size // 2)
+        return min(self.config.max_request_workers, self.worker_slots // 2)
 
     # -- signals -------------------------------------------------------
 
@@ -288,6 +352,10 @@ class Master:
             sock.close()
         self.listeners.clear()
         self._signal_workers(signal.SIGWINCH, lambda record: True)
+        for record in self.managers.values():  # pools finish their connections, then end
+            if record.kind == "pools" and not record.retired:
+                record.retired = True
+                _signal(record.pid, signal.SIGUSR1)
 
     def _try_reload(self) -> ServerConfig | None:
         try:
@@ -304,7 +372,7 @@ class Master:
         current = sum(1 for r in self.workers.values() if r.generation == self.generation)
         count = min(count, self.max_workers - current)
         for _ in range(max(0, count)):
-            slot = self.scoreboard.find_free_slot()
+            slot = self.scoreboard.find_free_slot(stop=self.worker_slots)
             if slot is None:
                 log.error("scoreboard is full, cannot start another worker")
                 return
@@ -316,7 +384,8 @@ class Master:
         view.reset()
         view.state = SlotState.STARTING
         view.generation = self.generation
-        worker = Worker(self.ctx, list(self.listeners.values()), slot, os.getpid())
+        kind = Front if self.ctx.pools else Worker
+        worker = kind(self.ctx, list(self.listeners.values()), slot, os.getpid())
         # Objects that exist now live as long as the master: keep the garbage
         # collector from touching (and so copying) their pages in every child.
         gc.freeze()
@@ -436,6 +505,8 @@ class Master:
         self.serving = True
         if self.manager_listener is not None:
             self._start_manager()
+        if self.pools_listener is not None:
+            self._start_pool_manager()
         self._spawn(self.config.start_servers)
         try:
             while self.running:
@@ -445,7 +516,8 @@ class Master:
                 self.reap()
                 self._check_managers()
                 if self.stopping_gracefully:
-                    if not self.workers:
+                    pools_left = any(record.kind == "pools" for record in self.managers.values())
+                    if not self.workers and not pools_left:
                         break
                 elif self.running:
                     self.maintain()
@@ -458,6 +530,14 @@ class Master:
                 sock.close()
         log.log(NOTICE, "server stopped")
         return self.exit_code
+
+
+_MANAGER_NAMES = {"fcgid": "FastCGI backend manager", "pools": "pool manager"}
+
+
+def uses_pools(config: ServerConfig) -> bool:
+    """Whether the pool process model serves (ProcessModel pool)."""
+    return config.modules.get(PoolSettings).process_model == "pool"
 
 
 def _prebuilt_filter(config: ServerConfig) -> Any:

@@ -22,6 +22,7 @@ groups is gunicorn's issues #1287 and #2770.
 
 from __future__ import annotations
 
+import codecs
 import ctypes
 import logging
 import os
@@ -196,6 +197,13 @@ def capability_sets() -> dict[str, int]:
     return sets
 
 
+def load_codecs() -> None:
+    """Import the codecs a process may need later, while it can still read the Python
+    library (which a process that became some other user may not)."""
+    for codec in ("ascii", "latin-1", "utf-8", "idna"):
+        codecs.lookup(codec)
+
+
 # -- the two switches -------------------------------------------------------
 
 
@@ -228,6 +236,25 @@ def enter_worker_identity(config: ServerConfig, os_: OSFacade = REAL_OS) -> None
     _step("clearing ambient capabilities", os_.clear_ambient_capabilities)
     _step("PR_SET_KEEPCAPS 0", os_.set_keepcaps, False)
     _verify(target, groups, os_, capabilities=keep, bounding=WORKER_CAPS)
+
+
+def enter_front_identity(config: ServerConfig, os_: OSFacade = REAL_OS) -> None:
+    """Become ``User``/``Group`` with no capability at all, not even in the bounding set,
+    and PR_SET_NO_NEW_PRIVS: the pool model's fronts read client bytes and never switch,
+    so they keep nothing a switch would need (the seccomp filter that refuses every
+    set*id call comes after, sandbox.build_no_setid_filter)."""
+    target = config.user
+    try:
+        check_allowed(target, config)
+    except IdentityNotAllowed as exc:
+        raise PrivilegeError(f"User/Group: {exc.message}") from None
+    groups = _expected_groups(target, os_)
+    _step("emptying the capability bounding set", os_.limit_bounding_set, 0)
+    _become(target, os_)
+    _step("dropping capabilities", os_.set_capabilities, 0)
+    _step("clearing ambient capabilities", os_.clear_ambient_capabilities)
+    _step("PR_SET_NO_NEW_PRIVS", os_.set_no_new_privs)
+    _verify(target, groups, os_, capabilities=0, bounding=0)
 
 
 def apply_nice(value: int | None, os_: OSFacade = REAL_OS) -> None:

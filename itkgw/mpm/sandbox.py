@@ -100,6 +100,26 @@ def build_setid_filter(uid_range: tuple[int, int], gid_range: tuple[int, int],
     return syscall_filter
 
 
+def build_no_setid_filter() -> pyseccomp.SyscallFilter:
+    """The pool model's fronts' filter: every set*id and setgroups call fails with EPERM,
+    whatever its arguments, and no user namespace can be made. A front parses client
+    bytes and never changes its ids, so nothing there needs one; it sets
+    PR_SET_NO_NEW_PRIVS first (so this filter can be loaded without CAP_SYS_ADMIN)."""
+    arch = pyseccomp.system_arch()
+    if not arch & _AUDIT_ARCH_64BIT:
+        raise SandboxError(f"seccomp filter needs a 64-bit architecture (this one is 0x{arch:x})")
+    try:
+        syscall_filter = pyseccomp.SyscallFilter(pyseccomp.ALLOW)
+        syscall_filter.set_attr(pyseccomp.Attr.ACT_BADARCH, pyseccomp.KILL_PROCESS)
+        syscall_filter.set_attr(pyseccomp.Attr.CTL_TSYNC, 1)
+        for name, _, _ in (*_UID_CALLS, *_GID_CALLS, ("setgroups", 1, False)):
+            syscall_filter.add_rule(pyseccomp.ERRNO(errno.EPERM), name)
+        _deny_user_namespaces(syscall_filter)
+    except OSError as exc:
+        raise SandboxError(f"cannot build the no-set*id seccomp filter: {exc}") from exc
+    return syscall_filter
+
+
 def _deny_user_namespaces(syscall_filter: pyseccomp.SyscallFilter) -> None:
     new_user = pyseccomp.Arg(0, pyseccomp.MASKED_EQ, CLONE_NEWUSER, CLONE_NEWUSER)
     for name in ("unshare", "clone"):

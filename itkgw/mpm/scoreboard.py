@@ -256,9 +256,9 @@ class Scoreboard:
         return [SlotState(field.unpack_from(self._buffer, offset + i * _SLOT.size)[0])
                 for i in range(self.size)]
 
-    def find_free_slot(self) -> int | None:
-        """The first DEAD slot, or None when every slot is in use."""
-        for index, state in enumerate(self._states()):
+    def find_free_slot(self, start: int = 0, stop: int | None = None) -> int | None:
+        """The first DEAD slot from ``start`` to before ``stop``, or None when all are in use."""
+        for index, state in enumerate(self._states()[start:stop], start):
             if state == SlotState.DEAD:
                 return index
         return None

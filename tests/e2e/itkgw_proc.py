@@ -24,6 +24,9 @@ import toml
 from tests.sites import Site
 
 REPO = Path(__file__).resolve().parents[2]
+#: The process model every server of the run uses unless a test names one
+#: (``ITKGW_TEST_MODEL=pool`` runs the end-to-end suite under the pool model).
+MODEL_VARIABLE = "ITKGW_TEST_MODEL"
 START_TIMEOUT = 10.0
 STOP_TIMEOUT = 5.0
 LOG_TAIL_LINES = 30
@@ -99,7 +102,14 @@ class ItkgwProcess:
 
     def argv(self) -> list[str]:
         mode = ["-X"] if self.single_process else ["-D", "FOREGROUND"]
+        model = os.environ.get(MODEL_VARIABLE)
+        if model and not self.names_process_model():
+            mode.append(f"--process-model={model}")
         return [sys.executable, "-m", "itkgw", "-f", str(self.config_path), *mode, *self.args]
+
+    def names_process_model(self) -> bool:
+        """Whether the test chose the process model itself (the run's model does not apply)."""
+        return any(arg.startswith("--process-model") for arg in self.args)
 
     def start(self) -> Self:
         """Start the server and wait until every port accepts connections."""
@@ -228,6 +238,9 @@ class Itkgw(ItkgwProcess):
             for table in tables
         ]
         return _as_toml_data(config)
+
+    def names_process_model(self) -> bool:
+        return "process_model" in self.config or super().names_process_model()
 
     def access_log_path(self, server_name: str) -> Path:
         for table in self.config["vhost"]:

@@ -52,7 +52,8 @@ def test_graceful_restart_under_load_loses_no_request(itkgw_factory, docroots) -
     loop.join(timeout=60)
     assert len(results) == 300
     assert results.count(200) == 300, {status: results.count(status) for status in set(results)}
-    assert server.error_log_text().count("Doing graceful restart") == 3
+    # The requests may all be answered before the last restart (the pool model serves them fast).
+    wait_for(lambda: server.error_log_text().count("Doing graceful restart") == 3, what="three restarts")
 
 
 def test_graceful_restart_lets_a_running_request_finish(itkgw_factory, docroots) -> None:
@@ -92,7 +93,8 @@ def test_graceful_restart_reads_the_new_config(itkgw_factory, docroots) -> None:
 
 
 def test_killing_a_busy_worker_leaves_the_server_serving(itkgw_factory, docroots) -> None:
-    server = itkgw_factory(two_vhosts(docroots))
+    """The itk model's workers (the pool model's faults: test_pool_model.py)."""
+    server = itkgw_factory(two_vhosts(docroots), process_model="itk")
     outcome: list[object] = []
 
     def slow_request() -> None:

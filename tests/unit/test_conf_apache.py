@@ -26,6 +26,7 @@ from itkgw.config.model import Address, DirSection, HeaderRule, Identity, PHPSet
 from itkgw.config.modules.cgi import CGISettings
 from itkgw.config.modules.expires import ExpiresSettings
 from itkgw.config.modules.headers import RequestHeaderSettings
+from itkgw.config.modules.pool import PoolSettings
 from itkgw.config.modules.proxy_fcgi import ProxySettings
 from itkgw.config.modules.rewrite import DirRewriteSettings
 from itkgw.config.modules.setenvif import EnvCondition, SetEnvIfSettings
@@ -1587,3 +1588,21 @@ def test_addhandler_of_a_fastcgi_server_outside_a_section_is_refused_not_dropped
     vhost = the_vhost(tmp_path, '<FilesMatch "\\.php$">\nAddHandler "proxy:fcgi://127.0.0.1:9000" .php\n'
                                 "</FilesMatch>")
     assert vhost.directories[0].add_handler == (("proxy:fcgi://127.0.0.1:9000", ".php"),)
+
+
+@pytest.mark.parametrize("compat", ["2.2", "2.4"])
+def test_the_process_model_and_pool_sizes_are_read_in_both_series(tmp_path: Path, compat: str) -> None:
+    text = vhost_file(tmp_path, server="ProcessModel pool\nPoolMaxWorkers 4\nPoolMinWorkers 1\n"
+                                        "PoolIdleTimeout 9\n")
+    settings = load(tmp_path, text, compat).config.modules.get(PoolSettings)
+    assert settings == PoolSettings(process_model="pool", max_workers=4, min_workers=1, idle_timeout=9)
+
+
+def test_a_process_model_itkgw_does_not_have_is_refused_with_the_choices(tmp_path: Path) -> None:
+    error = only(problems(tmp_path, vhost_file(tmp_path, server="ProcessModel worker\n")))
+    assert error.startswith("httpd.conf:6: 'worker' is not one of itk, pool")
+
+
+def test_the_process_model_is_a_server_setting(tmp_path: Path) -> None:
+    error = only(problems(tmp_path, vhost_file(tmp_path, "ProcessModel pool")))
+    assert error.startswith("httpd.conf:9: ProcessModel")

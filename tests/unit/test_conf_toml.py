@@ -26,6 +26,7 @@ from itkgw.config.model import (
     ServerConfig,
     VHost,
 )
+from itkgw.config.modules.pool import PoolSettings
 from itkgw.config.table import (
     BY_KEY,
     DIRECTIVES,
@@ -848,3 +849,16 @@ def test_a_fastcgi_handler_is_refused_in_22_as_apache_22_has_no_mod_proxy_fcgi(t
         'Apache 2.2 has no mod_proxy_fcgi; remove it, or set compat = "2.4"')
     in_24 = loads_toml(text.replace('compat = "2.2"', ""), "t.toml").config
     assert in_24.vhosts[0].directories[0].set_handler == "proxy:fcgi://127.0.0.1:9000"
+
+
+def test_the_process_model_defaults_to_itk_and_the_command_line_wins(tmp_path: Path) -> None:
+    from itkgw.__main__ import with_process_model
+
+    default = load(tmp_path, config(tmp_path)).config
+    assert default.modules.get(PoolSettings) == PoolSettings()
+    assert PoolSettings().process_model == "itk"
+    pool = load(tmp_path, config(tmp_path, 'process_model = "pool"\npool_max_workers = 3')).config
+    assert pool.modules.get(PoolSettings) == PoolSettings(process_model="pool", max_workers=3)
+    chosen = with_process_model(pool, "itk").modules.get(PoolSettings)
+    assert chosen == PoolSettings(process_model="itk", max_workers=3)
+    assert with_process_model(pool, None) is pool

@@ -28,6 +28,7 @@ from itkgw.mpm.privs import (
     PrivilegeError,
     apply_nice,
     capability_sets,
+    enter_front_identity,
     enter_worker_identity,
     switch_identity,
 )
@@ -490,3 +491,32 @@ def test_groups_outside_limitgidrange_are_not_given() -> None:
     assert ("setgroups", [100, 1000]) in fake.calls
     assert "initgroups" not in fake.names()
     assert sorted(fake.groups) == [100, 1000]
+
+
+# -- the pool model's front ---------------------------------------------------
+
+
+def test_front_empties_every_capability_set_and_sets_no_new_privs() -> None:
+    fake = RecordingOS()
+    enter_front_identity(make_config(), fake)
+    assert fake.names() == ["getgrouplist", "limit_bounding_set", "initgroups", "setresgid", "setresuid",
+                            "set_capabilities", "clear_ambient_capabilities", "set_no_new_privs",
+                            "getresuid", "getresgid", "getgroups", "capability_sets"]
+    assert ("limit_bounding_set", 0) in fake.calls and ("set_capabilities", 0) in fake.calls
+    assert fake.caps == {"CapInh": 0, "CapPrm": 0, "CapEff": 0, "CapBnd": 0, "CapAmb": 0}
+    assert (fake.resuid, fake.resgid) == ((33, 33, 33), (33, 33, 33))
+
+
+@pytest.mark.parametrize("step", ["limit_bounding_set", "initgroups", "setresuid", "set_capabilities",
+                                  "set_no_new_privs"])
+def test_front_boot_fails_at_any_failing_step(step: str) -> None:
+    fake = RecordingOS(fail_on=step)
+    with pytest.raises(PrivilegeError, match="Operation not permitted"):
+        enter_front_identity(make_config(), fake)
+
+
+def test_front_boot_fails_when_any_capability_is_left() -> None:
+    fake = RecordingOS()
+    fake.after = lambda fake: fake.caps.update(CapBnd=1 << 6)
+    with pytest.raises(PrivilegeError, match="CapBnd is 0x40, more than 0x0"):
+        enter_front_identity(make_config(), fake)

@@ -14,7 +14,14 @@ from collections.abc import Callable
 import pytest
 
 from itkgw.config.model import DEFAULT_ID_RANGE
-from itkgw.mpm.sandbox import CLONE_NEWUSER, UNCHANGED, SandboxError, aligned_blocks, install_setid_filter
+from itkgw.mpm.sandbox import (
+    CLONE_NEWUSER,
+    UNCHANGED,
+    SandboxError,
+    aligned_blocks,
+    build_no_setid_filter,
+    install_setid_filter,
+)
 
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="loading the filter and switching ids need root")
 
@@ -250,3 +257,22 @@ def test_user_namespaces_are_refused_unless_allowed() -> None:
     assert refused == {"unshare user": errno.EPERM, "unshare uts": 0, "fork and exec": 0}
     allowed = under_filter(DEFAULT_ID_RANGE, DEFAULT_ID_RANGE, probes, allow_user_namespaces=True)
     assert allowed == {"unshare user": 0, "unshare uts": 0, "fork and exec": 0}
+
+
+@needs_root
+def test_the_fronts_filter_refuses_every_setid_call_whatever_its_arguments() -> None:
+    """A front never changes ids: even root's no-op setuid(0) fails once the filter is in."""
+    def child() -> dict[str, int]:
+        build_no_setid_filter().load()
+        probes: Probes = {
+            "setuid(0)": lambda: os.setuid(0), "setuid(UID)": lambda: os.setuid(UID),
+            "setresuid": lambda: os.setresuid(UID, UID, UID), "setreuid": lambda: os.setreuid(-1, UID),
+            "setgid(0)": lambda: os.setgid(0), "setresgid": lambda: os.setresgid(GID, GID, GID),
+            "setgroups": lambda: os.setgroups([0]), "getpid": os.getpid,
+        }
+        return {name: errno_of(probe) for name, probe in probes.items()}
+
+    result = run_forked(child)
+    assert result == {"setuid(0)": errno.EPERM, "setuid(UID)": errno.EPERM, "setresuid": errno.EPERM,
+                      "setreuid": errno.EPERM, "setgid(0)": errno.EPERM, "setresgid": errno.EPERM,
+                      "setgroups": errno.EPERM, "getpid": 0}

@@ -1,0 +1,116 @@
+"""A client connection passed between processes: its descriptor and the bytes read from it.
+
+The pool model moves a connection from the front that read its first request
+head to the pool manager, from the manager to a worker of the identity's pool,
+and from that worker back to the manager when a later request on the
+connection belongs to another identity. One message carries one connection:
+the descriptor as SCM_RIGHTS, then a line of JSON (the identity it needs and
+the NiceValue to run at), then the client's bytes not yet served, which the
+receiver parses again. The sockets are SOCK_SEQPACKET, so a message arrives
+whole or not at all, and a pool's socket can be read by all its workers at
+once, each message reaching one of them.
+"""
+
+from __future__ import annotations
+
+import array
+import json
+import socket
+from dataclasses import dataclass
+
+from itkgw.config.model import Identity
+
+#: Bytes a message may hold: a request head at the largest limits, and what was read after it.
+MAX_MESSAGE = 4 << 20
+#: Socket buffers big enough for one such message (set where the process may: root's FORCE).
+BUFFER_BYTES = 2 * MAX_MESSAGE
+
+
+@dataclass
+class Handoff:
+    """One connection on its way to the pool of ``identity``."""
+
+    identity: Identity
+    #: NiceValue of the request's vhost (None: the pool's processes keep the default).
+    nice: int | None
+    #: The connection's descriptor (owned by whoever holds the Handoff).
+    fd: int
+    #: Bytes read from the client and not served: the request head first.
+    data: bytes
+
+    @property
+    def pool_key(self) -> tuple[int, int, str, str, int | None]:
+        identity = self.identity
+        return identity.uid, identity.gid, identity.user, identity.group, self.nice
+
+
+class HandoffError(Exception):
+    """A message that is not a connection: the sender is broken, or not ours."""
+
+
+def pair() -> tuple[socket.socket, socket.socket]:
+    """A connected SOCK_SEQPACKET pair, close-on-exec."""
+    one, two = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET | socket.SOCK_CLOEXEC)
+    for end in (one, two):
+        enlarge_buffers(end)
+    return one, two
+
+
+def enlarge_buffers(sock: socket.socket) -> None:
+    """Room for one whole message: root forces the size, anyone else gets what the system allows."""
+    for force, plain in ((getattr(socket, "SO_SNDBUFFORCE", 32), socket.SO_SNDBUF),
+                         (getattr(socket, "SO_RCVBUFFORCE", 33), socket.SO_RCVBUF)):
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, force, BUFFER_BYTES)
+        except PermissionError:
+            sock.setsockopt(socket.SOL_SOCKET, plain, BUFFER_BYTES)
+
+
+def send(sock: socket.socket, handoff: Handoff) -> None:
+    """Send ``handoff`` (the caller still owns its descriptor and closes it after)."""
+    identity = handoff.identity
+    meta = json.dumps({"uid": identity.uid, "gid": identity.gid, "user": identity.user,
+                       "group": identity.group, "nice": handoff.nice}).encode() + b"\n"
+    if len(meta) + len(handoff.data) > MAX_MESSAGE:
+        raise HandoffError(f"{len(handoff.data)} bytes read from the client: more than a message holds")
+    fds = array.array("i", [handoff.fd])
+    sock.sendmsg([meta, handoff.data], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)])
+
+
+def receive(sock: socket.socket) -> Handoff | None:
+    """The next connection on ``sock``; None when its peer has closed. Raises BlockingIOError
+    on a non-blocking socket with nothing to read, HandoffError for a malformed message
+    (whose descriptors are closed)."""
+    fds = array.array("i")
+    data, ancillary, flags, _ = sock.recvmsg(MAX_MESSAGE, socket.CMSG_LEN(4 * fds.itemsize))
+    for level, kind, payload in ancillary:
+        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+            fds.frombytes(payload[:len(payload) - len(payload) % fds.itemsize])
+    if not data and not fds:
+        return None
+    try:
+        if len(fds) != 1 or flags & (socket.MSG_TRUNC | socket.MSG_CTRUNC):
+            raise HandoffError(f"a message with {len(fds)} descriptors (flags {flags:#x})")
+        line, newline, rest = data.partition(b"\n")
+        if not newline:
+            raise HandoffError("a message without its description line")
+        try:
+            meta = json.loads(line)
+            identity = Identity(str(meta["user"]), str(meta["group"]), int(meta["uid"]), int(meta["gid"]))
+            nice = meta["nice"]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise HandoffError(f"a malformed description line: {exc}") from None
+        if nice is not None and not isinstance(nice, int):
+            raise HandoffError(f"a NiceValue that is not a number: {nice!r}")
+    except HandoffError:
+        for fd in fds:
+            _close(fd)
+        raise
+    return Handoff(identity, nice, fds[0], rest)
+
+
+def _close(fd: int) -> None:
+    try:
+        socket.close(fd)
+    except OSError:
+        pass  # Already closed: nothing to release.

@@ -1,0 +1,127 @@
+"""A worker of one identity's pool: serves the connections the pool manager hands it.
+
+It was forked by the pool manager and switched to the pool's identity for
+good before this loop runs: no capability, no way back. It waits on the
+pool's socket, which every worker of the pool reads (each connection reaches
+one of them), serves the connection's requests as a connection child of the
+itk model does, and goes back to waiting. A request that needs another
+identity goes back to the manager with the bytes not served; the first
+request of a connection must be this pool's own, or it is refused (a front
+that sends it here is broken or compromised). Signals: TERM ends the worker
+at once (the running script's process group with it), USR1 after the
+connection in hand.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import select
+import signal
+import socket
+import time
+
+from itkgw.config.model import Identity
+from itkgw.mpm import handoff as wire
+from itkgw.mpm.child import ConnectionChild, ServingContext
+from itkgw.mpm.handoff import Handoff, HandoffError
+from itkgw.mpm.scoreboard import SlotState
+from itkgw.mpm.signals import SignalQueue
+
+log = logging.getLogger("itkgw.pool")
+
+_POLL_SECONDS = 1.0
+
+
+class PoolWorker:
+    """The loop of one pool process, run after its identity switch."""
+
+    def __init__(self, ctx: ServingContext, slot_index: int, sock: socket.socket, identity: Identity,
+                 manager_pid: int, one_connection: bool = False) -> None:
+        self.ctx = ctx
+        self.slot_index = slot_index
+        self.slot = ctx.scoreboard.slot(slot_index)
+        #: The pool's end of its socket pair, shared by all its workers (non-blocking for all).
+        self.sock = sock
+        self.identity = identity
+        self.manager_pid = manager_pid
+        self.graceful = False
+        #: Started during a graceful restart, for an old front's last connection: serve one.
+        self.one_connection = one_connection
+
+    def stop_gracefully(self) -> None:
+        self.graceful = True
+        self.slot.state = SlotState.GRACEFUL
+
+    def run(self) -> None:
+        signal.signal(signal.SIGTERM, _exit_on_signal)
+        signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+        signals = SignalQueue({signal.SIGUSR1: self.stop_gracefully, signal.SIGHUP: self.stop_gracefully})
+        self.slot.uid = self.identity.uid
+        limit = 1 if self.one_connection else self.ctx.config.max_connections_per_child
+        self.slot.last_used = time.time()
+        served = 0
+        while not self.graceful:
+            if os.getppid() != self.manager_pid:
+                log.info("pool manager is gone, pool worker exits")
+                break
+            self.slot.state = SlotState.READY
+            self.slot.beat()
+            ready = select.select([self.sock.fileno(), signals.fileno()], [], [], _POLL_SECONDS)[0]
+            if signals.fileno() in ready:
+                signals.dispatch()
+            if self.sock.fileno() not in ready or self.graceful:
+                continue
+            try:
+                handoff = wire.receive(self.sock)
+            except BlockingIOError:
+                continue  # another worker of the pool took it
+            except HandoffError as exc:
+                log.error("pool worker: %s", exc)
+                continue
+            if handoff is None:
+                log.info("pool manager closed the pool, pool worker exits")
+                break
+            self.slot.connections += 1
+            self.slot.last_used = time.time()
+            self._serve(handoff)
+            self.slot.last_used = time.time()
+            served += 1
+            if limit and served >= limit:
+                break
+        self.slot.state = SlotState.DEAD
+
+    def _serve(self, handoff: Handoff) -> None:
+        try:
+            sock = socket.socket(fileno=handoff.fd)
+        except OSError as exc:
+            log.error("pool worker: the descriptor handed over is not a socket: %s", exc)
+            os.close(handoff.fd)
+            return
+        if sock.family not in (socket.AF_INET, socket.AF_INET6) or sock.type != socket.SOCK_STREAM:
+            log.error("pool worker: a connection handed over is not TCP (family %s): closed", sock.family)
+            sock.close()
+            return
+        sock.setblocking(True)
+        self.slot.state = SlotState.BUSY_READ
+        try:
+            ConnectionChild(self.ctx, self.slot_index, sock, identity=self.identity,
+                            handover=self._hand_back, pending=handoff.data).run()
+        except Exception:  # noqa: BLE001 - one connection's failure must not end the worker
+            log.exception("pool worker: serving a connection failed")
+
+    def _hand_back(self, handoff: Handoff) -> None:
+        """A later request of the connection needs another identity: back to the manager."""
+        deadline = time.monotonic() + self.ctx.config.timeout
+        while True:
+            try:
+                wire.send(self.sock, handoff)
+                return
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise
+                select.select([], [self.sock], [], 1.0)  # the manager's queue is full: wait for room
+
+
+def _exit_on_signal(signum: int, frame: object) -> None:
+    raise SystemExit(0)

@@ -1,0 +1,501 @@
+"""The pool manager: one pool of workers per identity, started on demand, fed connections.
+
+Forked by the master for each configuration generation (the pool model
+only), it stays root with only the capabilities its job needs (switching ids
+and the nice value for a start, signalling workers that run as others) under
+the set*id seccomp filter, so a worker it starts can be no one outside
+LimitUIDRange/LimitGIDRange, never root and never ``User`` (the fronts'
+identity: a tenant's script running as it could trace the fronts).
+
+Its input is connections (handoff.py): from the fronts, on their
+connections to its socket (``<FcgidIPCDir>/pools-*.sock``, which only root
+and ``User``'s group may open; the peer's credentials must be ``User``'s or
+root's), and from pool workers handing back a connection whose next request
+needs another identity. A pool is a SOCK_SEQPACKET pair: the manager writes
+connections into one end, the pool's workers all read the other, so no
+filesystem name leads to a pool, and a worker never holds another pool's
+socket. Sizing is php-fpm's ``ondemand``/``dynamic``: a worker is started
+when a connection arrives and none is free (up to PoolMaxWorkers), idle ones
+beyond PoolMinWorkers end after PoolIdleTimeout, and a worker is replaced
+after MaxConnectionsPerChild connections. Connections the pool's socket
+cannot take yet wait here, up to Timeout, then get a 503.
+
+Signals: TERM ends every worker and the manager; USR1 (graceful restart or
+stop) tells every worker to end after its connection, and workers started
+from then on serve one connection each, for the fronts of the old generation
+still finishing theirs; a TERM after USR1 (the master's, once those fronts
+are gone) lets the workers finish, and the manager ends after the last.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import selectors
+import signal
+import socket
+import struct
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+import prctl
+
+from itkgw.config.identity import resolve_identity
+from itkgw.config.model import Identity, ServerConfig
+from itkgw.config.modules.pool import PoolSettings
+from itkgw.errors import ExitCode
+from itkgw.mpm import handoff as wire
+from itkgw.mpm import privs, sandbox
+from itkgw.mpm.child import ServingContext
+from itkgw.mpm.handoff import Handoff, HandoffError
+from itkgw.mpm.log import setup_error_log
+from itkgw.mpm.pool_worker import PoolWorker
+from itkgw.mpm.scoreboard import SlotState, SlotView
+from itkgw.mpm.signals import SignalQueue, exited
+
+log = logging.getLogger("itkgw.pool")
+
+#: What the manager keeps of root's capabilities.
+MANAGER_CAPS = (prctl.CAP_SETUID, prctl.CAP_SETGID, prctl.CAP_SYS_NICE, prctl.CAP_KILL)
+_TICK_SECONDS = 0.25
+_STOP_GRACE_SECONDS = 3.0
+#: The answer to a connection no worker could take within Timeout.
+_BUSY_BODY = b"Every worker of this site is busy: retry\n"
+_BUSY_RESPONSE = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nConnection: close\r\n"
+                  b"Content-Length: %d\r\n\r\n%b" % (len(_BUSY_BODY), _BUSY_BODY))
+
+
+def listener_path(directory: str, generation: int) -> str:
+    return os.path.join(directory, f"pools-{os.getpid()}-{generation}.sock")
+
+
+def open_listener(path: str, front_gid: int) -> socket.socket:
+    """The socket fronts pass connections to: root's and ``User``'s group's only."""
+    directory = os.path.dirname(path)
+    os.makedirs(directory, mode=0o711, exist_ok=True)
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET | socket.SOCK_CLOEXEC)
+    sock.bind(path)
+    os.chown(path, 0, front_gid)
+    os.chmod(path, 0o660)
+    sock.listen(511)
+    sock.setblocking(False)
+    return sock
+
+
+@dataclass
+class _Waiting:
+    """A connection the pool's socket could not take yet."""
+
+    handoff: Handoff
+    since: float
+
+
+@dataclass
+class Pool:
+    """One identity's workers and the socket pair that feeds them."""
+
+    identity: Identity
+    nice: int | None
+    ours: socket.socket
+    theirs: socket.socket
+    #: pid -> scoreboard slot of each worker.
+    workers: dict[int, int] = field(default_factory=dict)
+    #: Workers told to end (idle beyond the minimum, or a graceful restart).
+    ending: set[int] = field(default_factory=set)
+    waiting: deque[_Waiting] = field(default_factory=deque)
+    #: Connections written into the socket, and those taken by workers that have ended.
+    delivered: int = 0
+    taken_by_ended: int = 0
+
+    def describe(self) -> str:
+        nice = f", nice {self.nice}" if self.nice is not None else ""
+        return f"{self.identity.user}:{self.identity.group} (uid {self.identity.uid}{nice})"
+
+
+class PoolManager:
+    """The manager process's loop (see the module's docstring)."""
+
+    def __init__(self, ctx: ServingContext, listener: socket.socket, setid_filter: Any, slots: range,
+                 heartbeat: SlotView) -> None:
+        self.ctx = ctx
+        self.config = ctx.config
+        self.settings = ctx.config.modules.get(PoolSettings)
+        self.listener = listener
+        self.setid_filter = setid_filter
+        self.slots = slots
+        self.heartbeat = heartbeat
+        self.pools: dict[tuple[int, int, str, str, int | None], Pool] = {}
+        self.fronts: dict[int, socket.socket] = {}
+        self.selector = selectors.DefaultSelector()
+        self.running = True
+        self.retiring = False
+        #: Told to stop after a graceful restart or stop: ends once its workers have.
+        self.draining = False
+        self.signals: SignalQueue | None = None
+        self.signal_actions = {signal.SIGTERM: self.stop, signal.SIGINT: self.stop,
+                               signal.SIGUSR1: self.retire, signal.SIGCHLD: self.reap}
+
+    # -- the process --------------------------------------------------------------
+
+    def run(self, signal_mask: Any = None) -> None:
+        os.setpgid(0, 0)
+        privs.load_codecs()
+        signals = self.signals = SignalQueue(self.signal_actions)
+        if signal_mask is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, signal_mask)
+        self._confine()
+        self.selector.register(signals, selectors.EVENT_READ, "signals")
+        self.selector.register(self.listener, selectors.EVENT_READ, "listener")
+        next_tick = 0.0
+        while self.running:
+            for key, events in self.selector.select(max(0.0, next_tick - time.monotonic())):
+                if key.data == "signals":
+                    signals.dispatch()
+                elif key.data == "listener":
+                    self._accept()
+                elif isinstance(key.data, Pool):
+                    self._pool_ready(key.data, events)
+                else:
+                    self._from_front(key.fileobj)  # type: ignore[arg-type]
+            if time.monotonic() >= next_tick:
+                self._tick()
+                next_tick = time.monotonic() + _TICK_SECONDS
+            if self.draining and not any(pool.workers or pool.waiting or self._in_socket(pool)
+                                         for pool in self.pools.values()):
+                break
+        self._end_all()
+
+    def _confine(self) -> None:
+        if self.setid_filter is not None:
+            sandbox.load(self.setid_filter)
+        mask = 0
+        for cap in MANAGER_CAPS:
+            mask |= 1 << cap
+        privs.REAL_OS.limit_bounding_set(mask)
+        privs.REAL_OS.set_capabilities(mask)
+
+    def stop(self) -> None:
+        """End every worker now; after a graceful restart or stop, once they end by themselves."""
+        if self.retiring:
+            self.draining = True
+        else:
+            self.running = False
+
+    def retire(self) -> None:
+        """Graceful restart: every worker ends after its connection."""
+        self.retiring = True
+        for pool in self.pools.values():
+            for pid in pool.workers:
+                _signal(pid, signal.SIGUSR1)
+                pool.ending.add(pid)
+
+    def reap(self) -> None:
+        for pid, status in exited([pid for pool in self.pools.values() for pid in pool.workers]):
+            for pool in self.pools.values():
+                if pid in pool.workers:
+                    self._worker_ended(pool, pid, status)
+                    break
+
+    def _worker_ended(self, pool: Pool, pid: int, status: int) -> None:
+        slot = self.ctx.scoreboard.slot(pool.workers.pop(pid))
+        pool.taken_by_ended += slot.connections
+        pool.ending.discard(pid)
+        if os.WIFSIGNALED(status) and os.WTERMSIG(status) not in (signal.SIGTERM, signal.SIGUSR1) \
+                and self.running:
+            log.error("pool worker pid %d of %s exit signal %s", pid, pool.describe(),
+                      signal.Signals(os.WTERMSIG(status)).name)
+        elif os.WIFEXITED(status) and os.WEXITSTATUS(status) == ExitCode.IDENTITY_FAILED:
+            log.error("pool worker pid %d could not become %s (see above)", pid, pool.describe())
+        slot.reset()
+        self._feed(pool)  # and staff it, for the connections the ended worker left in its socket
+
+    # -- connections in ------------------------------------------------------------
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                sock, _ = self.listener.accept()
+            except BlockingIOError:
+                return
+            except OSError as exc:
+                log.error("pool manager: accept failed: %s", exc)
+                return
+            _, uid, _ = struct.unpack("3i", sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))
+            if uid not in (0, self.config.user.uid):
+                log.error("pool manager: refused a connection of uid %d (only the fronts, as %s, may pass "
+                          "connections)", uid, self.config.user.user)
+                sock.close()
+                continue
+            sock.setblocking(False)
+            self.fronts[sock.fileno()] = sock
+            self.selector.register(sock, selectors.EVENT_READ, None)
+
+    def _from_front(self, sock: socket.socket) -> None:
+        try:
+            handoff = wire.receive(sock)
+        except BlockingIOError:
+            return
+        except (HandoffError, OSError) as exc:
+            log.error("pool manager: from a front: %s", exc)
+            return
+        if handoff is None:
+            self.selector.unregister(sock)
+            del self.fronts[sock.fileno()]
+            sock.close()
+            return
+        self._route(handoff)
+
+    def _pool_ready(self, pool: Pool, events: int) -> None:
+        if events & selectors.EVENT_READ:
+            while True:  # connections handed back by the pool's workers
+                try:
+                    handoff = wire.receive(pool.ours)
+                except BlockingIOError:
+                    break
+                except (HandoffError, OSError) as exc:
+                    log.error("pool manager: from the pool of %s: %s", pool.describe(), exc)
+                    break
+                if handoff is None:
+                    break
+                self._route(handoff)
+        if events & selectors.EVENT_WRITE:
+            self._feed(pool)
+
+    def _route(self, handoff: Handoff) -> None:
+        """The connection to its identity's pool, started if need be; a connection for no
+        identity a pool may run as is closed (the front or pool that sent it is broken)."""
+        refusal = pool_refusal(handoff.identity, self.config)
+        if refusal:
+            log.error("pool manager: refused a connection for %s: %s", handoff.identity, refusal)
+            _close(handoff.fd)
+            return
+        pool = self.pools.get(handoff.pool_key)
+        if pool is None:
+            pool = self._new_pool(handoff)
+        pool.waiting.append(_Waiting(handoff, time.monotonic()))
+        self._feed(pool)
+
+    def _new_pool(self, handoff: Handoff) -> Pool:
+        ours, theirs = wire.pair()
+        ours.setblocking(False)
+        theirs.setblocking(False)
+        pool = Pool(handoff.identity, handoff.nice, ours, theirs)
+        self.pools[handoff.pool_key] = pool
+        self.selector.register(ours, selectors.EVENT_READ, pool)
+        log.info("pool manager: pool of %s started", pool.describe())
+        return pool
+
+    # -- connections out -----------------------------------------------------------
+
+    def _feed(self, pool: Pool) -> None:
+        """Write waiting connections into the pool's socket, starting a worker for each that
+        no free worker will take; watch for room when the socket is full."""
+        while pool.waiting:
+            if self._free_workers(pool) <= 0:
+                self._start_worker(pool)
+            waiting = pool.waiting[0]
+            try:
+                wire.send(pool.ours, waiting.handoff)
+            except BlockingIOError:
+                break
+            except (OSError, HandoffError) as exc:
+                log.error("pool manager: cannot pass a connection to the pool of %s: %s",
+                          pool.describe(), exc)
+            pool.waiting.popleft()
+            _close(waiting.handoff.fd)
+            pool.delivered += 1
+        self._staff(pool)
+        self.selector.modify(pool.ours, selectors.EVENT_READ | (selectors.EVENT_WRITE if pool.waiting else 0),
+                             pool)
+
+    def _staff(self, pool: Pool) -> None:
+        """Start workers for connections in the pool's socket that no worker will take (those
+        that would have ended after a graceful restart, or were killed, before taking them)."""
+        while self._free_workers(pool) < 0 and self._start_worker(pool):
+            pass
+
+    def _in_socket(self, pool: Pool) -> int:
+        """Connections written into the pool's socket that no worker has taken yet."""
+        scoreboard = self.ctx.scoreboard
+        taken = sum(scoreboard.slot(index).connections for index in pool.workers.values())
+        return pool.delivered - pool.taken_by_ended - taken
+
+    def _free_workers(self, pool: Pool) -> int:
+        """Workers waiting for a connection, less the connections in the socket before them."""
+        scoreboard = self.ctx.scoreboard
+        idle = sum(1 for pid, index in pool.workers.items() if pid not in pool.ending
+                   and scoreboard.slot(index).state in (SlotState.READY, SlotState.STARTING))
+        return idle - self._in_socket(pool)
+
+    def _start_worker(self, pool: Pool) -> bool:
+        """Start a worker for ``pool``; False when PoolMaxWorkers or the scoreboard forbid it."""
+        if len(pool.workers) - len(pool.ending) >= self.settings.max_workers:
+            return False
+        index = self._free_slot()
+        if index is None:
+            log.error("pool manager: the scoreboard has no slot for another worker of %s", pool.describe())
+            return False
+        slot = self.ctx.scoreboard.slot(index)
+        slot.reset()
+        slot.state = SlotState.STARTING
+        slot.generation = self.ctx.generation
+        slot.beat()
+        manager_pid = os.getpid()
+        pid = os.fork()
+        if pid == 0:
+            self._become_worker(pool, index, manager_pid)
+        slot.pid = pid
+        pool.workers[pid] = index
+        return True
+
+    def _free_slot(self) -> int | None:
+        taken = {index for pool in self.pools.values() for index in pool.workers.values()}
+        for index in self.slots:
+            if index not in taken and self.ctx.scoreboard.slot(index).state == SlotState.DEAD:
+                return index
+        return None
+
+    def _become_worker(self, pool: Pool, index: int, manager_pid: int) -> None:
+        """In the forked child: close everything of other pools and of the fronts, become the
+        pool's identity for good, then serve. Never returns."""
+        code = 0
+        try:
+            self.selector.close()
+            if self.signals is not None:
+                self.signals.close()
+            self.listener.close()
+            for sock in self.fronts.values():
+                sock.close()
+            for other in self.pools.values():
+                other.ours.close()
+                if other is not pool:
+                    other.theirs.close()
+            for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1, signal.SIGCHLD, signal.SIGHUP):
+                signal.signal(signum, signal.SIG_DFL)
+            signal.pthread_sigmask(signal.SIG_SETMASK, [])
+            setup_error_log(self.ctx.logs.error_fd, self.config.log_level)
+            try:
+                privs.apply_nice(pool.nice)
+                privs.switch_identity(pool.identity, self.config)
+            except Exception as exc:  # noqa: BLE001 - the start failed: say why, exit
+                log.critical("pool worker cannot become %s: %s", pool.describe(), exc)
+                os._exit(ExitCode.IDENTITY_FAILED)
+            prctl.set_pdeathsig(signal.SIGTERM)  # after the switch, which clears it
+            if os.getppid() != manager_pid:
+                os._exit(0)
+            PoolWorker(self.ctx, index, pool.theirs, pool.identity, manager_pid,
+                       one_connection=self.retiring).run()
+        except SystemExit:
+            code = 0
+        except BaseException:  # noqa: BLE001 - a child must log and exit, never unwind
+            log.exception("pool worker of %s failed", pool.describe())
+            code = 1
+        finally:
+            os._exit(code)
+
+    # -- housekeeping --------------------------------------------------------------
+
+    def _tick(self) -> None:
+        self.heartbeat.beat()
+        now = time.monotonic()
+        for key, pool in list(self.pools.items()):
+            self._answer_late(pool, now)
+            self._feed(pool)
+            self._end_idle(pool)
+            if not pool.workers and not pool.waiting and not self._in_socket(pool):
+                self._close_pool(key, pool)
+
+    def _answer_late(self, pool: Pool, now: float) -> None:
+        """A 503 for connections that waited Timeout for a worker."""
+        while pool.waiting and now - pool.waiting[0].since > self.config.timeout:
+            waiting = pool.waiting.popleft()
+            log.error("pool manager: no worker of %s free for %d seconds (PoolMaxWorkers %d): 503",
+                      pool.describe(), self.config.timeout, self.settings.max_workers)
+            try:
+                sock = socket.socket(fileno=waiting.handoff.fd)
+                sock.setblocking(False)
+                sock.send(_BUSY_RESPONSE)
+                sock.close()
+            except OSError:
+                _close(waiting.handoff.fd)
+
+    def _end_idle(self, pool: Pool) -> None:
+        """Idle workers beyond PoolMinWorkers end after PoolIdleTimeout."""
+        staying = [pid for pid in pool.workers if pid not in pool.ending]
+        surplus = len(staying) - self.settings.min_workers
+        wall = time.time()
+        for pid in staying:
+            if surplus <= 0:
+                return
+            slot = self.ctx.scoreboard.slot(pool.workers[pid])
+            if slot.state == SlotState.READY and wall - slot.last_used > self.settings.idle_timeout:
+                _signal(pid, signal.SIGUSR1)
+                pool.ending.add(pid)
+                surplus -= 1
+
+    def _close_pool(self, key: tuple[int, int, str, str, int | None], pool: Pool) -> None:
+        """A pool whose workers all ended and that has nothing to do is closed: the next
+        connection of its identity starts it again."""
+        self.selector.unregister(pool.ours)
+        pool.ours.close()
+        pool.theirs.close()
+        del self.pools[key]
+        log.info("pool manager: pool of %s closed (idle)", pool.describe())
+
+    def _end_all(self) -> None:
+        """TERM every worker, wait for them; KILL what is left after the grace time."""
+        pids = [pid for pool in self.pools.values() for pid in pool.workers]
+        for pid in pids:
+            _signal(pid, signal.SIGTERM)
+        deadline = time.monotonic() + _STOP_GRACE_SECONDS
+        while any(pool.workers for pool in self.pools.values()) and time.monotonic() < deadline:
+            self.reap()
+            time.sleep(0.02)
+        for pool in self.pools.values():
+            for pid in list(pool.workers):
+                _signal(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                self.ctx.scoreboard.slot(pool.workers.pop(pid)).reset()
+            for waiting in pool.waiting:
+                _close(waiting.handoff.fd)
+
+
+def pool_refusal(identity: Identity, config: ServerConfig) -> str:
+    """Why no pool may run as ``identity`` ("" when one may): never root, never the fronts'
+    own ``User``, only inside LimitUIDRange/LimitGIDRange, and the names must be those of
+    the ids (initgroups takes the name: a name of another user would give their groups)."""
+    if identity.uid == 0 or identity.gid == 0:
+        return "a pool never runs as root"
+    if identity.uid == config.user.uid:
+        return f"a pool never runs as the fronts' own User {config.user.user}"
+    try:
+        privs.check_allowed(identity, config)
+    except privs.IdentityNotAllowed as exc:
+        return exc.message
+    try:
+        named = resolve_identity(identity.user, identity.group)
+    except LookupError as exc:
+        return str(exc)
+    if (named.uid, named.gid) != (identity.uid, identity.gid):
+        return f"{identity.user}:{identity.group} is uid {named.uid}, gid {named.gid}"
+    return ""
+
+
+def _signal(pid: int, signum: int) -> None:
+    try:
+        os.kill(pid, signum)
+    except ProcessLookupError:
+        pass  # Exited already; reap() collects it.
+
+
+def _close(fd: int) -> None:
+    try:
+        os.close(fd)
+    except OSError:
+        pass  # Already closed.

@@ -1,0 +1,160 @@
+"""The pool process model: unprivileged fronts, per-identity pools, keep-alive across identities."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.itkgw_proc import Itkgw, processes, vhost_for
+from tests.sites import ALICE, BOB, Site, Users, Whoami
+
+
+def two_vhosts(docroots: dict[str, Site]) -> list[dict[str, object]]:
+    return [vhost_for(docroots[ALICE], "alice.test"), vhost_for(docroots[BOB], "bob.test")]
+
+
+def _status(pid: int) -> dict[str, str]:
+    fields = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        name, _, value = line.partition(":")
+        fields[name] = value.strip()
+    return fields
+
+
+def _server_processes(server: Itkgw) -> list[tuple[int, int]]:
+    """(pid, effective uid) of every process of the server's session but the master."""
+    return [(proc.pid, int(_status(proc.pid)["Uid"].split()[1])) for proc in processes()
+            if proc.session == server.pid and proc.pid != server.pid]
+
+
+def _fronts(server: Itkgw, www: int) -> list[int]:
+    """The fronts: the processes running as ``User`` (the pool model has no other)."""
+    return [pid for pid, uid in _server_processes(server) if uid == www]
+
+
+def _pool_workers(server: Itkgw, uid: int) -> list[int]:
+    return [pid for pid, euid in _server_processes(server) if euid == uid]
+
+
+def test_each_vhost_runs_as_its_own_user(itkgw_factory, docroots, test_users: Users) -> None:
+    server = itkgw_factory(two_vhosts(docroots), process_model="pool")
+    for host, user in (("alice.test", test_users.alice), ("bob.test", test_users.bob)):
+        for script in ("whoami.cgi", "whoami.php", "cgi-bin/whoami.cgi"):
+            status, _, body = server.request(host, "/" + script)
+            assert status == 200, body
+            assert Whoami.parse(body.decode()) == Whoami.of(user), script
+        status, _, body = server.request(host, "/secret.txt")
+        assert (status, body.decode().strip()) == (200, docroots[user.pw_name].secret)
+
+
+def test_fronts_have_no_privilege_at_all(itkgw_factory, docroots, test_users: Users) -> None:
+    """Every capability set empty, NoNewPrivs 1, Seccomp 2 (a filter)."""
+    server = itkgw_factory(two_vhosts(docroots), process_model="pool")
+    assert server.request("alice.test", "/whoami.cgi").status == 200
+    fronts = _fronts(server, test_users.www.pw_uid)
+    assert fronts
+    for pid in fronts:
+        status = _status(pid)
+        assert {name: status[name] for name in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb")} == {
+            name: "0000000000000000" for name in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb")}, pid
+        assert status["NoNewPrivs"] == "1"
+        assert status["Seccomp"] == "2"
+    for pid in _pool_workers(server, test_users.alice.pw_uid):
+        status = _status(pid)
+        assert status["Uid"].split() == [str(test_users.alice.pw_uid)] * 4
+        assert (status["CapPrm"], status["CapEff"]) == ("0000000000000000", "0000000000000000")
+
+
+def test_a_front_cannot_change_its_ids(itkgw_factory, docroots, monkeypatch) -> None:
+    """The test hook makes the front that takes the request try set*id calls itself."""
+    monkeypatch.setenv("ITKGW_TEST_HOOKS", "1")
+    server = itkgw_factory(two_vhosts(docroots), process_model="pool")
+    status, _, body = server.request("alice.test", "/whoami.cgi", headers={"X-Itkgw-Test-Setid": "1"})
+    assert status == 200
+    assert body.decode().splitlines() == ["setuid(0): EPERM", "setresuid(0, 0, 0): EPERM",
+                                          "setgid(0): EPERM", "setgroups([0]): EPERM"]
+    assert server.request("alice.test", "/whoami.cgi").status == 200
+
+
+def test_a_connection_sent_to_the_wrong_pool_is_refused(itkgw_factory, docroots, monkeypatch) -> None:
+    monkeypatch.setenv("ITKGW_TEST_HOOKS", "1")
+    server = itkgw_factory(two_vhosts(docroots), process_model="pool")
+    status, _, body = server.request("alice.test", "/secret.txt", headers={"X-Itkgw-Test-Route": BOB})
+    assert status == 500
+    assert docroots[ALICE].secret.encode() not in body
+    assert "was handed to the pool of" in server.error_log_text()
+    assert server.request("alice.test", "/secret.txt").status == 200
+
+
+def test_keep_alive_across_identities(itkgw_factory, docroots, test_users: Users) -> None:
+    """One connection, alice, bob, alice, bob: four answers, each from the right uid."""
+    server = itkgw_factory(two_vhosts(docroots), process_model="pool")
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    try:
+        connection.connect()
+        first = connection.sock
+        for host, user in [("alice.test", test_users.alice), ("bob.test", test_users.bob)] * 2:
+            connection.request("GET", "/whoami.cgi", headers={"Host": host})
+            response = connection.getresponse()
+            body = response.read()
+            assert response.status == 200
+            assert Whoami.parse(body.decode()) == Whoami.of(user)
+            assert response.getheader("Connection", "").lower() != "close"
+            assert connection.sock is first  # http.client would reconnect silently
+    finally:
+        connection.close()
+    logged = [server.access_log_text(host).splitlines() for host in ("alice.test", "bob.test")]
+    assert [len(lines) for lines in logged] == [2, 2]
+
+
+def test_killed_processes_cost_only_their_connection(itkgw_factory, docroots, test_users: Users) -> None:
+    server = itkgw_factory(two_vhosts(docroots), process_model="pool")
+    assert server.request("alice.test", "/whoami.cgi").status == 200
+    for pid in _pool_workers(server, test_users.alice.pw_uid):
+        os.kill(pid, signal.SIGKILL)
+    os.kill(_fronts(server, test_users.www.pw_uid)[0], signal.SIGKILL)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            answers = [server.request("alice.test", "/whoami.cgi").status for _ in range(4)]
+        except (ConnectionError, http.client.HTTPException):
+            continue
+        if answers == [200] * 4:
+            break
+    assert server.request("alice.test", "/whoami.cgi").status == 200
+    assert server.request("bob.test", "/whoami.cgi").status == 200
+
+
+@pytest.mark.parametrize("model", ["itk", "pool"])
+def test_process_model_from_the_command_line(start, docroots, test_users: Users, model: str) -> None:
+    """--process-model wins over the file's ProcessModel."""
+    alice = docroots[ALICE]
+
+    def files(server):
+        return {"itkgw.conf": f"""
+Listen 127.0.0.1:{server.port}
+PidFile {server.workdir}/itkgw.pid
+ErrorLog {server.error_log}
+User {test_users.www.pw_name}
+Group {test_users.www.pw_name}
+ServerName localhost
+ProcessModel {"pool" if model == "itk" else "itk"}
+<VirtualHost 127.0.0.1:{server.port}>
+    ServerName alice.test
+    DocumentRoot {alice.htdocs}
+    AssignUserID {ALICE} {ALICE}
+</VirtualHost>
+"""}
+
+    server = start(files, main="itkgw.conf", args=(f"--process-model={model}",))
+    assert server.request("alice.test", "/secret.txt").status == 200
+    # In the pool model, workers of alice outlive the request (a pool); in itk, none stays.
+    deadline = time.monotonic() + 2
+    while time.monotonic() < deadline and _pool_workers(server, test_users.alice.pw_uid) and model == "itk":
+        time.sleep(0.05)
+    assert bool(_pool_workers(server, test_users.alice.pw_uid)) == (model == "pool")
