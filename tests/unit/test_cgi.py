@@ -33,14 +33,15 @@ SCRIPTS = Path(__file__).parent / "cgi-scripts"
 
 
 class LogRecords(logging.Handler):
-    """The lines a handler logged, as (level name, message)."""
+    """The lines a handler logged, as (level name, message); the name upper-case whatever
+    names the server's log module (itkgw.mpm.log, Apache's lower-case ones) gave the levels."""
 
     def __init__(self) -> None:
         super().__init__()
         self.records: list[tuple[str, str]] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.records.append((record.levelname, record.getMessage()))
+        self.records.append((record.levelname.upper(), record.getMessage()))
 
     def text(self) -> str:
         return "\n".join(message for _, message in self.records)
