@@ -167,6 +167,22 @@ def serve(path: str, args: argparse.Namespace, config: ServerConfig) -> int:
             pass  # Someone removed it; nothing to clean.
 
 
+def _print_pools(config: ServerConfig) -> None:
+    """-S in the pool model: the pools a running server has, from its pool manager's table."""
+    if config.modules.get(PoolSettings).process_model != "pool":
+        return
+    from itkgw.mpm.fcgid_manager import ipc_dir
+    from itkgw.mpm.pools import STATUS_NAME, show_status
+
+    try:
+        with open(os.path.join(ipc_dir(config), STATUS_NAME), encoding="utf-8") as table:
+            text = table.read()
+    except OSError:
+        return  # not running, or not root: the configuration alone is all -S has
+    print("Pools:")
+    sys.stdout.write(show_status(text, time.time()))
+
+
 def backends_main(argv: list[str]) -> int:
     """``itkgw backends``: the backend manager's table of FastCGI processes (pid, state,
     requests served, idle and age in seconds, identity, vhost, command)."""
@@ -222,6 +238,7 @@ def main(argv: list[str] | None = None) -> int:
         from itkgw.config.report import vhost_table
 
         print(vhost_table(config))
+        _print_pools(config)
         return 0
     if args.test:
         print("Syntax OK")

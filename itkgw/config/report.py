@@ -11,6 +11,7 @@ sections that pick another identity, that section's.
 from __future__ import annotations
 
 from itkgw.config.model import ANY_HOST, Address, DirSection, Identity, ServerConfig, VHost
+from itkgw.config.modules.pool import PoolSettings
 
 _ADDRESS_WIDTH = 22
 _INDENT = " " * 8
@@ -44,8 +45,17 @@ def vhost_table(config: ServerConfig) -> str:
         f'User: name="{config.user.user}" id={config.user.uid}',
         f'Group: name="{config.user.group}" id={config.user.gid}',
         f"Compat: mpm-itk {config.compat}",
+        _process_model_line(config),
     ])
     return "\n".join(lines)
+
+
+def _process_model_line(config: ServerConfig) -> str:
+    settings = config.modules.get(PoolSettings)
+    if settings.process_model != "pool":
+        return f"ProcessModel: {settings.process_model}"
+    return (f"ProcessModel: pool (PoolMaxWorkers {settings.max_workers}, PoolMinWorkers "
+            f"{settings.min_workers}, PoolIdleTimeout {settings.idle_timeout})")
 
 
 def _vhosts_by_address(vhosts: tuple[VHost, ...]) -> dict[Address, list[VHost]]:

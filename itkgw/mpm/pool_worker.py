@@ -59,13 +59,12 @@ class PoolWorker:
         signals = SignalQueue({signal.SIGUSR1: self.stop_gracefully, signal.SIGHUP: self.stop_gracefully})
         self.slot.uid = self.identity.uid
         limit = 1 if self.one_connection else self.ctx.config.max_connections_per_child
-        self.slot.last_used = time.time()
         served = 0
+        self.slot.state = SlotState.READY  # which stamps last_used: the idle time counts from here
         while not self.graceful:
             if os.getppid() != self.manager_pid:
                 log.info("pool manager is gone, pool worker exits")
                 break
-            self.slot.state = SlotState.READY
             self.slot.beat()
             ready = select.select([self.sock.fileno(), signals.fileno()], [], [], _POLL_SECONDS)[0]
             if signals.fileno() in ready:
@@ -83,9 +82,8 @@ class PoolWorker:
                 log.info("pool manager closed the pool, pool worker exits")
                 break
             self.slot.connections += 1
-            self.slot.last_used = time.time()
             self._serve(handoff)
-            self.slot.last_used = time.time()
+            self.slot.state = SlotState.READY
             served += 1
             if limit and served >= limit:
                 break

@@ -67,6 +67,22 @@ _BUSY_RESPONSE = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain
                   b"Content-Length: %d\r\n\r\n%b" % (len(_BUSY_BODY), _BUSY_BODY))
 
 
+#: The table of running pools ``itkgw -S`` prints, in the FcgidIPCDir.
+STATUS_NAME = "pools.status"
+_STATUS_HEADER = "pool\tpid\tstate\tconnections\tidle_s"
+
+
+def show_status(text: str, now: float) -> str:
+    """The status file as ``itkgw -S`` prints it: idle seconds counted from ``now``."""
+    lines = [_STATUS_HEADER]
+    for line in text.splitlines():
+        fields = line.split("\t")
+        if len(fields) == 5:
+            fields[4] = "-" if fields[2] != "ready" else f"{max(0.0, now - float(fields[4])):.0f}"
+            lines.append("\t".join(fields))
+    return "\n".join(lines) + "\n"
+
+
 def listener_path(directory: str, generation: int) -> str:
     return os.path.join(directory, f"pools-{os.getpid()}-{generation}.sock")
 
@@ -138,6 +154,8 @@ class PoolManager:
         #: Told to stop after a graceful restart or stop: ends once its workers have.
         self.draining = False
         self.signals: SignalQueue | None = None
+        self.status_path = os.path.join(os.path.dirname(listener.getsockname()), STATUS_NAME)
+        self.status_written = ""
         self.signal_actions = {signal.SIGTERM: self.stop, signal.SIGINT: self.stop,
                                signal.SIGUSR1: self.retire, signal.SIGCHLD: self.reap}
 
@@ -170,6 +188,8 @@ class PoolManager:
                                          for pool in self.pools.values()):
                 break
         self._end_all()
+        if not self.retiring:
+            _remove(self.status_path)
 
     def _confine(self) -> None:
         if self.setid_filter is not None:
@@ -403,6 +423,7 @@ class PoolManager:
 
     def _tick(self) -> None:
         self.heartbeat.beat()
+        self._write_status()
         now = time.monotonic()
         for key, pool in list(self.pools.items()):
             self._answer_late(pool, now)
@@ -410,6 +431,31 @@ class PoolManager:
             self._end_idle(pool)
             if not pool.workers and not pool.waiting and not self._in_socket(pool):
                 self._close_pool(key, pool)
+
+    def _write_status(self) -> None:
+        """The table of pools and their workers, when it changed; a retiring manager leaves
+        it to the current one."""
+        if self.retiring:
+            return
+        scoreboard = self.ctx.scoreboard
+        lines = []
+        for pool in self.pools.values():
+            for pid, index in sorted(pool.workers.items()):
+                slot = scoreboard.slot(index)
+                lines.append(f"{pool.describe()}\t{pid}\t{slot.state.name.lower()}\t{slot.connections}\t"
+                             f"{slot.last_used:.0f}")
+        text = "".join(line + "\n" for line in lines)
+        if text == self.status_written:
+            return
+        temporary = f"{self.status_path}.{os.getpid()}"
+        try:
+            with open(temporary, "w", encoding="utf-8") as out:
+                out.write(text)
+            os.chmod(temporary, 0o600)
+            os.replace(temporary, self.status_path)
+            self.status_written = text
+        except OSError as exc:
+            log.warning("pool manager: cannot write %s: %s", self.status_path, exc)
 
     def _answer_late(self, pool: Pool, now: float) -> None:
         """A 503 for connections that waited Timeout for a worker."""
@@ -492,6 +538,13 @@ def _signal(pid: int, signum: int) -> None:
         os.kill(pid, signum)
     except ProcessLookupError:
         pass  # Exited already; reap() collects it.
+
+
+def _remove(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass  # Never written, or removed already.
 
 
 def _close(fd: int) -> None:

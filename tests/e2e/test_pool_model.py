@@ -5,6 +5,9 @@ from __future__ import annotations
 import http.client
 import os
 import signal
+import subprocess
+import sys
+import threading
 import time
 from pathlib import Path
 
@@ -158,3 +161,63 @@ ProcessModel {"pool" if model == "itk" else "itk"}
     while time.monotonic() < deadline and _pool_workers(server, test_users.alice.pw_uid) and model == "itk":
         time.sleep(0.05)
     assert bool(_pool_workers(server, test_users.alice.pw_uid)) == (model == "pool")
+
+
+def test_dash_s_shows_the_model_and_the_running_pools(itkgw_factory, docroots, test_users: Users) -> None:
+    server = itkgw_factory(two_vhosts(docroots), process_model="pool", pool_max_workers=3)
+    assert server.request("alice.test", "/whoami.cgi").status == 200
+    workers = _pool_workers(server, test_users.alice.pw_uid)
+
+    def shown() -> str:
+        done = subprocess.run([sys.executable, "-m", "itkgw", "-f", str(server.config_path), "-S"],
+                              capture_output=True, text=True, timeout=30, check=True)
+        return done.stdout
+
+    deadline = time.monotonic() + 5
+    while f"\t{workers[0]}\t" not in shown() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    lines = shown().splitlines()
+    assert "ProcessModel: pool (PoolMaxWorkers 3, PoolMinWorkers 0, PoolIdleTimeout 30)" in lines
+    pools = lines[lines.index("Pools:") + 1:]
+    assert pools[0] == "pool\tpid\tstate\tconnections\tidle_s"
+    alice = [line.split("\t") for line in pools if line.startswith(f"{ALICE}:{ALICE} ")]
+    assert [(int(fields[1]), fields[2], fields[3]) for fields in alice] == [(workers[0], "ready", "1")]
+
+
+def test_a_pool_stays_within_its_size_and_ends_when_idle(itkgw_factory, docroots, test_users: Users) -> None:
+    """PoolMaxWorkers 2: four slow requests at once are all served, by two workers at most
+    (the others wait for one); PoolIdleTimeout 1: the idle pool then ends, and the next
+    request starts it again."""
+    server = itkgw_factory(two_vhosts(docroots), process_model="pool", pool_max_workers=2,
+                           pool_idle_timeout=1)
+    alice = test_users.alice.pw_uid
+    answers: list[int] = []
+    seen: set[int] = set()
+
+    def slow() -> None:
+        answers.append(server.request("alice.test", "/slow.cgi?1").status)
+
+    threads = [threading.Thread(target=slow) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    most = 0
+    while any(thread.is_alive() for thread in threads):
+        # The CGI scripts run as alice too: count the workers, the children of the manager.
+        workers = [pid for pid in _pool_workers(server, alice) if "slow.cgi" not in _cmdline(pid)]
+        most = max(most, len(workers))
+        seen.update(workers)
+        time.sleep(0.02)
+    assert answers == [200] * 4
+    assert 1 <= most <= 2, seen
+    deadline = time.monotonic() + 10
+    while [pid for pid in _pool_workers(server, alice) if pid in seen] and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [pid for pid in _pool_workers(server, alice) if pid in seen]
+    assert server.request("alice.test", "/whoami.cgi").status == 200
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+    except OSError:
+        return ""
