@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import array
 import json
+import mmap
 import socket
 from dataclasses import dataclass
 
@@ -77,12 +78,22 @@ def send(sock: socket.socket, handoff: Handoff) -> None:
     sock.sendmsg([meta, handoff.data], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)])
 
 
+#: This process's receive buffer, made on first use: a message is read into it, not into a
+#: new buffer of MAX_MESSAGE bytes each time. An anonymous mapping, so only the pages a
+#: message has filled take memory.
+_buffer: mmap.mmap | None = None
+
+
 def receive(sock: socket.socket) -> Handoff | None:
     """The next connection on ``sock``; None when its peer has closed. Raises BlockingIOError
     on a non-blocking socket with nothing to read, HandoffError for a malformed message
     (whose descriptors are closed)."""
+    global _buffer
+    if _buffer is None:
+        _buffer = mmap.mmap(-1, MAX_MESSAGE)
     fds = array.array("i")
-    data, ancillary, flags, _ = sock.recvmsg(MAX_MESSAGE, socket.CMSG_LEN(4 * fds.itemsize))
+    size, ancillary, flags, _ = sock.recvmsg_into([_buffer], socket.CMSG_LEN(4 * fds.itemsize))
+    data = bytes(memoryview(_buffer)[:size])
     for level, kind, payload in ancillary:
         if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
             fds.frombytes(payload[:len(payload) - len(payload) % fds.itemsize])

@@ -60,13 +60,17 @@ class PoolWorker:
         self.slot.uid = self.identity.uid
         limit = 1 if self.one_connection else self.ctx.config.max_connections_per_child
         served = 0
+        # One idle worker woken per connection (EPOLLEXCLUSIVE), not the whole pool.
+        poller = select.epoll()
+        poller.register(signals.fileno(), select.EPOLLIN)
+        poller.register(self.sock.fileno(), select.EPOLLIN | select.EPOLLEXCLUSIVE)
         self.slot.state = SlotState.READY  # which stamps last_used: the idle time counts from here
         while not self.graceful:
             if os.getppid() != self.manager_pid:
                 log.info("pool manager is gone, pool worker exits")
                 break
             self.slot.beat()
-            ready = select.select([self.sock.fileno(), signals.fileno()], [], [], _POLL_SECONDS)[0]
+            ready = {fd for fd, _ in poller.poll(_POLL_SECONDS)}
             if signals.fileno() in ready:
                 signals.dispatch()
             if self.sock.fileno() not in ready or self.graceful:

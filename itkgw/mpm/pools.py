@@ -290,13 +290,13 @@ class PoolManager:
     def _route(self, handoff: Handoff) -> None:
         """The connection to its identity's pool, started if need be; a connection for no
         identity a pool may run as is closed (the front or pool that sent it is broken)."""
-        refusal = pool_refusal(handoff.identity, self.config)
-        if refusal:
-            log.error("pool manager: refused a connection for %s: %s", handoff.identity, refusal)
-            _close(handoff.fd)
-            return
         pool = self.pools.get(handoff.pool_key)
-        if pool is None:
+        if pool is None:  # an identity is judged once, when its pool is made
+            refusal = pool_refusal(handoff.identity, self.config)
+            if refusal:
+                log.error("pool manager: refused a connection for %s: %s", handoff.identity, refusal)
+                _close(handoff.fd)
+                return
             pool = self._new_pool(handoff)
         pool.waiting.append(_Waiting(handoff, time.monotonic()))
         self._feed(pool)

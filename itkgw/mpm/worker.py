@@ -41,6 +41,9 @@ class Worker:
         self.stopping = False
         self.graceful = False
         self.child_pid = 0
+        #: Made on the first accept: the signal queue and, woken one worker at a time
+        #: (EPOLLEXCLUSIVE, so a connection does not wake every idle worker), the listeners.
+        self.poller: select.epoll | None = None
         self.signal_actions: dict[signal.Signals, Callable[[], None]] = {
             signal.SIGTERM: self.stop_now,
             signal.SIGINT: self.stop_now,
@@ -59,6 +62,10 @@ class Worker:
         self.graceful = True
         self.slot.state = SlotState.GRACEFUL
         for listener in self.listeners:
+            if self.poller is not None:
+                # Out of the interest list first: other processes still hold the socket,
+                # so closing this descriptor alone would not remove it.
+                self.poller.unregister(listener.fileno())
             listener.close()
         self.listeners = []
 
@@ -106,21 +113,22 @@ class Worker:
         self.slot.state = SlotState.DEAD
 
     def _accept(self, signals: SignalQueue) -> socket.socket | None:
-        poller = select.poll()
-        poller.register(signals.fileno(), select.POLLIN)
+        if self.poller is None:
+            self.poller = select.epoll()
+            self.poller.register(signals.fileno(), select.EPOLLIN)
+            for listener in self.listeners:
+                self.poller.register(listener.fileno(), select.EPOLLIN | select.EPOLLEXCLUSIVE)
         by_fd = {listener.fileno(): listener for listener in self.listeners}
-        for fd in by_fd:
-            poller.register(fd, select.POLLIN)
-        for fd, _ in poller.poll(_POLL_SECONDS * 1000):
-            if fd == signals.fileno():
-                signals.dispatch()
-                return None
-        for fd, _ in poller.poll(0):
-            listener = by_fd.get(fd)
-            if listener is None:
+        ready = self.poller.poll(_POLL_SECONDS)
+        if any(fd == signals.fileno() for fd, _ in ready):
+            signals.dispatch()
+            return None
+        for fd, _ in ready:
+            ready_listener = by_fd.get(fd)
+            if ready_listener is None:
                 continue
             try:
-                sock, _ = listener.accept()
+                sock, _ = ready_listener.accept()
             except (BlockingIOError, InterruptedError):
                 continue  # another worker took it
             except OSError as exc:

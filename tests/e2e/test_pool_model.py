@@ -133,6 +133,39 @@ def test_killed_processes_cost_only_their_connection(itkgw_factory, docroots, te
     assert server.request("bob.test", "/whoami.cgi").status == 200
 
 
+def test_a_worker_or_the_manager_killed_mid_request_costs_that_request_only(itkgw_factory, docroots,
+                                                                             test_users: Users) -> None:
+    """kill -9 of the pool worker serving a slow request, then of the pool manager itself (every
+    pool goes with it): each time the request in flight is the only failure, and the next
+    requests are served by pools started again."""
+    server = itkgw_factory(two_vhosts(docroots), process_model="pool")
+    assert server.request("bob.test", "/whoami.cgi").status == 200
+    for victim in ("worker", "manager"):
+        outcome: list[object] = []
+        thread = threading.Thread(target=_request_into, args=(server, "/slow.cgi?3", outcome))
+        thread.start()
+        deadline = time.monotonic() + 5
+        # CGI scripts run in a session of their own; the one of the last round may still run,
+        # orphaned (its worker was killed): the script wanted is the one whose worker lives.
+        alice = test_users.alice.pw_uid
+        while not (workers := [parent for parent in map(_parent, _scripts_of(alice, "slow.cgi"))
+                               if parent in _pool_workers(server, alice)]):
+            assert time.monotonic() < deadline, "the slow script never started"
+            time.sleep(0.02)
+        os.kill(workers[0] if victim == "worker" else _parent(workers[0]), signal.SIGKILL)
+        thread.join(timeout=15)
+        assert outcome and outcome[0] != 200, victim
+        for host, user in (("alice.test", test_users.alice), ("bob.test", test_users.bob)):
+            status, _, body = server.request(host, "/whoami.cgi")
+            assert status == 200, (victim, body)
+            assert Whoami.parse(body.decode()) == Whoami.of(user)
+    assert "pool manager pid" in server.error_log_text()
+    # A script whose worker was killed runs to its end, as mod_cgi's when an httpd child dies.
+    deadline = time.monotonic() + 5
+    while _scripts_of(test_users.alice.pw_uid, "slow.cgi") and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
 @pytest.mark.parametrize("model", ["itk", "pool"])
 def test_process_model_from_the_command_line(start, docroots, test_users: Users, model: str) -> None:
     """--process-model wins over the file's ProcessModel."""
@@ -214,6 +247,24 @@ def test_a_pool_stays_within_its_size_and_ends_when_idle(itkgw_factory, docroots
         time.sleep(0.1)
     assert not [pid for pid in _pool_workers(server, alice) if pid in seen]
     assert server.request("alice.test", "/whoami.cgi").status == 200
+
+
+def _request_into(server: Itkgw, path: str, outcome: list[object]) -> None:
+    try:
+        outcome.append(server.request("alice.test", path).status)
+    except (OSError, http.client.HTTPException) as exc:
+        outcome.append(exc)
+
+
+def _parent(pid: int) -> int:
+    try:
+        return int(_status(pid)["PPid"])
+    except FileNotFoundError:
+        return 0
+
+
+def _scripts_of(uid: int, name: str) -> list[int]:
+    return [proc.pid for proc in processes() if uid in proc.uids and name in proc.cmdline]
 
 
 def _cmdline(pid: int) -> str:
