@@ -50,7 +50,9 @@ class Cell:
     @property
     def key(self) -> str:
         """A short name for --cells: ``php-ka-64``, ``1k-close-8``, ``php-mixed-64``."""
-        mode = ("mixedka" if self.keep_alive else "mixed") if self.mixed else "ka" if self.keep_alive else "close"
+        mode = "ka" if self.keep_alive else "close"
+        if self.mixed:
+            mode = "mixedka" if self.keep_alive else "mixed"
         return f"{self.content}-{mode}-{self.connections}"
 
     @property

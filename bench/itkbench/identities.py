@@ -9,13 +9,17 @@ max 2 children, the same idle timeout), as a host that gives every customer
 a pool runs it. Both serve the same hello.php in every docroot. Reported, per
 system: failed requests, the peak of PHP processes and of resident memory
 (every process of the server summed) during the load, and the PHP processes
-left after the idle timeout. Each request is on a new connection.
+left after the idle timeout. Each request is on a new connection. itkgw runs
+twice: in the itk process model, and in the pool model (one pool per identity,
+PoolIdleTimeout the same idle timeout), whose pool workers left after the idle
+timeout are counted too.
 """
 
 from __future__ import annotations
 
 import argparse
 import http.client
+import pwd
 import random
 import sys
 import tempfile
@@ -25,7 +29,7 @@ from collections import Counter
 from pathlib import Path
 
 from itkbench import nginx_fpm
-from itkbench.itkgw_server import Itkgw, Variant
+from itkbench.itkgw_server import WEB_USER, Itkgw, Variant
 from itkbench.processes import server_processes
 from itkbench.sites import EXPECTED_BODY, build_sites, create_users, remove_users
 from itkbench.systems import System
@@ -64,6 +68,21 @@ def php_processes(system: System, command: str) -> int:
         except (FileNotFoundError, ProcessLookupError):
             continue
         if command.encode() in cmdline:
+            count += 1
+    return count
+
+
+def pool_workers(system: System) -> int:
+    """itkgw processes of ``system`` running as a site's user now (the pool model's workers)."""
+    count = 0
+    for proc in server_processes(system.sessions):
+        try:
+            status = Path(f"/proc/{proc.pid}/status").read_text()
+            cmdline = Path(f"/proc/{proc.pid}/cmdline").read_bytes()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        uid = int(next(line for line in status.splitlines() if line.startswith("Uid:")).split()[1])
+        if b"itkgw" in cmdline and uid not in (0, pwd.getpwnam(WEB_USER).pw_uid):
             count += 1
     return count
 
@@ -125,7 +144,8 @@ def measure(system: System, command: str, order: list[str], concurrency: int, id
     return {"system": system.name, "requests": sum(statuses.values()),
             "failed": sum(count for status, count in statuses.items() if status != 200),
             "seconds": seconds, "peak_php": peak["php"], "peak_rss_mib": peak["rss"] / 2**20,
-            "php_after_idle": php_processes(system, command)}
+            "php_after_idle": php_processes(system, command),
+            "workers_after_idle": pool_workers(system) if "pool" in system.name else "-"}
 
 
 def _show_errors(workdir: Path) -> None:
@@ -156,13 +176,16 @@ def main(argv: list[str] | None = None) -> int:
             sites = build_sites(workdir / "sites", names)
             order = [site.server_name for site in sites] * args.requests
             random.Random(1).shuffle(order)
+            vhost = {"php_extensions": [".php"], "php_handler": "fcgid", "fcgid_idle_timeout": args.idle,
+                     "fcgid_min_processes_per_class": 0, "fcgid_max_processes_per_class": 2}
             variant = Variant(key="identities", label="itkgw php fcgid",
-                              server={"fcgid_max_processes": args.max_processes},
-                              vhost={"php_extensions": [".php"], "php_handler": "fcgid",
-                                     "fcgid_idle_timeout": args.idle, "fcgid_min_processes_per_class": 0,
-                                     "fcgid_max_processes_per_class": 2})
+                              server={"fcgid_max_processes": args.max_processes}, vhost=vhost)
+            pooled = Variant(key="identities-pool", label="itkgw pool php fcgid",
+                             server={"fcgid_max_processes": args.max_processes, "process_model": "pool",
+                                     "pool_idle_timeout": args.idle}, vhost=vhost)
             systems: list[tuple[System, str]] = [
                 (Itkgw(workdir / "itkgw", sites, variant), "php-cgi"),
+                (Itkgw(workdir / "itkgw-pool", sites, pooled), "php-cgi"),
                 (NginxOndemand(workdir / "nginx", sites, args.idle), "php-fpm: pool"),
             ]
             for system, command in systems:
@@ -178,11 +201,12 @@ def main(argv: list[str] | None = None) -> int:
     lines = [f"{args.count} vhosts, one identity each, {args.requests} requests each in random order, "
              f"{args.concurrency} at a time, each on a new connection; PHP idle timeout {args.idle} s.", "",
              "| system | requests | failed | seconds | peak PHP processes | peak RSS MiB "
-             "| PHP processes after idle |",
-             "|---|---|---|---|---|---|---|"]
+             "| PHP processes after idle | pool workers after idle |",
+             "|---|---|---|---|---|---|---|---|"]
     for row in rows:
         lines.append(f"| {row['system']} | {row['requests']} | {row['failed']} | {row['seconds']:.1f} | "
-                     f"{row['peak_php']} | {row['peak_rss_mib']:.0f} | {row['php_after_idle']} |")
+                     f"{row['peak_php']} | {row['peak_rss_mib']:.0f} | {row['php_after_idle']} | "
+                     f"{row['workers_after_idle']} |")
     text = "\n".join(lines) + "\n"
     sys.stdout.write(text)
     if args.output:

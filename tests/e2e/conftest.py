@@ -9,13 +9,35 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.itkgw_proc import ConfigFiles, Itkgw, VHosts, stop_all
+from tests.e2e.itkgw_proc import MODEL_VARIABLE, ConfigFiles, Itkgw, VHosts, stop_all
 from tests.sites import NOT_ROOT, Site, Users
 
 ItkgwFactory = Callable[..., Itkgw]
 #: start(files, main=..., args=...): an itkgw serving config files written as text.
 StartFiles = Callable[..., ConfigFiles]
 Files = Callable[[ConfigFiles], Mapping[str, str]]
+
+
+#: Test files run under both process models (each test twice, ``[itk]`` and ``[pool]``): the
+#: identity, security, limit and life-cycle promises hold whichever model serves. The rest
+#: run under ITKGW_TEST_MODEL's model, itk by default.
+BOTH_MODELS = frozenset({"test_identity", "test_security", "test_limits", "test_lifecycle"})
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A test of BOTH_MODELS that does not choose its model itself runs under each."""
+    if metafunc.module.__name__.rsplit(".", 1)[-1] not in BOTH_MODELS or "model" in metafunc.fixturenames:
+        return
+    metafunc.fixturenames.append("serving_model")
+    metafunc.parametrize("serving_model", ["itk", "pool"], indirect=True)
+
+
+@pytest.fixture
+def serving_model(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The process model the servers this test starts run under."""
+    model: str = request.param
+    monkeypatch.setenv(MODEL_VARIABLE, model)
+    return model
 
 
 @pytest.fixture(autouse=True)

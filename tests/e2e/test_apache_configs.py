@@ -572,6 +572,7 @@ PidFile: "{tmp_path}/itkgw.pid"
 User: name="itkt-www" id={www.pw_uid}
 Group: name="itkt-www" id={www.pw_gid}
 Compat: mpm-itk 2.2
+ProcessModel: itk
 """
     result = itkgw("--compat=2.2", "-S", "-f", str(path))
     assert result.returncode == 0, result.stderr
@@ -646,15 +647,15 @@ def test_dash_s_shows_who_the_example_vhosts_run_as(demo_setup: None) -> None:
     assert lines[3].startswith("default server alice.localhost (")
     assert lines[3].endswith("/apache22-freebsd/Includes/200.alice.conf:2)")
     assert runs_as["itkdemo-alice"] in lines and runs_as["itkdemo-bob"] in lines
-    assert lines[-3:] == [f'User: name="www-data" id={www.pw_uid}', f'Group: name="www-data" id={www.pw_gid}',
-                          "Compat: mpm-itk 2.2"]
+    assert lines[-4:] == [f'User: name="www-data" id={www.pw_uid}', f'Group: name="www-data" id={www.pw_gid}',
+                          "Compat: mpm-itk 2.2", "ProcessModel: itk"]
     result = itkgw("--compat=2.4", "-S", "-f", str(ETC / "apache24/apache2.conf"))
     assert result.returncode == 0, result.stderr
     lines = [line.strip() for line in result.stdout.splitlines()]
     assert "port 8024 namevhost users.localhost (" in "\n".join(lines)
     assert "identity from AssignUserIDExpr %{reqenv:ITKUID}, AssignGroupIDExpr %{reqenv:ITKUID}" in lines
     assert runs_as["itkdemo-alice"] in lines and runs_as["itkdemo-bob"] in lines
-    assert lines[-1] == "Compat: mpm-itk 2.4"
+    assert lines[-2:] == ["Compat: mpm-itk 2.4", "ProcessModel: itk"]
 
 
 def test_files_sections_inside_a_directory_apply_below_it(start: StartFiles, sites: dict[str, Site],

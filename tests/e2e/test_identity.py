@@ -90,11 +90,12 @@ def test_scripts_have_no_capabilities_and_cannot_become_root(itkgw_factory, docr
         script.unlink()
 
 
+@pytest.mark.parametrize("model", ["itk"])
 def test_keep_alive_request_for_another_identity_closes_the_connection(itkgw_factory, docroots,
-                                                                       test_users: Users) -> None:
+                                                                       test_users: Users, model: str) -> None:
     """mpm-itk's rule, kept by the itk model (the pool model hands the connection on instead:
     test_pool_model.py)."""
-    server = itkgw_factory(two_vhosts(docroots), process_model="itk")
+    server = itkgw_factory(two_vhosts(docroots), process_model=model)
     connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
     try:
         for _ in range(2):  # the same identity twice: served on one connection

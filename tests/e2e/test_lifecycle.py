@@ -8,6 +8,8 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.e2e.itkgw_proc import Itkgw, vhost_for
 from tests.sites import ALICE, BOB, Site, Users, Whoami
 
@@ -92,9 +94,10 @@ def test_graceful_restart_reads_the_new_config(itkgw_factory, docroots) -> None:
              what="the new alias to take effect")
 
 
-def test_killing_a_busy_worker_leaves_the_server_serving(itkgw_factory, docroots) -> None:
+@pytest.mark.parametrize("model", ["itk"])
+def test_killing_a_busy_worker_leaves_the_server_serving(itkgw_factory, docroots, model: str) -> None:
     """The itk model's workers (the pool model's faults: test_pool_model.py)."""
-    server = itkgw_factory(two_vhosts(docroots), process_model="itk")
+    server = itkgw_factory(two_vhosts(docroots), process_model=model)
     outcome: list[object] = []
 
     def slow_request() -> None:

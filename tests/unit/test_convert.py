@@ -291,7 +291,8 @@ Main ErrorLog: "/var/log/itkgw/error.log"
 PidFile: "/run/itkgw.pid"
 User: name="daemon" id=1
 Group: name="daemon" id=1
-Compat: mpm-itk {compat}"""
+Compat: mpm-itk {compat}
+ProcessModel: itk"""
 
 
 def test_dash_s_lists_addresses_names_and_identities_as_httpd_does() -> None:
@@ -325,7 +326,7 @@ def test_dash_s_in_22_has_name_based_vhosts_only_where_name_virtual_host_says() 
     declared = vhost_table(table_model("2.2", (Address("*", 80),))).splitlines()
     assert declared[4:6] == ["*:80                   is a NameVirtualHost",
                              "         default server alice.test (sites/alice.conf:1)"]
-    assert declared[-1] == "Compat: mpm-itk 2.2"
+    assert declared[-2:] == ["Compat: mpm-itk 2.2", "ProcessModel: itk"]
 
 
 def test_redirect_match_header_always_encodings_nested_files_and_directory_rules_read_back_equal() -> None:
