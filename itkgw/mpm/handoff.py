@@ -80,7 +80,8 @@ def send(sock: socket.socket, handoff: Handoff) -> None:
 
 #: This process's receive buffer, made on first use: a message is read into it, not into a
 #: new buffer of MAX_MESSAGE bytes each time. An anonymous mapping, so only the pages a
-#: message has filled take memory.
+#: message has filled take memory, and a private one: a process forked from this one (a
+#: pool worker from the pool manager) gets its own copy, not the same pages to race on.
 _buffer: mmap.mmap | None = None
 
 
@@ -90,7 +91,7 @@ def receive(sock: socket.socket) -> Handoff | None:
     (whose descriptors are closed)."""
     global _buffer
     if _buffer is None:
-        _buffer = mmap.mmap(-1, MAX_MESSAGE)
+        _buffer = mmap.mmap(-1, MAX_MESSAGE, flags=mmap.MAP_PRIVATE)
     fds = array.array("i")
     size, ancillary, flags, _ = sock.recvmsg_into([_buffer], socket.CMSG_LEN(4 * fds.itemsize))
     data = bytes(memoryview(_buffer)[:size])

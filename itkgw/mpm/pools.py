@@ -396,6 +396,8 @@ class PoolManager:
                 other.ours.close()
                 if other is not pool:
                     other.theirs.close()
+                for waiting in other.waiting:  # connections of the pools' own: not this worker's
+                    _close(waiting.handoff.fd)
             for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1, signal.SIGCHLD, signal.SIGHUP):
                 signal.signal(signum, signal.SIG_DFL)
             signal.pthread_sigmask(signal.SIG_SETMASK, [])

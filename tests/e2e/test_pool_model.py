@@ -272,3 +272,29 @@ def _cmdline(pid: int) -> str:
         return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
     except OSError:
         return ""
+
+
+def test_new_connections_to_both_identities_at_once_reach_their_own_pools(itkgw_factory, docroots) -> None:
+    """Cold pools, eight clients at once, each request on a new connection to alternating vhosts:
+    every answer from the right site, and no connection refused by a pool as not its own."""
+    server = itkgw_factory(two_vhosts(docroots), process_model="pool", log_level="debug")
+    wrong: list[tuple[str, bytes]] = []
+
+    def client(offset: int) -> None:
+        for turn in range(30):
+            host = ("alice.test", "bob.test")[(turn + offset) % 2]
+            try:
+                status, _, body = server.request(host, "/index.html", headers={"Connection": "close"})
+            except (OSError, http.client.HTTPException) as exc:
+                wrong.append((host, repr(exc).encode()))
+                continue
+            if status != 200 or body != f"<h1>itkt-{host.split('.')[0]}</h1>\n".encode():
+                wrong.append((host, body))
+
+    threads = [threading.Thread(target=client, args=(offset,)) for offset in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not wrong, wrong[:3]
+    assert "refused, not served" not in server.error_log_text()
