@@ -37,7 +37,6 @@ import selectors
 import shutil
 import signal
 import socket
-import struct
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -55,7 +54,7 @@ from itkgw.config.modules.fcgid import (
 )
 from itkgw.config.modules.php import PHPRunSettings
 from itkgw.handlers.fcgid import MAX_MESSAGE, BackendClass, ClassRefused, backend_class
-from itkgw.mpm import fcgid_spawn, privs, sandbox
+from itkgw.mpm import fcgid_spawn, manager_process, privs
 from itkgw.mpm.backends import Backend, Books, ClassBooks, State
 from itkgw.mpm.scoreboard import SlotView
 from itkgw.mpm.signals import SignalQueue, exited
@@ -99,19 +98,7 @@ def uses_fcgid(config: ServerConfig) -> bool:
 
 def open_listener(path: str) -> socket.socket:
     """The manager's socket, which every identity may connect to (it checks who asks)."""
-    directory = os.path.dirname(path)
-    os.makedirs(directory, mode=0o711, exist_ok=True)
-    os.chmod(directory, 0o711)
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
-    sock.bind(path)
-    os.chmod(path, 0o666)
-    sock.listen(511)
-    sock.setblocking(False)
-    return sock
+    return manager_process.listening_socket(path, socket.SOCK_STREAM, 0o666)
 
 
 @dataclass
@@ -169,7 +156,7 @@ class Manager:
         signals = SignalQueue(self.signal_actions)
         if signal_mask is not None:
             signal.pthread_sigmask(signal.SIG_SETMASK, signal_mask)
-        self._confine()
+        manager_process.confine(self.setid_filter, MANAGER_CAPS)
         self._forget_removed_users()
         self.selector.register(signals, selectors.EVENT_READ, "signals")
         self.selector.register(self.listener, selectors.EVENT_READ, "listener")
@@ -188,18 +175,7 @@ class Manager:
             if not self.running:
                 self._end_all()
         if not self.retiring:
-            _remove(os.path.join(self.root, STATUS_NAME))
-
-    def _confine(self) -> None:
-        """Keep only MANAGER_CAPS, under the set*id filter: a start can become no one outside
-        LimitUIDRange/LimitGIDRange, and never root."""
-        if self.setid_filter is not None:
-            sandbox.load(self.setid_filter)
-        mask = 0
-        for cap in MANAGER_CAPS:
-            mask |= 1 << cap
-        privs.REAL_OS.limit_bounding_set(mask)
-        privs.REAL_OS.set_capabilities(mask)
+            manager_process.remove(os.path.join(self.root, STATUS_NAME))
 
     def _forget_removed_users(self) -> None:
         """Remove the directories of uids no longer on the system: their sessions and
@@ -252,15 +228,7 @@ class Manager:
     # -- children's questions -----------------------------------------------------
 
     def _accept(self) -> None:
-        while True:
-            try:
-                sock, _ = self.listener.accept()
-            except BlockingIOError:
-                return
-            except OSError as exc:
-                log.error("backend manager: accept failed: %s", exc)
-                return
-            pid, uid, gid = struct.unpack("3i", sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))
+        for sock, pid, uid, gid in manager_process.accepted(self.listener, "backend manager"):
             refusal = self._refusal(uid)
             if refusal:
                 _answer(sock, {"status": 503, "error": f"mod_fcgid: {refusal}"})
@@ -539,16 +507,8 @@ class Manager:
         text = status_table(self.books, self.epoch)
         if text == self.status_written or self.retiring or not self.running:
             return
-        path = os.path.join(self.root, STATUS_NAME)
-        temporary = f"{path}.{os.getpid()}"
-        try:
-            with open(temporary, "w", encoding="utf-8") as out:
-                out.write(text)
-            os.chmod(temporary, 0o600)
-            os.replace(temporary, path)
+        if manager_process.write_table(os.path.join(self.root, STATUS_NAME), text, "backend manager"):
             self.status_written = text
-        except OSError as exc:
-            log.warning("backend manager: cannot write %s: %s", path, exc)
 
 
 _HEADER = "pid\tstate\trequests\tidle_s\tage_s\tidentity\tvhost\tcommand"
@@ -600,13 +560,6 @@ def _read_all(fd: int) -> str:
         chunks.append(piece)
     os.close(fd)
     return b"".join(chunks).decode("utf-8", "replace")
-
-
-def _remove(path: str) -> None:
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass  # Never written: no process ever changed.
 
 
 def _kill(pid: int, signum: int) -> None:

@@ -218,34 +218,38 @@ class Master:
         assert self.ctx is not None and self.logs is not None and self.manager_listener is not None
         listener, self.manager_listener = self.manager_listener, None
         config, path = self.config, self.ctx.backends
-        slot = self.scoreboard.find_free_slot(stop=self.worker_slots)
+        slot = self._manager_slot(listener, "the FastCGI backend manager")
         if slot is None:
-            log.error("scoreboard is full, cannot start the FastCGI backend manager")
-            listener.close()
             return
         view = self.scoreboard.slot(slot)
-        view.reset()
-        view.state = SlotState.READY
-        view.beat()
         manager = fcgid_manager.Manager(config, listener, self.ctx.setid_filter, self.logs.error_fd, view)
         pid = self._fork(manager.run, "FastCGI backend manager", keep_listeners=False)
         listener.close()
         view.pid = pid
         self.managers[pid] = ManagerRecord(pid, self.generation, path, slot)
 
-    def _start_pool_manager(self) -> None:
-        """Fork the pool model's manager of the current generation, on its socket."""
-        assert self.ctx is not None and self.pools_listener is not None
-        listener, self.pools_listener = self.pools_listener, None
+    def _manager_slot(self, listener: socket.socket, manager: str) -> int | None:
+        """A scoreboard slot for a manager to beat in, made ready; None (the listener closed,
+        the manager not started) when every slot is taken."""
         slot = self.scoreboard.find_free_slot(stop=self.worker_slots)
         if slot is None:
-            log.error("scoreboard is full, cannot start the pool manager")
+            log.error("scoreboard is full, cannot start %s", manager)
             listener.close()
-            return
+            return None
         view = self.scoreboard.slot(slot)
         view.reset()
         view.state = SlotState.READY
         view.beat()
+        return slot
+
+    def _start_pool_manager(self) -> None:
+        """Fork the pool model's manager of the current generation, on its socket."""
+        assert self.ctx is not None and self.pools_listener is not None
+        listener, self.pools_listener = self.pools_listener, None
+        slot = self._manager_slot(listener, "the pool manager")
+        if slot is None:
+            return
+        view = self.scoreboard.slot(slot)
         manager = pools.PoolManager(self.ctx, listener, self.ctx.setid_filter,
                                     range(self.worker_slots, self.scoreboard.size), view)
         pid = self._fork(manager.run, "pool manager", keep_listeners=False)

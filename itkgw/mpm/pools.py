@@ -34,7 +34,6 @@ import os
 import selectors
 import signal
 import socket
-import struct
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -47,7 +46,7 @@ from itkgw.config.model import Identity, ServerConfig
 from itkgw.config.modules.pool import PoolSettings
 from itkgw.errors import ExitCode
 from itkgw.mpm import handoff as wire
-from itkgw.mpm import privs, sandbox
+from itkgw.mpm import manager_process, privs
 from itkgw.mpm.child import ServingContext
 from itkgw.mpm.handoff import Handoff, HandoffError
 from itkgw.mpm.log import setup_error_log
@@ -89,19 +88,7 @@ def listener_path(directory: str, generation: int) -> str:
 
 def open_listener(path: str, front_gid: int) -> socket.socket:
     """The socket fronts pass connections to: root's and ``User``'s group's only."""
-    directory = os.path.dirname(path)
-    os.makedirs(directory, mode=0o711, exist_ok=True)
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET | socket.SOCK_CLOEXEC)
-    sock.bind(path)
-    os.chown(path, 0, front_gid)
-    os.chmod(path, 0o660)
-    sock.listen(511)
-    sock.setblocking(False)
-    return sock
+    return manager_process.listening_socket(path, socket.SOCK_SEQPACKET, 0o660, front_gid)
 
 
 @dataclass
@@ -167,7 +154,7 @@ class PoolManager:
         signals = self.signals = SignalQueue(self.signal_actions)
         if signal_mask is not None:
             signal.pthread_sigmask(signal.SIG_SETMASK, signal_mask)
-        self._confine()
+        manager_process.confine(self.setid_filter, MANAGER_CAPS)
         self.selector.register(signals, selectors.EVENT_READ, "signals")
         self.selector.register(self.listener, selectors.EVENT_READ, "listener")
         next_tick = 0.0
@@ -189,16 +176,7 @@ class PoolManager:
                 break
         self._end_all()
         if not self.retiring:
-            _remove(self.status_path)
-
-    def _confine(self) -> None:
-        if self.setid_filter is not None:
-            sandbox.load(self.setid_filter)
-        mask = 0
-        for cap in MANAGER_CAPS:
-            mask |= 1 << cap
-        privs.REAL_OS.limit_bounding_set(mask)
-        privs.REAL_OS.set_capabilities(mask)
+            manager_process.remove(self.status_path)
 
     def stop(self) -> None:
         """End every worker now; after a graceful restart or stop, once they end by themselves."""
@@ -238,15 +216,7 @@ class PoolManager:
     # -- connections in ------------------------------------------------------------
 
     def _accept(self) -> None:
-        while True:
-            try:
-                sock, _ = self.listener.accept()
-            except BlockingIOError:
-                return
-            except OSError as exc:
-                log.error("pool manager: accept failed: %s", exc)
-                return
-            _, uid, _ = struct.unpack("3i", sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))
+        for sock, _, uid, _ in manager_process.accepted(self.listener, "pool manager"):
             if uid not in (0, self.config.user.uid):
                 log.error("pool manager: refused a connection of uid %d (only the fronts, as %s, may pass "
                           "connections)", uid, self.config.user.user)
@@ -449,15 +419,8 @@ class PoolManager:
         text = "".join(line + "\n" for line in lines)
         if text == self.status_written:
             return
-        temporary = f"{self.status_path}.{os.getpid()}"
-        try:
-            with open(temporary, "w", encoding="utf-8") as out:
-                out.write(text)
-            os.chmod(temporary, 0o600)
-            os.replace(temporary, self.status_path)
+        if manager_process.write_table(self.status_path, text, "pool manager"):
             self.status_written = text
-        except OSError as exc:
-            log.warning("pool manager: cannot write %s: %s", self.status_path, exc)
 
     def _answer_late(self, pool: Pool, now: float) -> None:
         """A 503 for connections that waited Timeout for a worker."""
@@ -540,13 +503,6 @@ def _signal(pid: int, signum: int) -> None:
         os.kill(pid, signum)
     except ProcessLookupError:
         pass  # Exited already; reap() collects it.
-
-
-def _remove(path: str) -> None:
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass  # Never written, or removed already.
 
 
 def _close(fd: int) -> None:
