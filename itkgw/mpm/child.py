@@ -258,6 +258,9 @@ class ConnectionChild:
                 privs.check_allowed(wanted, config)
             except privs.IdentityNotAllowed as exc:
                 raise HTTPError(500, str(exc)) from None
+            if wanted.uid in (0, config.user.uid):
+                raise HTTPError(500, f"{request.path} is assigned {wanted}: the pool model never runs a "
+                                "pool as root or as User, whose scripts could trace the fronts")
             self._hand_over(wanted, plan)
         try:
             privs.apply_nice(plan.dirconf.nice_value)

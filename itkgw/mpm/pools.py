@@ -115,6 +115,8 @@ class Pool:
     #: Connections written into the socket, and those taken by workers that have ended.
     delivered: int = 0
     taken_by_ended: int = 0
+    #: Whether the manager waits for room in the socket (connections are waiting).
+    watching_room: bool = False
 
     def describe(self) -> str:
         nice = f", nice {self.nice}" if self.nice is not None else ""
@@ -301,8 +303,10 @@ class PoolManager:
             _close(waiting.handoff.fd)
             pool.delivered += 1
         self._staff(pool)
-        self.selector.modify(pool.ours, selectors.EVENT_READ | (selectors.EVENT_WRITE if pool.waiting else 0),
-                             pool)
+        if pool.watching_room != bool(pool.waiting):
+            pool.watching_room = bool(pool.waiting)
+            events = selectors.EVENT_READ | (selectors.EVENT_WRITE if pool.waiting else 0)
+            self.selector.modify(pool.ours, events, pool)
 
     def _staff(self, pool: Pool) -> None:
         """Start workers for connections in the pool's socket that no worker will take (those

@@ -298,3 +298,16 @@ def test_new_connections_to_both_identities_at_once_reach_their_own_pools(itkgw_
         thread.join()
     assert not wrong, wrong[:3]
     assert "refused, not served" not in server.error_log_text()
+
+
+def test_a_vhost_assigned_the_fronts_own_user_gets_500_in_the_pool_model(itkgw_factory, docroots,
+                                                                        test_users: Users) -> None:
+    """The itk model serves it as User with a warning from -t; a pool of User's could trace the
+    fronts, so the pool model refuses it, with a 500 and the reason in the log."""
+    www = test_users.www.pw_name
+    server = itkgw_factory([vhost_for(docroots[ALICE], "alice.test", assign_user_id=[www, www])],
+                           process_model="pool")
+    status, _, body = server.request("alice.test", "/secret.txt")
+    assert status == 500
+    assert docroots[ALICE].secret.encode() not in body
+    assert "never runs a pool as root or as User" in server.error_log_text()
