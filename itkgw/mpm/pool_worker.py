@@ -60,7 +60,8 @@ class PoolWorker:
         self.slot.uid = self.identity.uid
         limit = 1 if self.one_connection else self.ctx.config.max_connections_per_child
         served = 0
-        # One idle worker woken per connection (EPOLLEXCLUSIVE), not the whole pool.
+        # One idle worker woken per connection (EPOLLEXCLUSIVE), not the whole pool; one that
+        # waited a whole interval in vain reads anyway (the one woken may have been dying).
         poller = select.epoll()
         poller.register(signals.fileno(), select.EPOLLIN)
         poller.register(self.sock.fileno(), select.EPOLLIN | select.EPOLLEXCLUSIVE)
@@ -70,7 +71,7 @@ class PoolWorker:
                 log.info("pool manager is gone, pool worker exits")
                 break
             self.slot.beat()
-            ready = {fd for fd, _ in poller.poll(_POLL_SECONDS)}
+            ready = {fd for fd, _ in poller.poll(_POLL_SECONDS)} or {self.sock.fileno()}
             if signals.fileno() in ready:
                 signals.dispatch()
             if self.sock.fileno() not in ready or self.graceful:

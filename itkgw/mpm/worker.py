@@ -43,6 +43,9 @@ class Worker:
         self.child_pid = 0
         #: Made on the first accept: the signal queue and, woken one worker at a time
         #: (EPOLLEXCLUSIVE, so a connection does not wake every idle worker), the listeners.
+        #: A wake-up can go to a worker that then takes nothing (it was being killed, or
+        #: stopped listening): so a worker that waited a whole poll interval in vain tries
+        #: each listener anyway, and such a connection waits a second, not for the next one.
         self.poller: select.epoll | None = None
         self.signal_actions: dict[signal.Signals, Callable[[], None]] = {
             signal.SIGTERM: self.stop_now,
@@ -119,7 +122,7 @@ class Worker:
             for listener in self.listeners:
                 self.poller.register(listener.fileno(), select.EPOLLIN | select.EPOLLEXCLUSIVE)
         by_fd = {listener.fileno(): listener for listener in self.listeners}
-        ready = self.poller.poll(_POLL_SECONDS)
+        ready = self.poller.poll(_POLL_SECONDS) or [(fd, select.EPOLLIN) for fd in by_fd]
         if any(fd == signals.fileno() for fd, _ in ready):
             signals.dispatch()
             return None
