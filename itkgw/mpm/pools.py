@@ -177,6 +177,7 @@ class PoolManager:
                                          for pool in self.pools.values()):
                 break
         self._end_all()
+        manager_process.remove(self.listener.getsockname())  # its generation's: no other takes it
         if not self.retiring:
             manager_process.remove(self.status_path)
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from itkgw.config.modules.fcgid import DEFAULT_IPC_DIR
 from tests.e2e.itkgw_proc import Itkgw, processes, vhost_for
 from tests.sites import ALICE, BOB, Site, Users, Whoami
 
@@ -215,6 +216,12 @@ def test_dash_s_shows_the_model_and_the_running_pools(itkgw_factory, docroots, t
     assert pools[0] == "pool\tpid\tstate\tconnections\tidle_s"
     alice = [line.split("\t") for line in pools if line.startswith(f"{ALICE}:{ALICE} ")]
     assert [(int(fields[1]), fields[2], fields[3]) for fields in alice] == [(workers[0], "ready", "1")]
+    # Stopped, the server leaves neither the table nor the socket fronts passed connections to.
+    sockets = set(Path(DEFAULT_IPC_DIR).glob(f"pools-{server.pid}-*.sock"))
+    assert sockets
+    server.stop()
+    assert not [path for path in sockets if path.exists()]
+    assert "Pools:" not in shown()
 
 
 def test_a_pool_stays_within_its_size_and_ends_when_idle(itkgw_factory, docroots, test_users: Users) -> None:
