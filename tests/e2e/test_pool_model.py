@@ -112,8 +112,14 @@ def test_keep_alive_across_identities(itkgw_factory, docroots, test_users: Users
             assert connection.sock is first  # http.client would reconnect silently
     finally:
         connection.close()
-    logged = [server.access_log_text(host).splitlines() for host in ("alice.test", "bob.test")]
-    assert [len(lines) for lines in logged] == [2, 2]
+
+    def logged() -> list[int]:  # a line is written after its response has gone out
+        return [len(server.access_log_text(host).splitlines()) for host in ("alice.test", "bob.test")]
+
+    deadline = time.monotonic() + 5
+    while logged() != [2, 2] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert logged() == [2, 2]
 
 
 def test_killed_processes_cost_only_their_connection(itkgw_factory, docroots, test_users: Users) -> None:
