@@ -116,12 +116,13 @@ def receive(sock: socket.socket) -> Handoff | None:
             raise HandoffError(f"a NiceValue that is not a number: {nice!r}")
     except HandoffError:
         for fd in fds:
-            _close(fd)
+            close_descriptor(fd)
         raise
     return Handoff(identity, nice, fds[0], rest)
 
 
-def _close(fd: int) -> None:
+def close_descriptor(fd: int) -> None:
+    """Close ``fd``, a connection's descriptor that may be closed already."""
     try:
         socket.close(fd)
     except OSError:

@@ -268,7 +268,7 @@ class PoolManager:
             refusal = pool_refusal(handoff.identity, self.config)
             if refusal:
                 log.error("pool manager: refused a connection for %s: %s", handoff.identity, refusal)
-                _close(handoff.fd)
+                wire.close_descriptor(handoff.fd)
                 return
             pool = self._new_pool(handoff)
         pool.waiting.append(_Waiting(handoff, time.monotonic()))
@@ -301,7 +301,7 @@ class PoolManager:
                 log.error("pool manager: cannot pass a connection to the pool of %s: %s",
                           pool.describe(), exc)
             pool.waiting.popleft()
-            _close(waiting.handoff.fd)
+            wire.close_descriptor(waiting.handoff.fd)
             pool.delivered += 1
         self._staff(pool)
         if pool.watching_room != bool(pool.waiting):
@@ -372,7 +372,7 @@ class PoolManager:
                 if other is not pool:
                     other.theirs.close()
                 for waiting in other.waiting:  # connections of the pools' own: not this worker's
-                    _close(waiting.handoff.fd)
+                    wire.close_descriptor(waiting.handoff.fd)
             for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1, signal.SIGCHLD, signal.SIGHUP):
                 signal.signal(signum, signal.SIG_DFL)
             signal.pthread_sigmask(signal.SIG_SETMASK, [])
@@ -439,7 +439,7 @@ class PoolManager:
                 sock.send(_BUSY_RESPONSE)
                 sock.close()
             except OSError:
-                _close(waiting.handoff.fd)
+                wire.close_descriptor(waiting.handoff.fd)
 
     def _end_idle(self, pool: Pool) -> None:
         """Idle workers beyond PoolMinWorkers end after PoolIdleTimeout."""
@@ -479,7 +479,7 @@ class PoolManager:
                 os.waitpid(pid, 0)
                 self.ctx.scoreboard.slot(pool.workers.pop(pid)).reset()
             for waiting in pool.waiting:
-                _close(waiting.handoff.fd)
+                wire.close_descriptor(waiting.handoff.fd)
 
 
 def pool_refusal(identity: Identity, config: ServerConfig) -> str:
@@ -508,10 +508,3 @@ def _signal(pid: int, signum: int) -> None:
         os.kill(pid, signum)
     except ProcessLookupError:
         pass  # Exited already; reap() collects it.
-
-
-def _close(fd: int) -> None:
-    try:
-        os.close(fd)
-    except OSError:
-        pass  # Already closed.
