@@ -52,6 +52,9 @@ _EXIT_GRACE = 1.0
 _TERM_GRACE = 3.0
 #: How long a script's output may pause before what it wrote is sent on (measured responses).
 _QUIET_SECONDS = 0.01
+#: The same between its head and its first body byte: php-cgi writes them apart, and on a
+#: busy machine the gap can outlast the pause above (a small answer would lose its length).
+_HEAD_QUIET_SECONDS = 0.1
 #: While waiting for a script's last stderr lines, how often to check it exited.
 _EXIT_POLL = 0.05
 
@@ -452,6 +455,7 @@ class _Exchange:
         #: The script's body goes nowhere (a 304 from its own validators).
         self.discard = False
         self.overflow_logged = False
+        self.body_started = False
         self.stderr_buffer = b""
         for pipe in (process.stdin, process.stdout, process.stderr):
             os.set_blocking(pipe.fileno(), False)
@@ -478,7 +482,7 @@ class _Exchange:
             self._watch_stdin()
             # php-cgi writes its head and its body apart: a short quiet is not yet the
             # script pausing, a longer one is (flush() in PHP), and what it wrote goes out.
-            ready = self.selector.select(_QUIET_SECONDS if self.head_limits.as_mod_php else 0)
+            ready = self.selector.select(self._quiet_seconds())
             if not ready:
                 self.conn.flush()
                 ready = self.selector.select(max(0.0, deadline - time.monotonic()))
@@ -492,6 +496,11 @@ class _Exchange:
         self._close_stdin()
         self._finish_response()
         self._drain_stderr()
+
+    def _quiet_seconds(self) -> float:
+        if not self.head_limits.as_mod_php:
+            return 0
+        return _QUIET_SECONDS if self.body_started else _HEAD_QUIET_SECONDS
 
     # -- stdin ---------------------------------------------------------
 
@@ -590,6 +599,7 @@ class _Exchange:
     def _pass_body(self, data: bytes) -> None:
         if not data or self.head is None or self.head.redirect is not None or self.discard:
             return  # no head yet, a redirect or a 304: Apache discards the script's body
+        self.body_started = True
         if self.unsent is not None:
             if len(data) > self.unsent and not self.overflow_logged:
                 self.overflow_logged = True
