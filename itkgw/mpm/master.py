@@ -42,6 +42,8 @@ _LOOP_SECONDS = 0.25
 #: seconds without a beat mean it is stopped or hung, and it is replaced.
 HUNG_SECONDS = 5.0
 _STOP_GRACE_SECONDS = 5.0
+#: How often a stop looks for the processes it signalled (they end within milliseconds).
+_STOP_POLL_SECONDS = 0.005
 _BACKLOG = 511
 #: Apache's ServerLimit default; the scoreboard holds twice the larger of
 #: this and MaxRequestWorkers so a graceful restart has room for both
@@ -309,9 +311,11 @@ class Master:
         """TERM every manager and wait for them; KILL what is left after the grace time."""
         self._term_managers()
         deadline = time.monotonic() + _STOP_GRACE_SECONDS
-        while self.managers and time.monotonic() < deadline:
+        while True:
             self._check_managers()
-            time.sleep(0.05)
+            if not self.managers or time.monotonic() >= deadline:
+                break
+            time.sleep(_STOP_POLL_SECONDS)
         for pid in list(self.managers):
             _killpg(pid)
             os.waitpid(pid, 0)
@@ -490,14 +494,16 @@ class Master:
 
     def _wait_workers(self, seconds: float) -> None:
         deadline = time.monotonic() + seconds
-        while self.workers and time.monotonic() < deadline:
+        while True:
             self.reap()
-            time.sleep(0.05)
+            if not self.workers or time.monotonic() >= deadline:
+                break
+            time.sleep(_STOP_POLL_SECONDS)
         for pid in list(self.workers):
             _killpg(pid)
         while self.workers:
+            time.sleep(_STOP_POLL_SECONDS)
             self.reap()
-            time.sleep(0.01)
 
     # -- main loop -----------------------------------------------------
 

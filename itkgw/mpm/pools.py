@@ -60,6 +60,8 @@ log = logging.getLogger("itkgw.pool")
 MANAGER_CAPS = (prctl.CAP_SETUID, prctl.CAP_SETGID, prctl.CAP_SYS_NICE, prctl.CAP_KILL)
 _TICK_SECONDS = 0.25
 _STOP_GRACE_SECONDS = 3.0
+#: How often a stop looks for the workers it signalled.
+_STOP_POLL_SECONDS = 0.005
 #: The answer to a connection no worker could take within Timeout.
 _BUSY_BODY = b"Every worker of this site is busy: retry\n"
 _BUSY_RESPONSE = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nConnection: close\r\n"
@@ -470,9 +472,11 @@ class PoolManager:
         for pid in pids:
             _signal(pid, signal.SIGTERM)
         deadline = time.monotonic() + _STOP_GRACE_SECONDS
-        while any(pool.workers for pool in self.pools.values()) and time.monotonic() < deadline:
+        while True:
             self.reap()
-            time.sleep(0.02)
+            if not any(pool.workers for pool in self.pools.values()) or time.monotonic() >= deadline:
+                break
+            time.sleep(_STOP_POLL_SECONDS)
         for pool in self.pools.values():
             for pid in list(pool.workers):
                 _signal(pid, signal.SIGKILL)

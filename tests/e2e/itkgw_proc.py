@@ -136,7 +136,7 @@ class ItkgwProcess:
                     why = f"exited with {exited}" if exited is not None else f"not listening: {error}"
                     self.stop(check_leftovers=False)
                     raise RuntimeError(f"itkgw {why} on port {port}\n{self.diagnostics()}") from error
-                time.sleep(0.05)
+                time.sleep(0.01)
 
     def diagnostics(self) -> str:
         """The tails of the error log and of the process's own output."""
