@@ -34,7 +34,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--warmup", type=int, help=f"warm-up seconds before each (default {FULL_WARMUP})")
     parser.add_argument("--rounds", type=int, default=1, help="measure each cell this many times (medians)")
     parser.add_argument("--systems", default=DEFAULT_SYSTEMS,
-                        help="comma-separated: apache, nginx, itkgw (default all)")
+                        help=f"comma-separated: {', '.join(runner.SYSTEM_KINDS)} (default all)")
     parser.add_argument("--variants", help=f"itkgw variants (file stems in {VARIANTS_DIR}), default all")
     parser.add_argument("--itkgw-commit", metavar="REV",
                         help="run itkgw as of this git revision (exported with git archive) "

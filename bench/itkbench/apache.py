@@ -1,10 +1,17 @@
 """Apache 2.4 with mpm-itk and mod_php, from its own config and ServerRoot.
 
 Debian's /etc/apache2 is never read: ``apache2 -d WORKDIR -f apache2.conf``
-with the modules loaded from /usr/lib/apache2/modules.
+with the modules loaded from /usr/lib/apache2/modules. Nor is PHP's conf.d:
+mod_php reads the extensions of a named set of packages from a scan directory
+in the work directory, so the benchmark runs Apache twice, with the PHP that
+installing mod_php brings and with the extensions a real PHP host loads (every
+fork copies the larger process).
 """
 
 from __future__ import annotations
+
+import re
+from pathlib import Path
 
 from itkbench import systems
 from itkbench.processes import Launched
@@ -14,6 +21,15 @@ APACHE = "/usr/sbin/apache2"
 MODULES = "/usr/lib/apache2/modules"
 #: mpm-itk is prefork plus the identity switch; mod_php needs prefork too.
 LOAD = ("mpm_prefork", "authz_core", "mime", "dir", "cgi")
+
+#: Where each php8.2-NAME package keeps its extensions' ini files (Debian's
+#: phpenmod links them into every SAPI's conf.d from there).
+PHP_PACKAGE_INIS = "/usr/share/php8.2-{package}/{package}"
+#: What ``apt-get install libapache2-mod-php8.2`` brings.
+DEFAULT_PHP = ("common", "opcache", "readline")
+#: What a shared PHP host loads for WordPress, Nextcloud and Laravel.
+HOST_PHP = (*DEFAULT_PHP, "mysql", "gd", "intl", "curl", "xml", "mbstring", "zip")
+PRIORITY = re.compile(r"^;\s*priority=(\d+)", re.MULTILINE)
 
 SERVER_CONF = """\
 ServerRoot "{root}"
@@ -69,9 +85,26 @@ VHOST = """
 """
 
 
+def php_scan_dir(directory: Path, packages: tuple[str, ...]) -> Path:
+    """A conf.d for PHP_INI_SCAN_DIR linking the extensions of ``packages``,
+    named and ordered as phpenmod would (priority-name.ini)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for package in packages:
+        source = Path(PHP_PACKAGE_INIS.format(package=package))
+        inis = sorted(source.glob("*.ini"))
+        if not inis:
+            raise RuntimeError(f"{source} has no ini files: is php8.2-{package} installed? (bench/provision)")
+        for ini in inis:
+            found = PRIORITY.search(ini.read_text())
+            priority = found.group(1) if found else "20"
+            (directory / f"{priority}-{ini.name}").symlink_to(ini)
+    return directory
+
+
 class ApacheItk(systems.System):
     name = "Apache+mpm-itk"
     kind = "apache"
+    php_packages = DEFAULT_PHP
 
     def config_text(self) -> str:
         root = self.workdir
@@ -93,6 +126,15 @@ class ApacheItk(systems.System):
     def launch(self) -> None:
         config = self.workdir / "apache2.conf"
         config.write_text(self.config_text())
-        env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C"}
+        scan_dir = php_scan_dir(self.workdir / "php-conf.d", self.php_packages)
+        env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C", "PHP_INI_SCAN_DIR": str(scan_dir)}
         argv = [APACHE, "-d", str(self.workdir), "-f", str(config), "-DFOREGROUND"]
         self.launched.append(Launched("apache2", argv, self.workdir, env=env))
+
+
+class ApacheItkHostPhp(ApacheItk):
+    """The same Apache with a real PHP host's extensions in every child."""
+
+    name = "Apache+mpm-itk, host PHP"
+    kind = "apache-host-php"
+    php_packages = HOST_PHP

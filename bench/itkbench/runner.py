@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from itkbench import preflight, wrk
-from itkbench.apache import ApacheItk
+from itkbench.apache import ApacheItk, ApacheItkHostPhp
 from itkbench.cells import Cell
 from itkbench.itkgw_server import REPO, Itkgw, Variant, export_commit
 from itkbench.nginx_fpm import NginxFpm
@@ -28,7 +28,7 @@ from itkbench.systems import System
 
 log = logging.getLogger("itkbench")
 
-SYSTEM_KINDS = ("apache", "nginx", "itkgw")
+SYSTEM_KINDS = ("apache", "apache-host-php", "nginx", "itkgw")
 
 
 @dataclass(frozen=True)
@@ -96,6 +96,8 @@ def make_systems(plan: Plan, workdir: Path, sites: list[Site], itkgw_source: Pat
     systems: list[System] = []
     if "apache" in plan.systems:
         systems.append(ApacheItk(workdir / "apache", sites))
+    if "apache-host-php" in plan.systems:
+        systems.append(ApacheItkHostPhp(workdir / "apache-host-php", sites))
     if "nginx" in plan.systems:
         systems.append(NginxFpm(workdir / "nginx", sites))
     if "itkgw" in plan.systems:

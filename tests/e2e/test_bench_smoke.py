@@ -25,6 +25,9 @@ RESULTS = BENCH / "RESULTS.md"
 PROVISION_TIMEOUT = 900
 RUN_TIMEOUT = 120
 STATIC_CELL = "1 KiB static, keep-alive, 8 conn"
+#: Two itkgw rows, one per process model (the other variants differ only in config keys).
+VARIANTS = "php-fcgid,pool"
+ITKGW_ROWS = ("itkgw php fcgid", "itkgw pool")
 #: The harness's vhost owners (bench/itkbench/sites.py). Created here first, so
 #: the harness keeps them and this test knows their uids.
 BENCH_USERS = ("itkb-alice", "itkb-bob")
@@ -69,7 +72,7 @@ def test_quick_bench_measures_every_system_and_leaves_nothing(tmp_path: Path) ->
         before = _bench_processes(uids)
         output = tmp_path / "quick.md"
         done = subprocess.run(
-            [sys.executable, "-m", "itkbench", "--quick", "--output", str(output)],
+            [sys.executable, "-m", "itkbench", "--quick", "--variants", VARIANTS, "--output", str(output)],
             cwd=BENCH, capture_output=True, text=True, timeout=RUN_TIMEOUT,
         )
         left = _bench_processes(uids) - before
@@ -79,15 +82,16 @@ def test_quick_bench_measures_every_system_and_leaves_nothing(tmp_path: Path) ->
     assert done.returncode == 0, f"stdout:\n{done.stdout}\nstderr:\n{done.stderr}"
     table = _detail_rows(output.read_text())
     systems = {system for _, system in table}
-    assert {"Apache+mpm-itk", "nginx+php-fpm", "itkgw php-cgi"} <= systems, table
+    assert {"Apache+mpm-itk", "Apache+mpm-itk, host PHP", "nginx+php-fpm", *ITKGW_ROWS} <= systems, table
     for (cell, system), (rps, p50, p99, errors, rss, _ratio) in table.items():
         assert float(rps.replace(",", "")) > 0, f"{system} served nothing on {cell}"
         assert float(p50) > 0 and float(p99) >= float(p50), f"{system} on {cell}: p50 {p50}, p99 {p99}"
         assert float(rss.replace(",", "")) > 0, f"{system} on {cell}: no memory sampled"
         assert errors.isdigit(), f"{system} on {cell}: errors {errors!r}"
-    itkgw_static = table[(STATIC_CELL, "itkgw php-cgi")]
-    assert itkgw_static[3] == "0", f"itkgw had errors on {STATIC_CELL}: {itkgw_static}"
-    assert float(itkgw_static[5]) > 0, f"no itkgw / Apache ratio: {itkgw_static}"
+    for row in ITKGW_ROWS:
+        itkgw_static = table[(STATIC_CELL, row)]
+        assert itkgw_static[3] == "0", f"{row} had errors on {STATIC_CELL}: {itkgw_static}"
+        assert float(itkgw_static[5]) > 0, f"no {row} / Apache ratio: {itkgw_static}"
     assert "| " + STATIC_CELL in done.stdout, "the table was not printed"
     assert _digest(RESULTS) == results_before, "a quick run overwrote bench/RESULTS.md"
     assert not left, f"the benchmark left processes running: {left}"
