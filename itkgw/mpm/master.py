@@ -422,6 +422,11 @@ class Master:
                 if not keep_listeners:
                     for sock in self.listeners.values():
                         sock.close()
+                # A manager's socket not yet handed to it: a copy kept here would keep it
+                # accepting after its manager died, and what a worker sent it would be lost.
+                for held in (self.manager_listener, self.pools_listener):
+                    if held is not None:
+                        held.close()
                 run(signal_mask=mask)
             except BaseException:  # noqa: BLE001 - a child must log and exit, never unwind
                 log.exception("%s failed", what)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import os
+import pwd
 import signal
 import subprocess
 import sys
@@ -324,3 +325,61 @@ def test_a_vhost_assigned_the_fronts_own_user_gets_500_in_the_pool_model(itkgw_f
     assert status == 500
     assert docroots[ALICE].secret.encode() not in body
     assert "never runs a pool as root or as User" in server.error_log_text()
+
+
+def test_a_connection_no_worker_takes_within_timeout_gets_503(itkgw_factory, docroots) -> None:
+    """PoolMaxWorkers 1, its worker busy with a slow script: the next connection of that
+    identity waits Timeout (2 s) for it, then gets the pool manager's 503; another identity's
+    pool serves meanwhile, the slow request is answered, and so is the next one."""
+    vhosts = [vhost_for(docroots[ALICE], "alice.test", cgi_script_timeout=10),
+              vhost_for(docroots[BOB], "bob.test")]
+    server = itkgw_factory(vhosts, process_model="pool", pool_max_workers=1, timeout=2)
+    slow: list[object] = []
+    thread = threading.Thread(target=_request_into, args=(server, "/slow.cgi?5", slow))
+    thread.start()
+    try:
+        _wait_for_script(ALICE, "slow.cgi")
+        asked = time.monotonic()
+        status, _, body = server.request("alice.test", "/secret.txt")
+        waited = time.monotonic() - asked
+        assert status == 503, body
+        assert b"busy" in body and docroots[ALICE].secret.encode() not in body
+        assert waited >= 2.0, f"answered after {waited:.1f} s, before Timeout"
+        assert server.request("bob.test", "/secret.txt").status == 200
+    finally:
+        thread.join(timeout=15)
+    assert slow == [200]
+    assert server.request("alice.test", "/secret.txt").status == 200
+    assert "no worker of itkt-alice" in server.error_log_text()
+
+
+def test_a_front_waits_for_the_pool_manager_being_restarted(itkgw_factory, docroots,
+                                                            test_users: Users) -> None:
+    """kill -9 of the pool manager while the master is stopped (it cannot start another yet):
+    a request meanwhile is not lost, its front waits for the manager the master starts once
+    let go, and no other process kept the dead manager's socket accepting."""
+    server = itkgw_factory(two_vhosts(docroots), process_model="pool")
+    assert server.request("alice.test", "/secret.txt").status == 200
+    manager = _parent(_pool_workers(server, test_users.alice.pw_uid)[0])
+    os.kill(server.pid, signal.SIGSTOP)
+    resume = threading.Timer(0.5, os.kill, (server.pid, signal.SIGCONT))
+    try:
+        os.kill(manager, signal.SIGKILL)
+        while any(proc.pid == manager for proc in processes()):  # dead, its sockets closed
+            time.sleep(0.001)
+        resume.start()
+        for host, user in (("bob.test", BOB), ("alice.test", ALICE)):
+            status, _, body = server.request(host, "/secret.txt")
+            assert (status, body.decode().strip()) == (200, docroots[user].secret)
+    finally:
+        resume.cancel()
+        os.kill(server.pid, signal.SIGCONT)
+    assert "pool manager pid" in server.error_log_text()
+
+
+def _wait_for_script(user: str, name: str) -> None:
+    uid = pwd.getpwnam(user).pw_uid
+    deadline = time.monotonic() + 5
+    while not _scripts_of(uid, name):
+        assert time.monotonic() < deadline, f"{name} never started"
+        time.sleep(0.02)
