@@ -114,9 +114,13 @@ class Pool:
     #: Workers told to end (idle beyond the minimum, or a graceful restart).
     ending: set[int] = field(default_factory=set)
     waiting: deque[_Waiting] = field(default_factory=deque)
-    #: Connections written into the socket, and those taken by workers that have ended.
+    #: Connections written into the socket, those taken by workers that have ended, and
+    #: those the manager took back to answer 503 (no worker took them within Timeout).
     delivered: int = 0
     taken_by_ended: int = 0
+    taken_back: int = 0
+    #: When each connection still in the socket was written, oldest first.
+    sent_at: deque[float] = field(default_factory=deque)
     #: Whether the manager waits for room in the socket (connections are waiting).
     watching_room: bool = False
 
@@ -305,6 +309,7 @@ class PoolManager:
             pool.waiting.popleft()
             wire.close_descriptor(waiting.handoff.fd)
             pool.delivered += 1
+            pool.sent_at.append(time.monotonic())
         self._staff(pool)
         if pool.watching_room != bool(pool.waiting):
             pool.watching_room = bool(pool.waiting)
@@ -321,7 +326,7 @@ class PoolManager:
         """Connections written into the pool's socket that no worker has taken yet."""
         scoreboard = self.ctx.scoreboard
         taken = sum(scoreboard.slot(index).connections for index in pool.workers.values())
-        return pool.delivered - pool.taken_by_ended - taken
+        return pool.delivered - pool.taken_by_ended - pool.taken_back - taken
 
     def _free_workers(self, pool: Pool) -> int:
         """Workers waiting for a connection, less the connections in the socket before them."""
@@ -430,18 +435,38 @@ class PoolManager:
             self.status_written = text
 
     def _answer_late(self, pool: Pool, now: float) -> None:
-        """A 503 for connections that waited Timeout for a worker."""
-        while pool.waiting and now - pool.waiting[0].since > self.config.timeout:
-            waiting = pool.waiting.popleft()
-            log.error("pool manager: no worker of %s free for %d seconds (PoolMaxWorkers %d): 503",
-                      pool.describe(), self.config.timeout, self.settings.max_workers)
+        """A 503 for connections that waited Timeout for a worker: those the manager still
+        holds, and the oldest in the pool's socket, which the manager reads back (the socket is
+        first in, first out: the ones workers took were older)."""
+        timeout = self.config.timeout
+        while pool.waiting and now - pool.waiting[0].since > timeout:
+            self._answer_busy(pool, pool.waiting.popleft().handoff.fd)
+        while len(pool.sent_at) > self._in_socket(pool):
+            pool.sent_at.popleft()
+        while pool.sent_at and now - pool.sent_at[0] > timeout:
             try:
-                sock = socket.socket(fileno=waiting.handoff.fd)
-                sock.setblocking(False)
-                sock.send(_BUSY_RESPONSE)
-                sock.close()
-            except OSError:
-                wire.close_descriptor(waiting.handoff.fd)
+                handoff = wire.receive(pool.theirs)
+            except BlockingIOError:
+                return  # a worker took it meanwhile
+            except HandoffError as exc:
+                log.error("pool manager: reading back a connection of %s: %s", pool.describe(), exc)
+                handoff = None
+            if handoff is None:
+                return
+            pool.sent_at.popleft()
+            pool.taken_back += 1
+            self._answer_busy(pool, handoff.fd)
+
+    def _answer_busy(self, pool: Pool, fd: int) -> None:
+        log.error("pool manager: no worker of %s free for %d seconds (PoolMaxWorkers %d): 503",
+                  pool.describe(), self.config.timeout, self.settings.max_workers)
+        try:
+            sock = socket.socket(fileno=fd)
+            sock.setblocking(False)
+            sock.send(_BUSY_RESPONSE)
+            sock.close()
+        except OSError:
+            wire.close_descriptor(fd)
 
     def _end_idle(self, pool: Pool) -> None:
         """Idle workers beyond PoolMinWorkers end after PoolIdleTimeout."""
