@@ -24,7 +24,7 @@ from itkgw import SERVER_SOFTWARE
 from itkgw.config.model import Address, ServerConfig
 from itkgw.config.modules.pool import PoolSettings
 from itkgw.errors import ConfigError, ConfigErrors, ExitCode
-from itkgw.mpm import debug_hooks, fcgid_manager, pools, sandbox
+from itkgw.mpm import debug_hooks, fcgid_manager, pools, privs, sandbox
 from itkgw.mpm.child import ServingContext
 from itkgw.mpm.front import Front
 from itkgw.mpm.log import NOTICE, LogFiles, setup_error_log
@@ -142,6 +142,7 @@ class Master:
         must be queued for the loop, not kill the master by default action.
         """
         self.signals = SignalQueue(self.signal_actions)
+        privs.load_codecs()  # once here, so that no forked process imports them anew
         self._open_listeners(self.config)
         self._apply_config(self.config)
 
