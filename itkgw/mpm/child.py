@@ -84,7 +84,7 @@ class ConnectionChild:
 
     def __init__(self, ctx: ServingContext, slot_index: int, sock: socket.socket,
                  identity: Identity | None = None, handover: Callable[[Handoff], None] | None = None,
-                 pending: bytes = b"") -> None:
+                 pending: bytes = b"", keep_backend: bool = False) -> None:
         self.ctx = ctx
         self.slot = ctx.scoreboard.slot(slot_index)
         self.conn = HTTPConnection(sock, ctx.limits, pending)
@@ -95,6 +95,9 @@ class ConnectionChild:
         #: needs (a front's every connection, a pool worker's on a request of another identity).
         self.handover = handover
         self.handed_over = False
+        #: A pool worker's: a FastCGI process held at the end stays held for its next
+        #: connection (the worker gives it back when idle, pool_worker.py).
+        self.keep_backend = keep_backend
         set_client(f"{self.conn.remote_ip}:{self.conn.remote_port}")
 
     def run(self) -> None:
@@ -117,7 +120,8 @@ class ConnectionChild:
         except HandedOver:
             self.handed_over = True
         finally:
-            fcgid.release_held()
+            if not self.keep_backend:
+                fcgid.release_held()
             if self.handed_over:
                 self.conn.release()  # the connection lives on in the process it went to
             else:

@@ -22,8 +22,9 @@ import socket
 import time
 
 from itkgw.config.model import Identity
+from itkgw.handlers import fcgid
 from itkgw.mpm import handoff as wire
-from itkgw.mpm.child import ConnectionChild, ServingContext
+from itkgw.mpm.child import HOLD_LINGER_SECONDS, ConnectionChild, ServingContext
 from itkgw.mpm.handoff import Handoff, HandoffError
 from itkgw.mpm.scoreboard import SlotState
 from itkgw.mpm.signals import SignalQueue
@@ -71,7 +72,14 @@ class PoolWorker:
                 log.info("pool manager is gone, pool worker exits")
                 break
             self.slot.beat()
-            ready = {fd for fd, _ in poller.poll(_POLL_SECONDS)} or {self.sock.fileno()}
+            # A FastCGI process kept from the last connection serves the next one if it comes
+            # at once (a keep-alive connection back from another pool, a busy site); an idle
+            # worker gives it back to the manager, which may lend it to another.
+            holding = fcgid.holding()
+            ready = {fd for fd, _ in poller.poll(HOLD_LINGER_SECONDS if holding else _POLL_SECONDS)}
+            if holding and self.sock.fileno() not in ready:
+                fcgid.release_held()
+            ready = ready or {self.sock.fileno()}
             if signals.fileno() in ready:
                 signals.dispatch()
             if self.sock.fileno() not in ready or self.graceful:
@@ -92,6 +100,7 @@ class PoolWorker:
             served += 1
             if limit and served >= limit:
                 break
+        fcgid.release_held()
         self.slot.state = SlotState.DEAD
 
     def _serve(self, handoff: Handoff) -> None:
@@ -109,7 +118,7 @@ class PoolWorker:
         self.slot.state = SlotState.BUSY_READ
         try:
             ConnectionChild(self.ctx, self.slot_index, sock, identity=self.identity,
-                            handover=self._hand_back, pending=handoff.data).run()
+                            handover=self._hand_back, pending=handoff.data, keep_backend=True).run()
         except Exception:  # noqa: BLE001 - one connection's failure must not end the worker
             log.exception("pool worker: serving a connection failed")
 

@@ -243,6 +243,33 @@ def test_the_spawn_score_bounds_a_burst_and_the_askers_share_the_processes(itkgw
     assert most == 2
 
 
+def test_a_pool_worker_keeps_its_process_for_the_next_connection_and_gives_it_back_when_idle(
+        itkgw_factory, docroots, put: Put, ipc: str) -> None:
+    """The pool model: one FastCGI process (FcgidMaxProcessesPerClass 1) serves connection after
+    connection of the pool, and is idle at the manager once the pool worker has nothing to do."""
+    alice = docroots[ALICE]
+    put(alice, "slow.php", SLOW_PHP)
+    server = start_fcgid(itkgw_factory, [fcgid_php(alice, "alice.test", fcgid_max_processes_per_class=1,
+                                                   fcgid_busy_timeout=5)], ipc, process_model="pool")
+    pids = {server.request("alice.test", "/slow.php?ms=0").body for _ in range(5)}
+    assert len(pids) == 1
+    first = int(pids.pop())
+    deadline = time.monotonic() + 5
+    while f"{first}\tidle\t" not in backends_table(server) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert f"{first}\tidle\t" in backends_table(server)
+    # Two at once: the second pool worker gets the one process once the first lets it go.
+    results: list[int] = []
+    threads = [threading.Thread(target=lambda: results.append(server.request("alice.test", "/slow.php?ms=300")
+                                                             .status)) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=20)
+    assert results == [200, 200]
+    assert backends_of(alice.user.pw_uid) == [first]
+
+
 def test_idle_processes_end_and_crashed_ones_are_replaced(itkgw_factory, docroots, put: Put,
                                                           ipc: str) -> None:
     alice = docroots[ALICE]
