@@ -7,9 +7,11 @@ one of them), serves the connection's requests as a connection child of the
 itk model does, and goes back to waiting. A request that needs another
 identity goes back to the manager with the bytes not served; the first
 request of a connection must be this pool's own, or it is refused (a front
-that sends it here is broken or compromised). Signals: TERM ends the worker
-at once (the running script's process group with it), USR1 after the
-connection in hand.
+that sends it here is broken or compromised). A FastCGI process it holds at
+the end of a connection stays held for the next one while connections keep
+coming (no borrow and no connect each time); after 50 ms idle it goes back
+to the manager. Signals: TERM ends the worker at once (the running script's
+process group with it), USR1 after the connection in hand.
 """
 
 from __future__ import annotations
