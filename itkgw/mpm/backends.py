@@ -5,8 +5,7 @@ manager process (fcgid_manager.py) does the forks, kills and sockets.
 
 Rules for a process (mod_fcgid's, per class):
     asked for, one idle                 -> the idle one, most recently used first
-    asked for, none idle, below limits  -> a new one (FcgidMaxProcessesPerClass, FcgidMaxProcesses,
-                                           and the class's spawn score below FcgidSpawnScoreUpLimit)
+    asked for, none idle, below limits  -> a new one (FcgidMaxProcessesPerClass, FcgidMaxProcesses)
     asked for, at FcgidMaxProcesses     -> the least recently used idle process of another class ends
     asked for, at a limit               -> the asker waits, 503 after FcgidBusyTimeout
     released after a clean request      -> idle again, or ended at FcgidMaxRequestsPerProcess
@@ -15,10 +14,6 @@ Rules for a process (mod_fcgid's, per class):
     idle past FcgidProcessLifeTime      -> ended
     busy past FcgidBusyTimeout          -> ended
     exits on its own soon after start   -> counted; three in a row back the class off (1 s, doubling to 60 s)
-
-Spawn control (mod_fcgid's): a start adds FcgidSpawnScore to its class's score, an exit
-FcgidTerminationScore, each second takes FcgidTimeScore off; a burst of demand starts a few
-processes at once, then one now and then, while the askers share the ones there are.
 """
 
 from __future__ import annotations
@@ -26,13 +21,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
-from itkgw.config.modules.fcgid import (
-    DEFAULT_SPAWN_SCORE,
-    DEFAULT_SPAWN_SCORE_UP_LIMIT,
-    DEFAULT_TERMINATION_SCORE,
-    DEFAULT_TIME_SCORE,
-    FcgidSettings,
-)
+from itkgw.config.modules.fcgid import FcgidSettings
 from itkgw.handlers.fcgid import BackendClass
 
 #: A process that exits sooner than this after its start counts as a failed start.
@@ -73,9 +62,6 @@ class ClassBooks:
     backends: list[Backend] = field(default_factory=list)
     failures: int = 0
     backoff_until: float = 0.0
-    #: The spawn score, as it was at ``scored_at``.
-    score: float = 0.0
-    scored_at: float = 0.0
 
     def idle(self) -> Backend | None:
         idle = [backend for backend in self.backends if backend.state is State.IDLE]
@@ -86,22 +72,11 @@ class ClassBooks:
         return sum(1 for backend in self.backends if backend.state is not State.ENDING)
 
 
-@dataclass(frozen=True)
-class SpawnControl:
-    """FcgidSpawnScore, FcgidTerminationScore, FcgidTimeScore, FcgidSpawnScoreUpLimit."""
-
-    spawn: int = DEFAULT_SPAWN_SCORE
-    termination: int = DEFAULT_TERMINATION_SCORE
-    time: int = DEFAULT_TIME_SCORE
-    up_limit: int = DEFAULT_SPAWN_SCORE_UP_LIMIT
-
-
 class Books:
     """Every class's processes; the global limit."""
 
-    def __init__(self, max_processes: int, spawn_control: SpawnControl = SpawnControl()) -> None:
+    def __init__(self, max_processes: int) -> None:
         self.max_processes = max_processes
-        self.spawn_control = spawn_control
         self.classes: dict[BackendClass, ClassBooks] = {}
         self.by_pid: dict[int, Backend] = {}
 
@@ -120,17 +95,7 @@ class Books:
             return f"FcgidMaxProcessesPerClass {books.limits.value('max_processes_per_class')} reached"
         if len(self.by_pid) >= self.max_processes:
             return f"FcgidMaxProcesses {self.max_processes} reached"
-        score, up_limit = self.score(books, now), self.spawn_control.up_limit
-        if score >= up_limit:
-            return f"spawn score {score:.0f} at FcgidSpawnScoreUpLimit {up_limit}"
         return ""
-
-    def score(self, books: ClassBooks, now: float, add: float = 0.0) -> float:
-        """The class's spawn score now, the time since it was last counted taken off, plus ``add``."""
-        elapsed = max(0.0, now - books.scored_at)
-        books.score = max(0.0, books.score - elapsed * self.spawn_control.time) + add
-        books.scored_at = now
-        return books.score
 
     def idle_elsewhere(self, books: ClassBooks) -> Backend | None:
         """The least recently used idle process of another class: at FcgidMaxProcesses it
@@ -142,7 +107,6 @@ class Books:
     def add(self, books: ClassBooks, pid: int, socket: str, now: float) -> Backend:
         backend = Backend(pid, socket, books.cls, started=now, since=now)
         books.backends.append(backend)
-        self.score(books, now, add=self.spawn_control.spawn)
         self.by_pid[pid] = backend
         return backend
 
@@ -211,7 +175,6 @@ class Books:
             return None
         books = self.classes[backend.cls]
         books.backends.remove(backend)
-        self.score(books, now, add=self.spawn_control.termination)
         unexpected = backend.state is not State.ENDING
         if unexpected and now - backend.started < EARLY_EXIT_SECONDS and backend.requests == 0:
             self.start_failed(books, now)

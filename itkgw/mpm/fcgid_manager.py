@@ -55,7 +55,7 @@ from itkgw.config.modules.fcgid import (
 from itkgw.config.modules.php import PHPRunSettings
 from itkgw.handlers.fcgid import MAX_MESSAGE, BackendClass, ClassRefused, backend_class
 from itkgw.mpm import fcgid_spawn, manager_process, privs
-from itkgw.mpm.backends import Backend, Books, ClassBooks, SpawnControl, State
+from itkgw.mpm.backends import Backend, Books, ClassBooks, State
 from itkgw.mpm.scoreboard import SlotView
 from itkgw.mpm.signals import SignalQueue, exited
 
@@ -77,17 +77,6 @@ _SPARE_CONNECTIONS = 16
 #: How long a connection may stay open without a question (a connection child keeps its
 #: connection for the next request of its client).
 _ASK_SECONDS = 10.0
-
-
-def spawn_control(server: FcgidServerSettings) -> SpawnControl:
-    """The server's spawn control settings, mod_fcgid's defaults where unset."""
-    default = SpawnControl()
-    return SpawnControl(
-        spawn=default.spawn if server.spawn_score is None else server.spawn_score,
-        termination=default.termination if server.termination_score is None else server.termination_score,
-        time=default.time if server.time_score is None else server.time_score,
-        up_limit=default.up_limit if server.spawn_score_up_limit is None else server.spawn_score_up_limit,
-    )
 
 
 def ipc_dir(config: ServerConfig) -> str:
@@ -143,7 +132,7 @@ class Manager:
         self.setid_filter = setid_filter
         self.root = ipc_dir(config)
         server = config.modules.get(FcgidServerSettings)
-        self.books = Books(server.max_processes or DEFAULT_MAX_PROCESSES, spawn_control(server))
+        self.books = Books(server.max_processes or DEFAULT_MAX_PROCESSES)
         self.clients: dict[int, _Client] = {}
         self.waiting: list[_Client] = []
         self.selector = selectors.DefaultSelector()

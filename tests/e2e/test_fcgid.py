@@ -217,18 +217,7 @@ def test_requests_over_the_class_limit_wait_then_get_503(itkgw_factory, docroots
     assert "mod_fcgid: can't apply process slot for" in server.error_log_text()
 
 
-def test_the_spawn_score_bounds_a_burst_and_the_askers_share_the_processes(itkgw_factory, docroots, put: Put,
-                                                                           ipc: str) -> None:
-    """FcgidSpawnScoreUpLimit 2 with FcgidTimeScore 0 (the score never comes down): six requests
-    at once start two processes, no more, and all six are answered by those two in turn."""
-    alice = docroots[ALICE]
-    put(alice, "slow.php", SLOW_PHP)
-    server = start_fcgid(itkgw_factory, [fcgid_php(alice, "alice.test")], ipc,
-                         fcgid_spawn_score_up_limit=2, fcgid_time_score=0)
-    results: list[tuple[int, bytes]] = []
-    most = 0
-
-    def fetch() -> None:
+def fetch() -> None:
         response = server.request("alice.test", "/slow.php?ms=300")
         results.append((response.status, response.body))
 

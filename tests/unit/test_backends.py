@@ -9,7 +9,7 @@ import pytest
 from itkgw.config.model import Address, DirSection, Identity, PHPSetting, ServerConfig, VHost
 from itkgw.config.modules.fcgid import FcgidSettings
 from itkgw.handlers.fcgid import BackendClass, ClassRefused, backend_class
-from itkgw.mpm.backends import Books, SpawnControl, State
+from itkgw.mpm.backends import Books, State
 
 ALICE = Identity("alice", "alice", 1001, 1001)
 PHP = BackendClass("alice.test", ALICE, ("/usr/bin/php-cgi",), (), ())
@@ -40,22 +40,6 @@ def test_class_and_global_limits_stop_new_processes() -> None:
     assert books.may_start(other, 0.0) != ""  # an ending process counts until it has exited
     books.exited(3, 1.0)
     assert books.may_start(other, 1.0) == ""
-
-
-def test_the_spawn_score_paces_starts_as_mod_fcgid_s_does() -> None:
-    """A start adds 1, an exit 2, each second takes 1 off; at the up limit (3) nothing starts."""
-    books = Books(1000, SpawnControl(spawn=1, termination=2, time=1, up_limit=3))
-    php = books.books_for(PHP, FcgidSettings())
-    for pid in (1, 2, 3):
-        assert books.may_start(php, 0.0) == ""
-        books.add(php, pid, f"/s/{pid}", 0.0)
-    assert books.may_start(php, 0.0) == "spawn score 3 at FcgidSpawnScoreUpLimit 3"
-    assert books.may_start(php, 1.0) == ""  # a second took 1 off
-    books.exited(3, 1.0)  # 2 + 2
-    assert books.may_start(php, 2.0) == "spawn score 3 at FcgidSpawnScoreUpLimit 3"
-    assert books.may_start(php, 2.5) == ""
-    other = books.books_for(OTHER, FcgidSettings())
-    assert books.may_start(other, 2.5) == ""  # each class has its own score
 
 
 def test_a_process_ends_at_its_request_limit_or_after_an_unclean_request() -> None:

@@ -98,21 +98,6 @@ def test_server_wide_settings_and_the_old_names_with_a_warning(tmp_path: Path) -
     assert "FcgidIdleScanInterval: itkgw's backend manager checks its processes every second" in warnings
 
 
-def test_spawn_control_in_both_syntaxes_and_its_old_names(tmp_path: Path) -> None:
-    apache = load(tmp_path, vhost_file(tmp_path, server="FcgidSpawnScore 2\nTerminationScore 0\n"
-                                       "FcgidTimeScore 3\nSpawnScoreUpLimit 20\n"))
-    settings = apache.config.modules.get(FcgidServerSettings)
-    assert (settings.spawn_score, settings.termination_score, settings.time_score,
-            settings.spawn_score_up_limit) == (2, 0, 3, 20)
-    warnings = "\n".join(apache.warnings)
-    assert "SpawnScoreUpLimit is deprecated, use FcgidSpawnScoreUpLimit instead" in warnings
-    assert "TerminationScore is deprecated, use FcgidTerminationScore instead" in warnings
-    again = loads_toml(to_toml(apache.config), "converted.toml").config
-    assert again.modules.get(FcgidServerSettings) == settings
-    in_vhost = only(problems(tmp_path, vhost_file(tmp_path, "FcgidSpawnScoreUpLimit 5")))
-    assert "FcgidSpawnScoreUpLimit cannot occur within <VirtualHost>" in in_vhost
-
-
 @pytest.mark.parametrize(("line", "words"), [
     ("FcgidWrapper php-cgi .php", "the wrapper must be an absolute path"),
     ("FcgidWrapper /no/such/php-cgi .php", "/no/such/php-cgi is not an executable program"),

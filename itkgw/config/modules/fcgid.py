@@ -45,12 +45,6 @@ DEFAULTS = {
 }
 DEFAULT_IPC_DIR = "/run/itkgw/fcgid"
 DEFAULT_MAX_PROCESSES = 1000
-#: mod_fcgid's spawn control defaults: a start adds 1 to its class's score, an exit 2, each
-#: second takes 1 off, and no process of the class starts while the score is at 10 or more.
-DEFAULT_SPAWN_SCORE = 1
-DEFAULT_TERMINATION_SCORE = 2
-DEFAULT_TIME_SCORE = 1
-DEFAULT_SPAWN_SCORE_UP_LIMIT = 10
 
 
 @dataclass(frozen=True)
@@ -125,12 +119,6 @@ class FcgidServerSettings:
     max_processes: int | None = None
     #: Where the backends' sockets live, one directory per identity.
     ipc_dir: str | None = None
-    #: Spawn control (mod_fcgid's scores, per class): what a start and an exit add, what
-    #: a second takes off, and the score at which no process of the class starts.
-    spawn_score: int | None = None
-    termination_score: int | None = None
-    time_score: int | None = None
-    spawn_score_up_limit: int | None = None
 
 
 @dataclass(frozen=True)
@@ -213,12 +201,6 @@ def _limit(apache: str, key: str, doc: str, kind: Kind | None = None, old: str =
                      aliases=aliases)
 
 
-def _score(apache: str, key: str, old: str, doc: str) -> Directive:
-    """A server-wide spawn control setting; ``old`` its name before mod_fcgid 2.3."""
-    return Directive(apache, key, SERVER, Int(low=0), doc, field=key.removeprefix("fcgid_"),
-                     aliases=(Alias(old, BOTH, deprecated_in=BOTH),))
-
-
 #: mod_fcgid's tuning of its own process table and scans, which itkgw's manager does its own way.
 _NO_EFFECT = (
     no_effect("FcgidIdleScanInterval", "itkgw's backend manager checks its processes every second"),
@@ -226,6 +208,10 @@ _NO_EFFECT = (
     no_effect("FcgidErrorScanInterval", "itkgw's backend manager checks its processes every second"),
     no_effect("FcgidZombieScanInterval", "itkgw's backend manager reaps its processes as they exit"),
     no_effect("FcgidProcessTableFile", "itkgw's backend manager keeps its table in its own memory"),
+    no_effect("FcgidSpawnScore", "itkgw backs off a class whose processes keep failing to start"),
+    no_effect("FcgidSpawnScoreUpLimit", "itkgw backs off a class whose processes keep failing to start"),
+    no_effect("FcgidTerminationScore", "itkgw backs off a class whose processes keep failing to start"),
+    no_effect("FcgidTimeScore", "itkgw backs off a class whose processes keep failing to start"),
     no_effect("FcgidOutputBufferSize", "itkgw sends a process's output on as it arrives"),
     no_effect("FcgidMaxRequestInMem", "itkgw streams the request body to the process, never holding it"),
 )
@@ -276,16 +262,6 @@ MODULE = Module(
         Directive("FcgidMaxProcesses", "fcgid_max_processes", SERVER, Int(low=1),
                   "most FastCGI processes of all classes together (default 1000)", field="max_processes",
                   aliases=(Alias("MaxProcessCount", BOTH, deprecated_in=BOTH),)),
-        _score("FcgidSpawnScore", "fcgid_spawn_score", "SpawnScore",
-               f"what starting a process adds to its class's spawn score (default {DEFAULT_SPAWN_SCORE})"),
-        _score("FcgidTerminationScore", "fcgid_termination_score", "TerminationScore",
-               f"what a process's exit adds to its class's spawn score "
-               f"(default {DEFAULT_TERMINATION_SCORE})"),
-        _score("FcgidTimeScore", "fcgid_time_score", "TimeScore",
-               f"what each second takes off every class's spawn score (default {DEFAULT_TIME_SCORE})"),
-        _score("FcgidSpawnScoreUpLimit", "fcgid_spawn_score_up_limit", "SpawnScoreUpLimit",
-               "no process of a class starts while its spawn score is at this or above: requests wait "
-               f"for one to free up (default {DEFAULT_SPAWN_SCORE_UP_LIMIT})"),
         Directive("FcgidIPCDir", "fcgid_ipc_dir", SERVER, Path(),
                   f"directory of the processes' sockets, one directory per identity inside "
                   f"(default {DEFAULT_IPC_DIR})", field="ipc_dir",
