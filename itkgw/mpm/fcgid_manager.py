@@ -380,6 +380,8 @@ class Manager:
 
     def _gone(self, client: _Client) -> None:
         """The child closed its connection: a process it still held comes back as broken."""
+        if client.sock.fileno() < 0:
+            return  # already gone: an answer to it failed while an event of it was pending
         self.selector.unregister(client.sock)
         del self.clients[client.sock.fileno()]
         client.sock.close()
