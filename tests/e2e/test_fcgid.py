@@ -217,21 +217,6 @@ def test_requests_over_the_class_limit_wait_then_get_503(itkgw_factory, docroots
     assert "mod_fcgid: can't apply process slot for" in server.error_log_text()
 
 
-def fetch() -> None:
-        response = server.request("alice.test", "/slow.php?ms=300")
-        results.append((response.status, response.body))
-
-    threads = [threading.Thread(target=fetch) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    while any(thread.is_alive() for thread in threads):
-        most = max(most, len(backends_of(alice.user.pw_uid)))
-        time.sleep(0.02)
-    assert [status for status, _ in results] == [200] * 6
-    assert len({body for _, body in results}) == 2, results  # the pids of the two processes
-    assert most == 2
-
-
 def test_a_pool_worker_keeps_its_process_for_the_next_connection_and_gives_it_back_when_idle(
         itkgw_factory, docroots, put: Put, ipc: str) -> None:
     """The pool model: one FastCGI process (FcgidMaxProcessesPerClass 1) serves connection after
