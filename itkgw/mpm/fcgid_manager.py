@@ -54,7 +54,7 @@ from itkgw.config.modules.fcgid import (
 )
 from itkgw.config.modules.php import PHPRunSettings
 from itkgw.handlers.fcgid import MAX_MESSAGE, BackendClass, ClassRefused, backend_class
-from itkgw.mpm import fcgid_spawn, manager_process, privs
+from itkgw.mpm import fcgid_spawn, manager_process
 from itkgw.mpm.backends import Backend, Books, ClassBooks, State
 from itkgw.mpm.scoreboard import SlotView
 from itkgw.mpm.signals import SignalQueue, exited
@@ -152,7 +152,6 @@ class Manager:
 
     def run(self, signal_mask: Any = None) -> None:
         os.setpgid(0, 0)
-        privs.load_codecs()  # a process started as an identity may not read the package to import it
         signals = SignalQueue(self.signal_actions)
         if signal_mask is not None:
             signal.pthread_sigmask(signal.SIG_SETMASK, signal_mask)

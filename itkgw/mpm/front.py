@@ -46,7 +46,6 @@ class Front(Worker):
 
     def boot(self) -> None:
         """No privilege left: an empty capability set, no new privileges, no set*id call."""
-        privs.load_codecs()
         try:
             self.manager = self._manager_socket()  # while root: its buffers may be enlarged
             privs.enter_front_identity(self.ctx.config)

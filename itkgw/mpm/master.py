@@ -29,7 +29,7 @@ from itkgw.mpm.child import ServingContext
 from itkgw.mpm.front import Front
 from itkgw.mpm.log import NOTICE, LogFiles, setup_error_log
 from itkgw.mpm.scoreboard import Scoreboard, SlotState
-from itkgw.mpm.signals import SignalQueue, exited
+from itkgw.mpm.signals import STOP_POLL_SECONDS, SignalQueue, exited, wait_for_exits
 from itkgw.mpm.worker import Worker
 from itkgw.request.mime import MimeTypes
 from itkgw.request.routing import Compiled
@@ -42,8 +42,6 @@ _LOOP_SECONDS = 0.25
 #: seconds without a beat mean it is stopped or hung, and it is replaced.
 HUNG_SECONDS = 5.0
 _STOP_GRACE_SECONDS = 5.0
-#: How often a stop looks for the processes it signalled (they end within milliseconds).
-_STOP_POLL_SECONDS = 0.005
 _BACKLOG = 511
 #: Apache's ServerLimit default; the scoreboard holds twice the larger of
 #: this and MaxRequestWorkers so a graceful restart has room for both
@@ -142,7 +140,9 @@ class Master:
         must be queued for the loop, not kill the master by default action.
         """
         self.signals = SignalQueue(self.signal_actions)
-        privs.load_codecs()  # once here, so that no forked process imports them anew
+        # Once here, before any fork: a process that drops its privileges or becomes an
+        # identity may no longer read the Python library to import them.
+        privs.load_codecs()
         self._open_listeners(self.config)
         self._apply_config(self.config)
 
@@ -311,12 +311,7 @@ class Master:
     def _stop_managers(self) -> None:
         """TERM every manager and wait for them; KILL what is left after the grace time."""
         self._term_managers()
-        deadline = time.monotonic() + _STOP_GRACE_SECONDS
-        while True:
-            self._check_managers()
-            if not self.managers or time.monotonic() >= deadline:
-                break
-            time.sleep(_STOP_POLL_SECONDS)
+        wait_for_exits(self._check_managers, lambda: not self.managers, _STOP_GRACE_SECONDS)
         for pid in list(self.managers):
             _killpg(pid)
             os.waitpid(pid, 0)
@@ -499,16 +494,11 @@ class Master:
             self._spawn(max(1, config.start_servers))
 
     def _wait_workers(self, seconds: float) -> None:
-        deadline = time.monotonic() + seconds
-        while True:
-            self.reap()
-            if not self.workers or time.monotonic() >= deadline:
-                break
-            time.sleep(_STOP_POLL_SECONDS)
+        wait_for_exits(self.reap, lambda: not self.workers, seconds)
         for pid in list(self.workers):
             _killpg(pid)
         while self.workers:
-            time.sleep(_STOP_POLL_SECONDS)
+            time.sleep(STOP_POLL_SECONDS)
             self.reap()
 
     # -- main loop -----------------------------------------------------

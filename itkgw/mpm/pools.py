@@ -52,7 +52,7 @@ from itkgw.mpm.handoff import Handoff, HandoffError
 from itkgw.mpm.log import setup_error_log
 from itkgw.mpm.pool_worker import PoolWorker
 from itkgw.mpm.scoreboard import SlotState, SlotView
-from itkgw.mpm.signals import SignalQueue, exited
+from itkgw.mpm.signals import SignalQueue, exited, wait_for_exits
 
 log = logging.getLogger("itkgw.pool")
 
@@ -60,8 +60,6 @@ log = logging.getLogger("itkgw.pool")
 MANAGER_CAPS = (prctl.CAP_SETUID, prctl.CAP_SETGID, prctl.CAP_SYS_NICE, prctl.CAP_KILL)
 _TICK_SECONDS = 0.25
 _STOP_GRACE_SECONDS = 3.0
-#: How often a stop looks for the workers it signalled.
-_STOP_POLL_SECONDS = 0.005
 #: The answer to a connection no worker could take within Timeout.
 _BUSY_BODY = b"Every worker of this site is busy: retry\n"
 _BUSY_RESPONSE = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nConnection: close\r\n"
@@ -158,7 +156,6 @@ class PoolManager:
 
     def run(self, signal_mask: Any = None) -> None:
         os.setpgid(0, 0)
-        privs.load_codecs()
         signals = self.signals = SignalQueue(self.signal_actions)
         if signal_mask is not None:
             signal.pthread_sigmask(signal.SIG_SETMASK, signal_mask)
@@ -496,12 +493,8 @@ class PoolManager:
         pids = [pid for pool in self.pools.values() for pid in pool.workers]
         for pid in pids:
             _signal(pid, signal.SIGTERM)
-        deadline = time.monotonic() + _STOP_GRACE_SECONDS
-        while True:
-            self.reap()
-            if not any(pool.workers for pool in self.pools.values()) or time.monotonic() >= deadline:
-                break
-            time.sleep(_STOP_POLL_SECONDS)
+        wait_for_exits(self.reap, lambda: not any(pool.workers for pool in self.pools.values()),
+                       _STOP_GRACE_SECONDS)
         for pool in self.pools.values():
             for pid in list(pool.workers):
                 _signal(pid, signal.SIGKILL)

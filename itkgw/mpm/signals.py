@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from collections.abc import Callable, Iterable, Mapping
 
 
@@ -57,6 +58,21 @@ def exited(pids: Iterable[int]) -> list[tuple[int, int]]:
         if reaped:
             done.append((pid, status))
     return done
+
+
+#: How often a stop looks for the processes it signalled (they end within milliseconds).
+STOP_POLL_SECONDS = 0.005
+
+
+def wait_for_exits(collect: Callable[[], None], done: Callable[[], bool], seconds: float) -> None:
+    """``collect`` (reap what has exited) until ``done`` or ``seconds`` have passed, looking
+    at once and then every few milliseconds, so a stop takes as long as its processes do."""
+    deadline = time.monotonic() + seconds
+    while True:
+        collect()
+        if done() or time.monotonic() >= deadline:
+            return
+        time.sleep(STOP_POLL_SECONDS)
 
 
 def _wake(signum: int, frame: object) -> None:
