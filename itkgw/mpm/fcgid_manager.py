@@ -247,7 +247,13 @@ class Manager:
         if len(self.clients) >= _MAX_CLIENTS:
             return "the backend manager has too many connections"
         per_identity = self.config.max_request_workers + _SPARE_CONNECTIONS
-        if sum(1 for client in self.clients.values() if client.asker.uid == uid) >= per_identity:
+        if self._held_by(uid) >= per_identity:
+            # Connections of children that have ended may not have been read yet (a burst of
+            # new connections while this loop was busy starting processes): they do not count.
+            for client in [client for client in self.clients.values() if client.asker.uid == uid]:
+                if _closed(client.sock):
+                    self._gone(client)
+        if self._held_by(uid) >= per_identity:
             if uid not in self.crowded:
                 log.error("mod_fcgid: uid %d holds %d connections to the backend manager; more are refused",
                           uid, per_identity)
@@ -255,6 +261,9 @@ class Manager:
             return f"uid {uid} holds {per_identity} connections already"
         self.crowded.discard(uid)
         return ""
+
+    def _held_by(self, uid: int) -> int:
+        return sum(1 for client in self.clients.values() if client.asker.uid == uid)
 
     def _readable(self, client: _Client) -> None:
         try:
@@ -542,6 +551,16 @@ def show_status(text: str, now: float) -> str:
 
 
 # -- small helpers -------------------------------------------------------------------
+
+
+def _closed(sock: socket.socket) -> bool:
+    """Whether the other end has closed ``sock`` (a non-blocking socket; nothing is consumed)."""
+    try:
+        return sock.recv(1, socket.MSG_PEEK) == b""
+    except BlockingIOError:
+        return False
+    except OSError:
+        return True
 
 
 def _answer(sock: socket.socket, message: dict[str, object]) -> bool:

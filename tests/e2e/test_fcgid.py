@@ -608,6 +608,46 @@ def test_one_identity_hoarding_manager_connections_does_not_crowd_out_another(it
     assert f"uid {bob.user.pw_uid} holds 32 connections to the backend manager" in server.error_log_text()
 
 
+CLOSE_AT_ONCE_CGI = """#!/usr/bin/python3
+import os, socket
+for _ in range(40):
+    sock = socket.socket(socket.AF_UNIX)
+    sock.connect(os.environ["QUERY_STRING"])
+    sock.close()
+print("Content-Type: text/plain")
+print()
+print("closed")
+"""
+
+
+def test_connections_of_ended_children_do_not_count_against_their_identity(itkgw_factory, docroots,
+                                                                          put: Put, ipc: str) -> None:
+    """A burst of short connections reaches the manager while it is busy (here: stopped):
+    those already closed when it gets to them must not fill the identity's share."""
+    bob = docroots[BOB]
+    put(bob, "info.php", INFO_PHP)
+    put(bob, "close.cgi", CLOSE_AT_ONCE_CGI)
+    server = start_fcgid(itkgw_factory, [fcgid_php(bob, "bob.test")], ipc,
+                         max_request_workers=16)
+    manager_socket = os.path.join(ipc, f"manager-{server.pid}-1.sock")
+    assert server.request("bob.test", "/info.php").status == 200
+    manager = next(proc.pid for proc in processes()
+                   if proc.uids == {0} and manager_socket in _open_sockets(proc.pid))
+    answers: list[int] = []
+    os.kill(manager, signal.SIGSTOP)
+    try:
+        assert server.request("bob.test", f"/close.cgi?{manager_socket}").body == b"closed\n"
+        thread = threading.Thread(target=lambda: answers.append(
+            server.request("bob.test", "/info.php", timeout=20).status))
+        thread.start()
+        time.sleep(0.5)  # its connection child has asked, behind the 40 closed connections
+    finally:
+        os.kill(manager, signal.SIGCONT)
+    thread.join(timeout=20)
+    assert answers == [200], server.error_log_text()
+    assert "connections to the backend manager" not in server.error_log_text()
+
+
 def test_a_manager_that_stops_answering_is_replaced(itkgw_factory, docroots, put: Put, ipc: str) -> None:
     alice = docroots[ALICE]
     put(alice, "slow.php", SLOW_PHP)
