@@ -914,7 +914,7 @@ class _Reader:
         return self.vhost_values(self.server, self.server, uncovered, shared, limits)
 
     def vhost_values(self, scope: _Scope, base: _Scope, listen: tuple[Address, ...],
-                     directories: list[DirSection], limits: Limits) -> VHost:
+                     directories: list[DirSection], limits: Limits) -> VHost | None:
         """A vhost from its own settings and the main server's (``base``), as Apache merges them."""
         own, inherited = scope.values, base.values
         where = scope.where if scope is not base else base.set_at.get("document_root", self.source)
@@ -972,6 +972,8 @@ class _Reader:
         at = scope.set_at.get("assign_user_id") or base.set_at.get("assign_user_id") or where
         checks.check_vhost_identity(values.get("assign_user_id"), f"vhost {values['server_name']}", at,
                                     limits, self.findings, values)
+        if "document_root" not in values:
+            return None  # reported already: no DocumentRoot to inherit
         directories = sorted(directories, key=lambda section: SECTION_KINDS.index(section.kind))
         core, modules = split_settings(Context.VHOST, values)
         return VHost(listen=listen, **core, directories=tuple(directories), modules=modules, where=where)

@@ -59,7 +59,6 @@ NOT_IMPLEMENTED: Mapping[str, tuple[str, str]] = {
     "addoutputfilter": ("mime_module", "remove the line; itkgw has no filters"),
     "multiviewsmatch": ("mime_module", "remove the line; itkgw does no content negotiation"),
     "passenv": ("env_module", "write SetEnv NAME VALUE"),
-    "setenvifexpr": ("setenvif_module", "write SetEnvIf with a request attribute, or RewriteRule's E= flag"),
     "rewritemap": ("rewrite_module", "write the mapping as RewriteRules"),
     "directoryslash": ("dir_module", "remove the line; itkgw always redirects /dir to /dir/"),
     "fallbackresource": ("dir_module", "write a RewriteRule in the <VirtualHost>"),

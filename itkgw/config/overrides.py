@@ -57,6 +57,7 @@ DIRECTIVE_CLASSES: dict[str, frozenset[str]] = {
     "setenvif": frozenset({FILEINFO}),
     "setenvifnocase": frozenset({FILEINFO}),
     "browsermatch": frozenset({FILEINFO}),
+    "setenvifexpr": frozenset({FILEINFO}),
     "browsermatchnocase": frozenset({FILEINFO}),
     # mod_expires
     "expiresactive": frozenset({INDEXES}),

@@ -139,7 +139,8 @@ def serve(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConf
     conditions = dirconf.modules.get(SetEnvIfSettings).conditions
     new_conditions = conditions != before.modules.get(SetEnvIfSettings).conditions  # of .htaccess files
     if new_conditions:
-        apply_env_conditions(conditions, request, plan.reqenv)
+        apply_env_conditions(conditions, request, plan.reqenv, lambda: context_for(
+            request, vhost.server_name, vhost.document_root, plan.reqenv, before.fs_path))
     # Access is judged after the .htaccess files are read, as httpd's walk comes before its
     # access checks: theirs may open what the configuration closes (AllowOverride AuthConfig).
     denied = plan.denied

@@ -137,7 +137,8 @@ def plan_request(config: ServerConfig, compiled: Compiled, vhost: VHost, request
     an internal redirect of a request on which a RewriteRule with END applied."""
     apply_redirects(vhost.redirects, request, vhost)
     reqenv: dict[str, str] = {}
-    apply_env_conditions(vhost.modules.get(SetEnvIfSettings).conditions, request, reqenv)
+    apply_env_conditions(vhost.modules.get(SetEnvIfSettings).conditions, request, reqenv,
+                         lambda: context_for(request, vhost.server_name, vhost.document_root, reqenv))
     url_path = request.path
     if vhost.rewrite_engine:
         reqenv.update(_rewrite_urls(vhost, request))
@@ -161,7 +162,8 @@ def plan_request(config: ServerConfig, compiled: Compiled, vhost: VHost, request
     if user_dir is not None:
         url_path, vhost = user_dir
     dirconf = merge(config, vhost, url_path)
-    apply_env_conditions(dirconf.modules.get(SetEnvIfSettings).conditions, request, reqenv)
+    apply_env_conditions(dirconf.modules.get(SetEnvIfSettings).conditions, request, reqenv,
+                         lambda: context_for(request, vhost.server_name, vhost.document_root, reqenv))
     denied = denial(request, vhost, dirconf, reqenv)
     identity = _identity(config, compiled, vhost, request, dirconf, reqenv)
     return Plan(url_path, dirconf, identity, reqenv, denied, vhost, site, site_path, vary, forced_type,

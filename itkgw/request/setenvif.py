@@ -14,6 +14,8 @@ from collections.abc import Callable, Sequence
 
 from itkgw.config.modules.setenvif import EnvCondition
 from itkgw.http.connection import Request
+from itkgw.rules.expr import Expr, parse_condition
+from itkgw.rules.expr_context import ExprContext
 from itkgw.rules.pcre import compile_regex, fill_groups
 
 #: The attributes that are not request headers (lower case), as mod_setenvif names them.
@@ -40,10 +42,21 @@ def _compiled(pattern: str, nocase: bool) -> tuple[re.Pattern[str], bool]:
     return compile_regex(pattern, nocase), False
 
 
+@functools.lru_cache(maxsize=256)
+def _expression(text: str) -> Expr:
+    return parse_condition(text)  # checked when the configuration was read
+
+
 def apply_env_conditions(conditions: Sequence[EnvCondition] | None, request: Request,
-                         reqenv: dict[str, str]) -> None:
-    """Each condition whose attribute matches sets or unsets its variables in ``reqenv``."""
+                         reqenv: dict[str, str], context: Callable[[], ExprContext]) -> None:
+    """Each condition whose attribute matches (or whose expression holds, for SetEnvIfExpr,
+    evaluated in ``context()``) sets or unsets its variables in ``reqenv``."""
     for condition in conditions or ():
+        if condition.expr:
+            holds, captures = _expression(condition.expr).boolean_and_captures(context())
+            if holds:
+                _assign(condition.assignments, reqenv, functools.partial(_fill_captures, captures=captures))
+            continue
         negated = condition.pattern.startswith("!")
         regex, plain = _compiled(condition.pattern[1:] if negated else condition.pattern, condition.nocase)
         match = None
@@ -53,16 +66,28 @@ def apply_env_conditions(conditions: Sequence[EnvCondition] | None, request: Req
                 break
         if (match is None) != negated:
             continue
-        for assignment in condition.assignments:
-            if assignment.startswith("!"):
-                reqenv.pop(assignment[1:], None)
-                continue
-            name, equals, value = assignment.partition("=")
-            if not equals:
-                value = "1"
-            elif match is not None and "$" in value and not plain:
-                value = fill_groups(value, match)
-            reqenv[name] = value
+        _assign(condition.assignments, reqenv,
+                functools.partial(fill_groups, match=match) if match is not None and not plain else str)
+
+
+def _assign(assignments: Sequence[str], reqenv: dict[str, str], filled: Callable[[str], str]) -> None:
+    """``NAME=value`` (the value's $N filled), ``NAME`` (1) and ``!NAME`` (unset)."""
+    for assignment in assignments:
+        if assignment.startswith("!"):
+            reqenv.pop(assignment[1:], None)
+            continue
+        name, equals, value = assignment.partition("=")
+        if not equals:
+            value = "1"
+        elif "$" in value:
+            value = filled(value)
+        reqenv[name] = value
+
+
+def _fill_captures(value: str, captures: tuple[str, ...]) -> str:
+    """$0..$9 of a SetEnvIfExpr value: the groups of the expression's last regex match."""
+    return re.sub(r"\$([0-9])", lambda ref: captures[int(ref.group(1))]
+                  if int(ref.group(1)) < len(captures) else "", value)
 
 
 def _values(attribute: str, request: Request, reqenv: dict[str, str]) -> list[str]:

@@ -286,6 +286,34 @@ def test_header_rules_with_env_apply_as_the_request_s_variables_say(itkgw_factor
     assert server.request("alice.test", "/hv/h.php").body == b"-"
 
 
+#: SetEnvIfExpr among SetEnvIf lines; each result was compared with Apache + mod_setenvif.
+SETENVIFEXPR = r"""SetEnvIfExpr "req('X-Proto') == 'https'" A=on
+SetEnvIfExpr "%{HTTP_USER_AGENT} =~ m#^curl/([0-9]+)\.([0-9]+)#" B=major$1.minor$2 C
+SetEnvIfExpr "-z req('X-None')" D=empty
+SetEnvIf X-Proto "^(.*)$" E=$1
+SetEnvIfExpr "reqenv('E') == 'https'" F
+SetEnvIfExpr "%{QUERY_STRING} =~ /x=([a-z]+)/" A=q$1
+SetEnvIfExpr "%{REQUEST_FILENAME} =~ /env\.php$/" G=file !D
+"""
+
+
+def test_setenvifexpr_sets_variables_when_its_expression_holds(itkgw_factory, docroots, put: Put) -> None:
+    alice = docroots[ALICE]
+    put(alice, "sx/.htaccess", SETENVIFEXPR)
+    put(alice, "sx/env.php", "<?php foreach (['A', 'B', 'C', 'D', 'E', 'F', 'G'] as $n) "
+                             "echo $n, '=', var_export(getenv($n), true), ' ';\n")
+    in_vhost = [{"expr": "req('X-Tenant') =~ /^t-([a-z]+)$/", "env": ["TENANT=$1"]}]
+    server = serve(itkgw_factory, alice, "FileInfo", set_env_if=in_vhost)
+    curl = server.request("alice.test", "/sx/env.php",
+                          headers={"User-Agent": "curl/8.1.2", "X-Proto": "https"})
+    assert curl.body == b"A='on' B='major8.minor1' C='1' D=false E='https' F='1' G='file' "
+    browser = server.request("alice.test", "/sx/env.php?x=abc", headers={"User-Agent": "Mozilla",
+                                                                          "X-None": "x"})
+    assert browser.body == b"A='qabc' B=false C=false D=false E='' F=false G='file' "
+    put(alice, "tenant.php", "<?php echo getenv('TENANT');\n")
+    assert server.request("alice.test", "/tenant.php", headers={"X-Tenant": "t-acme"}).body == b"acme"
+
+
 def test_a_changed_htaccess_counts_from_the_next_request(itkgw_factory, docroots, put: Put) -> None:
     alice = docroots[ALICE]
     htaccess = put(alice, "live/.htaccess", "Header set X-Version one\n")

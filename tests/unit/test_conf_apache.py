@@ -617,6 +617,27 @@ def test_setenvif_lines_of_the_server_run_before_the_vhost_s(tmp_path: Path) -> 
     assert "expected" in only(problems(tmp_path, vhost_file(tmp_path, body="SetEnvIf Host")))
 
 
+def test_setenvifexpr_lines_take_their_place_among_the_setenvif_lines(tmp_path: Path) -> None:
+    vhost = the_vhost(tmp_path, server="SetEnvIf X-Proto ^https$ SECURE\n",
+                      body="SetEnvIfExpr \"req('X-Api') =~ /^v([0-9])$/\" API=$1 !SECURE\n"
+                           "BrowserMatch ^curl IS_CURL")
+    assert vhost.modules.get(SetEnvIfSettings).conditions == (
+        EnvCondition("X-Proto", "^https$", ("SECURE",)),
+        EnvCondition("", "", ("API=$1", "!SECURE"), expr="req('X-Api') =~ /^v([0-9])$/"),
+        EnvCondition("User-Agent", "^curl", ("IS_CURL",)))
+    assert only(problems(tmp_path, vhost_file(tmp_path, body='SetEnvIfExpr "req(" A'))).startswith(
+        "httpd.conf:9: SetEnvIfExpr: cannot parse the expression:")
+    assert "expected" in only(problems(tmp_path, vhost_file(tmp_path, body='SetEnvIfExpr "true"')))
+    assert "not available with --compat=2.2" in only(problems(
+        tmp_path, vhost_file(tmp_path, body='SetEnvIfExpr "true" A'), compat="2.2"))
+
+
+def test_a_vhost_with_no_document_root_anywhere_is_an_error_not_a_crash(tmp_path: Path) -> None:
+    text = HEAD + "<VirtualHost *:8080>\nServerName a.test\n</VirtualHost>\n"
+    assert only(problems(tmp_path, text)).endswith(
+        "no DocumentRoot, and the main server has none to inherit (add DocumentRoot /path/to/site)")
+
+
 def test_limit_sections_hold_method_masked_access_rules(tmp_path: Path) -> None:
     vhost = the_vhost(tmp_path, body=f"""<Directory {tmp_path}>
         Require all denied

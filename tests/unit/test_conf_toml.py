@@ -113,7 +113,7 @@ def test_rows_without_a_toml_key_say_which_setting_they_feed() -> None:
         "php_flag": "php_settings", "php_admin_value": "php_settings", "php_admin_flag": "php_settings",
         "RewriteCond": "rewrite_rules", "Order": "access", "Allow": "access", "Deny": "access",
         "Satisfy": "access", "SetEnvIfNoCase": "set_env_if", "BrowserMatch": "set_env_if",
-        "BrowserMatchNoCase": "set_env_if",
+        "BrowserMatchNoCase": "set_env_if", "SetEnvIfExpr": "set_env_if",
     }
     for field in set(feeding.values()):
         assert any(d.key == field for d in DIRECTIVES), f"{field} has a TOML row"
@@ -125,7 +125,8 @@ def test_only_the_24_features_are_missing_from_22() -> None:
                        "assign_group_id_expr", "require", "cgi_script_timeout", "proxy_timeout",
                        "proxy_pass_match", "proxy_fcgi_backend_type", "cgi_pass_auth", "allow_override_list"}
     apache_only = {d.name for d in DIRECTIVES if not d.key and not d.available_in("2.2")}
-    assert apache_only == {"IncludeOptional", "Define", "UnDefine", "DefaultRuntimeDir", "Mutex"}
+    assert apache_only == {"IncludeOptional", "Define", "UnDefine", "DefaultRuntimeDir", "Mutex",
+                           "SetEnvIfExpr"}
 
 
 def test_apache_names_are_found_case_insensitively() -> None:

@@ -365,7 +365,8 @@ def test_request_headers_expiry_and_allowoverridelist_read_back_equal() -> None:
 def test_setenvif_conditions_read_back_equal() -> None:
     config = small_model()
     conditions = (EnvCondition("Authorization", "(.+)", ("HTTP_AUTHORIZATION=$1",)),
-                  EnvCondition("User-Agent", "^curl", ("IS_CURL", "!OTHER"), nocase=True))
+                  EnvCondition("User-Agent", "^curl", ("IS_CURL", "!OTHER"), nocase=True),
+                  EnvCondition("", "", ("API=$1",), expr="req('X-Api') =~ /^v([0-9])$/"))
     vhost = dataclasses.replace(config.vhosts[0], modules=ModuleSettings((SetEnvIfSettings(conditions),)))
     assert_round_trip(dataclasses.replace(config, vhosts=(vhost,)))
 

@@ -1,12 +1,14 @@
-"""mod_setenvif: request variables set from the request's attributes (SetEnvIf, BrowserMatch)."""
+"""mod_setenvif: request variables set from the request's attributes (SetEnvIf, BrowserMatch,
+SetEnvIfExpr)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import ClassVar
 
-from itkgw.config.directive import NOWHERE, VHOST_DIRECTORY, Context, Directive, Module
+from itkgw.config.directive import NOWHERE, ONLY_24, VHOST_DIRECTORY, Context, Directive, Module
 from itkgw.config.kinds import Kind, check_regex
+from itkgw.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -19,9 +21,14 @@ class EnvCondition:
     pattern: str
     assignments: tuple[str, ...]
     nocase: bool = False
+    #: SetEnvIfExpr: an ap_expr condition instead of attribute and pattern; $0..$9 in the
+    #: values are the groups of its last regex match.
+    expr: str = ""
 
     def toml_form(self) -> dict[str, object]:
         """As ``itkgw convert`` writes it (EnvConditions reads it back)."""
+        if self.expr:
+            return {"expr": self.expr, "env": list(self.assignments)}
         return {"attribute": self.attribute, "pattern": self.pattern, "env": list(self.assignments),
                 "nocase": self.nocase}
 
@@ -34,7 +41,7 @@ class EnvConditions(Kind):
     #: BrowserMatch: the attribute is User-Agent and is not written.
     attribute: str = ""
 
-    expects: ClassVar[str] = "a list of {attribute, pattern, env, nocase} tables"
+    expects: ClassVar[str] = "a list of {attribute, pattern, env, nocase} or {expr, env} tables"
     toml_example: ClassVar[str] = ('[{ attribute = "Authorization", pattern = "(.+)", '
                                    'env = ["HTTP_AUTHORIZATION=$1"] }]')
     args_example: ClassVar[str] = 'SetEnvIf Authorization "(.+)" HTTP_AUTHORIZATION=$1'
@@ -50,6 +57,11 @@ class EnvConditions(Kind):
             raise self.wrong_toml(value, where)
         conditions = []
         for item in value:
+            if isinstance(item, dict) and "expr" in item:
+                table = self.table(item, where, ("expr", "env"), ())
+                env = self.string_list(table["env"], where)
+                conditions.append(expr_condition(str(table["expr"]), tuple(env), where))
+                continue
             table = self.table(item, where, ("attribute", "pattern", "env"), ("nocase",))
             env = self.string_list(table["env"], where)
             conditions.append(self.condition(str(table["attribute"]), str(table["pattern"]), tuple(env),
@@ -61,6 +73,37 @@ class EnvConditions(Kind):
                   where: str) -> EnvCondition:
         check_regex(pattern.removeprefix("!"), where, "SetEnvIf", nocase)
         return EnvCondition(attribute, pattern, assignments, nocase)
+
+
+@dataclass(frozen=True)
+class EnvExprConditions(Kind):
+    """SetEnvIfExpr expr [!]var[=value]..."""
+
+    expects: ClassVar[str] = "a list of {expr, env} tables"
+    toml_example: ClassVar[str] = ('[{ expr = "req(\'X-Forwarded-Proto\') == \'https\'", '
+                                   'env = ["HTTPS=on"] }]')
+    args_example: ClassVar[str] = 'SetEnvIfExpr "req(\'X-Forwarded-Proto\') == \'https\'" HTTPS=on'
+
+    def from_args(self, args: list[str], where: str) -> tuple[EnvCondition, ...]:
+        if len(args) < 2:
+            raise self.wrong_args(args, where)
+        return (expr_condition(args[0], tuple(args[1:]), where),)
+
+    def from_toml(self, value: object, where: str) -> tuple[EnvCondition, ...]:
+        return EnvConditions().from_toml(value, where)
+
+
+def expr_condition(text: str, assignments: tuple[str, ...], where: str) -> EnvCondition:
+    """A SetEnvIfExpr line, its expression checked as httpd checks it when reading the file."""
+    from itkgw.rules.expr import ExprError, parse_condition  # the expression engine is needed only here
+
+    try:
+        parse_condition(text)
+    except ExprError as exc:
+        at = f" at character {exc.position + 1}" if 0 <= exc.position < len(text) else ""
+        raise ConfigError(where, f"SetEnvIfExpr: cannot parse the expression: {exc.message}{at}",
+                          exc.hint or "see the ap_expr syntax of Apache 2.4") from None
+    return EnvCondition("", "", assignments, expr=text)
 
 
 @dataclass(frozen=True)
@@ -83,7 +126,7 @@ MODULE = Module(
     identifiers=("setenvif_module", "mod_setenvif.c"),
     directives=(
         Directive("SetEnvIf", "set_env_if", VHOST_DIRECTORY, EnvConditions(), _HOW, field="conditions",
-                  repeat=True, also_from="SetEnvIfNoCase, BrowserMatch, BrowserMatchNoCase"),
+                  repeat=True, also_from="SetEnvIfNoCase, BrowserMatch, BrowserMatchNoCase, SetEnvIfExpr"),
         Directive("SetEnvIfNoCase", "", NOWHERE, EnvConditions(nocase=True),
                   "SetEnvIf with a case-insensitive pattern", field="set_env_if", repeat=True,
                   apache=VHOST_DIRECTORY),
@@ -91,6 +134,9 @@ MODULE = Module(
                   "SetEnvIf User-Agent", field="set_env_if", repeat=True, apache=VHOST_DIRECTORY),
         Directive("BrowserMatchNoCase", "", NOWHERE, EnvConditions(nocase=True, attribute="User-Agent"),
                   "SetEnvIfNoCase User-Agent", field="set_env_if", repeat=True, apache=VHOST_DIRECTORY),
+        Directive("SetEnvIfExpr", "", NOWHERE, EnvExprConditions(),
+                  "SetEnvIf with an ap_expr condition", field="set_env_if", repeat=True,
+                  apache=VHOST_DIRECTORY, series=ONLY_24, instead="SetEnvIf with a request attribute"),
     ),
     settings={Context.VHOST: SetEnvIfSettings, Context.DIRECTORY: SetEnvIfSettings},
 )
