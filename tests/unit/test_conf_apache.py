@@ -618,13 +618,14 @@ def test_setenvif_lines_of_the_server_run_before_the_vhost_s(tmp_path: Path) -> 
 
 
 def test_setenvifexpr_lines_take_their_place_among_the_setenvif_lines(tmp_path: Path) -> None:
-    vhost = the_vhost(tmp_path, server="SetEnvIf X-Proto ^https$ SECURE\n",
-                      body="SetEnvIfExpr \"req('X-Api') =~ /^v([0-9])$/\" API=$1 !SECURE\n"
-                           "BrowserMatch ^curl IS_CURL")
+    """Debian's setenvif.conf has BrowserMatch lines at server level: every alias is read there."""
+    vhost = the_vhost(tmp_path, server="SetEnvIf X-Proto ^https$ SECURE\nBrowserMatch ^curl IS_CURL\n"
+                                       "SetEnvIfNoCase X-A ^b$ B\nSetEnvIfExpr true ALWAYS\n",
+                      body="SetEnvIfExpr \"req('X-Api') =~ /^v([0-9])$/\" API=$1 !SECURE")
     assert vhost.modules.get(SetEnvIfSettings).conditions == (
-        EnvCondition("X-Proto", "^https$", ("SECURE",)),
-        EnvCondition("", "", ("API=$1", "!SECURE"), expr="req('X-Api') =~ /^v([0-9])$/"),
-        EnvCondition("User-Agent", "^curl", ("IS_CURL",)))
+        EnvCondition("X-Proto", "^https$", ("SECURE",)), EnvCondition("User-Agent", "^curl", ("IS_CURL",)),
+        EnvCondition("X-A", "^b$", ("B",), nocase=True), EnvCondition("", "", ("ALWAYS",), expr="true"),
+        EnvCondition("", "", ("API=$1", "!SECURE"), expr="req('X-Api') =~ /^v([0-9])$/"))
     assert only(problems(tmp_path, vhost_file(tmp_path, body='SetEnvIfExpr "req(" A'))).startswith(
         "httpd.conf:9: SetEnvIfExpr: cannot parse the expression:")
     assert "expected" in only(problems(tmp_path, vhost_file(tmp_path, body='SetEnvIfExpr "true"')))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from itkgw.config.directive import NOWHERE, ONLY_24, VHOST_DIRECTORY, Context, Directive, Module
+from itkgw.config.directive import EVERYWHERE, NOWHERE, ONLY_24, VHOST_DIRECTORY, Context, Directive, Module
 from itkgw.config.kinds import Kind, check_regex
 from itkgw.errors import ConfigError
 
@@ -129,14 +129,14 @@ MODULE = Module(
                   repeat=True, also_from="SetEnvIfNoCase, BrowserMatch, BrowserMatchNoCase, SetEnvIfExpr"),
         Directive("SetEnvIfNoCase", "", NOWHERE, EnvConditions(nocase=True),
                   "SetEnvIf with a case-insensitive pattern", field="set_env_if", repeat=True,
-                  apache=VHOST_DIRECTORY),
+                  apache=EVERYWHERE),
         Directive("BrowserMatch", "", NOWHERE, EnvConditions(attribute="User-Agent"),
-                  "SetEnvIf User-Agent", field="set_env_if", repeat=True, apache=VHOST_DIRECTORY),
+                  "SetEnvIf User-Agent", field="set_env_if", repeat=True, apache=EVERYWHERE),
         Directive("BrowserMatchNoCase", "", NOWHERE, EnvConditions(nocase=True, attribute="User-Agent"),
-                  "SetEnvIfNoCase User-Agent", field="set_env_if", repeat=True, apache=VHOST_DIRECTORY),
+                  "SetEnvIfNoCase User-Agent", field="set_env_if", repeat=True, apache=EVERYWHERE),
         Directive("SetEnvIfExpr", "", NOWHERE, EnvExprConditions(),
                   "SetEnvIf with an ap_expr condition", field="set_env_if", repeat=True,
-                  apache=VHOST_DIRECTORY, series=ONLY_24, instead="SetEnvIf with a request attribute"),
+                  apache=EVERYWHERE, series=ONLY_24, instead="SetEnvIf with a request attribute"),
     ),
     settings={Context.VHOST: SetEnvIfSettings, Context.DIRECTORY: SetEnvIfSettings},
 )
