@@ -556,16 +556,22 @@ class ExprText(Text):
     args_example: ClassVar[str] = "one expression, quoted if it has spaces, e.g. %{reqenv:ITKUID}"
 
     def check(self, value: str, where: str) -> str:
-        from itkgw.rules.expr import ExprError, parse  # the expression engine is needed only here
-
         super().check(value, where)
-        try:
-            parse(value)
-        except ExprError as exc:
-            at = f" at character {exc.position + 1}" if 0 <= exc.position < len(value) else ""
-            raise ConfigError(where, f"cannot parse {self.directive}: {exc.message}{at}",
-                              exc.hint or "see the ap_expr syntax of Apache 2.4") from None
+        check_expr(value, where, f"cannot parse {self.directive}")
         return value
+
+
+def check_expr(text: str, where: str, failure: str, condition: bool = False) -> None:
+    """Raise a ConfigError starting with ``failure`` when ``text`` is no ap_expr: its string
+    form, or (``condition``) its condition form."""
+    from itkgw.rules.expr import ExprError, parse, parse_condition  # needed only here
+
+    try:
+        (parse_condition if condition else parse)(text)
+    except ExprError as exc:
+        at = f" at character {exc.position + 1}" if 0 <= exc.position < len(text) else ""
+        raise ConfigError(where, f"{failure}: {exc.message}{at}",
+                          exc.hint or "see the ap_expr syntax of Apache 2.4") from None
 
 
 @dataclass(frozen=True)

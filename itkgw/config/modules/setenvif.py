@@ -7,8 +7,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from itkgw.config.directive import EVERYWHERE, NOWHERE, ONLY_24, VHOST_DIRECTORY, Context, Directive, Module
-from itkgw.config.kinds import Kind, check_regex
-from itkgw.errors import ConfigError
+from itkgw.config.kinds import Kind, check_expr, check_regex
 
 
 @dataclass(frozen=True)
@@ -95,14 +94,7 @@ class EnvExprConditions(Kind):
 
 def expr_condition(text: str, assignments: tuple[str, ...], where: str) -> EnvCondition:
     """A SetEnvIfExpr line, its expression checked as httpd checks it when reading the file."""
-    from itkgw.rules.expr import ExprError, parse_condition  # the expression engine is needed only here
-
-    try:
-        parse_condition(text)
-    except ExprError as exc:
-        at = f" at character {exc.position + 1}" if 0 <= exc.position < len(text) else ""
-        raise ConfigError(where, f"SetEnvIfExpr: cannot parse the expression: {exc.message}{at}",
-                          exc.hint or "see the ap_expr syntax of Apache 2.4") from None
+    check_expr(text, where, "SetEnvIfExpr: cannot parse the expression", condition=True)
     return EnvCondition("", "", assignments, expr=text)
 
 
