@@ -19,8 +19,17 @@ ROOT = Identity("root", "root", 0, 0)
 WWW = Identity("www-data", "www-data", 33, 33)
 
 
-def _open_files() -> int:
-    return len(os.listdir("/proc/self/fd"))
+def _descriptors_of(file: object) -> int:
+    """How many of this process's descriptors are open on ``file`` (the garbage collector
+    closing an unrelated one meanwhile does not count)."""
+    target = os.readlink(f"/proc/self/fd/{file.fileno()}")  # type: ignore[attr-defined]
+    count = 0
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            count += os.readlink(f"/proc/self/fd/{fd}") == target
+        except OSError:
+            continue  # the directory's own descriptor, closed by now
+    return count
 
 
 def test_a_connection_arrives_whole_with_its_descriptor() -> None:
@@ -50,11 +59,11 @@ def test_a_closed_peer_reads_as_none() -> None:
 def test_a_malformed_message_is_refused_and_its_descriptor_closed(meta: bytes) -> None:
     ours, theirs = handoff.pair()
     with tempfile.TemporaryFile() as passed, ours, theirs:
-        before = _open_files()
+        assert _descriptors_of(passed) == 1
         ours.sendmsg([meta], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [passed.fileno()]))])
         with pytest.raises(HandoffError):
             handoff.receive(theirs)
-        assert _open_files() == before
+        assert _descriptors_of(passed) == 1
 
 
 def test_a_message_without_a_descriptor_is_refused() -> None:
