@@ -247,13 +247,15 @@ class Manager:
         if len(self.clients) >= _MAX_CLIENTS:
             return "the backend manager has too many connections"
         per_identity = self.config.max_request_workers + _SPARE_CONNECTIONS
-        if self._held_by(uid) >= per_identity:
+        held = [client for client in self.clients.values() if client.asker.uid == uid]
+        if len(held) >= per_identity:
             # Connections of children that have ended may not have been read yet (a burst of
             # new connections while this loop was busy starting processes): they do not count.
-            for client in [client for client in self.clients.values() if client.asker.uid == uid]:
+            for client in held:
                 if _closed(client.sock):
                     self._gone(client)
-        if self._held_by(uid) >= per_identity:
+            held = [client for client in held if client.sock.fileno() >= 0]
+        if len(held) >= per_identity:
             if uid not in self.crowded:
                 log.error("mod_fcgid: uid %d holds %d connections to the backend manager; more are refused",
                           uid, per_identity)
@@ -261,9 +263,6 @@ class Manager:
             return f"uid {uid} holds {per_identity} connections already"
         self.crowded.discard(uid)
         return ""
-
-    def _held_by(self, uid: int) -> int:
-        return sum(1 for client in self.clients.values() if client.asker.uid == uid)
 
     def _readable(self, client: _Client) -> None:
         try:

@@ -16,7 +16,7 @@ from itkgw.config.modules.setenvif import EnvCondition
 from itkgw.http.connection import Request
 from itkgw.rules.expr import Expr, parse_condition
 from itkgw.rules.expr_context import ExprContext
-from itkgw.rules.pcre import compile_regex, fill_groups
+from itkgw.rules.pcre import compile_regex, fill_group_values, fill_groups
 
 #: The attributes that are not request headers (lower case), as mod_setenvif names them.
 _SPECIAL: dict[str, Callable[[Request], str]] = {
@@ -55,7 +55,7 @@ def apply_env_conditions(conditions: Sequence[EnvCondition] | None, request: Req
         if condition.expr:
             holds, captures = _expression(condition.expr).boolean_and_captures(context())
             if holds:
-                _assign(condition.assignments, reqenv, functools.partial(_fill_captures, captures=captures))
+                _assign(condition.assignments, reqenv, functools.partial(fill_group_values, groups=captures))
             continue
         negated = condition.pattern.startswith("!")
         regex, plain = _compiled(condition.pattern[1:] if negated else condition.pattern, condition.nocase)
@@ -82,12 +82,6 @@ def _assign(assignments: Sequence[str], reqenv: dict[str, str], filled: Callable
         elif "$" in value:
             value = filled(value)
         reqenv[name] = value
-
-
-def _fill_captures(value: str, captures: tuple[str, ...]) -> str:
-    """$0..$9 of a SetEnvIfExpr value: the groups of the expression's last regex match."""
-    return re.sub(r"\$([0-9])", lambda ref: captures[int(ref.group(1))]
-                  if int(ref.group(1)) < len(captures) else "", value)
 
 
 def _values(attribute: str, request: Request, reqenv: dict[str, str]) -> list[str]:

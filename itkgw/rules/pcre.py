@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Sequence
 
 _POSIX_CLASSES = {
     "alnum": "a-zA-Z0-9", "alpha": "a-zA-Z", "ascii": "\\x00-\\x7f", "blank": " \\t",
@@ -42,7 +43,11 @@ _GROUP_REFERENCE = re.compile(r"\$(\d)")
 def fill_groups(template: str, match: re.Match[str]) -> str:
     """``$0``..``$9`` of ``template`` replaced by the match's groups (an unmatched or
     missing one by nothing), as httpd fills a ProxyPassMatch or RedirectMatch URL."""
-    groups = [match.group(0), *match.groups()]
+    return fill_group_values(template, (match.group(0), *match.groups()))
+
+
+def fill_group_values(template: str, groups: Sequence[str | None]) -> str:
+    """``$0``..``$9`` of ``template`` replaced by ``groups`` (a missing or unmatched one by nothing)."""
     return _GROUP_REFERENCE.sub(lambda ref: (groups[int(ref.group(1))] or "")
                                 if int(ref.group(1)) < len(groups) else "", template)
 
