@@ -59,6 +59,8 @@ log = logging.getLogger("itkgw.pool")
 #: What the manager keeps of root's capabilities.
 MANAGER_CAPS = (prctl.CAP_SETUID, prctl.CAP_SETGID, prctl.CAP_SYS_NICE, prctl.CAP_KILL)
 _TICK_SECONDS = 0.25
+#: The states of a worker that will take the next connection in its pool's socket.
+_WAITING_STATES = frozenset({SlotState.READY, SlotState.STARTING})
 _STOP_GRACE_SECONDS = 3.0
 #: The answer to a connection no worker could take within Timeout.
 _BUSY_BODY = b"Every worker of this site is busy: retry\n"
@@ -292,9 +294,10 @@ class PoolManager:
     def _feed(self, pool: Pool) -> None:
         """Write waiting connections into the pool's socket, starting a worker for each that
         no free worker will take; watch for room when the socket is full."""
+        free, _ = self._tally(pool)
         while pool.waiting:
-            if self._free_workers(pool) <= 0:
-                self._start_worker(pool)
+            if free <= 0 and self._start_worker(pool):
+                free += 1
             waiting = pool.waiting[0]
             try:
                 wire.send(pool.ours, waiting.handoff)
@@ -303,34 +306,41 @@ class PoolManager:
             except (OSError, HandoffError) as exc:
                 log.error("pool manager: cannot pass a connection to the pool of %s: %s",
                           pool.describe(), exc)
+            else:
+                pool.delivered += 1
+                pool.sent_at.append(time.monotonic())
+                free -= 1
             pool.waiting.popleft()
             wire.close_descriptor(waiting.handoff.fd)
-            pool.delivered += 1
-            pool.sent_at.append(time.monotonic())
-        self._staff(pool)
+        self._staff(pool, free)
         if pool.watching_room != bool(pool.waiting):
             pool.watching_room = bool(pool.waiting)
             events = selectors.EVENT_READ | (selectors.EVENT_WRITE if pool.waiting else 0)
             self.selector.modify(pool.ours, events, pool)
 
-    def _staff(self, pool: Pool) -> None:
+    def _staff(self, pool: Pool, free: int) -> None:
         """Start workers for connections in the pool's socket that no worker will take (those
         that would have ended after a graceful restart, or were killed, before taking them)."""
-        while self._free_workers(pool) < 0 and self._start_worker(pool):
-            pass
+        while free < 0 and self._start_worker(pool):
+            free += 1
 
     def _in_socket(self, pool: Pool) -> int:
         """Connections written into the pool's socket that no worker has taken yet."""
-        scoreboard = self.ctx.scoreboard
-        taken = sum(scoreboard.slot(index).connections for index in pool.workers.values())
-        return pool.delivered - pool.taken_by_ended - pool.taken_back - taken
+        return self._tally(pool)[1]
 
-    def _free_workers(self, pool: Pool) -> int:
-        """Workers waiting for a connection, less the connections in the socket before them."""
-        scoreboard = self.ctx.scoreboard
-        idle = sum(1 for pid, index in pool.workers.items() if pid not in pool.ending
-                   and scoreboard.slot(index).state in (SlotState.READY, SlotState.STARTING))
-        return idle - self._in_socket(pool)
+    def _tally(self, pool: Pool) -> tuple[int, int]:
+        """The pool's free workers (those waiting for a connection and not told to end, less
+        the connections in the socket before them) and the connections in its socket, from
+        one read of each worker's slot."""
+        idle = taken = 0
+        read = self.ctx.scoreboard.state_and_connections
+        for pid, index in pool.workers.items():
+            state, connections = read(index)
+            taken += connections
+            if state in _WAITING_STATES and pid not in pool.ending:
+                idle += 1
+        in_socket = pool.delivered - pool.taken_by_ended - pool.taken_back - taken
+        return idle - in_socket, in_socket
 
     def _start_worker(self, pool: Pool) -> bool:
         """Start a worker for ``pool``; False when PoolMaxWorkers or the scoreboard forbid it."""

@@ -48,6 +48,8 @@ _LAYOUT = (
     ("request", f"{TEXT_BYTES}s"),
 )
 _SLOT = struct.Struct("<" + "".join(code for _, code in _LAYOUT))
+#: The fields from pid to connections, read in one go.
+_HEAD_FIELDS = struct.Struct("<" + "".join(code for _, code in _LAYOUT[:5]))
 _FIELD = {name: struct.Struct("<" + code) for name, code in _LAYOUT}
 _OFFSET = {name: struct.calcsize("<" + "".join(code for _, code in _LAYOUT[:i]))
            for i, (name, _) in enumerate(_LAYOUT)}
@@ -250,6 +252,13 @@ class Scoreboard:
         if not 0 <= index < self.size:
             raise IndexError(f"slot {index} is not in 0..{self.size - 1}")
         return SlotView(self._buffer, _HEADER_SIZE + index * _SLOT.size)
+
+    def state_and_connections(self, index: int) -> tuple[int, int]:
+        """A slot's state and connections served, in one read: the pool manager counts
+        these for every connection it passes on."""
+        base = _HEADER_SIZE + index * _SLOT.size
+        _, state, _, _, connections = _HEAD_FIELDS.unpack_from(self._buffer, base)
+        return state, connections
 
     def _states(self) -> list[SlotState]:
         field, offset = _FIELD["state"], _HEADER_SIZE + _OFFSET["state"]
