@@ -8,6 +8,7 @@ connection children only read them. Field metadata ``doc`` is the text
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
@@ -47,11 +48,16 @@ class ModuleSettings:
 
     items: tuple[Any, ...] = ()
 
+    @functools.cached_property
+    def _by_kind(self) -> dict[type, Any]:
+        """The items by their class: a request asks a dozen times."""
+        return {type(item): item for item in self.items}
+
     def get(self, kind: type[Settings]) -> Settings:
         """The settings of the module whose class is ``kind``, or its defaults when none are set."""
-        for item in self.items:
-            if isinstance(item, kind):
-                return item
+        item = self._by_kind.get(kind)
+        if item is not None:
+            return item
         default = _DEFAULT_SETTINGS.get(kind)
         if default is None:
             default = _DEFAULT_SETTINGS[kind] = kind()  # frozen, so one instance serves every asker

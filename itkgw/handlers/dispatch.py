@@ -41,6 +41,9 @@ from itkgw.rules import rewrite
 from itkgw.rules.rewrite import RewriteRule
 
 log = logging.getLogger("itkgw.core")
+_cgi_log = logging.getLogger("itkgw.cgi")
+_fcgid_log = logging.getLogger("itkgw.fcgid")
+_proxy_log = logging.getLogger("itkgw.proxy_fcgi")
 
 
 @dataclass(frozen=True)
@@ -433,14 +436,14 @@ def _to_fastcgi(conn: HTTPConnection, plan: Plan, config: ServerConfig, dirconf:
     except ValueError as exc:
         raise HTTPError(500, str(exc)) from None
     timeout = plan.vhost.modules.get(ProxySettings).timeout or config.timeout
-    proxy_fcgi.serve(conn, handler, env, timeout, logging.getLogger("itkgw.proxy_fcgi"), script)
+    proxy_fcgi.serve(conn, handler, env, timeout, _proxy_log, script)
 
 
 def _serve_fcgid(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConfig, dirconf: DirConfig,
                  target: Script, backends: str) -> None:
     """An fcgid-script: mod_fcgid wants ExecCGI (or ScriptAlias) where the script is."""
     if not dirconf.exec_cgi and not dirconf.script_alias:
-        logging.getLogger("itkgw.fcgid").error(
+        _fcgid_log.error(
             "mod_fcgid: location of script %s does not have ExecCGI enabled", target.filename)
         raise HTTPError(403)
     env = _script_environ(request, plan, config, dirconf, target.script_name, target.filename,
@@ -520,7 +523,6 @@ def _serve_target(conn: HTTPConnection, request: Request, plan: Plan, config: Se
             static.answer_other_method(conn, request.method, _allow(dirconf))  # the method comes first
             return
         raise HTTPError(404, f"AcceptPathInfo {accept_path_info}: no path info after {target.filename}")
-    cgi_log = logging.getLogger("itkgw.cgi")
     persistent_php = kind == "php" and vhost.modules.get(PHPRunSettings).persistent
     if not (persistent_php or kind == "fcgid"):
         fcgid.release_held()  # a kept FastCGI process is not held through other work
@@ -530,7 +532,7 @@ def _serve_target(conn: HTTPConnection, request: Request, plan: Plan, config: Se
         _to_fcgid(conn, request, plan, config, dirconf, target, env, backends, php=True)
     elif kind == "php":
         phpcgi.run_php(conn, request, vhost, config, target.filename, target.script_name,
-                       target.path_info, dirconf.base_dir, cgi_log, settings=dirconf.php,
+                       target.path_info, dirconf.base_dir, _cgi_log, settings=dirconf.php,
                        extra_env=script_env(plan, dirconf),
                        request_settings=dirconf.modules.get(RequestSettings))
     elif kind == "fcgi":
@@ -543,7 +545,7 @@ def _serve_target(conn: HTTPConnection, request: Request, plan: Plan, config: Se
         env = _script_environ(request, plan, config, dirconf, target.script_name, target.filename,
                               target.path_info, dirconf.base_dir)
         timeout = dirconf.modules.get(CGISettings).script_timeout or config.timeout
-        cgi.run_cgi(conn, [target.filename], env, os.path.dirname(target.filename), timeout, cgi_log,
+        cgi.run_cgi(conn, [target.filename], env, os.path.dirname(target.filename), timeout, _cgi_log,
                     target.filename)
     else:
         content_type = plan.forced_type or dirconf.content_type_for(target.filename)

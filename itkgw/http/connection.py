@@ -378,14 +378,15 @@ class HTTPConnection:
         started = False
         while True:
             buffer = buffer.lstrip(b"\r\n")
-            if buffer and not started:
-                started = True
-                deadline = time.monotonic() + self.limits.timeout
-            end = self._head_end(buffer)
-            self._check_head_limits(buffer if end < 0 else buffer[:end])
-            if end >= 0:
-                self._pending = buffer[end:]
-                return buffer[:end]
+            if buffer:
+                if not started:
+                    started = True
+                    deadline = time.monotonic() + self.limits.timeout
+                end = self._head_end(buffer)
+                self._check_head_limits(buffer if end < 0 else buffer[:end])
+                if end >= 0:
+                    self._pending = buffer[end:]
+                    return buffer[:end]
             try:
                 data = self._recv(deadline)
             except (socket.timeout, TimeoutError):
@@ -495,7 +496,7 @@ class HTTPConnection:
     def _make_request(self, event: h11.Request) -> Request:
         method = event.method.decode("ascii")
         target = event.target.decode("latin-1")
-        headers = [(k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in event.headers]
+        headers = [(k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in event.headers.raw_items()]
         host_header = next((v for k, v in headers if k == "host"), "")
         raw = target
         if method == "OPTIONS" and target == "*":
@@ -713,10 +714,7 @@ class HTTPConnection:
         if chunked:
             headers.append(("Transfer-Encoding", "chunked"))
         if not reason:
-            try:
-                reason = HTTPStatus(status).phrase
-            except ValueError:
-                reason = ""
+            reason = _REASONS.get(status, "")
         elif "\r" in reason or "\n" in reason:
             raise HTTPError(500, "response reason phrase contains CR or LF")
         lines = [f"HTTP/1.1 {status} {reason}", *(f"{name}: {value}" for name, value in headers), "", ""]
@@ -932,6 +930,8 @@ class HTTPConnection:
             self.sock.close()
 
 
+#: The standard reason phrase of each status.
+_REASONS = {int(status): status.phrase for status in HTTPStatus}
 _NOT_IN_HOST = re.compile(r"[/\\ \t@]")
 _KEEP_ALIVE_TOKEN = re.compile(rb"^connection[ \t]*:[^\r\n]*\bkeep-alive\b", re.IGNORECASE | re.MULTILINE)
 _HTTP10_LINE = re.compile(rb"^([^\r\n]* )HTTP/1\.0(?=\r?\n)")

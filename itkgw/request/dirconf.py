@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from itkgw.config.kinds_structured import CGI_HANDLER, FCGID_HANDLER
 from itkgw.config.model import (
@@ -177,8 +177,12 @@ class Memo:
     def get(self, owners: tuple[object, ...], key: tuple[object, ...], compute: Callable[[], T]) -> T:
         full = (*map(id, owners), *key)
         hit = self.entries.get(full)
-        if hit is not None and all(kept is owner for kept, owner in zip(hit[0], owners, strict=True)):
-            return cast(T, hit[1])
+        if hit is not None:
+            for kept, owner in zip(hit[0], owners, strict=True):
+                if kept is not owner:
+                    break
+            else:
+                return hit[1]
         value = compute()
         if len(self.entries) >= self.limit:
             self.entries.clear()
