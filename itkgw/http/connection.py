@@ -2,16 +2,16 @@
 
 A connection child owns one blocking socket. It reads the request head itself
 first, so the limits Apache enforces (LimitRequestLine, LimitRequestFieldSize,
-LimitRequestFields) give their own statuses before h11 sees a byte, then lets
-h11 parse the head and frame the request body. Responses are written here, by
-h11's rules (Content-Length, else chunked for an HTTP/1.1 client, else the
-end of the connection; no body for HEAD, 204 and 304), without h11's
-per-event validation, which cost a quarter of a small response's time: the
-headers are checked here once. Each request gets a fresh h11 connection,
-handed the bytes the last one had read ahead. Timeouts: ``timeout`` for every
-read and for the whole head once its first byte arrived (slow-loris),
-``keep_alive_timeout`` while waiting for the next request on a persistent
-connection.
+LimitRequestFields) give their own statuses before any parser sees a byte,
+parses it by h11's grammar and rules (head.py), and lets h11 frame a request
+body. Responses are written here, by h11's rules (Content-Length, else
+chunked for an HTTP/1.1 client, else the end of the connection; no body for
+HEAD, 204 and 304), without h11's per-event validation, which cost a quarter
+of a small response's time: the headers are checked here once. Each request
+with a body gets a fresh h11 connection, handed the bytes the last one had
+read ahead. Timeouts: ``timeout`` for every read and for the whole head once
+its first byte arrived (slow-loris), ``keep_alive_timeout`` while waiting for
+the next request on a persistent connection.
 """
 
 from __future__ import annotations
@@ -36,6 +36,8 @@ import h11
 from itkgw import SERVER_SOFTWARE
 from itkgw.config.model import HeaderRule
 from itkgw.errors import HTTPError
+from itkgw.http.head import MalformedHead
+from itkgw.http.head import parse as parse_head
 
 _READ_SIZE = 65536
 #: How much of an unread request body we read and discard to keep a
@@ -351,6 +353,8 @@ class HTTPConnection:
         #: AddDefaultCharset of the current request: the charset a text/plain or text/html
         #: response without one is labelled with ("off": none).
         self.default_charset = "off"
+        #: The current request announced a body: its head went to h11 too, which frames it.
+        self._h11_fed = False
         #: The timeout last given to the socket (None: blocking, as accepted).
         self._timeout_set: float | None = None
 
@@ -468,6 +472,25 @@ class HTTPConnection:
         self._keep_alive_asked = bool(_KEEP_ALIVE_TOKEN.search(head))
         self._http10_kept = (self._keep_alive_asked and _HTTP10_LINE.match(head) is not None
                              and _HOST_LINE.search(head) is not None)
+        try:
+            parsed = parse_head(head)
+        except MalformedHead as exc:
+            raise HTTPError(exc.status, f"malformed request: {exc}") from None
+        self._h11_fed = parsed.framed
+        if parsed.framed:
+            self._start_body(head)
+        self.request = self._make_request(parsed.method, parsed.target, parsed.http_version, parsed.headers)
+        self.request.head = head
+        self.response_started = False
+        self._held_head = b""
+        self._held_response = None
+        self.status = 0
+        self.bytes_sent = 0
+        self._framing, self._response_done, self._continue_sent = _NO_BODY, False, False
+        return self.request
+
+    def _start_body(self, head: bytes) -> None:
+        """Hand a head that announces a body to h11, which frames the body after it."""
         self.h11.receive_data(_HTTP10_LINE.sub(rb"\1HTTP/1.1", head, 1) if self._http10_kept else head)
         try:
             event = self.h11.next_event()
@@ -481,22 +504,9 @@ class HTTPConnection:
         if self._pending:
             self.h11.receive_data(self._pending)
             self._pending = b""
-        self.request = self._make_request(event)
-        self.request.head = head
-        if self._http10_kept:
-            self.request.http_version = "1.0"
-        self.response_started = False
-        self._held_head = b""
-        self._held_response = None
-        self.status = 0
-        self.bytes_sent = 0
-        self._framing, self._response_done, self._continue_sent = _NO_BODY, False, False
-        return self.request
 
-    def _make_request(self, event: h11.Request) -> Request:
-        method = event.method.decode("ascii")
-        target = event.target.decode("latin-1")
-        headers = [(k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in event.headers.raw_items()]
+    def _make_request(self, method: str, target: str, http_version: str,
+                      headers: list[tuple[str, str]]) -> Request:
         host_header = next((v for k, v in headers if k == "host"), "")
         raw = target
         if method == "OPTIONS" and target == "*":
@@ -518,7 +528,7 @@ class HTTPConnection:
             target=target,
             path="/",
             query=query,
-            http_version=event.http_version.decode("ascii"),
+            http_version=http_version,
             headers=headers,
             host="",
             local_ip=self.local_ip,
@@ -550,8 +560,8 @@ class HTTPConnection:
             self._keep_alive_allowed = False
             raise HTTPError(413, "request body of %d bytes exceeds LimitRequestBody %d" % (
                 request.content_length, limit))
-        if self.h11.their_state is h11.DONE:
-            return  # read already (a request after an internal redirect has no body of its own)
+        if not self._h11_fed or self.h11.their_state is h11.DONE:
+            return  # none announced, or read already (an internal redirect has no body of its own)
         if self.h11.client_is_waiting_for_100_continue and not self._continue_sent:
             self._continue_sent = True
             self._send(b"HTTP/1.1 100 Continue\r\n\r\n")
@@ -885,9 +895,11 @@ class HTTPConnection:
         if not (bodiless or self.h11.their_state is h11.DONE) or not self._keep_alive_allowed:
             return False
         self.request = None
-        # Bytes of the next request that h11 already buffered go to the next one's parser.
-        self._pending = bytes(self.h11.trailing_data[0])
-        self.h11 = _new_parser()
+        if self._h11_fed:
+            # Bytes of the next request that h11 already buffered go to the next one's parser.
+            self._pending = bytes(self.h11.trailing_data[0])
+            self.h11 = _new_parser()
+            self._h11_fed = False
         return True
 
     def _drain_body(self) -> None:

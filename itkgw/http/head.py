@@ -1,0 +1,113 @@
+"""A request head parsed by RFC 9112's grammar, with h11's rules and answers.
+
+h11 reads a head through its connection's state machine and event objects,
+a sixth of the time of a small keep-alive request; a request without a body
+needs none of that machinery. This module applies the grammar h11 applies
+(request line, header fields, obsolete line folding) and the checks it makes
+(one Host, required in HTTP/1.1; one Content-Length value; Transfer-Encoding
+chunked only), with the statuses it hints. The connection still hands a head
+that announces a body to h11, which frames that body.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import NamedTuple
+
+_TOKEN = rb"[-!#$%&'*+.^_`|~0-9a-zA-Z]+"
+_REQUEST_LINE = re.compile(rb"(" + _TOKEN + rb") ([\x21-\x7e]+) HTTP/([0-9]\.[0-9])")
+_FIELD = re.compile(rb"(" + _TOKEN + rb"):[ \t]*((?:[^\x00\s]+(?:[ \t]+[^\x00\s]+)*)?)[ \t]*")
+_FOLD = re.compile(rb"[ \t]+")
+_DIGITS = re.compile(rb"[0-9]+")
+#: The longest Content-Length accepted (h11's CONTENT_LENGTH_MAX_DIGITS).
+_LENGTH_DIGITS = 20
+
+
+class MalformedHead(Exception):
+    """A head the grammar or its rules refuse; ``status`` is the answer (400, or 501)."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class Head(NamedTuple):
+    """A parsed request head: names lower-cased, bytes as latin-1 text."""
+
+    method: str
+    target: str
+    http_version: str
+    headers: list[tuple[str, str]]
+    #: Content-Length or Transfer-Encoding is present: a body follows, for h11 to frame.
+    framed: bool
+
+
+def parse(head: bytes) -> Head:
+    """The request line and header fields of ``head`` (ending in an empty CRLF line)."""
+    if not head.endswith(b"\r\n\r\n"):
+        raise MalformedHead("request head not ended by an empty line")
+    lines = head[:-4].split(b"\r\n")
+    line = _REQUEST_LINE.fullmatch(lines[0])
+    if line is None:
+        raise MalformedHead(f"illegal request line: {lines[0]!r}")
+    method, target, version = line.groups()
+    fields = []
+    for raw in _unfolded(lines[1:]):  # the grammar first, for every line, as h11 reads them
+        field = _FIELD.fullmatch(raw)
+        if field is None:
+            raise MalformedHead(f"illegal header line: {bytes(raw)!r}")
+        fields.append((field.group(1).lower(), field.group(2)))
+    headers: list[tuple[str, str]] = []
+    hosts = 0
+    length: bytes | None = None
+    chunked = False
+    for name, value in fields:
+        if name == b"host":
+            hosts += 1
+        elif name == b"content-length":
+            value = _one_length(value, length)
+            if length is not None:
+                continue  # the same length again: one header, as h11 keeps it
+            length = value
+        elif name == b"transfer-encoding":
+            if chunked:
+                raise MalformedHead("multiple Transfer-Encoding headers", 501)
+            value = value.lower()
+            if value != b"chunked":
+                raise MalformedHead("Only Transfer-Encoding: chunked is supported", 501)
+            chunked = True
+        headers.append((name.decode("latin-1"), value.decode("latin-1")))
+    if version == b"1.1" and hosts == 0:
+        raise MalformedHead("Missing mandatory Host: header")
+    if hosts > 1:
+        raise MalformedHead("Found multiple Host: headers")
+    return Head(method.decode("ascii"), target.decode("latin-1"), version.decode("ascii"), headers,
+                length is not None or chunked)
+
+
+def _unfolded(lines: list[bytes]) -> list[bytes]:
+    """Header lines with obsolete folding undone: a line starting with blanks continues the
+    one before, joined by one space."""
+    joined: list[bytes] = []
+    for line in lines:
+        fold = _FOLD.match(line)
+        if fold is None:
+            joined.append(line)
+        elif not joined:
+            raise MalformedHead("continuation line at start of headers")
+        else:
+            joined[-1] = joined[-1] + b" " + line[fold.end():]
+    return joined
+
+
+def _one_length(value: bytes, seen: bytes | None) -> bytes:
+    """A Content-Length field's single value; a list of equal values counts as one."""
+    lengths = {part.strip() for part in value.split(b",")}
+    if len(lengths) != 1:
+        raise MalformedHead("conflicting Content-Length headers")
+    length = lengths.pop()
+    if _DIGITS.fullmatch(length) is None or len(length) > _LENGTH_DIGITS:
+        raise MalformedHead("bad Content-Length")
+    if seen is not None and seen != length:
+        raise MalformedHead("conflicting Content-Length headers")
+    return length

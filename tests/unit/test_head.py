@@ -1,0 +1,111 @@
+"""The request head parser against h11 itself: the same heads, the same answers."""
+
+from __future__ import annotations
+
+import random
+
+import h11
+import pytest
+
+from itkgw.http.head import Head, MalformedHead, parse
+
+BASES = [
+    b"GET / HTTP/1.1\r\nHost: a.example\r\n\r\n",
+    b"GET /1k.txt?x=1&y=%20 HTTP/1.1\r\nHost: alice.localhost:8080\r\nUser-Agent: wrk\r\nAccept: */*\r\n\r\n",
+    b"POST /form.php HTTP/1.1\r\nHost: a\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\n",
+    b"PUT /up HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nExpect: 100-continue\r\n\r\n",
+    b"GET http://a.example/x HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
+    b"OPTIONS * HTTP/1.1\r\nHost: a\r\nX-Empty:\r\nX-Spaces:   a  b\t \r\n\r\n",
+    b"GET / HTTP/1.1\r\nHost: a\r\nX-Folded: one\r\n  two\r\n\tthree\r\n\r\n",
+]
+
+CASES = [
+    b"GET / HTTP/1.1\r\n\r\n",  # no Host
+    b"GET / HTTP/1.0\r\n\r\n",  # none needed
+    b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+    b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 5, 5\r\n\r\n",
+    b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 5, 6\r\n\r\n",
+    b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n",
+    b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: -1\r\n\r\n",
+    b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 123456789012345678901\r\n\r\n",
+    b"GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n",
+    b"GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: CHUNKED\r\n\r\n",
+    b"GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
+    b"GET / HTTP/1.1\r\nTransfer-Encoding: gzip\r\nBad Line\r\n\r\n",  # the grammar before the rules
+    b"GET / HTTP/1.1\r\n X: continued\r\nHost: a\r\n\r\n",
+    b"GET / HTTP/1.1\r\nHost : a\r\n\r\n",
+    b"GET / HTTP/1.1\r\nHost: a\rb\r\n\r\n",
+    b"GET / HTTP/1.1\r\nHost: a\x00\r\n\r\n",
+    b"GET / HTTP/1.1\r\nHost: \xe9t\xe9\x80\r\n\r\n",
+    b"GET /\xe9 HTTP/1.1\r\nHost: a\r\n\r\n",
+    b"GET  / HTTP/1.1\r\nHost: a\r\n\r\n",
+    b"GET / HTTP/1.1 \r\nHost: a\r\n\r\n",
+    b"GET / HTTP/2.0\r\nHost: a\r\n\r\n",
+    b"GET / HTTP/1\r\nHost: a\r\n\r\n",
+    b"G(T / HTTP/1.1\r\nHost: a\r\n\r\n",
+    b"GET / http/1.1\r\nHost: a\r\n\r\n",
+]
+
+#: Bytes a mutation inserts: separators, controls, obs-text and ordinary ones.
+_NOISE = b" \t\r:,;\x00\x01\x7f\x80\xff(aZ9-"
+
+
+def h11_answer(head: bytes) -> tuple[str, str, str, list[tuple[str, str]]] | int:
+    """What h11 makes of ``head``: the request, or the status it hints."""
+    parser = h11.Connection(h11.SERVER)
+    parser.receive_data(head)
+    try:
+        event = parser.next_event()
+    except h11.RemoteProtocolError as exc:
+        return exc.error_status_hint
+    assert isinstance(event, h11.Request), event
+    return (event.method.decode("ascii"), event.target.decode("latin-1"), event.http_version.decode("ascii"),
+            [(name.decode("latin-1").lower(), value.decode("latin-1")) for name, value in event.headers.raw_items()])
+
+
+def our_answer(head: bytes) -> tuple[str, str, str, list[tuple[str, str]]] | int:
+    try:
+        parsed = parse(head)
+    except MalformedHead as exc:
+        return exc.status
+    return parsed.method, parsed.target, parsed.http_version, parsed.headers
+
+
+def mutations(count: int, seed: int) -> list[bytes]:
+    """Heads with a byte inserted, replaced or removed somewhere before the closing empty line."""
+    rng = random.Random(seed)
+    heads = []
+    while len(heads) < count:
+        base = rng.choice(BASES + CASES)
+        at = rng.randrange(len(base) - 4)
+        kind = rng.randrange(3)
+        noise = bytes([rng.choice(_NOISE)])
+        head = (base[:at] + noise + base[at:] if kind == 0 else base[:at] + noise + base[at + 1:] if kind == 1
+                else base[:at] + base[at + 1:])
+        if head.find(b"\r\n\r\n") != len(head) - 4 or head.count(b"\n") != head.count(b"\r\n"):
+            continue  # the head would end elsewhere, or is refused for a bare LF before parsing
+        heads.append(head)
+    return heads
+
+
+@pytest.mark.parametrize("head", BASES + CASES)
+def test_each_head_gets_the_answer_h11_gives(head: bytes) -> None:
+    assert our_answer(head) == h11_answer(head)
+
+
+def test_thousands_of_mutated_heads_get_the_answers_h11_gives() -> None:
+    differing = [(head, ours, theirs) for head in mutations(4000, seed=20261203)
+                 if (ours := our_answer(head)) != (theirs := h11_answer(head))]
+    assert differing == []
+
+
+def test_a_head_announcing_a_body_is_marked_for_h11_to_frame() -> None:
+    assert parse(BASES[2]).framed and parse(BASES[3]).framed
+    assert not parse(BASES[1]).framed
+    assert parse(BASES[1]) == Head("GET", "/1k.txt?x=1&y=%20", "1.1",
+                                   [("host", "alice.localhost:8080"), ("user-agent", "wrk"), ("accept", "*/*")],
+                                   False)
+
+
+def test_folded_lines_are_joined_by_one_space() -> None:
+    assert ("x-folded", "one two three") in parse(BASES[6]).headers
