@@ -141,6 +141,13 @@ def decode_path(raw_path: str) -> str:
     """
     if not raw_path.startswith("/"):
         raise HTTPError(400, f"invalid URI path {raw_path!r}")
+    if "%" not in raw_path and "/." not in raw_path and "//" not in raw_path and "\0" not in raw_path:
+        return raw_path  # nothing to decode, merge or refuse: the path as it came
+    return _decoded(raw_path)
+
+
+def _decoded(raw_path: str) -> str:
+    """decode_path's work on a path that has escapes, dot segments or empty ones."""
     for index in range(len(raw_path)):
         if raw_path[index] == "%":
             escape_ = raw_path[index + 1 : index + 3]

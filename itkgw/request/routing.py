@@ -177,6 +177,8 @@ def denial(request: Request, vhost: VHost, dirconf: DirConfig, reqenv: dict[str,
     actually served once PATH_INFO and DirectoryIndex are resolved, since
     <Files> sections match that file's name.
     """
+    if dirconf.require is None and dirconf.access is None:
+        return None  # no rules: allowed (authz.is_allowed), without building a client for them
     client = authz.Client(
         remote_ip=request.remote_ip, method=request.method, env=reqenv, local_ip=request.local_ip,
         expr_context=lambda: context_for(request, vhost.server_name, vhost.document_root, reqenv,

@@ -14,7 +14,7 @@ import h11
 import pytest
 
 from itkgw.errors import HTTPError
-from itkgw.http.connection import HTTPConnection, Limits, decode_path
+from itkgw.http.connection import HTTPConnection, Limits, _decoded, decode_path
 
 CORPUS = Path(__file__).parent.parent / "corpus" / "http"
 _feeders: list[threading.Thread] = []
@@ -208,6 +208,23 @@ def test_decode_path_refuses(raw: str, status: int) -> None:
     with pytest.raises(HTTPError) as caught:
         decode_path(raw)
     assert caught.value.status == status
+
+
+def test_paths_without_escapes_or_dot_segments_decode_as_through_the_full_rules() -> None:
+    """The shortcut for plain paths gives what percent-decoding and segment merging give."""
+    rng = random.Random(20261203)
+    pieces = ["/", "a", "b.txt", ".", "..", "~", "%41", "%2e", "-", "é"]
+    for _ in range(3000):
+        raw = "/" + "".join(rng.choice(pieces) for _ in range(rng.randint(0, 6)))
+        try:
+            full: str | int = _decoded(raw)
+        except HTTPError as exc:
+            full = exc.status
+        try:
+            ours: str | int = decode_path(raw)
+        except HTTPError as exc:
+            ours = exc.status
+        assert ours == full, raw
 
 
 # -- lingering close -----------------------------------------------------------------------
