@@ -97,22 +97,40 @@ _LONG = struct.Struct(">I")
 def encode_pairs(pairs: Mapping[str, str] | Mapping[bytes, bytes]) -> bytes:
     """Name-value pairs; str names and values are sent as the bytes os.fsencode gives.
 
-    On every request's path (some forty pairs each), so written for speed.
+    On every request's path (some forty pairs each, most the same as the last
+    request's), so a short pair's encoding is kept for the next time.
     """
-    out = bytearray()
-    for name, value in pairs.items():
-        raw_name = name.encode("utf-8", "surrogateescape") if isinstance(name, str) else name
-        raw_value = value.encode("utf-8", "surrogateescape") if isinstance(value, str) else value
-        for size in (len(raw_name), len(raw_value)):
-            if size < 0x80:
-                out.append(size)
-            elif size <= 0x7FFF_FFFF:
-                out += _LONG.pack(size | 0x8000_0000)
-            else:
-                raise ValueError(f"a name or value of {size} bytes is too long for FastCGI")
-        out += raw_name
-        out += raw_value
-    return bytes(out)
+    parts = []
+    for pair in pairs.items():
+        encoded = _encoded.get(pair)
+        if encoded is None:
+            encoded = _encode_pair(*pair)
+            if len(encoded) <= _KEPT_PAIR_BYTES:
+                if len(_encoded) >= _KEPT_PAIRS:
+                    _encoded.clear()
+                _encoded[pair] = encoded
+        parts.append(encoded)
+    return b"".join(parts)
+
+
+#: Encoded pairs kept, and the longest kept: bounded, as values come from clients.
+_KEPT_PAIRS = 2048
+_KEPT_PAIR_BYTES = 256
+_encoded: dict[tuple[str | bytes, str | bytes], bytes] = {}
+
+
+def _encode_pair(name: str | bytes, value: str | bytes) -> bytes:
+    raw_name = name.encode("utf-8", "surrogateescape") if isinstance(name, str) else name
+    raw_value = value.encode("utf-8", "surrogateescape") if isinstance(value, str) else value
+    return _pair_length(len(raw_name)) + _pair_length(len(raw_value)) + raw_name + raw_value
+
+
+def _pair_length(size: int) -> bytes:
+    if size < 0x80:
+        return bytes((size,))
+    if size <= 0x7FFF_FFFF:
+        return _LONG.pack(size | 0x8000_0000)
+    raise ValueError(f"a name or value of {size} bytes is too long for FastCGI")
 
 
 def decode_pairs(data: bytes) -> dict[bytes, bytes]:

@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import select
 import socket
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -452,6 +453,9 @@ class _ManagerLink:
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
         self.inbox = b""
         self.recall = False
+        #: Whether the manager sent something: asked twice per request, one system call each.
+        self.arrivals = select.poll()
+        self.arrivals.register(self.sock, select.POLLIN)
 
     def ask(self, question: bytes, timeout: float) -> dict[str, Any]:
         """The manager's answer to ``question`` (recalls of an earlier process skipped)."""
@@ -466,6 +470,8 @@ class _ManagerLink:
 
     def recalled(self) -> bool:
         """Read what the manager sent meanwhile, without waiting: only recalls come unasked."""
+        if not self.arrivals.poll(0):
+            return self.recall
         self.sock.settimeout(0)
         try:
             while True:

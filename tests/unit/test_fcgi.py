@@ -49,6 +49,16 @@ def test_name_value_pairs_round_trip_at_every_length_form(size: int) -> None:
     assert decode_pairs(encode_pairs(pairs)) == pairs
 
 
+def test_pairs_encode_the_same_on_every_request() -> None:
+    """Short pairs are kept encoded for the next request: the next request's bytes are the same,
+    and a pair whose value changed is not taken for the one before."""
+    first = {"SERVER_NAME": "a.example", "REQUEST_URI": "/x.php", "HTTP_COOKIE": "c" * 300}
+    second = {**first, "REQUEST_URI": "/y.php"}
+    for _ in range(2):
+        assert decode_pairs(encode_pairs(first)) == {k.encode(): v.encode() for k, v in first.items()}
+        assert decode_pairs(encode_pairs(second))[b"REQUEST_URI"] == b"/y.php"
+
+
 def test_pairs_that_end_early_are_a_protocol_error() -> None:
     with pytest.raises(ProtocolError):
         decode_pairs(encode_pairs({"NAME": "value"})[:-1])
