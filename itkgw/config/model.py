@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 from dataclasses import dataclass, field
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from itkgw.rules.authz import AccessCompat, RequireGroup
 from itkgw.rules.rewrite import RewriteRule
@@ -32,7 +32,7 @@ def doc(text: str, default: Any = dataclasses.MISSING) -> Any:
 #: A module's own settings class (see ModuleSettings).
 Settings = TypeVar("Settings")
 #: Each settings class's defaults, made once.
-_DEFAULT_SETTINGS: dict[type, object] = {}
+_DEFAULT_SETTINGS: dict[type, Any] = {}
 
 
 @dataclass(frozen=True)
@@ -50,18 +50,19 @@ class ModuleSettings:
 
     @functools.cached_property
     def _by_kind(self) -> dict[type, Any]:
-        """The items by their class: a request asks a dozen times."""
+        """The items by their class, and the defaults asked for: a request asks a dozen times."""
         return {type(item): item for item in self.items}
 
     def get(self, kind: type[Settings]) -> Settings:
         """The settings of the module whose class is ``kind``, or its defaults when none are set."""
-        item = self._by_kind.get(kind)
-        if item is not None:
-            return item
-        default = _DEFAULT_SETTINGS.get(kind)
-        if default is None:
-            default = _DEFAULT_SETTINGS[kind] = kind()  # frozen, so one instance serves every asker
-        return cast(Settings, default)
+        found = self._by_kind
+        item = found.get(kind)
+        if item is None:
+            item = _DEFAULT_SETTINGS.get(kind)
+            if item is None:
+                item = _DEFAULT_SETTINGS[kind] = kind()  # frozen, so one instance serves every asker
+            found[kind] = item
+        return item
 
     def overlay(self, later: ModuleSettings) -> ModuleSettings:
         """These settings with ``later``'s on top: a later field that is not None wins."""
