@@ -49,6 +49,10 @@ class BackendError(HTTPError):
         super().__init__(502, message)
 
 
+class BackendClosed(BackendError):
+    """The backend closed the connection without answering a byte of the request."""
+
+
 class BackendUnavailable(HTTPError):
     """No connection to the backend: refused, missing socket, connect timeout (503)."""
 
@@ -119,6 +123,10 @@ class Connection:
         self.address = address
         #: False once the connection may not carry another request.
         self.usable = True
+        #: Requests the connection carried to their clean end.
+        self.served = 0
+        #: Whether the backend sent anything back for the current request.
+        self.heard = False
 
     def close(self) -> None:
         self.usable = False
@@ -159,6 +167,7 @@ class Connection:
         if not self.usable:
             raise ValueError("this FastCGI connection cannot carry another request")
         self.usable = False  # until a clean END_REQUEST says otherwise
+        self.heard = False
         exchange = _Exchange(self, iter(body), on_stdout, on_stderr, io_timeout, on_quiet, detach)
         head = begin_request(REQUEST_ID, keep_conn) + stream(RecordType.PARAMS, REQUEST_ID,
                                                                encode_pairs(params))
@@ -167,6 +176,7 @@ class Connection:
             raise BackendError(f"FastCGI backend {self.address} refused the request "
                                f"({ProtocolStatus(outcome.protocol_status).name})")
         self.usable = keep_conn and exchange.clean_end
+        self.served += 1
         return outcome
 
     def fail(self, message: str, error: Callable[[str], HTTPError] = BackendError) -> HTTPError:
@@ -275,12 +285,12 @@ class _Exchange:
         except BlockingIOError:
             return False
         except ConnectionResetError:
-            raise self.connection.fail("closed the connection before the end of the response (reset)") \
-                from None
+            raise self._closed(" (reset)") from None
         except OSError as exc:
             raise self.connection.fail(f"read failed: {exc.strerror}") from None
         if not data:
-            raise self.connection.fail("closed the connection before the end of the response")
+            raise self._closed("")
+        self.connection.heard = True
         try:
             for item in self.reader.feed(data):
                 if item.request_id != REQUEST_ID:
@@ -289,6 +299,11 @@ class _Exchange:
         except ProtocolError as exc:
             raise self.connection.fail(f"not a FastCGI response: {exc}") from None
         return True
+
+    def _closed(self, how: str) -> HTTPError:
+        if self.connection.heard:
+            return self.connection.fail(f"closed the connection before the end of the response{how}")
+        return self.connection.fail(f"closed the connection without answering{how}", BackendClosed)
 
     def _take(self, kind: int, content: bytes) -> None:
         if kind == RecordType.STDOUT:

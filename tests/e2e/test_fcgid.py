@@ -22,7 +22,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import flup
 import pytest
@@ -50,18 +50,26 @@ def fcgid_php(site: Site, server_name: str, **fcgid: Any) -> dict[str, Any]:
     return vhost_for(site, server_name, **table)
 
 
+#: The socket directories of this module's tests, each its own, and a counter to name them.
+_ipc_dirs: list[str] = []
+_ipc_numbers = itertools.count()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _remove_ipc_dirs() -> Iterator[None]:
+    """The tests' socket directories go once their servers are stopped: a test's own teardown
+    comes before its server's, which may still write its status table there meanwhile."""
+    yield
+    while _ipc_dirs:
+        shutil.rmtree(_ipc_dirs.pop(), ignore_errors=True)
+
+
 @pytest.fixture
-def ipc(tmp_path: Path) -> str:
+def ipc() -> str:
     """A socket directory of the test's own (FcgidIPCDir), short enough for socket paths."""
-    path = f"/run/itkgw-test-{os.getpid()}-{len(str(tmp_path)) % 97}"
-    yield path
-    if os.path.isdir(path):
-        for root, dirs, files in os.walk(path, topdown=False):
-            for name in files:
-                os.unlink(os.path.join(root, name))
-            for name in dirs:
-                os.rmdir(os.path.join(root, name))
-        os.rmdir(path)
+    path = f"/run/itkgw-test-{os.getpid()}-{next(_ipc_numbers)}"
+    _ipc_dirs.append(path)
+    return path
 
 
 def start_fcgid(itkgw_factory, vhosts: list[dict[str, Any]], ipc: str, **settings: Any) -> Itkgw:
@@ -844,6 +852,21 @@ def test_a_program_that_closes_after_each_request_serves_a_keep_alive_connection
                                                    exec_cgi=True)], ipc)
     bodies = _pids_on_one_connection(server, "/once.fcgi", 4)
     assert len(set(bodies)) == 1 and bodies[0].startswith(b"one-shot pid=")
+
+
+def test_a_program_that_closes_late_after_its_answer_loses_no_request(
+        itkgw_factory, docroots, put: Put, ipc: str) -> None:
+    """The program closes each connection a moment after its answer, so the next request of
+    the keep-alive connection finds the kept FastCGI connection still open, is written on it,
+    and gets nothing back: it goes again on a new connection, and the client sees no error."""
+    alice = docroots[ALICE]
+    late = ONE_SHOT_FCGI.replace("    conn.close()", "    time.sleep(0.3)\n    conn.close()")
+    put(alice, "late.fcgi", late.replace("import os,", "import time, os,")).chmod(0o750)
+    server = start_fcgid(itkgw_factory, [vhost_for(alice, "alice.test", fcgid_extensions=[".fcgi"],
+                                                   exec_cgi=True)], ipc)
+    bodies = _pids_on_one_connection(server, "/late.fcgi", 3)
+    assert len(set(bodies)) == 1 and bodies[0].startswith(b"one-shot pid=")
+    assert "had closed its kept connection: the request goes on a new one" in server.error_log_text()
 
 
 REDIRECTING_APP = """from flup.server.fcgi import WSGIServer
