@@ -1,5 +1,7 @@
-"""A FastCGI application server of another make than itkgw's client: flup's, serving a
-WSGI app on a Unix socket only a given user may reach (root only)."""
+"""FastCGI application servers of another make than itkgw's client, on a Unix socket only
+a given user may reach (root only): flup's, serving a WSGI app; and a bare responder that
+closes each connection a moment after its answer, as a php-fpm child ending after its last
+request does."""
 
 from __future__ import annotations
 
@@ -39,4 +41,42 @@ def wsgi_peer(user: pwd.struct_passwd) -> Iterator[Path]:
         socket_path = base / "run" / "app.sock"
         with serving([sys.executable, "-c", _SERVER, str(socket_path)], socket_path,
                      lambda: "the flup peer did not start"):
+            yield socket_path
+
+
+#: Answers each request with its pid, then closes the connection 0.3 s later, whatever
+#: FCGI_KEEP_CONN asked: a client that writes its next request on that connection meanwhile
+#: gets no answer on it.
+_LATE_CLOSER = """
+import os, socket, struct, sys, time
+listener = socket.socket(socket.AF_UNIX)
+listener.bind(sys.argv[1])
+os.chmod(sys.argv[1], 0o666)
+listener.listen(8)
+while True:
+    conn, _ = listener.accept()
+    while True:
+        head = conn.recv(8, socket.MSG_WAITALL)
+        if len(head) < 8:
+            break
+        _, kind, rid, length, padding = struct.unpack(">BBHHBx", head)
+        content = conn.recv(length + padding, socket.MSG_WAITALL)[:length] if length + padding else b""
+        if kind == 5 and not content:
+            break
+    body = b"Content-Type: text/plain\\r\\n\\r\\nlate closer pid=%d" % os.getpid()
+    conn.sendall(struct.pack(">BBHHBx", 1, 6, rid, len(body), 0) + body
+                 + struct.pack(">BBHHBx", 1, 6, rid, 0, 0)
+                 + struct.pack(">BBHHBx", 1, 3, rid, 8, 0) + bytes(8))
+    time.sleep(0.3)
+    conn.close()
+"""
+
+
+@contextmanager
+def late_closing_peer(user: pwd.struct_passwd) -> Iterator[Path]:
+    """The late-closing responder; yields its socket, in a directory only ``user`` may enter."""
+    with private_socket_dir(user, "itkgw-late-") as base:
+        socket_path = base / "run" / "late.sock"
+        with serving([sys.executable, "-c", _LATE_CLOSER, str(socket_path)], socket_path,
+                     lambda: "the late-closing peer did not start"):
             yield socket_path

@@ -24,7 +24,7 @@ import socket
 import time
 
 from itkgw.config.model import Identity
-from itkgw.handlers import fcgid
+from itkgw.handlers import fcgid, proxy_fcgi
 from itkgw.mpm import handoff as wire
 from itkgw.mpm.child import HOLD_LINGER_SECONDS, ConnectionChild, ServingContext
 from itkgw.mpm.handoff import Handoff, HandoffError
@@ -76,11 +76,13 @@ class PoolWorker:
             self.slot.beat()
             # A FastCGI process kept from the last connection serves the next one if it comes
             # at once (a keep-alive connection back from another pool, a busy site); an idle
-            # worker gives it back to the manager, which may lend it to another.
-            holding = fcgid.holding()
+            # worker gives it back to the manager, which may lend it to another, and closes its
+            # connections to FastCGI servers of its own (php-fpm), which may want to stop.
+            holding = fcgid.holding() or proxy_fcgi.keeping()
             ready = {fd for fd, _ in poller.poll(HOLD_LINGER_SECONDS if holding else _POLL_SECONDS)}
             if holding and self.sock.fileno() not in ready:
                 fcgid.release_held()
+                proxy_fcgi.close_kept()
             ready = ready or {self.sock.fileno()}
             if signals.fileno() in ready:
                 signals.dispatch()

@@ -16,7 +16,7 @@ import pytest
 
 from tests.e2e.conftest import Put
 from tests.e2e.itkgw_proc import vhost_for
-from tests.fastcgi_peer import wsgi_peer
+from tests.fastcgi_peer import late_closing_peer, wsgi_peer
 from tests.fpm import PHP_FPM, fpm_pool
 from tests.sites import ALICE, BOB, Site, Users
 
@@ -206,3 +206,24 @@ def test_a_chunked_body_reaches_the_pool_with_its_length(itkgw_factory, docroots
         connection.close()
     assert (response.status, answer) == (200, f"uid={alice.user.pw_uid} sapi=fpm-fcgi len={len(body)} "
                                               f"sha={hashlib.sha256(body).hexdigest()}")
+
+
+def test_a_server_that_closes_late_after_its_answer_loses_no_request(itkgw_factory, docroots,
+                                                                     test_users: Users) -> None:
+    """As a php-fpm child that ends after its last request (pm.max_requests) closes the kept
+    connection a moment after its answer: the next request of the client's keep-alive
+    connection, written on that connection meanwhile, gets nothing back there and goes once
+    more on a new one; the client sees three answers."""
+    alice = docroots[ALICE]
+    with late_closing_peer(test_users.alice) as socket_path:
+        server = itkgw_factory([vhost_for(alice, "alice.test", location=[
+            {"path": "/app", "set_handler": f"proxy:unix:{socket_path}|fcgi://localhost"}])])
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        try:
+            for _ in range(3):
+                connection.request("GET", "/app/x", headers={"Host": "alice.test"})
+                response = connection.getresponse()
+                assert response.status == 200, server.error_log_text()
+                assert response.read().startswith(b"late closer pid=")
+        finally:
+            connection.close()
