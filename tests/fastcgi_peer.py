@@ -44,15 +44,11 @@ def wsgi_peer(user: pwd.struct_passwd) -> Iterator[Path]:
             yield socket_path
 
 
-#: Answers each request with its pid, then closes the connection 0.3 s later, whatever
-#: FCGI_KEEP_CONN asked: a client that writes its next request on that connection meanwhile
-#: gets no answer on it.
-_LATE_CLOSER = """
+#: A bare FastCGI responder that ignores FCGI_KEEP_CONN: one request per connection, answered
+#: with its name and pid, then the connection closed (``close_after`` seconds later).
+_RESPONDER = """
 import os, socket, struct, sys, time
-listener = socket.socket(socket.AF_UNIX)
-listener.bind(sys.argv[1])
-os.chmod(sys.argv[1], 0o666)
-listener.listen(8)
+{listen}
 while True:
     conn, _ = listener.accept()
     while True:
@@ -63,13 +59,23 @@ while True:
         content = conn.recv(length + padding, socket.MSG_WAITALL)[:length] if length + padding else b""
         if kind == 5 and not content:
             break
-    body = b"Content-Type: text/plain\\r\\n\\r\\nlate closer pid=%d" % os.getpid()
+    body = b"Content-Type: text/plain\\r\\n\\r\\n{name} pid=%d" % os.getpid()
     conn.sendall(struct.pack(">BBHHBx", 1, 6, rid, len(body), 0) + body
                  + struct.pack(">BBHHBx", 1, 6, rid, 0, 0)
                  + struct.pack(">BBHHBx", 1, 3, rid, 8, 0) + bytes(8))
-    time.sleep(0.3)
+    time.sleep({close_after})
     conn.close()
 """
+#: Its listener as mod_fcgid hands one over (descriptor 0), or bound to the path in argv[1].
+FROM_STDIN = "listener = socket.socket(fileno=0)"
+_BOUND = ("listener = socket.socket(socket.AF_UNIX)\nlistener.bind(sys.argv[1])\n"
+          "os.chmod(sys.argv[1], 0o666)\nlistener.listen(8)")
+
+
+def one_shot_responder(name: str, listen: str = FROM_STDIN, close_after: float = 0.0) -> str:
+    """The source of the responder: ``close_after`` > 0 closes a moment after each answer, as
+    a php-fpm child ending after its last request does."""
+    return _RESPONDER.format(listen=listen, name=name, close_after=close_after)
 
 
 @contextmanager
@@ -77,6 +83,7 @@ def late_closing_peer(user: pwd.struct_passwd) -> Iterator[Path]:
     """The late-closing responder; yields its socket, in a directory only ``user`` may enter."""
     with private_socket_dir(user, "itkgw-late-") as base:
         socket_path = base / "run" / "late.sock"
-        with serving([sys.executable, "-c", _LATE_CLOSER, str(socket_path)], socket_path,
+        source = one_shot_responder("late closer", _BOUND, close_after=0.3)
+        with serving([sys.executable, "-c", source, str(socket_path)], socket_path,
                      lambda: "the late-closing peer did not start"):
             yield socket_path

@@ -29,6 +29,7 @@ import pytest
 
 from tests.e2e.conftest import Put
 from tests.e2e.itkgw_proc import Itkgw, processes, vhost_for
+from tests.fastcgi_peer import one_shot_responder
 from tests.sites import ALICE, BOB, Site
 
 PHP_CGI = "/usr/bin/php-cgi"
@@ -821,52 +822,26 @@ def test_a_held_process_goes_back_for_another_connection(itkgw_factory, docroots
     assert len(backends_of(alice.user.pw_uid)) == 1
 
 
-ONE_SHOT_FCGI = """#!/usr/bin/python3
-# A FastCGI responder that ignores FCGI_KEEP_CONN: one request per connection, then close.
-import os, socket, struct
-listener = socket.socket(fileno=0)
-while True:
-    conn, _ = listener.accept()
-    data = b""
-    while True:
-        head = conn.recv(8, socket.MSG_WAITALL)
-        if len(head) < 8:
-            break
-        _, kind, rid, length, padding = struct.unpack(">BBHHBx", head)
-        content = conn.recv(length + padding, socket.MSG_WAITALL)[:length] if length + padding else b""
-        if kind == 5 and not content:
-            break
-    body = b"Content-Type: text/plain\\r\\n\\r\\none-shot pid=%d" % os.getpid()
-    conn.sendall(struct.pack(">BBHHBx", 1, 6, rid, len(body), 0) + body
-                 + struct.pack(">BBHHBx", 1, 6, rid, 0, 0)
-                 + struct.pack(">BBHHBx", 1, 3, rid, 8, 0) + bytes(8))
-    conn.close()
-"""
+#: A FastCGI responder that ignores FCGI_KEEP_CONN: one request per connection, then close.
+ONE_SHOT_FCGI = "#!/usr/bin/python3" + one_shot_responder("one-shot")
+#: The same, closing each connection 0.3 s after its answer.
+LATE_CLOSING_FCGI = "#!/usr/bin/python3" + one_shot_responder("one-shot", close_after=0.3)
 
 
+@pytest.mark.parametrize(("name", "source"), [("once.fcgi", ONE_SHOT_FCGI), ("late.fcgi", LATE_CLOSING_FCGI)])
 def test_a_program_that_closes_after_each_request_serves_a_keep_alive_connection(
-        itkgw_factory, docroots, put: Put, ipc: str) -> None:
+        itkgw_factory, docroots, put: Put, ipc: str, name: str, source: str) -> None:
+    """Whether the program closes at once or a moment after its answer: in the second case the
+    next request of the keep-alive connection finds the kept FastCGI connection still open, is
+    written on it and gets nothing back; it goes again on a new connection, unseen by the client."""
     alice = docroots[ALICE]
-    put(alice, "once.fcgi", ONE_SHOT_FCGI).chmod(0o750)
+    put(alice, name, source).chmod(0o750)
     server = start_fcgid(itkgw_factory, [vhost_for(alice, "alice.test", fcgid_extensions=[".fcgi"],
                                                    exec_cgi=True)], ipc)
-    bodies = _pids_on_one_connection(server, "/once.fcgi", 4)
+    bodies = _pids_on_one_connection(server, f"/{name}", 4)
     assert len(set(bodies)) == 1 and bodies[0].startswith(b"one-shot pid=")
-
-
-def test_a_program_that_closes_late_after_its_answer_loses_no_request(
-        itkgw_factory, docroots, put: Put, ipc: str) -> None:
-    """The program closes each connection a moment after its answer, so the next request of
-    the keep-alive connection finds the kept FastCGI connection still open, is written on it,
-    and gets nothing back: it goes again on a new connection, and the client sees no error."""
-    alice = docroots[ALICE]
-    late = ONE_SHOT_FCGI.replace("    conn.close()", "    time.sleep(0.3)\n    conn.close()")
-    put(alice, "late.fcgi", late.replace("import os,", "import time, os,")).chmod(0o750)
-    server = start_fcgid(itkgw_factory, [vhost_for(alice, "alice.test", fcgid_extensions=[".fcgi"],
-                                                   exec_cgi=True)], ipc)
-    bodies = _pids_on_one_connection(server, "/late.fcgi", 3)
-    assert len(set(bodies)) == 1 and bodies[0].startswith(b"one-shot pid=")
-    assert "had closed its kept connection: the request goes on a new one" in server.error_log_text()
+    if source is LATE_CLOSING_FCGI:
+        assert "had closed its kept connection: the request goes on a new one" in server.error_log_text()
 
 
 REDIRECTING_APP = """from flup.server.fcgi import WSGIServer
