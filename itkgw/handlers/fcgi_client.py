@@ -18,6 +18,8 @@ Errors carry their HTTP status and a log line naming the backend.
 from __future__ import annotations
 
 import errno
+import functools
+import logging
 import select
 import selectors
 import socket
@@ -37,6 +39,8 @@ from itkgw.handlers.fcgi_records import (
     record,
     stream,
 )
+
+log = logging.getLogger("itkgw.fcgi")
 
 _READ_SIZE = 65536
 REQUEST_ID = 1
@@ -102,6 +106,10 @@ class Outcome:
 
 def connect(address: Address, timeout: float) -> Connection:
     """A connection to ``address``; BackendUnavailable when there is none within ``timeout``."""
+    return Connection(_socket_to(address, timeout), address, timeout)
+
+
+def _socket_to(address: Address, timeout: float) -> socket.socket:
     family = socket.AF_UNIX if address.path else (socket.AF_INET6 if ":" in address.host else socket.AF_INET)
     sock = socket.socket(family, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
     sock.settimeout(timeout)
@@ -112,15 +120,16 @@ def connect(address: Address, timeout: float) -> Connection:
         reason = "timed out" if isinstance(exc, TimeoutError) else (exc.strerror or str(exc))
         raise BackendUnavailable(f"FastCGI: cannot connect to {address}: {reason}") from None
     sock.setblocking(False)
-    return Connection(sock, address)
+    return sock
 
 
 class Connection:
     """One connection to a FastCGI server, carrying one request at a time."""
 
-    def __init__(self, sock: socket.socket, address: Address) -> None:
+    def __init__(self, sock: socket.socket, address: Address, connect_timeout: float) -> None:
         self.sock = sock
         self.address = address
+        self.connect_timeout = connect_timeout
         #: False once the connection may not carry another request.
         self.usable = True
         #: Requests the connection carried to their clean end.
@@ -163,9 +172,29 @@ class Connection:
         whenever the server has nothing more to read for now. When handing output on fails
         (the client left), the request is aborted (FCGI_ABORT_REQUEST), or with ``detach``
         left to finish: this side stops reading, so the server's next write fails as a
-        web server's write to a gone client does (see wait_closed)."""
+        web server's write to a gone client does (see wait_closed).
+
+        A reused connection that the server ended after its last request, this side not
+        seeing it yet (a program that closes after each request, or a php-fpm child at
+        pm.max_requests, caught between its answer and its close), answers nothing: a request
+        without a body then goes once more, on a new connection to the same server."""
         if not self.usable:
             raise ValueError("this FastCGI connection cannot carry another request")
+        run = functools.partial(self._request, params, body, on_stdout, on_stderr, io_timeout, keep_conn,
+                                on_quiet, detach)
+        try:
+            return run()
+        except BackendClosed:
+            if not self.served or params.get("CONTENT_LENGTH", "0") != "0":
+                raise
+        log.info("FastCGI server %s had closed its kept connection: the request goes on a new one",
+                 self.address)
+        self.sock = _socket_to(self.address, self.connect_timeout)
+        return run()
+
+    def _request(self, params: Mapping[str, str], body: Iterable[bytes], on_stdout: Callable[[bytes], None],
+                 on_stderr: Callable[[bytes], None], io_timeout: float, keep_conn: bool,
+                 on_quiet: Callable[[], None], detach: bool) -> Outcome:
         self.usable = False  # until a clean END_REQUEST says otherwise
         self.heard = False
         exchange = _Exchange(self, iter(body), on_stdout, on_stderr, io_timeout, on_quiet, detach)

@@ -44,7 +44,6 @@ from itkgw.handlers import spool
 from itkgw.handlers.cgi import CGI_HEAD, PHP_HEAD
 from itkgw.handlers.fcgi_client import (
     Address,
-    BackendClosed,
     BackendError,
     BackendTimeout,
     BackendUnavailable,
@@ -293,7 +292,8 @@ def _run(conn: HTTPConnection, manager: str, coordinates: Mapping[str, object], 
                             PHP_HEAD if php else CGI_HEAD, internal_redirects=not php)
         try:
             try:
-                _request_on(hold, env, body, response, limits, php)
+                hold.connection.request(env, body, response.take, limits.stderr, limits.io,
+                                        on_quiet=response.flush, detach=php)
             except ClientGone:
                 # As under mod_php, the script runs on after its client left (ignore_user_abort()
                 # lets it finish; else it ends at its next output, its shutdown functions run):
@@ -322,25 +322,6 @@ def _run(conn: HTTPConnection, manager: str, coordinates: Mapping[str, object], 
             else:
                 hold.end(outcome)
         return
-
-
-def _request_on(hold: _Hold, env: dict[str, str], body: Iterator[bytes], response: Response,
-                limits: RequestLimits, php: bool) -> None:
-    """The request on the held process's connection. A reused connection that the process
-    ended after its last request without this side seeing it yet (a program that closes after
-    each request, caught between its answer and its close) answers nothing: a request without
-    a body then goes once more, on a new connection to the same process."""
-    try:
-        hold.connection.request(env, body, response.take, limits.stderr, limits.io,
-                                on_quiet=response.flush, detach=php)
-    except BackendClosed:
-        if not hold.connection.served or env.get("CONTENT_LENGTH", "0") != "0":
-            raise
-        log.info("mod_fcgid: process %d had closed its kept connection: the request goes on a new one",
-                 hold.lease.pid)
-        hold.connection = connect(Address(path=hold.lease.socket), limits.connect)
-        hold.connection.request(env, body, response.take, limits.stderr, limits.io,
-                                on_quiet=response.flush, detach=php)
 
 
 #: How long one lease may carry the requests of a keep-alive connection before it goes

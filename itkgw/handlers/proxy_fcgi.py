@@ -26,7 +26,7 @@ from itkgw.config.modules.proxy_fcgi import ProxySettings
 from itkgw.errors import HTTPError, InternalRedirect
 from itkgw.handlers import spool
 from itkgw.handlers.cgi import CGI_HEAD, HeadLimits, not_modified, parse_cgi_head, split_head
-from itkgw.handlers.fcgi_client import Address, BackendClosed, Connection, connect
+from itkgw.handlers.fcgi_client import Address, Connection, connect
 from itkgw.handlers.phpcgi import ini_line
 from itkgw.rules.pcre import cached_regex, fill_groups
 
@@ -101,18 +101,7 @@ def serve(conn: HTTPConnection, handler: str, env: dict[str, str], timeout: floa
     assert request is not None
     body = spool.with_length(conn.body_chunks(), env) if request.chunked else nullcontext(conn.body_chunks())
     with body as chunks:
-        try:
-            connection.request(env, chunks, response.take, stderr_to(log), timeout, on_quiet=response.flush)
-        except BackendClosed:
-            # A kept connection the server ended after its last request (a php-fpm child at
-            # pm.max_requests) without this side seeing it yet: once more on a new connection,
-            # for a request without a body.
-            if not connection.served or env.get("CONTENT_LENGTH", "0") != "0":
-                raise
-            log.info("FastCGI server %s had closed the kept connection: the request goes on a new one",
-                     address)
-            connection = connect(address, timeout)
-            connection.request(env, chunks, response.take, stderr_to(log), timeout, on_quiet=response.flush)
+        connection.request(env, chunks, response.take, stderr_to(log), timeout, on_quiet=response.flush)
     response.finish()
     if connection.usable:
         _kept[address] = connection

@@ -27,6 +27,7 @@ from itkgw.request.dirconf import DirConfig, merge
 from itkgw.request.setenvif import apply_env_conditions
 from itkgw.request.variables import context_for
 from itkgw.rules import authz, expr, rewrite
+from itkgw.rules.expr_context import ExprContext
 from itkgw.rules.pcre import cached_regex, fill_groups
 
 log = logging.getLogger("itkgw.core")
@@ -137,8 +138,12 @@ def plan_request(config: ServerConfig, compiled: Compiled, vhost: VHost, request
     an internal redirect of a request on which a RewriteRule with END applied."""
     apply_redirects(vhost.redirects, request, vhost)
     reqenv: dict[str, str] = {}
-    apply_env_conditions(vhost.modules.get(SetEnvIfSettings).conditions, request, reqenv,
-                         lambda: context_for(request, vhost.server_name, vhost.document_root, reqenv))
+
+    def expressions_context() -> ExprContext:
+        """What ap_expr sees of the request as it stands (``vhost`` is the UserDir view once made)."""
+        return context_for(request, vhost.server_name, vhost.document_root, reqenv)
+
+    apply_env_conditions(vhost.modules.get(SetEnvIfSettings).conditions, request, reqenv, expressions_context)
     url_path = request.path
     if vhost.rewrite_engine:
         reqenv.update(_rewrite_urls(vhost, request))
@@ -146,8 +151,7 @@ def plan_request(config: ServerConfig, compiled: Compiled, vhost: VHost, request
     vary: tuple[str, ...] = ()
     forced_type = forced_handler = None
     if rules is not None:
-        context = context_for(request, vhost.server_name, vhost.document_root, reqenv)
-        result = rules.apply(url_path, request.query, context)
+        result = rules.apply(url_path, request.query, expressions_context())
         reqenv.update(result.env_set)
         vary, forced_type, rewrite_ended = result.vary, result.content_type, result.ended
         forced_handler = result.handler
@@ -163,7 +167,7 @@ def plan_request(config: ServerConfig, compiled: Compiled, vhost: VHost, request
         url_path, vhost = user_dir
     dirconf = merge(config, vhost, url_path)
     apply_env_conditions(dirconf.modules.get(SetEnvIfSettings).conditions, request, reqenv,
-                         lambda: context_for(request, vhost.server_name, vhost.document_root, reqenv))
+                         expressions_context)
     denied = denial(request, vhost, dirconf, reqenv)
     identity = _identity(config, compiled, vhost, request, dirconf, reqenv)
     return Plan(url_path, dirconf, identity, reqenv, denied, vhost, site, site_path, vary, forced_type,

@@ -14,9 +14,7 @@ from __future__ import annotations
 from fnmatch import fnmatchcase
 
 from itkgw.config.model import ANY_HOST, Address, VHost
-
-#: How many (address, Host) answers a table keeps.
-_CHOSEN_LIMIT = 4096
+from itkgw.request.dirconf import Memo
 
 
 class VHostTable:
@@ -28,7 +26,7 @@ class VHostTable:
         self.name_based = name_based
         #: Answers already given, by local address and Host: every request asks, and the
         #: scan is over every vhost. Bounded, as the Host header is the client's to choose.
-        self._chosen: dict[tuple[str, int, str], VHost | None] = {}
+        self._chosen = Memo(limit=4096)
 
     def _names_count(self, vhost: VHost, local_port: int) -> bool:
         if self.name_based is None:
@@ -45,15 +43,8 @@ class VHostTable:
 
     def select(self, local_ip: str, local_port: int, host: str) -> VHost | None:
         """The vhost for a request; None when no vhost answers on the address."""
-        key = (local_ip, local_port, host)
-        try:
-            return self._chosen[key]
-        except KeyError:
-            pass
-        if len(self._chosen) >= _CHOSEN_LIMIT:
-            self._chosen.clear()
-        chosen = self._chosen[key] = self._select(local_ip, local_port, host)
-        return chosen
+        return self._chosen.get((), (local_ip, local_port, host),
+                                lambda: self._select(local_ip, local_port, host))
 
     def _select(self, local_ip: str, local_port: int, host: str) -> VHost | None:
         candidates = self.candidates(local_ip, local_port)
