@@ -295,18 +295,26 @@ class Master:
                 log.error("%s pid %d exited (%s); starting a new one", _MANAGER_NAMES[record.kind], pid,
                           status)
                 self._restart_manager(record)
-        for record in self.managers.values():
-            if record.retired and not record.stopped and not any(
-                    worker.generation <= record.generation for worker in self.workers.values()):
+        for record in list(self.managers.values()):
+            if record.retired and not record.stopped and not self._still_asked(record):
                 record.stopped = True
-                _signal(record.pid, signal.SIGTERM)
+                # A pool manager drains (its workers finish their connections); the backend
+                # manager has no one left to serve.
+                _signal(record.pid, signal.SIGWINCH if record.kind == "pools" else signal.SIGTERM)
+
+    def _still_asked(self, record: ManagerRecord) -> bool:
+        """Whether a process of ``record``'s generation or older may still ask it: a worker
+        (or front), and for the backend manager also a pool manager, whose workers borrow
+        its processes."""
+        return any(worker.generation <= record.generation for worker in self.workers.values()) or (
+            record.kind == "fcgid" and any(other.kind == "pools" and other.generation <= record.generation
+                                           for other in self.managers.values()))
 
     def _term_managers(self) -> None:
-        """TERM every manager: it ends its processes, then itself."""
+        """TERM every manager, those draining too: it ends its processes, then itself."""
         for record in self.managers.values():
-            if not record.stopped:
-                record.retired = record.stopped = True
-                _signal(record.pid, signal.SIGTERM)
+            record.retired = record.stopped = True
+            _signal(record.pid, signal.SIGTERM)
 
     def _stop_managers(self) -> None:
         """TERM every manager and wait for them; KILL what is left after the grace time."""

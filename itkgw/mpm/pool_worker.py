@@ -34,6 +34,8 @@ from itkgw.mpm.signals import SignalQueue
 log = logging.getLogger("itkgw.pool")
 
 _POLL_SECONDS = 1.0
+#: The signals that end a worker after its connection: held from its fork until its queue is in place.
+GRACEFUL_SIGNALS = frozenset({signal.SIGUSR1, signal.SIGHUP})
 
 
 class PoolWorker:
@@ -59,7 +61,8 @@ class PoolWorker:
     def run(self) -> None:
         signal.signal(signal.SIGTERM, _exit_on_signal)
         signal.signal(signal.SIGPIPE, signal.SIG_IGN)
-        signals = SignalQueue({signal.SIGUSR1: self.stop_gracefully, signal.SIGHUP: self.stop_gracefully})
+        signals = SignalQueue(dict.fromkeys(GRACEFUL_SIGNALS, self.stop_gracefully))
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, GRACEFUL_SIGNALS)
         self.slot.uid = self.identity.uid
         limit = 1 if self.one_connection else self.ctx.config.max_connections_per_child
         served = 0

@@ -23,8 +23,11 @@ cannot take yet wait here, up to Timeout, then get a 503.
 Signals: TERM ends every worker and the manager; USR1 (graceful restart or
 stop) tells every worker to end after its connection, and workers started
 from then on serve one connection each, for the fronts of the old generation
-still finishing theirs; a TERM after USR1 (the master's, once those fronts
-are gone) lets the workers finish, and the manager ends after the last.
+still finishing theirs; WINCH (the master's, once those fronts are gone)
+does the same and ends the manager after the last worker. Each means the
+same whichever comes first: signals sent in one order can arrive in the
+other (a process that was not running when both came runs the handler of
+the later one first).
 """
 
 from __future__ import annotations
@@ -50,7 +53,7 @@ from itkgw.mpm import manager_process, privs
 from itkgw.mpm.child import ServingContext
 from itkgw.mpm.handoff import Handoff, HandoffError
 from itkgw.mpm.log import setup_error_log
-from itkgw.mpm.pool_worker import PoolWorker
+from itkgw.mpm.pool_worker import GRACEFUL_SIGNALS, PoolWorker
 from itkgw.mpm.scoreboard import SlotState, SlotView
 from itkgw.mpm.signals import SignalQueue, exited, wait_for_exits
 
@@ -152,7 +155,8 @@ class PoolManager:
         self.status_path = os.path.join(os.path.dirname(listener.getsockname()), STATUS_NAME)
         self.status_written = ""
         self.signal_actions = {signal.SIGTERM: self.stop, signal.SIGINT: self.stop,
-                               signal.SIGUSR1: self.retire, signal.SIGCHLD: self.reap}
+                               signal.SIGUSR1: self.retire, signal.SIGWINCH: self.drain,
+                               signal.SIGCHLD: self.reap}
 
     # -- the process --------------------------------------------------------------
 
@@ -187,14 +191,18 @@ class PoolManager:
             manager_process.remove(self.status_path)
 
     def stop(self) -> None:
-        """End every worker now; after a graceful restart or stop, once they end by themselves."""
-        if self.retiring:
-            self.draining = True
-        else:
-            self.running = False
+        """End every worker now, and the manager."""
+        self.running = False
+
+    def drain(self) -> None:
+        """Retire, and end once the last worker has (no front of this generation is left)."""
+        self.retire()
+        self.draining = True
 
     def retire(self) -> None:
         """Graceful restart: every worker ends after its connection."""
+        if self.retiring:
+            return
         self.retiring = True
         for pool in self.pools.values():
             for pid in pool.workers:
@@ -387,9 +395,12 @@ class PoolManager:
                     other.theirs.close()
                 for waiting in other.waiting:  # connections of the pools' own: not this worker's
                     wire.close_descriptor(waiting.handoff.fd)
-            for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1, signal.SIGCHLD, signal.SIGHUP):
+            for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1, signal.SIGWINCH, signal.SIGCHLD,
+                           signal.SIGHUP):
                 signal.signal(signum, signal.SIG_DFL)
-            signal.pthread_sigmask(signal.SIG_SETMASK, [])
+            # A graceful restart's USR1 waits for the worker's own queue (its default would kill
+            # a worker still starting); the worker then ends before taking a connection.
+            signal.pthread_sigmask(signal.SIG_SETMASK, GRACEFUL_SIGNALS)
             setup_error_log(self.ctx.logs.error_fd, self.config.log_level)
             try:
                 privs.apply_nice(pool.nice)
@@ -420,6 +431,8 @@ class PoolManager:
             self._answer_late(pool, now)
             self._feed(pool)
             self._end_idle(pool)
+            if self.draining and not pool.waiting and not self._in_socket(pool):
+                self._end_unneeded(pool)
             if not pool.workers and not pool.waiting and not self._in_socket(pool):
                 self._close_pool(key, pool)
 
@@ -488,6 +501,15 @@ class PoolManager:
                 _signal(pid, signal.SIGUSR1)
                 pool.ending.add(pid)
                 surplus -= 1
+
+    def _end_unneeded(self, pool: Pool) -> None:
+        """Draining, with no connection left for the pool: a worker started after the retirement
+        for one that another worker took would wait for one forever; every worker ends after
+        the connection it serves, if any."""
+        for pid in pool.workers:
+            if pid not in pool.ending:
+                _signal(pid, signal.SIGUSR1)
+                pool.ending.add(pid)
 
     def _close_pool(self, key: tuple[int, int, str, str, int | None], pool: Pool) -> None:
         """A pool whose workers all ended and that has nothing to do is closed: the next

@@ -28,15 +28,17 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """A test of BOTH_MODELS that does not choose its model itself runs under each."""
     if metafunc.module.__name__.rsplit(".", 1)[-1] not in BOTH_MODELS or "model" in metafunc.fixturenames:
         return
-    metafunc.fixturenames.append("serving_model")
     metafunc.parametrize("serving_model", ["itk", "pool"], indirect=True)
 
 
-@pytest.fixture
-def serving_model(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """The process model the servers this test starts run under."""
-    model: str = request.param
-    monkeypatch.setenv(MODEL_VARIABLE, model)
+@pytest.fixture(autouse=True)
+def serving_model(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str | None:
+    """The process model the servers this test starts run under, for a test of BOTH_MODELS
+    (a fixture every test has, so that the parametrization above reaches it); None for
+    the rest, which run under ITKGW_TEST_MODEL's."""
+    model: str | None = getattr(request, "param", None)
+    if model is not None:
+        monkeypatch.setenv(MODEL_VARIABLE, model)
     return model
 
 

@@ -189,6 +189,7 @@ class ItkgwProcess:
             self._process.wait(timeout=self.stop_timeout)
             killed = False
         except subprocess.TimeoutExpired:
+            hanging = _describe(proc.pid for proc in processes() if proc.session == session)
             _kill_group(session, signal.SIGKILL)
             self._process.wait()
             killed = True
@@ -197,7 +198,8 @@ class ItkgwProcess:
             return
         if killed:
             raise AssertionError(
-                f"itkgw did not stop within {self.stop_timeout}s of SIGTERM\n{self.diagnostics()}"
+                f"itkgw did not stop within {self.stop_timeout}s of SIGTERM; its processes then:\n"
+                f"{hanging}\n{self.diagnostics()}"
             )
         if left:
             raise AssertionError(f"itkgw left processes running after it stopped: {left}")
@@ -386,6 +388,22 @@ def stop_all(servers: Iterable[ItkgwProcess], user_ids: Collection[int]) -> None
         failures.append(f"processes of the test users outlived their itkgw: {escaped}")
     if failures:
         pytest.fail("\n".join(failures))
+
+
+def _describe(pids: Iterable[int]) -> str:
+    """pid, parent, euid, state, kernel wait channel and command line of each of ``pids``, a line each."""
+    lines = []
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            wchan = Path(f"/proc/{pid}/wchan").read_text()
+            uid = next(line.split()[2] for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+                       if line.startswith("Uid:"))
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue  # it ended while we looked
+        lines.append(f"  {pid} ppid {fields[1]} uid {uid} {fields[0]} {wchan or '-'} {cmdline.strip()}")
+    return "\n".join(lines) or "  (none left)"
 
 
 def _kill_process(pid: int) -> None:

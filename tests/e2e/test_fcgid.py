@@ -81,6 +81,21 @@ def backends_of(user_uid: int, command: str = "php-cgi") -> list[int]:
     return sorted(proc.pid for proc in processes() if user_uid in proc.uids and command in proc.cmdline)
 
 
+def _wait_for_php_request(user_uid: int) -> None:
+    """Until one of the user's php-cgi processes sleeps in a script (usleep), not in accept."""
+    deadline = time.monotonic() + 10
+    while not any("nanosleep" in _wchan(pid) for pid in backends_of(user_uid)):
+        assert time.monotonic() < deadline, "no PHP process started the script"
+        time.sleep(0.02)
+
+
+def _wchan(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/wchan").read_text()
+    except OSError:
+        return ""
+
+
 def test_php_runs_on_a_kept_process_of_the_vhost_s_identity(itkgw_factory, docroots, put: Put,
                                                              ipc: str) -> None:
     alice = docroots[ALICE]
@@ -275,19 +290,30 @@ def test_idle_processes_end_and_crashed_ones_are_replaced(itkgw_factory, docroot
     assert "idle for FcgidIdleTimeout 1 s" in server.error_log_text()
 
 
-def test_a_graceful_restart_loses_no_request_in_flight(itkgw_factory, docroots, put: Put, ipc: str) -> None:
+@pytest.mark.parametrize("model", ["itk", "pool"])
+def test_a_graceful_restart_loses_no_request_in_flight(itkgw_factory, docroots, put: Put, ipc: str,
+                                                       model: str) -> None:
+    """The script in flight runs to its end on its process, which the old generation's manager
+    ends only after (in the pool model, once the old pools, which borrow its processes, are gone)."""
     alice = docroots[ALICE]
     put(alice, "slow.php", SLOW_PHP)
-    server = start_fcgid(itkgw_factory, [fcgid_php(alice, "alice.test")], ipc)
+    put(alice, "nap.php", "<?php $t = microtime(true); usleep(1500000);\n"
+                          "echo round((microtime(true) - $t) * 1000);\n")
+    server = start_fcgid(itkgw_factory, [fcgid_php(alice, "alice.test")], ipc, process_model=model)
     before = server.request("alice.test", "/slow.php?ms=0").body
-    results: list[int] = []
-    thread = threading.Thread(target=lambda: results.append(
-        server.request("alice.test", "/slow.php?ms=1500").status))
+    results: list[tuple[int, bytes]] = []
+
+    def nap() -> None:
+        status, _, body = server.request("alice.test", "/nap.php")
+        results.append((status, body))
+
+    thread = threading.Thread(target=nap)
     thread.start()
-    time.sleep(0.4)
+    _wait_for_php_request(alice.user.pw_uid)
     server.signal(signal.SIGUSR1)
     thread.join(timeout=20)
-    assert results == [200]
+    assert len(results) == 1 and results[0][0] == 200
+    assert int(results[0][1]) >= 1500, "the script's sleep was cut short: its process was signalled"
     deadline = time.monotonic() + 10
     after = before
     while after == before and time.monotonic() < deadline:

@@ -199,3 +199,16 @@ def _status_or_none(server: Itkgw, host: str) -> bytes | None:
         return server.request(host, "/index.html").body
     except OSError:
         return None  # between the old workers and the new ones
+
+
+def test_each_process_model_of_the_run_serves(itkgw_factory, docroots,
+                                               request: pytest.FixtureRequest) -> None:
+    """The parametrization of this file reaches the server: [pool] runs pools, [itk] none
+    (the model named by the test's id, not by a fixture it asks for)."""
+    serving_model = request.node.callspec.params["serving_model"]
+    server = itkgw_factory(two_vhosts(docroots))
+    assert server.request("alice.test", "/index.html").status == 200
+    if serving_model == "pool":
+        wait_for(lambda: "pool of itkt-alice:itkt-alice" in server.error_log_text(), what="alice's pool")
+    else:
+        assert "pool manager" not in server.error_log_text()

@@ -383,3 +383,40 @@ def _wait_for_script(user: str, name: str) -> None:
     while not _scripts_of(uid, name):
         assert time.monotonic() < deadline, f"{name} never started"
         time.sleep(0.02)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGWINCH, signal.SIGUSR1],
+                         ids=["graceful-stop", "graceful-restart"])
+def test_a_graceful_stop_or_restart_reaching_a_stalled_manager_loses_no_request(
+        itkgw_factory, docroots, test_users: Users, signum: signal.Signals) -> None:
+    """The pool manager gets the master's two signals of a graceful stop or restart (finish,
+    then end once drained) while it does not run (stopped here, as a busy machine may leave it):
+    handled in either order, the request its worker is serving still gets its answer."""
+    server = itkgw_factory(two_vhosts(docroots), process_model="pool")
+    assert server.request("alice.test", "/secret.txt").status == 200
+    outcome: list[object] = []
+    thread = threading.Thread(target=_request_into, args=(server, "/slow.cgi?4", outcome))
+    thread.start()
+    _wait_for_script(ALICE, "slow.cgi")
+    alice = test_users.alice.pw_uid
+    worker = next(parent for parent in map(_parent, _scripts_of(alice, "slow.cgi"))
+                  if parent in _pool_workers(server, alice))
+    manager = _parent(worker)
+    assert manager > 1 and manager != server.pid
+    os.kill(manager, signal.SIGSTOP)
+    try:
+        server.signal(signum)
+        # Both pending, neither handled: within a few tenths of a second here; the wait stays
+        # below the 5 s after which the master replaces a manager that does not beat, and
+        # within the script's 4 s, which must still be running when the manager goes on.
+        deadline = time.monotonic() + 3
+        while bin(int(_status(manager)["ShdPnd"], 16)).count("1") < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        os.kill(manager, signal.SIGCONT)
+    thread.join(timeout=15)
+    assert outcome == [200]
+    if signum == signal.SIGWINCH:
+        assert server.wait_exit() == 0
+    else:
+        assert server.request("alice.test", "/secret.txt").status == 200
