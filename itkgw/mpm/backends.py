@@ -6,6 +6,8 @@ manager process (fcgid_manager.py) does the forks, kills and sockets.
 Rules for a process (mod_fcgid's, per class):
     asked for, one idle                 -> the idle one, most recently used first
     asked for, none idle, below limits  -> a new one (FcgidMaxProcessesPerClass, FcgidMaxProcesses)
+    asked for, spawn score at its limit -> the asker waits for a busy one (FcgidSpawnScoreUpLimit;
+                                           a class with no process left may always start one)
     asked for, at FcgidMaxProcesses     -> the least recently used idle process of another class ends
     asked for, at a limit               -> the asker waits, 503 after FcgidBusyTimeout
     released after a clean request      -> idle again, or ended at FcgidMaxRequestsPerProcess
@@ -62,6 +64,10 @@ class ClassBooks:
     backends: list[Backend] = field(default_factory=list)
     failures: int = 0
     backoff_until: float = 0.0
+    #: mod_fcgid's spawn score: raised by starts and exits, lowered by each second passing.
+    score: int = 0
+    #: When the score was last brought up to date (None: no process has started yet).
+    scored_at: float | None = None
 
     def idle(self) -> Backend | None:
         idle = [backend for backend in self.backends if backend.state is State.IDLE]
@@ -72,11 +78,35 @@ class ClassBooks:
         return sum(1 for backend in self.backends if backend.state is not State.ENDING)
 
 
-class Books:
-    """Every class's processes; the global limit."""
+@dataclass(frozen=True)
+class SpawnControl:
+    """mod_fcgid's spawn control: FcgidSpawnScore, FcgidTerminationScore, FcgidTimeScore and
+    FcgidSpawnScoreUpLimit. A burst of requests starts a few processes and then waits for
+    them, rather than starting one per request."""
 
-    def __init__(self, max_processes: int) -> None:
+    spawn: int = 1
+    termination: int = 2
+    time: int = 1
+    up_limit: int = 10
+
+    def scored(self, books: ClassBooks, now: float, added: int = 0) -> int:
+        """The class's score now, with ``added``; the first start of a class counts nothing, as
+        mod_fcgid's, and seconds count whole."""
+        if books.scored_at is None:
+            books.scored_at = now
+            return books.score
+        passed = int(now) - int(books.scored_at)
+        books.score = max(0, books.score + added - self.time * passed)
+        books.scored_at = now
+        return books.score
+
+
+class Books:
+    """Every class's processes; the global limit and the spawn control."""
+
+    def __init__(self, max_processes: int, spawn_control: SpawnControl | None = None) -> None:
         self.max_processes = max_processes
+        self.spawn_control = spawn_control or SpawnControl()
         self.classes: dict[BackendClass, ClassBooks] = {}
         self.by_pid: dict[int, Backend] = {}
 
@@ -95,6 +125,9 @@ class Books:
             return f"FcgidMaxProcessesPerClass {books.limits.value('max_processes_per_class')} reached"
         if len(self.by_pid) >= self.max_processes:
             return f"FcgidMaxProcesses {self.max_processes} reached"
+        control = self.spawn_control
+        if books.live() and books.scored_at is not None and control.scored(books, now) >= control.up_limit:
+            return f"spawn score {books.score} >= FcgidSpawnScoreUpLimit {control.up_limit}"
         return ""
 
     def idle_elsewhere(self, books: ClassBooks) -> Backend | None:
@@ -106,6 +139,7 @@ class Books:
 
     def add(self, books: ClassBooks, pid: int, socket: str, now: float) -> Backend:
         backend = Backend(pid, socket, books.cls, started=now, since=now)
+        self.spawn_control.scored(books, now, self.spawn_control.spawn)
         books.backends.append(backend)
         self.by_pid[pid] = backend
         return backend
@@ -175,6 +209,7 @@ class Books:
             return None
         books = self.classes[backend.cls]
         books.backends.remove(backend)
+        self.spawn_control.scored(books, now, self.spawn_control.termination)
         unexpected = backend.state is not State.ENDING
         if unexpected and now - backend.started < EARLY_EXIT_SECONDS and backend.requests == 0:
             self.start_failed(books, now)

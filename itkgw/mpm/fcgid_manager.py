@@ -55,7 +55,7 @@ from itkgw.config.modules.fcgid import (
 from itkgw.config.modules.php import PHPRunSettings
 from itkgw.handlers.fcgid import MAX_MESSAGE, BackendClass, ClassRefused, backend_class
 from itkgw.mpm import fcgid_spawn, manager_process
-from itkgw.mpm.backends import Backend, Books, ClassBooks, State
+from itkgw.mpm.backends import Backend, Books, ClassBooks, SpawnControl, State
 from itkgw.mpm.scoreboard import SlotView
 from itkgw.mpm.signals import SignalQueue, exited
 
@@ -132,7 +132,9 @@ class Manager:
         self.setid_filter = setid_filter
         self.root = ipc_dir(config)
         server = config.modules.get(FcgidServerSettings)
-        self.books = Books(server.max_processes or DEFAULT_MAX_PROCESSES)
+        self.books = Books(server.max_processes or DEFAULT_MAX_PROCESSES, SpawnControl(
+            server.spawn_value("spawn_score"), server.spawn_value("termination_score"),
+            server.spawn_value("time_score"), server.spawn_value("spawn_score_up_limit")))
         self.clients: dict[int, _Client] = {}
         self.waiting: list[_Client] = []
         self.selector = selectors.DefaultSelector()
@@ -354,6 +356,8 @@ class Manager:
                     self._end(elsewhere, f"making room for {books.cls.describe()} at {why_not}")
             if why_not:
                 if not client.queued:
+                    log.info("mod_fcgid: %s: %s, skip the spawn request: the request waits for a process",
+                             books.cls.describe(), why_not)
                     client.queued = True
                     self.waiting.append(client)
                 self._recall(books)

@@ -241,6 +241,32 @@ def test_requests_over_the_class_limit_wait_then_get_503(itkgw_factory, docroots
     assert "mod_fcgid: can't apply process slot for" in server.error_log_text()
 
 
+def test_a_burst_starts_processes_up_to_the_spawn_score_limit_and_the_rest_wait(itkgw_factory, docroots,
+                                                                                put: Put, ipc: str) -> None:
+    """mod_fcgid's spawn control: eight requests at once on a cold class start three processes at
+    FcgidSpawnScoreUpLimit 2 (the first start counts nothing, each other one 1); the other
+    requests wait for those, and every one is answered."""
+    alice = docroots[ALICE]
+    put(alice, "slow.php", SLOW_PHP)
+    server = start_fcgid(itkgw_factory, [fcgid_php(alice, "alice.test")], ipc, fcgid_spawn_score_up_limit=2,
+                         fcgid_time_score=0)
+    results: list[tuple[int, bytes]] = []
+
+    def fetch() -> None:
+        response = server.request("alice.test", "/slow.php?ms=300")
+        results.append((response.status, response.body))
+
+    threads = [threading.Thread(target=fetch) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=20)
+    assert [status for status, _ in results] == [200] * 8
+    assert len({body for _, body in results}) == 3  # the pids that answered
+    assert len(backends_of(alice.user.pw_uid)) == 3
+    assert "spawn score 2 >= FcgidSpawnScoreUpLimit 2, skip the spawn request" in server.error_log_text()
+
+
 def test_a_pool_worker_keeps_its_process_for_the_next_connection_and_gives_it_back_when_idle(
         itkgw_factory, docroots, put: Put, ipc: str) -> None:
     """The pool model: one FastCGI process (FcgidMaxProcessesPerClass 1) serves connection after

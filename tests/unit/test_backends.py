@@ -9,7 +9,7 @@ import pytest
 from itkgw.config.model import Address, DirSection, Identity, PHPSetting, ServerConfig, VHost
 from itkgw.config.modules.fcgid import FcgidSettings
 from itkgw.handlers.fcgid import BackendClass, ClassRefused, backend_class
-from itkgw.mpm.backends import Books, State
+from itkgw.mpm.backends import Books, SpawnControl, State
 
 ALICE = Identity("alice", "alice", 1001, 1001)
 PHP = BackendClass("alice.test", ALICE, ("/usr/bin/php-cgi",), (), ())
@@ -164,3 +164,31 @@ def test_a_handler_an_htaccess_chose_makes_a_class_only_where_allowoverride_lets
     config, vhost = _without_exec_cgi(("FileInfo", "Options"))
     assert backend_class(config, vhost, "/x.fcgi", "/srv/a/x.fcgi", ALICE, (), "fcgid").command == (
         "/srv/a/x.fcgi",)
+
+
+def test_a_burst_starts_processes_up_to_the_spawn_score_limit_then_waits() -> None:
+    """mod_fcgid's spawn control: the first start counts nothing, each further one its spawn
+    score; at the up limit no process starts until seconds have taken the score down."""
+    books = Books(1000, SpawnControl(spawn=1, termination=2, time=1, up_limit=3))
+    php = books.books_for(PHP, FcgidSettings())
+    started = 0
+    while not books.may_start(php, 100.2):
+        books.take(books.add(php, started + 1, f"/s/{started}", 100.2), 100.2)
+        started += 1
+    assert started == 4
+    assert books.may_start(php, 100.9) == "spawn score 3 >= FcgidSpawnScoreUpLimit 3"
+    assert books.may_start(php, 101.0) == ""  # one second took one off
+
+
+def test_exits_raise_the_spawn_score_and_a_class_without_processes_may_always_start() -> None:
+    books = Books(1000, SpawnControl(spawn=1, termination=2, time=1, up_limit=3))
+    php = books.books_for(PHP, FcgidSettings())
+    for pid in (1, 2):
+        books.take(books.add(php, pid, f"/s/{pid}", 0.0), 0.0)
+    books.ending(books.by_pid[1], "test")
+    books.exited(1, 0.5)  # 1 (second start) + 2 (exit)
+    assert php.score == 3 and books.may_start(php, 0.5).startswith("spawn score 3")
+    books.ending(books.by_pid[2], "test")
+    books.exited(2, 0.6)
+    assert php.score == 5 and books.may_start(php, 0.6) == ""  # none left to wait for
+

@@ -98,6 +98,18 @@ def test_server_wide_settings_and_the_old_names_with_a_warning(tmp_path: Path) -
     assert "FcgidIdleScanInterval: itkgw's backend manager checks its processes every second" in warnings
 
 
+def test_spawn_control_reads_in_both_names_and_defaults_to_mod_fcgid_s(tmp_path: Path) -> None:
+    loaded = load(tmp_path, vhost_file(tmp_path, server="FcgidSpawnScoreUpLimit 4\nSpawnScore 2\n"
+                                       "FcgidTerminationScore -1\nFcgidTimeScore 3\n"))
+    server = loaded.config.modules.get(FcgidServerSettings)
+    names = ("spawn_score", "termination_score", "time_score", "spawn_score_up_limit")
+    assert [server.spawn_value(name) for name in names] == [2, -1, 3, 4]
+    assert [FcgidServerSettings().spawn_value(name) for name in names] == [1, 2, 1, 10]
+    assert "SpawnScore is deprecated, use FcgidSpawnScore instead" in "\n".join(loaded.warnings)
+    again = loads_toml(to_toml(loaded.config), "converted.toml").config
+    assert again.modules.get(FcgidServerSettings) == server
+
+
 @pytest.mark.parametrize(("line", "words"), [
     ("FcgidWrapper php-cgi .php", "the wrapper must be an absolute path"),
     ("FcgidWrapper /no/such/php-cgi .php", "/no/such/php-cgi is not an executable program"),

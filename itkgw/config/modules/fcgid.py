@@ -45,6 +45,9 @@ DEFAULTS = {
 }
 DEFAULT_IPC_DIR = "/run/itkgw/fcgid"
 DEFAULT_MAX_PROCESSES = 1000
+#: mod_fcgid's spawn control defaults: a start adds FcgidSpawnScore to its class's score, an
+#: exit FcgidTerminationScore, each second takes FcgidTimeScore off; no start at FcgidSpawnScoreUpLimit.
+SPAWN_DEFAULTS = {"spawn_score": 1, "termination_score": 2, "time_score": 1, "spawn_score_up_limit": 10}
 
 
 @dataclass(frozen=True)
@@ -119,6 +122,15 @@ class FcgidServerSettings:
     max_processes: int | None = None
     #: Where the backends' sockets live, one directory per identity.
     ipc_dir: str | None = None
+    spawn_score: int | None = None
+    termination_score: int | None = None
+    time_score: int | None = None
+    spawn_score_up_limit: int | None = None
+
+    def spawn_value(self, name: str) -> int:
+        """A spawn control setting, mod_fcgid's default when unset."""
+        set_here = getattr(self, name)
+        return SPAWN_DEFAULTS[name] if set_here is None else set_here
 
 
 @dataclass(frozen=True)
@@ -201,6 +213,12 @@ def _limit(apache: str, key: str, doc: str, kind: Kind | None = None, old: str =
                      aliases=aliases)
 
 
+def _spawn_control(apache: str, key: str, doc: str, kind: Kind, old: str) -> Directive:
+    """A server-wide setting of mod_fcgid's spawn control; ``old`` its name before 2.3."""
+    return Directive(apache, key, SERVER, kind, doc, field=key.removeprefix("fcgid_"),
+                     aliases=(Alias(old, BOTH, deprecated_in=BOTH),))
+
+
 #: mod_fcgid's tuning of its own process table and scans, which itkgw's manager does its own way.
 _NO_EFFECT = (
     no_effect("FcgidIdleScanInterval", "itkgw's backend manager checks its processes every second"),
@@ -208,10 +226,6 @@ _NO_EFFECT = (
     no_effect("FcgidErrorScanInterval", "itkgw's backend manager checks its processes every second"),
     no_effect("FcgidZombieScanInterval", "itkgw's backend manager reaps its processes as they exit"),
     no_effect("FcgidProcessTableFile", "itkgw's backend manager keeps its table in its own memory"),
-    no_effect("FcgidSpawnScore", "itkgw backs off a class whose processes keep failing to start"),
-    no_effect("FcgidSpawnScoreUpLimit", "itkgw backs off a class whose processes keep failing to start"),
-    no_effect("FcgidTerminationScore", "itkgw backs off a class whose processes keep failing to start"),
-    no_effect("FcgidTimeScore", "itkgw backs off a class whose processes keep failing to start"),
     no_effect("FcgidOutputBufferSize", "itkgw sends a process's output on as it arrives"),
     no_effect("FcgidMaxRequestInMem", "itkgw streams the request body to the process, never holding it"),
 )
@@ -266,6 +280,16 @@ MODULE = Module(
                   f"directory of the processes' sockets, one directory per identity inside "
                   f"(default {DEFAULT_IPC_DIR})", field="ipc_dir",
                   aliases=(Alias("SocketPath", BOTH, deprecated_in=BOTH),)),
+        _spawn_control("FcgidSpawnScore", "fcgid_spawn_score", "what a process start adds to its class's "
+                       "spawn score (default 1)", Int(low=0), old="SpawnScore"),
+        _spawn_control("FcgidTerminationScore", "fcgid_termination_score", "what a process exit adds to "
+                       "its class's spawn score (default 2; negative: exits lower it)", Int(),
+                       old="TerminationScore"),
+        _spawn_control("FcgidTimeScore", "fcgid_time_score", "what each second takes off a class's spawn "
+                       "score (default 1)", Int(low=0), old="TimeScore"),
+        _spawn_control("FcgidSpawnScoreUpLimit", "fcgid_spawn_score_up_limit", "spawn score at which a class "
+                       "starts no more processes and its requests wait for a busy one (default 10)",
+                       Int(low=0), old="SpawnScoreUpLimit"),
         *_NO_EFFECT,
     ),
     settings={Context.SERVER: FcgidServerSettings, Context.VHOST: FcgidSettings,
