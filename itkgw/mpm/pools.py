@@ -431,9 +431,10 @@ class PoolManager:
             self._answer_late(pool, now)
             self._feed(pool)
             self._end_idle(pool)
-            if self.draining and not pool.waiting and not self._in_socket(pool):
+            nothing_to_hand_out = not pool.waiting and not self._in_socket(pool)
+            if self.draining and nothing_to_hand_out:
                 self._end_unneeded(pool)
-            if not pool.workers and not pool.waiting and not self._in_socket(pool):
+            if not pool.workers and nothing_to_hand_out:
                 self._close_pool(key, pool)
 
     def _write_status(self) -> None:

@@ -390,13 +390,21 @@ def stop_all(servers: Iterable[ItkgwProcess], user_ids: Collection[int]) -> None
         pytest.fail("\n".join(failures))
 
 
+def wait_channel(pid: int) -> str:
+    """The kernel function ``pid`` sleeps in ("" when it runs, or has ended)."""
+    try:
+        return Path(f"/proc/{pid}/wchan").read_text()
+    except OSError:
+        return ""
+
+
 def _describe(pids: Iterable[int]) -> str:
     """pid, parent, euid, state, kernel wait channel and command line of each of ``pids``, a line each."""
     lines = []
     for pid in pids:
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            wchan = Path(f"/proc/{pid}/wchan").read_text()
+            wchan = wait_channel(pid)
             uid = next(line.split()[2] for line in Path(f"/proc/{pid}/status").read_text().splitlines()
                        if line.startswith("Uid:"))
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")

@@ -28,7 +28,7 @@ import flup
 import pytest
 
 from tests.e2e.conftest import Put
-from tests.e2e.itkgw_proc import Itkgw, processes, vhost_for
+from tests.e2e.itkgw_proc import Itkgw, processes, vhost_for, wait_channel
 from tests.fastcgi_peer import one_shot_responder
 from tests.sites import ALICE, BOB, Site
 
@@ -84,16 +84,9 @@ def backends_of(user_uid: int, command: str = "php-cgi") -> list[int]:
 def _wait_for_php_request(user_uid: int) -> None:
     """Until one of the user's php-cgi processes sleeps in a script (usleep), not in accept."""
     deadline = time.monotonic() + 10
-    while not any("nanosleep" in _wchan(pid) for pid in backends_of(user_uid)):
+    while not any("nanosleep" in wait_channel(pid) for pid in backends_of(user_uid)):
         assert time.monotonic() < deadline, "no PHP process started the script"
         time.sleep(0.02)
-
-
-def _wchan(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/wchan").read_text()
-    except OSError:
-        return ""
 
 
 def test_php_runs_on_a_kept_process_of_the_vhost_s_identity(itkgw_factory, docroots, put: Put,
