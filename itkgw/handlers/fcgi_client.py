@@ -262,22 +262,22 @@ class _Exchange:
         return self.outcome
 
     def _run_without_body(self, data: bytes) -> Outcome:
+        """The request in one write (it fits the socket's buffer but for a huge environment),
+        then the answer: waited for first, since it cannot be there the moment the request
+        went out, then read for as long as there is some."""
         self.body = None
-        self.sock.settimeout(self.io_timeout)
-        try:
-            self.sock.sendall(data)
-        except TimeoutError:
-            raise self._silent() from None
-        except OSError as exc:
-            if exc.errno != errno.EPIPE:  # with EPIPE, the backend's answer may be there to read
-                raise self.connection.fail(f"write failed: {exc.strerror}") from None
-        self.sock.setblocking(False)
+        self.outgoing = data
+        self._write()
+        while self.outgoing:
+            if not select.select([], [self.sock], [], self.io_timeout)[1]:
+                raise self._silent()
+            self._write()
         while self.outcome is None:
-            if self._read():
-                continue
             self.on_quiet()
             if not select.select([self.sock], [], [], self.io_timeout)[0]:
                 raise self._silent()
+            while self.outcome is None and self._read():
+                pass
         return self.outcome
 
     def _silent(self) -> HTTPError:

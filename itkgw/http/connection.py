@@ -11,17 +11,20 @@ of a small response's time: the headers are checked here once. Each request
 with a body gets a fresh h11 connection, handed the bytes the last one had
 read ahead. Timeouts: ``timeout`` for every read and for the whole head once
 its first byte arrived (slow-loris), ``keep_alive_timeout`` while waiting for
-the next request on a persistent connection.
+the next request on a persistent connection; the kernel keeps them (SO_RCVTIMEO,
+SO_SNDTIMEO), so the socket stays blocking and a read or write is one call.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 import os
 import re
 import select
 import socket
+import struct
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -312,6 +315,12 @@ def _new_parser() -> h11.Connection:
     return h11.Connection(h11.SERVER, max_incomplete_event_size=1 << 20)
 
 
+#: The parser of every connection until a request announces a body: never fed, so always
+#: idle with nothing buffered. A connection makes its own only for a body to frame (most
+#: requests have none, and making one costs as much as parsing a small head).
+_UNFED = _new_parser()
+
+
 class HTTPConnection:
     """A server-side HTTP/1.1 connection on a blocking socket."""
 
@@ -319,7 +328,7 @@ class HTTPConnection:
         self.sock = sock
         self.limits = limits
         self.timeout = limits.timeout
-        self.h11 = _new_parser()
+        self.h11 = _UNFED
         local = sock.getsockname()
         remote = sock.getpeername()
         self.local_ip, self.local_port = str(local[0]), int(local[1])
@@ -362,8 +371,12 @@ class HTTPConnection:
         self.default_charset = "off"
         #: The current request announced a body: its head went to h11 too, which frames it.
         self._h11_fed = False
-        #: The timeout last given to the socket (None: blocking, as accepted).
-        self._timeout_set: float | None = None
+        #: The socket stays blocking; its timeouts are the kernel's (SO_RCVTIMEO, SO_SNDTIMEO),
+        #: so a read or write is one system call, not a poll and the call. None: not set yet.
+        if sock.gettimeout() is not None:
+            sock.settimeout(None)
+        self._read_timeout_set: float | None = None
+        self._send_timeout_set = False
 
     # -- reading -------------------------------------------------------
 
@@ -371,14 +384,25 @@ class HTTPConnection:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise socket.timeout()
-        self._set_timeout(min(remaining, self.limits.timeout))
-        return self.sock.recv(_READ_SIZE)
+        self._set_read_timeout(min(remaining, self.limits.timeout))
+        try:
+            return self.sock.recv(_READ_SIZE)
+        except BlockingIOError:
+            raise TimeoutError("no bytes from the client in time") from None
 
-    def _set_timeout(self, seconds: float) -> None:
-        """The socket's timeout, set only when it changes: each setting is a system call."""
-        if seconds != self._timeout_set:
-            self.sock.settimeout(seconds)
-            self._timeout_set = seconds
+    def _set_read_timeout(self, seconds: float) -> None:
+        """SO_RCVTIMEO, rounded up to 10 ms and set only when that changes: a keep-alive
+        connection's every wait for its next request gets the same value, and no call."""
+        seconds = max(math.ceil(seconds * 100) / 100, 0.01)
+        if seconds != self._read_timeout_set:
+            _set_kernel_timeout(self.sock, socket.SO_RCVTIMEO, seconds)
+            self._read_timeout_set = seconds
+
+    def _arm_send_timeout(self) -> None:
+        """SO_SNDTIMEO at Timeout, once: a client that stops reading for that long is gone."""
+        if not self._send_timeout_set:
+            _set_kernel_timeout(self.sock, socket.SO_SNDTIMEO, max(self.limits.timeout, 0.01))
+            self._send_timeout_set = True
 
     def _read_head(self, first: bool) -> bytes | None:
         """Raw bytes of the next request head, or None if the client left."""
@@ -498,6 +522,7 @@ class HTTPConnection:
 
     def _start_body(self, head: bytes) -> None:
         """Hand a head that announces a body to h11, which frames the body after it."""
+        self.h11 = _new_parser()
         self.h11.receive_data(_HTTP10_LINE.sub(rb"\1HTTP/1.1", head, 1) if self._http10_kept else head)
         try:
             event = self.h11.next_event()
@@ -614,8 +639,11 @@ class HTTPConnection:
         if not data:
             return
         try:
-            self._set_timeout(self.limits.timeout)
+            self._arm_send_timeout()
             self.sock.sendall(data)
+        except BlockingIOError:
+            self._close_after = True
+            raise ClientGone(f"client read nothing for {self.limits.timeout:g} seconds") from None
         except OSError as exc:
             self._close_after = True
             raise ClientGone(str(exc)) from None
@@ -822,15 +850,13 @@ class HTTPConnection:
         if self._held_head:
             self._send(b"")
         remaining = count
-        self._set_timeout(self.limits.timeout)  # makes the descriptor non-blocking
+        self._arm_send_timeout()
         try:
             while remaining > 0:
                 try:
                     sent = os.sendfile(self.sock.fileno(), fd, offset, remaining)
                 except BlockingIOError:
-                    if not select.select([], [self.sock], [], self.limits.timeout)[1]:
-                        raise TimeoutError("client stopped reading") from None
-                    continue
+                    raise TimeoutError(f"client read nothing for {self.limits.timeout:g} seconds") from None
                 if sent == 0:
                     raise ClientGone("file ended before its length")
                 offset += sent
@@ -881,7 +907,7 @@ class HTTPConnection:
                  f"Server: {SERVER_SOFTWARE}", "Connection: close"]
         lines += [f"{name}: {value}" for name, value in headers]
         try:
-            self.sock.settimeout(self.limits.timeout)
+            self._arm_send_timeout()
             self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
         except OSError:
             raise ClientGone("client went away before the error response") from None
@@ -905,7 +931,7 @@ class HTTPConnection:
         if self._h11_fed:
             # Bytes of the next request that h11 already buffered go to the next one's parser.
             self._pending = bytes(self.h11.trailing_data[0])
-            self.h11 = _new_parser()
+            self.h11 = _UNFED
             self._h11_fed = False
         return True
 
@@ -977,3 +1003,10 @@ def _check_framing(head: bytes) -> None:
         raise HTTPError(400, "request header line ends in a bare LF (HttpProtocolOptions Strict)")
     if head.lower().count(b"content-length") > 1 and len(_CONTENT_LENGTH_LINE.findall(head)) > 1:
         raise HTTPError(400, "more than one Content-Length header")
+
+
+def _set_kernel_timeout(sock: socket.socket, option: int, seconds: float) -> None:
+    """A socket's SO_RCVTIMEO or SO_SNDTIMEO (a struct timeval): a blocking call on it
+    fails with EAGAIN (BlockingIOError) once it has waited that long."""
+    whole = int(seconds)
+    sock.setsockopt(socket.SOL_SOCKET, option, struct.pack("@ll", whole, int((seconds - whole) * 1_000_000)))

@@ -14,7 +14,7 @@ import h11
 import pytest
 
 from itkgw.errors import HTTPError
-from itkgw.http.connection import HTTPConnection, Limits, _decoded, decode_path
+from itkgw.http.connection import ClientGone, HTTPConnection, Limits, _decoded, decode_path
 
 CORPUS = Path(__file__).parent.parent / "corpus" / "http"
 _feeders: list[threading.Thread] = []
@@ -157,6 +157,30 @@ def test_drip_fed_head_is_cut_off_by_the_head_deadline(tcp_pair) -> None:
         conn.next_request(first=True)
     assert caught.value.status == 408
     assert time.monotonic() - started < 5
+
+
+@pytest.mark.parametrize("how", ["data", "file"])
+def test_a_client_that_stops_reading_is_let_go_after_the_timeout(tcp_pair, tmp_path: Path, how: str) -> None:
+    """Its socket full, a write waits Timeout, then the connection is given up, never held."""
+    server, client = tcp_pair
+    client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    client.sendall(b"GET /big HTTP/1.1\r\nHost: a\r\n\r\n")
+    conn = HTTPConnection(server, Limits(timeout=0.5))
+    assert conn.next_request(first=True) is not None
+    size = 64 << 20
+    conn.send_response_head(200, [("Content-Length", str(size))])
+    started = time.monotonic()
+    with pytest.raises(ClientGone, match="read nothing for 0.5 seconds"):
+        if how == "data":
+            for _ in range(size // (1 << 20)):
+                conn.send_data(b"x" * (1 << 20))
+        else:
+            big = tmp_path / "big"
+            with big.open("wb") as out:
+                out.truncate(size)
+            with big.open("rb") as source:
+                conn.send_file(source.fileno(), 0, size)
+    assert 0.4 < time.monotonic() - started < 5
 
 
 def test_idle_keep_alive_connection_closes_quietly(tcp_pair) -> None:
