@@ -1,7 +1,7 @@
 """What the Apache modules itkgw does not implement call their directives and handlers.
 
 A stock httpd.conf loads modules itkgw has no counterpart for (Debian's
-enables autoindex, negotiation, setenvif, reqtimeout and status). Their
+enables negotiation, reqtimeout and status). Their
 directives stay errors, as the reader promises, but the error can then name
 the module a line belongs to and the two ways out: drop the line, or guard
 it with ``<IfModule>``. Only well-known directives are listed; any other
@@ -13,10 +13,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 _DIRECTIVES_BY_MODULE: Mapping[str, tuple[str, ...]] = {
-    "autoindex_module": (
-        "AddAlt", "AddAltByEncoding", "AddAltByType", "AddDescription", "AddIcon", "AddIconByEncoding",
-        "AddIconByType", "DefaultIcon", "HeaderName", "IndexHeadInsert", "IndexIgnore", "IndexIgnoreReset",
-        "IndexOptions", "IndexOrderDefault", "IndexStyleSheet", "ReadmeName"),
     "negotiation_module": ("CacheNegotiatedDocs", "ForceLanguagePriority", "LanguagePriority"),
     "reqtimeout_module": ("RequestReadTimeout",),
     "deflate_module": (

@@ -59,6 +59,11 @@ DIRECTIVE_CLASSES: dict[str, frozenset[str]] = {
     "browsermatch": frozenset({FILEINFO}),
     "setenvifexpr": frozenset({FILEINFO}),
     "browsermatchnocase": frozenset({FILEINFO}),
+    # mod_autoindex
+    **dict.fromkeys(("indexoptions", "indexignore", "indexignorereset", "addicon", "addiconbytype",
+                     "addiconbyencoding", "addalt", "addaltbytype", "addaltbyencoding", "adddescription",
+                     "defaulticon", "headername", "readmename", "indexorderdefault", "indexstylesheet",
+                     "indexheadinsert"), frozenset({INDEXES})),
     # mod_expires
     "expiresactive": frozenset({INDEXES}),
     "expiresbytype": frozenset({INDEXES}),

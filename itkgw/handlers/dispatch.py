@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from itkgw.config.model import DirSection, HeaderRule, ServerConfig
+from itkgw.config.modules.autoindex import AutoindexSettings
 from itkgw.config.modules.cgi import CGISettings
 from itkgw.config.modules.core import RequestSettings
 from itkgw.config.modules.expires import ExpiresSettings
@@ -29,7 +30,7 @@ from itkgw.config.modules.php import PHPRunSettings
 from itkgw.config.modules.proxy_fcgi import ProxySettings
 from itkgw.config.modules.setenvif import SetEnvIfSettings
 from itkgw.errors import CloseConnection, ConfigError, HTTPError, InternalRedirect
-from itkgw.handlers import cgi, expires, fcgid, phpcgi, proxy_fcgi, static, walk
+from itkgw.handlers import autoindex, cgi, expires, fcgid, phpcgi, proxy_fcgi, static, walk
 from itkgw.http.connection import HTTPConnection, Request, apply_header_rules
 from itkgw.request import access_files, canonical
 from itkgw.request.dirconf import DirConfig, follows_any_link, merge, options_at
@@ -192,6 +193,11 @@ def serve(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConf
                 if request.method not in ("GET", "HEAD", "POST"):
                     static.answer_other_method(conn, request.method, _allow(dirconf))
                     return
+                if request.method == "POST":
+                    raise HTTPError(404)  # as httpd: mod_autoindex lists for GET alone, nothing else answers
+                if "Indexes" in dirconf.options:
+                    _list_directory(conn, request, plan, config, mime, dirconf, target.filename, first)
+                    return
                 raise HTTPError(403, "Cannot serve directory %s: No matching DirectoryIndex (%s) found, "
                                 "and server-generated directory index forbidden by Options directive"
                                 % (target.filename, ",".join(dirconf.directory_index)))
@@ -226,6 +232,32 @@ def _answer_trace(conn: HTTPConnection, request: Request, mode: str) -> None:
                             hold=True)
     conn.send_data(echo)
     conn.end_response()
+
+
+def _list_directory(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConfig, mime: MimeTypes,
+                    dirconf: DirConfig, directory: str, first: bool) -> None:
+    """mod_autoindex: the directory's entries, each judged by the access rules of its own
+    sections, as httpd's subrequest per entry judges it."""
+    assert plan.vhost is not None
+    vhost = plan.vhost
+
+    def content_type_of(filename: str) -> tuple[str | None, str | None]:
+        content_type = dirconf.content_type_for(filename) or mime.content_type(filename)
+        return content_type, dirconf.encoding_for(filename)
+
+    def refused(filename: str) -> bool:
+        """A subdirectory (``filename`` ends in /) is judged with its own .htaccess file too."""
+        try:
+            merged = _merged(config, plan, filename, first, directory=filename.endswith("/"))
+        except HTTPError:
+            return True  # its .htaccess cannot be read: httpd's subrequest fails, the entry is left out
+        return denial(request, vhost, merged, plan.reqenv) is not None
+
+    try:
+        autoindex.serve_listing(conn, request, directory, dirconf.modules.get(AutoindexSettings),
+                                content_type_of, refused)
+    except PermissionError as exc:
+        raise _denied(exc, first, directory) from None
 
 
 def _serve_virtual(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConfig,

@@ -23,6 +23,7 @@ from itkgw.config.checks import Loaded
 from itkgw.config.convert import to_toml
 from itkgw.config.kinds import apache_words
 from itkgw.config.model import Address, DirSection, HeaderRule, Identity, PHPSetting, ServerConfig, VHost
+from itkgw.config.modules.autoindex import AutoindexSettings
 from itkgw.config.modules.cgi import CGISettings
 from itkgw.config.modules.expires import ExpiresSettings
 from itkgw.config.modules.headers import RequestHeaderSettings
@@ -1428,16 +1429,7 @@ def debian_tree(tmp_path: Path) -> str:
 def test_a_debian_tree_names_each_module_and_line_to_change(tmp_path: Path) -> None:
     with pytest.raises(ConfigErrors) as caught:
         load_apache(debian_tree(tmp_path), None)
-    autoindex = ("which itkgw does not implement (mods-enabled/autoindex.load:1 loads it): remove the line, "
-                 "or put it inside <IfModule autoindex_module>")
-    invalid = "perhaps misspelled or defined by a module not included in the server configuration"
     assert [str(error).replace(f"{tmp_path}/", "") for error in caught.value.errors] == [
-        f"mods-enabled/autoindex.conf:1: Invalid command 'IndexOptions', {invalid} (IndexOptions belongs to "
-        f"autoindex_module, {autoindex})",
-        f"mods-enabled/autoindex.conf:2: Invalid command 'AddIcon', {invalid} (AddIcon belongs to "
-        f"autoindex_module, {autoindex}) [the same at lines 3, 5]",
-        f"mods-enabled/autoindex.conf:4: Invalid command 'AddIconByType', {invalid} (AddIconByType belongs "
-        f"to autoindex_module, {autoindex})",
         "mods-enabled/mime.conf:5: itkgw has no handler 'type-map' (type-map is served by "
         "negotiation_module's type maps, which itkgw does not implement: remove the line; the handlers "
         "are cgi-script, application/x-httpd-php, fcgid-script, default-handler and FastCGI servers "
@@ -1454,8 +1446,6 @@ def test_a_debian_tree_names_each_module_and_line_to_change(tmp_path: Path) -> N
 def test_a_debian_tree_loads_once_those_lines_are_gone(tmp_path: Path,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     main = debian_tree(tmp_path)
-    (tmp_path / "mods-enabled" / "autoindex.load").unlink()
-    (tmp_path / "mods-enabled" / "autoindex.conf").unlink()
     for name, line in (("mime.conf", "AddHandler type-map var\n"),
                        ("status.conf", "SetHandler server-status\n")):
         path = tmp_path / "mods-enabled" / name
@@ -1463,6 +1453,10 @@ def test_a_debian_tree_loads_once_those_lines_are_gone(tmp_path: Path,
     monkeypatch.setenv("APACHE_LOG_DIR", "/var/log/apache2")
     loaded = load_apache(main, None)
     assert loaded.config.vhosts[0].error_log == "/var/log/apache2/error.log"
+    autoindex = loaded.config.vhosts[0].modules.get(AutoindexSettings)  # mod_autoindex's lines are read
+    assert (autoindex.index_options, autoindex.icon_rules()) == ((("FancyIndexing",),), (
+        ("type", "/icons/text.gif", "text/*"), ("path", "/icons/a.gif", "*.a"),
+        ("path", "/icons/b.gif", "*.b"), ("path", "/icons/c.gif", "*.c")))
     assert loaded.warnings == [
         f"{tmp_path}/mods-enabled/mime.conf:2: read, but of no effect: AddLanguage: itkgw does no content "
         "negotiation and sends no Content-Language; AddCharset: itkgw adds no charset to Content-Type from "

@@ -1,0 +1,472 @@
+"""mod_autoindex's listing of a directory, drawn as httpd 2.4 draws it.
+
+A directory without a DirectoryIndex file, where Options Indexes is on, is
+answered with the list of its entries: a plain ``<ul>``, or with
+FancyIndexing a table (HTMLTable) or a ``<pre>`` block, with the icons, the
+widths, the order (the client's ``?C=M;O=D`` or IndexOrderDefault) and the
+HeaderName / ReadmeName files of its settings. Entries that IndexIgnore
+names, and those the access rules refuse (``.htaccess`` under Debian's
+``<FilesMatch "^\\.ht">``), are left out, as httpd's per-entry subrequest
+leaves them out. The directory is read as the request's identity.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import functools
+import os
+import re
+import stat
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from html import escape
+from urllib.parse import quote
+
+from itkgw.config.modules.autoindex import AutoindexSettings, resolve_options
+from itkgw.http.connection import HTTPConnection, Request
+
+_DOCTYPE = '<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.01//EN" "http://www.w3.org/TR/html4/strict.dtd">\n'
+_DEFAULT_WIDTH = 23
+_KEYS = {"N": "name", "M": "date", "S": "size", "D": "description"}
+_ORDER_KEYS = {"Name": "N", "Date": "M", "Size": "S", "Description": "D"}
+#: What ap_os_escape_path leaves as it is in a name (httpd escapes the rest as %xx, lower case).
+_PATH_SAFE = "$-_.+!*'(),:@&=~/"
+
+
+@dataclass
+class Entry:
+    """One line of the listing; ``name`` ends in / for a directory, is "/" for the parent."""
+
+    name: str
+    size: int
+    mtime: float
+    icon: str | None = None
+    alt: str | None = None
+    description: str | None = None
+    folder: bool = False
+    #: The parent's link: a URL path, where the others link their name.
+    href: str | None = None
+
+
+@dataclass(frozen=True)
+class Layout:
+    """What the IndexOptions in effect ask of the listing."""
+
+    options: dict[str, str]
+
+    def has(self, name: str) -> bool:
+        return name in self.options
+
+    @property
+    def fancy(self) -> bool:
+        return self.has("FancyIndexing")
+
+    @property
+    def table(self) -> bool:
+        return self.fancy and self.has("HTMLTable")
+
+    def width(self, name: str) -> int | None:
+        """NameWidth / DescriptionWidth: a number, or None for * (as wide as needed)."""
+        value = self.options.get(name, "")
+        return None if value == "*" else int(value) if value.isdigit() else _DEFAULT_WIDTH
+
+
+def serve_listing(conn: HTTPConnection, request: Request, directory: str, settings: AutoindexSettings,
+                  content_type_of: Callable[[str], tuple[str | None, str | None]],
+                  refused: Callable[[str], bool]) -> None:
+    """Answer the current request with the listing of ``directory`` (its path on disk).
+    ``content_type_of(filename)`` gives a file's type and encoding (for icons and the
+    header/readme files), ``refused(filename)`` whether the access rules keep it out."""
+    layout = Layout(resolve_options(settings.index_options or ()))
+    key, ascending = _order(request.query, settings, layout)
+    entries = _entries(directory, request.path, settings, layout, content_type_of, refused)
+    _sort(entries, key, ascending, layout)
+    title = escape(request.path.rstrip("/") or "/", quote=False)
+    head = _head(directory, title, settings, layout, content_type_of)
+    if not layout.fancy:
+        body = _plain(entries)
+    elif layout.table:
+        body = _table(entries, key, ascending, settings, layout)
+    else:
+        body = _pre(entries, key, ascending, settings, layout)
+    tail = _tail(directory, settings, content_type_of)
+    page = (head + body + tail).encode("utf-8", "surrogateescape")
+    charset = layout.options.get("Charset") or "ISO-8859-1"
+    content_type = f"{layout.options.get('Type') or 'text/html'};charset={charset}"
+    conn.send_response_head(200, [("Content-Type", content_type), ("Content-Length", str(len(page)))],
+                            hold=True)
+    if request.method != "HEAD":
+        conn.send_data(page)
+    conn.end_response()
+
+
+# -- what is listed ------------------------------------------------------------
+
+
+def _order(query: str, settings: AutoindexSettings, layout: Layout) -> tuple[str, bool]:
+    """The sort column (N, M, S, D) and direction: the client's C= and O= unless IgnoreClient,
+    else IndexOrderDefault, else by name ascending."""
+    order, column = settings.order_default or ("Ascending", "Name")
+    key, ascending = _ORDER_KEYS[column], order == "Ascending"
+    if layout.has("IgnoreClient"):
+        return key, ascending
+    for part in re.split(r"[;&]", query):
+        name, _, value = part.partition("=")
+        if name == "C" and value[:1] in _KEYS:
+            key = value[:1]
+        elif name == "O" and value[:1] in ("A", "D"):
+            ascending = value[:1] == "A"
+    return key, ascending
+
+
+def _entries(directory: str, url: str, settings: AutoindexSettings, layout: Layout,
+             content_type_of: Callable[[str], tuple[str | None, str | None]],
+             refused: Callable[[str], bool]) -> list[Entry]:
+    entries = []
+    if url.rstrip("/"):
+        parent = url.rstrip("/").rsplit("/", 1)[0] + "/"
+        parent_icon, parent_alt = _parent_icon(settings)
+        entries.append(Entry("/", -1, -1, parent_icon, parent_alt, href=parent))
+    ignored = [pattern for line in settings.index_ignore or () for pattern in line]
+    icons, alts = settings.icon_rules(), settings.alt_rules()
+    descriptions = [(text, pattern) for text, *patterns in settings.add_description or ()
+                    for pattern in patterns]
+    for name in sorted(os.listdir(directory)):
+        path = os.path.join(directory, name)
+        if any(_ignores(pattern, name, path) for pattern in ignored):
+            continue
+        try:
+            st = os.stat(path)
+        except OSError:
+            continue  # a dangling link, or nothing this identity may look at: not listed
+        is_dir = stat.S_ISDIR(st.st_mode)
+        if refused(path + "/" if is_dir else path):
+            continue
+        entry = Entry(name + "/" if is_dir else name, -1, -1)
+        if layout.fancy:  # a plain list has no dates, sizes or icons: it sorts by name alone
+            entry.mtime = st.st_mtime
+            _dress(entry, path, is_dir, settings, icons, alts, layout, content_type_of)
+            entry.description = next((text for text, pattern in descriptions
+                                      if _matches(_path_pattern(pattern), path)), None)
+            if not is_dir:
+                entry.size = st.st_size
+        entries.append(entry)
+    return entries
+
+
+def _dress(entry: Entry, path: str, is_dir: bool, settings: AutoindexSettings,
+           icons: tuple[tuple[str, str, str], ...], alts: tuple[tuple[str, str, str], ...], layout: Layout,
+           content_type_of: Callable[[str], tuple[str | None, str | None]]) -> None:
+    """A fancy entry's icon and alt: a directory's by its path, else ^^DIRECTORY^^ and "DIR";
+    a file's by its path, type or encoding (DefaultIcon is the drawing's fallback)."""
+    if is_dir:
+        entry.folder = layout.has("FoldersFirst")
+        entry.icon = _find(icons, path, None, None) or _find(icons, "^^DIRECTORY^^", None, None)
+        entry.alt = _find(alts, path, None, None) or _find(alts, "^^DIRECTORY^^", None, None) or "DIR"
+    else:
+        content_type, encoding = content_type_of(path)
+        entry.icon = _find(icons, path, content_type, encoding)
+        entry.alt = _find(alts, path, content_type, encoding)
+
+
+def _parent_icon(settings: AutoindexSettings) -> tuple[str | None, str]:
+    icons, alts = settings.icon_rules(), settings.alt_rules()
+    icon = _find(icons, "..", None, None) or _find(icons, "^^DIRECTORY^^", None, None)
+    alt = _find(alts, "..", None, None) or _find(alts, "^^DIRECTORY^^", None, None) or "PARENTDIR"
+    return icon, alt
+
+
+def _ignores(pattern: str, name: str, path: str) -> bool:
+    """IndexIgnore: a pattern with a / is matched against the whole path, else the name."""
+    return fnmatch.fnmatchcase(path if "/" in pattern else name, pattern)
+
+
+def _path_pattern(pattern: str) -> str:
+    return pattern if any(c in pattern for c in "*?^") or pattern.startswith("/") else "*" + pattern
+
+
+def _matches(pattern: str, text: str, fold: bool = False) -> bool:
+    """httpd's ap_strcmp_match: * and ? wildcards over the whole text."""
+    if fold:
+        return fnmatch.fnmatch(text.lower(), pattern.lower())
+    return fnmatch.fnmatchcase(text, pattern)
+
+
+def _find(rules: tuple[tuple[str, str, str], ...], path: str, content_type: str | None,
+          encoding: str | None) -> str | None:
+    """The first rule (httpd's find_item) for ``path``: by path always; by encoding when the
+    file has one, else by type. ^^DIRECTORY^^ and ^^BLANKICON^^ match only themselves."""
+    for kind, data, pattern in rules:
+        if kind == "path" or path.startswith("^"):
+            if path.startswith("^") and kind != "path":
+                continue
+            if _matches(pattern, path):
+                return data
+        elif encoding is not None:
+            if kind == "encoding" and _matches(pattern, encoding, fold=True):
+                return data
+        elif kind == "type" and content_type is not None and _matches(pattern, content_type, fold=True):
+            return data
+    return None
+
+
+# -- the order -----------------------------------------------------------------
+
+
+def _natural(text: str) -> list[tuple[int, int | str]]:
+    """A key for apr_strnatcmp's order: runs of digits compare as numbers."""
+    return [(0, int(part)) if part.isdigit() else (1, part) for part in re.split(r"(\d+)", text) if part]
+
+
+def _sort(entries: list[Entry], key: str, ascending: bool, layout: Layout) -> None:
+    """httpd's dsortf: the parent first, then folders (FoldersFirst), then the column, then
+    the name (VersionSort, IgnoreCase), the whole reversed for descending but the first two."""
+    version, fold = layout.has("VersionSort"), layout.has("IgnoreCase")
+
+    def compare(one: Entry, two: Entry) -> int:
+        if one.name == "/":
+            return -1
+        if two.name == "/":
+            return 1
+        if one.folder != two.folder:
+            return -1 if one.folder else 1
+        first, second = (one, two) if ascending else (two, one)
+        if key == "M" and first.mtime != second.mtime:
+            return 1 if first.mtime > second.mtime else -1
+        if key == "S" and first.size != second.size:
+            return 1 if first.size > second.size else -1
+        if key == "D":
+            result = _cmp(first.description or "", second.description or "", version)
+            if result:
+                return result
+        result = 0
+        if version and fold:
+            result = _cmp(first.name.lower(), second.name.lower(), True)
+        if not result and version:
+            result = _cmp(first.name, second.name, True)
+        if not result and fold:
+            result = _cmp(first.name.lower(), second.name.lower(), False)
+        return result or _cmp(first.name, second.name, False)
+
+    entries.sort(key=functools.cmp_to_key(compare))
+
+
+def _cmp(one: str, two: str, natural: bool) -> int:
+    left, right = (_natural(one), _natural(two)) if natural else (one.encode("utf-8", "surrogateescape"),
+                                                                  two.encode("utf-8", "surrogateescape"))
+    return (left > right) - (left < right)  # type: ignore[operator]
+
+
+# -- drawing --------------------------------------------------------------------
+
+
+def _anchor(entry: Entry) -> str:
+    target = quote(entry.href or entry.name, safe=_PATH_SAFE, errors="surrogateescape")
+    target = re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), target)
+    return escape(target, quote=True).replace("&#x27;", "'")
+
+
+def _shown(entry: Entry) -> str:
+    return "Parent Directory" if entry.name == "/" else entry.name
+
+
+def _html(text: str) -> str:
+    """ap_escape_html: &, < and > (and quotes) as entities."""
+    return escape(text, quote=True).replace("&#x27;", "'")
+
+
+def _head(directory: str, title: str, settings: AutoindexSettings, layout: Layout,
+          content_type_of: Callable[[str], tuple[str | None, str | None]]) -> str:
+    preamble = f"{_DOCTYPE}<html>\n <head>\n  <title>Index of {title}</title>\n"
+    if settings.style_sheet:
+        preamble += f'  <link rel="stylesheet" href="{settings.style_sheet}" type="text/css">\n'
+    if settings.head_insert:
+        preamble += settings.head_insert
+    preamble += " </head>\n <body>\n"
+    if layout.has("SuppressHTMLPreamble"):
+        preamble = ""
+    inserted = _inserted(directory, settings.header_name, content_type_of)
+    if inserted is None:
+        return preamble + f"<h1>Index of {title}</h1>\n"
+    return (preamble if not layout.has("SuppressHTMLPreamble") or not inserted[1] else "") + inserted[0]
+
+
+def _tail(directory: str, settings: AutoindexSettings,
+          content_type_of: Callable[[str], tuple[str | None, str | None]]) -> str:
+    inserted = _inserted(directory, settings.readme_name, content_type_of)
+    return (inserted[0] if inserted else "") + "</body></html>\n"
+
+
+def _inserted(directory: str, name: str | None,
+              content_type_of: Callable[[str], tuple[str | None, str | None]]) -> tuple[str, bool] | None:
+    """HeaderName / ReadmeName: the file's text as it goes in the page (HTML as it is, other
+    text escaped in <pre>) and whether it is HTML; None without such a file."""
+    if not name or "/" in name.strip("/"):
+        return None
+    path = os.path.join(directory, name.strip("/"))
+    content_type = (content_type_of(path)[0] or "").split(";")[0].strip().lower()
+    if not content_type.startswith("text/"):
+        return None
+    try:
+        with open(path, "rb") as source:
+            text = source.read().decode("utf-8", "surrogateescape")
+    except OSError:
+        return None
+    if content_type == "text/html":
+        return text, True
+    return f"<pre>\n{_html(text)}</pre>\n", False
+
+
+def _plain(entries: list[Entry]) -> str:
+    lines = "".join(f'<li><a href="{_anchor(entry)}"> {_html(_shown(entry))}</a></li>\n' for entry in entries)
+    return f"<ul>{lines}</ul>\n"
+
+
+def _link(label: str, column: str, key: str, ascending: bool, layout: Layout) -> str:
+    """emit_link: the header of a column, a link that sorts by it (the other way when it is
+    the order already), or the bare label with SuppressColumnSorting."""
+    if layout.has("SuppressColumnSorting"):
+        return label
+    order = "D" if key == column and ascending else "A"
+    return f'<a href="?C={column};O={order}">{label}</a>'
+
+
+def _columns(layout: Layout) -> list[tuple[str, str]]:
+    return [(label, column) for label, column, option in (
+        ("Last modified", "M", "SuppressLastModified"), ("Size", "S", "SuppressSize"),
+        ("Description", "D", "SuppressDescription")) if not layout.has(option)]
+
+
+def _icon_tag(source: str, alt: str) -> str:
+    return f'<img src="{_html(source)}" alt="{alt}">'
+
+
+def _cut(text: str, width: int) -> str:
+    """A name longer than its column: its start and ``..>``."""
+    return text[:width - 3] + "..>" if len(text) > width else text
+
+
+def _table(entries: list[Entry], key: str, ascending: bool, settings: AutoindexSettings,
+           layout: Layout) -> str:
+    icons = not layout.has("SuppressIcon")
+    blank = _find(settings.icon_rules(), "^^BLANKICON^^", None, None)
+    columns = _columns(layout)
+    cells = []
+    if icons:
+        cells.append(f'<th valign="top">{_icon_tag(blank, "[ICO]") if blank else "&nbsp;"}</th>')
+    headers = [_link("Name", "N", key, ascending, layout)]
+    headers += [_link(label, column, key, ascending, layout) for label, column in columns]
+    row = "".join(cells) + "<th>" + "</th><th>".join(headers) + "</th>"
+    count = len(columns) + 1 + (1 if icons else 0)
+    rule = "" if layout.has("SuppressRules") else f'   <tr><th colspan="{count}"><hr></th></tr>\n'
+    lines = [f"  <table>\n   <tr>{row}</tr>\n{rule}"]
+    name_width = layout.width("NameWidth")
+    for entry in entries:
+        line = "<tr>"
+        if icons:
+            source = entry.icon or settings.default_icon
+            icon = _icon_tag(source, f"[{entry.alt or '   '}]") if source else "&nbsp;"
+            if layout.has("IconsAreLinks"):
+                icon = f'<a href="{_anchor(entry)}">{icon}</a>'
+            line += f'<td valign="top">{icon}</td>'
+        shown = _shown(entry)
+        if name_width is None:
+            line += f'<td><a href="{_anchor(entry)}">{_html(shown)}</a>'
+        else:
+            shown = _cut(shown, name_width)
+            line += f'<td><a href="{_anchor(entry)}">{_html(shown)}</a>' + " " * (name_width - len(shown))
+        for _label, column in columns:
+            if column == "M":
+                line += ('</td><td align="right">' + _date(entry.mtime, layout)) if entry.mtime != -1 \
+                    else "</td><td>&nbsp;"
+            elif column == "S":
+                line += '</td><td align="right">' + file_size(entry.size)
+            elif column == "D":
+                line += ("</td><td>" + _description(entry.description, layout)) if entry.description \
+                    else "</td><td>&nbsp;"
+        lines.append(line + "</td></tr>\n")
+    lines.append(f"{rule}</table>\n")
+    return "".join(lines)
+
+
+def _pre(entries: list[Entry], key: str, ascending: bool, settings: AutoindexSettings, layout: Layout) -> str:
+    icons = not layout.has("SuppressIcon")
+    blank = _find(settings.icon_rules(), "^^BLANKICON^^", None, None)
+    name_width = layout.width("NameWidth")
+    if name_width is None:
+        name_width = max([_DEFAULT_WIDTH, *(len(_shown(entry)) for entry in entries)])
+    columns = _columns(layout)
+    text = "<pre>"
+    if icons:
+        text += f'<img src="{_html(blank)}" alt="Icon "> ' if blank else "      "
+    text += _link("Name", "N", key, ascending, layout) + " " * (name_width - 4) + " "
+    gaps = {"M": "      ", "S": "  ", "D": ""}
+    for label, column in columns:
+        text += _link(label, column, key, ascending, layout) + gaps[column]
+    text += "\n" if layout.has("SuppressRules") else "<hr>"
+    for entry in entries:
+        if icons:
+            source = entry.icon or settings.default_icon
+            icon = _icon_tag(source, f"[{entry.alt or '   '}]") if source else "     "
+            text += (f'<a href="{_anchor(entry)}">{icon}</a> ' if layout.has("IconsAreLinks") else icon + " ")
+        shown = _cut(_shown(entry), name_width)
+        text += f'<a href="{_anchor(entry)}">{_html(shown)}</a>' + " " * (name_width - len(shown)) + " "
+        for _label, column in columns:
+            if column == "M":
+                text += _date(entry.mtime, layout) if entry.mtime != -1 else " " * 19
+            elif column == "S":
+                text += file_size(entry.size) + "  "
+            elif column == "D" and entry.description:
+                text += _description(entry.description, layout)
+        text += "\n"
+    return text + ("</pre>\n" if layout.has("SuppressRules") else "<hr></pre>\n")
+
+
+def _date(mtime: float, layout: Layout) -> str:
+    form = "%d-%b-%Y %H:%M  " if layout.has("UseOldDateFormat") else "%Y-%m-%d %H:%M  "
+    return time.strftime(form, time.localtime(mtime))
+
+
+def _description(text: str, layout: Layout) -> str:
+    """AddDescription's text, cut to DescriptionWidth (visible characters; its HTML tags kept)."""
+    width = layout.width("DescriptionWidth")
+    if width is None:
+        return text
+    shown, visible, in_tag = [], 0, False
+    for char in text:
+        if char == "<":
+            in_tag = True
+        if not in_tag:
+            if visible == width - 3 and len(re.sub(r"<[^>]*>", "", text)) > width:
+                shown.append("..>")
+                break
+            visible += 1
+        if char == ">":
+            in_tag = False
+        shown.append(char)
+    return "".join(shown)
+
+
+def file_size(size: int) -> str:
+    """apr_strfsize: four characters, "  - " for none, "  3 ", "2.0K", " 12M"."""
+    if size < 0:
+        return "  - "
+    if size < 973:
+        return f"{size:3d} "
+    units = "KMGTPE"
+    unit = 0
+    while True:
+        remain = size & 1023
+        size >>= 10
+        if size >= 973:
+            unit += 1
+            continue
+        if size < 9 or (size == 9 and remain < 973):
+            tenths = (remain * 5 + 256) // 512
+            if tenths >= 10:
+                size, tenths = size + 1, 0
+            return f"{size}.{tenths}{units[unit]}"
+        if remain >= 512:
+            size += 1
+        return f"{size:3d}{units[unit]}"
