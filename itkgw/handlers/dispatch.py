@@ -15,6 +15,7 @@ import functools
 import logging
 import os
 import stat
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from urllib.parse import quote
@@ -618,7 +619,10 @@ def send_error_document(conn: HTTPConnection, status: int, target: str, plan: Pl
         if not stat.S_ISREG(st.st_mode):
             raise HTTPError(404)
         content_type = dirconf.content_type_for(dirconf.fs_path) or mime.content_type(dirconf.fs_path)
-        headers = [("Content-Length", str(st.st_size))]
+        # The file goes out as httpd's default handler sends it after the internal redirect.
+        validators = static.Validators.of(st, time.time())
+        headers = [("Last-Modified", static.http_date(validators.last_modified)), ("ETag", validators.etag),
+                   ("Accept-Ranges", "bytes"), ("Content-Length", str(st.st_size))]
         if content_type:
             headers.append(("Content-Type", content_type))
         conn.send_response_head(status, headers)

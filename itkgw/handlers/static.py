@@ -9,7 +9,7 @@ sendfile(2).
 Rules (order of RFC 9110 section 13.2.2; details as httpd 2.4):
 1. OPTIONS: 200 with Allow. POST is answered as GET (httpd's default handler
    serves the file and drops the body). Any other method httpd knows: 405
-   with Allow. A method httpd does not know: 501.
+   with Allow. A method httpd does not know: 501, with Allow too.
 2. If-Match (strong comparison) fails: 412. Without If-Match, the file
    changed after If-Unmodified-Since: 412.
 3. If-None-Match (weak comparison) matches: 304. Without If-None-Match,
@@ -239,12 +239,14 @@ def answer_other_method(conn: HTTPConnection, method: str, allow: str = ALLOW) -
     """httpd's default handler to a method other than GET, HEAD and POST, whether or not the
     file exists: OPTIONS is answered with Allow, a method httpd knows is 405, another 501."""
     if method == "OPTIONS":
-        conn.send_response_head(200, [("Allow", allow), ("Content-Length", "0")])
+        # OPTIONS * asks about the server, not a resource: httpd names no methods then.
+        whole_server = conn.request is not None and conn.request.target == "*"
+        conn.send_response_head(200, [*([] if whole_server else [("Allow", allow)]), ("Content-Length", "0")])
         conn.end_response()
     elif method in KNOWN_METHODS:
         conn.send_error(405, [("Allow", allow)])
     else:
-        raise HTTPError(501, f"invalid method in request: {method}")
+        raise HTTPError(501, f"invalid method in request: {method}", [("Allow", allow)])
 
 
 def serve_file(conn: HTTPConnection, path: str, st: os.stat_result, fd: int, mime: MimeTypes,

@@ -674,7 +674,8 @@ class HTTPConnection:
         content-length filter gives one to a response complete in its first brigade.
         ``reason``: a script's own reason phrase (else the status's standard one).
         ``generated``: the server's own error or redirect page, which keeps only the "always"
-        header rules (httpd sends such a page with err_headers_out alone)."""
+        header rules (httpd sends such a page with err_headers_out alone); a response a handler
+        made gets them all, whatever its status (a script's 404, an ErrorDocument file)."""
         out = [("Date", http_now()), ("Server", SERVER_SOFTWARE)]
         for name, value in headers:
             if name not in _VALID_NAMES:
@@ -688,8 +689,8 @@ class HTTPConnection:
             out.append((name, value))
         if self.success_headers is not None and status < 400 and not generated:
             out = self.success_headers(out)
-        # mod_headers: every rule on a success, only "always" ones on an error response.
-        out = apply_header_rules(out, self.header_rules if status < 400 and not generated else
+        # mod_headers: every rule on what a handler answers, only "always" ones on httpd's own pages.
+        out = apply_header_rules(out, self.header_rules if not generated else
                                  [rule for rule in self.header_rules if rule.always])
         if self.default_charset != "off":
             charset = self.default_charset

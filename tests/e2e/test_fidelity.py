@@ -396,6 +396,17 @@ def test_the_method_is_judged_before_the_file_is_looked_for(itkgw_factory, docro
         assert server.request("alice.test", path, method="DELETE").status == 405, path
         assert server.request("alice.test", path, method="BREW").status == 501, path
     assert server.request("off.test", "/nope", method="OPTIONS").headers["Allow"] == "OPTIONS,HEAD,GET,POST"
+    unknown = server.request("alice.test", "/index.html", method="BREW")
+    assert unknown.headers["Allow"] == "OPTIONS,HEAD,GET,POST,TRACE"  # httpd names what would do
+    assert b"<p>BREW not supported for current URL.<br />\n</p>" in unknown.body
+    assert server.request("off.test", "/", method="BREW").headers["Allow"] == "OPTIONS,HEAD,GET,POST"
+
+
+def test_options_star_asks_about_the_server_and_names_no_methods(itkgw_factory, docroots) -> None:
+    server = serve(itkgw_factory, docroots[ALICE])
+    answer = raw_exchange(server.port, b"OPTIONS * HTTP/1.1\r\nHost: alice.test\r\nConnection: close\r\n\r\n")
+    head = answer.split(b"\r\n\r\n")[0].lower()
+    assert head.startswith(b"http/1.1 200 ok") and b"content-length: 0" in head and b"allow:" not in head
 
 
 @pytest.mark.parametrize("handler", ["fcgid", "cgi"])

@@ -112,6 +112,28 @@ def test_allowoverridelist_lets_the_named_directives_in_and_no_others(itkgw_fact
     assert _logged(server, f"{alice.htdocs}/listed/b/.htaccess: Options not allowed here")
 
 
+def test_header_rules_reach_what_a_handler_answers_whatever_its_status(itkgw_factory, docroots,
+                                                                      put: Put) -> None:
+    """httpd drops the plain Header rules only from its own error pages: a script's 404 or 500
+    and an ErrorDocument file keep them, and the file goes out with its validators."""
+    alice = docroots[ALICE]
+    put(alice, "hd/.htaccess", "Header set X-Site yes\nErrorDocument 404 /hd/sorry.html\n")
+    put(alice, "hd/sorry.html", "sorry\n")
+    put(alice, "hd/gone.php", "<?php http_response_code(404); echo 'gone';\n")
+    put(alice, "hd/broken.php", "<?php http_response_code(500); echo 'broken';\n")
+    put(alice, "hd/closed/.htaccess", "Require all denied\n")
+    put(alice, "hd/closed/page.html", "page\n")
+    server = serve(itkgw_factory, alice, "All")
+    for path, status in (("/hd/gone.php", 404), ("/hd/broken.php", 500)):
+        answer = server.request("alice.test", path)
+        assert (answer.status, answer.headers["X-Site"]) == (status, "yes"), path
+    missing = server.request("alice.test", "/hd/nothing.html")
+    assert (missing.status, missing.body, missing.headers["X-Site"]) == (404, b"sorry\n", "yes")
+    assert missing.headers["ETag"] and missing.headers["Last-Modified"] and missing.headers["Accept-Ranges"]
+    refused = server.request("alice.test", "/hd/closed/page.html")  # httpd's own 403 page
+    assert (refused.status, refused.headers["X-Site"]) == (403, None)
+
+
 def test_with_allowoverride_none_the_file_is_never_opened(itkgw_factory, docroots, put: Put) -> None:
     alice = docroots[ALICE]
     put(alice, "closed/.htaccess", "Frobnicate on\n").chmod(0)
