@@ -192,9 +192,9 @@ class HeadLimits:
     lines: int = MAX_HEADERS
     line_bytes: int = MAX_HEADER_LINE
     head_bytes: int = MAX_HEAD
-    #: PHP's answer as mod_php gives it: a small response measured for a Content-Length
-    #: (not chunked, as mod_cgi's), no 304 from the script's own validators, and a Location
-    #: with status 200 passed on, not made a redirect.
+    #: PHP's answer as mod_php gives it: no 304 from the script's own validators, a Location
+    #: with status 200 passed on, not made a redirect, and pauses in its output of php-cgi's
+    #: rhythm (see _quiet_seconds).
     as_mod_php: bool = False
 
 
@@ -498,6 +498,8 @@ class _Exchange:
         self._drain_stderr()
 
     def _quiet_seconds(self) -> float:
+        """How long the script's output may pause before what it wrote goes out: a CGI script's
+        not at all (httpd reads its pipe without blocking), php-cgi's a little."""
         if not self.head_limits.as_mod_php:
             return 0
         return _QUIET_SECONDS if self.body_started else _HEAD_QUIET_SECONDS
@@ -592,8 +594,10 @@ class _Exchange:
             self.discard = True
             return b""
         self.unsent = self.head.content_length
-        self.conn.send_response_head(self.head.status, list(self.head.headers),
-                                     measure=self.head_limits.as_mod_php, reason=self.head.reason)
+        # Measured: a response complete before the script pauses gets a Content-Length, as
+        # httpd's content-length filter gives one to output it read whole without blocking.
+        self.conn.send_response_head(self.head.status, list(self.head.headers), measure=True,
+                                     reason=self.head.reason)
         return rest
 
     def _pass_body(self, data: bytes) -> None:

@@ -255,7 +255,7 @@ def serve_file(conn: HTTPConnection, path: str, st: os.stat_result, fd: int, mim
 
     ``path`` is the file's name, for its Content-Type unless ``content_type``
     (from AddType) says otherwise. The caller keeps ``fd`` and closes it.
-    Raises HTTPError for 412 and 501.
+    Raises HTTPError for 501.
     """
     request = conn.request
     assert request is not None, "serve_file needs a current request"
@@ -264,13 +264,22 @@ def serve_file(conn: HTTPConnection, path: str, st: os.stat_result, fd: int, mim
         return
     now = time.time()
     validators = Validators.of(st, now)
-    headers = [("Last-Modified", http_date(validators.last_modified)), ("ETag", validators.etag)]
-    if not_modified(request, validators, now):
+    headers = [("Last-Modified", http_date(validators.last_modified)), ("ETag", validators.etag),
+               ("Accept-Ranges", "bytes")]
+    content_type = content_type or mime.content_type(path)
+    try:
+        unchanged = not_modified(request, validators, now)
+    except HTTPError as failed:
+        # httpd's default handler answers a failed precondition itself: the file's headers and
+        # no body, not an error page.
+        typed = [("Content-Type", content_type)] if content_type is not None else []
+        conn.send_response_head(failed.status, [*headers, *typed, ("Content-Length", "0")])
+        conn.end_response()
+        return
+    if unchanged:
         conn.send_response_head(304, headers)
         conn.end_response()
         return
-    headers.append(("Accept-Ranges", "bytes"))
-    content_type = content_type or mime.content_type(path)
     if content_type is not None:
         headers.append(("Content-Type", content_type))
     if encoding is not None:

@@ -757,7 +757,7 @@ class HTTPConnection:
                 and not (framing == _UNTIL_CLOSE and not head))
         self._close_after = not kept
         headers = [*headers, *self._connection_headers(kept)]
-        if chunked:
+        if chunked and not head:  # httpd frames no HEAD response: it announces no chunks either
             headers.append(("Transfer-Encoding", "chunked"))
         if not reason:
             reason = _REASONS.get(status, "")

@@ -171,6 +171,25 @@ def test_a_small_php_response_has_a_content_length_a_streamed_one_is_chunked(itk
     assert small.headers["Content-Length"] == "2" and small.body == b"hi"
     streamed = server.request("alice.test", "/stream.php")
     assert streamed.headers["Transfer-Encoding"] == "chunked" and streamed.body == b"ab"
+    # httpd announces no framing at all for a HEAD whose length it does not know.
+    head = server.request("alice.test", "/stream.php", method="HEAD")
+    assert head.status == 200
+    assert (head.headers["Transfer-Encoding"], head.headers["Content-Length"]) == (None, None)
+
+
+def test_a_cgi_script_s_output_read_whole_at_once_has_a_content_length(itkgw_factory, docroots,
+                                                                       put: Put) -> None:
+    """httpd's content-length filter measures what it reads from the script without waiting;
+    a script that pauses is sent on chunked."""
+    alice = docroots[ALICE]
+    put(alice, "once.cgi",
+        "#!/bin/sh\nprintf 'Status: 404 Not Found\\nContent-Type: text/plain\\n\\nnot here\\n'\n")
+    put(alice, "slow.cgi", "#!/bin/sh\nprintf 'Content-Type: text/plain\\n\\na'\nsleep 0.3\nprintf b\n")
+    server = serve(itkgw_factory, alice)
+    once = server.request("alice.test", "/once.cgi")
+    assert (once.status, once.headers["Content-Length"], once.body) == (404, "9", b"not here\n")
+    slow = server.request("alice.test", "/slow.cgi")
+    assert (slow.headers["Transfer-Encoding"], slow.body) == ("chunked", b"ab")
 
 
 def test_an_absolute_form_target_replaces_the_host_header(itkgw_factory, docroots, put: Put) -> None:

@@ -167,6 +167,16 @@ def test_not_modified_has_validators_and_no_body(page: Path, mime: MimeTypes) ->
     assert reply.header("last-modified") == LAST_MODIFIED
     assert reply.after_head == b""
     assert reply.header("content-type") is None
+    assert reply.header("accept-ranges") == "bytes"  # as httpd's: set before the conditions are judged
+
+
+def test_a_failed_precondition_is_the_file_s_head_with_no_body(page: Path, mime: MimeTypes) -> None:
+    """httpd's default handler answers 412 itself: the file's headers, Content-Length 0."""
+    reply = get(page, mime, headers=[("If-Match", '"other"')])
+    assert reply.status == 412
+    assert (reply.header("etag"), reply.header("last-modified")) == (ETAG, LAST_MODIFIED)
+    assert (reply.header("content-length"), reply.after_head) == ("0", b"")
+    assert reply.header("content-type") == "text/plain"  # the file's (page.txt), as httpd's
 
 
 RANGES = [
