@@ -17,7 +17,7 @@ from tests.e2e.itkgw_proc import Itkgw, vhost_for
 from tests.sites import ALICE, Site
 
 PREAMBLE = ('<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.01//EN" "http://www.w3.org/TR/html4/strict.dtd">\n'
-            "<html>\n <head>\n  <title>Index of /listed</title>\n </head>\n <body>\n")
+            "<html>\n <head>\n  <title>Index of /autolist</title>\n </head>\n <body>\n")
 #: A day the files of the listing were last changed, and how httpd shows it.
 STAMP = time.mktime((2024, 1, 2, 3, 4, 5, 0, 0, -1))
 SHOWN = time.strftime("%Y-%m-%d %H:%M", time.localtime(STAMP))
@@ -35,24 +35,24 @@ DEBIAN = {
 }
 
 
-def listed_tree(site: Site, put: Put) -> Path:
-    """listed/: three files, a name to escape, a subdirectory, a file to ignore, .htaccess."""
-    put(site, "listed/one.txt", "one\n")
-    put(site, "listed/two.html", "<p>two</p>\n")
-    put(site, "listed/a&b <x>.txt", "a&b")
-    put(site, "listed/big.bin", "x" * 2000)
-    put(site, "listed/old.txt~", "backup")
-    put(site, "listed/sub/inner.txt", "inner\n")
-    put(site, "listed/.htaccess", "# nothing\n")
-    put(site, "listed/closed/.htaccess", "Require all denied\n")
-    listed = site.htdocs / "listed"
-    for path in (*listed.rglob("*"), listed / "sub", listed / "closed"):
+def autolist_tree(site: Site, put: Put) -> Path:
+    """autolist/: three files, a name to escape, a subdirectory, a file to ignore, .htaccess."""
+    put(site, "autolist/one.txt", "one\n")
+    put(site, "autolist/two.html", "<p>two</p>\n")
+    put(site, "autolist/a&b <x>.txt", "a&b")
+    put(site, "autolist/big.bin", "x" * 2000)
+    put(site, "autolist/old.txt~", "backup")
+    put(site, "autolist/sub/inner.txt", "inner\n")
+    put(site, "autolist/.htaccess", "# nothing\n")
+    put(site, "autolist/closed/.htaccess", "Require all denied\n")
+    autolist = site.htdocs / "autolist"
+    for path in (*autolist.rglob("*"), autolist / "sub", autolist / "closed"):
         os.utime(path, (STAMP, STAMP), follow_symlinks=False)
-    return listed
+    return autolist
 
 
 def serve(itkgw_factory, site: Site, **directory: Any) -> Itkgw:
-    section = {"path": f"{site.htdocs}/listed", "options": ["Indexes"], "allow_override": ["All"],
+    section = {"path": f"{site.htdocs}/autolist", "options": ["Indexes"], "allow_override": ["All"],
                **directory}
     return itkgw_factory([vhost_for(site, "alice.test", directory=[section],
                                     files=[{"path": r"^\.ht", "regex": True, "require": ["all denied"]}])])
@@ -60,14 +60,14 @@ def serve(itkgw_factory, site: Site, **directory: Any) -> Itkgw:
 
 def test_a_plain_listing_is_httpd_s_list_of_names(itkgw_factory, docroots, put: Put) -> None:
     alice = docroots[ALICE]
-    listed_tree(alice, put)
+    autolist_tree(alice, put)
     server = serve(itkgw_factory, alice)
-    page = server.request("alice.test", "/listed/")
+    page = server.request("alice.test", "/autolist/")
     assert page.status == 200
     assert page.headers["Content-Type"] == "text/html;charset=ISO-8859-1"
-    # .htaccess is refused by <FilesMatch "^\.ht">, closed/ by its own .htaccess: neither is listed.
+    # .htaccess is refused by <FilesMatch "^\.ht">, closed/ by its own .htaccess: neither is autolist.
     assert page.body.decode() == PREAMBLE + (
-        '<h1>Index of /listed</h1>\n'
+        '<h1>Index of /autolist</h1>\n'
         '<ul><li><a href="/"> Parent Directory</a></li>\n'
         '<li><a href="a&amp;b%20%3cx%3e.txt"> a&amp;b &lt;x&gt;.txt</a></li>\n'
         '<li><a href="big.bin"> big.bin</a></li>\n'
@@ -76,18 +76,18 @@ def test_a_plain_listing_is_httpd_s_list_of_names(itkgw_factory, docroots, put: 
         '<li><a href="sub/"> sub/</a></li>\n'
         '<li><a href="two.html"> two.html</a></li>\n'
         '</ul>\n</body></html>\n')
-    inner = server.request("alice.test", "/listed/sub/").body.decode()
-    assert ('<ul><li><a href="/listed/"> Parent Directory</a></li>\n'
+    inner = server.request("alice.test", "/autolist/sub/").body.decode()
+    assert ('<ul><li><a href="/autolist/"> Parent Directory</a></li>\n'
             '<li><a href="inner.txt"> inner.txt</a>') in inner
 
 
 def test_debian_s_fancy_table_with_icons_ignores_and_readme(itkgw_factory, docroots, put: Put) -> None:
     alice = docroots[ALICE]
-    listed_tree(alice, put)
-    put(alice, "listed/README.html", "<b>read me</b>\n")
-    os.utime(alice.htdocs / "listed" / "README.html", (STAMP, STAMP))
+    autolist_tree(alice, put)
+    put(alice, "autolist/README.html", "<b>read me</b>\n")
+    os.utime(alice.htdocs / "autolist" / "README.html", (STAMP, STAMP))
     server = serve(itkgw_factory, alice, **DEBIAN)
-    page = server.request("alice.test", "/listed/")
+    page = server.request("alice.test", "/autolist/")
     assert page.headers["Content-Type"] == "text/html;charset=UTF-8"
 
     def row(icon: str, alt: str, href: str, name: str, size: str, date: str = SHOWN) -> str:
@@ -96,7 +96,7 @@ def test_debian_s_fancy_table_with_icons_ignores_and_readme(itkgw_factory, docro
                 '</tr>\n')
 
     assert page.body.decode() == PREAMBLE + (
-        '<h1>Index of /listed</h1>\n  <table>\n'
+        '<h1>Index of /autolist</h1>\n  <table>\n'
         '   <tr><th valign="top"><img src="/icons/blank.gif" alt="[ICO]"></th><th><a href="?C=N;O=D">Name</a>'
         '</th><th><a href="?C=M;O=A">Last modified</a></th><th><a href="?C=S;O=A">Size</a></th><th>'
         '<a href="?C=D;O=A">Description</a></th></tr>\n'
@@ -114,10 +114,10 @@ def test_debian_s_fancy_table_with_icons_ignores_and_readme(itkgw_factory, docro
 
 def test_the_client_chooses_the_order_and_folders_come_first(itkgw_factory, docroots, put: Put) -> None:
     alice = docroots[ALICE]
-    listed_tree(alice, put)
+    autolist_tree(alice, put)
     server = serve(itkgw_factory, alice, index_options=[["FancyIndexing", "HTMLTable", "FoldersFirst",
                                                          "SuppressLastModified", "SuppressDescription"]])
-    body = server.request("alice.test", "/listed/?C=S;O=D").body.decode()
+    body = server.request("alice.test", "/autolist/?C=S;O=D").body.decode()
     names = [line.split('">', 2)[2].split("<")[0] for line in body.splitlines() if line.startswith("<tr><td")]
     assert names == ["Parent Directory", "sub/", "big.bin", "two.html", "old.txt~", "one.txt",
                      "a&amp;b &lt;x&gt;.txt"]
@@ -129,23 +129,23 @@ def test_the_client_chooses_the_order_and_folders_come_first(itkgw_factory, docr
 
 def test_indexes_off_is_403_and_a_post_is_404_as_in_httpd(itkgw_factory, docroots, put: Put) -> None:
     alice = docroots[ALICE]
-    listed_tree(alice, put)
-    put(alice, "listed/sub/.htaccess", "Options -Indexes\n")
+    autolist_tree(alice, put)
+    put(alice, "autolist/sub/.htaccess", "Options -Indexes\n")
     server = serve(itkgw_factory, alice)
-    assert server.request("alice.test", "/listed/sub/").status == 403
+    assert server.request("alice.test", "/autolist/sub/").status == 403
     assert "server-generated directory index forbidden by Options directive" in server.error_log_text()
-    assert server.request("alice.test", "/listed/", method="POST", body=b"x=1").status == 404
-    head = server.request("alice.test", "/listed/", method="HEAD")
+    assert server.request("alice.test", "/autolist/", method="POST", body=b"x=1").status == 404
+    head = server.request("alice.test", "/autolist/", method="HEAD")
     assert (head.status, head.body) == (200, b"")
 
 
 def test_index_options_in_htaccess_need_allowoverride_indexes(itkgw_factory, docroots, put: Put) -> None:
     alice = docroots[ALICE]
-    listed_tree(alice, put)
+    autolist_tree(alice, put)
     rules = "IndexOptions FancyIndexing HTMLTable\nIndexIgnore *.txt\n"
-    (alice.htdocs / "listed" / ".htaccess").write_text(rules)
+    (alice.htdocs / "autolist" / ".htaccess").write_text(rules)
     allowed = serve(itkgw_factory, alice, allow_override=["Indexes"])
-    body = allowed.request("alice.test", "/listed/").body.decode()
+    body = allowed.request("alice.test", "/autolist/").body.decode()
     assert "<table>" in body and "one.txt" not in body and "big.bin" in body
     refused = serve(itkgw_factory, alice, allow_override=["FileInfo"])
-    assert refused.request("alice.test", "/listed/").status == 500
+    assert refused.request("alice.test", "/autolist/").status == 500

@@ -182,13 +182,13 @@ def test_a_cgi_script_s_output_read_whole_at_once_has_a_content_length(itkgw_fac
     """httpd's content-length filter measures what it reads from the script without waiting;
     a script that pauses is sent on chunked."""
     alice = docroots[ALICE]
-    put(alice, "once.cgi",
+    put(alice, "at-once.cgi",
         "#!/bin/sh\nprintf 'Status: 404 Not Found\\nContent-Type: text/plain\\n\\nnot here\\n'\n")
-    put(alice, "slow.cgi", "#!/bin/sh\nprintf 'Content-Type: text/plain\\n\\na'\nsleep 0.3\nprintf b\n")
+    put(alice, "pausing.cgi", "#!/bin/sh\nprintf 'Content-Type: text/plain\\n\\na'\nsleep 0.3\nprintf b\n")
     server = serve(itkgw_factory, alice)
-    once = server.request("alice.test", "/once.cgi")
+    once = server.request("alice.test", "/at-once.cgi")
     assert (once.status, once.headers["Content-Length"], once.body) == (404, "9", b"not here\n")
-    slow = server.request("alice.test", "/slow.cgi")
+    slow = server.request("alice.test", "/pausing.cgi")
     assert (slow.headers["Transfer-Encoding"], slow.body) == ("chunked", b"ab")
 
 
