@@ -341,6 +341,22 @@ _REFUSED_RULE_FLAGS = {
     "n": "rules are applied once", "next": "rules are applied once",
     "co": "use Header", "cookie": "use Header",
 }
+#: The variables mod_rewrite reads from a request header, which it names in Vary (HTTP_HOST is
+#: read so too, but httpd leaves Host out of Vary, RFC 7231 7.1.4).
+_HEADER_VARIABLES = {"HTTP_ACCEPT": "Accept", "HTTP_COOKIE": "Cookie", "HTTP_FORWARDED": "Forwarded",
+                     "HTTP_PROXY_CONNECTION": "Proxy-Connection", "HTTP_REFERER": "Referer",
+                     "HTTP_USER_AGENT": "User-Agent"}
+
+
+def _varied(part: _Part) -> str:
+    """The request header a test string's part reads, for Vary ("" for none, and for Host)."""
+    if not isinstance(part, _Lookup):
+        return ""
+    if part.kind == "http":
+        return "" if part.name.lower() == "host" else part.name
+    return _HEADER_VARIABLES.get(part.name.upper(), "") if part.kind == "var" else ""
+
+
 _COND_FLAGS = {"nc": "NC", "nocase": "NC", "or": "OR", "ornext": "OR", "nv": "NV", "novary": "NV"}
 _REDIRECT_NAMES = {"": 302, "temp": 302, "permanent": 301, "seeother": 303}
 
@@ -402,7 +418,7 @@ class _Condition:
         if self.negated:
             pattern = pattern[1:]
         self.kind, self.operand = self._classify(cond.test, pattern)
-        #: Request headers its test string reads (%{HTTP:Name}), for the response's Vary.
+        #: Request headers its test string reads (%{HTTP:Name}, %{HTTP_USER_AGENT}...), for Vary.
         self.headers: tuple[str, ...] = ()
         self.regex: re.Pattern[str] | None = None
         self.expression: expr.Expr | None = None
@@ -415,8 +431,8 @@ class _Condition:
                                          f"{exc}") from None
             return
         self.test = _Template(cond.test, where, "RewriteCond")
-        self.headers = tuple(part.name for part in self.test.parts
-                             if isinstance(part, _Lookup) and part.kind == "http")
+        if "NV" not in flags:
+            self.headers = tuple(_varied(part) for part in self.test.parts if _varied(part))
         if self.kind == "regex":
             try:
                 self.regex = pcre.compile_regex(pattern, self.nocase)
@@ -572,7 +588,8 @@ class _Rule:
         while index < len(conditions):
             condition = conditions[index]
             holds = condition.holds(state)
-            looked_at.extend(condition.headers)
+            if holds:  # httpd keeps the headers of the conditions that held, those it read
+                looked_at.extend(name for name in condition.headers if name.lower() in state.ctx.headers)
             if condition.ornext:
                 if holds:
                     while index < len(conditions) and conditions[index].ornext:

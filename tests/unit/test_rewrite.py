@@ -410,3 +410,32 @@ def test_request_filename_is_the_file_without_its_path_info() -> None:
 def test_a_per_directory_redirect_with_a_base_is_an_absolute_url() -> None:
     result = in_directory([rule("^old$", "new", "R=301")], f"{DOCROOT}/blog/old", base="/blog/")
     assert result.redirect == (301, "http://alice.test:8080/blog/new")
+
+
+# -- Vary --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("test", "flags", "sent", "vary"), [
+    ("%{HTTP_USER_AGENT}", (), {"user_agent": "Curlish/1"}, ("User-Agent",)),
+    ("%{HTTP:X-Token}", (), {"x_token": "Curlish"}, ("X-Token",)),
+    ("%{HTTP_REFERER}", (), {"referer": "Curlish"}, ("Referer",)),
+    ("%{HTTP_HOST}", (), {}, ()),  # httpd leaves Host out of Vary
+    ("%{HTTP_USER_AGENT}", ("NV",), {"user_agent": "Curlish/1"}, ()),
+])
+def test_vary_names_the_request_headers_the_conditions_read(test: str, flags: tuple[str, ...],
+                                                              sent: dict[str, str],
+                                                              vary: tuple[str, ...]) -> None:
+    condition = RewriteCond(test, ".*" if "HOST" in test else "^Curl", flags)
+    result = run([rule("^/ua$", "/a.txt", "L", conditions=(condition,))], "/ua", context("/ua", **sent))
+    assert (result.path, result.vary) == ("/a.txt", vary)
+
+
+def test_a_header_the_request_lacks_or_a_condition_that_failed_adds_no_vary() -> None:
+    """As httpd's lookup_header: only a header present is named; an [OR] condition that failed
+    drops what it read."""
+    absent = RewriteCond("%{HTTP_USER_AGENT}", "^$", ())
+    assert run([rule("^/ua$", "/a.txt", "L", conditions=(absent,))], "/ua").vary == ()
+    failed = RewriteCond("%{HTTP_REFERER}", "^nomatch", ("OR",))
+    held = RewriteCond("%{HTTP_USER_AGENT}", "^Curl", ())
+    ctx = context("/ua", user_agent="Curlish", referer="elsewhere")
+    assert run([rule("^/ua$", "/a.txt", "L", conditions=(failed, held))], "/ua", ctx).vary == ("User-Agent",)
