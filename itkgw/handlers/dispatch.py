@@ -140,7 +140,7 @@ def serve(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConf
     before = plan.dirconf
     names_directory = before.fs_path.endswith("/")
     dirconf = plan.dirconf = _merged(config, plan, before.fs_path, first, directory=names_directory)
-    _set_response_rules(conn, dirconf, plan)  # "always" header rules reach the refusals below too
+    set_response_rules(conn, dirconf, plan)  # "always" header rules reach the refusals below too
     conditions = dirconf.modules.get(SetEnvIfSettings).conditions
     new_conditions = conditions != before.modules.get(SetEnvIfSettings).conditions  # of .htaccess files
     if new_conditions:
@@ -156,10 +156,11 @@ def serve(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConf
     plan.vary = (*plan.vary, *_rewrite_in_directory(request, plan, first))
     apply_redirects(dirconf.redirects, request, vhost)  # mod_alias' fixup, after mod_rewrite's
     _change_request_headers(request, plan, dirconf)  # mod_headers' fixup, the last
-    _set_response_rules(conn, dirconf, plan)
+    set_response_rules(conn, dirconf, plan)
     if dirconf.limit_request_body is not None:
         conn.limits.body = dirconf.limit_request_body
     if request.method == "TRACE":
+        conn.header_rules = []  # httpd answers TRACE before mod_headers sees the request
         _answer_trace(conn, request, dirconf.modules.get(RequestSettings).trace_enable or "on")
         return
     backend = proxy_fcgi.pass_match(vhost.modules.get(ProxySettings), plan.url_path)
@@ -278,7 +279,7 @@ def _serve_virtual(conn: HTTPConnection, request: Request, plan: Plan, config: S
     return True
 
 
-def _set_response_rules(conn: HTTPConnection, dirconf: DirConfig, plan: Plan) -> None:
+def set_response_rules(conn: HTTPConnection, dirconf: DirConfig, plan: Plan) -> None:
     """What the response gets from the sections that apply: Header rules, AddDefaultCharset."""
     conn.header_rules = _header_rules(dirconf, plan)
     conn.default_charset = dirconf.modules.get(RequestSettings).default_charset or "off"
@@ -542,7 +543,7 @@ def _serve_target(conn: HTTPConnection, request: Request, plan: Plan, config: Se
         # for the mapped path; it cannot switch again, and must not serve as the wrong one.
         raise HTTPError(500, f"{target.filename} is assigned another identity than {request.path} "
                         "maps to (AssignUserID in a <Files> section); this process cannot serve it")
-    _set_response_rules(conn, dirconf, plan)
+    set_response_rules(conn, dirconf, plan)
     if plan.forced_handler is not None:  # RewriteRule H=, which outranks SetHandler
         dirconf = dataclasses.replace(dirconf, set_handler=plan.forced_handler)
     expiry = dirconf.modules.get(ExpiresSettings)
@@ -600,8 +601,10 @@ def send_error_document(conn: HTTPConnection, status: int, target: str, plan: Pl
         conn.send_error(302, [("Location", target)])
         return
     if not target.startswith("/"):
+        # httpd's own page with the admin's text: its content type, the "always" header rules.
         body = target.removeprefix('"').encode()
-        conn.send_response_head(status, [("Content-Type", "text/html"), ("Content-Length", str(len(body)))])
+        conn.send_response_head(status, [("Content-Type", "text/html; charset=iso-8859-1"),
+                                         ("Content-Length", str(len(body)))], generated=True)
         conn.send_data(body)
         conn.end_response()
         return

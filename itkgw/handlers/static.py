@@ -241,6 +241,8 @@ def answer_other_method(conn: HTTPConnection, method: str, allow: str = ALLOW) -
     if method == "OPTIONS":
         # OPTIONS * asks about the server, not a resource: httpd names no methods then.
         whole_server = conn.request is not None and conn.request.target == "*"
+        if whole_server:
+            conn.header_rules = []  # no URL, no section: no Header rule applies either
         conn.send_response_head(200, [*([] if whole_server else [("Allow", allow)]), ("Content-Length", "0")])
         conn.end_response()
     elif method in KNOWN_METHODS:

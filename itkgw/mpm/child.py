@@ -31,6 +31,7 @@ from itkgw.mpm import privs
 from itkgw.mpm.handoff import Handoff, HandoffError
 from itkgw.mpm.log import LogFiles, format_access, set_client, set_vhost_fd, write_access
 from itkgw.mpm.scoreboard import Scoreboard, SlotState
+from itkgw.request.dirconf import merge
 from itkgw.request.mime import MimeTypes
 from itkgw.request.routing import Compiled, Plan, plan_request
 from itkgw.request.vhosts import VHostTable
@@ -136,6 +137,10 @@ class ConnectionChild:
             return self.conn.next_request(first)
         except HTTPError as exc:
             self._log_http_error(exc)
+            request = self.conn.request
+            if request is not None:  # a head read but refused (a bad escape): its vhost's rules
+                vhost = self.ctx.vhosts.select(request.local_ip, request.local_port, request.host)
+                self.conn.header_rules = [rule for rule in vhost.headers if not rule.env] if vhost else []
             try:
                 self.conn.send_error(exc.status)
             except ClientGone:
@@ -183,6 +188,16 @@ class ConnectionChild:
             self._log_http_error(exc)
             if self.conn.response_started:
                 return False
+            if plan is None and vhost is not None:
+                plan = self._early_plan(vhost, request)
+                if plan is not None and not self._may_send_document(exc, plan):
+                    # The tenant's ErrorDocument of an answer given before the switch: switch (or,
+                    # in a front, hand the connection to the pool, which answers it) as httpd's
+                    # internal redirect to the document does; a refusal there is the answer.
+                    try:
+                        self._enter_identity(vhost, plan, request, first)
+                    except HTTPError as refused:
+                        exc, plan = refused, None
             try:
                 self._send_error(exc, plan)
             except ClientGone:
@@ -211,16 +226,35 @@ class ConnectionChild:
             plan.reqenv["REDIRECT_QUERY_STRING"] = request.query
         return redirected, plan
 
+    def _early_plan(self, vhost: VHost, request: Request) -> Plan | None:
+        """For an answer given before the request's plan was made (a Redirect, a RewriteRule's
+        R=, F or G): the settings of its URL, for its ErrorDocument and its Header always
+        rules, which httpd applies to such answers too."""
+        try:
+            dirconf = merge(self.ctx.config, vhost, request.path)
+        except HTTPError:
+            return None
+        plan = Plan(request.path, dirconf, dirconf.identity, vhost=vhost, site=vhost, site_path=request.path)
+        dispatch.set_response_rules(self.conn, dirconf, plan)
+        return plan
+
+    def _may_send_document(self, exc: HTTPError, plan: Plan) -> bool:
+        """Whether this process may answer ``exc`` with its ErrorDocument as it runs now: a text or
+        a URL reads nothing of the tenant's, a local file only as the request's identity."""
+        target = plan.dirconf.error_documents.get(exc.status)
+        return target is None or not target.startswith("/") or self.identity == plan.identity
+
     def _send_error(self, exc: HTTPError, plan: Plan | None) -> None:
         """The status page, or the vhost's ErrorDocument for it.
 
-        An ErrorDocument is the tenant's path: it is used only once this
-        process runs as the request's identity. Before the switch (over
-        MaxClientsVHost, outside LimitUIDRange) the answer is the canned
-        page, as mpm-itk's.
+        A local ErrorDocument is the tenant's file: it is used only once
+        this process runs as the request's identity. Before the switch (over
+        MaxClientsVHost, outside LimitUIDRange, a Redirect) the answer is the
+        canned page, as mpm-itk's; a text or a URL reads nothing of the
+        tenant's and answers whenever httpd's would.
         """
         target = plan.dirconf.error_documents.get(exc.status) if plan is not None else None
-        if target is None or plan is None or exc.status < 400 or self.identity != plan.identity:
+        if target is None or plan is None or exc.status < 400 or not self._may_send_document(exc, plan):
             self.conn.send_error(exc.status, exc.headers)
             return
         try:

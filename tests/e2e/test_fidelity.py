@@ -449,3 +449,33 @@ def test_rewrite_engine_on_gives_scripts_script_url_and_script_uri(itkgw_factory
     on = server.request("alice.test:8080", "/urls.cgi/more")
     assert on.body == b"/urls.cgi/more http://alice.test:8080/urls.cgi/more", on.body
     assert server.request("plain.test", "/urls.cgi").body == b"unset unset"
+
+
+@pytest.mark.parametrize("model", ["itk", "pool"])
+def test_answers_before_the_plan_get_the_always_headers_and_error_documents(itkgw_factory, docroots,
+                                                                           put: Put, model: str) -> None:
+    """A Redirect or a RewriteRule's F or G answers before the request is mapped; httpd still
+    adds the vhost's "Header always" lines and uses its ErrorDocuments, a local one read as the
+    tenant (its internal redirect switches, as any request does)."""
+    alice = docroots[ALICE]
+    put(alice, "errors/gone.html", "long gone\n")
+    rules = [{"pattern": "^/forbid$", "substitution": "-", "flags": ["F"], "conditions": []},
+             {"pattern": "^/gone$", "substitution": "-", "flags": ["G"], "conditions": []}]
+    server = itkgw_factory([vhost_for(
+        alice, "alice.test", rewrite_engine=True, rewrite_rules=rules,
+        redirects=[{"url_path": "/old", "target": "/errors/gone.html", "status": 301}],
+        headers=[["always", "set", "X-Frame-Options", "DENY"], ["set", "X-Plain", "yes"]],
+        error_documents={"403": '"No entry', "410": "/errors/gone.html"})], process_model=model)
+    moved = server.request("alice.test", "/old")
+    assert (moved.status, moved.headers["X-Frame-Options"], moved.headers["X-Plain"]) == (301, "DENY", None)
+    forbidden = server.request("alice.test", "/forbid")
+    assert (forbidden.status, forbidden.body) == (403, b"No entry")
+    assert forbidden.headers["X-Frame-Options"] == "DENY"
+    assert forbidden.headers["Content-Type"] == "text/html; charset=iso-8859-1"
+    gone = server.request("alice.test", "/gone")
+    assert (gone.status, gone.body, gone.headers["X-Frame-Options"]) == (410, b"long gone\n", "DENY")
+    # A head refused as it is parsed (a bad escape) is answered with the vhost's always headers too.
+    answer = raw_exchange(server.port, b"GET /%zz HTTP/1.1\r\nHost: alice.test\r\nConnection: close\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 400 ") and b"\r\nX-Frame-Options: DENY\r\n" in answer
+    traced = raw_exchange(server.port, b"TRACE / HTTP/1.1\r\nHost: alice.test\r\nConnection: close\r\n\r\n")
+    assert traced.startswith(b"HTTP/1.1 200 ") and b"X-Frame-Options" not in traced.split(b"\r\n\r\n")[0]
