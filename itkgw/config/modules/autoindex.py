@@ -44,46 +44,6 @@ def resolve_options(lines: tuple[tuple[str, ...], ...]) -> dict[str, str]:
 
 
 @dataclass(frozen=True)
-class IndexOptionWords(Kind):
-    """One IndexOptions line: keywords, each plain, +added or -removed, some with =value."""
-
-    expects: ClassVar[str] = "IndexOptions keywords such as FancyIndexing HTMLTable NameWidth=*"
-    toml_example: ClassVar[str] = '[["FancyIndexing", "HTMLTable", "NameWidth=*"]]'
-    args_example: ClassVar[str] = "IndexOptions FancyIndexing HTMLTable NameWidth=*"
-
-    def from_toml(self, value: object, where: str) -> tuple[tuple[str, ...], ...]:
-        if not isinstance(value, list):
-            raise self.wrong_toml(value, where)
-        return tuple(self.line(self.string_list(line, where), where) for line in value)
-
-    def from_args(self, args: list[str], where: str) -> tuple[tuple[str, ...], ...]:
-        if not args:
-            raise self.wrong_args(args, where)
-        return (self.line(args, where),)
-
-    def line(self, words: list[str], where: str) -> tuple[str, ...]:
-        for word in words:
-            name, equals, value = word.lstrip("+-").partition("=")
-            if name.lower() in _NOT_DRAWN:
-                raise ConfigError(where, f"IndexOptions {_NOT_DRAWN[name.lower()]} is not implemented by "
-                                  "itkgw's listing", "remove the keyword")
-            known = _BY_LOWER.get(name.lower())
-            if known is None:
-                raise ConfigError(where, f"IndexOptions: unknown keyword '{word}'",
-                                  "the keywords are " + ", ".join((*LISTING_OPTIONS, "NameWidth=",
-                                                                   "DescriptionWidth=", "Charset=", "Type=")))
-            removed = not equals and word[:1] == "-"
-            if known in ("NameWidth", "DescriptionWidth") and not (
-                    value == "*" or (value.isdigit() and int(value) >= 5) or removed):
-                raise ConfigError(where, f"IndexOptions {word}: the width must be * or a number of at "
-                                  "least 5", f"write {known}=* or {known}=40")
-            if known in ("Charset", "Type") and not value:
-                raise ConfigError(where, f"IndexOptions {word}: a value is needed", f"write {known}=UTF-8"
-                                  if known == "Charset" else "write Type=text/html")
-        return tuple(words)
-
-
-@dataclass(frozen=True)
 class WordLines(Kind):
     """A directive whose lines each keep their words together (AddIcon's icon and the names it
     is for): a tuple of lines, each at least ``least`` words."""
@@ -105,6 +65,37 @@ class WordLines(Kind):
         if len(words) < self.least:
             raise ConfigError(where, f"expected at least {self.least} words, got {len(words)}",
                               f"write it as {self.args_example}")
+        return tuple(words)
+
+
+@dataclass(frozen=True)
+class IndexOptionWords(WordLines):
+    """One IndexOptions line: keywords, each plain, +added or -removed, some with =value."""
+
+    expects: ClassVar[str] = "IndexOptions keywords such as FancyIndexing HTMLTable NameWidth=*"
+    toml_example: ClassVar[str] = '[["FancyIndexing", "HTMLTable", "NameWidth=*"]]'
+    args_example: ClassVar[str] = "IndexOptions FancyIndexing HTMLTable NameWidth=*"
+
+    def line(self, words: list[str], where: str) -> tuple[str, ...]:
+        super().line(words, where)
+        for word in words:
+            name, equals, value = word.lstrip("+-").partition("=")
+            if name.lower() in _NOT_DRAWN:
+                raise ConfigError(where, f"IndexOptions {_NOT_DRAWN[name.lower()]} is not implemented by "
+                                  "itkgw's listing", "remove the keyword")
+            known = _BY_LOWER.get(name.lower())
+            if known is None:
+                raise ConfigError(where, f"IndexOptions: unknown keyword '{word}'",
+                                  "the keywords are " + ", ".join((*LISTING_OPTIONS, "NameWidth=",
+                                                                   "DescriptionWidth=", "Charset=", "Type=")))
+            removed = not equals and word[:1] == "-"
+            if known in ("NameWidth", "DescriptionWidth") and not (
+                    value == "*" or (value.isdigit() and int(value) >= 5) or removed):
+                raise ConfigError(where, f"IndexOptions {word}: the width must be * or a number of at "
+                                  "least 5", f"write {known}=* or {known}=40")
+            if known in ("Charset", "Type") and not value:
+                raise ConfigError(where, f"IndexOptions {word}: a value is needed", f"write {known}=UTF-8"
+                                  if known == "Charset" else "write Type=text/html")
         return tuple(words)
 
 
