@@ -198,6 +198,9 @@ class ConnectionChild:
                         self._enter_identity(vhost, plan, request, first)
                     except HTTPError as refused:
                         exc, plan = refused, None
+                    except CloseConnection as closing:  # a later request of another identity (itk)
+                        log.debug("closing keep-alive connection: %s", closing)
+                        return False
             try:
                 self._send_error(exc, plan)
             except ClientGone:

@@ -15,7 +15,7 @@ import pytest
 
 from tests.e2e.conftest import Put
 from tests.e2e.itkgw_proc import Itkgw, vhost_for
-from tests.sites import ALICE, Site
+from tests.sites import ALICE, BOB, Site
 
 ENV_CGI = """#!/bin/sh
 printf 'Content-Type: text/plain\\n\\n'
@@ -479,3 +479,21 @@ def test_answers_before_the_plan_get_the_always_headers_and_error_documents(itkg
     assert answer.startswith(b"HTTP/1.1 400 ") and b"\r\nX-Frame-Options: DENY\r\n" in answer
     traced = raw_exchange(server.port, b"TRACE / HTTP/1.1\r\nHost: alice.test\r\nConnection: close\r\n\r\n")
     assert traced.startswith(b"HTTP/1.1 200 ") and b"X-Frame-Options" not in traced.split(b"\r\n\r\n")[0]
+
+
+def test_an_early_answer_for_another_identity_on_a_kept_connection_closes_it(itkgw_factory, docroots,
+                                                                             put: Put) -> None:
+    """mpm-itk's rule holds for an early answer with a local ErrorDocument too: the connection
+    running as alice ends at bob's request, without an answer and without a failure."""
+    alice, bob = docroots[ALICE], docroots[BOB]
+    put(bob, "errors/gone.html", "long gone\n")
+    server = itkgw_factory([
+        vhost_for(alice, "alice.test"),
+        vhost_for(bob, "bob.test", rewrite_engine=True, error_documents={"410": "/errors/gone.html"},
+                  rewrite_rules=[{"pattern": "^/gone$", "substitution": "-", "flags": ["G"],
+                                  "conditions": []}])])
+    answer = raw_exchange(server.port, b"GET /index.html HTTP/1.1\r\nHost: alice.test\r\n\r\n"
+                                       b"GET /gone HTTP/1.1\r\nHost: bob.test\r\n\r\n")
+    assert answer.count(b"HTTP/1.1 ") == 1 and answer.startswith(b"HTTP/1.1 200 ")
+    assert server.request("bob.test", "/gone").body == b"long gone\n"  # on a connection of its own
+    assert "failed" not in server.error_log_text()
