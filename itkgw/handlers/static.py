@@ -68,11 +68,12 @@ _RANGE_SPEC = re.compile(r"(\d*)-(\d*)", re.ASCII)
 
 
 class RangeNotSatisfiable(HTTPError):
-    """No byte of the requested range is in the file."""
+    """No byte of the requested range is in the file. httpd 2.4 answers with its error page
+    alone: the Content-Range its byterange filter sets is dropped with the other headers
+    (ap_die keeps err_headers_out only), and clients are used to that answer."""
 
-    def __init__(self, size: int) -> None:
+    def __init__(self) -> None:
         super().__init__(416)
-        self.headers = [("Content-Range", f"bytes */{size}")]
 
 
 @dataclass(frozen=True)
@@ -215,7 +216,7 @@ def byte_ranges(value: str, size: int) -> list[tuple[int, int]] | None:
         if first < size:
             wanted.append((first, min(int(last_text), size - 1) if last_text else size - 1))
     if not wanted:
-        raise RangeNotSatisfiable(size)
+        raise RangeNotSatisfiable()
     merged = [wanted[0]]
     for first, last in wanted[1:]:
         merged_first, merged_last = merged[-1]

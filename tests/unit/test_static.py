@@ -245,7 +245,7 @@ def test_ranges_served_whole(page: Path, mime: MimeTypes, value: str) -> None:
 def test_unsatisfiable_range(page: Path, mime: MimeTypes, value: str) -> None:
     reply = get(page, mime, headers=[("Range", value)])
     assert reply.status == 416
-    assert reply.header("content-range") == f"bytes */{SIZE}"
+    assert reply.header("content-range") is None  # as httpd 2.4.71 answers: its error page alone
     assert CONTENT not in reply.body
 
 
