@@ -87,11 +87,13 @@ class HTTPError(Exception):
     """
 
     def __init__(self, status: int, log: str | None = None,
-                 headers: list[tuple[str, str]] | None = None) -> None:
+                 headers: list[tuple[str, str]] | None = None, notes: str = "") -> None:
         self.status = status
         self.log = log
         #: Headers the status page needs (Location of a redirect, Allow of a 405).
         self.headers = headers or []
+        #: What httpd's 400 page adds after its sentence (its "error-notes").
+        self.notes = notes
         super().__init__(f"{status}: {log or ''}")
 
 

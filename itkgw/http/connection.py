@@ -280,8 +280,9 @@ def _html(text: str) -> str:
 
 
 def error_page(status: int, location: str | None = None, method: str = "GET",
-               admin: str = NO_ADMIN) -> bytes:
-    """The HTML page httpd answers an error or redirect status with, byte for byte."""
+               admin: str = NO_ADMIN, notes: str = "") -> bytes:
+    """The HTML page httpd answers an error or redirect status with, byte for byte; a 400's
+    ``notes`` go after its sentence, as httpd's add_optional_notes puts them."""
     try:
         phrase = HTTPStatus(status).phrase
     except ValueError:
@@ -290,6 +291,8 @@ def error_page(status: int, location: str | None = None, method: str = "GET",
         text = f'<p>The document has moved <a href="{_html(location)}">here</a>.</p>\n'
     else:
         text = _ERROR_TEXTS.get(status, _ERROR_TEXTS[500]).format(method=_html(method), admin=_html(admin))
+        if status == 400 and notes:
+            text = text.removesuffix("</p>\n") + f"{notes}</p>\n"
     return (
         '<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.01//EN" "http://www.w3.org/TR/html4/strict.dtd">\n'
         f"<html><head>\n<title>{status} {escape(phrase)}</title>\n</head><body>\n"
@@ -454,13 +457,15 @@ class HTTPConnection:
         if len(complete[0].rstrip(b"\r")) > line_limit:
             raise HTTPError(414, "request line longer than LimitRequestLine %d" % line_limit)
         fields = [line for line in lines[1:] if line.strip(b"\r")]
+        # httpd answers both limits with a 400 that says which (not RFC 6585's 431).
         if len(fields) > self.limits.fields:
-            raise HTTPError(431, "more than LimitRequestFields %d header fields" % self.limits.fields)
+            raise HTTPError(400, "more than LimitRequestFields %d header fields" % self.limits.fields,
+                            notes="The number of request header fields exceeds this server's limit.")
         for line in lines[1:]:
             if len(line.rstrip(b"\r")) > self.limits.field_size:
-                raise HTTPError(
-                    431, "header field longer than LimitRequestFieldSize %d" % self.limits.field_size
-                )
+                limit = self.limits.field_size
+                raise HTTPError(400, f"header field longer than LimitRequestFieldSize {limit}",
+                                notes="Size of a request header field exceeds server limit.")
 
     def redirect(self, location: str, keep_method: bool = False) -> Request:
         """The current request re-aimed at a local ``location`` (an internal redirect): a GET
@@ -507,6 +512,8 @@ class HTTPConnection:
             parsed = parse_head(head)
         except MalformedHead as exc:
             raise HTTPError(exc.status, f"malformed request: {exc}") from None
+        if parsed.http_version.startswith("0."):
+            raise HTTPError(400, f"unsupported HTTP protocol 'HTTP/{parsed.http_version}'")
         self._h11_fed = parsed.framed
         if parsed.framed:
             self._start_body(head)
@@ -882,13 +889,13 @@ class HTTPConnection:
             self._send(b"")  # a head still held goes out
         self._response_done = True
 
-    def send_error(self, status: int, headers: list[tuple[str, str]] | None = None) -> None:
+    def send_error(self, status: int, headers: list[tuple[str, str]] | None = None, notes: str = "") -> None:
         """A complete error response; client errors end the connection."""
         if status in (400, 408, 413, 414, 431) or status >= 500:
             self._keep_alive_allowed = False
         location = next((value for name, value in headers or [] if name.lower() == "location"), None)
         method = self.request.method if self.request is not None else "GET"
-        body = error_page(status, location, method, self.server_admin)
+        body = error_page(status, location, method, self.server_admin, notes)
         if status == 405 and not headers:
             headers = [("Allow", _ALLOW_STATIC)]
         all_headers = [*(headers or []), ("Content-Type", "text/html; charset=iso-8859-1"),

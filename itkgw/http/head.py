@@ -71,10 +71,11 @@ def parse(head: bytes) -> Head:
             length = value
         elif name == b"transfer-encoding":
             if chunked:
-                raise MalformedHead("multiple Transfer-Encoding headers", 501)
+                raise MalformedHead("multiple Transfer-Encoding headers")
             value = value.lower()
             if value != b"chunked":
-                raise MalformedHead("Only Transfer-Encoding: chunked is supported", 501)
+                raise MalformedHead(f"unknown Transfer-Encoding {value.decode('latin-1')!r}: only chunked is "
+                                    "read (httpd answers 400)")
             chunked = True
         headers.append((name.decode("latin-1"), value.decode("latin-1")))
     if version == b"1.1" and hosts == 0:

@@ -142,7 +142,7 @@ class ConnectionChild:
                 vhost = self.ctx.vhosts.select(request.local_ip, request.local_port, request.host)
                 self.conn.header_rules = [rule for rule in vhost.headers if not rule.env] if vhost else []
             try:
-                self.conn.send_error(exc.status)
+                self.conn.send_error(exc.status, notes=exc.notes)
             except ClientGone:
                 pass  # The client left; the log line above says why.
             if self.conn.request is not None:

@@ -497,3 +497,25 @@ def test_an_early_answer_for_another_identity_on_a_kept_connection_closes_it(itk
     assert answer.count(b"HTTP/1.1 ") == 1 and answer.startswith(b"HTTP/1.1 200 ")
     assert server.request("bob.test", "/gone").body == b"long gone\n"  # on a connection of its own
     assert "failed" not in server.error_log_text()
+
+
+@pytest.mark.parametrize(("extra", "notes"), [
+    (b"X-Big: " + b"b" * 9000 + b"\r\n", b"Size of a request header field exceeds server limit."),
+    (b"X-Many: 1\r\n" * 120, b"The number of request header fields exceeds this server's limit."),
+    (b"Transfer-Encoding: gzip\r\n", b""),
+])
+def test_heads_over_the_limits_are_httpd_s_400_with_its_notes(itkgw_factory, docroots, extra: bytes,
+                                                               notes: bytes) -> None:
+    """httpd answers LimitRequestFieldSize, LimitRequestFields and an unknown Transfer-Encoding
+    with 400 (not 431 or 501), saying which limit after its sentence."""
+    server = serve(itkgw_factory, docroots[ALICE])
+    answer = raw_exchange(server.port, b"GET / HTTP/1.1\r\nHost: alice.test\r\n" + extra + b"\r\n")
+    assert answer.startswith(b"HTTP/1.1 400 Bad Request\r\n")
+    assert (b"<p>Your browser sent a request that this server could not understand.<br />\n" + notes
+            + b"</p>\n</body></html>\n") in answer
+
+
+def test_an_explicit_http_0_9_request_line_is_refused(itkgw_factory, docroots) -> None:
+    server = serve(itkgw_factory, docroots[ALICE])
+    answer = raw_exchange(server.port, b"GET /index.html HTTP/0.9\r\nHost: alice.test\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 400 Bad Request\r\n")

@@ -57,7 +57,8 @@ def h11_answer(head: bytes) -> tuple[str, str, str, list[tuple[str, str]]] | int
     try:
         event = parser.next_event()
     except h11.RemoteProtocolError as exc:
-        return exc.error_status_hint
+        # h11 hints 501 for a Transfer-Encoding it does not read; httpd answers that with 400.
+        return 400 if exc.error_status_hint == 501 else exc.error_status_hint
     assert isinstance(event, h11.Request), event
     headers = [(name.decode("latin-1").lower(), value.decode("latin-1"))
                for name, value in event.headers.raw_items()]
