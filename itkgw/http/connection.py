@@ -506,8 +506,7 @@ class HTTPConnection:
             return None
         _check_framing(head)
         self._keep_alive_asked = bool(_KEEP_ALIVE_TOKEN.search(head))
-        self._http10_kept = (self._keep_alive_asked and _HTTP10_LINE.match(head) is not None
-                             and _HOST_LINE.search(head) is not None)
+        self._http10_kept = self._keep_alive_asked and _HTTP10_LINE.match(head) is not None
         try:
             parsed = parse_head(head)
         except MalformedHead as exc:
@@ -530,6 +529,10 @@ class HTTPConnection:
     def _start_body(self, head: bytes) -> None:
         """Hand a head that announces a body to h11, which frames the body after it."""
         self.h11 = _new_parser()
+        if self._http10_kept and _HOST_LINE.search(head) is None:
+            # h11 reads a kept HTTP/1.0 head as HTTP/1.1, which needs a Host: without one, the
+            # body is framed as HTTP/1.0's and the connection ends after the response.
+            self._http10_kept = False
         self.h11.receive_data(_HTTP10_LINE.sub(rb"\1HTTP/1.1", head, 1) if self._http10_kept else head)
         try:
             event = self.h11.next_event()

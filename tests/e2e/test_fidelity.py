@@ -519,3 +519,12 @@ def test_an_explicit_http_0_9_request_line_is_refused(itkgw_factory, docroots) -
     server = serve(itkgw_factory, docroots[ALICE])
     answer = raw_exchange(server.port, b"GET /index.html HTTP/0.9\r\nHost: alice.test\r\n\r\n")
     assert answer.startswith(b"HTTP/1.1 400 Bad Request\r\n")
+
+
+def test_an_http_1_0_client_without_host_keeps_its_connection_when_it_asks(itkgw_factory, docroots) -> None:
+    """httpd keeps an HTTP/1.0 keep-alive connection whether or not the request names a Host."""
+    server = serve(itkgw_factory, docroots[ALICE])
+    kept = b"GET /index.html HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"
+    answer = raw_exchange(server.port, kept * 2 + b"GET /index.html HTTP/1.0\r\n\r\n")
+    assert answer.count(b"HTTP/1.1 200 OK\r\n") == 3
+    assert answer.count(b"\r\nConnection: Keep-Alive\r\n") == 2
