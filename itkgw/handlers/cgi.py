@@ -499,10 +499,11 @@ class _Exchange:
 
     def _quiet_seconds(self) -> float:
         """How long the script's output may pause before what it wrote goes out: a CGI script's
-        not at all (httpd reads its pipe without blocking), php-cgi's a little."""
-        if not self.head_limits.as_mod_php:
-            return 0
-        return _QUIET_SECONDS if self.body_started else _HEAD_QUIET_SECONDS
+        a moment (httpd reads its pipe without blocking, by when a script that printed its
+        answer at once has mostly exited), php-cgi's a little longer before its body."""
+        if not self.head_limits.as_mod_php or self.body_started:
+            return _QUIET_SECONDS
+        return _HEAD_QUIET_SECONDS
 
     # -- stdin ---------------------------------------------------------
 
