@@ -52,6 +52,8 @@ _EXIT_GRACE = 1.0
 _TERM_GRACE = 3.0
 #: How long a script's output may pause before what it wrote is sent on (measured responses).
 _QUIET_SECONDS = 0.01
+#: The same for a CGI script: long enough for one that printed its answer to exit.
+_CGI_EXIT_SECONDS = 0.002
 #: The same between its head and its first body byte: php-cgi writes them apart, and on a
 #: busy machine the gap can outlast the pause above (a small answer would lose its length).
 _HEAD_QUIET_SECONDS = 0.1
@@ -498,12 +500,13 @@ class _Exchange:
         self._drain_stderr()
 
     def _quiet_seconds(self) -> float:
-        """How long the script's output may pause before what it wrote goes out: a CGI script's
-        a moment (httpd reads its pipe without blocking, by when a script that printed its
-        answer at once has mostly exited), php-cgi's a little longer before its body."""
-        if not self.head_limits.as_mod_php or self.body_started:
-            return _QUIET_SECONDS
-        return _HEAD_QUIET_SECONDS
+        """How long the script's output may pause before what it wrote goes out. A CGI script's:
+        the moment a process takes to exit after its last write, as httpd reads the pipe without
+        blocking once it has the head (a script that prints in several pieces is chunked);
+        php-cgi's a little longer, its head and body being written apart."""
+        if not self.head_limits.as_mod_php:
+            return _CGI_EXIT_SECONDS
+        return _QUIET_SECONDS if self.body_started else _HEAD_QUIET_SECONDS
 
     # -- stdin ---------------------------------------------------------
 
