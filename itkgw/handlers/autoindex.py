@@ -198,11 +198,11 @@ def _find(rules: tuple[tuple[str, str, str], ...], path: str, content_type: str 
     """The first rule (httpd's find_item) for ``path``: by path always; by encoding when the
     file has one, else by type. ^^DIRECTORY^^ and ^^BLANKICON^^ match only themselves."""
     for kind, data, pattern in rules:
-        if kind == "path" or path.startswith("^"):
-            if path.startswith("^") and kind != "path":
-                continue
+        if kind == "path":
             if _matches(pattern, path):
                 return data
+        elif path.startswith("^"):
+            continue
         elif encoding is not None:
             if kind == "encoding" and _matches(pattern, encoding, fold=True):
                 return data
