@@ -90,7 +90,7 @@ def serve_listing(conn: HTTPConnection, request: Request, directory: str, settin
         body = _table(entries, key, ascending, settings, layout)
     else:
         body = _pre(entries, key, ascending, settings, layout)
-    tail = _tail(directory, settings, content_type_of)
+    tail = _tail(directory, settings, layout, content_type_of)
     page = (head + body + tail).encode("utf-8", "surrogateescape")
     charset = layout.options.get("Charset") or "ISO-8859-1"
     content_type = f"{layout.options.get('Type') or 'text/html'};charset={charset}"
@@ -284,18 +284,21 @@ def _head(directory: str, title: str, settings: AutoindexSettings, layout: Layou
     if settings.head_insert:
         preamble += settings.head_insert
     preamble += " </head>\n <body>\n"
-    if layout.has("SuppressHTMLPreamble"):
-        preamble = ""
     inserted = _inserted(directory, settings.header_name, content_type_of)
     if inserted is None:
         return preamble + f"<h1>Index of {title}</h1>\n"
-    return (preamble if not layout.has("SuppressHTMLPreamble") or not inserted[1] else "") + inserted[0]
+    text, html = inserted
+    # SuppressHTMLPreamble leaves the page's start to an HTML header file, and only to one.
+    return ("" if html and layout.has("SuppressHTMLPreamble") else preamble) + text
 
 
-def _tail(directory: str, settings: AutoindexSettings,
+def _tail(directory: str, settings: AutoindexSettings, layout: Layout,
           content_type_of: Callable[[str], tuple[str | None, str | None]]) -> str:
     inserted = _inserted(directory, settings.readme_name, content_type_of)
-    return (inserted[0] if inserted else "") + "</body></html>\n"
+    if inserted is None:
+        return "</body></html>\n"
+    text, html = inserted
+    return text + ("" if html and layout.has("SuppressHTMLPreamble") else "</body></html>\n")
 
 
 def _inserted(directory: str, name: str | None,

@@ -149,3 +149,21 @@ def test_index_options_in_htaccess_need_allowoverride_indexes(itkgw_factory, doc
     assert "<table>" in body and "one.txt" not in body and "big.bin" in body
     refused = serve(itkgw_factory, alice, allow_override=["FileInfo"])
     assert refused.request("alice.test", "/autolist/").status == 500
+
+
+def test_suppress_html_preamble_leaves_the_page_to_an_html_header_file_only(itkgw_factory, docroots,
+                                                                            put: Put) -> None:
+    """As httpd: with an HTML HeaderName and ReadmeName the page is theirs, start and end; without
+    a header file, or with a text one, the preamble is drawn all the same."""
+    alice = docroots[ALICE]
+    autolist_tree(alice, put)
+    options = {"index_options": [["FancyIndexing", "HTMLTable", "SuppressHTMLPreamble"]],
+               "header_name": "HEADER.html", "readme_name": "README.html"}
+    server = serve(itkgw_factory, alice, **options)
+    bare = server.request("alice.test", "/autolist/").body.decode()
+    assert bare.startswith(PREAMBLE + "<h1>Index of /autolist</h1>\n") and bare.endswith("</body></html>\n")
+    put(alice, "autolist/HEADER.html", "<html><body><p>head</p>\n")
+    put(alice, "autolist/README.html", "<p>tail</p></body></html>\n")
+    page = server.request("alice.test", "/autolist/").body.decode()
+    assert page.startswith("<html><body><p>head</p>\n  <table>\n")
+    assert page.endswith("</table>\n<p>tail</p></body></html>\n")
