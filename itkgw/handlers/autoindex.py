@@ -30,6 +30,8 @@ _DOCTYPE = '<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.01//EN" "http://www.w3.org
 _DEFAULT_WIDTH = 23
 _KEYS = {"N": "name", "M": "date", "S": "size", "D": "description"}
 _ORDER_KEYS = {"Name": "N", "Date": "M", "Size": "S", "Description": "D"}
+#: Icon or alt rules: (kind, icon or alt text, pattern), in the order they are tried.
+_Rules = tuple[tuple[str, str, str], ...]
 #: What ap_os_escape_path leaves as it is in a name (httpd escapes the rest as %xx, lower case).
 _PATH_SAFE = "$-_.+!*'(),:@&=~/"
 
@@ -124,12 +126,12 @@ def _entries(directory: str, url: str, settings: AutoindexSettings, layout: Layo
              content_type_of: Callable[[str], tuple[str | None, str | None]],
              refused: Callable[[str], bool]) -> list[Entry]:
     entries = []
+    icons, alts = settings.icon_rules(), settings.alt_rules()
     if url.rstrip("/"):
         parent = url.rstrip("/").rsplit("/", 1)[0] + "/"
-        parent_icon, parent_alt = _parent_icon(settings)
+        parent_icon, parent_alt = _parent_icon(icons, alts)
         entries.append(Entry("/", -1, -1, parent_icon, parent_alt, href=parent))
     ignored = [pattern for line in settings.index_ignore or () for pattern in line]
-    icons, alts = settings.icon_rules(), settings.alt_rules()
     descriptions = [(text, pattern) for text, *patterns in settings.add_description or ()
                     for pattern in patterns]
     for name in sorted(os.listdir(directory)):
@@ -146,7 +148,7 @@ def _entries(directory: str, url: str, settings: AutoindexSettings, layout: Layo
         entry = Entry(name + "/" if is_dir else name, -1, -1)
         if layout.fancy:  # a plain list has no dates, sizes or icons: it sorts by name alone
             entry.mtime = st.st_mtime
-            _dress(entry, path, is_dir, settings, icons, alts, layout, content_type_of)
+            _dress(entry, path, is_dir, icons, alts, layout, content_type_of)
             entry.description = next((text for text, pattern in descriptions
                                       if _matches(_path_pattern(pattern), path)), None)
             if not is_dir:
@@ -155,8 +157,7 @@ def _entries(directory: str, url: str, settings: AutoindexSettings, layout: Layo
     return entries
 
 
-def _dress(entry: Entry, path: str, is_dir: bool, settings: AutoindexSettings,
-           icons: tuple[tuple[str, str, str], ...], alts: tuple[tuple[str, str, str], ...], layout: Layout,
+def _dress(entry: Entry, path: str, is_dir: bool, icons: _Rules, alts: _Rules, layout: Layout,
            content_type_of: Callable[[str], tuple[str | None, str | None]]) -> None:
     """A fancy entry's icon and alt: a directory's by its path, else ^^DIRECTORY^^ and "DIR";
     a file's by its path, type or encoding (DefaultIcon is the drawing's fallback)."""
@@ -170,8 +171,7 @@ def _dress(entry: Entry, path: str, is_dir: bool, settings: AutoindexSettings,
         entry.alt = _find(alts, path, content_type, encoding)
 
 
-def _parent_icon(settings: AutoindexSettings) -> tuple[str | None, str]:
-    icons, alts = settings.icon_rules(), settings.alt_rules()
+def _parent_icon(icons: _Rules, alts: _Rules) -> tuple[str | None, str]:
     icon = _find(icons, "..", None, None) or _find(icons, "^^DIRECTORY^^", None, None)
     alt = _find(alts, "..", None, None) or _find(alts, "^^DIRECTORY^^", None, None) or "PARENTDIR"
     return icon, alt
@@ -193,7 +193,7 @@ def _matches(pattern: str, text: str, fold: bool = False) -> bool:
     return fnmatch.fnmatchcase(text, pattern)
 
 
-def _find(rules: tuple[tuple[str, str, str], ...], path: str, content_type: str | None,
+def _find(rules: _Rules, path: str, content_type: str | None,
           encoding: str | None) -> str | None:
     """The first rule (httpd's find_item) for ``path``: by path always; by encoding when the
     file has one, else by type. ^^DIRECTORY^^ and ^^BLANKICON^^ match only themselves."""
