@@ -127,6 +127,7 @@ _ITEM_KEYS: dict[str, Callable[[Any], object]] = {
     "fcgid_initial_env": lambda pair: pair[0],
     "fcgid_wrapper": lambda wrapper: wrapper.suffix,
     "expires_by_type": lambda pair: pair[0],
+    "request_read_timeout": lambda pair: pair[0],
 }
 #: ServerConfig fields read as plain settings (the others are built by the reader).
 _SERVER_FIELDS = model_fields(Context.SERVER) - {

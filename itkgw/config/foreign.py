@@ -1,7 +1,7 @@
 """What the Apache modules itkgw does not implement call their directives and handlers.
 
 A stock httpd.conf loads modules itkgw has no counterpart for (Debian's
-enables negotiation, reqtimeout and status). Their
+enables negotiation and status). Their
 directives stay errors, as the reader promises, but the error can then name
 the module a line belongs to and the two ways out: drop the line, or guard
 it with ``<IfModule>``. Only well-known directives are listed; any other
@@ -14,7 +14,6 @@ from collections.abc import Mapping
 
 _DIRECTIVES_BY_MODULE: Mapping[str, tuple[str, ...]] = {
     "negotiation_module": ("CacheNegotiatedDocs", "ForceLanguagePriority", "LanguagePriority"),
-    "reqtimeout_module": ("RequestReadTimeout",),
     "deflate_module": (
         "DeflateBufferSize", "DeflateCompressionLevel", "DeflateFilterNote", "DeflateInflateLimitRequestBody",
         "DeflateInflateRatioBurst", "DeflateInflateRatioLimit", "DeflateMemLevel", "DeflateWindowSize"),

@@ -662,6 +662,7 @@ def _index_of(directory: Target, dirconf: DirConfig, first: bool,
 
 def _serve_static(conn: HTTPConnection, target: Target, walked: int, mime: MimeTypes, first: bool,
                   content_type: str | None, allow: str, encoding: str | None) -> None:
+    conn.discard_body()
     try:
         fd = walk.reopen(walked)  # the very file the walk judged
     except OSError as exc:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import logging
 import math
 import os
 import re
@@ -38,11 +39,14 @@ import h11
 
 from itkgw import SERVER_SOFTWARE
 from itkgw.config.model import HeaderRule
+from itkgw.config.modules.reqtimeout import StageTimeout
 from itkgw.errors import HTTPError
 from itkgw.http.head import MalformedHead
 from itkgw.http.head import parse as parse_head
 
 _READ_SIZE = 65536
+#: mod_reqtimeout's log lines: httpd logs them at info, as [reqtimeout:info].
+_timeout_log = logging.getLogger("itkgw.reqtimeout")
 #: How much of an unread request body we read and discard to keep a
 #: connection alive; more than this and the connection is closed instead.
 _DRAIN_LIMIT = 256 * 1024
@@ -90,6 +94,9 @@ class Limits:
     #: the client may stay silent, and how long it may keep sending in all.
     linger_quiet: float = 2.0
     linger_total: float = 30.0
+    #: RequestReadTimeout's limits on a whole head and a whole body (None: Timeout's alone).
+    header_stage: StageTimeout | None = None
+    body_stage: StageTimeout | None = None
 
 
 @dataclass
@@ -331,6 +338,11 @@ class HTTPConnection:
         self.sock = sock
         self.limits = limits
         self.timeout = limits.timeout
+        #: When the connection began: the first head's RequestReadTimeout counts from here.
+        self._opened = time.monotonic()
+        #: The current request's body stage: when its first read began, and its deadline.
+        self._body_started = 0.0
+        self._body_deadline = 0.0
         self.h11 = _UNFED
         local = sock.getsockname()
         remote = sock.getpeername()
@@ -401,6 +413,11 @@ class HTTPConnection:
             _set_kernel_timeout(self.sock, socket.SO_RCVTIMEO, seconds)
             self._read_timeout_set = seconds
 
+    def _short_linger(self) -> None:
+        """After a RequestReadTimeout, the lingering close lasts its quiet time at most, as
+        mod_reqtimeout asks of httpd's: a slow client must not hold the process 30 s more."""
+        self.limits.linger_total = min(self.limits.linger_total, self.limits.linger_quiet)
+
     def _arm_send_timeout(self) -> None:
         """SO_SNDTIMEO at Timeout, once: a client that stops reading for that long is gone."""
         if not self._send_timeout_set:
@@ -408,36 +425,57 @@ class HTTPConnection:
             self._send_timeout_set = True
 
     def _read_head(self, first: bool) -> bytes | None:
-        """Raw bytes of the next request head, or None if the client left."""
+        """Raw bytes of the next request head, or None if the client left or timed out
+        before its request line was whole (httpd closes then without an answer)."""
         buffer = self._pending
         self._pending = b""
         idle_timeout = self.limits.timeout if first else self.limits.keep_alive_timeout
         deadline = time.monotonic() + idle_timeout
         started = False
+        stage = self.limits.header_stage
+        # The first head's stage counts from the connection's start; a later one's from its
+        # first byte (KeepAliveTimeout bounds the wait for that), as mod_reqtimeout's.
+        stage_started = self._opened
+        stage_deadline = stage_started + stage.seconds if stage is not None and first else math.inf
+        received = len(buffer)
         while True:
             buffer = buffer.lstrip(b"\r\n")
             if buffer:
                 if not started:
                     started = True
-                    deadline = time.monotonic() + self.limits.timeout
+                    now = time.monotonic()
+                    deadline = now + self.limits.timeout
+                    if stage is not None and not first:
+                        stage_started, stage_deadline, received = now, now + stage.seconds, len(buffer)
+                if stage is not None and received:
+                    stage_deadline = stage.extended(stage_deadline, stage_started, received)
                 end = self._head_end(buffer)
                 self._check_head_limits(buffer if end < 0 else buffer[:end])
                 if end >= 0:
                     self._pending = buffer[end:]
                     return buffer[:end]
             try:
-                data = self._recv(deadline)
+                data = self._recv(min(deadline, stage_deadline))
             except (socket.timeout, TimeoutError):
-                if started:
-                    raise HTTPError(408, "timeout reading the request head") from None
-                return None
+                return self._head_timed_out(buffer, time.monotonic() >= stage_deadline)
             except (ConnectionError, OSError):
                 return None
             if not data:
                 if started:
                     raise HTTPError(400, "client closed the connection in the request head")
                 return None
+            received = len(data)
             buffer += data
+
+    def _head_timed_out(self, buffer: bytes, by_stage: bool) -> None:
+        """httpd's answer to a head that did not arrive in time: 408 once the request line is
+        whole, else the connection closes without one."""
+        if by_stage:
+            _timeout_log.info("AH01382: Request header read timeout")
+            self._short_linger()
+        if b"\n" in buffer:
+            raise HTTPError(408, None if by_stage else "timeout reading the request head")
+        return None
 
     @staticmethod
     def _head_end(buffer: bytes) -> int:
@@ -524,6 +562,7 @@ class HTTPConnection:
         self.status = 0
         self.bytes_sent = 0
         self._framing, self._response_done, self._continue_sent = _NO_BODY, False, False
+        self._body_started = 0.0
         return self.request
 
     def _start_body(self, head: bytes) -> None:
@@ -593,6 +632,14 @@ class HTTPConnection:
         request.path = decode_path(raw_path)
         return request
 
+    def discard_body(self) -> None:
+        """Read and drop the request body before an answer that has no use for it, as httpd's
+        default handler does: a body over LimitRequestBody is a 413, one too slow a 408, and
+        however long, the connection stays open for the next request."""
+        if self._h11_fed:
+            for _ in self.body_chunks():
+                pass
+
     def body_chunks(self) -> Iterator[bytes]:
         """The request body piece by piece, within LimitRequestBody and Timeout."""
         request = self.request
@@ -621,6 +668,10 @@ class HTTPConnection:
 
     def _next_body_event(self) -> object:
         deadline = time.monotonic() + self.limits.timeout
+        stage = self.limits.body_stage
+        if stage is not None and not self._body_started:  # the body's stage starts at its first read
+            self._body_started = time.monotonic()
+            self._body_deadline = self._body_started + stage.seconds
         while True:
             try:
                 event = self.h11.next_event()
@@ -629,13 +680,20 @@ class HTTPConnection:
                 raise HTTPError(400, f"malformed request body: {exc}") from None
             if event is not h11.NEED_DATA:
                 return event
+            stage_deadline = self._body_deadline if stage is not None else math.inf
             try:
-                data = self._recv(deadline)
+                data = self._recv(min(deadline, stage_deadline))
             except (socket.timeout, TimeoutError):
                 self._keep_alive_allowed = False
+                if time.monotonic() >= stage_deadline:
+                    _timeout_log.info("AH01382: Request body read timeout")
+                    self._short_linger()
+                    raise HTTPError(408, None) from None
                 raise HTTPError(408, "timeout reading the request body") from None
             except OSError as exc:
                 raise ClientGone(str(exc)) from None
+            if stage is not None:
+                self._body_deadline = stage.extended(self._body_deadline, self._body_started, len(data))
             self.h11.receive_data(data)
             if not data and self.h11.their_state is not h11.DONE:
                 self._keep_alive_allowed = False

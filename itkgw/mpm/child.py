@@ -20,10 +20,11 @@ import os
 import socket
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from itkgw.config.model import Identity, ServerConfig, VHost
+from itkgw.config.modules.reqtimeout import ReqTimeoutSettings, StageTimeout, stage_limits
 from itkgw.errors import CloseConnection, ExitCode, HTTPError, InternalRedirect
 from itkgw.handlers import dispatch, fcgid
 from itkgw.http.connection import NO_ADMIN, ClientGone, HTTPConnection, Limits, Request
@@ -66,13 +67,28 @@ class ServingContext:
     backends: str = ""
     #: The pool manager's socket, which fronts pass connections to ("": the itk model).
     pools: str = ""
+    #: read_stages' answers, by the id of the vhost (None: the server's); the vhosts live as
+    #: long as this context.
+    _read_stages: dict[int, dict[str, StageTimeout | None]] = field(default_factory=dict)
 
     @property
     def limits(self) -> Limits:
         c = self.config
         return Limits(request_line=c.limit_request_line, field_size=c.limit_request_field_size,
                       fields=c.limit_request_fields, body=c.limit_request_body,
-                      timeout=float(c.timeout), keep_alive_timeout=float(c.keep_alive_timeout))
+                      timeout=float(c.timeout), keep_alive_timeout=float(c.keep_alive_timeout),
+                      header_stage=self.read_stages(None)["header"])
+
+    def read_stages(self, vhost: VHost | None) -> dict[str, StageTimeout | None]:
+        """RequestReadTimeout's stages: the server's (a head's, read before its vhost is
+        known), or a vhost's over them (its requests' bodies); made once per vhost."""
+        key = id(vhost)
+        stages = self._read_stages.get(key)
+        if stages is None:
+            server = self.config.modules.get(ReqTimeoutSettings).stages or ()
+            own = vhost.modules.get(ReqTimeoutSettings).stages or () if vhost is not None else ()
+            stages = self._read_stages[key] = stage_limits((*server, *own), self.config.compat)
+        return stages
 
 
 def vhost_key(vhost: VHost, port: int) -> str:
@@ -158,6 +174,7 @@ class ConnectionChild:
         self.slot.vhost = vhost_key(vhost, request.local_port) if vhost else ""
         self.slot.state = SlotState.BUSY_WRITE
         self.conn.limits.body = self.ctx.config.limit_request_body
+        self.conn.limits.body_stage = self.ctx.read_stages(vhost)["body"]
         self.conn.header_rules = []
         self.conn.success_headers = None
         self.conn.default_charset = "off"

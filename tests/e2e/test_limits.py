@@ -104,6 +104,32 @@ def test_slow_client_gets_408(itkgw_factory, docroots) -> None:
     assert time.monotonic() - started < 4
 
 
+def test_request_read_timeout_bounds_heads_and_bodies_as_mod_reqtimeout(itkgw_factory, docroots) -> None:
+    """A head whose request line is whole gets a 408 when its stage runs out, one whose line
+    is not gets nothing; a body too slow for a static file is a 408 too (httpd reads it first)."""
+    server = itkgw_factory(two_vhosts(docroots), timeout=30,
+                           request_read_timeout={"header": "1-2,MinRate=500", "body": "1,MinRate=500"})
+    started = time.monotonic()
+    assert status_of(raw_exchange(server, b"GET /index.html HTTP/1.1\r\nHost: ali")) == 408
+    assert time.monotonic() - started < 4
+    assert raw_exchange(server, b"GET /index.ht") == b""
+    body = b"POST /index.html HTTP/1.1\r\nHost: alice.test\r\nContent-Length: 100\r\n\r\n0123456789"
+    assert status_of(raw_exchange(server, body)) == 408
+    log = server.error_log_text()
+    assert "[reqtimeout:info]" in log and "AH01382: Request header read timeout" in log
+    assert "AH01382: Request body read timeout" in log
+
+
+def test_a_static_file_reads_a_posted_body_first_and_keeps_the_connection(itkgw_factory, docroots) -> None:
+    """However long the body (within LimitRequestBody), as httpd's default handler."""
+    server = itkgw_factory(two_vhosts(docroots))
+    body = b"x" * 300_000
+    answer = raw_exchange(server, b"POST /index.html HTTP/1.1\r\nHost: alice.test\r\nContent-Length: %d\r\n"
+                          b"\r\n%b" % (len(body), body)
+                          + b"GET /index.html HTTP/1.1\r\nHost: alice.test\r\nConnection: close\r\n\r\n")
+    assert answer.count(b"HTTP/1.1 200 OK") == 2
+
+
 def test_static_file_features_end_to_end(itkgw_factory, docroots) -> None:
     server = itkgw_factory(two_vhosts(docroots))
     status, headers, body = server.request("alice.test", "/index.html")
