@@ -19,11 +19,6 @@ _DIRECTIVES_BY_MODULE: Mapping[str, tuple[str, ...]] = {
         "DeflateInflateRatioBurst", "DeflateInflateRatioLimit", "DeflateMemLevel", "DeflateWindowSize"),
     "filter_module": ("AddOutputFilterByType", "FilterChain", "FilterDeclare", "FilterProtocol",
                       "FilterProvider", "FilterTrace"),
-    "auth_basic_module": ("AuthBasicAuthoritative", "AuthBasicFake", "AuthBasicProvider",
-                          "AuthBasicUseDigestAlgorithm"),
-    "authn_core_module": ("AuthName", "AuthnProviderAlias"),
-    "authn_file_module": ("AuthUserFile",),
-    "authz_groupfile_module": ("AuthGroupFile",),
     "ssl_module": (
         "SSLCACertificateFile", "SSLCACertificatePath", "SSLCertificateChainFile", "SSLCertificateFile",
         "SSLCertificateKeyFile", "SSLCipherSuite", "SSLEngine", "SSLHonorCipherOrder", "SSLOptions",
@@ -47,6 +42,10 @@ DIRECTIVE_MODULES: Mapping[str, str] = {
 #: Directives of modules itkgw implements only in part, and what to write instead.
 NOT_IMPLEMENTED: Mapping[str, tuple[str, str]] = {
     "aliasmatch": ("alias_module", "write a plain Alias per path"),
+    "authbasicauthoritative": ("auth_basic_module", "remove the line; a password file is all it asks"),
+    "authbasicfake": ("auth_basic_module", "remove the line"),
+    "authbasicusedigestalgorithm": ("auth_basic_module", "remove the line"),
+    "authnprovideralias": ("authn_core_module", "write AuthUserFile in each section that needs it"),
     "scriptaliasmatch": ("alias_module", "write a plain ScriptAlias per path"),
     "removeencoding": ("mime_module", "remove the line"),
     "removehandler": ("mime_module", "write SetHandler None in a <Files> or <FilesMatch> section"),

@@ -497,9 +497,10 @@ class Redirects(Kind):
 # -- access control --------------------------------------------------------------
 
 #: Require kinds itkgw evaluates (itkgw.rules.authz).
-REQUIRE_KINDS = ("all", "ip", "host", "env", "method", "local", "expr")
-_REQUIRE_HINT = "itkgw's Require takes all, ip, host, env, method, local and expr"
-_AUTH_KINDS = frozenset({"user", "group", "valid-user", "file-owner", "file-group"})
+REQUIRE_KINDS = ("all", "ip", "host", "env", "method", "local", "expr", "valid-user", "user", "group")
+_REQUIRE_HINT = ("itkgw's Require takes all, ip, host, env, method, local, expr, and valid-user, user and "
+                 "group with AuthType Basic")
+_AUTH_KINDS = frozenset({"file-owner", "file-group"})
 GROUP_MODES = ("all", "any", "none")
 
 
@@ -515,8 +516,8 @@ def parse_require_line(text: str, where: str) -> Require:
         raise ConfigError(where, "Require needs a kind and its arguments", "write e.g. Require all granted")
     kind = words[0].lower()
     if kind in _AUTH_KINDS or kind.startswith("ldap-"):
-        raise ConfigError(where, f"Require {words[0]} needs authentication, which itkgw does not implement",
-                          _REQUIRE_HINT)
+        raise ConfigError(where, f"Require {words[0]} is not supported (its authentication provider is not "
+                          "part of itkgw)", _REQUIRE_HINT)
     if kind == "expr":
         rest = re.sub(r"^\s*(?:not\s+)?expr\s+", "", text, count=1, flags=re.IGNORECASE).strip()
         if len(rest) >= 2 and rest[0] == rest[-1] == '"':

@@ -34,6 +34,10 @@ DIRECTIVE_CLASSES: dict[str, frozenset[str]] = {
     # mod_authz_core, mod_access_compat
     "require": frozenset({AUTHCONFIG}),
     "authtype": frozenset({AUTHCONFIG}),
+    "authname": frozenset({AUTHCONFIG}),
+    "authuserfile": frozenset({AUTHCONFIG}),
+    "authgroupfile": frozenset({AUTHCONFIG}),
+    "authbasicprovider": frozenset({AUTHCONFIG}),
     "satisfy": frozenset({AUTHCONFIG}),
     "order": frozenset({LIMIT}),
     "allow": frozenset({LIMIT}),

@@ -127,6 +127,10 @@ def cgi_environ(
     }
     if https:
         env["HTTPS"] = "on"
+    if request.remote_user is not None:
+        env["REMOTE_USER"] = wire(request.remote_user)
+    if request.auth_type is not None:
+        env["AUTH_TYPE"] = request.auth_type
     if path_info:
         env["PATH_INFO"] = path_info
         env["PATH_TRANSLATED"] = vhost.document_root.rstrip("/") + path_info

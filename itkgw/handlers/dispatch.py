@@ -149,8 +149,9 @@ def serve(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConf
     # Access is judged after the .htaccess files are read, as httpd's walk comes before its
     # access checks: theirs may open what the configuration closes (AllowOverride AuthConfig).
     denied = plan.denied
-    if new_conditions or (dirconf.require, dirconf.access) != (before.require, before.access):
-        denied = denial(request, vhost, dirconf, plan.reqenv)
+    rules_changed = (dirconf.require, dirconf.access) != (before.require, before.access)
+    if new_conditions or plan.needs_login or rules_changed:
+        denied = denial(request, vhost, dirconf, plan.reqenv)  # logs the user in if need be
     if denied is not None:
         raise HTTPError(403, denied)
     plan.vary = (*plan.vary, *_rewrite_in_directory(request, plan, first))
@@ -251,9 +252,9 @@ def _list_directory(conn: HTTPConnection, request: Request, plan: Plan, config: 
         """A subdirectory (``filename`` ends in /) is judged with its own .htaccess file too."""
         try:
             merged = _merged(config, plan, filename, first, directory=filename.endswith("/"))
+            return denial(request, vhost, merged, plan.reqenv) is not None
         except HTTPError:
-            return True  # its .htaccess cannot be read: httpd's subrequest fails, the entry is left out
-        return denial(request, vhost, merged, plan.reqenv) is not None
+            return True  # its .htaccess cannot be read, or it asks for a login: httpd's subrequest fails
 
     try:
         autoindex.serve_listing(conn, request, directory, dirconf.modules.get(AutoindexSettings),
@@ -595,15 +596,17 @@ def script_env(plan: Plan, dirconf: DirConfig) -> dict[str, str]:
 
 
 def send_error_document(conn: HTTPConnection, status: int, target: str, plan: Plan,
-                        config: ServerConfig, mime: MimeTypes) -> None:
-    """ErrorDocument: a redirect for a URL, a local file for a path, else the text itself."""
+                        config: ServerConfig, mime: MimeTypes, kept: Sequence[tuple[str, str]] = ()) -> None:
+    """ErrorDocument: a redirect for a URL, a local file for a path, else the text itself.
+    ``kept``: headers of the error the document keeps (a 401's challenge, which httpd holds
+    in err_headers_out)."""
     if target.startswith(("http://", "https://")):
         conn.send_error(302, [("Location", target)])
         return
     if not target.startswith("/"):
         # httpd's own page with the admin's text: its content type, the "always" header rules.
         body = target.removeprefix('"').encode()
-        conn.send_response_head(status, [("Content-Type", "text/html; charset=iso-8859-1"),
+        conn.send_response_head(status, [*kept, ("Content-Type", "text/html; charset=iso-8859-1"),
                                          ("Content-Length", str(len(body)))], generated=True)
         conn.send_data(body)
         conn.end_response()
@@ -624,8 +627,8 @@ def send_error_document(conn: HTTPConnection, status: int, target: str, plan: Pl
         content_type = dirconf.content_type_for(dirconf.fs_path) or mime.content_type(dirconf.fs_path)
         # The file goes out as httpd's default handler sends it after the internal redirect.
         validators = static.Validators.of(st, time.time())
-        headers = [("Last-Modified", static.http_date(validators.last_modified)), ("ETag", validators.etag),
-                   ("Accept-Ranges", "bytes"), ("Content-Length", str(st.st_size))]
+        headers = [*kept, ("Last-Modified", static.http_date(validators.last_modified)),
+                   ("ETag", validators.etag), ("Accept-Ranges", "bytes"), ("Content-Length", str(st.st_size))]
         if content_type:
             headers.append(("Content-Type", content_type))
         conn.send_response_head(status, headers)

@@ -117,6 +117,9 @@ class Request:
     content_length: int | None = None
     chunked: bool = False
     received: float = field(default_factory=time.time)
+    #: Who logged in with the request's Authorization (None: no one), and how ("Basic").
+    remote_user: str | None = None
+    auth_type: str | None = None
     #: The port the Host header (or an absolute-form target) names, if it names one.
     host_port: int | None = None
     #: The request line and header lines as received (what TRACE echoes).
@@ -457,7 +460,8 @@ class HTTPConnection:
             try:
                 data = self._recv(min(deadline, stage_deadline))
             except (socket.timeout, TimeoutError):
-                return self._head_timed_out(buffer, time.monotonic() >= stage_deadline)
+                self._head_timed_out(buffer, time.monotonic() >= stage_deadline)
+                return None
             except (ConnectionError, OSError):
                 return None
             if not data:
@@ -469,13 +473,12 @@ class HTTPConnection:
 
     def _head_timed_out(self, buffer: bytes, by_stage: bool) -> None:
         """httpd's answer to a head that did not arrive in time: 408 once the request line is
-        whole, else the connection closes without one."""
+        whole; else none, and the caller closes the connection."""
         if by_stage:
             _timeout_log.info("AH01382: Request header read timeout")
             self._short_linger()
         if b"\n" in buffer:
             raise HTTPError(408, None if by_stage else "timeout reading the request head")
-        return None
 
     @staticmethod
     def _head_end(buffer: bytes) -> int:

@@ -278,7 +278,9 @@ class ConnectionChild:
             self.conn.send_error(exc.status, exc.headers)
             return
         try:
-            dispatch.send_error_document(self.conn, exc.status, target, plan, self.ctx.config, self.ctx.mime)
+            kept = [(name, value) for name, value in exc.headers if name.lower() == "www-authenticate"]
+            dispatch.send_error_document(self.conn, exc.status, target, plan, self.ctx.config, self.ctx.mime,
+                                         kept)
         except (HTTPError, OSError) as failed:
             if isinstance(failed, ClientGone) or self.conn.response_started:
                 raise
@@ -358,5 +360,6 @@ class ConnectionChild:
             "p": request.local_port, "D": int((time.time() - request.received) * 1_000_000),
             "T": int(time.time() - request.received), "U": request.path, "q": request.query,
             "m": request.method, "H": f"HTTP/{request.http_version}", "a": request.remote_ip,
+            "u": self.conn.request.remote_user if self.conn.request is not None else request.remote_user,
         }
         write_access(fd, format_access(fmt, fields, dict(request.headers)))

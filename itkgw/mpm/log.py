@@ -194,8 +194,11 @@ def _expand(code: str, argument: str, fields: dict[str, object], headers: dict[s
     if code in ("b", "O"):
         size = fields.get("b", 0)
         return str(size) if size or code == "O" else "-"
-    if code in ("l", "u"):
+    if code == "l":
         return "-"
+    if code == "u":  # mod_log_config: "-" for no user, "" quoted for an empty name
+        user = fields.get("u")
+        return "-" if user is None else _escape(str(user)) if user else '""'
     value = fields.get(code)
     return _escape(str(value)) if value is not None else "-"
 

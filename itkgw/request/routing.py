@@ -18,11 +18,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from itkgw.config.model import DirSection, Identity, Redirect, ServerConfig, VHost
+from itkgw.config.modules.auth_basic import AuthSettings
 from itkgw.config.modules.core import RequestSettings
 from itkgw.config.modules.setenvif import SetEnvIfSettings
 from itkgw.errors import HTTPError
 from itkgw.http.connection import Request
-from itkgw.request import canonical
+from itkgw.request import authn, canonical
 from itkgw.request.dirconf import DirConfig, merge
 from itkgw.request.setenvif import apply_env_conditions
 from itkgw.request.variables import context_for
@@ -31,6 +32,7 @@ from itkgw.rules.expr_context import ExprContext
 from itkgw.rules.pcre import cached_regex, fill_groups
 
 log = logging.getLogger("itkgw.core")
+_authz_log = logging.getLogger("itkgw.authz_core")
 
 
 class Compiled:
@@ -62,6 +64,9 @@ class Plan:
     #: answered after the identity switch, as mpm-itk switches in the
     #: header parser, before access checks run.
     denied: str | None = None
+    #: The access rules grant the request only to a user who logs in: the login is
+    #: asked for after the switch (the password file is read as the identity).
+    needs_login: bool = False
     vhost: VHost | None = None
     #: The configured vhost and the URL path before a UserDir view replaced them
     #: (what the FastCGI backend manager is told, so it can take the same view).
@@ -168,27 +173,56 @@ def plan_request(config: ServerConfig, compiled: Compiled, vhost: VHost, request
     dirconf = merge(config, vhost, url_path)
     apply_env_conditions(dirconf.modules.get(SetEnvIfSettings).conditions, request, reqenv,
                          expressions_context)
-    denied = denial(request, vhost, dirconf, reqenv)
+    decision = access_decision(request, vhost, dirconf, reqenv)
+    denied = _refused(dirconf) if decision is authz.Decision.DENIED else None
     identity = _identity(config, compiled, vhost, request, dirconf, reqenv)
-    return Plan(url_path, dirconf, identity, reqenv, denied, vhost, site, site_path, vary, forced_type,
-                rewrite_ended=rewrite_ended, forced_handler=forced_handler)
+    needs_login = decision is authz.Decision.DENIED_NO_USER
+    return Plan(url_path, dirconf, identity, reqenv, denied, needs_login, vhost, site, site_path, vary,
+                forced_type, rewrite_ended=rewrite_ended, forced_handler=forced_handler)
 
 
 def denial(request: Request, vhost: VHost, dirconf: DirConfig, reqenv: dict[str, str]) -> str | None:
     """Why the access rules of ``dirconf`` refuse the request (the log line of its 403), or None.
 
-    Asked twice: on the mapped path before the switch, and on the file
-    actually served once PATH_INFO and DirectoryIndex are resolved, since
-    <Files> sections match that file's name.
+    Asked on the mapped path before the switch (plan_request), then, as the
+    request's identity, on the file actually served once .htaccess files,
+    PATH_INFO and DirectoryIndex are resolved, since <Files> sections match
+    that file's name. Rules that grant only to a user have the request log in
+    (a 401 when it does not), and a user they then refuse is a 401 too, as
+    mod_authz_core answers.
     """
     if dirconf.require is None and dirconf.access is None:
         return None  # no rules: allowed (authz.is_allowed), without building a client for them
+    decision = access_decision(request, vhost, dirconf, reqenv)
+    settings = dirconf.modules.get(AuthSettings)
+    if decision is authz.Decision.DENIED_NO_USER:
+        authn.authenticate(request, settings)
+        decision = access_decision(request, vhost, dirconf, reqenv)
+    if decision is authz.Decision.GRANTED:
+        return None
+    if request.auth_type is not None:
+        _authz_log.error('AH01631: user %s: authorization failure for "%s": ', request.remote_user,
+                         request.path)
+        raise HTTPError(401, None, authn.challenge(settings))
+    return _refused(dirconf)
+
+
+def access_decision(request: Request, vhost: VHost, dirconf: DirConfig,
+                    reqenv: dict[str, str]) -> authz.Decision:
+    """What the access rules of ``dirconf`` answer the request as it stands (logged in or not)."""
+    if dirconf.require is None and dirconf.access is None:
+        return authz.Decision.GRANTED
+    group_file = dirconf.modules.get(AuthSettings).group_file
     client = authz.Client(
         remote_ip=request.remote_ip, method=request.method, env=reqenv, local_ip=request.local_ip,
         expr_context=lambda: context_for(request, vhost.server_name, vhost.document_root, reqenv,
-                                         filename=dirconf.fs_path))
-    if authz.is_allowed(dirconf.require, dirconf.access, client):
-        return None
+                                         filename=dirconf.fs_path),
+        user=request.remote_user if request.auth_type is not None else None,
+        groups_of=lambda user: authn.groups_of(group_file, user))
+    return authz.access_decision(dirconf.require, dirconf.access, client)
+
+
+def _refused(dirconf: DirConfig) -> str:
     return f"AH01630: client denied by server configuration: {dirconf.fs_path}"
 
 

@@ -56,6 +56,10 @@ def context_for(request: Request, server_name: str, document_root: str,
         "IPV6": "on" if ipv6 else "off",
         "IS_SUBREQ": "false",
     }
+    if request.remote_user is not None:
+        variables["REMOTE_USER"] = wire(request.remote_user)
+    if request.auth_type is not None:
+        variables["AUTH_TYPE"] = request.auth_type
     for variable_name, header_name in HEADER_VARIABLES.items():
         if header_name in headers:
             variables[variable_name] = headers[header_name]

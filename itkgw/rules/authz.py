@@ -9,6 +9,10 @@ applies them:
   granted; else NEUTRAL. <RequireAny>, and the bare Require lines of a
   section: the first GRANTED child decides; else DENIED if a child denied;
   else NEUTRAL. <RequireNone> is <RequireAny> negated as ``Require not`` is.
+- ``Require valid-user``, ``user`` and ``group`` (mod_authz_user,
+  mod_authz_groupfile) answer DENIED_NO_USER while no one has logged in: a
+  group that might grant once someone has answers so too, and the request is
+  authenticated (itkgw.request.authn) and judged again with its user.
 - Only GRANTED lets a request through; DENIED and NEUTRAL both give 403.
 - Children are evaluated in order and stop at the first deciding answer, so a
   ``Require host`` after a matching ``Require ip`` costs no DNS lookup.
@@ -131,6 +135,8 @@ class Decision(enum.Enum):
     GRANTED = "granted"
     DENIED = "denied"
     NEUTRAL = "neutral"
+    #: Denied while no user has logged in: a login may change the answer.
+    DENIED_NO_USER = "denied (no authenticated user yet)"
 
 
 @dataclass(frozen=True)
@@ -153,6 +159,10 @@ class Client:
     hostname: Callable[[], str | None] | None = None
     expr_context: Callable[[], ExprContext] | None = None
     local_ip: str = ""
+    #: The user the request authenticated as (None: no one yet), and the groups of
+    #: AuthGroupFile a user is in, for ``Require user``, ``valid-user`` and ``group``.
+    user: str | None = None
+    groups_of: Callable[[str], frozenset[str]] | None = None
     _looked_up: dict[str, str | None] = field(default_factory=dict, init=False, repr=False,
                                               compare=False)
 
@@ -191,30 +201,52 @@ def check_require(group: RequireGroup, client: Client, inside_all: bool = True) 
                   else _check_rule(item, client))
         if answer is Decision.NEUTRAL:
             continue
+        # httpd's merge: DENIED_NO_USER where a login may still change the answer.
         if every:
             if answer is Decision.DENIED:
                 result = Decision.DENIED
                 break
-            result = Decision.GRANTED
+            if result is Decision.NEUTRAL or answer is Decision.DENIED_NO_USER:
+                result = answer
         else:
             if answer is Decision.GRANTED:
                 result = Decision.GRANTED
                 break
-            result = Decision.DENIED
+            if result is not Decision.DENIED_NO_USER:
+                result = answer
     return _negate(result) if group.mode == "none" else result
 
 
 def _check_rule(rule: Require, client: Client) -> Decision:
-    provider = _PROVIDERS.get(rule.kind)
-    if provider is None:
-        raise HTTPError(500, f"Unknown Authz provider: {rule.kind}")
-    answer = Decision.GRANTED if provider(rule.args, client) else Decision.DENIED
+    if rule.kind in USER_KINDS:
+        answer = _check_user(rule, client)
+    else:
+        provider = _PROVIDERS.get(rule.kind)
+        if provider is None:
+            raise HTTPError(500, f"Unknown Authz provider: {rule.kind}")
+        answer = Decision.GRANTED if provider(rule.args, client) else Decision.DENIED
     return _negate(answer) if rule.negated else answer
 
 
 def _negate(answer: Decision) -> Decision:
     """A refusal that is negated becomes no opinion, never a grant."""
     return Decision.DENIED if answer is Decision.GRANTED else Decision.NEUTRAL
+
+
+#: Require kinds that ask who the user is: mod_authz_user's and mod_authz_groupfile's.
+USER_KINDS = frozenset({"valid-user", "user", "group"})
+
+
+def _check_user(rule: Require, client: Client) -> Decision:
+    user = client.user
+    if user is None:
+        return Decision.DENIED_NO_USER
+    if rule.kind == "valid-user":
+        return Decision.GRANTED
+    if rule.kind == "user":
+        return Decision.GRANTED if user in rule.args else Decision.DENIED
+    groups = client.groups_of(user) if client.groups_of is not None else frozenset()
+    return Decision.GRANTED if groups & set(rule.args) else Decision.DENIED
 
 
 def _all(args: tuple[str, ...], client: Client) -> bool:
@@ -393,6 +425,10 @@ def _only_negative(node: _Node, name: str) -> str | None:
 
 
 def _rule_error(rule: Require) -> str | None:
+    if rule.kind in USER_KINDS:
+        if rule.kind != "valid-user" and not rule.args:
+            return f"Require {rule.kind} needs at least one name"
+        return None
     if rule.kind not in _PROVIDERS:
         return f"Unknown Authz provider: {rule.kind}"
     if rule.kind == "all" and " ".join(rule.args).lower() not in ("granted", "denied"):
@@ -543,14 +579,22 @@ def is_allowed(require: RequireGroup | None, access: AccessCompat | None, client
     - Neither: allowed. Denying by default is the config's job (``<Directory />``
       with ``Require all denied``).
     """
+    return access_decision(require, access, client) is Decision.GRANTED
+
+
+def access_decision(require: RequireGroup | None, access: AccessCompat | None, client: Client) -> Decision:
+    """is_allowed's answer, with DENIED_NO_USER where a login may admit the request (NEUTRAL
+    is DENIED here: nothing granted)."""
     if access is None:
-        return require is None or check_require(require, client) is Decision.GRANTED
-    access_ok = check_access_compat(access, client)
-    if require is None:
-        return access_ok
-    if access.satisfy.lower() == "any":
-        return access_ok or check_require(require, client) is Decision.GRANTED
-    return access_ok and check_require(require, client) is Decision.GRANTED
+        decision = Decision.GRANTED if require is None else check_require(require, client)
+    elif not check_access_compat(access, client):
+        any_suffices = access.satisfy.lower() == "any" and require is not None
+        decision = check_require(require, client) if any_suffices else Decision.DENIED  # type: ignore[arg-type]
+    elif require is None or access.satisfy.lower() == "any":
+        decision = Decision.GRANTED
+    else:
+        decision = check_require(require, client)
+    return Decision.DENIED if decision is Decision.NEUTRAL else decision
 
 
 # --- addresses and networks (APR's apr_ipsubnet_*) -----------------------------

@@ -9,6 +9,7 @@ tenant cannot read, deny rules obeyed) are in test_security.py.
 
 from __future__ import annotations
 
+import base64
 import http.client
 import os
 import time
@@ -720,3 +721,80 @@ def test_dokuwiki_htaccess_files_keep_its_data_and_version_control_out_of_reach(
                     "/wiki/data/.htaccess"):
         assert server.request("alice.test", refused).status == 403, refused
     assert server.request("alice.test", "/wiki/.git/HEAD").status == 404
+
+
+#: htpasswd's four kinds of hash (-B, -m, -s, -d), as it wrote them.
+HTPASSWD = ("alice:$2y$05$hGLL.mM8B80bVk2G8je2o.DuiynX7Qps8A.SMgY9thsqPDqv6tU..\n"
+            "bob:$apr1$Qd3y3Ed8$oddEotqnW.1HHgbQqkBI1.\n"
+            "carol:{SHA}stOsjhQ+/Zr2RzmhAD8uggClG7Y=\n"
+            "dave:3mSVqty7xFx1M\n")
+PASSWORDS = {"alice": "secret", "bob": "bobpw", "carol": "carolpw", "dave": "davepw"}
+
+
+def _login(user: str, password: str) -> dict[str, str]:
+    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+
+
+def test_a_password_protected_directory_asks_for_a_login_as_httpd(itkgw_factory, docroots, put: Put) -> None:
+    """The password file is the tenant's own (0640): read as the tenant, as mpm-itk reads it."""
+    alice = docroots[ALICE]
+    put(alice, "data/.htaccess", "Require all denied\n")
+    put(alice, "data/.htpasswd", HTPASSWD)
+    put(alice, "data/.htgroup", "admins: carol dave\n")
+    auth = f'AuthType Basic\nAuthName "Members"\nAuthUserFile {alice.htdocs}/data/.htpasswd\n'
+    put(alice, "private/.htaccess", auth + "Require valid-user\n")
+    put(alice, "private/index.html", "members\n")
+    put(alice, "private/who.php", "<?php echo $_SERVER['REMOTE_USER'], ' ', $_SERVER['AUTH_TYPE'], ' ', "
+                                  "$_SERVER['PHP_AUTH_USER'];\n")
+    put(alice, "admins/.htaccess",
+        auth + f"AuthGroupFile {alice.htdocs}/data/.htgroup\nRequire group admins\n")
+    put(alice, "admins/index.html", "admins\n")
+    server = serve(itkgw_factory, alice, "All")
+    asked = server.request("alice.test", "/private/")
+    assert (asked.status, asked.headers["WWW-Authenticate"]) == (401, 'Basic realm="Members"')
+    assert b"could not verify that you\nare authorized" in asked.body
+    for user, password in PASSWORDS.items():
+        answer = server.request("alice.test", "/private/", headers=_login(user, password))
+        assert (answer.status, answer.body) == (200, b"members\n"), user
+    assert server.request("alice.test", "/private/who.php", headers=_login("bob", "bobpw")).body == \
+        b"bob Basic bob"
+    assert server.request("alice.test", "/private/", headers=_login("alice", "nope")).status == 401
+    assert server.request("alice.test", "/private/", headers=_login("zed", "x")).status == 401
+    assert server.request("alice.test", "/admins/", headers=_login("carol", "carolpw")).status == 200
+    refused = server.request("alice.test", "/admins/", headers=_login("alice", "secret"))
+    assert (refused.status, refused.headers["WWW-Authenticate"]) == (401, 'Basic realm="Members"')
+    assert _logged(server, 'AH01617: user alice: authentication failure for "/private/": Password Mismatch')
+    assert _logged(server, "AH01618: user zed not found: /private/")
+    assert _logged(server, 'AH01631: user alice: authorization failure for "/admins/": ')
+    assert "- carol [" in server.access_log_text("alice.test")
+
+
+def test_a_login_is_a_choice_among_the_rules_as_mod_authz_core_merges_them(itkgw_factory, docroots,
+                                                                             put: Put) -> None:
+    """An address that grants needs no login; <RequireAll> with a refusing rule is a 403, never
+    a login prompt; 2.2's Satisfy Any asks for one only where Allow does not admit."""
+    alice = docroots[ALICE]
+    put(alice, "data/.htaccess", "Require all denied\n")
+    put(alice, "data/.htpasswd", HTPASSWD)
+    auth = f'AuthType Basic\nAuthName "R"\nAuthUserFile {alice.htdocs}/data/.htpasswd\n'
+    rules = {"local-or-login": "Require ip 127.0.0.1\nRequire valid-user\n",
+             "far-and-login": "<RequireAll>\nRequire ip 10.0.0.0/8\nRequire valid-user\n</RequireAll>\n",
+             "any-of-two": "Order deny,allow\nDeny from all\nAllow from 10.0.0.1\nRequire valid-user\n"
+                           "Satisfy any\n",
+             "not-bob": "<RequireAll>\nRequire valid-user\nRequire not user bob\n</RequireAll>\n",
+             "text-page": 'Require valid-user\nErrorDocument 401 "Please log in"\n'}
+    for name, lines in rules.items():
+        put(alice, f"{name}/.htaccess", auth + lines)
+        put(alice, f"{name}/index.html", f"{name}\n")
+    server = serve(itkgw_factory, alice, "All")
+
+    def status(name: str, login: tuple[str, str] | None = None) -> int:
+        return server.request("alice.test", f"/{name}/", headers=_login(*login) if login else None).status
+
+    assert status("local-or-login") == 200
+    assert (status("far-and-login"), status("far-and-login", ("alice", "secret"))) == (403, 403)
+    assert (status("any-of-two"), status("any-of-two", ("alice", "secret"))) == (401, 200)
+    assert (status("not-bob", ("alice", "secret")), status("not-bob", ("bob", "bobpw"))) == (200, 401)
+    page = server.request("alice.test", "/text-page/")
+    assert (page.status, page.body, page.headers["WWW-Authenticate"]) == (
+        401, b"Please log in", 'Basic realm="R"')

@@ -16,6 +16,7 @@ from itkgw.rules.authz import (
     LimitedAccess,
     Require,
     RequireGroup,
+    access_decision,
     check_access_compat,
     check_require,
     in_domain,
@@ -257,8 +258,45 @@ def test_require_expr_without_a_request_context_is_a_server_error() -> None:
 
 def test_unknown_kind_at_request_time_is_a_server_error() -> None:
     with pytest.raises(HTTPError) as caught:
-        check_require(any_("user alice"), client())
+        check_require(any_("file-owner"), client())
     assert caught.value.status == 500
+
+
+NO_USER = Decision.DENIED_NO_USER
+
+
+def logged_in(user: str | None, groups: frozenset[str] = frozenset()) -> Client:
+    return Client("192.0.2.10", user=user, groups_of=lambda name: groups)
+
+
+@pytest.mark.parametrize(("group", "nobody", "alice", "bob"), [
+    (any_("valid-user"), NO_USER, GRANTED, GRANTED),
+    (any_("user alice"), NO_USER, GRANTED, DENIED),
+    (any_("group staff"), NO_USER, GRANTED, DENIED),
+    (any_("ip 10.0.0.0/8", "valid-user"), NO_USER, GRANTED, GRANTED),  # a login may still grant
+    (any_("ip 192.0.2.0/24", "valid-user"), GRANTED, GRANTED, GRANTED),  # the address grants first
+    (all_("ip 10.0.0.0/8", "valid-user"), DENIED, DENIED, DENIED),  # no login can undo the refusal
+    (all_("valid-user", "not user bob"), NO_USER, GRANTED, DENIED),
+    (none_("user bob"), NEUTRAL, NEUTRAL, DENIED),
+])
+def test_user_rules_answer_denied_until_someone_logs_in(group: RequireGroup, nobody: Decision,
+                                                       alice: Decision, bob: Decision) -> None:
+    """mod_authz_core's merge: DENIED_NO_USER where a login may change the answer."""
+    staff = frozenset({"staff"})
+    assert check_require(group, logged_in(None)) is nobody
+    assert check_require(group, logged_in("alice", staff)) is alice
+    assert check_require(group, logged_in("bob")) is bob
+
+
+def test_satisfy_any_asks_for_a_login_only_where_allow_does_not_admit() -> None:
+    either = AccessCompat(order="deny,allow", deny=("all",), allow=("192.0.2.10",), satisfy="any")
+    login = any_("valid-user")
+    assert access_decision(login, either, logged_in(None)) is GRANTED
+    elsewhere = Client("198.51.100.1")
+    assert access_decision(login, either, elsewhere) is NO_USER
+    both = AccessCompat(order="deny,allow", deny=("all",), allow=("192.0.2.10",))
+    assert access_decision(login, both, elsewhere) is DENIED  # Satisfy All: the address refuses first
+    assert access_decision(login, both, logged_in(None)) is NO_USER
 
 
 # --- Require: what the config check refuses -----------------------------------
@@ -283,7 +321,7 @@ def test_unknown_kind_at_request_time_is_a_server_error() -> None:
      "<RequireAll> directive contains only negative authorization directives"),
     (any_("all granted", all_()),
      "<RequireAll> directive contains no authorization directives"),
-    (any_("user alice"), "Unknown Authz provider: user"),
+    (any_("file-owner"), "Unknown Authz provider: file-owner"),
     (any_("IP 10.1"), "Unknown Authz provider: IP"),
     (any_("all maybe"), "Argument for 'Require all' must be 'granted' or 'denied'"),
     (any_("ip"), "'require ip' requires an argument"),

@@ -23,6 +23,7 @@ from itkgw.config.checks import Loaded
 from itkgw.config.convert import to_toml
 from itkgw.config.kinds import apache_words
 from itkgw.config.model import Address, DirSection, HeaderRule, Identity, PHPSetting, ServerConfig, VHost
+from itkgw.config.modules.auth_basic import AuthSettings
 from itkgw.config.modules.autoindex import AutoindexSettings
 from itkgw.config.modules.cgi import CGISettings
 from itkgw.config.modules.expires import ExpiresSettings
@@ -577,12 +578,23 @@ def test_files_sections_inside_a_directory_apply_below_it(tmp_path: Path) -> Non
     assert nested[0].set_handler == "proxy:unix:/run/php/alice.sock|fcgi://localhost"
 
 
-def test_auth_type_none_is_read_and_a_login_is_refused(tmp_path: Path) -> None:
+def test_basic_logins_are_read_and_other_kinds_refused(tmp_path: Path) -> None:
     the_vhost(tmp_path, body="<Directory /srv>\nAuthType None\nRequire all denied\n</Directory>")
-    login = vhost_file(tmp_path, body="<Directory /srv>\nAuthType Basic\n</Directory>")
-    assert only(problems(tmp_path, login)) == (
-        "httpd.conf:10: AuthType Basic is not supported: itkgw authenticates no one (guard the path with "
-        "Require ip/host, or let the application ask for a login)")
+    vhost = the_vhost(tmp_path, server="ServerRoot /etc\n", body=(
+        '<Directory /srv>\nAuthType Basic\nAuthName "Members only"\nAuthUserFile htpasswd\n'
+        "AuthGroupFile /srv/groups\nAuthBasicProvider file\nRequire group staff\n</Directory>"))
+    section = vhost.directories[0]
+    assert section.modules.get(AuthSettings) == AuthSettings("basic", "Members only", "/etc/htpasswd",
+                                                             "/srv/groups")
+    assert section.require == RequireGroup("any", (Require("group", ("staff",)),))
+    digest = vhost_file(tmp_path, body="<Directory /srv>\nAuthType Digest\n</Directory>")
+    assert only(problems(tmp_path, digest)) == (
+        "httpd.conf:10: AuthType Digest is not supported: itkgw's logins are Basic ones (write AuthType "
+        "Basic with an AuthUserFile, or guard the path with Require ip)")
+    ldap = vhost_file(tmp_path, body="<Directory /srv>\nAuthBasicProvider ldap\n</Directory>")
+    assert "AuthBasicProvider ldap is not supported" in only(problems(tmp_path, ldap))
+    nameless = vhost_file(tmp_path, body="<Directory /srv>\nRequire user\n</Directory>")
+    assert "Require user needs at least one name" in only(problems(tmp_path, nameless))
 
 
 def test_header_always_is_kept_for_error_responses(tmp_path: Path) -> None:
@@ -1163,7 +1175,7 @@ def test_require_rules_apache_refuses(tmp_path: Path) -> None:
             Require ip 300.1.2.3
         </Location>
         <Location /b>
-            Require valid-user
+            Require file-owner
         </Location>
         <Location /c>
             Require expr "%{REQUEST_URI} =~ /a"
@@ -1177,8 +1189,9 @@ def test_require_rules_apache_refuses(tmp_path: Path) -> None:
     errors = problems(tmp_path, text)
     assert errors[0].startswith("httpd.conf:10: ") and "300.1.2.3" in errors[0]
     assert errors[1:] == [
-        "httpd.conf:13: Require valid-user needs authentication, which itkgw does not implement (itkgw's "
-        "Require takes all, ip, host, env, method, local and expr)",
+        "httpd.conf:13: Require file-owner is not supported (its authentication provider is not part of "
+        "itkgw) (itkgw's Require takes all, ip, host, env, method, local, expr, and valid-user, user and "
+        "group with AuthType Basic)",
         errors[2],
         "httpd.conf:18: <RequireAll> directive contains only negative authorization directives (every group "
         "needs a rule that can grant; Require not belongs in <RequireAll> or <RequireNone>)",

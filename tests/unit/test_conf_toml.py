@@ -688,8 +688,9 @@ options = ["+ExecCGI", "-Indexes"]
     ('require = ["not ip 10.0.0.1"]', "require", "negative Require directive has no effect in <RequireAny> "
      "directive",
      "every group needs a rule that can grant; Require not belongs in <RequireAll> or <RequireNone>"),
-    ('require = ["valid-user"]', "require", "Require valid-user needs authentication, which itkgw does not "
-     "implement", "itkgw's Require takes all, ip, host, env, method, local and expr"),
+    ('require = ["file-owner"]', "require", "Require file-owner is not supported (its authentication "
+     "provider is not part of itkgw)", "itkgw's Require takes all, ip, host, env, method, local, expr, and "
+     "valid-user, user and group with AuthType Basic"),
     ('require = { mode = "some", items = [] }', "require",
      "mode must be one of all, any, none and items a list",
      'write it as ["all granted"], or { mode = "all", items = ["ip 10.0.0.0/8", { mode = "any", items = '

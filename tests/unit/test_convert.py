@@ -28,6 +28,7 @@ from itkgw.config.model import (
     ServerConfig,
     VHost,
 )
+from itkgw.config.modules.auth_basic import AuthSettings
 from itkgw.config.modules.expires import ExpiresSettings
 from itkgw.config.modules.headers import RequestHeaderSettings
 from itkgw.config.modules.rewrite import DirRewriteSettings
@@ -360,6 +361,16 @@ def test_request_headers_expiry_and_allowoverridelist_read_back_equal() -> None:
                                 allow_override_list=("Redirect",)),))
     text = assert_round_trip(dataclasses.replace(config, vhosts=(vhost,)))
     assert 'expires_by_type = { "text/css" = "A60", "image/*" = "M3600" }' in text
+
+
+def test_basic_login_settings_read_back_equal() -> None:
+    config = small_model()
+    login = AuthSettings("basic", "Members", "/etc/htpasswd", "/etc/htgroup")
+    section = DirSection(path="/tmp/members", require=RequireGroup("any", (Require("valid-user"),)),
+                         modules=ModuleSettings((login,)))
+    vhost = dataclasses.replace(config.vhosts[0], directories=(section,))
+    text = assert_round_trip(dataclasses.replace(config, vhosts=(vhost,)))
+    assert 'auth_type = "basic"' in text and 'auth_user_file = "/etc/htpasswd"' in text
 
 
 def test_setenvif_conditions_read_back_equal() -> None:

@@ -1,25 +1,9 @@
-"""mod_authz_core: Apache 2.4's Require rules (and mod_authn_core's AuthType None)."""
+"""mod_authz_core: Apache 2.4's Require rules (the login they may ask for: auth_basic.py)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from itkgw.config.directive import DIRECTORY, NOWHERE, ONLY_24, VHOST_DIRECTORY, Directive, Module, Section
-from itkgw.config.kinds import Text
+from itkgw.config.directive import DIRECTORY, ONLY_24, VHOST_DIRECTORY, Directive, Module, Section
 from itkgw.config.kinds_structured import RequireRules
-from itkgw.errors import ConfigError
-
-
-@dataclass(frozen=True)
-class NoAuthentication(Text):
-    """AuthType None, as stock .htaccess files write it (DokuWiki's); any other type asks for
-    a login itkgw cannot check, and is refused rather than served without it."""
-
-    def check(self, value: str, where: str) -> str:
-        if value.lower() != "none":
-            raise ConfigError(where, f"AuthType {value} is not supported: itkgw authenticates no one",
-                              "guard the path with Require ip/host, or let the application ask for a login")
-        return "none"
 
 _ACCESS_22 = "Apache 2.2 has Order, Allow, Deny and Satisfy instead"
 
@@ -33,9 +17,6 @@ MODULE = Module(
                   '["all granted"] (an implicit any) or { mode = "all", items = ["ip 10.0.0.0/8", '
                   '{ mode = "any", items = [...] }] }', series=ONLY_24, instead=_ACCESS_22,
                   also_from="<RequireAll>, <RequireAny>, <RequireNone>", apache=DIRECTORY, raw=True),
-        Directive("AuthType", "", NOWHERE, NoAuthentication(), "accepted as AuthType None only",
-                  apache=DIRECTORY, no_effect="AuthType None asks for no authentication, which is all "
-                  "itkgw does"),
     ),
     sections=(
         Section("RequireAll", DIRECTORY, "Require rules that must all grant", series=ONLY_24,
