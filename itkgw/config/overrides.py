@@ -57,6 +57,10 @@ DIRECTIVE_CLASSES: dict[str, frozenset[str]] = {
     "removecharset": frozenset({FILEINFO}),
     "removelanguage": frozenset({FILEINFO}),
     "removetype": frozenset({FILEINFO}),
+    "forcetype": frozenset({FILEINFO}),
+    "removehandler": frozenset({FILEINFO}),
+    "fallbackresource": frozenset({INDEXES}),
+    "directoryslash": frozenset({INDEXES}),
     # mod_setenvif
     "setenvif": frozenset({FILEINFO}),
     "setenvifnocase": frozenset({FILEINFO}),

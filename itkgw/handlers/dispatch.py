@@ -24,6 +24,7 @@ from itkgw.config.model import DirSection, HeaderRule, ServerConfig
 from itkgw.config.modules.autoindex import AutoindexSettings
 from itkgw.config.modules.cgi import CGISettings
 from itkgw.config.modules.core import RequestSettings
+from itkgw.config.modules.dir import DirSettings
 from itkgw.config.modules.expires import ExpiresSettings
 from itkgw.config.modules.fcgid import FcgidSettings
 from itkgw.config.modules.headers import RequestHeaderSettings
@@ -173,6 +174,7 @@ def serve(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConf
     except HTTPError as missing:
         if missing.status == 404 and (_serve_virtual(conn, request, plan, config, backends, first)
                                       or _serve_missing_by_proxy(conn, request, plan, config, first)
+                                      or _fall_back(request, plan, config, first)
                                       or _answer_method_of_missing(conn, request, plan, config, first)):
             return
         raise
@@ -183,12 +185,16 @@ def serve(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConf
             denied = denial(request, vhost, dirconf, plan.reqenv)
             if denied is not None:
                 raise HTTPError(403, denied)
-            if not request.path.endswith("/"):
+            named_as_file = not request.path.endswith("/")
+            if named_as_file and dirconf.modules.get(DirSettings).directory_slash is not False:
                 settings = dirconf.modules.get(RequestSettings)
                 static.redirect_to_slash(conn, request, canonical.authority(request, vhost, settings))
                 return
-            index = _index_of(target, dirconf, first, lambda filename: denial(
+            # DirectorySlash Off serves /dir as named: mod_dir looks for no index file there.
+            index = None if named_as_file else _index_of(target, dirconf, first, lambda filename: denial(
                 request, vhost, _merged(config, plan, filename, first), plan.reqenv))
+            if index is None and not named_as_file:
+                _fall_back(request, plan, config, first, dirconf)
             if index is None:
                 directory = Script(target.filename + "/", target.script_name, "")
                 if _to_proxy_handler(conn, request, plan, config, directory, first):
@@ -278,6 +284,28 @@ def _serve_virtual(conn: HTTPConnection, request: Request, plan: Plan, config: S
         raise HTTPError(403, denied)
     _serve_fcgid(conn, request, plan, config, dirconf, Script(filename, plan.url_path, ""), backends)
     return True
+
+
+def _fall_back(request: Request, plan: Plan, config: ServerConfig, first: bool,
+               dirconf: DirConfig | None = None) -> bool:
+    """FallbackResource: a request for nothing on disk that no handler takes (or for a
+    directory without an index file, ``dirconf`` its settings) becomes a request for the
+    fallback URL, as mod_dir's fast redirect makes it, when that URL names a file; False
+    when none applies."""
+    assert plan.vhost is not None
+    if dirconf is None:
+        dirconf = _merged(config, plan, plan.dirconf.fs_path, first)
+        if dirconf.script_alias or dirconf.handler_name(dirconf.fs_path) is not None:
+            return False  # a handler answers for the missing file itself (mod_php: not found)
+    fallback = dirconf.modules.get(DirSettings).fallback
+    if fallback is None:
+        return False
+    if not fallback.startswith("/"):
+        fallback = request.path.rsplit("/", 1)[0] + "/" + fallback
+    if not os.path.isfile(merge(config, plan.vhost, fallback).fs_path):
+        return False  # httpd's subrequest finds no file: the request's own 404 stands
+    raise InternalRedirect(fallback + (f"?{request.query}" if request.query else ""), keep_method=True,
+                           fast=True)
 
 
 def set_response_rules(conn: HTTPConnection, dirconf: DirConfig, plan: Plan) -> None:

@@ -236,11 +236,13 @@ class ConnectionChild:
         location = redirect.location
         redirected = self.conn.redirect(location, redirect.keep_method)
         plan = plan_request(self.ctx.config, self.ctx.compiled, vhost, redirected, before.rewrite_ended)
-        plan.reqenv.update({f"REDIRECT_{name}": value for name, value in before.reqenv.items()
-                            if not name.startswith("REDIRECT_")})
         if plan.identity != self.identity:
             raise HTTPError(500, f"internal redirect to {location} needs {plan.identity}, "
                             f"this request runs as {self.identity}")
+        if redirect.fast:
+            return redirected, plan
+        plan.reqenv.update({f"REDIRECT_{name}": value for name, value in before.reqenv.items()
+                            if not name.startswith("REDIRECT_")})
         plan.reqenv.update({"REDIRECT_STATUS": "200", "REDIRECT_URL": request.path})
         if request.query:
             plan.reqenv["REDIRECT_QUERY_STRING"] = request.query

@@ -33,6 +33,7 @@ from itkgw.config.model import (
     VHost,
 )
 from itkgw.config.modules.fcgid import FcgidSettings
+from itkgw.config.modules.mime import MimeSettings
 from itkgw.config.modules.rewrite import DirRewriteSettings
 from itkgw.config.overrides import Overrides
 from itkgw.rules.authz import AccessCompat, RequireGroup
@@ -128,9 +129,16 @@ class DirConfig:
         if handler is None:
             for extension in _extensions(os.path.basename(filename)):
                 handler = self.handlers.get(extension, handler)
+        if handler is None:  # httpd then runs the content type's handler: ForceType application/x-httpd-php
+            forced = self.modules.get(MimeSettings).forced
+            if forced is not None and forced.lower() in PHP_HANDLERS:
+                handler = forced.lower()
         return handler
 
     def content_type_for(self, filename: str) -> str | None:
+        forced = self.modules.get(MimeSettings).forced
+        if forced is not None:
+            return forced
         found = None
         for extension in _extensions(os.path.basename(filename)):
             found = self.types.get(extension, found)
@@ -379,6 +387,8 @@ def _apply_section(merged: DirConfig, section: DirSection) -> None:
         merged.exec_cgi = section.exec_cgi
     if section.set_handler is not None:
         merged.set_handler = None if section.set_handler.lower() == "none" else section.set_handler
+    for extension in section.modules.get(MimeSettings).remove_handler or ():
+        merged.handlers.pop(_dotted(extension), None)  # the enclosing sections' and the vhost's
     for handler, extension in section.add_handler:
         merged.handlers[_dotted(extension)] = handler
     for encoding, extension in section.add_encoding:

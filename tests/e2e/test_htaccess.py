@@ -798,3 +798,60 @@ def test_a_login_is_a_choice_among_the_rules_as_mod_authz_core_merges_them(itkgw
     page = server.request("alice.test", "/text-page/")
     assert (page.status, page.body, page.headers["WWW-Authenticate"]) == (
         401, b"Please log in", 'Basic realm="R"')
+
+
+FRONT = ("<?php echo 'SN=', $_SERVER['SCRIPT_NAME'], ' RU=', $_SERVER['REQUEST_URI'], ' QS=', "
+         "$_SERVER['QUERY_STRING'], ' M=', $_SERVER['REQUEST_METHOD'], ' R=', "
+         "$_SERVER['REDIRECT_URL'] ?? '-';\n")
+
+
+def test_fallback_resource_hands_what_is_not_on_disk_to_the_front_controller(itkgw_factory, docroots,
+                                                                               put: Put) -> None:
+    """As mod_dir's fast redirect: the script sees the request's own URI and method and no
+    REDIRECT_ variables; files, scripts and a missing .php (a handler's) are left alone."""
+    alice = docroots[ALICE]
+    put(alice, "app/.htaccess", "FallbackResource /app/index.php\nOptions +Indexes\n")
+    put(alice, "app/index.php", FRONT)
+    put(alice, "app/style.css", "css\n")
+    put(alice, "app/empty/keep.txt", "kept\n")
+    put(alice, "app/empty/.htaccess", "DirectoryIndex none.html\n")
+    put(alice, "off/.htaccess", "FallbackResource /app/index.php\n")
+    put(alice, "off/inner/.htaccess", "FallbackResource disabled\n")
+    server = serve(itkgw_factory, alice, "All", "Indexes")
+    assert server.request("alice.test", "/app/blog/2024/hello?page=2").body == \
+        b"SN=/app/index.php RU=/app/blog/2024/hello?page=2 QS=page=2 M=GET R=-"
+    assert server.request("alice.test", "/app/form", method="POST", body=b"a=1").body == \
+        b"SN=/app/index.php RU=/app/form QS= M=POST R=-"
+    assert server.request("alice.test", "/app/empty/").body == \
+        b"SN=/app/index.php RU=/app/empty/ QS= M=GET R=-"
+    assert server.request("alice.test", "/app/style.css").body == b"css\n"
+    assert server.request("alice.test", "/app/missing.php").status == 404
+    assert server.request("alice.test", "/off/inner/nothing").status == 404
+    assert server.request("alice.test", "/off/nothing").status == 200
+
+
+def test_force_type_remove_handler_and_directory_slash_as_mod_mime_and_mod_dir(itkgw_factory, docroots,
+                                                                               put: Put) -> None:
+    alice = docroots[ALICE]
+    put(alice, "typed/.htaccess", 'ForceType text/plain\n<Files "run">\nForceType application/x-httpd-php\n'
+                                  "</Files>\n")
+    put(alice, "typed/page.html", "<b>plain</b>\n")
+    put(alice, "typed/run", "<?php echo 6 * 7;\n")
+    put(alice, "typed/undone/.htaccess", "ForceType None\n")
+    put(alice, "typed/undone/page.html", "<b>html</b>\n")
+    put(alice, "scripts/.htaccess", "AddHandler application/x-httpd-php .inc\n")
+    put(alice, "scripts/a.inc", "<?php echo 'ran';\n")
+    put(alice, "scripts/uploads/.htaccess", "RemoveHandler .inc\n")
+    put(alice, "scripts/uploads/b.inc", "<?php echo 'ran';\n")
+    put(alice, "listed/.htaccess", "DirectorySlash Off\nOptions +Indexes\n")
+    put(alice, "listed/index.html", "index\n")
+    server = serve(itkgw_factory, alice, "All")
+    plain = server.request("alice.test", "/typed/page.html")
+    assert (plain.headers["Content-Type"], plain.body) == ("text/plain", b"<b>plain</b>\n")
+    assert server.request("alice.test", "/typed/run").body == b"42"
+    assert server.request("alice.test", "/typed/undone/page.html").headers["Content-Type"] == "text/html"
+    assert server.request("alice.test", "/scripts/a.inc").body == b"ran"
+    assert server.request("alice.test", "/scripts/uploads/b.inc").body == b"<?php echo 'ran';\n"
+    named = server.request("alice.test", "/listed")
+    assert (named.status, b"<title>Index of /listed</title>" in named.body) == (200, True)  # no redirect
+    assert server.request("alice.test", "/listed/").body == b"index\n"

@@ -26,8 +26,10 @@ from itkgw.config.model import Address, DirSection, HeaderRule, Identity, PHPSet
 from itkgw.config.modules.auth_basic import AuthSettings
 from itkgw.config.modules.autoindex import AutoindexSettings
 from itkgw.config.modules.cgi import CGISettings
+from itkgw.config.modules.dir import DirSettings
 from itkgw.config.modules.expires import ExpiresSettings
 from itkgw.config.modules.headers import RequestHeaderSettings
+from itkgw.config.modules.mime import MimeSettings
 from itkgw.config.modules.pool import PoolSettings
 from itkgw.config.modules.proxy_fcgi import ProxySettings
 from itkgw.config.modules.rewrite import DirRewriteSettings
@@ -1635,3 +1637,20 @@ def test_a_process_model_itkgw_does_not_have_is_refused_with_the_choices(tmp_pat
 def test_the_process_model_is_a_server_setting(tmp_path: Path) -> None:
     error = only(problems(tmp_path, vhost_file(tmp_path, "ProcessModel pool")))
     assert error.startswith("httpd.conf:9: ProcessModel")
+
+
+def test_mod_dir_and_mod_mime_settings_of_a_section(tmp_path: Path) -> None:
+    vhost = the_vhost(tmp_path, body="FallbackResource /index.php\n<Directory /srv>\nDirectorySlash Off\n"
+                                     "ForceType text/plain\nRemoveHandler .php .inc\n"
+                                     "FallbackResource disabled\n</Directory>")
+    assert vhost.modules.get(DirSettings).fallback == "/index.php"
+    section = vhost.directories[0].modules
+    assert section.get(DirSettings) == DirSettings("disabled", False)
+    assert section.get(DirSettings).fallback is None
+    assert section.get(MimeSettings) == MimeSettings("text/plain", (".php", ".inc"))
+    assert MimeSettings("None").forced is None
+    refused = only(problems(tmp_path, vhost_file(tmp_path, body="ForceType a/b")))
+    assert "ForceType not allowed here" in refused
+    text = to_toml(load(tmp_path, vhost_file(tmp_path, body="<Directory /srv>\nForceType text/plain\n"
+                                                            "RemoveHandler .php\n</Directory>")).config)
+    assert 'force_type = "text/plain"' in text and 'remove_handler = [".php"]' in text

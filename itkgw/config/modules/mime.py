@@ -2,17 +2,34 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from itkgw.config.directive import (
     DIRECTORY,
     EVERYWHERE,
     SERVER,
     VHOST_DIRECTORY,
+    Context,
     Directive,
     Module,
     no_effect,
 )
-from itkgw.config.kinds import Path
+from itkgw.config.kinds import Path, Text, Words
 from itkgw.config.kinds_structured import EncodingPairs, ExtensionPairs, HandlerPairs
+
+
+@dataclass(frozen=True)
+class MimeSettings:
+    """A section's ForceType (None: the enclosing section's; "none" undoes it), and the file
+    endings whose handlers RemoveHandler takes back there."""
+
+    force_type: str | None = None
+    remove_handler: tuple[str, ...] | None = None
+
+    @property
+    def forced(self) -> str | None:
+        """The content type ForceType gives every file here, if any."""
+        return None if self.force_type is None or self.force_type.lower() == "none" else self.force_type
 
 _NO_NEGOTIATION = "itkgw does no content negotiation and sends no Content-Language"
 
@@ -33,6 +50,14 @@ MODULE = Module(
         Directive("AddEncoding", "add_encoding", VHOST_DIRECTORY, EncodingPairs(),
                   'Content-Encoding of file endings, sent with the file; TOML [["gzip", ".svgz"]]',
                   repeat=True, keyed=True),
+        Directive("ForceType", "force_type", DIRECTORY, Text(),
+                  "the content type of every file here, whatever its ending (None: undo an enclosing "
+                  "one); application/x-httpd-php runs PHP where no handler is set, as with mod_php",
+                  field="force_type"),
+        Directive("RemoveHandler", "remove_handler", DIRECTORY, Words(),
+                  "file endings whose AddHandler (here or in an enclosing section or the vhost) no longer "
+                  "applies here: RemoveHandler .php in an upload directory", field="remove_handler",
+                  repeat=True),
         no_effect("AddCharset", "itkgw adds no charset to Content-Type from file extensions", EVERYWHERE),
         no_effect("AddLanguage", _NO_NEGOTIATION, EVERYWHERE),
         no_effect("DefaultLanguage", _NO_NEGOTIATION, EVERYWHERE),
@@ -40,4 +65,5 @@ MODULE = Module(
         no_effect("RemoveLanguage", _NO_NEGOTIATION, EVERYWHERE),
         no_effect("RemoveType", "extensions keep the type TypesConfig and AddType give them", EVERYWHERE),
     ),
+    settings={Context.DIRECTORY: MimeSettings},
 )
