@@ -55,6 +55,7 @@ from itkgw.config.kinds_structured import (
     MIXED_OPTIONS,
     PHP_HANDLER,
     PHP_TYPES,
+    TYPE_MAP_HANDLER,
     UNSUPPORTED_OPTIONS,
     ExecCGIOption,
     allows_cgi,
@@ -76,6 +77,7 @@ from itkgw.config.model import (
     ServerConfig,
     VHost,
 )
+from itkgw.config.modules.negotiation import NO_NEGOTIATION
 from itkgw.config.overrides import Overrides
 from itkgw.config.table import (
     BY_KEY,
@@ -578,6 +580,9 @@ class _Reader:
 
     def add_handler(self, row: Directive, args: list[str], scope: _Scope, where: str) -> None:
         pairs = row.kind.from_args(args, where)
+        if any(handler == TYPE_MAP_HANDLER for handler, _ in pairs):
+            self.findings.warn(where, f"AddHandler type-map has no effect: {NO_NEGOTIATION}; type map files "
+                               "are served as they are")
         if scope.context is Context.DIRECTORY:
             scope.put("add_handler", pairs, where, repeat=True, keyed=True)
         else:

@@ -1,7 +1,7 @@
 """What the Apache modules itkgw does not implement call their directives and handlers.
 
 A stock httpd.conf loads modules itkgw has no counterpart for (Debian's
-enables negotiation and status). Their
+enables status). Their
 directives stay errors, as the reader promises, but the error can then name
 the module a line belongs to and the two ways out: drop the line, or guard
 it with ``<IfModule>``. Only well-known directives are listed; any other
@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 _DIRECTIVES_BY_MODULE: Mapping[str, tuple[str, ...]] = {
-    "negotiation_module": ("CacheNegotiatedDocs", "ForceLanguagePriority", "LanguagePriority"),
     "deflate_module": (
         "DeflateBufferSize", "DeflateCompressionLevel", "DeflateFilterNote", "DeflateInflateLimitRequestBody",
         "DeflateInflateRatioBurst", "DeflateInflateRatioLimit", "DeflateMemLevel", "DeflateWindowSize"),
@@ -65,10 +64,8 @@ NOT_IMPLEMENTED: Mapping[str, tuple[str, str]] = {
 
 #: Lower-case handler name -> what serves it in Apache.
 HANDLER_OWNERS: Mapping[str, str] = {
-    "type-map": "negotiation_module's type maps",
     "server-status": "status_module",
     "server-info": "info_module",
-    "application/x-httpd-php-source": "mod_php's source highlighting",
     "imap-file": "imagemap_module",
     "send-as-is": "asis_module",
     "server-parsed": "include_module (SSI)",

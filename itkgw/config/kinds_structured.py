@@ -149,6 +149,11 @@ class ExecCGIOption(Kind):
 CGI_HANDLER = "cgi-script"
 PHP_HANDLER = "application/x-httpd-php"
 FCGID_HANDLER = "fcgid-script"
+#: mod_negotiation's: read so stock configs load; without negotiation a type map is served as it
+#: is, as httpd serves a file whose handler no module provides.
+TYPE_MAP_HANDLER = "type-map"
+#: mod_php's: a PHP file's source, highlighted (Debian's php.conf gives it .phps files).
+PHP_SOURCE_HANDLER = "application/x-httpd-php-source"
 #: Handler names itkgw serves, with the other names PHP packagings give mod_php's handler.
 HANDLERS: Mapping[str, str] = {
     "cgi-script": CGI_HANDLER,
@@ -159,6 +164,8 @@ HANDLERS: Mapping[str, str] = {
     "php7-script": PHP_HANDLER,
     "default-handler": "default-handler",
     "fcgid-script": FCGID_HANDLER,
+    TYPE_MAP_HANDLER: TYPE_MAP_HANDLER,
+    PHP_SOURCE_HANDLER: PHP_SOURCE_HANDLER,
 }
 #: Content types mod_php turns into its handler (``AddType application/x-httpd-php .php``).
 PHP_TYPES = frozenset({"application/x-httpd-php", "application/x-httpd-php5"})

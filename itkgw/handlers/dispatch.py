@@ -600,6 +600,9 @@ def _serve_target(conn: HTTPConnection, request: Request, plan: Plan, config: Se
                        request_settings=dirconf.modules.get(RequestSettings))
     elif kind == "fcgi":
         _serve_proxy_handler(conn, request, plan, config, dirconf, target)
+    elif kind == "php-source":
+        conn.discard_body()
+        phpcgi.highlight_source(conn, request, config.php_cgi, target.filename, config.timeout)
     elif kind == "fcgid":
         _serve_fcgid(conn, request, plan, config, dirconf, target, backends)
     elif kind == "cgi":

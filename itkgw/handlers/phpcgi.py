@@ -25,6 +25,7 @@ import os
 import re
 import shutil
 import signal
+import subprocess
 import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -33,7 +34,7 @@ from typing import TYPE_CHECKING
 from itkgw.config.model import PHPSetting, ServerConfig, VHost
 from itkgw.config.modules.core import RequestSettings
 from itkgw.errors import HTTPError
-from itkgw.handlers.cgi import PHP_HEAD, cgi_environ, run_cgi
+from itkgw.handlers.cgi import PHP_HEAD, SAFE_PATH, cgi_environ, run_cgi
 
 if TYPE_CHECKING:
     from itkgw.http.connection import HTTPConnection, Request
@@ -122,6 +123,24 @@ def run_php(
         env["PHP_INI_SCAN_DIR"] = ":" + os.path.join(directory, "ini")
         run_cgi(conn, [config.php_cgi], env, os.path.dirname(script_filename), config.timeout, log,
                 script_filename, PHP_HEAD, runs_on=True)
+
+
+def highlight_source(conn: HTTPConnection, request: Request, php_cgi: str, filename: str,
+                     timeout: float) -> None:
+    """mod_php's application/x-httpd-php-source: the file's source as highlight_file() draws
+    it, never run: php-cgi -s, started as the request's identity as any script is."""
+    try:
+        drawn = subprocess.run([php_cgi, "-q", "-s", filename], capture_output=True, timeout=timeout,
+                               env={"PATH": SAFE_PATH}, stdin=subprocess.DEVNULL,
+                               cwd=os.path.dirname(filename), check=True)
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise HTTPError(500, f"cannot show the source of {filename} with {php_cgi}: {exc}") from None
+    headers = [("Content-Type", "text/html; charset=UTF-8")]
+    if request.method != "HEAD":  # mod_php's HEAD carries no length
+        headers.append(("Content-Length", str(len(drawn.stdout))))
+    conn.send_response_head(200, headers, hold=True)
+    conn.send_data(drawn.stdout)
+    conn.end_response()
 
 
 @contextmanager

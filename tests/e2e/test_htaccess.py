@@ -855,3 +855,20 @@ def test_force_type_remove_handler_and_directory_slash_as_mod_mime_and_mod_dir(i
     named = server.request("alice.test", "/listed")
     assert (named.status, b"<title>Index of /listed</title>" in named.body) == (200, True)  # no redirect
     assert server.request("alice.test", "/listed/").body == b"index\n"
+
+
+def test_a_phps_file_shows_its_highlighted_source_and_never_runs(itkgw_factory, docroots, put: Put) -> None:
+    """mod_php's application/x-httpd-php-source, as Debian's php.conf gives .phps files."""
+    alice = docroots[ALICE]
+    put(alice, "src/.htaccess", '<FilesMatch "\\.phps$">\nSetHandler application/x-httpd-php-source\n'
+                                "</FilesMatch>\nAddHandler type-map .var\n")
+    put(alice, "src/show.phps", "<?php\n// note\necho 6 * 7;\n")
+    put(alice, "src/index.var", "URI: index.html.en\nContent-Type: text/html\n")
+    server = serve(itkgw_factory, alice, "All")
+    shown = server.request("alice.test", "/src/show.phps")
+    assert (shown.status, shown.headers["Content-Type"]) == (200, "text/html; charset=UTF-8")
+    assert shown.body.startswith(b'<code><span style="color: #000000">') and b"&lt;?php" in shown.body
+    assert b"//&nbsp;note" in shown.body and b"42" not in shown.body
+    assert server.request("alice.test", "/src/missing.phps").status == 404
+    type_map = server.request("alice.test", "/src/index.var")  # no negotiation: served as it is
+    assert type_map.body == b"URI: index.html.en\nContent-Type: text/html\n"

@@ -1433,6 +1433,18 @@ def debian_tree(tmp_path: Path) -> str:
         </Location>
         ExtendedStatus On
         """)
+    write(tmp_path, "mods-enabled/negotiation.conf", """
+        <IfModule mod_negotiation.c>
+        LanguagePriority en ca cs
+        ForceLanguagePriority Prefer Fallback
+        </IfModule>
+        """)
+    write(tmp_path, "mods-enabled/php8.2.conf", """
+        <FilesMatch ".+\\.phps$">
+            SetHandler application/x-httpd-php-source
+            Require all denied
+        </FilesMatch>
+        """)
     return write(tmp_path, "apache2.conf", HEAD + f"""
         IncludeOptional mods-enabled/*.load
         IncludeOptional mods-enabled/*.conf
@@ -1445,10 +1457,6 @@ def test_a_debian_tree_names_each_module_and_line_to_change(tmp_path: Path) -> N
     with pytest.raises(ConfigErrors) as caught:
         load_apache(debian_tree(tmp_path), None)
     assert [str(error).replace(f"{tmp_path}/", "") for error in caught.value.errors] == [
-        "mods-enabled/mime.conf:5: itkgw has no handler 'type-map' (type-map is served by "
-        "negotiation_module's type maps, which itkgw does not implement: remove the line; the handlers "
-        "are cgi-script, application/x-httpd-php, fcgid-script, default-handler and FastCGI servers "
-        "(proxy:fcgi://...))",
         "mods-enabled/status.conf:2: itkgw has no handler 'server-status' (server-status is served by "
         "status_module, which itkgw does not implement: remove the line; the handlers are cgi-script, "
         "application/x-httpd-php, fcgid-script, default-handler and FastCGI servers (proxy:fcgi://...))",
@@ -1461,8 +1469,7 @@ def test_a_debian_tree_names_each_module_and_line_to_change(tmp_path: Path) -> N
 def test_a_debian_tree_loads_once_those_lines_are_gone(tmp_path: Path,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     main = debian_tree(tmp_path)
-    for name, line in (("mime.conf", "AddHandler type-map var\n"),
-                       ("status.conf", "SetHandler server-status\n")):
+    for name, line in (("status.conf", "SetHandler server-status\n"),):
         path = tmp_path / "mods-enabled" / name
         path.write_text(path.read_text().replace(line, ""))
     monkeypatch.setenv("APACHE_LOG_DIR", "/var/log/apache2")
@@ -1472,10 +1479,16 @@ def test_a_debian_tree_loads_once_those_lines_are_gone(tmp_path: Path,
     assert (autoindex.index_options, autoindex.icon_rules()) == ((("FancyIndexing",),), (
         ("type", "/icons/text.gif", "text/*"), ("path", "/icons/a.gif", "*.a"),
         ("path", "/icons/b.gif", "*.b"), ("path", "/icons/c.gif", "*.c")))
+    handlers = [section.set_handler for section in loaded.config.vhosts[0].directories]
+    assert "application/x-httpd-php-source" in handlers
     assert loaded.warnings == [
+        f"{tmp_path}/mods-enabled/mime.conf:5: AddHandler type-map has no effect: itkgw does no content "
+        "negotiation (no MultiViews, no type maps); type map files are served as they are",
         f"{tmp_path}/mods-enabled/mime.conf:2: read, but of no effect: AddLanguage: itkgw does no content "
         "negotiation and sends no Content-Language; AddCharset: itkgw adds no charset to Content-Type from "
         "file extensions; RemoveType: extensions keep the type TypesConfig and AddType give them; "
+        "LanguagePriority: itkgw does no content negotiation (no MultiViews, no type maps); "
+        "ForceLanguagePriority: itkgw does no content negotiation (no MultiViews, no type maps); "
         "ExtendedStatus: itkgw's scoreboard always records each connection's vhost, so MaxClientsVHost works "
         "without it"]
 
