@@ -1,7 +1,7 @@
 """What the Apache modules itkgw does not implement call their directives and handlers.
 
-A stock httpd.conf loads modules itkgw has no counterpart for (Debian's
-enables status). Their
+A stock httpd.conf may load modules itkgw has no counterpart for (mod_ssl,
+mod_proxy...). Their
 directives stay errors, as the reader promises, but the error can then name
 the module a line belongs to and the two ways out: drop the line, or guard
 it with ``<IfModule>``. Only well-known directives are listed; any other
@@ -30,7 +30,6 @@ _DIRECTIVES_BY_MODULE: Mapping[str, tuple[str, ...]] = {
     "suexec_module": ("SuexecUserGroup",),
     "ruid2_module": ("RDefaultUidGid", "RGroups", "RMode", "RUidGid"),
     "security2_module": ("SecRequestBodyAccess", "SecRule", "SecRuleEngine"),
-    "status_module": ("SeeRequestTail",),
 }
 
 #: Lower-case directive name -> the module identifier LoadModule gives it.
@@ -64,7 +63,6 @@ NOT_IMPLEMENTED: Mapping[str, tuple[str, str]] = {
 
 #: Lower-case handler name -> what serves it in Apache.
 HANDLER_OWNERS: Mapping[str, str] = {
-    "server-status": "status_module",
     "server-info": "info_module",
     "imap-file": "imagemap_module",
     "send-as-is": "asis_module",

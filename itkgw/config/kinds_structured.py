@@ -154,6 +154,8 @@ FCGID_HANDLER = "fcgid-script"
 TYPE_MAP_HANDLER = "type-map"
 #: mod_php's: a PHP file's source, highlighted (Debian's php.conf gives it .phps files).
 PHP_SOURCE_HANDLER = "application/x-httpd-php-source"
+#: mod_status's page of the scoreboard.
+STATUS_HANDLER = "server-status"
 #: Handler names itkgw serves, with the other names PHP packagings give mod_php's handler.
 HANDLERS: Mapping[str, str] = {
     "cgi-script": CGI_HANDLER,
@@ -166,6 +168,7 @@ HANDLERS: Mapping[str, str] = {
     "fcgid-script": FCGID_HANDLER,
     TYPE_MAP_HANDLER: TYPE_MAP_HANDLER,
     PHP_SOURCE_HANDLER: PHP_SOURCE_HANDLER,
+    STATUS_HANDLER: STATUS_HANDLER,
 }
 #: Content types mod_php turns into its handler (``AddType application/x-httpd-php .php``).
 PHP_TYPES = frozenset({"application/x-httpd-php", "application/x-httpd-php5"})

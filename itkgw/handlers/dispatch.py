@@ -131,8 +131,12 @@ def _missing_script(request: Request, dirconf: DirConfig, first: bool) -> Script
     return Script(filename, script_name, path_info)
 
 
+#: mod_status's page, drawn by the serving process from its scoreboard: (conn, request, server name).
+StatusPage = Callable[[HTTPConnection, Request, str], None]
+
+
 def serve(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConfig, mime: MimeTypes,
-          first: bool, backends: str = "") -> None:
+          first: bool, backends: str = "", status_page: StatusPage | None = None) -> None:
     """Serve one request as the already switched identity."""
     assert plan.vhost is not None
     vhost = plan.vhost
@@ -174,6 +178,7 @@ def serve(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConf
     except HTTPError as missing:
         if missing.status == 404 and (_serve_virtual(conn, request, plan, config, backends, first)
                                       or _serve_missing_by_proxy(conn, request, plan, config, first)
+                                      or _serve_status(conn, request, plan, config, first, status_page)
                                       or _fall_back(request, plan, config, first)
                                       or _answer_method_of_missing(conn, request, plan, config, first)):
             return
@@ -213,7 +218,7 @@ def serve(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConf
             target = index
             os.close(walked)
             walked = _walk(target.filename, plan, config, first)
-        _serve_target(conn, request, plan, config, mime, first, target, walked, backends)
+        _serve_target(conn, request, plan, config, mime, first, target, walked, backends, status_page)
     finally:
         os.close(walked)
 
@@ -283,6 +288,23 @@ def _serve_virtual(conn: HTTPConnection, request: Request, plan: Plan, config: S
     if denied is not None:
         raise HTTPError(403, denied)
     _serve_fcgid(conn, request, plan, config, dirconf, Script(filename, plan.url_path, ""), backends)
+    return True
+
+
+def _serve_status(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConfig, first: bool,
+                  status_page: StatusPage | None) -> bool:
+    """SetHandler server-status answers for a path with nothing on disk (/server-status), as
+    mod_status does; False when that is not the path's handler."""
+    assert plan.vhost is not None
+    dirconf = _merged(config, plan, plan.dirconf.fs_path, first)
+    if status_page is None or dirconf.handler_for(dirconf.fs_path) != "status":
+        return False
+    denied = denial(request, plan.vhost, dirconf, plan.reqenv)
+    if denied is not None:
+        raise HTTPError(403, denied)
+    conn.discard_body()
+    settings = dirconf.modules.get(RequestSettings)
+    status_page(conn, request, canonical.server_name(request, plan.vhost, settings))
     return True
 
 
@@ -553,7 +575,8 @@ def _walk(path: str, plan: Plan, config: ServerConfig, first: bool) -> int:
 
 
 def _serve_target(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConfig, mime: MimeTypes,
-                  first: bool, target: Target, walked: int, backends: str) -> None:
+                  first: bool, target: Target, walked: int, backends: str,
+                  status_page: StatusPage | None = None) -> None:
     """Hand the located file (``walked``, its O_PATH descriptor) to its handler."""
     assert plan.vhost is not None
     vhost = plan.vhost
@@ -600,6 +623,10 @@ def _serve_target(conn: HTTPConnection, request: Request, plan: Plan, config: Se
                        request_settings=dirconf.modules.get(RequestSettings))
     elif kind == "fcgi":
         _serve_proxy_handler(conn, request, plan, config, dirconf, target)
+    elif kind == "status" and status_page is not None:
+        conn.discard_body()
+        settings = dirconf.modules.get(RequestSettings)
+        status_page(conn, request, canonical.server_name(request, vhost, settings))
     elif kind == "php-source":
         conn.discard_body()
         phpcgi.highlight_source(conn, request, config.php_cgi, target.filename, config.timeout)

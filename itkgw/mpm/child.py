@@ -15,6 +15,7 @@ The client sees a keep-alive close and retries on a new connection.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import socket
@@ -24,11 +25,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from itkgw.config.model import Identity, ServerConfig, VHost
+from itkgw.config.modules.pool import PoolSettings
 from itkgw.config.modules.reqtimeout import ReqTimeoutSettings, StageTimeout, stage_limits
 from itkgw.errors import CloseConnection, ExitCode, HTTPError, InternalRedirect
 from itkgw.handlers import dispatch, fcgid
 from itkgw.http.connection import NO_ADMIN, ClientGone, HTTPConnection, Limits, Request
-from itkgw.mpm import privs
+from itkgw.mpm import privs, status
 from itkgw.mpm.handoff import Handoff, HandoffError
 from itkgw.mpm.log import LogFiles, format_access, set_client, set_vhost_fd, write_access
 from itkgw.mpm.scoreboard import Scoreboard, SlotState
@@ -115,6 +117,8 @@ class ConnectionChild:
         #: A pool worker's: a FastCGI process held at the end stays held for its next
         #: connection (the worker gives it back when idle, pool_worker.py).
         self.keep_backend = keep_backend
+        model = ctx.config.modules.get(PoolSettings).process_model
+        self.status_page = functools.partial(status.serve_status, ctx.scoreboard, model)
         set_client(f"{self.conn.remote_ip}:{self.conn.remote_port}")
 
     def run(self) -> None:
@@ -191,7 +195,7 @@ class ConnectionChild:
                 try:
                     # A pool has no other process to retry in: EACCES is a 403 there on any request.
                     dispatch.serve(self.conn, current, plan, self.ctx.config, self.ctx.mime,
-                                   first or self.handover is not None, self.ctx.backends)
+                                   first or self.handover is not None, self.ctx.backends, self.status_page)
                     break
                 except InternalRedirect as redirect:
                     if hops == LIMIT_INTERNAL_RECURSION:
@@ -351,6 +355,7 @@ class ConnectionChild:
             log.log(level, "%s", exc.log)
 
     def _access_log(self, request: Request, vhost: VHost | None) -> None:
+        self.slot.count_request(self.conn.bytes_sent)
         logs = self.ctx.logs
         fd = logs.access_fds.get(vhost.server_name if vhost else "", logs.access_fds.get("", -1))
         if fd < 0:

@@ -33,7 +33,7 @@ from typing import Any
 #: Bytes kept of a vhost key and of a request line (longer ones are cut).
 TEXT_BYTES = 128
 
-_HEADER = struct.Struct("<Q")  # generation
+_HEADER = struct.Struct("<Qd")  # generation, when it began (the master's last start or restart)
 _HEADER_SIZE = 64
 _LAYOUT = (
     ("pid", "i"),
@@ -44,6 +44,8 @@ _LAYOUT = (
     ("started", "d"),
     ("last_used", "d"),
     ("heartbeat", "d"),
+    ("requests", "Q"),
+    ("bytes", "Q"),
     ("vhost", f"{TEXT_BYTES}s"),
     ("request", f"{TEXT_BYTES}s"),
 )
@@ -102,6 +104,13 @@ class SlotRecord:
     last_used: float
     vhost: str
     request: str
+    #: Requests served and bytes sent by the slot's process (mod_status's counts).
+    requests: int = 0
+    bytes: int = 0
+
+
+#: The two counters, written together once per request.
+_COUNTS = struct.Struct("<QQ")
 
 
 class SlotView:
@@ -214,7 +223,14 @@ class SlotView:
                           generation=fields["generation"], uid=fields["uid"],
                           connections=fields["connections"], started=fields["started"],
                           last_used=fields["last_used"], vhost=_decode(fields["vhost"]),
-                          request=_decode(fields["request"]))
+                          request=_decode(fields["request"]), requests=fields["requests"],
+                          bytes=fields["bytes"])
+
+    def count_request(self, sent: int) -> None:
+        """One more request served, of ``sent`` bytes."""
+        offset = self._base + _OFFSET["requests"]
+        requests, sent_before = _COUNTS.unpack_from(self._buffer, offset)
+        _COUNTS.pack_into(self._buffer, offset, requests + 1, sent_before + sent)
 
     def reset(self) -> None:
         """Zero the slot: DEAD, no pid, nothing served."""
@@ -246,7 +262,13 @@ class Scoreboard:
 
     @generation.setter
     def generation(self, value: int) -> None:
-        _HEADER.pack_into(self._buffer, 0, value)
+        """A new generation, begun now."""
+        _HEADER.pack_into(self._buffer, 0, value, time.time())
+
+    @property
+    def restarted(self) -> float:
+        """When the current generation began (mod_status's restart time)."""
+        return float(_HEADER.unpack_from(self._buffer, 0)[1])
 
     def slot(self, index: int) -> SlotView:
         if not 0 <= index < self.size:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, TypeVar
 
-from itkgw.config.kinds_structured import CGI_HANDLER, FCGID_HANDLER, PHP_SOURCE_HANDLER
+from itkgw.config.kinds_structured import CGI_HANDLER, FCGID_HANDLER, PHP_SOURCE_HANDLER, STATUS_HANDLER
 from itkgw.config.model import (
     DirSection,
     HeaderRule,
@@ -121,6 +121,8 @@ class DirConfig:
             return "fcgid"
         if handler == PHP_SOURCE_HANDLER:
             return "php-source"
+        if handler == STATUS_HANDLER:
+            return "status"
         if handler is not None and handler.lower().startswith("proxy:"):
             return "fcgi"
         return "static"

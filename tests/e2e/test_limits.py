@@ -130,6 +130,24 @@ def test_a_static_file_reads_a_posted_body_first_and_keeps_the_connection(itkgw_
     assert answer.count(b"HTTP/1.1 200 OK") == 2
 
 
+def test_server_status_shows_the_scoreboard_to_those_its_rules_admit(itkgw_factory, docroots) -> None:
+    """mod_status: ?auto's lines count the requests served; the page is the admin's alone."""
+    status = {"path": "/server-status", "set_handler": "server-status", "require": ["local"]}
+    hidden = {"path": "/hidden-status", "set_handler": "server-status", "require": ["ip 10.0.0.1"]}
+    server = itkgw_factory(two_vhosts(docroots, location=[status, hidden]))
+    for _ in range(3):
+        assert server.request("alice.test", "/index.html").status == 200
+    auto = server.request("alice.test", "/server-status?auto")
+    assert (auto.status, auto.headers["Content-Type"]) == (200, "text/plain; charset=ISO-8859-1")
+    values = dict(line.split(": ", 1) for line in auto.body.decode().splitlines()[1:])
+    assert int(values["Total Accesses"]) >= 3 and int(values["BusyWorkers"]) >= 1
+    assert set(values["Scoreboard"]) <= set("_SRWKCG.") and "W" in values["Scoreboard"]
+    page = server.request("alice.test", "/server-status")
+    assert b"<h1>itkgw Server Status for alice.test" in page.body
+    assert b"GET /server-status HTTP/1.1" in page.body and b"itkt-alice" in page.body
+    assert server.request("alice.test", "/hidden-status").status == 403
+
+
 def test_static_file_features_end_to_end(itkgw_factory, docroots) -> None:
     server = itkgw_factory(two_vhosts(docroots))
     status, headers, body = server.request("alice.test", "/index.html")

@@ -6,7 +6,6 @@ import logging
 import socket
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,17 +16,6 @@ from itkgw.config.toml_reader import loads_toml
 from itkgw.errors import HTTPError
 from itkgw.http.connection import HTTPConnection, Limits
 from tests.unit.test_conf_apache import load, only, problems, vhost_file
-
-
-@pytest.fixture
-def tcp_pair() -> Iterator[tuple[socket.socket, socket.socket]]:
-    listener = socket.create_server(("127.0.0.1", 0))
-    client = socket.create_connection(listener.getsockname())
-    server, _ = listener.accept()
-    listener.close()
-    yield server, client
-    server.close()
-    client.close()
 
 
 def drip(client: socket.socket, pieces: list[bytes], pause: float) -> threading.Thread:

@@ -153,3 +153,18 @@ def test_slot_indexes_are_checked() -> None:
         board.slot(-1)
     with pytest.raises(ValueError):
         Scoreboard.create(0)
+
+
+def test_a_slot_counts_its_requests_and_bytes_and_a_generation_its_start() -> None:
+    board = Scoreboard.create(2)
+    slot = board.slot(1)
+    slot.count_request(100)
+    slot.count_request(23)
+    record = slot.read()
+    assert (record.requests, record.bytes) == (2, 123)
+    assert board.slot(0).read().requests == 0
+    before = time.time()
+    board.generation = 4
+    assert board.generation == 4 and before <= board.restarted <= time.time()
+    slot.reset()
+    assert slot.read().requests == 0
