@@ -20,17 +20,11 @@ CORPUS = Path(__file__).parent.parent / "corpus" / "http"
 _feeders: list[threading.Thread] = []
 
 
-@pytest.fixture
-def tcp_pair() -> Iterator[tuple[socket.socket, socket.socket]]:
-    """A connected (server side, client side) pair over loopback TCP."""
-    listener = socket.create_server(("127.0.0.1", 0))
-    client = socket.create_connection(listener.getsockname())
-    server, _ = listener.accept()
-    listener.close()
-    yield server, client
-    server.close()
-    client.close()
-    while _feeders:  # no thread outlives its test (later tests fork)
+@pytest.fixture(autouse=True)
+def _feeders_joined() -> Iterator[None]:
+    """No feeding thread outlives its test (later tests fork); tcp_pair is conftest's."""
+    yield
+    while _feeders:
         _feeders.pop().join(timeout=5)
 
 
