@@ -450,13 +450,14 @@ class HTTPConnection:
                     deadline = now + self.limits.timeout
                     if stage is not None and not first:
                         stage_started, stage_deadline, received = now, now + stage.seconds, len(buffer)
-                if stage is not None and received:
-                    stage_deadline = stage.extended(stage_deadline, stage_started, received)
                 end = self._head_end(buffer)
                 self._check_head_limits(buffer if end < 0 else buffer[:end])
                 if end >= 0:
                     self._pending = buffer[end:]
                     return buffer[:end]
+            if stage is not None and received:  # MinRate's extension, for the bytes read so far
+                stage_deadline = stage.extended(stage_deadline, stage_started, received)
+                received = 0
             try:
                 data = self._recv(min(deadline, stage_deadline))
             except (socket.timeout, TimeoutError):

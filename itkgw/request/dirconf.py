@@ -103,6 +103,8 @@ class DirConfig:
     rewrite: DirRewrite | None = None
     #: The sections' Redirect and RedirectMatch lines, the most specific section's first.
     redirects: tuple[Redirect, ...] = ()
+    #: ForceType: the content type of every file here (None: each file's own).
+    force_type: str | None = None
 
     def handler_for(self, filename: str) -> str:
         """``cgi``, ``php``, ``fcgi`` (a FastCGI server), ``fcgid`` (a managed FastCGI
@@ -133,16 +135,13 @@ class DirConfig:
         if handler is None:
             for extension in _extensions(os.path.basename(filename)):
                 handler = self.handlers.get(extension, handler)
-        if handler is None:  # httpd then runs the content type's handler: ForceType application/x-httpd-php
-            forced = self.modules.get(MimeSettings).forced
-            if forced is not None and forced.lower() in PHP_HANDLERS:
-                handler = forced.lower()
+        if handler is None and self.force_type is not None and self.force_type.lower() in PHP_HANDLERS:
+            handler = self.force_type.lower()  # httpd runs a content type's handler where none is set
         return handler
 
     def content_type_for(self, filename: str) -> str | None:
-        forced = self.modules.get(MimeSettings).forced
-        if forced is not None:
-            return forced
+        if self.force_type is not None:
+            return self.force_type
         found = None
         for extension in _extensions(os.path.basename(filename)):
             found = self.types.get(extension, found)
@@ -370,6 +369,7 @@ def _merge(config: ServerConfig, vhost: VHost, url_path: str, fs_path: str | Non
     merged.encodings.update({_dotted(extension): encoding for encoding, extension in vhost.add_encoding})
     for section in sections_for(vhost, url_path, path, access):
         _apply_section(merged, section)
+    merged.force_type = merged.modules.get(MimeSettings).forced
     return merged
 
 
