@@ -600,13 +600,13 @@ class HTTPConnection:
             # absolute-form: the authority in the target wins over Host.
             scheme_rest = target.split("://", 1)[1]
             authority, _, rest = scheme_rest.partition("/")
-            host_header = authority
+            host_header, headers = authority, _with_host(headers, authority)
             raw = "/" + rest
-            # As httpd: the target's host replaces the Host header for everything after.
-            if any(k == "host" for k, _ in headers):
-                headers = [(k, authority if k == "host" else v) for k, v in headers]
-            else:
-                headers.append(("host", authority))
+        elif method == "CONNECT" and not target.startswith("/"):
+            # authority-form (RFC 9112 3.2.3): httpd takes its host and serves "/" to it (its
+            # handler answers; a static one with 405), having no proxy to open a tunnel with.
+            host_header, headers = target, _with_host(headers, target)
+            raw = "/"
         raw_path, _, query = raw.partition("?")
         request = Request(
             method=method,
@@ -1046,6 +1046,13 @@ class HTTPConnection:
             pass  # The peer is gone or quiet: nothing left to wait for.
         finally:
             self.sock.close()
+
+
+def _with_host(headers: list[tuple[str, str]], authority: str) -> list[tuple[str, str]]:
+    """``headers`` with the target's authority as Host, as httpd replaces it for everything after."""
+    if any(name == "host" for name, _ in headers):
+        return [(name, authority if name == "host" else value) for name, value in headers]
+    return [*headers, ("host", authority)]
 
 
 #: The standard reason phrase of each status.

@@ -528,3 +528,15 @@ def test_an_http_1_0_client_without_host_keeps_its_connection_when_it_asks(itkgw
     answer = raw_exchange(server.port, kept * 2 + b"GET /index.html HTTP/1.0\r\n\r\n")
     assert answer.count(b"HTTP/1.1 200 OK\r\n") == 3
     assert answer.count(b"\r\nConnection: Keep-Alive\r\n") == 2
+
+
+def test_connect_to_an_authority_is_answered_for_slash_as_httpd_does(itkgw_factory, docroots) -> None:
+    """CONNECT host:port (no proxy here): httpd takes the host and serves "/", whose static
+    index answers 405 with Allow; the connection stays open. It was a 400 and a close."""
+    server = itkgw_factory([vhost_for(docroots[ALICE], "alice.test")])
+    tunnel = b"CONNECT alice.test:443 HTTP/1.1\r\nHost: alice.test:443\r\n\r\n"
+    then = b"GET /index.html HTTP/1.1\r\nHost: alice.test\r\nConnection: close\r\n\r\n"
+    answer = raw_exchange(server.port, tunnel + then)
+    assert answer.startswith(b"HTTP/1.1 405 Method Not Allowed\r\n") and b"\r\nAllow: " in answer
+    assert b"The requested method CONNECT is not allowed for this URL." in answer
+    assert answer.count(b"HTTP/1.1 200 OK\r\n") == 1
