@@ -47,7 +47,8 @@ _REQUIRED: dict[type, frozenset[str]] = {
 #: settings), or not at all (where, source).
 _NOT_KEYS = {"vhosts", "source", "directories", "where", "kind", "user", "modules"}
 #: (key, value) pair lists written as TOML tables: each key appears once.
-_PAIR_TABLES = {"alias", "script_alias", "set_env", "error_documents", "initial_env", "by_type", "stages"}
+_PAIR_TABLES = {"alias", "script_alias", "set_env", "error_documents", "initial_env", "by_type", "stages",
+                "alias_match", "script_alias_match"}
 _BARE_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 #: What a TOML literal ('...') string may hold: no ' and no control character but tab.
 _LITERAL = re.compile(r"[^'\x00-\x08\x0a-\x1f\x7f]*")

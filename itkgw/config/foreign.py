@@ -39,12 +39,10 @@ DIRECTIVE_MODULES: Mapping[str, str] = {
 
 #: Directives of modules itkgw implements only in part, and what to write instead.
 NOT_IMPLEMENTED: Mapping[str, tuple[str, str]] = {
-    "aliasmatch": ("alias_module", "write a plain Alias per path"),
     "authbasicauthoritative": ("auth_basic_module", "remove the line; a password file is all it asks"),
     "authbasicfake": ("auth_basic_module", "remove the line"),
     "authbasicusedigestalgorithm": ("auth_basic_module", "remove the line"),
     "authnprovideralias": ("authn_core_module", "write AuthUserFile in each section that needs it"),
-    "scriptaliasmatch": ("alias_module", "write a plain ScriptAlias per path"),
     "removeencoding": ("mime_module", "remove the line"),
     "addinputfilter": ("mime_module", "remove the line; itkgw has no filters"),
     "addoutputfilter": ("mime_module", "remove the line; itkgw has no filters"),

@@ -32,11 +32,13 @@ from itkgw.config.model import (
     ServerConfig,
     VHost,
 )
+from itkgw.config.modules.alias import AliasMatchSettings
 from itkgw.config.modules.fcgid import FcgidSettings
 from itkgw.config.modules.mime import MimeSettings
 from itkgw.config.modules.rewrite import DirRewriteSettings
 from itkgw.config.overrides import Overrides
 from itkgw.rules.authz import AccessCompat, RequireGroup
+from itkgw.rules.pcre import cached_regex, fill_groups
 from itkgw.rules.rewrite import RewriteRule
 
 T = TypeVar("T")
@@ -161,13 +163,23 @@ def _extensions(basename: str) -> list[str]:
 
 
 def map_path(vhost: VHost, url_path: str) -> Mapped:
-    """The filesystem path of a URL path: ScriptAlias, Alias, then DocumentRoot."""
+    """The filesystem path of a URL path: ScriptAlias, Alias, ScriptAliasMatch, AliasMatch,
+    then DocumentRoot."""
     for aliases, is_cgi in ((vhost.script_alias, True), (vhost.alias, False)):
         for prefix, target in aliases:
             stem = prefix.rstrip("/")
             if url_path == stem or url_path.startswith(stem + "/") or (stem == "" and prefix == "/"):
                 rest = url_path[len(stem):].lstrip("/")
                 return Mapped(os.path.join(target, rest) if rest else target, stem + "/", target, is_cgi)
+    matches = vhost.modules.get(AliasMatchSettings)
+    for regex_aliases, is_cgi in ((matches.script_alias_match, True), (matches.alias_match, False)):
+        for regex, target in regex_aliases or ():
+            match = cached_regex(regex).search(url_path)
+            if match is not None:
+                # httpd replaces the whole URL; the walk stops at the target's fixed part.
+                fixed = target.split("$", 1)[0]
+                base_dir = fixed.rstrip("/") if "$" in target else target
+                return Mapped(fill_groups(target, match), match.group(0), base_dir or "/", is_cgi)
     root = vhost.document_root.rstrip("/")
     return Mapped(root + url_path, "/", root)
 

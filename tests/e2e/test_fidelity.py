@@ -540,3 +540,20 @@ def test_connect_to_an_authority_is_answered_for_slash_as_httpd_does(itkgw_facto
     assert answer.startswith(b"HTTP/1.1 405 Method Not Allowed\r\n") and b"\r\nAllow: " in answer
     assert b"The requested method CONNECT is not allowed for this URL." in answer
     assert answer.count(b"HTTP/1.1 200 OK\r\n") == 1
+
+
+def test_alias_match_maps_what_its_regex_matches_and_script_alias_match_runs_it(itkgw_factory, docroots,
+                                                                                  test_users) -> None:
+    """As mod_alias: the whole URL is replaced by the path its groups fill in; PATH_INFO is
+    what follows the script found there."""
+    alice = docroots[ALICE]
+    server = itkgw_factory([vhost_for(alice, "alice.test",
+                                      alias_match={"^/pages/(.*)[.]htm$": f"{alice.htdocs}/$1.html",
+                                                   "^/home": f"{alice.htdocs}/index.html"},
+                                      script_alias_match={"^/run/([a-z]+)": f"{alice.cgi_bin}/$1.cgi"})])
+    assert server.request("alice.test", "/pages/index.htm").body == b"<h1>itkt-alice</h1>\n"
+    assert server.request("alice.test", "/home/anything/below").body == b"<h1>itkt-alice</h1>\n"
+    assert server.request("alice.test", "/pages/missing.htm").status == 404
+    ran = server.request("alice.test", "/run/whoami")
+    assert (ran.status, ran.body.startswith(b"uid=")) == (200, True), ran.body
+    assert server.request("alice.test", "/run/nosuch").status == 404

@@ -23,6 +23,7 @@ from itkgw.config.checks import Loaded
 from itkgw.config.convert import to_toml
 from itkgw.config.kinds import apache_words
 from itkgw.config.model import Address, DirSection, HeaderRule, Identity, PHPSetting, ServerConfig, VHost
+from itkgw.config.modules.alias import AliasMatchSettings
 from itkgw.config.modules.auth_basic import AuthSettings
 from itkgw.config.modules.autoindex import AutoindexSettings
 from itkgw.config.modules.cgi import CGISettings
@@ -37,6 +38,7 @@ from itkgw.config.modules.setenvif import EnvCondition, SetEnvIfSettings
 from itkgw.config.table import BY_NAME
 from itkgw.config.toml_reader import loads_toml
 from itkgw.errors import ConfigError, ConfigErrors
+from itkgw.request.dirconf import map_path
 from itkgw.rules.authz import AccessCompat, LimitedAccess, Require, RequireGroup
 from itkgw.rules.rewrite import RewriteCond, RewriteRule
 
@@ -1495,8 +1497,8 @@ def test_extended_status_is_read_in_both_series(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("line", "hint"), [
     ("RewriteMap users txt:/etc/users.map", "RewriteMap is part of rewrite_module, but not of what itkgw "
                                             "implements of it: write the mapping as RewriteRules"),
-    ("AliasMatch ^/x(.*) /srv/x$1", "AliasMatch is part of alias_module, but not of what itkgw implements of "
-                                    "it: write a plain Alias per path"),
+    ("PassEnv PATH", "PassEnv is part of env_module, but not of what itkgw implements of it: write SetEnv "
+                     "NAME VALUE"),
     ("RewriteMap m txt:/etc/m.map", "RewriteMap is part of rewrite_module, but not of what itkgw implements "
                                     "of it: write the mapping as RewriteRules"),
 ])
@@ -1661,3 +1663,24 @@ def test_mod_dir_and_mod_mime_settings_of_a_section(tmp_path: Path) -> None:
     text = to_toml(load(tmp_path, vhost_file(tmp_path, body="<Directory /srv>\nForceType text/plain\n"
                                                             "RemoveHandler .php\n</Directory>")).config)
     assert 'force_type = "text/plain"' in text and 'remove_handler = [".php"]' in text
+
+
+def test_alias_match_lines_keep_their_order_and_read_back_from_toml(tmp_path: Path) -> None:
+    vhost = the_vhost(tmp_path, server="AliasMatch ^/shared/(.*) /srv/shared/$1\n",
+                      body="ScriptAliasMatch ^/run/([a-z]+) /srv/cgi/$1.cgi\n"
+                           "AliasMatch ^/img/(.*)\\.png$ /srv/img/$1.png\nAliasMatch ^/home /srv/index.html")
+    matches = vhost.modules.get(AliasMatchSettings)
+    assert matches.alias_match == (("^/img/(.*)\\.png$", "/srv/img/$1.png"), ("^/home", "/srv/index.html"))
+    assert matches.script_alias_match == (("^/run/([a-z]+)", "/srv/cgi/$1.cgi"),)
+    assert (map_path(vhost, "/img/a/b.png").fs_path, map_path(vhost, "/home/x").fs_path) == (
+        "/srv/img/a/b.png", "/srv/index.html")
+    script = map_path(vhost, "/run/tool/extra")
+    assert (script.fs_path, script.script_alias, script.base_dir) == ("/srv/cgi/tool.cgi", True, "/srv/cgi")
+    assert map_path(vhost, "/other").fs_path == f"{tmp_path}/other"
+    converted = loads_toml(to_toml(load(tmp_path, vhost_file(tmp_path, body="AliasMatch ^/home /srv/i.html"))
+                                   .config), "converted.toml").config
+    assert converted.vhosts[0].modules.get(AliasMatchSettings).alias_match == (("^/home", "/srv/i.html"),)
+    assert "cannot compile regular expression" in only(problems(tmp_path, vhost_file(
+        tmp_path, body="AliasMatch ^/(a /srv/a")))
+    assert "'srv/a' is not an absolute path" in only(problems(tmp_path, vhost_file(
+        tmp_path, body="AliasMatch ^/a srv/a")))
