@@ -572,11 +572,15 @@ class HTTPConnection:
     def _start_body(self, head: bytes) -> None:
         """Hand a head that announces a body to h11, which frames the body after it."""
         self.h11 = _new_parser()
-        if self._http10_kept and _HOST_LINE.search(head) is None:
-            # h11 reads a kept HTTP/1.0 head as HTTP/1.1, which needs a Host: without one, the
-            # body is framed as HTTP/1.0's and the connection ends after the response.
-            self._http10_kept = False
-        self.h11.receive_data(_HTTP10_LINE.sub(rb"\1HTTP/1.1", head, 1) if self._http10_kept else head)
+        framed = head
+        if self._http10_kept:
+            # h11 frames a kept HTTP/1.0 head read as HTTP/1.1, which needs a Host: one that has
+            # none gets a stand-in, seen by h11 alone (the request was parsed already).
+            framed = _HTTP10_LINE.sub(rb"\1HTTP/1.1", head, 1)
+            if _HOST_LINE.search(head) is None:
+                line, newline, rest = framed.partition(b"\n")
+                framed = line + newline + b"Host: http10\r\n" + rest
+        self.h11.receive_data(framed)
         try:
             event = self.h11.next_event()
         except h11.RemoteProtocolError as exc:

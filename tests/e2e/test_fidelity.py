@@ -522,10 +522,12 @@ def test_an_explicit_http_0_9_request_line_is_refused(itkgw_factory, docroots) -
 
 
 def test_an_http_1_0_client_without_host_keeps_its_connection_when_it_asks(itkgw_factory, docroots) -> None:
-    """httpd keeps an HTTP/1.0 keep-alive connection whether or not the request names a Host."""
+    """httpd keeps an HTTP/1.0 keep-alive connection whether or not the request names a Host,
+    a request with a body too."""
     server = serve(itkgw_factory, docroots[ALICE])
     kept = b"GET /index.html HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"
-    answer = raw_exchange(server.port, kept * 2 + b"GET /index.html HTTP/1.0\r\n\r\n")
+    posted = b"POST /index.html HTTP/1.0\r\nConnection: keep-alive\r\nContent-Length: 3\r\n\r\nabc"
+    answer = raw_exchange(server.port, kept + posted + b"GET /index.html HTTP/1.0\r\n\r\n")
     assert answer.count(b"HTTP/1.1 200 OK\r\n") == 3
     assert answer.count(b"\r\nConnection: Keep-Alive\r\n") == 2
 
