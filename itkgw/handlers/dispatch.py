@@ -131,6 +131,8 @@ def _missing_script(request: Request, dirconf: DirConfig, first: bool) -> Script
     return Script(filename, script_name, path_info)
 
 
+#: The content type httpd gives a directory (an OPTIONS answer names it).
+DIRECTORY_TYPE = "httpd/unix-directory"
 #: mod_status's page, drawn by the serving process from its scoreboard: (conn, request, server name).
 StatusPage = Callable[[HTTPConnection, Request, str], None]
 
@@ -180,7 +182,7 @@ def serve(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConf
                                       or _serve_missing_by_proxy(conn, request, plan, config, first)
                                       or _serve_status(conn, request, plan, config, first, status_page)
                                       or _fall_back(request, plan, config, first)
-                                      or _answer_method_of_missing(conn, request, plan, config, first)):
+                                      or _answer_method_of_missing(conn, request, plan, config, mime, first)):
             return
         raise
     walked = _walk(target.filename, plan, config, first)
@@ -205,7 +207,7 @@ def serve(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConf
                 if _to_proxy_handler(conn, request, plan, config, directory, first):
                     return  # mod_dir found no index; the handler SetHandler names takes the directory
                 if request.method not in ("GET", "HEAD", "POST"):
-                    static.answer_other_method(conn, request.method, _allow(dirconf))
+                    static.answer_other_method(conn, request.method, _allow(dirconf), DIRECTORY_TYPE)
                     return
                 if request.method == "POST":
                     raise HTTPError(404)  # as httpd: mod_autoindex lists for GET alone, nothing else answers
@@ -432,7 +434,7 @@ def _allow(dirconf: DirConfig) -> str:
 
 
 def _answer_method_of_missing(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConfig,
-                              first: bool) -> bool:
+                              mime: MimeTypes, first: bool) -> bool:
     """httpd's default handler judges the method before the file: OPTIONS, PUT and the like get
     their answer for a path that does not exist as for one that does (200, 405, 501), not 404."""
     if request.method in ("GET", "HEAD", "POST"):
@@ -442,7 +444,8 @@ def _answer_method_of_missing(conn: HTTPConnection, request: Request, plan: Plan
     dirconf = _merged(config, plan, script.filename, first)
     if dirconf.handler_for(script.filename) != "static":
         return False
-    static.answer_other_method(conn, request.method, _allow(dirconf))
+    content_type = dirconf.content_type_for(script.filename) or mime.content_type(script.filename)
+    static.answer_other_method(conn, request.method, _allow(dirconf), content_type)
     return True
 
 
@@ -605,8 +608,10 @@ def _serve_target(conn: HTTPConnection, request: Request, plan: Plan, config: Se
     kind = dirconf.handler_for(target.filename)
     accept_path_info = dirconf.modules.get(RequestSettings).accept_path_info or "default"
     if target.path_info and accept_path_info != "on" and (accept_path_info == "off" or kind == "static"):
-        if kind == "static" and request.method not in ("GET", "HEAD", "POST"):
-            static.answer_other_method(conn, request.method, _allow(dirconf))  # the method comes first
+        if kind == "static" and request.method not in ("GET", "HEAD", "POST"):  # the method comes first
+            content_type = plan.forced_type or dirconf.content_type_for(target.filename)
+            static.answer_other_method(conn, request.method, _allow(dirconf),
+                                       content_type or mime.content_type(target.filename))
             return
         raise HTTPError(404, f"AcceptPathInfo {accept_path_info}: no path info after {target.filename}")
     persistent_php = kind == "php" and vhost.modules.get(PHPRunSettings).persistent

@@ -236,15 +236,19 @@ def _wanted_ranges(request: Request, validators: Validators, size: int) -> list[
     return byte_ranges(value, size)
 
 
-def answer_other_method(conn: HTTPConnection, method: str, allow: str = ALLOW) -> None:
+def answer_other_method(conn: HTTPConnection, method: str, allow: str = ALLOW,
+                        content_type: str | None = None) -> None:
     """httpd's default handler to a method other than GET, HEAD and POST, whether or not the
-    file exists: OPTIONS is answered with Allow, a method httpd knows is 405, another 501."""
+    file exists: OPTIONS is answered with Allow (and the Content-Type the path's file has or
+    would have), a method httpd knows is 405, another 501."""
     if method == "OPTIONS":
         # OPTIONS * asks about the server, not a resource: httpd names no methods then.
         whole_server = conn.request is not None and conn.request.target == "*"
         if whole_server:
             conn.header_rules = []  # no URL, no section: no Header rule applies either
-        conn.send_response_head(200, [*([] if whole_server else [("Allow", allow)]), ("Content-Length", "0")])
+        typed = [("Content-Type", content_type)] if content_type and not whole_server else []
+        conn.send_response_head(200, [*([] if whole_server else [("Allow", allow)]), ("Content-Length", "0"),
+                                      *typed])
         conn.end_response()
     elif method in KNOWN_METHODS:
         conn.send_error(405, [("Allow", allow)])
@@ -263,7 +267,7 @@ def serve_file(conn: HTTPConnection, path: str, st: os.stat_result, fd: int, mim
     request = conn.request
     assert request is not None, "serve_file needs a current request"
     if request.method not in ("GET", "HEAD", "POST"):
-        answer_other_method(conn, request.method, allow)
+        answer_other_method(conn, request.method, allow, content_type or mime.content_type(path))
         return
     now = time.time()
     validators = Validators.of(st, now)

@@ -148,8 +148,8 @@ class Request:
 def decode_path(raw_path: str) -> str:
     """Percent-decode and normalise a request path, refusing what could escape.
 
-    Rules, as Apache with AllowEncodedSlashes Off: an encoded ``/`` is 404, a
-    NUL or a bad escape is 400, ``..`` that climbs above ``/`` is 400; ``.``,
+    Rules, as Apache with AllowEncodedSlashes Off: an encoded ``/`` or NUL is 404, a
+    bad escape is 400, ``..`` that climbs above ``/`` is 400; ``.``,
     ``..`` inside the tree and repeated slashes are merged away.
     """
     if not raw_path.startswith("/"):
@@ -169,8 +169,8 @@ def _decoded(raw_path: str) -> str:
             if escape_.lower() == "2f":
                 raise HTTPError(404, f"encoded slash in {raw_path!r} (AllowEncodedSlashes is off)")
     decoded = unquote_to_bytes(raw_path)
-    if b"\0" in decoded:
-        raise HTTPError(400, f"NUL byte in URI {raw_path!r}")
+    if b"\0" in decoded:  # httpd's unescaping refuses it as it refuses an encoded slash
+        raise HTTPError(404, f"NUL byte in URI {raw_path!r}")
     segments: list[bytes] = []
     for segment in decoded.split(b"/"):
         if segment in (b"", b"."):

@@ -406,12 +406,15 @@ def test_error_pages_are_httpd_s_own_byte_for_byte(itkgw_factory, docroots, put:
 
 def test_the_method_is_judged_before_the_file_is_looked_for(itkgw_factory, docroots, test_users) -> None:
     """httpd's default handler: OPTIONS, PUT and unknown methods get their answer on a path that
-    does not exist, or has path info after a file, as on a file, not 404."""
+    does not exist, or has path info after a file, as on a file, not 404; OPTIONS names the
+    content type of the file the path names or would name."""
     alice = docroots[ALICE]
     server = itkgw_factory([vhost_for(alice, "alice.test"), vhost_for(alice, "off.test", trace_enable="off")])
-    for path in ("/nope", "/index.html/more", "/"):
+    for path, content_type in (("/nope", None), ("/index.html/more", "text/html"), ("/", "text/html"),
+                               ("/nope.txt", "text/plain")):
         options = server.request("alice.test", path, method="OPTIONS")
         assert (options.status, options.headers["Allow"]) == (200, "OPTIONS,HEAD,GET,POST,TRACE"), path
+        assert options.headers.get("Content-Type") == content_type, path  # the file's, as httpd's
         assert server.request("alice.test", path, method="DELETE").status == 405, path
         assert server.request("alice.test", path, method="BREW").status == 501, path
     assert server.request("off.test", "/nope", method="OPTIONS").headers["Allow"] == "OPTIONS,HEAD,GET,POST"
