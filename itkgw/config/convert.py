@@ -159,7 +159,8 @@ def _plain(current: Any) -> Any:
         return access
     if isinstance(current, HeaderRule):
         words = ["always"] if current.always else []
-        return [*words, current.action, current.name, *([current.value] if current.value else []),
+        edit = [current.replacement] if current.action.startswith("edit") else []
+        return [*words, current.action, current.name, *([current.value] if current.value else []), *edit,
                 *([f"env={current.env}"] if current.env else [])]
     if isinstance(current, RewriteRule):
         rule = {"pattern": current.pattern, "substitution": current.substitution,

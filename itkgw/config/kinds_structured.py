@@ -305,14 +305,15 @@ class EnvPairs(Kind):
         return ((args[0], args[1] if len(args) == 2 else ""),)
 
 
-HEADER_ACTIONS = ("set", "append", "add", "merge", "setifempty", "unset")
+HEADER_ACTIONS = ("set", "append", "add", "merge", "setifempty", "unset", "edit", "edit*")
 #: mod_headers' conditions before the action: which responses the rule is for.
 _HEADER_CONDITIONS = ("onsuccess", "always")
 
 
 @dataclass(frozen=True)
 class HeaderRules(Kind):
-    """mod_headers' Header lines: set, append, add, merge, setifempty (NAME VALUE) and unset (NAME)."""
+    """mod_headers' Header lines: set, append, add, merge, setifempty (NAME VALUE), unset (NAME),
+    edit and edit* (NAME REGEX REPLACEMENT)."""
 
     #: The directive, for messages; RequestHeader has no "always".
     directive: str = "Header"
@@ -345,7 +346,7 @@ class HeaderRules(Kind):
         if action not in HEADER_ACTIONS:
             raise ConfigError(where, f"{name} {words[0]} is not supported",
                               "the actions are " + ", ".join(HEADER_ACTIONS))
-        wanted = 2 if action == "unset" else 3
+        wanted = 2 if action == "unset" else 4 if action.startswith("edit") else 3
         env = ""
         if len(words) == wanted + 1 and words[wanted].lower().startswith("env="):
             env, words = words[wanted][4:], words[:wanted]
@@ -360,8 +361,12 @@ class HeaderRules(Kind):
             raise ConfigError(where, f"{name} {action} takes {wanted - 1} arguments, got {len(words) - 1}",
                               f"write it as {self.args_example}")
         if len(words) < wanted:
-            raise ConfigError(where, f"{name} {action} needs a header name"
-                              + (" and a value" if wanted == 3 else ""), f"write it as {self.args_example}")
+            needs = {2: "", 3: " and a value", 4: ", a regex and its replacement"}[wanted]
+            raise ConfigError(where, f"{name} {action} needs a header name{needs}",
+                              f"write it as {self.args_example}")
+        if wanted == 4:
+            check_regex(words[2], where, f"{name} {action}")
+            return HeaderRule(action, words[1], words[2], always, env, replacement=words[3])
         return HeaderRule(action, words[1], words[2] if wanted == 3 else "", always, env)
 
 

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import re
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from itkgw.rules.authz import AccessCompat, RequireGroup
+from itkgw.rules.pcre import cached_regex
 from itkgw.rules.rewrite import RewriteRule
 
 #: Apache's default LimitUIDRange/LimitGIDRange: everything but root.
@@ -121,7 +123,8 @@ NOBODY = Identity("nobody", "nogroup", 65534, 65534)
 @dataclass(frozen=True)
 class HeaderRule:
     """A ``Header [always] set|append|add|unset NAME [VALUE] [env=[!]VAR]`` line of mod_headers;
-    ``always`` rules apply to error responses too (httpd's err_headers_out)."""
+    ``always`` rules apply to error responses too (httpd's err_headers_out). For ``edit`` and
+    ``edit*``, ``value`` is the regex and ``replacement`` what replaces its first (every) match."""
 
     action: str
     name: str
@@ -130,6 +133,29 @@ class HeaderRule:
     #: ``env=VAR`` (``!VAR``: when it is not set): the rule applies only when the request's
     #: variables have VAR.
     env: str = ""
+    replacement: str = ""
+
+    def edited(self, value: str, count: int) -> str:
+        """``value`` with the first match (``count`` 1) or every one (0) of an edit rule's regex
+        replaced, as httpd's ap_pregsub fills a replacement: $0..$9 the match's groups, a
+        backslash escaping the next character."""
+        def fill(match: re.Match[str]) -> str:
+            out, text, index = [], self.replacement, 0
+            while index < len(text):
+                char = text[index]
+                index += 1
+                if char == "$" and index < len(text) and text[index].isdigit():
+                    number = int(text[index])
+                    index += 1
+                    out.append((match.group(number) or "") if number <= match.re.groups else "")
+                elif char == "\\" and index < len(text):
+                    out.append(text[index])
+                    index += 1
+                else:
+                    out.append(char)
+            return "".join(out)
+
+        return cached_regex(self.value).sub(fill, value, count=count)
 
 
 @dataclass(frozen=True)

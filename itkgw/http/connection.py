@@ -54,10 +54,15 @@ _ALLOW_STATIC = "OPTIONS,HEAD,GET,POST,TRACE"
 
 
 def apply_header_rules(headers: list[tuple[str, str]], rules: Sequence[HeaderRule]) -> list[tuple[str, str]]:
-    """mod_headers' set, append, add, merge, setifempty and unset, in order."""
+    """mod_headers' set, append, add, merge, setifempty, unset, edit and edit*, in order."""
     for rule in rules:
         name = rule.name.lower()
         action = rule.action.lower()
+        if action.startswith("edit"):  # each value of the header on its own, as httpd edits them
+            count = 0 if action == "edit*" else 1
+            headers = [(key, rule.edited(value, count) if key.lower() == name else value)
+                       for key, value in headers]
+            continue
         existing = [value for key, value in headers if key.lower() == name]
         if action == "setifempty":
             if existing:

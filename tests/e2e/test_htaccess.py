@@ -872,3 +872,17 @@ def test_a_phps_file_shows_its_highlighted_source_and_never_runs(itkgw_factory, 
     assert server.request("alice.test", "/src/missing.phps").status == 404
     type_map = server.request("alice.test", "/src/index.var")  # no negotiation: served as it is
     assert type_map.body == b"URI: index.html.en\nContent-Type: text/html\n"
+
+
+def test_header_edit_rewrites_the_values_a_script_sends_and_request_header_edit_what_it_sees(
+        itkgw_factory, docroots, put: Put) -> None:
+    """mod_headers' edit (first match) and edit* (every match), each value of a header alone."""
+    alice = docroots[ALICE]
+    put(alice, "h/.htaccess", 'Header edit Set-Cookie ^(.*)$ "$1; HttpOnly"\nHeader edit* X-List , ;\n'
+                              "RequestHeader edit X-In secret hidden\n")
+    put(alice, "h/c.php", "<?php setcookie('a', 'b'); setcookie('c', 'd'); header('X-List: 1,2,3');\n"
+                          "echo $_SERVER['HTTP_X_IN'];\n")
+    server = serve(itkgw_factory, alice, "All")
+    answer = server.request("alice.test", "/h/c.php", headers={"X-In": "my secret"})
+    assert answer.headers.get_all("Set-Cookie") == ["a=b; HttpOnly", "c=d; HttpOnly"]
+    assert (answer.headers["X-List"], answer.body) == ("1;2;3", b"my hidden")

@@ -1684,3 +1684,24 @@ def test_alias_match_lines_keep_their_order_and_read_back_from_toml(tmp_path: Pa
         tmp_path, body="AliasMatch ^/(a /srv/a")))
     assert "'srv/a' is not an absolute path" in only(problems(tmp_path, vhost_file(
         tmp_path, body="AliasMatch ^/a srv/a")))
+
+
+def test_header_edit_takes_a_regex_and_its_replacement(tmp_path: Path) -> None:
+    vhost = the_vhost(tmp_path, body='Header edit Set-Cookie ^(.*)$ "$1; HttpOnly"\n'
+                                     "Header always edit* X-List , ;\nRequestHeader edit X-In secret hidden")
+    cookie, listed = vhost.headers
+    assert (cookie.action, cookie.value, cookie.replacement) == ("edit", "^(.*)$", "$1; HttpOnly")
+    assert listed.always
+    assert cookie.edited("a=b", 1) == "a=b; HttpOnly"
+    assert listed.edited("a,b,c", 0) == "a;b;c"
+    assert HeaderRule("edit", "X", ",", replacement=";").edited("a,b,c", 1) == "a;b,c"
+    assert HeaderRule("edit", "X", "(o+)", replacement="<$1\\$2>").edited("foo", 1) == "f<oo$2>"
+    assert vhost.modules.get(RequestHeaderSettings).request_headers[0].replacement == "hidden"
+    text = to_toml(load(tmp_path, vhost_file(tmp_path, body='Header edit X-A "^a(.*)" "b$1"')).config)
+    assert '["edit", "X-A", "^a(.*)", "b$1"]' in text
+    again = loads_toml(text, "converted.toml").config.vhosts[0].headers[0]
+    assert (again.value, again.replacement) == ("^a(.*)", "b$1")
+    assert "needs a header name, a regex and its replacement" in only(problems(tmp_path, vhost_file(
+        tmp_path, body="Header edit X-A ^a")))
+    assert "cannot compile regular expression" in only(problems(tmp_path, vhost_file(
+        tmp_path, body="Header edit X-A ^(a b")))
