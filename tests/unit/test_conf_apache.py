@@ -530,8 +530,8 @@ def test_a_directive_in_the_wrong_context(tmp_path: Path, body: str, message: st
                                        "env=VAR or env=!VAR, or set the header always)"),
     ("Header set X-A b env=", "Header set: env= needs a variable name (write it as Header set ... env=VAR or "
                               "env=!VAR)"),
-    ("Header edit X-A a b", "Header edit is not supported (the actions are set, append, add, merge, "
-                            "setifempty, unset)"),
+    ("Header note X-A a", "Header note is not supported (the actions are set, append, add, merge, "
+                          "setifempty, unset, edit, edit*)"),
     ("RequestHeader set X-A b early", "conditional RequestHeader rules (early) are not supported (write "
                                       "env=VAR or env=!VAR, or set the header always)"),
     ("ErrorDocument 200 /x", "Unsupported HTTP response code 200 (use a status from 300 to 599)"),
