@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from itkgw.config.model import DirSection, HeaderRule, ServerConfig
+from itkgw.config.model import DirSection, HeaderRule, ServerConfig, VHost
 from itkgw.config.modules.autoindex import AutoindexSettings
 from itkgw.config.modules.cgi import CGISettings
 from itkgw.config.modules.core import RequestSettings
@@ -304,10 +304,16 @@ def _serve_status(conn: HTTPConnection, request: Request, plan: Plan, config: Se
     denied = denial(request, plan.vhost, dirconf, plan.reqenv)
     if denied is not None:
         raise HTTPError(403, denied)
+    _answer_status(conn, request, plan.vhost, dirconf, status_page)
+    return True
+
+
+def _answer_status(conn: HTTPConnection, request: Request, vhost: VHost, dirconf: DirConfig,
+                   status_page: StatusPage) -> None:
+    """mod_status's page, under the name the request knows the server by."""
     conn.discard_body()
     settings = dirconf.modules.get(RequestSettings)
-    status_page(conn, request, canonical.server_name(request, plan.vhost, settings))
-    return True
+    status_page(conn, request, canonical.server_name(request, vhost, settings))
 
 
 def _fall_back(request: Request, plan: Plan, config: ServerConfig, first: bool,
@@ -629,9 +635,7 @@ def _serve_target(conn: HTTPConnection, request: Request, plan: Plan, config: Se
     elif kind == "fcgi":
         _serve_proxy_handler(conn, request, plan, config, dirconf, target)
     elif kind == "status" and status_page is not None:
-        conn.discard_body()
-        settings = dirconf.modules.get(RequestSettings)
-        status_page(conn, request, canonical.server_name(request, vhost, settings))
+        _answer_status(conn, request, vhost, dirconf, status_page)
     elif kind == "php-source":
         conn.discard_body()
         phpcgi.highlight_source(conn, request, config.php_cgi, target.filename, config.timeout)

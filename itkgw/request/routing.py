@@ -194,16 +194,15 @@ def denial(request: Request, vhost: VHost, dirconf: DirConfig, reqenv: dict[str,
     if dirconf.require is None and dirconf.access is None:
         return None  # no rules: allowed (authz.is_allowed), without building a client for them
     decision = access_decision(request, vhost, dirconf, reqenv)
-    settings = dirconf.modules.get(AuthSettings)
     if decision is authz.Decision.DENIED_NO_USER:
-        authn.authenticate(request, settings)
+        authn.authenticate(request, dirconf.modules.get(AuthSettings))
         decision = access_decision(request, vhost, dirconf, reqenv)
     if decision is authz.Decision.GRANTED:
         return None
     if request.auth_type is not None:
         _authz_log.error('AH01631: user %s: authorization failure for "%s": ', request.remote_user,
                          request.path)
-        raise HTTPError(401, None, authn.challenge(settings))
+        raise HTTPError(401, None, authn.challenge(dirconf.modules.get(AuthSettings)))
     return _refused(dirconf)
 
 
@@ -212,13 +211,12 @@ def access_decision(request: Request, vhost: VHost, dirconf: DirConfig,
     """What the access rules of ``dirconf`` answer the request as it stands (logged in or not)."""
     if dirconf.require is None and dirconf.access is None:
         return authz.Decision.GRANTED
-    group_file = dirconf.modules.get(AuthSettings).group_file
     client = authz.Client(
         remote_ip=request.remote_ip, method=request.method, env=reqenv, local_ip=request.local_ip,
         expr_context=lambda: context_for(request, vhost.server_name, vhost.document_root, reqenv,
                                          filename=dirconf.fs_path),
         user=request.remote_user if request.auth_type is not None else None,
-        groups_of=lambda user: authn.groups_of(group_file, user))
+        groups_of=lambda user: authn.groups_of(dirconf.modules.get(AuthSettings).group_file, user))
     return authz.access_decision(dirconf.require, dirconf.access, client)
 
 
