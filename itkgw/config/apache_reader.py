@@ -959,7 +959,9 @@ class _Reader:
             if name in own:
                 values[name] = own[name]
         for name in OWNED[Context.VHOST]:  # a module's own settings: the vhost's, else the server's
-            value = own[name] if own.get(name) is not None else inherited.get(name)
+            # (one the server keeps in a field of its own is not copied: None is the server's)
+            fallback = None if name in _SERVER_FIELDS else inherited.get(name)
+            value = own[name] if own.get(name) is not None else fallback
             if value is not None:
                 values[name] = value
         if set_env_if := _inherit(scope, base, "set_env_if", own_first=False):

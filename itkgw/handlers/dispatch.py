@@ -529,7 +529,7 @@ def _to_fastcgi(conn: HTTPConnection, plan: Plan, config: ServerConfig, dirconf:
         env.update(proxy_fcgi.php_params(dirconf.php))
     except ValueError as exc:
         raise HTTPError(500, str(exc)) from None
-    timeout = plan.vhost.modules.get(ProxySettings).timeout or config.timeout
+    timeout = plan.vhost.modules.get(ProxySettings).timeout or conn.limits.timeout
     proxy_fcgi.serve(conn, handler, env, timeout, _proxy_log, script)
 
 
@@ -566,7 +566,7 @@ def _to_fcgid(conn: HTTPConnection, request: Request, plan: Plan, config: Server
     values = [[setting.name, setting.value] for setting in dirconf.php.values() if not setting.admin]
     coordinates = {"vhost": fcgid.vhost_index(config, plan.site), "url": plan.site_path,
                    "file": target.filename, "php": values, "kind": "php" if php else "fcgid"}
-    limits = fcgid.RequestLimits.of(settings, float(config.timeout), php_default=php)
+    limits = fcgid.RequestLimits.of(settings, conn.limits.timeout, php_default=php)
     fcgid.serve(conn, request, backends, coordinates, limits, env, target.filename, php=php)
 
 
@@ -638,7 +638,7 @@ def _serve_target(conn: HTTPConnection, request: Request, plan: Plan, config: Se
         _answer_status(conn, request, vhost, dirconf, status_page)
     elif kind == "php-source":
         conn.discard_body()
-        phpcgi.highlight_source(conn, request, config.php_cgi, target.filename, config.timeout)
+        phpcgi.highlight_source(conn, request, config.php_cgi, target.filename, conn.limits.timeout)
     elif kind == "fcgid":
         _serve_fcgid(conn, request, plan, config, dirconf, target, backends)
     elif kind == "cgi":
@@ -646,7 +646,7 @@ def _serve_target(conn: HTTPConnection, request: Request, plan: Plan, config: Se
             raise HTTPError(403, f"AH01212: Options ExecCGI is off in this directory: {target.filename}")
         env = _script_environ(request, plan, config, dirconf, target.script_name, target.filename,
                               target.path_info, dirconf.base_dir)
-        timeout = dirconf.modules.get(CGISettings).script_timeout or config.timeout
+        timeout = dirconf.modules.get(CGISettings).script_timeout or conn.limits.timeout
         cgi.run_cgi(conn, [target.filename], env, os.path.dirname(target.filename), timeout, _cgi_log,
                     target.filename)
     else:

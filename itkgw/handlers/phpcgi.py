@@ -121,7 +121,7 @@ def run_php(
         _write_new(os.path.join(directory, "ini", "itkgw.ini"), text)
         # The leading ":" keeps php's own scan directory.
         env["PHP_INI_SCAN_DIR"] = ":" + os.path.join(directory, "ini")
-        run_cgi(conn, [config.php_cgi], env, os.path.dirname(script_filename), config.timeout, log,
+        run_cgi(conn, [config.php_cgi], env, os.path.dirname(script_filename), conn.limits.timeout, log,
                 script_filename, PHP_HEAD, runs_on=True)
 
 

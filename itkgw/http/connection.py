@@ -345,7 +345,6 @@ class HTTPConnection:
     def __init__(self, sock: socket.socket, limits: Limits, pending: bytes = b"") -> None:
         self.sock = sock
         self.limits = limits
-        self.timeout = limits.timeout
         #: When the connection began: the first head's RequestReadTimeout counts from here.
         self._opened = time.monotonic()
         #: The current request's body stage: when its first read began, and its deadline.
@@ -399,7 +398,7 @@ class HTTPConnection:
         if sock.gettimeout() is not None:
             sock.settimeout(None)
         self._read_timeout_set: float | None = None
-        self._send_timeout_set = False
+        self._send_timeout_set: float | None = None
 
     # -- reading -------------------------------------------------------
 
@@ -427,10 +426,11 @@ class HTTPConnection:
         self.limits.linger_total = min(self.limits.linger_total, self.limits.linger_quiet)
 
     def _arm_send_timeout(self) -> None:
-        """SO_SNDTIMEO at Timeout, once: a client that stops reading for that long is gone."""
-        if not self._send_timeout_set:
+        """SO_SNDTIMEO at Timeout, set when that changes: a client that stops reading for
+        that long is gone."""
+        if self._send_timeout_set != self.limits.timeout:
             _set_kernel_timeout(self.sock, socket.SO_SNDTIMEO, max(self.limits.timeout, 0.01))
-            self._send_timeout_set = True
+            self._send_timeout_set = self.limits.timeout
 
     def _read_head(self, first: bool) -> bytes | None:
         """Raw bytes of the next request head, or None if the client left or timed out
@@ -735,15 +735,17 @@ class HTTPConnection:
 
     def keep_alive_wanted(self) -> bool:
         """Whether this response may leave the connection open (KeepAlive rules)."""
-        if not self._keep_alive_allowed:
+        if not (self._keep_alive_allowed and self._keep_alive_enabled):
             return False
         limit = self._max_requests
         return limit == 0 or self.requests_served < limit
 
     _max_requests = 100
+    _keep_alive_enabled = True
 
     def configure_keep_alive(self, enabled: bool, max_requests: int) -> None:
-        self._keep_alive_allowed = enabled
+        """KeepAlive and MaxKeepAliveRequests of the current request's vhost."""
+        self._keep_alive_enabled = enabled
         self._max_requests = max_requests
 
     def send_response_head(self, status: int, headers: list[tuple[str, str]], hold: bool = False,

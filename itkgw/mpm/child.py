@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from itkgw.config.model import Identity, ServerConfig, VHost
+from itkgw.config.modules.core import RequestSettings
 from itkgw.config.modules.pool import PoolSettings
 from itkgw.config.modules.reqtimeout import ReqTimeoutSettings, StageTimeout, stage_limits
 from itkgw.errors import CloseConnection, ExitCode, HTTPError, InternalRedirect
@@ -52,6 +53,25 @@ class HandedOver(Exception):
     """The connection went to another process: this one neither answers nor closes it."""
 
 
+_NO_REQUEST_SETTINGS = RequestSettings()
+
+
+def _either(own: Any, server: Any) -> Any:
+    return server if own is None else own
+
+
+@dataclass(frozen=True)
+class KeepAliveRules:
+    """What a request's vhost decides about its connection (httpd's r->server values): the
+    Timeout of its body and response, whether and how long the connection is then kept."""
+
+    timeout: float
+    keep_alive: bool
+    keep_alive_timeout: float
+    max_requests: int
+    body_stage: StageTimeout | None
+
+
 @dataclass
 class ServingContext:
     """What a connection child needs, built in the master before any fork."""
@@ -72,14 +92,39 @@ class ServingContext:
     #: read_stages' answers, by the id of the vhost (None: the server's); the vhosts live as
     #: long as this context.
     _read_stages: dict[int, dict[str, StageTimeout | None]] = field(default_factory=dict)
+    #: keep_alive_rules' answers, kept as read_stages' are.
+    _keep_alive_rules: dict[int, KeepAliveRules] = field(default_factory=dict)
 
-    @property
-    def limits(self) -> Limits:
-        c = self.config
-        return Limits(request_line=c.limit_request_line, field_size=c.limit_request_field_size,
-                      fields=c.limit_request_fields, body=c.limit_request_body,
-                      timeout=float(c.timeout), keep_alive_timeout=float(c.keep_alive_timeout),
-                      header_stage=self.read_stages(None)["header"])
+    def connection_limits(self, local_ip: str, local_port: int) -> Limits:
+        """A new connection's limits: its address's default vhost's (httpd's base server),
+        over the server's. Its heads are read under them, the Host header being unknown."""
+        candidates = self.vhosts.candidates(local_ip, local_port)
+        base = candidates[0] if candidates else None
+        c, own = self.config, self.request_settings(base)
+        return Limits(request_line=_either(own.limit_request_line, c.limit_request_line),
+                      field_size=_either(own.limit_request_field_size, c.limit_request_field_size),
+                      fields=_either(own.limit_request_fields, c.limit_request_fields),
+                      body=c.limit_request_body, timeout=float(_either(own.timeout, c.timeout)),
+                      keep_alive_timeout=float(_either(own.keep_alive_timeout, c.keep_alive_timeout)),
+                      header_stage=self.read_stages(base)["header"])
+
+    def keep_alive_rules(self, vhost: VHost | None) -> KeepAliveRules:
+        """What a request's vhost decides about its connection; made once per vhost."""
+        key = id(vhost)
+        rules = self._keep_alive_rules.get(key)
+        if rules is None:
+            c, own = self.config, self.request_settings(vhost)
+            rules = self._keep_alive_rules[key] = KeepAliveRules(
+                timeout=float(_either(own.timeout, c.timeout)),
+                keep_alive=_either(own.keep_alive, c.keep_alive),
+                keep_alive_timeout=float(_either(own.keep_alive_timeout, c.keep_alive_timeout)),
+                max_requests=_either(own.max_keep_alive_requests, c.max_keep_alive_requests),
+                body_stage=self.read_stages(vhost)["body"])
+        return rules
+
+    @staticmethod
+    def request_settings(vhost: VHost | None) -> RequestSettings:
+        return vhost.modules.get(RequestSettings) if vhost is not None else _NO_REQUEST_SETTINGS
 
     def read_stages(self, vhost: VHost | None) -> dict[str, StageTimeout | None]:
         """RequestReadTimeout's stages: the server's (a head's, read before its vhost is
@@ -106,8 +151,10 @@ class ConnectionChild:
                  pending: bytes = b"", keep_backend: bool = False) -> None:
         self.ctx = ctx
         self.slot = ctx.scoreboard.slot(slot_index)
-        self.conn = HTTPConnection(sock, ctx.limits, pending)
-        self.conn.configure_keep_alive(ctx.config.keep_alive, ctx.config.max_keep_alive_requests)
+        self.conn = HTTPConnection(sock, Limits(), pending)
+        self.conn.limits = ctx.connection_limits(self.conn.local_ip, self.conn.local_port)
+        #: Every head is read under the connection's Timeout; a request's vhost may set another.
+        self.head_timeout = self.conn.limits.timeout
         #: Who this process runs as: None until the switch (itk), or the pool's identity.
         self.identity = identity
         #: The pool model's: passes the connection on to the pool of the identity a request
@@ -126,6 +173,7 @@ class ConnectionChild:
         try:
             while True:
                 self.slot.state = SlotState.BUSY_READ
+                self.conn.limits.timeout = self.head_timeout
                 request = self._read(first)
                 if request is None:
                     break
@@ -177,8 +225,12 @@ class ConnectionChild:
         self.slot.request = request.request_line
         self.slot.vhost = vhost_key(vhost, request.local_port) if vhost else ""
         self.slot.state = SlotState.BUSY_WRITE
+        rules = self.ctx.keep_alive_rules(vhost)
         self.conn.limits.body = self.ctx.config.limit_request_body
-        self.conn.limits.body_stage = self.ctx.read_stages(vhost)["body"]
+        self.conn.limits.body_stage = rules.body_stage
+        self.conn.limits.timeout = rules.timeout
+        self.conn.limits.keep_alive_timeout = rules.keep_alive_timeout
+        self.conn.configure_keep_alive(rules.keep_alive, rules.max_requests)
         self.conn.header_rules = []
         self.conn.success_headers = None
         self.conn.default_charset = "off"

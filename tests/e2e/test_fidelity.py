@@ -260,6 +260,40 @@ def test_max_keep_alive_requests_counts_the_requests_after_the_first(itkgw_facto
     assert b"\r\nKeep-Alive: timeout=5, max=1\r\n" in served[2]
     assert b"\r\nConnection: close\r\n" in served[3]
 
+def test_a_vhost_s_own_keep_alive_settings_rule_its_requests(itkgw_factory, docroots) -> None:
+    """As httpd's r->server: the request's vhost says whether and how long the connection is
+    kept and how many requests it takes, counted over the whole connection."""
+    alice = docroots[ALICE]
+    server = itkgw_factory([
+        vhost_for(alice, "alice.test", keep_alive_timeout=3, max_keep_alive_requests=4),
+        vhost_for(alice, "other.test", keep_alive_timeout=11, max_keep_alive_requests=9),
+        vhost_for(alice, "closing.test", keep_alive=False)])
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        answers = [_exchange_kept(sock, b"GET /index.html HTTP/1.1\r\nHost: %s\r\n"
+                                        b"Connection: keep-alive\r\n\r\n" % host)
+                   for host in (b"alice.test", b"other.test", b"closing.test")]
+        assert sock.recv(10) == b""
+    assert b"\r\nKeep-Alive: timeout=3, max=4\r\n" in answers[0]
+    assert b"\r\nKeep-Alive: timeout=11, max=8\r\n" in answers[1]
+    assert b"\r\nConnection: close\r\n" in answers[2] and b" 200 OK\r\n" in answers[2]
+
+
+def test_a_head_is_read_under_the_address_s_default_vhost_s_limits(itkgw_factory, docroots) -> None:
+    """The Host header is unknown while the head is read: httpd holds it to the limits of the
+    first vhost of the address, not to those of the vhost it names."""
+    alice = docroots[ALICE]
+    server = itkgw_factory([vhost_for(alice, "alice.test", limit_request_line=60),
+                            vhost_for(alice, "other.test", limit_request_line=30)])
+
+    def status(path: bytes) -> bytes:
+        answer = raw_exchange(server.port, b"GET /%s HTTP/1.1\r\nHost: other.test\r\n"
+                                           b"Connection: close\r\n\r\n" % path)
+        return answer.split(b"\r\n", 1)[0]
+
+    assert status(b"a" * 30) == b"HTTP/1.1 404 Not Found"
+    assert status(b"a" * 80) == b"HTTP/1.1 414 Request-URI Too Long"
+
+
 ABORT_PHP = """<?php
 ignore_user_abort(isset($_GET['ignore']));
 $dir = __DIR__;

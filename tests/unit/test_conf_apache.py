@@ -27,6 +27,7 @@ from itkgw.config.modules.alias import AliasMatchSettings
 from itkgw.config.modules.auth_basic import AuthSettings
 from itkgw.config.modules.autoindex import AutoindexSettings
 from itkgw.config.modules.cgi import CGISettings
+from itkgw.config.modules.core import RequestSettings
 from itkgw.config.modules.dir import DirSettings
 from itkgw.config.modules.expires import ExpiresSettings
 from itkgw.config.modules.headers import RequestHeaderSettings
@@ -1705,3 +1706,13 @@ def test_header_edit_takes_a_regex_and_its_replacement(tmp_path: Path) -> None:
         tmp_path, body="Header edit X-A ^a")))
     assert "cannot compile regular expression" in only(problems(tmp_path, vhost_file(
         tmp_path, body="Header edit X-A ^(a b")))
+
+
+def test_a_vhost_keeps_its_own_connection_settings_and_defers_to_the_server_s_otherwise(
+        tmp_path: Path) -> None:
+    vhost = the_vhost(tmp_path, "KeepAlive Off\nKeepAliveTimeout 3\nTimeout 30\nLimitRequestLine 4000",
+                      server="MaxKeepAliveRequests 50\nTimeout 90\n")
+    settings = vhost.modules.get(RequestSettings)
+    assert (settings.keep_alive, settings.keep_alive_timeout, settings.timeout,
+            settings.limit_request_line) == (False, 3, 30, 4000)
+    assert settings.max_keep_alive_requests is None, "unset in the vhost: the server's, read at use"

@@ -406,9 +406,9 @@ def test_an_unknown_key_gets_a_did_you_mean(tmp_path: Path) -> None:
 
 def test_a_server_key_after_a_vhost_table_is_a_misplaced_key(tmp_path: Path) -> None:
     # TOML puts every key after [[vhost]] into that vhost: the classic mistake.
-    text = config(tmp_path, vhost="keep_alive = false")
+    text = config(tmp_path, vhost="max_request_workers = 10")
     assert only(problems(tmp_path, text)) == (
-        f"{tmp_path}/itkgw.toml: vhost[1].keep_alive", "not allowed in a [[vhost]] table",
+        f"{tmp_path}/itkgw.toml: vhost[1].max_request_workers", "not allowed in a [[vhost]] table",
         "move it to the top level, before the first [[vhost]]")
 
 

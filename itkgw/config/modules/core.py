@@ -50,6 +50,17 @@ class RequestSettings:
     #: AddDefaultCharset: the charset text/plain and text/html responses without one get,
     #: or "off" (default).
     default_charset: str | None = None
+    #: The connection settings a <VirtualHost> may give its own (None: the server's). As in
+    #: httpd, a request's vhost decides its body and response Timeout, whether the connection
+    #: is kept and how long for; a head is read under the address's default vhost's Timeout
+    #: and LimitRequest* values, the Host header being unknown until it is read.
+    timeout: int | None = None
+    keep_alive: bool | None = None
+    keep_alive_timeout: int | None = None
+    max_keep_alive_requests: int | None = None
+    limit_request_line: int | None = None
+    limit_request_field_size: int | None = None
+    limit_request_fields: int | None = None
 
 
 @dataclass(frozen=True)
@@ -111,17 +122,21 @@ MODULE = Module(
                   "error log file, or - for standard error", root_relative=True),
         Directive("LogLevel", "log_level", SERVER, Choice(options=_LOG_LEVELS, example="warn"),
                   "least severe message the error log records"),
-        Directive("Timeout", "timeout", SERVER, Seconds(), "seconds to wait for client I/O and CGI output"),
-        Directive("KeepAlive", "keep_alive", SERVER, Flag(), "allow persistent connections"),
-        Directive("KeepAliveTimeout", "keep_alive_timeout", SERVER, Seconds(),
-                  "seconds to wait for the next request on a connection"),
-        Directive("MaxKeepAliveRequests", "max_keep_alive_requests", SERVER, Int(low=0),
+        Directive("Timeout", "timeout", SERVER_VHOST, Seconds(),
+                  "seconds to wait for client I/O and CGI output (a vhost's: for its requests' bodies "
+                  "and responses)"),
+        Directive("KeepAlive", "keep_alive", SERVER_VHOST, Flag(), "allow persistent connections"),
+        Directive("KeepAliveTimeout", "keep_alive_timeout", SERVER_VHOST, Seconds(),
+                  "seconds to wait for the next request on a connection (the last request's vhost's)"),
+        Directive("MaxKeepAliveRequests", "max_keep_alive_requests", SERVER_VHOST, Int(low=0),
                   "requests per connection, 0 = no limit"),
-        Directive("LimitRequestLine", "limit_request_line", SERVER, Int(low=1),
-                  "bytes in the request line at most"),
-        Directive("LimitRequestFieldSize", "limit_request_field_size", SERVER, Int(low=1),
-                  "bytes in one header line at most"),
-        Directive("LimitRequestFields", "limit_request_fields", SERVER, Int(low=1), "header lines at most"),
+        Directive("LimitRequestLine", "limit_request_line", SERVER_VHOST, Int(low=1),
+                  "bytes in the request line at most (a vhost's counts where it is its address's "
+                  "default vhost)"),
+        Directive("LimitRequestFieldSize", "limit_request_field_size", SERVER_VHOST, Int(low=1),
+                  "bytes in one header line at most (as LimitRequestLine in a vhost)"),
+        Directive("LimitRequestFields", "limit_request_fields", SERVER_VHOST, Int(low=1),
+                  "header lines at most (as LimitRequestLine in a vhost)"),
         Directive("LimitRequestBody", "limit_request_body", SERVER | DIRECTORY, Int(low=0, high=2**31 - 1),
                   "request body bytes at most, 0 = no limit (in a <VirtualHost>, put it in a <Location />)"),
         Directive("<VirtualHost>", "listen", VHOST, Addresses(),
