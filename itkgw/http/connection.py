@@ -129,6 +129,9 @@ class Request:
     host_port: int | None = None
     #: The request line and header lines as received (what TRACE echoes).
     head: bytes = b""
+    #: The path as the target spelled it, before decoding. ``path`` keeps an encoded slash
+    #: as %2F until the vhost's AllowEncodedSlashes says what it is (decode_path).
+    raw_path: str = "/"
 
     def header(self, name: str) -> str | None:
         name = name.lower()
@@ -150,35 +153,51 @@ class Request:
         return f"{self.method} {self.target} HTTP/{self.http_version}"
 
 
-def decode_path(raw_path: str) -> str:
+def decode_path(raw_path: str, encoded_slashes: str = "off", merge_slashes: bool = True) -> str:
     """Percent-decode and normalise a request path, refusing what could escape.
 
-    Rules, as Apache with AllowEncodedSlashes Off: an encoded ``/`` or NUL is 404, a
-    bad escape is 400, ``..`` that climbs above ``/`` is 400; ``.``,
-    ``..`` inside the tree and repeated slashes are merged away.
+    Rules, as Apache's: a bad escape is 400, an encoded NUL 404, ``..`` that climbs above
+    ``/`` is 400; ``.`` and ``..`` inside the tree are resolved, repeated slashes merged
+    (unless MergeSlashes is off). An encoded ``/`` is, as AllowEncodedSlashes says, 404
+    ("off"), decoded ("on") or kept as it is ("nodecode").
     """
     if not raw_path.startswith("/"):
         raise HTTPError(400, f"invalid URI path {raw_path!r}")
     if "%" not in raw_path and "/." not in raw_path and "//" not in raw_path and "\0" not in raw_path:
         return raw_path  # nothing to decode, merge or refuse: the path as it came
-    return _decoded(raw_path)
+    return _decoded(raw_path, encoded_slashes, merge_slashes)
 
 
-def _decoded(raw_path: str) -> str:
+def has_encoded_slash(raw_path: str) -> bool:
+    return _ENCODED_SLASH.search(raw_path) is not None
+
+
+_ENCODED_SLASH = re.compile("(%2[fF])")
+
+
+def _decoded(raw_path: str, encoded_slashes: str, merge_slashes: bool) -> str:
     """decode_path's work on a path that has escapes, dot segments or empty ones."""
     for index in range(len(raw_path)):
         if raw_path[index] == "%":
             escape_ = raw_path[index + 1 : index + 3]
             if len(escape_) != 2 or any(c not in "0123456789abcdefABCDEF" for c in escape_):
                 raise HTTPError(400, f"invalid URI escape in {raw_path!r}")
-            if escape_.lower() == "2f":
-                raise HTTPError(404, f"encoded slash in {raw_path!r} (AllowEncodedSlashes is off)")
-    decoded = unquote_to_bytes(raw_path)
+            if escape_.lower() == "2f" and encoded_slashes == "off":
+                raise HTTPError(404, f"AH00026: found %2f (encoded '/') in URI path ({raw_path}), "
+                                "returning 404")
+    if encoded_slashes == "nodecode":
+        pieces = _ENCODED_SLASH.split(raw_path)  # every other piece is an escape kept as sent
+        decoded = b"".join(piece.encode("latin-1") if index % 2 else unquote_to_bytes(piece)
+                           for index, piece in enumerate(pieces))
+    else:
+        decoded = unquote_to_bytes(raw_path)
     if b"\0" in decoded:  # httpd's unescaping refuses it as it refuses an encoded slash
         raise HTTPError(404, f"NUL byte in URI {raw_path!r}")
     segments: list[bytes] = []
-    for segment in decoded.split(b"/"):
-        if segment in (b"", b"."):
+    parts = decoded[1:].split(b"/")
+    last = len(parts) - 1
+    for index, segment in enumerate(parts):
+        if segment == b"." or (segment == b"" and (merge_slashes or index == last)):
             continue
         if segment == b"..":
             if not segments:
@@ -642,7 +661,9 @@ class HTTPConnection:
             request.content_length = int(length) if length is not None else None
         if host_header:
             request.host, request.host_port = _split_host(host_header)
-        request.path = decode_path(raw_path)
+        request.raw_path = raw_path
+        # An encoded slash waits for the vhost's AllowEncodedSlashes (ConnectionChild).
+        request.path = decode_path(raw_path, "nodecode")
         return request
 
     def discard_body(self) -> None:

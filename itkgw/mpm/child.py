@@ -30,7 +30,15 @@ from itkgw.config.modules.pool import PoolSettings
 from itkgw.config.modules.reqtimeout import ReqTimeoutSettings, StageTimeout, stage_limits
 from itkgw.errors import CloseConnection, ExitCode, HTTPError, InternalRedirect
 from itkgw.handlers import dispatch, fcgid
-from itkgw.http.connection import NO_ADMIN, ClientGone, HTTPConnection, Limits, Request
+from itkgw.http.connection import (
+    NO_ADMIN,
+    ClientGone,
+    HTTPConnection,
+    Limits,
+    Request,
+    decode_path,
+    has_encoded_slash,
+)
 from itkgw.mpm import privs, status
 from itkgw.mpm.handoff import Handoff, HandoffError
 from itkgw.mpm.log import LogFiles, format_access, set_client, set_vhost_fd, write_access
@@ -43,7 +51,7 @@ from itkgw.request.vhosts import VHostTable
 #: How long a kept FastCGI process waits for the next request of its keep-alive connection
 #: before it goes back to the manager: a browser's next request, not its idle minutes.
 HOLD_LINGER_SECONDS = 0.05
-#: Internal redirects one request may go through (httpd's LimitInternalRecursion default).
+#: Internal redirects one request may go through (LimitInternalRecursion's default).
 LIMIT_INTERNAL_RECURSION = 10
 
 log = logging.getLogger("itkgw.mpm_itk")
@@ -61,15 +69,19 @@ def _either(own: Any, server: Any) -> Any:
 
 
 @dataclass(frozen=True)
-class KeepAliveRules:
-    """What a request's vhost decides about its connection (httpd's r->server values): the
-    Timeout of its body and response, whether and how long the connection is then kept."""
+class VHostRules:
+    """What a request's vhost decides about serving it (httpd's r->server values): the
+    Timeout of its body and response, whether and how long the connection is then kept,
+    what its path's slashes mean, how many internal redirects it may take."""
 
     timeout: float
     keep_alive: bool
     keep_alive_timeout: float
     max_requests: int
     body_stage: StageTimeout | None
+    encoded_slashes: str = "off"
+    merge_slashes: bool = True
+    internal_recursion: int = LIMIT_INTERNAL_RECURSION
 
 
 @dataclass
@@ -92,8 +104,8 @@ class ServingContext:
     #: read_stages' answers, by the id of the vhost (None: the server's); the vhosts live as
     #: long as this context.
     _read_stages: dict[int, dict[str, StageTimeout | None]] = field(default_factory=dict)
-    #: keep_alive_rules' answers, kept as read_stages' are.
-    _keep_alive_rules: dict[int, KeepAliveRules] = field(default_factory=dict)
+    #: vhost_rules' answers, kept as read_stages' are.
+    _vhost_rules: dict[int, VHostRules] = field(default_factory=dict)
 
     def connection_limits(self, local_ip: str, local_port: int) -> Limits:
         """A new connection's limits: its address's default vhost's (httpd's base server),
@@ -108,18 +120,21 @@ class ServingContext:
                       keep_alive_timeout=float(_either(own.keep_alive_timeout, c.keep_alive_timeout)),
                       header_stage=self.read_stages(base)["header"])
 
-    def keep_alive_rules(self, vhost: VHost | None) -> KeepAliveRules:
-        """What a request's vhost decides about its connection; made once per vhost."""
+    def vhost_rules(self, vhost: VHost | None) -> VHostRules:
+        """What a request's vhost decides about serving it; made once per vhost."""
         key = id(vhost)
-        rules = self._keep_alive_rules.get(key)
+        rules = self._vhost_rules.get(key)
         if rules is None:
             c, own = self.config, self.request_settings(vhost)
-            rules = self._keep_alive_rules[key] = KeepAliveRules(
+            rules = self._vhost_rules[key] = VHostRules(
                 timeout=float(_either(own.timeout, c.timeout)),
                 keep_alive=_either(own.keep_alive, c.keep_alive),
                 keep_alive_timeout=float(_either(own.keep_alive_timeout, c.keep_alive_timeout)),
                 max_requests=_either(own.max_keep_alive_requests, c.max_keep_alive_requests),
-                body_stage=self.read_stages(vhost)["body"])
+                body_stage=self.read_stages(vhost)["body"],
+                encoded_slashes=_either(own.encoded_slashes, "off"),
+                merge_slashes=_either(own.merge_slashes, True),
+                internal_recursion=_either(own.internal_recursion, LIMIT_INTERNAL_RECURSION))
         return rules
 
     @staticmethod
@@ -225,7 +240,7 @@ class ConnectionChild:
         self.slot.request = request.request_line
         self.slot.vhost = vhost_key(vhost, request.local_port) if vhost else ""
         self.slot.state = SlotState.BUSY_WRITE
-        rules = self.ctx.keep_alive_rules(vhost)
+        rules = self.ctx.vhost_rules(vhost)
         self.conn.limits.body = self.ctx.config.limit_request_body
         self.conn.limits.body_stage = rules.body_stage
         self.conn.limits.timeout = rules.timeout
@@ -240,19 +255,23 @@ class ConnectionChild:
         try:
             if vhost is None:
                 raise HTTPError(404, f"no vhost answers on {request.local_ip}:{request.local_port}")
+            if has_encoded_slash(request.raw_path) or (not rules.merge_slashes and "//" in request.raw_path):
+                request.path = decode_path(request.raw_path, rules.encoded_slashes, rules.merge_slashes)
             plan = plan_request(self.ctx.config, self.ctx.compiled, vhost, request)
             self._enter_identity(vhost, plan, request, first)  # a refusal in plan.denied waits for .htaccess
             current = request
-            for hops in range(LIMIT_INTERNAL_RECURSION + 1):
+            for hops in range(rules.internal_recursion + 1):
                 try:
                     # A pool has no other process to retry in: EACCES is a 403 there on any request.
                     dispatch.serve(self.conn, current, plan, self.ctx.config, self.ctx.mime,
                                    first or self.handover is not None, self.ctx.backends, self.status_page)
                     break
                 except InternalRedirect as redirect:
-                    if hops == LIMIT_INTERNAL_RECURSION:
+                    if hops == rules.internal_recursion:
                         raise HTTPError(500, f"AH00124: Request exceeded the limit of {hops} internal "
-                                        "redirects due to probable configuration error.") from None
+                                        "redirects due to probable configuration error. Use "
+                                        "'LimitInternalRecursion' to increase the limit if "
+                                        "necessary.") from None
                     current, plan = self._redirected(vhost, current, plan, redirect)
         except CloseConnection as exc:
             log.debug("closing keep-alive connection: %s", exc)

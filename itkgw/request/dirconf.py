@@ -287,6 +287,9 @@ def follows_any_link(vhost: VHost) -> bool:
         if section.kind == "directory" and section.options is not None))
 
 
+_SLASHES = re.compile("/{2,}")
+
+
 def _covers(directory: str, regex: bool, fs_path: str) -> bool:
     """Whether a <Directory> (``regex``: <DirectoryMatch>) section covers ``fs_path``."""
     return _regex(directory).search(fs_path) is not None if regex else _below(fs_path, directory)
@@ -332,8 +335,11 @@ def sections_for(vhost: VHost, url_path: str, fs_path: str,
     """The sections that apply to a request, in Apache's merge order. ``access``: the
     sections of the .htaccess files on the way (each file's own <Directory> section, then
     the <Files> in it), each taken right after the <Directory> sections of its directory."""
+    # <Location> compares the path with runs of slashes merged, whatever MergeSlashes says;
+    # <LocationMatch> sees it as it is (httpd's location walk).
+    merged = _SLASHES.sub("/", url_path) if "//" in url_path else url_path
     locations = [s for s in vhost.directories if s.kind == "location"
-                 and (_regex(s.path).search(url_path) if s.regex else _url_below(url_path, s.path))]
+                 and (_regex(s.path).search(url_path) if s.regex else _url_below(merged, s.path))]
     directories = _in_walk_order(_directory_sections(vhost, fs_path),
                                  tuple(s for s in access if s.kind == "directory"))
     files = _files_sections((*vhost.directories, *access), fs_path, directories)

@@ -294,6 +294,48 @@ def test_a_head_is_read_under_the_address_s_default_vhost_s_limits(itkgw_factory
     assert status(b"a" * 80) == b"HTTP/1.1 414 Request-URI Too Long"
 
 
+def test_allow_encoded_slashes_and_merge_slashes_say_what_a_path_s_slashes_are(itkgw_factory, docroots,
+                                                                                put: Put) -> None:
+    """Off (httpd's default): a path with %2F is 404. On: it is a slash. NoDecode: it stays
+    %2F, a name of its own. MergeSlashes off keeps // in the path, which <Location> still
+    matches merged, as httpd's location walk does."""
+    alice = docroots[ALICE]
+    put(alice, "a/b.html", "B\n")
+    put(alice, "a%2Fb.html", "literal\n")
+    denied = [{"path": "/a/b.html", "require": ["all denied"]}]
+    server = itkgw_factory([
+        vhost_for(alice, "off.test"),
+        vhost_for(alice, "on.test", allow_encoded_slashes="on"),
+        vhost_for(alice, "nodecode.test", allow_encoded_slashes="nodecode"),
+        vhost_for(alice, "unmerged.test", merge_slashes=False, location=denied)])
+
+    def answer(host: str, path: str) -> tuple[int, bytes]:
+        response = server.request(host, path)
+        return response.status, response.body
+
+    assert answer("off.test", "/a%2Fb.html")[0] == 404
+    assert "AH00026: found %2f (encoded '/') in URI path (/a%2Fb.html)" in server.error_log_text()
+    assert answer("on.test", "/a%2Fb.html") == (200, b"B\n")
+    assert answer("nodecode.test", "/a%2Fb.html") == (200, b"literal\n")
+    assert answer("nodecode.test", "/a%2fb.html")[0] == 404, "a name with the escape as sent"
+    assert answer("unmerged.test", "/a//b.html")[0] == 403
+
+
+def test_limit_internal_recursion_bounds_a_chain_of_local_redirects(itkgw_factory, docroots,
+                                                                    put: Put) -> None:
+    alice = docroots[ALICE]
+    for name, target in (("a", "b.cgi"), ("b", "c.cgi"), ("c", "d.html")):
+        put(alice, f"{name}.cgi", f"#!/bin/sh\nprintf 'Location: /{target}\\n\\n'\n")
+    put(alice, "d.html", "D\n")
+    server = itkgw_factory([vhost_for(alice, "alice.test", cgi_extensions=[".cgi"], exec_cgi=True),
+                            vhost_for(alice, "short.test", cgi_extensions=[".cgi"], exec_cgi=True,
+                                      limit_internal_recursion=2)])
+    assert server.request("alice.test", "/a.cgi").body == b"D\n"
+    assert server.request("short.test", "/b.cgi").body == b"D\n"
+    assert server.request("short.test", "/a.cgi").status == 500
+    assert "AH00124: Request exceeded the limit of 2 internal redirects" in server.error_log_text()
+
+
 ABORT_PHP = """<?php
 ignore_user_abort(isset($_GET['ignore']));
 $dir = __DIR__;

@@ -76,7 +76,7 @@ def status_of(response: bytes) -> int:
         (b"GET / HTTP/1.1\r\nHost: alice.test\r\nNo colon here\r\n\r\n", 400),
         (b"GET /../../etc/passwd HTTP/1.1\r\nHost: alice.test\r\n\r\n", 400),
         (b"GET /%2e%2e/%2e%2e/etc/passwd HTTP/1.1\r\nHost: alice.test\r\n\r\n", 400),
-        (b"GET /..%2f..%2fetc/passwd HTTP/1.1\r\nHost: alice.test\r\n\r\n", 404),
+        (b"GET /..%2f..%2fetc/passwd HTTP/1.1\r\nHost: alice.test\r\nConnection: close\r\n\r\n", 404),
         (b"GET /index.html%00.txt HTTP/1.1\r\nHost: alice.test\r\n\r\n", 404),
         (b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: alice.test\r\n\r\n", 414),
         (b"GET / HTTP/1.1\r\nHost: alice.test\r\nX-Big: " + b"b" * 9000 + b"\r\n\r\n", 400),

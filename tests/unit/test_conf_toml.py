@@ -123,7 +123,8 @@ def test_only_the_24_features_are_missing_from_22() -> None:
     missing = {d.key for d in DIRECTIVES if d.key and not d.available_in("2.2")}
     assert missing == {"limit_uid_range", "limit_gid_range", "enable_capabilities", "assign_user_id_expr",
                        "assign_group_id_expr", "require", "cgi_script_timeout", "proxy_timeout",
-                       "proxy_pass_match", "proxy_fcgi_backend_type", "cgi_pass_auth", "allow_override_list"}
+                       "proxy_pass_match", "proxy_fcgi_backend_type", "cgi_pass_auth", "allow_override_list",
+                       "merge_slashes"}
     apache_only = {d.name for d in DIRECTIVES if not d.key and not d.available_in("2.2")}
     assert apache_only == {"IncludeOptional", "Define", "UnDefine", "DefaultRuntimeDir", "Mutex",
                            "SetEnvIfExpr"}

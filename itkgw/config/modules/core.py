@@ -61,6 +61,13 @@ class RequestSettings:
     limit_request_line: int | None = None
     limit_request_field_size: int | None = None
     limit_request_fields: int | None = None
+    #: AllowEncodedSlashes: "off" (default: a path with %2F is 404), "on" (decoded to /) or
+    #: "nodecode" (kept as %2F).
+    encoded_slashes: str | None = None
+    #: MergeSlashes: whether runs of / in a path count as one (default on).
+    merge_slashes: bool | None = None
+    #: LimitInternalRecursion: internal redirects one request may go through (default 10).
+    internal_recursion: int | None = None
 
 
 @dataclass(frozen=True)
@@ -75,6 +82,20 @@ class DefaultCharset(Text):
         if value.lower() in ("on", "off"):
             return "iso-8859-1" if value.lower() == "on" else "off"
         return value
+
+
+@dataclass(frozen=True)
+class RecursionLimit(Int):
+    """LimitInternalRecursion's words: the redirect limit, and httpd's nesting limit of
+    subrequests, which itkgw (making none) accepts and has no use for."""
+
+    low: int | None = 1
+    args_example: ClassVar[str] = "LimitInternalRecursion 10 [10]"
+
+    def from_args(self, args: list[str], where: str) -> int:
+        if len(args) == 2:
+            super().from_args(args[1:], where)
+        return super().from_args(args[:1] if len(args) == 2 else args, where)
 
 
 _LOG_LEVELS = ("emerg", "alert", "crit", "error", "warn", "notice", "info", "debug")
@@ -219,6 +240,17 @@ MODULE = Module(
                   "hand the Authorization header to CGI and FastCGI scripts as HTTP_AUTHORIZATION "
                   "(default off; PHP always sees it, as under mod_php)", series=ONLY_24,
                   instead="Apache 2.2 never hands Authorization to CGI scripts", field="cgi_pass_auth"),
+        Directive("AllowEncodedSlashes", "allow_encoded_slashes", VHOST,
+                  Choice(options=("off", "on", "nodecode")),
+                  "a path with an encoded slash (%2F): off (default) answers 404, on decodes it, "
+                  "nodecode keeps it as %2F", field="encoded_slashes"),
+        Directive("MergeSlashes", "merge_slashes", VHOST, Flag(),
+                  "runs of / in a path count as one (default on)", series=ONLY_24,
+                  instead="Apache 2.2 always merges slashes", field="merge_slashes"),
+        Directive("LimitInternalRecursion", "limit_internal_recursion", VHOST, RecursionLimit(),
+                  "internal redirects (ErrorDocument, a script's local Location, DirectoryIndex...) "
+                  "one request may go through, default 10; a second number is accepted",
+                  field="internal_recursion"),
         Directive("TraceEnable", "trace_enable", VHOST, Choice(options=("on", "off", "extended")),
                   "TRACE requests: on (default) echoes them back, off answers 405, extended also allows a "
                   "request body", field="trace_enable"),
