@@ -47,7 +47,6 @@ NOT_IMPLEMENTED: Mapping[str, tuple[str, str]] = {
     "addinputfilter": ("mime_module", "remove the line; itkgw has no filters"),
     "addoutputfilter": ("mime_module", "remove the line; itkgw has no filters"),
     "multiviewsmatch": ("mime_module", "remove the line; itkgw does no content negotiation"),
-    "passenv": ("env_module", "write SetEnv NAME VALUE"),
     "rewritemap": ("rewrite_module", "write the mapping as RewriteRules"),
     "directorycheckhandler": ("dir_module", "remove the line"),
     "directoryindexredirect": ("dir_module", "remove the line"),

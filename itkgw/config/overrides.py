@@ -31,6 +31,9 @@ DIRECTIVE_CLASSES: dict[str, frozenset[str]] = {
     "cgipassauth": frozenset({AUTHCONFIG}),
     "limitrequestbody": ALL_CLASSES,
     "serversignature": ALL_CLASSES,
+    "rlimitcpu": ALL_CLASSES,
+    "rlimitmem": ALL_CLASSES,
+    "rlimitnproc": ALL_CLASSES,
     # mod_authz_core, mod_access_compat
     "require": frozenset({AUTHCONFIG}),
     "authtype": frozenset({AUTHCONFIG}),
@@ -45,6 +48,7 @@ DIRECTIVE_CLASSES: dict[str, frozenset[str]] = {
     # mod_dir, mod_env, mod_headers, mod_mime
     "directoryindex": frozenset({INDEXES}),
     "setenv": frozenset({FILEINFO}),
+    "passenv": frozenset({FILEINFO}),
     "unsetenv": frozenset({FILEINFO}),
     "header": frozenset({FILEINFO}),
     "requestheader": frozenset({FILEINFO}),

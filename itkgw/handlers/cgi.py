@@ -14,9 +14,11 @@ when the response head is already out (``conn.response_started``).
 from __future__ import annotations
 
 import errno
+import functools
 import logging
 import os
 import re
+import resource
 import selectors
 import signal
 import subprocess
@@ -342,6 +344,7 @@ def run_cgi(
     script: str,
     head_limits: HeadLimits = CGI_HEAD,
     runs_on: bool = False,
+    rlimits: tuple[tuple[int, tuple[int, int]], ...] = (),
 ) -> None:
     """Run a CGI program for the current request and stream its response.
 
@@ -351,9 +354,10 @@ def run_cgi(
     has ``timeout`` to end by itself (ignore_user_abort() lets a script
     finish). Raises HTTPError(500) when it cannot run or its header block is
     bad, HTTPError(504) when it is silent for ``timeout`` seconds, and lets
-    ClientGone through. The child is always reaped.
+    ClientGone through. The child is always reaped. ``rlimits``: (resource, (soft, hard))
+    pairs the program runs under (RLimitCPU...).
     """
-    process = _spawn(argv, env, cwd, log, script)
+    process = _spawn(argv, env, cwd, log, script, rlimits)
     try:
         with _Exchange(conn, process, timeout, log, script, head_limits) as exchange:
             exchange.run()
@@ -374,12 +378,17 @@ def _ends_within(process: subprocess.Popen[bytes], seconds: float) -> bool:
 
 
 def _spawn(argv: list[str], env: dict[str, str], cwd: str, log: logging.Logger,
-           script: str) -> subprocess.Popen[bytes]:
+           script: str, rlimits: tuple[tuple[int, tuple[int, int]], ...] = ()) -> subprocess.Popen[bytes]:
+    # Limits are set in the child before the exec; without them the spawn stays a vfork.
+    before_exec = functools.partial(_set_rlimits, rlimits) if rlimits else None
     try:
         return subprocess.Popen(
             argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0,
-            cwd=cwd, env=env, close_fds=True, start_new_session=True,
+            cwd=cwd, env=env, close_fds=True, start_new_session=True, preexec_fn=before_exec,
         )
+    except subprocess.SubprocessError as exc:  # a limit the child could not set
+        log.error("cannot set the resource limits of CGI script %s: %s", script, exc)
+        raise HTTPError(500) from None
     except OSError as exc:
         log.error("(%s)%s: exec of '%s' failed%s: %s", exc.errno, exc.strerror, argv[0],
                   _exec_hint(exc, argv[0], cwd), script)
@@ -388,6 +397,11 @@ def _spawn(argv: list[str], env: dict[str, str], cwd: str, log: logging.Logger,
         # subprocess refuses a NUL byte in argv or the environment.
         log.error("cannot run CGI script %s: %s", script, exc)
         raise HTTPError(500) from None
+
+
+def _set_rlimits(rlimits: tuple[tuple[int, tuple[int, int]], ...]) -> None:
+    for which, limits in rlimits:
+        resource.setrlimit(which, limits)
 
 
 def _exec_hint(exc: OSError, program: str, cwd: str) -> str:

@@ -14,6 +14,7 @@ import errno
 import functools
 import logging
 import os
+import resource
 import stat
 import time
 from collections.abc import Callable, Sequence
@@ -433,6 +434,13 @@ def _access_along(config: ServerConfig, plan: Plan, directory: str, first: bool)
     return access
 
 
+def _rlimits(settings: RequestSettings) -> tuple[tuple[int, tuple[int, int]], ...]:
+    """RLimitCPU, RLimitMEM and RLimitNPROC of a CGI program, as setrlimit(2) pairs."""
+    pairs = ((resource.RLIMIT_CPU, settings.rlimit_cpu), (resource.RLIMIT_AS, settings.rlimit_mem),
+             (resource.RLIMIT_NPROC, settings.rlimit_nproc))
+    return tuple((which, limits) for which, limits in pairs if limits is not None)
+
+
 def _allow(dirconf: DirConfig) -> str:
     """The Allow header of a static answer where ``dirconf`` applies."""
     trace = dirconf.modules.get(RequestSettings).trace_enable
@@ -648,7 +656,7 @@ def _serve_target(conn: HTTPConnection, request: Request, plan: Plan, config: Se
                               target.path_info, dirconf.base_dir)
         timeout = dirconf.modules.get(CGISettings).script_timeout or conn.limits.timeout
         cgi.run_cgi(conn, [target.filename], env, os.path.dirname(target.filename), timeout, _cgi_log,
-                    target.filename)
+                    target.filename, rlimits=_rlimits(dirconf.modules.get(RequestSettings)))
     else:
         content_type = plan.forced_type or dirconf.content_type_for(target.filename)
         _serve_static(conn, target, walked, mime, first, content_type, _allow(dirconf),

@@ -7,6 +7,7 @@ header, statuses of odd requests. PHP's side of these is in php-tests/cases.
 
 from __future__ import annotations
 
+import resource
 import socket
 import time
 from typing import Any
@@ -334,6 +335,32 @@ def test_limit_internal_recursion_bounds_a_chain_of_local_redirects(itkgw_factor
     assert server.request("short.test", "/b.cgi").body == b"D\n"
     assert server.request("short.test", "/a.cgi").status == 500
     assert "AH00124: Request exceeded the limit of 2 internal redirects" in server.error_log_text()
+
+
+LIMITS_CGI = """#!/bin/sh
+printf 'Content-Type: text/plain\\n\\n'
+cat /proc/self/limits
+"""
+
+
+def test_rlimits_bound_the_cgi_programs_of_their_sections(itkgw_factory, docroots, put: Put) -> None:
+    alice = docroots[ALICE]
+    put(alice, "limits.cgi", LIMITS_CGI)
+    put(alice, "bounded/limits.cgi", LIMITS_CGI)
+    server = itkgw_factory([vhost_for(alice, "alice.test", cgi_extensions=[".cgi"], exec_cgi=True,
+                                      rlimit_cpu=[30, 60], directory=[{
+                                          "path": str(alice.htdocs / "bounded"), "rlimit_mem": [10**9],
+                                          "rlimit_nproc": [200, "max"]}])])
+
+    def limits(path: str) -> dict[str, list[str]]:
+        lines = server.request("alice.test", path).body.decode().splitlines()[1:]
+        return {line[:26].strip(): line[26:].split()[:2] for line in lines}
+
+    hard_nproc = str(resource.getrlimit(resource.RLIMIT_NPROC)[1])
+    outer, inner = limits("/limits.cgi"), limits("/bounded/limits.cgi")
+    assert outer["Max cpu time"] == inner["Max cpu time"] == ["30", "60"]
+    assert outer["Max address space"] == ["unlimited", "unlimited"]
+    assert inner["Max address space"][0] == str(10**9) and inner["Max processes"] == ["200", hard_nproc]
 
 
 ABORT_PHP = """<?php

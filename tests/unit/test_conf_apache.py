@@ -11,6 +11,7 @@ import dataclasses
 import grp
 import os
 import pwd
+import resource
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -1498,8 +1499,6 @@ def test_extended_status_is_read_in_both_series(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("line", "hint"), [
     ("RewriteMap users txt:/etc/users.map", "RewriteMap is part of rewrite_module, but not of what itkgw "
                                             "implements of it: write the mapping as RewriteRules"),
-    ("PassEnv PATH", "PassEnv is part of env_module, but not of what itkgw implements of it: write SetEnv "
-                     "NAME VALUE"),
     ("RewriteMap m txt:/etc/m.map", "RewriteMap is part of rewrite_module, but not of what itkgw implements "
                                     "of it: write the mapping as RewriteRules"),
 ])
@@ -1716,3 +1715,24 @@ def test_a_vhost_keeps_its_own_connection_settings_and_defers_to_the_server_s_ot
     assert (settings.keep_alive, settings.keep_alive_timeout, settings.timeout,
             settings.limit_request_line) == (False, 3, 30, 4000)
     assert settings.max_keep_alive_requests is None, "unset in the vhost: the server's, read at use"
+
+
+def test_pass_env_sets_what_itkgw_s_own_environment_holds(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("ITKGW_TEST_PASSED", "from the environment")
+    monkeypatch.delenv("ITKGW_TEST_UNSET", raising=False)
+    vhost = the_vhost(tmp_path, "PassEnv ITKGW_TEST_PASSED ITKGW_TEST_UNSET\nSetEnv OTHER 1")
+    assert dict(vhost.set_env) == {"ITKGW_TEST_PASSED": "from the environment", "OTHER": "1"}
+    assert "expected one or more variable names" in only(problems(tmp_path, vhost_file(tmp_path, "PassEnv")))
+
+
+def test_rlimits_are_read_as_httpd_reads_them(tmp_path: Path) -> None:
+    hard_cpu = resource.getrlimit(resource.RLIMIT_CPU)[1]
+    vhost = the_vhost(tmp_path, "RLimitCPU 30\nRLimitMEM 1000000 2000000\nRLimitNPROC max")
+    settings = vhost.modules.get(RequestSettings)
+    assert settings.rlimit_cpu == (30, hard_cpu), "one word: the hard limit stays as itkgw started"
+    assert settings.rlimit_mem == (1_000_000, 2_000_000)
+    assert settings.rlimit_nproc == (resource.getrlimit(resource.RLIMIT_NPROC)[1],) * 2
+    assert only(problems(tmp_path, vhost_file(tmp_path, "RLimitCPU lots"))).endswith(
+        "'lots' is not a number or max (write it as a soft limit and a hard one, e.g. 60 120, or max)")
+    assert "the soft limit 90 is above the hard limit 60" in only(
+        problems(tmp_path, vhost_file(tmp_path, "RLimitCPU 90 60")))

@@ -113,7 +113,7 @@ def test_rows_without_a_toml_key_say_which_setting_they_feed() -> None:
         "php_flag": "php_settings", "php_admin_value": "php_settings", "php_admin_flag": "php_settings",
         "RewriteCond": "rewrite_rules", "Order": "access", "Allow": "access", "Deny": "access",
         "Satisfy": "access", "SetEnvIfNoCase": "set_env_if", "BrowserMatch": "set_env_if",
-        "BrowserMatchNoCase": "set_env_if", "SetEnvIfExpr": "set_env_if",
+        "BrowserMatchNoCase": "set_env_if", "SetEnvIfExpr": "set_env_if", "PassEnv": "set_env",
     }
     for field in set(feeding.values()):
         assert any(d.key == field for d in DIRECTIVES), f"{field} has a TOML row"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import resource
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -21,7 +22,7 @@ from itkgw.config.directive import (
     Section,
     no_effect,
 )
-from itkgw.config.kinds import Addresses, Choice, Flag, HostName, Int, Path, Seconds, Text, Words
+from itkgw.config.kinds import Addresses, Choice, Flag, HostName, Int, Kind, Path, Seconds, Text, Words
 from itkgw.config.kinds_structured import (
     ErrorDocuments,
     ExecCGIOption,
@@ -29,6 +30,7 @@ from itkgw.config.kinds_structured import (
     OptionWords,
     OverrideWords,
 )
+from itkgw.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,11 @@ class RequestSettings:
     merge_slashes: bool | None = None
     #: LimitInternalRecursion: internal redirects one request may go through (default 10).
     internal_recursion: int | None = None
+    #: RLimitCPU, RLimitMEM (address space) and RLimitNPROC: the (soft, hard) limits CGI
+    #: programs run under, as httpd's mod_cgi sets them.
+    rlimit_cpu: tuple[int, int] | None = None
+    rlimit_mem: tuple[int, int] | None = None
+    rlimit_nproc: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -96,6 +103,45 @@ class RecursionLimit(Int):
         if len(args) == 2:
             super().from_args(args[1:], where)
         return super().from_args(args[:1] if len(args) == 2 else args, where)
+
+
+@dataclass(frozen=True)
+class ResourceLimit(Kind):
+    """RLimit*'s soft and hard limits: a number or ``max`` (the limit itkgw was started
+    with) each; with one word the hard limit stays as it was, as httpd reads them."""
+
+    resource: int = -1
+    expects: ClassVar[str] = "a soft limit and an optional hard one: numbers or max"
+    toml_example: ClassVar[str] = '[60, 120] or ["max"]'
+    args_example: ClassVar[str] = "a soft limit and a hard one, e.g. 60 120, or max"
+
+    def from_toml(self, value: object, where: str) -> tuple[int, int]:
+        words = value if isinstance(value, list) else [value]
+        if not 1 <= len(words) <= 2 or any(isinstance(word, bool) or not isinstance(word, (str, int))
+                                           for word in words):
+            raise self.wrong_toml(value, where)
+        return self._limits([str(word) for word in words], where, self.toml_hint())
+
+    def from_args(self, args: list[str], where: str) -> tuple[int, int]:
+        if not 1 <= len(args) <= 2:
+            raise self.wrong_args(args, where)
+        return self._limits(args, where, f"write it as {self.args_example}")
+
+    def _limits(self, words: list[str], where: str, hint: str) -> tuple[int, int]:
+        started_with = resource.getrlimit(self.resource)[1]
+
+        def limit(word: str) -> int:
+            if word.lower() == "max":
+                return started_with
+            if not word.isdigit():
+                raise ConfigError(where, f"{word!r} is not a number or max", hint)
+            return int(word)
+
+        soft = limit(words[0])
+        hard = limit(words[1]) if len(words) == 2 else started_with
+        if soft > hard and hard != resource.RLIM_INFINITY:
+            raise ConfigError(where, f"the soft limit {soft} is above the hard limit {hard}", hint)
+        return soft, hard
 
 
 _LOG_LEVELS = ("emerg", "alert", "crit", "error", "warn", "notice", "info", "debug")
@@ -251,6 +297,13 @@ MODULE = Module(
                   "internal redirects (ErrorDocument, a script's local Location, DirectoryIndex...) "
                   "one request may go through, default 10; a second number is accepted",
                   field="internal_recursion"),
+        Directive("RLimitCPU", "rlimit_cpu", VHOST_DIRECTORY, ResourceLimit(resource=resource.RLIMIT_CPU),
+                  "seconds of CPU a CGI program may use (soft, then hard: SIGXCPU, then SIGKILL)"),
+        Directive("RLimitMEM", "rlimit_mem", VHOST_DIRECTORY, ResourceLimit(resource=resource.RLIMIT_AS),
+                  "bytes of address space a CGI program may map"),
+        Directive("RLimitNPROC", "rlimit_nproc", VHOST_DIRECTORY,
+                  ResourceLimit(resource=resource.RLIMIT_NPROC),
+                  "processes the user a CGI program runs as may have at once"),
         Directive("TraceEnable", "trace_enable", VHOST, Choice(options=("on", "off", "extended")),
                   "TRACE requests: on (default) echoes them back, off answers 405, extended also allows a "
                   "request body", field="trace_enable"),
