@@ -44,6 +44,8 @@ NOT_IMPLEMENTED: Mapping[str, tuple[str, str]] = {
     "authbasicusedigestalgorithm": ("auth_basic_module", "remove the line"),
     "authnprovideralias": ("authn_core_module", "write AuthUserFile in each section that needs it"),
     "removeencoding": ("mime_module", "remove the line"),
+    "setoutputfilter": ("core", "remove the line; itkgw has no filters"),
+    "setinputfilter": ("core", "remove the line; itkgw has no filters"),
     "addinputfilter": ("mime_module", "remove the line; itkgw has no filters"),
     "addoutputfilter": ("mime_module", "remove the line; itkgw has no filters"),
     "multiviewsmatch": ("mime_module", "remove the line; itkgw does no content negotiation"),

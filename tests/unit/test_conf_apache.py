@@ -1409,6 +1409,15 @@ def test_core_directives_of_no_effect_are_read_and_named_once(tmp_path: Path) ->
         "config)")
 
 
+@pytest.mark.parametrize("line", ["ContentDigest Off", "DefaultType None", "ErrorLogFormat \"[%t] %M\"",
+                                  "HttpProtocolOptions Strict LenientMethods Require1.0",
+                                  "Protocols h2 http/1.1", "ProtocolsHonorOrder On"])
+def test_core_directives_real_configs_carry_are_read_with_what_itkgw_does_instead(tmp_path: Path,
+                                                                                   line: str) -> None:
+    warnings = load(tmp_path, vhost_file(tmp_path, body=line)).warnings
+    assert len(warnings) == 1 and f"read, but of no effect: {line.split()[0]}: " in warnings[0]
+
+
 # -- a stock Debian tree: its mods-enabled, unguarded -------------------------------------------
 
 
@@ -1499,6 +1508,8 @@ def test_extended_status_is_read_in_both_series(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("line", "hint"), [
     ("RewriteMap users txt:/etc/users.map", "RewriteMap is part of rewrite_module, but not of what itkgw "
                                             "implements of it: write the mapping as RewriteRules"),
+    ("SetOutputFilter DEFLATE", "SetOutputFilter is part of core, but not of what itkgw implements of it: "
+                                "remove the line; itkgw has no filters"),
     ("RewriteMap m txt:/etc/m.map", "RewriteMap is part of rewrite_module, but not of what itkgw implements "
                                     "of it: write the mapping as RewriteRules"),
 ])

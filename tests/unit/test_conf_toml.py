@@ -127,7 +127,7 @@ def test_only_the_24_features_are_missing_from_22() -> None:
                        "merge_slashes"}
     apache_only = {d.name for d in DIRECTIVES if not d.key and not d.available_in("2.2")}
     assert apache_only == {"IncludeOptional", "Define", "UnDefine", "DefaultRuntimeDir", "Mutex",
-                           "SetEnvIfExpr"}
+                           "SetEnvIfExpr", "ErrorLogFormat", "Protocols", "ProtocolsHonorOrder"}
 
 
 def test_apache_names_are_found_case_insensitively() -> None:

@@ -258,7 +258,19 @@ MODULE = Module(
         Directive("AddDefaultCharset", "add_default_charset", VHOST_DIRECTORY, DefaultCharset(),
                   "the charset text/plain and text/html responses without one are sent with: a name, "
                   "On (iso-8859-1) or Off (default)", field="default_charset"),
+        no_effect("ContentDigest", "itkgw sends no Content-MD5 header, which RFC 7231 dropped",
+                  EVERYWHERE),
+        no_effect("DefaultType", "a file of no known type is sent without a Content-Type, as httpd 2.4 "
+                  "sends it", EVERYWHERE),
         no_effect("DefaultRuntimeDir", "not used by itkgw", SERVER, ONLY_24),
+        no_effect("ErrorLogFormat", "itkgw's error log lines keep httpd's default format",
+                  SERVER_VHOST, ONLY_24),
+        no_effect("HttpProtocolOptions", "itkgw always reads requests as httpd's defaults, Strict "
+                  "LenientMethods Require1.0", SERVER_VHOST),
+        no_effect("Protocols", "itkgw speaks HTTP/1.1 and 1.0, as httpd without mod_http2", SERVER_VHOST,
+                  ONLY_24),
+        no_effect("ProtocolsHonorOrder", "itkgw speaks HTTP/1.1 and 1.0, as httpd without mod_http2",
+                  SERVER_VHOST, ONLY_24),
         no_effect("EnableMMAP", "itkgw sends files with sendfile(2), never from a mapping", EVERYWHERE),
         no_effect("EnableSendfile", "itkgw sends files with sendfile(2); it cannot be turned off",
                   EVERYWHERE),
