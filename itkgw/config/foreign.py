@@ -13,11 +13,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 _DIRECTIVES_BY_MODULE: Mapping[str, tuple[str, ...]] = {
-    "deflate_module": (
-        "DeflateBufferSize", "DeflateCompressionLevel", "DeflateFilterNote", "DeflateInflateLimitRequestBody",
-        "DeflateInflateRatioBurst", "DeflateInflateRatioLimit", "DeflateMemLevel", "DeflateWindowSize"),
-    "filter_module": ("AddOutputFilterByType", "FilterChain", "FilterDeclare", "FilterProtocol",
-                      "FilterProvider", "FilterTrace"),
     "ssl_module": (
         "SSLCACertificateFile", "SSLCACertificatePath", "SSLCertificateChainFile", "SSLCertificateFile",
         "SSLCertificateKeyFile", "SSLCipherSuite", "SSLEngine", "SSLHonorCipherOrder", "SSLOptions",
@@ -44,10 +39,10 @@ NOT_IMPLEMENTED: Mapping[str, tuple[str, str]] = {
     "authbasicusedigestalgorithm": ("auth_basic_module", "remove the line"),
     "authnprovideralias": ("authn_core_module", "write AuthUserFile in each section that needs it"),
     "removeencoding": ("mime_module", "remove the line"),
-    "setoutputfilter": ("core", "remove the line; itkgw has no filters"),
-    "setinputfilter": ("core", "remove the line; itkgw has no filters"),
-    "addinputfilter": ("mime_module", "remove the line; itkgw has no filters"),
-    "addoutputfilter": ("mime_module", "remove the line; itkgw has no filters"),
+    "setinputfilter": ("core", "remove the line; itkgw has no input filters"),
+    "addinputfilter": ("mime_module", "remove the line; itkgw has no input filters"),
+    "addoutputfilter": ("mime_module", "write AddOutputFilterByType DEFLATE with the types of those "
+                                       "file endings"),
     "multiviewsmatch": ("mime_module", "remove the line; itkgw does no content negotiation"),
     "rewritemap": ("rewrite_module", "write the mapping as RewriteRules"),
     "directorycheckhandler": ("dir_module", "remove the line"),

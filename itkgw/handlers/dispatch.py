@@ -25,9 +25,11 @@ from itkgw.config.model import DirSection, HeaderRule, ServerConfig, VHost
 from itkgw.config.modules.autoindex import AutoindexSettings
 from itkgw.config.modules.cgi import CGISettings
 from itkgw.config.modules.core import RequestSettings
+from itkgw.config.modules.deflate import DeflateSettings
 from itkgw.config.modules.dir import DirSettings
 from itkgw.config.modules.expires import ExpiresSettings
 from itkgw.config.modules.fcgid import FcgidSettings
+from itkgw.config.modules.filter import FilterSettings
 from itkgw.config.modules.headers import RequestHeaderSettings
 from itkgw.config.modules.php import PHPRunSettings
 from itkgw.config.modules.proxy_fcgi import ProxySettings
@@ -35,6 +37,7 @@ from itkgw.config.modules.setenvif import SetEnvIfSettings
 from itkgw.errors import CloseConnection, ConfigError, HTTPError, InternalRedirect
 from itkgw.handlers import autoindex, cgi, expires, fcgid, phpcgi, proxy_fcgi, static, walk
 from itkgw.http.connection import HTTPConnection, Request, apply_header_rules
+from itkgw.http.deflate import DeflateRule, accepts_gzip
 from itkgw.request import access_files, canonical
 from itkgw.request.dirconf import DirConfig, follows_any_link, merge, options_at
 from itkgw.request.mime import MimeTypes
@@ -340,9 +343,29 @@ def _fall_back(request: Request, plan: Plan, config: ServerConfig, first: bool,
 
 
 def set_response_rules(conn: HTTPConnection, dirconf: DirConfig, plan: Plan) -> None:
-    """What the response gets from the sections that apply: Header rules, AddDefaultCharset."""
+    """What the response gets from the sections that apply: Header rules, AddDefaultCharset,
+    the DEFLATE filter."""
     conn.header_rules = _header_rules(dirconf, plan)
-    conn.default_charset = dirconf.modules.get(RequestSettings).default_charset or "off"
+    settings = dirconf.modules.get(RequestSettings)
+    conn.default_charset = settings.default_charset or "off"
+    conn.deflate = _deflate_rule(conn, settings, dirconf, plan)
+
+
+def _deflate_rule(conn: HTTPConnection, settings: RequestSettings, dirconf: DirConfig,
+                  plan: Plan) -> DeflateRule | None:
+    """DEFLATE for the response, if SetOutputFilter or AddOutputFilterByType puts it here."""
+    if settings.output_filter is not None and settings.output_filter != "none":
+        types: frozenset[str] | None = None
+    else:
+        types = dirconf.modules.get(FilterSettings).deflated_types()
+        if not types:
+            return None
+    request = conn.request
+    forced = "force-gzip" in plan.reqenv
+    accepted = forced or (request is not None and accepts_gzip(request.header("accept-encoding")))
+    assert plan.vhost is not None
+    return DeflateRule(types, plan.vhost.modules.get(DeflateSettings), accepted,
+                       refused="no-gzip" in plan.reqenv)
 
 
 def _header_rules(dirconf: DirConfig, plan: Plan) -> list[HeaderRule]:

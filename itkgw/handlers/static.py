@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from itkgw.errors import HTTPError
+from itkgw.http.deflate import HELD_INPUT, SMALLEST_COMPRESSED, DeflateRule, GzipStream
 from itkgw.request.mime import MimeTypes
 
 if TYPE_CHECKING:
@@ -292,6 +293,22 @@ def serve_file(conn: HTTPConnection, path: str, st: os.stat_result, fd: int, mim
     if encoding is not None:
         headers.append(("Content-Encoding", encoding))
     size = st.st_size
+    rule = conn.deflate
+    if (rule is not None and rule.accepted and size >= SMALLEST_COMPRESSED and rule.takes(200, headers)
+            and (request.method == "HEAD" or request.header("range") is not None)):
+        # mod_deflate comes before the byte ranges and the length: they are the gzip's.
+        whole = _gzipped_whole(fd, size, rule)
+        if whole is None:  # too big to hold: httpd streams it whole, without a length
+            if request.method != "HEAD":
+                conn.send_response_head(200, headers, hold=True)
+                conn.send_file(fd, 0, size)
+            else:
+                conn.send_response_head(200, headers)
+            conn.end_response()
+            return
+        conn.deflate = None  # compressed here, once
+        _send_bytes(conn, request, rule.headers_for(headers), validators, whole)
+        return
     try:
         wanted = _wanted_ranges(request, validators, size)
     except RangeNotSatisfiable as exc:
@@ -310,6 +327,33 @@ def serve_file(conn: HTTPConnection, path: str, st: os.stat_result, fd: int, mim
     conn.send_response_head(status, headers, hold=True)
     if request.method != "HEAD":
         conn.send_file(fd, first, length)
+    conn.end_response()
+
+
+def _gzipped_whole(fd: int, size: int, rule: DeflateRule) -> bytes | None:
+    """The file gzipped, when it is small enough to be held whole; None when not."""
+    if size > HELD_INPUT:
+        return None
+    stream = GzipStream(rule.settings)
+    data = os.pread(fd, size, 0)
+    return stream.compress(data) + stream.finish()
+
+
+def _send_bytes(conn: HTTPConnection, request: Request, headers: list[tuple[str, str]],
+                validators: Validators, body: bytes) -> None:
+    """A representation held in memory (a file's gzip), whole or the one range asked for."""
+    try:
+        wanted = _wanted_ranges(request, validators, len(body))
+    except RangeNotSatisfiable as exc:
+        conn.send_error(exc.status, exc.headers)
+        return
+    status, first, last = 200, 0, len(body) - 1
+    if wanted is not None and len(wanted) == 1:
+        (first, last), = wanted
+        status = 206
+        headers = [*headers, ("Content-Range", f"bytes {first}-{last}/{len(body)}")]
+    conn.send_response_head(status, [*headers, ("Content-Length", str(last - first + 1))], hold=True)
+    conn.send_data(body[first:last + 1])
     conn.end_response()
 
 

@@ -41,6 +41,7 @@ from itkgw import SERVER_SOFTWARE
 from itkgw.config.model import HeaderRule
 from itkgw.config.modules.reqtimeout import StageTimeout
 from itkgw.errors import HTTPError
+from itkgw.http.deflate import HELD_INPUT, SMALLEST_COMPRESSED, DeflateRule, GzipStream
 from itkgw.http.head import MalformedHead
 from itkgw.http.head import parse as parse_head
 
@@ -338,6 +339,8 @@ def error_page(status: int, location: str | None = None, method: str = "GET",
 _COALESCE_BYTES = 64 * 1024
 #: A measured response (a script's) is held whole up to this size, to go out with a Content-Length.
 RESPONSE_BUFFER = 8192
+#: Bytes of a file read at a time for the gzip stream.
+_COMPRESS_READ = 65536
 
 
 #: A header name: an RFC 9110 token.
@@ -405,6 +408,12 @@ class HTTPConnection:
         #: What the current request's handler adds to a response that is not an error, before
         #: the Header rules see it (mod_expires' filter).
         self.success_headers: Callable[[list[tuple[str, str]]], list[tuple[str, str]]] | None = None
+        #: mod_deflate's rule for the current request (None: no DEFLATE filter where it goes);
+        #: the gzip stream of a response it compresses; a measured response whose small size
+        #: may yet spare it the filter (deflate.SMALLEST_COMPRESSED).
+        self.deflate: DeflateRule | None = None
+        self._gzip: GzipStream | None = None
+        self._deflate_deferred = False
         #: ServerAdmin of the current request's vhost, named on error pages.
         self.server_admin = NO_ADMIN
         #: AddDefaultCharset of the current request: the charset a text/plain or text/html
@@ -587,6 +596,7 @@ class HTTPConnection:
         self.response_started = False
         self._held_head = b""
         self._held_response = None
+        self._gzip, self._deflate_deferred = None, False
         self.status = 0
         self.bytes_sent = 0
         self._framing, self._response_done, self._continue_sent = _NO_BODY, False, False
@@ -802,6 +812,9 @@ class HTTPConnection:
                    for name, value in out]
         self.status = status
         self._held_response = None  # an error page replaces a response held back whole
+        self._gzip, self._deflate_deferred = None, False
+        if self.deflate is not None and not generated and self.deflate.takes(status, out):
+            out, measure = self._deflate_head(out, measure)
         if measure and not self._body_suppressed and not any(name.lower() == "content-length"
                                                              for name, _ in out):
             # Nothing is sent yet: until it is, an error can still answer instead.
@@ -813,6 +826,42 @@ class HTTPConnection:
             self._held_head += data
         else:
             self._send(data)
+
+    def _deflate_head(self, headers: list[tuple[str, str]],
+                      measure: bool) -> tuple[list[tuple[str, str]], bool]:
+        """The head of a response the DEFLATE filter may take, and whether to hold it. A
+        length known decides now; a measured response waits until its size is known or
+        it outgrows the smallest worth compressing."""
+        rule = self.deflate
+        assert rule is not None
+        length = next((value for name, value in headers if name.lower() == "content-length"), None)
+        if length is None and measure and not self._body_suppressed:
+            self._deflate_deferred = True
+            return headers, True
+        if length is not None and length.isdigit() and int(length) < SMALLEST_COMPRESSED:
+            return headers, measure
+        if rule.accepted and not self._body_suppressed:
+            self._gzip = GzipStream(rule.settings)
+            return rule.headers_for(headers), True
+        return rule.headers_for(headers), measure
+
+    def _settle_deflate(self, headers: list[tuple[str, str]], pieces: list[bytes],
+                        complete: bool) -> tuple[list[tuple[str, str]], list[bytes]]:
+        """A deferred response's head and body once the filter's choice is made."""
+        self._deflate_deferred = False
+        rule = self.deflate
+        assert rule is not None
+        if complete and sum(map(len, pieces)) < SMALLEST_COMPRESSED:
+            return headers, pieces
+        headers = rule.headers_for(headers)
+        if not rule.accepted:
+            return headers, pieces
+        self._gzip = GzipStream(rule.settings)
+        compressed = [self._gzip.compress(piece) for piece in pieces]
+        if complete:
+            compressed.append(self._gzip.finish())
+            self._gzip = None
+        return headers, [piece for piece in compressed if piece]
 
     def _connection_headers(self, kept: bool) -> list[tuple[str, str]]:
         """Whether the connection stays open after this response, said as httpd says it: a
@@ -882,15 +931,24 @@ class HTTPConnection:
         return size
 
     def flush(self) -> None:
-        """Send what a measured response holds: its head, without a length, and its body so far."""
+        """Send what the response holds: a measured one's head, without a length, and its
+        body so far; what a gzip stream holds, as a sync flush."""
+        self._release_held()
+        if self._gzip is not None:
+            self._pass_body(self._gzip.flush())
+            self._send(b"")
+
+    def _release_held(self) -> None:
         if self._held_response is None:
             return
         status, headers, pieces, reason = self._held_response
         self._held_response = None
+        if self._deflate_deferred:
+            headers, pieces = self._settle_deflate(headers, pieces, complete=False)
         self.response_started = True
         self._held_head = self._head_bytes(status, headers, reason)
         for piece in pieces:
-            self.send_data(piece)
+            self._pass_body(piece)
         if not pieces:
             self._send(b"")
 
@@ -908,13 +966,26 @@ class HTTPConnection:
     def send_data(self, data: bytes) -> None:
         if not data or self._body_suppressed:
             return
+        if self._gzip is not None:
+            data = self._gzip.compress(data)
+        self._pass_body(data)
+
+    def _pass_body(self, data: bytes) -> None:
+        """Body bytes as they go out (compressed already, if they are): held while the
+        response is measured, else framed and sent."""
         if self._held_response is not None:
             pieces = self._held_response[2]
-            pieces.append(data)
-            if sum(map(len, pieces)) > RESPONSE_BUFFER:
-                self.flush()
+            if data:
+                pieces.append(data)
+            if self._gzip is not None:  # DEFLATE holds the compressed response while it is short
+                overflows = self._gzip.consumed > HELD_INPUT
+            else:
+                accepted = self._deflate_deferred and self.deflate is not None and self.deflate.accepted
+                overflows = sum(map(len, pieces)) > (HELD_INPUT if accepted else RESPONSE_BUFFER)
+            if overflows:
+                self._release_held()
             return
-        if self._framing == _NO_BODY:
+        if not data or self._framing == _NO_BODY:
             return
         size = self._body_bytes(len(data))
         if size < len(data):
@@ -927,7 +998,10 @@ class HTTPConnection:
         self._send(data)
 
     def send_file(self, fd: int, offset: int, count: int) -> None:
-        """Body bytes straight from a file with sendfile(2)."""
+        """Body bytes straight from a file with sendfile(2), or read and compressed."""
+        if self._gzip is not None:
+            self._send_file_compressed(fd, offset, count)
+            return
         if count <= 0 or self._framing == _NO_BODY:
             return
         count = self._body_bytes(count)
@@ -939,6 +1013,18 @@ class HTTPConnection:
         if self._framing == _CHUNKED:
             self._send(b"\r\n")
         self.bytes_sent += count
+
+    def _send_file_compressed(self, fd: int, offset: int, count: int) -> None:
+        while count > 0:
+            try:
+                data = os.pread(fd, min(count, _COMPRESS_READ), offset)
+            except OSError as exc:
+                raise HTTPError(500, f"cannot read the file: {exc.strerror}") from None
+            if not data:
+                raise ClientGone("file ended before its length")
+            self.send_data(data)
+            offset += len(data)
+            count -= len(data)
 
     def _sendfile(self, fd: int, offset: int, count: int) -> None:
         """sendfile(2) the range, waiting up to Timeout whenever the socket is full. A small
@@ -971,13 +1057,21 @@ class HTTPConnection:
             raise ClientGone(str(exc)) from None
 
     def end_response(self) -> None:
+        if self._gzip is not None:
+            tail, self._gzip = self._gzip.finish(), None
+            if self._held_response is not None:
+                self._held_response[2].append(tail)  # held whole: it ends here, with a length
+            else:
+                self._pass_body(tail)
         if self._held_response is not None:
             status, headers, pieces, reason = self._held_response
             self._held_response = None
+            if self._deflate_deferred:
+                headers, pieces = self._settle_deflate(headers, pieces, complete=True)
             self.response_started = True
             body = b"".join(pieces)
             self._held_head = self._head_bytes(status, [*headers, ("Content-Length", str(len(body)))], reason)
-            self.send_data(body)
+            self._pass_body(body)
         if self._framing == _CHUNKED:
             self._send(b"0\r\n\r\n")
         else:

@@ -247,6 +247,7 @@ class ConnectionChild:
         self.conn.limits.keep_alive_timeout = rules.keep_alive_timeout
         self.conn.configure_keep_alive(rules.keep_alive, rules.max_requests)
         self.conn.header_rules = []
+        self.conn.deflate = None
         self.conn.success_headers = None
         self.conn.default_charset = "off"
         admin = (vhost.server_admin if vhost is not None else "") or self.ctx.config.server_admin

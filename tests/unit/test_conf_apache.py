@@ -1508,8 +1508,9 @@ def test_extended_status_is_read_in_both_series(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("line", "hint"), [
     ("RewriteMap users txt:/etc/users.map", "RewriteMap is part of rewrite_module, but not of what itkgw "
                                             "implements of it: write the mapping as RewriteRules"),
-    ("SetOutputFilter DEFLATE", "SetOutputFilter is part of core, but not of what itkgw implements of it: "
-                                "remove the line; itkgw has no filters"),
+    ("AddOutputFilter DEFLATE .js", "AddOutputFilter is part of mime_module, but not of what itkgw "
+                                    "implements of it: write AddOutputFilterByType DEFLATE with the types "
+                                    "of those file endings"),
     ("RewriteMap m txt:/etc/m.map", "RewriteMap is part of rewrite_module, but not of what itkgw implements "
                                     "of it: write the mapping as RewriteRules"),
 ])

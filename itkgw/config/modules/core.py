@@ -30,6 +30,7 @@ from itkgw.config.kinds_structured import (
     OptionWords,
     OverrideWords,
 )
+from itkgw.config.modules.filter import checked_filters
 from itkgw.errors import ConfigError
 
 
@@ -68,6 +69,9 @@ class RequestSettings:
     encoded_slashes: str | None = None
     #: MergeSlashes: whether runs of / in a path count as one (default on).
     merge_slashes: bool | None = None
+    #: SetOutputFilter: the output filter chain of every response here, whatever its type
+    #: ("DEFLATE"; "none": none).
+    output_filter: str | None = None
     #: LimitInternalRecursion: internal redirects one request may go through (default 10).
     internal_recursion: int | None = None
     #: RLimitCPU, RLimitMEM (address space) and RLimitNPROC: the (soft, hard) limits CGI
@@ -89,6 +93,18 @@ class DefaultCharset(Text):
         if value.lower() in ("on", "off"):
             return "iso-8859-1" if value.lower() == "on" else "off"
         return value
+
+
+@dataclass(frozen=True)
+class OutputFilter(Text):
+    """SetOutputFilter's chain: DEFLATE, the one output filter itkgw has, or none."""
+
+    toml_example: ClassVar[str] = '"DEFLATE" or "none"'
+    args_example: ClassVar[str] = "SetOutputFilter DEFLATE"
+
+    def check(self, value: str, where: str) -> str:
+        value = super().check(value, where)
+        return "none" if value.lower() == "none" else checked_filters(value, where)
 
 
 @dataclass(frozen=True)
@@ -309,6 +325,9 @@ MODULE = Module(
                   "internal redirects (ErrorDocument, a script's local Location, DirectoryIndex...) "
                   "one request may go through, default 10; a second number is accepted",
                   field="internal_recursion"),
+        Directive("SetOutputFilter", "set_output_filter", VHOST_DIRECTORY, OutputFilter(),
+                  "the output filter of every response here, whatever its type: DEFLATE (gzip, as "
+                  "mod_deflate), or none", field="output_filter"),
         Directive("RLimitCPU", "rlimit_cpu", VHOST_DIRECTORY, ResourceLimit(resource=resource.RLIMIT_CPU),
                   "seconds of CPU a CGI program may use (soft, then hard: SIGXCPU, then SIGKILL)"),
         Directive("RLimitMEM", "rlimit_mem", VHOST_DIRECTORY, ResourceLimit(resource=resource.RLIMIT_AS),
