@@ -35,7 +35,8 @@ from itkgw.config.modules.php import PHPRunSettings
 from itkgw.config.modules.proxy_fcgi import ProxySettings
 from itkgw.config.modules.setenvif import SetEnvIfSettings
 from itkgw.errors import CloseConnection, ConfigError, HTTPError, InternalRedirect
-from itkgw.handlers import autoindex, cgi, expires, fcgid, phpcgi, proxy_fcgi, static, walk
+from itkgw.handlers import autoindex, cgi, expires, fcgid, known_files, phpcgi, proxy_fcgi, static, walk
+from itkgw.handlers.known_files import KnownFile
 from itkgw.http.connection import HTTPConnection, Request, apply_header_rules
 from itkgw.http.deflate import DeflateRule, accepts_gzip
 from itkgw.request import access_files, canonical
@@ -142,8 +143,9 @@ StatusPage = Callable[[HTTPConnection, Request, str], None]
 
 
 def serve(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConfig, mime: MimeTypes,
-          first: bool, backends: str = "", status_page: StatusPage | None = None) -> None:
-    """Serve one request as the already switched identity."""
+          first: bool, backends: str = "", status_page: StatusPage | None = None) -> KnownFile | None:
+    """Serve one request as the already switched identity; the route taken, when it was a
+    static file's that the next request for this URL may take as it is (known_files)."""
     assert plan.vhost is not None
     vhost = plan.vhost
     # The .htaccess files on the way count from here on, error documents included; a
@@ -174,11 +176,11 @@ def serve(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConf
     if request.method == "TRACE":
         conn.header_rules = []  # httpd answers TRACE before mod_headers sees the request
         _answer_trace(conn, request, dirconf.modules.get(RequestSettings).trace_enable or "on")
-        return
+        return None
     backend = proxy_fcgi.pass_match(vhost.modules.get(ProxySettings), plan.url_path)
     if backend is not None:
         _serve_pass_match(conn, request, plan, config, backend)
-        return
+        return None
     try:
         target = locate(request, dirconf, first)
     except HTTPError as missing:
@@ -187,7 +189,7 @@ def serve(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConf
                                       or _serve_status(conn, request, plan, config, first, status_page)
                                       or _fall_back(request, plan, config, first)
                                       or _answer_method_of_missing(conn, request, plan, config, mime, first)):
-            return
+            return None
         raise
     walked = _walk(target.filename, plan, config, first)
     try:
@@ -200,7 +202,7 @@ def serve(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConf
             if named_as_file and dirconf.modules.get(DirSettings).directory_slash is not False:
                 settings = dirconf.modules.get(RequestSettings)
                 static.redirect_to_slash(conn, request, canonical.authority(request, vhost, settings))
-                return
+                return None
             # DirectorySlash Off serves /dir as named: mod_dir looks for no index file there.
             index = None if named_as_file else _index_of(target, dirconf, first, lambda filename: denial(
                 request, vhost, _merged(config, plan, filename, first), plan.reqenv))
@@ -209,22 +211,22 @@ def serve(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConf
             if index is None:
                 directory = Script(target.filename + "/", target.script_name, "")
                 if _to_proxy_handler(conn, request, plan, config, directory, first):
-                    return  # mod_dir found no index; the handler SetHandler names takes the directory
+                    return None  # mod_dir found no index; the handler SetHandler names takes the directory
                 if request.method not in ("GET", "HEAD", "POST"):
                     static.answer_other_method(conn, request.method, _allow(dirconf), DIRECTORY_TYPE)
-                    return
+                    return None
                 if request.method == "POST":
                     raise HTTPError(404)  # as httpd: mod_autoindex lists for GET alone, nothing else answers
                 if "Indexes" in dirconf.options:
                     _list_directory(conn, request, plan, config, mime, dirconf, target.filename, first)
-                    return
+                    return None
                 raise HTTPError(403, "Cannot serve directory %s: No matching DirectoryIndex (%s) found, "
                                 "and server-generated directory index forbidden by Options directive"
                                 % (target.filename, ",".join(dirconf.directory_index)))
             target = index
             os.close(walked)
             walked = _walk(target.filename, plan, config, first)
-        _serve_target(conn, request, plan, config, mime, first, target, walked, backends, status_page)
+        return _serve_target(conn, request, plan, config, mime, first, target, walked, backends, status_page)
     finally:
         os.close(walked)
 
@@ -616,8 +618,9 @@ def _walk(path: str, plan: Plan, config: ServerConfig, first: bool) -> int:
 
 def _serve_target(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConfig, mime: MimeTypes,
                   first: bool, target: Target, walked: int, backends: str,
-                  status_page: StatusPage | None = None) -> None:
-    """Hand the located file (``walked``, its O_PATH descriptor) to its handler."""
+                  status_page: StatusPage | None = None) -> KnownFile | None:
+    """Hand the located file (``walked``, its O_PATH descriptor) to its handler; a static
+    file's route, when known_files may keep it."""
     assert plan.vhost is not None
     vhost = plan.vhost
     if not stat.S_ISREG(target.st.st_mode):
@@ -649,7 +652,7 @@ def _serve_target(conn: HTTPConnection, request: Request, plan: Plan, config: Se
             content_type = plan.forced_type or dirconf.content_type_for(target.filename)
             static.answer_other_method(conn, request.method, _allow(dirconf),
                                        content_type or mime.content_type(target.filename))
-            return
+            return None
         raise HTTPError(404, f"AcceptPathInfo {accept_path_info}: no path info after {target.filename}")
     persistent_php = kind == "php" and vhost.modules.get(PHPRunSettings).persistent
     if not (persistent_php or kind == "fcgid"):
@@ -682,8 +685,12 @@ def _serve_target(conn: HTTPConnection, request: Request, plan: Plan, config: Se
                     target.filename, rlimits=_rlimits(dirconf.modules.get(RequestSettings)))
     else:
         content_type = plan.forced_type or dirconf.content_type_for(target.filename)
-        _serve_static(conn, target, walked, mime, first, content_type, _allow(dirconf),
-                      dirconf.encoding_for(target.filename))
+        allow, encoding = _allow(dirconf), dirconf.encoding_for(target.filename)
+        known = known_files.route_of(config, request, plan, dirconf, target.filename, target.path_info, conn,
+                                     content_type, allow, encoding)  # before DEFLATE is settled
+        _serve_static(conn, target, walked, mime, first, content_type, allow, encoding)
+        return known
+    return None
 
 
 def script_env(plan: Plan, dirconf: DirConfig) -> dict[str, str]:

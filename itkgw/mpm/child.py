@@ -29,7 +29,8 @@ from itkgw.config.modules.core import RequestSettings
 from itkgw.config.modules.pool import PoolSettings
 from itkgw.config.modules.reqtimeout import ReqTimeoutSettings, StageTimeout, stage_limits
 from itkgw.errors import CloseConnection, ExitCode, HTTPError, InternalRedirect
-from itkgw.handlers import dispatch, fcgid
+from itkgw.handlers import dispatch, fcgid, known_files
+from itkgw.handlers.known_files import KnownFiles
 from itkgw.http.connection import (
     NO_ADMIN,
     ClientGone,
@@ -106,6 +107,8 @@ class ServingContext:
     _read_stages: dict[int, dict[str, StageTimeout | None]] = field(default_factory=dict)
     #: vhost_rules' answers, kept as read_stages' are.
     _vhost_rules: dict[int, VHostRules] = field(default_factory=dict)
+    #: The static files this process has served, by their route (each process keeps its own).
+    known_files: KnownFiles = field(default_factory=KnownFiles)
 
     def connection_limits(self, local_ip: str, local_port: int) -> Limits:
         """A new connection's limits: its address's default vhost's (httpd's base server),
@@ -258,14 +261,21 @@ class ConnectionChild:
                 raise HTTPError(404, f"no vhost answers on {request.local_ip}:{request.local_port}")
             if has_encoded_slash(request.raw_path) or (not rules.merge_slashes and "//" in request.raw_path):
                 request.path = decode_path(request.raw_path, rules.encoded_slashes, rules.merge_slashes)
+            if self._served_as_known(vhost, request):
+                self._access_log(request, vhost)
+                return True
+            path = request.path
             plan = plan_request(self.ctx.config, self.ctx.compiled, vhost, request)
             self._enter_identity(vhost, plan, request, first)  # a refusal in plan.denied waits for .htaccess
             current = request
             for hops in range(rules.internal_recursion + 1):
                 try:
                     # A pool has no other process to retry in: EACCES is a 403 there on any request.
-                    dispatch.serve(self.conn, current, plan, self.ctx.config, self.ctx.mime,
-                                   first or self.handover is not None, self.ctx.backends, self.status_page)
+                    route = dispatch.serve(self.conn, current, plan, self.ctx.config, self.ctx.mime,
+                                           first or self.handover is not None, self.ctx.backends,
+                                           self.status_page)
+                    if route is not None and hops == 0:
+                        self.ctx.known_files.remember(vhost, path, route)
                     break
                 except InternalRedirect as redirect:
                     if hops == rules.internal_recursion:
@@ -303,6 +313,17 @@ class ConnectionChild:
             return False
         self._access_log(request, vhost)
         return True
+
+    def _served_as_known(self, vhost: VHost, request: Request) -> bool:
+        """Answer a GET or HEAD for a static file this process served before by the route
+        it took then (known_files); False when it has none, or the file changed."""
+        if self.identity is None or request.method not in ("GET", "HEAD") or request.has_body:
+            return False
+        known = self.ctx.known_files.get(vhost, request.path)
+        if known is None or known.identity != self.identity:
+            return False
+        self._check_vhost_limit(vhost, request)
+        return known_files.serve_known(self.conn, request, known, self.ctx.mime)
 
     def _redirected(self, vhost: VHost, request: Request, before: Plan,
                     redirect: InternalRedirect) -> tuple[Request, Plan]:
@@ -383,11 +404,7 @@ class ConnectionChild:
                 raise HTTPError(500, f"a request of {wanted} was handed to the pool of {self.identity}: "
                                 "refused, not served")
             self._hand_over(wanted, plan)
-        key = vhost_key(vhost, request.local_port)
-        limit = vhost.max_clients_vhost
-        if limit and self.ctx.scoreboard.count_busy_for_vhost(key) > limit:
-            log.error("MaxClientsVhost reached for %s, refusing client.", key)
-            raise HTTPError(503)
+        self._check_vhost_limit(vhost, request)
         if self.identity is not None:
             return
         config = self.ctx.config
@@ -410,6 +427,14 @@ class ConnectionChild:
             os._exit(ExitCode.IDENTITY_FAILED)
         self.identity = wanted
         self.slot.uid = wanted.uid
+
+    def _check_vhost_limit(self, vhost: VHost, request: Request) -> None:
+        """MaxClientsVHost: mpm-itk's 503 when the vhost's connections are over its limit."""
+        key = vhost_key(vhost, request.local_port)
+        limit = vhost.max_clients_vhost
+        if limit and self.ctx.scoreboard.count_busy_for_vhost(key) > limit:
+            log.error("MaxClientsVhost reached for %s, refusing client.", key)
+            raise HTTPError(503)
 
     def _hand_over(self, identity: Identity, plan: Plan) -> None:
         """Pass the connection, with the request not yet served, to the pool of ``identity``."""

@@ -597,6 +597,22 @@ def access_decision(require: RequireGroup | None, access: AccessCompat | None, c
     return Decision.DENIED if decision is Decision.NEUTRAL else decision
 
 
+def same_for_every_request(require: RequireGroup | None, access: AccessCompat | None) -> bool:
+    """Whether the rules answer every request alike: no address, host, variable, method,
+    expression or login is looked at (``Require all ...`` and ``Allow from all`` at most),
+    so an answer given once holds for any other request."""
+    if access is not None and (access.limited or any(word.lower() != "all"
+                                                     for word in (*access.allow, *access.deny))):
+        return False
+    return require is None or _same_for_all(require)
+
+
+def _same_for_all(group: RequireGroup) -> bool:
+    return group.methods is None and all(
+        _same_for_all(item) if isinstance(item, RequireGroup) else item.kind == "all"
+        for item in group.items)
+
+
 # --- addresses and networks (APR's apr_ipsubnet_*) -----------------------------
 
 

@@ -19,9 +19,11 @@ Files = Callable[[ConfigFiles], Mapping[str, str]]
 
 
 #: Test files run under both process models (each test twice, ``[itk]`` and ``[pool]``): the
-#: identity, security, limit and life-cycle promises hold whichever model serves. The rest
-#: run under ITKGW_TEST_MODEL's model, itk by default.
-BOTH_MODELS = frozenset({"test_identity", "test_security", "test_limits", "test_lifecycle"})
+#: identity, security, limit and life-cycle promises hold whichever model serves, and so do
+#: remembered routes (kept per connection in itk, per pool worker in pool). The rest run
+#: under ITKGW_TEST_MODEL's model, itk by default.
+BOTH_MODELS = frozenset({"test_identity", "test_security", "test_limits", "test_lifecycle",
+                         "test_known_files"})
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -22,6 +22,7 @@ from itkgw.rules.authz import (
     in_domain,
     is_allowed,
     lookup_host,
+    same_for_every_request,
     validate_access,
     validate_require,
 )
@@ -604,3 +605,19 @@ def test_limited_order_allow_deny_count_for_their_methods() -> None:
         True, True, False, True]
     allow_deny_post = AccessCompat(limited=(LimitedAccess(("POST",), False, "allow,deny"),))
     assert [check_access_compat(allow_deny_post, client(method=m)) for m in ("GET", "POST")] == [True, False]
+
+
+@pytest.mark.parametrize(("require", "access", "alike"), [
+    (None, None, True),
+    (RequireGroup("any", (Require("all", ("granted",)),)), None, True),
+    (RequireGroup("all", (RequireGroup("any", (Require("all", ("denied",)),)),)), None, True),
+    (None, AccessCompat("allow,deny", allow=("all",)), True),
+    (RequireGroup("any", (Require("ip", ("127.0.0.1",)),)), None, False),
+    (RequireGroup("any", (Require("all", ("granted",)), Require("env", ("robot",)))), None, False),
+    (RequireGroup("any", (Require("valid-user"),)), None, False),
+    (RequireGroup("any", (Require("all", ("granted",)),), methods=("POST",)), None, False),
+    (None, AccessCompat("allow,deny", allow=("10.0.0.0/8",)), False),
+    (None, AccessCompat(limited=(LimitedAccess(("POST",), deny=("all",)),)), False),
+])
+def test_rules_that_look_at_nothing_of_the_request_answer_every_request_alike(require, access, alike) -> None:
+    assert same_for_every_request(require, access) is alike

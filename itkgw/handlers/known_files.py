@@ -1,0 +1,137 @@
+"""Static files whose route depends on their URL alone, remembered by the process that
+served them, so the next request for one skips the routing and the walk.
+
+A keep-alive client asks again and again for the same stylesheets, scripts and
+images. Their route (vhost, sections, access rules, handler, headers) is worked
+out in full once; it is kept only when nothing but the URL went into it:
+
+- no RewriteRule, SetEnvIf, RequestHeader or env= Header condition applies
+  (they read the request), and the request got no variables;
+- the access rules answer every request alike (``Require all granted``);
+- no .htaccess file may be read on the way (AllowOverride None), and every
+  directory lets any symbolic link through (the kernel's open judges alike);
+- the URL names the file itself: no PATH_INFO, no DirectoryIndex, no UserDir.
+
+The file is opened and checked on every request: a file that is gone, or is
+no longer a regular file, sends the request down the full route again.
+Conditional requests, ranges and DEFLATE are judged per request, as ever.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import stat
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from itkgw.config.model import HeaderRule, Identity, ServerConfig, VHost
+from itkgw.config.modules.deflate import DeflateSettings
+from itkgw.config.modules.expires import ExpiresSettings
+from itkgw.config.modules.headers import RequestHeaderSettings
+from itkgw.config.modules.setenvif import SetEnvIfSettings
+from itkgw.handlers import expires, fcgid, static
+from itkgw.http.connection import HTTPConnection, Request
+from itkgw.http.deflate import DeflateRule, accepts_gzip
+from itkgw.request.dirconf import DirConfig, access_file_dirs, follows_any_link
+from itkgw.request.mime import MimeTypes
+from itkgw.request.routing import Plan
+from itkgw.rules.authz import same_for_every_request
+
+#: Routes a process keeps (a site's static files; past it, the oldest go).
+LIMIT = 1024
+
+
+@dataclass(frozen=True)
+class KnownFile:
+    """How a static file is answered, all but what the request itself asks."""
+
+    filename: str
+    identity: Identity
+    content_type: str | None
+    allow: str
+    encoding: str | None
+    header_rules: tuple[HeaderRule, ...]
+    default_charset: str
+    #: DEFLATE's content types here (None: every type); ``deflates`` False: no DEFLATE.
+    deflates: bool
+    deflated_types: frozenset[str] | None
+    deflate_settings: DeflateSettings
+    expiry: ExpiresSettings | None
+
+
+class KnownFiles:
+    """The remembered routes of one process, by vhost and URL path."""
+
+    def __init__(self, limit: int = LIMIT) -> None:
+        self.limit = limit
+        self.routes: dict[tuple[int, str], tuple[VHost, KnownFile]] = {}
+
+    def get(self, vhost: VHost, path: str) -> KnownFile | None:
+        hit = self.routes.get((id(vhost), path))
+        return hit[1] if hit is not None and hit[0] is vhost else None
+
+    def remember(self, vhost: VHost, path: str, known: KnownFile) -> None:
+        if len(self.routes) >= self.limit:
+            del self.routes[next(iter(self.routes))]
+        self.routes[(id(vhost), path)] = (vhost, known)
+
+
+def route_of(config: ServerConfig, request: Request, plan: Plan, dirconf: DirConfig, filename: str,
+             path_info: str, conn: HTTPConnection, content_type: str | None, allow: str,
+             encoding: str | None) -> KnownFile | None:
+    """The route just taken to serve ``filename`` as a static file (``dirconf`` its
+    settings, ``conn`` set up for its answer), when nothing but the URL went into it."""
+    vhost = plan.vhost
+    if (vhost is None or request.method not in ("GET", "HEAD") or path_info or plan.reqenv or plan.vary
+            or plan.forced_type or plan.forced_handler or plan.needs_login or plan.denied
+            or vhost is not plan.site or filename != plan.dirconf.fs_path):
+        return None
+    if (vhost.rewrite_engine or (dirconf.rewrite is not None and dirconf.rewrite.engine)
+            or vhost.modules.get(SetEnvIfSettings).conditions
+            or dirconf.modules.get(SetEnvIfSettings).conditions
+            or dirconf.modules.get(RequestHeaderSettings).request_headers
+            or any(rule.env for rule in dirconf.headers) or dirconf.user_expr or dirconf.group_expr):
+        return None
+    if not (same_for_every_request(dirconf.require, dirconf.access)
+            and same_for_every_request(plan.dirconf.require, plan.dirconf.access)):
+        return None
+    if access_file_dirs(config, vhost, os.path.dirname(filename) or "/") or not follows_any_link(vhost):
+        return None
+    rule = conn.deflate
+    expiry = dirconf.modules.get(ExpiresSettings)
+    return KnownFile(filename, plan.identity, content_type, allow, encoding, tuple(conn.header_rules),
+                     conn.default_charset, rule is not None, rule.types if rule is not None else None,
+                     rule.settings if rule is not None else DeflateSettings(),
+                     expiry if expiry.active else None)
+
+
+def serve_known(conn: HTTPConnection, request: Request, known: KnownFile, mime: MimeTypes) -> bool:
+    """Answer ``request`` with the file ``known`` remembers; False, with nothing sent, when
+    the file is not there as it was (the full route then answers)."""
+    try:
+        fd = os.open(known.filename, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            return False
+        fcgid.release_held()  # a kept FastCGI process is not held through other work
+        conn.header_rules = list(known.header_rules)
+        conn.default_charset = known.default_charset
+        if known.deflates:
+            accepted = accepts_gzip(request.header("accept-encoding"))
+            conn.deflate = DeflateRule(known.deflated_types, known.deflate_settings, accepted)
+        if known.expiry is not None:
+            conn.success_headers = _expiry(known.expiry, st.st_mtime, request.received)
+        conn.discard_body()
+        static.serve_file(conn, known.filename, st, fd, mime, known.content_type, known.allow, known.encoding)
+        return True
+    finally:
+        os.close(fd)
+
+
+def _expiry(settings: ExpiresSettings, mtime: float,
+            received: float) -> Callable[[list[tuple[str, str]]], list[tuple[str, str]]]:
+    return functools.partial(expires.add_expiry, settings=settings, mtime=mtime, request_time=received)

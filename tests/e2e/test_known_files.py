@@ -1,0 +1,123 @@
+"""A static file's route, remembered by the process that served it: the answers on a
+keep-alive connection stay what the full route would give, request after request,
+when the file changes or the request asks something else."""
+
+from __future__ import annotations
+
+import http.client
+from typing import Any
+
+from tests.e2e.conftest import Put
+from tests.e2e.itkgw_proc import Itkgw, vhost_for
+from tests.sites import ALICE, Site
+
+
+def serve(itkgw_factory, site: Site, **vhost: Any) -> Itkgw:
+    return itkgw_factory([vhost_for(site, "alice.test", **vhost)])
+
+
+class Connection:
+    """One keep-alive connection to the server, asked again and again."""
+
+    def __init__(self, server: Itkgw) -> None:
+        self.connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+
+    def get(self, path: str, method: str = "GET", **headers: str) -> tuple[int, dict[str, str], bytes]:
+        self.connection.request(method, path, headers={"Host": "alice.test", **headers})
+        response = self.connection.getresponse()
+        body = response.read()
+        assert not response.will_close, "the connection stays open between these requests"
+        return response.status, dict(response.getheaders()), body
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+def test_a_file_changed_removed_or_made_a_directory_is_seen_at_once(itkgw_factory, docroots,
+                                                                   put: Put) -> None:
+    alice = docroots[ALICE]
+    page = put(alice, "page.html", "first")
+    server = serve(itkgw_factory, alice)
+    connection = Connection(server)
+    try:
+        assert connection.get("/page.html")[2] == b"first"
+        assert connection.get("/page.html")[2] == b"first"
+        page.write_text("second, longer")
+        status, headers, body = connection.get("/page.html")
+        assert (status, body, headers["Content-Length"]) == (200, b"second, longer", "14")
+        page.unlink()
+        assert connection.get("/page.html")[0] == 404
+        page.mkdir()
+        status, headers, _ = connection.get("/page.html")
+        assert status == 301 and headers["Location"].endswith("/page.html/")
+    finally:
+        connection.close()
+        if page.is_dir():
+            page.rmdir()
+            page.touch()  # for put's own clean-up
+
+
+def test_conditional_ranged_and_head_requests_are_answered_each_on_their_own(itkgw_factory, docroots,
+                                                                            put: Put) -> None:
+    alice = docroots[ALICE]
+    put(alice, "abc.txt", "abcdefghij")
+    server = serve(itkgw_factory, alice)
+    connection = Connection(server)
+    try:
+        status, headers, body = connection.get("/abc.txt")
+        assert (status, body) == (200, b"abcdefghij")
+        assert connection.get("/abc.txt", **{"If-None-Match": headers["ETag"]})[0] == 304
+        status, headers, body = connection.get("/abc.txt", Range="bytes=2-4")
+        assert (status, body, headers["Content-Range"]) == (206, b"cde", "bytes 2-4/10")
+        status, headers, body = connection.get("/abc.txt", method="HEAD")
+        assert (status, body, headers["Content-Length"]) == (200, b"", "10")
+        assert connection.get("/abc.txt")[2] == b"abcdefghij"
+    finally:
+        connection.close()
+
+
+def test_a_route_that_reads_the_request_is_worked_out_for_each_request(itkgw_factory, docroots,
+                                                                       put: Put) -> None:
+    """SetEnvIf on the User-Agent decides a Header rule: the first answer must not stand
+    for the next request, which has another User-Agent."""
+    alice = docroots[ALICE]
+    put(alice, "style.css", "body {}")
+    server = serve(itkgw_factory, alice, headers=[["set", "X-Robot", "yes", "env=robot"]],
+                   set_env_if=[{"attribute": "User-Agent", "pattern": "^crawler", "env": ["robot"]}])
+    connection = Connection(server)
+    try:
+        assert "X-Robot" not in connection.get("/style.css", **{"User-Agent": "browser"})[1]
+        assert "X-Robot" not in connection.get("/style.css", **{"User-Agent": "browser"})[1]
+        assert connection.get("/style.css", **{"User-Agent": "crawler/1.0"})[1]["X-Robot"] == "yes"
+    finally:
+        connection.close()
+
+
+def test_an_htaccess_file_written_between_requests_counts_where_overrides_are_allowed(
+        itkgw_factory, docroots, put: Put) -> None:
+    alice = docroots[ALICE]
+    put(alice, "open/file.txt", "open")
+    server = serve(itkgw_factory, alice, directory=[{"path": str(alice.htdocs), "allow_override": ["All"]}])
+    connection = Connection(server)
+    try:
+        assert connection.get("/open/file.txt")[2] == b"open"
+        assert connection.get("/open/file.txt")[2] == b"open"
+        put(alice, "open/.htaccess", "Require all denied\n")
+        assert connection.get("/open/file.txt")[0] == 403
+    finally:
+        connection.close()
+
+
+def test_header_and_expiry_rules_of_the_file_reach_every_answer(itkgw_factory, docroots, put: Put) -> None:
+    alice = docroots[ALICE]
+    put(alice, "logo.txt", "logo")
+    server = serve(itkgw_factory, alice, headers=[["set", "X-Site", "alice"]], expires_active=True,
+                   expires_default="access plus 1 hour")
+    connection = Connection(server)
+    try:
+        for _ in range(3):
+            status, headers, _ = connection.get("/logo.txt")
+            assert status == 200 and headers["X-Site"] == "alice"
+            assert headers["Cache-Control"] == "max-age=3600" and "Expires" in headers
+    finally:
+        connection.close()
