@@ -451,7 +451,9 @@ def _access_along(config: ServerConfig, plan: Plan, directory: str, first: bool)
     access = plan.access_read.get(directory)
     if access is None:
         try:
-            access = plan.access_read[directory] = access_files.sections_along(config, plan.vhost, directory)
+            seen = plan.access_seen[directory] = []
+            access = plan.access_read[directory] = access_files.sections_along(config, plan.vhost, directory,
+                                                                               seen)
         except OSError as exc:
             folder = os.path.dirname(exc.filename or directory)
             raise _denied(exc, first, f"{exc.filename} pcfg_openfile: unable to check htaccess file, ensure "
@@ -686,7 +688,7 @@ def _serve_target(conn: HTTPConnection, request: Request, plan: Plan, config: Se
     else:
         content_type = plan.forced_type or dirconf.content_type_for(target.filename)
         allow, encoding = _allow(dirconf), dirconf.encoding_for(target.filename)
-        known = known_files.route_of(config, request, plan, dirconf, target.filename, target.path_info, conn,
+        known = known_files.route_of(request, plan, dirconf, target.filename, target.path_info, conn,
                                      content_type, allow, encoding)  # before DEFLATE is settled
         _serve_static(conn, target, walked, mime, first, content_type, allow, encoding)
         return known

@@ -8,12 +8,13 @@ out in full once; it is kept only when nothing but the URL went into it:
 - no RewriteRule, SetEnvIf, RequestHeader or env= Header condition applies
   (they read the request), and the request got no variables;
 - the access rules answer every request alike (``Require all granted``);
-- no .htaccess file may be read on the way (AllowOverride None), and every
-  directory lets any symbolic link through (the kernel's open judges alike);
+- every directory lets any symbolic link through, .htaccess files included (the
+  kernel's open then judges alike);
 - the URL names the file itself: no PATH_INFO, no DirectoryIndex, no UserDir.
 
-The file is opened and checked on every request: a file that is gone, or is
-no longer a regular file, sends the request down the full route again.
+The file is opened and checked on every request, and the .htaccess files on the
+way are looked at again: a file that is gone or no longer a regular file, an
+.htaccess file changed, gone or new, sends the request down the full route.
 Conditional requests, ranges and DEFLATE are judged per request, as ever.
 """
 
@@ -25,7 +26,7 @@ import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from itkgw.config.model import HeaderRule, Identity, ServerConfig, VHost
+from itkgw.config.model import HeaderRule, Identity, VHost
 from itkgw.config.modules.deflate import DeflateSettings
 from itkgw.config.modules.expires import ExpiresSettings
 from itkgw.config.modules.headers import RequestHeaderSettings
@@ -33,7 +34,9 @@ from itkgw.config.modules.setenvif import SetEnvIfSettings
 from itkgw.handlers import expires, fcgid, static
 from itkgw.http.connection import HTTPConnection, Request
 from itkgw.http.deflate import DeflateRule, accepts_gzip
-from itkgw.request.dirconf import DirConfig, access_file_dirs, follows_any_link
+from itkgw.request import access_files
+from itkgw.request.access_files import Stamp
+from itkgw.request.dirconf import DirConfig, apply_options, follows_any_link
 from itkgw.request.mime import MimeTypes
 from itkgw.request.routing import Plan
 from itkgw.rules.authz import same_for_every_request
@@ -58,6 +61,8 @@ class KnownFile:
     deflated_types: frozenset[str] | None
     deflate_settings: DeflateSettings
     expiry: ExpiresSettings | None
+    #: The .htaccess paths the route was worked out with, and what they held (access_files).
+    access_seen: tuple[tuple[str, Stamp | None], ...] = ()
 
 
 class KnownFiles:
@@ -77,7 +82,7 @@ class KnownFiles:
         self.routes[(id(vhost), path)] = (vhost, known)
 
 
-def route_of(config: ServerConfig, request: Request, plan: Plan, dirconf: DirConfig, filename: str,
+def route_of(request: Request, plan: Plan, dirconf: DirConfig, filename: str,
              path_info: str, conn: HTTPConnection, content_type: str | None, allow: str,
              encoding: str | None) -> KnownFile | None:
     """The route just taken to serve ``filename`` as a static file (``dirconf`` its
@@ -96,19 +101,33 @@ def route_of(config: ServerConfig, request: Request, plan: Plan, dirconf: DirCon
     if not (same_for_every_request(dirconf.require, dirconf.access)
             and same_for_every_request(plan.dirconf.require, plan.dirconf.access)):
         return None
-    if access_file_dirs(config, vhost, os.path.dirname(filename) or "/") or not follows_any_link(vhost):
+    directory = os.path.dirname(filename) or "/"
+    access, seen = plan.access_read.get(directory), plan.access_seen.get(directory)
+    if access is None or seen is None or not follows_any_link(vhost) or not all(
+            _keeps_following(section.options) for section in access if section.options is not None):
         return None
     rule = conn.deflate
     expiry = dirconf.modules.get(ExpiresSettings)
     return KnownFile(filename, plan.identity, content_type, allow, encoding, tuple(conn.header_rules),
                      conn.default_charset, rule is not None, rule.types if rule is not None else None,
                      rule.settings if rule is not None else DeflateSettings(),
-                     expiry if expiry.active else None)
+                     expiry if expiry.active else None, tuple(seen))
+
+
+def _keeps_following(options: tuple[str, ...]) -> bool:
+    """Whether an .htaccess file's Options line leaves any symbolic link followed."""
+    kept = apply_options(_FOLLOW, options)
+    return "FollowSymLinks" in kept and "SymLinksIfOwnerMatch" not in kept
+
+
+_FOLLOW = frozenset({"FollowSymLinks"})
 
 
 def serve_known(conn: HTTPConnection, request: Request, known: KnownFile, mime: MimeTypes) -> bool:
     """Answer ``request`` with the file ``known`` remembers; False, with nothing sent, when
     the file is not there as it was (the full route then answers)."""
+    if known.access_seen and not access_files.unchanged(known.access_seen):
+        return False
     try:
         fd = os.open(known.filename, os.O_RDONLY | os.O_CLOEXEC)
     except OSError:

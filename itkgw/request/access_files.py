@@ -25,33 +25,54 @@ log = logging.getLogger("itkgw.core")
 #: broken .htaccess file.
 _ALERT = 55
 
-#: (path, what AllowOverride grants there) -> ((device, inode, size, mtime), the file as read).
-_read: dict[tuple[str, Overrides], tuple[tuple[int, int, int, int], AccessFile]] = {}
+#: A file as it was read: its device, inode, size and mtime.
+Stamp = tuple[int, int, int, int]
+#: Each path a look for access files tried, with the stamp of what it found (None: no file).
+Seen = list[tuple[str, Stamp | None]]
+
+#: (path, what AllowOverride grants there) -> (its stamp, the file as read).
+_read: dict[tuple[str, Overrides], tuple[Stamp, AccessFile]] = {}
 _READ_LIMIT = 256
 
 
-def sections_along(config: ServerConfig, vhost: VHost, directory: str) -> tuple[DirSection, ...]:
+def sections_along(config: ServerConfig, vhost: VHost, directory: str,
+                   seen: Seen | None = None) -> tuple[DirSection, ...]:
     """The sections of the .htaccess files from / down to ``directory``, in the directory
-    walk's order. Raises HTTPError(500) naming the file for one httpd would refuse, and
-    OSError when one exists but cannot be read."""
+    walk's order; each path tried goes into ``seen`` with what was found there. Raises
+    HTTPError(500) naming the file for one httpd would refuse, and OSError when one exists
+    but cannot be read."""
     found: list[DirSection] = []
     for current, overrides in access_file_dirs(config, vhost, directory):
         for name in vhost.access_file_name:
-            access_file = _access_file(os.path.join(current, name), overrides, config.compat)
-            if access_file is not None:
-                found.extend(access_file.sections)
+            path = os.path.join(current, name)
+            stamp = _stamp(path)
+            if seen is not None:
+                seen.append((path, stamp))
+            if stamp is not None:
+                found.extend(_access_file(path, stamp, overrides, config.compat).sections)
                 break  # httpd reads the first AccessFileName that exists
     return tuple(found)
 
 
-def _access_file(path: str, overrides: Overrides, compat: str) -> AccessFile | None:
+def unchanged(seen: Seen | tuple[tuple[str, Stamp | None], ...]) -> bool:
+    """Whether every path of ``seen`` still holds what it held (no file changed, went or came)."""
+    try:
+        return all(_stamp(path) == stamp for path, stamp in seen)
+    except OSError:
+        return False
+
+
+def _stamp(path: str) -> Stamp | None:
     try:
         st = os.stat(path)
     except OSError as exc:
         if exc.errno in (errno.ENOENT, errno.ENOTDIR):
             return None
         raise
-    stamp = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def _access_file(path: str, stamp: Stamp, overrides: Overrides, compat: str) -> AccessFile:
     kept = _read.get((path, overrides))
     if kept is not None and kept[0] == stamp:
         parsed = kept[1]

@@ -79,6 +79,9 @@ class Plan:
     #: The sections of the .htaccess files read for this request, by the directory read down
     #: to: the mapped path, the file and its index each need them, each read once.
     access_read: dict[str, tuple[DirSection, ...]] = field(default_factory=dict)
+    #: The paths each of those reads tried, with what was there (access_files.Seen): a route
+    #: kept by its URL (known_files) holds while they stay so.
+    access_seen: dict[str, list[tuple[str, tuple[int, int, int, int] | None]]] = field(default_factory=dict)
     #: A RewriteRule with END applied: no rules run again, through internal redirects too.
     rewrite_ended: bool = False
     #: The handler a RewriteRule's H= forces on the request.

@@ -93,16 +93,24 @@ def test_a_route_that_reads_the_request_is_worked_out_for_each_request(itkgw_fac
         connection.close()
 
 
-def test_an_htaccess_file_written_between_requests_counts_where_overrides_are_allowed(
+def test_an_htaccess_file_changed_removed_or_written_between_requests_counts_at_once(
         itkgw_factory, docroots, put: Put) -> None:
     alice = docroots[ALICE]
     put(alice, "open/file.txt", "open")
+    access = put(alice, "open/.htaccess", "Options -Indexes\nAddType text/x-first .txt\n")
     server = serve(itkgw_factory, alice, directory=[{"path": str(alice.htdocs), "allow_override": ["All"]}])
     connection = Connection(server)
     try:
-        assert connection.get("/open/file.txt")[2] == b"open"
-        assert connection.get("/open/file.txt")[2] == b"open"
-        put(alice, "open/.htaccess", "Require all denied\n")
+        for _ in range(2):
+            status, headers, body = connection.get("/open/file.txt")
+            assert (status, body, headers["Content-Type"]) == (200, b"open", "text/x-first")
+        access.write_text("Options -Indexes\nAddType text/x-second-type .txt\n")
+        assert connection.get("/open/file.txt")[1]["Content-Type"] == "text/x-second-type"
+        access.unlink()
+        assert connection.get("/open/file.txt")[1]["Content-Type"] == "text/plain"
+        assert connection.get("/open/file.txt")[1]["Content-Type"] == "text/plain"
+        access.write_text("Require all denied\n")
+        access.chmod(0o644)
         assert connection.get("/open/file.txt")[0] == 403
     finally:
         connection.close()
@@ -121,3 +129,23 @@ def test_header_and_expiry_rules_of_the_file_reach_every_answer(itkgw_factory, d
             assert headers["Cache-Control"] == "max-age=3600" and "Expires" in headers
     finally:
         connection.close()
+
+
+def test_a_symbolic_link_is_refused_once_an_htaccess_stops_following_links(itkgw_factory, docroots,
+                                                                          put: Put) -> None:
+    alice = docroots[ALICE]
+    put(alice, "links/target.txt", "target")
+    link = alice.htdocs / "links" / "link.txt"
+    link.symlink_to("target.txt")
+    server = serve(itkgw_factory, alice, directory=[{"path": str(alice.htdocs), "allow_override": ["All"]}])
+    connection = Connection(server)
+    try:
+        assert connection.get("/links/link.txt")[2] == b"target"
+        assert connection.get("/links/link.txt")[2] == b"target"
+        put(alice, "links/.htaccess", "Options -FollowSymLinks\n")
+        assert connection.get("/links/link.txt")[0] == 403
+        assert connection.get("/links/link.txt")[0] == 403
+        assert connection.get("/links/target.txt")[2] == b"target"
+    finally:
+        connection.close()
+        link.unlink()
