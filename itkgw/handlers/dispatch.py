@@ -660,9 +660,12 @@ def _serve_target(conn: HTTPConnection, request: Request, plan: Plan, config: Se
     if not (persistent_php or kind == "fcgid"):
         fcgid.release_held()  # a kept FastCGI process is not held through other work
     if persistent_php:
+        known = known_files.route_of(request, plan, dirconf, target.filename, target.path_info, conn,
+                                     script=True)
         env = _script_environ(request, plan, config, dirconf, target.script_name, target.filename,
                               target.path_info, dirconf.base_dir, php=True)
         _to_fcgid(conn, request, plan, config, dirconf, target, env, backends, php=True)
+        return known
     elif kind == "php":
         phpcgi.run_php(conn, request, vhost, config, target.filename, target.script_name,
                        target.path_info, dirconf.base_dir, _cgi_log, settings=dirconf.php,
@@ -693,6 +696,28 @@ def _serve_target(conn: HTTPConnection, request: Request, plan: Plan, config: Se
         _serve_static(conn, target, walked, mime, first, content_type, allow, encoding)
         return known
     return None
+
+
+def serve_known(conn: HTTPConnection, request: Request, known: KnownFile, config: ServerConfig,
+                mime: MimeTypes, backends: str) -> bool:
+    """Answer ``request`` by the route ``known`` remembers (known_files); False, with nothing
+    sent, when its file is not there as it was."""
+    if known.script is None:
+        return known_files.serve_file(conn, request, known, mime)
+    st = known_files.script_there(known)
+    if st is None:
+        return False
+    script = known.script
+    plan = Plan(script.url_path, script.dirconf, known.identity, vhost=script.vhost, site=script.vhost,
+                site_path=script.url_path)
+    known_files.set_response_rules(conn, request, known, st.st_mtime)
+    if script.dirconf.limit_request_body is not None:
+        conn.limits.body = script.dirconf.limit_request_body
+    target = Script(known.filename, request.path, "")
+    env = _script_environ(request, plan, config, script.dirconf, target.script_name, target.filename, "",
+                          script.dirconf.base_dir, php=True)
+    _to_fcgid(conn, request, plan, config, script.dirconf, target, env, backends, php=True)
+    return True
 
 
 def script_env(plan: Plan, dirconf: DirConfig) -> dict[str, str]:

@@ -1,9 +1,10 @@
-"""Static files whose route depends on their URL alone, remembered by the process that
-served them, so the next request for one skips the routing and the walk.
+"""Static files and PHP scripts whose route depends on their URL alone, remembered by
+the process that served them, so the next request for one skips the routing and the walk.
 
 A keep-alive client asks again and again for the same stylesheets, scripts and
-images. Their route (vhost, sections, access rules, handler, headers) is worked
-out in full once; it is kept only when nothing but the URL went into it:
+images, and for the same PHP pages. Their route (vhost, sections, access rules,
+handler, headers) is worked out in full once; it is kept only when nothing but
+the URL went into it:
 
 - no RewriteRule, SetEnvIf, RequestHeader or env= Header condition applies
   (they read the request), and the request got no variables;
@@ -12,10 +13,11 @@ out in full once; it is kept only when nothing but the URL went into it:
   kernel's open then judges alike);
 - the URL names the file itself: no PATH_INFO, no DirectoryIndex, no UserDir.
 
-The file is opened and checked on every request, and the .htaccess files on the
-way are looked at again: a file that is gone or no longer a regular file, an
-.htaccess file changed, gone or new, sends the request down the full route.
-Conditional requests, ranges and DEFLATE are judged per request, as ever.
+The file is looked at on every request, and the .htaccess files on the way
+too: a file that is gone or no longer a regular file, an .htaccess file
+changed, gone or new, sends the request down the full route. Conditional
+requests, ranges and DEFLATE are judged per request, as ever; a script gets
+its CGI environment and its body per request, from its remembered settings.
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ from __future__ import annotations
 import functools
 import os
 import stat
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from itkgw.config.model import HeaderRule, Identity, VHost
@@ -46,8 +47,17 @@ LIMIT = 1024
 
 
 @dataclass(frozen=True)
+class KnownScript:
+    """A PHP script's settings as its route merged them, for its handler."""
+
+    vhost: VHost
+    url_path: str
+    dirconf: DirConfig
+
+
+@dataclass(frozen=True)
 class KnownFile:
-    """How a static file is answered, all but what the request itself asks."""
+    """How a file is answered, all but what the request itself asks."""
 
     filename: str
     identity: Identity
@@ -63,6 +73,19 @@ class KnownFile:
     expiry: ExpiresSettings | None
     #: The .htaccess paths the route was worked out with, and what they held (access_files).
     access_seen: tuple[tuple[str, Stamp | None], ...] = ()
+    #: A PHP script's (None: a static file).
+    script: KnownScript | None = None
+
+    def takes(self, request: Request) -> bool:
+        """Whether the route answers this request's method as the full route would."""
+        if self.script is not None:
+            return request.method in SCRIPT_METHODS
+        return request.method in STATIC_METHODS and not request.has_body
+
+
+#: The methods a remembered route answers: those the full route answers alike.
+STATIC_METHODS = ("GET", "HEAD")
+SCRIPT_METHODS = ("GET", "HEAD", "POST")
 
 
 class KnownFiles:
@@ -82,13 +105,15 @@ class KnownFiles:
         self.routes[(id(vhost), path)] = (vhost, known)
 
 
-def route_of(request: Request, plan: Plan, dirconf: DirConfig, filename: str,
-             path_info: str, conn: HTTPConnection, content_type: str | None, allow: str,
-             encoding: str | None) -> KnownFile | None:
-    """The route just taken to serve ``filename`` as a static file (``dirconf`` its
-    settings, ``conn`` set up for its answer), when nothing but the URL went into it."""
+def route_of(request: Request, plan: Plan, dirconf: DirConfig, filename: str, path_info: str,
+             conn: HTTPConnection, content_type: str | None = None, allow: str = "",
+             encoding: str | None = None, script: bool = False) -> KnownFile | None:
+    """The route just taken to serve ``filename`` as a static file (``script``: to PHP;
+    ``dirconf`` its settings, ``conn`` set up for its answer), when nothing but the URL
+    went into it."""
     vhost = plan.vhost
-    if (vhost is None or request.method not in ("GET", "HEAD") or path_info or plan.reqenv or plan.vary
+    methods = SCRIPT_METHODS if script else STATIC_METHODS
+    if (vhost is None or request.method not in methods or path_info or plan.reqenv or plan.vary
             or plan.forced_type or plan.forced_handler or plan.needs_login or plan.denied
             or vhost is not plan.site or filename != plan.dirconf.fs_path):
         return None
@@ -111,7 +136,8 @@ def route_of(request: Request, plan: Plan, dirconf: DirConfig, filename: str,
     return KnownFile(filename, plan.identity, content_type, allow, encoding, tuple(conn.header_rules),
                      conn.default_charset, rule is not None, rule.types if rule is not None else None,
                      rule.settings if rule is not None else DeflateSettings(),
-                     expiry if expiry.active else None, tuple(seen))
+                     expiry if expiry.active else None, tuple(seen),
+                     KnownScript(vhost, plan.url_path, dirconf) if script else None)
 
 
 def _keeps_following(options: tuple[str, ...]) -> bool:
@@ -123,9 +149,9 @@ def _keeps_following(options: tuple[str, ...]) -> bool:
 _FOLLOW = frozenset({"FollowSymLinks"})
 
 
-def serve_known(conn: HTTPConnection, request: Request, known: KnownFile, mime: MimeTypes) -> bool:
-    """Answer ``request`` with the file ``known`` remembers; False, with nothing sent, when
-    the file is not there as it was (the full route then answers)."""
+def serve_file(conn: HTTPConnection, request: Request, known: KnownFile, mime: MimeTypes) -> bool:
+    """Answer ``request`` with the static file ``known`` remembers; False, with nothing
+    sent, when it is not there as it was (the full route then answers)."""
     if known.access_seen and not access_files.unchanged(known.access_seen):
         return False
     try:
@@ -137,13 +163,7 @@ def serve_known(conn: HTTPConnection, request: Request, known: KnownFile, mime: 
         if not stat.S_ISREG(st.st_mode):
             return False
         fcgid.release_held()  # a kept FastCGI process is not held through other work
-        conn.header_rules = list(known.header_rules)
-        conn.default_charset = known.default_charset
-        if known.deflates:
-            accepted = accepts_gzip(request.header("accept-encoding"))
-            conn.deflate = DeflateRule(known.deflated_types, known.deflate_settings, accepted)
-        if known.expiry is not None:
-            conn.success_headers = _expiry(known.expiry, st.st_mtime, request.received)
+        set_response_rules(conn, request, known, st.st_mtime)
         conn.discard_body()
         static.serve_file(conn, known.filename, st, fd, mime, known.content_type, known.allow, known.encoding)
         return True
@@ -151,6 +171,25 @@ def serve_known(conn: HTTPConnection, request: Request, known: KnownFile, mime: 
         os.close(fd)
 
 
-def _expiry(settings: ExpiresSettings, mtime: float,
-            received: float) -> Callable[[list[tuple[str, str]]], list[tuple[str, str]]]:
-    return functools.partial(expires.add_expiry, settings=settings, mtime=mtime, request_time=received)
+def script_there(known: KnownFile) -> os.stat_result | None:
+    """The stat of the script ``known`` remembers, while it and the .htaccess files on its
+    way are as they were; else None."""
+    if known.access_seen and not access_files.unchanged(known.access_seen):
+        return None
+    try:
+        st = os.stat(known.filename)
+    except OSError:
+        return None
+    return st if stat.S_ISREG(st.st_mode) else None
+
+
+def set_response_rules(conn: HTTPConnection, request: Request, known: KnownFile, mtime: float) -> None:
+    """The Header, AddDefaultCharset, DEFLATE and mod_expires rules of the route, for this request."""
+    conn.header_rules = list(known.header_rules)
+    conn.default_charset = known.default_charset
+    if known.deflates:
+        accepted = accepts_gzip(request.header("accept-encoding"))
+        conn.deflate = DeflateRule(known.deflated_types, known.deflate_settings, accepted)
+    if known.expiry is not None:
+        conn.success_headers = functools.partial(expires.add_expiry, settings=known.expiry, mtime=mtime,
+                                                 request_time=request.received)

@@ -29,7 +29,7 @@ from itkgw.config.modules.core import RequestSettings
 from itkgw.config.modules.pool import PoolSettings
 from itkgw.config.modules.reqtimeout import ReqTimeoutSettings, StageTimeout, stage_limits
 from itkgw.errors import CloseConnection, ExitCode, HTTPError, InternalRedirect
-from itkgw.handlers import dispatch, fcgid, known_files
+from itkgw.handlers import dispatch, fcgid
 from itkgw.handlers.known_files import KnownFiles
 from itkgw.http.connection import (
     NO_ADMIN,
@@ -315,15 +315,16 @@ class ConnectionChild:
         return True
 
     def _served_as_known(self, vhost: VHost, request: Request) -> bool:
-        """Answer a GET or HEAD for a static file this process served before by the route
-        it took then (known_files); False when it has none, or the file changed."""
-        if self.identity is None or request.method not in ("GET", "HEAD") or request.has_body:
+        """Answer a request for a static file or a PHP script this process served before by
+        the route it took then (known_files); False when it has none, or the file changed."""
+        if self.identity is None:
             return False
         known = self.ctx.known_files.get(vhost, request.path)
-        if known is None or known.identity != self.identity:
+        if known is None or known.identity != self.identity or not known.takes(request):
             return False
         self._check_vhost_limit(vhost, request)
-        return known_files.serve_known(self.conn, request, known, self.ctx.mime)
+        return dispatch.serve_known(self.conn, request, known, self.ctx.config, self.ctx.mime,
+                                    self.ctx.backends)
 
     def _redirected(self, vhost: VHost, request: Request, before: Plan,
                     redirect: InternalRedirect) -> tuple[Request, Plan]:
