@@ -104,6 +104,13 @@ class Limits:
     header_stage: StageTimeout | None = None
     body_stage: StageTimeout | None = None
 
+    def copy(self) -> Limits:
+        """A connection's own copy, which its requests may change (a shallow one, made
+        without copy.copy's generic protocol: one is made per connection)."""
+        twin = object.__new__(Limits)
+        twin.__dict__.update(self.__dict__)
+        return twin
+
 
 @dataclass
 class Request:

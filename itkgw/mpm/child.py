@@ -107,12 +107,21 @@ class ServingContext:
     _read_stages: dict[int, dict[str, StageTimeout | None]] = field(default_factory=dict)
     #: vhost_rules' answers, kept as read_stages' are.
     _vhost_rules: dict[int, VHostRules] = field(default_factory=dict)
+    #: connection_limits' answers, by the local address; each connection gets its own copy.
+    _connection_limits: dict[tuple[str, int], Limits] = field(default_factory=dict)
     #: The static files this process has served, by their route (each process keeps its own).
     known_files: KnownFiles = field(default_factory=KnownFiles)
 
     def connection_limits(self, local_ip: str, local_port: int) -> Limits:
         """A new connection's limits: its address's default vhost's (httpd's base server),
         over the server's. Its heads are read under them, the Host header being unknown."""
+        address = (local_ip, local_port)
+        limits = self._connection_limits.get(address)
+        if limits is None:
+            limits = self._connection_limits[address] = self._address_limits(local_ip, local_port)
+        return limits.copy()
+
+    def _address_limits(self, local_ip: str, local_port: int) -> Limits:
         candidates = self.vhosts.candidates(local_ip, local_port)
         base = candidates[0] if candidates else None
         c, own = self.config, self.request_settings(base)

@@ -60,14 +60,12 @@ class Front(Worker):
         return sock
 
     def _serve(self, sock: socket.socket, signals: SignalQueue) -> None:
-        self.slot.vhost = ""
-        self.slot.request = ""
         self.slot.connections += 1
         try:
             ConnectionChild(self.ctx, self.slot_index, sock, handover=self._pass).run()
         except Exception:  # noqa: BLE001 - one connection's failure must not end the front
             log.exception("front: serving a connection failed")
-        self.slot.vhost = ""
+            self.slot.vhost = ""
         self.slot.request = ""
         self.slot.state = SlotState.GRACEFUL if self.graceful else SlotState.READY
 

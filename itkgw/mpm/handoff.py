@@ -18,6 +18,7 @@ import json
 import mmap
 import socket
 from dataclasses import dataclass
+from typing import Any
 
 from itkgw.config.model import Identity
 
@@ -69,13 +70,51 @@ def enlarge_buffers(sock: socket.socket) -> None:
 
 def send(sock: socket.socket, handoff: Handoff) -> None:
     """Send ``handoff`` (the caller still owns its descriptor and closes it after)."""
-    identity = handoff.identity
-    meta = json.dumps({"uid": identity.uid, "gid": identity.gid, "user": identity.user,
-                       "group": identity.group, "nice": handoff.nice}).encode() + b"\n"
+    meta = _description(handoff.identity, handoff.nice)
     if len(meta) + len(handoff.data) > MAX_MESSAGE:
         raise HandoffError(f"{len(handoff.data)} bytes read from the client: more than a message holds")
     fds = array.array("i", [handoff.fd])
     sock.sendmsg([meta, handoff.data], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)])
+
+
+#: Description lines by what they describe, and back: a process passes connections for a
+#: few identities over and over, each line is made and read once. Bounded, as a message's
+#: sender may be broken and send lines without end.
+_LINES: dict[tuple[Identity, int | None], bytes] = {}
+_READ: dict[bytes, tuple[Identity, int | None]] = {}
+_REMEMBERED_LINES = 1024
+
+
+def _description(identity: Identity, nice: int | None) -> bytes:
+    line = _LINES.get((identity, nice))
+    if line is None:
+        line = json.dumps({"uid": identity.uid, "gid": identity.gid, "user": identity.user,
+                           "group": identity.group, "nice": nice}).encode() + b"\n"
+        _remember(_LINES, (identity, nice), line)
+    return line
+
+
+def _described(line: bytes) -> tuple[Identity, int | None]:
+    """The identity and NiceValue a description line names; HandoffError if it is malformed."""
+    known = _READ.get(line)
+    if known is not None:
+        return known
+    try:
+        meta = json.loads(line)
+        identity = Identity(str(meta["user"]), str(meta["group"]), int(meta["uid"]), int(meta["gid"]))
+        nice = meta["nice"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise HandoffError(f"a malformed description line: {exc}") from None
+    if nice is not None and not isinstance(nice, int):
+        raise HandoffError(f"a NiceValue that is not a number: {nice!r}")
+    _remember(_READ, line, (identity, nice))
+    return identity, nice
+
+
+def _remember(memo: dict[Any, Any], key: object, value: object) -> None:
+    if len(memo) >= _REMEMBERED_LINES:
+        memo.clear()
+    memo[key] = value
 
 
 #: This process's receive buffer, made on first use: a message is read into it, not into a
@@ -106,14 +145,7 @@ def receive(sock: socket.socket) -> Handoff | None:
         line, newline, rest = data.partition(b"\n")
         if not newline:
             raise HandoffError("a message without its description line")
-        try:
-            meta = json.loads(line)
-            identity = Identity(str(meta["user"]), str(meta["group"]), int(meta["uid"]), int(meta["gid"]))
-            nice = meta["nice"]
-        except (ValueError, KeyError, TypeError) as exc:
-            raise HandoffError(f"a malformed description line: {exc}") from None
-        if nice is not None and not isinstance(nice, int):
-            raise HandoffError(f"a NiceValue that is not a number: {nice!r}")
+        identity, nice = _described(line)
     except HandoffError:
         for fd in fds:
             close_descriptor(fd)

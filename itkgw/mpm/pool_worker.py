@@ -122,7 +122,6 @@ class PoolWorker:
             sock.close()
             return
         sock.setblocking(True)
-        self.slot.state = SlotState.BUSY_READ
         try:
             ConnectionChild(self.ctx, self.slot_index, sock, identity=self.identity,
                             handover=self._hand_back, pending=handoff.data, keep_backend=True).run()

@@ -66,6 +66,26 @@ def test_a_malformed_message_is_refused_and_its_descriptor_closed(meta: bytes) -
         assert _descriptors_of(passed) == 1
 
 
+def test_identities_passed_over_and_over_arrive_each_as_sent() -> None:
+    """Description lines are made and read once per identity: more identities than are
+    remembered still each arrive as themselves, and a bad line after them is still refused."""
+    ours, theirs = handoff.pair()
+    identities = [Identity(f"user{n}", f"group{n}", 10000 + n, 20000 + n) for n in range(1500)]
+    with tempfile.TemporaryFile() as passed, ours, theirs:
+        for round_ in range(2):
+            for n, identity in enumerate(identities):
+                nice = None if n % 3 else n % 20
+                handoff.send(ours, Handoff(identity, nice, passed.fileno(), b"GET / HTTP/1.1\r\n\r\n"))
+                received = handoff.receive(theirs)
+                assert received is not None
+                os.close(received.fd)
+                assert (received.identity, received.nice, round_) == (identity, nice, round_)
+        ours.sendmsg([b'{"uid": 1, "gid": 1, "user": "a", "group": "a", "nice": "high"}\n'],
+                     [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [passed.fileno()]))])
+        with pytest.raises(HandoffError, match="NiceValue"):
+            handoff.receive(theirs)
+
+
 def test_a_message_without_a_descriptor_is_refused() -> None:
     ours, theirs = handoff.pair()
     with ours, theirs:
