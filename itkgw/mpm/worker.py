@@ -9,6 +9,7 @@ the wakeup pipe); the loop decides what they mean, from a table.
 from __future__ import annotations
 
 import errno
+import gc
 import logging
 import os
 import select
@@ -174,6 +175,9 @@ class Worker:
             for signum in (signal.SIGHUP, signal.SIGUSR1, signal.SIGWINCH):
                 signal.signal(signum, signal.SIG_IGN)
             signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+            # What the worker holds stays as it is for the child's short life: the garbage
+            # collector must not visit it (each visit writes, so copies, an inherited page).
+            gc.freeze()
             ConnectionChild(self.ctx, self.slot_index, sock).run()
         except SystemExit:
             code = 0
