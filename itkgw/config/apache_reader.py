@@ -77,7 +77,6 @@ from itkgw.config.model import (
     ServerConfig,
     VHost,
 )
-from itkgw.config.modules.negotiation import NO_NEGOTIATION
 from itkgw.config.overrides import Overrides
 from itkgw.config.table import (
     BY_KEY,
@@ -122,6 +121,7 @@ _UNSUPPORTED_SECTIONS = {
 _ITEM_KEYS: dict[str, Callable[[Any], object]] = {
     "add_type": lambda pair: pair[1].lower(),
     "add_encoding": lambda pair: pair[1].lower(),
+    "add_language": lambda pair: pair[1].lower(),
     "add_handler": lambda pair: pair[1].lower(),
     "set_env": lambda pair: pair[0].lower(),
     "error_documents": lambda pair: pair[0],
@@ -567,8 +567,7 @@ class _Reader:
             words = apply_options((), words)  # 2.2: the plain words replace, then the signed ones apply
         for word in words:
             if word.lstrip("+") in UNSUPPORTED_OPTIONS and not word.startswith("-"):
-                self.findings.warn(where, f"Options {word} has no effect: itkgw has no server-side includes "
-                                   "and no content negotiation")
+                self.findings.warn(where, f"Options {word} has no effect: itkgw has no server-side includes")
         scope.put("options", combine_options(scope.values.get("options"), words), where)
 
     def set_handler(self, row: Directive, args: list[str], scope: _Scope, where: str) -> None:
@@ -581,8 +580,8 @@ class _Reader:
     def add_handler(self, row: Directive, args: list[str], scope: _Scope, where: str) -> None:
         pairs = row.kind.from_args(args, where)
         if any(handler == TYPE_MAP_HANDLER for handler, _ in pairs):
-            self.findings.warn(where, f"AddHandler type-map has no effect: {NO_NEGOTIATION}; type map files "
-                               "are served as they are")
+            self.findings.warn(where, "AddHandler type-map has no effect: itkgw negotiates MultiViews, not "
+                               "type maps; type map files are served as they are")
         if scope.context is Context.DIRECTORY:
             scope.put("add_handler", pairs, where, repeat=True, keyed=True)
         else:

@@ -43,7 +43,6 @@ NOT_IMPLEMENTED: Mapping[str, tuple[str, str]] = {
     "addinputfilter": ("mime_module", "remove the line; itkgw has no input filters"),
     "addoutputfilter": ("mime_module", "write AddOutputFilterByType DEFLATE with the types of those "
                                        "file endings"),
-    "multiviewsmatch": ("mime_module", "remove the line; itkgw does no content negotiation"),
     "rewritemap": ("rewrite_module", "write the mapping as RewriteRules"),
     "directorycheckhandler": ("dir_module", "remove the line"),
     "directoryindexredirect": ("dir_module", "remove the line"),

@@ -38,8 +38,8 @@ from itkgw.rules.rewrite import RULE_STATUSES, RewriteCond, RewriteRule
 #: Options words, spelled as Apache's docs spell them (Apache ignores case).
 OPTION_WORDS = ("All", "None", "ExecCGI", "FollowSymLinks", "SymLinksIfOwnerMatch", "Indexes",
                 "Includes", "IncludesNOEXEC", "MultiViews")
-#: Options words itkgw accepts but does nothing for (there is no SSI, no content negotiation).
-UNSUPPORTED_OPTIONS = frozenset({"Includes", "IncludesNOEXEC", "MultiViews"})
+#: Options words itkgw accepts but does nothing for (there is no SSI).
+UNSUPPORTED_OPTIONS = frozenset({"Includes", "IncludesNOEXEC"})
 _OPTION_BY_LOWER = {word.lower(): word for word in OPTION_WORDS}
 
 
@@ -258,6 +258,21 @@ class EncodingPairs(ExtensionPairs):
         if not re.fullmatch(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+", word):
             raise ConfigError(where, f"{word!r} is not a content encoding", "write it as e.g. gzip")
         return word, extension(ext)
+
+
+@dataclass(frozen=True)
+class LanguagePairs(ExtensionPairs):
+    """(language, extension) pairs, as AddLanguage gives them; the language in lower case,
+    as mod_mime keeps it."""
+
+    expects: ClassVar[str] = "a list of [language, extension] pairs"
+    toml_example: ClassVar[str] = '[["en", ".en"], ["pt-br", ".pt-br"]]'
+    args_example: ClassVar[str] = "a language and extensions, e.g. en .en"
+
+    def pair(self, word: str, ext: str, where: str) -> tuple[str, str]:
+        if not re.fullmatch(r"[A-Za-z0-9]+(-[A-Za-z0-9]+)*", word):
+            raise ConfigError(where, f"{word!r} is not a language tag", "write it as e.g. en or pt-BR")
+        return word.lower(), extension(ext)
 
 
 @dataclass(frozen=True)

@@ -63,6 +63,10 @@ DIRECTIVE_CLASSES: dict[str, frozenset[str]] = {
     "removetype": frozenset({FILEINFO}),
     "forcetype": frozenset({FILEINFO}),
     "removehandler": frozenset({FILEINFO}),
+    "multiviewsmatch": frozenset({FILEINFO}),
+    # mod_negotiation
+    "languagepriority": frozenset({FILEINFO}),
+    "forcelanguagepriority": frozenset({FILEINFO}),
     "fallbackresource": frozenset({INDEXES}),
     "directoryslash": frozenset({INDEXES}),
     # mod_setenvif

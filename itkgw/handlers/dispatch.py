@@ -31,11 +31,23 @@ from itkgw.config.modules.expires import ExpiresSettings
 from itkgw.config.modules.fcgid import FcgidSettings
 from itkgw.config.modules.filter import FilterSettings
 from itkgw.config.modules.headers import RequestHeaderSettings
+from itkgw.config.modules.negotiation import NegotiationSettings
 from itkgw.config.modules.php import PHPRunSettings
 from itkgw.config.modules.proxy_fcgi import ProxySettings
 from itkgw.config.modules.setenvif import SetEnvIfSettings
 from itkgw.errors import CloseConnection, ConfigError, HTTPError, InternalRedirect
-from itkgw.handlers import autoindex, cgi, expires, fcgid, known_files, phpcgi, proxy_fcgi, static, walk
+from itkgw.handlers import (
+    autoindex,
+    cgi,
+    expires,
+    fcgid,
+    known_files,
+    negotiation,
+    phpcgi,
+    proxy_fcgi,
+    static,
+    walk,
+)
 from itkgw.handlers.known_files import KnownFile
 from itkgw.http.connection import HTTPConnection, Request, apply_header_rules
 from itkgw.http.deflate import DeflateRule, accepts_gzip
@@ -184,6 +196,17 @@ def serve(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConf
     try:
         target = locate(request, dirconf, first)
     except HTTPError as missing:
+        negotiated = _multiviews(conn, request, plan, config, mime, dirconf, first) if missing.status == 404 \
+            else None
+        if negotiated is not None:
+            target, variant_list = negotiated
+            walked = _walk(target.filename, plan, config, first)
+            try:
+                _serve_target(conn, request, plan, config, mime, first, target, walked, backends, status_page,
+                              variant_list)  # chosen by the request's headers: no route to remember
+            finally:
+                os.close(walked)
+            return None
         if missing.status == 404 and (_serve_virtual(conn, request, plan, config, backends, first)
                                       or _serve_missing_by_proxy(conn, request, plan, config, first)
                                       or _serve_status(conn, request, plan, config, first, status_page)
@@ -205,7 +228,8 @@ def serve(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConf
                 return None
             # DirectorySlash Off serves /dir as named: mod_dir looks for no index file there.
             index = None if named_as_file else _index_of(target, dirconf, first, lambda filename: denial(
-                request, vhost, _merged(config, plan, filename, first), plan.reqenv))
+                request, vhost, _merged(config, plan, filename, first), plan.reqenv), functools.partial(
+                _negotiated_index, conn, request, plan, config, mime, dirconf, first))
             if index is None and not named_as_file:
                 _fall_back(request, plan, config, first, dirconf)
             if index is None:
@@ -620,9 +644,10 @@ def _walk(path: str, plan: Plan, config: ServerConfig, first: bool) -> int:
 
 def _serve_target(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConfig, mime: MimeTypes,
                   first: bool, target: Target, walked: int, backends: str,
-                  status_page: StatusPage | None = None) -> KnownFile | None:
+                  status_page: StatusPage | None = None, variant_list: str | None = None) -> KnownFile | None:
     """Hand the located file (``walked``, its O_PATH descriptor) to its handler; a static
-    file's route, when known_files may keep it."""
+    file's route, when known_files may keep it. ``variant_list``: the validator of the
+    variants MultiViews chose the file from."""
     assert plan.vhost is not None
     vhost = plan.vhost
     if not stat.S_ISREG(target.st.st_mode):
@@ -691,9 +716,12 @@ def _serve_target(conn: HTTPConnection, request: Request, plan: Plan, config: Se
     else:
         content_type = plan.forced_type or dirconf.content_type_for(target.filename)
         allow, encoding = _allow(dirconf), dirconf.encoding_for(target.filename)
+        languages = dirconf.languages_for(target.filename)
         known = known_files.route_of(request, plan, dirconf, target.filename, target.path_info, conn,
-                                     content_type, allow, encoding)  # before DEFLATE is settled
-        _serve_static(conn, target, walked, mime, first, content_type, allow, encoding)
+                                     content_type, allow, encoding,
+                                     languages=languages)  # before DEFLATE is settled
+        _serve_static(conn, target, walked, mime, first, content_type, allow, encoding, languages,
+                      variant_list)
         return known
     return None
 
@@ -770,21 +798,33 @@ def send_error_document(conn: HTTPConnection, status: int, target: str, plan: Pl
         os.close(fd)
 
 
-def _index_of(directory: Target, dirconf: DirConfig, first: bool,
-              denied: Callable[[str], str | None]) -> Target | None:
+def _index_of(directory: Target, dirconf: DirConfig, first: bool, denied: Callable[[str], str | None],
+              negotiate: Callable[[Target, str], Target | None] | None = None) -> Target | None:
     """The first DirectoryIndex file that exists and that the access rules let through;
     None when there is none.
 
     As mod_dir: an index file the rules refuse is passed over, and when no
-    other is found the answer is that refusal, never a listing.
+    other is found the answer is that refusal, never a listing. A name with
+    no file is negotiated under MultiViews (``DirectoryIndex index``); a 406
+    there is the answer when no other name gives an index.
     """
     refusal = None
+    not_acceptable = None
     for name in dirconf.directory_index:
         filename = os.path.join(directory.filename, name)
         try:
             st = os.stat(filename)
         except OSError as exc:
             if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+                try:
+                    chosen = negotiate(directory, name) if negotiate is not None else None
+                except HTTPError as failed:
+                    if failed.status != 406:
+                        raise
+                    not_acceptable = not_acceptable or failed
+                    continue
+                if chosen is not None:
+                    return chosen
                 continue
             raise _denied(exc, first, filename) from None
         refusal = denied(filename)
@@ -792,17 +832,87 @@ def _index_of(directory: Target, dirconf: DirConfig, first: bool,
             return Target(filename, directory.script_name.rstrip("/") + "/" + name, "", st)
     if refusal is not None:
         raise HTTPError(403, refusal)
+    if not_acceptable is not None:
+        raise not_acceptable
     return None
 
 
+def _multiviews(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConfig, mime: MimeTypes,
+                dirconf: DirConfig, first: bool) -> tuple[Target, str] | None:
+    """Under Options MultiViews, the file chosen for a name with nothing on disk, and the
+    validator of the variants it was chosen from (for its ETag); None when no file is named
+    like it. The answer's headers say it was chosen (conn.negotiated)."""
+    filename, path_info = _walked(dirconf, first)
+    directory, name = os.path.split(filename)
+    if path_info or not name or "MultiViews" not in dirconf.options:
+        return None
+    chosen = _negotiate(conn, request, plan, config, mime, dirconf, first, directory, name)
+    if chosen is None:
+        return None
+    try:
+        directory_st = os.stat(directory)
+    except OSError as exc:
+        raise _denied(exc, first, directory) from None
+    url_directory = request.path.rsplit("/", 1)[0]
+    return (Target(chosen.path, f"{url_directory}/{chosen.name}", "", chosen.st),
+            negotiation.list_validator(directory_st, time.time()))
+
+
+def _negotiated_index(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConfig,
+                      mime: MimeTypes, dirconf: DirConfig, first: bool, directory: Target,
+                      name: str) -> Target | None:
+    """A DirectoryIndex name negotiated as mod_dir's subrequest would be: its answer keeps
+    the choice's headers, and its file's own ETag."""
+    if "MultiViews" not in dirconf.options:
+        return None
+    chosen = _negotiate(conn, request, plan, config, mime, dirconf, first, directory.filename, name)
+    if chosen is None:
+        return None
+    return Target(chosen.path, directory.script_name.rstrip("/") + "/" + chosen.name, "", chosen.st)
+
+
+def _negotiate(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConfig, mime: MimeTypes,
+               dirconf: DirConfig, first: bool, directory: str, name: str) -> negotiation.Variant | None:
+    """The variant of ``name`` in ``directory`` the request's Accept headers choose, its
+    headers set on ``conn``; None when no file there is named like it. Raises httpd's 404
+    when such files exist and none may be a variant, its 406 when none is acceptable."""
+    vhost = plan.vhost
+    assert vhost is not None
+
+    def settings_of(path: str) -> DirConfig:
+        return _merged(config, plan, path, first)
+
+    def refused(path: str) -> bool:
+        return denial(request, vhost, settings_of(path), plan.reqenv) is not None
+
+    try:
+        variants, any_match = negotiation.find_variants(directory, name, settings_of, mime, refused)
+    except OSError as exc:
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+            return None
+        raise _denied(exc, first, directory) from None
+    path = os.path.join(directory, name)
+    if not variants:
+        if any_match:
+            raise negotiation.no_variant(path)
+        return None
+    chosen = negotiation.choose(variants, request, dirconf.modules.get(NegotiationSettings))
+    if chosen is None:
+        raise negotiation.not_acceptable(variants, path)
+    conn.negotiated = negotiation.chosen_headers(chosen, variants, request.method)
+    return chosen
+
+
 def _serve_static(conn: HTTPConnection, target: Target, walked: int, mime: MimeTypes, first: bool,
-                  content_type: str | None, allow: str, encoding: str | None) -> None:
+                  content_type: str | None, allow: str, encoding: str | None, languages: tuple[str, ...] = (),
+                  variant_list: str | None = None) -> None:
     conn.discard_body()
     try:
         fd = walk.reopen(walked)  # the very file the walk judged
     except OSError as exc:
         raise _denied(exc, first, target.filename) from None
     try:
-        static.serve_file(conn, target.filename, os.fstat(fd), fd, mime, content_type, allow, encoding)
+        static.serve_file(conn, target.filename, os.fstat(fd), fd, mime, content_type, allow, encoding,
+                          languages, variant_list)
     finally:
         os.close(fd)

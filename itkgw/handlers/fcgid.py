@@ -129,8 +129,9 @@ def backend_class(config: ServerConfig, vhost: VHost, url_path: str, filename: s
     picks it per request.
 
     The file must be where the URL path leads (itself, a directory index in
-    it, or a script with the rest as PATH_INFO): a URL of one section with
-    the file of another would pick settings no request gets.
+    it, a script with the rest as PATH_INFO, or a file MultiViews chose for
+    it: beside it, named like it with more extensions): a URL of one section
+    with the file of another would pick settings no request gets.
 
     ``asked_php``: the php_value settings the asker's merge gave, .htaccess files
     included, which the configuration alone cannot know. Taken only where an
@@ -148,7 +149,8 @@ def backend_class(config: ServerConfig, vhost: VHost, url_path: str, filename: s
         url_path, vhost = view
     mapped = map_path(vhost, url_path).fs_path.rstrip("/")
     if not (filename == mapped or mapped.startswith(filename + "/")
-            or (filename.startswith(mapped + "/") and "/" not in filename[len(mapped) + 1:])):
+            or (filename.startswith(mapped + "/") and "/" not in filename[len(mapped) + 1:])
+            or (filename.startswith(mapped + ".") and "/" not in filename[len(mapped):])):
         raise ClassRefused(f"{filename} is not where {url_path} leads")
     dirconf = merge(config, vhost, url_path, fs_path=filename)
     settings = dirconf.modules.get(FcgidSettings)

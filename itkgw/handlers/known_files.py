@@ -75,6 +75,8 @@ class KnownFile:
     access_seen: tuple[tuple[str, Stamp | None], ...] = ()
     #: A PHP script's (None: a static file).
     script: KnownScript | None = None
+    #: Content-Language, from the file's language extensions.
+    languages: tuple[str, ...] = ()
 
     def takes(self, request: Request) -> bool:
         """Whether the route answers this request's method as the full route would."""
@@ -107,7 +109,8 @@ class KnownFiles:
 
 def route_of(request: Request, plan: Plan, dirconf: DirConfig, filename: str, path_info: str,
              conn: HTTPConnection, content_type: str | None = None, allow: str = "",
-             encoding: str | None = None, script: bool = False) -> KnownFile | None:
+             encoding: str | None = None, script: bool = False,
+             languages: tuple[str, ...] = ()) -> KnownFile | None:
     """The route just taken to serve ``filename`` as a static file (``script``: to PHP;
     ``dirconf`` its settings, ``conn`` set up for its answer), when nothing but the URL
     went into it."""
@@ -137,7 +140,7 @@ def route_of(request: Request, plan: Plan, dirconf: DirConfig, filename: str, pa
                      conn.default_charset, rule is not None, rule.types if rule is not None else None,
                      rule.settings if rule is not None else DeflateSettings(),
                      expiry if expiry.active else None, tuple(seen),
-                     KnownScript(vhost, plan.url_path, dirconf) if script else None)
+                     KnownScript(vhost, plan.url_path, dirconf) if script else None, languages)
 
 
 def _keeps_following(options: tuple[str, ...]) -> bool:
@@ -165,7 +168,8 @@ def serve_file(conn: HTTPConnection, request: Request, known: KnownFile, mime: M
         fcgid.release_held()  # a kept FastCGI process is not held through other work
         set_response_rules(conn, request, known, st.st_mtime)
         conn.discard_body()
-        static.serve_file(conn, known.filename, st, fd, mime, known.content_type, known.allow, known.encoding)
+        static.serve_file(conn, known.filename, st, fd, mime, known.content_type, known.allow, known.encoding,
+                          known.languages)
         return True
     finally:
         os.close(fd)

@@ -89,10 +89,15 @@ class Validators:
     strong: bool
 
     @classmethod
-    def of(cls, st: os.stat_result, now: float) -> Validators:
+    def of(cls, st: os.stat_result, now: float, variant_list: str | None = None) -> Validators:
+        """``variant_list``: the validator of the variants a MultiViews answer was chosen
+        from, which httpd 2.4 puts in the ETag after a ``;``, losing its closing quote."""
         mtime_us = st.st_mtime_ns // 1000
         strong = int(now * 1_000_000) - mtime_us > 1_000_000
         etag = f'"{st.st_size & _UINT64:x}-{mtime_us & _UINT64:x}"'
+        if variant_list is not None:
+            strong = strong and not variant_list.startswith("W/")
+            etag = etag[:-1] + ";" + variant_list.removeprefix("W/")[1:-1]
         return cls(
             etag=etag if strong else "W/" + etag,
             last_modified=min(st.st_mtime_ns // 1_000_000_000, int(now)),
@@ -128,8 +133,8 @@ def parse_http_date(value: str | None) -> int | None:
 def etag_matches(values: list[str], etag: str, weak: bool) -> bool:
     """Whether an If-Match / If-None-Match field names ``etag`` (or is ``*``)."""
     field = ",".join(values).strip()
-    if field == "*":
-        return True
+    if field == "*" or field == etag or (weak and field.removeprefix("W/") == etag.removeprefix("W/")):
+        return True  # a negotiated answer's ETag lacks its closing quote: the pattern misses it
     for tag in _ENTITY_TAG.finditer(field):
         if weak and tag.group(0).removeprefix("W/") == etag.removeprefix("W/"):
             return True
@@ -258,7 +263,8 @@ def answer_other_method(conn: HTTPConnection, method: str, allow: str = ALLOW,
 
 
 def serve_file(conn: HTTPConnection, path: str, st: os.stat_result, fd: int, mime: MimeTypes,
-               content_type: str | None = None, allow: str = ALLOW, encoding: str | None = None) -> None:
+               content_type: str | None = None, allow: str = ALLOW, encoding: str | None = None,
+               languages: tuple[str, ...] = (), variant_list: str | None = None) -> None:
     """Answer the current request with the open regular file ``fd`` (``st`` is its fstat).
 
     ``path`` is the file's name, for its Content-Type unless ``content_type``
@@ -271,7 +277,7 @@ def serve_file(conn: HTTPConnection, path: str, st: os.stat_result, fd: int, mim
         answer_other_method(conn, request.method, allow, content_type or mime.content_type(path))
         return
     now = time.time()
-    validators = Validators.of(st, now)
+    validators = Validators.of(st, now, variant_list)
     headers = [("Last-Modified", http_date(validators.last_modified)), ("ETag", validators.etag),
                ("Accept-Ranges", "bytes")]
     content_type = content_type or mime.content_type(path)
@@ -292,6 +298,8 @@ def serve_file(conn: HTTPConnection, path: str, st: os.stat_result, fd: int, mim
         headers.append(("Content-Type", content_type))
     if encoding is not None:
         headers.append(("Content-Encoding", encoding))
+    if languages:
+        headers.append(("Content-Language", ",".join(languages)))
     size = st.st_size
     rule = conn.deflate
     if (rule is not None and rule.accepted and size >= SMALLEST_COMPRESSED and rule.takes(200, headers)

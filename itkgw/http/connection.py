@@ -335,6 +335,8 @@ def error_page(status: int, location: str | None = None, method: str = "GET",
         text = _ERROR_TEXTS.get(status, _ERROR_TEXTS[500]).format(method=_html(method), admin=_html(admin))
         if status == 400 and notes:
             text = text.removesuffix("</p>\n") + f"{notes}</p>\n"
+        elif status == 406:
+            text += notes  # the variants MultiViews had, listed
     return (
         '<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.01//EN" "http://www.w3.org/TR/html4/strict.dtd">\n'
         f"<html><head>\n<title>{status} {escape(phrase)}</title>\n</head><body>\n"
@@ -415,6 +417,9 @@ class HTTPConnection:
         #: What the current request's handler adds to a response that is not an error, before
         #: the Header rules see it (mod_expires' filter).
         self.success_headers: Callable[[list[tuple[str, str]]], list[tuple[str, str]]] | None = None
+        #: What MultiViews says of the current request's answer (Content-Location, Vary, TCN),
+        #: ahead of its handler's headers, as mod_negotiation sets them before the handler runs.
+        self.negotiated: list[tuple[str, str]] = []
         #: mod_deflate's rule for the current request (None: no DEFLATE filter where it goes);
         #: the gzip stream of a response it compresses; a measured response whose small size
         #: may yet spare it the filter (deflate.SMALLEST_COMPRESSED).
@@ -798,6 +803,8 @@ class HTTPConnection:
         header rules (httpd sends such a page with err_headers_out alone); a response a handler
         made gets them all, whatever its status (a script's 404, an ErrorDocument file)."""
         out = [("Date", http_now()), ("Server", SERVER_SOFTWARE)]
+        if self.negotiated and not generated:
+            out += self.negotiated
         for name, value in headers:
             if name not in _VALID_NAMES:
                 if not _TOKEN.fullmatch(name):

@@ -261,6 +261,7 @@ class ConnectionChild:
         self.conn.header_rules = []
         self.conn.deflate = None
         self.conn.success_headers = None
+        self.conn.negotiated = []
         self.conn.default_charset = "off"
         admin = (vhost.server_admin if vhost is not None else "") or self.ctx.config.server_admin
         self.conn.server_admin = admin or NO_ADMIN
@@ -384,7 +385,7 @@ class ConnectionChild:
         """
         target = plan.dirconf.error_documents.get(exc.status) if plan is not None else None
         if target is None or plan is None or exc.status < 400 or not self._may_send_document(exc, plan):
-            self.conn.send_error(exc.status, exc.headers)
+            self.conn.send_error(exc.status, exc.headers, notes=exc.notes)
             return
         try:
             kept = [(name, value) for name, value in exc.headers if name.lower() == "www-authenticate"]
@@ -394,7 +395,7 @@ class ConnectionChild:
             if isinstance(failed, ClientGone) or self.conn.response_started:
                 raise
             log.error("ErrorDocument %s for status %d failed: %s", target, exc.status, failed)
-            self.conn.send_error(exc.status, exc.headers)
+            self.conn.send_error(exc.status, exc.headers, notes=exc.notes)
 
     def _enter_identity(self, vhost: VHost, plan: Plan, request: Request, first: bool) -> None:
         """The keep-alive identity rule, MaxClientsVHost, NiceValue, then the one-way switch;

@@ -91,6 +91,7 @@ class DirConfig:
     handlers: dict[str, str] = field(default_factory=dict)
     types: dict[str, str] = field(default_factory=dict)
     encodings: dict[str, str] = field(default_factory=dict)
+    languages: dict[str, str] = field(default_factory=dict)
     require: RequireGroup | None = None
     access: AccessCompat | None = None
     set_env: dict[str, str] = field(default_factory=dict)
@@ -155,6 +156,14 @@ class DirConfig:
         for extension in _extensions(os.path.basename(filename)):
             found = self.encodings.get(extension, found)
         return found
+
+    def languages_for(self, filename: str) -> tuple[str, ...]:
+        """The languages AddLanguage gives the file's extensions, each once, in name order
+        (``doc.en.html``: en), as mod_mime lists them in Content-Language."""
+        if not self.languages:
+            return ()
+        found = (self.languages.get(extension) for extension in _extensions(os.path.basename(filename)))
+        return tuple(dict.fromkeys(language for language in found if language is not None))
 
 
 def _extensions(basename: str) -> list[str]:
@@ -385,6 +394,7 @@ def _merge(config: ServerConfig, vhost: VHost, url_path: str, fs_path: str | Non
     _add_common(merged, vhost.add_type, vhost.set_env, vhost.unset_env, vhost.headers,
                 vhost.php_settings, vhost.error_documents)
     merged.encodings.update({_dotted(extension): encoding for encoding, extension in vhost.add_encoding})
+    merged.languages.update({_dotted(extension): language for language, extension in vhost.add_language})
     for section in sections_for(vhost, url_path, path, access):
         _apply_section(merged, section)
     merged.force_type = merged.modules.get(MimeSettings).forced
@@ -415,6 +425,8 @@ def _apply_section(merged: DirConfig, section: DirSection) -> None:
         merged.handlers[_dotted(extension)] = handler
     for encoding, extension in section.add_encoding:
         merged.encodings[_dotted(extension)] = encoding
+    for language, extension in section.add_language:
+        merged.languages[_dotted(extension)] = language
     # Require and Order/Allow/Deny merge apart, each replaced by the most
     # specific section that has any (AuthMerging Off; mod_access_compat).
     if section.require is not None:

@@ -15,7 +15,7 @@ from itkgw.config.directive import (
     no_effect,
 )
 from itkgw.config.kinds import Path, Text, Words
-from itkgw.config.kinds_structured import EncodingPairs, ExtensionPairs, HandlerPairs
+from itkgw.config.kinds_structured import EncodingPairs, ExtensionPairs, HandlerPairs, LanguagePairs
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ class MimeSettings:
         """The content type ForceType gives every file here, if any."""
         return None if self.force_type is None or self.force_type.lower() == "none" else self.force_type
 
-_NO_NEGOTIATION = "itkgw does no content negotiation and sends no Content-Language"
+_NO_DEFAULT_LANGUAGE = "itkgw gives a Content-Language only to files with a language extension (AddLanguage)"
 
 MODULE = Module(
     "mime",
@@ -50,6 +50,9 @@ MODULE = Module(
         Directive("AddEncoding", "add_encoding", VHOST_DIRECTORY, EncodingPairs(),
                   'Content-Encoding of file endings, sent with the file; TOML [["gzip", ".svgz"]]',
                   repeat=True, keyed=True),
+        Directive("AddLanguage", "add_language", VHOST_DIRECTORY, LanguagePairs(),
+                  'Content-Language of file endings, and their language for MultiViews; TOML [["en", ".en"]]',
+                  repeat=True, keyed=True),
         Directive("ForceType", "force_type", DIRECTORY, Text(),
                   "the content type of every file here, whatever its ending (None: undo an enclosing "
                   "one); application/x-httpd-php runs PHP where no handler is set, as with mod_php",
@@ -59,10 +62,9 @@ MODULE = Module(
                   "applies here: RemoveHandler .php in an upload directory", field="remove_handler",
                   repeat=True),
         no_effect("AddCharset", "itkgw adds no charset to Content-Type from file extensions", EVERYWHERE),
-        no_effect("AddLanguage", _NO_NEGOTIATION, EVERYWHERE),
-        no_effect("DefaultLanguage", _NO_NEGOTIATION, EVERYWHERE),
+        no_effect("DefaultLanguage", _NO_DEFAULT_LANGUAGE, EVERYWHERE),
         no_effect("RemoveCharset", "itkgw adds no charset to Content-Type from file extensions", EVERYWHERE),
-        no_effect("RemoveLanguage", _NO_NEGOTIATION, EVERYWHERE),
+        no_effect("RemoveLanguage", "extensions keep the language AddLanguage gives them", EVERYWHERE),
         no_effect("RemoveType", "extensions keep the type TypesConfig and AddType give them", EVERYWHERE),
     ),
     settings={Context.DIRECTORY: MimeSettings},
