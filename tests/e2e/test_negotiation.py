@@ -152,3 +152,18 @@ def test_a_variant_the_access_rules_refuse_is_passed_over(itkgw_factory, docroot
     assert (answer.status, answer.body) == (200, b"FR\n")
     assert server.request("alice.test", "/mv7/doc", headers={"Accept-Language": "en"}).status == 406
     assert server.request("alice.test", "/mv7/doc.en.html").status == 403
+
+
+def test_a_tenant_turns_multiviews_on_and_off_in_htaccess(itkgw_factory, docroots, put: Put) -> None:
+    """Shared hosting's way: Options +MultiViews in the site's .htaccess (AllowOverride
+    Options), and -MultiViews below it, as Laravel's public/.htaccess writes it."""
+    alice = docroots[ALICE]
+    put(alice, "mv8/.htaccess", "Options +MultiViews\n")
+    put(alice, "mv8/about.html", "about\n")
+    put(alice, "mv8/app/.htaccess", "<IfModule mod_negotiation.c>\n    Options -MultiViews\n</IfModule>\n")
+    put(alice, "mv8/app/about.html", "app about\n")
+    server = itkgw_factory([vhost_for(alice, "alice.test", directory=[
+        {"path": str(alice.htdocs / "mv8"), "allow_override": ["Options"]}])])
+    answer = server.request("alice.test", "/mv8/about")
+    assert (answer.status, answer.body, answer.headers["Content-Location"]) == (200, b"about\n", "about.html")
+    assert server.request("alice.test", "/mv8/app/about").status == 404
