@@ -488,10 +488,11 @@ def _add_common(merged: DirConfig, add_type: tuple[tuple[str, str], ...],
 
 
 def apply_options(inherited: frozenset[str], words: tuple[str, ...]) -> frozenset[str]:
-    """Apache's Options merge: only +/- words modify, any plain word replaces."""
+    """Apache's Options merge: only +/- words modify, any plain word replaces. All is every
+    option but MultiViews, in both series."""
     if not words:
         return inherited
-    expand = {"all": {"Indexes", "Includes", "FollowSymLinks", "ExecCGI", "MultiViews"}, "none": set()}
+    expand = {"all": {"Indexes", "Includes", "FollowSymLinks", "ExecCGI"}, "none": set()}
     if all(word[:1] in "+-" for word in words):
         result = set(inherited)
     else:

@@ -91,6 +91,8 @@ def test_options_merge_as_apache_does() -> None:
     assert apply_options(frozenset({"FollowSymLinks", "ExecCGI"}), ("-ExecCGI",)) == {"FollowSymLinks"}
     assert apply_options(frozenset({"ExecCGI"}), ("Indexes",)) == {"Indexes"}  # a plain word replaces
     assert "ExecCGI" in apply_options(frozenset(), ("All",))
+    assert "MultiViews" not in apply_options(frozenset(), ("All",)), "All is all but MultiViews, as httpd's"
+    assert "MultiViews" in apply_options(frozenset(), ("All", "MultiViews"))
     assert apply_options(frozenset({"ExecCGI"}), ("None",)) == frozenset()
 
 
