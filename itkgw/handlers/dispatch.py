@@ -844,17 +844,18 @@ def _multiviews(conn: HTTPConnection, request: Request, plan: Plan, config: Serv
     like it. The answer's headers say it was chosen (conn.negotiated)."""
     filename, path_info = _walked(dirconf, first)
     directory, name = os.path.split(filename)
-    if path_info or not name or "MultiViews" not in dirconf.options:
+    if not name or "MultiViews" not in dirconf.options:
         return None
-    chosen = _negotiate(conn, request, plan, config, mime, dirconf, first, directory, name)
+    transparent = not path_info and request.method in ("GET", "HEAD")
+    chosen = _negotiate(conn, request, plan, config, mime, dirconf, first, directory, name, transparent)
     if chosen is None:
         return None
     try:
         directory_st = os.stat(directory)
     except OSError as exc:
         raise _denied(exc, first, directory) from None
-    url_directory = request.path.rsplit("/", 1)[0]
-    return (Target(chosen.path, f"{url_directory}/{chosen.name}", "", chosen.st),
+    url_directory = request.path[:len(request.path) - len(path_info)].rsplit("/", 1)[0]
+    return (Target(chosen.path, f"{url_directory}/{chosen.name}", path_info, chosen.st),
             negotiation.list_validator(directory_st, time.time()))
 
 
@@ -865,17 +866,20 @@ def _negotiated_index(conn: HTTPConnection, request: Request, plan: Plan, config
     the choice's headers, and its file's own ETag."""
     if "MultiViews" not in dirconf.options:
         return None
-    chosen = _negotiate(conn, request, plan, config, mime, dirconf, first, directory.filename, name)
+    chosen = _negotiate(conn, request, plan, config, mime, dirconf, first, directory.filename, name,
+                        transparent=request.method in ("GET", "HEAD"))
     if chosen is None:
         return None
     return Target(chosen.path, directory.script_name.rstrip("/") + "/" + chosen.name, "", chosen.st)
 
 
 def _negotiate(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConfig, mime: MimeTypes,
-               dirconf: DirConfig, first: bool, directory: str, name: str) -> negotiation.Variant | None:
+               dirconf: DirConfig, first: bool, directory: str, name: str,
+               transparent: bool) -> negotiation.Variant | None:
     """The variant of ``name`` in ``directory`` the request's Accept headers choose, its
-    headers set on ``conn``; None when no file there is named like it. Raises httpd's 404
-    when such files exist and none may be a variant, its 406 when none is acceptable."""
+    headers set on ``conn`` (``transparent``: a GET or HEAD without PATH_INFO, whose answer
+    names the choice); None when no file there is named like it. Raises httpd's 404 when
+    such files exist and none may be a variant, its 406 when none is acceptable."""
     vhost = plan.vhost
     assert vhost is not None
 
@@ -899,7 +903,7 @@ def _negotiate(conn: HTTPConnection, request: Request, plan: Plan, config: Serve
     chosen = negotiation.choose(variants, request, dirconf.modules.get(NegotiationSettings))
     if chosen is None:
         raise negotiation.not_acceptable(variants, path)
-    conn.negotiated = negotiation.chosen_headers(chosen, variants, request.method)
+    conn.negotiated = negotiation.chosen_headers(chosen, variants, transparent)
     return chosen
 
 

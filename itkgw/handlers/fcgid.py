@@ -119,6 +119,17 @@ class ClassRefused(Exception):
 _HANDLER_CHOOSERS = ("AddHandler", "SetHandler", "AddType", "RewriteRule")
 
 
+def _chosen_for(filename: str, mapped: str) -> bool:
+    """Whether MultiViews may have chosen ``filename`` for the path ``mapped``: a file beside
+    the path's first missing name, named like it with more extensions (the rest of the path,
+    if any, its PATH_INFO)."""
+    directory, variant = os.path.split(filename)
+    if not mapped.startswith(directory + "/"):
+        return False
+    name = mapped[len(directory) + 1:].split("/", 1)[0]
+    return bool(name) and variant.startswith(name + ".")
+
+
 def backend_class(config: ServerConfig, vhost: VHost, url_path: str, filename: str,
                   asker: Identity, asked_php: tuple[tuple[str, str], ...] = (),
                   asked_kind: str | None = None) -> BackendClass:
@@ -150,7 +161,7 @@ def backend_class(config: ServerConfig, vhost: VHost, url_path: str, filename: s
     mapped = map_path(vhost, url_path).fs_path.rstrip("/")
     if not (filename == mapped or mapped.startswith(filename + "/")
             or (filename.startswith(mapped + "/") and "/" not in filename[len(mapped) + 1:])
-            or (filename.startswith(mapped + ".") and "/" not in filename[len(mapped):])):
+            or _chosen_for(filename, mapped)):
         raise ClassRefused(f"{filename} is not where {url_path} leads")
     dirconf = merge(config, vhost, url_path, fs_path=filename)
     settings = dirconf.modules.get(FcgidSettings)

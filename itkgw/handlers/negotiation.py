@@ -294,10 +294,10 @@ def vary(variants: Sequence[Variant], transparent: bool = True) -> str:
     return ",".join(tokens)
 
 
-def chosen_headers(variant: Variant, variants: Sequence[Variant], method: str) -> list[tuple[str, str]]:
+def chosen_headers(variant: Variant, variants: Sequence[Variant], transparent: bool) -> list[tuple[str, str]]:
     """What the answer says of the choice: where the variant is, what it varied with. Only a
-    GET or HEAD is negotiated transparently; another method gets the Vary alone."""
-    if method not in ("GET", "HEAD"):
+    GET or HEAD without PATH_INFO is negotiated transparently; another gets the Vary alone."""
+    if not transparent:
         varies = vary(variants, transparent=False)
         return [("Vary", varies)] if varies else []
     return [("Content-Location", quote(variant.name)), ("Vary", vary(variants)), ("TCN", "choice")]

@@ -128,6 +128,21 @@ def test_multiviewsmatch_any_runs_a_script_as_it_was_asked_for(itkgw_factory, do
     assert posted.headers["Content-Location"] is None and posted.headers["TCN"] is None
 
 
+def test_a_chosen_script_takes_the_rest_of_the_path_as_path_info(itkgw_factory, docroots, put: Put) -> None:
+    """MultiViews' clean URLs: /article/12 runs article.php with PATH_INFO /12, without the
+    headers of a transparent choice; a static file takes no PATH_INFO."""
+    alice = docroots[ALICE]
+    put(alice, "mv9/article.php", '<?php echo $_SERVER["SCRIPT_NAME"], " ", $_SERVER["PATH_INFO"], " ", '
+                                  '$_SERVER["REQUEST_URI"], "\n";')
+    put(alice, "mv9/doc.html", "static\n")
+    server = serve(itkgw_factory, alice, "mv9", multiviews_match=["Any"])
+    answer = server.request("alice.test", "/mv9/article/12/comments?x=1")
+    assert answer.status == 200
+    assert answer.body == b"/mv9/article.php /12/comments /mv9/article/12/comments?x=1\n"
+    assert [answer.headers[name] for name in ("Content-Location", "Vary", "TCN")] == [None, None, None]
+    assert server.request("alice.test", "/mv9/doc/extra").status == 404
+
+
 def test_a_directoryindex_without_its_extension_and_multiviews_off(itkgw_factory, docroots, put: Put) -> None:
     alice = docroots[ALICE]
     put(alice, "mv6/index.html", "idx\n")
