@@ -406,15 +406,20 @@ class Words(Kind):
     args_example: ClassVar[str] = "one or more words"
 
     def from_toml(self, value: object, where: str) -> tuple[str, ...]:
-        return tuple(self.word(item) for item in self.string_list(value, where, allow_empty=True))
+        words = tuple(self.word(item) for item in self.string_list(value, where, allow_empty=True))
+        return self.checked(words, where)
 
     def from_args(self, args: list[str], where: str) -> tuple[str, ...]:
         if not args:
             raise self.wrong_args(args, where)
-        return tuple(self.word(item) for item in args)
+        return self.checked(tuple(self.word(item) for item in args), where)
 
     def word(self, item: str) -> str:
         return item
+
+    def checked(self, words: tuple[str, ...], where: str) -> tuple[str, ...]:
+        """The words as a whole, in either syntax (a subclass refuses what it must)."""
+        return words
 
 
 def extension(item: str) -> str:

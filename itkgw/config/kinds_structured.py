@@ -871,13 +871,10 @@ class OverrideWords(Words):
     toml_example: ClassVar[str] = '["None"], ["All"] or classes, e.g. ["AuthConfig", "FileInfo"]'
     args_example: ClassVar[str] = "AllowOverride None"
 
-    def from_toml(self, value: object, where: str) -> tuple[str, ...]:
-        return self._checked(super().from_toml(value, where), where)
-
     def from_args(self, args: list[str], where: str) -> tuple[str, ...]:
-        return self._checked(tuple(args), where)
+        return self.checked(tuple(args), where)  # no words: the message below, not the generic one
 
-    def _checked(self, words: tuple[str, ...], where: str) -> tuple[str, ...]:
+    def checked(self, words: tuple[str, ...], where: str) -> tuple[str, ...]:
         if not words:
             raise ConfigError(where, "AllowOverride needs None, All or override kinds",
                               f"write it as {self.args_example}")

@@ -842,9 +842,11 @@ def _multiviews(conn: HTTPConnection, request: Request, plan: Plan, config: Serv
     """Under Options MultiViews, the file chosen for a name with nothing on disk, and the
     validator of the variants it was chosen from (for its ETag); None when no file is named
     like it. The answer's headers say it was chosen (conn.negotiated)."""
+    if "MultiViews" not in dirconf.options:
+        return None
     filename, path_info = _walked(dirconf, first)
     directory, name = os.path.split(filename)
-    if not name or "MultiViews" not in dirconf.options:
+    if not name:
         return None
     transparent = not path_info and request.method in ("GET", "HEAD")
     chosen = _negotiate(conn, request, plan, config, mime, dirconf, first, directory, name, transparent)

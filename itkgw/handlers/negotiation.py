@@ -148,6 +148,11 @@ def _items(value: str | None) -> list[_Item]:
     return items
 
 
+def _listed(value: str | None) -> list[_Item] | None:
+    """A header's entries; None when the client sent no such header (not: accepts nothing)."""
+    return None if value is None else _items(value)
+
+
 @dataclass
 class _Scored:
     variant: Variant
@@ -163,10 +168,8 @@ def choose(variants: Sequence[Variant], request: Request, settings: NegotiationS
     fiddle = not any(item.explicit_q and item.q < 1 for item in accept)
     scripts_first = request.method != "GET" or bool(request.query)
     accept = [*accept, _Item(SCRIPT_TYPE, 2.0 if scripts_first else 0.001, True)]
-    languages = _items(request.header("accept-language")) if request.header("accept-language") is not None \
-        else None
-    encodings = _items(request.header("accept-encoding")) if request.header("accept-encoding") is not None \
-        else None
+    languages = _listed(request.header("accept-language"))
+    encodings = _listed(request.header("accept-encoding"))
     any_language = any(variant.languages for variant in variants)
     priority = [tag.lower() for tag in settings.language_priority or ()]
     force = settings.force_language_priority or ("Prefer",)

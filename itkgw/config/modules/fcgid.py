@@ -191,13 +191,10 @@ class PassHeaders(Words):
     toml_example: ClassVar[str] = 'a list, e.g. ["Authorization"]'
     args_example: ClassVar[str] = "FcgidPassHeader Authorization"
 
-    def from_toml(self, value: object, where: str) -> tuple[str, ...]:
-        return self.checked(super().from_toml(value, where), where)
-
     def from_args(self, args: list[str], where: str) -> tuple[str, ...]:
         if len(args) != 1:
             raise self.wrong_args(args, where)
-        return self.checked(tuple(args), where)
+        return super().from_args(args, where)
 
     def checked(self, names: tuple[str, ...], where: str) -> tuple[str, ...]:
         for name in names:

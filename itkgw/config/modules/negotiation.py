@@ -31,13 +31,7 @@ class _Keywords(Words):
     alone: tuple[str, ...] = ()
     expects: ClassVar[str] = "a list of keywords"
 
-    def from_args(self, args: list[str], where: str) -> tuple[str, ...]:
-        return self._checked(super().from_args(args, where), where)
-
-    def from_toml(self, value: object, where: str) -> tuple[str, ...]:
-        return self._checked(super().from_toml(value, where), where)
-
-    def _checked(self, words: tuple[str, ...], where: str) -> tuple[str, ...]:
+    def checked(self, words: tuple[str, ...], where: str) -> tuple[str, ...]:
         spelled = {word.lower(): word for word in self.allowed}
         result = []
         for word in words:

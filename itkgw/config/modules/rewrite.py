@@ -48,13 +48,7 @@ class RewriteOptionWords(Words):
     toml_example: ClassVar[str] = '["Inherit"] or ["InheritBefore", "MergeBase"]'
     args_example: ClassVar[str] = "RewriteOptions Inherit"
 
-    def from_args(self, args: list[str], where: str) -> tuple[str, ...]:
-        return self._checked(super().from_args(args, where), where)
-
-    def from_toml(self, value: object, where: str) -> tuple[str, ...]:
-        return self._checked(super().from_toml(value, where), where)
-
-    def _checked(self, words: tuple[str, ...], where: str) -> tuple[str, ...]:
+    def checked(self, words: tuple[str, ...], where: str) -> tuple[str, ...]:
         for word in words:
             refused = _REFUSED_OPTIONS.get(word.lower())
             if refused is not None:
