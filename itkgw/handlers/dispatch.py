@@ -601,18 +601,17 @@ def _serve_fcgid(conn: HTTPConnection, request: Request, plan: Plan, config: Ser
         raise HTTPError(403)
     env = _script_environ(request, plan, config, dirconf, target.script_name, target.filename,
                           target.path_info, dirconf.base_dir)
-    _to_fcgid(conn, request, plan, config, dirconf, target, env, backends)
+    _to_fcgid(conn, request, env, _fcgid_call(conn, plan, config, dirconf, target.filename), backends,
+              target.filename)
 
 
-def _to_fcgid(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConfig, dirconf: DirConfig,
-              target: Script, env: dict[str, str], backends: str, php: bool = False) -> None:
+def _to_fcgid(conn: HTTPConnection, request: Request, env: dict[str, str], call: fcgid.Call, backends: str,
+              filename: str, php: bool = False) -> None:
     """mod_fcgid: the request on a process of its class, from the backend manager (``php``:
     PHP kept in processes, with mod_php's limits where mod_fcgid's are unset)."""
-    assert plan.vhost is not None
     if not backends:
         raise HTTPError(503, "mod_fcgid: no backend manager runs")
-    settings = dirconf.modules.get(FcgidSettings)
-    for name in settings.pass_headers or ():
+    for name in call.pass_headers:
         value = request.header(name)
         if value is not None:  # as mod_fcgid: under its own name, and as HTTP_*
             env[name] = env[cgi.header_variable(name)] = wire(value)
@@ -620,13 +619,21 @@ def _to_fcgid(conn: HTTPConnection, request: Request, plan: Plan, config: Server
         env["HTTP_CONNECTION"] = "close"
         for name in ("HTTP_KEEP_ALIVE", "HTTP_TE", "HTTP_TRAILER", "HTTP_TRANSFER_ENCODING", "HTTP_UPGRADE"):
             env.pop(name, None)
+    fcgid.serve(conn, request, backends, call, env, filename, php=php)
+
+
+def _fcgid_call(conn: HTTPConnection, plan: Plan, config: ServerConfig, dirconf: DirConfig, filename: str,
+                php: bool = False) -> fcgid.Call:
+    """What a request for ``filename`` asks the backend manager for, and under which limits:
+    the same for every request of its route."""
     assert plan.site is not None
+    settings = dirconf.modules.get(FcgidSettings)
     # php_value settings go too: those of .htaccess files are not in the manager's view.
     values = [[setting.name, setting.value] for setting in dirconf.php.values() if not setting.admin]
     coordinates = {"vhost": fcgid.vhost_index(config, plan.site), "url": plan.site_path,
-                   "file": target.filename, "php": values, "kind": "php" if php else "fcgid"}
-    limits = fcgid.RequestLimits.of(settings, conn.limits.timeout, php_default=php)
-    fcgid.serve(conn, request, backends, coordinates, limits, env, target.filename, php=php)
+                   "file": filename, "php": values, "kind": "php" if php else "fcgid"}
+    return fcgid.Call(fcgid.question(coordinates), fcgid.RequestLimits.of(settings, conn.limits.timeout, php),
+                      tuple(settings.pass_headers or ()))
 
 
 def _walk(path: str, plan: Plan, config: ServerConfig, first: bool) -> int:
@@ -685,11 +692,12 @@ def _serve_target(conn: HTTPConnection, request: Request, plan: Plan, config: Se
     if not (persistent_php or kind == "fcgid"):
         fcgid.release_held()  # a kept FastCGI process is not held through other work
     if persistent_php:
+        call = _fcgid_call(conn, plan, config, dirconf, target.filename, php=True)
         known = known_files.route_of(request, plan, dirconf, target.filename, target.path_info, conn,
-                                     script=True)
+                                     script=call)
         env = _script_environ(request, plan, config, dirconf, target.script_name, target.filename,
                               target.path_info, dirconf.base_dir, php=True)
-        _to_fcgid(conn, request, plan, config, dirconf, target, env, backends, php=True)
+        _to_fcgid(conn, request, env, call, backends, target.filename, php=True)
         return known
     elif kind == "php":
         phpcgi.run_php(conn, request, vhost, config, target.filename, target.script_name,
@@ -741,10 +749,9 @@ def serve_known(conn: HTTPConnection, request: Request, known: KnownFile, config
     known_files.set_response_rules(conn, request, known, st.st_mtime)
     if script.dirconf.limit_request_body is not None:
         conn.limits.body = script.dirconf.limit_request_body
-    target = Script(known.filename, request.path, "")
-    env = _script_environ(request, plan, config, script.dirconf, target.script_name, target.filename, "",
+    env = _script_environ(request, plan, config, script.dirconf, request.path, known.filename, "",
                           script.dirconf.base_dir, php=True)
-    _to_fcgid(conn, request, plan, config, script.dirconf, target, env, backends, php=True)
+    _to_fcgid(conn, request, env, script.call, backends, known.filename, php=True)
     return True
 
 

@@ -18,7 +18,6 @@ Errors carry their HTTP status and a log line naming the backend.
 from __future__ import annotations
 
 import errno
-import functools
 import logging
 import select
 import selectors
@@ -39,11 +38,17 @@ from itkgw.handlers.fcgi_records import (
     record,
     stream,
 )
+from itkgw.http.connection import set_kernel_timeout
 
 log = logging.getLogger("itkgw.fcgi")
 
 _READ_SIZE = 65536
 REQUEST_ID = 1
+#: The records every request begins and ends its streams with.
+_BEGIN_KEEP = begin_request(REQUEST_ID, True)
+_BEGIN_CLOSE = begin_request(REQUEST_ID, False)
+_PARAMS_END = record(RecordType.PARAMS, REQUEST_ID)
+_STDIN_END = record(RecordType.STDIN, REQUEST_ID)
 
 
 class BackendError(HTTPError):
@@ -119,7 +124,9 @@ def _socket_to(address: Address, timeout: float) -> socket.socket:
         sock.close()
         reason = "timed out" if isinstance(exc, TimeoutError) else (exc.strerror or str(exc))
         raise BackendUnavailable(f"FastCGI: cannot connect to {address}: {reason}") from None
-    sock.setblocking(False)
+    # Blocking, the waits bounded by the kernel (SO_RCVTIMEO, SO_SNDTIMEO): waiting for the
+    # answer is one recv, not a poll and a recv; what must not wait says MSG_DONTWAIT.
+    sock.settimeout(None)
     return sock
 
 
@@ -136,6 +143,8 @@ class Connection:
         self.served = 0
         #: Whether the backend sent anything back for the current request.
         self.heard = False
+        #: The I/O timeout the socket's kernel timeouts are set to (None: not set yet).
+        self.io_timeout: float | None = None
 
     def close(self) -> None:
         self.usable = False
@@ -157,7 +166,7 @@ class Connection:
         """Whether the server still keeps the connection open between requests, with nothing
         to read: a server that ended it (after its request, or a restart) left an end of file."""
         try:
-            self.sock.recv(1, socket.MSG_PEEK)
+            self.sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
         except BlockingIOError:
             return True
         except OSError:
@@ -180,27 +189,29 @@ class Connection:
         without a body then goes once more, on a new connection to the same server."""
         if not self.usable:
             raise ValueError("this FastCGI connection cannot carry another request")
-        run = functools.partial(self._request, params, body, on_stdout, on_stderr, io_timeout, keep_conn,
-                                on_quiet, detach)
+        head = (_BEGIN_KEEP if keep_conn else _BEGIN_CLOSE) + stream(RecordType.PARAMS, REQUEST_ID,
+                                                                     encode_pairs(params)) + _PARAMS_END
         try:
-            return run()
+            return self._request(head, body, on_stdout, on_stderr, io_timeout, keep_conn, on_quiet, detach)
         except BackendClosed:
             if not self.served or params.get("CONTENT_LENGTH", "0") != "0":
                 raise
         log.info("FastCGI server %s had closed its kept connection: the request goes on a new one",
                  self.address)
-        self.sock = _socket_to(self.address, self.connect_timeout)
-        return run()
+        self.sock, self.io_timeout = _socket_to(self.address, self.connect_timeout), None
+        return self._request(head, body, on_stdout, on_stderr, io_timeout, keep_conn, on_quiet, detach)
 
-    def _request(self, params: Mapping[str, str], body: Iterable[bytes], on_stdout: Callable[[bytes], None],
+    def _request(self, head: bytes, body: Iterable[bytes], on_stdout: Callable[[bytes], None],
                  on_stderr: Callable[[bytes], None], io_timeout: float, keep_conn: bool,
                  on_quiet: Callable[[], None], detach: bool) -> Outcome:
         self.usable = False  # until a clean END_REQUEST says otherwise
         self.heard = False
+        if io_timeout != self.io_timeout:
+            for option in (socket.SO_RCVTIMEO, socket.SO_SNDTIMEO):
+                set_kernel_timeout(self.sock, option, max(io_timeout, 0.001))
+            self.io_timeout = io_timeout
         exchange = _Exchange(self, iter(body), on_stdout, on_stderr, io_timeout, on_quiet, detach)
-        head = begin_request(REQUEST_ID, keep_conn) + stream(RecordType.PARAMS, REQUEST_ID,
-                                                               encode_pairs(params))
-        outcome = exchange.run(head + record(RecordType.PARAMS, REQUEST_ID))
+        outcome = exchange.run(head)
         if outcome.protocol_status != ProtocolStatus.REQUEST_COMPLETE:
             raise BackendError(f"FastCGI backend {self.address} refused the request "
                                f"({ProtocolStatus(outcome.protocol_status).name})")
@@ -238,7 +249,7 @@ class _Exchange:
         piece = next(self.body, None)
         if piece is None:
             # No body (a GET): the request goes out in one write, the answer is read as it comes.
-            return self._run_without_body(first + record(RecordType.STDIN, REQUEST_ID))
+            return self._run_without_body(first + _STDIN_END)
         self.outgoing = first + stream(RecordType.STDIN, REQUEST_ID, piece) if piece else first
         with selectors.DefaultSelector() as selector:
             selector.register(self.sock, selectors.EVENT_READ | selectors.EVENT_WRITE)
@@ -262,20 +273,20 @@ class _Exchange:
         return self.outcome
 
     def _run_without_body(self, data: bytes) -> Outcome:
-        """The request in one write (it fits the socket's buffer but for a huge environment),
-        then the answer: waited for first, since it cannot be there the moment the request
-        went out, then read for as long as there is some."""
+        """The request in one write (the socket waits up to the I/O timeout for room), then
+        the answer: waited for in one blocking read, since it cannot be there the moment the
+        request went out, then read for as long as there is some."""
         self.body = None
-        self.outgoing = data
-        self._write()
-        while self.outgoing:
-            if not select.select([], [self.sock], [], self.io_timeout)[1]:
-                raise self._silent()
-            self._write()
+        try:
+            self.sock.sendall(data)
+        except BlockingIOError:
+            raise self._silent() from None
+        except OSError as exc:
+            if exc.errno != errno.EPIPE:  # EPIPE: it may have answered already
+                raise self.connection.fail(f"write failed: {exc.strerror}") from None
         while self.outcome is None:
             self.on_quiet()
-            if not select.select([self.sock], [], [], self.io_timeout)[0]:
-                raise self._silent()
+            self._read(wait=True)
             while self.outcome is None and self._read():
                 pass
         return self.outcome
@@ -296,7 +307,7 @@ class _Exchange:
 
     def _write(self) -> None:
         try:
-            sent = self.sock.send(self.outgoing)
+            sent = self.sock.send(self.outgoing, socket.MSG_DONTWAIT)
         except BlockingIOError:
             return
         except OSError as exc:
@@ -307,11 +318,14 @@ class _Exchange:
             raise self.connection.fail(f"write failed: {exc.strerror}") from None
         self.outgoing = self.outgoing[sent:]
 
-    def _read(self) -> bool:
-        """Read and hand on what the server sent; False when nothing was there."""
+    def _read(self, wait: bool = False) -> bool:
+        """Read and hand on what the server sent; False when nothing was there (``wait``: wait
+        for it up to the I/O timeout)."""
         try:
-            data = self.sock.recv(_READ_SIZE)
+            data = self.sock.recv(_READ_SIZE, 0 if wait else socket.MSG_DONTWAIT)
         except BlockingIOError:
+            if wait:
+                raise self._silent() from None
             return False
         except ConnectionResetError:
             raise self._closed(" (reset)") from None
@@ -372,7 +386,7 @@ class _Exchange:
     def _abort(self) -> None:
         """Tell the backend the client is gone (best effort), and drop the connection."""
         try:
-            self.sock.send(record(RecordType.ABORT_REQUEST, REQUEST_ID))
+            self.sock.send(record(RecordType.ABORT_REQUEST, REQUEST_ID), socket.MSG_DONTWAIT)
         except OSError:
             pass  # The backend is gone too: nothing to tell.
         self.connection.close()

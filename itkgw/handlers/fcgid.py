@@ -32,7 +32,6 @@ import select
 import socket
 import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -251,46 +250,46 @@ def _too_long(length: int, limit: int) -> HTTPError:
     return HTTPError(500)
 
 
-def serve(conn: HTTPConnection, request: Request, manager: str, coordinates: Mapping[str, object],
-          limits: RequestLimits, env: dict[str, str], script: str, php: bool = False) -> None:
-    """Run the current request on a process of its class, streaming both ways. ``php``: as
-    mod_php, a request without a body has no CONTENT_LENGTH (mod_fcgid sends 0)."""
+@dataclass(frozen=True)
+class Call:
+    """What the requests of one route ask the manager for, and under which limits."""
+
+    #: The JSON line naming the class (see question()).
+    question: bytes
+    limits: RequestLimits
+    #: FcgidPassHeader: request headers the process also gets under their own names.
+    pass_headers: tuple[str, ...] = ()
+
+
+def serve(conn: HTTPConnection, request: Request, manager: str, call: Call, env: dict[str, str],
+          script: str, php: bool = False) -> None:
+    """Run the current request on a process of its class, streaming both ways. The body goes
+    with its CONTENT_LENGTH in ``env``, as mod_fcgid hands every request: a request without
+    one gets 0 (``php``: none, as mod_php), a chunked one is read first into a file of its
+    own (its identity's, unlinked at once; mod_fcgid holds it so too) to learn its length."""
+    limits = call.limits
     if limits.max_body is not None and request.content_length is not None \
             and request.content_length > limits.max_body:
         raise _too_long(request.content_length, limits.max_body)
     body = conn.body_chunks()
     if limits.max_body is not None:
         body = _bounded(body, limits.max_body)
-    with _sized(request, body, env, php) as body:
-        _run(conn, manager, coordinates, limits, env, script, body, php)
-
-
-@contextmanager
-def _sized(request: Request, body: Iterator[bytes], env: dict[str, str],
-           php: bool) -> Iterator[Iterator[bytes]]:
-    """The body with its CONTENT_LENGTH in ``env``, as mod_fcgid hands every request: a
-    request without one gets 0, a chunked one is read first into a file of its own (its
-    identity's, unlinked at once; mod_fcgid holds it so too) to learn its length."""
-    if request.content_length is not None:
-        yield body
+    if request.chunked:
+        with spool.with_length(body, env) as spooled:
+            _run(conn, manager, call.question, limits, env, script, spooled, php, bodiless=False)
         return
-    if not request.chunked:
-        if not php:
-            env["CONTENT_LENGTH"] = "0"
-        yield body
-        return
-    with spool.with_length(body, env) as spooled:
-        yield spooled
+    if request.content_length is None and not php:
+        env["CONTENT_LENGTH"] = "0"
+    _run(conn, manager, call.question, limits, env, script, body, php, bodiless=not request.content_length)
 
 
-def _run(conn: HTTPConnection, manager: str, coordinates: Mapping[str, object], limits: RequestLimits,
-         env: dict[str, str], script: str, body: Iterator[bytes], php: bool) -> None:
+def _run(conn: HTTPConnection, manager: str, question: bytes, limits: RequestLimits, env: dict[str, str],
+         script: str, body: Iterator[bytes], php: bool, bodiless: bool) -> None:
     """The request on a process of its class (the one this connection holds, or one the
     manager lends); a process that refuses the connection is reported dead and one more
     is asked for."""
-    question = json.dumps(coordinates).encode() + b"\n"
     for attempt in range(2):
-        hold = _resume(manager, question, limits)
+        hold = _resume(manager, question, limits, bodiless)
         if hold is None:
             lease = Lease(manager, question, limits.wait)
             try:
@@ -354,9 +353,14 @@ class _Hold:
         self.until = time.monotonic() + HOLD_SECONDS
 
     def may_carry_more(self) -> bool:
+        """Whether the process may be kept for the connection's next request: asked at the
+        end of each request (a recall that comes after is seen at the end of the next one)."""
+        return self.may_resume() and not self.lease.recalled()
+
+    def may_resume(self) -> bool:
         left = self.lease.left
         return (self.connection.usable and (left is None or self.served < left)
-                and time.monotonic() < self.until and not self.lease.recalled())
+                and time.monotonic() < self.until)
 
     def end(self, outcome: str) -> None:
         self.connection.close()
@@ -367,15 +371,18 @@ class _Hold:
 _held: list[_Hold] = []
 
 
-def _resume(manager: str, question: bytes, limits: RequestLimits) -> _Hold | None:
-    """The held process, if it is of this request's class and may carry it."""
+def _resume(manager: str, question: bytes, limits: RequestLimits, bodiless: bool) -> _Hold | None:
+    """The held process, if it is of this request's class and may carry it. A request
+    without a body goes on its connection unchecked (one the process closed meanwhile is
+    found out by the request, which then goes again on a new one); one with a body cannot
+    go again, so its connection is checked first."""
     if not _held:
         return None
     hold = _held.pop()
-    if (hold.lease.manager, hold.lease.question) != (manager, question) or not hold.may_carry_more():
+    if (hold.lease.manager, hold.lease.question) != (manager, question) or not hold.may_resume():
         hold.end("ok")
         return None
-    if not hold.connection.open():
+    if not bodiless and not hold.connection.open():
         # A FastCGI program that ignores FCGI_KEEP_CONN closes after each request.
         hold.connection.close()
         try:
@@ -384,6 +391,12 @@ def _resume(manager: str, question: bytes, limits: RequestLimits) -> _Hold | Non
             hold.end("broken")  # it exited meanwhile; the manager has seen it go
             return None
     return hold
+
+
+def question(coordinates: Mapping[str, object]) -> bytes:
+    """The JSON line that asks the manager for a process of the class ``coordinates`` name
+    (vhost, URL path, file, php_value settings, kind), which the manager works out itself."""
+    return json.dumps(coordinates).encode() + b"\n"
 
 
 def holding() -> bool:

@@ -53,6 +53,8 @@ class KnownScript:
     vhost: VHost
     url_path: str
     dirconf: DirConfig
+    #: What its requests ask the backend manager for.
+    call: fcgid.Call
 
 
 @dataclass(frozen=True)
@@ -109,11 +111,11 @@ class KnownFiles:
 
 def route_of(request: Request, plan: Plan, dirconf: DirConfig, filename: str, path_info: str,
              conn: HTTPConnection, content_type: str | None = None, allow: str = "",
-             encoding: str | None = None, script: bool = False,
+             encoding: str | None = None, script: fcgid.Call | None = None,
              languages: tuple[str, ...] = ()) -> KnownFile | None:
-    """The route just taken to serve ``filename`` as a static file (``script``: to PHP;
-    ``dirconf`` its settings, ``conn`` set up for its answer), when nothing but the URL
-    went into it."""
+    """The route just taken to serve ``filename`` as a static file (``script``: to PHP, by
+    this call to the backend manager; ``dirconf`` its settings, ``conn`` set up for its
+    answer), when nothing but the URL went into it."""
     vhost = plan.vhost
     methods = SCRIPT_METHODS if script else STATIC_METHODS
     if (vhost is None or request.method not in methods or path_info or plan.reqenv or plan.vary
@@ -140,7 +142,7 @@ def route_of(request: Request, plan: Plan, dirconf: DirConfig, filename: str, pa
                      conn.default_charset, rule is not None, rule.types if rule is not None else None,
                      rule.settings if rule is not None else DeflateSettings(),
                      expiry if expiry.active else None, tuple(seen),
-                     KnownScript(vhost, plan.url_path, dirconf) if script else None, languages)
+                     KnownScript(vhost, plan.url_path, dirconf, script) if script else None, languages)
 
 
 def _keeps_following(options: tuple[str, ...]) -> bool:

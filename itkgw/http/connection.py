@@ -457,7 +457,7 @@ class HTTPConnection:
         connection's every wait for its next request gets the same value, and no call."""
         seconds = max(math.ceil(seconds * 100) / 100, 0.01)
         if seconds != self._read_timeout_set:
-            _set_kernel_timeout(self.sock, socket.SO_RCVTIMEO, seconds)
+            set_kernel_timeout(self.sock, socket.SO_RCVTIMEO, seconds)
             self._read_timeout_set = seconds
 
     def _short_linger(self) -> None:
@@ -469,7 +469,7 @@ class HTTPConnection:
         """SO_SNDTIMEO at Timeout, set when that changes: a client that stops reading for
         that long is gone."""
         if self._send_timeout_set != self.limits.timeout:
-            _set_kernel_timeout(self.sock, socket.SO_SNDTIMEO, max(self.limits.timeout, 0.01))
+            set_kernel_timeout(self.sock, socket.SO_SNDTIMEO, max(self.limits.timeout, 0.01))
             self._send_timeout_set = self.limits.timeout
 
     def _read_head(self, first: bool) -> bytes | None:
@@ -1225,7 +1225,7 @@ def _check_framing(head: bytes) -> None:
         raise HTTPError(400, "more than one Content-Length header")
 
 
-def _set_kernel_timeout(sock: socket.socket, option: int, seconds: float) -> None:
+def set_kernel_timeout(sock: socket.socket, option: int, seconds: float) -> None:
     """A socket's SO_RCVTIMEO or SO_SNDTIMEO (a struct timeval): a blocking call on it
     fails with EAGAIN (BlockingIOError) once it has waited that long."""
     whole = int(seconds)

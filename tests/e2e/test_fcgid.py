@@ -818,12 +818,14 @@ def test_php_below_a_userdir_runs_on_kept_processes(itkgw_factory, docroots, put
 PID_PHP = "<?php echo getmypid();\n"
 
 
-def _pids_on_one_connection(server: Itkgw, path: str, count: int) -> list[bytes]:
+def _pids_on_one_connection(server: Itkgw, path: str, count: int, body: bytes | None = None) -> list[bytes]:
+    """The bodies of ``count`` requests on one keep-alive connection (POSTs of ``body``, if given)."""
     connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
     try:
         bodies = []
         for _ in range(count):
-            connection.request("GET", path, headers={"Host": "alice.test"})
+            connection.request("GET" if body is None else "POST", path, body=body,
+                               headers={"Host": "alice.test"})
             response = connection.getresponse()
             assert response.status == 200, server.error_log_text()
             bodies.append(response.read())
@@ -887,6 +889,19 @@ def test_a_program_that_closes_after_each_request_serves_a_keep_alive_connection
     assert len(set(bodies)) == 1 and bodies[0].startswith(b"one-shot pid=")
     if source is LATE_CLOSING_FCGI:
         assert "had closed its kept connection: the request goes on a new one" in server.error_log_text()
+
+
+def test_a_request_with_a_body_never_goes_into_a_connection_the_program_closed(
+        itkgw_factory, docroots, put: Put, ipc: str) -> None:
+    """A request without a body may go again when its kept connection turns out closed; one with
+    a body cannot (its body is read as it goes), so the kept connection is looked at first."""
+    alice = docroots[ALICE]
+    put(alice, "once.fcgi", ONE_SHOT_FCGI).chmod(0o750)
+    server = start_fcgid(itkgw_factory, [vhost_for(alice, "alice.test", fcgid_extensions=[".fcgi"],
+                                                   exec_cgi=True)], ipc)
+    bodies = _pids_on_one_connection(server, "/once.fcgi", 4, body=b"x" * 5000)
+    assert len(set(bodies)) == 1 and bodies[0].startswith(b"one-shot pid=")
+    assert "goes on a new one" not in server.error_log_text()
 
 
 REDIRECTING_APP = """from flup.server.fcgi import WSGIServer
