@@ -150,16 +150,35 @@ def header_variable(name: str) -> str:
 
 def _header_variables(headers: list[tuple[str, str]], pass_auth: bool) -> dict[str, str]:
     """HTTP_* variables, repeated headers joined with ", " as Apache merges them."""
-    joined: dict[str, list[str]] = {}
+    variables: dict[str, str] = {}
     for name, value in headers:
-        name = name.lower()
-        if name in _WITHHELD_HEADERS and not (pass_auth and name == "authorization"):
+        key = _variable_names.get(name)
+        if key is None:
+            key = _variable_name(name)
+        if not key or (key == "HTTP_AUTHORIZATION" and not pass_auth):
             continue
-        if name == "content-length" or not _ENV_NAME.fullmatch(name):
-            continue
-        key = "CONTENT_TYPE" if name == "content-type" else header_variable(name)
-        joined.setdefault(key, []).append(wire(value))
-    return {key: ", ".join(values) for key, values in joined.items()}
+        value = wire(value)
+        variables[key] = f"{variables[key]}, {value}" if key in variables else value
+    return variables
+
+
+def _variable_name(name: str) -> str:
+    """The variable of header ``name`` ("" for none: a withheld header, a name no variable
+    can carry), remembered for the next request (bounded: names come from clients)."""
+    lower = name.lower()
+    if (lower in _WITHHELD_HEADERS and lower != "authorization") or lower == "content-length" \
+            or not _ENV_NAME.fullmatch(lower):
+        key = ""
+    else:
+        key = "CONTENT_TYPE" if lower == "content-type" else header_variable(lower)
+    if len(_variable_names) >= _REMEMBERED_NAMES:
+        _variable_names.clear()
+    _variable_names[name] = key
+    return key
+
+
+_variable_names: dict[str, str] = {}
+_REMEMBERED_NAMES = 512
 
 
 def _context_prefix(vhost: VHost, directory: str) -> str:

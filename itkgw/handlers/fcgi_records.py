@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 import struct
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 VERSION = 1
 HEADER = struct.Struct(">BBHHBx")
@@ -54,8 +54,7 @@ class ProtocolError(Exception):
     """The peer sent something that is not FastCGI."""
 
 
-@dataclass(frozen=True)
-class Record:
+class Record(NamedTuple):
     type: int
     request_id: int
     content: bytes

@@ -55,6 +55,9 @@ _HEAD_FIELDS = struct.Struct("<" + "".join(code for _, code in _LAYOUT[:5]))
 _FIELD = {name: struct.Struct("<" + code) for name, code in _LAYOUT}
 _OFFSET = {name: struct.calcsize("<" + "".join(code for _, code in _LAYOUT[:i]))
            for i, (name, _) in enumerate(_LAYOUT)}
+#: Each field's packer, unpacker and offset in its slot: a worker writes a few fields per
+#: request, and looks none of this up while it does.
+_ACCESS = {name: (field.pack_into, field.unpack_from, _OFFSET[name]) for name, field in _FIELD.items()}
 
 
 class SlotState(enum.IntEnum):
@@ -68,6 +71,15 @@ class SlotState(enum.IntEnum):
     BUSY_KEEPALIVE = 5  # waiting for the next request on a connection
     CLOSING = 6
     GRACEFUL = 7  # told to exit after the current connection
+
+
+#: The states by their number, looked up without the Enum's call.
+_STATES = tuple(SlotState)
+assert all(state.value == number for number, state in enumerate(_STATES))
+
+
+def _state(number: int) -> SlotState:
+    return _STATES[number] if 0 <= number < len(_STATES) else SlotState(number)
 
 
 #: The states MaxClientsVHost counts: every state of a process that holds a
@@ -121,10 +133,12 @@ class SlotView:
         self._base = base
 
     def _get(self, name: str) -> Any:
-        return _FIELD[name].unpack_from(self._buffer, self._base + _OFFSET[name])[0]
+        _, unpack_from, offset = _ACCESS[name]
+        return unpack_from(self._buffer, self._base + offset)[0]
 
     def _set(self, name: str, value: int | float | bytes) -> None:
-        _FIELD[name].pack_into(self._buffer, self._base + _OFFSET[name], value)
+        pack_into, _, offset = _ACCESS[name]
+        pack_into(self._buffer, self._base + offset, value)
 
     @property
     def pid(self) -> int:
@@ -145,7 +159,7 @@ class SlotView:
     @property
     def state(self) -> SlotState:
         """Setting the state also stamps last_used, as Apache does."""
-        return SlotState(self._get("state"))
+        return _state(self._get("state"))
 
     @state.setter
     def state(self, value: SlotState) -> None:
@@ -219,7 +233,7 @@ class SlotView:
         """The whole slot in one copy."""
         values = _SLOT.unpack_from(self._buffer, self._base)
         fields = dict(zip((name for name, _ in _LAYOUT), values, strict=True))
-        return SlotRecord(pid=fields["pid"], state=SlotState(fields["state"]),
+        return SlotRecord(pid=fields["pid"], state=_state(fields["state"]),
                           generation=fields["generation"], uid=fields["uid"],
                           connections=fields["connections"], started=fields["started"],
                           last_used=fields["last_used"], vhost=_decode(fields["vhost"]),
@@ -284,7 +298,7 @@ class Scoreboard:
 
     def _states(self) -> list[SlotState]:
         field, offset = _FIELD["state"], _HEADER_SIZE + _OFFSET["state"]
-        return [SlotState(field.unpack_from(self._buffer, offset + i * _SLOT.size)[0])
+        return [_state(field.unpack_from(self._buffer, offset + i * _SLOT.size)[0])
                 for i in range(self.size)]
 
     def find_free_slot(self, start: int = 0, stop: int | None = None) -> int | None:

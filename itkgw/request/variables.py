@@ -68,6 +68,8 @@ def context_for(request: Request, server_name: str, document_root: str,
 
 def wire(text: str) -> str:
     """A latin-1 decoded wire string re-decoded so that os.fsencode gives its bytes back."""
+    if text.isascii():
+        return text  # the same in both: most headers, every plain URL
     try:
         return os.fsdecode(text.encode("latin-1"))
     except UnicodeEncodeError:
