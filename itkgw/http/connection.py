@@ -23,7 +23,6 @@ import logging
 import math
 import os
 import re
-import select
 import socket
 import struct
 import time
@@ -438,6 +437,10 @@ class HTTPConnection:
         if sock.gettimeout() is not None:
             sock.settimeout(None)
         self._read_timeout_set: float | None = None
+        #: Called once when the wait for the next request has lasted ``idle_after`` seconds
+        #: (a FastCGI process held for it goes back), then dropped; the wait goes on.
+        self.on_idle: Callable[[], None] | None = None
+        self.idle_after = 0.0
         self._send_timeout_set: float | None = None
 
     # -- reading -------------------------------------------------------
@@ -486,10 +489,12 @@ class HTTPConnection:
         stage_started = self._opened
         stage_deadline = stage_started + stage.seconds if stage is not None and first else math.inf
         received = len(buffer)
+        idle_deadline = deadline - idle_timeout + self.idle_after if self.on_idle is not None else math.inf
         while True:
             buffer = buffer.lstrip(b"\r\n")
             if buffer:
                 if not started:
+                    self.on_idle = None  # not idle: whatever it was kept for goes on
                     started = True
                     now = time.monotonic()
                     deadline = now + self.limits.timeout
@@ -504,8 +509,12 @@ class HTTPConnection:
                 stage_deadline = stage.extended(stage_deadline, stage_started, received)
                 received = 0
             try:
-                data = self._recv(min(deadline, stage_deadline))
+                data = self._recv(min(deadline, stage_deadline, idle_deadline))
             except (socket.timeout, TimeoutError):
+                if self.on_idle is not None and time.monotonic() >= idle_deadline:
+                    idle, self.on_idle, idle_deadline = self.on_idle, None, math.inf
+                    idle()
+                    continue
                 self._head_timed_out(buffer, time.monotonic() >= stage_deadline)
                 return None
             except (ConnectionError, OSError):
@@ -573,15 +582,6 @@ class HTTPConnection:
             headers=[(name, value) for name, value in request.headers if name not in dropped],
             content_length=None, chunked=False)
         return self.request
-
-    def request_waiting(self, seconds: float) -> bool:
-        """Whether bytes of a next request are here, or arrive within ``seconds``."""
-        if self._pending or self.h11.trailing_data[0]:
-            return True
-        try:
-            return bool(select.select([self.sock], [], [], seconds)[0])
-        except (OSError, ValueError):
-            return False
 
     def next_request(self, first: bool) -> Request | None:
         """Read and parse the next request head; None when the client is done.

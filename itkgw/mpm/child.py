@@ -210,8 +210,8 @@ class ConnectionChild:
                     break  # graceful restart: finish this response, then close.
                 if not self.conn.start_next_cycle():
                     break
-                if fcgid.holding() and not self.conn.request_waiting(HOLD_LINGER_SECONDS):
-                    fcgid.release_held()
+                if fcgid.holding():  # for a next request that comes at once, else it goes back
+                    self.conn.on_idle, self.conn.idle_after = fcgid.release_held, HOLD_LINGER_SECONDS
                 first = False
         except HandedOver:
             self.handed_over = True

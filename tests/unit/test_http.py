@@ -183,6 +183,39 @@ def test_idle_keep_alive_connection_closes_quietly(tcp_pair) -> None:
     assert conn.next_request(first=False) is None
 
 
+@pytest.mark.parametrize(("quiet", "idle_after"), [(0.0, 1.0), (0.3, 0.1)])
+def test_the_idle_hook_runs_once_when_the_next_request_is_slow_to_come(tcp_pair, quiet: float,
+                                                                       idle_after: float) -> None:
+    """What a connection holds for its next request (a FastCGI process) goes back once the
+    client is quiet for idle_after; the wait goes on within KeepAliveTimeout, and a request
+    that comes in time leaves the hook unrun."""
+    server, client = tcp_pair
+    calls: list[float] = []
+    conn = HTTPConnection(server, Limits(timeout=5, keep_alive_timeout=2))
+    conn.on_idle, conn.idle_after = lambda: calls.append(time.monotonic()), idle_after
+    started = time.monotonic()
+    timer = threading.Timer(quiet, client.sendall, [b"GET /next HTTP/1.1\r\nHost: a\r\n\r\n"])
+    timer.start()
+    try:
+        request = conn.next_request(first=False)
+    finally:
+        timer.join()
+    assert request is not None and request.path == "/next"
+    assert len(calls) == (1 if quiet else 0) and conn.on_idle is None
+    if quiet:
+        assert idle_after - 0.01 < calls[0] - started < quiet
+
+
+def test_an_idle_hook_does_not_stretch_keep_alive_timeout(tcp_pair) -> None:
+    server, _client = tcp_pair
+    calls: list[int] = []
+    conn = HTTPConnection(server, Limits(timeout=5, keep_alive_timeout=0.3))
+    conn.on_idle, conn.idle_after = lambda: calls.append(1), 0.05
+    started = time.monotonic()
+    assert conn.next_request(first=False) is None
+    assert calls == [1] and time.monotonic() - started < 0.6
+
+
 def test_pipelined_requests_are_both_served(tcp_pair) -> None:
     server, client = tcp_pair
     client.sendall(b"GET /one HTTP/1.1\r\nHost: a\r\n\r\nGET /two HTTP/1.1\r\nHost: a\r\n\r\n")
