@@ -16,6 +16,7 @@ process group with it), USR1 after the connection in hand.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import select
@@ -64,6 +65,9 @@ class PoolWorker:
         signals = SignalQueue(dict.fromkeys(GRACEFUL_SIGNALS, self.stop_gracefully))
         signal.pthread_sigmask(signal.SIG_UNBLOCK, GRACEFUL_SIGNALS)
         self.slot.uid = self.identity.uid
+        # What the worker holds now (the configuration, compiled rules) lives as long as it:
+        # the garbage collector's full passes leave it alone, as in the itk model's children.
+        gc.freeze()
         limit = 1 if self.one_connection else self.ctx.config.max_connections_per_child
         served = 0
         # One idle worker woken per connection (EPOLLEXCLUSIVE), not the whole pool; one that
