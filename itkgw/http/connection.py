@@ -642,7 +642,14 @@ class HTTPConnection:
 
     def _make_request(self, method: str, target: str, http_version: str,
                       headers: list[tuple[str, str]]) -> Request:
-        host_header = next((v for k, v in headers if k == "host"), "")
+        host_header, length, chunked = "", None, False
+        for name, value in headers:  # the head's parser left one Host and one Content-Length
+            if name == "host":
+                host_header = value
+            elif name == "content-length":
+                length = value
+            elif name == "transfer-encoding":
+                chunked = True
         raw = target
         if method == "OPTIONS" and target == "*":
             raw = "/"
@@ -672,14 +679,13 @@ class HTTPConnection:
             remote_port=self.remote_port,
         )
         self.request = request
-        if any(k == "transfer-encoding" for k, _ in headers):
+        if chunked:
             request.chunked = True
-            if any(k == "content-length" for k, _ in headers):
+            if length is not None:
                 # RFC 9112 6.1: the body is chunked, and the connection must close after the
                 # response, since a front that read Content-Length sees another request boundary.
                 self._keep_alive_allowed = False
         else:
-            length = next((v for k, v in headers if k == "content-length"), None)
             request.content_length = int(length) if length is not None else None
         if host_header:
             request.host, request.host_port = _split_host(host_header)

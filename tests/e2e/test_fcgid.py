@@ -869,6 +869,41 @@ def test_a_held_process_goes_back_for_another_connection(itkgw_factory, docroots
     assert len(backends_of(alice.user.pw_uid)) == 1
 
 
+def test_a_busy_connection_gives_its_process_back_when_another_asks(itkgw_factory, docroots, put: Put,
+                                                                   ipc: str) -> None:
+    """With one process for the class, a keep-alive connection that never pauses still lets
+    another connection in: the manager recalls the process, which goes back after the
+    request in hand, long before the hold's own second is up."""
+    alice = docroots[ALICE]
+    put(alice, "pid.php", PID_PHP)
+    server = start_fcgid(itkgw_factory, [fcgid_php(alice, "alice.test", fcgid_max_processes_per_class=1,
+                                                   fcgid_busy_timeout=30)], ipc,
+                         max_keep_alive_requests=0)  # the busy connection never ends
+    stop = threading.Event()
+    busy = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    busy.request("GET", "/pid.php", headers={"Host": "alice.test"})
+    held = busy.getresponse().read()
+
+    def keep_asking() -> None:
+        while not stop.is_set():
+            busy.request("GET", "/pid.php", headers={"Host": "alice.test"})
+            busy.getresponse().read()
+
+    asker = threading.Thread(target=keep_asking)
+    asker.start()
+    try:
+        time.sleep(0.1)
+        started = time.monotonic()
+        other = server.request("alice.test", "/pid.php")
+        waited = time.monotonic() - started
+    finally:
+        stop.set()
+        asker.join()
+        busy.close()
+    assert other.status == 200 and other.body == held
+    assert waited < 0.5, f"the other connection waited {waited:.2f} s for the process"
+
+
 #: A FastCGI responder that ignores FCGI_KEEP_CONN: one request per connection, then close.
 ONE_SHOT_FCGI = "#!/usr/bin/python3" + one_shot_responder("one-shot")
 #: The same, closing each connection 0.3 s after its answer.
