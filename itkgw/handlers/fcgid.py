@@ -290,6 +290,7 @@ def _run(conn: HTTPConnection, manager: str, question: bytes, limits: RequestLim
     is asked for."""
     for attempt in range(2):
         hold = _resume(manager, question, limits, bodiless)
+        resumed = hold is not None
         if hold is None:
             lease = Lease(manager, question, limits.wait)
             try:
@@ -306,6 +307,13 @@ def _run(conn: HTTPConnection, manager: str, question: bytes, limits: RequestLim
             try:
                 hold.connection.request(env, body, response.take, limits.stderr, limits.io,
                                         on_quiet=response.flush, detach=php)
+            except BackendUnavailable:
+                if not resumed or attempt:
+                    raise
+                # The held process's connection had closed, and the process is gone with its
+                # socket (it was not peeked at, having no body to lose): one more is asked for.
+                outcome = "dead"
+                continue
             except ClientGone:
                 # As under mod_php, the script runs on after its client left (ignore_user_abort()
                 # lets it finish; else it ends at its next output, its shutdown functions run):
@@ -353,14 +361,9 @@ class _Hold:
         self.until = time.monotonic() + HOLD_SECONDS
 
     def may_carry_more(self) -> bool:
-        """Whether the process may be kept for the connection's next request: asked at the
-        end of each request (a recall that comes after is seen at the end of the next one)."""
-        return self.may_resume() and not self.lease.recalled()
-
-    def may_resume(self) -> bool:
         left = self.lease.left
         return (self.connection.usable and (left is None or self.served < left)
-                and time.monotonic() < self.until)
+                and time.monotonic() < self.until and not self.lease.recalled())
 
     def end(self, outcome: str) -> None:
         self.connection.close()
@@ -379,7 +382,7 @@ def _resume(manager: str, question: bytes, limits: RequestLimits, bodiless: bool
     if not _held:
         return None
     hold = _held.pop()
-    if (hold.lease.manager, hold.lease.question) != (manager, question) or not hold.may_resume():
+    if (hold.lease.manager, hold.lease.question) != (manager, question) or not hold.may_carry_more():
         hold.end("ok")
         return None
     if not bodiless and not hold.connection.open():
@@ -483,7 +486,7 @@ class _ManagerLink:
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
         self.inbox = b""
         self.recall = False
-        #: Whether the manager sent something: asked at the end of each request, looked at
+        #: Whether the manager sent something: asked before and after each request, looked at
         #: every RECALL_LOOK_SECONDS at most (a busy connection's requests come faster).
         self.arrivals = select.poll()
         self.arrivals.register(self.sock, select.POLLIN)

@@ -869,6 +869,32 @@ def test_a_held_process_goes_back_for_another_connection(itkgw_factory, docroots
     assert len(backends_of(alice.user.pw_uid)) == 1
 
 
+def test_a_held_process_that_died_between_requests_is_replaced_unseen(itkgw_factory, docroots, put: Put,
+                                                                       ipc: str) -> None:
+    """The next request of a keep-alive connection goes to the process held for it, unchecked
+    when it has no body: killed meanwhile, it fails that request's exchange, and a new process
+    answers it, the client seeing nothing of it."""
+    alice = docroots[ALICE]
+    put(alice, "pid.php", PID_PHP)
+    server = start_fcgid(itkgw_factory, [fcgid_php(alice, "alice.test")], ipc)
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    try:
+        connection.request("GET", "/pid.php", headers={"Host": "alice.test"})
+        first = int(connection.getresponse().read())
+        os.kill(first, signal.SIGKILL)
+        deadline = time.monotonic() + 5
+        while first in backends_of(alice.user.pw_uid):
+            assert time.monotonic() < deadline, "the killed process did not go"
+            time.sleep(0.02)
+        connection.request("GET", "/pid.php", headers={"Host": "alice.test"})
+        response = connection.getresponse()
+        body = response.read()
+    finally:
+        connection.close()
+    assert response.status == 200, server.error_log_text()
+    assert int(body) != first
+
+
 def test_a_busy_connection_gives_its_process_back_when_another_asks(itkgw_factory, docroots, put: Put,
                                                                    ipc: str) -> None:
     """With one process for the class, a keep-alive connection that never pauses still lets
