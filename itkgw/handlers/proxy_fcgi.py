@@ -91,14 +91,16 @@ def serve(conn: HTTPConnection, handler: str, env: dict[str, str], timeout: floa
           script: str) -> None:
     """Run the current request on the FastCGI server ``handler`` names and stream its answer."""
     address = Address.parse(proxy_address(handler))
+    request = conn.request
+    assert request is not None
     connection = _kept.pop(address, None)
-    if connection is None or not connection.usable or not connection.open():
+    # A kept connection the server closed meanwhile is found out by a request without a body,
+    # which then goes again on a new one; one with a body cannot go again: it is looked at first.
+    if connection is None or not connection.usable or (request.has_body and not connection.open()):
         if connection is not None:
             connection.close()
         connection = connect(address, timeout)
     response = Response(conn, script, str(address))
-    request = conn.request
-    assert request is not None
     body = spool.with_length(conn.body_chunks(), env) if request.chunked else nullcontext(conn.body_chunks())
     with body as chunks:
         connection.request(env, chunks, response.take, stderr_to(log), timeout, on_quiet=response.flush)
