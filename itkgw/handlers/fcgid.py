@@ -280,7 +280,7 @@ def serve(conn: HTTPConnection, request: Request, manager: str, call: Call, env:
         return
     if request.content_length is None and not php:
         env["CONTENT_LENGTH"] = "0"
-    _run(conn, manager, call.question, limits, env, script, body, php, bodiless=not request.content_length)
+    _run(conn, manager, call.question, limits, env, script, body, php, bodiless=not request.has_body)
 
 
 def _run(conn: HTTPConnection, manager: str, question: bytes, limits: RequestLimits, env: dict[str, str],

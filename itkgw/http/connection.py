@@ -481,7 +481,8 @@ class HTTPConnection:
         buffer = self._pending
         self._pending = b""
         idle_timeout = self.limits.timeout if first else self.limits.keep_alive_timeout
-        deadline = time.monotonic() + idle_timeout
+        waiting_since = time.monotonic()
+        deadline = waiting_since + idle_timeout
         started = False
         stage = self.limits.header_stage
         # The first head's stage counts from the connection's start; a later one's from its
@@ -489,7 +490,7 @@ class HTTPConnection:
         stage_started = self._opened
         stage_deadline = stage_started + stage.seconds if stage is not None and first else math.inf
         received = len(buffer)
-        idle_deadline = deadline - idle_timeout + self.idle_after if self.on_idle is not None else math.inf
+        idle_deadline = waiting_since + self.idle_after if self.on_idle is not None else math.inf
         while True:
             buffer = buffer.lstrip(b"\r\n")
             if buffer:
