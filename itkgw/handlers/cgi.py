@@ -26,7 +26,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from types import TracebackType
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, NamedTuple
 
 from itkgw import SERVER_SOFTWARE
 from itkgw.config.model import ServerConfig, VHost
@@ -191,8 +191,7 @@ def _context_prefix(vhost: VHost, directory: str) -> str:
 # -- the response head ---------------------------------------------------
 
 
-@dataclass(frozen=True)
-class CGIHead:
+class CGIHead(NamedTuple):
     """A script's header block, read as Apache reads it.
 
     ``redirect`` is the Location of a script that gave no status other than
@@ -258,11 +257,7 @@ def parse_cgi_head(raw: bytes, script: str = "", limits: HeadLimits = CGI_HEAD) 
             raise _malformed(script, f"more than {limits.lines} header lines")
         if len(line) > limits.line_bytes:
             raise _malformed(script, f"header line over {limits.line_bytes} bytes: {_printable(line[:30])}")
-        name_bytes, colon, value_bytes = line.partition(b":")
-        name, value = name_bytes.decode("latin-1"), value_bytes.decode("latin-1").strip(" \t")
-        if not colon or not _TOKEN.fullmatch(name) or _CONTROL.search(value):
-            raise _malformed(script, f"Bad header: {_printable(line[:30])}")
-        lower = name.lower()
+        name, value, lower = _script_field(line, script)
         if lower == "status":
             status, reason = _status(value, script)
             status_given = True
@@ -273,12 +268,36 @@ def parse_cgi_head(raw: bytes, script: str = "", limits: HeadLimits = CGI_HEAD) 
             location = value
         elif lower == "content-length":
             if not value.isdigit() or not value.isascii():
-                raise _malformed(script, f"Bad Content-Length: {_printable(value_bytes[:30])}")
+                raise _malformed(script, f"Bad Content-Length: {_printable(value[:30].encode('latin-1'))}")
             content_length = int(value)
         headers.append((_CANONICAL_NAMES.get(lower, name), value))
     # mod_php passes a Location on as the script gave it (PHP itself makes it a 302).
     redirect = location if location is not None and status == 200 and not limits.as_mod_php else None
     return CGIHead(status, tuple(headers), redirect, content_length, reason, status_given)
+
+
+def _script_field(line: bytes, script: str) -> tuple[str, str, str]:
+    """A header line's name, value and lower-cased name; a line seen before (a script
+    writes the same ones on every run) is answered from memory."""
+    known = _script_fields_seen.get(line)
+    if known is not None:
+        return known
+    name_bytes, colon, value_bytes = line.partition(b":")
+    name, value = name_bytes.decode("latin-1"), value_bytes.decode("latin-1").strip(" \t")
+    if not colon or not _TOKEN.fullmatch(name) or _CONTROL.search(value):
+        raise _malformed(script, f"Bad header: {_printable(line[:30])}")
+    known = (name, value, name.lower())
+    if len(line) <= _KEPT_FIELD_BYTES:
+        if len(_script_fields_seen) >= _KEPT_FIELDS:
+            _script_fields_seen.clear()
+        _script_fields_seen[line] = known
+    return known
+
+
+#: Lines kept, and the longest kept: bounded, as scripts write what they like.
+_KEPT_FIELDS = 1024
+_KEPT_FIELD_BYTES = 512
+_script_fields_seen: dict[bytes, tuple[str, str, str]] = {}
 
 
 def parse_cgi_headers(raw: bytes, script: str = "",

@@ -25,6 +25,7 @@ import socket
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from itkgw.errors import HTTPError
 from itkgw.handlers.fcgi_records import (
@@ -49,6 +50,8 @@ _BEGIN_KEEP = begin_request(REQUEST_ID, True)
 _BEGIN_CLOSE = begin_request(REQUEST_ID, False)
 _PARAMS_END = record(RecordType.PARAMS, REQUEST_ID)
 _STDIN_END = record(RecordType.STDIN, REQUEST_ID)
+#: Record types as plain ints, compared once per record read.
+_STDOUT, _STDERR, _END_REQUEST = int(RecordType.STDOUT), int(RecordType.STDERR), int(RecordType.END_REQUEST)
 
 
 class BackendError(HTTPError):
@@ -101,8 +104,7 @@ class Address:
         return f"{host}:{self.port}"
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(NamedTuple):
     """How a request ended: the application's exit status, and FastCGI's own."""
 
     app_status: int
@@ -232,11 +234,11 @@ class _Exchange:
                  on_stderr: Callable[[bytes], None], io_timeout: float, on_quiet: Callable[[], None],
                  detach: bool) -> None:
         self.connection = connection
-        self.on_quiet = self._handing_on(on_quiet)
+        self.on_quiet = on_quiet
         self.detach = detach
         self.sock = connection.sock
         self.body: Iterator[bytes] | None = body
-        self.on_stdout = self._handing_on(on_stdout)
+        self.on_stdout = on_stdout
         self.on_stderr = on_stderr
         self.io_timeout = io_timeout
         self.reader = RecordReader()
@@ -260,7 +262,7 @@ class _Exchange:
                 selector.modify(self.sock, events)
                 ready = selector.select(0)
                 if not ready:
-                    self.on_quiet()
+                    self._quiet()
                     ready = selector.select(max(0.0, deadline - time.monotonic()))
                 if not ready:
                     raise self._silent()
@@ -285,7 +287,7 @@ class _Exchange:
             if exc.errno != errno.EPIPE:  # EPIPE: it may have answered already
                 raise self.connection.fail(f"write failed: {exc.strerror}") from None
         while self.outcome is None:
-            self.on_quiet()
+            self._quiet()
             self._read(wait=True)
             while self.outcome is None and self._read():
                 pass
@@ -349,31 +351,36 @@ class _Exchange:
         return self.connection.fail(f"closed the connection without answering{how}", BackendClosed)
 
     def _take(self, kind: int, content: bytes) -> None:
-        if kind == RecordType.STDOUT:
+        if kind == _STDOUT:
             if content:
-                self.on_stdout(content)
-        elif kind == RecordType.STDERR:
+                try:
+                    self.on_stdout(content)
+                except BaseException:
+                    self._let_go()
+                    raise
+        elif kind == _STDERR:
             if content:
                 self.on_stderr(content)
-        elif kind == RecordType.END_REQUEST:
+        elif kind == _END_REQUEST:
             self.outcome = Outcome(*end_request_body(content))
             self.clean_end = not self.reader.pending and not self.outgoing
         else:
             raise ProtocolError(f"unexpected record type {kind}")
 
-    def _handing_on(self, callback: Callable[..., None]) -> Callable[..., None]:
-        """``callback``, which hands output on to the client: when it fails, the request is
-        aborted or detached before the failure goes up."""
-        def call(*args: bytes) -> None:
-            try:
-                callback(*args)
-            except BaseException:
-                if self.detach:
-                    self._detach()
-                else:
-                    self._abort()
-                raise
-        return call
+    def _quiet(self) -> None:
+        """The server has nothing more to read for now: the caller may hand on what it holds."""
+        try:
+            self.on_quiet()
+        except BaseException:
+            self._let_go()
+            raise
+
+    def _let_go(self) -> None:
+        """Handing output on to the client failed: the request is aborted, or detached."""
+        if self.detach:
+            self._detach()
+        else:
+            self._abort()
 
     def _detach(self) -> None:
         """Stop reading: the server's next write fails (EPIPE), and it ends the request as

@@ -71,8 +71,8 @@ def record(kind: RecordType, request_id: int, content: bytes = b"") -> bytes:
 def stream(kind: RecordType, request_id: int, data: bytes) -> bytes:
     """``data`` as records of a stream (STDIN, PARAMS...), split at the record size;
     empty data is the stream's end (one empty record)."""
-    if not data:
-        return record(kind, request_id)
+    if len(data) <= MAX_CONTENT:
+        return record(kind, request_id, data)
     return b"".join(record(kind, request_id, data[start:start + MAX_CONTENT])
                     for start in range(0, len(data), MAX_CONTENT))
 
@@ -163,23 +163,51 @@ class RecordReader:
     """Records out of a byte stream fed piece by piece."""
 
     def __init__(self) -> None:
-        self._buffer = bytearray()
+        #: The start of a record whose end has not arrived yet.
+        self._partial = bytearray()
+        self._pending = 0
 
     def feed(self, data: bytes) -> Iterator[Record]:
-        """The records ``data`` completes; raises ProtocolError on a bad header."""
-        self._buffer += data
-        while len(self._buffer) >= HEADER.size:
-            version, kind, request_id, size, padding = HEADER.unpack_from(self._buffer)
-            if version != VERSION:
-                raise ProtocolError(f"record of FastCGI version {version}")
-            end = HEADER.size + size + padding
-            if len(self._buffer) < end:
+        """The records ``data`` completes; raises ProtocolError on a bad header.
+
+        Parsed in place from the bytes received (most reads hold whole records); a record
+        cut by the end of a read is gathered until it is whole."""
+        if self._partial:
+            self._partial += data
+            if not _holds_a_record(self._partial):
+                self._pending = len(self._partial)
                 return
-            content = bytes(self._buffer[HEADER.size:HEADER.size + size])
-            del self._buffer[:end]
-            yield Record(kind, request_id, content)
+            data = bytes(self._partial)
+            self._partial.clear()
+        offset, available = 0, len(data)
+        while available - offset >= _HEADER_SIZE:
+            version, kind, request_id, size, padding = _unpack_header(data, offset)
+            if version != VERSION:
+                self._pending = available - offset
+                raise ProtocolError(f"record of FastCGI version {version}")
+            end = offset + _HEADER_SIZE + size + padding
+            if end > available:
+                break
+            self._pending = available - end
+            yield Record(kind, request_id, data[offset + _HEADER_SIZE:end - padding])
+            offset = end
+        if offset < available:
+            self._partial += data[offset:]
+        self._pending = available - offset
 
     @property
     def pending(self) -> int:
-        """Bytes of an incomplete record held."""
-        return len(self._buffer)
+        """Bytes after the last record handed out: the next records' (or a cut one's)."""
+        return self._pending
+
+
+def _holds_a_record(buffer: bytearray) -> bool:
+    """Whether ``buffer`` starts with a whole record (or a header too bad to wait for)."""
+    if len(buffer) < _HEADER_SIZE:
+        return False
+    version, _, _, size, padding = _unpack_header(buffer)
+    return version != VERSION or len(buffer) >= _HEADER_SIZE + size + padding
+
+
+_HEADER_SIZE = HEADER.size
+_unpack_header = HEADER.unpack_from

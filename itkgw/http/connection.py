@@ -825,8 +825,9 @@ class HTTPConnection:
         if self.success_headers is not None and status < 400 and not generated:
             out = self.success_headers(out)
         # mod_headers: every rule on what a handler answers, only "always" ones on httpd's own pages.
-        out = apply_header_rules(out, self.header_rules if not generated else
-                                 [rule for rule in self.header_rules if rule.always])
+        rules = self.header_rules if not generated else [rule for rule in self.header_rules if rule.always]
+        if rules:
+            out = apply_header_rules(out, rules)
         if self.default_charset != "off":
             charset = self.default_charset
             out = [(name, _with_charset(value, charset) if name.lower() == "content-type" else value)
@@ -937,8 +938,8 @@ class HTTPConnection:
             reason = _REASONS.get(status, "")
         elif "\r" in reason or "\n" in reason:
             raise HTTPError(500, "response reason phrase contains CR or LF")
-        lines = [f"HTTP/1.1 {status} {reason}", *(f"{name}: {value}" for name, value in headers), "", ""]
-        return "\r\n".join(lines).encode("latin-1", "replace")
+        lines = [f"{name}: {value}\r\n" for name, value in headers]
+        return f"HTTP/1.1 {status} {reason}\r\n{''.join(lines)}\r\n".encode("latin-1", "replace")
 
     def _body_bytes(self, size: int) -> int:
         """How many of ``size`` body bytes the framing lets out: those beyond a Content-Length
@@ -1143,7 +1144,7 @@ class HTTPConnection:
             return False
         request = self.request
         bodiless = request is not None and not request.has_body and request.content_length is None
-        if self.h11.their_state is h11.SEND_BODY and not bodiless:
+        if not bodiless and self.h11.their_state is h11.SEND_BODY:
             self._drain_body()
         if not (bodiless or self.h11.their_state is h11.DONE) or not self._keep_alive_allowed:
             return False

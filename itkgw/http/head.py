@@ -17,7 +17,6 @@ from typing import NamedTuple
 _TOKEN = rb"[-!#$%&'*+.^_`|~0-9a-zA-Z]+"
 _REQUEST_LINE = re.compile(rb"(" + _TOKEN + rb") ([\x21-\x7e]+) HTTP/([0-9]\.[0-9])")
 _FIELD = re.compile(rb"(" + _TOKEN + rb"):[ \t]*((?:[^\x00\s]+(?:[ \t]+[^\x00\s]+)*)?)[ \t]*")
-_FOLD = re.compile(rb"[ \t]+")
 _DIGITS = re.compile(rb"[0-9]+")
 #: The longest Content-Length accepted (h11's CONTENT_LENGTH_MAX_DIGITS).
 _LENGTH_DIGITS = 20
@@ -51,17 +50,12 @@ def parse(head: bytes) -> Head:
     if line is None:
         raise MalformedHead(f"illegal request line: {lines[0]!r}")
     method, target, version = line.groups()
-    fields = []
-    for raw in _unfolded(lines[1:]):  # the grammar first, for every line, as h11 reads them
-        field = _FIELD.fullmatch(raw)
-        if field is None:
-            raise MalformedHead(f"illegal header line: {bytes(raw)!r}")
-        fields.append((field.group(1).lower(), field.group(2)))
+    fields = [_field(raw) for raw in _unfolded(lines[1:])]  # the grammar first, for every line
     headers: list[tuple[str, str]] = []
     hosts = 0
     length: bytes | None = None
     chunked = False
-    for name, value in fields:
+    for name, value, text in fields:
         if name == b"host":
             hosts += 1
         elif name == b"content-length":
@@ -69,6 +63,7 @@ def parse(head: bytes) -> Head:
             if length is not None:
                 continue  # the same length again: one header, as h11 keeps it
             length = value
+            text = (text[0], value.decode("latin-1"))
         elif name == b"transfer-encoding":
             if chunked:
                 raise MalformedHead("multiple Transfer-Encoding headers")
@@ -77,7 +72,8 @@ def parse(head: bytes) -> Head:
                 raise MalformedHead(f"unknown Transfer-Encoding {value.decode('latin-1')!r}: only chunked is "
                                     "read (httpd answers 400)")
             chunked = True
-        headers.append((name.decode("latin-1"), value.decode("latin-1")))
+            text = (text[0], "chunked")
+        headers.append(text)
     if version == b"1.1" and hosts == 0:
         raise MalformedHead("Missing mandatory Host: header")
     if hosts > 1:
@@ -91,14 +87,42 @@ def _unfolded(lines: list[bytes]) -> list[bytes]:
     one before, joined by one space."""
     joined: list[bytes] = []
     for line in lines:
-        fold = _FOLD.match(line)
-        if fold is None:
+        if not line.startswith(_BLANKS):
             joined.append(line)
         elif not joined:
             raise MalformedHead("continuation line at start of headers")
         else:
-            joined[-1] = joined[-1] + b" " + line[fold.end():]
+            joined[-1] = joined[-1] + b" " + line.lstrip(b" \t")
     return joined
+
+
+_BLANKS = (b" ", b"\t")
+#: A header line read: its lower-cased name and its value, as bytes and as text.
+_Field = tuple[bytes, bytes, tuple[str, str]]
+
+
+def _field(raw: bytes) -> _Field:
+    """One header line by the grammar; a line seen before (a client sends the same ones on
+    every request) is answered from memory."""
+    known = _fields_seen.get(raw)
+    if known is not None:
+        return known
+    field = _FIELD.fullmatch(raw)
+    if field is None:
+        raise MalformedHead(f"illegal header line: {bytes(raw)!r}")
+    name, value = field.group(1).lower(), field.group(2)
+    known = (name, value, (name.decode("latin-1"), value.decode("latin-1")))
+    if len(raw) <= _KEPT_FIELD_BYTES:
+        if len(_fields_seen) >= _KEPT_FIELDS:
+            _fields_seen.clear()
+        _fields_seen[raw] = known
+    return known
+
+
+#: Lines kept, and the longest kept: bounded, as every byte of them is the client's.
+_KEPT_FIELDS = 1024
+_KEPT_FIELD_BYTES = 512
+_fields_seen: dict[bytes, _Field] = {}
 
 
 def _one_length(value: bytes, seen: bytes | None) -> bytes:

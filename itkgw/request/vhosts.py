@@ -14,7 +14,9 @@ from __future__ import annotations
 from fnmatch import fnmatchcase
 
 from itkgw.config.model import ANY_HOST, Address, VHost
-from itkgw.request.dirconf import Memo
+
+#: Answers kept at most: the Host header is the client's to choose.
+_CHOSEN_KEPT = 4096
 
 
 class VHostTable:
@@ -26,7 +28,7 @@ class VHostTable:
         self.name_based = name_based
         #: Answers already given, by local address and Host: every request asks, and the
         #: scan is over every vhost. Bounded, as the Host header is the client's to choose.
-        self._chosen = Memo(limit=4096)
+        self._chosen: dict[tuple[str, int, str], VHost | None] = {}
 
     def _names_count(self, vhost: VHost, local_port: int) -> bool:
         if self.name_based is None:
@@ -43,8 +45,15 @@ class VHostTable:
 
     def select(self, local_ip: str, local_port: int, host: str) -> VHost | None:
         """The vhost for a request; None when no vhost answers on the address."""
-        return self._chosen.get((), (local_ip, local_port, host),
-                                lambda: self._select(local_ip, local_port, host))
+        key = (local_ip, local_port, host)
+        try:
+            return self._chosen[key]
+        except KeyError:
+            pass
+        chosen = self._chosen[key] = self._select(local_ip, local_port, host)
+        if len(self._chosen) > _CHOSEN_KEPT:
+            self._chosen.clear()
+        return chosen
 
     def _select(self, local_ip: str, local_port: int, host: str) -> VHost | None:
         candidates = self.candidates(local_ip, local_port)
