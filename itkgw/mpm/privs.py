@@ -163,6 +163,19 @@ class OSFacade:
             err = ctypes.get_errno()
             raise OSError(err, os.strerror(err))
 
+    def capabilities(self) -> dict[str, int]:
+        """CapInh, CapPrm and CapEff of this process, from one capget(2): a connection
+        child's switch reads them back without parsing /proc/self/status."""
+        header = _CapHeader(_LINUX_CAPABILITY_VERSION_3, 0)
+        data = (_CapData * 2)()
+        if _libc.capget(ctypes.byref(header), data) != 0:
+            err = ctypes.get_errno()
+            raise OSError(err, os.strerror(err))
+        low, high = data
+        return {"CapInh": low.inheritable | high.inheritable << 32,
+                "CapPrm": low.permitted | high.permitted << 32,
+                "CapEff": low.effective | high.effective << 32}
+
     def limit_bounding_set(self, mask: int) -> None:
         """Drop every capability not in ``mask`` from the bounding set (needs CAP_SETPCAP)."""
         prctl.capbset.limit(*[cap for cap in prctl.ALL_CAPS if mask >> cap & 1])
@@ -284,7 +297,9 @@ def switch_identity(identity: Identity, config: ServerConfig, os_: OSFacade = RE
     if groups != listed:
         log.info("supplementary groups %s of %s are outside LimitGIDRange: not given to the request",
                  ",".join(str(gid) for gid in sorted(listed - groups)), identity.user)
-    _become(identity, os_, only=None if groups == listed else groups)
+    # The groups just listed are set as they are (initgroups would read the group database
+    # again), less those outside LimitGIDRange, which the seccomp filter cannot check for setgroups.
+    _become(identity, os_, only=groups)
     _step("dropping capabilities", os_.set_capabilities, 0)
     _step("clearing ambient capabilities", os_.clear_ambient_capabilities)
     if config.no_new_privs:
@@ -295,8 +310,7 @@ def switch_identity(identity: Identity, config: ServerConfig, os_: OSFacade = RE
 def _become(identity: Identity, os_: OSFacade, only: set[int] | None = None) -> None:
     """Groups, then gid, then uid: each step needs a right the next one gives up.
 
-    ``only``: set exactly these groups instead of the user's own (some are
-    outside LimitGIDRange, which the seccomp filter cannot check for setgroups).
+    ``only``: set exactly these groups instead of the user's own.
     """
     uid, gid = identity.uid, identity.gid
     if only is not None:
@@ -342,8 +356,14 @@ def _verify(identity: Identity, groups: set[int], os_: OSFacade, capabilities: i
         problems.append(f"gids are {resgid}")
     if actual_groups != groups:
         problems.append(f"groups are {sorted(actual_groups)}, not {sorted(groups)}")
-    sets = _capability_sets(os_)
     wanted = {"CapInh": 0, "CapPrm": capabilities, "CapEff": capabilities, "CapAmb": 0}
+    if bounding is None and capabilities == 0:
+        # A connection child's: the kernel keeps the ambient set within permitted and
+        # inheritable, so with both read back empty it is empty too.
+        sets = _read_capabilities(os_.capabilities)
+        del wanted["CapAmb"]
+    else:
+        sets = _read_capabilities(os_.capability_sets)
     for name, value in wanted.items():
         if sets.get(name, 0) != value:
             problems.append(f"{name} is {sets.get(name, 0):#x}, not {value:#x}")
@@ -354,8 +374,12 @@ def _verify(identity: Identity, groups: set[int], os_: OSFacade, capabilities: i
 
 
 def _capability_sets(os_: OSFacade) -> dict[str, int]:
+    return _read_capabilities(os_.capability_sets)
+
+
+def _read_capabilities(read: Callable[[], dict[str, int]]) -> dict[str, int]:
     try:
-        return os_.capability_sets()
+        return read()
     except (OSError, ValueError) as exc:
         raise PrivilegeError(f"cannot read the capability sets: {exc}") from exc
 

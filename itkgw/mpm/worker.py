@@ -151,6 +151,10 @@ class Worker:
         self.slot.request = ""
         self.slot.state = SlotState.BUSY_READ
         self.slot.connections += 1
+        # What the child asks first, worked out here once per address rather than in every
+        # child (whose answers end with it).
+        local = sock.getsockname()
+        self.ctx.connection_limits(str(local[0]), int(local[1]))
         pid = os.fork()
         if pid == 0:
             self._run_child(sock, signals)
