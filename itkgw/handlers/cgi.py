@@ -207,6 +207,9 @@ class CGIHead(NamedTuple):
     reason: str = ""
     #: Whether the script gave a Status line at all.
     status_given: bool = False
+    #: PHP set an ``HTTP/1.0`` status line (header("HTTP/1.0 404 Not Found"), or its own
+    #: fatal error's 500): mod_php answers in HTTP/1.0 then, and ends the connection.
+    http10: bool = False
 
 
 @dataclass(frozen=True)
@@ -244,7 +247,7 @@ def parse_cgi_head(raw: bytes, script: str = "", limits: HeadLimits = CGI_HEAD) 
     script and the bad line, as "malformed header from script" in Apache;
     nothing of a malformed block may reach the client.
     """
-    status, reason, status_given = 200, "", False
+    status, reason, status_given, http10 = 200, "", False, False
     headers: list[tuple[str, str]] = []
     location: str | None = None
     content_length: int | None = None
@@ -253,6 +256,10 @@ def parse_cgi_head(raw: bytes, script: str = "", limits: HeadLimits = CGI_HEAD) 
         line = line.removesuffix(b"\r")
         if not line:
             break
+        if count == 1 and limits.as_mod_php and line.startswith(b"HTTP/"):
+            status, reason, http10 = _php_status_line(line.decode("latin-1"), script)
+            status_given = True
+            continue
         if count > limits.lines:
             raise _malformed(script, f"more than {limits.lines} header lines")
         if len(line) > limits.line_bytes:
@@ -273,7 +280,7 @@ def parse_cgi_head(raw: bytes, script: str = "", limits: HeadLimits = CGI_HEAD) 
         headers.append((_CANONICAL_NAMES.get(lower, name), value))
     # mod_php passes a Location on as the script gave it (PHP itself makes it a 302).
     redirect = location if location is not None and status == 200 and not limits.as_mod_php else None
-    return CGIHead(status, tuple(headers), redirect, content_length, reason, status_given)
+    return CGIHead(status, tuple(headers), redirect, content_length, reason, status_given, http10)
 
 
 def _script_field(line: bytes, script: str) -> tuple[str, str, str]:
@@ -352,6 +359,20 @@ def _status(value: str, script: str) -> tuple[int, str]:
         shown = _printable(value[:30].encode("latin-1"))
         raise HTTPError(500, f"Invalid status line from script '{script}': {shown}")
     return int(match.group(1)), value[3:].strip(" \t")
+
+
+def _php_status_line(line: str, script: str) -> tuple[int, str, bool]:
+    """The status, reason and HTTP/1.0-ness of a status line PHP set ("HTTP/1.1 404 Not Found"),
+    which php-cgi passes on as it is (cgi.rfc2616_headers): read as mod_php hands it to httpd.
+
+    PHP takes the code after the first space. httpd keeps the line's own reason, and its
+    protocol, only from a line of the form ``HTTP/1.x NNN reason``; of any other (``HTTP/2
+    404``, ``HTTP/1.0 404``) the code alone counts."""
+    code = line.split(" ", 1)[1].lstrip(" ") if " " in line else ""
+    status, _ = _status(code.split(" ", 1)[0], script)
+    if len(line) > 12 and line.startswith("HTTP/1.") and line[8] == " ":
+        return status, line[13:].strip(" \t"), line[7] == "0"
+    return status, "", False
 
 
 def _malformed(script: str, detail: str) -> HTTPError:
@@ -657,7 +678,7 @@ class _Exchange:
         # Measured: a response complete before the script pauses gets a Content-Length, as
         # httpd's content-length filter gives one to output it read whole without blocking.
         self.conn.send_response_head(self.head.status, list(self.head.headers), measure=True,
-                                     reason=self.head.reason)
+                                     reason=self.head.reason, http10=self.head.http10)
         return rest
 
     def _pass_body(self, data: bytes) -> None:

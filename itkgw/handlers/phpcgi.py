@@ -43,8 +43,10 @@ if TYPE_CHECKING:
 _INI_NAME = re.compile(r"[A-Za-z0-9_.\-]+")
 
 
-#: What every request's ini file says: mod_php reads no .user.ini, so neither does php-cgi.
-_FIXED_INI = "user_ini.filename =\n"
+#: What every request's ini file says: mod_php reads no .user.ini, so neither does php-cgi;
+#: a status line the script sets ("HTTP/1.0 404 Not Found") comes through as it is, not made
+#: a Status header, so that it is answered as mod_php answers it (cgi.parse_cgi_head).
+_FIXED_INI = "user_ini.filename =\ncgi.rfc2616_headers = 1\n"
 
 
 def php_ini_text(settings: Mapping[str, PHPSetting] | None = None, defaults: Mapping[str, str] | None = None,

@@ -162,7 +162,8 @@ class Response:
                 self.answered = True
             return
         # mod_proxy_fcgi and mod_php pass a Location on as the script gave it.
-        self.conn.send_response_head(head.status, list(head.headers), measure=True, reason=head.reason)
+        self.conn.send_response_head(head.status, list(head.headers), measure=True, reason=head.reason,
+                                     http10=head.http10)
         self.started = True
         if body:
             self.conn.send_data(body)

@@ -393,6 +393,8 @@ class HTTPConnection:
         #: A response held whole while it is small (status, headers, body pieces): it goes
         #: out with a Content-Length if it ends so, else chunked once it grows or is flushed.
         self._held_response: tuple[int, list[tuple[str, str]], list[bytes], str] | None = None
+        #: The response in hand answers in HTTP/1.0 (send_response_head's ``http10``).
+        self._answer_http10 = False
         self.status = 0
         self.bytes_sent = 0
         #: Bytes read from the client and not parsed yet (``pending``: read by another process).
@@ -799,7 +801,8 @@ class HTTPConnection:
         self._max_requests = max_requests
 
     def send_response_head(self, status: int, headers: list[tuple[str, str]], hold: bool = False,
-                           measure: bool = False, reason: str = "", generated: bool = False) -> None:
+                           measure: bool = False, reason: str = "", generated: bool = False,
+                           http10: bool = False) -> None:
         """Status line and headers; Date, Server and framing are added here. ``hold``: the
         body follows at once, so the head waits to leave in the same write. ``measure``: the
         body comes in pieces of unknown total; while it stays under RESPONSE_BUFFER and is not
@@ -808,7 +811,10 @@ class HTTPConnection:
         ``reason``: a script's own reason phrase (else the status's standard one).
         ``generated``: the server's own error or redirect page, which keeps only the "always"
         header rules (httpd sends such a page with err_headers_out alone); a response a handler
-        made gets them all, whatever its status (a script's 404, an ErrorDocument file)."""
+        made gets them all, whatever its status (a script's 404, an ErrorDocument file).
+        ``http10``: answered in HTTP/1.0, unchunked, and the connection ends after it (a PHP
+        script's HTTP/1.0 status line, as mod_php has httpd answer it)."""
+        self._answer_http10 = http10
         out = [("Date", http_now()), ("Server", SERVER_SOFTWARE)]
         if self.negotiated and not generated:
             out += self.negotiated
@@ -923,12 +929,12 @@ class HTTPConnection:
             self._length_left = int(length)
         elif bodiless_status:
             framing = _NO_BODY
-        elif self.request is not None and self.request.http_version == "1.1":  # HTTP/1.0 kept: "1.0"
-            framing, chunked = _CHUNKED, True
+        elif self.request is not None and self.request.http_version == "1.1" and not self._answer_http10:
+            framing, chunked = _CHUNKED, True  # (an HTTP/1.0 client kept alive: "1.0")
         else:
             framing = _UNTIL_CLOSE  # which ends the connection, but after a HEAD, which sends none
         self._framing = _NO_BODY if head or bodiless_status else framing
-        kept = (self.keep_alive_wanted() and self._client_keeps()
+        kept = (self.keep_alive_wanted() and self._client_keeps() and not self._answer_http10
                 and not (framing == _UNTIL_CLOSE and not head))
         self._close_after = not kept
         headers = [*headers, *self._connection_headers(kept)]
@@ -939,7 +945,8 @@ class HTTPConnection:
         elif "\r" in reason or "\n" in reason:
             raise HTTPError(500, "response reason phrase contains CR or LF")
         lines = [f"{name}: {value}\r\n" for name, value in headers]
-        return f"HTTP/1.1 {status} {reason}\r\n{''.join(lines)}\r\n".encode("latin-1", "replace")
+        version = "1.0" if self._answer_http10 else "1.1"
+        return f"HTTP/{version} {status} {reason}\r\n{''.join(lines)}\r\n".encode("latin-1", "replace")
 
     def _body_bytes(self, size: int) -> int:
         """How many of ``size`` body bytes the framing lets out: those beyond a Content-Length

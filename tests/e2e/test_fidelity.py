@@ -161,6 +161,28 @@ def test_a_script_s_own_reason_phrase_is_kept(itkgw_factory, docroots, put: Put)
         assert answer.startswith(b"HTTP/1.1 418 I am a teapot\r\n"), answer[:200]
 
 
+@pytest.mark.parametrize("handler", ["fcgid", "cgi"])
+def test_a_php_http_1_0_status_line_is_answered_in_http_1_0_and_ends_the_connection(
+        itkgw_factory, docroots, put: Put, handler: str) -> None:
+    """As mod_php has httpd answer header("HTTP/1.0 404 Not Found"), and PHP's own 500 for a
+    fatal error (which it sets the same way): an HTTP/1.0 status line, no chunks, no keep-alive."""
+    alice = docroots[ALICE]
+    put(alice, "gone.php", "<?php header('HTTP/1.0 404 Not Found'); echo 'gone';\n")
+    put(alice, "long.php", "<?php header('HTTP/1.0 404 Not Found'); echo str_repeat('b', 200000);\n")
+    put(alice, "fatal.php", "<?php no_such_function();\n")
+    server = serve(itkgw_factory, alice, php_extensions=[".php"], php_handler=handler)
+    for script, status in (("/gone.php", b"404 Not Found"), ("/fatal.php", b"500 Internal Server Error")):
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+            answer = _exchange_kept(sock, f"GET {script} HTTP/1.1\r\nHost: alice.test\r\n"
+                                          "Connection: keep-alive\r\n\r\n".encode())
+            assert answer.startswith(b"HTTP/1.0 " + status + b"\r\n"), answer[:200]
+            assert b"\r\nConnection: close\r\n" in answer
+            assert sock.recv(10) == b"", "the connection ends after the answer"
+    long = raw_exchange(server.port, b"GET /long.php HTTP/1.1\r\nHost: alice.test\r\n\r\n")
+    assert long.startswith(b"HTTP/1.0 404 Not Found\r\n") and b"chunked" not in long.lower()
+    assert long.endswith(b"\r\n\r\n" + b"b" * 200000)
+
+
 def test_a_small_php_response_has_a_content_length_a_streamed_one_is_chunked(itkgw_factory, docroots,
                                                                             put: Put) -> None:
     alice = docroots[ALICE]

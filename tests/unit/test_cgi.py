@@ -22,7 +22,7 @@ import pytest
 from itkgw import SERVER_SOFTWARE
 from itkgw.config.model import Address, Identity, ServerConfig, VHost
 from itkgw.errors import HTTPError, InternalRedirect
-from itkgw.handlers.cgi import SAFE_PATH, cgi_environ, parse_cgi_head, parse_cgi_headers, run_cgi
+from itkgw.handlers.cgi import PHP_HEAD, SAFE_PATH, cgi_environ, parse_cgi_head, parse_cgi_headers, run_cgi
 from itkgw.http.connection import ClientGone, HTTPConnection, Request, error_page
 from tests.unit.wire import CLIENT_IP, SERVER_IP, Handler, exchange
 
@@ -261,6 +261,27 @@ def test_status_header_sets_the_status() -> None:
     status, headers = parse_cgi_headers(b"Status: 404 Not Found\r\nContent-type: text/plain\r\n\r\n")
     assert status == 404
     assert headers == [("Content-Type", "text/plain")]
+
+
+@pytest.mark.parametrize("line,status,reason,http10", [
+    (b"HTTP/1.0 404 Not Found", 404, "Not Found", True),
+    (b"HTTP/1.1 418 I am a teapot", 418, "I am a teapot", False),
+    (b"HTTP/1.0 500 Internal Server Error", 500, "Internal Server Error", True),
+    # httpd keeps a line's reason and protocol only from "HTTP/1.x NNN reason"; else the code counts.
+    (b"HTTP/2 404 Whatever", 404, "", False),
+    (b"HTTP/1.0 404", 404, "", False),
+])
+def test_a_php_status_line_is_read_as_mod_php_hands_it_to_httpd(line: bytes, status: int, reason: str,
+                                                                 http10: bool) -> None:
+    head = parse_cgi_head(line + b"\r\nContent-type: text/html\r\n\r\n", "/srv/x.php", PHP_HEAD)
+    assert (head.status, head.reason, head.http10, head.status_given) == (status, reason, http10, True)
+    assert head.headers == (("Content-Type", "text/html"),)
+
+
+def test_a_status_line_is_a_malformed_header_from_a_cgi_script() -> None:
+    with pytest.raises(HTTPError) as caught:
+        parse_cgi_head(b"HTTP/1.1 200 OK\r\n\r\n", "/srv/x.cgi")
+    assert caught.value.status == 500 and "malformed header" in str(caught.value.log)
 
 
 def test_plain_lf_line_ends_and_repeated_headers_kept_in_order() -> None:

@@ -124,19 +124,20 @@ def test_path_info_and_script_name_as_php_sees_them(site: Site) -> None:
     }
 
 
-def test_settings_become_ini_lines_and_user_ini_files_are_off() -> None:
-    assert php_ini_text() == "user_ini.filename =\n"
+def test_settings_become_ini_lines_user_ini_files_are_off_and_status_lines_pass() -> None:
+    assert php_ini_text() == "user_ini.filename =\ncgi.rfc2616_headers = 1\n"
     settings = {"memory_limit": PHPSetting("memory_limit", "64M"),
                 "session.save_path": PHPSetting("session.save_path", "/tmp/s")}
     assert php_ini_text(settings, lock_top="/srv") == (
-        "user_ini.filename =\nmemory_limit=64M\nsession.save_path=/tmp/s\n")
+        "user_ini.filename =\ncgi.rfc2616_headers = 1\nmemory_limit=64M\nsession.save_path=/tmp/s\n")
 
 
 def test_admin_values_are_repeated_in_a_path_section_that_locks_them() -> None:
     settings = {"memory_limit": PHPSetting("memory_limit", "64M", admin=True),
                 "display_errors": PHPSetting("display_errors", "1")}
     assert php_ini_text(settings, lock_top=lock_section("/srv/a/www/x.php")) == (
-        "user_ini.filename =\nmemory_limit=64M\ndisplay_errors=1\n[PATH=/srv]\nmemory_limit=64M\n")
+        "user_ini.filename =\ncgi.rfc2616_headers = 1\nmemory_limit=64M\ndisplay_errors=1\n"
+        "[PATH=/srv]\nmemory_limit=64M\n")
     assert lock_section("/x.php") == "" and lock_section("/we]ird/x.php") == ""
 
 
@@ -145,7 +146,8 @@ def test_defaults_come_first_so_settings_change_them_and_the_section_holds_admin
                 "memory_limit": PHPSetting("memory_limit", "64M", admin=True)}
     defaults = {"upload_tmp_dir": "/run/x/uploads", "session.save_path": "/run/x/s"}
     text = php_ini_text(settings, defaults, "/srv")
-    assert text == ("user_ini.filename =\nupload_tmp_dir=/run/x/uploads\nsession.save_path=/run/x/s\n"
+    assert text == ("user_ini.filename =\ncgi.rfc2616_headers = 1\n"
+                    "upload_tmp_dir=/run/x/uploads\nsession.save_path=/run/x/s\n"
                     "upload_tmp_dir=/srv/a/tmp\nmemory_limit=64M\n[PATH=/srv]\nmemory_limit=64M\n")
 
 
