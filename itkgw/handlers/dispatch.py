@@ -189,6 +189,9 @@ def serve(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConf
         conn.header_rules = []  # httpd answers TRACE before mod_headers sees the request
         _answer_trace(conn, request, dirconf.modules.get(RequestSettings).trace_enable or "on")
         return None
+    if request.method == "OPTIONS" and request.target == "*":
+        static.answer_other_method(conn, "OPTIONS")  # about the server: no file, no index, no script
+        return None
     backend = proxy_fcgi.pass_match(vhost.modules.get(ProxySettings), plan.url_path)
     if backend is not None:
         _serve_pass_match(conn, request, plan, config, backend)

@@ -53,6 +53,11 @@ _DRAIN_LIMIT = 256 * 1024
 _ALLOW_STATIC = "OPTIONS,HEAD,GET,POST,TRACE"
 
 
+#: A handler's headers the connection writes itself, or never sends.
+_NOT_PASSED_ON = frozenset({"date", "server", "connection", "transfer-encoding"})
+_NOT_PASSED_ON_204 = _NOT_PASSED_ON | {"content-type", "content-length"}
+
+
 def apply_header_rules(headers: list[tuple[str, str]], rules: Sequence[HeaderRule]) -> list[tuple[str, str]]:
     """mod_headers' set, append, add, merge, setifempty, unset, edit and edit*, in order."""
     for rule in rules:
@@ -815,6 +820,8 @@ class HTTPConnection:
         ``http10``: answered in HTTP/1.0, unchunked, and the connection ends after it (a PHP
         script's HTTP/1.0 status line, as mod_php has httpd answer it)."""
         self._answer_http10 = http10
+        # httpd's header filter: a 204 has no body, so no type or length of one either.
+        not_passed = _NOT_PASSED_ON_204 if status == 204 else _NOT_PASSED_ON
         out = [("Date", http_now()), ("Server", SERVER_SOFTWARE)]
         if self.negotiated and not generated:
             out += self.negotiated
@@ -825,7 +832,7 @@ class HTTPConnection:
                 _VALID_NAMES.add(name)
             if "\r" in value or "\n" in value or "\0" in value:
                 raise HTTPError(500, f"response header {name!r} contains CR, LF or NUL")
-            if name.lower() in ("date", "server", "connection", "transfer-encoding"):
+            if name.lower() in not_passed:
                 continue
             out.append((name, value))
         if self.success_headers is not None and status < 400 and not generated:

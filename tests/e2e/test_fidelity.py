@@ -549,11 +549,40 @@ def test_the_method_is_judged_before_the_file_is_looked_for(itkgw_factory, docro
     assert server.request("off.test", "/", method="BREW").headers["Allow"] == "OPTIONS,HEAD,GET,POST"
 
 
-def test_options_star_asks_about_the_server_and_names_no_methods(itkgw_factory, docroots) -> None:
-    server = serve(itkgw_factory, docroots[ALICE])
+@pytest.mark.parametrize("index", ["index.html", "index.php"])
+def test_options_star_asks_about_the_server_and_names_no_methods(itkgw_factory, docroots, put: Put,
+                                                                 index: str) -> None:
+    """Whatever "/" would serve: a DirectoryIndex script is not run for it either."""
+    alice = docroots[ALICE]
+    put(alice, "index.php", "<?php echo 'the index ran';\n")
+    server = serve(itkgw_factory, alice, php_extensions=[".php"], directory_index=[index])
     answer = raw_exchange(server.port, b"OPTIONS * HTTP/1.1\r\nHost: alice.test\r\nConnection: close\r\n\r\n")
-    head = answer.split(b"\r\n\r\n")[0].lower()
+    head, _, body = answer.partition(b"\r\n\r\n")
+    head = head.lower()
     assert head.startswith(b"http/1.1 200 ok") and b"content-length: 0" in head and b"allow:" not in head
+    assert b"content-type:" not in head and body == b""
+
+
+@pytest.mark.parametrize("script,code", [
+    ("none.cgi", "#!/bin/sh\nprintf 'Status: 204 No Content\\r\\nContent-Type: text/plain\\r\\n"
+                 "Content-Length: 4\\r\\nContent-Language: de\\r\\nX-Other: 1\\r\\n\\r\\nbody'\n"),
+    ("none.php", "<?php http_response_code(204); header('Content-Language: de'); header('X-Other: 1');"
+                 " echo 'body';\n"),
+])
+def test_a_204_has_no_content_type_or_length(itkgw_factory, docroots, put: Put, script: str,
+                                             code: str) -> None:
+    """httpd's header filter drops the type and length of a 204, which has no body; the
+    script's other headers stay."""
+    alice = docroots[ALICE]
+    put(alice, script, code)
+    server = serve(itkgw_factory, alice, php_extensions=[".php"])
+    answer = raw_exchange(server.port, f"GET /{script} HTTP/1.1\r\nHost: alice.test\r\n"
+                                       "Connection: close\r\n\r\n".encode())
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 204 No Content\r\n") and body == b""
+    lines = head.lower().split(b"\r\n")
+    assert b"content-language: de" in lines and b"x-other: 1" in lines
+    assert not any(line.startswith((b"content-type:", b"content-length:")) for line in lines), head
 
 
 @pytest.mark.parametrize("handler", ["fcgid", "cgi"])
