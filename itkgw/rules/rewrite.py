@@ -704,11 +704,15 @@ class RuleSet:
         if not substituted:
             return RewriteResult("", query, env_set, None, None, matched)
         uri = state.uri
-        if not _scheme_length(uri):
-            uri = _url_of(uri, prefix, base, ctx)
         if forced:
+            if not _scheme_length(uri) and base is not None and uri.startswith(prefix):
+                uri = base.rstrip("/") + "/" + uri[len(prefix):]
+            # Without RewriteBase httpd's redirect keeps the directory's own path, not made a
+            # URL path as an internal rewrite's is: the reason RewriteBase exists.
             state.uri = _qualify(uri, ctx)
             return _result(state, "", query, env_set, True, redirect_code, False)
+        if not _scheme_length(uri):
+            uri = _url_of(uri, prefix, base, ctx)
         if state.uri == filename + path_info:
             # httpd's "initial URL equal rewritten URL": no redirect, the new query kept.
             return RewriteResult("", state.query, env_set, None, None, True)

@@ -412,6 +412,15 @@ def test_a_per_directory_redirect_with_a_base_is_an_absolute_url() -> None:
     assert result.redirect == (301, "http://alice.test:8080/blog/new")
 
 
+def test_a_per_directory_redirect_without_a_base_keeps_the_directory_path_as_httpd_s_does() -> None:
+    """httpd adds the stripped directory back and makes that the URL: RewriteBase's reason.
+    An absolute substitution is a URL path already."""
+    result = in_directory([rule("^old$", "new", "R=301")], f"{DOCROOT}/blog/old")
+    assert result.redirect == (301, f"http://alice.test:8080{DOCROOT}/blog/new")
+    result = in_directory([rule("^old$", "/blog/new", "R=301")], f"{DOCROOT}/blog/old")
+    assert result.redirect == (301, "http://alice.test:8080/blog/new")
+
+
 # -- Vary --------------------------------------------------------------------------------
 
 
