@@ -121,7 +121,8 @@ class DirConfig:
         if handler == CGI_HANDLER:
             return "cgi"
         if handler in PHP_HANDLERS:
-            return "php"
+            # php_flag engine off: mod_php declines, and httpd's default handler sends the file.
+            return "php" if self.php_engine_on() else "static"
         if handler == FCGID_HANDLER:
             return "fcgid"
         if handler == PHP_SOURCE_HANDLER:
@@ -131,6 +132,12 @@ class DirConfig:
         if handler is not None and handler.lower().startswith("proxy:"):
             return "fcgi"
         return "static"
+
+    def php_engine_on(self) -> bool:
+        """mod_php's ``engine`` here, read as PHP reads a boolean setting ("on", "yes", "true",
+        else the number the value starts with)."""
+        setting = self.php.get("engine")
+        return setting is None or _php_true(setting.value)
 
     def handler_name(self, filename: str) -> str | None:
         """The handler SetHandler or the file's extensions name, as written."""
@@ -164,6 +171,15 @@ class DirConfig:
             return ()
         found = (self.languages.get(extension) for extension in _extensions(os.path.basename(filename)))
         return tuple(dict.fromkeys(language for language in found if language is not None))
+
+
+def _php_true(value: str) -> bool:
+    """A boolean ini value as PHP's zend_ini_parse_bool reads it."""
+    value = value.strip().lower()
+    if value in ("on", "yes", "true"):
+        return True
+    digits = re.match(r"[-+]?[0-9]+", value)
+    return digits is not None and int(digits.group()) != 0
 
 
 def _extensions(basename: str) -> list[str]:

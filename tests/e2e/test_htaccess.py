@@ -647,6 +647,23 @@ def test_php_value_in_an_htaccess_yields_to_php_admin_value(itkgw_factory, docro
     assert server.request("alice.test", "/site/ini.php").body == f"9 {alice.htdocs}".encode()
 
 
+@pytest.mark.parametrize("handler", ["fcgid", "cgi"])
+def test_php_flag_engine_off_serves_php_files_as_they_are(itkgw_factory, docroots, put: Put,
+                                                          handler: str) -> None:
+    """A shared host's guard for upload directories: mod_php declines there, and httpd's
+    default handler sends the file; PHP is back on below where a deeper .htaccess says so."""
+    alice = docroots[ALICE]
+    source = "<?php echo 'ran';\n"
+    put(alice, "uploads/.htaccess", "php_flag engine off\n")
+    put(alice, "uploads/shell.php", source)
+    put(alice, "uploads/on/.htaccess", "php_value engine 1\n")
+    put(alice, "uploads/on/page.php", source)
+    server = itkgw_factory([vhost_for(alice, "alice.test", php_extensions=[".php"], php_handler=handler,
+                                      directory=[{"path": str(alice.htdocs), "allow_override": ["All"]}])])
+    assert server.request("alice.test", "/uploads/shell.php").body == source.encode()
+    assert server.request("alice.test", "/uploads/on/page.php").body == b"ran"
+
+
 #: The rewrite part of Joomla's stock htaccess.txt.
 JOOMLA = """Options +FollowSymlinks
 Options -Indexes

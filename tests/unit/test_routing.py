@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from itkgw.config.model import NOBODY, Address, DirSection, Identity, PHPSetting, ServerConfig, VHost
 from itkgw.request.dirconf import Mapped, apply_options, map_path, merge
 from itkgw.request.vhosts import VHostTable
@@ -94,6 +96,19 @@ def test_options_merge_as_apache_does() -> None:
     assert "MultiViews" not in apply_options(frozenset(), ("All",)), "All is all but MultiViews, as httpd's"
     assert "MultiViews" in apply_options(frozenset(), ("All", "MultiViews"))
     assert apply_options(frozenset({"ExecCGI"}), ("None",)) == frozenset()
+
+
+@pytest.mark.parametrize("value,runs", [
+    ("off", False), ("0", False), ("no", False), ("false", False), ("", False), ("junk", False),
+    ("on", True), ("1", True), ("Yes", True), ("TRUE", True), ("2", True),
+])
+def test_php_engine_off_makes_php_files_static_as_php_reads_the_flag(value: str, runs: bool) -> None:
+    site = vhost("a.test", ANY_80, directories=(
+        DirSection(path="/srv/a.test/up", php_settings=(PHPSetting("engine", value),)),))
+    config = config_with(site)
+    handler = merge(config, site, "/up/x.php").handler_for("/srv/a.test/up/x.php")
+    assert handler == ("php" if runs else "static")
+    assert merge(config, site, "/x.php").handler_for("/srv/a.test/x.php") == "php"
 
 
 def test_section_kinds_merge_in_apaches_order() -> None:
