@@ -339,6 +339,10 @@ def error_page(status: int, location: str | None = None, method: str = "GET",
         text = _ERROR_TEXTS.get(status, _ERROR_TEXTS[500]).format(method=_html(method), admin=_html(admin))
         if status == 400 and notes:
             text = text.removesuffix("</p>\n") + f"{notes}</p>\n"
+        elif status == 417 and notes:  # the value the client sent (its notes), as httpd shows it
+            text = ("<p>The expectation given in the Expect request-header\nfield could not be met by "
+                    f"this server.\nThe client sent<pre>\n    Expect: {notes}\n</pre>\n</p><p>Only the "
+                    "100-continue expectation is supported.</p>\n")
         elif status == 406:
             text += notes  # the variants MultiViews had, listed
     return (
@@ -621,6 +625,12 @@ class HTTPConnection:
         self.bytes_sent = 0
         self._framing, self._response_done, self._continue_sent = _NO_BODY, False, False
         self._body_started = 0.0
+        if "#" in parsed.target:
+            raise HTTPError(400, f"request target with a fragment: {parsed.target}")
+        expect = self.request.header("expect")
+        if expect is not None and expect.lower() != "100-continue":
+            raise HTTPError(417, f"client sent an unrecognized expectation value of Expect: {expect}",
+                            notes=_html(expect))
         return self.request
 
     def _start_body(self, head: bytes) -> None:
@@ -1118,15 +1128,16 @@ class HTTPConnection:
 
     def send_error(self, status: int, headers: list[tuple[str, str]] | None = None, notes: str = "") -> None:
         """A complete error response; client errors end the connection."""
-        if status in (400, 408, 413, 414, 431) or status >= 500:
+        if status in (400, 408, 413, 414, 417, 431) or status >= 500:
             self._keep_alive_allowed = False
         location = next((value for name, value in headers or [] if name.lower() == "location"), None)
         method = self.request.method if self.request is not None else "GET"
         body = error_page(status, location, method, self.server_admin, notes)
         if status == 405 and not headers:
             headers = [("Allow", _ALLOW_STATIC)]
-        all_headers = [*(headers or []), ("Content-Type", "text/html; charset=iso-8859-1"),
-                       ("Content-Length", str(len(body)))]
+        all_headers = [*(headers or []), ("Content-Type", "text/html; charset=iso-8859-1")]
+        if method != "HEAD":  # httpd makes no page for a HEAD, so names no length of one
+            all_headers.append(("Content-Length", str(len(body))))
         if self.request is None:
             # No parsed request: answer by hand, h11 has no request to pair with.
             self.status = status

@@ -549,6 +549,43 @@ def test_the_method_is_judged_before_the_file_is_looked_for(itkgw_factory, docro
     assert server.request("off.test", "/", method="BREW").headers["Allow"] == "OPTIONS,HEAD,GET,POST"
 
 
+@pytest.mark.parametrize("version", ["1.1", "1.0"])
+def test_an_expectation_other_than_100_continue_is_a_417_naming_it(itkgw_factory, docroots,
+                                                                   version: str) -> None:
+    server = serve(itkgw_factory, docroots[ALICE])
+    answer = raw_exchange(server.port, f"GET /index.html HTTP/{version}\r\nHost: alice.test\r\n"
+                                       "Expect: 100-continue, <x>\r\nConnection: keep-alive\r\n\r\n"
+                                       "GET /index.html HTTP/1.1\r\nHost: alice.test\r\n\r\n".encode())
+    assert answer.startswith(b"HTTP/1.1 417 Expectation Failed\r\n")
+    assert (b"The client sent<pre>\n    Expect: 100-continue, &lt;x&gt;\n</pre>\n</p>"
+            b"<p>Only the 100-continue expectation is supported.</p>") in answer
+    assert answer.count(b"HTTP/1.1 ") == 1, "the connection ends after a 417, as httpd's does"
+    fine = raw_exchange(server.port, b"POST /index.html HTTP/1.1\r\nHost: alice.test\r\n"
+                                     b"Expect: 100-Continue\r\nContent-Length: 2\r\n"
+                                     b"Connection: close\r\n\r\nab")
+    assert fine.startswith(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n"), fine[:100]
+
+
+def test_a_request_target_with_a_fragment_is_a_400(itkgw_factory, docroots) -> None:
+    server = serve(itkgw_factory, docroots[ALICE])
+    for target in ("/index.html#top", "/index.html?a#b"):
+        answer = raw_exchange(server.port, f"GET {target} HTTP/1.1\r\nHost: alice.test\r\n\r\n".encode())
+        assert answer.startswith(b"HTTP/1.1 400 Bad Request\r\n"), target
+
+
+def test_a_head_answered_with_an_error_page_names_no_length_and_keeps_the_connection(itkgw_factory,
+                                                                                     docroots) -> None:
+    """httpd makes no page for a HEAD: its error answers have a type but no Content-Length."""
+    server = serve(itkgw_factory, docroots[ALICE])
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(b"HEAD /nope HTTP/1.1\r\nHost: alice.test\r\n\r\n")
+        first = sock.recv(65536)
+        assert first.startswith(b"HTTP/1.1 404 Not Found\r\n") and first.endswith(b"\r\n\r\n")
+        assert b"Content-Type: text/html; charset=iso-8859-1\r\n" in first and b"Content-Length" not in first
+        again = _exchange_kept(sock, b"GET /index.html HTTP/1.1\r\nHost: alice.test\r\n\r\n")
+        assert again.startswith(b"HTTP/1.1 200 OK\r\n")
+
+
 @pytest.mark.parametrize("index", ["index.html", "index.php"])
 def test_options_star_asks_about_the_server_and_names_no_methods(itkgw_factory, docroots, put: Put,
                                                                  index: str) -> None:
