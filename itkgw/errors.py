@@ -2,13 +2,23 @@
 
 Worker exit codes are a protocol between worker and master: a worker that
 cannot *boot* (privilege drop or seccomp failed) must stop the master instead
-of being respawned forever.
+of being respawned forever. The error log's levels are httpd's eight, as
+logging levels, named as LogLevel names them.
 """
 
 from __future__ import annotations
 
 import enum
+import logging
 import re
+
+EMERG, ALERT, CRIT, ERROR, WARN, NOTICE, INFO, DEBUG = 58, 55, 50, 40, 30, 25, 20, 10
+LEVELS = {
+    "emerg": EMERG, "alert": ALERT, "crit": CRIT, "error": ERROR,
+    "warn": WARN, "notice": NOTICE, "info": INFO, "debug": DEBUG,
+}
+for _name, _number in LEVELS.items():
+    logging.addLevelName(_number, _name)
 
 
 class ConfigError(Exception):

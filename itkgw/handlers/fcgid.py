@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import select
 import socket
 import time
@@ -38,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 from itkgw.config.model import Identity, PHPSetting, ServerConfig, VHost
 from itkgw.config.modules.fcgid import FcgidSettings
 from itkgw.config.modules.php import PHPRunSettings
-from itkgw.errors import HTTPError
+from itkgw.errors import ERROR, INFO, NOTICE, WARN, HTTPError
 from itkgw.handlers import spool
 from itkgw.handlers.cgi import CGI_HEAD, PHP_HEAD
 from itkgw.handlers.fcgi_client import (
@@ -66,20 +67,45 @@ _FCGID_STDERR = stderr_to(log, "mod_fcgid: stderr: %s", logging.WARNING)
 
 
 def _php_messages(log: logging.Logger) -> Callable[[bytes], None]:
-    """PHP's stderr as mod_php logs it: one error-log line per message, a message's own line
-    breaks written as \\n (a message begins with "PHP "; other lines continue the one before)."""
+    """PHP's stderr as mod_php logs it: one error-log line per message, at the level mod_php
+    gives its kind (a warning at warn, a notice at notice...), a message's own line breaks
+    written as \\n. PHP's own messages begin with "PHP " and end with "on line N" (an
+    uncaught exception's stack trace included); other lines are what error_log() wrote,
+    which mod_php logs at notice."""
 
     def write(data: bytes) -> None:
-        messages: list[str] = []
+        messages: list[list[str]] = []
+        going_on = False  # the last message goes on: PHP's, not ended yet, or error_log()'s
         for line in data.decode("utf-8", "replace").splitlines():
-            if messages and not line.startswith("PHP "):
-                messages[-1] += "\\n" + line
-            elif line.strip():
-                messages.append(line)
-        for message in messages:
-            log.warning("%s", message)
+            if line.startswith("PHP ") or not (messages and going_on):
+                if not line.strip():
+                    continue
+                messages.append([line])
+            else:
+                messages[-1].append(line)
+            first = messages[-1][0]
+            going_on = not first.startswith("PHP ") or _PHP_MESSAGE_END.search(line) is None
+        for lines in messages:
+            log.log(php_message_level(lines[0]), "%s", "\\n".join(lines))
 
     return write
+
+
+def php_message_level(message: str) -> int:
+    """The error-log level mod_php writes a PHP message at (its php_error_cb's syslog levels)."""
+    if not message.startswith("PHP "):
+        return NOTICE  # error_log()'s own
+    kind = message[4:].split(":", 1)[0]
+    return _PHP_LEVELS.get(kind, WARN)
+
+
+#: PHP's message kinds, by the words after "PHP ", and mod_php's level for each.
+_PHP_LEVELS = {
+    "Fatal error": ERROR, "Parse error": ERROR, "Recoverable fatal error": ERROR,
+    "Warning": WARN, "Notice": NOTICE, "Deprecated": INFO, "Strict Standards": INFO,
+}
+#: The end of PHP's own message: where it happened.
+_PHP_MESSAGE_END = re.compile(r" on line [0-9]+$")
 
 
 _PHP_STDERR = _php_messages(logging.getLogger("itkgw.php"))

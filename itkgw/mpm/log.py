@@ -16,14 +16,7 @@ import time
 from dataclasses import dataclass, field
 
 from itkgw.config.model import ServerConfig
-
-EMERG, ALERT, CRIT, ERROR, WARN, NOTICE, INFO, DEBUG = 58, 55, 50, 40, 30, 25, 20, 10
-LEVELS = {
-    "emerg": EMERG, "alert": ALERT, "crit": CRIT, "error": ERROR,
-    "warn": WARN, "notice": NOTICE, "info": INFO, "debug": DEBUG,
-}
-for _name, _number in LEVELS.items():
-    logging.addLevelName(_number, _name)
+from itkgw.errors import LEVELS, NOTICE, WARN
 
 #: Apache's LogFormat nicknames.
 FORMATS = {
@@ -71,8 +64,9 @@ class ApacheFormatter(logging.Formatter):
         stamp = time.strftime("%a %b %d %H:%M:%S", time.localtime(seconds))
         year = time.strftime("%Y", time.localtime(seconds))
         module = record.name.rsplit(".", 1)[-1]
+        # httpd's [pid:tid]: each of these processes has one thread, whose id is the pid.
         parts = [f"[{stamp}.{micros:06d} {year}]", f"[{module}:{record.levelname}]",
-                 f"[pid {record.process}]"]
+                 f"[pid {record.process}:tid {record.process}]"]
         if _context.client:
             parts.append(f"[client {_context.client}]")
         text = " ".join(parts) + " " + record.getMessage()

@@ -23,11 +23,11 @@ from typing import Any, Callable
 from itkgw import SERVER_SOFTWARE
 from itkgw.config.model import Address, ServerConfig
 from itkgw.config.modules.pool import PoolSettings
-from itkgw.errors import ConfigError, ConfigErrors, ExitCode
+from itkgw.errors import NOTICE, ConfigError, ConfigErrors, ExitCode
 from itkgw.mpm import debug_hooks, fcgid_manager, pools, privs, sandbox
 from itkgw.mpm.child import ServingContext
 from itkgw.mpm.front import Front
-from itkgw.mpm.log import NOTICE, LogFiles, setup_error_log
+from itkgw.mpm.log import LogFiles, setup_error_log
 from itkgw.mpm.scoreboard import Scoreboard, SlotState
 from itkgw.mpm.signals import STOP_POLL_SECONDS, SignalQueue, exited, wait_for_exits
 from itkgw.mpm.worker import Worker

@@ -495,8 +495,10 @@ def test_an_nph_script_s_output_is_the_response_as_it_is(itkgw_factory, docroots
 
 
 def test_a_php_message_is_one_error_log_line_as_under_mod_php(itkgw_factory, docroots, put: Put) -> None:
+    """Each at mod_php's level for its kind; error_log()'s own text is a message of its own."""
     alice = docroots[ALICE]
     put(alice, "warn.php", "<?php trigger_error(\"first\\nsecond\", E_USER_WARNING);\n"
+                           "error_log('said by the script'); trigger_error('take note', E_USER_NOTICE);\n"
                            "throw new Exception('thrown here');\n")
     server = serve(itkgw_factory, alice, php_extensions=[".php"])
     server.request("alice.test", "/warn.php")
@@ -508,7 +510,10 @@ def test_a_php_message_is_one_error_log_line_as_under_mod_php(itkgw_factory, doc
     assert any(line.endswith(warning) and "[php:warn]" in line for line in lines), log
     fatal = [line for line in lines if "PHP Fatal error:  Uncaught Exception: thrown here" in line]
     assert len(fatal) == 1 and "\\nStack trace:\\n#0 {main}\\n  thrown in " in fatal[0], log
-    assert not any(line.endswith("] Stack trace:") for line in lines)
+    assert "[php:error]" in fatal[0] and not any(line.endswith("] Stack trace:") for line in lines)
+    assert any(line.endswith("] said by the script") and "[php:notice]" in line for line in lines), log
+    assert any(line.endswith(f"PHP Notice:  take note in {alice.htdocs / 'warn.php'} on line 2")
+               and "[php:notice]" in line for line in lines), log
 
 
 def test_error_pages_are_httpd_s_own_byte_for_byte(itkgw_factory, docroots, put: Put) -> None:
