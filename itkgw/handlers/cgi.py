@@ -674,7 +674,9 @@ class _Exchange:
             self.conn.send_response_head(*unchanged)
             self.discard = True
             return b""
-        self.unsent = self.head.content_length
+        # A CGI script's body is cut at its Content-Length, as mod_cgi reads it; PHP's whole
+        # body goes to the connection, which gives a response it holds whole its own length.
+        self.unsent = None if self.head_limits.as_mod_php else self.head.content_length
         # Measured: a response complete before the script pauses gets a Content-Length, as
         # httpd's content-length filter gives one to output it read whole without blocking.
         self.conn.send_response_head(self.head.status, list(self.head.headers), measure=True,

@@ -860,9 +860,10 @@ class HTTPConnection:
         self._gzip, self._deflate_deferred = None, False
         if self.deflate is not None and not generated and self.deflate.takes(status, out):
             out, measure = self._deflate_head(out, measure)
-        if measure and not self._body_suppressed and not any(name.lower() == "content-length"
-                                                             for name, _ in out):
-            # Nothing is sent yet: until it is, an error can still answer instead.
+        if measure and not self._body_suppressed:
+            # Nothing is sent yet: until it is, an error can still answer instead. A length the
+            # handler gave is replaced by the body's own if the body ends while held, as httpd's
+            # content-length filter does with a response it sees whole.
             self._held_response = (status, out, [], reason)
             return
         self.response_started = True
@@ -1112,6 +1113,7 @@ class HTTPConnection:
         if self._held_response is not None:
             status, headers, pieces, reason = self._held_response
             self._held_response = None
+            headers = [(name, value) for name, value in headers if name.lower() != "content-length"]
             if self._deflate_deferred:
                 headers, pieces = self._settle_deflate(headers, pieces, complete=True)
             self.response_started = True

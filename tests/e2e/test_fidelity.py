@@ -183,6 +183,21 @@ def test_a_php_http_1_0_status_line_is_answered_in_http_1_0_and_ends_the_connect
     assert long.endswith(b"\r\n\r\n" + b"b" * 200000)
 
 
+@pytest.mark.parametrize("handler", ["fcgid", "cgi"])
+def test_a_small_php_response_gets_its_own_length_whatever_length_the_script_gave(
+        itkgw_factory, docroots, put: Put, handler: str) -> None:
+    """httpd's content-length filter, seeing the whole response, sets its real length: the
+    client reads the whole body, and the connection goes on."""
+    alice = docroots[ALICE]
+    put(alice, "short.php", "<?php header('Content-Length: 3'); echo 'abcdef';\n")
+    put(alice, "long.php", "<?php header('Content-Length: 10'); echo 'abcdef';\n")
+    server = serve(itkgw_factory, alice, php_extensions=[".php"], php_handler=handler)
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        for script in ("/short.php", "/long.php"):
+            answer = _exchange_kept(sock, f"GET {script} HTTP/1.1\r\nHost: alice.test\r\n\r\n".encode())
+            assert b"\r\nContent-Length: 6\r\n" in answer and answer.endswith(b"\r\n\r\nabcdef"), answer
+
+
 def test_a_small_php_response_has_a_content_length_a_streamed_one_is_chunked(itkgw_factory, docroots,
                                                                             put: Put) -> None:
     alice = docroots[ALICE]
