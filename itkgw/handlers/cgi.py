@@ -34,6 +34,7 @@ from itkgw.config.modules.core import RequestSettings
 from itkgw.errors import HTTPError, InternalRedirect
 from itkgw.handlers import static
 from itkgw.http.connection import NO_ADMIN, ClientGone
+from itkgw.http.head import remember
 from itkgw.request import canonical
 from itkgw.request.variables import wire
 
@@ -293,17 +294,9 @@ def _script_field(line: bytes, script: str) -> tuple[str, str, str]:
     name, value = name_bytes.decode("latin-1"), value_bytes.decode("latin-1").strip(" \t")
     if not colon or not _TOKEN.fullmatch(name) or _CONTROL.search(value):
         raise _malformed(script, f"Bad header: {_printable(line[:30])}")
-    known = (name, value, name.lower())
-    if len(line) <= _KEPT_FIELD_BYTES:
-        if len(_script_fields_seen) >= _KEPT_FIELDS:
-            _script_fields_seen.clear()
-        _script_fields_seen[line] = known
-    return known
+    return remember(_script_fields_seen, line, (name, value, name.lower()))
 
 
-#: Lines kept, and the longest kept: bounded, as scripts write what they like.
-_KEPT_FIELDS = 1024
-_KEPT_FIELD_BYTES = 512
 _script_fields_seen: dict[bytes, tuple[str, str, str]] = {}
 
 

@@ -12,7 +12,7 @@ that announces a body to h11, which frames that body.
 from __future__ import annotations
 
 import re
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 _TOKEN = rb"[-!#$%&'*+.^_`|~0-9a-zA-Z]+"
 _REQUEST_LINE = re.compile(rb"(" + _TOKEN + rb") ([\x21-\x7e]+) HTTP/([0-9]\.[0-9])")
@@ -111,18 +111,26 @@ def _field(raw: bytes) -> _Field:
     if field is None:
         raise MalformedHead(f"illegal header line: {bytes(raw)!r}")
     name, value = field.group(1).lower(), field.group(2)
-    known = (name, value, (name.decode("latin-1"), value.decode("latin-1")))
-    if len(raw) <= _KEPT_FIELD_BYTES:
-        if len(_fields_seen) >= _KEPT_FIELDS:
-            _fields_seen.clear()
-        _fields_seen[raw] = known
-    return known
+    return remember(_fields_seen, raw, (name, value, (name.decode("latin-1"), value.decode("latin-1"))))
 
 
-#: Lines kept, and the longest kept: bounded, as every byte of them is the client's.
-_KEPT_FIELDS = 1024
-_KEPT_FIELD_BYTES = 512
 _fields_seen: dict[bytes, _Field] = {}
+T = TypeVar("T")
+
+
+def remember(memory: dict[bytes, T], line: bytes, answer: T) -> T:
+    """``answer``, kept in ``memory`` for ``line`` when the line is short; a full memory is
+    emptied first. Bounded, as the lines are whatever a client or a script sends."""
+    if len(line) <= _KEPT_LINE_BYTES:
+        if len(memory) >= _KEPT_LINES:
+            memory.clear()
+        memory[line] = answer
+    return answer
+
+
+#: Lines a memory keeps, and the longest it keeps.
+_KEPT_LINES = 1024
+_KEPT_LINE_BYTES = 512
 
 
 def _one_length(value: bytes, seen: bytes | None) -> bytes:
