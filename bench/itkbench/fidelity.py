@@ -1,0 +1,379 @@
+"""Side by side with Apache on the same requests: what a client can tell apart.
+
+``cd bench && python3 -m itkbench.fidelity`` writes one Apache-syntax configuration
+(mpm-itk, mod_php and the modules shared hosts load; one vhost, AllowOverride All),
+serves it with Apache + mpm-itk + mod_php and with itkgw, each on its own port over
+one document root of the bench user, sends each case's request to both as raw bytes,
+and prints SAME or the difference: status line, headers and body. Left out of the
+comparison: Date, Server, ETag, Last-Modified, the keep-alive headers, the framing
+(chunked or not, when the bodies are equal), Allow's order (httpd's follows a
+randomly seeded hash), multipart boundaries, and the servers' names and ports in
+bodies. Cases in KNOWN differ for a reason given there. The exit status is 1 when
+another case differs. ``--only NAME`` runs the cases whose name contains NAME;
+``--process-model pool`` runs itkgw's pool model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import grp
+import os
+import pwd
+import re
+import shutil
+import socket
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from itkbench.itkgw_server import REPO
+from itkbench.processes import Launched
+from itkbench.sites import WEB_USER, create_users, remove_users
+from itkbench.systems import free_port
+
+USER = "itkb-alice"
+HOST = "alice.test"
+APACHE = "/usr/sbin/apache2"
+MODULES = "/usr/lib/apache2/modules"
+LOAD = ("mpm_prefork", "authz_core", "authz_host", "authz_user", "authn_core", "authn_file", "auth_basic",
+        "access_compat", "mime", "dir", "alias", "rewrite", "headers", "env", "setenvif", "expires",
+        "filter", "deflate", "negotiation", "autoindex", "cgi")
+
+CONFIG = """ServerRoot "{root}"
+{load}
+LoadModule mpm_itk_module {modules}/mpm_itk.so
+LoadModule php_module {modules}/libphp8.2.so
+ServerName 127.0.0.1
+Listen 127.0.0.1:{port}
+PidFile {root}/httpd.pid
+ErrorLog {root}/error.log
+LogLevel warn
+User {web_user}
+Group {web_user}
+StartServers 2
+KeepAlive On
+TypesConfig /etc/mime.types
+DirectoryIndex index.html index.cgi index.pl index.php index.xhtml index.htm
+<Directory />
+    Options FollowSymLinks
+    AllowOverride None
+    Require all denied
+</Directory>
+<FilesMatch ".+\\.ph(ar|p|tml)$">
+    SetHandler application/x-httpd-php
+</FilesMatch>
+<FilesMatch "^\\.ht">
+    Require all denied
+</FilesMatch>
+<VirtualHost 127.0.0.1:{port}>
+    ServerName {host}
+    DocumentRoot {docroot}
+    AssignUserID {user} {user}
+    <Directory {docroot}>
+        Options Indexes FollowSymLinks ExecCGI
+        AddHandler cgi-script .cgi
+        AllowOverride All
+        Require all granted
+    </Directory>
+</VirtualHost>
+"""
+
+
+@dataclass(frozen=True)
+class Case:
+    """One request, and the files (below the document root) it needs."""
+
+    name: str
+    request: bytes
+    files: dict[str, str] = field(default_factory=dict)
+
+
+def get(path: str, method: str = "GET", headers: tuple[tuple[str, str], ...] = (), body: bytes = b"",
+        version: str = "HTTP/1.1") -> bytes:
+    """A request that closes the connection after its answer."""
+    lines = [f"{method} {path} {version}", f"Host: {HOST}", *(f"{name}: {value}" for name, value in headers)]
+    if body:
+        lines.append(f"Content-Length: {len(body)}")
+    lines.append("Connection: close")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+
+
+SERVER_VARS = ("SCRIPT_NAME", "PHP_SELF", "PATH_INFO", "PATH_TRANSLATED", "REQUEST_URI", "QUERY_STRING",
+               "SCRIPT_FILENAME", "DOCUMENT_ROOT", "REQUEST_METHOD", "CONTENT_TYPE", "CONTENT_LENGTH",
+               "SERVER_NAME", "REDIRECT_STATUS", "REDIRECT_URL", "PHP_AUTH_USER", "REMOTE_USER")
+SERVER_PHP = ("<?php header('Content-Type: text/plain');\n"
+              f"foreach ({list(SERVER_VARS)!r} as $k)\n"
+              "    echo $k, '=', var_export($_SERVER[$k] ?? null, true), \"\\n\";\n"
+              "echo json_encode($_GET), json_encode($_POST), file_get_contents('php://input');\n")
+FORM = (("Content-Type", "application/x-www-form-urlencoded"),)
+WORDPRESS = ("RewriteEngine On\nRewriteBase /wp/\nRewriteRule ^index\\.php$ - [L]\n"
+             "RewriteCond %{REQUEST_FILENAME} !-f\nRewriteCond %{REQUEST_FILENAME} !-d\n"
+             "RewriteRule . /wp/index.php [L]\n")
+
+CASES = (
+    Case("php $_SERVER", get("/p/s.php/extra/path?a=1&b[]=2"), {"p/s.php": SERVER_PHP}),
+    Case("php POST form", get("/p/s.php", "POST", FORM, b"x=1&y=two"), {"p/s.php": SERVER_PHP}),
+    Case("php HEAD", get("/p/s.php", "HEAD"), {"p/s.php": SERVER_PHP}),
+    Case("php 201", get("/p/c.php"), {"p/c.php": "<?php http_response_code(201); echo 'made';"}),
+    Case("php HTTP/1.1 reason", get("/p/t.php"), {"p/t.php": "<?php header('HTTP/1.1 418 I am a teapot');"}),
+    Case("php HTTP/1.0 line", get("/p/h.php"),
+         {"p/h.php": "<?php header('HTTP/1.0 404 Not Found'); echo 'x';"}),
+    Case("php fatal error", get("/p/f.php"), {"p/f.php": "<?php no_such_function();"}),
+    Case("php Location", get("/p/l.php"), {"p/l.php": "<?php header('Location: /p/s.php'); echo 'moved';"}),
+    Case("php 204", get("/p/n.php"), {"p/n.php": "<?php http_response_code(204); echo 'body';"}),
+    Case("php wrong length", get("/p/w.php"),
+         {"p/w.php": "<?php header('Content-Length: 3'); echo 'abcdef';"}),
+    Case("php cookies", get("/p/k.php"), {"p/k.php": "<?php setcookie('a', '1'); setcookie('b', '2');"}),
+    Case("php validators", get("/p/v.php", headers=(("If-None-Match", '"abc"'),)),
+         {"p/v.php": "<?php header('ETag: \"abc\"'); echo 'not a 304 under mod_php';"}),
+    Case("php missing", get("/p/missing.php/x")),
+    Case("php engine off", get("/up/x.php"),
+         {"up/.htaccess": "php_flag engine off\n", "up/x.php": "<?php echo 1;"}),
+    Case("php_admin in .htaccess", get("/pa/x.php"),
+         {"pa/.htaccess": "php_admin_value memory_limit 64M\n", "pa/x.php": "<?php echo 1;"}),
+    Case("php_value", get("/pv/x.php"),
+         {"pv/.htaccess": "php_value precision 7\n", "pv/x.php": "<?php echo ini_get('precision');"}),
+    Case("AddHandler .html", get("/ah/x.html"),
+         {"ah/.htaccess": "AddHandler application/x-httpd-php .html\n", "ah/x.html": "<?php echo 'ran';"}),
+    Case("static", get("/s/a.txt"), {"s/a.txt": "text\n"}),
+    Case("static range", get("/s/a.txt", headers=(("Range", "bytes=0-1,3-"),)), {"s/a.txt": "text\n"}),
+    Case("static 416", get("/s/a.txt", headers=(("Range", "bytes=90-"),)), {"s/a.txt": "text\n"}),
+    Case("directory slash", get("/s?x=1"), {"s/a.txt": "text\n"}),
+    Case("listing", get("/s/"), {"s/a.txt": "text\n"}),
+    Case("OPTIONS *", get("*", "OPTIONS"), {"index.php": "<?php echo 'index';"}),
+    Case("OPTIONS file", get("/s/a.txt", "OPTIONS"), {"s/a.txt": "text\n"}),
+    Case("DELETE file", get("/s/a.txt", "DELETE"), {"s/a.txt": "text\n"}),
+    Case("HEAD 404", get("/nope", "HEAD")),
+    Case("Expect other", get("/s/a.txt", headers=(("Expect", "x"),)), {"s/a.txt": "text\n"}),
+    Case("fragment", get("/s/a.txt#top"), {"s/a.txt": "text\n"}),
+    Case(".htpasswd", get("/.htpasswd"), {".htpasswd": "u:x\n"}),
+    Case("CGI", get("/c/e.cgi/pi?q=1"),
+         {"c/e.cgi": "#!/bin/sh\nprintf 'Content-Type: text/plain\\n\\n'\n"
+                     "env | grep -v '^PATH=\\|^SERVER_\\|^REMOTE_PORT' | sort\n"}),
+    Case("CGI 204", get("/c/n.cgi"),
+         {"c/n.cgi": "#!/bin/sh\nprintf 'Status: 204\\nContent-Type: text/plain\\nX-A: 1\\n\\n'\n"}),
+    Case("CGI no head", get("/c/bad.cgi"), {"c/bad.cgi": "#!/bin/sh\necho text\n"}),
+    Case("WordPress route", get("/wp/2024/01/post/?x=1"),
+         {"wp/.htaccess": WORDPRESS, "wp/index.php": SERVER_PHP}),
+    Case("rewrite redirect, no base", get("/rw/old"),
+         {"rw/.htaccess": "RewriteEngine On\nRewriteRule ^old$ new [R=301,L]\n"}),
+    Case("rewrite query", get("/rq/u.json?x=1"),
+         {"rq/.htaccess": "RewriteEngine On\nRewriteRule ^(.*)\\.json$ a.php?f=$1 [QSA,L]\n",
+          "rq/a.php": "<?php echo json_encode($_GET);"}),
+    Case("headers and expires", get("/hd/a.txt"),
+         {"hd/.htaccess": "Header set X-A 1\nHeader always set X-B 2\nExpiresActive On\n"
+                          "ExpiresByType text/plain \"access plus 1 hour\"\n", "hd/a.txt": "a"}),
+    Case("ErrorDocument", get("/ed/nope"),
+         {"ed/.htaccess": "ErrorDocument 404 \"gone away\"\n"}),
+    Case("Basic auth", get("/au/x.php", headers=(("Authorization", "Basic Ym9iOndyb25n"),)),
+         {"au/.htaccess": "AuthType Basic\nAuthName x\nAuthUserFile /nonexistent\nRequire valid-user\n",
+          "au/x.php": "<?php echo 1;"}),
+    Case("bad .htaccess", get("/bh/a.txt"), {"bh/.htaccess": "NoSuchDirective on\n", "bh/a.txt": "a"}),
+    Case("MultiViews", get("/mv/page", headers=(("Accept", "text/html"),)),
+         {"mv/.htaccess": "Options +MultiViews\n", "mv/page.html": "<p>page</p>"}),
+    Case("php Status header", get("/p/st.php"), {"p/st.php": "<?php header('Status: 404 Not Found');"}),
+    Case("php range", get("/p/r.php", headers=(("Range", "bytes=0-2"),)),
+         {"p/r.php": "<?php echo 'abcdef';"}),
+    Case("php chunked body", b"POST /p/s.php HTTP/1.1\r\nHost: alice.test\r\nTransfer-Encoding: chunked\r\n"
+                             b"Content-Type: application/x-www-form-urlencoded\r\nConnection: close\r\n\r\n"
+                             b"3\r\na=1\r\n0\r\n\r\n", {"p/s.php": SERVER_PHP}),
+)
+
+#: Cases that differ, and why: what php-cgi cannot tell itkgw, or what itkgw does not do.
+KNOWN = {
+    "static 416": "httpd's byterange filter sends its 416 page without a length (chunked, or until the "
+                  "connection ends); itkgw gives it one",
+    "php Status header": "mod_php sends a script's Status header as it is, with a 200; php-cgi writes it "
+                         "as it writes http_response_code()'s, so itkgw answers the status",
+    "php range": "httpd's byterange filter cuts a small PHP response it sees whole (206); itkgw sends it "
+                 "whole (200)",
+    "php chunked body": "php-cgi reads a body by CONTENT_LENGTH, so PHP sees one for a chunked request, "
+                        "which mod_php does not set",
+}
+
+#: Headers either server sets its own way, or only as a transport matter.
+_IGNORED = frozenset({"date", "server", "etag", "last-modified", "keep-alive", "connection",
+                      "transfer-encoding"})
+_NAMES = re.compile(rb"Apache/[^ <]+( \(Debian\))?( mpm-itk/[^ <]+)?|itkgw/[^ <]+")
+_PORTS = re.compile(rb"(127\.0\.0\.1|alice\.test):[0-9]+|Port [0-9]+")
+_BOUNDARY = re.compile(rb"boundary=([0-9a-f]+)")
+
+
+@dataclass
+class Answer:
+    status: str
+    headers: list[tuple[str, str]]
+    body: bytes
+    #: Sent in chunks: its length is a framing choice, not compared.
+    chunked: bool = False
+
+
+def exchange(port: int, request: bytes) -> bytes:
+    """Send ``request`` and read until the server closes (or is quiet for 3 s)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=3) as sock:
+        sock.sendall(request)
+        answer = b""
+        try:
+            while chunk := sock.recv(65536):
+                answer += chunk
+        except TimeoutError:
+            pass
+    return answer
+
+
+def normalised(raw: bytes) -> Answer:
+    """What the comparison looks at (see the module's docstring)."""
+    head, _, body = raw.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = sorted((name.strip().lower(), value.strip()) for name, _, value in
+                     (line.partition(":") for line in lines[1:]) if name.strip().lower() not in _IGNORED)
+    chunked = any(line.lower() == "transfer-encoding: chunked" for line in lines[1:])
+    if chunked:
+        body = _dechunked(body)
+    headers = [(name, ",".join(sorted(value.split(","))) if name == "allow" else value)
+               for name, value in headers]
+    for boundary in set(_BOUNDARY.findall(head + body)):
+        body = body.replace(boundary, b"BOUNDARY")
+    headers = [(name, _BOUNDARY.sub(b"boundary=BOUNDARY", value.encode("latin-1")).decode("latin-1"))
+               for name, value in headers]
+    return Answer(lines[0], headers, _PORTS.sub(b"HOST", _NAMES.sub(b"SERVER", body)), chunked)
+
+
+def _dechunked(body: bytes) -> bytes:
+    data = b""
+    while body:
+        size_line, _, rest = body.partition(b"\r\n")
+        size = int(size_line.split(b";")[0] or b"0", 16)
+        if size == 0:
+            break
+        data, body = data + rest[:size], rest[size + 2:]
+    return data
+
+
+def difference(apache: Answer, itkgw: Answer) -> list[str]:
+    """How the two answers differ, one line per part; empty when they do not."""
+    lines = []
+    if apache.status != itkgw.status:
+        lines.append(f"status: Apache {apache.status!r}, itkgw {itkgw.status!r}")
+    framed = apache.chunked or itkgw.chunked
+    ours, theirs = ({item for item in answer.headers if not (framed and item[0] == "content-length")}
+                    for answer in (itkgw, apache))
+    if ours != theirs:
+        lines.append(f"headers only Apache's: {sorted(theirs - ours)}")
+        lines.append(f"headers only itkgw's: {sorted(ours - theirs)}")
+    if apache.body != itkgw.body:
+        lines.append(f"body Apache: {apache.body[:200]!r}")
+        lines.append(f"body itkgw:  {itkgw.body[:200]!r}")
+    return lines
+
+
+class Servers:
+    """Apache and itkgw on one configuration and one document root."""
+
+    def __init__(self, workdir: Path, process_model: str) -> None:
+        self.workdir = workdir
+        self.docroot = workdir / "htdocs"
+        self.process_model = process_model
+        self.apache_port, self.itkgw_port = free_port(), free_port()
+        self.launched: list[Launched] = []
+
+    def put(self, relative: str, text: str) -> None:
+        """A file of the vhost's user, with the directories it needs (0750, files 0640,
+        a .cgi 0750)."""
+        user, web_gid = pwd.getpwnam(USER), grp.getgrnam(WEB_USER).gr_gid
+        path = self.docroot / relative
+        for directory in reversed(path.relative_to(self.docroot).parents[:-1]):
+            folder = self.docroot / directory
+            if not folder.exists():
+                folder.mkdir(mode=0o750)
+                os.chown(folder, user.pw_uid, web_gid)
+        path.write_text(text)
+        os.chown(path, user.pw_uid, web_gid)
+        path.chmod(0o750 if path.suffix == ".cgi" else 0o640)
+
+    def start(self) -> None:
+        user, web_gid = pwd.getpwnam(USER), grp.getgrnam(WEB_USER).gr_gid
+        self.workdir.chmod(0o755)
+        self.docroot.mkdir(mode=0o750)
+        os.chown(self.docroot, user.pw_uid, web_gid)
+        for name, port in (("apache", self.apache_port), ("itkgw", self.itkgw_port)):
+            root = self.workdir / name
+            root.mkdir()
+            load = "\n".join(f"LoadModule {module}_module {MODULES}/mod_{module}.so" for module in LOAD)
+            (root / "httpd.conf").write_text(CONFIG.format(
+                root=root, load=load, modules=MODULES, port=port, web_user=WEB_USER, host=HOST,
+                docroot=self.docroot, user=USER))
+        env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C"}
+        apache = self.workdir / "apache"
+        self.launched.append(Launched("apache2", [APACHE, "-d", str(apache), "-f", str(apache / "httpd.conf"),
+                                                  "-DFOREGROUND"], apache, env=env))
+        itkgw = self.workdir / "itkgw"
+        argv = [sys.executable, "-m", "itkgw", "-f", str(itkgw / "httpd.conf"),
+                "--process-model", self.process_model, "-D", "FOREGROUND"]
+        self.launched.append(Launched("itkgw", argv, itkgw, env={**env, "PYTHONPATH": str(REPO)}))
+        for port in (self.apache_port, self.itkgw_port):
+            self._wait_for(port)
+
+    def _wait_for(self, port: int) -> None:
+        deadline = time.monotonic() + 30
+        while True:
+            for process in self.launched:
+                process.check_running()
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                return
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"nothing accepts connections on port {port} after 30 s") from None
+                time.sleep(0.1)
+
+    def stop(self) -> None:
+        for process in reversed(self.launched):
+            process.stop()
+
+
+def run(cases: list[Case], process_model: str) -> int:
+    """Each case against both servers; the number of differences not in KNOWN."""
+    created = create_users([USER])
+    workdir = Path(tempfile.mkdtemp(prefix="itkbench-fidelity-"))
+    servers = Servers(workdir, process_model)
+    unexpected = 0
+    try:
+        servers.start()
+        for case in cases:
+            for relative, text in case.files.items():
+                servers.put(relative, text)
+            apache = normalised(exchange(servers.apache_port, case.request))
+            itkgw = normalised(exchange(servers.itkgw_port, case.request))
+            found = difference(apache, itkgw)
+            if not found:
+                print(f"SAME   {case.name}: {apache.status}")
+                continue
+            known = KNOWN.get(case.name)
+            print(f"{'KNOWN' if known else 'DIFF '}  {case.name}" + (f": {known}" if known else ""))
+            for line in found:
+                print(f"         {line}")
+            unexpected += known is None
+    finally:
+        servers.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+        if created:
+            remove_users(created)
+    return unexpected
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="itkbench.fidelity", description=__doc__.split("\n")[0])
+    parser.add_argument("--only", action="append", default=[], help="run the cases whose name has this")
+    parser.add_argument("--process-model", choices=("itk", "pool"), default="itk")
+    args = parser.parse_args(argv)
+    cases = [case for case in CASES if not args.only or any(part in case.name for part in args.only)]
+    unexpected = run(cases, args.process_model)
+    print(f"{len(cases)} cases, {unexpected} unexpected difference(s)")
+    return 1 if unexpected else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
