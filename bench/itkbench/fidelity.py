@@ -167,6 +167,20 @@ CASES = (
                           "ExpiresByType text/plain \"access plus 1 hour\"\n", "hd/a.txt": "a"}),
     Case("ErrorDocument", get("/ed/nope"),
          {"ed/.htaccess": "ErrorDocument 404 \"gone away\"\n"}),
+    Case("ErrorDocument PHP", get("/ep/nope?q=1"),
+         {"ep/.htaccess": "ErrorDocument 404 /ep/err.php\n", "ep/err.php": SERVER_PHP}),
+    Case("ErrorDocument PHP, HEAD", get("/ep/nope", "HEAD"),
+         {"ep/.htaccess": "ErrorDocument 404 /ep/err.php\n", "ep/err.php": SERVER_PHP}),
+    Case("ErrorDocument PHP for a 403", get("/eq/x.txt", "POST", FORM, b"a=1"),
+         {"eq/.htaccess": "ErrorDocument 403 /ep/err.php\nRequire all denied\n", "eq/x.txt": "x",
+          "ep/err.php": SERVER_PHP}),
+    Case("ErrorDocument file", get("/ef/nope"),
+         {"ef/.htaccess": "ErrorDocument 404 /ef/404.html\n", "ef/404.html": "<p>not here</p>\n"}),
+    Case("ErrorDocument missing", get("/em/nope"), {"em/.htaccess": "ErrorDocument 404 /em/none.html\n"}),
+    Case("ErrorDocument for a 401", get("/ea/x.txt"),
+         {"ea/.htaccess": "AuthType Basic\nAuthName x\nAuthUserFile /nonexistent\nRequire valid-user\n"
+                          "ErrorDocument 401 /ef/404.html\n", "ea/x.txt": "x",
+          "ef/404.html": "<p>not here</p>\n"}),
     Case("Basic auth", get("/au/x.php", headers=(("Authorization", "Basic Ym9iOndyb25n"),)),
          {"au/.htaccess": "AuthType Basic\nAuthName x\nAuthUserFile /nonexistent\nRequire valid-user\n",
           "au/x.php": "<?php echo 1;"}),
@@ -189,6 +203,8 @@ KNOWN = {
                          "as it writes http_response_code()'s, so itkgw answers the status",
     "php range": "httpd's byterange filter cuts a small PHP response it sees whole (206); itkgw sends it "
                  "whole (200)",
+    "ErrorDocument PHP, HEAD": "httpd gives a HEAD answered by an ErrorDocument script the length of "
+                               "the script's output; itkgw names none, as for any HEAD to PHP",
     "php chunked body": "php-cgi reads a body by CONTENT_LENGTH, so PHP sees one for a chunked request, "
                         "which mod_php does not set",
 }

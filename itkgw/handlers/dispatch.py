@@ -765,47 +765,20 @@ def script_env(plan: Plan, dirconf: DirConfig) -> dict[str, str]:
     return env
 
 
-def send_error_document(conn: HTTPConnection, status: int, target: str, plan: Plan,
-                        config: ServerConfig, mime: MimeTypes, kept: Sequence[tuple[str, str]] = ()) -> None:
-    """ErrorDocument: a redirect for a URL, a local file for a path, else the text itself.
-    ``kept``: headers of the error the document keeps (a 401's challenge, which httpd holds
-    in err_headers_out)."""
+def send_error_document(conn: HTTPConnection, status: int, target: str,
+                        kept: Sequence[tuple[str, str]] = ()) -> None:
+    """ErrorDocument's URL (a redirect) or text (httpd's page with it); a local path is an
+    internal redirect, which the connection child makes. ``kept``: headers of the error the
+    document keeps (a 401's challenge, which httpd holds in err_headers_out)."""
     if target.startswith(("http://", "https://")):
         conn.send_error(302, [("Location", target)])
         return
-    if not target.startswith("/"):
-        # httpd's own page with the admin's text: its content type, the "always" header rules.
-        body = target.removeprefix('"').encode()
-        conn.send_response_head(status, [*kept, ("Content-Type", "text/html; charset=iso-8859-1"),
-                                         ("Content-Length", str(len(body)))], generated=True)
-        conn.send_data(body)
-        conn.end_response()
-        return
-    assert plan.vhost is not None
-    vhost = plan.vhost
-    dirconf = merge(config, vhost, target.split("?", 1)[0])
-    walked = walk.walk(dirconf.fs_path, lambda directory: options_at(vhost, directory),
-                       follows_any_link(vhost))
-    try:
-        fd = walk.reopen(walked)  # the file the symlink Options let through, as for any request
-    finally:
-        os.close(walked)
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise HTTPError(404)
-        content_type = dirconf.content_type_for(dirconf.fs_path) or mime.content_type(dirconf.fs_path)
-        # The file goes out as httpd's default handler sends it after the internal redirect.
-        validators = static.Validators.of(st, time.time())
-        headers = [*kept, ("Last-Modified", static.http_date(validators.last_modified)),
-                   ("ETag", validators.etag), ("Accept-Ranges", "bytes"), ("Content-Length", str(st.st_size))]
-        if content_type:
-            headers.append(("Content-Type", content_type))
-        conn.send_response_head(status, headers)
-        conn.send_file(fd, 0, st.st_size)
-        conn.end_response()
-    finally:
-        os.close(fd)
+    # httpd's own page with the admin's text: its content type, the "always" header rules.
+    body = target.removeprefix('"').encode()
+    conn.send_response_head(status, [*kept, ("Content-Type", "text/html; charset=iso-8859-1"),
+                                     ("Content-Length", str(len(body)))], generated=True)
+    conn.send_data(body)
+    conn.end_response()
 
 
 def _index_of(directory: Target, dirconf: DirConfig, first: bool, denied: Callable[[str], str | None],

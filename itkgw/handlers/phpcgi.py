@@ -87,7 +87,7 @@ def php_environ(cgi_env: Mapping[str, str]) -> dict[str, str]:
     """The CGI environment plus what php-cgi needs to run SCRIPT_FILENAME."""
     if "SCRIPT_FILENAME" not in cgi_env:
         raise ValueError("php-cgi needs SCRIPT_FILENAME to find the script")
-    return {**cgi_env, "REDIRECT_STATUS": "200"}
+    return {"REDIRECT_STATUS": "200", **cgi_env}  # an internal redirect's own status wins
 
 
 _REQUEST_DEFAULTS = RequestSettings()

@@ -53,6 +53,9 @@ _DRAIN_LIMIT = 256 * 1024
 _ALLOW_STATIC = "OPTIONS,HEAD,GET,POST,TRACE"
 
 
+#: h11's states of a client whose request, body included, has been read (MUST_CLOSE: it
+#: said Connection: close).
+_BODY_READ = frozenset({h11.DONE, h11.MUST_CLOSE})
 #: A handler's headers the connection writes itself, or never sends.
 _NOT_PASSED_ON = frozenset({"date", "server", "connection", "transfer-encoding"})
 _NOT_PASSED_ON_204 = _NOT_PASSED_ON | {"content-type", "content-length"}
@@ -326,9 +329,10 @@ def _html(text: str) -> str:
 
 
 def error_page(status: int, location: str | None = None, method: str = "GET",
-               admin: str = NO_ADMIN, notes: str = "") -> bytes:
+               admin: str = NO_ADMIN, notes: str = "", failed_document: int = 0) -> bytes:
     """The HTML page httpd answers an error or redirect status with, byte for byte; a 400's
-    ``notes`` go after its sentence, as httpd's add_optional_notes puts them."""
+    ``notes`` go after its sentence, as httpd's add_optional_notes puts them.
+    ``failed_document``: the status an ErrorDocument for it failed with, which httpd adds."""
     try:
         phrase = HTTPStatus(status).phrase
     except ValueError:
@@ -345,6 +349,9 @@ def error_page(status: int, location: str | None = None, method: str = "GET",
                     "100-continue expectation is supported.</p>\n")
         elif status == 406:
             text += notes  # the variants MultiViews had, listed
+    if failed_document:
+        text += (f"<p>Additionally, a {failed_document} {_REASONS.get(failed_document, 'Error')}\nerror was "
+                 "encountered while trying to use an ErrorDocument to handle the request.</p>\n")
     return (
         '<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.01//EN" "http://www.w3.org/TR/html4/strict.dtd">\n'
         f"<html><head>\n<title>{status} {escape(phrase)}</title>\n</head><body>\n"
@@ -404,6 +411,9 @@ class HTTPConnection:
         self._held_response: tuple[int, list[tuple[str, str]], list[bytes], str] | None = None
         #: The response in hand answers in HTTP/1.0 (send_response_head's ``http10``).
         self._answer_http10 = False
+        #: A local ErrorDocument is being served (its internal redirect): an answer its handler
+        #: gives as 200 keeps the error's status, and the error's own headers (a 401's challenge).
+        self.error_document: tuple[int, list[tuple[str, str]]] | None = None
         self.status = 0
         self.bytes_sent = 0
         #: Bytes read from the client and not parsed yet (``pending``: read by another process).
@@ -575,16 +585,20 @@ class HTTPConnection:
                 raise HTTPError(400, f"header field longer than LimitRequestFieldSize {limit}",
                                 notes="Size of a request header field exceeds server limit.")
 
-    def redirect(self, location: str, keep_method: bool = False) -> Request:
+    def redirect(self, location: str, keep_method: bool = False, keep_body: bool = False) -> Request:
         """The current request re-aimed at a local ``location`` (an internal redirect): a GET
         without a body, the same headers otherwise, or (``keep_method``) the same method and
-        body still to read. Its path is decoded as any request's; the request line stays the
-        client's, as REQUEST_URI and the access log show it under httpd."""
+        body still to read, or (``keep_body``, an ErrorDocument's) a GET (a HEAD stays one)
+        with the headers and the body still to read, as httpd's ErrorDocument leaves them.
+        Its path is decoded as any request's; the request line stays the client's, as
+        REQUEST_URI and the access log show it under httpd."""
         request = self.request
         assert request is not None
         raw_path, _, query = location.partition("?")
-        if keep_method:
-            self.request = dataclasses.replace(request, path=decode_path(raw_path), query=query)
+        if keep_method or keep_body:
+            method = request.method if keep_method or request.method == "HEAD" else "GET"
+            self.request = dataclasses.replace(request, method=method, path=decode_path(raw_path),
+                                               query=query)
             return self.request
         if self.h11.their_state is h11.SEND_BODY:
             self._drain_body()  # the body was the first target's; the redirect has none
@@ -617,6 +631,7 @@ class HTTPConnection:
             self._start_body(head)
         self.request = self._make_request(parsed.method, parsed.target, parsed.http_version, parsed.headers)
         self.request.head = head
+        self.error_document = None
         self.response_started = False
         self._held_head = b""
         self._held_response = None
@@ -729,7 +744,7 @@ class HTTPConnection:
             self._keep_alive_allowed = False
             raise HTTPError(413, "request body of %d bytes exceeds LimitRequestBody %d" % (
                 request.content_length, limit))
-        if not self._h11_fed or self.h11.their_state is h11.DONE:
+        if not self._h11_fed or self.h11.their_state in _BODY_READ:
             return  # none announced, or read already (an internal redirect has no body of its own)
         if self.h11.client_is_waiting_for_100_continue and not self._continue_sent:
             self._continue_sent = True
@@ -830,6 +845,9 @@ class HTTPConnection:
         ``http10``: answered in HTTP/1.0, unchunked, and the connection ends after it (a PHP
         script's HTTP/1.0 status line, as mod_php has httpd answer it)."""
         self._answer_http10 = http10
+        if self.error_document is not None and status == 200 and not generated:
+            status, kept = self.error_document
+            headers = [*kept, *headers]
         # httpd's header filter: a 204 has no body, so no type or length of one either.
         not_passed = _NOT_PASSED_ON_204 if status == 204 else _NOT_PASSED_ON
         out = [("Date", http_now()), ("Server", SERVER_SOFTWARE)]
@@ -1128,13 +1146,15 @@ class HTTPConnection:
             self._send(b"")  # a head still held goes out
         self._response_done = True
 
-    def send_error(self, status: int, headers: list[tuple[str, str]] | None = None, notes: str = "") -> None:
-        """A complete error response; client errors end the connection."""
+    def send_error(self, status: int, headers: list[tuple[str, str]] | None = None, notes: str = "",
+                   failed_document: int = 0) -> None:
+        """A complete error response; client errors end the connection. ``failed_document``:
+        see error_page."""
         if status in (400, 408, 413, 414, 417, 431) or status >= 500:
             self._keep_alive_allowed = False
         location = next((value for name, value in headers or [] if name.lower() == "location"), None)
         method = self.request.method if self.request is not None else "GET"
-        body = error_page(status, location, method, self.server_admin, notes)
+        body = error_page(status, location, method, self.server_admin, notes, failed_document)
         if status == 405 and not headers:
             headers = [("Allow", _ALLOW_STATIC)]
         all_headers = [*(headers or []), ("Content-Type", "text/html; charset=iso-8859-1")]

@@ -315,7 +315,7 @@ class ConnectionChild:
                         log.debug("closing keep-alive connection: %s", closing)
                         return False
             try:
-                self._send_error(exc, plan)
+                self._send_error(exc, plan, first)
             except ClientGone:
                 return False
         except ClientGone:
@@ -374,7 +374,7 @@ class ConnectionChild:
         target = plan.dirconf.error_documents.get(exc.status)
         return target is None or not target.startswith("/") or self.identity == plan.identity
 
-    def _send_error(self, exc: HTTPError, plan: Plan | None) -> None:
+    def _send_error(self, exc: HTTPError, plan: Plan | None, first: bool = False) -> None:
         """The status page, or the vhost's ErrorDocument for it.
 
         A local ErrorDocument is the tenant's file: it is used only once
@@ -389,13 +389,39 @@ class ConnectionChild:
             return
         try:
             kept = [(name, value) for name, value in exc.headers if name.lower() == "www-authenticate"]
-            dispatch.send_error_document(self.conn, exc.status, target, plan, self.ctx.config, self.ctx.mime,
-                                         kept)
-        except (HTTPError, OSError) as failed:
+            if target.startswith("/"):
+                self._serve_error_document(exc.status, kept, plan, target, first)
+            else:
+                dispatch.send_error_document(self.conn, exc.status, target, kept)
+        except (HTTPError, OSError, InternalRedirect) as failed:
             if isinstance(failed, ClientGone) or self.conn.response_started:
                 raise
             log.error("ErrorDocument %s for status %d failed: %s", target, exc.status, failed)
-            self.conn.send_error(exc.status, exc.headers, notes=exc.notes)
+            self.conn.send_error(exc.status, exc.headers, notes=exc.notes,
+                                 failed_document=failed.status if isinstance(failed, HTTPError) else 500)
+
+    def _serve_error_document(self, status: int, kept: list[tuple[str, str]], plan: Plan, target: str,
+                              first: bool) -> None:
+        """A local ErrorDocument as httpd serves it: an internal redirect to it, as a GET (a
+        HEAD stays one) with the request's headers and body, whose answer keeps the error's
+        status unless its handler gives another. A PHP or CGI error page runs, seeing
+        REDIRECT_STATUS, REDIRECT_URL and REDIRECT_REQUEST_METHOD of the request that failed."""
+        failed = self.conn.request
+        assert failed is not None and plan.vhost is not None
+        document = self.conn.redirect(target, keep_body=True)
+        document_plan = plan_request(self.ctx.config, self.ctx.compiled, plan.vhost, document)
+        if document_plan.identity != self.identity:
+            raise HTTPError(500, f"ErrorDocument {target} needs {document_plan.identity}, "
+                            f"this request runs as {self.identity}")
+        document_plan.reqenv.update({f"REDIRECT_{name}": value for name, value in plan.reqenv.items()
+                                     if not name.startswith("REDIRECT_")})
+        document_plan.reqenv.update({"REDIRECT_STATUS": str(status), "REDIRECT_URL": failed.path,
+                                     "REDIRECT_REQUEST_METHOD": failed.method})
+        if failed.query:
+            document_plan.reqenv["REDIRECT_QUERY_STRING"] = failed.query
+        self.conn.error_document = (status, kept)
+        dispatch.serve(self.conn, document, document_plan, self.ctx.config, self.ctx.mime,
+                       first or self.handover is not None, self.ctx.backends, self.status_page)
 
     def _enter_identity(self, vhost: VHost, plan: Plan, request: Request, first: bool) -> None:
         """The keep-alive identity rule, MaxClientsVHost, NiceValue, then the one-way switch;

@@ -664,6 +664,33 @@ def test_php_flag_engine_off_serves_php_files_as_they_are(itkgw_factory, docroot
     assert server.request("alice.test", "/uploads/on/page.php").body == b"ran"
 
 
+@pytest.mark.parametrize("handler", ["fcgid", "cgi"])
+def test_an_errordocument_script_runs_as_httpd_s_internal_redirect_to_it(itkgw_factory, docroots, put: Put,
+                                                                          handler: str) -> None:
+    """Never sent as source: it runs, as a GET with the failed request's headers and body, its
+    answer keeps the error's status, and REDIRECT_* say what failed. A missing document is
+    httpd's page with its "Additionally" line."""
+    alice = docroots[ALICE]
+    put(alice, "err/.htaccess", "ErrorDocument 404 /err/page.php\nErrorDocument 403 /err/page.php\n"
+                                "ErrorDocument 410 /err/none.php\n"
+                                "RewriteEngine On\nRewriteRule ^closed$ - [F]\nRewriteRule ^gone$ - [G]\n")
+    put(alice, "err/page.php", "<?php echo $_SERVER['REQUEST_METHOD'], ' ',\n"
+                               "$_SERVER['REDIRECT_STATUS'], ' ', $_SERVER['REDIRECT_URL'], ' ',\n"
+                               "$_SERVER['REDIRECT_REQUEST_METHOD'], ' ',\n"
+                               "json_encode($_POST), ' ', file_get_contents('php://input');\n")
+    server = itkgw_factory([vhost_for(alice, "alice.test", php_extensions=[".php"], php_handler=handler,
+                                      directory=[{"path": str(alice.htdocs), "allow_override": ["All"]}])])
+    missing = server.request("alice.test", "/err/nope")
+    assert (missing.status, missing.body) == (404, b"GET 404 /err/nope GET [] ")
+    closed = server.request("alice.test", "/err/closed", method="POST", body=b"a=1",
+                            headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert (closed.status, closed.body) == (403, b"GET 403 /err/closed POST [] a=1")
+    gone = server.request("alice.test", "/err/gone")
+    assert gone.status == 410
+    assert (b"<p>Additionally, a 404 Not Found\nerror was encountered while trying to use an ErrorDocument "
+            b"to handle the request.</p>") in gone.body
+
+
 #: The rewrite part of Joomla's stock htaccess.txt.
 JOOMLA = """Options +FollowSymlinks
 Options -Indexes
