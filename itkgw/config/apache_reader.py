@@ -112,7 +112,6 @@ _UNSUPPORTED_SECTIONS = {
     "if": "<If> expressions are not supported",
     "elseif": "<If> expressions are not supported",
     "else": "<If> expressions are not supported",
-    "ifversion": "itkgw is not versioned as httpd; use <IfDefine> with -D instead",
     "iffile": "use <IfDefine> with -D instead",
     "ifdirective": "use <IfDefine> with -D instead",
     "ifsection": "use <IfDefine> with -D instead",
@@ -700,6 +699,9 @@ class _Reader:
         args = apache_words(self.expand(node.args, node.where), node.where)
         if name in ("ifmodule", "ifdefine"):
             self.conditional(node, args, scope)
+        elif name == "ifversion":
+            if version_matches(args, HTTPD_VERSIONS[self.compat], node.where):
+                self.walk(node.body, scope)
         elif name.startswith("require"):
             self.require_group(node, args, scope)
         elif name in ("limit", "limitexcept"):
@@ -1161,7 +1163,7 @@ class _AccessFileReader(_Reader):
         if node.name.lower() not in _ACCESS_FILE_SECTIONS:
             raise ConfigError(node.where, f"<{node.name} not allowed here",
                               "an .htaccess file may hold <Files>, <FilesMatch>, <IfModule>, "
-                              "<IfDefine>, <Limit>, <LimitExcept> and <Require...> sections")
+                              "<IfDefine>, <IfVersion>, <Limit>, <LimitExcept> and <Require...> sections")
         super().block(node, scope)
 
     def refuse(self, kind: str, problem: ConfigError) -> None:
@@ -1172,6 +1174,43 @@ class _AccessFileReader(_Reader):
 
 
 #: Sections an .htaccess file may hold.
-_ACCESS_FILE_SECTIONS = frozenset({"files", "filesmatch", "ifmodule", "ifdefine", "requireall",
+_ACCESS_FILE_SECTIONS = frozenset({"files", "filesmatch", "ifmodule", "ifdefine", "ifversion", "requireall",
                                    "requireany", "requirenone", "limit", "limitexcept"})
+#: The httpd version each series answers <IfVersion> with: Debian 12's 2.4, and the last 2.2.
+HTTPD_VERSIONS = {"2.4": (2, 4, 62), "2.2": (2, 2, 34)}
+_OPERATORS = ("==", ">=", "<=", "=", ">", "<", "~")
+
+
+def version_matches(args: list[str], version: tuple[int, int, int], where: str) -> bool:
+    """mod_version's test: ``[[!]operator] version``; a missing part of the version is 0, and
+    ``~`` (or ``=`` with ``/regex/``) matches a regex against the version as text."""
+    words = list(args)
+    negated = bool(words) and words[0].startswith("!")
+    if negated:
+        words[0] = words[0][1:]
+        if not words[0]:
+            words.pop(0)
+    if len(words) == 1:  # the operator written against the version (">=2.4"), or none ("=")
+        words = next(([op, words[0][len(op):]] for op in _OPERATORS if words[0].startswith(op)),
+                     ["=", words[0]])
+    if len(words) != 2 or words[0] not in _OPERATORS:
+        raise ConfigError(where, f"<IfVersion {' '.join(args)}> is not [[!]operator] version",
+                          "write it as <IfVersion >= 2.4> (operators = == < <= > >= ~, or = /regex/)")
+    operator, wanted = words
+    text = ".".join(map(str, version))
+    if operator == "~" or (wanted.startswith("/") and wanted.endswith("/") and len(wanted) > 1):
+        try:
+            found = re.search(wanted.strip("/") if operator != "~" else wanted, text) is not None
+        except re.error as exc:
+            raise ConfigError(where, f"<IfVersion> regex {wanted!r} does not compile: {exc}",
+                              "write a Python-compatible regex") from None
+        return found != negated
+    parts = wanted.split(".")
+    if not all(part.isdigit() for part in parts) or len(parts) > 3:
+        raise ConfigError(where, f"<IfVersion> version {wanted!r} is not major[.minor[.patch]]",
+                          "write it as 2.4 or 2.4.10")
+    asked = tuple(int(part) for part in (*parts, "0", "0")[:3])
+    found = {"=": version == asked, "==": version == asked, ">": version > asked, ">=": version >= asked,
+             "<": version < asked, "<=": version <= asked}[operator]
+    return found != negated
 

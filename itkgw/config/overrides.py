@@ -28,6 +28,9 @@ DIRECTIVE_CLASSES: dict[str, frozenset[str]] = {
     "enablesendfile": frozenset({FILEINFO}),
     "fileetag": frozenset({FILEINFO}),
     "acceptpathinfo": frozenset({FILEINFO}),
+    "setoutputfilter": frozenset({FILEINFO}),
+    "defaulttype": frozenset({FILEINFO}),
+    "contentdigest": frozenset({OPTIONS}),
     "cgipassauth": frozenset({AUTHCONFIG}),
     "limitrequestbody": ALL_CLASSES,
     "serversignature": ALL_CLASSES,
@@ -64,6 +67,8 @@ DIRECTIVE_CLASSES: dict[str, frozenset[str]] = {
     "forcetype": frozenset({FILEINFO}),
     "removehandler": frozenset({FILEINFO}),
     "multiviewsmatch": frozenset({FILEINFO}),
+    # mod_filter
+    "addoutputfilterbytype": frozenset({FILEINFO}),
     # mod_negotiation
     "languagepriority": frozenset({FILEINFO}),
     "forcelanguagepriority": frozenset({FILEINFO}),

@@ -691,6 +691,23 @@ def test_an_errordocument_script_runs_as_httpd_s_internal_redirect_to_it(itkgw_f
             b"to handle the request.</p>") in gone.body
 
 
+def test_a_plugin_s_version_checked_htaccess_is_read_as_httpd_2_4_reads_it(itkgw_factory, docroots,
+                                                                            put: Put) -> None:
+    """<IfVersion> blocks (WordPress plugins guard their directories so), and the directives
+    httpd 2.4 accepts there without effect (DefaultType, ContentDigest) or with
+    AllowOverride FileInfo (SetOutputFilter, AddOutputFilterByType)."""
+    alice = docroots[ALICE]
+    put(alice, "guarded/.htaccess", "<IfVersion < 2.4>\nOrder deny,allow\nDeny from all\n</IfVersion>\n"
+                                    "<IfVersion >= 2.4>\nRequire all denied\n</IfVersion>\n")
+    put(alice, "guarded/secret.txt", "secret\n")
+    put(alice, "old/.htaccess", "DefaultType text/plain\nContentDigest On\nSetOutputFilter DEFLATE\n"
+                                "AddOutputFilterByType DEFLATE text/html\n")
+    put(alice, "old/page.txt", "page\n")
+    server = serve(itkgw_factory, alice, "All")
+    assert server.request("alice.test", "/guarded/secret.txt").status == 403
+    assert server.request("alice.test", "/old/page.txt").body == b"page\n"
+
+
 #: The rewrite part of Joomla's stock htaccess.txt.
 JOOMLA = """Options +FollowSymlinks
 Options -Indexes

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from itkgw.config import foreign
-from itkgw.config.apache_reader import load_apache
+from itkgw.config.apache_reader import load_apache, version_matches
 from itkgw.config.checks import Loaded
 from itkgw.config.convert import to_toml
 from itkgw.config.kinds import apache_words
@@ -891,6 +891,39 @@ def test_ifdefine_with_d_and_define(tmp_path: Path) -> None:
     assert load(tmp_path, text).config.vhosts[0].server_alias == ("plain.test", "defined.test")
     with_ssl = load(tmp_path, text, defines=("SSL",)).config.vhosts[0]
     assert with_ssl.server_alias == ("ssl.test", "defined.test")
+
+
+def test_ifversion_answers_as_the_httpd_series_emulated(tmp_path: Path) -> None:
+    """As a plugin's .htaccess asks it: 2.4's rules under --compat=2.4, 2.2's under 2.2."""
+    text = vhost_file(tmp_path, body="""
+        <IfVersion >= 2.4>
+            ServerAlias new.test
+        </IfVersion>
+        <IfVersion < 2.4>
+            ServerAlias old.test
+        </IfVersion>
+        <IfVersion ~ ^2\\.4\\.>
+            ServerAlias regex.test
+        </IfVersion>
+        <IfVersion !>= 2.4.10>
+            ServerAlias before-2.4.10.test
+        </IfVersion>
+        """)
+    assert load(tmp_path, text).config.vhosts[0].server_alias == ("new.test", "regex.test")
+
+
+@pytest.mark.parametrize("args,matches", [
+    (["<", "2.4"], False), ([">=", "2.4"], True), (["2.4.62"], True), (["=", "2.4"], False),
+    (["!", "<", "2.4"], True), (["!<", "2.4"], True), ([">=2.4.10"], True), (["=", "/^2\\.2/"], False),
+    (["<=", "2.2.99"], False), (["==", "2.4.62"], True),
+])
+def test_ifversion_compares_as_mod_version_does(args: list[str], matches: bool) -> None:
+    assert version_matches(args, (2, 4, 62), "x") is matches
+
+
+def test_ifversion_refuses_what_mod_version_cannot_read() -> None:
+    with pytest.raises(ConfigError, match="is not major"):
+        version_matches([">=", "two"], (2, 4, 62), "httpd.conf:3")
 
 
 def test_variables_come_from_define_then_the_environment(tmp_path: Path,

@@ -355,6 +355,8 @@ MODULE = Module(
         Section("IfModule", EVERYWHERE, "read when the module is loaded ([!]name): the modules itkgw "
                 "implements always are, others never"),
         Section("IfDefine", EVERYWHERE, "read when NAME is defined by -D or Define ([!]NAME)"),
+        Section("IfVersion", EVERYWHERE, "read when the httpd version --compat emulates (2.4.62, or 2.2.34) "
+                "compares as asked ([[!]op] version, op one of = == < <= > >= ~, or /regex/)"),
     ),
     settings={Context.VHOST: RequestSettings, Context.DIRECTORY: RequestSettings},
 )
