@@ -185,6 +185,12 @@ CASES = (
          {"au/.htaccess": "AuthType Basic\nAuthName x\nAuthUserFile /nonexistent\nRequire valid-user\n",
           "au/x.php": "<?php echo 1;"}),
     Case("bad .htaccess", get("/bh/a.txt"), {"bh/.htaccess": "NoSuchDirective on\n", "bh/a.txt": "a"}),
+    Case("IfVersion guard", get("/iv/a.txt"),
+         {"iv/.htaccess": "<IfVersion < 2.4>\nOrder deny,allow\nDeny from all\n</IfVersion>\n"
+                          "<IfVersion >= 2.4>\nRequire all denied\n</IfVersion>\n", "iv/a.txt": "a"}),
+    Case("old .htaccess directives", get("/od/a.txt"),
+         {"od/.htaccess": "DefaultType text/plain\nAddOutputFilterByType DEFLATE text/html\n",
+          "od/a.txt": "a"}),
     Case("MultiViews", get("/mv/page", headers=(("Accept", "text/html"),)),
          {"mv/.htaccess": "Options +MultiViews\n", "mv/page.html": "<p>page</p>"}),
     Case("php Status header", get("/p/st.php"), {"p/st.php": "<?php header('Status: 404 Not Found');"}),
