@@ -28,6 +28,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from itkbench.apache import APACHE, MODULES, SERVER_CONF
 from itkbench.itkgw_server import REPO
 from itkbench.processes import Launched
 from itkbench.sites import WEB_USER, create_users, remove_users
@@ -35,24 +36,13 @@ from itkbench.systems import free_port
 
 USER = "itkb-alice"
 HOST = "alice.test"
-APACHE = "/usr/sbin/apache2"
-MODULES = "/usr/lib/apache2/modules"
+#: The modules a shared host's httpd loads besides the benchmark's (mpm-itk and mod_php come after).
 LOAD = ("mpm_prefork", "authz_core", "authz_host", "authz_user", "authn_core", "authn_file", "auth_basic",
         "access_compat", "mime", "dir", "alias", "rewrite", "headers", "env", "setenvif", "expires",
         "filter", "deflate", "negotiation", "autoindex", "cgi")
 
-CONFIG = """ServerRoot "{root}"
-{load}
-LoadModule mpm_itk_module {modules}/mpm_itk.so
-LoadModule php_module {modules}/libphp8.2.so
-ServerName 127.0.0.1
-Listen 127.0.0.1:{port}
-PidFile {root}/httpd.pid
-ErrorLog {root}/error.log
-LogLevel warn
-User {web_user}
-Group {web_user}
-StartServers 2
+#: httpd's server part is the benchmark's (apache.SERVER_CONF's first lines, shared), then this.
+CONFIG = """StartServers 2
 KeepAlive On
 TypesConfig /etc/mime.types
 DirectoryIndex index.html index.cgi index.pl index.php index.xhtml index.htm
@@ -324,9 +314,10 @@ class Servers:
             root = self.workdir / name
             root.mkdir()
             load = "\n".join(f"LoadModule {module}_module {MODULES}/mod_{module}.so" for module in LOAD)
-            (root / "httpd.conf").write_text(CONFIG.format(
-                root=root, load=load, modules=MODULES, port=port, web_user=WEB_USER, host=HOST,
-                docroot=self.docroot, user=USER))
+            server = SERVER_CONF.split("\nStartServers", 1)[0].format(root=root, load=load, modules=MODULES,
+                                                                     port=port, user=WEB_USER)
+            (root / "httpd.conf").write_text(server + "\n" + CONFIG.format(
+                port=port, host=HOST, docroot=self.docroot, user=USER))
         env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C"}
         apache = self.workdir / "apache"
         self.launched.append(Launched("apache2", [APACHE, "-d", str(apache), "-f", str(apache / "httpd.conf"),
