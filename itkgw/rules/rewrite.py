@@ -671,7 +671,7 @@ class RuleSet:
         ctx = state.ctx
         prefix = directory.rstrip("/") + "/"
         env_set: dict[str, str] = {}
-        matched = substituted = forced = False
+        matched = substituted = forced = noescape = False
         redirect_code = 302
         rules = self._rules
         index = 0
@@ -696,6 +696,7 @@ class RuleSet:
                 if not uri.startswith("/") and not _scheme_length(uri):
                     uri = prefix + uri  # the stripped prefix back, as httpd adds it
                 state.uri, state.filename = uri, ""
+                noescape = rule.noescape
                 if rule.force_redirect or _scheme_length(uri):
                     forced, redirect_code = True, rule.redirect_code
             if rule.last:
@@ -710,7 +711,7 @@ class RuleSet:
             # Without RewriteBase httpd's redirect keeps the directory's own path, not made a
             # URL path as an internal rewrite's is: the reason RewriteBase exists.
             state.uri = _qualify(uri, ctx)
-            return _result(state, "", query, env_set, True, redirect_code, False)
+            return _result(state, "", query, env_set, True, redirect_code, noescape)
         if not _scheme_length(uri):
             uri = _url_of(uri, prefix, base, ctx)
         if state.uri == filename + path_info:
@@ -719,6 +720,8 @@ class RuleSet:
         url_path = _normalise(uri)
         if url_path is None:
             return RewriteResult("", query, env_set, None, 400, True)
+        if _unsafe_query(state.query, "AH10411"):
+            return RewriteResult("", query, env_set, None, 403, True)
         return RewriteResult(url_path, state.query, env_set, None, None, True)
 
 
@@ -789,7 +792,19 @@ def _result(state: _State, path: str, query: str, env_set: dict[str, str], match
     if url_path is None:
         log.debug("rewritten path '%s' cannot be served", uri)
         return RewriteResult(path, query, env_set, None, 400, matched)
+    if _unsafe_query(state.query, "AH10410"):
+        return RewriteResult(path, query, env_set, None, 403, matched)
     return RewriteResult(url_path, state.query, env_set, None, None, matched)
+
+
+def _unsafe_query(query: str, code: str) -> bool:
+    """httpd's refusal (since 2.4.56, CVE-2023-25690) of a rewritten query holding a space or
+    a control character, which only [B] escaping would have made safe: logged with httpd's
+    ``code`` (the server's rules', or a directory's), then a 403."""
+    if not any(char <= " " or char == "\x7f" for char in query):
+        return False
+    log.error("%s: Rewritten query string contains control characters or spaces", code)
+    return True
 
 
 def compile_rules(rules: Sequence[RewriteRule]) -> RuleSet:

@@ -412,6 +412,21 @@ def test_a_per_directory_redirect_with_a_base_is_an_absolute_url() -> None:
     assert result.redirect == (301, "http://alice.test:8080/blog/new")
 
 
+def test_ne_keeps_a_per_directory_redirect_unescaped() -> None:
+    result = in_directory([rule("^x$", "/blog/y#top", "NE", "R=302")], f"{DOCROOT}/blog/x")
+    assert result.redirect == (302, "http://alice.test:8080/blog/y#top")
+    escaped = in_directory([rule("^x$", "/blog/y#top", "R=302")], f"{DOCROOT}/blog/x")
+    assert escaped.redirect == (302, "http://alice.test:8080/blog/y%23top")
+
+
+def test_a_rewritten_query_with_a_space_is_refused_unless_b_escapes_it() -> None:
+    """httpd 2.4.56's answer to CVE-2023-25690: a 403, where [B] would have escaped the space."""
+    spaced = in_directory([rule("^(.+)$", "t.php?p=$1", "L")], f"{DOCROOT}/blog/a b")
+    assert spaced.status == 403
+    assert in_directory([rule("^(.+)$", "t.php?p=$1", "B", "L")], f"{DOCROOT}/blog/a b").status is None
+    assert run([rule("^/(.+)$", "/t.php?p=$1")], "/a b").status == 403
+
+
 def test_a_per_directory_redirect_without_a_base_keeps_the_directory_path_as_httpd_s_does() -> None:
     """httpd adds the stripped directory back and makes that the URL: RewriteBase's reason.
     An absolute substitution is a URL path already."""
