@@ -31,8 +31,9 @@ from itkgw.mpm.worker import Worker
 
 log = logging.getLogger("itkgw.pool")
 
-#: How long a front waits for a pool manager the master is restarting.
+#: How long a front waits for a pool manager the master is restarting, and between tries.
 _MANAGER_WAIT_SECONDS = 3.0
+_RETRY_SECONDS = 0.02
 
 
 class Front(Worker):
@@ -70,17 +71,23 @@ class Front(Worker):
         self.slot.state = SlotState.GRACEFUL if self.graceful else SlotState.READY
 
     def _pass(self, handoff: Handoff) -> None:
-        """To the pool manager; a manager restarted since is connected to again, once."""
+        """To the pool manager; a manager restarted since is connected to again, for as long as
+        the master may take to restart one (a connection to a manager dying meanwhile breaks too)."""
         if debug_hooks.ENABLED and debug_hooks.intercept(handoff):
             return
-        try:
-            self._send(handoff)
-        except (BrokenPipeError, ConnectionError) as exc:
-            log.warning("front: the pool manager's connection broke (%s): connecting again", exc)
-            assert self.manager is not None
-            self.manager.close()
-            self.manager, self.connected = self._manager_socket(), False
-            self._send(handoff)
+        deadline = time.monotonic() + _MANAGER_WAIT_SECONDS
+        while True:
+            try:
+                self._send(handoff)
+                return
+            except (BrokenPipeError, ConnectionError) as exc:
+                if time.monotonic() > deadline:
+                    raise
+                log.warning("front: the pool manager's connection broke (%s): connecting again", exc)
+                assert self.manager is not None
+                self.manager.close()
+                self.manager, self.connected = self._manager_socket(), False
+                time.sleep(_RETRY_SECONDS)
 
     def _send(self, handoff: Handoff) -> None:
         assert self.manager is not None
