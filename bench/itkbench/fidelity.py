@@ -186,6 +186,12 @@ CASES = (
     Case("old .htaccess directives", get("/od/a.txt"),
          {"od/.htaccess": "DefaultType text/plain\nAddOutputFilterByType DEFLATE text/html\n",
           "od/a.txt": "a"}),
+    Case("AddType php source", get("/ps/x.phps"),
+         {"ps/.htaccess": "AddType application/x-httpd-php-source .phps\n", "ps/x.phps": "<?php echo 1;"}),
+    Case("AddCharset", get("/cs/x.html"), {"cs/.htaccess": "AddCharset UTF-8 .html\n", "cs/x.html": "h"}),
+    Case("RemoveType", get("/rt/x.txt"), {"rt/.htaccess": "RemoveType .txt\n", "rt/x.txt": "t"}),
+    Case("Header always unset, PHP's cookie", get("/hu/x.php"),
+         {"hu/.htaccess": "Header always unset Set-Cookie\n", "hu/x.php": "<?php setcookie('a', '1');"}),
     Case("MultiViews", get("/mv/page", headers=(("Accept", "text/html"),)),
          {"mv/.htaccess": "Options +MultiViews\n", "mv/page.html": "<p>page</p>"}),
     Case("php Status header", get("/p/st.php"), {"p/st.php": "<?php header('Status: 404 Not Found');"}),
@@ -206,6 +212,10 @@ KNOWN = {
                  "whole (200)",
     "ErrorDocument PHP, HEAD": "httpd gives a HEAD answered by an ErrorDocument script the length of "
                                "the script's output; itkgw names none, as for any HEAD to PHP",
+    "AddCharset": "itkgw reads AddCharset without effect: no charset from a file's ending",
+    "RemoveType": "itkgw reads RemoveType without effect: the ending keeps TypesConfig's type",
+    "Header always unset, PHP's cookie": "httpd's 'always' acts on err_headers_out, which a script's "
+                                         "headers are not in; itkgw's rules see one list of headers",
     "php chunked body": "php-cgi reads a body by CONTENT_LENGTH, so PHP sees one for a chunked request, "
                         "which mod_php does not set",
 }

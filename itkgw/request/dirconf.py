@@ -484,8 +484,9 @@ def _add_common(merged: DirConfig, add_type: tuple[tuple[str, str], ...],
                 headers: tuple[HeaderRule, ...], php: tuple[PHPSetting, ...],
                 error_documents: tuple[tuple[int, str], ...]) -> None:
     for content_type, extension in add_type:
-        if content_type.lower() in PHP_HANDLERS:
-            merged.handlers[_dotted(extension)] = content_type.lower()  # mod_php's AddType habit
+        if content_type.lower() in PHP_HANDLERS or content_type.lower() == PHP_SOURCE_HANDLER:
+            # mod_php's AddType habit: httpd runs the type's handler where no handler is set
+            merged.handlers[_dotted(extension)] = content_type.lower()
         else:
             merged.types[_dotted(extension)] = content_type
     for name, value in set_env:

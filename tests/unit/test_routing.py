@@ -111,6 +111,16 @@ def test_php_engine_off_makes_php_files_static_as_php_reads_the_flag(value: str,
     assert merge(config, site, "/x.php").handler_for("/srv/a.test/x.php") == "php"
 
 
+def test_an_added_php_type_is_the_handler_of_its_files_as_under_mod_php() -> None:
+    """AddType with a type mod_php handles runs that handler, source highlighting included."""
+    site = vhost("a.test", ANY_80, directories=(
+        DirSection(path="/srv/a.test", add_type=(("application/x-httpd-php", ".htm"),
+                                                 ("application/x-httpd-php-source", ".phps"))),))
+    config = config_with(site)
+    assert merge(config, site, "/x.htm").handler_for("/srv/a.test/x.htm") == "php"
+    assert merge(config, site, "/x.phps").handler_for("/srv/a.test/x.phps") == "php-source"
+
+
 def test_section_kinds_merge_in_apaches_order() -> None:
     site = vhost("a.test", ANY_80, directories=(
         DirSection(path="/app/", kind="location", set_handler="default-handler"),
