@@ -336,13 +336,14 @@ class ConnectionChild:
         return dispatch.serve_known(self.conn, request, known, self.ctx.config, self.ctx.mime,
                                     self.ctx.backends)
 
-    def _redirected(self, vhost: VHost, request: Request, before: Plan,
-                    redirect: InternalRedirect) -> tuple[Request, Plan]:
+    def _redirected(self, vhost: VHost, request: Request, before: Plan, redirect: InternalRedirect,
+                    status: int = 200, keep_body: bool = False) -> tuple[Request, Plan]:
         """The plan of an internal redirect, which this process serves as it is: a target
         another identity is assigned to is refused, never served as the wrong one. The
-        variables of the request before come along as REDIRECT_NAME, as httpd passes them."""
+        variables of the request before come along as REDIRECT_NAME, as httpd passes them;
+        ``status`` is its REDIRECT_STATUS (an ErrorDocument's is the error's)."""
         location = redirect.location
-        redirected = self.conn.redirect(location, redirect.keep_method)
+        redirected = self.conn.redirect(location, redirect.keep_method, keep_body)
         plan = plan_request(self.ctx.config, self.ctx.compiled, vhost, redirected, before.rewrite_ended)
         if plan.identity != self.identity:
             raise HTTPError(500, f"internal redirect to {location} needs {plan.identity}, "
@@ -351,7 +352,7 @@ class ConnectionChild:
             return redirected, plan
         plan.reqenv.update({f"REDIRECT_{name}": value for name, value in before.reqenv.items()
                             if not name.startswith("REDIRECT_")})
-        plan.reqenv.update({"REDIRECT_STATUS": "200", "REDIRECT_URL": request.path})
+        plan.reqenv.update({"REDIRECT_STATUS": str(status), "REDIRECT_URL": request.path})
         if request.query:
             plan.reqenv["REDIRECT_QUERY_STRING"] = request.query
         return redirected, plan
@@ -408,17 +409,9 @@ class ConnectionChild:
         REDIRECT_STATUS, REDIRECT_URL and REDIRECT_REQUEST_METHOD of the request that failed."""
         failed = self.conn.request
         assert failed is not None and plan.vhost is not None
-        document = self.conn.redirect(target, keep_body=True)
-        document_plan = plan_request(self.ctx.config, self.ctx.compiled, plan.vhost, document)
-        if document_plan.identity != self.identity:
-            raise HTTPError(500, f"ErrorDocument {target} needs {document_plan.identity}, "
-                            f"this request runs as {self.identity}")
-        document_plan.reqenv.update({f"REDIRECT_{name}": value for name, value in plan.reqenv.items()
-                                     if not name.startswith("REDIRECT_")})
-        document_plan.reqenv.update({"REDIRECT_STATUS": str(status), "REDIRECT_URL": failed.path,
-                                     "REDIRECT_REQUEST_METHOD": failed.method})
-        if failed.query:
-            document_plan.reqenv["REDIRECT_QUERY_STRING"] = failed.query
+        document, document_plan = self._redirected(plan.vhost, failed, plan, InternalRedirect(target),
+                                                   status=status, keep_body=True)
+        document_plan.reqenv["REDIRECT_REQUEST_METHOD"] = failed.method
         self.conn.error_document = (status, kept)
         dispatch.serve(self.conn, document, document_plan, self.ctx.config, self.ctx.mime,
                        first or self.handover is not None, self.ctx.backends, self.status_page)

@@ -234,7 +234,7 @@ def enter_worker_identity(config: ServerConfig, os_: OSFacade = REAL_OS) -> None
         check_allowed(target, config)
     except IdentityNotAllowed as exc:
         raise PrivilegeError(f"User/Group: {exc.message}") from None
-    keep = WORKER_CAPS & _capability_sets(os_).get("CapPrm", 0)
+    keep = WORKER_CAPS & _read_capabilities(os_.capability_sets).get("CapPrm", 0)
     if keep & _SWITCH_CAPS != _SWITCH_CAPS:
         raise PrivilegeError("the worker does not have CAP_SETUID and CAP_SETGID, so it could never switch")
     if keep != WORKER_CAPS:
@@ -371,10 +371,6 @@ def _verify(identity: Identity, groups: set[int], os_: OSFacade, capabilities: i
         problems.append(f"CapBnd is {sets.get('CapBnd', 0):#x}, more than {bounding:#x}")
     if problems:
         raise PrivilegeError(f"after switching to {identity}: " + "; ".join(problems))
-
-
-def _capability_sets(os_: OSFacade) -> dict[str, int]:
-    return _read_capabilities(os_.capability_sets)
 
 
 def _read_capabilities(read: Callable[[], dict[str, int]]) -> dict[str, int]:
