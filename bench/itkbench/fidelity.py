@@ -197,6 +197,12 @@ CASES = (
     Case("php Status header", get("/p/st.php"), {"p/st.php": "<?php header('Status: 404 Not Found');"}),
     Case("php range", get("/p/r.php", headers=(("Range", "bytes=0-2"),)),
          {"p/r.php": "<?php echo 'abcdef';"}),
+    Case("php ranges", get("/p/r.php", headers=(("Range", "bytes=0-1,3-4"),)),
+         {"p/r.php": "<?php echo 'abcdef';"}),
+    Case("php 416", get("/p/r.php", headers=(("Range", "bytes=90-"),)),
+         {"p/r.php": "<?php echo 'abcdef';"}),
+    Case("php empty Content-Type", get("/p/ct.php"),
+         {"p/ct.php": "<?php header('Content-Type:'); echo 'x';"}),
     Case("php chunked body", b"POST /p/s.php HTTP/1.1\r\nHost: alice.test\r\nTransfer-Encoding: chunked\r\n"
                              b"Content-Type: application/x-www-form-urlencoded\r\nConnection: close\r\n\r\n"
                              b"3\r\na=1\r\n0\r\n\r\n", {"p/s.php": SERVER_PHP}),
@@ -208,8 +214,8 @@ KNOWN = {
                   "connection ends); itkgw gives it one",
     "php Status header": "mod_php sends a script's Status header as it is, with a 200; php-cgi writes it "
                          "as it writes http_response_code()'s, so itkgw answers the status",
-    "php range": "httpd's byterange filter cuts a small PHP response it sees whole (206); itkgw sends it "
-                 "whole (200)",
+    "php 416": "httpd's byterange filter sends its 416 page without a length (chunked, or until the "
+               "connection ends); itkgw gives it one",
     "ErrorDocument PHP, HEAD": "httpd gives a HEAD answered by an ErrorDocument script the length of "
                                "the script's output; itkgw names none, as for any HEAD to PHP",
     "AddCharset": "itkgw reads AddCharset without effect: no charset from a file's ending",

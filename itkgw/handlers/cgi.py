@@ -35,6 +35,7 @@ from itkgw.errors import HTTPError, InternalRedirect
 from itkgw.handlers import static
 from itkgw.http.connection import NO_ADMIN, ClientGone
 from itkgw.http.head import remember
+from itkgw.http.ranges import parse_http_date
 from itkgw.request import canonical
 from itkgw.request.variables import wire
 
@@ -272,6 +273,8 @@ def parse_cgi_head(raw: bytes, script: str = "", limits: HeadLimits = CGI_HEAD) 
             continue
         if lower in _FRAMING_HEADERS:
             continue
+        if lower == "content-type" and not value and limits.as_mod_php:
+            continue  # header('Content-Type:') takes mod_php's type away: httpd then sends none
         if lower == "location":
             location = value
         elif lower == "content-length":
@@ -328,8 +331,8 @@ def not_modified(request: Request, head: CGIHead) -> tuple[int, list[tuple[str, 
         etag = own.get("etag")
         matched = etag is not None and static.etag_matches(if_none_match, etag, weak=True)
     else:
-        since = static.parse_http_date(request.header("if-modified-since"))
-        modified = static.parse_http_date(own.get("last-modified"))
+        since = parse_http_date(request.header("if-modified-since"))
+        modified = parse_http_date(own.get("last-modified"))
         matched = since is not None and modified is not None and modified <= since <= time.time()
     if not matched:
         return None
@@ -673,7 +676,8 @@ class _Exchange:
         # Measured: a response complete before the script pauses gets a Content-Length, as
         # httpd's content-length filter gives one to output it read whole without blocking.
         self.conn.send_response_head(self.head.status, list(self.head.headers), measure=True,
-                                     reason=self.head.reason, http10=self.head.http10)
+                                     reason=self.head.reason, http10=self.head.http10,
+                                     byteranges=self.head_limits.as_mod_php)
         return rest
 
     def _pass_body(self, data: bytes) -> None:

@@ -38,13 +38,13 @@ import re
 import secrets
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import formatdate, parsedate_tz
+from email.utils import formatdate
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from itkgw.errors import HTTPError
 from itkgw.http.deflate import HELD_INPUT, SMALLEST_COMPRESSED, DeflateRule, GzipStream
+from itkgw.http.ranges import RangeNotSatisfiable, byte_ranges, parse_http_date, part_heads
 from itkgw.request.mime import MimeTypes
 
 if TYPE_CHECKING:
@@ -65,16 +65,6 @@ KNOWN_METHODS = frozenset({
 _PATH_SAFE = "/$-_.+!*'(),:@&=~"
 _UINT64 = (1 << 64) - 1
 _ENTITY_TAG = re.compile(r'(W/)?"[^"]*"')
-_RANGE_SPEC = re.compile(r"(\d*)-(\d*)", re.ASCII)
-
-
-class RangeNotSatisfiable(HTTPError):
-    """No byte of the requested range is in the file. httpd 2.4 answers with its error page
-    alone: the Content-Range its byterange filter sets is dropped with the other headers
-    (ap_die keeps err_headers_out only), and clients are used to that answer."""
-
-    def __init__(self) -> None:
-        super().__init__(416)
 
 
 @dataclass(frozen=True)
@@ -114,20 +104,6 @@ def http_date(seconds: float) -> str:
 def _http_date(second: int) -> str:
     """A file's Last-Modified is asked for again on the next request for it."""
     return formatdate(second, usegmt=True)
-
-
-def parse_http_date(value: str | None) -> int | None:
-    """Seconds since the epoch of an HTTP-date in any of its three forms; None if invalid."""
-    if value is None:
-        return None
-    parts = parsedate_tz(value)
-    if parts is None:
-        return None
-    try:
-        moment = datetime(*parts[:6], tzinfo=UTC)
-    except ValueError:
-        return None
-    return int(moment.timestamp()) - (parts[9] or 0)
 
 
 def etag_matches(values: list[str], etag: str, weak: bool) -> bool:
@@ -172,65 +148,6 @@ def _if_range_holds(value: str | None, validators: Validators) -> bool:
     if value.startswith(('"', "W/")):
         return validators.strong and value == validators.etag
     return validators.strong and parse_http_date(value) == validators.last_modified
-
-
-#: Digits of the largest byte offset (2**63 - 1); longer numbers are not offsets.
-_MAX_OFFSET_DIGITS = 19
-#: httpd's MaxRanges default: more ranges than this and the whole file is sent.
-_MAX_RANGES = 200
-
-
-def byte_range(value: str, size: int) -> tuple[int, int] | None:
-    """First and last byte of the one range a Range header asks for; None: send the whole
-    file (several ranges too: see byte_ranges).
-
-    Raises RangeNotSatisfiable for a range that starts at or past ``size``.
-    """
-    ranges = byte_ranges(value, size)
-    return ranges[0] if ranges is not None and len(ranges) == 1 else None
-
-
-def byte_ranges(value: str, size: int) -> list[tuple[int, int]] | None:
-    """The ranges a Range header asks for, as httpd's byterange filter takes them: each
-    (first, last) within the file, a range that overlaps or abuts the one before merged
-    into it; None (send the whole file) for any spec that does not parse or more than
-    MaxRanges 200. Ranges that start past the end are dropped; RangeNotSatisfiable when
-    none is left."""
-    unit, equals, text = value.partition("=")
-    if not equals or unit.lower() != "bytes":
-        return None
-    specs = [spec.strip() for spec in text.split(",") if spec.strip()]
-    if not specs or len(specs) > _MAX_RANGES:
-        return None
-    wanted: list[tuple[int, int]] = []
-    for spec in specs:
-        match = _RANGE_SPEC.fullmatch(spec)
-        if match is None or match.group(0) == "-":
-            return None
-        first_text, last_text = match.groups()
-        numbers = [text for text in (first_text, last_text) if text]
-        if any(len(text) > _MAX_OFFSET_DIGITS or int(text) >= 2**63 for text in numbers):
-            return None  # past any off_t: httpd's parse fails and it sends the whole file
-        if not first_text:
-            suffix = int(last_text)
-            if suffix:
-                wanted.append((max(size - suffix, 0), size - 1))
-            continue
-        first = int(first_text)
-        if last_text and int(last_text) < first:
-            return None
-        if first < size:
-            wanted.append((first, min(int(last_text), size - 1) if last_text else size - 1))
-    if not wanted:
-        raise RangeNotSatisfiable()
-    merged = [wanted[0]]
-    for first, last in wanted[1:]:
-        merged_first, merged_last = merged[-1]
-        if first <= merged_last + 1 and last >= merged_first - 1:
-            merged[-1] = (min(first, merged_first), max(last, merged_last))
-        else:
-            merged.append((first, last))
-    return merged
 
 
 def _wanted_ranges(request: Request, validators: Validators, size: int) -> list[tuple[int, int]] | None:
@@ -372,10 +289,7 @@ def _send_ranges(conn: HTTPConnection, headers: list[tuple[str, str]], fd: int,
     boundary = secrets.token_hex(8)
     content_type = next((value for name, value in headers if name == "Content-Type"), None)
     kept = [(name, value) for name, value in headers if name != "Content-Type"]
-    type_line = f"Content-type: {content_type}\r\n" if content_type else ""
-    heads = [(f"\r\n--{boundary}\r\n{type_line}Content-range: bytes {first}-{last}/{size}\r\n\r\n"
-              ).encode("latin-1") for first, last in ranges]
-    closing = f"\r\n--{boundary}--\r\n".encode("latin-1")
+    heads, closing = part_heads(ranges, size, content_type, boundary)
     length = sum(map(len, heads)) + sum(last - first + 1 for first, last in ranges) + len(closing)
     conn.send_response_head(206, [*kept, ("Content-Length", str(length)),
                                   ("Content-Type", f"multipart/byteranges; boundary={boundary}")], hold=True)

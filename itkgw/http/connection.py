@@ -23,6 +23,7 @@ import logging
 import math
 import os
 import re
+import secrets
 import socket
 import struct
 import time
@@ -43,6 +44,7 @@ from itkgw.errors import HTTPError
 from itkgw.http.deflate import HELD_INPUT, SMALLEST_COMPRESSED, DeflateRule, GzipStream
 from itkgw.http.head import MalformedHead
 from itkgw.http.head import parse as parse_head
+from itkgw.http.ranges import byte_ranges, if_range_holds, part_heads
 
 _READ_SIZE = 65536
 #: mod_reqtimeout's log lines: httpd logs them at info, as [reqtimeout:info].
@@ -411,6 +413,8 @@ class HTTPConnection:
         self._held_response: tuple[int, list[tuple[str, str]], list[bytes], str] | None = None
         #: The response in hand answers in HTTP/1.0 (send_response_head's ``http10``).
         self._answer_http10 = False
+        #: The response in hand is cut to a Range if held whole (send_response_head's ``byteranges``).
+        self._byteranges = False
         #: A local ErrorDocument is being served (its internal redirect): an answer its handler
         #: gives as 200 keeps the error's status, and the error's own headers (a 401's challenge).
         self.error_document: tuple[int, list[tuple[str, str]]] | None = None
@@ -832,7 +836,7 @@ class HTTPConnection:
 
     def send_response_head(self, status: int, headers: list[tuple[str, str]], hold: bool = False,
                            measure: bool = False, reason: str = "", generated: bool = False,
-                           http10: bool = False) -> None:
+                           http10: bool = False, byteranges: bool = False) -> None:
         """Status line and headers; Date, Server and framing are added here. ``hold``: the
         body follows at once, so the head waits to leave in the same write. ``measure``: the
         body comes in pieces of unknown total; while it stays under RESPONSE_BUFFER and is not
@@ -843,8 +847,11 @@ class HTTPConnection:
         header rules (httpd sends such a page with err_headers_out alone); a response a handler
         made gets them all, whatever its status (a script's 404, an ErrorDocument file).
         ``http10``: answered in HTTP/1.0, unchunked, and the connection ends after it (a PHP
-        script's HTTP/1.0 status line, as mod_php has httpd answer it)."""
+        script's HTTP/1.0 status line, as mod_php has httpd answer it).
+        ``byteranges``: a measured 200 that ends while held is cut to the request's Range, as
+        httpd's byterange filter cuts mod_php's output it sees whole."""
         self._answer_http10 = http10
+        self._byteranges = byteranges
         if self.error_document is not None and status == 200 and not generated:
             status, kept = self.error_document
             headers = [*kept, *headers]
@@ -1134,8 +1141,10 @@ class HTTPConnection:
             headers = [(name, value) for name, value in headers if name.lower() != "content-length"]
             if self._deflate_deferred:
                 headers, pieces = self._settle_deflate(headers, pieces, complete=True)
-            self.response_started = True
             body = b"".join(pieces)
+            if self._byteranges and status == 200:
+                status, headers, body = self._cut_to_ranges(headers, body)
+            self.response_started = True
             self._held_head = self._head_bytes(status, [*headers, ("Content-Length", str(len(body)))], reason)
             self._pass_body(body)
         if self._framing == _CHUNKED:
@@ -1145,6 +1154,38 @@ class HTTPConnection:
                 self._close_after = True  # shorter than its Content-Length: the client must see the end
             self._send(b"")  # a head still held goes out
         self._response_done = True
+
+    def _cut_to_ranges(self, headers: list[tuple[str, str]],
+                       body: bytes) -> tuple[int, list[tuple[str, str]], bytes]:
+        """A whole 200 body cut to the request's Range, as httpd's byterange filter (see
+        ap_set_byterange): a 206 of one range, or multipart/byteranges of several; as it was
+        when the request asks for none or the response rules it out. Raises
+        RangeNotSatisfiable when no range starts within the body."""
+        request = self.request
+        if request is None or not body:
+            return 200, headers, body
+        wanted = request.header("range") or request.header("request-range")
+        if not wanted or wanted[:6].lower() != "bytes=":
+            return 200, headers, body
+        names = {name.lower(): value for name, value in headers}
+        if "content-range" in names or names.get("content-type", "").lower().startswith(
+                ("multipart/byteranges", "multipart/x-byteranges")):
+            return 200, headers, body
+        if not if_range_holds(request.header("if-range"), headers):
+            return 200, headers, body
+        ranges = byte_ranges(wanted, len(body))
+        if ranges is None:
+            return 200, headers, body
+        size = len(body)
+        if len(ranges) == 1:
+            (first, last), = ranges
+            return 206, [*headers, ("Content-Range", f"bytes {first}-{last}/{size}")], body[first:last + 1]
+        boundary = secrets.token_hex(8)
+        heads, closing = part_heads(ranges, size, names.get("content-type"), boundary)
+        parts = b"".join(head + body[first:last + 1]
+                         for head, (first, last) in zip(heads, ranges, strict=True))
+        kept = [(name, value) for name, value in headers if name.lower() != "content-type"]
+        return 206, [*kept, ("Content-Type", f"multipart/byteranges; boundary={boundary}")], parts + closing
 
     def send_error(self, status: int, headers: list[tuple[str, str]] | None = None, notes: str = "",
                    failed_document: int = 0) -> None:

@@ -198,6 +198,50 @@ def test_a_small_php_response_gets_its_own_length_whatever_length_the_script_gav
             assert b"\r\nContent-Length: 6\r\n" in answer and answer.endswith(b"\r\n\r\nabcdef"), answer
 
 
+def test_a_small_php_response_is_cut_to_the_range_asked_for_as_httpd_s_byterange_filter_does(
+        itkgw_factory, docroots, put: Put) -> None:
+    """mod_php's output that ends within httpd's first buffer is cut to a Range, as a file
+    is: one range, several (multipart), none within the body (416). A response with its own
+    validators keeps If-Range's rule; a 404 and a CGI script are never cut."""
+    alice = docroots[ALICE]
+    put(alice, "r.php", "<?php echo 'abcdef';\n")
+    put(alice, "tagged.php", "<?php header('ETag: \"v1\"'); echo 'abcdef';\n")
+    put(alice, "missing.php", "<?php http_response_code(404); echo 'abcdef';\n")
+    put(alice, "r.cgi", "#!/bin/sh\nprintf 'Content-Type: text/plain\\n\\nabcdef'\n")
+    server = serve(itkgw_factory, alice, php_extensions=[".php"])
+
+    def get(path: str, **headers: str) -> Any:
+        return server.request("alice.test", path, headers=headers)
+
+    one = get("/r.php", Range="bytes=1-3")
+    assert (one.status, one.headers["Content-Range"], one.headers["Content-Length"], one.body) == \
+        (206, "bytes 1-3/6", "3", b"bcd")
+    several = get("/r.php", Range="bytes=0-1,4-")
+    boundary = several.headers["Content-Type"].split("boundary=")[1]
+    assert several.status == 206 and several.headers["Content-Type"].startswith("multipart/byteranges")
+    assert several.body == (
+        f"\r\n--{boundary}\r\nContent-type: text/html; charset=UTF-8\r\nContent-range: bytes 0-1/6\r\n\r\nab"
+        f"\r\n--{boundary}\r\nContent-type: text/html; charset=UTF-8\r\nContent-range: bytes 4-5/6\r\n\r\nef"
+        f"\r\n--{boundary}--\r\n").encode()
+    assert get("/r.php", Range="bytes=90-").status == 416
+    assert (get("/r.php", Range="bytes=1-3", **{"If-Range": '"v1"'}).status) == 200
+    assert (get("/tagged.php", Range="bytes=1-3", **{"If-Range": '"v1"'}).body) == b"bcd"
+    assert (get("/tagged.php", Range="bytes=1-3", **{"If-Range": '"v0"'}).body) == b"abcdef"
+    for path, status in (("/missing.php", 404), ("/r.cgi", 200)):
+        whole = get(path, Range="bytes=1-3")
+        assert (whole.status, whole.body) == (status, b"abcdef")
+
+
+@pytest.mark.parametrize("handler", ["fcgid", "cgi"])
+def test_a_php_script_that_empties_its_content_type_is_sent_without_one(itkgw_factory, docroots,
+                                                                       put: Put, handler: str) -> None:
+    alice = docroots[ALICE]
+    put(alice, "untyped.php", "<?php header('Content-Type:'); echo 'x';\n")
+    server = serve(itkgw_factory, alice, php_extensions=[".php"], php_handler=handler)
+    answer = server.request("alice.test", "/untyped.php")
+    assert (answer.status, answer.headers["Content-Type"], answer.body) == (200, None, b"x")
+
+
 def test_a_small_php_response_has_a_content_length_a_streamed_one_is_chunked(itkgw_factory, docroots,
                                                                             put: Put) -> None:
     alice = docroots[ALICE]
