@@ -218,8 +218,6 @@ KNOWN = {
                "connection ends); itkgw gives it one",
     "ErrorDocument PHP, HEAD": "httpd gives a HEAD answered by an ErrorDocument script the length of "
                                "the script's output; itkgw names none, as for any HEAD to PHP",
-    "AddCharset": "itkgw reads AddCharset without effect: no charset from a file's ending",
-    "RemoveType": "itkgw reads RemoveType without effect: the ending keeps TypesConfig's type",
     "Header always unset, PHP's cookie": "httpd's 'always' acts on err_headers_out, which a script's "
                                          "headers are not in; itkgw's rules see one list of headers",
     "php chunked body": "php-cgi reads a body by CONTENT_LENGTH, so PHP sees one for a chunked request, "

@@ -276,6 +276,21 @@ class LanguagePairs(ExtensionPairs):
 
 
 @dataclass(frozen=True)
+class CharsetPairs(ExtensionPairs):
+    """(charset, extension) pairs, as AddCharset gives them; the charset in lower case, as
+    httpd sends it."""
+
+    expects: ClassVar[str] = "a list of [charset, extension] pairs"
+    toml_example: ClassVar[str] = '[["utf-8", ".html"]]'
+    args_example: ClassVar[str] = "a charset and extensions, e.g. UTF-8 .html .css"
+
+    def pair(self, word: str, ext: str, where: str) -> tuple[str, str]:
+        if not re.fullmatch(r"[A-Za-z0-9!#$%&'+.^_`{}~-]+", word):
+            raise ConfigError(where, f"{word!r} is not a charset", "write it as e.g. UTF-8")
+        return word.lower(), extension(ext)
+
+
+@dataclass(frozen=True)
 class HandlerPairs(ExtensionPairs):
     """(handler, extension) pairs, as AddHandler gives them."""
 

@@ -291,7 +291,7 @@ def _list_directory(conn: HTTPConnection, request: Request, plan: Plan, config: 
     vhost = plan.vhost
 
     def content_type_of(filename: str) -> tuple[str | None, str | None]:
-        content_type = dirconf.content_type_for(filename) or mime.content_type(filename)
+        content_type = dirconf.content_type_for(filename, mime) or None
         return content_type, dirconf.encoding_for(filename)
 
     def refused(filename: str) -> bool:
@@ -512,7 +512,7 @@ def _answer_method_of_missing(conn: HTTPConnection, request: Request, plan: Plan
     dirconf = _merged(config, plan, script.filename, first)
     if dirconf.handler_for(script.filename) != "static":
         return False
-    content_type = dirconf.content_type_for(script.filename) or mime.content_type(script.filename)
+    content_type = dirconf.content_type_for(script.filename, mime) or None
     static.answer_other_method(conn, request.method, _allow(dirconf), content_type)
     return True
 
@@ -686,9 +686,8 @@ def _serve_target(conn: HTTPConnection, request: Request, plan: Plan, config: Se
     accept_path_info = dirconf.modules.get(RequestSettings).accept_path_info or "default"
     if target.path_info and accept_path_info != "on" and (accept_path_info == "off" or kind == "static"):
         if kind == "static" and request.method not in ("GET", "HEAD", "POST"):  # the method comes first
-            content_type = plan.forced_type or dirconf.content_type_for(target.filename)
-            static.answer_other_method(conn, request.method, _allow(dirconf),
-                                       content_type or mime.content_type(target.filename))
+            content_type = plan.forced_type or dirconf.content_type_for(target.filename, mime)
+            static.answer_other_method(conn, request.method, _allow(dirconf), content_type or None)
             return None
         raise HTTPError(404, f"AcceptPathInfo {accept_path_info}: no path info after {target.filename}")
     persistent_php = kind == "php" and vhost.modules.get(PHPRunSettings).persistent
@@ -725,7 +724,7 @@ def _serve_target(conn: HTTPConnection, request: Request, plan: Plan, config: Se
         cgi.run_cgi(conn, [target.filename], env, os.path.dirname(target.filename), timeout, _cgi_log,
                     target.filename, rlimits=_rlimits(dirconf.modules.get(RequestSettings)))
     else:
-        content_type = plan.forced_type or dirconf.content_type_for(target.filename)
+        content_type = plan.forced_type or dirconf.content_type_for(target.filename, mime)
         allow, encoding = _allow(dirconf), dirconf.encoding_for(target.filename)
         languages = dirconf.languages_for(target.filename)
         known = known_files.route_of(request, plan, dirconf, target.filename, target.path_info, conn,

@@ -86,7 +86,7 @@ def find_variants(directory: str, name: str, dirconf_of: Callable[[str], DirConf
         if not _negotiable(candidate, wanted, dirconf, mime) or refused(path):
             continue
         handler = dirconf.handler_for(path) != "static"
-        content_type = dirconf.content_type_for(path) or mime.content_type(path)
+        content_type = dirconf.content_type_for(path, mime) or None
         if content_type is None and handler:
             content_type = SCRIPT_TYPE
         if content_type is None:

@@ -185,19 +185,21 @@ def serve_file(conn: HTTPConnection, path: str, st: os.stat_result, fd: int, mim
     """Answer the current request with the open regular file ``fd`` (``st`` is its fstat).
 
     ``path`` is the file's name, for its Content-Type unless ``content_type``
-    (from AddType) says otherwise. The caller keeps ``fd`` and closes it.
+    (mod_mime's, "" for none) says otherwise. The caller keeps ``fd`` and closes it.
     Raises HTTPError for 501.
     """
     request = conn.request
     assert request is not None, "serve_file needs a current request"
+    if content_type is None:
+        content_type = mime.content_type(path)
+    content_type = content_type or None
     if request.method not in ("GET", "HEAD", "POST"):
-        answer_other_method(conn, request.method, allow, content_type or mime.content_type(path))
+        answer_other_method(conn, request.method, allow, content_type)
         return
     now = time.time()
     validators = Validators.of(st, now, variant_list)
     headers = [("Last-Modified", http_date(validators.last_modified)), ("ETag", validators.etag),
                ("Accept-Ranges", "bytes")]
-    content_type = content_type or mime.content_type(path)
     try:
         unchanged = not_modified(request, validators, now)
     except HTTPError as failed:

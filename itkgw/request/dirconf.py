@@ -37,6 +37,7 @@ from itkgw.config.modules.fcgid import FcgidSettings
 from itkgw.config.modules.mime import MimeSettings
 from itkgw.config.modules.rewrite import DirRewriteSettings
 from itkgw.config.overrides import Overrides
+from itkgw.request.mime import MimeTypes
 from itkgw.rules.authz import AccessCompat, RequireGroup
 from itkgw.rules.pcre import cached_regex, fill_groups
 from itkgw.rules.rewrite import RewriteRule
@@ -90,6 +91,9 @@ class DirConfig:
     set_handler: str | None = None
     handlers: dict[str, str] = field(default_factory=dict)
     types: dict[str, str] = field(default_factory=dict)
+    #: Endings RemoveType took the type of, TypesConfig's too; the charsets AddCharset gives.
+    removed_types: set[str] = field(default_factory=set)
+    charsets: dict[str, str] = field(default_factory=dict)
     encodings: dict[str, str] = field(default_factory=dict)
     languages: dict[str, str] = field(default_factory=dict)
     require: RequireGroup | None = None
@@ -149,13 +153,23 @@ class DirConfig:
             handler = self.force_type.lower()  # httpd runs a content type's handler where none is set
         return handler
 
-    def content_type_for(self, filename: str) -> str | None:
+    def content_type_for(self, filename: str, mime: MimeTypes) -> str:
+        """The Content-Type mod_mime gives the file ("" for none): ForceType's, else its
+        endings' (AddType's, else TypesConfig's unless RemoveType took it back; the last
+        ending with one wins), with the charset AddCharset gives an ending."""
         if self.force_type is not None:
             return self.force_type
-        found = None
+        found = charset = None
         for extension in _extensions(os.path.basename(filename)):
-            found = self.types.get(extension, found)
-        return found
+            if extension in self.types:
+                found = self.types[extension]
+            elif extension not in self.removed_types:
+                found = mime.types.get(extension[1:], found)
+            charset = self.charsets.get(extension, charset)
+        found = found or mime.default_type
+        if found and charset and "charset=" not in found.lower():
+            found = f"{found}; charset={charset}"
+        return found or ""
 
     def encoding_for(self, filename: str) -> str | None:
         """The Content-Encoding AddEncoding gives the file's extensions (the last known one)."""
@@ -407,6 +421,7 @@ def _merge(config: ServerConfig, vhost: VHost, url_path: str, fs_path: str | Non
         merged.handlers[extension.lower()] = "application/x-httpd-php"
     for extension in vhost.modules.get(FcgidSettings).extensions or ():
         merged.handlers[extension.lower()] = FCGID_HANDLER
+    _apply_mime(merged, vhost.modules.get(MimeSettings))
     _add_common(merged, vhost.add_type, vhost.set_env, vhost.unset_env, vhost.headers,
                 vhost.php_settings, vhost.error_documents)
     merged.encodings.update({_dotted(extension): encoding for encoding, extension in vhost.add_encoding})
@@ -437,6 +452,7 @@ def _apply_section(merged: DirConfig, section: DirSection) -> None:
         merged.set_handler = None if section.set_handler.lower() == "none" else section.set_handler
     for extension in section.modules.get(MimeSettings).remove_handler or ():
         merged.handlers.pop(_dotted(extension), None)  # the enclosing sections' and the vhost's
+    _apply_mime(merged, section.modules.get(MimeSettings))
     for handler, extension in section.add_handler:
         merged.handlers[_dotted(extension)] = handler
     for encoding, extension in section.add_encoding:
@@ -458,6 +474,17 @@ def _apply_section(merged: DirConfig, section: DirSection) -> None:
     merged.modules = merged.modules.overlay(section.modules)
     _add_common(merged, section.add_type, section.set_env, section.unset_env, section.headers,
                 section.php_settings, section.error_documents)
+
+
+def _apply_mime(merged: DirConfig, mime: MimeSettings) -> None:
+    """A level's RemoveType, RemoveCharset and AddCharset (its AddType comes after, so one
+    given there holds)."""
+    for extension in mime.remove_type or ():
+        merged.types.pop(_dotted(extension), None)
+        merged.removed_types.add(_dotted(extension))
+    for extension in mime.remove_charset or ():
+        merged.charsets.pop(_dotted(extension), None)
+    merged.charsets.update({_dotted(extension): charset for charset, extension in mime.add_charset or ()})
 
 
 def _rewrite_of(section: DirSection, inherited: DirRewrite | None) -> DirRewrite:

@@ -918,6 +918,25 @@ def test_force_type_remove_handler_and_directory_slash_as_mod_mime_and_mod_dir(i
     assert server.request("alice.test", "/listed/").body == b"index\n"
 
 
+def test_add_charset_and_remove_type_label_files_as_mod_mime_does(itkgw_factory, docroots, put: Put) -> None:
+    """The HTML5 Boilerplate's AddCharset; RemoveType taking back even TypesConfig's type
+    (httpd then sends none); RemoveCharset below; the same on the request's second pass
+    (a file served before is answered by the route it took)."""
+    alice = docroots[ALICE]
+    put(alice, "site/.htaccess", "AddCharset UTF-8 .html .css\nAddDefaultCharset off\n")
+    put(alice, "site/a.html", "<p>a</p>\n")
+    put(alice, "site/a.css", "p {}\n")
+    put(alice, "site/raw/.htaccess", "RemoveType .txt\nRemoveCharset .css\n")
+    put(alice, "site/raw/a.txt", "text\n")
+    put(alice, "site/raw/a.css", "p {}\n")
+    server = serve(itkgw_factory, alice, "All")
+    for _ in range(2):
+        types = {path: server.request("alice.test", path).headers["Content-Type"]
+                 for path in ("/site/a.html", "/site/a.css", "/site/raw/a.txt", "/site/raw/a.css")}
+        assert types == {"/site/a.html": "text/html; charset=utf-8", "/site/a.css": "text/css; charset=utf-8",
+                         "/site/raw/a.txt": None, "/site/raw/a.css": "text/css"}
+
+
 def test_a_phps_file_shows_its_highlighted_source_and_never_runs(itkgw_factory, docroots, put: Put) -> None:
     """mod_php's application/x-httpd-php-source, as Debian's php.conf gives .phps files."""
     alice = docroots[ALICE]

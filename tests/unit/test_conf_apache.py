@@ -1524,10 +1524,10 @@ def test_a_debian_tree_loads_as_it_is_with_its_envvars(tmp_path: Path,
     assert loaded.warnings == [
         f"{tmp_path}/mods-enabled/mime.conf:5: AddHandler type-map has no effect: itkgw negotiates "
         "MultiViews, not type maps; type map files are served as they are",
-        f"{tmp_path}/mods-enabled/mime.conf:3: read, but of no effect: AddCharset: itkgw adds no charset to "
-        "Content-Type from file extensions; RemoveType: extensions keep the type TypesConfig and AddType "
-        "give them; ExtendedStatus: itkgw's scoreboard always records each connection's vhost, so "
-        "MaxClientsVHost works without it"]
+        f"{tmp_path}/mods-enabled/status.conf:4: read, but of no effect: ExtendedStatus: itkgw's scoreboard "
+        "always records each connection's vhost, so MaxClientsVHost works without it"]
+    mime = loaded.config.vhosts[0].modules.get(MimeSettings)
+    assert (mime.add_charset, mime.remove_type) == ((("utf-8", ".utf8"),), ("es",))
 
 
 def test_extended_status_is_read_in_both_series(tmp_path: Path) -> None:

@@ -4,8 +4,19 @@ from __future__ import annotations
 
 import pytest
 
-from itkgw.config.model import NOBODY, Address, DirSection, Identity, PHPSetting, ServerConfig, VHost
+from itkgw.config.model import (
+    NOBODY,
+    Address,
+    DirSection,
+    Identity,
+    ModuleSettings,
+    PHPSetting,
+    ServerConfig,
+    VHost,
+)
+from itkgw.config.modules.mime import MimeSettings
 from itkgw.request.dirconf import Mapped, apply_options, map_path, merge
+from itkgw.request.mime import MimeTypes
 from itkgw.request.vhosts import VHostTable
 from itkgw.rules.authz import Require, RequireGroup
 
@@ -173,4 +184,29 @@ def test_setenv_and_add_type() -> None:
                  directories=(DirSection(path="/srv/a.test/sub", unset_env=("A",)),))
     merged = merge(config_with(site), site, "/sub/x.log")
     assert merged.set_env == {"B": "2"}
-    assert merged.content_type_for("/srv/a.test/sub/x.log") == "text/plain"
+    assert merged.content_type_for("/srv/a.test/sub/x.log", MimeTypes({})) == "text/plain"
+
+
+def test_add_charset_remove_type_and_remove_charset_are_mod_mime_s() -> None:
+    """AddCharset labels an ending's type; RemoveType takes back an enclosing AddType and the
+    TypesConfig type (Debian's httpd), RemoveCharset an enclosing charset; ForceType wins."""
+    mime = MimeTypes({"txt": "text/plain", "html": "text/html", "css": "text/css"})
+    site = vhost("a.test", ANY_80, add_type=(("text/x-log", ".log"),), modules=ModuleSettings((
+        MimeSettings(add_charset=(("utf-8", ".html"), ("utf-8", ".css"), ("koi8-r", ".ru"))),)), directories=(
+        DirSection(path="/srv/a.test/bare", modules=ModuleSettings((
+            MimeSettings(remove_type=(".txt", "log"), remove_charset=(".css",)),))),
+        DirSection(path="/srv/a.test/forced",
+                   modules=ModuleSettings((MimeSettings(force_type="text/plain"),)))))
+    config = config_with(site)
+
+    def type_of(path: str) -> str:
+        return merge(config, site, path).content_type_for("/srv/a.test" + path, mime)
+
+    assert type_of("/x.html") == "text/html; charset=utf-8"
+    assert (type_of("/x.ru.html"), type_of("/x.html.ru")) == ("text/html; charset=utf-8",
+                                                             "text/html; charset=koi8-r")
+    assert (type_of("/x.txt"), type_of("/x.log"), type_of("/x.css")) == ("text/plain", "text/x-log",
+                                                                           "text/css; charset=utf-8")
+    assert (type_of("/bare/x.txt"), type_of("/bare/x.log"), type_of("/bare/x.css")) == ("", "", "text/css")
+    assert type_of("/bare/x.html") == "text/html; charset=utf-8"
+    assert type_of("/forced/x.html") == "text/plain"

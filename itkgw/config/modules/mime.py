@@ -15,7 +15,13 @@ from itkgw.config.directive import (
     no_effect,
 )
 from itkgw.config.kinds import Path, Text, Words
-from itkgw.config.kinds_structured import EncodingPairs, ExtensionPairs, HandlerPairs, LanguagePairs
+from itkgw.config.kinds_structured import (
+    CharsetPairs,
+    EncodingPairs,
+    ExtensionPairs,
+    HandlerPairs,
+    LanguagePairs,
+)
 
 
 @dataclass(frozen=True)
@@ -25,6 +31,12 @@ class MimeSettings:
 
     force_type: str | None = None
     remove_handler: tuple[str, ...] | None = None
+    #: (charset, extension) pairs of the section's own AddCharset.
+    add_charset: tuple[tuple[str, str], ...] | None = None
+    #: File endings whose content type (AddType around, or TypesConfig's) RemoveType takes back.
+    remove_type: tuple[str, ...] | None = None
+    #: File endings whose charset (AddCharset around) RemoveCharset takes back.
+    remove_charset: tuple[str, ...] | None = None
 
     @property
     def forced(self) -> str | None:
@@ -61,11 +73,17 @@ MODULE = Module(
                   "file endings whose AddHandler (here or in an enclosing section or the vhost) no longer "
                   "applies here: RemoveHandler .php in an upload directory", field="remove_handler",
                   repeat=True),
-        no_effect("AddCharset", "itkgw adds no charset to Content-Type from file extensions", EVERYWHERE),
+        Directive("AddCharset", "add_charset", VHOST_DIRECTORY, CharsetPairs(),
+                  'the charset of file endings, added to their Content-Type; TOML [["utf-8", ".html"]]',
+                  field="add_charset", repeat=True, keyed=True),
         no_effect("DefaultLanguage", _NO_DEFAULT_LANGUAGE, EVERYWHERE),
-        no_effect("RemoveCharset", "itkgw adds no charset to Content-Type from file extensions", EVERYWHERE),
+        Directive("RemoveCharset", "remove_charset", VHOST_DIRECTORY, Words(),
+                  "file endings that get no charset here from an enclosing AddCharset",
+                  field="remove_charset", repeat=True),
         no_effect("RemoveLanguage", "extensions keep the language AddLanguage gives them", EVERYWHERE),
-        no_effect("RemoveType", "extensions keep the type TypesConfig and AddType give them", EVERYWHERE),
+        Directive("RemoveType", "remove_type", VHOST_DIRECTORY, Words(),
+                  "file endings that have no content type here, neither an enclosing AddType's nor "
+                  "TypesConfig's", field="remove_type", repeat=True),
     ),
-    settings={Context.DIRECTORY: MimeSettings},
+    settings={Context.VHOST: MimeSettings, Context.DIRECTORY: MimeSettings},
 )
