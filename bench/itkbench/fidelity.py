@@ -192,6 +192,9 @@ CASES = (
     Case("RemoveType", get("/rt/x.txt"), {"rt/.htaccess": "RemoveType .txt\n", "rt/x.txt": "t"}),
     Case("Header always unset, PHP's cookie", get("/hu/x.php"),
          {"hu/.htaccess": "Header always unset Set-Cookie\n", "hu/x.php": "<?php setcookie('a', '1');"}),
+    Case("Header always set beside PHP's", get("/hs/x.php"),
+         {"hs/.htaccess": "Header always set X-A rule\nHeader always set Content-Type text/x-a\n",
+          "hs/x.php": "<?php header('X-A: script');"}),
     Case("MultiViews", get("/mv/page", headers=(("Accept", "text/html"),)),
          {"mv/.htaccess": "Options +MultiViews\n", "mv/page.html": "<p>page</p>"}),
     Case("php Status header", get("/p/st.php"), {"p/st.php": "<?php header('Status: 404 Not Found');"}),
@@ -218,8 +221,6 @@ KNOWN = {
                "connection ends); itkgw gives it one",
     "ErrorDocument PHP, HEAD": "httpd gives a HEAD answered by an ErrorDocument script the length of "
                                "the script's output; itkgw names none, as for any HEAD to PHP",
-    "Header always unset, PHP's cookie": "httpd's 'always' acts on err_headers_out, which a script's "
-                                         "headers are not in; itkgw's rules see one list of headers",
     "php chunked body": "php-cgi reads a body by CONTENT_LENGTH, so PHP sees one for a chunked request, "
                         "which mod_php does not set",
 }

@@ -872,10 +872,8 @@ class HTTPConnection:
             out.append((name, value))
         if self.success_headers is not None and status < 400 and not generated:
             out = self.success_headers(out)
-        # mod_headers: every rule on what a handler answers, only "always" ones on httpd's own pages.
-        rules = self.header_rules if not generated else [rule for rule in self.header_rules if rule.always]
-        if rules:
-            out = apply_header_rules(out, rules)
+        if self.header_rules:
+            out = self._apply_header_rules(out, generated)
         if self.default_charset != "off":
             charset = self.default_charset
             out = [(name, _with_charset(value, charset) if name.lower() == "content-type" else value)
@@ -897,6 +895,27 @@ class HTTPConnection:
             self._held_head += data
         else:
             self._send(data)
+
+    def _apply_header_rules(self, headers: list[tuple[str, str]], generated: bool) -> list[tuple[str, str]]:
+        """mod_headers on a response. httpd keeps a handler's headers (headers_out) apart from
+        those that go out on any answer (err_headers_out): a plain rule acts on the first, an
+        "always" rule on the second alone, so "Header always unset" leaves a script's header
+        be, and "Header always set" adds a second one beside it. httpd's own pages are sent
+        with err_headers_out alone, which here holds what the page needs (its Location or
+        challenge): "always" rules act on those."""
+        always = [rule for rule in self.header_rules if rule.always]
+        if generated:
+            return apply_header_rules(headers, always) if always else headers
+        own = [rule for rule in self.header_rules if not rule.always]
+        if own:
+            headers = apply_header_rules(headers, own)
+        if always:
+            added = apply_header_rules([], always)
+            if any(rule.action.lower() == "set" and rule.name.lower() == "content-type" for rule in always):
+                # mod_headers sets the response's own type with it: one Content-Type goes out
+                headers = [(name, value) for name, value in headers if name.lower() != "content-type"]
+            headers = [*headers, *added]
+        return headers
 
     def _deflate_head(self, headers: list[tuple[str, str]],
                       measure: bool) -> tuple[list[tuple[str, str]], bool]:

@@ -135,6 +135,31 @@ def test_header_rules_reach_what_a_handler_answers_whatever_its_status(itkgw_fac
     assert (refused.status, refused.headers["X-Site"]) == (403, None)
 
 
+def test_header_always_acts_on_its_own_headers_and_leaves_a_script_s_be(itkgw_factory, docroots,
+                                                                        put: Put) -> None:
+    """httpd's "always" rules act on err_headers_out, a handler's headers are in headers_out:
+    'Header always unset' or 'edit' leaves a PHP script's header as it is, 'Header always
+    set' adds a second one beside it; the plain rules act on the script's. An "always" set of
+    Content-Type is the response's type."""
+    alice = docroots[ALICE]
+    script = "<?php header('X-A: script'); header('X-B: script'); setcookie('c', '1'); echo 'x';\n"
+    put(alice, "always/.htaccess", "Header always set X-A rule\nHeader always unset X-B\n"
+                                   "Header always edit Set-Cookie ^(.*)$ $1;HttpOnly\n")
+    put(alice, "always/x.php", script)
+    put(alice, "plain/.htaccess", "Header set X-A rule\nHeader unset X-B\n"
+                                  "Header edit Set-Cookie ^(.*)$ $1;HttpOnly\n")
+    put(alice, "plain/x.php", script)
+    put(alice, "typed/.htaccess", "Header always set Content-Type text/x-log\n")
+    put(alice, "typed/a.txt", "a\n")
+    server = serve(itkgw_factory, alice, "All")
+    always = server.request("alice.test", "/always/x.php").headers
+    assert sorted(always.get_all("X-A")) == ["rule", "script"]
+    assert (always["X-B"], always["Set-Cookie"]) == ("script", "c=1")
+    plain = server.request("alice.test", "/plain/x.php").headers
+    assert (plain.get_all("X-A"), plain["X-B"], plain["Set-Cookie"]) == (["rule"], None, "c=1;HttpOnly")
+    assert server.request("alice.test", "/typed/a.txt").headers.get_all("Content-Type") == ["text/x-log"]
+
+
 def test_with_allowoverride_none_the_file_is_never_opened(itkgw_factory, docroots, put: Put) -> None:
     alice = docroots[ALICE]
     put(alice, "closed/.htaccess", "Frobnicate on\n").chmod(0)
