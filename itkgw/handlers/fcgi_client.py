@@ -188,7 +188,8 @@ class Connection:
         A reused connection that the server ended after its last request, this side not
         seeing it yet (a program that closes after each request, or a php-fpm child at
         pm.max_requests, caught between its answer and its close), answers nothing: a request
-        without a body then goes once more, on a new connection to the same server."""
+        without a body, or whose body is a list (read whole, so it can be sent again), then
+        goes once more, on a new connection to the same server."""
         if not self.usable:
             raise ValueError("this FastCGI connection cannot carry another request")
         head = (_BEGIN_KEEP if keep_conn else _BEGIN_CLOSE) + stream(RecordType.PARAMS, REQUEST_ID,
@@ -196,7 +197,7 @@ class Connection:
         try:
             return self._request(head, body, on_stdout, on_stderr, io_timeout, keep_conn, on_quiet, detach)
         except BackendClosed:
-            if not self.served or params.get("CONTENT_LENGTH", "0") != "0":
+            if not self.served or (params.get("CONTENT_LENGTH", "0") != "0" and not isinstance(body, list)):
                 raise
         log.info("FastCGI server %s had closed its kept connection: the request goes on a new one",
                  self.address)

@@ -16,8 +16,8 @@ next request of the same client connection.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
-from contextlib import nullcontext
+from collections.abc import Callable, Iterable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING
 
 from itkgw.config.kinds_structured import proxy_address
@@ -37,6 +37,9 @@ if TYPE_CHECKING:
 _MAX_HEAD = 1 << 20
 #: This process's open connection per backend (a connection child serves one client).
 _kept: dict[Address, Connection] = {}
+#: The largest request body read whole before it goes on a reused connection, to be sent again
+#: on a new one if the server ended the reused one meanwhile.
+REPLAYED_BODY = 65536
 
 
 def keeping() -> bool:
@@ -101,7 +104,14 @@ def serve(conn: HTTPConnection, handler: str, env: dict[str, str], timeout: floa
             connection.close()
         connection = connect(address, timeout)
     response = Response(conn, script, str(address))
-    body = spool.with_length(conn.body_chunks(), env) if request.chunked else nullcontext(conn.body_chunks())
+    if request.chunked:
+        body: AbstractContextManager[Iterable[bytes]] = spool.with_length(conn.body_chunks(), env)
+    elif connection.served and request.content_length is not None and request.content_length <= REPLAYED_BODY:
+        # Read first, so that it can go again should the server end the kept connection just
+        # after the look above (php-fpm's worker at pm.max_requests exits as the request comes).
+        body = nullcontext(list(conn.body_chunks()))
+    else:
+        body = nullcontext(conn.body_chunks())
     with body as chunks:
         connection.request(env, chunks, response.take, stderr_to(log), timeout, on_quiet=response.flush)
     response.finish()

@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -212,6 +213,65 @@ def test_garbage_instead_of_fastcgi_is_a_502() -> None:
             ask(connection, "/")
     finally:
         peer.close()
+        listener.close()
+
+
+def _read_request(peer: socket.socket) -> bytes:
+    """One request's records off ``peer``, through the end of its STDIN; its STDIN."""
+    reader, stdin = RecordReader(), b""
+    while True:
+        data = peer.recv(65536)
+        assert data, "the client closed before its request ended"
+        for item in reader.feed(data):
+            if item.type == RecordType.STDIN:
+                if not item.content:
+                    return stdin
+                stdin += item.content
+
+
+def _answer(peer: socket.socket, text: bytes) -> None:
+    peer.sendall(stream(RecordType.STDOUT, 1, b"Content-Type: text/plain\r\n\r\n" + text)
+                 + record(RecordType.STDOUT, 1) + record(RecordType.END_REQUEST, 1, bytes(8)))
+
+
+@pytest.mark.parametrize("replayable", [True, False])
+def test_a_body_read_whole_goes_again_when_a_kept_connection_ends_unanswered(replayable: bool) -> None:
+    """A server that ends a kept connection as the next request arrives (php-fpm's worker at
+    pm.max_requests) answers nothing: a body the caller read whole (a list) goes once more on a
+    new connection; one still coming from the client (an iterator) cannot, and is a 502."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(5)
+    address = Address(host="127.0.0.1", port=listener.getsockname()[1])
+    received: list[bytes] = []
+
+    def serve() -> None:
+        first, _ = listener.accept()
+        with first:
+            received.append(_read_request(first))
+            _answer(first, b"first")
+            received.append(_read_request(first))  # and the connection ends, unanswered
+        if replayable:
+            second, _ = listener.accept()
+            with second:
+                received.append(_read_request(second))
+                _answer(second, b"second")
+
+    peer = threading.Thread(target=serve, daemon=True)
+    peer.start()
+    try:
+        connection = connect(address, 5)
+        assert ask(connection, "/", [b"one"]).body == b"first"
+        got = Collected()
+        environ = {"REQUEST_METHOD": "POST", "CONTENT_LENGTH": "3"}
+        body = [b"two"] if replayable else iter([b"two"])
+        if replayable:
+            connection.request(environ, body, got.out, got.stderr.append, io_timeout=10)
+            assert (got.body, received) == (b"second", [b"one", b"two", b"two"])
+        else:
+            with pytest.raises(BackendError, match="without answering"):
+                connection.request(environ, body, got.out, got.stderr.append, io_timeout=10)
+    finally:
+        peer.join(10)
         listener.close()
 
 
