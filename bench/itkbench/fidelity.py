@@ -154,6 +154,9 @@ CASES = (
     Case("rewrite space in query", get("/rs/a%20b"),
          {"rs/.htaccess": "RewriteEngine On\nRewriteRule ^(.+)$ t.php?p=$1 [L]\n",
           "rs/t.php": "<?php echo 1;"}),
+    Case("rewrite to PHP with path info", get("/ri/api/users/5"),
+         {"ri/.htaccess": "RewriteEngine On\nRewriteRule ^api/(.*)$ index.php/$1 [L]\n",
+          "ri/index.php": SERVER_PHP}),
     Case("rewrite query", get("/rq/u.json?x=1"),
          {"rq/.htaccess": "RewriteEngine On\nRewriteRule ^(.*)\\.json$ a.php?f=$1 [QSA,L]\n",
           "rq/a.php": "<?php echo json_encode($_GET);"}),
@@ -221,6 +224,8 @@ KNOWN = {
                "connection ends); itkgw gives it one",
     "ErrorDocument PHP, HEAD": "httpd gives a HEAD answered by an ErrorDocument script the length of "
                                "the script's output; itkgw names none, as for any HEAD to PHP",
+    "rewrite to PHP with path info": "php-cgi, given REDIRECT_URL, looks for the script at PATH_TRANSLATED "
+                                     "and moves PATH_INFO aside, so itkgw leaves REDIRECT_URL out there",
     "php chunked body": "php-cgi reads a body by CONTENT_LENGTH, so PHP sees one for a chunked request, "
                         "which mod_php does not set",
 }

@@ -580,6 +580,16 @@ def _script_environ(request: Request, plan: Plan, config: ServerConfig, dirconf:
     env.update(script_env(plan, dirconf))
     for name in dirconf.unset_env:
         env.pop(name, None)
+    return _seen_by_php_cgi(env, path_info) if php else env
+
+
+def _seen_by_php_cgi(env: dict[str, str], path_info: str) -> dict[str, str]:
+    """php-cgi, given REDIRECT_URL, takes PATH_TRANSLATED for the script and moves PATH_INFO
+    aside (its workaround for mod_fastcgi's environment): a rewritten request with path info
+    (RewriteRule ^(.*)$ index.php/$1, CodeIgniter's) goes without REDIRECT_URL, so that PHP
+    runs the script with the PATH_INFO mod_php gives it."""
+    if path_info and "REDIRECT_URL" in env:
+        return {name: value for name, value in env.items() if name != "REDIRECT_URL"}
     return env
 
 
@@ -704,7 +714,7 @@ def _serve_target(conn: HTTPConnection, request: Request, plan: Plan, config: Se
     elif kind == "php":
         phpcgi.run_php(conn, request, vhost, config, target.filename, target.script_name,
                        target.path_info, dirconf.base_dir, _cgi_log, settings=dirconf.php,
-                       extra_env=script_env(plan, dirconf),
+                       extra_env=_seen_by_php_cgi(script_env(plan, dirconf), target.path_info),
                        request_settings=dirconf.modules.get(RequestSettings))
     elif kind == "fcgi":
         _serve_proxy_handler(conn, request, plan, config, dirconf, target)

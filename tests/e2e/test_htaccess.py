@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import http.client
+import json
 import os
 import time
 from email.utils import parsedate_to_datetime
@@ -941,6 +942,24 @@ def test_force_type_remove_handler_and_directory_slash_as_mod_mime_and_mod_dir(i
     named = server.request("alice.test", "/listed")
     assert (named.status, b"<title>Index of /listed</title>" in named.body) == (200, True)  # no redirect
     assert server.request("alice.test", "/listed/").body == b"index\n"
+
+
+@pytest.mark.parametrize("handler", ["fcgid", "cgi"])
+def test_a_rewrite_to_a_script_with_path_info_runs_it_with_that_path_info(itkgw_factory, docroots, put: Put,
+                                                                          handler: str) -> None:
+    """CodeIgniter's 'RewriteRule ^(.*)$ index.php/$1': PHP runs index.php with PATH_INFO as
+    under mod_php (php-cgi, seeing REDIRECT_URL, looked for the script at PATH_TRANSLATED and
+    answered 'No input file specified.')."""
+    alice = docroots[ALICE]
+    put(alice, "ci/.htaccess", "RewriteEngine On\nRewriteCond %{REQUEST_FILENAME} !-f\n"
+                               "RewriteRule ^(.*)$ index.php/$1 [L]\n")
+    names = ", ".join(f"$_SERVER['{name}'] ?? null" for name in ("SCRIPT_NAME", "PATH_INFO", "PHP_SELF",
+                                                                  "REQUEST_URI"))
+    put(alice, "ci/index.php", f"<?php echo json_encode([{names}]);\n")
+    server = serve(itkgw_factory, alice, "All", php_handler=handler)
+    answer = server.request("alice.test", "/ci/users/5?x=1")
+    assert (answer.status, json.loads(answer.body)) == (
+        200, ["/ci/index.php", "/users/5", "/ci/index.php/users/5", "/ci/users/5?x=1"])
 
 
 def test_add_charset_and_remove_type_label_files_as_mod_mime_does(itkgw_factory, docroots, put: Put) -> None:
