@@ -157,6 +157,34 @@ class HeaderRule:
 
         return cached_regex(self.value).sub(fill, value, count=count)
 
+    @property
+    def formatted(self) -> bool:
+        """Whether the value has mod_headers' format specifiers (%{NAME}e, %t, %D), filled
+        in per request."""
+        return "%" in self.value and not self.action.lower().startswith("edit")
+
+    def filled(self, variables: dict[str, str], started: float, now: float) -> HeaderRule:
+        """The rule with its value's specifiers filled in as mod_headers fills them: %{NAME}e
+        the request's variable (``(null)`` when unset), %{NAME}s an SSL variable (none here),
+        %t the time now and %D the time since the request began (t= and D= in microseconds),
+        %% a percent sign; another specifier is left as it is."""
+        def fill(match: re.Match[str]) -> str:
+            name, kind = match.group(1), match.group(2)
+            if kind == "e":
+                return variables.get(name or "", "(null)")
+            if kind == "s":
+                return "(null)"
+            if kind == "t":
+                return "t=%d" % (now * 1_000_000)
+            if kind == "D":
+                return "D=%d" % max(0, (now - started) * 1_000_000)
+            return "%" if kind == "%" else match.group(0)
+
+        return dataclasses.replace(self, value=_HEADER_FORMAT.sub(fill, self.value))
+
+
+_HEADER_FORMAT = re.compile(r"%(?:\{([^}]*)\})?([a-zA-Z%])")
+
 
 @dataclass(frozen=True)
 class Redirect:

@@ -374,7 +374,8 @@ def _fall_back(request: Request, plan: Plan, config: ServerConfig, first: bool,
 def set_response_rules(conn: HTTPConnection, dirconf: DirConfig, plan: Plan) -> None:
     """What the response gets from the sections that apply: Header rules, AddDefaultCharset,
     the DEFLATE filter."""
-    conn.header_rules = _header_rules(dirconf, plan)
+    started = conn.request.received if conn.request is not None else time.time()
+    conn.header_rules = _header_rules(dirconf, plan, started)
     settings = dirconf.modules.get(RequestSettings)
     conn.default_charset = settings.default_charset or "off"
     conn.deflate = _deflate_rule(conn, settings, dirconf, plan)
@@ -397,26 +398,29 @@ def _deflate_rule(conn: HTTPConnection, settings: RequestSettings, dirconf: DirC
                        refused="no-gzip" in plan.reqenv)
 
 
-def _header_rules(dirconf: DirConfig, plan: Plan) -> list[HeaderRule]:
+def _header_rules(dirconf: DirConfig, plan: Plan, started: float) -> list[HeaderRule]:
     """The response header rules: mod_rewrite's Vary (the request headers its applied
     conditions looked at), then the Header lines of the sections."""
     vary = [HeaderRule("merge", "Vary", ", ".join(dict.fromkeys(plan.vary)))] if plan.vary else []
-    return [*vary, *_when_env_says(dirconf.headers, plan, dirconf)]
+    return [*vary, *_when_env_says(dirconf.headers, plan, dirconf, started)]
 
 
-def _when_env_says(rules: Sequence[HeaderRule], plan: Plan, dirconf: DirConfig) -> list[HeaderRule]:
+def _when_env_says(rules: Sequence[HeaderRule], plan: Plan, dirconf: DirConfig,
+                   started: float) -> list[HeaderRule]:
     """The rules without an env= condition, and those whose condition the request's
-    variables (SetEnv, SetEnvIf, RewriteRule's E=) meet."""
-    if not any(rule.env for rule in rules):
+    variables (SetEnv, SetEnvIf, RewriteRule's E=) meet; format specifiers in their values
+    filled in (``started``: when the request began, for %D)."""
+    if not any(rule.env or rule.formatted for rule in rules):
         return list(rules)
-    variables = script_env(plan, dirconf)
-    return [rule for rule in rules
+    variables, now = script_env(plan, dirconf), time.time()
+    return [rule.filled(variables, started, now) if rule.formatted else rule for rule in rules
             if not rule.env or (rule.env.lstrip("!") in variables) != rule.env.startswith("!")]
 
 
 def _change_request_headers(request: Request, plan: Plan, dirconf: DirConfig) -> None:
     """RequestHeader: the request's headers as the handler (and a script's HTTP_*) will see them."""
-    rules = _when_env_says(dirconf.modules.get(RequestHeaderSettings).request_headers or (), plan, dirconf)
+    rules = _when_env_says(dirconf.modules.get(RequestHeaderSettings).request_headers or (), plan, dirconf,
+                           request.received)
     if rules:
         changed = apply_header_rules(request.headers, rules)
         request.headers = [(name.lower(), value) for name, value in changed]

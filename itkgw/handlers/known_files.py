@@ -126,7 +126,8 @@ def route_of(request: Request, plan: Plan, dirconf: DirConfig, filename: str, pa
             or vhost.modules.get(SetEnvIfSettings).conditions
             or dirconf.modules.get(SetEnvIfSettings).conditions
             or dirconf.modules.get(RequestHeaderSettings).request_headers
-            or any(rule.env for rule in dirconf.headers) or dirconf.user_expr or dirconf.group_expr):
+            or any(rule.env or rule.formatted for rule in dirconf.headers) or dirconf.user_expr
+            or dirconf.group_expr):
         return None
     if not (same_for_every_request(dirconf.require, dirconf.access)
             and same_for_every_request(plan.dirconf.require, plan.dirconf.access)):

@@ -335,6 +335,31 @@ def test_header_rules_with_env_apply_as_the_request_s_variables_say(itkgw_factor
     assert server.request("alice.test", "/hv/h.php").body == b"-"
 
 
+def test_header_values_fill_in_mod_headers_format_specifiers(itkgw_factory, docroots, put: Put) -> None:
+    """Nextcloud's Authorization relay for FastCGI (SetEnvIfNoCase, then RequestHeader set with
+    %{VAR}e), and %t, %D, %% and an unset variable's (null) in a response header; a file
+    served twice gets fresh values (its route is not reused with old ones)."""
+    alice = docroots[ALICE]
+    put(alice, "hf/.htaccess", 'SetEnvIfNoCase ^Authorization$ "(.+)" XAUTHORIZATION=$1\n'
+                               "RequestHeader set XAuthorization %{XAUTHORIZATION}e env=XAUTHORIZATION\n"
+                               'Header set X-Timing "%t %D 100%% %{NOPE}e"\n')
+    put(alice, "hf/h.php", "<?php echo $_SERVER['HTTP_XAUTHORIZATION'] ?? '-';\n")
+    put(alice, "hf/a.txt", "text\n")
+    server = serve(itkgw_factory, alice, "FileInfo")
+    relayed = server.request("alice.test", "/hf/h.php", headers={"Authorization": "Bearer abc"})
+    assert relayed.body == b"Bearer abc"
+    assert server.request("alice.test", "/hf/h.php").body == b"-"
+    stamps = []
+    for _ in range(2):
+        timing = server.request("alice.test", "/hf/a.txt").headers["X-Timing"]
+        now, took, percent, unset = timing.split(" ")
+        assert (now[:2], took[:2], percent, unset) == ("t=", "D=", "100%", "(null)"), timing
+        assert abs(int(now[2:]) / 1e6 - time.time()) < 60 and int(took[2:]) >= 0
+        stamps.append(now)
+        time.sleep(0.01)
+    assert stamps[0] != stamps[1]
+
+
 #: SetEnvIfExpr among SetEnvIf lines; each result was compared with Apache + mod_setenvif.
 SETENVIFEXPR = r"""SetEnvIfExpr "req('X-Proto') == 'https'" A=on
 SetEnvIfExpr "%{HTTP_USER_AGENT} =~ m#^curl/([0-9]+)\.([0-9]+)#" B=major$1.minor$2 C
