@@ -79,12 +79,14 @@ from itkgw.config.model import (
 )
 from itkgw.config.overrides import Overrides
 from itkgw.config.table import (
+    BUILT_IN_MODULES,
     BY_KEY,
     BY_NAME,
     LOADED_MODULES,
     OWNED,
     apache_directive,
     apache_section,
+    loaded_by,
     model_fields,
     split_settings,
 )
@@ -133,7 +135,7 @@ _ITEM_KEYS: dict[str, Callable[[Any], object]] = {
 }
 #: ServerConfig fields read as plain settings (the others are built by the reader).
 _SERVER_FIELDS = model_fields(Context.SERVER) - {
-    "user", "listen", "vhosts", "source", "compat", "server_root", "name_virtual_hosts"}
+    "user", "listen", "vhosts", "source", "compat", "server_root", "name_virtual_hosts", "loaded_modules"}
 _SECTION_FIELDS = model_fields(Context.DIRECTORY)
 _VHOST_FIELDS = model_fields(Context.VHOST)
 
@@ -335,6 +337,8 @@ class _Reader:
         self.listen_given = False
         self.name_vhosts: list[tuple[tuple[str, int | None], str]] = []
         self.unknown_modules: dict[str, str] = {}
+        #: The names <IfModule> finds, as LoadModule lines loaded them; None before any.
+        self.loaded: set[str] | None = None
         self.no_effect: dict[str, str] = {}
         self.server_limit: tuple[int, str] | None = None
         self.warned_server_name = False
@@ -520,6 +524,9 @@ class _Reader:
         module, _path = row.kind.from_args(args, where)
         if module not in LOADED_MODULES:
             self.unknown_modules.setdefault(module, where)
+        if self.loaded is None:
+            self.loaded = set()
+        self.loaded |= loaded_by(module)
 
     def set_server_root(self, row: Directive, args: list[str], scope: _Scope, where: str) -> None:
         path = row.kind.from_args(args, where)
@@ -718,9 +725,16 @@ class _Reader:
                               f"write it as <{node.name} name> or <{node.name} !name>")
         negated = args[0].startswith("!")
         name = args[0][1:] if negated else args[0]
-        present = name in (LOADED_MODULES if node.name.lower() == "ifmodule" else self.defines)
+        present = self.has_module(name) if node.name.lower() == "ifmodule" else name in self.defines
         if present != negated:
             self.walk(node.body, scope)
+
+    def has_module(self, name: str) -> bool:
+        """Whether <IfModule name> finds it: a module httpd has built in, or one itkgw implements
+        that a LoadModule line loaded (any, when the configuration has none)."""
+        if name in BUILT_IN_MODULES:
+            return True
+        return name in LOADED_MODULES and (self.loaded is None or name in self.loaded)
 
     def require_group(self, node: _Block, args: list[str], scope: _Scope) -> None:
         if scope.context is not Context.DIRECTORY:
@@ -852,8 +866,9 @@ class _Reader:
         if self.findings.errors or user is None:
             return None
         _, modules = split_settings(Context.SERVER, server)
+        loaded = frozenset(self.loaded) if self.loaded is not None else None
         return ServerConfig(user=user, listen=listen, vhosts=tuple(vhosts), source=self.source,
-                            compat=self.compat, server_root=self.server_root,
+                            loaded_modules=loaded, compat=self.compat, server_root=self.server_root,
                             name_virtual_hosts=name_virtual_hosts, **settings, modules=modules)
 
     def server_identity(self) -> Identity | None:
@@ -1109,12 +1124,15 @@ class AccessFile:
     skipped: tuple[ConfigError, ...] = ()
 
 
-def read_access_file(path: str, overrides: Overrides, compat: str = DEFAULT_COMPAT) -> AccessFile:
+def read_access_file(path: str, overrides: Overrides, compat: str = DEFAULT_COMPAT,
+                     loaded: frozenset[str] | None = None) -> AccessFile:
     """The .htaccess file at ``path`` (read by the caller's identity), each directive judged
-    by what ``overrides`` allow, as httpd reads it. Raises OSError when it cannot be read."""
+    by what ``overrides`` allow, as httpd reads it; ``loaded``: the server's LoadModule'd
+    names, for <IfModule>. Raises OSError when it cannot be read."""
     with open(path, "rb"):
         pass  # as the caller, so EACCES and ENOENT come out as OSError, not as a config problem
     reader = _AccessFileReader(path, compat, overrides)
+    reader.loaded = set(loaded) if loaded is not None else None
     return reader.read_access_file()
 
 

@@ -45,7 +45,7 @@ _REQUIRED: dict[type, frozenset[str]] = {
 #: Fields written otherwise: as tables (vhosts, directories, kind), as two keys
 #: (the server's user: user and group), as their own keys (the modules' own
 #: settings), or not at all (where, source).
-_NOT_KEYS = {"vhosts", "source", "directories", "where", "kind", "user", "modules"}
+_NOT_KEYS = {"vhosts", "source", "directories", "where", "kind", "user", "modules", "loaded_modules"}
 #: (key, value) pair lists written as TOML tables: each key appears once.
 _PAIR_TABLES = {"alias", "script_alias", "set_env", "error_documents", "initial_env", "by_type", "stages",
                 "alias_match", "script_alias_match"}

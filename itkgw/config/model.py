@@ -315,6 +315,9 @@ class ServerConfig:
     listen: tuple[Address, ...] = doc("addresses to listen on (Listen)")
     vhosts: tuple[VHost, ...] = doc("the virtual hosts, first of an address is its default")
     source: str = doc("the file the configuration was read from", "")
+    #: The names <IfModule> finds, as LoadModule lines loaded them (None: no LoadModule was read,
+    #: so every module itkgw implements is there); what was read, not a setting to compare.
+    loaded_modules: frozenset[str] | None = field(default=None, compare=False)
     compat: str = doc("mpm-itk series whose directives are accepted: 2.2 or 2.4", "2.4")
     server_root: str = doc("directory relative paths are taken from (ServerRoot)", "/etc/itkgw")
     name_virtual_hosts: tuple[Address, ...] = doc(

@@ -33,7 +33,7 @@ MODELS: Mapping[Context, type] = {
 #: Model fields no directive sets: nested sections, the section kind, where things
 #: came from, and the modules' own settings (whose fields directives do set).
 STRUCTURAL_FIELDS: Mapping[Context, frozenset[str]] = {
-    Context.SERVER: frozenset({"vhosts", "source", "modules"}),
+    Context.SERVER: frozenset({"vhosts", "source", "modules", "loaded_modules"}),
     Context.VHOST: frozenset({"directories", "where", "modules"}),
     Context.DIRECTORY: frozenset({"kind", "where", "modules"}),
 }
@@ -46,6 +46,20 @@ SECTION_BY_NAME: Mapping[str, Section] = {section.name.lower(): section for sect
 
 #: Every name <IfModule> and LoadModule know a module itkgw implements by.
 LOADED_MODULES = frozenset(name for module in MODULES.values() for name in module.identifiers)
+#: Modules Debian's httpd has built in, there without LoadModule: <IfModule> always finds them.
+BUILT_IN_MODULES = frozenset({
+    *MODULES["core"].identifiers, *MODULES["log_config"].identifiers,
+    "version_module", "mod_version.c", "unixd_module", "mod_unixd.c", "logio_module", "mod_logio.c",
+    "watchdog_module", "mod_watchdog.c"})
+
+
+def loaded_by(module: str) -> frozenset[str]:
+    """The names <IfModule> finds once LoadModule has loaded ``module`` (an identifier such as
+    rewrite_module): those of the itkgw module that implements it, none for another."""
+    for implemented in MODULES.values():
+        if module in implemented.identifiers:
+            return frozenset(implemented.identifiers)
+    return frozenset()
 
 
 def _owners() -> dict[int, str]:

@@ -49,7 +49,7 @@ def sections_along(config: ServerConfig, vhost: VHost, directory: str,
             if seen is not None:
                 seen.append((path, stamp))
             if stamp is not None:
-                found.extend(_access_file(path, stamp, overrides, config.compat).sections)
+                found.extend(_access_file(path, stamp, overrides, config).sections)
                 break  # httpd reads the first AccessFileName that exists
     return tuple(found)
 
@@ -72,12 +72,12 @@ def _stamp(path: str) -> Stamp | None:
     return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
 
 
-def _access_file(path: str, stamp: Stamp, overrides: Overrides, compat: str) -> AccessFile:
+def _access_file(path: str, stamp: Stamp, overrides: Overrides, config: ServerConfig) -> AccessFile:
     kept = _read.get((path, overrides))
     if kept is not None and kept[0] == stamp:
         parsed = kept[1]
     else:
-        parsed = read_access_file(path, overrides, compat)
+        parsed = read_access_file(path, overrides, config.compat, config.loaded_modules)
         if len(_read) >= _READ_LIMIT:
             _read.clear()
         _read[(path, overrides)] = (stamp, parsed)

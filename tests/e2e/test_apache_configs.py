@@ -531,6 +531,47 @@ def test_rewrite_rule_and_assign_user_id_expr_pick_the_user_from_the_url(
         time.sleep(0.05)
 
 
+def test_if_module_finds_the_modules_load_module_loaded(start: StartFiles, sites: dict[str, Site],
+                                                         put: Put) -> None:
+    """A configuration with LoadModule lines has the modules it loads, and httpd's built-in
+    ones (mod_version), as Debian's httpd with mod_headers enabled and mod_expires not: an
+    .htaccess's <IfModule mod_expires.c> (a caching plugin's) is skipped, in the main
+    configuration and in .htaccess alike."""
+    alice = sites[ALICE]
+    put(alice, "mods/.htaccess", "<IfModule mod_expires.c>\nExpiresActive On\n"
+                                 'ExpiresDefault "access plus 1 hour"\n</IfModule>\n'
+                                 "<IfModule mod_headers.c>\nHeader set X-Headers yes\n</IfModule>\n"
+                                 "<IfModule mod_version.c>\nHeader set X-Version yes\n</IfModule>\n")
+    put(alice, "mods/a.txt", "a\n")
+
+    def files(server: ConfigFiles) -> dict[str, str]:
+        return {"apache2.conf": f"""\
+LoadModule headers_module /usr/lib/apache2/modules/mod_headers.so
+LoadModule mpm_itk_module /usr/lib/apache2/modules/mpm_itk.so
+Listen 127.0.0.1:{server.port}
+User itkt-www
+Group itkt-www
+PidFile {server.workdir}/itkgw.pid
+ErrorLog {server.error_log}
+<IfModule !mod_expires.c>
+    Header always set X-No-Expires yes
+</IfModule>
+<VirtualHost *:{server.port}>
+    ServerName alice.test
+    DocumentRoot {alice.htdocs}
+    AssignUserID {alice.user.pw_name} {alice.user.pw_name}
+    <Directory {alice.htdocs}>
+        AllowOverride All
+    </Directory>
+</VirtualHost>
+"""}
+
+    answer = start(files, main="apache2.conf").request("alice.test", "/mods/a.txt")
+    assert answer.status == 200
+    assert (answer.headers["Expires"], answer.headers["X-Headers"], answer.headers["X-Version"],
+            answer.headers["X-No-Expires"]) == (None, "yes", "yes", "yes")
+
+
 def test_compat_22_refuses_assign_user_id_expr_naming_file_and_line(tmp_path: Path,
                                                                      sites: dict[str, Site]) -> None:
     server = ConfigFiles(tmp_path, userdir_files(sites, "apache24"), main="apache2.conf")

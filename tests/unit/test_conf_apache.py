@@ -1457,7 +1457,9 @@ def test_core_directives_real_configs_carry_are_read_with_what_itkgw_does_instea
 def debian_tree(tmp_path: Path) -> str:
     """The shape of Debian's /etc/apache2: envvars, mods-enabled/*.load and *.conf, unguarded."""
     write(tmp_path, "envvars", "export APACHE_LOG_DIR=/var/log/apache2\n")
-    write(tmp_path, "mods-enabled/autoindex.load", "LoadModule autoindex_module /usr/lib/mod_autoindex.so\n")
+    for module in ("autoindex", "mime", "negotiation", "status"):
+        write(tmp_path, f"mods-enabled/{module}.load",
+              f"LoadModule {module}_module /usr/lib/mod_{module}.so\n")
     write(tmp_path, "mods-enabled/autoindex.conf", """
         IndexOptions FancyIndexing
         AddIcon /icons/a.gif .a
