@@ -32,3 +32,13 @@ room of what it does: a handler in handlers/, a request phase in request/.
 
 __version__ = "0.1.0"
 SERVER_SOFTWARE = f"itkgw/{__version__}"
+#: The httpd version each mpm-itk series is answered as (<IfVersion>, the scripts' banner).
+HTTPD_VERSIONS = {"2.4": (2, 4, 62), "2.2": (2, 2, 34)}
+
+
+def script_software(compat: str) -> str:
+    """SERVER_SOFTWARE as scripts see it: httpd's banner (ServerTokens OS, Debian's default),
+    then itkgw's name. Applications ask it whether .htaccess and mod_rewrite work (WordPress's
+    $is_apache decides its permalinks and whether it writes .htaccess): here they do."""
+    version = ".".join(map(str, HTTPD_VERSIONS.get(compat, HTTPD_VERSIONS["2.4"])))
+    return f"Apache/{version} (Debian) {SERVER_SOFTWARE}"

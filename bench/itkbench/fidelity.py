@@ -233,7 +233,7 @@ KNOWN = {
 #: Headers either server sets its own way, or only as a transport matter.
 _IGNORED = frozenset({"date", "server", "etag", "last-modified", "keep-alive", "connection",
                       "transfer-encoding"})
-_NAMES = re.compile(rb"Apache/[^ <]+( \(Debian\))?( mpm-itk/[^ <]+)?|itkgw/[^ <]+")
+_NAMES = re.compile(rb"Apache/[^ <]+( \(Debian\))?( mpm-itk/[^ <]+)?( itkgw/[^ <]+)?|itkgw/[^ <]+")
 _PORTS = re.compile(rb"(127\.0\.0\.1|alice\.test):[0-9]+|Port [0-9]+")
 _BOUNDARY = re.compile(rb"boundary=([0-9a-f]+)")
 

@@ -39,6 +39,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from itkgw import HTTPD_VERSIONS
 from itkgw.config import checks, foreign
 from itkgw.config.checks import WILDCARDS, Findings, Limits, Loaded
 from itkgw.config.directive import SECTION_KINDS, SERIES, Context, Directive
@@ -1196,7 +1197,6 @@ class _AccessFileReader(_Reader):
 _ACCESS_FILE_SECTIONS = frozenset({"files", "filesmatch", "ifmodule", "ifdefine", "ifversion", "requireall",
                                    "requireany", "requirenone", "limit", "limitexcept"})
 #: The httpd version each series answers <IfVersion> with: Debian 12's 2.4, and the last 2.2.
-HTTPD_VERSIONS = {"2.4": (2, 4, 62), "2.2": (2, 2, 34)}
 _OPERATORS = ("==", ">=", "<=", "=", ">", "<", "~")
 
 

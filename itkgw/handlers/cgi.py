@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, NamedTuple
 
-from itkgw import SERVER_SOFTWARE
+from itkgw import script_software
 from itkgw.config.model import ServerConfig, VHost
 from itkgw.config.modules.core import RequestSettings
 from itkgw.errors import HTTPError, InternalRedirect
@@ -109,7 +109,7 @@ def cgi_environ(
     """
     env = {
         "GATEWAY_INTERFACE": "CGI/1.1",
-        "SERVER_SOFTWARE": SERVER_SOFTWARE,
+        "SERVER_SOFTWARE": script_software(config.compat),
         "SERVER_SIGNATURE": "",
         "SERVER_NAME": canonical.server_name(request, vhost, settings),
         "SERVER_ADDR": request.local_ip,

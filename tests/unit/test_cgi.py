@@ -19,7 +19,7 @@ from urllib.parse import unquote
 import prctl
 import pytest
 
-from itkgw import SERVER_SOFTWARE
+from itkgw import SERVER_SOFTWARE, script_software
 from itkgw.config.model import Address, Identity, ServerConfig, VHost
 from itkgw.errors import HTTPError, InternalRedirect
 from itkgw.handlers.cgi import PHP_HEAD, SAFE_PATH, cgi_environ, parse_cgi_head, parse_cgi_headers, run_cgi
@@ -170,7 +170,7 @@ def test_environment_as_mod_cgi_sets_it(site: Site, monkeypatch: pytest.MonkeyPa
     script = site.script("env.py").encode()
     assert env == {
         b"GATEWAY_INTERFACE": b"CGI/1.1",
-        b"SERVER_SOFTWARE": SERVER_SOFTWARE.encode(),
+        b"SERVER_SOFTWARE": f"Apache/2.4.62 (Debian) {SERVER_SOFTWARE}".encode(),
         b"SERVER_SIGNATURE": b"",
         b"SERVER_NAME": b"www.example.org",
         b"SERVER_ADDR": SERVER_IP.encode(),
@@ -475,3 +475,9 @@ def test_head_request_runs_the_script_but_sends_no_body(site: Site) -> None:
     reply = exchange(site.handler("status.sh"), method="HEAD")
     assert reply.status == 404 and reply.complete
     assert reply.body == b""
+
+
+def test_scripts_are_told_the_server_is_apache_compatible_in_its_series() -> None:
+    """WordPress's $is_apache looks for "Apache" in SERVER_SOFTWARE to know .htaccess works."""
+    assert script_software("2.4") == f"Apache/2.4.62 (Debian) {SERVER_SOFTWARE}"
+    assert script_software("2.2") == f"Apache/2.2.34 (Debian) {SERVER_SOFTWARE}"
