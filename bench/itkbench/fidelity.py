@@ -183,6 +183,10 @@ CASES = (
          {"au/.htaccess": "AuthType Basic\nAuthName x\nAuthUserFile /nonexistent\nRequire valid-user\n",
           "au/x.php": "<?php echo 1;"}),
     Case("bad .htaccess", get("/bh/a.txt"), {"bh/.htaccess": "NoSuchDirective on\n", "bh/a.txt": "a"}),
+    Case("IfModule of PHP 7 under PHP 8", get("/m7/x.php"),
+         {"m7/.htaccess": "<IfModule mod_php7.c>\nphp_value memory_limit 64M\n</IfModule>\n"
+                          "<IfModule mod_php.c>\nphp_value precision 7\n</IfModule>\n",
+          "m7/x.php": "<?php echo ini_get('memory_limit'), ' ', ini_get('precision');"}),
     Case("IfVersion guard", get("/iv/a.txt"),
          {"iv/.htaccess": "<IfVersion < 2.4>\nOrder deny,allow\nDeny from all\n</IfVersion>\n"
                           "<IfVersion >= 2.4>\nRequire all denied\n</IfVersion>\n", "iv/a.txt": "a"}),

@@ -54,12 +54,14 @@ BUILT_IN_MODULES = frozenset({
 
 
 def loaded_by(module: str) -> frozenset[str]:
-    """The names <IfModule> finds once LoadModule has loaded ``module`` (an identifier such as
-    rewrite_module): those of the itkgw module that implements it, none for another."""
-    for implemented in MODULES.values():
-        if module in implemented.identifiers:
-            return frozenset(implemented.identifiers)
-    return frozenset()
+    """The names <IfModule> finds once LoadModule has loaded ``module``: its own, and its source
+    file's as httpd's modules name it (rewrite_module: mod_rewrite.c; PHP 8's php_module:
+    mod_php.c, so an .htaccess's <IfModule mod_php7.c> is skipped under it, as by httpd;
+    mpm_itk_module: mpm_itk.c)."""
+    base = module.removesuffix("_module")
+    if base.startswith("mpm_"):
+        return frozenset({module, f"{base}.c", f"{base[4:]}.c"})
+    return frozenset({module, f"mod_{base}.c"})
 
 
 def _owners() -> dict[int, str]:

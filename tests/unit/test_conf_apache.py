@@ -1532,6 +1532,26 @@ def test_a_debian_tree_loads_as_it_is_with_its_envvars(tmp_path: Path,
     assert (mime.add_charset, mime.remove_type) == ((("utf-8", ".utf8"),), ("es",))
 
 
+def test_if_module_finds_the_names_of_what_load_module_loaded(tmp_path: Path) -> None:
+    """A loaded module by its name and its source file's, PHP 8's as mod_php.c (not
+    mod_php7.c, which old .htaccess files test), httpd's built-in mod_version always, and no
+    module LoadModule left out; with no LoadModule at all, every module itkgw has."""
+    guarded = "".join(f"<IfModule {name}>\nHeader append X-Found {name}\n</IfModule>\n"
+                      for name in ("php_module", "mod_php.c", "mod_php7.c", "mod_headers.c", "mod_version.c",
+                                   "mod_expires.c", "!mod_expires.c"))
+    loads = ("LoadModule php_module /usr/lib/apache2/modules/libphp8.2.so\n"
+             "LoadModule headers_module /usr/lib/apache2/modules/mod_headers.so\n")
+
+    def found(text: str) -> list[str]:
+        rules = load(tmp_path, server_file(tmp_path, text)).config.vhosts[0].headers
+        return [rule.value for rule in rules]
+
+    assert found(loads + guarded) == ["php_module", "mod_php.c", "mod_headers.c", "mod_version.c",
+                                      "!mod_expires.c"]
+    assert found(guarded) == ["php_module", "mod_php.c", "mod_php7.c", "mod_headers.c", "mod_version.c",
+                              "mod_expires.c"]
+
+
 def test_extended_status_is_read_in_both_series(tmp_path: Path) -> None:
     for compat in ("2.2", "2.4"):
         assert load(tmp_path, server_file(tmp_path, "ExtendedStatus On"), compat).config.vhosts
