@@ -24,7 +24,7 @@ from urllib.parse import quote
 from itkgw.config.model import DirSection, HeaderRule, ServerConfig, VHost
 from itkgw.config.modules.autoindex import AutoindexSettings
 from itkgw.config.modules.cgi import CGISettings
-from itkgw.config.modules.core import RequestSettings
+from itkgw.config.modules.core import DEFAULT_ETAG, RequestSettings
 from itkgw.config.modules.deflate import DeflateSettings
 from itkgw.config.modules.dir import DirSettings
 from itkgw.config.modules.expires import ExpiresSettings
@@ -745,7 +745,7 @@ def _serve_target(conn: HTTPConnection, request: Request, plan: Plan, config: Se
                                      content_type, allow, encoding,
                                      languages=languages)  # before DEFLATE is settled
         _serve_static(conn, target, walked, mime, first, content_type, allow, encoding, languages,
-                      variant_list)
+                      variant_list, dirconf.modules.get(RequestSettings).etag_parts)
         return known
     return None
 
@@ -907,7 +907,7 @@ def _negotiate(conn: HTTPConnection, request: Request, plan: Plan, config: Serve
 
 def _serve_static(conn: HTTPConnection, target: Target, walked: int, mime: MimeTypes, first: bool,
                   content_type: str | None, allow: str, encoding: str | None, languages: tuple[str, ...] = (),
-                  variant_list: str | None = None) -> None:
+                  variant_list: str | None = None, etag_parts: frozenset[str] = DEFAULT_ETAG) -> None:
     conn.discard_body()
     try:
         fd = walk.reopen(walked)  # the very file the walk judged
@@ -915,6 +915,6 @@ def _serve_static(conn: HTTPConnection, target: Target, walked: int, mime: MimeT
         raise _denied(exc, first, target.filename) from None
     try:
         static.serve_file(conn, target.filename, os.fstat(fd), fd, mime, content_type, allow, encoding,
-                          languages, variant_list)
+                          languages, variant_list, etag_parts)
     finally:
         os.close(fd)

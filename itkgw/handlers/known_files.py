@@ -28,6 +28,7 @@ import stat
 from dataclasses import dataclass
 
 from itkgw.config.model import HeaderRule, Identity, VHost
+from itkgw.config.modules.core import RequestSettings
 from itkgw.config.modules.deflate import DeflateSettings
 from itkgw.config.modules.expires import ExpiresSettings
 from itkgw.config.modules.headers import RequestHeaderSettings
@@ -126,6 +127,7 @@ def route_of(request: Request, plan: Plan, dirconf: DirConfig, filename: str, pa
             or vhost.modules.get(SetEnvIfSettings).conditions
             or dirconf.modules.get(SetEnvIfSettings).conditions
             or dirconf.modules.get(RequestHeaderSettings).request_headers
+            or dirconf.modules.get(RequestSettings).file_etag is not None
             or any(rule.env or rule.formatted for rule in dirconf.headers) or dirconf.user_expr
             or dirconf.group_expr):
         return None

@@ -24,8 +24,9 @@ Rules (order of RFC 9110 section 13.2.2; details as httpd 2.4):
    ranges, for Range on HEAD (range handling is defined for GET only, RFC
    9110 section 14.2) and for an empty file.
 
-Validators are httpd 2.4's defaults (FileETag MTime Size): ETag
-``"<size hex>-<mtime in microseconds hex>"``, weak (``W/``) while the file
+Validators are httpd 2.4's (FileETag, by default MTime Size): ETag
+``"<size hex>-<mtime in microseconds hex>"`` (the inode's first with INode;
+none with FileETag None), weak (``W/``) while the file
 was modified less than a second ago, since a second write within that
 second may leave the mtime as it is; Last-Modified is never later than now.
 """
@@ -42,6 +43,7 @@ from email.utils import formatdate
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
+from itkgw.config.modules.core import DEFAULT_ETAG
 from itkgw.errors import HTTPError
 from itkgw.http.deflate import HELD_INPUT, SMALLEST_COMPRESSED, DeflateRule, GzipStream
 from itkgw.http.ranges import RangeNotSatisfiable, byte_ranges, parse_http_date, part_heads
@@ -79,20 +81,23 @@ class Validators:
     strong: bool
 
     @classmethod
-    def of(cls, st: os.stat_result, now: float, variant_list: str | None = None) -> Validators:
+    def of(cls, st: os.stat_result, now: float, variant_list: str | None = None,
+           parts: frozenset[str] = DEFAULT_ETAG) -> Validators:
         """``variant_list``: the validator of the variants a MultiViews answer was chosen
-        from, which httpd 2.4 puts in the ETag after a ``;``, losing its closing quote."""
+        from, which httpd 2.4 puts in the ETag after a ``;``, losing its closing quote.
+        ``parts``: FileETag's (inode, size, mtime, in httpd's order); none: no ETag ("")."""
         mtime_us = st.st_mtime_ns // 1000
         strong = int(now * 1_000_000) - mtime_us > 1_000_000
-        etag = f'"{st.st_size & _UINT64:x}-{mtime_us & _UINT64:x}"'
+        last_modified = min(st.st_mtime_ns // 1_000_000_000, int(now))
+        numbers = [*([st.st_ino] if "inode" in parts else []), *([st.st_size] if "size" in parts else []),
+                   *([mtime_us] if "mtime" in parts else [])]
+        if not numbers:
+            return cls(etag="", last_modified=last_modified, strong=strong)
+        etag = '"' + "-".join(f"{number & _UINT64:x}" for number in numbers) + '"'
         if variant_list is not None:
             strong = strong and not variant_list.startswith("W/")
             etag = etag[:-1] + ";" + variant_list.removeprefix("W/")[1:-1]
-        return cls(
-            etag=etag if strong else "W/" + etag,
-            last_modified=min(st.st_mtime_ns // 1_000_000_000, int(now)),
-            strong=strong,
-        )
+        return cls(etag=etag if strong else "W/" + etag, last_modified=last_modified, strong=strong)
 
 
 def http_date(seconds: float) -> str:
@@ -181,7 +186,8 @@ def answer_other_method(conn: HTTPConnection, method: str, allow: str = ALLOW,
 
 def serve_file(conn: HTTPConnection, path: str, st: os.stat_result, fd: int, mime: MimeTypes,
                content_type: str | None = None, allow: str = ALLOW, encoding: str | None = None,
-               languages: tuple[str, ...] = (), variant_list: str | None = None) -> None:
+               languages: tuple[str, ...] = (), variant_list: str | None = None,
+               etag_parts: frozenset[str] = DEFAULT_ETAG) -> None:
     """Answer the current request with the open regular file ``fd`` (``st`` is its fstat).
 
     ``path`` is the file's name, for its Content-Type unless ``content_type``
@@ -197,9 +203,9 @@ def serve_file(conn: HTTPConnection, path: str, st: os.stat_result, fd: int, mim
         answer_other_method(conn, request.method, allow, content_type)
         return
     now = time.time()
-    validators = Validators.of(st, now, variant_list)
-    headers = [("Last-Modified", http_date(validators.last_modified)), ("ETag", validators.etag),
-               ("Accept-Ranges", "bytes")]
+    validators = Validators.of(st, now, variant_list, etag_parts)
+    headers = [("Last-Modified", http_date(validators.last_modified)),
+               *([("ETag", validators.etag)] if validators.etag else []), ("Accept-Ranges", "bytes")]
     try:
         unchanged = not_modified(request, validators, now)
     except HTTPError as failed:

@@ -987,6 +987,29 @@ def test_a_rewrite_to_a_script_with_path_info_runs_it_with_that_path_info(itkgw_
         200, ["/ci/index.php", "/users/5", "/ci/index.php/users/5", "/ci/users/5?x=1"])
 
 
+def test_file_etag_says_what_a_file_s_etag_is_made_of(itkgw_factory, docroots, put: Put) -> None:
+    """FileETag None (performance guides' line) sends no ETag, and no ETag can match then;
+    All adds the inode in front, as httpd does; -INode below takes it away again."""
+    alice = docroots[ALICE]
+    put(alice, "none/.htaccess", "FileETag None\n")
+    put(alice, "none/a.txt", "a\n")
+    put(alice, "all/.htaccess", "FileETag All\n")
+    put(alice, "all/a.txt", "a\n")
+    put(alice, "all/less/.htaccess", "FileETag -INode\n")
+    put(alice, "all/less/a.txt", "a\n")
+    server = serve(itkgw_factory, alice, "FileInfo")
+    time.sleep(1.1)  # an ETag is weak for a second after the file changed
+    bare = server.request("alice.test", "/none/a.txt")
+    assert (bare.status, bare.headers["ETag"], bare.headers["Last-Modified"] is not None) == (200, None, True)
+    assert server.request("alice.test", "/none/a.txt", headers={"If-None-Match": '""'}).status == 200
+    for path, with_inode in (("/all/a.txt", True), ("/all/less/a.txt", False)):
+        st = os.stat(alice.htdocs / path.lstrip("/"))
+        expected = f"{st.st_size:x}-{st.st_mtime_ns // 1000:x}"
+        tag = server.request("alice.test", path).headers["ETag"]
+        assert tag == (f'"{st.st_ino:x}-{expected}"' if with_inode else f'"{expected}"'), path
+        assert server.request("alice.test", path, headers={"If-None-Match": tag}).status == 304
+
+
 def test_add_charset_and_remove_type_label_files_as_mod_mime_does(itkgw_factory, docroots, put: Put) -> None:
     """The HTML5 Boilerplate's AddCharset; RemoveType taking back even TypesConfig's type
     (httpd then sends none); RemoveCharset below; the same on the request's second pass

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from itkgw.config.model import Address, VHost
-from itkgw.config.modules.core import RequestSettings
+from itkgw.config.modules.core import ETagWords, RequestSettings, etag_parts
+from itkgw.errors import ConfigError
 from itkgw.handlers.static import ALLOW, redirect_to_slash, serve_file
 from itkgw.http.connection import HTTPConnection, Request
 from itkgw.request import canonical
@@ -361,3 +362,18 @@ def test_redirect_without_host_names_the_server_name() -> None:
     reply = redirect("/docs?x", "unused", b"GET /docs?x HTTP/1.0\r\n\r\n")
     assert reply.status == 301
     assert reply.header("location") == "http://canonical.example.test/docs/?x"
+
+
+@pytest.mark.parametrize(("words", "parts"), [
+    ((), {"mtime", "size"}), (("None",), set()), (("All",), {"inode", "mtime", "size"}),
+    (("-INode",), {"mtime", "size"}), (("+INode",), {"inode", "mtime", "size"}), (("-Size",), {"mtime"}),
+    (("INode",), {"inode"}), (("MTime", "Size"), {"mtime", "size"}),
+])
+def test_file_etag_words_read_as_httpd_reads_them(words: tuple[str, ...], parts: set[str]) -> None:
+    assert etag_parts(words) == parts
+
+
+@pytest.mark.parametrize("words", [["Digest"], ["+All"], ["None", "Size"]])
+def test_file_etag_refuses_what_it_cannot_make(words: list[str]) -> None:
+    with pytest.raises(ConfigError, match="FileETag"):
+        ETagWords().from_args(words, "x.conf:1")

@@ -79,6 +79,53 @@ class RequestSettings:
     rlimit_cpu: tuple[int, int] | None = None
     rlimit_mem: tuple[int, int] | None = None
     rlimit_nproc: tuple[int, int] | None = None
+    #: FileETag's words: what a static file's ETag is made of (None: httpd 2.4's MTime Size).
+    file_etag: tuple[str, ...] | None = None
+
+    @property
+    def etag_parts(self) -> frozenset[str]:
+        """FileETag's parts (inode, mtime, size): its words applied to the default, as httpd
+        reads them ("None" and "All" set the whole, a +/- word adds or takes away one)."""
+        return etag_parts(self.file_etag or ())
+
+
+#: httpd 2.4's FileETag default, and what All stands for.
+DEFAULT_ETAG = frozenset({"mtime", "size"})
+_ALL_ETAG = frozenset({"inode", "mtime", "size"})
+
+
+def etag_parts(words: tuple[str, ...]) -> frozenset[str]:
+    parts = set(DEFAULT_ETAG) if all(word[:1] in "+-" for word in words) else set()
+    for word in words:
+        name = word.lstrip("+-").lower()
+        named = _ALL_ETAG if name == "all" else frozenset() if name == "none" else {name}
+        if word.startswith("-"):
+            parts -= named
+        elif name == "none":
+            parts.clear()
+        else:
+            parts |= named
+    return frozenset(parts)
+
+
+@dataclass(frozen=True)
+class ETagWords(Words):
+    """FileETag's words: INode, MTime, Size (each alone, or +/- one), All or None."""
+
+    toml_example: ClassVar[str] = '["MTime", "Size"], ["None"] or ["-INode"]'
+    args_example: ClassVar[str] = "FileETag MTime Size"
+
+    def checked(self, words: tuple[str, ...], where: str) -> tuple[str, ...]:
+        for word in words:
+            name = word.lstrip("+-").lower()
+            whole = name in ("all", "none")
+            if name not in ("inode", "mtime", "size", "all", "none") or (word[:1] in "+-" and whole):
+                raise ConfigError(where, f"FileETag: unknown keyword {word!r}",
+                                  "use INode, MTime and Size (each may be +X or -X), All or None")
+        if any(word.lower() in ("all", "none") for word in words) and len(words) > 1:
+            raise ConfigError(where, "FileETag All and None stand alone",
+                              "write FileETag None, or list the parts")
+        return words
 
 
 @dataclass(frozen=True)
@@ -292,7 +339,9 @@ MODULE = Module(
                   EVERYWHERE),
         no_effect("ExtendedStatus", "itkgw's scoreboard always records each connection's vhost, so "
                   "MaxClientsVHost works without it", SERVER),
-        no_effect("FileETag", "itkgw's ETag is always httpd 2.4's default, MTime Size", EVERYWHERE),
+        Directive("FileETag", "file_etag", VHOST_DIRECTORY, ETagWords(),
+                  "what a static file's ETag is made of: INode, MTime, Size (default MTime Size), "
+                  "All, or None for no ETag", field="file_etag"),
         no_effect("HostnameLookups", "itkgw's logs show client addresses", EVERYWHERE),
         no_effect("Mutex", "not used by itkgw", SERVER, ONLY_24),
         no_effect("ServerSignature", "itkgw's error pages cannot be changed", EVERYWHERE),
