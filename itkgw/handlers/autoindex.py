@@ -92,7 +92,7 @@ def serve_listing(conn: HTTPConnection, request: Request, directory: str, settin
         body = _table(entries, key, ascending, settings, layout)
     else:
         body = _pre(entries, key, ascending, settings, layout)
-    tail = _tail(directory, settings, layout, content_type_of)
+    tail = _tail(directory, settings, layout, content_type_of, conn.signature)
     page = (head + body + tail).encode("utf-8", "surrogateescape")
     charset = layout.options.get("Charset") or "ISO-8859-1"
     content_type = f"{layout.options.get('Type') or 'text/html'};charset={charset}"
@@ -293,10 +293,11 @@ def _head(directory: str, title: str, settings: AutoindexSettings, layout: Layou
 
 
 def _tail(directory: str, settings: AutoindexSettings, layout: Layout,
-          content_type_of: Callable[[str], tuple[str | None, str | None]]) -> str:
+          content_type_of: Callable[[str], tuple[str | None, str | None]], signature: str) -> str:
+    """The ReadmeName file, else ServerSignature's line, then the page's end."""
     inserted = _inserted(directory, settings.readme_name, content_type_of)
     if inserted is None:
-        return "</body></html>\n"
+        return signature + "</body></html>\n"
     text, html = inserted
     return text + ("" if html and layout.has("SuppressHTMLPreamble") else "</body></html>\n")
 

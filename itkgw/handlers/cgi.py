@@ -110,7 +110,8 @@ def cgi_environ(
     env = {
         "GATEWAY_INTERFACE": "CGI/1.1",
         "SERVER_SOFTWARE": script_software(config.compat),
-        "SERVER_SIGNATURE": "",
+        "SERVER_SIGNATURE": canonical.signature(request, vhost, settings, script_software(config.compat),
+                                                vhost.server_admin or config.server_admin or NO_ADMIN),
         "SERVER_NAME": canonical.server_name(request, vhost, settings),
         "SERVER_ADDR": request.local_ip,
         "SERVER_PORT": str(canonical.server_port(request, settings)),

@@ -227,6 +227,8 @@ def serve(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConf
             named_as_file = not request.path.endswith("/")
             if named_as_file and dirconf.modules.get(DirSettings).directory_slash is not False:
                 settings = dirconf.modules.get(RequestSettings)
+                conn.signature = canonical.signature(request, vhost, settings, conn.server_banner,
+                                                     conn.server_admin)  # the directory's own
                 static.redirect_to_slash(conn, request, canonical.authority(request, vhost, settings))
                 return None
             # DirectorySlash Off serves /dir as named: mod_dir looks for no index file there.
@@ -379,6 +381,9 @@ def set_response_rules(conn: HTTPConnection, dirconf: DirConfig, plan: Plan) -> 
     settings = dirconf.modules.get(RequestSettings)
     conn.default_charset = settings.default_charset or "off"
     conn.deflate = _deflate_rule(conn, settings, dirconf, plan)
+    if conn.request is not None and plan.vhost is not None:
+        conn.signature = canonical.signature(conn.request, plan.vhost, settings, conn.server_banner,
+                                             conn.server_admin)
 
 
 def _deflate_rule(conn: HTTPConnection, settings: RequestSettings, dirconf: DirConfig,

@@ -128,6 +128,8 @@ def route_of(request: Request, plan: Plan, dirconf: DirConfig, filename: str, pa
             or dirconf.modules.get(SetEnvIfSettings).conditions
             or dirconf.modules.get(RequestHeaderSettings).request_headers
             or dirconf.modules.get(RequestSettings).file_etag is not None
+            or dirconf.modules.get(RequestSettings).server_signature  # the vhost's own is the child's
+            != vhost.modules.get(RequestSettings).server_signature
             or any(rule.env or rule.formatted for rule in dirconf.headers) or dirconf.user_expr
             or dirconf.group_expr):
         return None

@@ -330,11 +330,12 @@ def _html(text: str) -> str:
     return escape(text, quote=False).replace('"', "&quot;")
 
 
-def error_page(status: int, location: str | None = None, method: str = "GET",
-               admin: str = NO_ADMIN, notes: str = "", failed_document: int = 0) -> bytes:
+def error_page(status: int, location: str | None = None, method: str = "GET", admin: str = NO_ADMIN,
+               notes: str = "", failed_document: int = 0, signature: str = "") -> bytes:
     """The HTML page httpd answers an error or redirect status with, byte for byte; a 400's
     ``notes`` go after its sentence, as httpd's add_optional_notes puts them.
-    ``failed_document``: the status an ErrorDocument for it failed with, which httpd adds."""
+    ``failed_document``: the status an ErrorDocument for it failed with, which httpd adds.
+    ``signature``: ServerSignature's line, under a rule."""
     try:
         phrase = HTTPStatus(status).phrase
     except ValueError:
@@ -357,8 +358,12 @@ def error_page(status: int, location: str | None = None, method: str = "GET",
     return (
         '<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.01//EN" "http://www.w3.org/TR/html4/strict.dtd">\n'
         f"<html><head>\n<title>{status} {escape(phrase)}</title>\n</head><body>\n"
-        f"<h1>{escape(phrase)}</h1>\n{text}</body></html>\n"
+        f"<h1>{escape(phrase)}</h1>\n{text}{_ruled(signature)}</body></html>\n"
     ).encode("latin-1", "replace")
+
+
+def _ruled(signature: str) -> str:
+    return f"<hr>\n{signature}" if signature else ""
 
 
 #: Files up to this size go out in one write with their response head.
@@ -452,6 +457,10 @@ class HTTPConnection:
         self._deflate_deferred = False
         #: ServerAdmin of the current request's vhost, named on error pages.
         self.server_admin = NO_ADMIN
+        #: ServerSignature's line for the current request ("" when off), under httpd's own pages,
+        #: and the banner it names the server with.
+        self.signature = ""
+        self.server_banner = SERVER_SOFTWARE
         #: AddDefaultCharset of the current request: the charset a text/plain or text/html
         #: response without one is labelled with ("off": none).
         self.default_charset = "off"
@@ -1214,7 +1223,7 @@ class HTTPConnection:
             self._keep_alive_allowed = False
         location = next((value for name, value in headers or [] if name.lower() == "location"), None)
         method = self.request.method if self.request is not None else "GET"
-        body = error_page(status, location, method, self.server_admin, notes, failed_document)
+        body = error_page(status, location, method, self.server_admin, notes, failed_document, self.signature)
         if status == 405 and not headers:
             headers = [("Allow", _ALLOW_STATIC)]
         all_headers = [*(headers or []), ("Content-Type", "text/html; charset=iso-8859-1")]

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from itkgw import script_software
 from itkgw.config.model import Identity, ServerConfig, VHost
 from itkgw.config.modules.core import RequestSettings
 from itkgw.config.modules.pool import PoolSettings
@@ -44,6 +45,7 @@ from itkgw.mpm import privs, status
 from itkgw.mpm.handoff import Handoff, HandoffError
 from itkgw.mpm.log import LogFiles, format_access, set_client, set_vhost_fd, write_access
 from itkgw.mpm.scoreboard import Scoreboard, SlotState
+from itkgw.request import canonical
 from itkgw.request.dirconf import merge
 from itkgw.request.mime import MimeTypes
 from itkgw.request.routing import Compiled, Plan, plan_request
@@ -179,6 +181,7 @@ class ConnectionChild:
         self.ctx = ctx
         self.slot = ctx.scoreboard.slot(slot_index)
         self.conn = HTTPConnection(sock, Limits(), pending)
+        self.conn.server_banner = script_software(ctx.config.compat)
         self.conn.limits = ctx.connection_limits(self.conn.local_ip, self.conn.local_port)
         #: Every head is read under the connection's Timeout; a request's vhost may set another.
         self.head_timeout = self.conn.limits.timeout
@@ -265,6 +268,8 @@ class ConnectionChild:
         self.conn.default_charset = "off"
         admin = (vhost.server_admin if vhost is not None else "") or self.ctx.config.server_admin
         self.conn.server_admin = admin or NO_ADMIN
+        self.conn.signature = "" if vhost is None else canonical.signature(
+            request, vhost, vhost.modules.get(RequestSettings), self.conn.server_banner, admin or NO_ADMIN)
         plan: Plan | None = None
         try:
             if vhost is None:

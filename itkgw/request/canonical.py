@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import socket
+from html import escape
 
 from itkgw.config.model import VHost
 from itkgw.config.modules.core import RequestSettings
@@ -38,6 +39,18 @@ def server_port(request: Request, settings: RequestSettings) -> int:
     if (settings.canonical_name or "off") != "on" and request.host_port is not None:
         return request.host_port
     return request.local_port if settings.canonical_physical_port else _DEFAULT_PORT
+
+
+def signature(request: Request, vhost: VHost, settings: RequestSettings, banner: str, admin: str) -> str:
+    """ServerSignature's line, as httpd's ap_psignature writes it ("" when off): the banner,
+    and the server's name and port as UseCanonicalName gives them."""
+    mode = settings.server_signature or "off"
+    if mode == "off":
+        return ""
+    name = escape(server_name(request, vhost, settings), quote=False)
+    if mode == "email":
+        name = f'<a href="mailto:{escape(admin, quote=False)}">{name}</a>'
+    return f"<address>{banner} Server at {name} Port {server_port(request, settings)}</address>\n"
 
 
 def authority(request: Request, vhost: VHost, settings: RequestSettings) -> str:

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from itkgw import __version__
 from tests.e2e.conftest import Put
 from tests.e2e.itkgw_proc import Itkgw, vhost_for
 from tests.sites import ALICE, Site
@@ -985,6 +986,30 @@ def test_a_rewrite_to_a_script_with_path_info_runs_it_with_that_path_info(itkgw_
     answer = server.request("alice.test", "/ci/users/5?x=1")
     assert (answer.status, json.loads(answer.body)) == (
         200, ["/ci/index.php", "/users/5", "/ci/index.php/users/5", "/ci/users/5?x=1"])
+
+
+def test_server_signature_signs_httpd_s_own_pages_listings_and_scripts_variable(itkgw_factory, docroots,
+                                                                                put: Put) -> None:
+    """Debian's security.conf says ServerSignature On: httpd's error pages and directory
+    listings end with the banner and the server's name and port, as does SERVER_SIGNATURE;
+    EMail makes the name a link to ServerAdmin; Off (the default) leaves them out."""
+    alice = docroots[ALICE]
+    put(alice, "on/.htaccess", "ServerSignature On\nOptions +Indexes +ExecCGI\n")
+    put(alice, "on/a.txt", "a\n")
+    put(alice, "on/sig.cgi", "#!/bin/sh\nprintf 'Content-Type: text/plain\\n\\n%s' \"$SERVER_SIGNATURE\"\n")
+    put(alice, "mail/.htaccess", "ServerSignature EMail\n")
+    server = serve(itkgw_factory, alice, "All", server_admin="web@alice.test", cgi_extensions=[".cgi"],
+                   exec_cgi=True)
+    line = f"<address>Apache/2.4.62 (Debian) itkgw/{__version__} Server at alice.test Port 8080</address>\n"
+    missing = server.request("alice.test:8080", "/on/nope")
+    assert missing.status == 404 and missing.body.endswith(f"<hr>\n{line}</body></html>\n".encode())
+    listing = server.request("alice.test:8080", "/on/")
+    assert listing.body.endswith(f"</ul>\n{line}</body></html>\n".encode()), listing.body
+    signed = server.request("alice.test:8080", "/on/sig.cgi")
+    assert signed.body == line.encode(), signed.body
+    mailed = server.request("alice.test", "/mail/nope").body
+    assert b'Server at <a href="mailto:web@alice.test">alice.test</a> Port 80</address>' in mailed
+    assert b"<address>" not in server.request("alice.test", "/nope").body
 
 
 def test_file_etag_says_what_a_file_s_etag_is_made_of(itkgw_factory, docroots, put: Put) -> None:

@@ -1435,8 +1435,8 @@ def test_core_directives_of_no_effect_are_read_and_named_once(tmp_path: Path) ->
                       body="HostnameLookups Off")
     assert load(tmp_path, text).warnings == [
         f"{tmp_path}/httpd.conf:6: read, but of no effect: ServerTokens: itkgw's Server header is always its "
-        "name and version; ServerSignature: itkgw's error pages cannot be changed; HostnameLookups: "
-        "itkgw's logs show client addresses"]
+        "name and version; HostnameLookups: itkgw's logs show client addresses"]
+    assert load(tmp_path, text).config.vhosts[0].modules.get(RequestSettings).server_signature == "on"
     assert only(problems(tmp_path, vhost_file(tmp_path, body="ServerTokens OS"))) == (
         "httpd.conf:9: ServerTokens cannot occur within <VirtualHost> section (it is allowed in the server "
         "config)")

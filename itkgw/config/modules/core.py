@@ -79,6 +79,9 @@ class RequestSettings:
     rlimit_cpu: tuple[int, int] | None = None
     rlimit_mem: tuple[int, int] | None = None
     rlimit_nproc: tuple[int, int] | None = None
+    #: ServerSignature: "off" (default), "on" (the banner and server on httpd's own pages and
+    #: listings, and in SERVER_SIGNATURE) or "email" (the server name a mailto: ServerAdmin link).
+    server_signature: str | None = None
     #: FileETag's words: what a static file's ETag is made of (None: httpd 2.4's MTime Size).
     file_etag: tuple[str, ...] | None = None
 
@@ -344,7 +347,11 @@ MODULE = Module(
                   "All, or None for no ETag", field="file_etag"),
         no_effect("HostnameLookups", "itkgw's logs show client addresses", EVERYWHERE),
         no_effect("Mutex", "not used by itkgw", SERVER, ONLY_24),
-        no_effect("ServerSignature", "itkgw's error pages cannot be changed", EVERYWHERE),
+        Directive("ServerSignature", "server_signature", VHOST_DIRECTORY,
+                  Choice(options=("off", "on", "email")),
+                  "a line naming the server under httpd's own error pages and directory listings, and "
+                  "in scripts' SERVER_SIGNATURE: off (default), on, or email (with ServerAdmin's link)",
+                  field="server_signature"),
         no_effect("ServerTokens", "itkgw's Server header is always its name and version", SERVER),
         Directive("UseCanonicalName", "use_canonical_name", VHOST_DIRECTORY,
                   Choice(options=("off", "on", "dns")),
