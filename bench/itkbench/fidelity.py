@@ -175,6 +175,9 @@ CASES = (
     Case("ErrorDocument file", get("/ef/nope"),
          {"ef/.htaccess": "ErrorDocument 404 /ef/404.html\n", "ef/404.html": "<p>not here</p>\n"}),
     Case("ErrorDocument missing", get("/em/nope"), {"em/.htaccess": "ErrorDocument 404 /em/none.html\n"}),
+    Case("ErrorDocument unclosed quote", get("/eu/nope"),
+         {"eu/.htaccess": 'ErrorDocument 404 "Gone, sorry\n'}),
+    Case("Redirect seeother", get("/rso/a?x=1"), {"rso/.htaccess": "Redirect seeother /rso/a /rso/b\n"}),
     Case("ErrorDocument for a 401", get("/ea/x.txt"),
          {"ea/.htaccess": "AuthType Basic\nAuthName x\nAuthUserFile /nonexistent\nRequire valid-user\n"
                           "ErrorDocument 401 /ef/404.html\n", "ea/x.txt": "x",

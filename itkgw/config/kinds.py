@@ -38,8 +38,9 @@ def apache_words(text: str, where: str) -> list[str]:
     Words are separated by white space; a word starting with ``"`` or ``'``
     runs to the matching quote and may hold spaces, and inside it ``\\"``
     (or ``\\'``) and ``\\\\`` stand for the quote and a backslash; elsewhere
-    a backslash is literal, except ``\\\\``. A quote that is never closed is
-    an error here (httpd reads to the end of the line).
+    a backslash is literal, except ``\\\\``. A quote that is never closed runs to
+    the end of the line, as httpd reads it (``ErrorDocument 403 "Sorry`` is the
+    message of httpd 1.3's and 2.0's documentation, kept in many .htaccess files).
     """
     words: list[str] = []
     index, length = 0, len(text)
@@ -61,9 +62,6 @@ def apache_words(text: str, where: str) -> list[str]:
                 end += 2
                 continue
             end += 1
-        if quote and end >= length:
-            raise ConfigError(where, f"the quoted argument {text[index:]!r} is not closed",
-                              f"end it with {quote}")
         words.append(_unescape_word(text[start:end], quote))
         index = end + 1 if quote else end
 

@@ -340,7 +340,9 @@ def error_page(status: int, location: str | None = None, method: str = "GET", ad
         phrase = HTTPStatus(status).phrase
     except ValueError:
         phrase = "Error"
-    if location is not None:
+    if location is not None and status == 303:
+        text = f'<p>The answer to your request is located <a href="{_html(location)}">here</a>.</p>\n'
+    elif location is not None:
         text = f'<p>The document has moved <a href="{_html(location)}">here</a>.</p>\n'
     else:
         text = _ERROR_TEXTS.get(status, _ERROR_TEXTS[500]).format(method=_html(method), admin=_html(admin))

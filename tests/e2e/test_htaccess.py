@@ -1012,6 +1012,23 @@ def test_server_signature_signs_httpd_s_own_pages_listings_and_scripts_variable(
     assert b"<address>" not in server.request("alice.test", "/nope").body
 
 
+def test_an_old_style_error_message_and_a_see_other_redirect_read_as_httpd_reads_them(
+        itkgw_factory, docroots, put: Put) -> None:
+    """'ErrorDocument 403 "No way' (httpd 2.0's documented form: the quote never closes) is the
+    message, not a broken .htaccess; a 303's page says where the answer is, as httpd's does."""
+    alice = docroots[ALICE]
+    put(alice, "shut/.htaccess", 'ErrorDocument 403 "No way, sorry\nRequire all denied\n')
+    put(alice, "shut/a.txt", "a\n")
+    put(alice, "moved/.htaccess", "Redirect seeother /moved/old /moved/new\n")
+    server = serve(itkgw_factory, alice, "All")
+    refused = server.request("alice.test", "/shut/a.txt")
+    assert (refused.status, refused.body) == (403, b"No way, sorry")
+    other = server.request("alice.test", "/moved/old")
+    assert (other.status, other.headers["Location"]) == (303, "http://alice.test/moved/new")
+    assert b'<p>The answer to your request is located <a href="http://alice.test/moved/new">here</a>.</p>' \
+        in other.body
+
+
 def test_file_etag_says_what_a_file_s_etag_is_made_of(itkgw_factory, docroots, put: Put) -> None:
     """FileETag None (performance guides' line) sends no ETag, and no ETag can match then;
     All adds the inode in front, as httpd does; -INode below takes it away again."""
