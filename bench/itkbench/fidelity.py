@@ -138,6 +138,11 @@ CASES = (
     Case("HEAD 404", get("/nope", "HEAD")),
     Case("Expect other", get("/s/a.txt", headers=(("Expect", "x"),)), {"s/a.txt": "text\n"}),
     Case("fragment", get("/s/a.txt#top"), {"s/a.txt": "text\n"}),
+    Case("control character in a header", get("/s/a.txt", headers=(("X-T", "a\x01b"),)),
+         {"s/a.txt": "text\n"}),
+    Case("empty Host", b"GET /s/a.txt HTTP/1.1\r\nHost:\r\nConnection: close\r\n\r\n", {"s/a.txt": "text\n"}),
+    Case("gzip, chunked", b"POST /s/a.txt HTTP/1.1\r\nHost: alice.test\r\nConnection: close\r\n"
+                          b"Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", {"s/a.txt": "text\n"}),
     Case(".htpasswd", get("/.htpasswd"), {".htpasswd": "u:x\n"}),
     Case("CGI", get("/c/e.cgi/pi?q=1"),
          {"c/e.cgi": "#!/bin/sh\nprintf 'Content-Type: text/plain\\n\\n'\n"

@@ -667,6 +667,10 @@ class HTTPConnection:
         """Hand a head that announces a body to h11, which frames the body after it."""
         self.h11 = _new_parser()
         framed = head
+        if _OTHER_CODINGS.search(head):
+            # "gzip, chunked": httpd frames it by its last coding and leaves the others to the
+            # handler; h11 reads chunked alone.
+            framed = _OTHER_CODINGS.sub(rb"\1chunked\r\n", head, 1)
         if self._http10_kept:
             # h11 frames a kept HTTP/1.0 head read as HTTP/1.1, which needs a Host: one that has
             # none gets a stand-in, seen by h11 alone (the request was parsed already).
@@ -1339,6 +1343,10 @@ def _with_charset(content_type: str, charset: str) -> str:
     if lower.startswith(("text/plain", "text/html")) and "charset=" not in lower:
         return f"{content_type}; charset={charset}"
     return content_type
+
+
+#: A Transfer-Encoding line with codings before its last, chunked one.
+_OTHER_CODINGS = re.compile(rb"(?im)^(transfer-encoding:)[ \t]*[^\r\n]*,[ \t]*chunked[ \t]*\r\n")
 
 
 def _check_framing(head: bytes) -> None:

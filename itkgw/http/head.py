@@ -16,7 +16,8 @@ from typing import NamedTuple, TypeVar
 
 _TOKEN = rb"[-!#$%&'*+.^_`|~0-9a-zA-Z]+"
 _REQUEST_LINE = re.compile(rb"(" + _TOKEN + rb") ([\x21-\x7e]+) HTTP/([0-9]\.[0-9])")
-_FIELD = re.compile(rb"(" + _TOKEN + rb"):[ \t]*((?:[^\x00\s]+(?:[ \t]+[^\x00\s]+)*)?)[ \t]*")
+#: A field value holds no control character but HTAB (httpd's HttpProtocolOptions Strict).
+_FIELD = re.compile(rb"(" + _TOKEN + rb"):[ \t]*((?:[^\x00-\x20\x7f]+(?:[ \t]+[^\x00-\x20\x7f]+)*)?)[ \t]*")
 _DIGITS = re.compile(rb"[0-9]+")
 #: The longest Content-Length accepted (h11's CONTENT_LENGTH_MAX_DIGITS).
 _LENGTH_DIGITS = 20
@@ -58,6 +59,8 @@ def parse(head: bytes) -> Head:
     for name, value, text in fields:
         if name == b"host":
             hosts += 1
+            if not value and version == b"1.1":
+                raise MalformedHead("client sent HTTP/1.1 request without hostname")
         elif name == b"content-length":
             value = _one_length(value, length)
             if length is not None:
@@ -68,9 +71,9 @@ def parse(head: bytes) -> Head:
             if chunked:
                 raise MalformedHead("multiple Transfer-Encoding headers")
             value = value.lower()
-            if value != b"chunked":
-                raise MalformedHead(f"unknown Transfer-Encoding {value.decode('latin-1')!r}: only chunked is "
-                                    "read (httpd answers 400)")
+            if value != b"chunked" and value.rsplit(b",", 1)[-1].strip() != b"chunked":
+                raise MalformedHead(f"unknown Transfer-Encoding {value.decode('latin-1')!r}: only a body "
+                                    "whose last coding is chunked is read (httpd answers 400)")
             chunked = True
             text = (text[0], "chunked")
         headers.append(text)

@@ -637,6 +637,22 @@ def test_a_request_target_with_a_fragment_is_a_400(itkgw_factory, docroots) -> N
         assert answer.startswith(b"HTTP/1.1 400 Bad Request\r\n"), target
 
 
+def test_header_values_and_codings_are_judged_as_httpd_judges_them(itkgw_factory, docroots, put: Put) -> None:
+    """A control character in a field value and an empty Host of HTTP/1.1 are 400
+    (HttpProtocolOptions Strict); a body whose last coding is chunked is read by it, as
+    httpd frames 'gzip, chunked' and leaves the rest to the handler."""
+    alice = docroots[ALICE]
+    put(alice, "len.cgi", "#!/bin/sh\nprintf 'Content-Type: text/plain\\n\\n'\nwc -c\n")
+    server = serve(itkgw_factory, alice)
+    for head in (b"GET /index.html HTTP/1.1\r\nHost: alice.test\r\nX-T: a\x01b\r\n",
+                 b"GET /index.html HTTP/1.1\r\nHost:\r\n"):
+        answer = raw_exchange(server.port, head + b"Connection: close\r\n\r\n")
+        assert answer.startswith(b"HTTP/1.1 400 Bad Request\r\n"), head
+    coded = raw_exchange(server.port, b"POST /len.cgi HTTP/1.1\r\nHost: alice.test\r\nConnection: close\r\n"
+                                      b"Transfer-Encoding: gzip, chunked\r\n\r\n5\r\nabcde\r\n0\r\n\r\n")
+    assert coded.startswith(b"HTTP/1.1 200 OK\r\n") and coded.endswith(b"5\n"), coded
+
+
 def test_a_head_answered_with_an_error_page_names_no_length_and_keeps_the_connection(itkgw_factory,
                                                                                      docroots) -> None:
     """httpd makes no page for a HEAD: its error answers have a type but no Content-Length."""
