@@ -30,12 +30,15 @@ directives (see itkgw.config.directive); both readers, ``itkgw -t`` and
 room of what it does: a handler in handlers/, a request phase in request/.
 """
 
+import functools
+
 __version__ = "0.1.0"
 SERVER_SOFTWARE = f"itkgw/{__version__}"
 #: The httpd version each mpm-itk series is answered as (<IfVersion>, the scripts' banner).
 HTTPD_VERSIONS = {"2.4": (2, 4, 62), "2.2": (2, 2, 34)}
 
 
+@functools.lru_cache(maxsize=4)
 def script_software(compat: str) -> str:
     """SERVER_SOFTWARE as scripts see it: httpd's banner (ServerTokens OS, Debian's default),
     then itkgw's name. Applications ask it whether .htaccess and mod_rewrite work (WordPress's

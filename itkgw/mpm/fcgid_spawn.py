@@ -40,7 +40,7 @@ def become_backend(cls: BackendClass, config: ServerConfig, path: str, home: str
         privs.apply_nice(cls.nice)
         privs.switch_identity(cls.identity, config)
         prctl.set_pdeathsig(signal.SIGKILL)  # after the switch, which clears it
-        os.umask(0o077)
+        started_with = os.umask(0o077)  # the socket and the class's directories: the identity's alone
         env = {"PATH": _PATH, **dict(cls.env)}
         if cls.is_php:
             env["PHP_INI_SCAN_DIR"] = ":" + _php_ini_dir(cls, home)
@@ -53,6 +53,7 @@ def become_backend(cls: BackendClass, config: ServerConfig, path: str, home: str
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         listener.bind(path)
         listener.listen(64)
+        os.umask(started_with)  # the program's files get the mode httpd's children would give them
         os.dup2(listener.fileno(), 0, inheritable=True)
         null = os.open(os.devnull, os.O_WRONLY)
         os.dup2(null, 1)

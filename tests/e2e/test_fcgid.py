@@ -189,6 +189,25 @@ def test_php_admin_value_holds_and_sessions_are_private(itkgw_factory, docroots,
         assert (st.st_uid, stat.S_IMODE(st.st_mode)) == (alice.user.pw_uid, 0o700)
 
 
+def test_php_writes_files_under_the_umask_itkgw_started_with(itkgw_factory, docroots, put: Put,
+                                                             ipc: str) -> None:
+    """As httpd's children, which keep the umask httpd started with (022 from a shell or
+    systemd): a file PHP writes is 0644, not private to its owner; the process's socket
+    stays 0700 in its 0700 directory."""
+    alice = docroots[ALICE]
+    put(alice, "write.php", "<?php file_put_contents(__DIR__ . '/made.txt', 'x');"
+                            " printf('%04o %o', umask(), fileperms(__DIR__ . '/made.txt') & 0777);"
+                            " unlink(__DIR__ . '/made.txt');\n")
+    started_with = os.umask(0o022)
+    os.umask(started_with)
+    server = start_fcgid(itkgw_factory, [fcgid_php(alice, "alice.test")], ipc)
+    assert server.request("alice.test", "/write.php").body.decode() == (
+        f"{started_with:04o} {0o666 & ~started_with:o}")
+    home = Path(ipc) / f"{alice.user.pw_uid}.{alice.user.pw_gid}"
+    sockets = list(home.glob("*.sock"))
+    assert sockets and all(stat.S_IMODE(path.stat().st_mode) == 0o700 for path in sockets)
+
+
 OPCACHE_PHP = """<?php
 $status = function_exists('opcache_get_status') ? opcache_get_status(true) : false;
 echo json_encode($status ? array_keys($status['scripts']) : []);
