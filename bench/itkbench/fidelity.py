@@ -101,6 +101,20 @@ FORM = (("Content-Type", "application/x-www-form-urlencoded"),)
 WORDPRESS = ("RewriteEngine On\nRewriteBase /wp/\nRewriteRule ^index\\.php$ - [L]\n"
              "RewriteCond %{REQUEST_FILENAME} !-f\nRewriteCond %{REQUEST_FILENAME} !-d\n"
              "RewriteRule . /wp/index.php [L]\n")
+LARAVEL = ("Options -MultiViews -Indexes\nRewriteEngine On\nRewriteCond %{HTTP:Authorization} .\n"
+           "RewriteRule .* - [E=HTTP_AUTHORIZATION:%{HTTP:Authorization}]\n"
+           "RewriteCond %{REQUEST_FILENAME} !-d\nRewriteCond %{REQUEST_URI} (.+)/$\n"
+           "RewriteRule ^ %1 [L,R=301]\nRewriteCond %{REQUEST_FILENAME} !-d\n"
+           "RewriteCond %{REQUEST_FILENAME} !-f\nRewriteRule ^ index.php [L]\n")
+#: Nextcloud's relay of Authorization for FastCGI, its headers, and its error documents.
+NEXTCLOUD = ('<IfModule mod_setenvif.c>\nSetEnvIfNoCase ^Authorization$ "(.+)" XAUTHORIZATION=$1\n'
+             "RequestHeader set XAuthorization %{XAUTHORIZATION}e env=XAUTHORIZATION\n</IfModule>\n"
+             'Header always set Referrer-Policy "no-referrer"\n'
+             'Header always set X-Frame-Options "SAMEORIGIN"\n'
+             "ErrorDocument 404 /nc/index.php/error/404\nRewriteEngine on\n"
+             "RewriteRule ^\\.well-known/carddav /nc/remote.php/dav/ [R=301,L]\n")
+UMASK_PHP = ("<?php file_put_contents(__DIR__ . '/made.txt', 'x'); printf('%04o %o', umask(),"
+             " fileperms(__DIR__ . '/made.txt') & 0777); unlink(__DIR__ . '/made.txt');")
 
 CASES = (
     Case("php $_SERVER", get("/p/s.php/extra/path?a=1&b[]=2"), {"p/s.php": SERVER_PHP}),
@@ -154,6 +168,16 @@ CASES = (
          {"wp/.htaccess": WORDPRESS, "wp/index.php": SERVER_PHP}),
     Case("rewrite redirect, no base", get("/rw/old"),
          {"rw/.htaccess": "RewriteEngine On\nRewriteRule ^old$ new [R=301,L]\n"}),
+    Case("Laravel front controller", get("/lv/users/5?x=1", headers=(("Authorization", "Bearer t"),)),
+         {"lv/.htaccess": LARAVEL, "lv/index.php": SERVER_PHP}),
+    Case("Laravel trailing slash", get("/lv/users/"), {"lv/.htaccess": LARAVEL, "lv/index.php": SERVER_PHP}),
+    Case("Nextcloud Authorization relay", get("/nc/s.php", headers=(("Authorization", "Bearer t"),)),
+         {"nc/.htaccess": NEXTCLOUD, "nc/s.php": "<?php echo $_SERVER['HTTP_XAUTHORIZATION'] ?? '-';",
+          "nc/index.php": SERVER_PHP}),
+    Case("Nextcloud error document", get("/nc/missing"),
+         {"nc/.htaccess": NEXTCLOUD, "nc/index.php": SERVER_PHP}),
+    Case("Nextcloud well-known", get("/nc/.well-known/carddav"), {"nc/.htaccess": NEXTCLOUD}),
+    Case("php umask", get("/um/w.php"), {"um/w.php": UMASK_PHP}),
     Case("rewrite NE redirect", get("/rn/x"),
          {"rn/.htaccess": "RewriteEngine On\nRewriteBase /rn/\nRewriteRule ^x$ /rn/y#top [NE,R=302,L]\n"}),
     Case("rewrite space in query", get("/rs/a%20b"),
@@ -241,6 +265,8 @@ KNOWN = {
                                "the script's output; itkgw names none, as for any HEAD to PHP",
     "rewrite to PHP with path info": "php-cgi, given REDIRECT_URL, looks for the script at PATH_TRANSLATED "
                                      "and moves PATH_INFO aside, so itkgw leaves REDIRECT_URL out there",
+    "Nextcloud error document": "php-cgi, given REDIRECT_URL, looks for the script at PATH_TRANSLATED and "
+                                "moves PATH_INFO aside, so itkgw leaves REDIRECT_URL out there",
     "php chunked body": "php-cgi reads a body by CONTENT_LENGTH, so PHP sees one for a chunked request, "
                         "which mod_php does not set",
 }
