@@ -242,6 +242,8 @@ CASES = (
     Case("php Status header", get("/p/st.php"), {"p/st.php": "<?php header('Status: 404 Not Found');"}),
     Case("php range", get("/p/r.php", headers=(("Range", "bytes=0-2"),)),
          {"p/r.php": "<?php echo 'abcdef';"}),
+    Case("php flush, Range", get("/p/fl.php", headers=(("Range", "bytes=0-1"),)),
+         {"p/fl.php": "<?php while (ob_get_level()) ob_end_flush(); echo 'abc'; flush(); echo 'def';"}),
     Case("php ranges", get("/p/r.php", headers=(("Range", "bytes=0-1,3-4"),)),
          {"p/r.php": "<?php echo 'abcdef';"}),
     Case("php 416", get("/p/r.php", headers=(("Range", "bytes=90-"),)),

@@ -328,10 +328,10 @@ def _run(conn: HTTPConnection, manager: str, question: bytes, limits: RequestLim
                 continue
         outcome = "broken"
         response = Response(conn, script, f"{hold.lease.socket} (pid {hold.lease.pid})",
-                            PHP_HEAD if php else CGI_HEAD, internal_redirects=not php)
+                            PHP_HEAD if php else CGI_HEAD, internal_redirects=not php, stderr=limits.stderr)
         try:
             try:
-                hold.connection.request(env, body, response.take, limits.stderr, limits.io,
+                hold.connection.request(env, body, response.take, response.take_stderr, limits.io,
                                         on_quiet=response.flush, detach=php)
             except BackendUnavailable:
                 if not resumed or attempt:

@@ -33,6 +33,9 @@ from itkgw.rules.pcre import cached_regex, fill_groups
 if TYPE_CHECKING:
     from itkgw.http.connection import HTTPConnection
 
+#: php-cgi's FastCGI output buffer, less a little: a STDOUT record shorter than this ended with a
+#: flush() (or a STDERR record, which take_stderr notes), not because the buffer was full.
+_PHP_RECORD = 8000
 #: Longest response head kept while waiting for its blank line (mod_cgi's limits apply to the lines).
 _MAX_HEAD = 1 << 20
 #: This process's open connection per backend (a connection child serves one client).
@@ -123,13 +126,18 @@ class Response:
     """The backend's STDOUT: a CGI head, then the body, sent on as it comes."""
 
     def __init__(self, conn: HTTPConnection, script: str, backend: str,
-                 limits: HeadLimits = CGI_HEAD, internal_redirects: bool = False) -> None:
+                 limits: HeadLimits = CGI_HEAD, internal_redirects: bool = False,
+                 stderr: Callable[[bytes], None] | None = None) -> None:
         self.conn = conn
         self.script = script
         self.backend = backend
         self.limits = limits
         self.head = b""
         self.started = False
+        self.stderr = stderr
+        #: The last STDOUT record ended short of php-cgi's buffer with no STDERR after it: PHP
+        #: called flush(), and a next record means mod_php's output would have gone out then.
+        self.flushed = False
         #: The body goes nowhere: a 304 answered from the script's own validators, or a
         #: local Location (mod_fcgid's internal redirect, made once the request has ended).
         self.discard = False
@@ -140,9 +148,13 @@ class Response:
 
     def take(self, data: bytes) -> None:
         if self.started:
+            if self.flushed and self.limits.as_mod_php:
+                self.conn.flush()  # no longer held whole: no length, no Range, as httpd's after a flush
+            self.flushed = len(data) < _PHP_RECORD
             if not self.discard:
                 self.conn.send_data(data)
             return
+        self.flushed = len(data) < _PHP_RECORD
         self.head += data
         split = split_head(self.head)
         if split is None:
@@ -177,6 +189,12 @@ class Response:
         self.started = True
         if body:
             self.conn.send_data(body)
+
+    def take_stderr(self, data: bytes) -> None:
+        """STDERR to the log; a record of it closes php-cgi's STDOUT record, no flush()."""
+        self.flushed = False
+        if self.stderr is not None:
+            self.stderr(data)
 
     def flush(self) -> None:
         """The backend is quiet for now: what it wrote goes to the client (PHP's flush())."""

@@ -259,6 +259,21 @@ def test_a_small_php_response_has_a_content_length_a_streamed_one_is_chunked(itk
     assert (head.headers["Transfer-Encoding"], head.headers["Content-Length"]) == (None, None)
 
 
+def test_a_php_flush_ends_the_holding_whole_as_under_mod_php(itkgw_factory, docroots, put: Put) -> None:
+    """Output PHP flush()es goes out at once under mod_php, so the response has no length and
+    no Range is cut from it, however quickly the rest follows; a message to the error log
+    between two outputs is no flush."""
+    alice = docroots[ALICE]
+    unbuffered = "<?php while (ob_get_level()) ob_end_flush(); echo 'abc'; "
+    put(alice, "flushed.php", unbuffered + "flush(); echo 'def';\n")
+    put(alice, "logged.php", unbuffered + "error_log('a note'); echo 'def';\n")
+    server = serve(itkgw_factory, alice, php_extensions=[".php"])
+    flushed = server.request("alice.test", "/flushed.php", headers={"Range": "bytes=0-1"})
+    assert (flushed.status, flushed.headers["Transfer-Encoding"], flushed.body) == (200, "chunked", b"abcdef")
+    logged = server.request("alice.test", "/logged.php")
+    assert (logged.headers["Content-Length"], logged.body) == ("6", b"abcdef")
+
+
 def test_a_cgi_script_s_output_read_whole_at_once_has_a_content_length(itkgw_factory, docroots,
                                                                        put: Put) -> None:
     """httpd's content-length filter measures what it reads from the script without waiting;
