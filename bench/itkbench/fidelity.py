@@ -137,6 +137,11 @@ CASES = (
          {"up/.htaccess": "php_flag engine off\n", "up/x.php": "<?php echo 1;"}),
     Case("php_admin in .htaccess", get("/pa/x.php"),
          {"pa/.htaccess": "php_admin_value memory_limit 64M\n", "pa/x.php": "<?php echo 1;"}),
+    Case("php_value of a php.ini-only setting", get("/ps2/x.php"),
+         {"ps2/.htaccess": "php_value disable_functions phpinfo\nphp_flag allow_url_include on\n"
+                           "php_flag display_errors yes\n",
+          "ps2/x.php": "<?php echo json_encode(array_map('ini_get',"
+                       " ['disable_functions', 'allow_url_include', 'display_errors']));"}),
     Case("php_value", get("/pv/x.php"),
          {"pv/.htaccess": "php_value precision 7\n", "pv/x.php": "<?php echo ini_get('precision');"}),
     Case("AddHandler .html", get("/ah/x.html"),

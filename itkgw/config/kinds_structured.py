@@ -444,9 +444,7 @@ class PHPSettings(Kind):
             raise ConfigError(where, f"expected a name and a value, got {' '.join(args) or 'nothing'}",
                               f"write it as {example}")
         name, text = args
-        if self.flag:
-            if text.lower() not in ("on", "off", "1", "0"):
-                raise ConfigError(where, f"{text!r} is not on or off", "write it as php_flag name on|off")
+        if self.flag:  # as mod_php reads it: On or 1 is on, any other word off
             text = "1" if text.lower() in ("on", "1") else "0"
         return (PHPSetting(name, text, self.admin),)
 

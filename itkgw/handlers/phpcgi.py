@@ -20,6 +20,7 @@ ini_set(), as mod_php locks php_admin_value.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
@@ -50,21 +51,42 @@ _FIXED_INI = "user_ini.filename =\ncgi.rfc2616_headers = 1\n"
 
 
 def php_ini_text(settings: Mapping[str, PHPSetting] | None = None, defaults: Mapping[str, str] | None = None,
-                 lock_top: str = "") -> str:
+                 lock_top: str = "", system_only: frozenset[str] = frozenset()) -> str:
     """An ini file: itkgw's ``defaults`` (where uploads go...), which the settings may
     change, a ``name=value`` line per php_value / php_admin_value, then the admin
     values again under ``[PATH=lock_top]`` (lock_section's), which locks them for
-    scripts below it; nothing else is in that section.
+    scripts below it; nothing else is in that section. A php_value of a setting in
+    ``system_only`` is left out, as mod_php ignores it (disable_functions, allow_url_include:
+    only php.ini and php_admin_value set those).
 
     Raises ValueError for a setting php would misread: a newline in a value
     would start a second ini line (``auto_prepend_file=...``).
     """
     settings = settings or {}
     lines = [ini_line(name, value) + "\n" for name, value in (defaults or {}).items()]
-    lines += [ini_line(name, setting.value) + "\n" for name, setting in settings.items()]
+    lines += [ini_line(name, setting.value) + "\n" for name, setting in settings.items()
+              if setting.admin or name not in system_only]
     admin = [ini_line(name, setting.value) + "\n" for name, setting in settings.items() if setting.admin]
     locked = f"[PATH={lock_top}]\n" + "".join(admin) if admin and lock_top else ""
     return _FIXED_INI + "".join(lines) + locked
+
+
+@functools.lru_cache(maxsize=4)
+def system_only(php_cgi: str) -> frozenset[str]:
+    """The ini settings this php-cgi lets only php.ini and php_admin_value set (PHP_INI_SYSTEM),
+    as its extensions declare them; asked once (about 50 ms), none when it cannot say."""
+    with tempfile.NamedTemporaryFile("w", suffix=".php", prefix="itkgw-ini-") as script:
+        script.write('<?php foreach (ini_get_all(null, true) as $name => $entry)'
+                     ' if (($entry["access"] & 3) == 0) echo $name, "\\n";')
+        script.flush()
+        try:
+            found = subprocess.run([php_cgi, "-q", script.name], capture_output=True, timeout=30,
+                                   env={"PATH": SAFE_PATH}, stdin=subprocess.DEVNULL, check=True)
+        except (OSError, subprocess.SubprocessError) as exc:
+            logging.getLogger("itkgw.php").warning("cannot ask %s which settings only php.ini may set (%s): "
+                                                   "php_value sets them all", php_cgi, exc)
+            return frozenset()
+    return frozenset(found.stdout.decode("latin-1").split())
 
 
 def lock_section(script: str) -> str:
@@ -116,7 +138,7 @@ def run_php(
     with _private_dir(log) as directory:
         try:
             text = php_ini_text(settings, {"upload_tmp_dir": os.path.join(directory, "uploads")},
-                                lock_section(script_filename))
+                                lock_section(script_filename), system_only(config.php_cgi))
         except ValueError as exc:
             raise HTTPError(500, str(exc)) from None
         os.mkdir(os.path.join(directory, "uploads"), 0o700)

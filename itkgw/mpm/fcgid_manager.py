@@ -53,6 +53,7 @@ from itkgw.config.modules.fcgid import (
     FcgidSettings,
 )
 from itkgw.config.modules.php import PHPRunSettings
+from itkgw.handlers import phpcgi
 from itkgw.handlers.fcgid import MAX_MESSAGE, BackendClass, ClassRefused, backend_class
 from itkgw.mpm import fcgid_spawn, manager_process
 from itkgw.mpm.backends import Backend, Books, ClassBooks, SpawnControl, State
@@ -442,12 +443,14 @@ class Manager:
             return None
         self.sequence += 1
         path = os.path.join(home, f"{os.getpid()}-{self.sequence}.sock")
+        system_only = phpcgi.system_only(self.config.php_cgi) if cls.is_php else frozenset()
         read_end, write_end = os.pipe2(os.O_CLOEXEC)
         pid = os.fork()
         if pid == 0:
             try:
                 os.close(read_end)
-                fcgid_spawn.become_backend(cls, self.config, path, home, self.error_fd, write_end)
+                fcgid_spawn.become_backend(cls, self.config, path, home, self.error_fd, write_end,
+                                           system_only)
             finally:
                 os._exit(127)
         os.close(write_end)

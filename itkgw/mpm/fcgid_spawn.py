@@ -26,7 +26,7 @@ _PATH = "/usr/local/bin:/usr/bin:/bin"
 
 
 def become_backend(cls: BackendClass, config: ServerConfig, path: str, home: str, error_fd: int,
-                    report: int) -> None:
+                    report: int, system_only: frozenset[str] = frozenset()) -> None:
     """Become the class's identity, listen on ``path`` as fd 0, exec the command, its
     stderr the error log. Whatever fails is written to ``report``; success closes it
     (close-on-exec)."""
@@ -43,7 +43,7 @@ def become_backend(cls: BackendClass, config: ServerConfig, path: str, home: str
         started_with = os.umask(0o077)  # the socket and the class's directories: the identity's alone
         env = {"PATH": _PATH, **dict(cls.env)}
         if cls.is_php:
-            env["PHP_INI_SCAN_DIR"] = ":" + _php_ini_dir(cls, home)
+            env["PHP_INI_SCAN_DIR"] = ":" + _php_ini_dir(cls, home, system_only)
             env.setdefault("PHP_FCGI_CHILDREN", "0")
             env.setdefault("PHP_FCGI_MAX_REQUESTS", "0")
         try:
@@ -66,15 +66,16 @@ def become_backend(cls: BackendClass, config: ServerConfig, path: str, home: str
         os.write(report, f"{type(exc).__name__}: {exc}".encode()[:2000])
 
 
-def _php_ini_dir(cls: BackendClass, home: str) -> str:
-    """The class's ini directory: its settings, and its own sessions and uploads."""
+def _php_ini_dir(cls: BackendClass, home: str, system_only: frozenset[str]) -> str:
+    """The class's ini directory: its settings (less php_value's of ``system_only`` ones), and
+    its own sessions and uploads."""
     digest = hashlib.sha256(repr(cls).encode()).hexdigest()[:16]
     for name in ("sessions", "uploads", f"ini-{digest}"):
         os.makedirs(os.path.join(home, name), mode=0o700, exist_ok=True)
     defaults = {"upload_tmp_dir": os.path.join(home, "uploads"),
                 "session.save_path": os.path.join(home, "sessions"),
                 "session.gc_probability": "1"}  # Debian leaves expiry to a cron job over its own dir
-    text = php_ini_text({setting.name: setting for setting in cls.php}, defaults, cls.lock_top)
+    text = php_ini_text({setting.name: setting for setting in cls.php}, defaults, cls.lock_top, system_only)
     ini = os.path.join(home, f"ini-{digest}", "itkgw.ini")
     with open(ini + ".new", "w", encoding="utf-8") as out:
         out.write(text)

@@ -24,6 +24,7 @@ from itkgw import SERVER_SOFTWARE
 from itkgw.config.model import Address, ServerConfig
 from itkgw.config.modules.pool import PoolSettings
 from itkgw.errors import NOTICE, ConfigError, ConfigErrors, ExitCode
+from itkgw.handlers import phpcgi
 from itkgw.mpm import debug_hooks, fcgid_manager, pools, privs, sandbox
 from itkgw.mpm.child import ServingContext
 from itkgw.mpm.front import Front
@@ -164,6 +165,8 @@ class Master:
         self.scoreboard.generation = self.generation
         name_based = config.name_virtual_hosts if config.compat == "2.2" else None
         setid_filter = _prebuilt_filter(config)
+        if os.access(config.php_cgi, os.X_OK):
+            phpcgi.system_only(config.php_cgi)  # asked once, before the fork: every child has the answer
         manager = ""
         if fcgid_manager.uses_fcgid(config):
             manager = os.path.join(fcgid_manager.ipc_dir(config),

@@ -700,6 +700,26 @@ def test_php_value_in_an_htaccess_yields_to_php_admin_value(itkgw_factory, docro
 
 
 @pytest.mark.parametrize("handler", ["fcgid", "cgi"])
+def test_php_value_cannot_set_what_only_php_ini_sets(itkgw_factory, docroots, put: Put, handler: str) -> None:
+    """mod_php ignores php_value of a PHP_INI_SYSTEM setting: a tenant's .htaccess can neither
+    lift disable_functions nor turn allow_url_include on; php_admin_value of the vhost can."""
+    alice = docroots[ALICE]
+    names = ("disable_functions", "allow_url_include", "precision")
+    script = "<?php echo json_encode(array_map('ini_get', " + json.dumps(list(names)) + "));\n"
+    put(alice, "plain/ini.php", script)
+    put(alice, "tenant/.htaccess", "php_value disable_functions none\nphp_flag allow_url_include on\n"
+                                   "php_value precision 9\n")
+    put(alice, "tenant/ini.php", script)
+    admin = [{"name": "disable_functions", "admin": True, "value": "phpinfo"}]
+    server = itkgw_factory([vhost_for(alice, "alice.test", php_extensions=[".php"], php_handler=handler,
+                                      directory=[{"path": str(alice.htdocs), "allow_override": ["Options"],
+                                                  "php_settings": admin}])])
+    plain = json.loads(server.request("alice.test", "/plain/ini.php").body)
+    tenant = json.loads(server.request("alice.test", "/tenant/ini.php").body)
+    assert plain[0] == "phpinfo" and tenant == [plain[0], plain[1], "9"]
+
+
+@pytest.mark.parametrize("handler", ["fcgid", "cgi"])
 def test_php_flag_engine_off_serves_php_files_as_they_are(itkgw_factory, docroots, put: Put,
                                                           handler: str) -> None:
     """A shared host's guard for upload directories: mod_php declines there, and httpd's

@@ -523,7 +523,6 @@ def test_a_directive_in_the_wrong_context(tmp_path: Path, body: str, message: st
     ("php_value memory_limit", "expected a name and a value, got memory_limit (write it as php_value "
                                "name value, "
                                "e.g. php_value memory_limit 64M)"),
-    ("php_flag display_errors maybe", "'maybe' is not on or off (write it as php_flag name on|off)"),
     ("Header set X-A", "Header set needs a header name and a value (write it as Header set X-Foo bar, or "
                        "Header unset X-Bar)"),
     ("Header set X-A b expr=%{HTTPS}", "conditional Header rules (expr=%{HTTPS}) are not supported (write "
@@ -1269,6 +1268,9 @@ def test_php_settings_as_mod_php_reads_them(tmp_path: Path) -> None:
     assert vhost.php_settings == (PHPSetting("memory_limit", "128M"), PHPSetting("display_errors", "1"),
                                   PHPSetting("open_basedir", "/srv/a", admin=True),
                                   PHPSetting("expose_php", "0", admin=True))
+    # mod_php's php_flag: On or 1 is on, any other word (yes, true) off.
+    flags = the_vhost(tmp_path, body="php_flag a 1\nphp_flag b yes\nphp_flag c TRUE\nphp_flag d ON\n")
+    assert [setting.value for setting in flags.php_settings] == ["1", "0", "0", "1"]
 
 
 def test_custom_log_formats_and_nicknames(tmp_path: Path) -> None:
