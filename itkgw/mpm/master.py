@@ -495,10 +495,14 @@ class Master:
     def maintain(self) -> None:
         """Keep MinSpareServers..MaxSpareServers idle workers, as prefork does."""
         current = [r for r in self.workers.values() if r.generation == self.generation]
-        idle = [r for r in current if self.scoreboard.slot(r.slot).state == SlotState.READY]
+        states = [(record, self.scoreboard.slot(record.slot).state) for record in current]
+        idle = [record for record, state in states if state == SlotState.READY]
+        # A worker still starting counts as idle, as prefork counts it: one about to be ready
+        # is no reason to start another (an early pass, woken by any signal, would).
+        starting = sum(state == SlotState.STARTING for _, state in states)
         config = self.config
-        if len(idle) < config.min_spare_servers and len(current) < self.max_workers:
-            self._spawn(config.min_spare_servers - len(idle))
+        if len(idle) + starting < config.min_spare_servers and len(current) < self.max_workers:
+            self._spawn(config.min_spare_servers - len(idle) - starting)
         elif len(idle) > config.max_spare_servers:
             os.kill(idle[-1].pid, signal.SIGUSR1)
         elif not current and not self.stopping_gracefully:
