@@ -247,47 +247,59 @@ class ExtensionPairs(Kind):
 
 
 @dataclass(frozen=True)
-class EncodingPairs(ExtensionPairs):
+class _WordPairs(ExtensionPairs):
+    """(word, extension) pairs whose word must be ``word_pattern``, as mod_mime's AddEncoding,
+    AddLanguage and AddCharset give them; ``lower``: the word kept in lower case."""
+
+    word_pattern: ClassVar[str] = ""
+    word_kind: ClassVar[str] = ""
+    word_hint: ClassVar[str] = ""
+    lower: ClassVar[bool] = False
+
+    def pair(self, word: str, ext: str, where: str) -> tuple[str, str]:
+        if not re.fullmatch(self.word_pattern, word):
+            raise ConfigError(where, f"{word!r} is not {self.word_kind}", self.word_hint)
+        return word.lower() if self.lower else word, extension(ext)
+
+
+@dataclass(frozen=True)
+class EncodingPairs(_WordPairs):
     """(content encoding, extension) pairs, as AddEncoding gives them."""
 
     expects: ClassVar[str] = "a list of [encoding, extension] pairs"
     toml_example: ClassVar[str] = '[["gzip", ".svgz"]]'
     args_example: ClassVar[str] = "an encoding and extensions, e.g. gzip .svgz"
-
-    def pair(self, word: str, ext: str, where: str) -> tuple[str, str]:
-        if not re.fullmatch(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+", word):
-            raise ConfigError(where, f"{word!r} is not a content encoding", "write it as e.g. gzip")
-        return word, extension(ext)
+    word_pattern: ClassVar[str] = r"[A-Za-z0-9!#$%&'*+.^_`|~-]+"
+    word_kind: ClassVar[str] = "a content encoding"
+    word_hint: ClassVar[str] = "write it as e.g. gzip"
 
 
 @dataclass(frozen=True)
-class LanguagePairs(ExtensionPairs):
+class LanguagePairs(_WordPairs):
     """(language, extension) pairs, as AddLanguage gives them; the language in lower case,
     as mod_mime keeps it."""
 
     expects: ClassVar[str] = "a list of [language, extension] pairs"
     toml_example: ClassVar[str] = '[["en", ".en"], ["pt-br", ".pt-br"]]'
     args_example: ClassVar[str] = "a language and extensions, e.g. en .en"
-
-    def pair(self, word: str, ext: str, where: str) -> tuple[str, str]:
-        if not re.fullmatch(r"[A-Za-z0-9]+(-[A-Za-z0-9]+)*", word):
-            raise ConfigError(where, f"{word!r} is not a language tag", "write it as e.g. en or pt-BR")
-        return word.lower(), extension(ext)
+    word_pattern: ClassVar[str] = r"[A-Za-z0-9]+(-[A-Za-z0-9]+)*"
+    word_kind: ClassVar[str] = "a language tag"
+    word_hint: ClassVar[str] = "write it as e.g. en or pt-BR"
+    lower: ClassVar[bool] = True
 
 
 @dataclass(frozen=True)
-class CharsetPairs(ExtensionPairs):
+class CharsetPairs(_WordPairs):
     """(charset, extension) pairs, as AddCharset gives them; the charset in lower case, as
     httpd sends it."""
 
     expects: ClassVar[str] = "a list of [charset, extension] pairs"
     toml_example: ClassVar[str] = '[["utf-8", ".html"]]'
     args_example: ClassVar[str] = "a charset and extensions, e.g. UTF-8 .html .css"
-
-    def pair(self, word: str, ext: str, where: str) -> tuple[str, str]:
-        if not re.fullmatch(r"[A-Za-z0-9!#$%&'+.^_`{}~-]+", word):
-            raise ConfigError(where, f"{word!r} is not a charset", "write it as e.g. UTF-8")
-        return word.lower(), extension(ext)
+    word_pattern: ClassVar[str] = r"[A-Za-z0-9!#$%&'+.^_`{}~-]+"
+    word_kind: ClassVar[str] = "a charset"
+    word_hint: ClassVar[str] = "write it as e.g. UTF-8"
+    lower: ClassVar[bool] = True
 
 
 @dataclass(frozen=True)
