@@ -375,7 +375,7 @@ def _fall_back(request: Request, plan: Plan, config: ServerConfig, first: bool,
 
 def set_response_rules(conn: HTTPConnection, dirconf: DirConfig, plan: Plan) -> None:
     """What the response gets from the sections that apply: Header rules, AddDefaultCharset,
-    the DEFLATE filter."""
+    the DEFLATE filter, ServerSignature's line."""
     started = conn.request.received if conn.request is not None else time.time()
     conn.header_rules = _header_rules(dirconf, plan, started)
     settings = dirconf.modules.get(RequestSettings)
