@@ -151,6 +151,7 @@ CASES = (
     Case("static 416", get("/s/a.txt", headers=(("Range", "bytes=90-"),)), {"s/a.txt": "text\n"}),
     Case("directory slash", get("/s?x=1"), {"s/a.txt": "text\n"}),
     Case("listing", get("/s/"), {"s/a.txt": "text\n"}),
+    Case("listing, the client's form and pattern", get("/s/?F=2;V=1;P=a*;C=S"), {"s/a.txt": "text\n"}),
     Case("OPTIONS *", get("*", "OPTIONS"), {"index.php": "<?php echo 'index';"}),
     Case("OPTIONS file", get("/s/a.txt", "OPTIONS"), {"s/a.txt": "text\n"}),
     Case("DELETE file", get("/s/a.txt", "DELETE"), {"s/a.txt": "text\n"}),

@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from html import escape
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from itkgw.config.modules.autoindex import AutoindexSettings, resolve_options
 from itkgw.http.connection import HTTPConnection, Request
@@ -56,6 +56,8 @@ class Layout:
     """What the IndexOptions in effect ask of the listing."""
 
     options: dict[str, str]
+    #: The client's F=, V= and P= again, for the column links (httpd's colargs).
+    colargs: str = ""
 
     def has(self, name: str) -> bool:
         return name in self.options
@@ -81,8 +83,10 @@ def serve_listing(conn: HTTPConnection, request: Request, directory: str, settin
     ``content_type_of(filename)`` gives a file's type and encoding (for icons and the
     header/readme files), ``refused(filename)`` whether the access rules keep it out."""
     layout = Layout(resolve_options(settings.index_options or ()))
-    key, ascending = _order(request.query, settings, layout)
-    entries = _entries(directory, request.path, settings, layout, content_type_of, refused)
+    asked = {} if layout.has("IgnoreClient") else _client_args(request.query)
+    layout, pattern = _client_layout(layout, asked)
+    key, ascending = _order(asked, settings)
+    entries = _entries(directory, request.path, settings, layout, content_type_of, refused, pattern)
     _sort(entries, key, ascending, layout)
     title = escape(request.path.rstrip("/") or "/", quote=False)
     head = _head(directory, title, settings, layout, content_type_of)
@@ -106,25 +110,71 @@ def serve_listing(conn: HTTPConnection, request: Request, directory: str, settin
 # -- what is listed ------------------------------------------------------------
 
 
-def _order(query: str, settings: AutoindexSettings, layout: Layout) -> tuple[str, bool]:
+def _client_args(query: str) -> dict[str, str]:
+    """The query's C= (column), O= (order), F= (0 plain, 1 fancy, 2 table), V= (version sort)
+    and P= (a pattern, URL-decoded), read as httpd reads them: one character each but P's,
+    parts split by ; or &, and nothing more after a part it cannot read."""
+    asked: dict[str, str] = {}
+    for part in re.split(r"[;&]", query) if query else ():
+        name, equals, value = part.partition("=")
+        if not equals or name not in _CLIENT_VALUES or (name != "P" and value not in _CLIENT_VALUES[name]):
+            break
+        if name == "P":
+            value = unquote(value, errors="surrogateescape")
+        asked[name] = value
+    return asked
+
+
+#: What each of the client's arguments may be (P: any pattern).
+_CLIENT_VALUES = {"C": ("N", "M", "S", "D"), "O": ("A", "D"), "F": ("0", "1", "2"), "V": ("0", "1"), "P": ()}
+
+
+#: What F= asks for: a plain list, the fancy one in <pre>, or a table.
+_FORMS: dict[str, dict[str, str]] = {"0": {}, "1": {"FancyIndexing": ""},
+                                     "2": {"FancyIndexing": "", "HTMLTable": ""}}
+
+
+def _client_layout(layout: Layout, asked: dict[str, str]) -> tuple[Layout, str | None]:
+    """The listing's form as the client's F= and V= change it, the links that keep them (and
+    P=), and the P= pattern (None: every entry)."""
+    options = dict(layout.options)
+    if "F" in asked:
+        options.pop("HTMLTable", None)
+        options.pop("FancyIndexing", None)
+        options.update(_FORMS[asked["F"]])
+    if "V" in asked:
+        if asked["V"] == "1":
+            options["VersionSort"] = ""
+        else:
+            options.pop("VersionSort", None)
+    pattern = asked.get("P") or None
+    colargs = "".join(f";{name}={asked[name]}" for name in ("F", "V") if name in asked)
+    if pattern is not None:
+        colargs += ";P=" + quote(pattern, safe=_PATH_SAFE, errors="surrogateescape")
+    return Layout(options, colargs), pattern
+
+
+def _order(asked: dict[str, str], settings: AutoindexSettings) -> tuple[str, bool]:
     """The sort column (N, M, S, D) and direction: the client's C= and O= unless IgnoreClient,
     else IndexOrderDefault, else by name ascending."""
     order, column = settings.order_default or ("Ascending", "Name")
     key, ascending = _ORDER_KEYS[column], order == "Ascending"
-    if layout.has("IgnoreClient"):
-        return key, ascending
-    for part in re.split(r"[;&]", query):
-        name, _, value = part.partition("=")
-        if name == "C" and value[:1] in _KEYS:
-            key = value[:1]
-        elif name == "O" and value[:1] in ("A", "D"):
-            ascending = value[:1] == "A"
-    return key, ascending
+    return asked.get("C", key), asked["O"] == "A" if "O" in asked else ascending
+
+
+def _shown_by(pattern: str | None, name: str) -> bool:
+    """P='s wildcard match, as apr_fnmatch's NOESCAPE and PERIOD read it: a leading dot is
+    matched only by a dot."""
+    if pattern is None:
+        return True
+    if name.startswith(".") and not pattern.startswith("."):
+        return False
+    return fnmatch.fnmatchcase(name, pattern)
 
 
 def _entries(directory: str, url: str, settings: AutoindexSettings, layout: Layout,
              content_type_of: Callable[[str], tuple[str | None, str | None]],
-             refused: Callable[[str], bool]) -> list[Entry]:
+             refused: Callable[[str], bool], pattern: str | None = None) -> list[Entry]:
     entries = []
     icons, alts = settings.icon_rules(), settings.alt_rules()
     if url.rstrip("/"):
@@ -136,7 +186,7 @@ def _entries(directory: str, url: str, settings: AutoindexSettings, layout: Layo
                     for pattern in patterns]
     for name in sorted(os.listdir(directory)):
         path = os.path.join(directory, name)
-        if any(_ignores(pattern, name, path) for pattern in ignored):
+        if not _shown_by(pattern, name) or any(_ignores(ignore, name, path) for ignore in ignored):
             continue
         try:
             st = os.stat(path)
@@ -333,7 +383,7 @@ def _link(label: str, column: str, key: str, ascending: bool, layout: Layout) ->
     if layout.has("SuppressColumnSorting"):
         return label
     order = "D" if key == column and ascending else "A"
-    return f'<a href="?C={column};O={order}">{label}</a>'
+    return f'<a href="?C={column};O={order}{layout.colargs}">{label}</a>'
 
 
 def _columns(layout: Layout) -> list[tuple[str, str]]:

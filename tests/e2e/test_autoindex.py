@@ -127,6 +127,23 @@ def test_the_client_chooses_the_order_and_folders_come_first(itkgw_factory, docr
     assert name_width in body  # NameWidth 23 by default: names padded to it, as httpd pads them
 
 
+def test_the_client_picks_the_form_and_a_pattern_and_the_links_keep_them(itkgw_factory, docroots,
+                                                                          put: Put) -> None:
+    """mod_autoindex's F= (0 plain, 1 fancy, 2 table), V= and P= (a wildcard, no dot files
+    unless it starts with one); the column links carry them; IgnoreClient ignores them all."""
+    alice = docroots[ALICE]
+    autolist_tree(alice, put)
+    server = serve(itkgw_factory, alice, index_options=[["FancyIndexing", "HTMLTable"]])
+    body = server.request("alice.test", "/autolist/?F=1;V=1;P=o*").body.decode()
+    assert "<table>" not in body and "<pre>" in body
+    assert '<a href="?C=N;O=D;F=1;V=1;P=o*">Name</a>' in body
+    assert 'href="one.txt"' in body and 'href="old.txt~"' in body and 'href="two.html"' not in body
+    plain = server.request("alice.test", "/autolist/?F=0;P=*.txt").body.decode()
+    assert plain.count("<li>") == 3 and "<pre>" not in plain  # the parent, one.txt, a&b <x>.txt
+    ignoring = serve(itkgw_factory, alice, index_options=[["FancyIndexing", "HTMLTable", "IgnoreClient"]])
+    assert 'href="two.html"' in ignoring.request("alice.test", "/autolist/?F=0;P=o*").body.decode()
+
+
 def test_indexes_off_is_403_and_a_post_is_404_as_in_httpd(itkgw_factory, docroots, put: Put) -> None:
     alice = docroots[ALICE]
     autolist_tree(alice, put)
