@@ -107,10 +107,11 @@ def cgi_environ(
     (UseCanonicalName); ``pass_auth`` hands on Authorization (CGIPassAuth,
     and always for PHP, which mod_php gives it).
     """
+    software = script_software(config.compat)
     env = {
         "GATEWAY_INTERFACE": "CGI/1.1",
-        "SERVER_SOFTWARE": script_software(config.compat),
-        "SERVER_SIGNATURE": canonical.signature(request, vhost, settings, script_software(config.compat),
+        "SERVER_SOFTWARE": software,
+        "SERVER_SIGNATURE": canonical.signature(request, vhost, settings, software,
                                                 vhost.server_admin or config.server_admin or NO_ADMIN),
         "SERVER_NAME": canonical.server_name(request, vhost, settings),
         "SERVER_ADDR": request.local_ip,

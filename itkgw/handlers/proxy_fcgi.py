@@ -147,14 +147,13 @@ class Response:
         self.answered = False
 
     def take(self, data: bytes) -> None:
+        flushed_before, self.flushed = self.flushed, len(data) < _PHP_RECORD
         if self.started:
-            if self.flushed and self.limits.as_mod_php:
+            if flushed_before and self.limits.as_mod_php:
                 self.conn.flush()  # no longer held whole: no length, no Range, as httpd's after a flush
-            self.flushed = len(data) < _PHP_RECORD
             if not self.discard:
                 self.conn.send_data(data)
             return
-        self.flushed = len(data) < _PHP_RECORD
         self.head += data
         split = split_head(self.head)
         if split is None:

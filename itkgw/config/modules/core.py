@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import resource
 from dataclasses import dataclass
 from typing import ClassVar
@@ -97,17 +98,17 @@ DEFAULT_ETAG = frozenset({"mtime", "size"})
 _ALL_ETAG = frozenset({"inode", "mtime", "size"})
 
 
+@functools.lru_cache(maxsize=64)
 def etag_parts(words: tuple[str, ...]) -> frozenset[str]:
+    """FileETag's words read against the default: +X and -X change it, plain words replace it
+    (ETagWords keeps All and None alone, and unsigned)."""
     parts = set(DEFAULT_ETAG) if all(word[:1] in "+-" for word in words) else set()
     for word in words:
         name = word.lstrip("+-").lower()
-        named = _ALL_ETAG if name == "all" else frozenset() if name == "none" else {name}
         if word.startswith("-"):
-            parts -= named
-        elif name == "none":
-            parts.clear()
-        else:
-            parts |= named
+            parts.discard(name)
+        elif name != "none":
+            parts |= _ALL_ETAG if name == "all" else {name}
     return frozenset(parts)
 
 
