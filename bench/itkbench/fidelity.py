@@ -256,6 +256,16 @@ CASES = (
          {"p/r.php": "<?php echo 'abcdef';"}),
     Case("php empty Content-Type", get("/p/ct.php"),
          {"p/ct.php": "<?php header('Content-Type:'); echo 'x';"}),
+    Case("php header without a colon", get("/p/bogus.php"),
+         {"p/bogus.php": "<?php header('Bogus'); header('X-Real: 1'); echo 'ok';"}),
+    Case("php two Content-Types", get("/p/ct2.php"),
+         {"p/ct2.php": "<?php header('Content-Type: text/plain');\n"
+                       "header('Content-Type: text/csv', false); echo 'a';"}),
+    Case("HTTP/0.9 GET", b"GET /p/09.txt\r\n", {"p/09.txt": "simple\n"}),
+    Case("HTTP/0.9 not found", b"GET /p/none\r\n"),
+    Case("HTTP/0.9 POST", b"POST /p/09.txt\r\n"),
+    Case("rewrite proxy flag", get("/px/a"),
+         {"px/.htaccess": "RewriteEngine On\nRewriteRule ^a$ http://127.0.0.1:9/ [P]\n"}),
     Case("php chunked body", b"POST /p/s.php HTTP/1.1\r\nHost: alice.test\r\nTransfer-Encoding: chunked\r\n"
                              b"Content-Type: application/x-www-form-urlencoded\r\nConnection: close\r\n\r\n"
                              b"3\r\na=1\r\n0\r\n\r\n", {"p/s.php": SERVER_PHP}),

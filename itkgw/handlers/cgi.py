@@ -268,6 +268,8 @@ def parse_cgi_head(raw: bytes, script: str = "", limits: HeadLimits = CGI_HEAD) 
             raise _malformed(script, f"more than {limits.lines} header lines")
         if len(line) > limits.line_bytes:
             raise _malformed(script, f"header line over {limits.line_bytes} bytes: {_printable(line[:30])}")
+        if limits.as_mod_php and b":" not in line:
+            continue  # header('Bogus'): mod_php hands httpd no header for a line without a colon
         name, value, lower = _script_field(line, script)
         if lower == "status":
             status, reason = _status(value, script)
@@ -275,8 +277,12 @@ def parse_cgi_head(raw: bytes, script: str = "", limits: HeadLimits = CGI_HEAD) 
             continue
         if lower in _FRAMING_HEADERS:
             continue
-        if lower == "content-type" and not value and limits.as_mod_php:
-            continue  # header('Content-Type:') takes mod_php's type away: httpd then sends none
+        if lower == "content-type" and limits.as_mod_php:
+            # mod_php gives httpd one type, the last the script set; header('Content-Type:')
+            # takes it away, and httpd then sends none.
+            headers = [header for header in headers if header[0] != "Content-Type"]
+            if not value:
+                continue
         if lower == "location":
             location = value
         elif lower == "content-length":

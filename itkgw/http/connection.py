@@ -42,7 +42,7 @@ from itkgw.config.model import HeaderRule
 from itkgw.config.modules.reqtimeout import StageTimeout
 from itkgw.errors import HTTPError
 from itkgw.http.deflate import HELD_INPUT, SMALLEST_COMPRESSED, DeflateRule, GzipStream
-from itkgw.http.head import MalformedHead
+from itkgw.http.head import Head, MalformedHead
 from itkgw.http.head import parse as parse_head
 from itkgw.http.ranges import byte_ranges, if_range_holds, part_heads
 
@@ -167,6 +167,8 @@ class Request:
 
     @property
     def request_line(self) -> str:
+        if self.http_version == SIMPLE_VERSION:
+            return f"{self.method} {self.target}"  # as the client sent it, without a protocol
         return f"{self.method} {self.target} HTTP/{self.http_version}"
 
 
@@ -420,6 +422,8 @@ class HTTPConnection:
         self._held_response: tuple[int, list[tuple[str, str]], list[bytes], str] | None = None
         #: The response in hand answers in HTTP/1.0 (send_response_head's ``http10``).
         self._answer_http10 = False
+        #: The request in hand is HTTP/0.9's one-line GET: its answer is the body alone.
+        self._simple_answer = False
         #: The response in hand is cut to a Range if held whole (send_response_head's ``byteranges``).
         self._byteranges = False
         #: A local ErrorDocument is being served (its internal redirect): an answer its handler
@@ -530,6 +534,10 @@ class HTTPConnection:
         while True:
             buffer = buffer.lstrip(b"\r\n")
             if buffer:
+                simple = _simple_request_end(buffer)
+                if simple > 0:  # HTTP/0.9's one line: no header follows it
+                    self._pending = buffer[simple:]
+                    return buffer[:simple]
                 if not started:
                     self.on_idle = None  # not idle: whatever it was kept for goes on
                     started = True
@@ -632,15 +640,20 @@ class HTTPConnection:
         head = self._read_head(first)
         if head is None:
             return None
-        _check_framing(head)
-        self._keep_alive_asked = bool(_KEEP_ALIVE_TOKEN.search(head))
-        self._http10_kept = self._keep_alive_asked and _HTTP10_LINE.match(head) is not None
-        try:
-            parsed = parse_head(head)
-        except MalformedHead as exc:
-            raise HTTPError(exc.status, f"malformed request: {exc}") from None
-        if parsed.http_version.startswith("0."):
-            raise HTTPError(400, f"unsupported HTTP protocol 'HTTP/{parsed.http_version}'")
+        simple = _SIMPLE_REQUEST.fullmatch(head)
+        if simple is not None:
+            parsed = Head(simple[1].decode("ascii"), simple[2].decode("latin-1"), SIMPLE_VERSION, [], False)
+            self._keep_alive_asked = self._http10_kept = False
+        else:
+            _check_framing(head)
+            self._keep_alive_asked = bool(_KEEP_ALIVE_TOKEN.search(head))
+            self._http10_kept = self._keep_alive_asked and _HTTP10_LINE.match(head) is not None
+            try:
+                parsed = parse_head(head)
+            except MalformedHead as exc:
+                raise HTTPError(exc.status, f"malformed request: {exc}") from None
+            if parsed.http_version.startswith("0."):
+                raise HTTPError(400, f"unsupported HTTP protocol 'HTTP/{parsed.http_version}'")
         self._h11_fed = parsed.framed
         if parsed.framed:
             self._start_body(head)
@@ -655,6 +668,13 @@ class HTTPConnection:
         self.bytes_sent = 0
         self._framing, self._response_done, self._continue_sent = _NO_BODY, False, False
         self._body_started = 0.0
+        # httpd's Allow0.9: a GET of one line is answered with the body alone, and the
+        # connection ends after it; another method so is a 400, in HTTP/1.1.
+        self._simple_answer = simple is not None and parsed.method == "GET"
+        if simple is not None:
+            self._keep_alive_allowed = False
+            if not self._simple_answer:
+                raise HTTPError(400, "HTTP/0.9 request with a method other than GET")
         if "#" in parsed.target:
             raise HTTPError(400, f"request target with a fragment: {parsed.target}")
         expect = self.request.header("expect")
@@ -995,6 +1015,9 @@ class HTTPConnection:
         Content-Length, else chunked for an HTTP/1.1 client, else the end of the connection."""
         if not 200 <= status <= 999:
             raise HTTPError(500, f"cannot send a response with status {status}")
+        if self._simple_answer:  # HTTP/0.9: no status line, no header; the end of the body closes
+            self._framing, self._close_after = _UNTIL_CLOSE, True
+            return b""
         length = next((value for name, value in headers if name.lower() == "content-length"), None)
         bodiless_status = status in (204, 304)
         head = self.request is not None and self.request.method == "HEAD"
@@ -1334,6 +1357,19 @@ _HOST_LINE = re.compile(rb"^host[ \t]*:", re.IGNORECASE | re.MULTILINE)
 #: An absolute-form request target: a scheme, then ``://`` (RFC 9112 3.2.2).
 _ABSOLUTE_FORM = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 _BARE_LF = re.compile(rb"(?<!\r)\n")
+#: HTTP/0.9's request: a method and a target, no protocol, ended by CRLF.
+_SIMPLE_REQUEST = re.compile(rb"([!#$%&'*+.^_`|~0-9A-Za-z-]+) ([\x21-\x7e]+)\r\n")
+#: The http_version of such a request (SERVER_PROTOCOL HTTP/0.9, as httpd says it).
+SIMPLE_VERSION = "0.9"
+
+
+def _simple_request_end(buffer: bytes) -> int:
+    """Where an HTTP/0.9 request line at the start of ``buffer`` ends; -1 for none (a
+    request line with a protocol, or not whole yet)."""
+    end = buffer.find(b"\r\n")
+    if end < 0 or buffer.count(b" ", 0, end) != 1:
+        return -1
+    return end + 2 if _SIMPLE_REQUEST.fullmatch(buffer, 0, end + 2) else -1
 _CONTENT_LENGTH_LINE = re.compile(rb"^content-length[ \t]*:", re.IGNORECASE | re.MULTILINE)
 
 

@@ -331,13 +331,13 @@ _RULE_FLAGS = {
     "b": "B", "backrefescaping": "B", "c": "C", "chain": "C", "d": "DPI", "dpi": "DPI",
     "discardpath": "DPI", "e": "E", "env": "E", "end": "END", "f": "F", "forbidden": "F",
     "g": "G", "gone": "G", "h": "H", "handler": "H", "l": "L", "last": "L", "nc": "NC",
-    "nocase": "NC", "ne": "NE", "noescape": "NE", "ns": "NS", "nosubreq": "NS", "pt": "PT",
+    "nocase": "NC", "ne": "NE", "noescape": "NE", "ns": "NS", "nosubreq": "NS", "p": "P", "proxy": "P",
+    "pt": "PT",
     "passthrough": "PT",
     "qsa": "QSA", "qsappend": "QSA", "qsd": "QSD", "qsdiscard": "QSD", "r": "R",
     "redirect": "R", "s": "S", "skip": "S", "t": "T", "type": "T",
 }
 _REFUSED_RULE_FLAGS = {
-    "p": "itkgw has no proxy", "proxy": "itkgw has no proxy",
     "n": "rules are applied once", "next": "rules are applied once",
     "co": "use Header", "cookie": "use Header",
 }
@@ -542,7 +542,9 @@ class _Rule:
             elif flag == "H":
                 self.force_handler = _Template(value, where, "RewriteRule")
         self.chain = "C" in names
-        self.last = bool(names & {"L", "END", "PT"})
+        #: P: a request for mod_proxy, which itkgw has not (httpd without it answers 403).
+        self.proxy = "P" in names
+        self.last = bool(names & {"L", "END", "PT", "P"})
         self.end = "END" in names
         self.qsappend = "QSA" in names
         self.qsdiscard = "QSD" in names
@@ -633,6 +635,8 @@ class RuleSet:
                 continue
             matched = True
             new_uri = _applied(rule, state, env_set)
+            if rule.proxy:
+                return _no_proxy(new_uri, path, query, env_set)
             if rule.status is not None:
                 log.debug("%s: forcing status %d for %s", rule.where, rule.status, state.uri)
                 return RewriteResult(path, query, env_set, None, rule.status, True)
@@ -688,6 +692,8 @@ class RuleSet:
                 continue
             matched = True
             new_uri = _applied(rule, state, env_set)
+            if rule.proxy:
+                return _no_proxy(new_uri, "", query, env_set)
             if rule.status is not None:
                 return RewriteResult("", query, env_set, None, rule.status, True)
             if new_uri is not None:
@@ -723,6 +729,13 @@ class RuleSet:
         if _unsafe_query(state.query, "AH10411"):
             return RewriteResult("", query, env_set, None, 403, True)
         return RewriteResult(url_path, state.query, env_set, None, None, True)
+
+
+def _no_proxy(target: str | None, path: str, query: str, env_set: dict[str, str]) -> RewriteResult:
+    """A [P] rule's request: httpd without mod_proxy logs it and answers 403, as itkgw does."""
+    log.error("AH00669: attempt to make remote request from mod_rewrite without proxy enabled: proxy:%s",
+              target or "")
+    return RewriteResult(path, query, env_set, None, 403, True)
 
 
 def _after_chain(rules: Sequence[_Rule], index: int, rule: _Rule) -> int:

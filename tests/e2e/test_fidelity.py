@@ -770,6 +770,57 @@ def test_answers_before_the_plan_get_the_always_headers_and_error_documents(itkg
     assert traced.startswith(b"HTTP/1.1 200 ") and b"X-Frame-Options" not in traced.split(b"\r\n\r\n")[0]
 
 
+@pytest.mark.parametrize("model", ["itk", "pool"])
+def test_an_http_0_9_get_is_answered_with_the_body_alone_as_httpd_allows(itkgw_factory, docroots, put: Put,
+                                                                        model: str) -> None:
+    """httpd's default Allow0.9: a request line without a protocol is a GET answered by the
+    body alone, no status line and no header, then the end of the connection; another
+    method so is a 400 in HTTP/1.1. A file, a missing one (its error page) and PHP alike."""
+    alice = docroots[ALICE]
+    put(alice, "simple.txt", "simple\n")
+    put(alice, "simple.php", "<?php header('X-A: 1'); echo 'from php';\n")
+    server = itkgw_factory([vhost_for(alice, "alice.test", php_extensions=[".php"])], process_model=model)
+    assert raw_exchange(server.port, b"GET /simple.txt\r\n") == b"simple\n"
+    assert raw_exchange(server.port, b"GET /simple.txt\r\nHost: alice.test\r\n\r\n") == b"simple\n"
+    assert raw_exchange(server.port, b"GET /simple.php\r\n") == b"from php"
+    missing = raw_exchange(server.port, b"GET /missing.txt\r\n")
+    assert missing.startswith(b"<!DOCTYPE HTML") and b"<title>404 Not Found</title>" in missing
+    posted = raw_exchange(server.port, b"POST /simple.txt\r\n")
+    assert posted.startswith(b"HTTP/1.1 400 Bad Request\r\n")
+    # A bare LF is no HTTP/0.9 request: httpd's strict parsing refuses it.
+    assert raw_exchange(server.port, b"GET /simple.txt\n\n").startswith(b"HTTP/1.1 400 ")
+    assert '"GET /simple.txt" 200' in (server.workdir / "alice.test.access.log").read_text()
+
+
+def test_a_rewrite_proxy_rule_is_httpds_403_without_mod_proxy(itkgw_factory, docroots, put: Put) -> None:
+    """[P] asks mod_proxy, which itkgw has not: httpd without it answers 403 and logs AH00669."""
+    alice = docroots[ALICE]
+    put(alice, "px/.htaccess", "RewriteEngine On\nRewriteRule ^a$ http://127.0.0.1:9/$0 [P]\n")
+    server = serve(itkgw_factory, alice,
+                   directory=[{"path": f"{alice.htdocs}/px", "allow_override": ["All"]}])
+    assert server.request("alice.test", "/px/a").status == 403
+    assert server.request("alice.test", "/px/b").status == 404
+    assert "AH00669: attempt to make remote request from mod_rewrite without proxy enabled: " \
+           "proxy:http://127.0.0.1:9/a" in server.error_log_text()
+
+
+@pytest.mark.parametrize("handler", ["fcgid", "cgi"])
+def test_php_headers_without_a_colon_are_dropped_and_the_last_type_kept(itkgw_factory, docroots, put: Put,
+                                                                        handler: str) -> None:
+    """mod_php hands httpd no header for header('Bogus'), and one Content-Type, the last set."""
+    alice = docroots[ALICE]
+    put(alice, "bogus.php", "<?php header('Bogus'); header('X-Real: 1');\n"
+                            "header('Content-Type: text/plain'); header('Content-Type: text/csv', false);\n"
+                            "echo 'ok';\n")
+    server = serve(itkgw_factory, alice, php_extensions=[".php"], php_handler=handler)
+    answer = raw_exchange(server.port,
+                          b"GET /bogus.php HTTP/1.1\r\nHost: alice.test\r\nConnection: close\r\n\r\n")
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 OK\r\n") and body == b"ok"
+    assert b"\r\nX-Real: 1" in head and b"Bogus" not in head
+    assert head.count(b"Content-Type:") == 1 and b"\r\nContent-Type: text/csv;charset=UTF-8" in head
+
+
 def test_an_early_answer_for_another_identity_on_a_kept_connection_closes_it(itkgw_factory, docroots,
                                                                              put: Put) -> None:
     """mpm-itk's rule holds for an early answer with a local ErrorDocument too: the connection

@@ -278,6 +278,23 @@ def test_a_php_status_line_is_read_as_mod_php_hands_it_to_httpd(line: bytes, sta
     assert head.headers == (("Content-Type", "text/html"),)
 
 
+def test_a_php_header_line_without_a_colon_is_dropped_as_mod_php_drops_it() -> None:
+    head = parse_cgi_head(b"Bogus\r\nX-Real: 1\r\nContent-type: text/html\r\n\r\n", "/srv/x.php", PHP_HEAD)
+    assert (head.status, head.headers) == (200, (("X-Real", "1"), ("Content-Type", "text/html")))
+    with pytest.raises(HTTPError) as caught:
+        parse_cgi_head(b"Bogus\r\n\r\n", "/srv/x.cgi")
+    assert caught.value.status == 500 and "malformed header" in str(caught.value.log)
+
+
+def test_php_keeps_the_last_content_type_a_cgi_script_sends_them_all() -> None:
+    raw = b"Content-type: text/plain\r\nX-A: 1\r\nContent-Type: text/csv\r\n\r\n"
+    assert parse_cgi_head(raw, "/srv/x.php", PHP_HEAD).headers == (("X-A", "1"), ("Content-Type", "text/csv"))
+    assert parse_cgi_head(raw, "/srv/x.cgi").headers == (
+        ("Content-Type", "text/plain"), ("X-A", "1"), ("Content-Type", "text/csv"))
+    emptied = parse_cgi_head(b"Content-type: text/plain\r\nContent-Type:\r\n\r\n", "/srv/x.php", PHP_HEAD)
+    assert emptied.headers == ()
+
+
 def test_a_status_line_is_a_malformed_header_from_a_cgi_script() -> None:
     with pytest.raises(HTTPError) as caught:
         parse_cgi_head(b"HTTP/1.1 200 OK\r\n\r\n", "/srv/x.cgi")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -222,6 +223,16 @@ def test_status_flags(flag: str, status: int) -> None:
     assert run(rules, "/public").status is None
 
 
+def test_a_proxy_rule_is_refused_with_httpds_403_and_log_line(caplog: pytest.LogCaptureFixture) -> None:
+    rules = [rule("^/api/(.*)$", "http://127.0.0.1:9000/$1", "P"), rule(".", "-", "E=NOT:reached")]
+    with caplog.at_level(logging.ERROR, logger="itkgw.rewrite"):
+        result = run(rules, "/api/x")
+    assert (result.status, result.redirect, result.env_set) == (403, None, {})
+    assert "AH00669: attempt to make remote request from mod_rewrite without proxy enabled: " \
+           "proxy:http://127.0.0.1:9000/x" in caplog.text
+    assert run(rules, "/other").status is None
+
+
 # -- conditions ------------------------------------------------------------------------------
 
 
@@ -331,8 +342,6 @@ def test_front_controller_pattern(tmp_path: Path) -> None:
      "subpattern"),
     (rule("^/a", "/b", "Q", line=3), "httpd.conf:3: RewriteRule: unknown flag 'Q'"),
     (rule("^/a", "/b", "L,BOGUS=1", line=3), "httpd.conf:3: RewriteRule: unknown flag 'BOGUS'"),
-    (rule("^/a", "http://backend/", "P", line=4),
-     "httpd.conf:4: RewriteRule: flag 'P' is not supported (itkgw has no proxy)"),
     (rule("^/a", "/b", "CO=a:b:c", line=4),
      "httpd.conf:4: RewriteRule: flag 'CO' is not supported (use Header)"),
     (rule("^/a", "/b", "R=999", line=5), "httpd.conf:5: RewriteRule: invalid HTTP response code '999' "
