@@ -111,12 +111,15 @@ class InternalRedirect(Exception):
     """The server answers with another local path instead: a script's ``Location: /path``
     without a Status (RFC 3875 6.2.2), as a GET; a per-directory RewriteRule's new path,
     with the request's own method and body (``keep_method``), as httpd's do. ``fast``:
-    httpd's fast redirect (mod_dir's FallbackResource), which sets no REDIRECT_ variables."""
+    httpd's fast redirect (mod_dir's FallbackResource), which sets no REDIRECT_ variables.
+    ``vary``: the request headers the rewrite's conditions read, which the answer names in Vary."""
 
-    def __init__(self, location: str, keep_method: bool = False, fast: bool = False) -> None:
+    def __init__(self, location: str, keep_method: bool = False, fast: bool = False,
+                 vary: tuple[str, ...] = ()) -> None:
         self.location = location
         self.keep_method = keep_method
         self.fast = fast
+        self.vary = vary
         super().__init__(f"internal redirect to {location}")
 
 

@@ -261,6 +261,17 @@ CASES = (
     Case("php two Content-Types", get("/p/ct2.php"),
          {"p/ct2.php": "<?php header('Content-Type: text/plain');\n"
                        "header('Content-Type: text/csv', false); echo 'a';"}),
+    Case("rewrite Vary through the redirect",
+         get("/rv/a", headers=(("User-Agent", "Mobile"), ("X-Test", "ab"))),
+         {"rv/.htaccess": "RewriteEngine On\nRewriteCond %{HTTP_USER_AGENT} mobile [NC]\n"
+                          "RewriteCond expr \"req('X-Test') =~ /^a/\"\nRewriteRule ^a$ m.txt [L]\n",
+          "rv/m.txt": "m"}),
+    Case("rewrite to a new query", get("/rq/a?x=1"),
+         {"rq/.htaccess": "RewriteEngine On\nRewriteRule ^a$ q.php?y=%{SERVER_PORT} [L]\n",
+          "rq/q.php": "<?php echo $_SERVER['QUERY_STRING'], '|', $_SERVER['REDIRECT_QUERY_STRING'];"}),
+    Case("Vary made one", get("/vy/v.php"),
+         {"vy/.htaccess": "Header always append Vary X-One\n",
+          "vy/v.php": "<?php header('Vary: A, b'); header('Vary: B', false); echo 'v';"}),
     Case("HTTP/0.9 GET", b"GET /p/09.txt\r\n", {"p/09.txt": "simple\n"}),
     Case("HTTP/0.9 not found", b"GET /p/none\r\n"),
     Case("HTTP/0.9 POST", b"POST /p/09.txt\r\n"),

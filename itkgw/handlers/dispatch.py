@@ -56,7 +56,7 @@ from itkgw.request.dirconf import DirConfig, follows_any_link, merge, options_at
 from itkgw.request.mime import MimeTypes
 from itkgw.request.routing import Plan, apply_redirects, denial
 from itkgw.request.setenvif import apply_env_conditions
-from itkgw.request.variables import context_for, wire
+from itkgw.request.variables import context_of, wire
 from itkgw.rules import rewrite
 from itkgw.rules.rewrite import RewriteRule
 
@@ -169,8 +169,8 @@ def serve(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConf
     conditions = dirconf.modules.get(SetEnvIfSettings).conditions
     new_conditions = conditions != before.modules.get(SetEnvIfSettings).conditions  # of .htaccess files
     if new_conditions:
-        apply_env_conditions(conditions, request, plan.reqenv, lambda: context_for(
-            request, vhost.server_name, vhost.document_root, plan.reqenv, before.fs_path))
+        apply_env_conditions(conditions, request, plan.reqenv, lambda: context_of(
+            request, vhost, plan.reqenv, before.fs_path))
     # Access is judged after the .htaccess files are read, as httpd's walk comes before its
     # access checks: theirs may open what the configuration closes (AllowOverride AuthConfig).
     denied = plan.denied
@@ -441,7 +441,7 @@ def _rewrite_in_directory(request: Request, plan: Plan, first: bool) -> tuple[st
         return ()
     assert plan.vhost is not None
     filename, path_info = _walked(plan.dirconf, first)
-    ctx = context_for(request, plan.vhost.server_name, plan.vhost.document_root, plan.reqenv, filename)
+    ctx = context_of(request, plan.vhost, plan.reqenv, filename)
     try:
         rules = _compiled(per_dir.rules)
     except ConfigError as exc:
@@ -459,7 +459,8 @@ def _rewrite_in_directory(request: Request, plan: Plan, first: bool) -> tuple[st
         raise HTTPError(result.redirect[0], None, headers=[("Location", result.redirect[1])])
     if result.path:
         target = quote(result.path.encode("utf-8", "surrogateescape"), safe="/!$&'()*+,;=:@~")
-        raise InternalRedirect(target + (f"?{result.query}" if result.query else ""), keep_method=True)
+        raise InternalRedirect(target + (f"?{result.query}" if result.query else ""), keep_method=True,
+                               vary=result.vary)
     request.query = result.query
     return result.vary
 

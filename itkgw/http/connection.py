@@ -73,22 +73,46 @@ def apply_header_rules(headers: list[tuple[str, str]], rules: Sequence[HeaderRul
             headers = [(key, rule.edited(value, count) if key.lower() == name else value)
                        for key, value in headers]
             continue
-        existing = [value for key, value in headers if key.lower() == name]
+        first = next((index for index, (key, _) in enumerate(headers) if key.lower() == name), None)
         if action == "setifempty":
-            if existing:
+            if first is not None:
                 continue
             action = "add"
         if action in ("set", "unset"):
             headers = [(key, value) for key, value in headers if key.lower() != name]
-        if action == "set" or (action == "add") or (action in ("append", "merge") and not existing):
+        if action == "set" or (action == "add") or (action in ("append", "merge") and first is None):
             headers.append((rule.name, rule.value))
-        elif action in ("append", "merge"):
-            if action == "merge" and rule.value in ", ".join(existing).split(", "):
+        elif action in ("append", "merge") and first is not None:
+            # apr_table_merge: into the first header of the name, where it stands; merge checks
+            # that one's values alone, as httpd's apr_table_get finds it.
+            key, value = headers[first]
+            if action == "merge" and rule.value in value.split(", "):
                 continue
-            joined = ", ".join([*existing, rule.value])
-            headers = [(key, value) for key, value in headers if key.lower() != name]
-            headers.append((rule.name, joined))
+            headers = [*headers[:first], (key, f"{value}, {rule.value}"), *headers[first + 1:]]
     return headers
+
+
+def one_vary(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """httpd's header filter (fixup_vary): the Vary headers of a response become one, in the
+    place of the first, naming each header once (case aside) in the order first named,
+    separated by bare commas."""
+    tokens: dict[str, str] = {}
+    for name, value in headers:
+        if name.lower() == "vary":
+            for token in value.split(","):
+                token = token.strip()
+                if token:
+                    tokens.setdefault(token.lower(), token)
+    if not tokens:
+        return headers
+    merged, out = ",".join(tokens.values()), []
+    for name, value in headers:
+        if name.lower() != "vary":
+            out.append((name, value))
+        elif merged:
+            out.append((name, merged))
+            merged = ""
+    return out
 
 
 class ClientGone(ConnectionError):
@@ -949,7 +973,7 @@ class HTTPConnection:
             if any(rule.action.lower() == "set" and rule.name.lower() == "content-type" for rule in always):
                 # mod_headers sets the response's own type with it: one Content-Type goes out
                 headers = [(name, value) for name, value in headers if name.lower() != "content-type"]
-            headers = [*headers, *added]
+            headers = [*added, *headers]  # httpd lays headers_out over err_headers_out
         return headers
 
     def _deflate_head(self, headers: list[tuple[str, str]],
@@ -1044,6 +1068,8 @@ class HTTPConnection:
             reason = _REASONS.get(status, "")
         elif "\r" in reason or "\n" in reason:
             raise HTTPError(500, "response reason phrase contains CR or LF")
+        if any(name.lower() == "vary" for name, _ in headers):
+            headers = one_vary(headers)
         lines = [f"{name}: {value}\r\n" for name, value in headers]
         version = "1.0" if self._answer_http10 else "1.1"
         return f"HTTP/{version} {status} {reason}\r\n{''.join(lines)}\r\n".encode("latin-1", "replace")

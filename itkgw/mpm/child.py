@@ -353,13 +353,18 @@ class ConnectionChild:
         if plan.identity != self.identity:
             raise HTTPError(500, f"internal redirect to {location} needs {plan.identity}, "
                             f"this request runs as {self.identity}")
+        if redirect.vary:  # httpd's answer to the rewritten request names what the rules read
+            plan.vary = (*before.vary, *redirect.vary, *plan.vary)
         if redirect.fast:
             return redirected, plan
         plan.reqenv.update({f"REDIRECT_{name}": value for name, value in before.reqenv.items()
                             if not name.startswith("REDIRECT_")})
         plan.reqenv.update({"REDIRECT_STATUS": str(status), "REDIRECT_URL": request.path})
-        if request.query:
-            plan.reqenv["REDIRECT_QUERY_STRING"] = request.query
+        # A per-directory RewriteRule sets the request's query before httpd redirects it: the
+        # query passed on is the rule's; other redirects pass on the client's.
+        query = location.partition("?")[2] if redirect.keep_method else request.query
+        if query:
+            plan.reqenv["REDIRECT_QUERY_STRING"] = query
         return redirected, plan
 
     def _early_plan(self, vhost: VHost, request: Request) -> Plan | None:

@@ -26,7 +26,7 @@ from itkgw.http.connection import Request
 from itkgw.request import authn, canonical
 from itkgw.request.dirconf import DirConfig, merge
 from itkgw.request.setenvif import apply_env_conditions
-from itkgw.request.variables import context_for
+from itkgw.request.variables import context_of
 from itkgw.rules import authz, expr, rewrite
 from itkgw.rules.expr_context import ExprContext
 from itkgw.rules.pcre import cached_regex, fill_groups
@@ -149,7 +149,7 @@ def plan_request(config: ServerConfig, compiled: Compiled, vhost: VHost, request
 
     def expressions_context() -> ExprContext:
         """What ap_expr sees of the request as it stands (``vhost`` is the UserDir view once made)."""
-        return context_for(request, vhost.server_name, vhost.document_root, reqenv)
+        return context_of(request, vhost, reqenv)
 
     apply_env_conditions(vhost.modules.get(SetEnvIfSettings).conditions, request, reqenv, expressions_context)
     url_path = request.path
@@ -216,8 +216,7 @@ def access_decision(request: Request, vhost: VHost, dirconf: DirConfig,
         return authz.Decision.GRANTED
     client = authz.Client(
         remote_ip=request.remote_ip, method=request.method, env=reqenv, local_ip=request.local_ip,
-        expr_context=lambda: context_for(request, vhost.server_name, vhost.document_root, reqenv,
-                                         filename=dirconf.fs_path),
+        expr_context=lambda: context_of(request, vhost, reqenv, filename=dirconf.fs_path),
         user=request.remote_user if request.auth_type is not None else None,
         groups_of=lambda user: authn.groups_of(dirconf.modules.get(AuthSettings).group_file, user))
     return authz.access_decision(dirconf.require, dirconf.access, client)
@@ -233,7 +232,7 @@ def _identity(config: ServerConfig, compiled: Compiled, vhost: VHost, request: R
     identity = dirconf.identity
     if not (dirconf.user_expr or dirconf.group_expr):
         return identity
-    context = context_for(request, vhost.server_name, vhost.document_root, reqenv, filename=dirconf.fs_path)
+    context = context_of(request, vhost, reqenv, filename=dirconf.fs_path)
     user, uid = identity.user, identity.uid
     group, gid = identity.group, identity.gid
     if dirconf.user_expr:

@@ -11,18 +11,31 @@ import os
 from collections.abc import MutableMapping
 
 from itkgw import SERVER_SOFTWARE
+from itkgw.config.model import VHost
+from itkgw.config.modules.core import RequestSettings
 from itkgw.http.connection import Request
+from itkgw.request import canonical
 from itkgw.rules.expr_context import HEADER_VARIABLES, ExprContext
 
 
+def context_of(request: Request, vhost: VHost, reqenv: MutableMapping[str, str],
+               filename: str = "") -> ExprContext:
+    """The context of a request to ``vhost``: its SERVER_NAME and SERVER_PORT as
+    UseCanonicalName gives them (the Host header's, by default), as httpd's are."""
+    settings = vhost.modules.get(RequestSettings)
+    return context_for(request, canonical.server_name(request, vhost, settings), vhost.document_root, reqenv,
+                       filename, server_port=canonical.server_port(request, settings))
+
+
 def context_for(request: Request, server_name: str, document_root: str,
-                reqenv: MutableMapping[str, str], filename: str = "") -> ExprContext:
+                reqenv: MutableMapping[str, str], filename: str = "",
+                server_port: int | None = None) -> ExprContext:
     """The context of a request as httpd fills it before the handler runs.
 
     REQUEST_URI is the decoded URL path without the query (httpd's r->uri,
     not CGI's REQUEST_URI); REQUEST_FILENAME is ``filename`` once the URL is
-    mapped, the URL path before (as in virtual host context); SERVER_NAME is
-    the vhost's ServerName.
+    mapped, the URL path before (as in virtual host context). SERVER_PORT is
+    ``server_port``, else the port the connection came in on.
     """
     headers: dict[str, str] = {}
     for name, value in request.headers:
@@ -42,7 +55,7 @@ def context_for(request: Request, server_name: str, document_root: str,
         "THE_REQUEST": wire(request.request_line),
         "SERVER_PROTOCOL": f"HTTP/{request.http_version}",
         "SERVER_NAME": server_name,
-        "SERVER_PORT": str(request.local_port),
+        "SERVER_PORT": str(request.local_port if server_port is None else server_port),
         "SERVER_ADDR": request.local_ip,
         "SERVER_SOFTWARE": SERVER_SOFTWARE,
         "DOCUMENT_ROOT": document_root.rstrip("/") or "/",

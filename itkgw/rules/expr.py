@@ -44,7 +44,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from itkgw.rules.expr_context import VARIABLES, ExprContext, env, header, osenv, reqenv, variable
+from itkgw.rules.expr_context import VARIABLES, ExprContext, env, osenv, reqenv, request_header, variable
 from itkgw.rules.pcre import compile_regex
 
 
@@ -126,8 +126,8 @@ _UPPER = str.maketrans("abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ
 
 #: String functions: name (lower case) -> function of the context and the argument.
 FUNCTIONS: dict[str, Callable[[ExprContext, str], str]] = {
-    "req": header,
-    "http": header,
+    "req": request_header,
+    "http": request_header,
     "reqenv": reqenv,
     "osenv": osenv,
     "env": env,

@@ -29,6 +29,9 @@ class ExprContext:
     headers: Mapping[str, str] = field(default_factory=dict)
     reqenv: MutableMapping[str, str] = field(default_factory=dict)
     osenv: Mapping[str, str] = field(default_factory=dict)
+    #: The request headers an evaluation read, for Vary, as httpd's ap_expr notes them
+    #: (None: not noted).
+    read_headers: list[str] | None = None
 
 
 #: Request headers ap_expr offers as variables; others are read with req().
@@ -72,6 +75,9 @@ VARIABLES = frozenset(HEADER_VARIABLES) | REQUEST_VARIABLES | frozenset(_TIME_FO
 def variable(ctx: ExprContext, name: str) -> str:
     """A request variable by name (any case); empty when the request has none."""
     name = name.upper()
+    if ctx.read_headers is not None and name in HEADER_VARIABLES and name != "HTTP_HOST":
+        # RFC 7231 7.1.4: httpd names no Host in Vary.
+        ctx.read_headers.append("-".join(part.capitalize() for part in HEADER_VARIABLES[name].split("-")))
     value = ctx.variables.get(name)
     if value is not None:
         return value
@@ -85,6 +91,13 @@ def variable(ctx: ExprContext, name: str) -> str:
 def header(ctx: ExprContext, name: str) -> str:
     """A request header by name (any case), as ``%{HTTP:Name}`` and req() read it."""
     return ctx.headers.get(name.lower(), "")
+
+
+def request_header(ctx: ExprContext, name: str) -> str:
+    """req() and http(): a request header, noted as read (for Vary)."""
+    if ctx.read_headers is not None:
+        ctx.read_headers.append(name)
+    return header(ctx, name)
 
 
 def reqenv(ctx: ExprContext, name: str) -> str:

@@ -470,7 +470,10 @@ class _Condition:
 
     def _matches(self, state: _State) -> bool:
         if self.expression is not None:
-            result, groups = self.expression.boolean_and_captures(state.scope())
+            scope = state.scope()
+            scope.read_headers = []
+            result, groups = self.expression.boolean_and_captures(scope)
+            state.vary.extend(scope.read_headers)  # httpd's ap_expr names them, held or not
             if result and not self.negated:
                 state.cond_groups = groups
             return result

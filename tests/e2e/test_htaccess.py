@@ -485,6 +485,39 @@ def _server_values(body: bytes) -> dict[str, str]:
     return dict(line.split("=", 1) for line in body.decode().splitlines())
 
 
+def test_a_rewritten_query_is_the_one_passed_on_and_server_port_is_httpds(itkgw_factory, docroots,
+                                                                          put: Put) -> None:
+    """httpd sets the rule's query on the request before its internal redirect, so the script's
+    REDIRECT_QUERY_STRING is the rule's; %{SERVER_PORT} is the Host header's (80 without one),
+    as UseCanonicalName Off gives it to scripts too."""
+    alice = docroots[ALICE]
+    put(alice, "q/.htaccess", "RewriteEngine On\nRewriteRule ^a$ show.php?y=2 [L]\n"
+                              "RewriteRule ^b$ show.php?port=%{SERVER_PORT}&name=%{SERVER_NAME} [L]\n")
+    put(alice, "q/show.php", "<?php foreach (['QUERY_STRING', 'REDIRECT_QUERY_STRING', 'SERVER_PORT']\n"
+                             "    as $k) echo $k, '=', $_SERVER[$k] ?? '(unset)', \"\\n\";\n")
+    server = serve(itkgw_factory, alice, "All")
+    assert _server_values(server.request("alice.test", "/q/a?x=1").body) == {
+        "QUERY_STRING": "y=2", "REDIRECT_QUERY_STRING": "y=2", "SERVER_PORT": "80"}
+    named = _server_values(server.request("alice.test", "/q/b").body)
+    assert named["QUERY_STRING"] == "port=80&name=alice.test"
+
+
+def test_the_answer_to_a_rewritten_request_names_the_headers_the_rules_read(itkgw_factory, docroots,
+                                                                           put: Put) -> None:
+    """httpd's Vary after a per-directory rewrite's internal redirect: the headers its held
+    conditions read, and those an expr condition read, made one header as httpd's filter does."""
+    alice = docroots[ALICE]
+    put(alice, "v/.htaccess", "RewriteEngine On\nRewriteCond %{HTTP_USER_AGENT} mobile [NC]\n"
+                              "RewriteCond %{HTTP:Accept-Language} fr\nRewriteRule ^a$ m.txt [L]\n"
+                              "RewriteCond expr \"req('X-Test') =~ /^ab/\"\nRewriteRule ^b$ m.txt [L]\n")
+    put(alice, "v/m.txt", "mobile\n")
+    server = serve(itkgw_factory, alice, "All")
+    both = server.request("alice.test", "/v/a", headers={"User-Agent": "Mobile", "Accept-Language": "fr"})
+    assert (both.body, both.headers["Vary"]) == (b"mobile\n", "User-Agent,Accept-Language")
+    expressed = server.request("alice.test", "/v/b", headers={"X-Test": "abc"})
+    assert (expressed.body, expressed.headers["Vary"]) == (b"mobile\n", "X-Test")
+
+
 def test_wordpress_pretty_permalinks_reach_index_php_as_under_apache(itkgw_factory, docroots,
                                                                       put: Put) -> None:
     """The values Apache 2.4.71 + mpm-itk + mod_php gave for the same files on this machine."""

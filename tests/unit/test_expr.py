@@ -8,8 +8,10 @@ import time
 import pytest
 
 from itkgw import SERVER_SOFTWARE
+from itkgw.config.model import Address, ModuleSettings, VHost
+from itkgw.config.modules.core import RequestSettings
 from itkgw.http.connection import Request
-from itkgw.request.variables import context_for
+from itkgw.request.variables import context_for, context_of
 from itkgw.rules.expr import ExprError, parse, parse_condition
 from itkgw.rules.expr_context import ExprContext
 from itkgw.rules.pcre import compile_regex
@@ -314,6 +316,35 @@ def test_context_for_a_request() -> None:
     assert parse("%{reqenv:FROM_SETENV}%{HTTP:User-Agent}").string(ctx) == "1probe"
     mapped = context_for(make_request(), "alice.test", "/srv/alice", {}, filename="/srv/alice/x.php")
     assert mapped.variables["REQUEST_FILENAME"] == mapped.variables["SCRIPT_FILENAME"] == "/srv/alice/x.php"
+
+
+@pytest.mark.parametrize(("host", "port", "canonical", "name", "server_port"), [
+    ("www.alice.test", None, None, "www.alice.test", "80"),  # the Host header's, port 80 without one
+    ("www.alice.test", 8080, None, "www.alice.test", "8080"),
+    ("www.alice.test", 8080, "on", "alice.test", "80"),  # UseCanonicalName On: ServerName, its port
+])
+def test_server_name_and_port_follow_use_canonical_name_as_httpds_do(host: str, port: int | None,
+                                                                    canonical: str | None, name: str,
+                                                                    server_port: str) -> None:
+    vhost = VHost(server_name="alice.test", document_root="/srv/alice", listen=(Address("127.0.0.1", 9000),),
+                  modules=ModuleSettings((RequestSettings(canonical_name=canonical),)))
+    request = make_request()
+    request.host, request.host_port, request.local_port = host, port, 9000
+    variables = context_of(request, vhost, {}).variables
+    assert (variables["SERVER_NAME"], variables["SERVER_PORT"]) == (name, server_port)
+
+
+def test_an_evaluation_notes_the_request_headers_it_reads_host_aside() -> None:
+    """For Vary, as httpd's ap_expr notes them: req(), http() and the HTTP_* variables; Host is
+    never named (RFC 7231 7.1.4)."""
+    ctx = context_for(make_request(), "alice.test", "/srv/alice", {})
+    ctx.read_headers = []
+    expression = parse_condition("%{HTTP_USER_AGENT} == 'probe' && req('X-Tag') =~ /a/ && "
+                                 "%{HTTP_HOST} != '' && http('Accept') == ''")
+    assert expression.boolean(ctx)
+    assert ctx.read_headers == ["User-Agent", "X-Tag", "Accept"]
+    untracked = context_for(make_request(), "alice.test", "/srv/alice", {})
+    assert expression.boolean(untracked) and untracked.read_headers is None
 
 
 def test_context_for_ipv6_clients() -> None:

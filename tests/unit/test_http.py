@@ -13,8 +13,17 @@ from typing import Iterator
 import h11
 import pytest
 
+from itkgw.config.model import HeaderRule
 from itkgw.errors import HTTPError
-from itkgw.http.connection import ClientGone, HTTPConnection, Limits, _decoded, decode_path
+from itkgw.http.connection import (
+    ClientGone,
+    HTTPConnection,
+    Limits,
+    _decoded,
+    apply_header_rules,
+    decode_path,
+    one_vary,
+)
 
 CORPUS = Path(__file__).parent.parent / "corpus" / "http"
 _feeders: list[threading.Thread] = []
@@ -389,3 +398,23 @@ def test_a_header_name_that_is_no_token_is_refused(tcp_pair) -> None:
     with pytest.raises(HTTPError) as refused:
         conn.send_response_head(200, [("Bad Name", "x")])
     assert refused.value.status == 500
+
+
+def test_header_append_and_merge_join_the_first_header_of_the_name_where_it_stands() -> None:
+    """apr_table_merge: httpd's mod_headers appends to the first header of the name; the others
+    stay as they are, and merge looks at the first one's values alone."""
+    headers = [("Vary", "A"), ("X-Other", "1"), ("Vary", "B")]
+    assert apply_header_rules(headers, [HeaderRule("append", "Vary", "C")]) == [
+        ("Vary", "A, C"), ("X-Other", "1"), ("Vary", "B")]
+    assert apply_header_rules(headers, [HeaderRule("merge", "Vary", "A")]) == headers
+    assert apply_header_rules(headers, [HeaderRule("merge", "Vary", "B")]) == [
+        ("Vary", "A, B"), ("X-Other", "1"), ("Vary", "B")]
+    assert apply_header_rules([], [HeaderRule("append", "Vary", "C")]) == [("Vary", "C")]
+
+
+def test_vary_headers_become_one_as_httpds_header_filter_makes_them() -> None:
+    headers = [("Content-Type", "text/plain"), ("Vary", "Accept-Encoding, Cookie"), ("X-A", "1"),
+               ("vary", "cookie,User-Agent"), ("Vary", " ")]
+    assert one_vary(headers) == [("Content-Type", "text/plain"),
+                                 ("Vary", "Accept-Encoding,Cookie,User-Agent"), ("X-A", "1")]
+    assert one_vary([("Vary", ""), ("X-A", "1")]) == [("Vary", ""), ("X-A", "1")]  # nothing to make one of
