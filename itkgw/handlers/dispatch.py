@@ -64,6 +64,7 @@ log = logging.getLogger("itkgw.core")
 _cgi_log = logging.getLogger("itkgw.cgi")
 _fcgid_log = logging.getLogger("itkgw.fcgid")
 _proxy_log = logging.getLogger("itkgw.proxy_fcgi")
+_php_log = logging.getLogger("itkgw.php")
 
 
 @dataclass(frozen=True)
@@ -710,6 +711,9 @@ def _serve_target(conn: HTTPConnection, request: Request, plan: Plan, config: Se
             static.answer_other_method(conn, request.method, _allow(dirconf), content_type or None)
             return None
         raise HTTPError(404, f"AcceptPathInfo {accept_path_info}: no path info after {target.filename}")
+    if kind == "php" and not _php_may_open(target.filename, target.st):
+        _answer_unreadable_php(conn, target.filename)
+        return None
     persistent_php = kind == "php" and vhost.modules.get(PHPRunSettings).persistent
     if not (persistent_php or kind == "fcgid"):
         fcgid.release_held()  # a kept FastCGI process is not held through other work
@@ -763,8 +767,8 @@ def serve_known(conn: HTTPConnection, request: Request, known: KnownFile, config
     if known.script is None:
         return known_files.serve_file(conn, request, known, mime)
     st = known_files.script_there(known)
-    if st is None:
-        return False
+    if st is None or not _php_may_open(known.filename, st):
+        return False  # the full route answers, an unreadable script too
     script = known.script
     plan = Plan(script.url_path, script.dirconf, known.identity, vhost=script.vhost, site=script.vhost,
                 site_path=script.url_path)
@@ -775,6 +779,22 @@ def serve_known(conn: HTTPConnection, request: Request, known: KnownFile, config
                           script.dirconf.base_dir, php=True)
     _to_fcgid(conn, request, env, script.call, backends, known.filename, php=True)
     return True
+
+
+def _php_may_open(filename: str, st: os.stat_result) -> bool:
+    """Whether PHP, running as this process's identity, can read the script (a file anyone may
+    read needs no asking)."""
+    return bool(st.st_mode & stat.S_IROTH) or os.access(filename, os.R_OK, effective_ids=True)
+
+
+def _answer_unreadable_php(conn: HTTPConnection, filename: str) -> None:
+    """mod_php's answer for a script its identity cannot read: PHP's fatal error, an empty 500
+    in HTTP/1.0 (php-cgi would answer its own 403 "Access denied.")."""
+    _php_log.warning("PHP Warning:  Unknown: Failed to open stream: Permission denied in Unknown on line 0")
+    _php_log.error("PHP Fatal error:  Failed opening required '%s' in Unknown on line 0", filename)
+    conn.discard_body()
+    conn.send_response_head(500, [("Content-Type", "text/html; charset=UTF-8")], measure=True, http10=True)
+    conn.end_response()
 
 
 def script_env(plan: Plan, dirconf: DirConfig) -> dict[str, str]:

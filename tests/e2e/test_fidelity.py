@@ -7,6 +7,7 @@ header, statuses of odd requests. PHP's side of these is in php-tests/cases.
 
 from __future__ import annotations
 
+import os
 import resource
 import socket
 import time
@@ -230,6 +231,30 @@ def test_a_small_php_response_is_cut_to_the_range_asked_for_as_httpd_s_byterange
     for path, status in (("/missing.php", 404), ("/r.cgi", 200)):
         whole = get(path, Range="bytes=1-3")
         assert (whole.status, whole.body) == (status, b"abcdef")
+
+
+@pytest.mark.parametrize(("handler", "model"), [("fcgid", "itk"), ("fcgid", "pool"), ("cgi", "itk")])
+def test_a_php_script_its_identity_cannot_read_is_php_s_empty_500(itkgw_factory, docroots, put: Put,
+                                                                   handler: str, model: str) -> None:
+    """mod_php under mpm-itk fails to open the script as the vhost's user: PHP's fatal error,
+    an empty 500 in HTTP/1.0 (php-cgi would answer a 403 of its own), every time; a static
+    file so is httpd's 403."""
+    alice = docroots[ALICE]
+    put(alice, "private.php", "<?php echo 'once';\n")
+    put(alice, "private.txt", "never\n")
+    server = itkgw_factory([vhost_for(alice, "alice.test", php_extensions=[".php"], php_handler=handler)],
+                           process_model=model)
+    assert server.request("alice.test", "/private.php").body == b"once"  # its route now remembered
+    for name in ("private.php", "private.txt"):
+        os.chown(alice.htdocs / name, 0, 0)
+        os.chmod(alice.htdocs / name, 0o600)
+    for _ in range(2):
+        answer = raw_exchange(server.port,
+                              b"GET /private.php HTTP/1.1\r\nHost: alice.test\r\nConnection: close\r\n\r\n")
+        assert answer.startswith(b"HTTP/1.0 500 Internal Server Error\r\n"), answer
+        assert answer.endswith(b"\r\n\r\n") and b"\r\nContent-Length: 0\r\n" in answer
+    assert server.request("alice.test", "/private.txt").status == 403
+    assert "PHP Fatal error:  Failed opening required" in server.error_log_text()
 
 
 @pytest.mark.parametrize("handler", ["fcgid", "cgi"])
