@@ -269,6 +269,13 @@ CASES = (
     Case("rewrite to a new query", get("/rq/a?x=1"),
          {"rq/.htaccess": "RewriteEngine On\nRewriteRule ^a$ q.php?y=%{SERVER_PORT} [L]\n",
           "rq/q.php": "<?php echo $_SERVER['QUERY_STRING'], '|', $_SERVER['REDIRECT_QUERY_STRING'];"}),
+    Case("Drupal gzipped css", get("/dr/x.css", headers=(("Accept-Encoding", "gzip"),)),
+         {"dr/.htaccess": "RewriteEngine On\nRewriteCond %{HTTP:Accept-encoding} gzip\n"
+                          "RewriteCond %{REQUEST_FILENAME}\\.gz -s\n"
+                          "RewriteRule ^(.*)\\.css $1\\.css\\.gz [QSA]\n"
+                          "<FilesMatch \"\\.css\\.gz$\">\nHeader set Content-Encoding gzip\n"
+                          "Header append Vary Accept-Encoding\n</FilesMatch>\n",
+          "dr/x.css": "a{}", "dr/x.css.gz": "gz"}),
     Case("Vary made one", get("/vy/v.php"),
          {"vy/.htaccess": "Header always append Vary X-One\n",
           "vy/v.php": "<?php header('Vary: A, b'); header('Vary: B', false); echo 'v';"}),

@@ -645,7 +645,9 @@ def test_drupal_htaccess_routes_refuses_and_serves_compressed_files_as_under_apa
     css = server.request("alice.test", "/d/style.css", headers={"Accept-Encoding": "gzip"})
     assert (css.body, css.headers["Content-Type"], css.headers["Content-Encoding"]) == (
         b"gzipped css\n", "text/css", "gzip")
-    assert css.headers["Vary"] == "Accept-Encoding"
+    # The rewrite's condition named the header first, as %{HTTP:Accept-encoding}: httpd's
+    # answer keeps that spelling through the redirect, and names it once.
+    assert css.headers["Vary"] == "Accept-encoding"
     assert server.request("alice.test", "/d/style.css").body == b"x{}\n"
 
 
