@@ -276,6 +276,9 @@ CASES = (
                           "<FilesMatch \"\\.css\\.gz$\">\nHeader set Content-Encoding gzip\n"
                           "Header append Vary Accept-Encoding\n</FilesMatch>\n",
           "dr/x.css": "a{}", "dr/x.css.gz": "gz"}),
+    Case("AddOutputFilter", get("/of/big.txt", headers=(("Accept-Encoding", "gzip"),)),
+         {"of/.htaccess": "AddOutputFilter DEFLATE txt\nAddOutputFilter INCLUDES .shtml\n",
+          "of/big.txt": "hello world " * 200}),
     Case("Vary made one", get("/vy/v.php"),
          {"vy/.htaccess": "Header always append Vary X-One\n",
           "vy/v.php": "<?php header('Vary: A, b'); header('Vary: B', false); echo 'v';"}),

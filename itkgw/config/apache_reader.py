@@ -124,6 +124,7 @@ _ITEM_KEYS: dict[str, Callable[[Any], object]] = {
     "add_type": lambda pair: pair[1].lower(),
     "add_encoding": lambda pair: pair[1].lower(),
     "add_charset": lambda pair: pair[1].lower(),
+    "add_output_filter": lambda pair: pair[1].lower(),
     "add_language": lambda pair: pair[1].lower(),
     "add_handler": lambda pair: pair[1].lower(),
     "set_env": lambda pair: pair[0].lower(),

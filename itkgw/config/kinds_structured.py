@@ -303,6 +303,23 @@ class CharsetPairs(_WordPairs):
 
 
 @dataclass(frozen=True)
+class FilterPairs(_WordPairs):
+    """(filter chain, extension) pairs, as mod_mime's AddOutputFilter gives them: filters
+    joined by ";", upper case (httpd's names are not case sensitive)."""
+
+    expects: ClassVar[str] = "a list of [filter chain, extension] pairs"
+    toml_example: ClassVar[str] = '[["DEFLATE", ".html"]]'
+    args_example: ClassVar[str] = "a filter chain and extensions, e.g. DEFLATE .html .css"
+    word_pattern: ClassVar[str] = r"[A-Za-z0-9_-]+(;[A-Za-z0-9_-]+)*"
+    word_kind: ClassVar[str] = "a filter chain"
+    word_hint: ClassVar[str] = "write it as e.g. DEFLATE"
+
+    def pair(self, word: str, ext: str, where: str) -> tuple[str, str]:
+        chain, dotted = super().pair(word, ext, where)
+        return chain.upper(), dotted
+
+
+@dataclass(frozen=True)
 class HandlerPairs(ExtensionPairs):
     """(handler, extension) pairs, as AddHandler gives them."""
 

@@ -59,6 +59,8 @@ DIRECTIVE_CLASSES: dict[str, frozenset[str]] = {
     "addtype": frozenset({FILEINFO}),
     "addencoding": frozenset({FILEINFO}),
     "addcharset": frozenset({FILEINFO}),
+    "addoutputfilter": frozenset({FILEINFO}),
+    "removeoutputfilter": frozenset({FILEINFO}),
     "addlanguage": frozenset({FILEINFO}),
     "defaultlanguage": frozenset({FILEINFO}),
     "removecharset": frozenset({FILEINFO}),

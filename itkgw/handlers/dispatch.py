@@ -389,8 +389,10 @@ def set_response_rules(conn: HTTPConnection, dirconf: DirConfig, plan: Plan) -> 
 
 def _deflate_rule(conn: HTTPConnection, settings: RequestSettings, dirconf: DirConfig,
                   plan: Plan) -> DeflateRule | None:
-    """DEFLATE for the response, if SetOutputFilter or AddOutputFilterByType puts it here."""
-    if settings.output_filter is not None and settings.output_filter != "none":
+    """DEFLATE for the response, if SetOutputFilter, AddOutputFilter or AddOutputFilterByType
+    puts it here."""
+    if settings.output_filter is not None and "DEFLATE" in settings.output_filter.split(";") \
+            or dirconf.filtered_by(dirconf.fs_path, "DEFLATE"):
         types: frozenset[str] | None = None
     else:
         types = dirconf.modules.get(FilterSettings).deflated_types()

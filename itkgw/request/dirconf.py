@@ -94,6 +94,8 @@ class DirConfig:
     #: Endings RemoveType took the type of, TypesConfig's too; the charsets AddCharset gives.
     removed_types: set[str] = field(default_factory=set)
     charsets: dict[str, str] = field(default_factory=dict)
+    #: AddOutputFilter's filter chains, by file ending.
+    output_filters: dict[str, str] = field(default_factory=dict)
     encodings: dict[str, str] = field(default_factory=dict)
     languages: dict[str, str] = field(default_factory=dict)
     require: RequireGroup | None = None
@@ -170,6 +172,12 @@ class DirConfig:
         if found and charset and "charset=" not in found.lower():
             found = f"{found}; charset={charset}"
         return found or ""
+
+    def filtered_by(self, filename: str, name: str) -> bool:
+        """Whether AddOutputFilter puts the output filter ``name`` on the file (any of its
+        endings may, as mod_mime adds each one's)."""
+        return any(name in self.output_filters.get(extension, "").split(";")
+                   for extension in _extensions(os.path.basename(filename)))
 
     def encoding_for(self, filename: str) -> str | None:
         """The Content-Encoding AddEncoding gives the file's extensions (the last known one)."""
@@ -485,6 +493,10 @@ def _apply_mime(merged: DirConfig, mime: MimeSettings) -> None:
     for extension in mime.remove_charset or ():
         merged.charsets.pop(_dotted(extension), None)
     merged.charsets.update({_dotted(extension): charset for charset, extension in mime.add_charset or ()})
+    for extension in mime.remove_output_filter or ():
+        merged.output_filters.pop(_dotted(extension), None)
+    merged.output_filters.update({_dotted(extension): chain
+                                  for chain, extension in mime.add_output_filter or ()})
 
 
 def _rewrite_of(section: DirSection, inherited: DirRewrite | None) -> DirRewrite:

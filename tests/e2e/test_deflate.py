@@ -122,3 +122,30 @@ def test_set_output_filter_deflates_every_type_but_what_no_gzip_spares(itkgw_fac
     assert server.request("alice.test", "/data.bin", headers=GZIP).headers["Content-Encoding"] == "gzip"
     spared = server.request("alice.test", "/photo.png", headers=GZIP)
     assert spared.headers["Content-Encoding"] is None and spared.headers["Vary"] is None
+
+
+def test_add_output_filter_deflates_file_endings_and_passes_filters_itkgw_has_not(itkgw_factory, docroots,
+                                                                                  put: Put) -> None:
+    """mod_mime's AddOutputFilter in an .htaccess file: DEFLATE by file ending, whatever the type
+    (a PHP script's output too), taken back below by RemoveOutputFilter; a filter no module
+    provides (INCLUDES without mod_include) is passed by, as httpd passes it."""
+    alice = docroots[ALICE]
+    put(alice, "of/.htaccess", "AddOutputFilter DEFLATE txt .php\nAddType text/html .shtml\n"
+                               "AddOutputFilter INCLUDES .shtml\nSetOutputFilter INCLUDES\n")
+    put(alice, "of/big.txt", page(5000))
+    put(alice, "of/big.html", page(5000))
+    put(alice, "of/big.php", "<?php echo str_repeat('itkgw ', 1000);\n")
+    put(alice, "of/page.shtml", '<!--#echo var="DATE_LOCAL" -->')
+    put(alice, "of/below/.htaccess", "RemoveOutputFilter .txt\n")
+    put(alice, "of/below/big.txt", page(5000))
+    server = itkgw_factory([vhost_for(alice, "alice.test", php_extensions=[".php"], directory=[
+        {"path": f"{alice.htdocs}/of", "allow_override": ["All"]}])])
+    zipped = server.request("alice.test", "/of/big.txt", headers=GZIP)
+    assert (zipped.headers["Content-Encoding"], zipped.headers["Vary"]) == ("gzip", "Accept-Encoding")
+    assert gzip.decompress(zipped.body) == page(5000).encode()
+    php = server.request("alice.test", "/of/big.php", headers=GZIP)
+    assert php.headers["Content-Encoding"] == "gzip" and gzip.decompress(php.body) == b"itkgw " * 1000
+    assert server.request("alice.test", "/of/big.html", headers=GZIP).headers["Content-Encoding"] is None
+    assert server.request("alice.test", "/of/below/big.txt", headers=GZIP).headers["Content-Encoding"] is None
+    included = server.request("alice.test", "/of/page.shtml")
+    assert (included.status, included.body) == (200, b'<!--#echo var="DATE_LOCAL" -->')

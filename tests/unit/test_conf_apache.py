@@ -1560,9 +1560,8 @@ def test_extended_status_is_read_in_both_series(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("line", "hint"), [
     ("RewriteMap users txt:/etc/users.map", "RewriteMap is part of rewrite_module, but not of what itkgw "
                                             "implements of it: write the mapping as RewriteRules"),
-    ("AddOutputFilter DEFLATE .js", "AddOutputFilter is part of mime_module, but not of what itkgw "
-                                    "implements of it: write AddOutputFilterByType DEFLATE with the types "
-                                    "of those file endings"),
+    ("AddInputFilter DEFLATE .js", "AddInputFilter is part of mime_module, but not of what itkgw "
+                                   "implements of it: remove the line; itkgw has no input filters"),
     ("RewriteMap m txt:/etc/m.map", "RewriteMap is part of rewrite_module, but not of what itkgw implements "
                                     "of it: write the mapping as RewriteRules"),
 ])

@@ -19,6 +19,7 @@ from itkgw.config.kinds_structured import (
     CharsetPairs,
     EncodingPairs,
     ExtensionPairs,
+    FilterPairs,
     HandlerPairs,
     LanguagePairs,
 )
@@ -37,6 +38,10 @@ class MimeSettings:
     remove_type: tuple[str, ...] | None = None
     #: File endings whose charset (AddCharset around) RemoveCharset takes back.
     remove_charset: tuple[str, ...] | None = None
+    #: (filter chain, extension) pairs of the section's own AddOutputFilter.
+    add_output_filter: tuple[tuple[str, str], ...] | None = None
+    #: File endings whose output filters (AddOutputFilter around) RemoveOutputFilter takes back.
+    remove_output_filter: tuple[str, ...] | None = None
 
     @property
     def forced(self) -> str | None:
@@ -81,6 +86,13 @@ MODULE = Module(
                   "file endings that get no charset here from an enclosing AddCharset",
                   field="remove_charset", repeat=True),
         no_effect("RemoveLanguage", "extensions keep the language AddLanguage gives them", EVERYWHERE),
+        Directive("AddOutputFilter", "add_output_filter", VHOST_DIRECTORY, FilterPairs(),
+                  'output filters of file endings, whatever their content type; itkgw has DEFLATE, and '
+                  'passes the others by, as httpd passes a filter no module provides; TOML [["DEFLATE", '
+                  '".html"]]', field="add_output_filter", repeat=True, keyed=True),
+        Directive("RemoveOutputFilter", "remove_output_filter", VHOST_DIRECTORY, Words(),
+                  "file endings that get no output filter here from an enclosing AddOutputFilter",
+                  field="remove_output_filter", repeat=True),
         Directive("RemoveType", "remove_type", VHOST_DIRECTORY, Words(),
                   "file endings that have no content type here, neither an enclosing AddType's nor "
                   "TypesConfig's", field="remove_type", repeat=True),
