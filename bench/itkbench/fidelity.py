@@ -279,6 +279,11 @@ CASES = (
     Case("AddOutputFilter", get("/of/big.txt", headers=(("Accept-Encoding", "gzip"),)),
          {"of/.htaccess": "AddOutputFilter DEFLATE txt\nAddOutputFilter INCLUDES .shtml\n",
           "of/big.txt": "hello world " * 200}),
+    Case("Header and RequestHeader expr=", get("/hx/p.php", headers=(("User-Agent", "curl/8"),)),
+         {"hx/.htaccess": "Header always set Strict-Transport-Security max-age=1 \"expr=%{HTTPS} == 'on'\"\n"
+                          "Header set X-Plain yes \"expr=%{HTTPS} == 'off'\"\n"
+                          "RequestHeader set X-Curl 1 \"expr=%{HTTP_USER_AGENT} =~ /curl/\"\n",
+          "hx/p.php": "<?php echo $_SERVER['HTTP_X_CURL'] ?? 'none';"}),
     Case("Vary made one", get("/vy/v.php"),
          {"vy/.htaccess": "Header always append Vary X-One\n",
           "vy/v.php": "<?php header('Vary: A, b'); header('Vary: B', false); echo 'v';"}),

@@ -161,7 +161,8 @@ def _plain(current: Any) -> Any:
         words = ["always"] if current.always else []
         edit = [current.replacement] if current.action.startswith("edit") else []
         return [*words, current.action, current.name, *([current.value] if current.value else []), *edit,
-                *([f"env={current.env}"] if current.env else [])]
+                *([f"env={current.env}"] if current.env else []),
+                *([f"expr={current.expr}"] if current.expr else [])]
     if isinstance(current, RewriteRule):
         rule = {"pattern": current.pattern, "substitution": current.substitution,
                 "flags": list(current.flags), "conditions": list(current.conditions)}

@@ -24,6 +24,7 @@ from itkgw.config.kinds import (
     TomlOnly,
     Words,
     apache_words,
+    check_expr,
     check_regex,
     extension,
     toml_type,
@@ -406,17 +407,20 @@ class HeaderRules(Kind):
             raise ConfigError(where, f"{name} {words[0]} is not supported",
                               "the actions are " + ", ".join(HEADER_ACTIONS))
         wanted = 2 if action == "unset" else 4 if action.startswith("edit") else 3
-        env = ""
+        env = expression = ""
         if len(words) == wanted + 1 and words[wanted].lower().startswith("env="):
             env, words = words[wanted][4:], words[:wanted]
             if env.lstrip("!") == "":
                 raise ConfigError(where, f"{name} {action}: env= needs a variable name",
                                   f"write it as {name} {action} ... env=VAR or env=!VAR")
+        elif len(words) == wanted + 1 and words[wanted].lower().startswith("expr="):
+            expression, words = words[wanted][5:], words[:wanted]
+            check_expr(expression, where, f"{name} {action}: cannot parse expr=", condition=True)
         if len(words) > wanted:
             extra = words[wanted]
             if extra.lower() == "early" or extra.lower().startswith(("env=", "expr=")):
                 raise ConfigError(where, f"conditional {name} rules ({extra}) are not supported",
-                                  "write env=VAR or env=!VAR, or set the header always")
+                                  "write one env=VAR, env=!VAR or expr=CONDITION, or set the header always")
             raise ConfigError(where, f"{name} {action} takes {wanted - 1} arguments, got {len(words) - 1}",
                               f"write it as {self.args_example}")
         if len(words) < wanted:
@@ -425,8 +429,8 @@ class HeaderRules(Kind):
                               f"write it as {self.args_example}")
         if wanted == 4:
             check_regex(words[2], where, f"{name} {action}")
-            return HeaderRule(action, words[1], words[2], always, env, replacement=words[3])
-        return HeaderRule(action, words[1], words[2] if wanted == 3 else "", always, env)
+            return HeaderRule(action, words[1], words[2], always, env, replacement=words[3], expr=expression)
+        return HeaderRule(action, words[1], words[2] if wanted == 3 else "", always, env, expr=expression)
 
 
 @dataclass(frozen=True)

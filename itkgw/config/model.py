@@ -134,6 +134,8 @@ class HeaderRule:
     #: variables have VAR.
     env: str = ""
     replacement: str = ""
+    #: ``expr=EXPRESSION``: the rule applies only when the ap_expr condition holds.
+    expr: str = ""
 
     def edited(self, value: str, count: int) -> str:
         """``value`` with the first match (``count`` 1) or every one (0) of an edit rule's regex

@@ -58,6 +58,7 @@ from itkgw.request.routing import Plan, apply_redirects, denial
 from itkgw.request.setenvif import apply_env_conditions
 from itkgw.request.variables import context_of, wire
 from itkgw.rules import rewrite
+from itkgw.rules.expr import Expr, parse_condition
 from itkgw.rules.rewrite import RewriteRule
 
 log = logging.getLogger("itkgw.core")
@@ -378,7 +379,7 @@ def set_response_rules(conn: HTTPConnection, dirconf: DirConfig, plan: Plan) -> 
     """What the response gets from the sections that apply: Header rules, AddDefaultCharset,
     the DEFLATE filter, ServerSignature's line."""
     started = conn.request.received if conn.request is not None else time.time()
-    conn.header_rules = _header_rules(dirconf, plan, started)
+    conn.header_rules = _header_rules(dirconf, plan, started, conn.request)
     settings = dirconf.modules.get(RequestSettings)
     conn.default_charset = settings.default_charset or "off"
     conn.deflate = _deflate_rule(conn, settings, dirconf, plan)
@@ -406,29 +407,58 @@ def _deflate_rule(conn: HTTPConnection, settings: RequestSettings, dirconf: DirC
                        refused="no-gzip" in plan.reqenv)
 
 
-def _header_rules(dirconf: DirConfig, plan: Plan, started: float) -> list[HeaderRule]:
+def _header_rules(dirconf: DirConfig, plan: Plan, started: float,
+                  request: Request | None) -> list[HeaderRule]:
     """The response header rules: mod_rewrite's Vary (the request headers its applied
     conditions looked at), then the Header lines of the sections."""
-    vary = [HeaderRule("merge", "Vary", ", ".join(dict.fromkeys(plan.vary)))] if plan.vary else []
-    return [*vary, *_when_env_says(dirconf.headers, plan, dirconf, started)]
+    read: list[str] = []
+    rules = _when_env_says(dirconf.headers, plan, dirconf, started, request, read)
+    varied = (*plan.vary, *read)
+    vary = [HeaderRule("merge", "Vary", ", ".join(dict.fromkeys(varied)))] if varied else []
+    return [*vary, *rules]
 
 
-def _when_env_says(rules: Sequence[HeaderRule], plan: Plan, dirconf: DirConfig,
-                   started: float) -> list[HeaderRule]:
-    """The rules without an env= condition, and those whose condition the request's
-    variables (SetEnv, SetEnvIf, RewriteRule's E=) meet; format specifiers in their values
-    filled in (``started``: when the request began, for %D)."""
-    if not any(rule.env or rule.formatted for rule in rules):
+def _when_env_says(rules: Sequence[HeaderRule], plan: Plan, dirconf: DirConfig, started: float,
+                   request: Request | None, read: list[str] | None = None) -> list[HeaderRule]:
+    """The rules without a condition, those whose env= the request's variables (SetEnv,
+    SetEnvIf, RewriteRule's E=) meet, and those whose expr= holds (the request headers it
+    read go to ``read``, for Vary, as httpd's ap_expr notes them); format specifiers in
+    their values filled in (``started``: when the request began, for %D)."""
+    if not any(rule.env or rule.expr or rule.formatted for rule in rules):
         return list(rules)
     variables, now = script_env(plan, dirconf), time.time()
-    return [rule.filled(variables, started, now) if rule.formatted else rule for rule in rules
-            if not rule.env or (rule.env.lstrip("!") in variables) != rule.env.startswith("!")]
+    kept = []
+    for rule in rules:
+        if rule.env and (rule.env.lstrip("!") in variables) == rule.env.startswith("!"):
+            continue
+        if rule.expr and not _holds(rule.expr, request, plan, dirconf, read):
+            continue
+        kept.append(rule.filled(variables, started, now) if rule.formatted else rule)
+    return kept
+
+
+def _holds(expression: str, request: Request | None, plan: Plan, dirconf: DirConfig,
+           read: list[str] | None) -> bool:
+    """A Header rule's expr= condition on the request (none without a request: it fails)."""
+    if request is None or plan.vhost is None:
+        return False
+    context = context_of(request, plan.vhost, plan.reqenv, dirconf.fs_path)
+    context.read_headers = read
+    return _condition(expression).boolean(context)
+
+
+@functools.lru_cache(maxsize=256)
+def _condition(text: str) -> Expr:
+    return parse_condition(text)  # checked when the configuration was read
 
 
 def _change_request_headers(request: Request, plan: Plan, dirconf: DirConfig) -> None:
     """RequestHeader: the request's headers as the handler (and a script's HTTP_*) will see them."""
+    read: list[str] = []
     rules = _when_env_says(dirconf.modules.get(RequestHeaderSettings).request_headers or (), plan, dirconf,
-                           request.received)
+                           request.received, request, read)
+    if read:  # the response names what their expr= conditions read
+        plan.vary = (*plan.vary, *read)
     if rules:
         changed = apply_header_rules(request.headers, rules)
         request.headers = [(name.lower(), value) for name, value in changed]

@@ -238,7 +238,8 @@ class ConnectionChild:
             request = self.conn.request
             if request is not None:  # a head read but refused (a bad escape): its vhost's rules
                 vhost = self.ctx.vhosts.select(request.local_ip, request.local_port, request.host)
-                self.conn.header_rules = [rule for rule in vhost.headers if not rule.env] if vhost else []
+                self.conn.header_rules = [rule for rule in vhost.headers
+                                          if not (rule.env or rule.expr)] if vhost else []
             try:
                 self.conn.send_error(exc.status, notes=exc.notes)
             except ClientGone:

@@ -518,6 +518,28 @@ def test_the_answer_to_a_rewritten_request_names_the_headers_the_rules_read(itkg
     assert (expressed.body, expressed.headers["Vary"]) == (b"mobile\n", "X-Test")
 
 
+def test_header_rules_with_an_expr_condition_apply_as_it_holds(itkgw_factory, docroots, put: Put) -> None:
+    """mod_headers' expr=: the HSTS line that applies over HTTPS alone, a rule on a request
+    header, and RequestHeader's for PHP; the request headers they read are named in Vary,
+    held or not, as httpd's ap_expr notes them."""
+    alice = docroots[ALICE]
+    put(alice, "hx/.htaccess", "Header always set Strict-Transport-Security max-age=1 "
+                               "\"expr=%{HTTPS} == 'on'\"\n"
+                               "Header set X-Plain yes \"expr=%{HTTPS} == 'off'\"\n"
+                               "Header set X-Test-Seen yes \"expr=req('X-Test') == 'a'\"\n"
+                               "RequestHeader set X-Curl 1 \"expr=%{HTTP_USER_AGENT} =~ /curl/\"\n")
+    put(alice, "hx/a.txt", "a\n")
+    put(alice, "hx/p.php", "<?php echo $_SERVER['HTTP_X_CURL'] ?? 'none';\n")
+    server = serve(itkgw_factory, alice, "All")
+    plain = server.request("alice.test", "/hx/a.txt")
+    assert (plain.headers["Strict-Transport-Security"], plain.headers["X-Plain"]) == (None, "yes")
+    assert (plain.headers["X-Test-Seen"], plain.headers["Vary"]) == (None, "User-Agent,X-Test")
+    assert server.request("alice.test", "/hx/a.txt", headers={"X-Test": "a"}).headers["X-Test-Seen"] == "yes"
+    curl = server.request("alice.test", "/hx/p.php", headers={"User-Agent": "curl/8"})
+    assert (curl.body, curl.headers["Vary"]) == (b"1", "User-Agent,X-Test")
+    assert server.request("alice.test", "/hx/p.php", headers={"User-Agent": "firefox"}).body == b"none"
+
+
 def test_wordpress_pretty_permalinks_reach_index_php_as_under_apache(itkgw_factory, docroots,
                                                                       put: Put) -> None:
     """The values Apache 2.4.71 + mpm-itk + mod_php gave for the same files on this machine."""

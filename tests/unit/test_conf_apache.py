@@ -525,14 +525,17 @@ def test_a_directive_in_the_wrong_context(tmp_path: Path, body: str, message: st
                                "e.g. php_value memory_limit 64M)"),
     ("Header set X-A", "Header set needs a header name and a value (write it as Header set X-Foo bar, or "
                        "Header unset X-Bar)"),
-    ("Header set X-A b expr=%{HTTPS}", "conditional Header rules (expr=%{HTTPS}) are not supported (write "
-                                       "env=VAR or env=!VAR, or set the header always)"),
+    ("Header set X-A b env=A expr=%{HTTPS}", "conditional Header rules (env=A) are not supported (write "
+                                             "one env=VAR, env=!VAR or expr=CONDITION, or set the header "
+                                             "always)"),
+    ("Header set X-A b expr=%{HTTPS}", "Header set: cannot parse expr=: comparison operator expected (see "
+                                       "the ap_expr syntax of Apache 2.4)"),
     ("Header set X-A b env=", "Header set: env= needs a variable name (write it as Header set ... env=VAR or "
                               "env=!VAR)"),
     ("Header note X-A a", "Header note is not supported (the actions are set, append, add, merge, "
                           "setifempty, unset, edit, edit*)"),
     ("RequestHeader set X-A b early", "conditional RequestHeader rules (early) are not supported (write "
-                                      "env=VAR or env=!VAR, or set the header always)"),
+                                      "one env=VAR, env=!VAR or expr=CONDITION, or set the header always)"),
     ("ErrorDocument 200 /x", "Unsupported HTTP response code 200 (use a status from 300 to 599)"),
     ("Redirect /old", "URL to redirect to is missing (write it as Redirect [status] /old "
                       "http://example.com/new)"),

@@ -353,7 +353,8 @@ def test_request_headers_expiry_and_allowoverridelist_read_back_equal() -> None:
     config = small_model()
     vhost = dataclasses.replace(
         config.vhosts[0],
-        headers=(HeaderRule("append", "Vary", "User-Agent", env="!dont-vary"),),
+        headers=(HeaderRule("append", "Vary", "User-Agent", env="!dont-vary"),
+                 HeaderRule("set", "X-Https", "yes", always=True, expr="%{HTTPS} == 'on'")),
         modules=ModuleSettings((
             RequestHeaderSettings((HeaderRule("unset", "Proxy"), HeaderRule("set", "X-A", "1", env="API"))),
             ExpiresSettings(True, (("text/css", "A60"), ("image/*", "M3600")), "A86400"))),

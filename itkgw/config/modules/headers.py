@@ -28,12 +28,12 @@ MODULE = Module(
         Directive("Header", "headers", VHOST_DIRECTORY, HeaderRules(),
                   "response header rules: set, append, add, merge, setifempty, unset; "
                   'TOML [["set", "X-Foo", "bar"], ["unset", "X-Bar"]] '
-                  "(onsuccess/always accepted; env=[!]VAR applies it as the variable is set or not; "
-                  "expr=, early refused)", repeat=True),
+                  "(onsuccess/always accepted; env=[!]VAR applies it as the variable is set or not, "
+                  "expr=CONDITION as the ap_expr holds; early refused)", repeat=True),
         Directive("RequestHeader", "request_headers", VHOST_DIRECTORY, RequestHeaderRules(),
                   "request header rules, applied before the handler (after per-directory rewriting): "
                   'set, append, add, merge, setifempty, unset; TOML [["unset", "Proxy"]] '
-                  "(env=[!]VAR as for Header; expr=, early refused)", repeat=True),
+                  "(env=[!]VAR and expr= as for Header; early refused)", repeat=True),
     ),
     settings={Context.VHOST: RequestHeaderSettings, Context.DIRECTORY: RequestHeaderSettings},
 )
