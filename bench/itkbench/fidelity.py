@@ -284,6 +284,15 @@ CASES = (
                           "Header set X-Plain yes \"expr=%{HTTPS} == 'off'\"\n"
                           "RequestHeader set X-Curl 1 \"expr=%{HTTP_USER_AGENT} =~ /curl/\"\n",
           "hx/p.php": "<?php echo $_SERVER['HTTP_X_CURL'] ?? 'none';"}),
+    Case("If, ElseIf and Else in .htaccess", get("/if/a.css?b", headers=(("X-Block", "0"),)),
+         {"if/.htaccess": '<FilesMatch "\\.(css|js)$">\n<If "%{QUERY_STRING} =~ /(^|&)v=/">\n'
+                          'Header set Cache-Control "max-age=1, immutable"\n</If>\n<Else>\n'
+                          'Header set Cache-Control "max-age=1"\n</Else>\n</FilesMatch>\n'
+                          '<If "%{QUERY_STRING} == \'a\'">\nHeader set X-W a\n</If>\n'
+                          '<ElseIf "%{QUERY_STRING} == \'b\'">\nHeader set X-W b\n</ElseIf>\n'
+                          '<Else>\nHeader set X-W other\n</Else>\n'
+                          '<If "req(\'X-Block\') == \'1\'">\nRequire all denied\n</If>\n',
+          "if/a.css": "a{}"}),
     Case("Vary made one", get("/vy/v.php"),
          {"vy/.htaccess": "Header always append Vary X-One\n",
           "vy/v.php": "<?php header('Vary: A, b'); header('Vary: B', false); echo 'v';"}),

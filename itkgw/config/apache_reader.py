@@ -47,6 +47,7 @@ from itkgw.config.identity import resolve_identity
 from itkgw.config.kinds import (
     Path,
     apache_words,
+    check_expr,
     lookup_hint,
     parse_address,
 )
@@ -112,9 +113,9 @@ _VARIABLE = re.compile(r"\$\{([^}:]+)\}")
 _CLOSER = re.compile(r"</\s*([^\s>]+)\s*>")
 #: Sections Apache has that itkgw does not implement, and why.
 _UNSUPPORTED_SECTIONS = {
-    "if": "<If> expressions are not supported",
-    "elseif": "<If> expressions are not supported",
-    "else": "<If> expressions are not supported",
+    "if": "itkgw reads <If> in .htaccess files only",
+    "elseif": "itkgw reads <If> in .htaccess files only",
+    "else": "itkgw reads <If> in .htaccess files only",
     "iffile": "use <IfDefine> with -D instead",
     "ifdirective": "use <IfDefine> with -D instead",
     "ifsection": "use <IfDefine> with -D instead",
@@ -293,6 +294,9 @@ class _Scope:
     default_log_format: str | None = None
     #: CustomLog's format or nickname (None: TransferLog's default format), and where.
     log_format: tuple[str | None, str] | None = None
+    #: The conditions of the <If> and <ElseIf> sections read last here, for an <ElseIf> or
+    #: <Else> after them (None: no <If> open to one).
+    if_chain: list[str] | None = None
 
     def put(self, name: str, value: Any, where: str, repeat: bool = False, keyed: bool = False) -> None:
         """Set a value; a repeated directive adds to what the same scope set before."""
@@ -452,7 +456,10 @@ class _Reader:
             raise ConfigError(where, f"{spelled} not allowed here",
                               "only Require lines and <Require...> sections go inside <RequireAll>, "
                               "<RequireAny> and <RequireNone>")
-        if row.allowed_in(scope.context, scope.kind):
+        kind = scope.kind
+        if kind == "if":  # what the section it is written in allows
+            kind = "files" if scope.values.get("in_files") is not None else "directory"
+        if row.allowed_in(scope.context, kind):
             return
         if scope.context is Context.DIRECTORY and row.not_in_sections:
             raise ConfigError(where, f"{spelled} in a <{scope.label}> section is not supported",
@@ -1018,8 +1025,9 @@ class _Reader:
         return "localhost"
 
     def section_models(self, scope: _Scope, vhost: str, limits: Limits) -> list[DirSection]:
-        """The sections of a server or vhost scope, each followed by the <Files> sections in it."""
-        return [section for sub in scope.sections for part in (sub, *sub.sections)
+        """The sections of a server or vhost scope, each followed by the sections in it (its
+        <Files>, and in an .htaccess file the <If> sections in those)."""
+        return [section for part in _nested(scope.sections)
                 if (section := self.section_model(part, vhost, limits)) is not None]
 
     def section_model(self, scope: _Scope, vhost: str, limits: Limits) -> DirSection | None:
@@ -1073,6 +1081,11 @@ class _Reader:
                                        f"{address}, the first has precedence, perhaps you need a "
                                        "NameVirtualHost directive")
         return tuple(declared)
+
+
+def _nested(scopes: list[_Scope]) -> list[_Scope]:
+    """Each scope, then those written in it, depth first."""
+    return [part for scope in scopes for part in (scope, *_nested(scope.sections))]
 
 
 def _inherit(scope: _Scope, base: _Scope, name: str, own_first: bool) -> tuple[Any, ...]:
@@ -1181,11 +1194,49 @@ class _AccessFileReader(_Reader):
         super().directive(node, scope)
 
     def block(self, node: _Block, scope: _Scope) -> None:
-        if node.name.lower() not in _ACCESS_FILE_SECTIONS:
+        name = node.name.lower()
+        if name not in _ACCESS_FILE_SECTIONS:
             raise ConfigError(node.where, f"<{node.name} not allowed here",
-                              "an .htaccess file may hold <Files>, <FilesMatch>, <IfModule>, "
-                              "<IfDefine>, <IfVersion>, <Limit>, <LimitExcept> and <Require...> sections")
+                              "an .htaccess file may hold <Files>, <FilesMatch>, <If>, <ElseIf>, "
+                              "<Else>, "
+                              "<IfModule>, <IfDefine>, <IfVersion>, <Limit>, <LimitExcept> and "
+                              "<Require...> sections")
+        if name in ("if", "elseif", "else"):
+            self.if_section(node, name, apache_words(self.expand(node.args, node.where), node.where), scope)
+            return
+        if name in ("files", "filesmatch"):
+            scope.if_chain = None  # a section between: an <ElseIf> or <Else> has no <If> to follow
         super().block(node, scope)
+
+    def if_section(self, node: _Block, name: str, args: list[str], scope: _Scope) -> None:
+        """<If "expr">, <ElseIf "expr"> and <Else>: a section of the directory, or of the
+        <Files> it is written in, that applies to a request as its condition holds (and
+        those of the <If> and <ElseIf> before it do not)."""
+        label = {"if": "If", "elseif": "ElseIf", "else": "Else"}[name]
+        if scope.kind not in ("directory", "files"):
+            raise ConfigError(node.where, f"<{label}> cannot occur within <{scope.label}> section",
+                              f"write the <{label}> at the top of the .htaccess file or in a <Files> section")
+        chain = scope.if_chain
+        if name != "if" and chain is None:
+            raise ConfigError(node.where, "<Else> or <ElseIf> section without previous <If> or <ElseIf> "
+                              "section in same scope", f"put the <{label}> right after an <If>")
+        if (name == "else") != (not args) or len(args) > 1:
+            wanted = "no argument" if name == "else" else "one expression"
+            raise ConfigError(node.where, f"<{label}> takes {wanted}",
+                              'write it as <If "%{HTTPS} == \'on\'"> ... </If>, then <Else> ... </Else>')
+        condition = args[0] if args else None
+        if condition is not None:
+            check_expr(condition, node.where, f"<{label}>: cannot parse the expression", condition=True)
+        unless = tuple(chain or ()) if name != "if" else ()
+        section = _Scope(Context.DIRECTORY, node.where, label=label, kind="if", path=scope.path)
+        section.values.update(condition=condition, unless=unless,
+                              in_directory=scope.values.get("in_directory", scope.path))
+        if scope.kind == "files":
+            section.values.update(in_files=scope.path, in_files_regex=scope.regex)
+        self.walk(node.body, section)
+        self.finish(section)
+        scope.sections.append(section)
+        scope.if_chain = None if name == "else" else [*unless, condition] if condition is not None else None
 
     def refuse(self, kind: str, problem: ConfigError) -> None:
         """A directive httpd refuses here: a 500, or skipped where Nonfatal= says so."""
@@ -1195,8 +1246,9 @@ class _AccessFileReader(_Reader):
 
 
 #: Sections an .htaccess file may hold.
-_ACCESS_FILE_SECTIONS = frozenset({"files", "filesmatch", "ifmodule", "ifdefine", "ifversion", "requireall",
-                                   "requireany", "requirenone", "limit", "limitexcept"})
+_ACCESS_FILE_SECTIONS = frozenset({"files", "filesmatch", "if", "elseif", "else", "ifmodule", "ifdefine",
+                                   "ifversion", "requireall", "requireany", "requirenone", "limit",
+                                   "limitexcept"})
 #: The httpd version each series answers <IfVersion> with: Debian 12's 2.4, and the last 2.2.
 _OPERATORS = ("==", ">=", "<=", "=", ">", "<", "~")
 

@@ -215,9 +215,11 @@ class DirSection:
     ``kind`` is ``directory`` (<Directory>/<DirectoryMatch>: filesystem path),
     ``location`` (<Location>/<LocationMatch>: URL path) or ``files``
     (<Files>/<FilesMatch>: the file's base name); ``regex`` marks the Match
-    forms. Every setting is None (or empty) when the section leaves it to the
-    sections around it; additive settings (handlers, env, headers, php) add
-    to what is inherited, in Apache's merge order.
+    forms. An .htaccess file's <If>, <ElseIf> and <Else> sections are of kind
+    ``if``, applied per request as their conditions say. Every setting is
+    None (or empty) when the section leaves it to the sections around it;
+    additive settings (handlers, env, headers, php) add to what is
+    inherited, in Apache's merge order.
     """
 
     path: str = doc("filesystem path, URL path or file name (a regex with regex = true)")
@@ -226,6 +228,12 @@ class DirSection:
     in_directory: str | None = doc("the <Directory> a <Files> section is written in: it applies below "
                                    "that directory only", None)
     in_directory_regex: bool = doc("whether in_directory is a regular expression (<DirectoryMatch>)", False)
+    in_files: str | None = doc("the <Files> an .htaccess file's <If> section is written in", None)
+    in_files_regex: bool = doc("whether in_files is a regular expression (<FilesMatch>)", False)
+    condition: str | None = doc("an .htaccess file's <If> or <ElseIf> section's ap_expr (kind if; "
+                                "None: <Else>)", None)
+    unless: tuple[str, ...] = doc("the conditions of the <If> and <ElseIf> sections before an <ElseIf> or "
+                                  "<Else>, none of which may hold", ())
     assign_user_id: Identity | None = doc("identity for requests below path", None)
     assign_user_id_expr: str | None = doc("ap_expr giving the user name (AssignUserIDExpr)", None)
     assign_group_id_expr: str | None = doc("ap_expr giving the group name (AssignGroupIDExpr)", None)

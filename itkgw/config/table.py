@@ -35,7 +35,9 @@ MODELS: Mapping[Context, type] = {
 STRUCTURAL_FIELDS: Mapping[Context, frozenset[str]] = {
     Context.SERVER: frozenset({"vhosts", "source", "modules", "loaded_modules"}),
     Context.VHOST: frozenset({"directories", "where", "modules"}),
-    Context.DIRECTORY: frozenset({"kind", "where", "modules"}),
+    # An .htaccess file's <If> sections (no TOML form: .htaccess files are Apache syntax).
+    Context.DIRECTORY: frozenset({"kind", "where", "modules", "in_files", "in_files_regex", "condition",
+                                  "unless"}),
 }
 
 #: The modules itkgw implements, by name.

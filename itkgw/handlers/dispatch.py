@@ -512,7 +512,20 @@ def _merged(config: ServerConfig, plan: Plan, fs_path: str, first: bool,
     assert plan.vhost is not None
     where = (fs_path.rstrip("/") if directory else os.path.dirname(fs_path.rstrip("/"))) or "/"
     access = _access_along(config, plan, where, first)
-    return merge(config, plan.vhost, plan.url_path, fs_path=fs_path, access=access)
+    holds = functools.partial(_if_holds, plan, fs_path) if plan.request is not None else None
+    return merge(config, plan.vhost, plan.url_path, fs_path=fs_path, access=access, holds=holds)
+
+
+def _if_holds(plan: Plan, fs_path: str, condition: str) -> bool:
+    """An .htaccess <If> condition on the request; the request headers it reads go to the
+    response's Vary, as httpd's ap_expr names them."""
+    assert plan.request is not None and plan.vhost is not None
+    context = context_of(plan.request, plan.vhost, plan.reqenv, fs_path)
+    context.read_headers = []
+    held = _condition(condition).boolean(context)
+    if context.read_headers:
+        plan.vary = (*plan.vary, *context.read_headers)
+    return held
 
 
 def _access_along(config: ServerConfig, plan: Plan, directory: str, first: bool) -> tuple[DirSection, ...]:

@@ -121,7 +121,8 @@ def route_of(request: Request, plan: Plan, dirconf: DirConfig, filename: str, pa
     methods = SCRIPT_METHODS if script else STATIC_METHODS
     if (vhost is None or request.method not in methods or path_info or plan.reqenv or plan.vary
             or plan.forced_type or plan.forced_handler or plan.needs_login or plan.denied
-            or vhost is not plan.site or filename != plan.dirconf.fs_path):
+            or vhost is not plan.site or filename != plan.dirconf.fs_path or dirconf.conditional
+            or plan.dirconf.conditional):
         return None
     if (vhost.rewrite_engine or (dirconf.rewrite is not None and dirconf.rewrite.engine)
             or vhost.modules.get(SetEnvIfSettings).conditions

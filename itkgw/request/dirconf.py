@@ -110,6 +110,8 @@ class DirConfig:
     modules: ModuleSettings = ModuleSettings()
     #: mod_rewrite's per-directory rules in effect, those of the deepest directory section.
     rewrite: DirRewrite | None = None
+    #: An .htaccess file's <If> section was judged for it: its settings depend on the request.
+    conditional: bool = False
     #: The sections' Redirect and RedirectMatch lines, the most specific section's first.
     redirects: tuple[Redirect, ...] = ()
     #: ForceType: the content type of every file here (None: each file's own).
@@ -394,17 +396,39 @@ def sections_for(vhost: VHost, url_path: str, fs_path: str,
 
 
 def merge(config: ServerConfig, vhost: VHost, url_path: str, fs_path: str | None = None,
-          access: tuple[DirSection, ...] = ()) -> DirConfig:
+          access: tuple[DirSection, ...] = (), holds: Callable[[str], bool] | None = None) -> DirConfig:
     """Apply the vhost's settings, then each section that matches, in order (with the
     sections of the .htaccess files on the way, read by the caller as the request's
-    identity). The result is shared by the requests that ask the same: callers read it,
-    never change it."""
-    return _merged.get((config, vhost), (url_path, fs_path, access),
-                       lambda: _merge(config, vhost, url_path, fs_path, access))
+    identity, their <If> sections last as ``holds`` judges their conditions: without it,
+    none applies). The result is shared by the requests that ask the same: callers read
+    it, never change it."""
+    chosen: tuple[int, ...] = ()
+    if any(section.kind == "if" for section in access):
+        path = fs_path if fs_path is not None else map_path(vhost, url_path).fs_path
+        chosen = tuple(index for index, section in enumerate(access)
+                       if section.kind == "if" and _if_applies(section, path, holds))
+    return _merged.get((config, vhost), (url_path, fs_path, access, chosen),
+                       lambda: _merge(config, vhost, url_path, fs_path, access, chosen))
+
+
+def _if_applies(section: DirSection, fs_path: str, holds: Callable[[str], bool] | None) -> bool:
+    """Whether an .htaccess file's <If>, <ElseIf> or <Else> applies: below its directory, to
+    a file of its <Files> if it is in one, its condition holding and those before it not."""
+    if section.in_directory is not None and not _below(fs_path, section.in_directory):
+        return False
+    if section.in_files is not None:
+        name = os.path.basename(fs_path.rstrip("/"))
+        pattern = section.in_files
+        if not (_regex(pattern).search(name) if section.in_files_regex else _glob(pattern).fullmatch(name)):
+            return False
+    if holds is None:
+        return False
+    return not any(holds(condition) for condition in section.unless) and (
+        section.condition is None or holds(section.condition))
 
 
 def _merge(config: ServerConfig, vhost: VHost, url_path: str, fs_path: str | None,
-           access: tuple[DirSection, ...]) -> DirConfig:
+           access: tuple[DirSection, ...], chosen: tuple[int, ...] = ()) -> DirConfig:
     mapped = map_path(vhost, url_path)
     path = fs_path if fs_path is not None else mapped.fs_path
     merged = DirConfig(
@@ -436,6 +460,9 @@ def _merge(config: ServerConfig, vhost: VHost, url_path: str, fs_path: str | Non
     merged.languages.update({_dotted(extension): language for language, extension in vhost.add_language})
     for section in sections_for(vhost, url_path, path, access):
         _apply_section(merged, section)
+    for index in chosen:  # httpd merges <If> sections after every other
+        _apply_section(merged, access[index])
+    merged.conditional = any(section.kind == "if" for section in access)
     merged.force_type = merged.modules.get(MimeSettings).forced
     return merged
 

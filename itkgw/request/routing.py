@@ -86,6 +86,8 @@ class Plan:
     rewrite_ended: bool = False
     #: The handler a RewriteRule's H= forces on the request.
     forced_handler: str | None = None
+    #: The request, whose .htaccess <If> conditions the merges on its way judge.
+    request: Request | None = None
 
 
 def _redirect(status: int, location: str | None) -> HTTPError:
@@ -181,7 +183,7 @@ def plan_request(config: ServerConfig, compiled: Compiled, vhost: VHost, request
     identity = _identity(config, compiled, vhost, request, dirconf, reqenv)
     needs_login = decision is authz.Decision.DENIED_NO_USER
     return Plan(url_path, dirconf, identity, reqenv, denied, needs_login, vhost, site, site_path, vary,
-                forced_type, rewrite_ended=rewrite_ended, forced_handler=forced_handler)
+                forced_type, rewrite_ended=rewrite_ended, forced_handler=forced_handler, request=request)
 
 
 def denial(request: Request, vhost: VHost, dirconf: DirConfig, reqenv: dict[str, str]) -> str | None:

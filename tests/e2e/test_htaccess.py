@@ -22,6 +22,7 @@ import pytest
 from itkgw import __version__
 from tests.e2e.conftest import Put
 from tests.e2e.itkgw_proc import Itkgw, vhost_for
+from tests.e2e.test_fidelity import raw_exchange
 from tests.sites import ALICE, Site
 
 
@@ -538,6 +539,42 @@ def test_header_rules_with_an_expr_condition_apply_as_it_holds(itkgw_factory, do
     curl = server.request("alice.test", "/hx/p.php", headers={"User-Agent": "curl/8"})
     assert (curl.body, curl.headers["Vary"]) == (b"1", "User-Agent,X-Test")
     assert server.request("alice.test", "/hx/p.php", headers={"User-Agent": "firefox"}).body == b"none"
+
+
+@pytest.mark.parametrize("model", ["itk", "pool"])
+def test_if_elseif_and_else_in_an_htaccess_file_apply_per_request(itkgw_factory, docroots, put: Put,
+                                                                  model: str) -> None:
+    """Nextcloud's .htaccess has <If> in a <FilesMatch>: httpd judges the sections for each
+    request (the same file answered by one route and then another, a keep-alive connection
+    too), naming the request headers their conditions read in Vary; one holds php_value."""
+    alice = docroots[ALICE]
+    put(alice, "nc/.htaccess", '<FilesMatch "\\.(css|js)$">\n'
+                               '  <If "%{QUERY_STRING} =~ /(^|&)v=/">\n'
+                               '    Header set Cache-Control "max-age=15778463, immutable"\n  </If>\n'
+                               '  <Else>\n    Header set Cache-Control "max-age=15778463"\n  </Else>\n'
+                               '</FilesMatch>\n'
+                               '<If "%{QUERY_STRING} == \'a\'">\n  Header set X-W a\n</If>\n'
+                               '<ElseIf "%{QUERY_STRING} == \'b\'">\n  Header set X-W b\n</ElseIf>\n'
+                               '<Else>\n  Header set X-W other\n</Else>\n'
+                               '<If "req(\'X-Block\') == \'1\'">\n  Require all denied\n</If>\n'
+                               '<If "%{REQUEST_URI} =~ m#\\.php$#">\n'
+                               '  php_value default_charset ISO-8859-1\n</If>\n')
+    put(alice, "nc/style.css", "a{}\n")
+    put(alice, "nc/page.txt", "page\n")
+    put(alice, "nc/charset.php", "<?php echo ini_get('default_charset');\n")
+    server = itkgw_factory([vhost_for(alice, "alice.test", php_extensions=[".php"], directory=[
+        {"path": str(alice.htdocs), "allow_override": ["All"]}])], process_model=model)
+    assert server.request("alice.test", "/nc/style.css?v=2").headers["Cache-Control"] == \
+        "max-age=15778463, immutable"
+    assert server.request("alice.test", "/nc/style.css").headers["Cache-Control"] == "max-age=15778463"
+    kept = raw_exchange(server.port, b"".join(
+        b"GET /nc/page.txt%s HTTP/1.1\r\nHost: alice.test\r\n%s\r\n" % (query, closing)
+        for query, closing in ((b"?a", b""), (b"?b", b""), (b"", b"Connection: close\r\n"))))
+    assert [line for line in kept.split(b"\r\n") if line.startswith(b"X-W: ")] == [
+        b"X-W: a", b"X-W: b", b"X-W: other"]
+    assert b"\r\nVary: X-Block\r\n" in kept
+    assert server.request("alice.test", "/nc/page.txt", headers={"X-Block": "1"}).status == 403
+    assert server.request("alice.test", "/nc/charset.php").body == b"ISO-8859-1"
 
 
 def test_wordpress_pretty_permalinks_reach_index_php_as_under_apache(itkgw_factory, docroots,
