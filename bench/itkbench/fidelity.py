@@ -293,6 +293,11 @@ CASES = (
                           '<Else>\nHeader set X-W other\n</Else>\n'
                           '<If "req(\'X-Block\') == \'1\'">\nRequire all denied\n</If>\n',
           "if/a.css": "a{}"}),
+    Case("rewrite cookie and next", get("/cn/a-b?lang=fr"),
+         {"cn/.htaccess": "RewriteEngine On\nRewriteRule ^(.*)-(.*)$ $1_$2 [N]\n"
+                          "RewriteCond %{QUERY_STRING} lang=(\\w+)\n"
+                          "RewriteRule ^a_b$ p.php [CO=lang:%1:alice.test:0:/:true,L]\n",
+          "cn/p.php": "<?php setcookie('php', '1'); echo 'p';"}),
     Case("Vary made one", get("/vy/v.php"),
          {"vy/.htaccess": "Header always append Vary X-One\n",
           "vy/v.php": "<?php header('Vary: A, b'); header('Vary: B', false); echo 'v';"}),

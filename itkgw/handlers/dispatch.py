@@ -54,7 +54,7 @@ from itkgw.http.deflate import DeflateRule, accepts_gzip
 from itkgw.request import access_files, canonical
 from itkgw.request.dirconf import DirConfig, follows_any_link, merge, options_at
 from itkgw.request.mime import MimeTypes
-from itkgw.request.routing import Plan, apply_redirects, denial
+from itkgw.request.routing import Plan, apply_redirects, denial, set_cookies, with_cookies
 from itkgw.request.setenvif import apply_env_conditions
 from itkgw.request.variables import context_of, wire
 from itkgw.rules import rewrite
@@ -415,7 +415,8 @@ def _header_rules(dirconf: DirConfig, plan: Plan, started: float,
     rules = _when_env_says(dirconf.headers, plan, dirconf, started, request, read)
     varied = (*plan.vary, *read)
     vary = [HeaderRule("merge", "Vary", ", ".join(dict.fromkeys(varied)))] if varied else []
-    return [*vary, *rules]
+    cookies = [HeaderRule("add", "Set-Cookie", cookie, always=True) for cookie in plan.cookies]
+    return [*vary, *cookies, *rules]
 
 
 def _when_env_says(rules: Sequence[HeaderRule], plan: Plan, dirconf: DirConfig, started: float,
@@ -485,11 +486,13 @@ def _rewrite_in_directory(request: Request, plan: Plan, first: bool) -> tuple[st
     plan.forced_type = result.content_type or plan.forced_type
     plan.rewrite_ended = plan.rewrite_ended or result.ended
     plan.forced_handler = result.handler or plan.forced_handler
+    plan.cookies = with_cookies(plan.cookies, result.cookies)
     if result.status is not None:
         raise HTTPError(result.status, f"RewriteRule in {per_dir.directory} answered {result.status} "
-                        f"for {request.path}")
+                        f"for {request.path}", headers=set_cookies(plan.cookies))
     if result.redirect is not None:
-        raise HTTPError(result.redirect[0], None, headers=[("Location", result.redirect[1])])
+        raise HTTPError(result.redirect[0], None,
+                        headers=[("Location", result.redirect[1]), *set_cookies(plan.cookies)])
     if result.path:
         target = quote(result.path.encode("utf-8", "surrogateescape"), safe="/!$&'()*+,;=:@~")
         raise InternalRedirect(target + (f"?{result.query}" if result.query else ""), keep_method=True,

@@ -48,7 +48,7 @@ from itkgw.mpm.scoreboard import Scoreboard, SlotState
 from itkgw.request import canonical
 from itkgw.request.dirconf import merge
 from itkgw.request.mime import MimeTypes
-from itkgw.request.routing import Compiled, Plan, plan_request
+from itkgw.request.routing import Compiled, Plan, plan_request, with_cookies
 from itkgw.request.vhosts import VHostTable
 
 #: How long a kept FastCGI process waits for the next request of its keep-alive connection
@@ -356,6 +356,7 @@ class ConnectionChild:
                             f"this request runs as {self.identity}")
         if redirect.vary:  # httpd's answer to the rewritten request names what the rules read
             plan.vary = (*before.vary, *redirect.vary, *plan.vary)
+        plan.cookies = with_cookies(before.cookies, plan.cookies)  # err_headers_out carries over
         if redirect.fast:
             return redirected, plan
         plan.reqenv.update({f"REDIRECT_{name}": value for name, value in before.reqenv.items()
@@ -400,7 +401,8 @@ class ConnectionChild:
             self.conn.send_error(exc.status, exc.headers, notes=exc.notes)
             return
         try:
-            kept = [(name, value) for name, value in exc.headers if name.lower() == "www-authenticate"]
+            kept = [(name, value) for name, value in exc.headers
+                    if name.lower() in ("www-authenticate", "set-cookie")]
             if target.startswith("/"):
                 self._serve_error_document(exc.status, kept, plan, target, first)
             else:

@@ -88,11 +88,25 @@ class Plan:
     forced_handler: str | None = None
     #: The request, whose .htaccess <If> conditions the merges on its way judge.
     request: Request | None = None
+    #: RewriteRule CO='s Set-Cookie values, which go out with any answer (err_headers_out).
+    cookies: tuple[str, ...] = ()
 
 
-def _redirect(status: int, location: str | None) -> HTTPError:
+def _redirect(status: int, location: str | None, cookies: tuple[str, ...] = ()) -> HTTPError:
     headers = [("Location", location)] if location else []
-    return HTTPError(status, None, headers=headers)
+    return HTTPError(status, None, headers=[*headers, *set_cookies(cookies)])
+
+
+def set_cookies(cookies: tuple[str, ...]) -> list[tuple[str, str]]:
+    """The Set-Cookie headers of RewriteRule CO= cookies."""
+    return [("Set-Cookie", cookie) for cookie in cookies]
+
+
+def with_cookies(earlier: tuple[str, ...], later: tuple[str, ...]) -> tuple[str, ...]:
+    """CO='s cookies of a request and of its internal redirect: a name is set once, the first
+    time (httpd notes each name on the main request)."""
+    names = {cookie.split("=", 1)[0] for cookie in earlier}
+    return (*earlier, *(cookie for cookie in later if cookie.split("=", 1)[0] not in names))
 
 
 def apply_redirects(redirects: Sequence[Redirect], request: Request, vhost: VHost) -> None:
@@ -159,16 +173,18 @@ def plan_request(config: ServerConfig, compiled: Compiled, vhost: VHost, request
         reqenv.update(_rewrite_urls(vhost, request))
     rules = None if rewrite_ended else compiled.rules.get(vhost.server_name)
     vary: tuple[str, ...] = ()
+    cookies: tuple[str, ...] = ()
     forced_type = forced_handler = None
     if rules is not None:
         result = rules.apply(url_path, request.query, expressions_context())
         reqenv.update(result.env_set)
         vary, forced_type, rewrite_ended = result.vary, result.content_type, result.ended
-        forced_handler = result.handler
+        forced_handler, cookies = result.handler, result.cookies
         if result.status is not None:
-            raise HTTPError(result.status, f"RewriteRule answered {result.status} for {request.path}")
+            raise HTTPError(result.status, f"RewriteRule answered {result.status} for {request.path}",
+                            headers=set_cookies(cookies))
         if result.redirect is not None:
-            raise _redirect(*result.redirect)
+            raise _redirect(*result.redirect, cookies=cookies)
         url_path = result.path
         request.query = result.query
     site, site_path = vhost, url_path
@@ -183,7 +199,8 @@ def plan_request(config: ServerConfig, compiled: Compiled, vhost: VHost, request
     identity = _identity(config, compiled, vhost, request, dirconf, reqenv)
     needs_login = decision is authz.Decision.DENIED_NO_USER
     return Plan(url_path, dirconf, identity, reqenv, denied, needs_login, vhost, site, site_path, vary,
-                forced_type, rewrite_ended=rewrite_ended, forced_handler=forced_handler, request=request)
+                forced_type, rewrite_ended=rewrite_ended, forced_handler=forced_handler, request=request,
+                cookies=cookies)
 
 
 def denial(request: Request, vhost: VHost, dirconf: DirConfig, reqenv: dict[str, str]) -> str | None:

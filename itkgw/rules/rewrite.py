@@ -45,6 +45,7 @@ import logging
 import os
 import re
 import stat
+import time
 from collections import ChainMap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -110,6 +111,8 @@ class RewriteResult:
     handler: str | None = None
     #: An END rule applied: no rules run again for this request, its internal redirects included.
     ended: bool = False
+    #: CO=: the Set-Cookie headers of the applied rules, which go out with any answer.
+    cookies: tuple[str, ...] = ()
 
 
 # -- expanding substitutions and test strings ------------------------------------
@@ -155,6 +158,8 @@ class _State:
     force_handler: str | None = None
     #: An applied rule had END.
     ended: bool = False
+    #: The Set-Cookie headers of the applied rules' CO=, by cookie name (each set once).
+    cookies: dict[str, str] = field(default_factory=dict)
 
     def current_filename(self) -> str:
         """r->filename as the rules see it: the path so far (per directory, with its prefix)."""
@@ -328,7 +333,8 @@ def _flag_fields(flags: Sequence[str]) -> list[tuple[str, str]]:
 
 
 _RULE_FLAGS = {
-    "b": "B", "backrefescaping": "B", "c": "C", "chain": "C", "d": "DPI", "dpi": "DPI",
+    "b": "B", "backrefescaping": "B", "c": "C", "chain": "C", "co": "CO", "cookie": "CO", "d": "DPI",
+    "dpi": "DPI", "n": "N", "next": "N",
     "discardpath": "DPI", "e": "E", "env": "E", "end": "END", "f": "F", "forbidden": "F",
     "g": "G", "gone": "G", "h": "H", "handler": "H", "l": "L", "last": "L", "nc": "NC",
     "nocase": "NC", "ne": "NE", "noescape": "NE", "ns": "NS", "nosubreq": "NS", "p": "P", "proxy": "P",
@@ -336,10 +342,6 @@ _RULE_FLAGS = {
     "passthrough": "PT",
     "qsa": "QSA", "qsappend": "QSA", "qsd": "QSD", "qsdiscard": "QSD", "r": "R",
     "redirect": "R", "s": "S", "skip": "S", "t": "T", "type": "T",
-}
-_REFUSED_RULE_FLAGS = {
-    "n": "rules are applied once", "next": "rules are applied once",
-    "co": "use Header", "cookie": "use Header",
 }
 #: The variables mod_rewrite reads from a request header, which it names in Vary (HTTP_HOST is
 #: read so too, but httpd leaves Host out of Vary, RFC 7231 7.1.4).
@@ -502,6 +504,8 @@ class _Condition:
 
 #: What R= takes, as httpd's mod_rewrite: the redirects, and the errors its status table knows
 #: (no 418, no 509), which answer with that status instead of redirecting.
+#: How many times [N] starts the rules again before httpd gives up with a 500 (REWRITE_MAX_ROUNDS).
+MAX_ROUNDS = 10000
 RULE_STATUSES = frozenset([*range(300, 309), *range(400, 418), 421, 422, 423, 424, 426, 428, 429, 431,
                            451, *range(500, 509), 510, 511])
 
@@ -520,12 +524,13 @@ class _Rule:
         self.force_type: _Template | None = None
         #: H=handler: the handler that serves the request (SetHandler's names).
         self.force_handler: _Template | None = None
+        #: CO=: cookies to set (NAME:VALUE:DOMAIN[:LIFETIME[:PATH[:SECURE[:HTTPONLY[:SAMESITE]]]]]).
+        self.cookies: list[_Template] = []
+        #: N=: the rules start again from the first, at most this many times (httpd's 10000).
+        self.max_rounds = 0
         names: set[str] = set()
         for name, value in _flag_fields(rule.flags):
             key = name.lower()
-            if key in _REFUSED_RULE_FLAGS:
-                raise RewriteConfigError(where, f"RewriteRule: flag '{name}' is not supported",
-                                         _REFUSED_RULE_FLAGS[key])
             if key not in _RULE_FLAGS:
                 raise RewriteConfigError(where, f"RewriteRule: unknown flag '{name}'")
             flag = _RULE_FLAGS[key]
@@ -544,10 +549,19 @@ class _Rule:
                 self.force_type = _Template(value, where, "RewriteRule")
             elif flag == "H":
                 self.force_handler = _Template(value, where, "RewriteRule")
+            elif flag == "CO":
+                self.cookies.append(_Template(value, where, "RewriteRule"))
+            elif flag == "N":
+                self.max_rounds = expr.atoi(value) if value else MAX_ROUNDS
+                if self.max_rounds < 1:
+                    raise RewriteConfigError(where, f"RewriteRule: invalid number of rounds '{value}' for "
+                                             "flag 'N'", "write N, or N=32000")
+        self.pattern = rule.pattern
         self.chain = "C" in names
         #: P: a request for mod_proxy, which itkgw has not (httpd without it answers 403).
         self.proxy = "P" in names
         self.last = bool(names & {"L", "END", "PT", "P"})
+        self.next_round = "N" in names
         self.end = "END" in names
         self.qsappend = "QSA" in names
         self.qsdiscard = "QSD" in names
@@ -629,7 +643,7 @@ class RuleSet:
         noescape = False
         redirect_code = 302
         rules = self._rules
-        index = 0
+        index = rounds = 0
         while index < len(rules):
             rule = rules[index]
             index += 1
@@ -655,6 +669,12 @@ class RuleSet:
                     if _scheme_length(state.uri):
                         redirect_code = rule.redirect_code
                 noescape = rule.noescape
+            if rule.next_round:
+                rounds += 1
+                if rounds > rule.max_rounds:
+                    return _too_many_rounds(rule, state, path, query, env_set)
+                index = 0
+                continue
             if rule.last:
                 break
             index += rule.skip
@@ -681,7 +701,7 @@ class RuleSet:
         matched = substituted = forced = noescape = False
         redirect_code = 302
         rules = self._rules
-        index = 0
+        index = rounds = 0
         while index < len(rules):
             rule = rules[index]
             index += 1
@@ -708,6 +728,12 @@ class RuleSet:
                 noescape = rule.noescape
                 if rule.force_redirect or _scheme_length(uri):
                     forced, redirect_code = True, rule.redirect_code
+            if rule.next_round:
+                rounds += 1
+                if rounds > rule.max_rounds:
+                    return _too_many_rounds(rule, state, "", query, env_set)
+                index = 0
+                continue
             if rule.last:
                 break
             index += rule.skip
@@ -750,10 +776,14 @@ def _after_chain(rules: Sequence[_Rule], index: int, rule: _Rule) -> int:
 
 
 def _applied(rule: _Rule, state: _State, env_set: dict[str, str]) -> str | None:
-    """What a rule that applies does before its result: its E= variables and T= type are
-    set; its substitution, expanded, is returned (None for ``-``)."""
+    """What a rule that applies does before its result: its E= variables, T= type and CO=
+    cookies are set; its substitution, expanded, is returned (None for ``-``)."""
     new_uri = None if rule.nosub else rule.substitution.expand(state, rule.escape_backrefs)
     _set_env(rule, state, env_set)
+    for template in rule.cookies:
+        cookie = _cookie(template.expand(state))
+        if cookie is not None:
+            state.cookies.setdefault(*cookie)
     if rule.force_type is not None:
         state.force_type = rule.force_type.expand(state)
     if rule.force_handler is not None:
@@ -762,9 +792,46 @@ def _applied(rule: _Rule, state: _State, env_set: dict[str, str]) -> str | None:
     return new_uri
 
 
+def _too_many_rounds(rule: _Rule, state: _State, path: str, query: str,
+                     env_set: dict[str, str]) -> RewriteResult:
+    log.error("AH02596: RewriteRule '%s' and URI '%s' exceeded maximum number of rounds (%d) via the "
+              "[N] flag", rule.pattern, state.uri, rule.max_rounds)
+    return RewriteResult(path, query, env_set, None, 500, True)
+
+
+def _cookie(text: str) -> tuple[str, str] | None:
+    """CO='s cookie as httpd's mod_rewrite writes it: (name, Set-Cookie value); None without
+    a name, a value and a domain. Its fields are split at ":" (at ";" when it starts with
+    one); LIFETIME is in minutes from now, SECURE and HTTPONLY take true, 1 or their name."""
+    separator = ";" if text.startswith(";") else ":"
+    fields = [*text.removeprefix(";").split(separator), *[""] * 8][:8]
+    name, value, domain, lifetime, path, secure, httponly, samesite = fields
+    if not (name and value and domain):
+        return None
+    cookie = f"{name}={value}; path={path or '/'}; domain={domain}"
+    minutes = expr.atoi(lifetime) if lifetime else 0
+    if minutes:
+        at = time.gmtime(time.time() + 60 * minutes)
+        cookie += "; expires=%s, %02d-%s-%04d %02d:%02d:%02d GMT" % (
+            _DAYS[at.tm_wday], at.tm_mday, _MONTHS[at.tm_mon - 1], at.tm_year, at.tm_hour, at.tm_min,
+            at.tm_sec)
+    if secure.lower() in ("true", "1", "secure"):
+        cookie += "; secure"
+    if httponly.lower() in ("true", "1", "httponly"):
+        cookie += "; HttpOnly"
+    if samesite and samesite.lower() not in ("0", "false"):
+        cookie += f"; SameSite={samesite}"
+    return name, cookie
+
+
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
 def _with_vary(result: RewriteResult, state: _State) -> RewriteResult:
     """The result with what the run learnt on the way: Vary's headers, T='s type, H='s
-    handler, END."""
+    handler, END, CO='s cookies."""
+    result.cookies = tuple(state.cookies.values())
     result.vary = tuple(dict.fromkeys(state.vary))
     result.content_type = state.force_type
     result.handler = state.force_handler

@@ -577,6 +577,30 @@ def test_if_elseif_and_else_in_an_htaccess_file_apply_per_request(itkgw_factory,
     assert server.request("alice.test", "/nc/charset.php").body == b"ISO-8859-1"
 
 
+def test_rewrite_cookies_go_with_any_answer_and_next_runs_the_rules_again(itkgw_factory, docroots,
+                                                                         put: Put) -> None:
+    """CO= sets its cookie on the answer whatever it is (the page a rule forbids, the script a
+    rule leads to, beside the script's own); N starts the rules again, a 500 past its limit."""
+    alice = docroots[ALICE]
+    put(alice, "co/.htaccess", "RewriteEngine On\n"
+                               "RewriteCond %{QUERY_STRING} lang=(\\w+)\n"
+                               "RewriteRule ^page$ page.php [CO=lang:%1:alice.test,L]\n"
+                               "RewriteRule ^closed$ - [CO=seen:1:alice.test,F]\n"
+                               "RewriteRule ^(.*)-(.*)$ $1_$2 [N]\n"
+                               "RewriteRule ^loop$ loop [N=3]\n")
+    put(alice, "co/page.php", "<?php setcookie('php', '1'); echo 'page';\n")
+    put(alice, "co/a_b_c", "abc\n")
+    server = serve(itkgw_factory, alice, "All")
+    page = server.request("alice.test", "/co/page?lang=fr")
+    assert page.body == b"page" and sorted(page.headers.get_all("Set-Cookie")) == [
+        "lang=fr; path=/; domain=alice.test", "php=1"]
+    closed = server.request("alice.test", "/co/closed")
+    assert (closed.status, closed.headers["Set-Cookie"]) == (403, "seen=1; path=/; domain=alice.test")
+    assert server.request("alice.test", "/co/a-b-c").body == b"abc\n"
+    assert server.request("alice.test", "/co/loop").status == 500
+    assert _logged(server, "exceeded maximum number of rounds (3) via the [N] flag")
+
+
 def test_wordpress_pretty_permalinks_reach_index_php_as_under_apache(itkgw_factory, docroots,
                                                                       put: Put) -> None:
     """The values Apache 2.4.71 + mpm-itk + mod_php gave for the same files on this machine."""

@@ -514,7 +514,8 @@ def test_a_directive_in_the_wrong_context(tmp_path: Path, body: str, message: st
     ("RewriteRule ^/a", "RewriteRule: bad argument line (write it as RewriteRule pattern substitution "
                         "[flags])"),
     ("RewriteRule ^/a /b L", "RewriteRule: bad flag delimiters (write the flags as [FLAG,FLAG=value])"),
-    ("RewriteRule ^/a /b [N]", "RewriteRule: flag 'N' is not supported (rules are applied once)"),
+    ("RewriteRule ^/a /b [N=0]", "RewriteRule: invalid number of rounds '0' for flag 'N' (write N, or "
+                                 "N=32000)"),
     ("RewriteRule ^/a - [R=418]", "RewriteRule: invalid HTTP response code '418' for flag 'R' (use a 3xx "
                                   "status to redirect (R=301, R=302...), or a 4xx or 5xx status httpd knows "
                                   "to answer with it (R=403, R=410...))"),

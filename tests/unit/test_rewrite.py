@@ -223,6 +223,24 @@ def test_status_flags(flag: str, status: int) -> None:
     assert run(rules, "/public").status is None
 
 
+def test_cookie_flags_make_mod_rewrite_s_set_cookie_values() -> None:
+    rules = [rule("^/a$", "-", "CO=lang:%{QUERY_STRING}:.alice.test:60:/app:true:1:Lax",
+                  "CO=plain:1:alice.test", "CO=plain:2:alice.test", "CO=;semi;a:b;alice.test",
+                  "CO=nodomain:1")]
+    lang, plain, semi = run(rules, "/a?fr").cookies
+    assert lang.startswith("lang=fr; path=/app; domain=.alice.test; expires=")
+    assert lang.endswith(" GMT; secure; HttpOnly; SameSite=Lax")
+    assert plain == "plain=1; path=/; domain=alice.test"  # a name is set once, the first time
+    assert semi == "semi=a:b; path=/; domain=alice.test"  # ";" separates when it comes first
+
+
+def test_the_next_flag_runs_the_rules_again_until_its_limit(caplog: pytest.LogCaptureFixture) -> None:
+    assert run([rule("^(.*)-(.*)$", "$1_$2", "N")], "/a-b-c").path == "/a_b_c"
+    with caplog.at_level(logging.ERROR, logger="itkgw.rewrite"):
+        looping = run([rule("^(.*)$", "$1x", "N=5")], "/a")
+    assert looping.status == 500 and "exceeded maximum number of rounds (5) via the [N] flag" in caplog.text
+
+
 def test_a_proxy_rule_is_refused_with_httpds_403_and_log_line(caplog: pytest.LogCaptureFixture) -> None:
     rules = [rule("^/api/(.*)$", "http://127.0.0.1:9000/$1", "P"), rule(".", "-", "E=NOT:reached")]
     with caplog.at_level(logging.ERROR, logger="itkgw.rewrite"):
@@ -342,8 +360,6 @@ def test_front_controller_pattern(tmp_path: Path) -> None:
      "subpattern"),
     (rule("^/a", "/b", "Q", line=3), "httpd.conf:3: RewriteRule: unknown flag 'Q'"),
     (rule("^/a", "/b", "L,BOGUS=1", line=3), "httpd.conf:3: RewriteRule: unknown flag 'BOGUS'"),
-    (rule("^/a", "/b", "CO=a:b:c", line=4),
-     "httpd.conf:4: RewriteRule: flag 'CO' is not supported (use Header)"),
     (rule("^/a", "/b", "R=999", line=5), "httpd.conf:5: RewriteRule: invalid HTTP response code '999' "
      "for flag 'R' (use a 3xx status to redirect, 4xx or 5xx to refuse)"),
     (rule("^/a", "/b", "R=418", line=5), "httpd.conf:5: RewriteRule: invalid HTTP response code '418' "
