@@ -298,6 +298,9 @@ CASES = (
                           "RewriteCond %{QUERY_STRING} lang=(\\w+)\n"
                           "RewriteRule ^a_b$ p.php [CO=lang:%1:alice.test:0:/:true,L]\n",
           "cn/p.php": "<?php setcookie('php', '1'); echo 'p';"}),
+    Case("DefaultLanguage on a script", get("/lg/s.php"),
+         {"lg/.htaccess": "DefaultLanguage DE\n",
+          "lg/s.php": "<?php header('Content-Language: en, de'); echo 'php';"}),
     Case("Vary made one", get("/vy/v.php"),
          {"vy/.htaccess": "Header always append Vary X-One\n",
           "vy/v.php": "<?php header('Vary: A, b'); header('Vary: B', false); echo 'v';"}),

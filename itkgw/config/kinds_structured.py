@@ -304,6 +304,19 @@ class CharsetPairs(_WordPairs):
 
 
 @dataclass(frozen=True)
+class LanguageTag(Text):
+    """A language tag (DefaultLanguage), kept as written, as mod_mime sends it."""
+
+    toml_example: ClassVar[str] = '"de" or "pt-br"'
+    args_example: ClassVar[str] = "a language tag, e.g. de"
+
+    def check(self, value: str, where: str) -> str:
+        if not re.fullmatch(LanguagePairs.word_pattern, value):
+            raise ConfigError(where, f"{value!r} is not a language tag", "write it as e.g. en or pt-BR")
+        return value
+
+
+@dataclass(frozen=True)
 class FilterPairs(_WordPairs):
     """(filter chain, extension) pairs, as mod_mime's AddOutputFilter gives them: filters
     joined by ";", upper case (httpd's names are not case sensitive)."""

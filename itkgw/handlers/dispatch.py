@@ -752,6 +752,7 @@ def _serve_target(conn: HTTPConnection, request: Request, plan: Plan, config: Se
         conn.success_headers = functools.partial(expires.add_expiry, settings=expiry,
                                                  mtime=target.st.st_mtime, request_time=request.received)
     kind = dirconf.handler_for(target.filename)
+    conn.languages = dirconf.languages_for(target.filename)  # a script's answer names them too
     accept_path_info = dirconf.modules.get(RequestSettings).accept_path_info or "default"
     if target.path_info and accept_path_info != "on" and (accept_path_info == "off" or kind == "static"):
         if kind == "static" and request.method not in ("GET", "HEAD", "POST"):  # the method comes first
@@ -768,7 +769,7 @@ def _serve_target(conn: HTTPConnection, request: Request, plan: Plan, config: Se
     if persistent_php:
         call = _fcgid_call(conn, plan, config, dirconf, target.filename, php=True)
         known = known_files.route_of(request, plan, dirconf, target.filename, target.path_info, conn,
-                                     script=call)
+                                     script=call, languages=conn.languages)
         env = _script_environ(request, plan, config, dirconf, target.script_name, target.filename,
                               target.path_info, dirconf.base_dir, php=True)
         _to_fcgid(conn, request, env, call, backends, target.filename, php=True)

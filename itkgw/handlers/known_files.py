@@ -199,6 +199,7 @@ def set_response_rules(conn: HTTPConnection, request: Request, known: KnownFile,
     """The Header, AddDefaultCharset, DEFLATE and mod_expires rules of the route, for this request."""
     conn.header_rules = list(known.header_rules)
     conn.default_charset = known.default_charset
+    conn.languages = known.languages
     if known.deflates:
         accepted = accepts_gzip(request.header("accept-encoding"))
         conn.deflate = DeflateRule(known.deflated_types, known.deflate_settings, accepted)

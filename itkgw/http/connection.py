@@ -479,6 +479,9 @@ class HTTPConnection:
         #: What MultiViews says of the current request's answer (Content-Location, Vary, TCN),
         #: ahead of its handler's headers, as mod_negotiation sets them before the handler runs.
         self.negotiated: list[tuple[str, str]] = []
+        #: The languages mod_mime gives the current request's file (AddLanguage, DefaultLanguage):
+        #: httpd's header filter puts them first in its answer's Content-Language.
+        self.languages: tuple[str, ...] = ()
         #: mod_deflate's rule for the current request (None: no DEFLATE filter where it goes);
         #: the gzip stream of a response it compresses; a measured response whose small size
         #: may yet spare it the filter (deflate.SMALLEST_COMPRESSED).
@@ -931,6 +934,8 @@ class HTTPConnection:
             out.append((name, value))
         if self.success_headers is not None and status < 400 and not generated:
             out = self.success_headers(out)
+        if self.languages and not generated:
+            out = _with_languages(out, self.languages)
         if self.header_rules:
             out = self._apply_header_rules(out, generated)
         if self.default_charset != "off":
@@ -1397,6 +1402,17 @@ def _simple_request_end(buffer: bytes) -> int:
         return -1
     return end + 2 if _SIMPLE_REQUEST.fullmatch(buffer, 0, end + 2) else -1
 _CONTENT_LENGTH_LINE = re.compile(rb"^content-length[ \t]*:", re.IGNORECASE | re.MULTILINE)
+
+
+def _with_languages(headers: list[tuple[str, str]], languages: tuple[str, ...]) -> list[tuple[str, str]]:
+    """Content-Language as httpd's header filter makes it: the file's languages, then those
+    the handler named that are not among them, joined by bare commas."""
+    named = [token.strip() for name, value in headers if name.lower() == "content-language"
+             for token in value.split(",") if token.strip()]
+    merged = list(languages)
+    merged += [token for token in named if token.lower() not in {language.lower() for language in merged}]
+    return [*(item for item in headers if item[0].lower() != "content-language"),
+            ("Content-Language", ",".join(merged))]
 
 
 def _with_charset(content_type: str, charset: str) -> str:

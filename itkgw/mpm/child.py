@@ -266,6 +266,7 @@ class ConnectionChild:
         self.conn.deflate = None
         self.conn.success_headers = None
         self.conn.negotiated = []
+        self.conn.languages = ()
         self.conn.default_charset = "off"
         admin = (vhost.server_admin if vhost is not None else "") or self.ctx.config.server_admin
         self.conn.server_admin = admin or NO_ADMIN

@@ -190,11 +190,14 @@ class DirConfig:
 
     def languages_for(self, filename: str) -> tuple[str, ...]:
         """The languages AddLanguage gives the file's extensions, each once, in name order
-        (``doc.en.html``: en), as mod_mime lists them in Content-Language."""
+        (``doc.en.html``: en), as mod_mime lists them in Content-Language; DefaultLanguage's
+        for a file with none."""
+        default = self.modules.get(MimeSettings).default_language
         if not self.languages:
-            return ()
+            return (default,) if default else ()
         found = (self.languages.get(extension) for extension in _extensions(os.path.basename(filename)))
-        return tuple(dict.fromkeys(language for language in found if language is not None))
+        languages = tuple(dict.fromkeys(language for language in found if language is not None))
+        return languages or ((default,) if default else ())
 
 
 def _php_true(value: str) -> bool:

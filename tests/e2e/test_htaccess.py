@@ -601,6 +601,24 @@ def test_rewrite_cookies_go_with_any_answer_and_next_runs_the_rules_again(itkgw_
     assert _logged(server, "exceeded maximum number of rounds (3) via the [N] flag")
 
 
+def test_default_language_and_add_language_name_every_answer_of_their_files(itkgw_factory, docroots,
+                                                                           put: Put) -> None:
+    """mod_mime's languages go on a file's answer whatever serves it, a script's too, first in
+    its Content-Language (a script's own languages after them, as httpd's header filter joins
+    them); DefaultLanguage for a file whose endings name none, as written."""
+    alice = docroots[ALICE]
+    put(alice, "lang/.htaccess", "DefaultLanguage DE\nAddLanguage fr .fr\n")
+    put(alice, "lang/page.html", "de\n")
+    put(alice, "lang/page.fr.html", "fr\n")
+    put(alice, "lang/script.php", "<?php header('Content-Language: en, de'); echo 'php';\n")
+    server = serve(itkgw_factory, alice, "All")
+    assert server.request("alice.test", "/lang/page.html").headers["Content-Language"] == "DE"
+    assert server.request("alice.test", "/lang/page.fr.html").headers["Content-Language"] == "fr"
+    for _ in range(2):  # the second time by the route remembered
+        assert server.request("alice.test", "/lang/script.php").headers["Content-Language"] == "DE,en"
+    assert server.request("alice.test", "/lang/missing").headers["Content-Language"] is None
+
+
 def test_wordpress_pretty_permalinks_reach_index_php_as_under_apache(itkgw_factory, docroots,
                                                                       put: Put) -> None:
     """The values Apache 2.4.71 + mpm-itk + mod_php gave for the same files on this machine."""

@@ -22,6 +22,7 @@ from itkgw.config.kinds_structured import (
     FilterPairs,
     HandlerPairs,
     LanguagePairs,
+    LanguageTag,
 )
 
 
@@ -42,13 +43,13 @@ class MimeSettings:
     add_output_filter: tuple[tuple[str, str], ...] | None = None
     #: File endings whose output filters (AddOutputFilter around) RemoveOutputFilter takes back.
     remove_output_filter: tuple[str, ...] | None = None
+    #: DefaultLanguage: the language of files whose endings name none.
+    default_language: str | None = None
 
     @property
     def forced(self) -> str | None:
         """The content type ForceType gives every file here, if any."""
         return None if self.force_type is None or self.force_type.lower() == "none" else self.force_type
-
-_NO_DEFAULT_LANGUAGE = "itkgw gives a Content-Language only to files with a language extension (AddLanguage)"
 
 MODULE = Module(
     "mime",
@@ -81,7 +82,9 @@ MODULE = Module(
         Directive("AddCharset", "add_charset", VHOST_DIRECTORY, CharsetPairs(),
                   'the charset of file endings, added to their Content-Type; TOML [["utf-8", ".html"]]',
                   field="add_charset", repeat=True, keyed=True),
-        no_effect("DefaultLanguage", _NO_DEFAULT_LANGUAGE, EVERYWHERE),
+        Directive("DefaultLanguage", "default_language", VHOST_DIRECTORY, LanguageTag(),
+                  "the Content-Language of files whose endings name no language (AddLanguage)",
+                  field="default_language"),
         Directive("RemoveCharset", "remove_charset", VHOST_DIRECTORY, Words(),
                   "file endings that get no charset here from an enclosing AddCharset",
                   field="remove_charset", repeat=True),
