@@ -291,7 +291,8 @@ CASES = (
                           '<If "%{QUERY_STRING} == \'a\'">\nHeader set X-W a\n</If>\n'
                           '<ElseIf "%{QUERY_STRING} == \'b\'">\nHeader set X-W b\n</ElseIf>\n'
                           '<Else>\nHeader set X-W other\n</Else>\n'
-                          '<If "req(\'X-Block\') == \'1\'">\nRequire all denied\n</If>\n',
+                          '<If "req(\'X-Block\') == \'1\'">\nRequire all denied\n</If>\n'
+                          '<If "-f %{REQUEST_FILENAME}">\nHeader set X-File yes\n</If>\n',
           "if/a.css": "a{}"}),
     Case("rewrite cookie and next", get("/cn/a-b?lang=fr"),
          {"cn/.htaccess": "RewriteEngine On\nRewriteRule ^(.*)-(.*)$ $1_$2 [N]\n"

@@ -1226,7 +1226,8 @@ class _AccessFileReader(_Reader):
                               'write it as <If "%{HTTPS} == \'on\'"> ... </If>, then <Else> ... </Else>')
         condition = args[0] if args else None
         if condition is not None:
-            check_expr(condition, node.where, f"<{label}>: cannot parse the expression", condition=True)
+            check_expr(condition, node.where, f"<{label}>: cannot parse the expression", condition=True,
+                       files=True)
         unless = tuple(chain or ()) if name != "if" else ()
         section = _Scope(Context.DIRECTORY, node.where, label=label, kind="if", path=scope.path)
         section.values.update(condition=condition, unless=unless,

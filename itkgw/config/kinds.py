@@ -564,13 +564,13 @@ class ExprText(Text):
         return value
 
 
-def check_expr(text: str, where: str, failure: str, condition: bool = False) -> None:
+def check_expr(text: str, where: str, failure: str, condition: bool = False, files: bool = False) -> None:
     """Raise a ConfigError starting with ``failure`` when ``text`` is no ap_expr: its string
-    form, or (``condition``) its condition form."""
+    form, or (``condition``) its condition form (``files``: with file tests)."""
     from itkgw.rules.expr import ExprError, parse, parse_condition  # needed only here
 
     try:
-        (parse_condition if condition else parse)(text)
+        parse_condition(text, files) if condition else parse(text)
     except ExprError as exc:
         at = f" at character {exc.position + 1}" if 0 <= exc.position < len(text) else ""
         raise ConfigError(where, f"{failure}: {exc.message}{at}",

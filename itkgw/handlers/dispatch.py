@@ -450,7 +450,9 @@ def _holds(expression: str, request: Request | None, plan: Plan, dirconf: DirCon
 
 @functools.lru_cache(maxsize=256)
 def _condition(text: str) -> Expr:
-    return parse_condition(text)  # checked when the configuration was read
+    """An expression judged as the request's identity (file tests allowed), checked when its
+    configuration or .htaccess file was read."""
+    return parse_condition(text, files=True)
 
 
 def _change_request_headers(request: Request, plan: Plan, dirconf: DirConfig) -> None:

@@ -28,9 +28,10 @@ Where we differ from httpd 2.4: the argument of ``%{func:arg}`` may itself
 contain ``%{...}`` (as in httpd 2.5; 2.4 takes it literally), ``SERVER_NAME``
 is the vhost's ServerName (httpd's default UseCanonicalName Off gives the
 client's Host there, which a client chooses). Refused when the expression is
-parsed, never ignored: file functions and file tests (they would read files
-as the worker, before the identity switch), ``resp``, list functions and
-``%{SSL:...}`` (itkgw has no TLS).
+parsed, never ignored: file functions, and file tests but where the request's
+identity judges the expression (an .htaccess file's <If>): elsewhere they would
+read files as the worker, before the identity switch; ``resp``, list functions
+and ``%{SSL:...}`` (itkgw has no TLS).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ import hashlib
 import ipaddress
 import os
 import re
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -151,6 +153,8 @@ _REFUSED_FUNCTIONS = {
     "ssl": "itkgw has no TLS",
 }
 _FILE_TESTS = frozenset("defsLhxFUA")
+#: The file tests on the file system alone (-F, -U and -A make subrequests).
+_STAT_TESTS = frozenset("defsLhx")
 _UNARY = frozenset("nzTR")
 _BINARY = frozenset({"ipmatch", "strmatch", "strcmatch", "fnmatch"})
 
@@ -378,6 +382,33 @@ class _Unary(_Cond):
 
 
 @dataclass(frozen=True)
+class _FileTest(_Cond):
+    """-d, -e, -f, -s, -L (-h) and -x, as httpd's ap_expr tests a path: what cannot be
+    stat'ed fails them all."""
+
+    operator: str
+    operand: _Word
+
+    def test(self, ev: _Eval) -> bool:
+        path = self.operand.value(ev)
+        try:
+            info = os.lstat(path) if self.operator in "Lh" else os.stat(path)
+        except (OSError, ValueError):
+            return False
+        if self.operator == "d":
+            return stat.S_ISDIR(info.st_mode)
+        if self.operator == "f":
+            return stat.S_ISREG(info.st_mode)
+        if self.operator == "s":
+            return stat.S_ISREG(info.st_mode) and info.st_size > 0
+        if self.operator in "Lh":
+            return stat.S_ISLNK(info.st_mode)
+        if self.operator == "x":
+            return not stat.S_ISDIR(info.st_mode) and os.access(path, os.X_OK, effective_ids=True)
+        return True  # -e
+
+
+@dataclass(frozen=True)
 class _Binary(_Cond):
     operator: str
     left: _Word
@@ -448,9 +479,11 @@ def parse(text: str) -> Expr:
     return Expr(text, word, cond, error)
 
 
-def parse_condition(text: str) -> Expr:
-    """Parse the condition form (Require expr, RewriteCond expr); raises ExprError."""
-    cond = _Parser(text).condition_form()
+def parse_condition(text: str, files: bool = False) -> Expr:
+    """Parse the condition form (Require expr, RewriteCond expr); raises ExprError.
+    ``files``: the file tests -d, -e, -f, -s, -L, -h and -x are allowed, for expressions
+    judged as the request's identity (an .htaccess file's), never before the switch."""
+    cond = _Parser(text, files).condition_form()
     try:
         word: _Word | None = _Parser(text).string_form()
         error = None
@@ -499,8 +532,9 @@ class _Parser:
         atom    := digits | 'string' | "string" | %{var} | %{func:string} | $N | name '(' word ')'
     """
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, files: bool = False) -> None:
         self.text = text
+        self.files = files
         self.pos = 0
         self._peeked: tuple[_Token, int] | None = None
 
@@ -736,9 +770,12 @@ class _Parser:
 
     def _unary(self, token: _Token) -> _Cond:
         name = token.text
-        if name in _FILE_TESTS:
+        if name in _FILE_TESTS and not (self.files and name in _STAT_TESTS):
             raise self.error(f"file test -{name} is not supported", token.position,
-                             "it would read the file system as the worker, before the identity switch")
+                             "it would read the file system as the worker, before the identity switch"
+                             if name in _STAT_TESTS else "itkgw makes no subrequests")
+        if name in _STAT_TESTS:
+            return _FileTest(name, self._word())
         if name not in _UNARY:
             raise self.error(f"unknown unary operator '-{name}'", token.position)
         operand = self._word()

@@ -358,3 +358,21 @@ def test_context_keeps_the_bytes_the_client_sent() -> None:
     request.headers.append(("x-latin", "caf\xe9"))  # h11 hands headers over latin-1 decoded
     ctx = context_for(request, "alice.test", "/srv/alice", {})
     assert parse("%{escape:%{HTTP:X-Latin}}").string(ctx) == "caf%e9"
+
+
+def test_file_tests_are_judged_only_where_the_request_s_identity_judges_them(tmp_path) -> None:
+    """An .htaccess file's <If> runs as the request's identity: -d, -e, -f, -s, -L and -x work
+    there; anywhere they could run before the switch they stay refused."""
+    (tmp_path / "empty").write_text("")
+    (tmp_path / "full").write_text("x")
+    (tmp_path / "link").symlink_to("full")
+    ctx = context_for(make_request(), "alice.test", str(tmp_path), {})
+    cases = (("-f", "full", True), ("-d", "", True), ("-s", "empty", False), ("-e", "none", False),
+             ("-L", "link", True), ("-x", "full", False), ("-f", "link", True), ("-L", "full", False))
+    for test, name, expected in cases:
+        condition = parse_condition(f"{test} '{tmp_path}/{name}'", files=True)
+        assert condition.boolean(ctx) is expected, (test, name)
+    with pytest.raises(ExprError, match="file test -f is not supported"):
+        parse_condition(f"-f '{tmp_path}/full'")
+    with pytest.raises(ExprError, match="itkgw makes no subrequests"):
+        parse_condition("-U '/x'", files=True)
