@@ -312,7 +312,7 @@ class LanguageTag(Text):
 
     def check(self, value: str, where: str) -> str:
         if not re.fullmatch(LanguagePairs.word_pattern, value):
-            raise ConfigError(where, f"{value!r} is not a language tag", "write it as e.g. en or pt-BR")
+            raise ConfigError(where, f"{value!r} is not {LanguagePairs.word_kind}", LanguagePairs.word_hint)
         return value
 
 
