@@ -98,7 +98,11 @@ def convert_main(argv: list[str]) -> int:
         return 1
     for warning in loaded.warnings:
         print(f"itkgw: warning: {warning}", file=sys.stderr)
-    sys.stdout.write(to_toml(loaded.config))
+    try:
+        sys.stdout.write(to_toml(loaded.config))
+    except ValueError as exc:
+        print(f"itkgw: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -113,9 +113,6 @@ _VARIABLE = re.compile(r"\$\{([^}:]+)\}")
 _CLOSER = re.compile(r"</\s*([^\s>]+)\s*>")
 #: Sections Apache has that itkgw does not implement, and why.
 _UNSUPPORTED_SECTIONS = {
-    "if": "itkgw reads <If> in .htaccess files only",
-    "elseif": "itkgw reads <If> in .htaccess files only",
-    "else": "itkgw reads <If> in .htaccess files only",
     "iffile": "use <IfDefine> with -D instead",
     "ifdirective": "use <IfDefine> with -D instead",
     "ifsection": "use <IfDefine> with -D instead",
@@ -140,6 +137,8 @@ _ITEM_KEYS: dict[str, Callable[[Any], object]] = {
 _SERVER_FIELDS = model_fields(Context.SERVER) - {
     "user", "listen", "vhosts", "source", "compat", "server_root", "name_virtual_hosts", "loaded_modules"}
 _SECTION_FIELDS = model_fields(Context.DIRECTORY)
+#: A vhost's sections by kind, as its TOML form lists them; <If> sections last, in their order.
+_SECTION_ORDER = (*SECTION_KINDS, "if")
 _VHOST_FIELDS = model_fields(Context.VHOST)
 
 
@@ -704,6 +703,11 @@ class _Reader:
 
     def block(self, node: _Block, scope: _Scope) -> None:
         name = node.name.lower()
+        if name in ("if", "elseif", "else"):
+            self.if_section(node, name, apache_words(self.expand(node.args, node.where), node.where), scope)
+            return
+        if name not in ("ifmodule", "ifdefine", "ifversion"):
+            scope.if_chain = None  # a section between: an <ElseIf> or <Else> has no <If> to follow
         if name in _UNSUPPORTED_SECTIONS:
             raise ConfigError(node.where, f"<{node.name}> is not supported by itkgw",
                               _UNSUPPORTED_SECTIONS[name])
@@ -727,6 +731,41 @@ class _Reader:
             self.virtual_host(node, args, scope)
         else:
             self.dir_section(node, section.name, section.kind, section.regex, args, scope)
+
+    def if_section(self, node: _Block, name: str, args: list[str], scope: _Scope) -> None:
+        """<If "expr">, <ElseIf "expr"> and <Else>: a section of the server, the vhost, the
+        <Directory> or the <Files> it is written in (an .htaccess file's is its directory's),
+        that applies to a request as its condition holds (and those of the <If> and <ElseIf>
+        before it do not)."""
+        label = {"if": "If", "elseif": "ElseIf", "else": "Else"}[name]
+        nested = scope.context is Context.DIRECTORY
+        if nested and (scope.kind not in ("directory", "files") or scope.regex and scope.kind == "directory"):
+            raise ConfigError(node.where, f"<{label}> cannot occur within <{scope.label}> section",
+                              f"write the <{label}> in the <VirtualHost>, a <Directory>, a <Files> section "
+                              "or an .htaccess file")
+        chain = scope.if_chain
+        if name != "if" and chain is None:
+            raise ConfigError(node.where, "<Else> or <ElseIf> section without previous <If> or <ElseIf> "
+                              "section in same scope", f"put the <{label}> right after an <If>")
+        if (name == "else") != (not args) or len(args) > 1:
+            wanted = "no argument" if name == "else" else "one expression"
+            raise ConfigError(node.where, f"<{label}> takes {wanted}",
+                              'write it as <If "%{HTTPS} == \'on\'"> ... </If>, then <Else> ... </Else>')
+        condition = args[0] if args else None
+        if condition is not None:
+            # File tests only where the request's identity judges it: an .htaccess file's.
+            check_expr(condition, node.where, f"<{label}>: cannot parse the expression", condition=True,
+                       files=isinstance(self, _AccessFileReader))
+        unless = tuple(chain or ()) if name != "if" else ()
+        section = _Scope(Context.DIRECTORY, node.where, label=label, kind="if", path=scope.path)
+        section.values.update(condition=condition, unless=unless,
+                              in_directory=scope.values.get("in_directory", scope.path) if nested else None)
+        if nested and scope.kind == "files":
+            section.values.update(in_files=scope.path, in_files_regex=scope.regex)
+        self.walk(node.body, section)
+        self.finish(section)
+        scope.sections.append(section)
+        scope.if_chain = None if name == "else" else [*unless, condition] if condition is not None else None
 
     def conditional(self, node: _Block, args: list[str], scope: _Scope) -> None:
         if len(args) != 1:
@@ -1008,7 +1047,7 @@ class _Reader:
                                     limits, self.findings, values)
         if "document_root" not in values:
             return None  # reported already: no DocumentRoot to inherit
-        directories = sorted(directories, key=lambda section: SECTION_KINDS.index(section.kind))
+        directories = sorted(directories, key=lambda section: _SECTION_ORDER.index(section.kind))
         core, modules = split_settings(Context.VHOST, values)
         return VHost(listen=listen, **core, directories=tuple(directories), modules=modules, where=where)
 
@@ -1201,43 +1240,7 @@ class _AccessFileReader(_Reader):
                               "<Else>, "
                               "<IfModule>, <IfDefine>, <IfVersion>, <Limit>, <LimitExcept> and "
                               "<Require...> sections")
-        if name in ("if", "elseif", "else"):
-            self.if_section(node, name, apache_words(self.expand(node.args, node.where), node.where), scope)
-            return
-        if name in ("files", "filesmatch"):
-            scope.if_chain = None  # a section between: an <ElseIf> or <Else> has no <If> to follow
         super().block(node, scope)
-
-    def if_section(self, node: _Block, name: str, args: list[str], scope: _Scope) -> None:
-        """<If "expr">, <ElseIf "expr"> and <Else>: a section of the directory, or of the
-        <Files> it is written in, that applies to a request as its condition holds (and
-        those of the <If> and <ElseIf> before it do not)."""
-        label = {"if": "If", "elseif": "ElseIf", "else": "Else"}[name]
-        if scope.kind not in ("directory", "files"):
-            raise ConfigError(node.where, f"<{label}> cannot occur within <{scope.label}> section",
-                              f"write the <{label}> at the top of the .htaccess file or in a <Files> section")
-        chain = scope.if_chain
-        if name != "if" and chain is None:
-            raise ConfigError(node.where, "<Else> or <ElseIf> section without previous <If> or <ElseIf> "
-                              "section in same scope", f"put the <{label}> right after an <If>")
-        if (name == "else") != (not args) or len(args) > 1:
-            wanted = "no argument" if name == "else" else "one expression"
-            raise ConfigError(node.where, f"<{label}> takes {wanted}",
-                              'write it as <If "%{HTTPS} == \'on\'"> ... </If>, then <Else> ... </Else>')
-        condition = args[0] if args else None
-        if condition is not None:
-            check_expr(condition, node.where, f"<{label}>: cannot parse the expression", condition=True,
-                       files=True)
-        unless = tuple(chain or ()) if name != "if" else ()
-        section = _Scope(Context.DIRECTORY, node.where, label=label, kind="if", path=scope.path)
-        section.values.update(condition=condition, unless=unless,
-                              in_directory=scope.values.get("in_directory", scope.path))
-        if scope.kind == "files":
-            section.values.update(in_files=scope.path, in_files_regex=scope.regex)
-        self.walk(node.body, section)
-        self.finish(section)
-        scope.sections.append(section)
-        scope.if_chain = None if name == "else" else [*unless, condition] if condition is not None else None
 
     def refuse(self, kind: str, problem: ConfigError) -> None:
         """A directive httpd refuses here: a 500, or skipped where Nonfatal= says so."""

@@ -75,6 +75,9 @@ def to_toml(config: ServerConfig) -> str:
         lines.extend(["", "[[vhost]]"])
         lines.extend(_settings(vhost))
         for section in vhost.directories:
+            if section.kind == "if":
+                raise ValueError(f"{section.where}: an <If> section has no TOML form: keep the configuration "
+                                 "in Apache syntax")
             lines.extend(["", f"{_INDENT}[[{SECTION_TABLES[section.kind]}]]"])
             lines.extend(_INDENT + line for setting in _settings(section) for line in setting.split("\n"))
     return "\n".join(lines) + "\n"

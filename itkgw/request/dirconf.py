@@ -406,17 +406,22 @@ def merge(config: ServerConfig, vhost: VHost, url_path: str, fs_path: str | None
     none applies). The result is shared by the requests that ask the same: callers read
     it, never change it."""
     chosen: tuple[int, ...] = ()
-    if any(section.kind == "if" for section in access):
+    sections = _if_sections(vhost, access)
+    if sections:
         path = fs_path if fs_path is not None else map_path(vhost, url_path).fs_path
-        chosen = tuple(index for index, section in enumerate(access)
-                       if section.kind == "if" and _if_applies(section, path, holds))
+        chosen = tuple(index for index, section in enumerate(sections) if _if_applies(section, path, holds))
     return _merged.get((config, vhost), (url_path, fs_path, access, chosen),
                        lambda: _merge(config, vhost, url_path, fs_path, access, chosen))
 
 
+def _if_sections(vhost: VHost, access: tuple[DirSection, ...]) -> tuple[DirSection, ...]:
+    """The <If> sections of the configuration, then those of the .htaccess files, in order."""
+    return tuple(section for section in (*vhost.directories, *access) if section.kind == "if")
+
+
 def _if_applies(section: DirSection, fs_path: str, holds: Callable[[str], bool] | None) -> bool:
-    """Whether an .htaccess file's <If>, <ElseIf> or <Else> applies: below its directory, to
-    a file of its <Files> if it is in one, its condition holding and those before it not."""
+    """Whether an <If>, <ElseIf> or <Else> applies: below its directory (if it is in one), to
+    a file of its <Files> (if it is in one), its condition holding and those before it not."""
     if section.in_directory is not None and not _below(fs_path, section.in_directory):
         return False
     if section.in_files is not None:
@@ -463,9 +468,10 @@ def _merge(config: ServerConfig, vhost: VHost, url_path: str, fs_path: str | Non
     merged.languages.update({_dotted(extension): language for language, extension in vhost.add_language})
     for section in sections_for(vhost, url_path, path, access):
         _apply_section(merged, section)
+    sections = _if_sections(vhost, access)
     for index in chosen:  # httpd merges <If> sections after every other
-        _apply_section(merged, access[index])
-    merged.conditional = any(section.kind == "if" for section in access)
+        _apply_section(merged, sections[index])
+    merged.conditional = bool(sections)
     merged.force_type = merged.modules.get(MimeSettings).forced
     return merged
 

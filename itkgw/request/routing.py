@@ -10,6 +10,7 @@ whether it may switch to it.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import grp
 import logging
 import os
@@ -90,6 +91,11 @@ class Plan:
     request: Request | None = None
     #: RewriteRule CO='s Set-Cookie values, which go out with any answer (err_headers_out).
     cookies: tuple[str, ...] = ()
+
+
+@functools.lru_cache(maxsize=256)
+def _condition(text: str) -> expr.Expr:
+    return expr.parse_condition(text)  # checked when the configuration was read
 
 
 def _redirect(status: int, location: str | None, cookies: tuple[str, ...] = ()) -> HTTPError:
@@ -191,7 +197,16 @@ def plan_request(config: ServerConfig, compiled: Compiled, vhost: VHost, request
     user_dir = user_dir_view(vhost, url_path)
     if user_dir is not None:
         url_path, vhost = user_dir
-    dirconf = merge(config, vhost, url_path)
+    read: list[str] = []
+
+    def holds(condition: str) -> bool:
+        """A configuration <If> condition on the request (the headers it reads, for Vary)."""
+        context = expressions_context()
+        context.read_headers = read
+        return _condition(condition).boolean(context)
+
+    dirconf = merge(config, vhost, url_path, holds=holds)
+    vary = (*vary, *read)
     apply_env_conditions(dirconf.modules.get(SetEnvIfSettings).conditions, request, reqenv,
                          expressions_context)
     decision = access_decision(request, vhost, dirconf, reqenv)

@@ -572,6 +572,56 @@ ErrorLog {server.error_log}
             answer.headers["X-No-Expires"]) == (None, "yes", "yes", "yes")
 
 
+def test_if_sections_in_the_configuration_apply_per_request(start: StartFiles, sites: dict[str, Site],
+                                                            put: Put, tmp_path: Path) -> None:
+    """<If>, <ElseIf> and <Else> in a <VirtualHost> and in a <Directory>, judged for each
+    request (a Redirect and a Require inside one too); `itkgw convert` says they have no TOML
+    form instead of writing a file that would read otherwise."""
+    alice = sites[ALICE]
+    put(alice, "a.txt", "a\n")
+    put(alice, "private/a.txt", "p\n")
+
+    def files(server: ConfigFiles) -> dict[str, str]:
+        return {"apache2.conf": f"""\
+Listen 127.0.0.1:{server.port}
+User itkt-www
+Group itkt-www
+PidFile {server.workdir}/itkgw.pid
+ErrorLog {server.error_log}
+<VirtualHost *:{server.port}>
+    ServerName alice.test
+    ServerAlias old.alice.test
+    DocumentRoot {alice.htdocs}
+    AssignUserID {alice.user.pw_name} {alice.user.pw_name}
+    <If "%{{HTTP_HOST}} == 'old.alice.test'">
+        Redirect 301 / http://alice.test/
+    </If>
+    <If "%{{QUERY_STRING}} == 'a'">
+        Header set X-W a
+    </If>
+    <Else>
+        Header set X-W other
+    </Else>
+    <Directory {alice.htdocs}/private>
+        <If "req('X-Key') != 'open'">
+            Require all denied
+        </If>
+    </Directory>
+</VirtualHost>
+"""}
+
+    server = start(files, main="apache2.conf")
+    assert server.request("alice.test", "/a.txt?a").headers["X-W"] == "a"
+    assert server.request("alice.test", "/a.txt").headers["X-W"] == "other"
+    moved = server.request("old.alice.test", "/a.txt")
+    assert (moved.status, moved.headers["Location"]) == (301, "http://alice.test/a.txt")
+    assert server.request("alice.test", "/private/a.txt").status == 403
+    opened = server.request("alice.test", "/private/a.txt", headers={"X-Key": "open"})
+    assert (opened.status, opened.body, opened.headers["Vary"]) == (200, b"p\n", "X-Key")
+    converted = itkgw("convert", str(server.workdir / "apache2.conf"))
+    assert converted.returncode == 1 and "an <If> section has no TOML form" in converted.stderr
+
+
 def test_compat_22_refuses_assign_user_id_expr_naming_file_and_line(tmp_path: Path,
                                                                      sites: dict[str, Site]) -> None:
     server = ConfigFiles(tmp_path, userdir_files(sites, "apache24"), main="apache2.conf")
