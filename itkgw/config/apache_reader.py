@@ -764,6 +764,11 @@ class _Reader:
             section.values.update(in_files=scope.path, in_files_regex=scope.regex)
         self.walk(node.body, section)
         self.finish(section)
+        rewriting = next((key for key in section.values if key.startswith("rewrite_")), None)
+        if rewriting is not None:
+            raise ConfigError(section.set_at[rewriting],
+                              f"mod_rewrite's directives in an <{label}> section are not supported",
+                              "write the condition as a RewriteCond before the RewriteRule instead")
         scope.sections.append(section)
         scope.if_chain = None if name == "else" else [*unless, condition] if condition is not None else None
 

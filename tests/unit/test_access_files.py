@@ -104,6 +104,7 @@ def test_an_else_without_its_if_and_a_bad_condition_are_errors(tmp_path: Path,
             ("<Else>\nHeader set X a\n</Else>\n", "<Else> or <ElseIf> section without previous <If>"),
             ('<If "%{HTTPS} ==">\nHeader set X a\n</If>\n', "<If>: cannot parse the expression"),
             ('<If "true">\n<If "true">\n</If>\n</If>\n', "<If> cannot occur within <If> section"),
+            ('<If "true">\nRewriteEngine On\n</If>\n', "mod_rewrite's directives in an <If> section are not"),
             ('<If "true">\nHeader set X a\n</If>\n<Files x>\n</Files>\n<Else>\n</Else>\n',
              "without previous")):
         (tmp_path / ".htaccess").write_text(text)
