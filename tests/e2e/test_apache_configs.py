@@ -180,12 +180,7 @@ def apache22_files(sites: dict[str, Site]) -> Files:
     def files(server: ConfigFiles) -> dict[str, str]:
         text = f"""\
 ServerRoot {server.workdir}
-Listen 127.0.0.1:{server.port}
-User itkt-www
-Group itkt-www
-PidFile {server.workdir}/itkgw.pid
-ErrorLog {server.error_log}
-LogLevel debug
+{server_lines(server)}LogLevel debug
 StartServers 2
 MinSpareServers 1
 MaxSpareServers 4
@@ -369,6 +364,12 @@ REQUESTS = [
 ]
 
 
+def server_lines(server: ConfigFiles) -> str:
+    """The main server's lines every Apache-syntax test configuration starts with."""
+    return (f"Listen 127.0.0.1:{server.port}\nUser itkt-www\nGroup itkt-www\n"
+            f"PidFile {server.workdir}/itkgw.pid\nErrorLog {server.error_log}\n")
+
+
 def start_syntax(start: StartFiles, sites: dict[str, Site], syntax: str) -> ConfigFiles:
     make, main, args = SYNTAXES[syntax]
     return start(make(sites), main=main, args=args)
@@ -484,12 +485,7 @@ assign_user_id_expr = "%{{reqenv:ITKUID}}"
 alias = {{ "/~{ALICE}/" = "{alice.htdocs}/", "/~{BOB}/" = "{bob.htdocs}/" }}
 """}
         return {"apache2.conf": f"""\
-Listen 127.0.0.1:{server.port}
-User itkt-www
-Group itkt-www
-PidFile {server.workdir}/itkgw.pid
-ErrorLog {server.error_log}
-LogLevel debug
+{server_lines(server)}LogLevel debug
 StartServers 1
 MinSpareServers 1
 MaxSpareServers 2
@@ -548,12 +544,7 @@ def test_if_module_finds_the_modules_load_module_loaded(start: StartFiles, sites
         return {"apache2.conf": f"""\
 LoadModule headers_module /usr/lib/apache2/modules/mod_headers.so
 LoadModule mpm_itk_module /usr/lib/apache2/modules/mpm_itk.so
-Listen 127.0.0.1:{server.port}
-User itkt-www
-Group itkt-www
-PidFile {server.workdir}/itkgw.pid
-ErrorLog {server.error_log}
-<IfModule !mod_expires.c>
+{server_lines(server)}<IfModule !mod_expires.c>
     Header always set X-No-Expires yes
 </IfModule>
 <VirtualHost *:{server.port}>
@@ -583,12 +574,7 @@ def test_if_sections_in_the_configuration_apply_per_request(start: StartFiles, s
 
     def files(server: ConfigFiles) -> dict[str, str]:
         return {"apache2.conf": f"""\
-Listen 127.0.0.1:{server.port}
-User itkt-www
-Group itkt-www
-PidFile {server.workdir}/itkgw.pid
-ErrorLog {server.error_log}
-<VirtualHost *:{server.port}>
+{server_lines(server)}<VirtualHost *:{server.port}>
     ServerName alice.test
     ServerAlias old.alice.test
     DocumentRoot {alice.htdocs}
@@ -759,12 +745,7 @@ def test_files_sections_inside_a_directory_apply_below_it(start: StartFiles, sit
 
     def files(server: ConfigFiles) -> dict[str, str]:
         return {"apache2.conf": f"""\
-Listen 127.0.0.1:{server.port}
-User itkt-www
-Group itkt-www
-PidFile {server.workdir}/itkgw.pid
-ErrorLog {server.error_log}
-<VirtualHost *:{server.port}>
+{server_lines(server)}<VirtualHost *:{server.port}>
     ServerName alice.test
     DocumentRoot {alice.htdocs}
     AssignUserID {ALICE} {ALICE}
