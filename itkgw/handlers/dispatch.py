@@ -58,7 +58,7 @@ from itkgw.request.routing import Plan, apply_redirects, denial, set_cookies, wi
 from itkgw.request.setenvif import apply_env_conditions
 from itkgw.request.variables import context_of, wire
 from itkgw.rules import rewrite
-from itkgw.rules.expr import Expr, parse_condition
+from itkgw.rules.expr import cached_condition
 from itkgw.rules.rewrite import RewriteRule
 
 log = logging.getLogger("itkgw.core")
@@ -432,27 +432,22 @@ def _when_env_says(rules: Sequence[HeaderRule], plan: Plan, dirconf: DirConfig, 
     for rule in rules:
         if rule.env and (rule.env.lstrip("!") in variables) == rule.env.startswith("!"):
             continue
-        if rule.expr and not _holds(rule.expr, request, plan, dirconf, read):
+        if rule.expr and not _judged(rule.expr, request, plan, dirconf.fs_path, read):
             continue
         kept.append(rule.filled(variables, started, now) if rule.formatted else rule)
     return kept
 
 
-def _holds(expression: str, request: Request | None, plan: Plan, dirconf: DirConfig,
-           read: list[str] | None) -> bool:
-    """A Header rule's expr= condition on the request (none without a request: it fails)."""
+def _judged(expression: str, request: Request | None, plan: Plan, fs_path: str,
+            read: list[str] | None) -> bool:
+    """An expression (an <If>'s, a Header rule's expr=) on the request, as its identity judges
+    it (file tests allowed); the request headers it reads go to ``read``, for Vary. Without a
+    request it fails."""
     if request is None or plan.vhost is None:
         return False
-    context = context_of(request, plan.vhost, plan.reqenv, dirconf.fs_path)
+    context = context_of(request, plan.vhost, plan.reqenv, fs_path)
     context.read_headers = read
-    return _condition(expression).boolean(context)
-
-
-@functools.lru_cache(maxsize=256)
-def _condition(text: str) -> Expr:
-    """An expression judged as the request's identity (file tests allowed), checked when its
-    configuration or .htaccess file was read."""
-    return parse_condition(text, files=True)
+    return cached_condition(expression, files=True).boolean(context)
 
 
 def _change_request_headers(request: Request, plan: Plan, dirconf: DirConfig) -> None:
@@ -517,20 +512,13 @@ def _merged(config: ServerConfig, plan: Plan, fs_path: str, first: bool,
     assert plan.vhost is not None
     where = (fs_path.rstrip("/") if directory else os.path.dirname(fs_path.rstrip("/"))) or "/"
     access = _access_along(config, plan, where, first)
-    holds = functools.partial(_if_holds, plan, fs_path) if plan.request is not None else None
-    return merge(config, plan.vhost, plan.url_path, fs_path=fs_path, access=access, holds=holds)
-
-
-def _if_holds(plan: Plan, fs_path: str, condition: str) -> bool:
-    """An .htaccess <If> condition on the request; the request headers it reads go to the
-    response's Vary, as httpd's ap_expr names them."""
-    assert plan.request is not None and plan.vhost is not None
-    context = context_of(plan.request, plan.vhost, plan.reqenv, fs_path)
-    context.read_headers = []
-    held = _condition(condition).boolean(context)
-    if context.read_headers:
-        plan.vary = (*plan.vary, *context.read_headers)
-    return held
+    read: list[str] = []  # by <If> conditions, for the response's Vary
+    holds = None if plan.request is None else (
+        lambda condition: _judged(condition, plan.request, plan, fs_path, read))
+    merged = merge(config, plan.vhost, plan.url_path, fs_path=fs_path, access=access, holds=holds)
+    if read:
+        plan.vary = (*plan.vary, *read)
+    return merged
 
 
 def _access_along(config: ServerConfig, plan: Plan, directory: str, first: bool) -> tuple[DirSection, ...]:
@@ -801,7 +789,7 @@ def _serve_target(conn: HTTPConnection, request: Request, plan: Plan, config: Se
     else:
         content_type = plan.forced_type or dirconf.content_type_for(target.filename, mime)
         allow, encoding = _allow(dirconf), dirconf.encoding_for(target.filename)
-        languages = dirconf.languages_for(target.filename)
+        languages = conn.languages
         known = known_files.route_of(request, plan, dirconf, target.filename, target.path_info, conn,
                                      content_type, allow, encoding,
                                      languages=languages)  # before DEFLATE is settled

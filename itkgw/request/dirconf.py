@@ -372,14 +372,18 @@ def _files_sections(sections: Sequence[DirSection], fs_path: str,
     walk takes them: those of the server and vhost as written, then those written inside a
     <Directory> that covers the file, in the order the directory walk took their directories."""
     basename = os.path.basename(fs_path.rstrip("/"))
-    matching = [s for s in sections if s.kind == "files"
-                and (_regex(s.path).search(basename) if s.regex else _glob(s.path).fullmatch(basename))]
+    matching = [s for s in sections if s.kind == "files" and _name_matches(s.path, s.regex, basename)]
     outer = [s for s in matching if s.in_directory is None]
     order: dict[tuple[str | None, bool], int] = {(d.path, d.regex): n for n, d in enumerate(directories)}
     inner = [s for s in matching if s.in_directory is not None
              and _covers(s.in_directory, s.in_directory_regex, fs_path)]
     inner.sort(key=lambda s: order.get((s.in_directory, s.in_directory_regex), len(order)))
     return outer + inner
+
+
+def _name_matches(pattern: str, regex: bool, name: str) -> bool:
+    """Whether a <Files> (``regex``: <FilesMatch>) section's pattern matches a file's base name."""
+    return _regex(pattern).search(name) is not None if regex else _glob(pattern).fullmatch(name) is not None
 
 
 def sections_for(vhost: VHost, url_path: str, fs_path: str,
@@ -411,7 +415,8 @@ def merge(config: ServerConfig, vhost: VHost, url_path: str, fs_path: str | None
         path = fs_path if fs_path is not None else map_path(vhost, url_path).fs_path
         chosen = tuple(index for index, section in enumerate(sections) if _if_applies(section, path, holds))
     return _merged.get((config, vhost), (url_path, fs_path, access, chosen),
-                       lambda: _merge(config, vhost, url_path, fs_path, access, chosen))
+                       lambda: _merge(config, vhost, url_path, fs_path, access,
+                                      tuple(sections[index] for index in chosen), bool(sections)))
 
 
 def _if_sections(vhost: VHost, access: tuple[DirSection, ...]) -> tuple[DirSection, ...]:
@@ -424,11 +429,9 @@ def _if_applies(section: DirSection, fs_path: str, holds: Callable[[str], bool] 
     a file of its <Files> (if it is in one), its condition holding and those before it not."""
     if section.in_directory is not None and not _below(fs_path, section.in_directory):
         return False
-    if section.in_files is not None:
-        name = os.path.basename(fs_path.rstrip("/"))
-        pattern = section.in_files
-        if not (_regex(pattern).search(name) if section.in_files_regex else _glob(pattern).fullmatch(name)):
-            return False
+    if section.in_files is not None and not _name_matches(section.in_files, section.in_files_regex,
+                                                          os.path.basename(fs_path.rstrip("/"))):
+        return False
     if holds is None:
         return False
     return not any(holds(condition) for condition in section.unless) and (
@@ -436,7 +439,8 @@ def _if_applies(section: DirSection, fs_path: str, holds: Callable[[str], bool] 
 
 
 def _merge(config: ServerConfig, vhost: VHost, url_path: str, fs_path: str | None,
-           access: tuple[DirSection, ...], chosen: tuple[int, ...] = ()) -> DirConfig:
+           access: tuple[DirSection, ...], chosen: tuple[DirSection, ...] = (),
+           conditional: bool = False) -> DirConfig:
     mapped = map_path(vhost, url_path)
     path = fs_path if fs_path is not None else mapped.fs_path
     merged = DirConfig(
@@ -468,10 +472,9 @@ def _merge(config: ServerConfig, vhost: VHost, url_path: str, fs_path: str | Non
     merged.languages.update({_dotted(extension): language for language, extension in vhost.add_language})
     for section in sections_for(vhost, url_path, path, access):
         _apply_section(merged, section)
-    sections = _if_sections(vhost, access)
-    for index in chosen:  # httpd merges <If> sections after every other
-        _apply_section(merged, sections[index])
-    merged.conditional = bool(sections)
+    for section in chosen:  # httpd merges <If> sections after every other
+        _apply_section(merged, section)
+    merged.conditional = conditional
     merged.force_type = merged.modules.get(MimeSettings).forced
     return merged
 

@@ -10,7 +10,6 @@ whether it may switch to it.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import grp
 import logging
 import os
@@ -91,11 +90,6 @@ class Plan:
     request: Request | None = None
     #: RewriteRule CO='s Set-Cookie values, which go out with any answer (err_headers_out).
     cookies: tuple[str, ...] = ()
-
-
-@functools.lru_cache(maxsize=256)
-def _condition(text: str) -> expr.Expr:
-    return expr.parse_condition(text)  # checked when the configuration was read
 
 
 def _redirect(status: int, location: str | None, cookies: tuple[str, ...] = ()) -> HTTPError:
@@ -203,7 +197,7 @@ def plan_request(config: ServerConfig, compiled: Compiled, vhost: VHost, request
         """A configuration <If> condition on the request (the headers it reads, for Vary)."""
         context = expressions_context()
         context.read_headers = read
-        return _condition(condition).boolean(context)
+        return expr.cached_condition(condition).boolean(context)
 
     dirconf = merge(config, vhost, url_path, holds=holds)
     vary = (*vary, *read)

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 
 from itkgw.config.modules.setenvif import EnvCondition
 from itkgw.http.connection import Request
-from itkgw.rules.expr import Expr, parse_condition
+from itkgw.rules.expr import cached_condition
 from itkgw.rules.expr_context import ExprContext
 from itkgw.rules.pcre import compile_regex, fill_group_values, fill_groups
 
@@ -42,18 +42,13 @@ def _compiled(pattern: str, nocase: bool) -> tuple[re.Pattern[str], bool]:
     return compile_regex(pattern, nocase), False
 
 
-@functools.lru_cache(maxsize=256)
-def _expression(text: str) -> Expr:
-    return parse_condition(text)  # checked when the configuration was read
-
-
 def apply_env_conditions(conditions: Sequence[EnvCondition] | None, request: Request,
                          reqenv: dict[str, str], context: Callable[[], ExprContext]) -> None:
     """Each condition whose attribute matches (or whose expression holds, for SetEnvIfExpr,
     evaluated in ``context()``) sets or unsets its variables in ``reqenv``."""
     for condition in conditions or ():
         if condition.expr:
-            holds, captures = _expression(condition.expr).boolean_and_captures(context())
+            holds, captures = cached_condition(condition.expr).boolean_and_captures(context())
             if holds:
                 _assign(condition.assignments, reqenv, functools.partial(fill_group_values, groups=captures))
             continue

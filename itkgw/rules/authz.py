@@ -36,7 +36,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from itkgw.errors import HTTPError
-from itkgw.rules.expr import Expr, ExprError, parse_condition
+from itkgw.rules.expr import ExprError, cached_condition
 from itkgw.rules.expr_context import ExprContext
 
 log = logging.getLogger("itkgw.authz_host")
@@ -286,7 +286,7 @@ def _expr(args: tuple[str, ...], client: Client) -> bool:
     if client.expr_context is None:
         raise HTTPError(500, "Error evaluating expression in 'Require expr': no request context")
     try:
-        return _parsed_expr(_expr_text(args)).boolean(client.expr_context())
+        return cached_condition(_expr_text(args)).boolean(client.expr_context())
     except ValueError as exc:
         raise HTTPError(500, f"Error evaluating expression in 'Require expr': {exc}") from None
 
@@ -310,11 +310,6 @@ def _expr_text(args: tuple[str, ...]) -> str:
     if len(text) >= 2 and text[0] == text[-1] == '"':
         text = text[1:-1]
     return text
-
-
-@functools.lru_cache(maxsize=256)
-def _parsed_expr(text: str) -> Expr:
-    return parse_condition(text)
 
 
 def _method_key(name: str) -> str:
@@ -456,7 +451,7 @@ def _expr_error(text: str) -> str | None:
     if not text.strip():
         return "Cannot parse expression in require line: empty expression"
     try:
-        _parsed_expr(text)
+        cached_condition(text)
     except ExprError as exc:
         return f"Cannot parse expression in require line: {exc}"
     return None

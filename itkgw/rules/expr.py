@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import ipaddress
 import os
@@ -477,6 +478,13 @@ def parse(text: str) -> Expr:
     except ExprError as exc:
         cond, error = None, exc
     return Expr(text, word, cond, error)
+
+
+@functools.lru_cache(maxsize=512)
+def cached_condition(text: str, files: bool = False) -> Expr:
+    """parse_condition, once per text: for expressions the configuration (or an .htaccess
+    file) was checked with when it was read, evaluated on every request."""
+    return parse_condition(text, files)
 
 
 def parse_condition(text: str, files: bool = False) -> Expr:
