@@ -236,7 +236,8 @@ def serve(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConf
             # DirectorySlash Off serves /dir as named: mod_dir looks for no index file there.
             index = None if named_as_file else _index_of(target, dirconf, first, lambda filename: denial(
                 request, vhost, _merged(config, plan, filename, first), plan.reqenv), functools.partial(
-                _negotiated_index, conn, request, plan, config, mime, dirconf, first))
+                _negotiated_index, conn, request, plan, config, mime, dirconf, first),
+                functools.partial(_index_by_url, request, plan, config))
             if index is None and not named_as_file:
                 _fall_back(request, plan, config, first, dirconf)
             if index is None:
@@ -860,18 +861,25 @@ def send_error_document(conn: HTTPConnection, status: int, target: str,
 
 
 def _index_of(directory: Target, dirconf: DirConfig, first: bool, denied: Callable[[str], str | None],
-              negotiate: Callable[[Target, str], Target | None] | None = None) -> Target | None:
+              negotiate: Callable[[Target, str], Target | None] | None = None,
+              by_url: Callable[[str], None] | None = None) -> Target | None:
     """The first DirectoryIndex file that exists and that the access rules let through;
     None when there is none.
 
     As mod_dir: an index file the rules refuse is passed over, and when no
     other is found the answer is that refusal, never a listing. A name with
     no file is negotiated under MultiViews (``DirectoryIndex index``); a 406
-    there is the answer when no other name gives an index.
+    there is the answer when no other name gives an index. A name with a
+    slash (``/index.php``, ``sub/index.php``) is a URL, handed to ``by_url``,
+    which redirects to it when it names a file.
     """
     refusal = None
     not_acceptable = None
     for name in dirconf.directory_index:
+        if "/" in name:
+            if by_url is not None:
+                by_url(name if name.startswith("/") else directory.script_name.rstrip("/") + "/" + name)
+            continue
         filename = os.path.join(directory.filename, name)
         try:
             st = os.stat(filename)
@@ -896,6 +904,16 @@ def _index_of(directory: Target, dirconf: DirConfig, first: bool, denied: Callab
     if not_acceptable is not None:
         raise not_acceptable
     return None
+
+
+def _index_by_url(request: Request, plan: Plan, config: ServerConfig, url_path: str) -> None:
+    """A DirectoryIndex name that is a URL path: when it maps to a file, the request
+    becomes a request for it, as mod_dir's subrequest and fast redirect make it (the
+    client's REQUEST_URI and query kept, no REDIRECT_ variables)."""
+    assert plan.vhost is not None
+    if os.path.isfile(merge(config, plan.vhost, url_path).fs_path):
+        raise InternalRedirect(url_path + (f"?{request.query}" if request.query else ""), keep_method=True,
+                               fast=True)
 
 
 def _multiviews(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConfig, mime: MimeTypes,

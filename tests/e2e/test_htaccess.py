@@ -1099,6 +1099,28 @@ def test_fallback_resource_hands_what_is_not_on_disk_to_the_front_controller(itk
     assert server.request("alice.test", "/off/nothing").status == 200
 
 
+def test_a_directory_index_named_by_url_is_served_as_mod_dir_s_fast_redirect(itkgw_factory, docroots,
+                                                                            put: Put) -> None:
+    """DirectoryIndex names with a slash are URLs: /app/index.php from another folder, or
+    a file in a subfolder; the script sees the client's URI and query, no REDIRECT_ variables."""
+    alice = docroots[ALICE]
+    put(alice, "app/index.php", FRONT)
+    put(alice, "shop/.htaccess", "DirectoryIndex missing.html /app/index.php\n")
+    put(alice, "nested/.htaccess", "DirectoryIndex public/index.php\n")
+    put(alice, "nested/public/index.php", FRONT)
+    put(alice, "listed/.htaccess", "DirectoryIndex /nothing.php\nOptions +Indexes\n")
+    put(alice, "listed/a.txt", "a\n")
+    server = serve(itkgw_factory, alice, "All", "Indexes")
+    assert server.request("alice.test", "/shop/?page=2").body == \
+        b"SN=/app/index.php RU=/shop/?page=2 QS=page=2 M=GET R=-"
+    assert server.request("alice.test", "/shop/", method="POST", body=b"a=1").body == \
+        b"SN=/app/index.php RU=/shop/ QS= M=POST R=-"
+    assert server.request("alice.test", "/nested/").body == \
+        b"SN=/nested/public/index.php RU=/nested/ QS= M=GET R=-"
+    listing = server.request("alice.test", "/listed/")
+    assert (listing.status, b"a.txt" in listing.body) == (200, True)
+
+
 def test_force_type_remove_handler_and_directory_slash_as_mod_mime_and_mod_dir(itkgw_factory, docroots,
                                                                                put: Put) -> None:
     alice = docroots[ALICE]
