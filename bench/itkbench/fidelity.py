@@ -313,6 +313,16 @@ CASES = (
     Case("php chunked body", b"POST /p/s.php HTTP/1.1\r\nHost: alice.test\r\nTransfer-Encoding: chunked\r\n"
                              b"Content-Type: application/x-www-form-urlencoded\r\nConnection: close\r\n\r\n"
                              b"3\r\na=1\r\n0\r\n\r\n", {"p/s.php": SERVER_PHP}),
+    Case("php code httpd has no reason for", get("/st/c.php"),
+         {"st/c.php": "<?php http_response_code(452); echo 'x';"}),
+    Case("CGI bare Status codes", get("/st/b.cgi"),
+         {"st/b.cgi": "#!/bin/sh\nprintf 'Status: 452\\r\\nContent-Type: text/plain\\r\\n\\r\\nx'\n"}),
+    Case("CGI Status 600 named", get("/st/n.cgi"),
+         {"st/n.cgi": "#!/bin/sh\nprintf 'Status: 600 Far Out\\r\\n"
+                      "Content-Type: text/plain\\r\\n\\r\\nx'\n"}),
+    Case("DirectoryIndex by URL", get("/di/?q=1"),
+         {"di/.htaccess": "DirectoryIndex missing.html /di/front/index.php\n",
+          "di/front/index.php": "<?php echo $_SERVER['SCRIPT_NAME'], ' ', $_SERVER['REQUEST_URI'];"}),
 )
 
 #: Cases that differ, and why: what php-cgi cannot tell itkgw, or what itkgw does not do.

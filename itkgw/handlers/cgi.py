@@ -207,8 +207,9 @@ class CGIHead(NamedTuple):
     headers: tuple[tuple[str, str], ...]
     redirect: str | None = None
     content_length: int | None = None
-    #: The reason phrase of the script's Status line, kept as Apache keeps it ("" for none).
-    reason: str = ""
+    #: The status line the script named (its Status value, PHP's line after the protocol),
+    #: None for none: httpd keeps what status_lines.status_line keeps of it.
+    named: str | None = None
     #: Whether the script gave a Status line at all.
     status_given: bool = False
     #: PHP set an ``HTTP/1.0`` status line (header("HTTP/1.0 404 Not Found"), or its own
@@ -251,7 +252,7 @@ def parse_cgi_head(raw: bytes, script: str = "", limits: HeadLimits = CGI_HEAD) 
     script and the bad line, as "malformed header from script" in Apache;
     nothing of a malformed block may reach the client.
     """
-    status, reason, status_given, http10 = 200, "", False, False
+    status, named, status_given, http10 = 200, None, False, False
     headers: list[tuple[str, str]] = []
     location: str | None = None
     content_length: int | None = None
@@ -261,7 +262,7 @@ def parse_cgi_head(raw: bytes, script: str = "", limits: HeadLimits = CGI_HEAD) 
         if not line:
             break
         if count == 1 and limits.as_mod_php and line.startswith(b"HTTP/"):
-            status, reason, http10 = _php_status_line(line.decode("latin-1"), script)
+            status, named, http10 = _php_status_line(line.decode("latin-1"), script)
             status_given = True
             continue
         if count > limits.lines:
@@ -272,7 +273,10 @@ def parse_cgi_head(raw: bytes, script: str = "", limits: HeadLimits = CGI_HEAD) 
             continue  # header('Bogus'): mod_php hands httpd no header for a line without a colon
         name, value, lower = _script_field(line, script)
         if lower == "status":
-            status, reason = _status(value, script)
+            status = _status(value, script)
+            # mod_php sets no status line for http_response_code(), which php-cgi writes as a
+            # Status header with its own reason: httpd's line of the code goes out.
+            named = None if limits.as_mod_php else value
             status_given = True
             continue
         if lower in _FRAMING_HEADERS:
@@ -292,7 +296,7 @@ def parse_cgi_head(raw: bytes, script: str = "", limits: HeadLimits = CGI_HEAD) 
         headers.append((_CANONICAL_NAMES.get(lower, name), value))
     # mod_php passes a Location on as the script gave it (PHP itself makes it a 302).
     redirect = location if location is not None and status == 200 and not limits.as_mod_php else None
-    return CGIHead(status, tuple(headers), redirect, content_length, reason, status_given, http10)
+    return CGIHead(status, tuple(headers), redirect, content_length, named, status_given, http10)
 
 
 def _script_field(line: bytes, script: str) -> tuple[str, str, str]:
@@ -356,16 +360,17 @@ def response_of(head: CGIHead, script: str = "") -> tuple[int, list[tuple[str, s
     return 302, list(head.headers)
 
 
-def _status(value: str, script: str) -> tuple[int, str]:
+def _status(value: str, script: str) -> int:
     match = _STATUS.fullmatch(value)
-    # 1xx cannot be a final response; Apache would send garbage, we refuse.
-    if match is None or not 200 <= int(match.group(1)) <= 599:
+    # 1xx cannot be a final response; Apache would send garbage, we refuse. Codes httpd has
+    # no reason for (452, 599, 600) pass, as they pass httpd.
+    if match is None or not 200 <= int(match.group(1)) <= 999:
         shown = _printable(value[:30].encode("latin-1"))
         raise HTTPError(500, f"Invalid status line from script '{script}': {shown}")
-    return int(match.group(1)), value[3:].strip(" \t")
+    return int(match.group(1))
 
 
-def _php_status_line(line: str, script: str) -> tuple[int, str, bool]:
+def _php_status_line(line: str, script: str) -> tuple[int, str | None, bool]:
     """The status, reason and HTTP/1.0-ness of a status line PHP set ("HTTP/1.1 404 Not Found"),
     which php-cgi passes on as it is (cgi.rfc2616_headers): read as mod_php hands it to httpd.
 
@@ -373,10 +378,10 @@ def _php_status_line(line: str, script: str) -> tuple[int, str, bool]:
     protocol, only from a line of the form ``HTTP/1.x NNN reason``; of any other (``HTTP/2
     404``, ``HTTP/1.0 404``) the code alone counts."""
     code = line.split(" ", 1)[1].lstrip(" ") if " " in line else ""
-    status, _ = _status(code.split(" ", 1)[0], script)
+    status = _status(code.split(" ", 1)[0], script)
     if len(line) > 12 and line.startswith("HTTP/1.") and line[8] == " ":
-        return status, line[13:].strip(" \t"), line[7] == "0"
-    return status, "", False
+        return status, line[9:], line[7] == "0"
+    return status, None, False
 
 
 def _malformed(script: str, detail: str) -> HTTPError:
@@ -684,7 +689,7 @@ class _Exchange:
         # Measured: a response complete before the script pauses gets a Content-Length, as
         # httpd's content-length filter gives one to output it read whole without blocking.
         self.conn.send_response_head(self.head.status, list(self.head.headers), measure=True,
-                                     reason=self.head.reason, http10=self.head.http10,
+                                     named=self.head.named, http10=self.head.http10,
                                      byteranges=self.head_limits.as_mod_php)
         return rest
 

@@ -183,7 +183,7 @@ class Response:
                 self.answered = True
             return
         # mod_proxy_fcgi and mod_php pass a Location on as the script gave it.
-        self.conn.send_response_head(head.status, list(head.headers), measure=True, reason=head.reason,
+        self.conn.send_response_head(head.status, list(head.headers), measure=True, named=head.named,
                                      http10=head.http10, byteranges=self.limits.as_mod_php)
         self.started = True
         if body:

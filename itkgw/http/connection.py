@@ -45,6 +45,7 @@ from itkgw.http.deflate import HELD_INPUT, SMALLEST_COMPRESSED, DeflateRule, Gzi
 from itkgw.http.head import Head, MalformedHead
 from itkgw.http.head import parse as parse_head
 from itkgw.http.ranges import byte_ranges, if_range_holds, part_heads
+from itkgw.http.status_lines import REASONS, status_line
 
 _READ_SIZE = 65536
 #: mod_reqtimeout's log lines: httpd logs them at info, as [reqtimeout:info].
@@ -381,7 +382,7 @@ def error_page(status: int, location: str | None = None, method: str = "GET", ad
         elif status == 406:
             text += notes  # the variants MultiViews had, listed
     if failed_document:
-        text += (f"<p>Additionally, a {failed_document} {_REASONS.get(failed_document, 'Error')}\nerror was "
+        text += (f"<p>Additionally, a {failed_document} {REASONS.get(failed_document, 'Error')}\nerror was "
                  "encountered while trying to use an ErrorDocument to handle the request.</p>\n")
     return (
         '<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.01//EN" "http://www.w3.org/TR/html4/strict.dtd">\n'
@@ -443,7 +444,7 @@ class HTTPConnection:
         self._held_head = b""
         #: A response held whole while it is small (status, headers, body pieces): it goes
         #: out with a Content-Length if it ends so, else chunked once it grows or is flushed.
-        self._held_response: tuple[int, list[tuple[str, str]], list[bytes], str] | None = None
+        self._held_response: tuple[int, list[tuple[str, str]], list[bytes], str | None] | None = None
         #: The response in hand answers in HTTP/1.0 (send_response_head's ``http10``).
         self._answer_http10 = False
         #: The request in hand is HTTP/0.9's one-line GET: its answer is the body alone.
@@ -897,14 +898,15 @@ class HTTPConnection:
         self._max_requests = max_requests
 
     def send_response_head(self, status: int, headers: list[tuple[str, str]], hold: bool = False,
-                           measure: bool = False, reason: str = "", generated: bool = False,
+                           measure: bool = False, named: str | None = None, generated: bool = False,
                            http10: bool = False, byteranges: bool = False) -> None:
         """Status line and headers; Date, Server and framing are added here. ``hold``: the
         body follows at once, so the head waits to leave in the same write. ``measure``: the
         body comes in pieces of unknown total; while it stays under RESPONSE_BUFFER and is not
         flushed, the response is held whole and gets a Content-Length, as Apache's
         content-length filter gives one to a response complete in its first brigade.
-        ``reason``: a script's own reason phrase (else the status's standard one).
+        ``named``: the status line a script gave (status_lines.status_line says what of it is
+        kept), None for httpd's own line of the status.
         ``generated``: the server's own error or redirect page, which keeps only the "always"
         header rules (httpd sends such a page with err_headers_out alone); a response a handler
         made gets them all, whatever its status (a script's 404, an ErrorDocument file).
@@ -917,6 +919,7 @@ class HTTPConnection:
         if self.error_document is not None and status == 200 and not generated:
             status, kept = self.error_document
             headers = [*kept, *headers]
+            named = None
         # httpd's header filter: a 204 has no body, so no type or length of one either.
         not_passed = _NOT_PASSED_ON_204 if status == 204 else _NOT_PASSED_ON
         out = [("Date", http_now()), ("Server", SERVER_SOFTWARE)]
@@ -951,10 +954,10 @@ class HTTPConnection:
             # Nothing is sent yet: until it is, an error can still answer instead. A length the
             # handler gave is replaced by the body's own if the body ends while held, as httpd's
             # content-length filter does with a response it sees whole.
-            self._held_response = (status, out, [], reason)
+            self._held_response = (status, out, [], named)
             return
         self.response_started = True
-        data = self._head_bytes(status, out, reason)
+        data = self._head_bytes(status, out, named)
         if hold:
             self._held_head += data
         else:
@@ -1039,7 +1042,7 @@ class HTTPConnection:
                   for token in value.lower().split(","))
         return "close" not in tokens
 
-    def _head_bytes(self, status: int, headers: list[tuple[str, str]], reason: str = "") -> bytes:
+    def _head_bytes(self, status: int, headers: list[tuple[str, str]], named: str | None = None) -> bytes:
         """The status line and headers, with the framing h11 would give the response: its
         Content-Length, else chunked for an HTTP/1.1 client, else the end of the connection."""
         if not 200 <= status <= 999:
@@ -1069,15 +1072,14 @@ class HTTPConnection:
         headers = [*headers, *self._connection_headers(kept)]
         if chunked and not head:  # httpd frames no HEAD response: it announces no chunks either
             headers.append(("Transfer-Encoding", "chunked"))
-        if not reason:
-            reason = _REASONS.get(status, "")
-        elif "\r" in reason or "\n" in reason:
+        line = status_line(status, named)
+        if "\r" in line or "\n" in line:
             raise HTTPError(500, "response reason phrase contains CR or LF")
         if any(name.lower() == "vary" for name, _ in headers):
             headers = one_vary(headers)
         lines = [f"{name}: {value}\r\n" for name, value in headers]
         version = "1.0" if self._answer_http10 else "1.1"
-        return f"HTTP/{version} {status} {reason}\r\n{''.join(lines)}\r\n".encode("latin-1", "replace")
+        return f"HTTP/{version} {line}\r\n{''.join(lines)}\r\n".encode("latin-1", "replace")
 
     def _body_bytes(self, size: int) -> int:
         """How many of ``size`` body bytes the framing lets out: those beyond a Content-Length
@@ -1101,12 +1103,12 @@ class HTTPConnection:
     def _release_held(self) -> None:
         if self._held_response is None:
             return
-        status, headers, pieces, reason = self._held_response
+        status, headers, pieces, named = self._held_response
         self._held_response = None
         if self._deflate_deferred:
             headers, pieces = self._settle_deflate(headers, pieces, complete=False)
         self.response_started = True
-        self._held_head = self._head_bytes(status, headers, reason)
+        self._held_head = self._head_bytes(status, headers, named)
         for piece in pieces:
             self._pass_body(piece)
         if not pieces:
@@ -1224,7 +1226,7 @@ class HTTPConnection:
             else:
                 self._pass_body(tail)
         if self._held_response is not None:
-            status, headers, pieces, reason = self._held_response
+            status, headers, pieces, named = self._held_response
             self._held_response = None
             headers = [(name, value) for name, value in headers if name.lower() != "content-length"]
             if self._deflate_deferred:
@@ -1233,7 +1235,7 @@ class HTTPConnection:
             if self._byteranges and status == 200:
                 status, headers, body = self._cut_to_ranges(headers, body)
             self.response_started = True
-            self._held_head = self._head_bytes(status, [*headers, ("Content-Length", str(len(body)))], reason)
+            self._held_head = self._head_bytes(status, [*headers, ("Content-Length", str(len(body)))], named)
             self._pass_body(body)
         if self._framing == _CHUNKED:
             self._send(b"0\r\n\r\n")
@@ -1379,8 +1381,6 @@ def _with_host(headers: list[tuple[str, str]], authority: str) -> list[tuple[str
     return [*headers, ("host", authority)]
 
 
-#: The standard reason phrase of each status.
-_REASONS = {int(status): status.phrase for status in HTTPStatus}
 _NOT_IN_HOST = re.compile(r"[/\\ \t@]")
 _KEEP_ALIVE_TOKEN = re.compile(rb"^connection[ \t]*:[^\r\n]*\bkeep-alive\b", re.IGNORECASE | re.MULTILINE)
 _HTTP10_LINE = re.compile(rb"^([^\r\n]* )HTTP/1\.0(?=\r?\n)")

@@ -162,6 +162,30 @@ def test_a_script_s_own_reason_phrase_is_kept(itkgw_factory, docroots, put: Put)
         assert answer.startswith(b"HTTP/1.1 418 I am a teapot\r\n"), answer[:200]
 
 
+def test_status_lines_are_httpd_s_whatever_the_code(itkgw_factory, docroots, put: Put) -> None:
+    """httpd's table of reasons decides: a code it has none for is its 500 line unless the
+    script named a line (the body and headers are the script's either way); a bare Status
+    code gets httpd's reason when there is one. http_response_code() names no line."""
+    alice = docroots[ALICE]
+    cgi = "#!/bin/sh\nprintf 'Status: %s\\r\\nContent-Type: text/plain\\r\\n\\r\\nbody'\n"
+    put(alice, "bare.cgi", cgi % "452")
+    put(alice, "known.cgi", cgi % "404")
+    put(alice, "named.cgi", cgi % "600 Far Out")
+    put(alice, "code.php", "<?php http_response_code(452); echo 'body';\n")
+    put(alice, "teapot.php", "<?php http_response_code(418); echo 'body';\n")
+    put(alice, "line.php", "<?php header('HTTP/1.1 452 Custom Words'); echo 'body';\n")
+    server = serve(itkgw_factory, alice, php_extensions=[".php"])
+    expected = {"/bare.cgi": b"HTTP/1.1 452 \r\n", "/known.cgi": b"HTTP/1.1 404 Not Found\r\n",
+                "/named.cgi": b"HTTP/1.1 600 Far Out\r\n",
+                "/code.php": b"HTTP/1.1 500 Internal Server Error\r\n",
+                "/teapot.php": b"HTTP/1.1 500 Internal Server Error\r\n",
+                "/line.php": b"HTTP/1.1 452 Custom Words\r\n"}
+    for script, line in expected.items():
+        answer = raw_exchange(server.port, f"GET {script} HTTP/1.1\r\nHost: alice.test\r\n"
+                                           "Connection: close\r\n\r\n".encode())
+        assert answer.startswith(line) and answer.endswith(b"body"), (script, answer[:300])
+
+
 @pytest.mark.parametrize("handler", ["fcgid", "cgi"])
 def test_a_php_http_1_0_status_line_is_answered_in_http_1_0_and_ends_the_connection(
         itkgw_factory, docroots, put: Put, handler: str) -> None:

@@ -263,19 +263,32 @@ def test_status_header_sets_the_status() -> None:
     assert headers == [("Content-Type", "text/plain")]
 
 
-@pytest.mark.parametrize("line,status,reason,http10", [
-    (b"HTTP/1.0 404 Not Found", 404, "Not Found", True),
-    (b"HTTP/1.1 418 I am a teapot", 418, "I am a teapot", False),
-    (b"HTTP/1.0 500 Internal Server Error", 500, "Internal Server Error", True),
-    # httpd keeps a line's reason and protocol only from "HTTP/1.x NNN reason"; else the code counts.
-    (b"HTTP/2 404 Whatever", 404, "", False),
-    (b"HTTP/1.0 404", 404, "", False),
+@pytest.mark.parametrize("line,status,named,http10", [
+    (b"HTTP/1.0 404 Not Found", 404, "404 Not Found", True),
+    (b"HTTP/1.1 418 I am a teapot", 418, "418 I am a teapot", False),
+    (b"HTTP/1.0 500 Internal Server Error", 500, "500 Internal Server Error", True),
+    # httpd keeps a line and its protocol only from "HTTP/1.x NNN reason"; else the code counts.
+    (b"HTTP/2 404 Whatever", 404, None, False),
+    (b"HTTP/1.0 404", 404, None, False),
 ])
-def test_a_php_status_line_is_read_as_mod_php_hands_it_to_httpd(line: bytes, status: int, reason: str,
+def test_a_php_status_line_is_read_as_mod_php_hands_it_to_httpd(line: bytes, status: int, named: str | None,
                                                                  http10: bool) -> None:
     head = parse_cgi_head(line + b"\r\nContent-type: text/html\r\n\r\n", "/srv/x.php", PHP_HEAD)
-    assert (head.status, head.reason, head.http10, head.status_given) == (status, reason, http10, True)
+    assert (head.status, head.named, head.http10, head.status_given) == (status, named, http10, True)
     assert head.headers == (("Content-Type", "text/html"),)
+
+
+def test_a_status_header_names_the_line_for_cgi_and_not_for_php() -> None:
+    """mod_cgi keeps a script's Status value as the status line; php-cgi's Status header is
+    http_response_code(), for which mod_php names no line."""
+    block = b"Status: 452 Custom\r\nContent-type: text/html\r\n\r\n"
+    assert parse_cgi_head(block, "/srv/x.cgi").named == "452 Custom"
+    assert (parse_cgi_head(block, "/srv/x.php", PHP_HEAD).status,
+            parse_cgi_head(block, "/srv/x.php", PHP_HEAD).named) == (452, None)
+    assert parse_cgi_head(b"Status: 600\r\n\r\n", "/srv/x.cgi").status == 600
+    for refused in (b"Status: 100\r\n\r\n", b"Status: 1000 Big\r\n\r\n", b"Status: abc\r\n\r\n"):
+        with pytest.raises(HTTPError):
+            parse_cgi_head(refused, "/srv/x.cgi")
 
 
 def test_a_php_header_line_without_a_colon_is_dropped_as_mod_php_drops_it() -> None:
