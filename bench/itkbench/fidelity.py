@@ -320,6 +320,13 @@ CASES = (
     Case("CGI Status 600 named", get("/st/n.cgi"),
          {"st/n.cgi": "#!/bin/sh\nprintf 'Status: 600 Far Out\\r\\n"
                       "Content-Type: text/plain\\r\\n\\r\\nx'\n"}),
+    Case("php_value as written", get("/pv/i.php"),
+         {"pv/.htaccess": 'php_value error_reporting E_ALL\nphp_value arg_separator.output "&amp;"\n'
+                          "php_value display_errors On\nphp_value include_path \".:${NOT_DEFINED}\"\n",
+          "pv/i.php": "<?php foreach (['error_reporting', 'arg_separator.output', 'display_errors',"
+                      " 'include_path'] as $k) echo ini_get($k), '|'; echo error_reporting();"}),
+    Case("php_value empty argument", get("/pe/i.php"),
+         {"pe/.htaccess": 'php_value default_charset ""\n', "pe/i.php": "<?php echo 1;"}),
     Case("DirectoryIndex by URL", get("/di/?q=1"),
          {"di/.htaccess": "DirectoryIndex missing.html /di/front/index.php\n",
           "di/front/index.php": "<?php echo $_SERVER['SCRIPT_NAME'], ' ', $_SERVER['REQUEST_URI'];"}),

@@ -33,6 +33,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import glob
+import logging
 import os
 import re
 from collections.abc import Callable
@@ -110,6 +111,7 @@ DEFAULT_LOG_FORMAT = "common"
 NAMED_LOG_FORMATS = ("common", "combined")
 
 _VARIABLE = re.compile(r"\$\{([^}:]+)\}")
+_core_log = logging.getLogger("itkgw.core")
 _CLOSER = re.compile(r"</\s*([^\s>]+)\s*>")
 #: Sections Apache has that itkgw does not implement, and why.
 _UNSUPPORTED_SECTIONS = {
@@ -393,9 +395,13 @@ class _Reader:
                 return self.variables[name]
             if name in os.environ:
                 return os.environ[name]
-            raise ConfigError(where, f"Config variable ${{{name}}} is not defined", self.undefined_hint(name))
+            return self.undefined(name, match.group(0), where)
 
         return _VARIABLE.sub(value, text)
+
+    def undefined(self, name: str, written: str, where: str) -> str:
+        """What stands for a variable nothing defines: the server's configuration stops on it."""
+        raise ConfigError(where, f"Config variable ${{{name}}} is not defined", self.undefined_hint(name))
 
     def undefined_hint(self, name: str) -> str:
         """How to define ``name``; on a Debian tree, where its APACHE_* variables come from."""
@@ -1246,6 +1252,11 @@ class _AccessFileReader(_Reader):
                               "<IfModule>, <IfDefine>, <IfVersion>, <Limit>, <LimitExcept> and "
                               "<Require...> sections")
         super().block(node, scope)
+
+    def undefined(self, name: str, written: str, where: str) -> str:
+        """As httpd reads an .htaccess file: the variable stays as written, with a warning."""
+        _core_log.warning("AH00111: Config variable ${%s} is not defined (%s)", name, where)
+        return written
 
     def refuse(self, kind: str, problem: ConfigError) -> None:
         """A directive httpd refuses here: a 500, or skipped where Nonfatal= says so."""

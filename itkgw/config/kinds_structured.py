@@ -485,13 +485,16 @@ class PHPSettings(Kind):
         return tuple(settings)
 
     def from_args(self, args: list[str], where: str) -> tuple[PHPSetting, ...]:
-        if len(args) != 2:
+        # An empty word ("") is no argument to httpd.
+        if len(args) != 2 or not all(args):
             example = "php_flag name on|off" if self.flag else self.args_example
             raise ConfigError(where, f"expected a name and a value, got {' '.join(args) or 'nothing'}",
                               f"write it as {example}")
         name, text = args
         if self.flag:  # as mod_php reads it: On or 1 is on, any other word off
             text = "1" if text.lower() in ("on", "1") else "0"
+        elif text.lower() == "none":  # mod_php's one word it does not pass on as written
+            text = ""
         return (PHPSetting(name, text, self.admin),)
 
 

@@ -99,10 +99,14 @@ def lock_section(script: str) -> str:
 
 
 def ini_line(name: str, value: str) -> str:
-    """``name=value`` as php reads an ini line; ValueError for a setting it would misread."""
+    """An ini line that gives ``name`` the string ``value`` as it is, as mod_php hands PHP a
+    php_value: quoted, so php neither evaluates constants and operators (``E_ALL & ~E_NOTICE``)
+    nor turns keywords into numbers (``On``) nor expands ``${VAR}``. ValueError for a setting
+    php would misread: a newline would start a second ini line."""
     if not _INI_NAME.fullmatch(name) or any(c in value for c in "\0\r\n"):
         raise ValueError(f"php setting {name!r} = {value!r} cannot be passed to php")
-    return f"{name}={value}"
+    quoted = value.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$")
+    return f'{name}="{quoted}"'
 
 
 def php_environ(cgi_env: Mapping[str, str]) -> dict[str, str]:

@@ -836,6 +836,28 @@ def test_php_value_in_an_htaccess_yields_to_php_admin_value(itkgw_factory, docro
 
 
 @pytest.mark.parametrize("handler", ["fcgid", "cgi"])
+def test_a_php_value_is_the_text_written_as_mod_php_hands_it_on(itkgw_factory, docroots, put: Put,
+                                                                handler: str) -> None:
+    """No constants (E_ALL is text, so error_reporting() is 0), keywords or ${VAR}; "none" is
+    the empty value; an empty argument is a missing one (a 500, as httpd's TAKE2)."""
+    alice = docroots[ALICE]
+    put(alice, "app/.htaccess", 'php_value error_reporting "E_ALL & ~E_NOTICE"\n'
+                                'php_value arg_separator.output "&amp;"\nphp_value session.name yes\n'
+                                'php_value include_path ".:${NO_SUCH_VARIABLE}"\n'
+                                "php_value auto_prepend_file none\n")
+    put(alice, "app/ini.php", "<?php foreach (['error_reporting', 'arg_separator.output', 'session.name',"
+                              " 'include_path', 'auto_prepend_file'] as $k) echo ini_get($k), '|';"
+                              " echo error_reporting();\n")
+    put(alice, "empty/.htaccess", 'php_value default_charset ""\n')
+    put(alice, "empty/ini.php", "<?php echo 1;\n")
+    server = serve(itkgw_factory, alice, "All", php_handler=handler)
+    assert server.request("alice.test", "/app/ini.php").body == \
+        b"E_ALL & ~E_NOTICE|&amp;|yes|.:${NO_SUCH_VARIABLE}||0"
+    assert _logged(server, "AH00111: Config variable ${NO_SUCH_VARIABLE} is not defined")
+    assert server.request("alice.test", "/empty/ini.php").status == 500
+
+
+@pytest.mark.parametrize("handler", ["fcgid", "cgi"])
 def test_php_value_cannot_set_what_only_php_ini_sets(itkgw_factory, docroots, put: Put, handler: str) -> None:
     """mod_php ignores php_value of a PHP_INI_SYSTEM setting: a tenant's .htaccess can neither
     lift disable_functions nor turn allow_url_include on; php_admin_value of the vhost can."""

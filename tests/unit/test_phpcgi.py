@@ -129,15 +129,15 @@ def test_settings_become_ini_lines_user_ini_files_are_off_and_status_lines_pass(
     settings = {"memory_limit": PHPSetting("memory_limit", "64M"),
                 "session.save_path": PHPSetting("session.save_path", "/tmp/s")}
     assert php_ini_text(settings, lock_top="/srv") == (
-        "user_ini.filename =\ncgi.rfc2616_headers = 1\nmemory_limit=64M\nsession.save_path=/tmp/s\n")
+        'user_ini.filename =\ncgi.rfc2616_headers = 1\nmemory_limit="64M"\nsession.save_path="/tmp/s"\n')
 
 
 def test_admin_values_are_repeated_in_a_path_section_that_locks_them() -> None:
     settings = {"memory_limit": PHPSetting("memory_limit", "64M", admin=True),
                 "display_errors": PHPSetting("display_errors", "1")}
     assert php_ini_text(settings, lock_top=lock_section("/srv/a/www/x.php")) == (
-        "user_ini.filename =\ncgi.rfc2616_headers = 1\nmemory_limit=64M\ndisplay_errors=1\n"
-        "[PATH=/srv]\nmemory_limit=64M\n")
+        'user_ini.filename =\ncgi.rfc2616_headers = 1\nmemory_limit="64M"\ndisplay_errors="1"\n'
+        '[PATH=/srv]\nmemory_limit="64M"\n')
     assert lock_section("/x.php") == "" and lock_section("/we]ird/x.php") == ""
 
 
@@ -147,8 +147,8 @@ def test_defaults_come_first_so_settings_change_them_and_the_section_holds_admin
     defaults = {"upload_tmp_dir": "/run/x/uploads", "session.save_path": "/run/x/s"}
     text = php_ini_text(settings, defaults, "/srv")
     assert text == ("user_ini.filename =\ncgi.rfc2616_headers = 1\n"
-                    "upload_tmp_dir=/run/x/uploads\nsession.save_path=/run/x/s\n"
-                    "upload_tmp_dir=/srv/a/tmp\nmemory_limit=64M\n[PATH=/srv]\nmemory_limit=64M\n")
+                    'upload_tmp_dir="/run/x/uploads"\nsession.save_path="/run/x/s"\n'
+                    'upload_tmp_dir="/srv/a/tmp"\nmemory_limit="64M"\n[PATH=/srv]\nmemory_limit="64M"\n')
 
 
 @pytest.mark.parametrize("query", ["", "-d+memory_limit=1G"], ids=["plain", "query-as-arguments"])
@@ -161,6 +161,18 @@ def test_an_admin_value_holds_against_ini_set(site: Site, query: str) -> None:
     reply = exchange(php(site, "lock.php", settings=settings), target="/cgi/lock.php?" + query)
     assert reply.status == 200
     assert reply.body.decode().endswith("bool(false)\n77M 0")
+
+
+def test_values_reach_php_as_written_as_mod_php_hands_them(site: Site) -> None:
+    """Constants, operators, keywords, quotes and ${VAR} are text to a php_value."""
+    Path(site.script("ini.php")).write_text(
+        "<?php foreach (['error_reporting', 'arg_separator.output', 'session.name', 'include_path',"
+        " 'highlight.string'] as $k) echo ini_get($k), '|'; echo error_reporting();\n")
+    written = {"error_reporting": "E_ALL & ~E_NOTICE", "arg_separator.output": "&amp;",
+               "session.name": 'a"b;c', "include_path": ".:${HOME}\\x", "highlight.string": "On"}
+    settings = {name: PHPSetting(name, value) for name, value in written.items()}
+    reply = exchange(php(site, "ini.php", settings=settings), target="/cgi/ini.php")
+    assert reply.body.decode().rsplit("\n", 1)[-1] == "|".join(written.values()) + "|0"
 
 
 @pytest.mark.parametrize(("name", "value"), [
