@@ -373,7 +373,7 @@ class EnvPairs(Kind):
         return tuple(self.string_table(value, where).items())
 
     def from_args(self, args: list[str], where: str) -> tuple[tuple[str, str], ...]:
-        if not 1 <= len(args) <= 2:
+        if not 1 <= len(args) <= 2 or not args[0]:  # an empty name is no argument to httpd
             raise self.wrong_args(args, where)
         return ((args[0], args[1] if len(args) == 2 else ""),)
 
@@ -512,7 +512,7 @@ class ErrorDocuments(Kind):
         return tuple((self.status(code, where), text) for code, text in table.items())
 
     def from_args(self, args: list[str], where: str) -> tuple[tuple[int, str], ...]:
-        if len(args) != 2:
+        if len(args) != 2 or not args[1]:  # an empty document is no argument to httpd
             raise self.wrong_args(args, where)
         return ((self.status(args[0], where), args[1]),)
 

@@ -112,3 +112,14 @@ def test_an_else_without_its_if_and_a_bad_condition_are_errors(tmp_path: Path,
         with pytest.raises(HTTPError) as refused:
             access_files.sections_along(config, site, str(tmp_path), [])
         assert refused.value.status == 500 and message in caplog.text
+
+
+def test_an_empty_argument_is_a_missing_one_as_httpd_reads_it(tmp_path: Path) -> None:
+    config, site = vhost_over(tmp_path)
+    for text in ('SetEnv "" y\n', 'ErrorDocument 404 ""\n', 'php_value default_charset ""\n'):
+        (tmp_path / ".htaccess").write_text(text)
+        with pytest.raises(HTTPError) as refused:
+            access_files.sections_along(config, site, str(tmp_path), [])
+        assert refused.value.status == 500, text
+    (tmp_path / ".htaccess").write_text('SetEnv X ""\nHeader set X-A ""\n')
+    assert access_files.sections_along(config, site, str(tmp_path), [])
