@@ -327,6 +327,11 @@ CASES = (
                       " 'include_path'] as $k) echo ini_get($k), '|'; echo error_reporting();"}),
     Case("php_value empty argument", get("/pe/i.php"),
          {"pe/.htaccess": 'php_value default_charset ""\n', "pe/i.php": "<?php echo 1;"}),
+    Case("SetEnv last, variables in httpd's order", get("/ev/go", headers=(("X-B", "1"), ("Accept", "*/*"))),
+         {"ev/.htaccess": "SetEnv XA fromsetenv\nSetEnvIf Request_URI . XB=fromif XA=fromif\n"
+                          "RewriteEngine On\nRewriteRule ^go$ k.php [E=XC:rewrite,E=XA:rewrite,L]\n",
+          "ev/k.php": "<?php foreach ($_SERVER as $k => $v) if (preg_match('/^(REDIRECT_|HTTP_|X)/', $k))"
+                      " echo $k, '=', $v, ' '; echo implode(',', array_keys(getallheaders()));"}),
     Case("DirectoryIndex by URL", get("/di/?q=1"),
          {"di/.htaccess": "DirectoryIndex missing.html /di/front/index.php\n",
           "di/front/index.php": "<?php echo $_SERVER['SCRIPT_NAME'], ' ', $_SERVER['REQUEST_URI'];"}),

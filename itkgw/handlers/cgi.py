@@ -23,7 +23,7 @@ import selectors
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, NamedTuple
@@ -108,42 +108,58 @@ def cgi_environ(
     and always for PHP, which mod_php gives it).
     """
     software = script_software(config.compat)
-    env = {
-        "GATEWAY_INTERFACE": "CGI/1.1",
-        "SERVER_SOFTWARE": software,
+    env = {"HTTPS": "on"} if https else {}
+    # In httpd's order (ap_add_common_vars, then ap_add_cgi_vars), which PHP's $_SERVER and a
+    # CGI program's environment keep: the request's headers, the server's, then RFC 3875's.
+    env.update(_header_variables(request.headers, pass_auth, request.content_length))
+    env.update({
+        "PATH": SAFE_PATH,
         "SERVER_SIGNATURE": canonical.signature(request, vhost, settings, software,
                                                 vhost.server_admin or config.server_admin or NO_ADMIN),
+        "SERVER_SOFTWARE": software,
         "SERVER_NAME": canonical.server_name(request, vhost, settings),
         "SERVER_ADDR": request.local_ip,
         "SERVER_PORT": str(canonical.server_port(request, settings)),
-        "SERVER_PROTOCOL": f"HTTP/{request.http_version}",
-        "SERVER_ADMIN": vhost.server_admin or config.server_admin or NO_ADMIN,
-        "REQUEST_METHOD": request.method,
-        "REQUEST_URI": wire(request.target),
-        "REQUEST_SCHEME": "https" if https else "http",
-        "QUERY_STRING": wire(request.query),
-        "SCRIPT_NAME": script_name,
-        "SCRIPT_FILENAME": script_filename,
         "REMOTE_ADDR": request.remote_ip,
-        "REMOTE_PORT": str(request.remote_port),
         "DOCUMENT_ROOT": vhost.document_root.rstrip("/") or "/",
+        "REQUEST_SCHEME": "https" if https else "http",
         "CONTEXT_PREFIX": _context_prefix(vhost, document_root),
         "CONTEXT_DOCUMENT_ROOT": document_root,
-        "PATH": SAFE_PATH,
-    }
-    if https:
-        env["HTTPS"] = "on"
+        "SERVER_ADMIN": vhost.server_admin or config.server_admin or NO_ADMIN,
+        "SCRIPT_FILENAME": script_filename,
+        "REMOTE_PORT": str(request.remote_port),
+    })
     if request.remote_user is not None:
         env["REMOTE_USER"] = wire(request.remote_user)
     if request.auth_type is not None:
         env["AUTH_TYPE"] = request.auth_type
+    env.update({
+        "GATEWAY_INTERFACE": "CGI/1.1",
+        "SERVER_PROTOCOL": f"HTTP/{request.http_version}",
+        "REQUEST_METHOD": request.method,
+        "QUERY_STRING": wire(request.query),
+        "REQUEST_URI": wire(request.target),
+        "SCRIPT_NAME": script_name,
+    })
     if path_info:
         env["PATH_INFO"] = path_info
         env["PATH_TRANSLATED"] = vhost.document_root.rstrip("/") + path_info
-    if request.content_length is not None:
-        # From the framing, not the header: with Transfer-Encoding the header lies.
-        env["CONTENT_LENGTH"] = str(request.content_length)
-    env.update(_header_variables(request.headers, pass_auth))
+    return env
+
+
+#: The variables of an earlier request that httpd sets among the server's, not before them.
+_REDIRECT_AMONG_SERVER_VARS = ("REDIRECT_URL", "REDIRECT_QUERY_STRING")
+
+
+def with_request_variables(cgi_env: Mapping[str, str], variables: Mapping[str, str]) -> dict[str, str]:
+    """A script's environment: ``variables`` (SetEnv, SetEnvIf, a rewrite's E=, an earlier
+    request's REDIRECT_*) over ``cgi_env``, in httpd's order: the request's own variables
+    first, REDIRECT_URL and REDIRECT_QUERY_STRING after the server's."""
+    env = {name: value for name, value in variables.items() if name not in _REDIRECT_AMONG_SERVER_VARS}
+    for name, value in cgi_env.items():
+        if name == "GATEWAY_INTERFACE":
+            env.update((late, variables[late]) for late in _REDIRECT_AMONG_SERVER_VARS if late in variables)
+        env.setdefault(name, value)
     return env
 
 
@@ -152,17 +168,24 @@ def header_variable(name: str) -> str:
     return "HTTP_" + name.upper().replace("-", "_")
 
 
-def _header_variables(headers: list[tuple[str, str]], pass_auth: bool) -> dict[str, str]:
-    """HTTP_* variables, repeated headers joined with ", " as Apache merges them."""
+def _header_variables(headers: list[tuple[str, str]], pass_auth: bool,
+                      content_length: int | None) -> dict[str, str]:
+    """HTTP_* variables in the headers' order, repeated headers joined with ", " as Apache
+    merges them; CONTENT_LENGTH, from the framing (with Transfer-Encoding the header lies),
+    where its header is, else last."""
     variables: dict[str, str] = {}
     for name, value in headers:
         key = _variable_names.get(name)
         if key is None:
             key = _variable_name(name)
         if not key or (key == "HTTP_AUTHORIZATION" and not pass_auth):
+            if content_length is not None and name.lower() == "content-length":
+                variables["CONTENT_LENGTH"] = str(content_length)
             continue
         value = wire(value)
         variables[key] = f"{variables[key]}, {value}" if key in variables else value
+    if content_length is not None and "CONTENT_LENGTH" not in variables:
+        variables["CONTENT_LENGTH"] = str(content_length)
     return variables
 
 

@@ -625,10 +625,10 @@ def _script_environ(request: Request, plan: Plan, config: ServerConfig, dirconf:
     ``php``: Authorization is handed on, as mod_php gives it to scripts."""
     assert plan.vhost is not None
     settings = dirconf.modules.get(RequestSettings)
-    env = cgi.cgi_environ(request, plan.vhost, config, script_name, filename, path_info, base_dir,
-                          settings=settings, pass_auth=php or bool(settings.cgi_pass_auth))
-    env.update(script_env(plan, dirconf))
-    for name in dirconf.unset_env:
+    env = cgi.with_request_variables(cgi.cgi_environ(
+        request, plan.vhost, config, script_name, filename, path_info, base_dir, settings=settings,
+        pass_auth=php or bool(settings.cgi_pass_auth)), script_env(plan, dirconf))
+    for name in dirconf.unset_env:  # a CGI variable too
         env.pop(name, None)
     return _seen_by_php_cgi(env, path_info) if php else env
 
@@ -838,9 +838,13 @@ def _answer_unreadable_php(conn: HTTPConnection, filename: str) -> None:
 
 
 def script_env(plan: Plan, dirconf: DirConfig) -> dict[str, str]:
-    """What scripts see beyond RFC 3875: SetEnv, then the request's own variables."""
-    env = dict(dirconf.set_env)
-    env.update(plan.reqenv)
+    """What scripts see beyond RFC 3875: the request's own variables (an earlier request's
+    REDIRECT_*, SetEnvIf's, a rewrite's E=), then SetEnv's, which mod_env sets last, over
+    them, less UnsetEnv's."""
+    env = dict(plan.reqenv)
+    env.update(dirconf.set_env)
+    for name in dirconf.unset_env:
+        env.pop(name, None)
     return env
 
 

@@ -314,6 +314,10 @@ def _run(conn: HTTPConnection, manager: str, question: bytes, limits: RequestLim
     """The request on a process of its class (the one this connection holds, or one the
     manager lends); a process that refuses the connection is reported dead and one more
     is asked for."""
+    if php:
+        # PHP lists the parameters it was sent last first (its FastCGI table prepends), so
+        # they go in reverse for $_SERVER and getallheaders() to keep httpd's order.
+        env = dict(reversed(env.items()))
     for attempt in range(2):
         hold = _resume(manager, question, limits, bodiless)
         resumed = hold is not None

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING
 from itkgw.config.model import PHPSetting, ServerConfig, VHost
 from itkgw.config.modules.core import RequestSettings
 from itkgw.errors import HTTPError
-from itkgw.handlers.cgi import PHP_HEAD, SAFE_PATH, cgi_environ, run_cgi
+from itkgw.handlers.cgi import PHP_HEAD, SAFE_PATH, cgi_environ, run_cgi, with_request_variables
 
 if TYPE_CHECKING:
     from itkgw.http.connection import HTTPConnection, Request
@@ -135,9 +135,9 @@ def run_php(
 ) -> None:
     """Run a PHP file through php-cgi and stream its response, with ``settings`` as its ini.
     As under mod_php, the script sees the Authorization header."""
-    env = cgi_environ(request, vhost, config, script_name, script_filename, path_info, document_root,
-                      settings=request_settings, pass_auth=True)
-    env.update(extra_env or {})
+    env = with_request_variables(cgi_environ(request, vhost, config, script_name, script_filename, path_info,
+                                             document_root, settings=request_settings, pass_auth=True),
+                                 extra_env or {})
     env = php_environ(env)
     with _private_dir(log) as directory:
         try:

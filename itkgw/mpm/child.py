@@ -15,6 +15,7 @@ The client sees a keep-alive close and retries on a new connection.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import os
@@ -360,14 +361,22 @@ class ConnectionChild:
         plan.cookies = with_cookies(before.cookies, plan.cookies)  # err_headers_out carries over
         if redirect.fast:
             return redirected, plan
-        plan.reqenv.update({f"REDIRECT_{name}": value for name, value in before.reqenv.items()
-                            if not name.startswith("REDIRECT_")})
-        plan.reqenv.update({"REDIRECT_STATUS": str(status), "REDIRECT_URL": request.path})
+        # The earlier request's variables as its script would have seen them, each renamed
+        # REDIRECT_NAME, then REDIRECT_STATUS: before the new request's own, as httpd sets them.
+        earlier = dispatch.script_env(before, before.dirconf)
+        carried = {f"REDIRECT_{name}": value for name, value in earlier.items()
+                   if not name.startswith("REDIRECT_")}
+        carried.update({"REDIRECT_STATUS": str(status), "REDIRECT_URL": request.path})
         # A per-directory RewriteRule sets the request's query before httpd redirects it: the
         # query passed on is the rule's; other redirects pass on the client's.
         query = location.partition("?")[2] if redirect.keep_method else request.query
         if query:
-            plan.reqenv["REDIRECT_QUERY_STRING"] = query
+            carried["REDIRECT_QUERY_STRING"] = query
+        own = dict(plan.reqenv)
+        plan.reqenv.clear()  # the same dict: the plan's expressions read it
+        plan.reqenv.update(carried)
+        for name, value in own.items():
+            plan.reqenv.setdefault(name, value)
         return redirected, plan
 
     def _early_plan(self, vhost: VHost, request: Request) -> Plan | None:
@@ -423,9 +432,10 @@ class ConnectionChild:
         REDIRECT_STATUS, REDIRECT_URL and REDIRECT_REQUEST_METHOD of the request that failed."""
         failed = self.conn.request
         assert failed is not None and plan.vhost is not None
-        document, document_plan = self._redirected(plan.vhost, failed, plan, InternalRedirect(target),
+        # httpd notes the failed request's method among its variables before the redirect.
+        before = dataclasses.replace(plan, reqenv={**plan.reqenv, "REQUEST_METHOD": failed.method})
+        document, document_plan = self._redirected(plan.vhost, failed, before, InternalRedirect(target),
                                                    status=status, keep_body=True)
-        document_plan.reqenv["REDIRECT_REQUEST_METHOD"] = failed.method
         self.conn.error_document = (status, kept)
         dispatch.serve(self.conn, document, document_plan, self.ctx.config, self.ctx.mime,
                        first or self.handover is not None, self.ctx.backends, self.status_page)

@@ -116,9 +116,13 @@ def env(ctx: ExprContext, name: str) -> str:
 
 
 def set_reqenv(ctx: ExprContext, name: str, value: str) -> None:
-    """Set a request variable, replacing one that differs only in case."""
-    unset_reqenv(ctx, name)
-    ctx.reqenv[name] = value
+    """Set a request variable as apr_table_setn does: one already there, in any case, keeps
+    its place and spelling and takes the value; others that differ only in case go."""
+    lower = name.lower()
+    same = [key for key in ctx.reqenv if key.lower() == lower]
+    for key in same[1:]:
+        del ctx.reqenv[key]
+    ctx.reqenv[same[0] if same else name] = value
 
 
 def unset_reqenv(ctx: ExprContext, name: str) -> None:

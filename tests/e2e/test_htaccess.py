@@ -858,6 +858,26 @@ def test_a_php_value_is_the_text_written_as_mod_php_hands_it_on(itkgw_factory, d
 
 
 @pytest.mark.parametrize("handler", ["fcgid", "cgi"])
+def test_variables_reach_php_in_httpd_s_order_setenv_last(itkgw_factory, docroots, put: Put,
+                                                          handler: str) -> None:
+    """SetEnv wins over SetEnvIf and a rewrite's E= (mod_env sets it last) and is what goes on as
+    REDIRECT_; $_SERVER lists the earlier request's, then the request's own, then the headers
+    in the order sent, then the server's, as under mod_php."""
+    alice = docroots[ALICE]
+    put(alice, "app/.htaccess", "SetEnv XA fromsetenv\nSetEnvIf Request_URI . XB=fromif XA=fromif\n"
+                                "RewriteEngine On\nRewriteRule ^go$ k.php [E=XC:rewrite,E=XA:rewrite,L]\n")
+    put(alice, "app/k.php", "<?php foreach ($_SERVER as $k => $v)"
+                            " if (preg_match('/^(REDIRECT_)?(X|HTTP_)/', $k)) echo $k, '=', $v, ' ';"
+                            " echo implode(',', array_keys(getallheaders()));\n")
+    server = serve(itkgw_factory, alice, "All", php_handler=handler)
+    answer = server.request("alice.test", "/app/go", headers={"X-Second": "2", "Accept": "*/*"})
+    assert answer.body.decode() == (
+        "REDIRECT_XB=fromif REDIRECT_XA=fromsetenv REDIRECT_XC=rewrite XB=fromif XA=fromsetenv "
+        "HTTP_ACCEPT_ENCODING=identity HTTP_HOST=alice.test HTTP_X_SECOND=2 HTTP_ACCEPT=*/* "
+        "Accept-Encoding,Host,X-Second,Accept"), answer.body
+
+
+@pytest.mark.parametrize("handler", ["fcgid", "cgi"])
 def test_php_value_cannot_set_what_only_php_ini_sets(itkgw_factory, docroots, put: Put, handler: str) -> None:
     """mod_php ignores php_value of a PHP_INI_SYSTEM setting: a tenant's .htaccess can neither
     lift disable_functions nor turn allow_url_include on; php_admin_value of the vhost can."""
