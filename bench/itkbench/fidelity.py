@@ -332,6 +332,8 @@ CASES = (
                           "RewriteEngine On\nRewriteRule ^go$ k.php [E=XC:rewrite,E=XA:rewrite,L]\n",
           "ev/k.php": "<?php foreach ($_SERVER as $k => $v) if (preg_match('/^(REDIRECT_|HTTP_|X)/', $k))"
                       " echo $k, '=', $v, ' '; echo implode(',', array_keys(getallheaders()));"}),
+    Case("static ranges on HEAD", get("/hr/a.txt", "HEAD", (("Range", "bytes=0-1,5-6"),)),
+         {"hr/a.txt": "0123456789" * 10}),
     Case("DirectoryIndex by URL", get("/di/?q=1"),
          {"di/.htaccess": "DirectoryIndex missing.html /di/front/index.php\n",
           "di/front/index.php": "<?php echo $_SERVER['SCRIPT_NAME'], ' ', $_SERVER['REQUEST_URI'];"}),

@@ -21,8 +21,8 @@ Rules (order of RFC 9110 section 13.2.2; details as httpd 2.4):
 5. Several ranges: 206 multipart/byteranges as httpd sends it, overlapping
    or abutting ranges merged first (one left: a plain 206). The whole file
    (200) for a Range header that does not parse or asks for more than 200
-   ranges, for Range on HEAD (range handling is defined for GET only, RFC
-   9110 section 14.2) and for an empty file.
+   ranges, and for an empty file. A HEAD is answered as its GET would be
+   (206, 416), without the body, as httpd's byterange filter answers it.
 
 Validators are httpd 2.4's (FileETag, by default MTime Size): ETag
 ``"<size hex>-<mtime in microseconds hex>"`` (the inode's first with INode;
@@ -157,7 +157,7 @@ def _if_range_holds(value: str | None, validators: Validators) -> bool:
 
 def _wanted_ranges(request: Request, validators: Validators, size: int) -> list[tuple[int, int]] | None:
     value = request.header("range")
-    if value is None or request.method == "HEAD" or size == 0:
+    if value is None or size == 0:
         return None
     if not _if_range_holds(request.header("if-range"), validators):
         return None

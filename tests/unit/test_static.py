@@ -276,11 +276,16 @@ def test_range_is_checked_after_preconditions(page: Path, mime: MimeTypes) -> No
     assert reply.status == 304
 
 
-def test_head_ignores_range(page: Path, mime: MimeTypes) -> None:
+def test_head_is_answered_as_its_get_without_the_body(page: Path, mime: MimeTypes) -> None:
+    """As httpd's byterange filter answers a HEAD: 206 with the range's length, 416."""
     reply = get(page, mime, "HEAD", [("Range", "bytes=0-3")])
-    assert reply.status == 200
-    assert reply.header("content-length") == str(SIZE)
+    assert (reply.status, reply.header("content-length")) == (206, "4")
+    assert reply.header("content-range") == f"bytes 0-3/{SIZE}"
     assert reply.after_head == b""
+    several = get(page, mime, "HEAD", [("Range", "bytes=0-1,5-6")])
+    assert several.status == 206 and several.after_head == b""
+    assert several.header("content-type").startswith("multipart/byteranges; boundary=")
+    assert get(page, mime, "HEAD", [("Range", f"bytes={SIZE + 5}-")]).status == 416
 
 
 def test_empty_file(tmp_path: Path, mime: MimeTypes) -> None:
