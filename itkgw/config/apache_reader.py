@@ -635,8 +635,11 @@ class _Reader:
     def custom_log(self, row: Directive, args: list[str], scope: _Scope, where: str) -> None:
         path, log_format, *condition = row.kind.from_args(args, where)
         if condition:
-            raise ConfigError(where, f"conditional logging ({condition[0]}) is not supported",
-                              "log every request of the vhost, or none")
+            kind, equals, name = condition[0].partition("=")
+            if kind.lower() != "env" or not equals or not name.lstrip("!"):
+                raise ConfigError(where, f"CustomLog condition {condition[0]!r} is not supported",
+                                  "write env=NAME or env=!NAME (an expr= condition is not read)")
+            scope.put("access_log_condition", name, where)
         self.set_access_log(self.rooted(path), (log_format, where), scope, where)
 
     def transfer_log(self, row: Directive, args: list[str], scope: _Scope, where: str) -> None:
@@ -1047,8 +1050,11 @@ class _Reader:
         if scope is not base and own.get("expires_by_type") and inherited.get("expires_by_type"):
             values["expires_by_type"] = _keyed_merge("expires_by_type", inherited["expires_by_type"],
                                                      own["expires_by_type"])  # mod_expires' table overlay
+        values.pop("access_log_condition", None)  # each log its own, as its file and format
         if "access_log" in own and (log_format := self.resolve_log_format(scope)):
             values["access_log"], values["access_log_format"] = own["access_log"], log_format
+            if "access_log_condition" in own:
+                values["access_log_condition"] = own["access_log_condition"]
         if "nice_value" in values:
             values["nice_value"] = checks.clamp_nice(
                 values["nice_value"], scope.set_at.get("nice_value", base.set_at.get("nice_value", where)),

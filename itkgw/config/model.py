@@ -286,6 +286,8 @@ class VHost:
     )
     access_log: str | None = doc("access log file of this vhost (CustomLog)", None)
     access_log_format: str = doc("common, combined, or an Apache LogFormat string", "combined")
+    access_log_condition: str | None = doc(
+        "log only requests with this variable set (NAME) or not set (!NAME) (CustomLog's env=)", None)
     error_log: str | None = doc("error log file of this vhost (ErrorLog)", None)
     alias: tuple[tuple[str, str], ...] = doc("(URL prefix, directory or file) pairs (Alias)", ())
     redirects: tuple[Redirect, ...] = doc("prefix redirects (Redirect)", ())
@@ -339,6 +341,8 @@ class ServerConfig:
     log_level: str = doc("emerg, alert, crit, error, warn, notice, info or debug (LogLevel)", "warn")
     access_log: str | None = doc("access log for requests of no vhost with its own (CustomLog)", None)
     access_log_format: str = doc("common, combined, or an Apache LogFormat string", "combined")
+    access_log_condition: str | None = doc(
+        "log only requests with this variable set (NAME) or not set (!NAME) (CustomLog's env=)", None)
     start_servers: int = doc("workers started at boot (StartServers)", 5)
     min_spare_servers: int = doc("idle workers kept at least (MinSpareServers)", 5)
     max_spare_servers: int = doc("idle workers kept at most (MaxSpareServers)", 10)

@@ -165,6 +165,7 @@ def serve(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConf
     # The .htaccess files on the way count from here on, error documents included; a
     # directory's own too when the path names it as one.
     before = plan.dirconf
+    conn.filename = before.fs_path  # what the URL maps to, until a file is found
     names_directory = before.fs_path.endswith("/")
     dirconf = plan.dirconf = _merged(config, plan, before.fs_path, first, directory=names_directory)
     set_response_rules(conn, dirconf, plan)  # "always" header rules reach the refusals below too
@@ -743,6 +744,7 @@ def _serve_target(conn: HTTPConnection, request: Request, plan: Plan, config: Se
         conn.success_headers = functools.partial(expires.add_expiry, settings=expiry,
                                                  mtime=target.st.st_mtime, request_time=request.received)
     kind = dirconf.handler_for(target.filename)
+    conn.filename, conn.handler = target.filename, _HANDLER_NAMES.get(kind, "")  # for the access log
     conn.languages = dirconf.languages_for(target.filename)  # a script's answer names them too
     accept_path_info = dirconf.modules.get(RequestSettings).accept_path_info or "default"
     if target.path_info and accept_path_info != "on" and (accept_path_info == "off" or kind == "static"):
@@ -800,10 +802,17 @@ def _serve_target(conn: HTTPConnection, request: Request, plan: Plan, config: Se
     return None
 
 
+#: The handler httpd's access log names (%R) for each kind of answer; none for a file.
+_HANDLER_NAMES = {"php": "application/x-httpd-php", "cgi": "cgi-script", "fcgid": "fcgid-script",
+                  "fcgi": "proxy-server", "php-source": "application/x-httpd-php-source",
+                  "status": "server-status"}
+
+
 def serve_known(conn: HTTPConnection, request: Request, known: KnownFile, config: ServerConfig,
                 mime: MimeTypes, backends: str) -> bool:
     """Answer ``request`` by the route ``known`` remembers (known_files); False, with nothing
     sent, when its file is not there as it was."""
+    conn.filename, conn.handler = known.filename, "" if known.script is None else _HANDLER_NAMES["php"]
     if known.script is None:
         return known_files.serve_file(conn, request, known, mime)
     st = known_files.script_there(known)

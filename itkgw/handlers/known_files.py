@@ -7,7 +7,8 @@ handler, headers) is worked out in full once; it is kept only when nothing but
 the URL went into it:
 
 - no RewriteRule, SetEnvIf, RequestHeader or env= Header condition applies
-  (they read the request), and the request got no variables;
+  (they read the request), the request got no variables, and the vhost's
+  access log takes every request;
 - the access rules answer every request alike (``Require all granted``);
 - every directory lets any symbolic link through, .htaccess files included (the
   kernel's open then judges alike);
@@ -132,7 +133,7 @@ def route_of(request: Request, plan: Plan, dirconf: DirConfig, filename: str, pa
             or dirconf.modules.get(RequestSettings).server_signature  # the vhost's own is the child's
             != vhost.modules.get(RequestSettings).server_signature
             or any(rule.env or rule.expr or rule.formatted for rule in dirconf.headers) or dirconf.user_expr
-            or dirconf.group_expr):
+            or dirconf.group_expr or vhost.access_log_condition):  # SetEnv's variables judge its log
         return None
     if not (same_for_every_request(dirconf.require, dirconf.access)
             and same_for_every_request(plan.dirconf.require, plan.dirconf.access)):

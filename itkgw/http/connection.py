@@ -456,6 +456,13 @@ class HTTPConnection:
         self.error_document: tuple[int, list[tuple[str, str]]] | None = None
         self.status = 0
         self.bytes_sent = 0
+        #: What the access log tells of the response: every byte written for it, head and
+        #: framing included (%O), its headers (%{Name}o), and the file and handler that
+        #: answered (%f, %R), which the handler names.
+        self.wire_bytes = 0
+        self.response_headers: list[tuple[str, str]] = []
+        self.filename = ""
+        self.handler = ""
         #: Bytes read from the client and not parsed yet (``pending``: read by another process).
         self._pending = pending
         self._keep_alive_allowed = True
@@ -694,6 +701,9 @@ class HTTPConnection:
         self._gzip, self._deflate_deferred = None, False
         self.status = 0
         self.bytes_sent = 0
+        self.wire_bytes = 0
+        self.response_headers = []
+        self.filename = self.handler = ""
         self._framing, self._response_done, self._continue_sent = _NO_BODY, False, False
         self._body_started = 0.0
         # httpd's Allow0.9: a GET of one line is answered with the body alone, and the
@@ -871,6 +881,7 @@ class HTTPConnection:
         try:
             self._arm_send_timeout()
             self.sock.sendall(data)
+            self.wire_bytes += len(data)
         except BlockingIOError:
             self._close_after = True
             raise ClientGone(f"client read nothing for {self.limits.timeout:g} seconds") from None
@@ -946,6 +957,7 @@ class HTTPConnection:
             out = [(name, _with_charset(value, charset) if name.lower() == "content-type" else value)
                    for name, value in out]
         self.status = status
+        self.response_headers = out
         self._held_response = None  # an error page replaces a response held back whole
         self._gzip, self._deflate_deferred = None, False
         if self.deflate is not None and not generated and self.deflate.takes(status, out):
@@ -1214,6 +1226,7 @@ class HTTPConnection:
                     raise ClientGone("file ended before its length")
                 offset += sent
                 remaining -= sent
+                self.wire_bytes += sent
         except OSError as exc:
             self._close_after = True
             raise ClientGone(str(exc)) from None

@@ -327,9 +327,9 @@ class ConnectionChild:
             except ClientGone:
                 return False
         except ClientGone:
-            self._access_log(request, vhost)
+            self._access_log(request, vhost, plan)
             return False
-        self._access_log(request, vhost)
+        self._access_log(request, vhost, plan)
         return True
 
     def _served_as_known(self, vhost: VHost, request: Request) -> bool:
@@ -505,19 +505,34 @@ class ConnectionChild:
             level = logging.ERROR if exc.status >= 500 or exc.status == 403 else logging.INFO
             log.log(level, "%s", exc.log)
 
-    def _access_log(self, request: Request, vhost: VHost | None) -> None:
+    def _access_log(self, request: Request, vhost: VHost | None, plan: Plan | None = None) -> None:
         self.slot.count_request(self.conn.bytes_sent)
         logs = self.ctx.logs
         fd = logs.access_fds.get(vhost.server_name if vhost else "", logs.access_fds.get("", -1))
         if fd < 0:
             return
-        fmt = vhost.access_log_format if vhost and vhost.access_log else self.ctx.config.access_log_format
+        own = vhost is not None and vhost.access_log is not None
+        fmt = vhost.access_log_format if own and vhost else self.ctx.config.access_log_format
+        condition = vhost.access_log_condition if own and vhost else self.ctx.config.access_log_condition
+        variables = dispatch.script_env(plan, plan.dirconf) if plan is not None and (
+            condition or "}e" in fmt) else {}
+        if condition and (condition.lstrip("!") in variables) == condition.startswith("!"):
+            return  # CustomLog env=: a request with (or, for !NAME, without) the variable is left out
+        conn = self.conn
+        settings = vhost.modules.get(RequestSettings) if vhost is not None else None
         fields: dict[str, object] = {
-            "h": request.remote_ip, "r": request.request_line, "s": self.conn.status,
-            "b": self.conn.bytes_sent, "t": request.received, "v": vhost.server_name if vhost else "",
-            "p": request.local_port, "D": int((time.time() - request.received) * 1_000_000),
-            "T": int(time.time() - request.received), "U": request.path, "q": request.query,
-            "m": request.method, "H": f"HTTP/{request.http_version}", "a": request.remote_ip,
-            "u": self.conn.request.remote_user if self.conn.request is not None else request.remote_user,
+            "h": request.remote_ip, "r": request.request_line, "s": conn.status,
+            "b": conn.bytes_sent, "t": request.received, "v": vhost.server_name if vhost else "",
+            # %p is the canonical port, as SERVER_PORT; the others name theirs
+            "p": canonical.server_port(request, settings) if settings else request.local_port,
+            "p local": request.local_port, "p remote": request.remote_port,
+            "D": int((time.time() - request.received) * 1_000_000),
+            "T": int(time.time() - request.received), "U": request.path,
+            "q": f"?{request.query}" if request.query else "", "m": request.method,
+            "H": f"HTTP/{request.http_version}", "a": request.remote_ip,
+            "u": conn.request.remote_user if conn.request is not None else request.remote_user,
+            "O": conn.wire_bytes, "I": len(request.head) + (request.content_length or 0),
+            "f": conn.filename or None, "R": conn.handler or None, "o": conn.response_headers,
+            "e": variables,
         }
-        write_access(fd, format_access(fmt, fields, dict(request.headers)))
+        write_access(fd, format_access(fmt, fields, dict(reversed(request.headers))))  # the first of a name

@@ -152,8 +152,10 @@ def _format_second(second: int) -> str:
 def format_access(fmt: str, fields: dict[str, object], headers: dict[str, str]) -> str:
     """Expand an Apache LogFormat string for one request.
 
-    ``fields`` holds h, r, s, b, t, v, p, D, T, u; ``headers`` the request
-    headers (lower-case names) for ``%{Name}i``.
+    ``fields`` holds a value per format letter (h, r, s, b, t, v, p, D, T, u, O, I...), and
+    for ``%{local}p``/``%{remote}p``, ``%{Name}o`` and ``%{NAME}e`` the entries "p local",
+    "p remote", "o" (the response headers, a list of pairs) and "e" (the request's variables);
+    ``headers`` the request headers (lower-case names) for ``%{Name}i``.
     """
     fmt = FORMATS.get(fmt, fmt)
     out: list[str] = []
@@ -180,14 +182,27 @@ def format_access(fmt: str, fields: dict[str, object], headers: dict[str, str]) 
 def _expand(code: str, argument: str, fields: dict[str, object], headers: dict[str, str]) -> str:
     if code == "i":
         header = headers.get(argument.lower())
-        return _escape(header) if header else "-"
+        return "-" if header is None else _escape(header)
     if code == "t":
         return _format_time(float(fields.get("t", time.time())))  # type: ignore[arg-type]
     if code == "%":
         return "%"
-    if code in ("b", "O"):
+    if code == "b":
         size = fields.get("b", 0)
-        return str(size) if size or code == "O" else "-"
+        return str(size) if size else "-"
+    if code == "o":  # mod_log_config's: the first header of the name (Set-Cookie: all), a type's own
+        wanted = argument.lower()
+        values = [value for name, value in fields.get("o", ()) if name.lower() == wanted]  # type: ignore[attr-defined]
+        if not values:
+            return "-"
+        if wanted == "content-type":
+            return _escape(values[0].split(";", 1)[0].rstrip(" \t"))
+        return _escape(", ".join(values) if wanted == "set-cookie" else values[0])
+    if code == "e":
+        variable = fields.get("e", {}).get(argument)  # type: ignore[attr-defined]
+        return "-" if variable is None else _escape(variable)
+    if code == "p" and argument in ("local", "remote"):
+        return str(fields.get(f"p {argument}", "-"))
     if code == "l":
         return "-"
     if code == "u":  # mod_log_config: "-" for no user, "" quoted for an empty name

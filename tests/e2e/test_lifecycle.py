@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.conftest import Put
 from tests.e2e.itkgw_proc import Itkgw, vhost_for
 from tests.sites import ALICE, BOB, Site, Users, Whoami
 
@@ -152,6 +153,31 @@ def test_access_log_is_in_combined_format(itkgw_factory, docroots) -> None:
     line = access.read_text().splitlines()[0]
     assert line.startswith("127.0.0.1 - - [")
     assert line.endswith('] "GET /index.html HTTP/1.1" 200 20 "http://r.test/" "ua/1"')
+
+
+def test_an_access_log_s_condition_and_its_fields_are_mod_log_config_s(itkgw_factory, docroots,
+                                                                        put: Put) -> None:
+    """CustomLog env=!NAME leaves out what SetEnvIf marked; %O counts the head, %q has its "?",
+    %p is the canonical port, %{Name}o a response header, %f and %R the file and its handler."""
+    alice = docroots[ALICE]
+    put(alice, "logged/.htaccess", 'SetEnvIf Request_URI "\\.png$" dontlog\n')
+    put(alice, "logged/p.php", "<?php header('X-Test: t'); echo 'x';\n")
+    put(alice, "logged/a.png", "png\n")
+    server = itkgw_factory([vhost_for(alice, "alice.test", php_extensions=[".php"],
+                                      access_log_condition="!dontlog",
+                                      access_log_format="%U|%q|%p|%{X-Test}o|%f|%R|%b|%O",
+                                      directory=[{"path": str(alice.htdocs), "allow_override": ["All"]}])])
+    assert server.request("alice.test", "/logged/a.png").status == 200
+    answer = server.request("alice.test", "/logged/p.php?x=1")
+    access = server.access_log_path("alice.test")
+    wait_for(lambda: access.exists() and access.read_text(), what="access log line")
+    lines = access.read_text().splitlines()
+    assert len(lines) == 1, lines
+    path, query, port, header, filename, handler, body, sent = lines[0].split("|")
+    assert (path, query, port, header, handler, body) == (
+        "/logged/p.php", "?x=1", "80", "t", "application/x-httpd-php", "1")
+    assert filename == str(alice.htdocs / "logged" / "p.php")
+    assert int(sent) > int(body) + 100 and answer.body == b"x"
 
 
 def test_sigterm_stops_everything(itkgw_factory, docroots) -> None:

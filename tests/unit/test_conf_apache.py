@@ -552,9 +552,9 @@ def test_a_directive_in_the_wrong_context(tmp_path: Path, body: str, message: st
                                  "(proxy:fcgi://...))"),
     ("Options +Frobnicate", "Illegal option +Frobnicate (the options are All, None, ExecCGI, FollowSymLinks, "
                             "SymLinksIfOwnerMatch, Indexes, Includes, IncludesNOEXEC, MultiViews)"),
-    ("CustomLog logs/a.log combined env=!nolog", "conditional logging (env=!nolog) is not supported "
-                                                 "(log every "
-                                                 "request of the vhost, or none)"),
+    ('CustomLog logs/a.log combined "expr=-z %{HTTP_X}"',
+     "CustomLog condition 'expr=-z %{HTTP_X}' is not supported (write env=NAME or env=!NAME (an expr= "
+     "condition is not read))"),
     ("CustomLog |/usr/bin/rotatelogs combined", "piped logs ('|/usr/bin/rotatelogs') are not supported "
                                                 "(write to "
                                                 "a file and rotate it with logrotate; itkgw reopens "
@@ -1275,6 +1275,23 @@ def test_php_settings_as_mod_php_reads_them(tmp_path: Path) -> None:
     # mod_php's php_flag: On or 1 is on, any other word (yes, true) off.
     flags = the_vhost(tmp_path, body="php_flag a 1\nphp_flag b yes\nphp_flag c TRUE\nphp_flag d ON\n")
     assert [setting.value for setting in flags.php_settings] == ["1", "0", "0", "1"]
+
+
+def test_a_custom_log_s_env_condition_is_its_own(tmp_path: Path) -> None:
+    text = HEAD + f"""
+CustomLog /var/log/itkgw/main.log combined env=!dontlog
+<VirtualHost *:8080>
+    DocumentRoot {tmp_path}
+    CustomLog logs/a.log combined env=wanted
+</VirtualHost>
+<VirtualHost *:8080>
+    DocumentRoot {tmp_path}
+    CustomLog logs/b.log combined
+</VirtualHost>
+"""
+    config = load(tmp_path, text).config
+    assert config.access_log_condition == "!dontlog"
+    assert [vhost.access_log_condition for vhost in config.vhosts[:2]] == ["wanted", None]
 
 
 def test_custom_log_formats_and_nicknames(tmp_path: Path) -> None:

@@ -15,8 +15,11 @@ MODULE = Module(
                   root_relative=True),
         Directive("CustomLog", "", NOWHERE, Arguments(2, 3, "CustomLog logs/access_log combined"),
                   "access log file and its format or LogFormat nickname (common and combined are kept "
-                  "as names); one per vhost; conditional (env=) logs are not supported",
-                  field="access_log", apache=SERVER_VHOST),
+                  "as names), and env=[!]NAME to log only requests with (without) that variable; one per "
+                  "vhost", field="access_log", apache=SERVER_VHOST),
+        Directive("", "access_log_condition", SERVER_VHOST, Text(),
+                  "log only requests with this variable set (NAME) or not set (!NAME)",
+                  also_from="CustomLog FILE FORMAT env=[!]NAME"),
         Directive("LogFormat", "access_log_format", SERVER_VHOST, Text(),
                   "access log format: common, combined, or an Apache LogFormat string",
                   also_from="the FORMAT of CustomLog FILE FORMAT; LogFormat FORMAT NICKNAME names a format"),
