@@ -97,12 +97,13 @@ def cgi_environ(
     https: bool = False,
     settings: RequestSettings = _DEFAULTS,
     pass_auth: bool = False,
+    context_prefix: str = "",
 ) -> dict[str, str]:
     """RFC 3875 meta-variables as mod_cgi sets them, and nothing of the server's.
 
-    ``document_root`` is the directory the URL was mapped onto: the vhost's
-    DocumentRoot, or a ScriptAlias directory (then CONTEXT_PREFIX is the
-    alias). Values are str in the filesystem encoding, so subprocess hands
+    ``document_root`` is the directory the URL was mapped onto (CONTEXT_DOCUMENT_ROOT):
+    the vhost's DocumentRoot, or an Alias or ScriptAlias directory, whose URL prefix is
+    ``context_prefix``. Values are str in the filesystem encoding, so subprocess hands
     the script the exact bytes the client sent. ``settings`` name the server
     (UseCanonicalName); ``pass_auth`` hands on Authorization (CGIPassAuth,
     and always for PHP, which mod_php gives it).
@@ -123,7 +124,7 @@ def cgi_environ(
         "REMOTE_ADDR": request.remote_ip,
         "DOCUMENT_ROOT": vhost.document_root.rstrip("/") or "/",
         "REQUEST_SCHEME": "https" if https else "http",
-        "CONTEXT_PREFIX": _context_prefix(vhost, document_root),
+        "CONTEXT_PREFIX": context_prefix,
         "CONTEXT_DOCUMENT_ROOT": document_root,
         "SERVER_ADMIN": vhost.server_admin or config.server_admin or NO_ADMIN,
         "SCRIPT_FILENAME": script_filename,
@@ -206,13 +207,6 @@ def _variable_name(name: str) -> str:
 
 _variable_names: dict[str, str] = {}
 _REMEMBERED_NAMES = 512
-
-
-def _context_prefix(vhost: VHost, directory: str) -> str:
-    for prefix, alias_directory in vhost.script_alias:
-        if alias_directory.rstrip("/") == directory.rstrip("/"):
-            return prefix
-    return ""
 
 
 # -- the response head ---------------------------------------------------

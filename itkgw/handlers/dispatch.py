@@ -604,8 +604,7 @@ def _serve_proxy_handler(conn: HTTPConnection, request: Request, plan: Plan, con
     if dirconf.modules.get(ProxySettings).backend_type != "generic":
         filename = "proxy:" + handler[handler.index("|") + 1:].rstrip("/") + filename \
             if "|" in handler else handler.rstrip("/") + filename
-    env = _script_environ(request, plan, config, dirconf, script.script_name, filename, script.path_info,
-                          dirconf.base_dir)
+    env = _script_environ(request, plan, config, dirconf, script.script_name, filename, script.path_info)
     _to_fastcgi(conn, plan, config, dirconf, handler, env, script.filename)
 
 
@@ -616,19 +615,23 @@ def _serve_pass_match(conn: HTTPConnection, request: Request, plan: Plan, config
     assert plan.vhost is not None
     vhost, dirconf = plan.vhost, plan.dirconf
     filename = proxy_fcgi.script_filename(backend, dirconf.modules.get(ProxySettings).backend_type)
-    env = _script_environ(request, plan, config, dirconf, plan.url_path, filename, "", vhost.document_root)
+    env = _script_environ(request, plan, config, dirconf, plan.url_path, filename, "",
+                          ("", vhost.document_root))  # taken before mapping: no alias's
     _to_fastcgi(conn, plan, config, dirconf, "proxy:" + backend, env, backend)
 
 
 def _script_environ(request: Request, plan: Plan, config: ServerConfig, dirconf: DirConfig, script_name: str,
-                    filename: str, path_info: str, base_dir: str, php: bool = False) -> dict[str, str]:
+                    filename: str, path_info: str, context: tuple[str, str] | None = None,
+                    php: bool = False) -> dict[str, str]:
     """A script's CGI environment: RFC 3875's, then SetEnv and the request's variables, less UnsetEnv.
+    ``context``: CONTEXT_PREFIX and CONTEXT_DOCUMENT_ROOT, when not the mapping's.
     ``php``: Authorization is handed on, as mod_php gives it to scripts."""
     assert plan.vhost is not None
     settings = dirconf.modules.get(RequestSettings)
+    prefix, root = context or (dirconf.context_prefix, dirconf.context_root)
     env = cgi.with_request_variables(cgi.cgi_environ(
-        request, plan.vhost, config, script_name, filename, path_info, base_dir, settings=settings,
-        pass_auth=php or bool(settings.cgi_pass_auth)), script_env(plan, dirconf))
+        request, plan.vhost, config, script_name, filename, path_info, root, settings=settings,
+        pass_auth=php or bool(settings.cgi_pass_auth), context_prefix=prefix), script_env(plan, dirconf))
     for name in dirconf.unset_env:  # a CGI variable too
         env.pop(name, None)
     return _seen_by_php_cgi(env, path_info) if php else env
@@ -664,7 +667,7 @@ def _serve_fcgid(conn: HTTPConnection, request: Request, plan: Plan, config: Ser
             "mod_fcgid: location of script %s does not have ExecCGI enabled", target.filename)
         raise HTTPError(403)
     env = _script_environ(request, plan, config, dirconf, target.script_name, target.filename,
-                          target.path_info, dirconf.base_dir)
+                          target.path_info)
     _to_fcgid(conn, request, env, _fcgid_call(conn, plan, config, dirconf, target.filename), backends,
               target.filename)
 
@@ -764,14 +767,15 @@ def _serve_target(conn: HTTPConnection, request: Request, plan: Plan, config: Se
         known = known_files.route_of(request, plan, dirconf, target.filename, target.path_info, conn,
                                      script=call, languages=conn.languages)
         env = _script_environ(request, plan, config, dirconf, target.script_name, target.filename,
-                              target.path_info, dirconf.base_dir, php=True)
+                              target.path_info, php=True)
         _to_fcgid(conn, request, env, call, backends, target.filename, php=True)
         return known
     elif kind == "php":
         phpcgi.run_php(conn, request, vhost, config, target.filename, target.script_name,
-                       target.path_info, dirconf.base_dir, _cgi_log, settings=dirconf.php,
+                       target.path_info, dirconf.context_root, _cgi_log, settings=dirconf.php,
                        extra_env=_seen_by_php_cgi(script_env(plan, dirconf), target.path_info),
-                       request_settings=dirconf.modules.get(RequestSettings))
+                       request_settings=dirconf.modules.get(RequestSettings),
+                       context_prefix=dirconf.context_prefix)
     elif kind == "fcgi":
         _serve_proxy_handler(conn, request, plan, config, dirconf, target)
     elif kind == "status" and status_page is not None:
@@ -785,7 +789,7 @@ def _serve_target(conn: HTTPConnection, request: Request, plan: Plan, config: Se
         if not dirconf.exec_cgi and not dirconf.script_alias:
             raise HTTPError(403, f"AH01212: Options ExecCGI is off in this directory: {target.filename}")
         env = _script_environ(request, plan, config, dirconf, target.script_name, target.filename,
-                              target.path_info, dirconf.base_dir)
+                              target.path_info)
         timeout = dirconf.modules.get(CGISettings).script_timeout or conn.limits.timeout
         cgi.run_cgi(conn, [target.filename], env, os.path.dirname(target.filename), timeout, _cgi_log,
                     target.filename, rlimits=_rlimits(dirconf.modules.get(RequestSettings)))
@@ -825,7 +829,7 @@ def serve_known(conn: HTTPConnection, request: Request, known: KnownFile, config
     if script.dirconf.limit_request_body is not None:
         conn.limits.body = script.dirconf.limit_request_body
     env = _script_environ(request, plan, config, script.dirconf, request.path, known.filename, "",
-                          script.dirconf.base_dir, php=True)
+                          php=True)
     _to_fcgid(conn, request, env, script.call, backends, known.filename, php=True)
     return True
 

@@ -132,11 +132,14 @@ def run_php(
     settings: Mapping[str, PHPSetting] | None = None,
     extra_env: Mapping[str, str] | None = None,
     request_settings: RequestSettings = _REQUEST_DEFAULTS,
+    context_prefix: str = "",
 ) -> None:
     """Run a PHP file through php-cgi and stream its response, with ``settings`` as its ini.
-    As under mod_php, the script sees the Authorization header."""
+    As under mod_php, the script sees the Authorization header. ``document_root`` and
+    ``context_prefix``: CONTEXT_DOCUMENT_ROOT and CONTEXT_PREFIX (see cgi_environ)."""
     env = with_request_variables(cgi_environ(request, vhost, config, script_name, script_filename, path_info,
-                                             document_root, settings=request_settings, pass_auth=True),
+                                             document_root, settings=request_settings, pass_auth=True,
+                                             context_prefix=context_prefix),
                                  extra_env or {})
     env = php_environ(env)
     with _private_dir(log) as directory:

@@ -58,6 +58,10 @@ class Mapped:
     base_url: str
     base_dir: str
     script_alias: bool = False
+    #: CONTEXT_PREFIX and CONTEXT_DOCUMENT_ROOT: an Alias or ScriptAlias as written (mod_alias
+    #: sets them for those, not for the Match forms), else none and DocumentRoot.
+    context_prefix: str = ""
+    context_root: str = ""
 
 
 @dataclass
@@ -85,6 +89,9 @@ class DirConfig:
     #: URL prefix and directory the path was mapped through.
     base_url: str
     base_dir: str
+    #: What scripts see as CONTEXT_PREFIX and CONTEXT_DOCUMENT_ROOT (see Mapped).
+    context_prefix: str = ""
+    context_root: str = ""
     user_expr: str | None = None
     group_expr: str | None = None
     options: frozenset[str] = frozenset()
@@ -222,7 +229,8 @@ def map_path(vhost: VHost, url_path: str) -> Mapped:
             stem = prefix.rstrip("/")
             if url_path == stem or url_path.startswith(stem + "/") or (stem == "" and prefix == "/"):
                 rest = url_path[len(stem):].lstrip("/")
-                return Mapped(os.path.join(target, rest) if rest else target, stem + "/", target, is_cgi)
+                return Mapped(os.path.join(target, rest) if rest else target, stem + "/", target, is_cgi,
+                              prefix, target)
     matches = vhost.modules.get(AliasMatchSettings)
     for regex_aliases, is_cgi in ((matches.script_alias_match, True), (matches.alias_match, False)):
         for regex, target in regex_aliases or ():
@@ -231,9 +239,10 @@ def map_path(vhost: VHost, url_path: str) -> Mapped:
                 # httpd replaces the whole URL; the walk stops at the target's fixed part.
                 fixed = target.split("$", 1)[0]
                 base_dir = fixed.rstrip("/") if "$" in target else target
-                return Mapped(fill_groups(target, match), match.group(0), base_dir or "/", is_cgi)
+                return Mapped(fill_groups(target, match), match.group(0), base_dir or "/", is_cgi,
+                              "", vhost.document_root.rstrip("/") or "/")
     root = vhost.document_root.rstrip("/")
-    return Mapped(root + url_path, "/", root)
+    return Mapped(root + url_path, "/", root, context_root=root or "/")
 
 
 #: AllowOverride where no <Directory> sets it: Apache 2.4's None, 2.2's All.
@@ -452,6 +461,8 @@ def _merge(config: ServerConfig, vhost: VHost, url_path: str, fs_path: str | Non
         script_alias=mapped.script_alias,
         base_url=mapped.base_url,
         base_dir=mapped.base_dir,
+        context_prefix=mapped.context_prefix,
+        context_root=mapped.context_root,
         user_expr=vhost.assign_user_id_expr,
         group_expr=vhost.assign_group_id_expr,
         options=apply_options(frozenset(), vhost.options),

@@ -187,6 +187,8 @@ def plan_request(config: ServerConfig, compiled: Compiled, vhost: VHost, request
             raise _redirect(*result.redirect, cookies=cookies)
         url_path = result.path
         request.query = result.query
+        if result.passthrough:
+            request.path = url_path  # httpd's r->uri: a [PT] rule's path, else the client's
     site, site_path = vhost, url_path
     user_dir = user_dir_view(vhost, url_path)
     if user_dir is not None:

@@ -113,6 +113,9 @@ class RewriteResult:
     ended: bool = False
     #: CO=: the Set-Cookie headers of the applied rules, which go out with any answer.
     cookies: tuple[str, ...] = ()
+    #: PT: the new path is the request's URI from here on (SCRIPT_NAME, REDIRECT_URL, %U), not
+    #: only what it maps to.
+    passthrough: bool = False
 
 
 # -- expanding substitutions and test strings ------------------------------------
@@ -561,6 +564,7 @@ class _Rule:
         #: P: a request for mod_proxy, which itkgw has not (httpd without it answers 403).
         self.proxy = "P" in names
         self.last = bool(names & {"L", "END", "PT", "P"})
+        self.passthrough = "PT" in names
         self.next_round = "N" in names
         self.end = "END" in names
         self.qsappend = "QSA" in names
@@ -639,7 +643,7 @@ class RuleSet:
     def _apply(self, state: _State, path: str, query: str) -> RewriteResult:
         ctx = state.ctx
         env_set: dict[str, str] = {}
-        matched = substituted = False
+        matched = substituted = passthrough = False
         noescape = False
         redirect_code = 302
         rules = self._rules
@@ -669,6 +673,7 @@ class RuleSet:
                     if _scheme_length(state.uri):
                         redirect_code = rule.redirect_code
                 noescape = rule.noescape
+                passthrough = rule.passthrough  # PT stops the rules: no later one changes it
             if rule.next_round:
                 rounds += 1
                 if rounds > rule.max_rounds:
@@ -680,7 +685,9 @@ class RuleSet:
             index += rule.skip
         if not substituted:
             return RewriteResult(path, query, env_set, None, None, matched)
-        return _result(state, path, query, env_set, matched, redirect_code, noescape)
+        result = _result(state, path, query, env_set, matched, redirect_code, noescape)
+        result.passthrough = passthrough
+        return result
 
 
     def apply_in_directory(self, filename: str, path_info: str, query: str, ctx: ExprContext,

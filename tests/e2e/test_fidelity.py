@@ -948,3 +948,25 @@ def test_alias_match_maps_what_its_regex_matches_and_script_alias_match_runs_it(
     ran = server.request("alice.test", "/run/whoami")
     assert (ran.status, ran.body.startswith(b"uid=")) == (200, True), ran.body
     assert server.request("alice.test", "/run/nosuch").status == 404
+
+
+def test_an_alias_names_the_context_and_a_pass_through_rewrite_the_script(itkgw_factory, docroots,
+                                                                          put: Put) -> None:
+    """mod_alias sets CONTEXT_PREFIX and CONTEXT_DOCUMENT_ROOT for an Alias as written (not for
+    AliasMatch); a [PT] rule's path is the request's URI after it, so SCRIPT_NAME is the new one,
+    while a rule without PT only maps the request."""
+    alice = docroots[ALICE]
+    script = ("<?php echo $_SERVER['SCRIPT_NAME'], '|', $_SERVER['CONTEXT_PREFIX'], '|',"
+              " $_SERVER['CONTEXT_DOCUMENT_ROOT'];\n")
+    put(alice, "aliased/k.php", script)
+    put(alice, "k.php", script)
+    rules = [{"pattern": "^/old/(.*)$", "substitution": "/pal/$1", "flags": ["PT"], "conditions": []},
+             {"pattern": "^/front/(.*)$", "substitution": "/k.php", "flags": ["L"], "conditions": []}]
+    server = itkgw_factory([vhost_for(alice, "alice.test", php_extensions=[".php"], rewrite_engine=True,
+                                      rewrite_rules=rules, alias={"/pal/": f"{alice.htdocs}/aliased/"},
+                                      alias_match={"^/am/(.*)$": f"{alice.htdocs}/aliased/$1"})])
+    aliased = f"{alice.htdocs}/aliased/"
+    assert server.request("alice.test", "/pal/k.php").body.decode() == f"/pal/k.php|/pal/|{aliased}"
+    assert server.request("alice.test", "/old/k.php").body.decode() == f"/pal/k.php|/pal/|{aliased}"
+    assert server.request("alice.test", "/am/k.php").body.decode() == f"/am/k.php||{alice.htdocs}"
+    assert server.request("alice.test", "/front/a").body.decode() == f"/front/a||{alice.htdocs}"

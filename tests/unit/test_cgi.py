@@ -243,12 +243,12 @@ def test_chunked_body_has_no_content_length() -> None:
     assert env["HTTP_TRANSFER_ENCODING"] == "chunked"
 
 
-def test_script_alias_sets_context_prefix() -> None:
+def test_the_context_is_what_the_caller_names() -> None:
     vhost = VHost(server_name="a.example", document_root="/srv/a", listen=(Address("*", 80),),
                   script_alias=(("/cgi-bin/", "/usr/lib/cgi-bin/"),))
     config = ServerConfig(user=Identity("u", "g", 1000, 1000), listen=(), vhosts=(vhost,))
     env = cgi_environ(start_request(target="/cgi-bin/t"), vhost, config, "/cgi-bin/t",
-                      "/usr/lib/cgi-bin/t", "", "/usr/lib/cgi-bin/")
+                      "/usr/lib/cgi-bin/t", "", "/usr/lib/cgi-bin/", context_prefix="/cgi-bin/")
     assert env["CONTEXT_PREFIX"] == "/cgi-bin/"
     assert env["CONTEXT_DOCUMENT_ROOT"] == "/usr/lib/cgi-bin/"
     assert env["DOCUMENT_ROOT"] == "/srv/a"

@@ -490,3 +490,9 @@ def test_a_header_the_request_lacks_or_a_condition_that_failed_adds_no_vary() ->
     held = RewriteCond("%{HTTP_USER_AGENT}", "^Curl", ())
     ctx = context("/ua", user_agent="Curlish", referer="elsewhere")
     assert run([rule("^/ua$", "/a.txt", "L", conditions=(failed, held))], "/ua", ctx).vary == ("User-Agent",)
+
+
+def test_a_pass_through_rule_says_its_path_is_the_request_s_uri_from_now_on() -> None:
+    assert run([rule("^/old/(.*)$", "/new/$1", "PT")], "/old/a").passthrough
+    assert not run([rule("^/old/(.*)$", "/new/$1", "L")], "/old/a").passthrough
+    assert not run([rule("^/old/(.*)$", "-", "PT"), rule("^/old", "/x")], "/old/a").passthrough

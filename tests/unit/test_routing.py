@@ -90,13 +90,16 @@ def test_vhost_without_assign_user_id_runs_as_the_default_identity_never_as_the_
 
 def test_script_alias_maps_outside_the_document_root() -> None:
     site = vhost("a.test", ANY_80, script_alias=(("/cgi-bin/", "/srv/cgi/"),))
-    assert map_path(site, "/cgi-bin/x.cgi") == Mapped("/srv/cgi/x.cgi", "/cgi-bin/", "/srv/cgi/", True)
-    assert map_path(site, "/cgi-binx") == Mapped("/srv/a.test/cgi-binx", "/", "/srv/a.test", False)
+    assert map_path(site, "/cgi-bin/x.cgi") == Mapped("/srv/cgi/x.cgi", "/cgi-bin/", "/srv/cgi/", True,
+                                                      "/cgi-bin/", "/srv/cgi/")
+    assert map_path(site, "/cgi-binx") == Mapped("/srv/a.test/cgi-binx", "/", "/srv/a.test", False, "",
+                                                 "/srv/a.test")
 
 
-def test_alias_maps_a_prefix_without_making_it_cgi() -> None:
-    site = vhost("a.test", ANY_80, alias=(("/icons/", "/usr/share/icons/"),))
-    assert map_path(site, "/icons/a.png") == Mapped("/usr/share/icons/a.png", "/icons/", "/usr/share/icons/")
+def test_alias_maps_a_prefix_without_making_it_cgi_and_names_the_context() -> None:
+    site = vhost("a.test", ANY_80, alias=(("/icons", "/usr/share/icons"),))
+    assert map_path(site, "/icons/a.png") == Mapped("/usr/share/icons/a.png", "/icons/", "/usr/share/icons",
+                                                    False, "/icons", "/usr/share/icons")
 
 
 def test_options_merge_as_apache_does() -> None:
