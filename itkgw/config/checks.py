@@ -104,7 +104,8 @@ def check_vhost_listen(listen: Sequence[Address], server: Sequence[Address], whe
 
 
 def check_directory(path: str, where: str, findings: Findings) -> None:
-    """A DocumentRoot must be a directory; one the checker may not look into is a warning."""
+    """A DocumentRoot that is not a directory is a warning, as httpd's AH00112: one tenant's
+    missing site must not keep the server from starting; its requests are answered 404."""
     try:
         mode = os.stat(path).st_mode
     except PermissionError:
@@ -112,13 +113,14 @@ def check_directory(path: str, where: str, findings: Findings) -> None:
                       "(root can stat it: run itkgw -t as root)")
         return
     except FileNotFoundError:
-        findings.error(where, f"{path} does not exist", "create the directory, or fix the path")
+        findings.warn(where, f"{path} does not exist: its requests are answered 404 until the directory "
+                      "is created")
         return
     except OSError as exc:
         findings.error(where, f"cannot check {path}: {exc.strerror}", "fix the path")
         return
     if not stat.S_ISDIR(mode):
-        findings.error(where, f"{path} is not a directory", "point it at the site's directory")
+        findings.warn(where, f"{path} is not a directory: its requests are answered 404 until it is one")
 
 
 def clamp_nice(value: int, where: str, findings: Findings, name: str) -> int:
