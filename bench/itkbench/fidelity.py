@@ -334,6 +334,8 @@ CASES = (
                       " echo $k, '=', $v, ' '; echo implode(',', array_keys(getallheaders()));"}),
     Case("static ranges on HEAD", get("/hr/a.txt", "HEAD", (("Range", "bytes=0-1,5-6"),)),
          {"hr/a.txt": "0123456789" * 10}),
+    Case("getenv of a three-letter SetEnv", get("/g3/k.php"),
+         {"g3/.htaccess": "SetEnv FOO bar\n", "g3/k.php": "<?php echo getenv('FOO'), $_SERVER['FOO'];"}),
     Case("DirectoryIndex by URL", get("/di/?q=1"),
          {"di/.htaccess": "DirectoryIndex missing.html /di/front/index.php\n",
           "di/front/index.php": "<?php echo $_SERVER['SCRIPT_NAME'], ' ', $_SERVER['REQUEST_URI'];"}),

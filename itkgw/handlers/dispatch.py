@@ -697,8 +697,10 @@ def _fcgid_call(conn: HTTPConnection, plan: Plan, config: ServerConfig, dirconf:
     settings = dirconf.modules.get(FcgidSettings)
     # php_value settings go too: those of .htaccess files are not in the manager's view.
     values = [[setting.name, setting.value] for setting in dirconf.php.values() if not setting.admin]
-    coordinates = {"vhost": fcgid.vhost_index(config, plan.site), "url": plan.site_path,
-                   "file": filename, "php": values, "kind": "php" if php else "fcgid"}
+    coordinates: dict[str, object] = {"vhost": fcgid.vhost_index(config, plan.site), "url": plan.site_path,
+                                      "file": filename, "php": values, "kind": "php" if php else "fcgid"}
+    if php and (short := fcgid.short_names(dirconf.set_env, dirconf.unset_env)):
+        coordinates["env"] = short
     return fcgid.Call(fcgid.question(coordinates), fcgid.RequestLimits.of(settings, conn.limits.timeout, php),
                       tuple(settings.pass_headers or ()))
 

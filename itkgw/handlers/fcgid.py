@@ -32,7 +32,7 @@ import re
 import select
 import socket
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -140,6 +140,18 @@ class ClassRefused(Exception):
     """The coordinates do not name a FastCGI class the configuration has."""
 
 
+#: PHP's FastCGI table files a parameter of a three-letter name under a hash that getenv()
+#: never finds (it reads a byte past the name), so getenv('FOO') misses what $_SERVER has.
+#: SetEnv's such variables go into the class's environment too, where getenv() looks next.
+SHORT_NAME = re.compile(r"[A-Za-z0-9_]{3}")
+
+
+def short_names(set_env: Mapping[str, str], unset: Collection[str]) -> list[list[str]]:
+    """SetEnv's variables of three-letter names, as [name, value] pairs (see SHORT_NAME)."""
+    return [[name, value] for name, value in set_env.items()
+            if len(name) == 3 and SHORT_NAME.fullmatch(name) and "\0" not in value and name not in unset]
+
+
 #: The directives by which an .htaccess file chooses a file's handler.
 _HANDLER_CHOOSERS = ("AddHandler", "SetHandler", "AddType", "RewriteRule")
 
@@ -157,7 +169,7 @@ def _chosen_for(filename: str, mapped: str) -> bool:
 
 def backend_class(config: ServerConfig, vhost: VHost, url_path: str, filename: str,
                   asker: Identity, asked_php: tuple[tuple[str, str], ...] = (),
-                  asked_kind: str | None = None) -> BackendClass:
+                  asked_kind: str | None = None, asked_env: tuple[tuple[str, str], ...] = ()) -> BackendClass:
     """The class serving ``filename`` requested as ``url_path`` in ``vhost`` (the configured
     one, and the path before any UserDir view), from the configuration alone;
     ClassRefused when no request could be served so. The identity is the
@@ -175,7 +187,9 @@ def backend_class(config: ServerConfig, vhost: VHost, url_path: str, filename: s
     php_admin_value. ``asked_kind``: ``php`` or ``fcgid`` as the asker's merge chose it
     (AddHandler, SetHandler or a RewriteRule's H= in an .htaccess file), taken only where
     an AllowOverride on the way lets .htaccess choose handlers (and, for an fcgid-script,
-    turn on ExecCGI where the configuration has it off).
+    turn on ExecCGI where the configuration has it off). ``asked_env``: SetEnv's variables of
+    three-letter names (short_names), for a PHP class's environment; they reach only the
+    asker's own processes.
     """
     try:
         view = user_dir_view(vhost, url_path)  # /~user/..., as routing took it
@@ -208,9 +222,12 @@ def backend_class(config: ServerConfig, vhost: VHost, url_path: str, filename: s
         raise ClassRefused(f"{filename} is neither an fcgid-script nor PHP kept in processes")
     by_expression = dirconf.user_expr is not None or dirconf.group_expr is not None
     php = _with_access_file_php(config, vhost, dirconf.php, asked_php, filename)
+    env = tuple(settings.initial_env or ())
+    if kind == "php":
+        env += tuple(pair for pair in asked_env if len(pair[0]) == 3 and SHORT_NAME.fullmatch(pair[0])
+                     and "\0" not in pair[1])
     return BackendClass(vhost.server_name, asker if by_expression else dirconf.identity, command,
-                        tuple(php.values()), settings.initial_env or (), lock_section(filename),
-                        dirconf.nice_value)
+                        tuple(php.values()), env, lock_section(filename), dirconf.nice_value)
 
 
 def _with_access_file_php(config: ServerConfig, vhost: VHost, configured: Mapping[str, PHPSetting],

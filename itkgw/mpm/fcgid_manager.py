@@ -69,6 +69,9 @@ MANAGER_CAPS = (prctl.CAP_SETUID, prctl.CAP_SETGID, prctl.CAP_SYS_NICE, prctl.CA
 _TICK_SECONDS = 1.0
 #: php_value settings one question may carry (those of .htaccess files, with the configuration's).
 _MAX_ASKED_PHP = 256
+#: SetEnv's three-letter variables a question may carry, and how long each value may be.
+_MAX_ASKED_ENV = 64
+_MAX_ENV_VALUE = 8192
 _KILL_GRACE_SECONDS = 3.0
 #: The status table's file in FcgidIPCDir.
 STATUS_NAME = "status"
@@ -324,8 +327,14 @@ class Manager:
         kind = message.get("kind")
         if kind not in (None, "php", "fcgid"):
             raise ClassRefused("kind is neither php nor fcgid")
+        env = message.get("env", [])
+        if not (isinstance(env, list) and len(env) <= _MAX_ASKED_ENV and all(
+                isinstance(pair, list) and len(pair) == 2 and all(isinstance(x, str) for x in pair)
+                and len(pair[1]) <= _MAX_ENV_VALUE for pair in env)):
+            raise ClassRefused("env is not a list of [name, value] pairs")
         cls = self._backend_class(number, message["url"], message["file"], client.asker,
-                                  tuple((name, value) for name, value in asked), kind)
+                                  tuple((name, value) for name, value in asked), kind,
+                                  tuple((name, value) for name, value in env))
         if (cls.identity.uid, cls.identity.gid) != (client.asker.uid, client.asker.gid):
             raise ClassRefused(f"{message['file']} runs as {cls.identity}, the asker is not that identity")
         if not self.config.uid_allowed(cls.identity.uid) or not self.config.gid_allowed(cls.identity.gid):
@@ -334,10 +343,11 @@ class Manager:
 
     @functools.lru_cache(maxsize=4096)  # noqa: B019 - the manager lives as long as its config
     def _backend_class(self, number: int, url: str, filename: str, asker: Identity,
-                       asked_php: tuple[tuple[str, str], ...], asked_kind: str | None) -> BackendClass:
+                       asked_php: tuple[tuple[str, str], ...], asked_kind: str | None,
+                       asked_env: tuple[tuple[str, str], ...] = ()) -> BackendClass:
         """backend_class, once per question: the configuration does not change."""
         return backend_class(self.config, self.config.vhosts[number], url, filename, asker, asked_php,
-                             asked_kind)
+                             asked_kind, asked_env)
 
     def _lend(self, client: _Client) -> None:
         """An idle process for the client, a new one, or a place in the queue."""

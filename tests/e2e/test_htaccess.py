@@ -878,6 +878,20 @@ def test_variables_reach_php_in_httpd_s_order_setenv_last(itkgw_factory, docroot
 
 
 @pytest.mark.parametrize("handler", ["fcgid", "cgi"])
+def test_getenv_finds_a_setenv_variable_of_three_letters(itkgw_factory, docroots, put: Put,
+                                                         handler: str) -> None:
+    """PHP's FastCGI table cannot find a three-letter parameter by getenv(); SetEnv's reach it
+    through the processes' environment, as mod_php's getenv() finds them."""
+    alice = docroots[ALICE]
+    put(alice, "app/.htaccess", "SetEnv FOO bar\nSetEnv LONGER yes\n")
+    put(alice, "app/k.php", "<?php echo getenv('FOO'), '|', $_SERVER['FOO'], '|', getenv('LONGER');\n")
+    put(alice, "other/k.php", "<?php var_dump(getenv('FOO'));\n")
+    server = serve(itkgw_factory, alice, "All", php_handler=handler)
+    assert server.request("alice.test", "/app/k.php").body == b"bar|bar|yes"
+    assert server.request("alice.test", "/other/k.php").body == b"bool(false)\n"
+
+
+@pytest.mark.parametrize("handler", ["fcgid", "cgi"])
 def test_php_value_cannot_set_what_only_php_ini_sets(itkgw_factory, docroots, put: Put, handler: str) -> None:
     """mod_php ignores php_value of a PHP_INI_SYSTEM setting: a tenant's .htaccess can neither
     lift disable_functions nor turn allow_url_include on; php_admin_value of the vhost can."""

@@ -8,7 +8,7 @@ import pytest
 
 from itkgw.config.model import Address, DirSection, Identity, PHPSetting, ServerConfig, VHost
 from itkgw.config.modules.fcgid import FcgidSettings
-from itkgw.handlers.fcgid import BackendClass, ClassRefused, backend_class
+from itkgw.handlers.fcgid import BackendClass, ClassRefused, backend_class, short_names
 from itkgw.mpm.backends import Books, SpawnControl, State
 
 ALICE = Identity("alice", "alice", 1001, 1001)
@@ -142,6 +142,16 @@ def test_htaccess_php_values_make_a_class_only_where_allowoverride_lets_them() -
     assert backend_class(config, vhost, "/x.php", "/srv/a/x.php", ALICE, (("precision", "14"),)).php
     with pytest.raises(ClassRefused):
         backend_class(config, vhost, "/x.php", "/srv/a/x.php", ALICE, (("precision", "7"),))
+
+
+def test_setenv_s_three_letter_variables_go_into_a_php_class_s_environment() -> None:
+    """So getenv() finds them (PHP's FastCGI table cannot); other names and bad ones stay out."""
+    assert short_names({"FOO": "bar", "LONGER": "x", "A-B": "y", "NUL": "a\0b", "GON": "z"}, {"GON"}) == [
+        ["FOO", "bar"]]
+    config, vhost = _php_config(("None",))
+    asked = (("FOO", "bar"), ("BAD NAME", "x"))
+    assert backend_class(config, vhost, "/x.php", "/srv/a/x.php", ALICE, (), None, asked).env == (
+        ("FOO", "bar"),)
 
 
 def _without_exec_cgi(allow_override: tuple[str, ...]) -> tuple[ServerConfig, VHost]:
