@@ -359,6 +359,7 @@ class _Reader:
             "directoryindex": self.directory_index, "options": self.options,
             "addhandler": self.add_handler, "addtype": self.add_type,
             "customlog": self.custom_log, "transferlog": self.transfer_log, "logformat": self.log_format,
+            "userdir": self.user_dir,
             "rewritecond": self.rewrite_cond, "rewriterule": self.rewrite_rule,
             "require": self.require, "order": self.access, "allow": self.access, "deny": self.access,
             "satisfy": self.access, "sethandler": self.set_handler,
@@ -629,6 +630,20 @@ class _Reader:
                                   f'hand the files to the FastCGI server in a section: '
                                   f'<FilesMatch "\\{ext}$"> SetHandler "{handler}" </FilesMatch>')
             scope.handlers[ext.lower()] = (ext, name)
+
+    def user_dir(self, row: Directive, args: list[str], scope: _Scope, where: str) -> None:
+        """mod_userdir's lines add up: a directory, users disabled (all, without names) and
+        users enabled, as Debian's userdir.conf writes them (UserDir disabled root)."""
+        keyword = args[0].lower() if args else ""
+        if keyword in ("disabled", "enabled"):
+            names = tuple(args[1:]) or (("*",) if keyword == "disabled" else ())
+            if not names:
+                raise ConfigError(where, 'UserDir "enabled" keyword requires a list of usernames',
+                                  "write UserDir enabled alice bob")
+            field = f"user_dir_{keyword}"
+            scope.put(field, (*scope.values.get(field, ()), *names), where)
+            return
+        scope.put("user_dir", row.kind.from_args(args, where), where)
 
     # -- logs ----------------------------------------------------------------------
 
@@ -1005,7 +1020,8 @@ class _Reader:
         where = scope.where if scope is not base else base.set_at.get("document_root", self.source)
         values: dict[str, Any] = {"server_name": self.server_name(scope)}
         for name in ("document_root", "assign_user_id", "max_clients_vhost", "nice_value", "user_dir",
-                     "assign_user_id_expr", "assign_group_id_expr", "access_file_name"):
+                     "user_dir_disabled", "user_dir_enabled", "assign_user_id_expr", "assign_group_id_expr",
+                     "access_file_name"):
             if name in own or name in inherited:
                 values[name] = own.get(name, inherited.get(name))
         if "document_root" not in values:

@@ -625,11 +625,11 @@ class UserDirKind(Kind):
         return self._checked(value, where)
 
     def from_args(self, args: list[str], where: str) -> str | None:
-        if len(args) == 1 and args[0].lower() == "disabled":
-            return None
-        if len(args) != 1 or args[0].lower() == "enabled":
-            raise ConfigError(where, "lists of users and several directories are not supported",
-                              f"write one of: {self.args_example}")
+        """The directory; the Apache reader takes ``disabled``/``enabled`` lines itself."""
+        if len(args) != 1 or args[0].lower() in ("disabled", "enabled"):
+            raise ConfigError(where, "several directories are not supported",
+                              f"write one of: {self.args_example}, UserDir disabled [users], "
+                              "UserDir enabled users")
         return self._checked(args[0], where)
 
     def _checked(self, value: str, where: str) -> str:

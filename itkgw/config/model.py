@@ -292,6 +292,11 @@ class VHost:
     alias: tuple[tuple[str, str], ...] = doc("(URL prefix, directory or file) pairs (Alias)", ())
     redirects: tuple[Redirect, ...] = doc("prefix redirects (Redirect)", ())
     user_dir: str | None = doc("directory below a user's home served as /~user/ (UserDir)", None)
+    user_dir_disabled: tuple[str, ...] = doc(
+        "users whose /~user/ is not served (UserDir disabled NAME...); \"*\" for every user not in "
+        "user_dir_enabled (UserDir disabled)", ())
+    user_dir_enabled: tuple[str, ...] = doc(
+        "users whose /~user/ is served when user_dir_disabled has \"*\" (UserDir enabled NAME...)", ())
     assign_user_id_expr: str | None = doc("ap_expr giving the user name (AssignUserIDExpr)", None)
     assign_group_id_expr: str | None = doc("ap_expr giving the group name (AssignGroupIDExpr)", None)
     options: tuple[str, ...] = doc("Options words (FollowSymLinks, ExecCGI, Indexes...)", ("FollowSymLinks",))

@@ -629,8 +629,12 @@ def _script_environ(request: Request, plan: Plan, config: ServerConfig, dirconf:
     assert plan.vhost is not None
     settings = dirconf.modules.get(RequestSettings)
     prefix, root = context or (dirconf.context_prefix, dirconf.context_root)
+    site = plan.site or plan.vhost
+    if site is not plan.vhost and not prefix:
+        # A UserDir view: mod_userdir names /~user the context, DOCUMENT_ROOT stays the vhost's.
+        prefix = "/" + plan.site_path.split("/", 2)[1]
     env = cgi.with_request_variables(cgi.cgi_environ(
-        request, plan.vhost, config, script_name, filename, path_info, root, settings=settings,
+        request, site, config, script_name, filename, path_info, root, settings=settings,
         pass_auth=php or bool(settings.cgi_pass_auth), context_prefix=prefix), script_env(plan, dirconf))
     for name in dirconf.unset_env:  # a CGI variable too
         env.pop(name, None)

@@ -140,6 +140,9 @@ def user_dir_view(vhost: VHost, url_path: str) -> tuple[str, VHost] | None:
     if not vhost.user_dir or not url_path.startswith("/~"):
         return None
     name, _, rest = url_path[2:].partition("/")
+    disabled = vhost.user_dir_disabled
+    if name in disabled or ("*" in disabled and name not in vhost.user_dir_enabled):
+        return None  # mod_userdir declines: the path maps as any other (/~root/ below DocumentRoot)
     try:
         home = pwd.getpwnam(name).pw_dir
     except KeyError:

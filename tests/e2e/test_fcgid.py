@@ -834,6 +834,25 @@ def test_php_below_a_userdir_runs_on_kept_processes(itkgw_factory, docroots, put
     assert f"uid={alice.user.pw_uid}" in response.body.decode()
 
 
+def test_userdir_names_its_context_and_debian_s_disabled_users_are_not_served(itkgw_factory, docroots,
+                                                                              put: Put, ipc: str) -> None:
+    """As mod_userdir: CONTEXT_PREFIX /~user and CONTEXT_DOCUMENT_ROOT the user's directory, while
+    DOCUMENT_ROOT stays the vhost's; a user of UserDir disabled NAME maps as any other path."""
+    alice, bob = docroots[ALICE], docroots[BOB]
+    put(alice, "ctx.php", "<?php echo $_SERVER['DOCUMENT_ROOT'], '|', $_SERVER['CONTEXT_PREFIX'], '|',"
+                          " $_SERVER['CONTEXT_DOCUMENT_ROOT'];\n")
+    pattern = str(alice.root.parent / "*" / "htdocs")
+    site = vhost_for(alice, "alice.test", document_root=str(alice.cgi_bin), user_dir=pattern,
+                     user_dir_disabled=["root", bob.user.pw_name])
+    server = start_fcgid(itkgw_factory, [site], ipc)
+    name = alice.user.pw_name
+    response = server.request("alice.test", f"/~{name}/ctx.php")
+    assert response.body.decode() == f"{alice.cgi_bin}|/~{name}|{alice.htdocs}", server.error_log_text()
+    assert server.request("alice.test", "/~root/").status == 404
+    assert server.request("alice.test", f"/~{bob.user.pw_name}/index.html").status == 404
+    assert server.request("alice.test", f"/~{name}/index.html").status == 200
+
+
 PID_PHP = "<?php echo getmypid();\n"
 
 

@@ -559,9 +559,11 @@ def test_a_directive_in_the_wrong_context(tmp_path: Path, body: str, message: st
                                                 "(write to "
                                                 "a file and rotate it with logrotate; itkgw reopens "
                                                 "logs on HUP)"),
-    ("UserDir public_html /srv/users", "lists of users and several directories are not supported (write "
-                                       "one of: "
-                                       "UserDir public_html, UserDir /home/*/www or UserDir disabled)"),
+    ("UserDir public_html /srv/users",
+     "several directories are not supported (write one of: UserDir public_html, UserDir /home/*/www or "
+     "UserDir disabled, UserDir disabled [users], UserDir enabled users)"),
+    ("UserDir enabled", 'UserDir "enabled" keyword requires a list of usernames (write UserDir enabled alice '
+                        "bob)"),
 ])
 def test_wrong_arguments_say_what_to_write(tmp_path: Path, line: str, message: str) -> None:
     assert only(problems(tmp_path, vhost_file(tmp_path, body=line))) == f"httpd.conf:9: {message}"
@@ -1292,6 +1294,24 @@ CustomLog /var/log/itkgw/main.log combined env=!dontlog
     config = load(tmp_path, text).config
     assert config.access_log_condition == "!dontlog"
     assert [vhost.access_log_condition for vhost in config.vhosts[:2]] == ["wanted", None]
+
+
+def test_debian_s_userdir_conf_is_read_with_its_disabled_users(tmp_path: Path) -> None:
+    text = HEAD + f"""
+UserDir public_html
+UserDir disabled root
+<VirtualHost *:8080>
+    DocumentRoot {tmp_path}
+</VirtualHost>
+<VirtualHost *:8080>
+    DocumentRoot {tmp_path}
+    UserDir disabled
+    UserDir enabled alice bob
+</VirtualHost>
+"""
+    first, second = load(tmp_path, text).config.vhosts[:2]
+    assert (first.user_dir, first.user_dir_disabled, first.user_dir_enabled) == ("public_html", ("root",), ())
+    assert (second.user_dir_disabled, second.user_dir_enabled) == (("*",), ("alice", "bob"))
 
 
 def test_custom_log_formats_and_nicknames(tmp_path: Path) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from itkgw.config.directive import VHOST, Directive, Module
-from itkgw.config.kinds import UserDirKind
+from itkgw.config.kinds import UserDirKind, Words
 
 MODULE = Module(
     "userdir",
@@ -12,6 +12,10 @@ MODULE = Module(
     directives=(
         Directive("UserDir", "user_dir", VHOST, UserDirKind(),
                   "directory below each user's home served as /~user/ (public_html, /home/*/www); "
-                  "UserDir disabled turns it off"),
+                  "UserDir disabled [users] turns it off (for those users), UserDir enabled users back on"),
+        Directive("", "user_dir_disabled", VHOST, Words(), "users whose /~user/ is not served; \"*\": every "
+                  "user not in user_dir_enabled", also_from="UserDir disabled [users]"),
+        Directive("", "user_dir_enabled", VHOST, Words(), "users whose /~user/ is served though "
+                  "user_dir_disabled has \"*\"", also_from="UserDir enabled users"),
     ),
 )
