@@ -336,6 +336,8 @@ CASES = (
          {"hr/a.txt": "0123456789" * 10}),
     Case("getenv of a three-letter SetEnv", get("/g3/k.php"),
          {"g3/.htaccess": "SetEnv FOO bar\n", "g3/k.php": "<?php echo getenv('FOO'), $_SERVER['FOO'];"}),
+    Case("a handler no module provides", get("/uh/a.txt"),
+         {"uh/.htaccess": "SetHandler server-info\nAddHandler frobnicate .txt\n", "uh/a.txt": "plain\n"}),
     Case("DirectoryIndex by URL", get("/di/?q=1"),
          {"di/.htaccess": "DirectoryIndex missing.html /di/front/index.php\n",
           "di/front/index.php": "<?php echo $_SERVER['SCRIPT_NAME'], ' ', $_SERVER['REQUEST_URI'];"}),

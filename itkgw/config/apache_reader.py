@@ -70,6 +70,7 @@ from itkgw.config.kinds_structured import (
     combine_options,
     handler_name,
     options_signed,
+    unknown_handler,
 )
 from itkgw.config.model import (
     ANY_HOST,
@@ -598,12 +599,16 @@ class _Reader:
                               "Apache 2.2 has no mod_proxy_fcgi; use --compat=2.4, or run PHP through "
                               "php-cgi (SetHandler application/x-httpd-php)")
         self.setting(row, args, scope, where)
+        if len(args) == 1 and (unknown := unknown_handler(handler_name(args[0], where, none_ok=True))):
+            self.findings.warn(where, unknown)
 
     def add_handler(self, row: Directive, args: list[str], scope: _Scope, where: str) -> None:
         pairs = row.kind.from_args(args, where)
         if any(handler == TYPE_MAP_HANDLER for handler, _ in pairs):
             self.findings.warn(where, "AddHandler type-map has no effect: itkgw negotiates MultiViews, not "
                                "type maps; type map files are served as they are")
+        for unknown in dict.fromkeys(filter(None, (unknown_handler(handler) for handler, _ in pairs))):
+            self.findings.warn(where, unknown)
         if scope.context is Context.DIRECTORY:
             scope.put("add_handler", pairs, where, repeat=True, keyed=True)
         else:

@@ -171,6 +171,8 @@ HANDLERS: Mapping[str, str] = {
     PHP_SOURCE_HANDLER: PHP_SOURCE_HANDLER,
     STATUS_HANDLER: STATUS_HANDLER,
 }
+#: The handlers HANDLERS names map to.
+HANDLER_NAMES = frozenset(HANDLERS.values())
 #: Content types mod_php turns into its handler (``AddType application/x-httpd-php .php``).
 PHP_TYPES = frozenset({"application/x-httpd-php", "application/x-httpd-php5"})
 
@@ -200,20 +202,28 @@ def proxy_address(handler: str) -> str:
 
 
 def handler_name(word: str, where: str, none_ok: bool = False) -> str:
-    """A handler name as itkgw knows it; ConfigError for one it has no handler for."""
+    """A handler name as itkgw knows it. A name no module of itkgw's serves is kept as it is:
+    httpd serves such files as they are (AH00157), and so does itkgw; but a PHP name of
+    another packaging (application/x-httpd-ea-php74, x-httpd-php56) runs PHP, as the php5
+    names do, rather than hand out the scripts' source."""
     lowered = word.lower()
     if none_ok and lowered == "none":
         return "none"
     if lowered.startswith("proxy:"):
         return proxy_handler(word, where)
     if lowered not in HANDLERS:
-        hint = ("the handlers are cgi-script, application/x-httpd-php, fcgid-script, default-handler and "
-                "FastCGI servers (proxy:fcgi://...)")
-        owner = foreign.handler_owner(word)
-        if owner:
-            hint = f"{word} is served by {owner}, which itkgw does not implement: remove the line; {hint}"
-        raise ConfigError(where, f"itkgw has no handler {word!r}", hint)
+        return PHP_HANDLER if "php" in lowered else lowered
     return HANDLERS[lowered]
+
+
+def unknown_handler(name: str) -> str | None:
+    """The warning for a handler name nothing of itkgw's serves; None for a known one."""
+    if name in HANDLER_NAMES or name == "none" or name.startswith("proxy:"):
+        return None
+    owner = foreign.handler_owner(name)
+    served_by = f" ({name} is served by {owner}, which itkgw does not implement)" if owner else ""
+    return (f"itkgw has no handler {name!r}{served_by}: the files it names are served as they are, as httpd "
+            "serves them without a module for it")
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from urllib.parse import quote
 
+from itkgw.config.kinds_structured import unknown_handler
 from itkgw.config.model import DirSection, HeaderRule, ServerConfig, VHost
 from itkgw.config.modules.autoindex import AutoindexSettings
 from itkgw.config.modules.cgi import CGISettings
@@ -754,6 +755,8 @@ def _serve_target(conn: HTTPConnection, request: Request, plan: Plan, config: Se
                                                  mtime=target.st.st_mtime, request_time=request.received)
     kind = dirconf.handler_for(target.filename)
     conn.filename, conn.handler = target.filename, _HANDLER_NAMES.get(kind, "")  # for the access log
+    if kind == "static" and (named := dirconf.handler_name(target.filename)) and unknown_handler(named):
+        log.warning('AH00157: handler "%s" not found for: %s', named, target.filename)
     conn.languages = dirconf.languages_for(target.filename)  # a script's answer names them too
     accept_path_info = dirconf.modules.get(RequestSettings).accept_path_info or "default"
     if target.path_info and accept_path_info != "on" and (accept_path_info == "off" or kind == "static"):

@@ -1177,6 +1177,27 @@ def test_a_directory_index_named_by_url_is_served_as_mod_dir_s_fast_redirect(itk
     assert (listing.status, b"a.txt" in listing.body) == (200, True)
 
 
+def test_a_handler_no_module_provides_serves_the_file_as_it_is(itkgw_factory, docroots, put: Put) -> None:
+    """As httpd: SetHandler or AddHandler of a handler it has no module for (server-info, SSI's
+    server-parsed, a typo) serves the files as they are, with AH00157 in the log, not a 500;
+    cPanel's PHP handler names run PHP."""
+    alice = docroots[ALICE]
+    put(alice, "info/.htaccess", "SetHandler server-info\n")
+    put(alice, "info/a.txt", "plain\n")
+    put(alice, "ssi/.htaccess", "AddHandler server-parsed .shtml\nAddType text/html .shtml\n")
+    put(alice, "ssi/a.shtml", "<!--#echo var=\"DATE_LOCAL\" -->\n")
+    put(alice, "cpanel/.htaccess", "AddHandler application/x-httpd-ea-php74 .php\n")
+    put(alice, "cpanel/a.php", "<?php echo 6 * 7;\n")
+    server = serve(itkgw_factory, alice, "All")
+    info = server.request("alice.test", "/info/a.txt")
+    assert (info.status, info.body) == (200, b"plain\n")
+    ssi = server.request("alice.test", "/ssi/a.shtml")
+    assert (ssi.status, ssi.headers["Content-Type"], ssi.body) == (200, "text/html",
+                                                                   b"<!--#echo var=\"DATE_LOCAL\" -->\n")
+    assert server.request("alice.test", "/cpanel/a.php").body == b"42"
+    assert _logged(server, 'AH00157: handler "server-parsed" not found for: ')
+
+
 def test_force_type_remove_handler_and_directory_slash_as_mod_mime_and_mod_dir(itkgw_factory, docroots,
                                                                                put: Put) -> None:
     alice = docroots[ALICE]

@@ -542,14 +542,6 @@ def test_a_directive_in_the_wrong_context(tmp_path: Path, body: str, message: st
                       "http://example.com/new)"),
     ("Redirect gone /old http://x/", "Redirect URL not valid for status 410 (leave the URL out, e.g. "
                                      "Redirect gone /old)"),
-    ("AddHandler server-parsed .shtml", "itkgw has no handler 'server-parsed' (server-parsed is served by "
-                                        "include_module (SSI), which itkgw does not implement: remove the "
-                                        "line; the handlers are cgi-script, application/x-httpd-php, "
-                                        "fcgid-script, default-handler and FastCGI servers "
-                                        "(proxy:fcgi://...))"),
-    ("AddHandler frobnicate .x", "itkgw has no handler 'frobnicate' (the handlers are cgi-script, "
-                                 "application/x-httpd-php, fcgid-script, default-handler and FastCGI servers "
-                                 "(proxy:fcgi://...))"),
     ("Options +Frobnicate", "Illegal option +Frobnicate (the options are All, None, ExecCGI, FollowSymLinks, "
                             "SymLinksIfOwnerMatch, Indexes, Includes, IncludesNOEXEC, MultiViews)"),
     ('CustomLog logs/a.log combined "expr=-z %{HTTP_X}"',
@@ -1294,6 +1286,21 @@ CustomLog /var/log/itkgw/main.log combined env=!dontlog
     config = load(tmp_path, text).config
     assert config.access_log_condition == "!dontlog"
     assert [vhost.access_log_condition for vhost in config.vhosts[:2]] == ["wanted", None]
+
+
+def test_a_handler_itkgw_has_not_is_a_warning_and_its_files_are_served_as_they_are(tmp_path: Path) -> None:
+    """As httpd serves a file whose handler no module provides (AH00157); a PHP name of another
+    packaging runs PHP rather than hand out the scripts' source."""
+    loaded = load(tmp_path, vhost_file(tmp_path, body="AddHandler server-parsed .shtml\n"
+                                                      "AddHandler frobnicate .x\n"
+                                                      "AddHandler application/x-httpd-ea-php74 .php"))
+    warnings = [str(warning).replace(f"{tmp_path}/", "") for warning in loaded.warnings]
+    assert "httpd.conf:9: itkgw has no handler 'server-parsed' (server-parsed is served by include_module " \
+        "(SSI), which itkgw does not implement): the files it names are served as they are, as httpd " \
+        "serves them without a module for it" in warnings
+    assert any("no handler 'frobnicate'" in warning for warning in warnings)
+    vhost = loaded.config.vhosts[0]
+    assert ".php" in vhost.php_extensions and ".x" not in vhost.cgi_extensions
 
 
 def test_debian_s_userdir_conf_is_read_with_its_disabled_users(tmp_path: Path) -> None:
