@@ -70,10 +70,10 @@ def base_config(site: Site) -> dict[str, object]:
         (lambda c: c.update(timeout="soon"), "timeout", "expected a number"),
         (lambda c: c["vhost"][0].update(assign_user_id=["no-such-user", "no-such-user"]),
          "vhost[1].assign_user_id", "no-such-user"),
-        (lambda c: c["vhost"][0].update(document_root="/no/such/dir"),
-         "vhost[1].document_root", "/no/such/dir"),
+        (lambda c: c["vhost"][0].update(document_root="no/such/dir"),
+         "vhost[1].document_root", "no/such/dir"),
     ],
-    ids=["unknown-key", "wrong-type", "missing-user", "missing-docroot"],
+    ids=["unknown-key", "wrong-type", "missing-user", "relative-docroot"],
 )
 def test_config_errors_name_file_key_and_hint(tmp_path: Path, docroots, change, key: str, words: str) -> None:
     config = base_config(docroots[ALICE])
@@ -86,6 +86,16 @@ def test_config_errors_name_file_key_and_hint(tmp_path: Path, docroots, change, 
         assert f"{path}: {key}" in result.stderr
         assert words in result.stderr
         assert "(" in result.stderr and ")" in result.stderr  # the hint
+
+
+def test_a_missing_document_root_is_a_warning_and_the_other_vhosts_are_served(tmp_path: Path,
+                                                                               docroots) -> None:
+    """As httpd's AH00112: one tenant's deleted site does not keep the server from starting."""
+    config = base_config(docroots[ALICE])
+    config["vhost"].append(vhost_for(docroots[ALICE], "gone.test", document_root="/no/such/dir"))  # type: ignore[attr-defined]
+    result = itkgw("-t", "-f", str(write(tmp_path, config)))
+    assert result.returncode == 0, result.stderr
+    assert "warning:" in result.stderr and "/no/such/dir does not exist" in result.stderr
 
 
 def test_compat_22_refuses_24_only_settings(tmp_path: Path, docroots) -> None:
