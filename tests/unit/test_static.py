@@ -369,16 +369,20 @@ def test_redirect_without_host_names_the_server_name() -> None:
     assert reply.header("location") == "http://canonical.example.test/docs/?x"
 
 
+# Measured on Apache 2.4.71, in an .htaccess under sections without FileETag: httpd applies
+# +/- words to the unset parts around them (nothing), and nothing left is the default.
 @pytest.mark.parametrize(("words", "parts"), [
     ((), {"mtime", "size"}), (("None",), set()), (("All",), {"inode", "mtime", "size"}),
-    (("-INode",), {"mtime", "size"}), (("+INode",), {"inode", "mtime", "size"}), (("-Size",), {"mtime"}),
-    (("INode",), {"inode"}), (("MTime", "Size"), {"mtime", "size"}),
+    (("-INode",), {"mtime", "size"}), (("+INode",), {"inode"}), (("-MTime",), {"mtime", "size"}),
+    (("INode",), {"inode"}), (("MTime", "Size"), {"mtime", "size"}), (("All", "-INode"), {"mtime", "size"}),
+    (("INode", "-INode"), {"mtime", "size"}), (("None", "+Size"), set()),
+    (("Size", "All"), {"inode", "mtime", "size"}),
 ])
 def test_file_etag_words_read_as_httpd_reads_them(words: tuple[str, ...], parts: set[str]) -> None:
     assert etag_parts(words) == parts
 
 
-@pytest.mark.parametrize("words", [["Digest"], ["+All"], ["None", "Size"]])
+@pytest.mark.parametrize("words", [["Digest"], ["+All"], ["-None"]])
 def test_file_etag_refuses_what_it_cannot_make(words: list[str]) -> None:
     with pytest.raises(ConfigError, match="FileETag"):
         ETagWords().from_args(words, "x.conf:1")

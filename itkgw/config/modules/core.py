@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import resource
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from itkgw.config.kinds_structured import (
     OptionWords,
     OverrideWords,
 )
+from itkgw.config.model import overlay_fields
 from itkgw.config.modules.filter import FILTERS
 from itkgw.errors import ConfigError
 
@@ -88,9 +90,16 @@ class RequestSettings:
 
     @property
     def etag_parts(self) -> frozenset[str]:
-        """FileETag's parts (inode, mtime, size): its words applied to the default, as httpd
-        reads them ("None" and "All" set the whole, a +/- word adds or takes away one)."""
+        """FileETag's parts (inode, mtime, size), as etag_parts reads its words."""
         return etag_parts(self.file_etag or ())
+
+    def over(self, earlier: RequestSettings) -> RequestSettings:
+        """Apache's merge; a FileETag of +/- words alone changes the sections' around it."""
+        merged = overlay_fields(earlier, self)
+        words = self.file_etag
+        if words and earlier.file_etag and all(word[:1] in "+-" for word in words):
+            merged = dataclasses.replace(merged, file_etag=(*earlier.file_etag, *words))
+        return merged
 
 
 #: httpd 2.4's FileETag default, and what All stands for.
@@ -100,16 +109,23 @@ _ALL_ETAG = frozenset({"inode", "mtime", "size"})
 
 @functools.lru_cache(maxsize=64)
 def etag_parts(words: tuple[str, ...]) -> frozenset[str]:
-    """FileETag's words read against the default: +X and -X change it, plain words replace it
-    (ETagWords keeps All and None alone, and unsigned)."""
-    parts = set(DEFAULT_ETAG) if all(word[:1] in "+-" for word in words) else set()
+    """FileETag's words as httpd 2.4 reads them: plain words (All for all three) make the parts,
+    then -X takes one away and +X adds one; None anywhere means no ETag; and what leaves no
+    part at all (``-MTime`` alone, ``INode -INode``) is the default, MTime Size."""
+    if any(word.lower() == "none" for word in words):
+        return frozenset()
+    parts: set[str] = set()
+    added: set[str] = set()
+    removed: set[str] = set()
     for word in words:
         name = word.lstrip("+-").lower()
-        if word.startswith("-"):
-            parts.discard(name)
-        elif name != "none":
+        if word.startswith("+"):
+            added.add(name)
+        elif word.startswith("-"):
+            removed.add(name)
+        else:
             parts |= _ALL_ETAG if name == "all" else {name}
-    return frozenset(parts)
+    return frozenset((parts - removed) | added) or DEFAULT_ETAG
 
 
 @dataclass(frozen=True)
@@ -126,9 +142,6 @@ class ETagWords(Words):
             if name not in ("inode", "mtime", "size", "all", "none") or (word[:1] in "+-" and whole):
                 raise ConfigError(where, f"FileETag: unknown keyword {word!r}",
                                   "use INode, MTime and Size (each may be +X or -X), All or None")
-        if any(word.lower() in ("all", "none") for word in words) and len(words) > 1:
-            raise ConfigError(where, "FileETag All and None stand alone",
-                              "write FileETag None, or list the parts")
         return words
 
 
