@@ -122,6 +122,9 @@ def _existing_part(dirconf: DirConfig, first: bool) -> tuple[str, str, os.stat_r
         except OSError as exc:
             if exc.errno not in (errno.ENOENT, errno.ENOTDIR) or len(path) <= len(dirconf.base_dir):
                 raise _denied(exc, first, path) from None
+            if exc.errno == errno.ENOENT and os.path.islink(path):  # httpd's walk: a link to nothing
+                raise HTTPError(403, f"AH00037: Symbolic link not allowed or link target not accessible: "
+                                f"{path}") from None
         parent, name = os.path.split(path)
         rest = "/" + name + rest
         path = parent

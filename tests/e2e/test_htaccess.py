@@ -194,6 +194,22 @@ def test_options_in_an_htaccess_decide_which_symbolic_links_the_walk_follows(itk
                            f"{alice.htdocs}/shut/link.html")
 
 
+def test_a_link_to_nothing_is_httpd_s_403_not_a_missing_file(itkgw_factory, docroots, put: Put,
+                                                              request) -> None:
+    """httpd's walk finds the link and cannot follow it: AH00037 and 403, below it too."""
+    alice = docroots[ALICE]
+    put(alice, "links/page.html", "page\n")
+    link = alice.htdocs / "links" / "gone.html"
+    link.symlink_to(alice.htdocs / "links" / "nothing.html")
+    os.lchown(link, alice.user.pw_uid, alice.user.pw_gid)
+    request.addfinalizer(link.unlink)
+    server = serve(itkgw_factory, alice, "None")
+    assert server.request("alice.test", "/links/gone.html").status == 403
+    assert server.request("alice.test", "/links/gone.html/more").status == 403
+    assert server.request("alice.test", "/links/missing.html").status == 404
+    assert _logged(server, f"AH00037: Symbolic link not allowed or link target not accessible: {link}")
+
+
 def test_requestheader_changes_what_the_script_sees_after_rewriting_looked(itkgw_factory, docroots,
                                                                           put: Put) -> None:
     alice = docroots[ALICE]
