@@ -881,10 +881,13 @@ def send_error_document(conn: HTTPConnection, status: int, target: str,
     if target.startswith(("http://", "https://")):
         conn.send_error(302, [("Location", target)])
         return
-    # httpd's own page with the admin's text: its content type, the "always" header rules.
+    # httpd's own page with the admin's text: its content type, the "always" header rules; no
+    # length for a HEAD, for which httpd makes no page.
     body = target.removeprefix('"').encode()
-    conn.send_response_head(status, [*kept, ("Content-Type", "text/html; charset=iso-8859-1"),
-                                     ("Content-Length", str(len(body)))], generated=True)
+    head = conn.request is not None and conn.request.method == "HEAD"
+    length = [] if head else [("Content-Length", str(len(body)))]
+    conn.send_response_head(status, [*kept, ("Content-Type", "text/html; charset=iso-8859-1"), *length],
+                            generated=True)
     conn.send_data(body)
     conn.end_response()
 

@@ -719,13 +719,17 @@ def test_header_values_and_codings_are_judged_as_httpd_judges_them(itkgw_factory
 
 def test_a_head_answered_with_an_error_page_names_no_length_and_keeps_the_connection(itkgw_factory,
                                                                                      docroots) -> None:
-    """httpd makes no page for a HEAD: its error answers have a type but no Content-Length."""
-    server = serve(itkgw_factory, docroots[ALICE])
+    """httpd makes no page for a HEAD: its error answers have a type but no Content-Length, an
+    ErrorDocument's text included."""
+    server = serve(itkgw_factory, docroots[ALICE], error_documents={"403": '"No entry'},
+                   directory=[{"path": str(docroots[ALICE].htdocs / "closed"), "require": ["all denied"]}])
     with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
-        sock.sendall(b"HEAD /nope HTTP/1.1\r\nHost: alice.test\r\n\r\n")
-        first = sock.recv(65536)
-        assert first.startswith(b"HTTP/1.1 404 Not Found\r\n") and first.endswith(b"\r\n\r\n")
-        assert b"Content-Type: text/html; charset=iso-8859-1\r\n" in first and b"Content-Length" not in first
+        for target, status in ((b"/nope", b"404 Not Found"), (b"/closed/x", b"403 Forbidden")):
+            sock.sendall(b"HEAD " + target + b" HTTP/1.1\r\nHost: alice.test\r\n\r\n")
+            first = sock.recv(65536)
+            assert first.startswith(b"HTTP/1.1 " + status + b"\r\n") and first.endswith(b"\r\n\r\n")
+            assert b"Content-Type: text/html; charset=iso-8859-1\r\n" in first
+            assert b"Content-Length" not in first
         again = _exchange_kept(sock, b"GET /index.html HTTP/1.1\r\nHost: alice.test\r\n\r\n")
         assert again.startswith(b"HTTP/1.1 200 OK\r\n")
 
