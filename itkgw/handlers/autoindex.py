@@ -27,6 +27,10 @@ from itkgw.config.modules.autoindex import AutoindexSettings, resolve_options
 from itkgw.http.connection import HTTPConnection, Request
 
 _DOCTYPE = '<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.01//EN" "http://www.w3.org/TR/html4/strict.dtd">\n'
+#: IndexOptions XHTML's start of the page.
+_XHTML_START = ('<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN"\n'
+                '"http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd">\n'
+                '<html xmlns="http://www.w3.org/1999/xhtml">\n')
 _DEFAULT_WIDTH = 23
 _KEYS = {"N": "name", "M": "date", "S": "size", "D": "description"}
 _ORDER_KEYS = {"Name": "N", "Date": "M", "Size": "S", "Description": "D"}
@@ -328,15 +332,17 @@ def _html(text: str) -> str:
 
 def _head(directory: str, title: str, settings: AutoindexSettings, layout: Layout,
           content_type_of: Callable[[str], tuple[str | None, str | None]]) -> str:
-    preamble = f"{_DOCTYPE}<html>\n <head>\n  <title>Index of {title}</title>\n"
+    start = _XHTML_START if layout.has("XHTML") else f"{_DOCTYPE}<html>\n"
+    preamble = f"{start} <head>\n  <title>Index of {title}</title>\n"
     if settings.style_sheet:
-        preamble += f'  <link rel="stylesheet" href="{settings.style_sheet}" type="text/css">\n'
+        preamble += f'  <link rel="stylesheet" href="{settings.style_sheet}" type="text/css"{_end(layout)}\n'
     if settings.head_insert:
         preamble += settings.head_insert
     preamble += " </head>\n <body>\n"
     inserted = _inserted(directory, settings.header_name, content_type_of)
-    if inserted is None:
-        return preamble + f"<h1>Index of {title}</h1>\n"
+    if inserted is None:  # a style sheet's page names the title for it
+        heading = '  <h1 id="indextitle">' if settings.style_sheet else "<h1>"
+        return preamble + f"{heading}Index of {title}</h1>\n"
     text, html = inserted
     # SuppressHTMLPreamble leaves the page's start to an HTML header file, and only to one.
     return ("" if html and layout.has("SuppressHTMLPreamble") else preamble) + text
@@ -392,8 +398,13 @@ def _columns(layout: Layout) -> list[tuple[str, str]]:
         ("Description", "D", "SuppressDescription")) if not layout.has(option)]
 
 
-def _icon_tag(source: str, alt: str) -> str:
-    return f'<img src="{_html(source)}" alt="{alt}">'
+def _icon_tag(source: str, alt: str, end: str = ">") -> str:
+    return f'<img src="{_html(source)}" alt="{alt}"{end}'
+
+
+def _end(layout: Layout) -> str:
+    """The end of an empty element: XHTML's `` />`` under IndexOptions XHTML."""
+    return " />" if layout.has("XHTML") else ">"
 
 
 def _cut(text: str, width: int) -> str:
@@ -401,44 +412,63 @@ def _cut(text: str, width: int) -> str:
     return text[:width - 3] + "..>" if len(text) > width else text
 
 
+_TOP = ' valign="top"'
+#: The class of each column's cells in a table drawn for IndexStyleSheet.
+_COLUMN_CLASSES = {"I": "indexcolicon", "N": "indexcolname", "M": "indexcollastmod", "S": "indexcolsize",
+                   "D": "indexcoldesc"}
+
+
 def _table(entries: list[Entry], key: str, ascending: bool, settings: AutoindexSettings,
            layout: Layout) -> str:
+    """HTMLTable's listing; with IndexStyleSheet, httpd names the table, its rows (even and odd)
+    and each column's cells for the style sheet, and aligns nothing itself."""
+    styled = bool(settings.style_sheet)
     icons = not layout.has("SuppressIcon")
     blank = _find(settings.icon_rules(), "^^BLANKICON^^", None, None)
     columns = _columns(layout)
+
+    def cell(tag: str, column: str, plain: str) -> str:
+        return f'<{tag} class="{_COLUMN_CLASSES[column]}">' if styled else f"<{tag}{plain}>"
+
     cells = []
     if icons:
-        cells.append(f'<th valign="top">{_icon_tag(blank, "[ICO]") if blank else "&nbsp;"}</th>')
-    headers = [_link("Name", "N", key, ascending, layout)]
-    headers += [_link(label, column, key, ascending, layout) for label, column in columns]
-    row = "".join(cells) + "<th>" + "</th><th>".join(headers) + "</th>"
+        icon = _icon_tag(blank, "[ICO]", _end(layout)) if blank else "&nbsp;"
+        cells.append(cell("th", "I", _TOP) + f"{icon}</th>")
+    cells.append(f'{cell("th", "N", "")}{_link("Name", "N", key, ascending, layout)}</th>')
+    cells += [f'{cell("th", column, "")}{_link(label, column, key, ascending, layout)}</th>'
+              for label, column in columns]
     count = len(columns) + 1 + (1 if icons else 0)
-    rule = "" if layout.has("SuppressRules") else f'   <tr><th colspan="{count}"><hr></th></tr>\n'
-    lines = [f"  <table>\n   <tr>{row}</tr>\n{rule}"]
+    rule_row = '<tr class="indexbreakrow">' if styled else "<tr>"
+    rule = "" if layout.has("SuppressRules") else \
+        f'   {rule_row}<th colspan="{count}"><hr{_end(layout)}</th></tr>\n'
+    table = '  <table id="indexlist">' if styled else "  <table>"
+    head_row = '<tr class="indexhead">' if styled else "<tr>"
+    lines = [f"{table}\n   {head_row}{''.join(cells)}</tr>\n{rule}"]
     name_width = layout.width("NameWidth")
-    for entry in entries:
-        line = "<tr>"
+    for number, entry in enumerate(entries):
+        line = f'   <tr class="{"odd" if number % 2 else "even"}">' if styled else "<tr>"
         if icons:
             source = entry.icon or settings.default_icon
-            icon = _icon_tag(source, f"[{entry.alt or '   '}]") if source else "&nbsp;"
+            icon = _icon_tag(source, f"[{entry.alt or '   '}]", _end(layout)) if source else "&nbsp;"
             if layout.has("IconsAreLinks"):
                 icon = f'<a href="{_anchor(entry)}">{icon}</a>'
-            line += f'<td valign="top">{icon}</td>'
+            line += cell("td", "I", _TOP) + f"{icon}</td>"
         shown = _shown(entry)
+        line += cell("td", "N", "")
         if name_width is None:
-            line += f'<td><a href="{_anchor(entry)}">{_html(shown)}</a>'
+            line += f'<a href="{_anchor(entry)}">{_html(shown)}</a>'
         else:
             shown = _cut(shown, name_width)
-            line += f'<td><a href="{_anchor(entry)}">{_html(shown)}</a>' + " " * (name_width - len(shown))
+            line += f'<a href="{_anchor(entry)}">{_html(shown)}</a>' + " " * (name_width - len(shown))
         for _label, column in columns:
             if column == "M":
-                line += ('</td><td align="right">' + _date(entry.mtime, layout)) if entry.mtime != -1 \
-                    else "</td><td>&nbsp;"
+                line += ("</td>" + cell("td", "M", ' align="right"') + _date(entry.mtime, layout)) \
+                    if entry.mtime != -1 else "</td>" + cell("td", "M", "") + "&nbsp;"
             elif column == "S":
-                line += '</td><td align="right">' + file_size(entry.size)
+                line += "</td>" + cell("td", "S", ' align="right"') + file_size(entry.size)
             elif column == "D":
-                line += ("</td><td>" + _description(entry.description, layout)) if entry.description \
-                    else "</td><td>&nbsp;"
+                line += "</td>" + cell("td", "D", "") + (
+                    _description(entry.description, layout) if entry.description else "&nbsp;")
         lines.append(line + "</td></tr>\n")
     lines.append(f"{rule}</table>\n")
     return "".join(lines)
@@ -453,16 +483,16 @@ def _pre(entries: list[Entry], key: str, ascending: bool, settings: AutoindexSet
     columns = _columns(layout)
     text = "<pre>"
     if icons:
-        text += f'<img src="{_html(blank)}" alt="Icon "> ' if blank else "      "
+        text += f'<img src="{_html(blank)}" alt="Icon "{_end(layout)} ' if blank else "      "
     text += _link("Name", "N", key, ascending, layout) + " " * (name_width - 4) + " "
     gaps = {"M": "      ", "S": "  ", "D": ""}
     for label, column in columns:
         text += _link(label, column, key, ascending, layout) + gaps[column]
-    text += "\n" if layout.has("SuppressRules") else "<hr>"
+    text += "\n" if layout.has("SuppressRules") else f"<hr{_end(layout)}"
     for entry in entries:
         if icons:
             source = entry.icon or settings.default_icon
-            icon = _icon_tag(source, f"[{entry.alt or '   '}]") if source else "     "
+            icon = _icon_tag(source, f"[{entry.alt or '   '}]", _end(layout)) if source else "     "
             text += (f'<a href="{_anchor(entry)}">{icon}</a> ' if layout.has("IconsAreLinks") else icon + " ")
         shown = _cut(_shown(entry), name_width)
         text += f'<a href="{_anchor(entry)}">{_html(shown)}</a>' + " " * (name_width - len(shown)) + " "
@@ -474,7 +504,7 @@ def _pre(entries: list[Entry], key: str, ascending: bool, settings: AutoindexSet
             elif column == "D" and entry.description:
                 text += _description(entry.description, layout)
         text += "\n"
-    return text + ("</pre>\n" if layout.has("SuppressRules") else "<hr></pre>\n")
+    return text + ("</pre>\n" if layout.has("SuppressRules") else f"<hr{_end(layout)}</pre>\n")
 
 
 def _date(mtime: float, layout: Layout) -> str:

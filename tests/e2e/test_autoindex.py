@@ -184,3 +184,26 @@ def test_suppress_html_preamble_leaves_the_page_to_an_html_header_file_only(itkg
     page = server.request("alice.test", "/autolist/").body.decode()
     assert page.startswith("<html><body><p>head</p>\n  <table>\n")
     assert page.endswith("</table>\n<p>tail</p></body></html>\n")
+
+
+def test_a_style_sheet_s_table_names_its_cells_and_xhtml_closes_empty_elements(itkgw_factory, docroots,
+                                                                             put: Put) -> None:
+    """IndexStyleSheet: httpd names the title, the table, its rows (even, odd) and each column's
+    cells for the style sheet; IndexOptions XHTML starts the page as XHTML and closes <hr />."""
+    alice = docroots[ALICE]
+    put(alice, "autolist/one.txt", "one\n")
+    os.utime(alice.htdocs / "autolist" / "one.txt", (STAMP, STAMP))
+    server = serve(itkgw_factory, alice, index_options=[["FancyIndexing", "HTMLTable", "XHTML"]],
+                   style_sheet="/s.css")
+    page = server.request("alice.test", "/autolist/").body.decode()
+    assert page.startswith('<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN"\n'
+                           '"http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd">\n'
+                           '<html xmlns="http://www.w3.org/1999/xhtml">\n <head>\n')
+    assert '<link rel="stylesheet" href="/s.css" type="text/css" />' in page
+    assert '  <h1 id="indextitle">Index of /autolist</h1>\n  <table id="indexlist">\n' in page
+    assert ('   <tr class="even"><td class="indexcolicon">&nbsp;</td><td class="indexcolname">'
+            '<a href="/">Parent Directory</a>') in page
+    assert ('   <tr class="odd"><td class="indexcolicon">&nbsp;</td><td class="indexcolname">'
+            f'<a href="one.txt">one.txt</a>                </td><td class="indexcollastmod">{SHOWN}  </td>'
+            '<td class="indexcolsize">  4 </td><td class="indexcoldesc">&nbsp;</td></tr>\n') in page
+    assert '   <tr class="indexbreakrow"><th colspan="5"><hr /></th></tr>\n</table>' in page

@@ -13,11 +13,11 @@ from itkgw.errors import ConfigError
 LISTING_OPTIONS = ("FancyIndexing", "HTMLTable", "FoldersFirst", "IgnoreCase", "VersionSort",
                    "SuppressLastModified", "SuppressSize", "SuppressDescription", "SuppressColumnSorting",
                    "SuppressRules", "SuppressIcon", "IgnoreClient", "SuppressHTMLPreamble", "IconsAreLinks",
-                   "UseOldDateFormat")
+                   "UseOldDateFormat", "XHTML")
 #: Keywords with a value: ``NameWidth=30``, ``Charset=UTF-8``...
 VALUE_OPTIONS = ("NameWidth", "DescriptionWidth", "Charset", "Type")
 #: Keywords of httpd's that itkgw does not draw: refused, as any setting it would not honour.
-NOT_DRAWN = ("ScanHTMLTitles", "TrackModified", "XHTML", "AddAltClass", "DirectoryWidth", "IconHeight",
+NOT_DRAWN = ("ScanHTMLTitles", "TrackModified", "AddAltClass", "DirectoryWidth", "IconHeight",
              "IconWidth", "ShowForbidden")
 
 _BY_LOWER = {name.lower(): name for name in (*LISTING_OPTIONS, *VALUE_OPTIONS)}
