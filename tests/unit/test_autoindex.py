@@ -48,7 +48,8 @@ def test_the_settings_of_a_directory_add_to_the_vhost_s_and_come_first(tmp_path:
     ("IndexOptions FancyIndexing Sparkles", "IndexOptions: unknown keyword 'Sparkles'"),
     ("IndexOptions NameWidth=3", "IndexOptions NameWidth=3: the width must be * or a number of at least 5"),
     ("IndexOptions Charset=", "IndexOptions Charset=: a value is needed"),
-    ("IndexOptions FancyIndexing TrackModified", "IndexOptions TrackModified is not implemented by itkgw's listing"),
+    ("IndexOptions FancyIndexing TrackModified",
+     "IndexOptions TrackModified is not implemented by itkgw's listing"),
     ("AddIcon /icons/a.gif", "expected at least 2 words, got 1"),
     ("IndexOrderDefault Sideways Name", "expected Ascending|Descending and Name|Date|Size|Description"),
 ])
