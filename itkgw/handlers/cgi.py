@@ -156,6 +156,8 @@ def with_request_variables(cgi_env: Mapping[str, str], variables: Mapping[str, s
     """A script's environment: ``variables`` (SetEnv, SetEnvIf, a rewrite's E=, an earlier
     request's REDIRECT_*) over ``cgi_env``, in httpd's order: the request's own variables
     first, REDIRECT_URL and REDIRECT_QUERY_STRING after the server's."""
+    if not variables:  # most requests: nothing to place
+        return dict(cgi_env)
     env = {name: value for name, value in variables.items() if name not in _REDIRECT_AMONG_SERVER_VARS}
     for name, value in cgi_env.items():
         if name == "GATEWAY_INTERFACE":
