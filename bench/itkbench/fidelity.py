@@ -338,6 +338,9 @@ CASES = (
          {"g3/.htaccess": "SetEnv FOO bar\n", "g3/k.php": "<?php echo getenv('FOO'), $_SERVER['FOO'];"}),
     Case("a handler no module provides", get("/uh/a.txt"),
          {"uh/.htaccess": "SetHandler server-info\nAddHandler frobnicate .txt\n", "uh/a.txt": "plain\n"}),
+    Case("CGI headers merged by name", get("/cm/t.cgi"),
+         {"cm/t.cgi": "#!/bin/sh\nprintf 'Content-type: text/plain\\nX-A: 1\\nContent-Type: text/csv\\n"
+                      "x-a: 2\\nSet-Cookie: a=1\\nSet-Cookie: b=2\\n\\nbody'\n"}),
     Case("DirectoryIndex by URL", get("/di/?q=1"),
          {"di/.htaccess": "DirectoryIndex missing.html /di/front/index.php\n",
           "di/front/index.php": "<?php echo $_SERVER['SCRIPT_NAME'], ' ', $_SERVER['REQUEST_URI'];"}),

@@ -315,7 +315,32 @@ def parse_cgi_head(raw: bytes, script: str = "", limits: HeadLimits = CGI_HEAD) 
         headers.append((_CANONICAL_NAMES.get(lower, name), value))
     # mod_php passes a Location on as the script gave it (PHP itself makes it a 302).
     redirect = location if location is not None and status == 200 and not limits.as_mod_php else None
+    if not limits.as_mod_php:
+        headers = _merged_by_name(headers)
     return CGIHead(status, tuple(headers), redirect, content_length, named, status_given, http10)
+
+
+def _merged_by_name(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """mod_cgi's merge of a script's headers: one of each name, its values joined with ", "
+    where the first stood; Set-Cookie headers stay apart; of the headers httpd sets rather
+    than adds (Content-Type, Location...) the last one counts."""
+    first: dict[str, int] = {}
+    merged: list[tuple[str, str]] = []
+    for name, value in headers:
+        lower = name.lower()
+        at = first.get(lower)
+        if at is None or lower == "set-cookie":
+            first[lower] = len(merged)
+            merged.append((name, value))
+        elif lower in _SET_NOT_ADDED:
+            merged[at] = (merged[at][0], value)
+        else:
+            merged[at] = (merged[at][0], f"{merged[at][1]}, {value}")
+    return merged
+
+
+#: Script headers ap_scan_script_header_err sets, so that a later one replaces an earlier one.
+_SET_NOT_ADDED = frozenset({"content-type", "location", "content-length", "last-modified"})
 
 
 def _script_field(line: bytes, script: str) -> tuple[str, str, str]:

@@ -299,11 +299,17 @@ def test_a_php_header_line_without_a_colon_is_dropped_as_mod_php_drops_it() -> N
     assert caught.value.status == 500 and "malformed header" in str(caught.value.log)
 
 
-def test_php_keeps_the_last_content_type_a_cgi_script_sends_them_all() -> None:
+def test_php_keeps_the_last_content_type_a_cgi_script_s_headers_are_merged_by_name() -> None:
+    """mod_php hands httpd each header; mod_cgi merges a script's by name (not Set-Cookie),
+    and of Content-Type and Location keeps the last, as httpd 2.4.71 answers."""
     raw = b"Content-type: text/plain\r\nX-A: 1\r\nContent-Type: text/csv\r\n\r\n"
     assert parse_cgi_head(raw, "/srv/x.php", PHP_HEAD).headers == (("X-A", "1"), ("Content-Type", "text/csv"))
-    assert parse_cgi_head(raw, "/srv/x.cgi").headers == (
-        ("Content-Type", "text/plain"), ("X-A", "1"), ("Content-Type", "text/csv"))
+    assert parse_cgi_head(raw, "/srv/x.cgi").headers == (("Content-Type", "text/csv"), ("X-A", "1"))
+    many = (b"X-A: 1\r\nSet-Cookie: a=1\r\nx-a: 2\r\nSet-Cookie: b=2\r\nVary: A\r\nVary: B\r\n"
+            b"Location: http://a.test/1\r\nLocation: http://a.test/2\r\nStatus: 201\r\n\r\n")
+    assert parse_cgi_head(many, "/srv/x.cgi").headers == (
+        ("X-A", "1, 2"), ("Set-Cookie", "a=1"), ("Set-Cookie", "b=2"), ("Vary", "A, B"),
+        ("Location", "http://a.test/2"))
     emptied = parse_cgi_head(b"Content-type: text/plain\r\nContent-Type:\r\n\r\n", "/srv/x.php", PHP_HEAD)
     assert emptied.headers == ()
 
