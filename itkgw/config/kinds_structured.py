@@ -426,10 +426,17 @@ class HeaderRules(Kind):
         if not words:
             raise self.wrong_args(words, where)
         action = words[0].lower()
+        if action == "note" and name == "Header" and len(words) == 3:
+            # A response header copied into the request's notes, which only %{NAME}n of a log
+            # format reads (itkgw's logs have no notes): nothing the answer shows.
+            return HeaderRule("note", words[1], words[2], always, early=True)
         if action not in HEADER_ACTIONS:
             raise ConfigError(where, f"{name} {words[0]} is not supported",
                               "the actions are " + ", ".join(HEADER_ACTIONS))
         wanted = 2 if action == "unset" else 4 if action.startswith("edit") else 3
+        early = len(words) == wanted + 1 and words[wanted].lower() == "early"
+        if early:
+            words = words[:wanted]
         env = expression = ""
         if len(words) == wanted + 1 and words[wanted].lower().startswith("env="):
             env, words = words[wanted][4:], words[:wanted]
@@ -441,7 +448,7 @@ class HeaderRules(Kind):
             check_expr(expression, where, f"{name} {action}: cannot parse expr=", condition=True)
         if len(words) > wanted:
             extra = words[wanted]
-            if extra.lower() == "early" or extra.lower().startswith(("env=", "expr=")):
+            if extra.lower().startswith(("env=", "expr=")):
                 raise ConfigError(where, f"conditional {name} rules ({extra}) are not supported",
                                   "write one env=VAR, env=!VAR or expr=CONDITION, or set the header always")
             raise ConfigError(where, f"{name} {action} takes {wanted - 1} arguments, got {len(words) - 1}",
@@ -452,8 +459,10 @@ class HeaderRules(Kind):
                               f"write it as {self.args_example}")
         if wanted == 4:
             check_regex(words[2], where, f"{name} {action}")
-            return HeaderRule(action, words[1], words[2], always, env, replacement=words[3], expr=expression)
-        return HeaderRule(action, words[1], words[2] if wanted == 3 else "", always, env, expr=expression)
+            return HeaderRule(action, words[1], words[2], always, env, replacement=words[3], expr=expression,
+                              early=early)
+        return HeaderRule(action, words[1], words[2] if wanted == 3 else "", always, env, expr=expression,
+                          early=early)
 
 
 @dataclass(frozen=True)

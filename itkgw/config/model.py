@@ -71,10 +71,10 @@ class ModuleSettings:
         merged = {type(item): item for item in self.items}
         for item in later.items:
             earlier = merged.get(type(item))
-            if earlier is None:
+            if hasattr(item, "over"):  # a module that merges some field its own way
+                merged[type(item)] = item.over(earlier if earlier is not None else type(item)())
+            elif earlier is None:
                 merged[type(item)] = item
-            elif hasattr(item, "over"):  # a module that merges some field its own way
-                merged[type(item)] = item.over(earlier)
             else:
                 merged[type(item)] = overlay_fields(earlier, item)
         return ModuleSettings(tuple(merged.values()))
@@ -136,6 +136,10 @@ class HeaderRule:
     replacement: str = ""
     #: ``expr=EXPRESSION``: the rule applies only when the ap_expr condition holds.
     expr: str = ""
+    #: ``early``: httpd runs it as the request is read, for the server and its vhosts only;
+    #: in a directory it never runs. itkgw runs a vhost's with the others. (``Header note``,
+    #: which changes nothing an answer shows, is kept as one that never runs.)
+    early: bool = False
 
     def edited(self, value: str, count: int) -> str:
         """``value`` with the first match (``count`` 1) or every one (0) of an edit rule's regex

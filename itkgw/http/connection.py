@@ -69,6 +69,8 @@ def apply_header_rules(headers: list[tuple[str, str]], rules: Sequence[HeaderRul
     for rule in rules:
         name = rule.name.lower()
         action = rule.action.lower()
+        if action == "note":
+            continue  # the request's notes: no header of the answer
         if action.startswith("edit"):  # each value of the header on its own, as httpd edits them
             count = 0 if action == "edit*" else 1
             headers = [(key, rule.edited(value, count) if key.lower() == name else value)

@@ -530,7 +530,7 @@ def _apply_section(merged: DirConfig, section: DirSection) -> None:
     if section.redirects:
         merged.redirects = (*section.redirects, *merged.redirects)
     merged.modules = merged.modules.overlay(section.modules)
-    _add_common(merged, section.add_type, section.set_env, section.unset_env, section.headers,
+    _add_common(merged, section.add_type, section.set_env, section.unset_env, _late(section.headers),
                 section.php_settings, section.error_documents)
 
 
@@ -566,6 +566,11 @@ def _rewrite_of(section: DirSection, inherited: DirRewrite | None) -> DirRewrite
         if base is None and "mergebase" in options:
             base = inherited.base
     return DirRewrite(section.path.rstrip("/") or "/", engine, base, rules)
+
+
+def _late(rules: tuple[HeaderRule, ...]) -> tuple[HeaderRule, ...]:
+    """A section's header rules less its ``early`` ones, which httpd never runs in a directory."""
+    return rules if not any(rule.early for rule in rules) else tuple(rule for rule in rules if not rule.early)
 
 
 def _add_common(merged: DirConfig, add_type: tuple[tuple[str, str], ...],

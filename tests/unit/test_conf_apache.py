@@ -533,10 +533,10 @@ def test_a_directive_in_the_wrong_context(tmp_path: Path, body: str, message: st
                                        "the ap_expr syntax of Apache 2.4)"),
     ("Header set X-A b env=", "Header set: env= needs a variable name (write it as Header set ... env=VAR or "
                               "env=!VAR)"),
-    ("Header note X-A a", "Header note is not supported (the actions are set, append, add, merge, "
-                          "setifempty, unset, edit, edit*)"),
-    ("RequestHeader set X-A b early", "conditional RequestHeader rules (early) are not supported (write "
-                                      "one env=VAR, env=!VAR or expr=CONDITION, or set the header always)"),
+    ("Header echo ^X-", "Header echo is not supported (the actions are set, append, add, merge, "
+                        "setifempty, unset, edit, edit*)"),
+    ("RequestHeader set X-A b early env=X", "RequestHeader set takes 2 arguments, got 4 (write it as "
+                                            "RequestHeader set X-Foo bar, or RequestHeader unset Proxy)"),
     ("ErrorDocument 200 /x", "Unsupported HTTP response code 200 (use a status from 300 to 599)"),
     ("Redirect /old", "URL to redirect to is missing (write it as Redirect [status] /old "
                       "http://example.com/new)"),

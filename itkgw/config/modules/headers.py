@@ -17,7 +17,10 @@ class RequestHeaderSettings:
     request_headers: tuple[HeaderRule, ...] | None = None
 
     def over(self, earlier: RequestHeaderSettings) -> RequestHeaderSettings:
-        return RequestHeaderSettings((*(earlier.request_headers or ()), *(self.request_headers or ())))
+        """A section's rules after the earlier ones, less its ``early`` ones, which httpd never
+        runs in a directory."""
+        own = tuple(rule for rule in self.request_headers or () if not rule.early)
+        return RequestHeaderSettings((*(earlier.request_headers or ()), *own))
 
 
 MODULE = Module(
@@ -29,11 +32,12 @@ MODULE = Module(
                   "response header rules: set, append, add, merge, setifempty, unset; "
                   'TOML [["set", "X-Foo", "bar"], ["unset", "X-Bar"]] '
                   "(onsuccess/always accepted; env=[!]VAR applies it as the variable is set or not, "
-                  "expr=CONDITION as the ap_expr holds; early refused)", repeat=True),
+                  "expr=CONDITION as the ap_expr holds; early ones run with the others in a vhost, never "
+                  "in a directory, as httpd's; Header note accepted, with nothing to show)", repeat=True),
         Directive("RequestHeader", "request_headers", VHOST_DIRECTORY, RequestHeaderRules(),
                   "request header rules, applied before the handler (after per-directory rewriting): "
                   'set, append, add, merge, setifempty, unset; TOML [["unset", "Proxy"]] '
-                  "(env=[!]VAR and expr= as for Header; early refused)", repeat=True),
+                  "(env=[!]VAR, expr= and early as for Header)", repeat=True),
     ),
     settings={Context.VHOST: RequestHeaderSettings, Context.DIRECTORY: RequestHeaderSettings},
 )
