@@ -511,9 +511,8 @@ class ConnectionChild:
         fd = logs.access_fds.get(vhost.server_name if vhost else "", logs.access_fds.get("", -1))
         if fd < 0:
             return
-        own = vhost is not None and vhost.access_log is not None
-        fmt = vhost.access_log_format if own and vhost else self.ctx.config.access_log_format
-        condition = vhost.access_log_condition if own and vhost else self.ctx.config.access_log_condition
+        logged_by: VHost | ServerConfig = vhost if vhost is not None and vhost.access_log else self.ctx.config
+        fmt, condition = logged_by.access_log_format, logged_by.access_log_condition
         variables = dispatch.script_env(plan, plan.dirconf) if plan is not None and (
             condition or "}e" in fmt) else {}
         if condition and (condition.lstrip("!") in variables) == condition.startswith("!"):
