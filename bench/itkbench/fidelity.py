@@ -341,6 +341,9 @@ CASES = (
     Case("CGI headers merged by name", get("/cm/t.cgi"),
          {"cm/t.cgi": "#!/bin/sh\nprintf 'Content-type: text/plain\\nX-A: 1\\nContent-Type: text/csv\\n"
                       "x-a: 2\\nSet-Cookie: a=1\\nSet-Cookie: b=2\\n\\nbody'\n"}),
+    Case("Header early, note and echo in .htaccess", get("/he/a.txt", headers=(("X-Trace-Id", "7"),)),
+         {"he/.htaccess": "Header set X-Early yes early\nHeader note X-A a\nHeader echo ^X-Trace\n",
+          "he/a.txt": "a\n"}),
     Case("DirectoryIndex by URL", get("/di/?q=1"),
          {"di/.htaccess": "DirectoryIndex missing.html /di/front/index.php\n",
           "di/front/index.php": "<?php echo $_SERVER['SCRIPT_NAME'], ' ', $_SERVER['REQUEST_URI'];"}),

@@ -426,6 +426,15 @@ class HeaderRules(Kind):
         if not words:
             raise self.wrong_args(words, where)
         action = words[0].lower()
+        if action == "echo" and name == "Header" and 2 <= len(words) <= 3:
+            # The request's headers whose names the regex matches, sent back as they came.
+            env = words[2][4:] if len(words) == 3 and words[2].lower().startswith("env=") else ""
+            if len(words) == 3 and not env.lstrip("!"):
+                raise ConfigError(where, f"Header echo takes a regex and one env=VAR, got "
+                                  f"{' '.join(words[1:])}", "write it as Header echo ^X-Trace env=VAR, or "
+                                  "without env=")
+            check_regex(words[1], where, "Header echo")
+            return HeaderRule("echo", words[1], "", always, env)
         if action == "note" and name == "Header" and len(words) == 3:
             # A response header copied into the request's notes, which only %{NAME}n of a log
             # format reads (itkgw's logs have no notes): nothing the answer shows.

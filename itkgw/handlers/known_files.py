@@ -132,7 +132,9 @@ def route_of(request: Request, plan: Plan, dirconf: DirConfig, filename: str, pa
             or dirconf.modules.get(RequestSettings).file_etag is not None
             or dirconf.modules.get(RequestSettings).server_signature  # the vhost's own is the child's
             != vhost.modules.get(RequestSettings).server_signature
-            or any(rule.env or rule.expr or rule.formatted for rule in dirconf.headers) or dirconf.user_expr
+            or any(rule.env or rule.expr or rule.formatted or rule.action == "echo"
+                   for rule in dirconf.headers)
+            or dirconf.user_expr
             or dirconf.group_expr or vhost.access_log_condition):  # SetEnv's variables judge its log
         return None
     if not (same_for_every_request(dirconf.require, dirconf.access)

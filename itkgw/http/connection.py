@@ -64,13 +64,19 @@ _NOT_PASSED_ON = frozenset({"date", "server", "connection", "transfer-encoding"}
 _NOT_PASSED_ON_204 = _NOT_PASSED_ON | {"content-type", "content-length"}
 
 
-def apply_header_rules(headers: list[tuple[str, str]], rules: Sequence[HeaderRule]) -> list[tuple[str, str]]:
-    """mod_headers' set, append, add, merge, setifempty, unset, edit and edit*, in order."""
+def apply_header_rules(headers: list[tuple[str, str]], rules: Sequence[HeaderRule],
+                       asked: Sequence[tuple[str, str]] = ()) -> list[tuple[str, str]]:
+    """mod_headers' set, append, add, merge, setifempty, unset, edit and edit*, in order, and
+    echo (the request's headers ``asked`` whose names its regex matches)."""
     for rule in rules:
         name = rule.name.lower()
         action = rule.action.lower()
         if action == "note":
             continue  # the request's notes: no header of the answer
+        if action == "echo":
+            matches = re.compile(rule.name).search  # re's own cache keeps it
+            headers = [*headers, *((key, value) for key, value in asked if matches(key))]
+            continue
         if action.startswith("edit"):  # each value of the header on its own, as httpd edits them
             count = 0 if action == "edit*" else 1
             headers = [(key, rule.edited(value, count) if key.lower() == name else value)
@@ -93,6 +99,14 @@ def apply_header_rules(headers: list[tuple[str, str]], rules: Sequence[HeaderRul
                 continue
             headers = [*headers[:first], (key, f"{value}, {rule.value}"), *headers[first + 1:]]
     return headers
+
+
+def _as_sent(head: bytes) -> list[tuple[str, str]]:
+    """A request's header lines with their names as the client spelled them (Header echo's
+    regex is matched against those, as httpd keeps them)."""
+    lines = head.decode("latin-1").split("\r\n")[1:]
+    return [(name.strip(), value.strip()) for name, colon, value in (line.partition(":") for line in lines)
+            if colon and name.strip()]
 
 
 def one_vary(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -985,13 +999,15 @@ class HTTPConnection:
         with err_headers_out alone, which here holds what the page needs (its Location or
         challenge): "always" rules act on those."""
         always = [rule for rule in self.header_rules if rule.always]
+        asked = _as_sent(self.request.head) if self.request is not None and any(
+            rule.action == "echo" for rule in self.header_rules) else []
         if generated:
-            return apply_header_rules(headers, always) if always else headers
+            return apply_header_rules(headers, always, asked) if always else headers
         own = [rule for rule in self.header_rules if not rule.always]
         if own:
-            headers = apply_header_rules(headers, own)
+            headers = apply_header_rules(headers, own, asked)
         if always:
-            added = apply_header_rules([], always)
+            added = apply_header_rules([], always, asked)
             if any(rule.action.lower() == "set" and rule.name.lower() == "content-type" for rule in always):
                 # mod_headers sets the response's own type with it: one Content-Type goes out
                 headers = [(name, value) for name, value in headers if name.lower() != "content-type"]

@@ -210,18 +210,22 @@ def test_a_link_to_nothing_is_httpd_s_403_not_a_missing_file(itkgw_factory, docr
     assert _logged(server, f"AH00037: Symbolic link not allowed or link target not accessible: {link}")
 
 
-def test_early_header_rules_never_run_in_a_directory_and_a_note_shows_nothing(itkgw_factory, docroots,
+def test_early_header_rules_never_run_in_a_directory_a_note_shows_nothing_echo_copies(itkgw_factory, docroots,
                                                                               put: Put) -> None:
     """httpd reads "early" rules in an .htaccess file and never runs them there; Header note
-    fills the request's notes alone. Neither is a 500."""
+    fills the request's notes alone; Header echo sends request headers back. None is a 500."""
     alice = docroots[ALICE]
     put(alice, "early/.htaccess", "Header set X-Early yes early\nRequestHeader set X-Foo bar early\n"
-                                  "Header note X-Late late\nHeader set X-Late yes\n")
+                                  "Header note X-Late late\nHeader set X-Late yes\nHeader echo ^X-Trace\n")
     put(alice, "early/p.php", "<?php echo $_SERVER['HTTP_X_FOO'] ?? 'none';\n")
     server = serve(itkgw_factory, alice, "All")
-    answer = server.request("alice.test", "/early/p.php")
+    answer = server.request("alice.test", "/early/p.php", headers={"X-Trace-Id": "7", "x-trace": "8",
+                                                                   "X-Other": "9"})
     assert (answer.status, answer.body) == (200, b"none")
     assert (answer.headers["X-Early"], answer.headers["X-Late"]) == (None, "yes")
+    # echo: the request's headers whose names (as the client spelled them) the regex matches
+    assert (answer.headers["X-Trace-Id"], answer.headers["x-trace"], answer.headers["X-Other"]) == (
+        "7", None, None)
 
 
 def test_requestheader_changes_what_the_script_sees_after_rewriting_looked(itkgw_factory, docroots,

@@ -533,8 +533,10 @@ def test_a_directive_in_the_wrong_context(tmp_path: Path, body: str, message: st
                                        "the ap_expr syntax of Apache 2.4)"),
     ("Header set X-A b env=", "Header set: env= needs a variable name (write it as Header set ... env=VAR or "
                               "env=!VAR)"),
-    ("Header echo ^X-", "Header echo is not supported (the actions are set, append, add, merge, "
-                        "setifempty, unset, edit, edit*)"),
+    ("Header copy X-A X-B", "Header copy is not supported (the actions are set, append, add, merge, "
+                            "setifempty, unset, edit, edit*)"),
+    ("RequestHeader echo ^X-", "RequestHeader echo is not supported (the actions are set, append, add, "
+                               "merge, setifempty, unset, edit, edit*)"),
     ("RequestHeader set X-A b early env=X", "RequestHeader set takes 2 arguments, got 4 (write it as "
                                             "RequestHeader set X-Foo bar, or RequestHeader unset Proxy)"),
     ("ErrorDocument 200 /x", "Unsupported HTTP response code 200 (use a status from 300 to 599)"),

@@ -703,7 +703,7 @@ options = ["+ExecCGI", "-Indexes"]
     ('access = { order = "allow,deny", allow = ["10.0.0.0/33"] }', "access",
      "'10.0.0.0/33': The specified network mask is invalid.",
      "write Allow from all, an IP, a network (10.0.0.0/8), a host name or env=VAR"),
-    ('headers = [["echo", "^X-"]]', "headers", "Header echo is not supported",
+    ('headers = [["copy", "X-A", "X-B"]]', "headers", "Header copy is not supported",
      "the actions are set, append, add, merge, setifempty, unset, edit, edit*"),
     ('rewrite_rules = [{ pattern = "^/", substitution = "-", flags = ["next=0"] }]', "rewrite_rules[1]",
      "RewriteRule: invalid number of rounds '0' for flag 'N'", "write N, or N=32000"),

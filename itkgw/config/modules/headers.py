@@ -33,7 +33,8 @@ MODULE = Module(
                   'TOML [["set", "X-Foo", "bar"], ["unset", "X-Bar"]] '
                   "(onsuccess/always accepted; env=[!]VAR applies it as the variable is set or not, "
                   "expr=CONDITION as the ap_expr holds; early ones run with the others in a vhost, never "
-                  "in a directory, as httpd's; Header note accepted, with nothing to show)", repeat=True),
+                  "in a directory, as httpd's; note accepted, with nothing to show; echo REGEX)",
+                  repeat=True),
         Directive("RequestHeader", "request_headers", VHOST_DIRECTORY, RequestHeaderRules(),
                   "request header rules, applied before the handler (after per-directory rewriting): "
                   'set, append, add, merge, setifempty, unset; TOML [["unset", "Proxy"]] '
