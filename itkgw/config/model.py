@@ -141,6 +141,10 @@ class HeaderRule:
     #: which changes nothing an answer shows, is kept as one that never runs.)
     early: bool = False
 
+    def echoes(self, header: str) -> bool:
+        """Whether an ``echo`` rule's regex (its name) matches a request header's name."""
+        return cached_regex(self.name).search(header) is not None
+
     def edited(self, value: str, count: int) -> str:
         """``value`` with the first match (``count`` 1) or every one (0) of an edit rule's regex
         replaced, as httpd's ap_pregsub fills a replacement: $0..$9 the match's groups, a

@@ -74,8 +74,7 @@ def apply_header_rules(headers: list[tuple[str, str]], rules: Sequence[HeaderRul
         if action == "note":
             continue  # the request's notes: no header of the answer
         if action == "echo":
-            matches = re.compile(rule.name).search  # re's own cache keeps it
-            headers = [*headers, *((key, value) for key, value in asked if matches(key))]
+            headers = [*headers, *((key, value) for key, value in asked if rule.echoes(key))]
             continue
         if action.startswith("edit"):  # each value of the header on its own, as httpd edits them
             count = 0 if action == "edit*" else 1
