@@ -21,6 +21,8 @@ _FIELD = re.compile(rb"(" + _TOKEN + rb"):[ \t]*((?:[^\x00-\x20\x7f]+(?:[ \t]+[^
 _DIGITS = re.compile(rb"[0-9]+")
 #: The longest Content-Length accepted (h11's CONTENT_LENGTH_MAX_DIGITS).
 _LENGTH_DIGITS = 20
+#: httpd's apr_off_t: the largest length it reads.
+_LARGEST_LENGTH = 2**63 - 1
 
 
 class MalformedHead(Exception):
@@ -137,12 +139,12 @@ _KEPT_LINE_BYTES = 512
 
 
 def _one_length(value: bytes, seen: bytes | None) -> bytes:
-    """A Content-Length field's single value; a list of equal values counts as one."""
-    lengths = {part.strip() for part in value.split(b",")}
-    if len(lengths) != 1:
+    """A Content-Length field's value: digits alone, as httpd's ap_parse_strict_length reads
+    them (a list, even of equal values, or a length past 2**63 - 1 is its 400)."""
+    if b"," in value:
         raise MalformedHead("conflicting Content-Length headers")
-    length = lengths.pop()
-    if _DIGITS.fullmatch(length) is None or len(length) > _LENGTH_DIGITS:
+    length = value.strip()
+    if _DIGITS.fullmatch(length) is None or len(length) > _LENGTH_DIGITS or int(length) > _LARGEST_LENGTH:
         raise MalformedHead("bad Content-Length")
     if seen is not None and seen != length:
         raise MalformedHead("conflicting Content-Length headers")

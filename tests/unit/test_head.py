@@ -74,17 +74,28 @@ def h11_answer(head: bytes) -> tuple[str, str, str, list[tuple[str, str]]] | int
 
 def httpd_answer(head: bytes) -> tuple[str, str, str, list[tuple[str, str]]] | int:
     """h11's answer, where httpd's strict parsing does not differ from it: a control character
-    in a field value and an empty Host of HTTP/1.1 are 400; a Transfer-Encoding whose last coding
-    is chunked frames the body by it."""
+    in a field value, an empty Host of HTTP/1.1, and a Content-Length that is a list or past
+    2**63 - 1 (ap_parse_strict_length) are 400; a Transfer-Encoding whose last coding is chunked
+    frames the body by it."""
     lines = head[:-4].split(b"\r\n")
     request_line_ok = isinstance(h11_answer(lines[0] + b"\r\nHost: a\r\n\r\n"), tuple)
     if request_line_ok and any(re.search(rb"[\x00-\x08\x0a-\x1f\x7f]", line) for line in lines[1:]):
+        return 400
+    if request_line_ok and any(_strict_length_refuses(line) for line in lines[1:]):
         return 400
     answer = h11_answer(re.sub(rb"(?im)^(transfer-encoding:)[ \t]*[^\r\n]*,[ \t]*chunked[ \t]*\r\n",
                                rb"\1 chunked\r\n", head))
     if isinstance(answer, tuple) and answer[2] == "1.1" and ("host", "") in answer[3]:
         return 400
     return answer
+
+
+def _strict_length_refuses(line: bytes) -> bool:
+    name, colon, value = line.partition(b":")
+    if not colon or line.startswith((b" ", b"\t")) or name.strip().lower() != b"content-length":
+        return False
+    value = value.strip()
+    return b"," in value or (value.isdigit() and int(value) > 2**63 - 1)
 
 
 def our_answer(head: bytes) -> tuple[str, str, str, list[tuple[str, str]]] | int:
