@@ -344,6 +344,11 @@ CASES = (
     Case("Header early, note and echo in .htaccess", get("/he/a.txt", headers=(("X-Trace-Id", "7"),)),
          {"he/.htaccess": "Header set X-Early yes early\nHeader note X-A a\nHeader echo ^X-Trace\n",
           "he/a.txt": "a\n"}),
+    Case("Content-Length as a list", b"POST /p/s.php HTTP/1.1\r\nHost: alice.test\r\nContent-Length: 5, 5\r\n"
+                                     b"Connection: close\r\n\r\nhello", {"p/s.php": SERVER_PHP}),
+    Case("Content-Length past 2**63", b"POST /p/s.php HTTP/1.1\r\nHost: alice.test\r\n"
+                                      b"Content-Length: 9223372036854775808\r\nConnection: close\r\n\r\nhello",
+         {"p/s.php": SERVER_PHP}),
     Case("DirectoryIndex by URL", get("/di/?q=1"),
          {"di/.htaccess": "DirectoryIndex missing.html /di/front/index.php\n",
           "di/front/index.php": "<?php echo $_SERVER['SCRIPT_NAME'], ' ', $_SERVER['REQUEST_URI'];"}),
