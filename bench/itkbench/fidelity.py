@@ -347,7 +347,8 @@ CASES = (
     Case("Content-Length as a list", b"POST /p/s.php HTTP/1.1\r\nHost: alice.test\r\nContent-Length: 5, 5\r\n"
                                      b"Connection: close\r\n\r\nhello", {"p/s.php": SERVER_PHP}),
     Case("Content-Length past 2**63", b"POST /p/s.php HTTP/1.1\r\nHost: alice.test\r\n"
-                                      b"Content-Length: 9223372036854775808\r\nConnection: close\r\n\r\nhello",
+                                      b"Content-Length: 9223372036854775808\r\nConnection: close\r\n\r\n"
+                                      b"hello",
          {"p/s.php": SERVER_PHP}),
     Case("DirectoryIndex by URL", get("/di/?q=1"),
          {"di/.htaccess": "DirectoryIndex missing.html /di/front/index.php\n",
