@@ -350,6 +350,8 @@ CASES = (
                                       b"Content-Length: 9223372036854775808\r\nConnection: close\r\n\r\n"
                                       b"hello",
          {"p/s.php": SERVER_PHP}),
+    Case("RedirectMatch escapes, a target's query stands alone", get("/rm/tag/a%20b?y=2"),
+         {"rm/.htaccess": "RedirectMatch 302 ^/rm/tag/(.*)$ /tags/$1?from=old\n"}),
     Case("DirectoryIndex by URL", get("/di/?q=1"),
          {"di/.htaccess": "DirectoryIndex missing.html /di/front/index.php\n",
           "di/front/index.php": "<?php echo $_SERVER['SCRIPT_NAME'], ' ', $_SERVER['REQUEST_URI'];"}),

@@ -111,28 +111,36 @@ def with_cookies(earlier: tuple[str, ...], later: tuple[str, ...]) -> tuple[str,
 
 def apply_redirects(redirects: Sequence[Redirect], request: Request, vhost: VHost) -> None:
     """mod_alias: the first Redirect whose URL path prefixes the request's, or RedirectMatch
-    whose regex matches it, answers; the query goes along, and a URL path becomes an
-    absolute URL back to this server, as httpd sends it."""
+    whose regex matches it, answers; what the request's path gives the target is %-escaped;
+    the query goes along unless the target has its own; a URL path becomes an absolute URL
+    back to this server, as httpd sends it."""
     for rule in redirects:
         if rule.regex:
             match = cached_regex(rule.url_path).search(request.path)
             if match is None:
                 continue
-            target = rule.target and fill_groups(rule.target, match)
+            target = rule.target and _escaped_path(fill_groups(rule.target, match))
         else:
             stem = rule.url_path.rstrip("/")
             if not (request.path == stem or request.path.startswith(stem + "/") or rule.url_path == "/"):
                 continue
-            rest = request.path[len(stem):]
+            rest = expr.escape_uri(request.path[len(stem):])
             target = rule.target and (rule.target.rstrip("/") + rest if rest else rule.target)
         if target is None or not 300 <= rule.status < 400:
             raise HTTPError(rule.status if target is None else 410)
         if target.startswith("/"):
             settings = vhost.modules.get(RequestSettings)
             target = f"http://{canonical.authority(request, vhost, settings)}{target}"
-        if request.query:
+        if request.query and "?" not in target:
             target += "?" + request.query
         raise _redirect(rule.status, target)
+
+
+def _escaped_path(target: str) -> str:
+    """RedirectMatch's filled target with its path %-escaped, its query and fragment as
+    they are (mod_alias parses the URL and escapes the path alone)."""
+    rest = min((index for index in (target.find("?"), target.find("#")) if index >= 0), default=len(target))
+    return expr.escape_uri(target[:rest]) + target[rest:]
 
 
 def user_dir_view(vhost: VHost, url_path: str) -> tuple[str, VHost] | None:

@@ -450,7 +450,9 @@ def test_redirect_and_redirect_match_in_an_htaccess_as_under_apache(itkgw_factor
     alice = docroots[ALICE]
     put(alice, "old/.htaccess", "Redirect 301 /old/page.html /new.html\n<IfModule alias_module>\n"
                                 "    RedirectMatch 404 /\\.git\n</IfModule>\n"
-                                "RedirectMatch 302 ^/old/item/([0-9]+)$ http://other.test/items/$1\n")
+                                "RedirectMatch 302 ^/old/item/([0-9]+)$ http://other.test/items/$1\n"
+                                "RedirectMatch 302 ^/old/tag/(.*)$ /tags/$1?from=old\n"
+                                "Redirect 301 /old/dir /new/dir\n")
     put(alice, "old/page.html", "page\n")
     put(alice, "old/.git/config", "[core]\n")
     put(alice, "old/kept.html", "kept\n")
@@ -460,6 +462,11 @@ def test_redirect_and_redirect_match_in_an_htaccess_as_under_apache(itkgw_factor
     assert server.request("alice.test", "/old/.git/config").status == 404
     item = server.request("alice.test", "/old/item/42?y=2")
     assert (item.status, item.headers["Location"]) == (302, "http://other.test/items/42?y=2")
+    # What the path gives the target is escaped; a target with its own query keeps it alone.
+    tag = server.request("alice.test", "/old/tag/a%20b?y=2")
+    assert (tag.status, tag.headers["Location"]) == (302, "http://alice.test/tags/a%20b?from=old")
+    below = server.request("alice.test", "/old/dir/x%20y.html?z=1")
+    assert below.headers["Location"] == "http://alice.test/new/dir/x%20y.html?z=1"
     assert server.request("alice.test", "/old/kept.html").body == b"kept\n"
 
 
