@@ -60,10 +60,7 @@ class ModuleSettings:
         found = self._by_kind
         item = found.get(kind)
         if item is None:
-            item = _DEFAULT_SETTINGS.get(kind)
-            if item is None:
-                item = _DEFAULT_SETTINGS[kind] = kind()  # frozen, so one instance serves every asker
-            found[kind] = item
+            item = found[kind] = _defaults(kind)
         return item
 
     def overlay(self, later: ModuleSettings) -> ModuleSettings:
@@ -72,12 +69,20 @@ class ModuleSettings:
         for item in later.items:
             earlier = merged.get(type(item))
             if hasattr(item, "over"):  # a module that merges some field its own way
-                merged[type(item)] = item.over(earlier if earlier is not None else type(item)())
+                merged[type(item)] = item.over(earlier if earlier is not None else _defaults(type(item)))
             elif earlier is None:
                 merged[type(item)] = item
             else:
                 merged[type(item)] = overlay_fields(earlier, item)
         return ModuleSettings(tuple(merged.values()))
+
+
+def _defaults(kind: type[Settings]) -> Settings:
+    """A module's default settings: frozen, so one instance serves every asker."""
+    item = _DEFAULT_SETTINGS.get(kind)
+    if item is None:
+        item = _DEFAULT_SETTINGS[kind] = kind()
+    return item
 
 
 def overlay_fields(earlier: Settings, later: Settings) -> Settings:

@@ -242,7 +242,7 @@ def serve(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConf
             index = None if named_as_file else _index_of(target, dirconf, first, lambda filename: denial(
                 request, vhost, _merged(config, plan, filename, first), plan.reqenv), functools.partial(
                 _negotiated_index, conn, request, plan, config, mime, dirconf, first),
-                functools.partial(_index_by_url, request, plan, config))
+                functools.partial(_fast_redirect_to_file, request, plan, config))
             if index is None and not named_as_file:
                 _fall_back(request, plan, config, first, dirconf)
             if index is None:
@@ -375,10 +375,8 @@ def _fall_back(request: Request, plan: Plan, config: ServerConfig, first: bool,
         return False
     if not fallback.startswith("/"):
         fallback = request.path.rsplit("/", 1)[0] + "/" + fallback
-    if not os.path.isfile(merge(config, plan.vhost, fallback).fs_path):
-        return False  # httpd's subrequest finds no file: the request's own 404 stands
-    raise InternalRedirect(fallback + (f"?{request.query}" if request.query else ""), keep_method=True,
-                           fast=True)
+    _fast_redirect_to_file(request, plan, config, fallback)
+    return False  # httpd's subrequest finds no file: the request's own 404 stands
 
 
 def set_response_rules(conn: HTTPConnection, dirconf: DirConfig, plan: Plan) -> None:
@@ -758,7 +756,8 @@ def _serve_target(conn: HTTPConnection, request: Request, plan: Plan, config: Se
                                                  mtime=target.st.st_mtime, request_time=request.received)
     kind = dirconf.handler_for(target.filename)
     conn.filename, conn.handler = target.filename, _HANDLER_NAMES.get(kind, "")  # for the access log
-    if kind == "static" and (named := dirconf.handler_name(target.filename)) and unknown_handler(named):
+    if kind == "static" and (dirconf.set_handler or dirconf.handlers) and (
+            named := dirconf.handler_name(target.filename)) and unknown_handler(named):
         log.warning('AH00157: handler "%s" not found for: %s', named, target.filename)
     conn.languages = dirconf.languages_for(target.filename)  # a script's answer names them too
     accept_path_info = dirconf.modules.get(RequestSettings).accept_path_info or "default"
@@ -938,10 +937,10 @@ def _index_of(directory: Target, dirconf: DirConfig, first: bool, denied: Callab
     return None
 
 
-def _index_by_url(request: Request, plan: Plan, config: ServerConfig, url_path: str) -> None:
-    """A DirectoryIndex name that is a URL path: when it maps to a file, the request
-    becomes a request for it, as mod_dir's subrequest and fast redirect make it (the
-    client's REQUEST_URI and query kept, no REDIRECT_ variables)."""
+def _fast_redirect_to_file(request: Request, plan: Plan, config: ServerConfig, url_path: str) -> None:
+    """mod_dir's subrequest and fast redirect (FallbackResource, a DirectoryIndex name that is
+    a URL): when ``url_path`` maps to a file, the request becomes a request for it, the
+    client's REQUEST_URI and query kept, no REDIRECT_ variables."""
     assert plan.vhost is not None
     if os.path.isfile(merge(config, plan.vhost, url_path).fs_path):
         raise InternalRedirect(url_path + (f"?{request.query}" if request.query else ""), keep_method=True,

@@ -146,10 +146,14 @@ class ClassRefused(Exception):
 SHORT_NAME = re.compile(r"[A-Za-z0-9_]{3}")
 
 
+def _short(name: str, value: str) -> bool:
+    """A variable getenv() cannot find in PHP's FastCGI table, and one an environment holds."""
+    return SHORT_NAME.fullmatch(name) is not None and "\0" not in value
+
+
 def short_names(set_env: Mapping[str, str], unset: Collection[str]) -> list[list[str]]:
     """SetEnv's variables of three-letter names, as [name, value] pairs (see SHORT_NAME)."""
-    return [[name, value] for name, value in set_env.items()
-            if len(name) == 3 and SHORT_NAME.fullmatch(name) and "\0" not in value and name not in unset]
+    return [[name, value] for name, value in set_env.items() if _short(name, value) and name not in unset]
 
 
 #: The directives by which an .htaccess file chooses a file's handler.
@@ -224,8 +228,7 @@ def backend_class(config: ServerConfig, vhost: VHost, url_path: str, filename: s
     php = _with_access_file_php(config, vhost, dirconf.php, asked_php, filename)
     env = tuple(settings.initial_env or ())
     if kind == "php":
-        env += tuple(pair for pair in asked_env if len(pair[0]) == 3 and SHORT_NAME.fullmatch(pair[0])
-                     and "\0" not in pair[1])
+        env += tuple(pair for pair in asked_env if _short(*pair))
     return BackendClass(vhost.server_name, asker if by_expression else dirconf.identity, command,
                         tuple(php.values()), env, lock_section(filename), dirconf.nice_value)
 

@@ -31,7 +31,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from html import escape
-from http import HTTPStatus
 from typing import Iterator
 from urllib.parse import unquote_to_bytes
 
@@ -378,10 +377,7 @@ def error_page(status: int, location: str | None = None, method: str = "GET", ad
     ``notes`` go after its sentence, as httpd's add_optional_notes puts them.
     ``failed_document``: the status an ErrorDocument for it failed with, which httpd adds.
     ``signature``: ServerSignature's line, under a rule."""
-    try:
-        phrase = HTTPStatus(status).phrase
-    except ValueError:
-        phrase = "Error"
+    phrase = REASONS.get(status, "Error")
     if location is not None and status == 303:
         text = f'<p>The answer to your request is located <a href="{_html(location)}">here</a>.</p>\n'
     elif location is not None:
@@ -1331,8 +1327,7 @@ class HTTPConnection:
         self.end_response()
 
     def _send_raw_error(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
-        phrase = HTTPStatus(status).phrase
-        lines = [f"HTTP/1.1 {status} {phrase}", f"Date: {http_now()}",
+        lines = [f"HTTP/1.1 {status_line(status)}", f"Date: {http_now()}",
                  f"Server: {SERVER_SOFTWARE}", "Connection: close"]
         lines += [f"{name}: {value}" for name, value in headers]
         try:
