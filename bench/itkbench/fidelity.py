@@ -113,6 +113,26 @@ NEXTCLOUD = ('<IfModule mod_setenvif.c>\nSetEnvIfNoCase ^Authorization$ "(.+)" X
              'Header always set X-Frame-Options "SAMEORIGIN"\n'
              "ErrorDocument 404 /nc/index.php/error/404\nRewriteEngine on\n"
              "RewriteRule ^\\.well-known/carddav /nc/remote.php/dav/ [R=301,L]\n")
+UPLOAD_BOUNDARY = "XyZbound"
+UPLOAD = (("Content-Type", f"multipart/form-data; boundary={UPLOAD_BOUNDARY}"),)
+FILES_PHP = ("<?php header('Content-Type: text/plain'); foreach ($_FILES as $k => $f) echo $k, ' ', "
+             "json_encode([$f['name'], $f['type'], $f['size'], $f['error'],"
+             " is_uploaded_file($f['tmp_name'])]), "
+             "\"\\n\"; echo json_encode($_POST), ' ', strlen(file_get_contents('php://input'));")
+
+
+def multipart(fields: tuple[tuple[str, str | None, bytes], ...]) -> bytes:
+    """A multipart/form-data body of (name, file name or None, content) fields."""
+    body = b""
+    for name, filename, content in fields:
+        disposition = f'form-data; name="{name}"'
+        if filename is not None:
+            disposition += f'; filename="{filename}"\r\nContent-Type: text/plain'
+        body += f"--{UPLOAD_BOUNDARY}\r\nContent-Disposition: {disposition}\r\n\r\n".encode()
+        body += content + b"\r\n"
+    return body + f"--{UPLOAD_BOUNDARY}--\r\n".encode()
+
+
 UMASK_PHP = ("<?php file_put_contents(__DIR__ . '/made.txt', 'x'); printf('%04o %o', umask(),"
              " fileperms(__DIR__ . '/made.txt') & 0777); unlink(__DIR__ . '/made.txt');")
 
@@ -355,6 +375,25 @@ CASES = (
     Case("DirectoryIndex by URL", get("/di/?q=1"),
          {"di/.htaccess": "DirectoryIndex missing.html /di/front/index.php\n",
           "di/front/index.php": "<?php echo $_SERVER['SCRIPT_NAME'], ' ', $_SERVER['REQUEST_URI'];"}),
+    Case("php upload", get("/up/f.php", "POST", UPLOAD,
+                           multipart((("a", None, b"1"), ("file", "x.txt", b"hi" * 50)))),
+         {"up/f.php": FILES_PHP}),
+    Case("php upload over upload_max_filesize", get("/up2/f.php", "POST", UPLOAD,
+                                                     multipart((("file", "x.txt", b"x" * 3000),))),
+         {"up2/f.php": FILES_PHP, "up2/.htaccess": "php_value upload_max_filesize 1K\n"}),
+    Case("php POST over post_max_size", get("/up3/f.php", "POST", FORM, b"a=" + b"x" * 3000),
+         {"up3/f.php": FILES_PHP, "up3/.htaccess": "php_value post_max_size 1K\n"}),
+    Case("php PUT", get("/m/m.php", "PUT", (("Content-Type", "text/plain"),), b"put body"),
+         {"m/m.php": "<?php echo $_SERVER['REQUEST_METHOD'], ' ', file_get_contents('php://input');"}),
+    Case("php OPTIONS", get("/m/m.php", "OPTIONS")),
+    Case("php 304 of its own", get("/n/n.php"),
+         {"n/n.php": "<?php header('HTTP/1.1 304 Not Modified'); header('ETag: \"abc\"'); echo 'body';"}),
+    Case("php repeated headers", get("/h/h.php"),
+         {"h/h.php": "<?php header('X-A: 1'); header('X-A: 2', false); header('X-B: 1'); header('X-B: 2');"
+                     " echo 'x';"}),
+    Case("php getenv and $_ENV", get("/en/e.php?x=1"),
+         {"en/e.php": "<?php echo json_encode($_ENV), '|', getenv('PATH'), '|', getenv('QUERY_STRING'), '|',"
+                      " var_export(getenv('NOPE'), true);"}),
 )
 
 #: Cases that differ, and why: what php-cgi cannot tell itkgw, or what itkgw does not do.

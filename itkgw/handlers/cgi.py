@@ -42,8 +42,11 @@ from itkgw.request.variables import wire
 if TYPE_CHECKING:
     from itkgw.http.connection import HTTPConnection, Request
 
-#: PATH for scripts; nothing of the server's own environment reaches them.
+#: PATH for the programs itkgw runs for itself (php-cgi asked about its settings).
 SAFE_PATH = "/usr/local/bin:/usr/bin:/bin"
+#: PATH for scripts, as httpd gives it: the server's own, else httpd's DEFAULT_PATH; nothing
+#: else of the server's environment reaches them.
+SCRIPT_PATH = os.environ.get("PATH", "/bin:/usr/bin:/usr/ucb:/usr/bsd:/usr/local/bin")
 #: Apache's MAX_STRING_LEN: the longest header line a script may send.
 MAX_HEADER_LINE = 8192
 MAX_HEADERS = 100
@@ -114,7 +117,7 @@ def cgi_environ(
     # CGI program's environment keep: the request's headers, the server's, then RFC 3875's.
     env.update(_header_variables(request.headers, pass_auth, request.content_length))
     env.update({
-        "PATH": SAFE_PATH,
+        "PATH": SCRIPT_PATH,
         "SERVER_SIGNATURE": canonical.signature(request, vhost, settings, software,
                                                 vhost.server_admin or config.server_admin or NO_ADMIN),
         "SERVER_SOFTWARE": software,

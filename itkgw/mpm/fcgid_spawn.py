@@ -17,12 +17,10 @@ import socket
 import prctl
 
 from itkgw.config.model import ServerConfig
+from itkgw.handlers.cgi import SCRIPT_PATH
 from itkgw.handlers.fcgid import BackendClass
 from itkgw.handlers.phpcgi import php_ini_text
 from itkgw.mpm import privs
-
-#: The processes' PATH (FcgidInitialEnv may set another).
-_PATH = "/usr/local/bin:/usr/bin:/bin"
 
 
 def become_backend(cls: BackendClass, config: ServerConfig, path: str, home: str, error_fd: int,
@@ -41,7 +39,7 @@ def become_backend(cls: BackendClass, config: ServerConfig, path: str, home: str
         privs.switch_identity(cls.identity, config)
         prctl.set_pdeathsig(signal.SIGKILL)  # after the switch, which clears it
         started_with = os.umask(0o077)  # the socket and the class's directories: the identity's alone
-        env = {"PATH": _PATH, **dict(cls.env)}
+        env = {"PATH": SCRIPT_PATH, **dict(cls.env)}  # FcgidInitialEnv may set another
         if cls.is_php:
             env["PHP_INI_SCAN_DIR"] = ":" + _php_ini_dir(cls, home, system_only)
             env.setdefault("PHP_FCGI_CHILDREN", "0")

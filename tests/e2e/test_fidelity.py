@@ -59,6 +59,21 @@ def test_use_canonical_name_on_names_the_server_name(itkgw_factory, docroots, pu
     assert (physical["SERVER_NAME"], physical["SERVER_PORT"]) == ("alice.test", str(server.port))
 
 
+def test_scripts_get_the_server_s_own_path_and_nothing_else_of_its_environment(itkgw_factory, docroots,
+                                                                               put: Put) -> None:
+    """As httpd: PATH is the server's (a PHP class's processes start with it too); HOME, LANG
+    and the rest of the server's environment stay out."""
+    alice = docroots[ALICE]
+    put(alice, "path.cgi",
+        "#!/bin/sh\nprintf 'Content-Type: text/plain\\n\\n%s|%s' \"$PATH\" \"${HOME-unset}\"\n")
+    put(alice, "path.php",
+        "<?php echo getenv('PATH'), '|', $_SERVER['PATH'], '|', var_export(getenv('HOME'), true);")
+    server = serve(itkgw_factory, alice, php_extensions=[".php"])
+    path = os.environ["PATH"]
+    assert server.request("alice.test", "/path.cgi").body.decode() == f"{path}|unset"
+    assert server.request("alice.test", "/path.php").body.decode() == f"{path}|{path}|false"
+
+
 def test_a_bad_port_in_the_host_header_is_400(itkgw_factory, docroots) -> None:
     server = serve(itkgw_factory, docroots[ALICE])
     for host in ("alice.test:", "alice.test:http", "alice.test:99999", "alice.test:1:2"):

@@ -22,7 +22,7 @@ import pytest
 from itkgw import SERVER_SOFTWARE, script_software
 from itkgw.config.model import Address, Identity, ServerConfig, VHost
 from itkgw.errors import HTTPError, InternalRedirect
-from itkgw.handlers.cgi import PHP_HEAD, SAFE_PATH, cgi_environ, parse_cgi_head, parse_cgi_headers, run_cgi
+from itkgw.handlers.cgi import PHP_HEAD, SCRIPT_PATH, cgi_environ, parse_cgi_head, parse_cgi_headers, run_cgi
 from itkgw.http.connection import ClientGone, HTTPConnection, Request, error_page
 from tests.unit.wire import CLIENT_IP, SERVER_IP, Handler, exchange
 
@@ -190,7 +190,7 @@ def test_environment_as_mod_cgi_sets_it(site: Site, monkeypatch: pytest.MonkeyPa
         b"DOCUMENT_ROOT": str(site.root).encode(),
         b"CONTEXT_PREFIX": b"",
         b"CONTEXT_DOCUMENT_ROOT": str(site.root).encode(),
-        b"PATH": SAFE_PATH.encode(),
+        b"PATH": SCRIPT_PATH.encode(),
         b"HTTP_HOST": b"www.example.org",
         b"HTTP_USER_AGENT": b"test/1.0",
         b"HTTP_FOO_BAR": b"real",
