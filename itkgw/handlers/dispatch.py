@@ -53,7 +53,7 @@ from itkgw.handlers.known_files import KnownFile
 from itkgw.http.connection import HTTPConnection, Request, apply_header_rules
 from itkgw.http.deflate import DeflateRule, accepts_gzip
 from itkgw.request import access_files, canonical
-from itkgw.request.dirconf import DirConfig, follows_any_link, merge, options_at
+from itkgw.request.dirconf import DirConfig, follows_any_link, merge, options_at, vhost_level
 from itkgw.request.mime import MimeTypes
 from itkgw.request.routing import Plan, apply_redirects, denial, set_cookies, with_cookies
 from itkgw.request.setenvif import apply_env_conditions
@@ -171,7 +171,14 @@ def serve(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConf
     before = plan.dirconf
     conn.filename = before.fs_path  # what the URL maps to, until a file is found
     names_directory = before.fs_path.endswith("/")
-    dirconf = plan.dirconf = _merged(config, plan, before.fs_path, first, directory=names_directory)
+    try:
+        dirconf = plan.dirconf = _merged(config, plan, before.fs_path, first, directory=names_directory)
+    except HTTPError:
+        # A .htaccess file that cannot be read or parsed: httpd answers under the vhost's own
+        # settings (their "always" headers and ErrorDocument), none of a section's.
+        plan.dirconf = vhost_level(config, vhost, plan.url_path)
+        set_response_rules(conn, plan.dirconf, plan)
+        raise
     set_response_rules(conn, dirconf, plan)  # "always" header rules reach the refusals below too
     conditions = dirconf.modules.get(SetEnvIfSettings).conditions
     new_conditions = conditions != before.modules.get(SetEnvIfSettings).conditions  # of .htaccess files

@@ -227,7 +227,9 @@ def map_path(vhost: VHost, url_path: str) -> Mapped:
     for aliases, is_cgi in ((vhost.script_alias, True), (vhost.alias, False)):
         for prefix, target in aliases:
             stem = prefix.rstrip("/")
-            if url_path == stem or url_path.startswith(stem + "/") or (stem == "" and prefix == "/"):
+            # mod_alias's match: the whole alias, its trailing slash too (Alias /app/ leaves /app
+            # below DocumentRoot), then the end of the path or a slash.
+            if (url_path == prefix or url_path.startswith(stem + "/")) or (stem == "" and prefix == "/"):
                 rest = url_path[len(stem):].lstrip("/")
                 return Mapped(os.path.join(target, rest) if rest else target, stem + "/", target, is_cgi,
                               prefix, target)
@@ -447,9 +449,15 @@ def _if_applies(section: DirSection, fs_path: str, holds: Callable[[str], bool] 
         section.condition is None or holds(section.condition))
 
 
+def vhost_level(config: ServerConfig, vhost: VHost, url_path: str) -> DirConfig:
+    """The vhost's own settings, no section's: httpd's for the answer to a request whose walk
+    failed (a broken .htaccess file), as it resets the request's settings before walking."""
+    return _merge(config, vhost, url_path, None, (), with_sections=False)
+
+
 def _merge(config: ServerConfig, vhost: VHost, url_path: str, fs_path: str | None,
            access: tuple[DirSection, ...], chosen: tuple[DirSection, ...] = (),
-           conditional: bool = False) -> DirConfig:
+           conditional: bool = False, with_sections: bool = True) -> DirConfig:
     mapped = map_path(vhost, url_path)
     path = fs_path if fs_path is not None else mapped.fs_path
     merged = DirConfig(
@@ -481,7 +489,7 @@ def _merge(config: ServerConfig, vhost: VHost, url_path: str, fs_path: str | Non
                 vhost.php_settings, vhost.error_documents)
     merged.encodings.update({_dotted(extension): encoding for encoding, extension in vhost.add_encoding})
     merged.languages.update({_dotted(extension): language for language, extension in vhost.add_language})
-    for section in sections_for(vhost, url_path, path, access):
+    for section in sections_for(vhost, url_path, path, access) if with_sections else ():
         _apply_section(merged, section)
     for section in chosen:  # httpd merges <If> sections after every other
         _apply_section(merged, section)

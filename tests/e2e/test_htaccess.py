@@ -85,6 +85,24 @@ def test_a_directive_allowoverride_does_not_grant_is_a_500_with_httpd_s_log_line
     assert _logged(server, f"{htdocs}/admin/.htaccess: php_admin_value not allowed here")
 
 
+def test_a_broken_htaccess_is_answered_under_the_vhost_s_own_settings(itkgw_factory, docroots,
+                                                                        put: Put) -> None:
+    """httpd resets a request's settings to the vhost's before walking: the 500 of a broken
+    .htaccess file gets the vhost's "always" headers and ErrorDocument, no section's."""
+    alice = docroots[ALICE]
+    put(alice, "app/.htaccess", "Frobnicate on\n")
+    put(alice, "app/page.html", "page\n")
+    server = itkgw_factory([vhost_for(
+        alice, "alice.test", headers=[["always", "set", "X-Site", "alice"]],
+        error_documents={"500": '"Broken here'},
+        directory=[{"path": str(alice.htdocs), "allow_override": ["All"]},
+                   {"path": f"{alice.htdocs}/app", "headers": [["always", "set", "X-App", "yes"]],
+                    "error_documents": {"500": '"Broken in app'}}])])
+    broken = server.request("alice.test", "/app/page.html")
+    assert (broken.status, broken.body, broken.headers.get("X-Site"), broken.headers.get("X-App")) == (
+        500, b"Broken here", "alice", None)
+
+
 def test_nonfatal_skips_what_is_not_granted_and_says_so(itkgw_factory, docroots, put: Put) -> None:
     alice = docroots[ALICE]
     put(alice, "opts/.htaccess", "Options -Indexes\nDirectoryIndex page.html\n<IfModule mod_expires.c>\n"

@@ -102,6 +102,16 @@ def test_alias_maps_a_prefix_without_making_it_cgi_and_names_the_context() -> No
                                                     False, "/icons", "/usr/share/icons")
 
 
+def test_an_alias_with_a_trailing_slash_does_not_take_the_path_without_it() -> None:
+    """mod_alias matches the whole alias: /al stays below DocumentRoot for Alias /al/ (httpd's
+    404 there, not a redirect to /al/), while Alias /icons takes /icons itself."""
+    site = vhost("a.test", ANY_80, alias=(("/al/", "/srv/aliased/"), ("/icons", "/usr/share/icons")))
+    assert map_path(site, "/al").fs_path == "/srv/a.test/al"
+    assert map_path(site, "/al/").fs_path == "/srv/aliased/"
+    assert map_path(site, "/al/x.txt").fs_path == "/srv/aliased/x.txt"
+    assert map_path(site, "/icons").fs_path == "/usr/share/icons"
+
+
 def test_options_merge_as_apache_does() -> None:
     assert apply_options(frozenset({"FollowSymLinks"}), ("+ExecCGI",)) == {"FollowSymLinks", "ExecCGI"}
     assert apply_options(frozenset({"FollowSymLinks", "ExecCGI"}), ("-ExecCGI",)) == {"FollowSymLinks"}
