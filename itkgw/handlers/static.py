@@ -255,8 +255,9 @@ def serve_file(conn: HTTPConnection, path: str, st: os.stat_result, fd: int, mim
     else:
         (first, last), = wanted
         status, length = 206, last - first + 1
-        headers.append(("Content-Range", f"bytes {first}-{last}/{size}"))
     headers.append(("Content-Length", str(length)))
+    if status == 206:  # after the length, which httpd's handler set before its byterange filter ran
+        headers.append(("Content-Range", f"bytes {first}-{first + length - 1}/{size}"))
     conn.send_response_head(status, headers, hold=True)
     if request.method != "HEAD":
         conn.send_file(fd, first, length)
@@ -284,8 +285,10 @@ def _send_bytes(conn: HTTPConnection, request: Request, headers: list[tuple[str,
     if wanted is not None and len(wanted) == 1:
         (first, last), = wanted
         status = 206
-        headers = [*headers, ("Content-Range", f"bytes {first}-{last}/{len(body)}")]
-    conn.send_response_head(status, [*headers, ("Content-Length", str(last - first + 1))], hold=True)
+    headers = [*headers, ("Content-Length", str(last - first + 1))]
+    if status == 206:
+        headers.append(("Content-Range", f"bytes {first}-{last}/{len(body)}"))
+    conn.send_response_head(status, headers, hold=True)
     conn.send_data(body[first:last + 1])
     conn.end_response()
 

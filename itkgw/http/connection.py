@@ -997,7 +997,12 @@ class HTTPConnection:
         asked = _as_sent(self.request.head) if self.request is not None and any(
             rule.action == "echo" for rule in self.header_rules) else []
         if generated:
-            return apply_header_rules(headers, always, asked) if always else headers
+            if not always:
+                return headers
+            # httpd's page goes out with err_headers_out, where the rules' headers come first
+            ruled = apply_header_rules(headers, always, asked)
+            added = [item for item in ruled if item not in headers]
+            return [*added, *(item for item in ruled if item in headers)]
         own = [rule for rule in self.header_rules if not rule.always]
         if own:
             headers = apply_header_rules(headers, own, asked)
@@ -1097,6 +1102,7 @@ class HTTPConnection:
         headers = [*headers, *self._connection_headers(kept)]
         if chunked and not head:  # httpd frames no HEAD response: it announces no chunks either
             headers.append(("Transfer-Encoding", "chunked"))
+        headers = _in_httpd_order(headers, bool(self.languages))
         line = status_line(status, named)
         if "\r" in line or "\n" in line:
             raise HTTPError(500, "response reason phrase contains CR or LF")
@@ -1427,6 +1433,31 @@ def _simple_request_end(buffer: bytes) -> int:
         return -1
     return end + 2 if _SIMPLE_REQUEST.fullmatch(buffer, 0, end + 2) else -1
 _CONTENT_LENGTH_LINE = re.compile(rb"^content-length[ \t]*:", re.IGNORECASE | re.MULTILINE)
+
+
+#: What httpd's header filter sets after every other header: the response's type, then the
+#: file's languages (a script's own Content-Language stays where it is).
+_SET_LAST = {"content-type": 1, "content-language": 2}
+
+
+def _in_httpd_order(headers: list[tuple[str, str]], file_languages: bool) -> list[tuple[str, str]]:
+    """``headers`` in the order httpd sends them: Date and Server first, then the others as
+    they came (the connection's and the framing's last), then Content-Type and the file's
+    Content-Language, which its header filter adds after them all."""
+    first: list[tuple[str, str]] = []
+    middle: list[tuple[str, str]] = []
+    last: list[tuple[str, str]] = []
+    for item in headers:
+        name = item[0].lower()
+        if name == "date" or name == "server":
+            first.append(item)
+        elif name == "content-type" or (file_languages and name == "content-language"):
+            last.append(item)
+        else:
+            middle.append(item)
+    if len(last) > 1:
+        last.sort(key=lambda item: _SET_LAST[item[0].lower()])
+    return [*first, *middle, *last]
 
 
 def _with_languages(headers: list[tuple[str, str]], languages: tuple[str, ...]) -> list[tuple[str, str]]:

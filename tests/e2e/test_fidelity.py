@@ -140,6 +140,33 @@ def raw_exchange(port: int, request: bytes) -> bytes:
     return answer
 
 
+def _header_names(answer: bytes) -> list[str]:
+    head = answer.split(b"\r\n\r\n", 1)[0].decode("latin-1")
+    return [line.split(":", 1)[0] for line in head.split("\r\n")[1:]]
+
+
+def test_headers_go_out_in_httpd_s_order(itkgw_factory, docroots, put: Put) -> None:
+    """As httpd sends them: Date and Server, the "always" rules' (err_headers_out comes first),
+    the handler's, the length and the range, the connection's, then the type, which its header
+    filter sets last."""
+    alice = docroots[ALICE]
+    put(alice, "a.txt", "abc\n")
+    put(alice, "dir/a.txt", "abc\n")
+    put(alice, "page.php", "<?php setcookie('a', 'b'); header('X-App: 1'); echo 'php';")
+    server = serve(itkgw_factory, alice, php_extensions=[".php"],
+                   headers=[["always", "set", "X-Rule", "yes"]])
+    ask = "Host: alice.test\r\nConnection: close\r\n"
+    static = raw_exchange(server.port, f"GET /a.txt HTTP/1.1\r\n{ask}Range: bytes=0-1\r\n\r\n".encode())
+    assert _header_names(static) == ["Date", "Server", "X-Rule", "Last-Modified", "ETag", "Accept-Ranges",
+                                     "Content-Length", "Content-Range", "Connection", "Content-Type"]
+    moved = raw_exchange(server.port, f"GET /dir HTTP/1.1\r\n{ask}\r\n".encode())
+    assert _header_names(moved) == ["Date", "Server", "X-Rule", "Location", "Content-Length", "Connection",
+                                    "Content-Type"]
+    php = raw_exchange(server.port, f"GET /page.php HTTP/1.1\r\n{ask}\r\n".encode())
+    assert _header_names(php)[2:] == ["X-Rule", "Set-Cookie", "X-App", "Content-Length", "Connection",
+                                      "Content-Type"]
+
+
 def test_trace_echoes_the_request_unless_trace_enable_says_otherwise(itkgw_factory, docroots,
                                                                      test_users) -> None:
     alice = docroots[ALICE]
