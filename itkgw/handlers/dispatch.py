@@ -425,7 +425,7 @@ def _header_rules(dirconf: DirConfig, plan: Plan, started: float,
     read: list[str] = []
     rules = _when_env_says(dirconf.headers, plan, dirconf, started, request, read)
     varied = (*plan.vary, *read)
-    vary = [HeaderRule("merge", "Vary", ", ".join(dict.fromkeys(varied)))] if varied else []
+    vary = [HeaderRule("vary", "Vary", ", ".join(dict.fromkeys(varied)))] if varied else []
     cookies = [HeaderRule("add", "Set-Cookie", cookie, always=True) for cookie in plan.cookies]
     return [*vary, *cookies, *rules]
 

@@ -66,7 +66,8 @@ _NOT_PASSED_ON_204 = _NOT_PASSED_ON | {"content-type", "content-length"}
 def apply_header_rules(headers: list[tuple[str, str]], rules: Sequence[HeaderRule],
                        asked: Sequence[tuple[str, str]] = ()) -> list[tuple[str, str]]:
     """mod_headers' set, append, add, merge, setifempty, unset, edit and edit*, in order, and
-    echo (the request's headers ``asked`` whose names its regex matches)."""
+    echo (the request's headers ``asked`` whose names its regex matches); ``vary`` is the
+    Vary of the request headers rules looked at, set before the handler's headers."""
     for rule in rules:
         name = rule.name.lower()
         action = rule.action.lower()
@@ -87,6 +88,11 @@ def apply_header_rules(headers: list[tuple[str, str]], rules: Sequence[HeaderRul
             action = "add"
         if action in ("set", "unset"):
             headers = [(key, value) for key, value in headers if key.lower() != name]
+        if action == "vary":  # mod_rewrite's and <If>'s: in headers_out before the handler's
+            if first is None:
+                headers = [(rule.name, rule.value), *headers]
+                continue
+            action = "merge"
         if action == "set" or (action == "add") or (action in ("append", "merge") and first is None):
             headers.append((rule.name, rule.value))
         elif action in ("append", "merge") and first is not None:
@@ -1102,7 +1108,7 @@ class HTTPConnection:
         headers = [*headers, *self._connection_headers(kept)]
         if chunked and not head:  # httpd frames no HEAD response: it announces no chunks either
             headers.append(("Transfer-Encoding", "chunked"))
-        headers = _in_httpd_order(headers, bool(self.languages))
+        headers = _in_httpd_order(headers, bool(self.languages) and not self.handler)  # a file's: last
         line = status_line(status, named)
         if "\r" in line or "\n" in line:
             raise HTTPError(500, "response reason phrase contains CR or LF")
@@ -1333,9 +1339,9 @@ class HTTPConnection:
         self.end_response()
 
     def _send_raw_error(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
-        lines = [f"HTTP/1.1 {status_line(status)}", f"Date: {http_now()}",
-                 f"Server: {SERVER_SOFTWARE}", "Connection: close"]
-        lines += [f"{name}: {value}" for name, value in headers]
+        lines = [f"HTTP/1.1 {status_line(status)}"]
+        lines += [f"{name}: {value}" for name, value in _in_httpd_order(
+            [("Date", http_now()), ("Server", SERVER_SOFTWARE), *headers, ("Connection", "close")], False)]
         try:
             self._arm_send_timeout()
             self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
@@ -1467,8 +1473,13 @@ def _with_languages(headers: list[tuple[str, str]], languages: tuple[str, ...]) 
              for token in value.split(",") if token.strip()]
     merged = list(languages)
     merged += [token for token in named if token.lower() not in {language.lower() for language in merged}]
-    return [*(item for item in headers if item[0].lower() != "content-language"),
-            ("Content-Language", ",".join(merged))]
+    joined = ("Content-Language", ",".join(merged))
+    if not named:
+        return [*headers, joined]
+    # In the place of the handler's own (apr_table_setn), the others of the name dropped.
+    first = next(index for index, item in enumerate(headers) if item[0].lower() == "content-language")
+    rest = (item for item in headers[first + 1:] if item[0].lower() != "content-language")
+    return [*headers[:first], joined, *rest]
 
 
 def _with_charset(content_type: str, charset: str) -> str:

@@ -165,6 +165,9 @@ def test_headers_go_out_in_httpd_s_order(itkgw_factory, docroots, put: Put) -> N
     php = raw_exchange(server.port, f"GET /page.php HTTP/1.1\r\n{ask}\r\n".encode())
     assert _header_names(php)[2:] == ["X-Rule", "Set-Cookie", "X-App", "Content-Length", "Connection",
                                       "Content-Type"]
+    unreadable = raw_exchange(server.port, b"GET /a.txt HTTP/1.1\r\nHost: alice.test\r\nX-Bad\x01: 1\r\n\r\n")
+    assert unreadable.startswith(b"HTTP/1.1 400 ")
+    assert _header_names(unreadable) == ["Date", "Server", "Content-Length", "Connection", "Content-Type"]
 
 
 def test_trace_echoes_the_request_unless_trace_enable_says_otherwise(itkgw_factory, docroots,

@@ -418,3 +418,13 @@ def test_vary_headers_become_one_as_httpds_header_filter_makes_them() -> None:
     assert one_vary(headers) == [("Content-Type", "text/plain"),
                                  ("Vary", "Accept-Encoding,Cookie,User-Agent"), ("X-A", "1")]
     assert one_vary([("Vary", ""), ("X-A", "1")]) == [("Vary", ""), ("X-A", "1")]  # nothing to make one of
+
+
+def test_the_vary_of_rewrite_conditions_goes_before_the_handler_s_headers() -> None:
+    """mod_rewrite notes its Vary in headers_out before the handler runs; a handler's own
+    Vary takes the names into its place."""
+    rule = HeaderRule("vary", "Vary", "User-Agent")
+    assert apply_header_rules([("Accept-Ranges", "bytes"), ("X-App", "1")], [rule]) == [
+        ("Vary", "User-Agent"), ("Accept-Ranges", "bytes"), ("X-App", "1")]
+    assert apply_header_rules([("X-App", "1"), ("Vary", "Accept")], [rule]) == [
+        ("X-App", "1"), ("Vary", "Accept, User-Agent")]
