@@ -16,21 +16,28 @@ from itkgw.config.modules.expires import ExpiresSettings
 def add_expiry(headers: list[tuple[str, str]], settings: ExpiresSettings, mtime: float | None,
                request_time: float) -> list[tuple[str, str]]:
     """``headers`` with Expires and max-age added when the settings give this response an expiry.
-    They count from the response's Date where it has one, as httpd's Date is its request time:
-    max-age is then exactly Expires less Date."""
+    An access expiry counts from the response's Date where it has one, as httpd's Date is its
+    request time: max-age is then exactly its seconds. A modification expiry's max-age is what
+    is left of it after the request's time, to the second below, as httpd's apr_time_sec gives
+    it (a file changed 0.4 s before the request and M3600: 3599)."""
     if any(name.lower() == "expires" for name, _ in headers):
         return headers
+    now = request_time
     date = next((value for name, value in headers if name.lower() == "date"), None)
     if date is not None:
-        request_time = parsedate_to_datetime(date).timestamp()
+        now = parsedate_to_datetime(date).timestamp()
     content_type = next((value for name, value in headers if name.lower() == "content-type"), "")
     code = settings.code_for(content_type)
-    base = request_time if code is not None and code[0] == "A" else mtime
-    if code is None or base is None:
+    if code is None or (code[0] != "A" and mtime is None):
         return headers
-    expires = max(base + int(code[1:]), request_time)  # never in the past, as mod_expires clamps it
-    max_age = f"max-age={int(expires - request_time)}"
+    seconds = int(code[1:])
+    if code[0] == "A":
+        expires, left = now + seconds, seconds
+    else:
+        assert mtime is not None
+        expires = max(mtime + seconds, request_time)  # never in the past, as mod_expires clamps it
+        left = int(expires - request_time)
     cache_control = [value for name, value in headers if name.lower() == "cache-control"]
     kept = [(name, value) for name, value in headers if name.lower() != "cache-control"]
-    return [*kept, ("Cache-Control", ", ".join([*cache_control, max_age])),
+    return [*kept, ("Cache-Control", ", ".join([*cache_control, f"max-age={left}"])),
             ("Expires", formatdate(expires, usegmt=True))]
