@@ -42,6 +42,8 @@ from itkgw.request.variables import wire
 if TYPE_CHECKING:
     from itkgw.http.connection import HTTPConnection, Request
 
+_log = logging.getLogger("itkgw.cgi")
+
 #: PATH for the programs itkgw runs for itself (php-cgi asked about its settings).
 SAFE_PATH = "/usr/local/bin:/usr/bin:/bin"
 #: PATH for scripts, as httpd gives it: the server's own, else httpd's DEFAULT_PATH; nothing
@@ -295,10 +297,15 @@ def parse_cgi_head(raw: bytes, script: str = "", limits: HeadLimits = CGI_HEAD) 
             continue  # header('Bogus'): mod_php hands httpd no header for a line without a colon
         name, value, lower = _script_field(line, script)
         if lower == "status":
-            status = _status(value, script)
-            # mod_php sets no status line for http_response_code(), which php-cgi writes as a
-            # Status header with its own reason: httpd's line of the code goes out.
-            named = None if limits.as_mod_php else value
+            code = _status(value, script)
+            if code is None:  # httpd logs it, and answers under its 500 line with the script's output
+                _log.error("Invalid status line from script '%s': %s", os.path.basename(script),
+                           _printable(value[:30].encode("latin-1")))
+                status, named = 500, None
+            else:
+                # mod_php sets no status line for http_response_code(), which php-cgi writes as a
+                # Status header with its own reason: httpd's line of the code goes out.
+                status, named = code, None if limits.as_mod_php else value
             status_given = True
             continue
         if lower in _FRAMING_HEADERS:
@@ -407,11 +414,14 @@ def response_of(head: CGIHead, script: str = "") -> tuple[int, list[tuple[str, s
     return 302, list(head.headers)
 
 
-def _status(value: str, script: str) -> int:
+def _status(value: str, script: str) -> int | None:
+    """The code of a Status header; None for one that is not three digits ("abc", "1000 Big",
+    empty). Codes httpd has no reason for (452, 599, 600) pass, as they pass httpd; a 1xx
+    cannot be a final response (httpd would send garbage): it is refused."""
     match = _STATUS.fullmatch(value)
-    # 1xx cannot be a final response; Apache would send garbage, we refuse. Codes httpd has
-    # no reason for (452, 599, 600) pass, as they pass httpd.
-    if match is None or not 200 <= int(match.group(1)) <= 999:
+    if match is None:
+        return None
+    if not 200 <= int(match.group(1)) <= 999:
         shown = _printable(value[:30].encode("latin-1"))
         raise HTTPError(500, f"Invalid status line from script '{script}': {shown}")
     return int(match.group(1))
@@ -426,6 +436,8 @@ def _php_status_line(line: str, script: str) -> tuple[int, str | None, bool]:
     404``, ``HTTP/1.0 404``) the code alone counts."""
     code = line.split(" ", 1)[1].lstrip(" ") if " " in line else ""
     status = _status(code.split(" ", 1)[0], script)
+    if status is None:
+        raise HTTPError(500, f"Invalid status line from script '{script}': {_printable(line[:30].encode())}")
     if len(line) > 12 and line.startswith("HTTP/1.") and line[8] == " ":
         return status, line[9:], line[7] == "0"
     return status, None, False

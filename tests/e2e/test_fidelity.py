@@ -216,12 +216,14 @@ def test_status_lines_are_httpd_s_whatever_the_code(itkgw_factory, docroots, put
     put(alice, "bare.cgi", cgi % "452")
     put(alice, "known.cgi", cgi % "404")
     put(alice, "named.cgi", cgi % "600 Far Out")
+    put(alice, "word.cgi", cgi % "abc")  # no code: httpd's 500 line over the script's answer
     put(alice, "code.php", "<?php http_response_code(452); echo 'body';\n")
     put(alice, "teapot.php", "<?php http_response_code(418); echo 'body';\n")
     put(alice, "line.php", "<?php header('HTTP/1.1 452 Custom Words'); echo 'body';\n")
     server = serve(itkgw_factory, alice, php_extensions=[".php"])
     expected = {"/bare.cgi": b"HTTP/1.1 452 \r\n", "/known.cgi": b"HTTP/1.1 404 Not Found\r\n",
                 "/named.cgi": b"HTTP/1.1 600 Far Out\r\n",
+                "/word.cgi": b"HTTP/1.1 500 Internal Server Error\r\n",
                 "/code.php": b"HTTP/1.1 500 Internal Server Error\r\n",
                 "/teapot.php": b"HTTP/1.1 500 Internal Server Error\r\n",
                 "/line.php": b"HTTP/1.1 452 Custom Words\r\n"}
