@@ -78,8 +78,10 @@ def apply_header_rules(headers: list[tuple[str, str]], rules: Sequence[HeaderRul
             continue
         if action.startswith("edit"):  # each value of the header on its own, as httpd edits them
             count = 0 if action == "edit*" else 1
-            headers = [(key, rule.edited(value, count) if key.lower() == name else value)
-                       for key, value in headers]
+            # httpd unsets the header and adds the edited values back: they go last.
+            edited = [(key, rule.edited(value, count)) for key, value in headers if key.lower() == name]
+            if edited:
+                headers = [*(item for item in headers if item[0].lower() != name), *edited]
             continue
         first = next((index for index, (key, _) in enumerate(headers) if key.lower() == name), None)
         if action == "setifempty":

@@ -428,3 +428,11 @@ def test_the_vary_of_rewrite_conditions_goes_before_the_handler_s_headers() -> N
         ("Vary", "User-Agent"), ("Accept-Ranges", "bytes"), ("X-App", "1")]
     assert apply_header_rules([("X-App", "1"), ("Vary", "Accept")], [rule]) == [
         ("X-App", "1"), ("Vary", "Accept, User-Agent")]
+
+
+def test_an_edited_header_goes_last_as_httpd_adds_the_edited_values_back() -> None:
+    rule = HeaderRule("edit", "Set-Cookie", "^(.*)$", replacement="$1; HttpOnly")
+    headers = [("Set-Cookie", "a=1"), ("X-Powered-By", "PHP"), ("Set-Cookie", "b=2")]
+    assert apply_header_rules(headers, [rule]) == [
+        ("X-Powered-By", "PHP"), ("Set-Cookie", "a=1; HttpOnly"), ("Set-Cookie", "b=2; HttpOnly")]
+    assert apply_header_rules([("X-A", "1")], [rule]) == [("X-A", "1")]
