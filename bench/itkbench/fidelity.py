@@ -338,7 +338,8 @@ CASES = (
     Case("CGI bare Status codes", get("/st/b.cgi"),
          {"st/b.cgi": "#!/bin/sh\nprintf 'Status: 452\\r\\nContent-Type: text/plain\\r\\n\\r\\nx'\n"}),
     Case("CGI Status that is no code", get("/st/w.cgi"),
-         {"st/w.cgi": "#!/bin/sh\nprintf 'Status: abc\r\nContent-Type: text/plain\r\nX-S: 1\r\n\r\nx'\n"}),
+         {"st/w.cgi": "#!/bin/sh\nprintf 'Status: abc\\r\\n"
+                      "Content-Type: text/plain\\r\\nX-S: 1\\r\\n\\r\\nx'\n"}),
     Case("CGI Status 600 named", get("/st/n.cgi"),
          {"st/n.cgi": "#!/bin/sh\nprintf 'Status: 600 Far Out\\r\\n"
                       "Content-Type: text/plain\\r\\n\\r\\nx'\n"}),

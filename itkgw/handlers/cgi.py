@@ -437,7 +437,8 @@ def _php_status_line(line: str, script: str) -> tuple[int, str | None, bool]:
     code = line.split(" ", 1)[1].lstrip(" ") if " " in line else ""
     status = _status(code.split(" ", 1)[0], script)
     if status is None:
-        raise HTTPError(500, f"Invalid status line from script '{script}': {_printable(line[:30].encode())}")
+        shown = _printable(line[:30].encode("latin-1"))
+        raise HTTPError(500, f"Invalid status line from script '{script}': {shown}")
     if len(line) > 12 and line.startswith("HTTP/1.") and line[8] == " ":
         return status, line[9:], line[7] == "0"
     return status, None, False

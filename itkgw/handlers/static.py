@@ -250,14 +250,15 @@ def serve_file(conn: HTTPConnection, path: str, st: os.stat_result, fd: int, mim
     if wanted is not None and len(wanted) > 1:
         _send_ranges(conn, headers, fd, wanted, size)
         return
+    ranged: list[tuple[str, str]] = []
     if wanted is None:
         status, first, length = 200, 0, size
     else:
         (first, last), = wanted
         status, length = 206, last - first + 1
-    headers.append(("Content-Length", str(length)))
-    if status == 206:  # after the length, which httpd's handler set before its byterange filter ran
-        headers.append(("Content-Range", f"bytes {first}-{first + length - 1}/{size}"))
+        ranged.append(("Content-Range", f"bytes {first}-{last}/{size}"))
+    # The length first: httpd's handler sets it before its byterange filter adds the range.
+    headers += [("Content-Length", str(length)), *ranged]
     conn.send_response_head(status, headers, hold=True)
     if request.method != "HEAD":
         conn.send_file(fd, first, length)
@@ -281,14 +282,11 @@ def _send_bytes(conn: HTTPConnection, request: Request, headers: list[tuple[str,
     except RangeNotSatisfiable as exc:
         conn.send_error(exc.status, exc.headers)
         return
-    status, first, last = 200, 0, len(body) - 1
+    status, first, last, ranged = 200, 0, len(body) - 1, []
     if wanted is not None and len(wanted) == 1:
         (first, last), = wanted
-        status = 206
-    headers = [*headers, ("Content-Length", str(last - first + 1))]
-    if status == 206:
-        headers.append(("Content-Range", f"bytes {first}-{last}/{len(body)}"))
-    conn.send_response_head(status, headers, hold=True)
+        status, ranged = 206, [("Content-Range", f"bytes {first}-{last}/{len(body)}")]
+    conn.send_response_head(status, [*headers, ("Content-Length", str(last - first + 1)), *ranged], hold=True)
     conn.send_data(body[first:last + 1])
     conn.end_response()
 
