@@ -423,7 +423,7 @@ def _status(value: str, script: str) -> int | None:
         return None
     if not 200 <= int(match.group(1)) <= 999:
         shown = _printable(value[:30].encode("latin-1"))
-        raise HTTPError(500, f"Invalid status line from script '{script}': {shown}")
+        raise HTTPError(500, f"Invalid status line from script '{os.path.basename(script)}': {shown}")
     return int(match.group(1))
 
 
@@ -438,14 +438,14 @@ def _php_status_line(line: str, script: str) -> tuple[int, str | None, bool]:
     status = _status(code.split(" ", 1)[0], script)
     if status is None:
         shown = _printable(line[:30].encode("latin-1"))
-        raise HTTPError(500, f"Invalid status line from script '{script}': {shown}")
+        raise HTTPError(500, f"Invalid status line from script '{os.path.basename(script)}': {shown}")
     if len(line) > 12 and line.startswith("HTTP/1.") and line[8] == " ":
         return status, line[9:], line[7] == "0"
     return status, None, False
 
 
 def _malformed(script: str, detail: str) -> HTTPError:
-    return HTTPError(500, f"malformed header from script '{script}': {detail}")
+    return HTTPError(500, f"malformed header from script '{os.path.basename(script)}': {detail}")
 
 
 def _local_redirect_message(location: str, script: str) -> str:
@@ -725,7 +725,7 @@ class _Exchange:
         if split is None:
             if len(self.head_buffer) > self.head_limits.head_bytes:
                 self.log.error("malformed header from script '%s': no end of headers in %d bytes",
-                               self.script, self.head_limits.head_bytes)
+                               os.path.basename(self.script), self.head_limits.head_bytes)
                 raise HTTPError(500)
             return b""
         raw, rest = split
@@ -770,14 +770,14 @@ class _Exchange:
         head = self.head
         if self.nph:
             if not self.conn.response_started:
-                self.log.error("End of script output before headers: %s", self.script)
+                self.log.error("End of script output before headers: %s", os.path.basename(self.script))
                 raise HTTPError(500)
             return
         if head is None:
             # Apache's two wordings: nothing at all, or an unfinished block.
             reason = "Premature end of script headers" if b"\n" in self.head_buffer \
                 else "End of script output before headers"
-            self.log.error("%s: %s", reason, self.script)
+            self.log.error("%s: %s", reason, os.path.basename(self.script))
             raise HTTPError(500)
         if head.redirect is not None:
             if head.redirect.startswith("/"):
@@ -815,7 +815,7 @@ class _Exchange:
     def _log_stderr(self, line: bytes) -> None:
         line = line.removesuffix(b"\r")
         if line:
-            self.log.error("AH01215: %s: %s", _printable(line), self.script)
+            self.log.error("AH01215: stderr from %s: %s", self.script, _printable(line))
 
     def _flush_stderr(self) -> None:
         line, self.stderr_buffer = self.stderr_buffer, b""

@@ -264,9 +264,9 @@ def serve(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConf
                 if "Indexes" in dirconf.options:
                     _list_directory(conn, request, plan, config, mime, dirconf, target.filename, first)
                     return None
-                raise HTTPError(403, "Cannot serve directory %s: No matching DirectoryIndex (%s) found, "
-                                "and server-generated directory index forbidden by Options directive"
-                                % (target.filename, ",".join(dirconf.directory_index)))
+                raise HTTPError(403, "AH01276: Cannot serve directory %s/: No matching DirectoryIndex (%s) "
+                                "found, and server-generated directory index forbidden by Options directive"
+                                % (target.filename.rstrip("/"), ",".join(dirconf.directory_index)))
             target = index
             os.close(walked)
             walked = _walk(target.filename, plan, config, first)

@@ -59,6 +59,9 @@ HOLD_LINGER_SECONDS = 0.05
 LIMIT_INTERNAL_RECURSION = 10
 
 log = logging.getLogger("itkgw.mpm_itk")
+#: The httpd module whose name a message of an error answer carries in the error log, by its code.
+_MODULE_OF_CODE = {"AH00026": "core", "AH00037": "core", "AH00124": "core", "AH01212": "cgi",
+                   "AH01276": "autoindex", "AH01630": "authz_core", "AH01797": "access_compat"}
 
 
 class HandedOver(Exception):
@@ -300,7 +303,7 @@ class ConnectionChild:
                         raise HTTPError(500, f"AH00124: Request exceeded the limit of {hops} internal "
                                         "redirects due to probable configuration error. Use "
                                         "'LimitInternalRecursion' to increase the limit if "
-                                        "necessary.") from None
+                                        "necessary. Use 'LogLevel debug' to get a backtrace.") from None
                     current, plan = self._redirected(vhost, current, plan, redirect)
         except CloseConnection as exc:
             log.debug("closing keep-alive connection: %s", exc)
@@ -503,7 +506,8 @@ class ConnectionChild:
     def _log_http_error(self, exc: HTTPError) -> None:
         if exc.log:
             level = logging.ERROR if exc.status >= 500 or exc.status == 403 else logging.INFO
-            log.log(level, "%s", exc.log)
+            module = _MODULE_OF_CODE.get(exc.log[:7])
+            (logging.getLogger(f"itkgw.{module}") if module else log).log(level, "%s", exc.log)
 
     def _access_log(self, request: Request, vhost: VHost | None, plan: Plan | None = None) -> None:
         self.slot.count_request(self.conn.bytes_sent)

@@ -217,7 +217,7 @@ def plan_request(config: ServerConfig, compiled: Compiled, vhost: VHost, request
     apply_env_conditions(dirconf.modules.get(SetEnvIfSettings).conditions, request, reqenv,
                          expressions_context)
     decision = access_decision(request, vhost, dirconf, reqenv)
-    denied = _refused(dirconf) if decision is authz.Decision.DENIED else None
+    denied = _refused(request, vhost, dirconf, reqenv) if decision is authz.Decision.DENIED else None
     identity = _identity(config, compiled, vhost, request, dirconf, reqenv)
     needs_login = decision is authz.Decision.DENIED_NO_USER
     return Plan(url_path, dirconf, identity, reqenv, denied, needs_login, vhost, site, site_path, vary,
@@ -247,7 +247,7 @@ def denial(request: Request, vhost: VHost, dirconf: DirConfig, reqenv: dict[str,
         _authz_log.error('AH01631: user %s: authorization failure for "%s": ', request.remote_user,
                          request.path)
         raise HTTPError(401, None, authn.challenge(dirconf.modules.get(AuthSettings)))
-    return _refused(dirconf)
+    return _refused(request, vhost, dirconf, reqenv)
 
 
 def access_decision(request: Request, vhost: VHost, dirconf: DirConfig,
@@ -255,15 +255,24 @@ def access_decision(request: Request, vhost: VHost, dirconf: DirConfig,
     """What the access rules of ``dirconf`` answer the request as it stands (logged in or not)."""
     if dirconf.require is None and dirconf.access is None:
         return authz.Decision.GRANTED
-    client = authz.Client(
+    return authz.access_decision(dirconf.require, dirconf.access, _client(request, vhost, dirconf, reqenv))
+
+
+def _client(request: Request, vhost: VHost, dirconf: DirConfig, reqenv: dict[str, str]) -> authz.Client:
+    return authz.Client(
         remote_ip=request.remote_ip, method=request.method, env=reqenv, local_ip=request.local_ip,
         expr_context=lambda: context_of(request, vhost, reqenv, filename=dirconf.fs_path),
         user=request.remote_user if request.auth_type is not None else None,
         groups_of=lambda user: authn.groups_of(dirconf.modules.get(AuthSettings).group_file, user))
-    return authz.access_decision(dirconf.require, dirconf.access, client)
 
 
-def _refused(dirconf: DirConfig) -> str:
+def _refused(request: Request, vhost: VHost, dirconf: DirConfig, reqenv: dict[str, str]) -> str:
+    """The log line of a refusal: mod_access_compat's where Order, Allow and Deny refused the
+    client on their own (its access checker runs before mod_authz_core), else mod_authz_core's."""
+    access = dirconf.access
+    if access is not None and not (access.satisfy.lower() == "any" and dirconf.require is not None) \
+            and not authz.check_access_compat(access, _client(request, vhost, dirconf, reqenv)):
+        return f"AH01797: client denied by server configuration: {dirconf.fs_path}"
     return f"AH01630: client denied by server configuration: {dirconf.fs_path}"
 
 

@@ -103,6 +103,30 @@ def test_a_broken_htaccess_is_answered_under_the_vhost_s_own_settings(itkgw_fact
         500, b"Broken here", "alice", None)
 
 
+def test_refusals_are_logged_by_the_module_that_refused_as_httpd_logs_them(itkgw_factory, docroots,
+                                                                           put: Put) -> None:
+    """The lines fail2ban's apache filters read: Require's refusal is mod_authz_core's AH01630,
+    Order/Deny's is mod_access_compat's AH01797, a directory without an index mod_autoindex's."""
+    alice = docroots[ALICE]
+    put(alice, "required/.htaccess", "Require all denied\n")
+    put(alice, "required/a.txt", "a\n")
+    put(alice, "ordered/.htaccess", "Order deny,allow\nDeny from all\n")
+    put(alice, "ordered/a.txt", "a\n")
+    put(alice, "bare/.htaccess", "Options -Indexes\n")
+    put(alice, "bare/a.txt", "a\n")
+    server = serve(itkgw_factory, alice, "All")
+    for path in ("/required/a.txt", "/ordered/a.txt", "/bare/"):
+        assert server.request("alice.test", path).status == 403, path
+    htdocs = alice.htdocs
+    expected = {"authz_core": f"AH01630: client denied by server configuration: {htdocs}/required/a.txt",
+                "access_compat": f"AH01797: client denied by server configuration: {htdocs}/ordered/a.txt",
+                "autoindex": f"AH01276: Cannot serve directory {htdocs}/bare/: No matching DirectoryIndex"}
+    assert _logged(server, "AH01276")
+    lines = server.error_log_text().splitlines()
+    for module, message in expected.items():
+        assert any(f"[{module}:error] [pid " in line and message in line for line in lines), (module, lines)
+
+
 def test_nonfatal_skips_what_is_not_granted_and_says_so(itkgw_factory, docroots, put: Put) -> None:
     alice = docroots[ALICE]
     put(alice, "opts/.htaccess", "Options -Indexes\nDirectoryIndex page.html\n<IfModule mod_expires.c>\n"

@@ -382,7 +382,7 @@ def test_malformed_header_block_is_500(raw: bytes) -> None:
         parse_cgi_headers(raw, "/srv/bad.cgi")
     assert caught.value.status == 500
     log = str(caught.value.log)
-    assert "/srv/bad.cgi" in log
+    assert "'bad.cgi'" in log  # its name, as httpd's apr_filepath_name_get gives it
     assert "\r" not in log and "\n" not in log and "\0" not in log
 
 
@@ -417,16 +417,16 @@ def test_malformed_header_gives_500_and_nothing_of_it(site: Site, query: str, le
     assert reply.status == 500 and reply.complete
     assert leak not in reply.raw
     assert reply.body == error_page(500)  # the server's own page, none of the script's body
-    assert f"malformed header from script '{site.script('malformed.py')}'" in site.records.text()
+    assert "malformed header from script 'malformed.py'" in site.records.text()
 
 
 def test_stderr_goes_to_the_error_log(site: Site) -> None:
     reply = exchange(site.handler("stderr.sh"))
     assert reply.status == 200 and reply.body == b"ok\n"
     script = site.script("stderr.sh")
-    assert ("ERROR", f"AH01215: oops: something broke: {script}") in site.records.records
-    assert ("ERROR", f"AH01215: partial line without newline: {script}") in site.records.records
-    assert ("ERROR", f"AH01215: at the end: {script}") in site.records.records
+    assert ("ERROR", f"AH01215: stderr from {script}: oops: something broke") in site.records.records
+    assert ("ERROR", f"AH01215: stderr from {script}: partial line without newline") in site.records.records
+    assert ("ERROR", f"AH01215: stderr from {script}: at the end") in site.records.records
 
 
 def test_silent_script_times_out_with_504_and_its_group_is_killed(site: Site, tmp_path: Path,
@@ -497,7 +497,7 @@ def test_script_content_length_is_kept_to(site: Site) -> None:
 def test_no_header_block_is_500(site: Site, name: str, message: str) -> None:
     reply = exchange(site.handler(name))
     assert reply.status == 500 and reply.complete
-    assert message + site.script(name) in site.records.text()
+    assert message + name in site.records.text()
 
 
 @pytest.mark.parametrize(("name", "message"), [
