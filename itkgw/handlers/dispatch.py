@@ -496,8 +496,8 @@ def _rewrite_in_directory(request: Request, plan: Plan, first: bool) -> tuple[st
     plan.forced_handler = result.handler or plan.forced_handler
     plan.cookies = with_cookies(plan.cookies, result.cookies)
     if result.status is not None:
-        raise HTTPError(result.status, f"RewriteRule in {per_dir.directory} answered {result.status} "
-                        f"for {request.path}", headers=set_cookies(plan.cookies))
+        # httpd logs nothing of a rule's F or G (mod_rewrite's trace levels would say it).
+        raise HTTPError(result.status, None, headers=set_cookies(plan.cookies))
     if result.redirect is not None:
         raise HTTPError(result.redirect[0], None,
                         headers=[("Location", result.redirect[1]), *set_cookies(plan.cookies)])
@@ -805,7 +805,8 @@ def _serve_target(conn: HTTPConnection, request: Request, plan: Plan, config: Se
         _serve_fcgid(conn, request, plan, config, dirconf, target, backends)
     elif kind == "cgi":
         if not dirconf.exec_cgi and not dirconf.script_alias:
-            raise HTTPError(403, f"AH01212: Options ExecCGI is off in this directory: {target.filename}")
+            raise HTTPError(403, f"AH02809: stderr from {target.filename}: "
+                                 "Options ExecCGI is off in this directory")  # httpd 2.4.71's wording
         env = _script_environ(request, plan, config, dirconf, target.script_name, target.filename,
                               target.path_info)
         timeout = dirconf.modules.get(CGISettings).script_timeout or conn.limits.timeout

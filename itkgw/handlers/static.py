@@ -181,7 +181,8 @@ def answer_other_method(conn: HTTPConnection, method: str, allow: str = ALLOW,
     elif method in KNOWN_METHODS:
         conn.send_error(405, [("Allow", allow)])
     else:
-        raise HTTPError(501, f"invalid method in request: {method}", [("Allow", allow)])
+        line = conn.request.request_line if conn.request is not None else method
+        raise HTTPError(501, f"AH00135: Invalid method in request {line}", [("Allow", allow)])
 
 
 def serve_file(conn: HTTPConnection, path: str, st: os.stat_result, fd: int, mime: MimeTypes,

@@ -247,7 +247,7 @@ def _decoded(raw_path: str, encoded_slashes: str, merge_slashes: bool) -> str:
         if raw_path[index] == "%":
             escape_ = raw_path[index + 1 : index + 3]
             if len(escape_) != 2 or any(c not in "0123456789abcdefABCDEF" for c in escape_):
-                raise HTTPError(400, f"invalid URI escape in {raw_path!r}")
+                raise HTTPError(400, f"AH10244: invalid URI path ({raw_path})")  # a bad escape
             if escape_.lower() == "2f" and encoded_slashes == "off":
                 raise HTTPError(404, f"AH00026: found %2f (encoded '/') in URI path ({raw_path}), "
                                 "returning 404")
@@ -267,7 +267,7 @@ def _decoded(raw_path: str, encoded_slashes: str, merge_slashes: bool) -> str:
             continue
         if segment == b"..":
             if not segments:
-                raise HTTPError(400, f"URI climbs above the root: {raw_path!r}")
+                raise HTTPError(400, f"AH10244: invalid URI path ({raw_path})")  # climbs above the root
             segments.pop()
             continue
         segments.append(segment)

@@ -59,9 +59,12 @@ HOLD_LINGER_SECONDS = 0.05
 LIMIT_INTERNAL_RECURSION = 10
 
 log = logging.getLogger("itkgw.mpm_itk")
-#: The httpd module whose name a message of an error answer carries in the error log, by its code.
-_MODULE_OF_CODE = {"AH00026": "core", "AH00037": "core", "AH00124": "core", "AH01212": "cgi",
-                   "AH01276": "autoindex", "AH01630": "authz_core", "AH01797": "access_compat"}
+#: The httpd module and level of a message of an error answer in the error log, by its code.
+_LOGGED_AS = {"AH00026": ("core", logging.INFO), "AH00037": ("core", logging.ERROR),
+              "AH00124": ("core", logging.ERROR), "AH00135": ("core", logging.ERROR),
+              "AH02809": ("cgi", logging.ERROR),
+              "AH01276": ("autoindex", logging.ERROR), "AH01630": ("authz_core", logging.ERROR),
+              "AH01797": ("access_compat", logging.ERROR), "AH10244": ("core", logging.ERROR)}
 
 
 class HandedOver(Exception):
@@ -505,9 +508,13 @@ class ConnectionChild:
 
     def _log_http_error(self, exc: HTTPError) -> None:
         if exc.log:
+            logged_as = _LOGGED_AS.get(exc.log[:7])
+            if logged_as is not None:
+                module, level = logged_as
+                logging.getLogger(f"itkgw.{module}").log(level, "%s", exc.log)
+                return
             level = logging.ERROR if exc.status >= 500 or exc.status == 403 else logging.INFO
-            module = _MODULE_OF_CODE.get(exc.log[:7])
-            (logging.getLogger(f"itkgw.{module}") if module else log).log(level, "%s", exc.log)
+            log.log(level, "%s", exc.log)
 
     def _access_log(self, request: Request, vhost: VHost | None, plan: Plan | None = None) -> None:
         self.slot.count_request(self.conn.bytes_sent)

@@ -192,8 +192,7 @@ def plan_request(config: ServerConfig, compiled: Compiled, vhost: VHost, request
         vary, forced_type, rewrite_ended = result.vary, result.content_type, result.ended
         forced_handler, cookies = result.handler, result.cookies
         if result.status is not None:
-            raise HTTPError(result.status, f"RewriteRule answered {result.status} for {request.path}",
-                            headers=set_cookies(cookies))
+            raise HTTPError(result.status, None, headers=set_cookies(cookies))  # httpd logs none
         if result.redirect is not None:
             raise _redirect(*result.redirect, cookies=cookies)
         url_path = result.path

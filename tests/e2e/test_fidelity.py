@@ -170,6 +170,29 @@ def test_headers_go_out_in_httpd_s_order(itkgw_factory, docroots, put: Put) -> N
     assert _header_names(unreadable) == ["Date", "Server", "Content-Length", "Connection", "Content-Type"]
 
 
+def test_bad_requests_are_logged_as_httpd_logs_them(itkgw_factory, docroots, put: Put) -> None:
+    """A path that climbs above the root or has a bad escape, and a method no module knows:
+    core's AH10244 and AH00135 lines, at error level."""
+    alice = docroots[ALICE]
+    put(alice, "a.txt", "a\n")
+    server = serve(itkgw_factory, alice)
+    for raw, status in ((b"GET /%2e%2e/etc/passwd HTTP/1.1", 400), (b"GET /a%zz HTTP/1.1", 400),
+                        (b"FOO /a.txt HTTP/1.1", 501)):
+        answer = raw_exchange(server.port, raw + b"\r\nHost: alice.test\r\nConnection: close\r\n\r\n")
+        assert answer.startswith(b"HTTP/1.1 %d " % status), answer[:100]
+    deadline = time.monotonic() + 5
+    expected = ["AH10244: invalid URI path (/%2e%2e/etc/passwd)", "AH10244: invalid URI path (/a%zz)",
+                "AH00135: Invalid method in request FOO /a.txt HTTP/1.1"]
+    while True:
+        lines = server.error_log_text().splitlines()
+        found = [any("[core:error] [pid " in line and message in line for line in lines)
+                 for message in expected]
+        if all(found) or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert all(found), (expected, lines)
+
+
 def test_trace_echoes_the_request_unless_trace_enable_says_otherwise(itkgw_factory, docroots,
                                                                      test_users) -> None:
     alice = docroots[ALICE]
