@@ -85,11 +85,12 @@ class Target(Script):
     st: os.stat_result
 
 
-def _denied(exc: OSError, first: bool, what: str) -> Exception:
+def _denied(exc: OSError, first: bool, what: str, refused: str = "") -> Exception:
+    """The answer to a failed look at ``what``; ``refused``: httpd's log line of a 403 there."""
     if exc.errno == errno.EACCES and not first:
         return CloseConnection(f"EACCES on {what} after the identity switch")
     if exc.errno in (errno.EACCES, errno.EPERM):
-        return HTTPError(403, f"permission denied: {what}")
+        return HTTPError(403, refused or f"permission denied: {what}")
     if exc.errno in (errno.ENOENT, errno.ENOTDIR, errno.ENAMETOOLONG, errno.ELOOP):
         return HTTPError(404, None)
     return HTTPError(500, f"cannot access {what}: {exc.strerror}")
@@ -230,6 +231,8 @@ def serve(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConf
                                       or _fall_back(request, plan, config, first)
                                       or _answer_method_of_missing(conn, request, plan, config, mime, first)):
             return None
+        if missing.status == 404:
+            _log_missing_php(request, plan, config, first)
         raise
     walked = _walk(target.filename, plan, config, first)
     try:
@@ -543,8 +546,9 @@ def _access_along(config: ServerConfig, plan: Plan, directory: str, first: bool)
                                                                                seen)
         except OSError as exc:
             folder = os.path.dirname(exc.filename or directory)
-            raise _denied(exc, first, f"{exc.filename} pcfg_openfile: unable to check htaccess file, ensure "
-                          f"it is readable and that '{folder}/' is executable") from None
+            raise _denied(exc, first, str(exc.filename), f"({exc.errno}){exc.strerror}: AH00529: "
+                          f"{exc.filename} pcfg_openfile: unable to check htaccess file, ensure it is "
+                          f"readable and that '{folder}/' is executable") from None
     return access
 
 
@@ -553,6 +557,13 @@ def _rlimits(settings: RequestSettings) -> tuple[tuple[int, tuple[int, int]], ..
     pairs = ((resource.RLIMIT_CPU, settings.rlimit_cpu), (resource.RLIMIT_AS, settings.rlimit_mem),
              (resource.RLIMIT_NPROC, settings.rlimit_nproc))
     return tuple((which, limits) for which, limits in pairs if limits is not None)
+
+
+def _log_missing_php(request: Request, plan: Plan, config: ServerConfig, first: bool) -> None:
+    """mod_php's line for a script that is not there (its handler is asked, and says so)."""
+    script = _missing_script(request, plan.dirconf, first)
+    if _merged(config, plan, script.filename, first).handler_for(script.filename) == "php":
+        _php_log.error("script '%s' not found or unable to stat", script.filename)
 
 
 def _allow(dirconf: DirConfig) -> str:
@@ -1034,7 +1045,8 @@ def _serve_static(conn: HTTPConnection, target: Target, walked: int, mime: MimeT
     try:
         fd = walk.reopen(walked)  # the very file the walk judged
     except OSError as exc:
-        raise _denied(exc, first, target.filename) from None
+        raise _denied(exc, first, target.filename, f"({exc.errno}){exc.strerror}: AH00132: file "
+                      f"permissions deny server access: {target.filename}") from None
     try:
         static.serve_file(conn, target.filename, os.fstat(fd), fd, mime, content_type, allow, encoding,
                           languages, variant_list, etag_parts)

@@ -19,6 +19,7 @@ import dataclasses
 import functools
 import logging
 import os
+import re
 import socket
 import time
 from collections.abc import Callable
@@ -64,7 +65,9 @@ _LOGGED_AS = {"AH00026": ("core", logging.INFO), "AH00037": ("core", logging.ERR
               "AH00124": ("core", logging.ERROR), "AH00135": ("core", logging.ERROR),
               "AH02809": ("cgi", logging.ERROR),
               "AH01276": ("autoindex", logging.ERROR), "AH01630": ("authz_core", logging.ERROR),
-              "AH01797": ("access_compat", logging.ERROR), "AH10244": ("core", logging.ERROR)}
+              "AH01797": ("access_compat", logging.ERROR), "AH10244": ("core", logging.ERROR),
+              "AH00132": ("core", logging.ERROR), "AH00529": ("core", logging.CRITICAL)}
+_APR_STATUS = re.compile(r"(\([0-9]+\)[^:]*): ")
 
 
 class HandedOver(Exception):
@@ -426,7 +429,8 @@ class ConnectionChild:
         except (HTTPError, OSError, InternalRedirect) as failed:
             if isinstance(failed, ClientGone) or self.conn.response_started:
                 raise
-            log.error("ErrorDocument %s for status %d failed: %s", target, exc.status, failed)
+            # httpd says so in the page ("Additionally, ..."), and logs nothing above info.
+            log.info("ErrorDocument %s for status %d failed: %s", target, exc.status, failed)
             self.conn.send_error(exc.status, exc.headers, notes=exc.notes,
                                  failed_document=failed.status if isinstance(failed, HTTPError) else 500)
 
@@ -508,13 +512,17 @@ class ConnectionChild:
 
     def _log_http_error(self, exc: HTTPError) -> None:
         if exc.log:
-            logged_as = _LOGGED_AS.get(exc.log[:7])
+            # A system error's text leads the message, as "(13)Permission denied: AH00132: ...".
+            found = _APR_STATUS.match(exc.log)
+            message = exc.log[found.end():] if found else exc.log
+            extra = {"apr_status": found.group(1)} if found else None
+            logged_as = _LOGGED_AS.get(message[:7])
             if logged_as is not None:
                 module, level = logged_as
-                logging.getLogger(f"itkgw.{module}").log(level, "%s", exc.log)
+                logging.getLogger(f"itkgw.{module}").log(level, "%s", message, extra=extra)
                 return
             level = logging.ERROR if exc.status >= 500 or exc.status == 403 else logging.INFO
-            log.log(level, "%s", exc.log)
+            log.log(level, "%s", message, extra=extra)
 
     def _access_log(self, request: Request, vhost: VHost | None, plan: Plan | None = None) -> None:
         self.slot.count_request(self.conn.bytes_sent)

@@ -67,6 +67,9 @@ class ApacheFormatter(logging.Formatter):
         # httpd's [pid:tid]: each of these processes has one thread, whose id is the pid.
         parts = [f"[{stamp}.{micros:06d} {year}]", f"[{module}:{record.levelname}]",
                  f"[pid {record.process}:tid {record.process}]"]
+        status = getattr(record, "apr_status", "")
+        if status:  # httpd's "(13)Permission denied:", before the client
+            parts.append(f"{status}:")
         if _context.client:
             parts.append(f"[client {_context.client}]")
         text = " ".join(parts) + " " + record.getMessage()

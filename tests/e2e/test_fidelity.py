@@ -193,6 +193,30 @@ def test_bad_requests_are_logged_as_httpd_logs_them(itkgw_factory, docroots, put
     assert all(found), (expected, lines)
 
 
+def test_unreadable_and_missing_files_are_logged_as_httpd_logs_them(itkgw_factory, docroots,
+                                                                   put: Put) -> None:
+    """core's AH00132 with the system error before the client, mod_php's line for a script that
+    is not there; a missing ErrorDocument says so in the page, and in the log at info alone."""
+    alice = docroots[ALICE]
+    put(alice, "a.txt", "a\n")
+    locked = put(alice, "locked.txt", "secret\n")
+    os.chown(locked, 0, 0)
+    locked.chmod(0o600)
+    server = serve(itkgw_factory, alice, php_extensions=[".php"],
+                   error_documents={"404": "/missing-page.html"})
+    assert server.request("alice.test", "/locked.txt").status == 403
+    assert server.request("alice.test", "/nothing.php").status == 404
+    assert server.request("alice.test", "/a.txt").status == 200  # the log lines above are written by now
+    lines = server.error_log_text().splitlines()
+    htdocs = alice.htdocs
+    assert any("[core:error] [pid " in line and "(13)Permission denied: [client 127.0.0.1:" in line
+               and f"AH00132: file permissions deny server access: {htdocs}/locked.txt" in line
+               for line in lines), lines
+    assert any("[php:error] [pid " in line and f"script '{htdocs}/nothing.php' not found or unable to stat"
+               in line for line in lines), lines
+    assert not any("missing-page.html" in line and ":error]" in line for line in lines), lines
+
+
 def test_trace_echoes_the_request_unless_trace_enable_says_otherwise(itkgw_factory, docroots,
                                                                      test_users) -> None:
     alice = docroots[ALICE]
