@@ -562,7 +562,11 @@ def _rlimits(settings: RequestSettings) -> tuple[tuple[int, tuple[int, int]], ..
 def _log_missing_php(request: Request, plan: Plan, config: ServerConfig, first: bool) -> None:
     """mod_php's line for a script that is not there (its handler is asked, and says so)."""
     script = _missing_script(request, plan.dirconf, first)
-    if _merged(config, plan, script.filename, first).handler_for(script.filename) == "php":
+    try:
+        handler = _merged(config, plan, script.filename, first).handler_for(script.filename)
+    except HTTPError:
+        return  # the 404 stands; the .htaccess file in the way says why in its own line
+    if handler == "php":
         _php_log.error("script '%s' not found or unable to stat", script.filename)
 
 

@@ -62,11 +62,11 @@ LIMIT_INTERNAL_RECURSION = 10
 log = logging.getLogger("itkgw.mpm_itk")
 #: The httpd module and level of a message of an error answer in the error log, by its code.
 _LOGGED_AS = {"AH00026": ("core", logging.INFO), "AH00037": ("core", logging.ERROR),
-              "AH00124": ("core", logging.ERROR), "AH00135": ("core", logging.ERROR),
-              "AH02809": ("cgi", logging.ERROR),
-              "AH01276": ("autoindex", logging.ERROR), "AH01630": ("authz_core", logging.ERROR),
-              "AH01797": ("access_compat", logging.ERROR), "AH10244": ("core", logging.ERROR),
-              "AH00132": ("core", logging.ERROR), "AH00529": ("core", logging.CRITICAL)}
+              "AH00124": ("core", logging.ERROR), "AH00132": ("core", logging.ERROR),
+              "AH00135": ("core", logging.ERROR), "AH00529": ("core", logging.CRITICAL),
+              "AH10244": ("core", logging.ERROR), "AH01276": ("autoindex", logging.ERROR),
+              "AH01630": ("authz_core", logging.ERROR), "AH01797": ("access_compat", logging.ERROR),
+              "AH02809": ("cgi", logging.ERROR)}
 _APR_STATUS = re.compile(r"(\([0-9]+\)[^:]*): ")
 
 
