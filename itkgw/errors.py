@@ -97,9 +97,12 @@ class HTTPError(Exception):
     """
 
     def __init__(self, status: int, log: str | None = None,
-                 headers: list[tuple[str, str]] | None = None, notes: str = "") -> None:
+                 headers: list[tuple[str, str]] | None = None, notes: str = "",
+                 cause: OSError | None = None) -> None:
         self.status = status
         self.log = log
+        #: The system error behind the answer, which httpd's log line names before the client.
+        self.cause = cause
         #: Headers the status page needs (Location of a redirect, Allow of a 405).
         self.headers = headers or []
         #: What httpd's 400 page adds after its sentence (its "error-notes").

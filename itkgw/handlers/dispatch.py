@@ -86,11 +86,12 @@ class Target(Script):
 
 
 def _denied(exc: OSError, first: bool, what: str, refused: str = "") -> Exception:
-    """The answer to a failed look at ``what``; ``refused``: httpd's log line of a 403 there."""
+    """The answer to a failed look at ``what``; ``refused``: httpd's log line of a 403 there
+    (the system error goes before it, as httpd writes it)."""
     if exc.errno == errno.EACCES and not first:
         return CloseConnection(f"EACCES on {what} after the identity switch")
     if exc.errno in (errno.EACCES, errno.EPERM):
-        return HTTPError(403, refused or f"permission denied: {what}")
+        return HTTPError(403, refused, cause=exc) if refused else HTTPError(403, f"permission denied: {what}")
     if exc.errno in (errno.ENOENT, errno.ENOTDIR, errno.ENAMETOOLONG, errno.ELOOP):
         return HTTPError(404, None)
     return HTTPError(500, f"cannot access {what}: {exc.strerror}")
@@ -546,9 +547,9 @@ def _access_along(config: ServerConfig, plan: Plan, directory: str, first: bool)
                                                                                seen)
         except OSError as exc:
             folder = os.path.dirname(exc.filename or directory)
-            raise _denied(exc, first, str(exc.filename), f"({exc.errno}){exc.strerror}: AH00529: "
-                          f"{exc.filename} pcfg_openfile: unable to check htaccess file, ensure it is "
-                          f"readable and that '{folder}/' is executable") from None
+            raise _denied(exc, first, str(exc.filename), f"AH00529: {exc.filename} pcfg_openfile: unable to "
+                          f"check htaccess file, ensure it is readable and that '{folder}/' is "
+                          "executable") from None
     return access
 
 
@@ -1049,8 +1050,8 @@ def _serve_static(conn: HTTPConnection, target: Target, walked: int, mime: MimeT
     try:
         fd = walk.reopen(walked)  # the very file the walk judged
     except OSError as exc:
-        raise _denied(exc, first, target.filename, f"({exc.errno}){exc.strerror}: AH00132: file "
-                      f"permissions deny server access: {target.filename}") from None
+        raise _denied(exc, first, target.filename,
+                      f"AH00132: file permissions deny server access: {target.filename}") from None
     try:
         static.serve_file(conn, target.filename, os.fstat(fd), fd, mime, content_type, allow, encoding,
                           languages, variant_list, etag_parts)

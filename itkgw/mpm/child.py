@@ -19,7 +19,6 @@ import dataclasses
 import functools
 import logging
 import os
-import re
 import socket
 import time
 from collections.abc import Callable
@@ -67,7 +66,6 @@ _LOGGED_AS = {"AH00026": ("core", logging.INFO), "AH00037": ("core", logging.ERR
               "AH10244": ("core", logging.ERROR), "AH01276": ("autoindex", logging.ERROR),
               "AH01630": ("authz_core", logging.ERROR), "AH01797": ("access_compat", logging.ERROR),
               "AH02809": ("cgi", logging.ERROR)}
-_APR_STATUS = re.compile(r"(\([0-9]+\)[^:]*): ")
 
 
 class HandedOver(Exception):
@@ -512,17 +510,15 @@ class ConnectionChild:
 
     def _log_http_error(self, exc: HTTPError) -> None:
         if exc.log:
-            # A system error's text leads the message, as "(13)Permission denied: AH00132: ...".
-            found = _APR_STATUS.match(exc.log)
-            message = exc.log[found.end():] if found else exc.log
-            extra = {"apr_status": found.group(1)} if found else None
-            logged_as = _LOGGED_AS.get(message[:7])
+            cause = exc.cause
+            extra = {"apr_status": f"({cause.errno}){cause.strerror}"} if cause is not None else None
+            logged_as = _LOGGED_AS.get(exc.log[:7])
             if logged_as is not None:
                 module, level = logged_as
-                logging.getLogger(f"itkgw.{module}").log(level, "%s", message, extra=extra)
+                logging.getLogger(f"itkgw.{module}").log(level, "%s", exc.log, extra=extra)
                 return
             level = logging.ERROR if exc.status >= 500 or exc.status == 403 else logging.INFO
-            log.log(level, "%s", message, extra=extra)
+            log.log(level, "%s", exc.log, extra=extra)
 
     def _access_log(self, request: Request, vhost: VHost | None, plan: Plan | None = None) -> None:
         self.slot.count_request(self.conn.bytes_sent)

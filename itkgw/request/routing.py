@@ -268,9 +268,8 @@ def _client(request: Request, vhost: VHost, dirconf: DirConfig, reqenv: dict[str
 def _refused(request: Request, vhost: VHost, dirconf: DirConfig, reqenv: dict[str, str]) -> str:
     """The log line of a refusal: mod_access_compat's where Order, Allow and Deny refused the
     client on their own (its access checker runs before mod_authz_core), else mod_authz_core's."""
-    access = dirconf.access
-    if access is not None and not (access.satisfy.lower() == "any" and dirconf.require is not None) \
-            and not authz.check_access_compat(access, _client(request, vhost, dirconf, reqenv)):
+    client = _client(request, vhost, dirconf, reqenv)
+    if authz.refused_by_access_compat(dirconf.require, dirconf.access, client):
         return f"AH01797: client denied by server configuration: {dirconf.fs_path}"
     return f"AH01630: client denied by server configuration: {dirconf.fs_path}"
 

@@ -583,13 +583,26 @@ def access_decision(require: RequireGroup | None, access: AccessCompat | None, c
     if access is None:
         decision = Decision.GRANTED if require is None else check_require(require, client)
     elif not check_access_compat(access, client):
-        any_suffices = access.satisfy.lower() == "any" and require is not None
+        any_suffices = _any_suffices(require, access)
         decision = check_require(require, client) if any_suffices else Decision.DENIED  # type: ignore[arg-type]
     elif require is None or access.satisfy.lower() == "any":
         decision = Decision.GRANTED
     else:
         decision = check_require(require, client)
     return Decision.DENIED if decision is Decision.NEUTRAL else decision
+
+
+def refused_by_access_compat(require: RequireGroup | None, access: AccessCompat | None,
+                              client: Client) -> bool:
+    """Whether Order, Allow and Deny refused the client on their own (mod_access_compat's
+    refusal, which httpd logs as its own), Satisfy Any not handing the request to Require."""
+    return (access is not None and not _any_suffices(require, access)
+            and not check_access_compat(access, client))
+
+
+def _any_suffices(require: RequireGroup | None, access: AccessCompat) -> bool:
+    """Satisfy Any with Require rules: their answer alone may let a refused client in."""
+    return access.satisfy.lower() == "any" and require is not None
 
 
 def same_for_every_request(require: RequireGroup | None, access: AccessCompat | None) -> bool:
