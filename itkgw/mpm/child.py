@@ -49,7 +49,7 @@ from itkgw.mpm.scoreboard import Scoreboard, SlotState
 from itkgw.request import canonical
 from itkgw.request.dirconf import merge
 from itkgw.request.mime import MimeTypes
-from itkgw.request.routing import Compiled, Plan, plan_request, with_cookies
+from itkgw.request.routing import Compiled, Plan, identity_by_vhost_alone, plan_request, with_cookies
 from itkgw.request.vhosts import VHostTable
 
 #: How long a kept FastCGI process waits for the next request of its keep-alive connection
@@ -93,6 +93,8 @@ class VHostRules:
     encoded_slashes: str = "off"
     merge_slashes: bool = True
     internal_recursion: int = LIMIT_INTERNAL_RECURSION
+    #: Whether its every request runs as one identity (routing.identity_by_vhost_alone).
+    one_identity: bool = False
 
 
 @dataclass
@@ -156,7 +158,8 @@ class ServingContext:
                 body_stage=self.read_stages(vhost)["body"],
                 encoded_slashes=_either(own.encoded_slashes, "off"),
                 merge_slashes=_either(own.merge_slashes, True),
-                internal_recursion=_either(own.internal_recursion, LIMIT_INTERNAL_RECURSION))
+                internal_recursion=_either(own.internal_recursion, LIMIT_INTERNAL_RECURSION),
+                one_identity=vhost is not None and identity_by_vhost_alone(vhost))
         return rules
 
     @staticmethod
@@ -290,7 +293,12 @@ class ConnectionChild:
                 self._access_log(request, vhost)
                 return True
             path = request.path
-            plan = plan_request(self.ctx.config, self.ctx.compiled, vhost, request)
+            if self.handover is not None and self.identity is None and rules.one_identity:
+                # A front needs the request's identity alone, which its URL's settings give
+                # here: the pool's worker plans the request in full (redirects, rewrites, access).
+                plan = self._url_plan(vhost, request)
+            else:
+                plan = plan_request(self.ctx.config, self.ctx.compiled, vhost, request)
             self._enter_identity(vhost, plan, request, first)  # a refusal in plan.denied waits for .htaccess
             current = request
             for hops in range(rules.internal_recursion + 1):
@@ -391,12 +399,16 @@ class ConnectionChild:
         R=, F or G): the settings of its URL, for its ErrorDocument and its Header always
         rules, which httpd applies to such answers too."""
         try:
-            dirconf = merge(self.ctx.config, vhost, request.path)
+            plan = self._url_plan(vhost, request)
         except HTTPError:
             return None
-        plan = Plan(request.path, dirconf, dirconf.identity, vhost=vhost, site=vhost, site_path=request.path)
-        dispatch.set_response_rules(self.conn, dirconf, plan)
+        dispatch.set_response_rules(self.conn, plan.dirconf, plan)
         return plan
+
+    def _url_plan(self, vhost: VHost, request: Request) -> Plan:
+        """A plan of the request's URL path's settings alone, before (or without) its rules."""
+        dirconf = merge(self.ctx.config, vhost, request.path)
+        return Plan(request.path, dirconf, dirconf.identity, vhost=vhost, site=vhost, site_path=request.path)
 
     def _may_send_document(self, exc: HTTPError, plan: Plan) -> bool:
         """Whether this process may answer ``exc`` with its ErrorDocument as it runs now: a text or

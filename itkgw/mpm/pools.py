@@ -462,7 +462,8 @@ class PoolManager:
         timeout = self.config.timeout
         while pool.waiting and now - pool.waiting[0].since > timeout:
             self._answer_busy(pool, pool.waiting.popleft().handoff.fd)
-        while len(pool.sent_at) > self._in_socket(pool):
+        in_socket = self._in_socket(pool)
+        while len(pool.sent_at) > in_socket:
             pool.sent_at.popleft()
         while pool.sent_at and now - pool.sent_at[0] > timeout:
             try:

@@ -167,6 +167,16 @@ def _rewrite_urls(vhost: VHost, request: Request) -> dict[str, str]:
     return {"SCRIPT_URL": request.path, "SCRIPT_URI": f"http://{authority}{request.path}"}
 
 
+def identity_by_vhost_alone(vhost: VHost) -> bool:
+    """Whether every request of ``vhost`` runs as one identity at one NiceValue, whatever its
+    URL, headers or rewrites: no section sets either, no AssignUserIDExpr, no UserDir."""
+    if vhost.user_dir or vhost.assign_user_id_expr or vhost.assign_group_id_expr:
+        return False
+    return not any(section.assign_user_id is not None or section.assign_user_id_expr
+                   or section.assign_group_id_expr or section.nice_value is not None
+                   for section in vhost.directories)
+
+
 def plan_request(config: ServerConfig, compiled: Compiled, vhost: VHost, request: Request,
                  rewrite_ended: bool = False) -> Plan:
     """Decide everything about a request that can be decided as the worker. ``rewrite_ended``:

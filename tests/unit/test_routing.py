@@ -17,6 +17,7 @@ from itkgw.config.model import (
 from itkgw.config.modules.mime import MimeSettings
 from itkgw.request.dirconf import Mapped, apply_options, map_path, merge
 from itkgw.request.mime import MimeTypes
+from itkgw.request.routing import identity_by_vhost_alone
 from itkgw.request.vhosts import VHostTable
 from itkgw.rules.authz import Require, RequireGroup
 
@@ -81,6 +82,24 @@ def test_directory_sections_merge_shortest_first() -> None:
     assert (deeper.identity, deeper.nice_value) == (BOB, 15)
     sibling = merge(config, site, "/sharedfoo/x.php")
     assert sibling.identity == ALICE
+
+
+@pytest.mark.parametrize("setting", [
+    {"directories": (DirSection(path="/srv/a.test/shared", assign_user_id=BOB),)},
+    {"directories": (DirSection(path="/shared", kind="location", nice_value=10),)},
+    {"directories": (DirSection(path="/srv/a.test", assign_user_id_expr="%{HTTP_HOST}"),)},
+    {"assign_user_id_expr": "%{HTTP_HOST}"},
+    {"assign_group_id_expr": "%{HTTP_HOST}"},
+    {"user_dir": "public_html"},
+])
+def test_a_vhost_whose_sections_or_expressions_choose_the_identity_is_not_of_one_identity(
+        setting: dict[str, object]) -> None:
+    """A front passes the connections of a vhost of one identity on without planning their
+    requests: any section, expression or UserDir that may choose another must make it plan."""
+    assert identity_by_vhost_alone(vhost("a.test", ANY_80, assign_user_id=ALICE))
+    assert identity_by_vhost_alone(vhost("a.test", ANY_80, assign_user_id=ALICE, nice_value=5, directories=(
+        DirSection(path="/srv/a.test/private", options=("-Indexes",)),)))
+    assert not identity_by_vhost_alone(vhost("a.test", ANY_80, assign_user_id=ALICE, **setting))
 
 
 def test_vhost_without_assign_user_id_runs_as_the_default_identity_never_as_the_workers() -> None:
