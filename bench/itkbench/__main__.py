@@ -39,6 +39,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--itkgw-commit", metavar="REV",
                         help="run itkgw as of this git revision (exported with git archive) "
                              "instead of the working tree")
+    parser.add_argument("--python", metavar="PATH", default=sys.executable,
+                        help="the interpreter itkgw runs under (default: this one); it must import "
+                             "itkgw's dependencies, as etc/provision installs them into the python3 "
+                             "it finds (/usr/bin/python3 on a plain Debian)")
     parser.add_argument("--cells", help="comma-separated cell keys, e.g. php-ka-64,1k-close-8,php-mixed-64")
     parser.add_argument("--profile", type=Path, metavar="DIR",
                         help="run itkgw under cProfile in every forked process; stats and a summary "
@@ -76,7 +80,7 @@ def make_plan(args: argparse.Namespace) -> runner.Plan:
     seconds = args.seconds or (QUICK_SECONDS if args.quick else FULL_SECONDS)
     warmup = args.warmup if args.warmup is not None else (0 if args.quick else FULL_WARMUP)
     return runner.Plan(cells=matrix, systems=systems, variants=variants, seconds=seconds, warmup=warmup,
-                       rounds=args.rounds, itkgw_commit=args.itkgw_commit,
+                       rounds=args.rounds, itkgw_commit=args.itkgw_commit, python=args.python,
                        profile_dir=args.profile.resolve() if args.profile else None,
                        serve_only=args.serve)
 

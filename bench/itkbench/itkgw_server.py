@@ -82,11 +82,12 @@ class Itkgw(systems.System):
     kind = "itkgw"
 
     def __init__(self, workdir: Path, sites: list[Site], variant: Variant, source: Path = REPO,
-                 profile_dir: Path | None = None) -> None:
+                 profile_dir: Path | None = None, python: str = sys.executable) -> None:
         super().__init__(workdir, sites)
         self.variant = variant
         self.source = source
         self.profile_dir = profile_dir
+        self.python = python
         self.name = variant.label
 
     def config(self) -> dict[str, Any]:
@@ -136,8 +137,8 @@ class Itkgw(systems.System):
         """``-m itkgw``, or under :mod:`itkbench.forkprof` when profiling."""
         args = ["-f", str(config_path), "-D", "FOREGROUND"]
         if self.profile_dir is not None:
-            return [sys.executable, "-m", "itkbench.forkprof", str(self.profile_dir), *args]
-        return [sys.executable, "-m", "itkgw", *args]
+            return [self.python, "-m", "itkbench.forkprof", str(self.profile_dir), *args]
+        return [self.python, "-m", "itkgw", *args]
 
     def launch(self) -> None:
         if self.variant.fpm_pools:

@@ -126,7 +126,7 @@ def _package_version(package: str) -> str:
     return _first_line(["dpkg-query", "-W", "-f=${Version}", package])
 
 
-def machine(itkgw_commit: str | None) -> list[tuple[str, str]]:
+def machine(itkgw_commit: str | None, python: str = sys.executable) -> list[tuple[str, str]]:
     """What the numbers were measured on, and which itkgw."""
     cpu = "unknown"
     for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -144,16 +144,21 @@ def machine(itkgw_commit: str | None) -> list[tuple[str, str]]:
         ("mpm-itk", f"libapache2-mpm-itk {_package_version('libapache2-mpm-itk')}"),
         ("nginx", _first_line(["/usr/sbin/nginx", "-v"])),
         ("php", _first_line(["php", "-v"])),
-        ("python", sys.version.split()[0]),
+        ("python (itkgw's)", _interpreter(python)),
         ("wrk", _first_line(["/usr/bin/wrk", "-v"])),
         ("itkgw", describe_source(itkgw_commit)),
     ]
 
 
+def _interpreter(python: str) -> str:
+    """The interpreter's path and version."""
+    return f"{python} {_first_line([python, '-c', 'import platform; print(platform.python_version())'])}"
+
+
 def markdown(measurements: Sequence[Measurement], *, command: str, date: str, plan: Plan, quick: bool) -> str:
     all_rows = rows(measurements)
     seconds, warmup, rounds = plan.seconds, plan.warmup, plan.rounds
-    machine_lines = "\n".join(f"- {name}: {value}" for name, value in machine(plan.itkgw_commit))
+    machine_lines = "\n".join(f"- {name}: {value}" for name, value in machine(plan.itkgw_commit, plan.python))
     matrix = ("the reduced smoke matrix (`--quick`)" if quick
               else "the full matrix: {1 KiB, 100 KiB static, hello.php, CGI} x {keep-alive, close} "
                    "x {8, 64} connections, plus hello.php on alternating vhosts")

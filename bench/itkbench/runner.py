@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import shutil
 import signal
+import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -42,6 +43,8 @@ class Plan:
     warmup: int
     rounds: int
     itkgw_commit: str | None = None
+    #: The interpreter itkgw runs under.
+    python: str = sys.executable
     #: Profile itkgw's processes with cProfile into this directory (itkbench.forkprof).
     profile_dir: Path | None = None
     #: Measure nothing: keep the systems serving until interrupted (to attach a profiler).
@@ -102,7 +105,7 @@ def make_systems(plan: Plan, workdir: Path, sites: list[Site], itkgw_source: Pat
         systems.append(NginxFpm(workdir / "nginx", sites))
     if "itkgw" in plan.systems:
         systems += [Itkgw(workdir / f"itkgw-{variant.key}", sites, variant, itkgw_source,
-                          profile_dir(plan, variant))
+                          profile_dir(plan, variant), plan.python)
                     for variant in plan.variants]
     return systems
 
