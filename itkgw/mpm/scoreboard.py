@@ -35,29 +35,36 @@ TEXT_BYTES = 128
 
 _HEADER = struct.Struct("<Qd")  # generation, when it began (the master's last start or restart)
 _HEADER_SIZE = 64
+#: A state and its stamp, and a request line and its start, sit side by side: each pair
+#: is written in one go, several times per request.
 _LAYOUT = (
     ("pid", "i"),
     ("state", "I"),
+    ("last_used", "d"),
     ("generation", "Q"),
     ("uid", "I"),
     ("connections", "I"),
-    ("started", "d"),
-    ("last_used", "d"),
     ("heartbeat", "d"),
     ("requests", "Q"),
     ("bytes", "Q"),
     ("vhost", f"{TEXT_BYTES}s"),
+    ("started", "d"),
     ("request", f"{TEXT_BYTES}s"),
 )
 _SLOT = struct.Struct("<" + "".join(code for _, code in _LAYOUT))
 #: The fields from pid to connections, read in one go.
-_HEAD_FIELDS = struct.Struct("<" + "".join(code for _, code in _LAYOUT[:5]))
+_HEAD_FIELDS = struct.Struct("<" + "".join(code for _, code in _LAYOUT[:6]))
+#: state and last_used; started and request.
+_STAMPED_STATE = struct.Struct("<Id")
+_STAMPED_REQUEST = struct.Struct(f"<d{TEXT_BYTES}s")
 _FIELD = {name: struct.Struct("<" + code) for name, code in _LAYOUT}
 _OFFSET = {name: struct.calcsize("<" + "".join(code for _, code in _LAYOUT[:i]))
            for i, (name, _) in enumerate(_LAYOUT)}
 #: Each field's packer, unpacker and offset in its slot: a worker writes a few fields per
 #: request, and looks none of this up while it does.
 _ACCESS = {name: (field.pack_into, field.unpack_from, _OFFSET[name]) for name, field in _FIELD.items()}
+_STATE_AT, _STARTED_AT = _OFFSET["state"], _OFFSET["started"]
+assert _OFFSET["last_used"] == _STATE_AT + 4 and _OFFSET["request"] == _STARTED_AT + 8
 
 
 class SlotState(enum.IntEnum):
@@ -163,8 +170,7 @@ class SlotView:
 
     @state.setter
     def state(self, value: SlotState) -> None:
-        self._set("state", int(value))
-        self._set("last_used", time.time())
+        _STAMPED_STATE.pack_into(self._buffer, self._base + _STATE_AT, value, time.time())
 
     @property
     def generation(self) -> int:
@@ -226,8 +232,8 @@ class SlotView:
 
     @request.setter
     def request(self, value: str) -> None:
-        self._set("request", _encode(value))
-        self._set("started", time.time() if value else 0.0)
+        _STAMPED_REQUEST.pack_into(self._buffer, self._base + _STARTED_AT, time.time() if value else 0.0,
+                                   _encode(value))
 
     def read(self) -> SlotRecord:
         """The whole slot in one copy."""
@@ -293,7 +299,7 @@ class Scoreboard:
         """A slot's state and connections served, in one read: the pool manager counts
         these for every connection it passes on."""
         base = _HEADER_SIZE + index * _SLOT.size
-        _, state, _, _, connections = _HEAD_FIELDS.unpack_from(self._buffer, base)
+        _, state, _, _, _, connections = _HEAD_FIELDS.unpack_from(self._buffer, base)
         return state, connections
 
     def _states(self) -> list[SlotState]:
