@@ -314,6 +314,32 @@ def test_new_connections_to_both_identities_at_once_reach_their_own_pools(itkgw_
     assert "refused, not served" not in server.error_log_text()
 
 
+def _rule(pattern: str, substitution: str, flag: str) -> dict[str, object]:
+    return {"pattern": pattern, "substitution": substitution, "flags": [flag], "conditions": []}
+
+
+def test_a_vhost_of_one_identity_answers_its_redirects_rewrites_and_refusals_as_before(
+        itkgw_factory, docroots, test_users: Users) -> None:
+    """A front passes a vhost of one identity on without running its rules: the pool's worker
+    runs them, and the answers are those a front gave (Redirect, RewriteRule R= and F, Require)."""
+    alice = docroots[ALICE]
+    vhost = vhost_for(alice, "alice.test", redirects=[{"url_path": "/old", "target": "http://alice.test/new"}],
+                      rewrite_engine=True,
+                      rewrite_rules=[_rule("^/moved$", "/whoami.cgi", "R=301"),
+                                     _rule("^/forbidden$", "-", "F")],
+                      directory=[{"path": str(alice.htdocs / "private"), "require": ["all denied"]}])
+    server = itkgw_factory([vhost], process_model="pool")
+    status, headers, _ = server.request("alice.test", "/old/page?x=1")
+    assert (status, headers["Location"]) == (302, "http://alice.test/new/page?x=1")
+    status, headers, _ = server.request("alice.test", "/moved")
+    assert (status, headers["Location"]) == (301, "http://alice.test/whoami.cgi")
+    assert server.request("alice.test", "/forbidden").status == 403
+    assert server.request("alice.test", "/private/x.txt").status == 403
+    status, _, body = server.request("alice.test", "/whoami.cgi")
+    assert status == 200 and Whoami.parse(body.decode()) == Whoami.of(test_users.alice)
+    assert "client denied by server configuration" in server.error_log_text()
+
+
 def test_a_vhost_assigned_the_fronts_own_user_gets_500_in_the_pool_model(itkgw_factory, docroots,
                                                                         test_users: Users) -> None:
     """The itk model serves it as User with a warning from -t; a pool of User's could trace the
