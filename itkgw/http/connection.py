@@ -60,7 +60,7 @@ _ALLOW_STATIC = "OPTIONS,HEAD,GET,POST,TRACE"
 _BODY_READ = frozenset({h11.DONE, h11.MUST_CLOSE})
 #: A handler's headers the connection writes itself, or never sends.
 _NOT_PASSED_ON = frozenset({"date", "server", "connection", "transfer-encoding"})
-_NOT_PASSED_ON_204 = _NOT_PASSED_ON | {"content-type", "content-length"}
+_NOT_PASSED_ON_BODILESS = _NOT_PASSED_ON | {"content-type", "content-length"}
 
 
 def apply_header_rules(headers: list[tuple[str, str]], rules: Sequence[HeaderRule],
@@ -950,8 +950,8 @@ class HTTPConnection:
             status, kept = self.error_document
             headers = [*kept, *headers]
             named = None
-        # httpd's header filter: a 204 has no body, so no type or length of one either.
-        not_passed = _NOT_PASSED_ON_204 if status == 204 else _NOT_PASSED_ON
+        # httpd's header filter: a 204 or a 304 has no body, so no type or length of one either.
+        not_passed = _NOT_PASSED_ON_BODILESS if status in (204, 304) else _NOT_PASSED_ON
         out = [("Date", http_now()), ("Server", SERVER_SOFTWARE)]
         if self.negotiated and not generated:
             out += self.negotiated

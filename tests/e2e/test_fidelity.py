@@ -842,23 +842,24 @@ def test_options_star_asks_about_the_server_and_names_no_methods(itkgw_factory, 
     assert b"content-type:" not in head and body == b""
 
 
+@pytest.mark.parametrize("status", ["204 No Content", "304 Not Modified"])
 @pytest.mark.parametrize("script,code", [
-    ("none.cgi", "#!/bin/sh\nprintf 'Status: 204 No Content\\r\\nContent-Type: text/plain\\r\\n"
+    ("none.cgi", "#!/bin/sh\nprintf 'Status: {status}\\r\\nContent-Type: text/plain\\r\\n"
                  "Content-Length: 4\\r\\nContent-Language: de\\r\\nX-Other: 1\\r\\n\\r\\nbody'\n"),
-    ("none.php", "<?php http_response_code(204); header('Content-Language: de'); header('X-Other: 1');"
+    ("none.php", "<?php http_response_code({code}); header('Content-Language: de'); header('X-Other: 1');"
                  " echo 'body';\n"),
 ])
-def test_a_204_has_no_content_type_or_length(itkgw_factory, docroots, put: Put, script: str,
-                                             code: str) -> None:
-    """httpd's header filter drops the type and length of a 204, which has no body; the
-    script's other headers stay."""
+def test_a_204_or_304_has_no_content_type_or_length(itkgw_factory, docroots, put: Put, script: str,
+                                                    code: str, status: str) -> None:
+    """httpd's header filter drops the type and length of a 204 or a 304, which have no body;
+    the script's other headers stay."""
     alice = docroots[ALICE]
-    put(alice, script, code)
+    put(alice, script, code.format(status=status, code=status[:3]))
     server = serve(itkgw_factory, alice, php_extensions=[".php"])
     answer = raw_exchange(server.port, f"GET /{script} HTTP/1.1\r\nHost: alice.test\r\n"
                                        "Connection: close\r\n\r\n".encode())
     head, _, body = answer.partition(b"\r\n\r\n")
-    assert head.startswith(b"HTTP/1.1 204 No Content\r\n") and body == b""
+    assert head.startswith(f"HTTP/1.1 {status}\r\n".encode()) and body == b""
     lines = head.lower().split(b"\r\n")
     assert b"content-language: de" in lines and b"x-other: 1" in lines
     assert not any(line.startswith((b"content-type:", b"content-length:")) for line in lines), head
