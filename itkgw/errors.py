@@ -89,6 +89,11 @@ def _line_ranges(lines: list[int]) -> str:
     return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in runs)
 
 
+def loggable(text: str) -> str:
+    """``text`` for one error-log line, control characters escaped as httpd's error log has them."""
+    return "".join(char if " " <= char != "\x7f" else f"\\x{ord(char):02x}" for char in text)
+
+
 class HTTPError(Exception):
     """A request that ends in an error response with ``status``.
 

@@ -8,6 +8,7 @@ one in a row.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -29,7 +30,7 @@ from itkgw.config.kinds import (
     extension,
     toml_type,
 )
-from itkgw.config.model import HeaderRule, PHPSetting, Redirect
+from itkgw.config.model import HEADER_FORMATS, HeaderRule, PHPSetting, Redirect
 from itkgw.errors import ConfigError
 from itkgw.rules.authz import AccessCompat, LimitedAccess, Require, RequireGroup
 from itkgw.rules.rewrite import RULE_STATUSES, RewriteCond, RewriteRule
@@ -470,8 +471,56 @@ class HeaderRules(Kind):
             check_regex(words[2], where, f"{name} {action}")
             return HeaderRule(action, words[1], words[2], always, env, replacement=words[3], expr=expression,
                               early=early)
-        return HeaderRule(action, words[1], words[2] if wanted == 3 else "", always, env, expr=expression,
+        rule = HeaderRule(action, words[1], words[2] if wanted == 3 else "", always, env, expr=expression,
                           early=early)
+        value_expression = rule.value_expression
+        if value_expression is not None:
+            check_expr(value_expression, where, f"{name} {action}: Can't parse value expression")
+            return rule
+        _check_header_formats(rule.value, where, f"{name} {action}")
+        return dataclasses.replace(rule, value=_unescaped(rule.value)) if "\\" in rule.value else rule
+
+
+#: mod_headers' escapes in the text of a value (between its format specifiers).
+_VALUE_ESCAPES = {"\\": "\\", "r": "\r", "n": "\n", "t": "\t"}
+
+
+def _unescaped(value: str) -> str:
+    """A value's text with mod_headers' \\\\, \\r, \\n and \\t made what they stand for (another
+    backslash stays as it is); a format specifier's {argument} is left alone."""
+    out, index = [], 0
+    while index < len(value):
+        char = value[index]
+        if char == "%" and value[index + 1:index + 2] == "{":
+            closing = value.find("}", index)
+            end = len(value) if closing < 0 else closing + 1
+            out.append(value[index:end])
+            index = end
+        elif char == "\\" and value[index + 1:index + 2] in _VALUE_ESCAPES:
+            out.append(_VALUE_ESCAPES[value[index + 1]])
+            index += 2
+        else:
+            out.append(char)
+            index += 1
+    return "".join(out)
+
+
+def _check_header_formats(value: str, where: str, directive: str) -> None:
+    """mod_headers refuses a value with a format specifier it does not know (a lone % at
+    the end, and %%, stand for a percent sign)."""
+    index = value.find("%")
+    while index >= 0:
+        index += 1
+        if index < len(value) and value[index] != "%":
+            if value[index] == "{":
+                closing = value.find("}", index)
+                index = len(value) if closing < 0 else closing + 1
+            letter = value[index:index + 1]
+            if letter not in HEADER_FORMATS or not letter:
+                raise ConfigError(where, f"{directive}: Unrecognized header format %{letter}",
+                                  "write %% for a percent sign; the formats are %D, %t, %{NAME}e, "
+                                  "%{NAME}s, %l, %i and %b")
+        index = value.find("%", index + 1)
 
 
 @dataclass(frozen=True)

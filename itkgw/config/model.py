@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -173,16 +175,27 @@ class HeaderRule:
         return cached_regex(self.value).sub(fill, value, count=count)
 
     @property
-    def formatted(self) -> bool:
-        """Whether the value has mod_headers' format specifiers (%{NAME}e, %t, %D), filled
-        in per request."""
-        return "%" in self.value and not self.action.lower().startswith("edit")
+    def value_expression(self) -> str | None:
+        """An ``expr=`` value's ap_expr string expression, evaluated per request instead of
+        format specifiers (mod_headers since httpd 2.4.10)."""
+        if self.value.startswith("expr=") and not self.action.lower().startswith("edit"):
+            return self.value[5:]
+        return None
 
-    def filled(self, variables: dict[str, str], started: float, now: float) -> HeaderRule:
+    @property
+    def formatted(self) -> bool:
+        """Whether the value is filled in per request: an ``expr=`` value, or one with
+        mod_headers' format specifiers (%{NAME}e, %t, %D...)."""
+        return ("%" in self.value and not self.action.lower().startswith("edit")) or \
+            self.value_expression is not None
+
+    def filled(self, variables: dict[str, str], started: float, now: float,
+               workers: Callable[[], tuple[int, int]]) -> HeaderRule:
         """The rule with its value's specifiers filled in as mod_headers fills them: %{NAME}e
         the request's variable (``(null)`` when unset), %{NAME}s an SSL variable (none here),
         %t the time now and %D the time since the request began (t= and D= in microseconds),
-        %% a percent sign; another specifier is left as it is."""
+        %l the load average, %i and %b the share of the server's workers idle and busy
+        (``workers`` says it, in percent), %% a percent sign (HEADER_FORMATS are all)."""
         def fill(match: re.Match[str]) -> str:
             name, kind = match.group(1), match.group(2)
             if kind == "e":
@@ -193,11 +206,18 @@ class HeaderRule:
                 return "t=%d" % (now * 1_000_000)
             if kind == "D":
                 return "D=%d" % max(0, (now - started) * 1_000_000)
+            if kind == "l":
+                return "l=%.2f/%.2f/%.2f" % os.getloadavg()
+            if kind in "ib":
+                idle, busy = workers()
+                return f"{kind}={idle if kind == 'i' else busy}"
             return "%" if kind == "%" else match.group(0)
 
         return dataclasses.replace(self, value=_HEADER_FORMAT.sub(fill, self.value))
 
 
+#: mod_headers' format specifiers; any other letter after % is an error in its value.
+HEADER_FORMATS = "Dteslib"
 _HEADER_FORMAT = re.compile(r"%(?:\{([^}]*)\})?([a-zA-Z%])")
 
 

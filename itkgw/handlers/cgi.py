@@ -31,7 +31,7 @@ from typing import IO, TYPE_CHECKING, NamedTuple
 from itkgw import script_software
 from itkgw.config.model import ServerConfig, VHost
 from itkgw.config.modules.core import RequestSettings
-from itkgw.errors import HTTPError, InternalRedirect
+from itkgw.errors import HTTPError, InternalRedirect, loggable
 from itkgw.handlers import static
 from itkgw.http.connection import NO_ADMIN, ClientGone
 from itkgw.http.head import remember
@@ -455,8 +455,7 @@ def _local_redirect_message(location: str, script: str) -> str:
 
 def _printable(data: bytes) -> str:
     """Bytes for one log line, control characters escaped as Apache's error log does."""
-    text = data.decode("utf-8", "backslashreplace")
-    return "".join(c if " " <= c != "\x7f" else f"\\x{ord(c):02x}" for c in text)
+    return loggable(data.decode("utf-8", "backslashreplace"))
 
 
 # -- running the script --------------------------------------------------

@@ -59,7 +59,7 @@ from itkgw.request.routing import Plan, apply_redirects, denial, set_cookies, wi
 from itkgw.request.setenvif import apply_env_conditions
 from itkgw.request.variables import context_of, wire
 from itkgw.rules import rewrite
-from itkgw.rules.expr import cached_condition
+from itkgw.rules.expr import ExprError, cached_condition, cached_string
 from itkgw.rules.rewrite import RewriteRule
 
 log = logging.getLogger("itkgw.core")
@@ -67,6 +67,7 @@ _cgi_log = logging.getLogger("itkgw.cgi")
 _fcgid_log = logging.getLogger("itkgw.fcgid")
 _proxy_log = logging.getLogger("itkgw.proxy_fcgi")
 _php_log = logging.getLogger("itkgw.php")
+_headers_log = logging.getLogger("itkgw.headers")
 
 
 @dataclass(frozen=True)
@@ -449,8 +450,36 @@ def _when_env_says(rules: Sequence[HeaderRule], plan: Plan, dirconf: DirConfig, 
             continue
         if rule.expr and not _judged(rule.expr, request, plan, dirconf.fs_path, read):
             continue
-        kept.append(rule.filled(variables, started, now) if rule.formatted else rule)
+        kept.append(_filled(rule, variables, started, now, request, plan, dirconf.fs_path)
+                    if rule.formatted else rule)
     return kept
+
+
+#: The shares of the server's workers idle and busy, in percent (mod_headers' %i and %b), as
+#: the process model counts them in its scoreboard; it sets this before serving.
+def _no_workers() -> tuple[int, int]:
+    return 0, 0
+
+
+worker_load: Callable[[], tuple[int, int]] = _no_workers
+
+
+def _filled(rule: HeaderRule, variables: dict[str, str], started: float, now: float, request: Request | None,
+            plan: Plan, fs_path: str) -> HeaderRule:
+    """A rule's value for this request: its expr= evaluated (an error logged, and an empty
+    value, as mod_headers does; the headers it reads make no Vary, unlike a condition's), or
+    its format specifiers filled in."""
+    expression = rule.value_expression
+    if expression is None:
+        return rule.filled(variables, started, now, worker_load)
+    value = ""
+    if request is not None and plan.vhost is not None:
+        context = context_of(request, plan.vhost, plan.reqenv, fs_path)
+        try:
+            value = cached_string(expression).string(context)
+        except ExprError as exc:
+            _headers_log.error("AH02557: Can't evaluate value expression: %s", exc.message)
+    return dataclasses.replace(rule, value=value)
 
 
 def _judged(expression: str, request: Request | None, plan: Plan, fs_path: str,

@@ -39,7 +39,7 @@ import h11
 from itkgw import SERVER_SOFTWARE
 from itkgw.config.model import HeaderRule
 from itkgw.config.modules.reqtimeout import StageTimeout
-from itkgw.errors import HTTPError
+from itkgw.errors import HTTPError, loggable
 from itkgw.http.deflate import HELD_INPUT, SMALLEST_COMPRESSED, DeflateRule, GzipStream
 from itkgw.http.head import Head, MalformedHead
 from itkgw.http.head import parse as parse_head
@@ -971,6 +971,7 @@ class HTTPConnection:
             out = _with_languages(out, self.languages)
         if self.header_rules:
             out = self._apply_header_rules(out, generated)
+            out = self._checked_rule_values(out, generated)
         if self.default_charset != "off":
             charset = self.default_charset
             out = [(name, _with_charset(value, charset) if name.lower() == "content-type" else value)
@@ -993,6 +994,20 @@ class HTTPConnection:
             self._held_head += data
         else:
             self._send(data)
+
+    @staticmethod
+    def _checked_rule_values(headers: list[tuple[str, str]], generated: bool) -> list[tuple[str, str]]:
+        """httpd's check of the headers its rules made (a value with a CR, LF or NUL in it,
+        from mod_headers' \\n or a variable): a 500 instead of the response, and on the server's
+        own page, which may not fail again, the header left out."""
+        bad = [(name, value) for name, value in headers if "\r" in value or "\n" in value or "\0" in value]
+        if not bad:
+            return headers
+        if not generated:
+            name, value = bad[0]
+            raise HTTPError(500, f"AH02430: Response header '{name}' value of '{loggable(value)}' contains "
+                            "invalid characters, aborting request")
+        return [item for item in headers if item not in bad]
 
     def _apply_header_rules(self, headers: list[tuple[str, str]], generated: bool) -> list[tuple[str, str]]:
         """mod_headers on a response. httpd keeps a handler's headers (headers_out) apart from

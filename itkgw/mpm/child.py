@@ -65,7 +65,7 @@ _LOGGED_AS = {"AH00026": ("core", logging.INFO), "AH00037": ("core", logging.ERR
               "AH00135": ("core", logging.ERROR), "AH00529": ("core", logging.CRITICAL),
               "AH10244": ("core", logging.ERROR), "AH01276": ("autoindex", logging.ERROR),
               "AH01630": ("authz_core", logging.ERROR), "AH01797": ("access_compat", logging.ERROR),
-              "AH02809": ("cgi", logging.ERROR)}
+              "AH02430": ("http", logging.ERROR), "AH02809": ("cgi", logging.ERROR)}
 
 
 class HandedOver(Exception):

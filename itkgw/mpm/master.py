@@ -24,7 +24,7 @@ from itkgw import SERVER_SOFTWARE
 from itkgw.config.model import Address, ServerConfig
 from itkgw.config.modules.pool import PoolSettings
 from itkgw.errors import NOTICE, ConfigError, ConfigErrors, ExitCode
-from itkgw.handlers import phpcgi
+from itkgw.handlers import dispatch, phpcgi
 from itkgw.mpm import debug_hooks, fcgid_manager, pools, privs, sandbox
 from itkgw.mpm.child import ServingContext
 from itkgw.mpm.front import Front
@@ -181,6 +181,7 @@ class Master:
                                   scoreboard=self.scoreboard, mime=MimeTypes.load(config.mime_types),
                                   generation=self.generation, compiled=Compiled(config),
                                   setid_filter=setid_filter, backends=manager, pools=pools_path)
+        dispatch.worker_load = self.scoreboard.load  # mod_headers' %i and %b
         if debug_hooks.ENABLED:
             log.warning("ITKGW_TEST_HOOKS is set: requests can make fronts try set*id calls and misroute "
                         "connections; never run a server so outside tests")

@@ -326,6 +326,22 @@ class Scoreboard:
                     count += 1
         return count
 
+    def load(self) -> tuple[int, int]:
+        """The current generation's workers idle and busy, in percent of both (httpd's
+        ap_get_sload, which mod_headers' %i and %b print); those starting count as neither."""
+        generation, ready, busy = self.generation, 0, 0
+        for index in range(self.size):
+            _, state, _, slot_generation, _, _ = _HEAD_FIELDS.unpack_from(
+                self._buffer, _HEADER_SIZE + index * _SLOT.size)
+            if slot_generation != generation or state in (SlotState.DEAD, SlotState.STARTING):
+                continue
+            if state == SlotState.READY:
+                ready += 1
+            else:
+                busy += 1
+        total = ready + busy
+        return (ready * 100 // total, busy * 100 // total) if total else (0, 0)
+
     def idle_count(self) -> int:
         """Workers waiting for a connection (READY)."""
         return sum(1 for state in self._states() if state == SlotState.READY)

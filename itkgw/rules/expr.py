@@ -481,6 +481,12 @@ def parse(text: str) -> Expr:
 
 
 @functools.lru_cache(maxsize=512)
+def cached_string(text: str) -> Expr:
+    """parse, once per text (a Header rule's expr= value, checked when it was read)."""
+    return parse(text)
+
+
+@functools.lru_cache(maxsize=512)
 def cached_condition(text: str, files: bool = False) -> Expr:
     """parse_condition, once per text: for expressions the configuration (or an .htaccess
     file) was checked with when it was read, evaluated on every request."""

@@ -13,6 +13,7 @@ import base64
 import http.client
 import json
 import os
+import re
 import time
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -436,6 +437,39 @@ def test_header_values_fill_in_mod_headers_format_specifiers(itkgw_factory, docr
         stamps.append(now)
         time.sleep(0.01)
     assert stamps[0] != stamps[1]
+
+
+def test_header_values_as_expressions_escapes_and_load_formats(itkgw_factory, docroots, put: Put) -> None:
+    """mod_headers' expr= value (a string ap_expr, case-sensitive prefix: no Vary for the headers
+    it reads), its \\t and \\\\ escapes, %l, %i and %b; a value that makes a CR or LF answers 500,
+    and a format or an expression it cannot read is the .htaccess file's error (500), as httpd's."""
+    alice = docroots[ALICE]
+    put(alice, "hx/.htaccess", 'Header set X-Expr "expr=%{QUERY_STRING}/%{HTTP:X-In}/%{tolower:ABC}"\n'
+                               'Header set X-Tab "a\\tb\\\\c \\q"\n'
+                               'Header set X-Load "%l %i %b"\n')
+    put(alice, "hx/a.txt", "text\n")
+    put(alice, "hn/.htaccess", 'Header set X-Bad "a\\nb"\n')
+    put(alice, "hn/a.txt", "text\n")
+    put(alice, "hf/.htaccess", 'Header set X-Bad "50%off"\n')
+    put(alice, "hf/a.txt", "text\n")
+    put(alice, "he/.htaccess", 'Header set X-Bad "EXPR=%{REQUEST_METHOD}"\n')
+    put(alice, "he/a.txt", "text\n")
+    server = serve(itkgw_factory, alice, "FileInfo")
+    answer = server.request("alice.test", "/hx/a.txt?q=1", headers={"X-In": "v"})
+    assert answer.status == 200
+    assert answer.headers["X-Expr"] == "q=1/v/abc" and answer.headers["Vary"] is None
+    assert answer.headers["X-Tab"] == "a\tb\\c \\q"
+    load, idle, busy = answer.headers["X-Load"].split(" ")
+    assert re.fullmatch(r"l=[0-9]+\.[0-9]{2}/[0-9]+\.[0-9]{2}/[0-9]+\.[0-9]{2}", load), load
+    assert re.fullmatch(r"i=[0-9]+", idle) and re.fullmatch(r"b=[0-9]+", busy)
+    assert 0 < int(busy[2:]) <= 100 and int(idle[2:]) + int(busy[2:]) <= 100
+    refused = server.request("alice.test", "/hn/a.txt")
+    assert refused.status == 500 and refused.headers["X-Bad"] is None
+    logged = server.error_log_text()
+    assert r"AH02430: Response header 'X-Bad' value of 'a\x0ab' contains invalid characters" in logged
+    assert server.request("alice.test", "/hf/a.txt").status == 500
+    assert server.request("alice.test", "/he/a.txt").status == 500
+    assert "Unrecognized header format %o" in server.error_log_text()
 
 
 #: SetEnvIfExpr among SetEnvIf lines; each result was compared with Apache + mod_setenvif.
