@@ -455,12 +455,12 @@ def _when_env_says(rules: Sequence[HeaderRule], plan: Plan, dirconf: DirConfig, 
     return kept
 
 
-#: The shares of the server's workers idle and busy, in percent (mod_headers' %i and %b), as
-#: the process model counts them in its scoreboard; it sets this before serving.
 def _no_workers() -> tuple[int, int]:
     return 0, 0
 
 
+#: The shares of the server's workers idle and busy, in percent (mod_headers' %i and %b), as
+#: the process model counts them in its scoreboard; it sets this before serving.
 worker_load: Callable[[], tuple[int, int]] = _no_workers
 
 

@@ -447,13 +447,12 @@ def test_header_values_as_expressions_escapes_and_load_formats(itkgw_factory, do
     put(alice, "hx/.htaccess", 'Header set X-Expr "expr=%{QUERY_STRING}/%{HTTP:X-In}/%{tolower:ABC}"\n'
                                'Header set X-Tab "a\\tb\\\\c \\q"\n'
                                'Header set X-Load "%l %i %b"\n')
-    put(alice, "hx/a.txt", "text\n")
-    put(alice, "hn/.htaccess", 'Header set X-Bad "a\\nb"\n')
-    put(alice, "hn/a.txt", "text\n")
-    put(alice, "hf/.htaccess", 'Header set X-Bad "50%off"\n')
-    put(alice, "hf/a.txt", "text\n")
-    put(alice, "he/.htaccess", 'Header set X-Bad "EXPR=%{REQUEST_METHOD}"\n')
-    put(alice, "he/a.txt", "text\n")
+    bad = {"hn": 'Header set X-Bad "a\\nb"', "hf": 'Header set X-Bad "50%off"',
+           "he": 'Header set X-Bad "EXPR=%{REQUEST_METHOD}"'}
+    for folder in ("hx", *bad):
+        if folder in bad:
+            put(alice, f"{folder}/.htaccess", bad[folder] + "\n")
+        put(alice, f"{folder}/a.txt", "text\n")
     server = serve(itkgw_factory, alice, "FileInfo")
     answer = server.request("alice.test", "/hx/a.txt?q=1", headers={"X-In": "v"})
     assert answer.status == 200
