@@ -397,6 +397,16 @@ CASES = (
     Case("php getenv and $_ENV", get("/en/e.php?x=1"),
          {"en/e.php": "<?php echo json_encode($_ENV), '|', getenv('PATH'), '|', getenv('QUERY_STRING'), '|',"
                       " var_export(getenv('NOPE'), true);"}),
+    Case("cgi Status 304 with a type and length", get("/ns/n.cgi"),
+         {"ns/n.cgi": "#!/bin/sh\nprintf 'Status: 304\\nContent-Length: 4\\nContent-Type: text/html\\n"
+                      "X-Other: 1\\n\\nbody'\n"}),
+    Case("Header expr= value, escapes", get("/hv/x.txt?a=1", headers=(("X-In", "v"),)),
+         {"hv/x.txt": "x\n", "hv/.htaccess": 'Header set X-E "expr=%{QUERY_STRING}/%{HTTP:X-In}"\n'
+                                             'Header set X-T "a\\tb\\\\c \\q"\n'}),
+    Case("Header value making a newline", get("/hn/x.txt"),
+         {"hn/x.txt": "x\n", "hn/.htaccess": 'Header set X-N "a\\nb"\n'}),
+    Case("Header value with an unknown format", get("/hf/x.txt"),
+         {"hf/x.txt": "x\n", "hf/.htaccess": 'Header set X-F "50%off"\n'}),
 )
 
 #: Cases that differ, and why: what php-cgi cannot tell itkgw, or what itkgw does not do.
