@@ -90,8 +90,13 @@ def _line_ranges(lines: list[int]) -> str:
 
 
 def loggable(text: str) -> str:
-    """``text`` for one error-log line, control characters escaped as httpd's error log has them."""
-    return "".join(char if " " <= char != "\x7f" else f"\\x{ord(char):02x}" for char in text)
+    """``text`` for one error-log line, control characters escaped as httpd's error log has
+    them: \\n, \\r, \\t, \\b and \\v by name, any other as \\xHH."""
+    return "".join(char if " " <= char != "\x7f" else _LOG_ESCAPES.get(char) or f"\\x{ord(char):02x}"
+                   for char in text)
+
+
+_LOG_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b", "\v": "\\v"}
 
 
 class HTTPError(Exception):

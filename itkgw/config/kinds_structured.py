@@ -475,9 +475,9 @@ class HeaderRules(Kind):
                           early=early)
         value_expression = rule.value_expression
         if value_expression is not None:
-            check_expr(value_expression, where, f"{name} {action}: Can't parse value expression")
+            check_expr(value_expression, where, "Can't parse value expression ")  # httpd's " : "
             return rule
-        _check_header_formats(rule.value, where, f"{name} {action}")
+        _check_header_formats(rule.value, where)
         return dataclasses.replace(rule, value=_unescaped(rule.value)) if "\\" in rule.value else rule
 
 
@@ -505,7 +505,7 @@ def _unescaped(value: str) -> str:
     return "".join(out)
 
 
-def _check_header_formats(value: str, where: str, directive: str) -> None:
+def _check_header_formats(value: str, where: str) -> None:
     """mod_headers refuses a value with a format specifier it does not know (a lone % at
     the end, and %%, stand for a percent sign)."""
     index = value.find("%")
@@ -517,7 +517,7 @@ def _check_header_formats(value: str, where: str, directive: str) -> None:
                 index = len(value) if closing < 0 else closing + 1
             letter = value[index:index + 1]
             if letter not in HEADER_FORMATS or not letter:
-                raise ConfigError(where, f"{directive}: Unrecognized header format %{letter}",
+                raise ConfigError(where, f"Unrecognized header format %{letter}",
                                   "write %% for a percent sign; the formats are %D, %t, %{NAME}e, "
                                   "%{NAME}s, %l, %i and %b")
         index = value.find("%", index + 1)

@@ -533,11 +533,11 @@ def test_a_directive_in_the_wrong_context(tmp_path: Path, body: str, message: st
                                        "the ap_expr syntax of Apache 2.4)"),
     ("Header set X-A b env=", "Header set: env= needs a variable name (write it as Header set ... env=VAR or "
                               "env=!VAR)"),
-    ("Header set X-A 50%off", "Header set: Unrecognized header format %o (write %% for a percent sign; the "
+    ("Header set X-A 50%off", "Unrecognized header format %o (write %% for a percent sign; the "
                               "formats are %D, %t, %{NAME}e, %{NAME}s, %l, %i and %b)"),
-    ("Header set X-A %{V}", "Header set: Unrecognized header format % (write %% for a percent sign; the "
+    ("Header set X-A %{V}", "Unrecognized header format % (write %% for a percent sign; the "
                             "formats are %D, %t, %{NAME}e, %{NAME}s, %l, %i and %b)"),
-    ('Header set X-A "expr=%{V"', "Header set: Can't parse value expression: unterminated variable at "
+    ('Header set X-A "expr=%{V"', "Can't parse value expression : unterminated variable at "
                                   "character 1 (see the ap_expr syntax of Apache 2.4)"),
     ("Header copy X-A X-B", "Header copy is not supported (the actions are set, append, add, merge, "
                             "setifempty, unset, edit, edit*)"),
