@@ -299,8 +299,7 @@ def parse_cgi_head(raw: bytes, script: str = "", limits: HeadLimits = CGI_HEAD) 
         if lower == "status":
             code = _status(value, script)
             if code is None:  # httpd logs it, and answers under its 500 line with the script's output
-                _log.error("Invalid status line from script '%s': %s", os.path.basename(script),
-                           _printable(value[:30].encode("latin-1")))
+                _log.error("%s", _invalid_status(value, script))
                 status, named = 500, None
             else:
                 # mod_php sets no status line for http_response_code(), which php-cgi writes as a
@@ -422,9 +421,14 @@ def _status(value: str, script: str) -> int | None:
     if match is None:
         return None
     if not 200 <= int(match.group(1)) <= 999:
-        shown = _printable(value[:30].encode("latin-1"))
-        raise HTTPError(500, f"Invalid status line from script '{os.path.basename(script)}': {shown}")
+        raise HTTPError(500, _invalid_status(value, script))
     return int(match.group(1))
+
+
+def _invalid_status(value: str, script: str) -> str:
+    """httpd's log line of a status it cannot use (the first 30 characters of it)."""
+    shown = _printable(value[:30].encode("latin-1"))
+    return f"Invalid status line from script '{os.path.basename(script)}': {shown}"
 
 
 def _php_status_line(line: str, script: str) -> tuple[int, str | None, bool]:
@@ -437,8 +441,7 @@ def _php_status_line(line: str, script: str) -> tuple[int, str | None, bool]:
     code = line.split(" ", 1)[1].lstrip(" ") if " " in line else ""
     status = _status(code.split(" ", 1)[0], script)
     if status is None:
-        shown = _printable(line[:30].encode("latin-1"))
-        raise HTTPError(500, f"Invalid status line from script '{os.path.basename(script)}': {shown}")
+        raise HTTPError(500, _invalid_status(line, script))
     if len(line) > 12 and line.startswith("HTTP/1.") and line[8] == " ":
         return status, line[9:], line[7] == "0"
     return status, None, False
