@@ -32,6 +32,11 @@ room of what it does: a handler in handlers/, a request phase in request/.
 
 import functools
 
+from itkgw import native
+
+# Before any other module of the package is imported: the compiled ones load in their place.
+native.install()
+
 __version__ = "0.1.0"
 SERVER_SOFTWARE = f"itkgw/{__version__}"
 #: The httpd version each mpm-itk series is answered as (<IfVersion>, the scripts' banner).

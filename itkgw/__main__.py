@@ -16,7 +16,7 @@ import sys
 import time
 from importlib import resources
 
-from itkgw import SERVER_SOFTWARE, __version__
+from itkgw import SERVER_SOFTWARE, __version__, native
 from itkgw.config.model import ModuleSettings, ServerConfig
 from itkgw.config.modules.pool import PROCESS_MODELS, PoolSettings
 from itkgw.config.toml_reader import Loaded, load_toml, loads_toml
@@ -111,6 +111,7 @@ def print_version(path: str, compat: str) -> None:
     print("Server MPM:     ITK")
     print(f"  compat:       mpm-itk {compat} directive set")
     print(f"Python:         {sys.version.split()[0]}")
+    print(f"Compiled:       {native.state()}")
     print(f'-D SERVER_CONFIG_FILE="{path}"')
     print(f'-D ITKGW_VERSION="{__version__}"')
 

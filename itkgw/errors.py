@@ -144,6 +144,10 @@ class CloseConnection(Exception):
     """
 
 
+class ClientGone(ConnectionError):
+    """The client closed the connection or stopped reading (an OSError, as the socket's own)."""
+
+
 class ExitCode(enum.IntEnum):
     """How a worker or connection child tells the master why it ended."""
 

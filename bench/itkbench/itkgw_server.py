@@ -1,7 +1,8 @@
 """itkgw, one server per variant (a file in bench/variants/).
 
 The code run is this checkout's working tree, or with ``--itkgw-commit`` the
-package as of a git revision, exported into the work directory.
+package as of a git revision, exported into the work directory; either is
+compiled first as etc/provision compiles it (itkgw/native.py).
 
 A variant is a TOML snippet on top of the config every variant shares, so a
 new itkgw handler (php-cgi exec today, managed FastCGI later) is one more file
@@ -10,6 +11,8 @@ and one more row in the tables.
 
 from __future__ import annotations
 
+import logging
+import os
 import subprocess
 import sys
 import tomllib
@@ -23,8 +26,11 @@ from itkbench import forkprof, nginx_fpm, systems
 from itkbench.processes import Launched
 from itkbench.sites import OVERRIDE_TREES, WEB_USER, Site
 
+log = logging.getLogger("itkbench")
+
 REPO = Path(__file__).resolve().parents[2]
 BENCH = REPO / "bench"
+BUILD_NATIVE = "etc/build-native"
 VARIANTS_DIR = BENCH / "variants"
 
 
@@ -56,7 +62,29 @@ def export_commit(revision: str, destination: Path) -> Path:
     archive = subprocess.run(["git", "-C", str(REPO), "archive", revision, "itkgw"],
                              check=True, capture_output=True).stdout
     subprocess.run(["tar", "-x", "-C", str(destination)], input=archive, check=True)
+    builder = subprocess.run(["git", "-C", str(REPO), "archive", revision, BUILD_NATIVE],
+                             capture_output=True).stdout  # none before the request path was compiled
+    if builder:
+        subprocess.run(["tar", "-x", "-C", str(destination)], input=builder, check=True)
     return destination
+
+
+def prepare_native(source: Path, python: str, profiling: bool) -> str:
+    """Compile ``source``'s request path for ``python`` as etc/provision does (a build that
+    matches is kept); what ``itkgw -V`` then says of it. Profiled runs are Python: cProfile
+    sees no compiled function."""
+    if profiling:
+        return "no, profiled as Python (ITKGW_NATIVE=0)"
+    builder = source / BUILD_NATIVE
+    if not builder.exists():
+        return "no, this revision has no compiled build"
+    built = subprocess.run([python, str(builder)], capture_output=True, text=True)
+    if built.returncode != 0:
+        log.warning("etc/build-native failed, itkgw runs as Python:\n%s", built.stderr[-2000:])
+    version = subprocess.run([python, "-m", "itkgw", "-V"], capture_output=True, text=True, check=True,
+                             env={**os.environ, "PYTHONPATH": str(source)}).stdout
+    return next((line.split(":", 1)[1].strip() for line in version.splitlines()
+                 if line.startswith("Compiled:")), "no, this revision has no compiled build")
 
 
 def describe_source(revision: str | None) -> str:
@@ -150,6 +178,8 @@ class Itkgw(systems.System):
             forkprof.prepare(self.profile_dir)
             path.append(str(BENCH))
         env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8", "PYTHONPATH": ":".join(path)}
+        if self.profile_dir is not None:
+            env["ITKGW_NATIVE"] = "0"
         self.launched.append(Launched("itkgw", self.argv(config_path), self.workdir, env=env))
 
     def _launch_fpm(self) -> None:

@@ -126,7 +126,8 @@ def _package_version(package: str) -> str:
     return _first_line(["dpkg-query", "-W", "-f=${Version}", package])
 
 
-def machine(itkgw_commit: str | None, python: str = sys.executable) -> list[tuple[str, str]]:
+def machine(itkgw_commit: str | None, python: str = sys.executable,
+            notes: dict[str, str] | None = None) -> list[tuple[str, str]]:
     """What the numbers were measured on, and which itkgw."""
     cpu = "unknown"
     for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -147,6 +148,7 @@ def machine(itkgw_commit: str | None, python: str = sys.executable) -> list[tupl
         ("python (itkgw's)", _interpreter(python)),
         ("wrk", _first_line(["/usr/bin/wrk", "-v"])),
         ("itkgw", describe_source(itkgw_commit)),
+        *(notes or {}).items(),
     ]
 
 
@@ -158,7 +160,8 @@ def _interpreter(python: str) -> str:
 def markdown(measurements: Sequence[Measurement], *, command: str, date: str, plan: Plan, quick: bool) -> str:
     all_rows = rows(measurements)
     seconds, warmup, rounds = plan.seconds, plan.warmup, plan.rounds
-    machine_lines = "\n".join(f"- {name}: {value}" for name, value in machine(plan.itkgw_commit, plan.python))
+    machine_lines = "\n".join(f"- {name}: {value}"
+                              for name, value in machine(plan.itkgw_commit, plan.python, plan.notes))
     matrix = ("the reduced smoke matrix (`--quick`)" if quick
               else "the full matrix: {1 KiB, 100 KiB static, hello.php, CGI} x {keep-alive, close} "
                    "x {8, 64} connections, plus hello.php on alternating vhosts")

@@ -15,13 +15,13 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from itkbench import preflight, wrk
 from itkbench.apache import ApacheItk, ApacheItkHostPhp
 from itkbench.cells import Cell
-from itkbench.itkgw_server import REPO, Itkgw, Variant, export_commit
+from itkbench.itkgw_server import REPO, Itkgw, Variant, export_commit, prepare_native
 from itkbench.nginx_fpm import NginxFpm
 from itkbench.processes import PeakRss
 from itkbench.sites import USERS, Site, build_sites, create_users, remove_users
@@ -49,6 +49,8 @@ class Plan:
     profile_dir: Path | None = None
     #: Measure nothing: keep the systems serving until interrupted (to attach a profiler).
     serve_only: bool = False
+    #: What the run found out about what it ran, for the results' machine lines.
+    notes: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -126,6 +128,10 @@ def run(plan: Plan, keep_workdir: bool = False) -> list[Measurement]:
             created_users = create_users(USERS)
             sites = build_sites(workdir / "sites")
             source = REPO if plan.itkgw_commit is None else export_commit(plan.itkgw_commit, workdir / "src")
+            if "itkgw" in plan.systems:
+                plan.notes["itkgw compiled"] = prepare_native(source, plan.python,
+                                                              profiling=plan.profile_dir is not None)
+                log.info("itkgw compiled: %s", plan.notes["itkgw compiled"])
             systems = make_systems(plan, workdir, sites, source)
             for system in systems:
                 log.info("starting %s on 127.0.0.1:%s", system.name, system.port)

@@ -516,16 +516,16 @@ def _spawn(argv: list[str], env: dict[str, str], cwd: str, log: logging.Logger,
             argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0,
             cwd=cwd, env=env, close_fds=True, start_new_session=True, preexec_fn=before_exec,
         )
-    except subprocess.SubprocessError as exc:  # a limit the child could not set
-        log.error("cannot set the resource limits of CGI script %s: %s", script, exc)
+    except subprocess.SubprocessError as limit_failed:  # a limit the child could not set
+        log.error("cannot set the resource limits of CGI script %s: %s", script, limit_failed)
         raise HTTPError(500) from None
     except OSError as exc:
         log.error("(%s)%s: exec of '%s' failed%s: %s", exc.errno, exc.strerror, argv[0],
                   _exec_hint(exc, argv[0], cwd), script)
         raise HTTPError(500) from None
-    except ValueError as exc:
+    except ValueError as bad:
         # subprocess refuses a NUL byte in argv or the environment.
-        log.error("cannot run CGI script %s: %s", script, exc)
+        log.error("cannot run CGI script %s: %s", script, bad)
         raise HTTPError(500) from None
 
 

@@ -257,7 +257,7 @@ class _Exchange:
         with selectors.DefaultSelector() as selector:
             selector.register(self.sock, selectors.EVENT_READ | selectors.EVENT_WRITE)
             deadline = time.monotonic() + self.io_timeout
-            while self.outcome is None:
+            while not self._answered():
                 self._refill()
                 events = selectors.EVENT_READ | (selectors.EVENT_WRITE if self.outgoing else 0)
                 selector.modify(self.sock, events)
@@ -273,7 +273,7 @@ class _Exchange:
                     if mask & selectors.EVENT_READ:
                         self._read()
                 deadline = time.monotonic() + self.io_timeout
-        return self.outcome
+        return self._outcome()
 
     def _run_without_body(self, data: bytes) -> Outcome:
         """The request in one write (the socket waits up to the I/O timeout for room), then
@@ -287,11 +287,20 @@ class _Exchange:
         except OSError as exc:
             if exc.errno != errno.EPIPE:  # EPIPE: it may have answered already
                 raise self.connection.fail(f"write failed: {exc.strerror}") from None
-        while self.outcome is None:
+        while not self._answered():
             self._quiet()
             self._read(wait=True)
-            while self.outcome is None and self._read():
+            while not self._answered() and self._read():
                 pass
+        return self._outcome()
+
+    def _answered(self) -> bool:
+        """Whether END_REQUEST came (a method, as reading sets it: the loops above must not
+        take it for a value that stays as it was when tested)."""
+        return self.outcome is not None
+
+    def _outcome(self) -> Outcome:
+        assert self.outcome is not None
         return self.outcome
 
     def _silent(self) -> HTTPError:
@@ -332,8 +341,8 @@ class _Exchange:
             return False
         except ConnectionResetError:
             raise self._closed(" (reset)") from None
-        except OSError as exc:
-            raise self.connection.fail(f"read failed: {exc.strerror}") from None
+        except OSError as failed:
+            raise self.connection.fail(f"read failed: {failed.strerror}") from None
         if not data:
             raise self._closed("")
         self.connection.heard = True

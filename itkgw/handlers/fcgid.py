@@ -363,7 +363,6 @@ def _run(conn: HTTPConnection, manager: str, question: bytes, limits: RequestLim
                 # The held process's connection had closed, and the process is gone with its
                 # socket (it was not peeked at, having no body to lose): one more is asked for.
                 outcome = "dead"
-                continue
             except ClientGone:
                 # As under mod_php, the script runs on after its client left (ignore_user_abort()
                 # lets it finish; else it ends at its next output, its shutdown functions run):
@@ -372,12 +371,13 @@ def _run(conn: HTTPConnection, manager: str, question: bytes, limits: RequestLim
                     outcome = "ok"
                     hold.served += 1
                 raise
-            outcome = "ok"  # the exchange ended cleanly, whatever the script wrote
-            hold.served += 1
-            if not response.started:
-                _no_head(script)
-                raise HTTPError(500)
-            response.finish()
+            else:
+                outcome = "ok"  # the exchange ended cleanly, whatever the script wrote
+                hold.served += 1
+                if not response.started:
+                    _no_head(script)
+                    raise HTTPError(500)
+                response.finish()
         except (BackendTimeout, BackendError) as failed:
             if isinstance(failed, BackendTimeout):
                 log.warning("mod_fcgid: read data timeout in %d seconds", limits.io)
@@ -391,7 +391,8 @@ def _run(conn: HTTPConnection, manager: str, question: bytes, limits: RequestLim
                 _held.append(hold)
             else:
                 hold.end(outcome)
-        return
+        if outcome != "dead":
+            return
 
 
 #: How long one lease may carry the requests of a keep-alive connection before it goes

@@ -31,7 +31,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from html import escape
-from typing import Iterator
+from typing import Any, Iterator, cast
 from urllib.parse import unquote_to_bytes
 
 import h11
@@ -39,7 +39,7 @@ import h11
 from itkgw import SERVER_SOFTWARE
 from itkgw.config.model import HeaderRule
 from itkgw.config.modules.reqtimeout import StageTimeout
-from itkgw.errors import HTTPError, loggable
+from itkgw.errors import ClientGone, HTTPError, loggable
 from itkgw.http.deflate import HELD_INPUT, SMALLEST_COMPRESSED, DeflateRule, GzipStream
 from itkgw.http.head import Head, MalformedHead
 from itkgw.http.head import parse as parse_head
@@ -138,10 +138,6 @@ def one_vary(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
     return out
 
 
-class ClientGone(ConnectionError):
-    """The client closed the connection or stopped reading."""
-
-
 @dataclass
 class Limits:
     """The request limits a connection enforces (from ServerConfig)."""
@@ -161,11 +157,8 @@ class Limits:
     body_stage: StageTimeout | None = None
 
     def copy(self) -> Limits:
-        """A connection's own copy, which its requests may change (a shallow one, made
-        without copy.copy's generic protocol: one is made per connection)."""
-        twin = object.__new__(Limits)
-        twin.__dict__.update(self.__dict__)
-        return twin
+        """A connection's own copy, which its requests may change (a shallow one)."""
+        return dataclasses.replace(self)
 
 
 @dataclass
@@ -428,6 +421,17 @@ _TOKEN = re.compile(r"[-!#$%&'*+.^_`|~0-9A-Za-z]+")
 _VALID_NAMES: set[str] = set()
 #: How a response body is framed: no body, by Content-Length, chunked, or by closing.
 _NO_BODY, _LENGTH, _CHUNKED, _UNTIL_CLOSE = "none", "length", "chunked", "close"
+
+
+def _data_of(event: h11.Data) -> bytes:
+    """A Data event's data as bytes: h11 hands it on as a bytearray, though typed bytes
+    (which compiled code would take at its word: see itkgw.native)."""
+    return bytes(cast(Any, event).data)
+
+
+def _read_past(parser: h11.Connection) -> bytes:
+    """What the parser read past the message, as bytes (a bytearray, typed bytes as above)."""
+    return bytes(cast(Any, parser).trailing_data[0])
 
 
 def _new_parser() -> h11.Connection:
@@ -849,11 +853,12 @@ class HTTPConnection:
         while True:
             event = self._next_body_event()
             if isinstance(event, h11.Data):
-                received += len(event.data)
+                data = _data_of(event)
+                received += len(data)
                 if limit and received > limit:
                     self._keep_alive_allowed = False
                     raise HTTPError(413, "request body exceeds LimitRequestBody %d" % limit)
-                yield bytes(event.data)
+                yield data
             elif isinstance(event, h11.EndOfMessage):
                 return
 
@@ -881,8 +886,8 @@ class HTTPConnection:
                     self._short_linger()
                     raise HTTPError(408, None) from None
                 raise HTTPError(408, "timeout reading the request body") from None
-            except OSError as exc:
-                raise ClientGone(str(exc)) from None
+            except OSError as failed:
+                raise ClientGone(str(failed)) from None
             if stage is not None:
                 self._body_deadline = stage.extended(self._body_deadline, self._body_started, len(data))
             self.h11.receive_data(data)
@@ -1383,7 +1388,7 @@ class HTTPConnection:
         self.request = None
         if self._h11_fed:
             # Bytes of the next request that h11 already buffered go to the next one's parser.
-            self._pending = bytes(self.h11.trailing_data[0])
+            self._pending = _read_past(self.h11)
             self.h11 = _UNFED
             self._h11_fed = False
         return True
@@ -1403,7 +1408,7 @@ class HTTPConnection:
         """The current request's head and every byte read after it: what another process
         needs to serve this request and the connection's next ones."""
         assert self.request is not None
-        return self.request.head + bytes(self.h11.trailing_data[0]) + self._pending
+        return self.request.head + _read_past(self.h11) + self._pending
 
     def release(self) -> None:
         """Close this process's descriptor of a connection that lives on in another."""

@@ -317,8 +317,8 @@ class ConnectionChild:
                                         "'LimitInternalRecursion' to increase the limit if "
                                         "necessary. Use 'LogLevel debug' to get a backtrace.") from None
                     current, plan = self._redirected(vhost, current, plan, redirect)
-        except CloseConnection as exc:
-            log.debug("closing keep-alive connection: %s", exc)
+        except CloseConnection as ended:
+            log.debug("closing keep-alive connection: %s", ended)
             return False
         except HTTPError as exc:
             self._log_http_error(exc)
@@ -496,8 +496,8 @@ class ConnectionChild:
             privs.switch_identity(wanted, config)
         except privs.IdentityNotAllowed as exc:
             raise HTTPError(500, str(exc)) from None
-        except privs.PrivilegeError as exc:
-            log.critical("identity switch to %s failed, child exits: %s", wanted, exc)
+        except privs.PrivilegeError as failed:
+            log.critical("identity switch to %s failed, child exits: %s", wanted, failed)
             os._exit(ExitCode.IDENTITY_FAILED)
         self.identity = wanted
         self.slot.uid = wanted.uid

@@ -441,10 +441,10 @@ class _Condition:
         if self.kind == "regex":
             try:
                 self.regex = pcre.compile_regex(pattern, self.nocase)
-            except re.error as exc:
+            except re.error as bad:
                 raise RewriteConfigError(where, f"RewriteCond: cannot compile regular expression "
-                                         f"'{pattern}': {exc.msg}") from None
-        elif self.nocase and self.kind not in ("=", *_STRING_TESTS):
+                                         f"'{pattern}': {bad.msg}") from None
+        elif self.nocase and self.kind != "=" and self.kind not in _STRING_TESTS:
             log.warning("%s: RewriteCond: NoCase option for non-regex pattern '%s' is not supported "
                         "and will be ignored", where, cond.pattern)
             self.nocase = False

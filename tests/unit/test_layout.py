@@ -17,7 +17,8 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[2] / "itkgw"
 
 #: Each room and the rooms it may import, lowest first. ``errors`` and the
-#: package's face (``itkgw``: version, SERVER_SOFTWARE) are open to all.
+#: package's face (``itkgw``: version, SERVER_SOFTWARE; ``native``, which it runs first to
+#: load the compiled modules) are open to all.
 LAYERS: dict[str, frozenset[str]] = {
     "rules": frozenset(),
     "config": frozenset({"rules"}),
@@ -27,7 +28,7 @@ LAYERS: dict[str, frozenset[str]] = {
     "mpm": frozenset({"rules", "config", "http", "request", "handlers"}),
     "__main__": frozenset({"config", "mpm"}),
 }
-SHARED = frozenset({"itkgw", "errors"})
+SHARED = frozenset({"itkgw", "errors", "native"})
 #: Third-party libraries only one room may use.
 OWNERS = {"h11": "http", "prctl": "mpm", "pyseccomp": "mpm"}
 #: Calls that fork the server or change a process's identity: the process model's alone.

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import os
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
@@ -90,9 +89,15 @@ def test_vary_names_the_dimensions_the_variants_differ_in() -> None:
     assert negotiation.vary([variant("a.html")], transparent=False) == ""
 
 
+def _stat(size: int, mtime: int) -> os.stat_result:
+    """A file's stat result with the fields the validators read."""
+    return os.stat_result((0o100644, 1, 1, 1, 0, 0, size, mtime, mtime, mtime),
+                          {"st_mtime_ns": mtime * 1_000_000_000})
+
+
 def test_a_negotiated_etag_carries_the_list_validator_and_matches_itself() -> None:
-    st = SimpleNamespace(st_size=15, st_mtime_ns=1767261600_000_000_000)
-    directory = SimpleNamespace(st_size=4096, st_mtime_ns=1772359200_000_000_000)
+    st = _stat(size=15, mtime=1767261600)
+    directory = _stat(size=4096, mtime=1772359200)
     validator = negotiation.list_validator(directory, now=1800000000)
     assert validator == '"64bf38887c800"'
     etag = Validators.of(st, 1800000000, validator).etag
