@@ -28,10 +28,14 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 BUILD_ROOT = PACKAGE_DIR.parent / "build" / "native"
 MANIFEST = "manifest.json"
 
-#: What is compiled: the rooms every request passes through, and the two modules of the
-#: process model that serve connections. Configuration reading and process management run
-#: once or seldom, and stay Python.
-COMPILED = ("rules", "http", "request", "handlers", "mpm/child.py", "mpm/scoreboard.py")
+#: What is compiled: the rooms every request passes through, the process model's modules
+#: that pass and serve connections, and the configuration's model (read on every request).
+#: Reading the configuration and starting processes run once or seldom, and stay Python;
+#: so does mpm/log.py, whose handler and formatter derive from the logging module's classes
+#: (compiled, such a class crashed a process now and then as it was made).
+COMPILED = ("rules", "http", "request", "handlers", "config/model.py",
+            *(f"mpm/{name}.py" for name in ("child", "scoreboard", "worker", "front", "handoff",
+                                             "pools", "pool_worker")))
 
 
 def interpreter_tag() -> str:
@@ -111,15 +115,19 @@ class _CompiledFinder(importlib.abc.MetaPathFinder):
         return importlib.util.spec_from_file_location(fullname, library, loader=loader)
 
 
+_UNDECIDED = "not looked for yet"
 #: Why the compiled modules are not in use (None: they are); set by :func:`install`.
-not_in_use: str | None = "not looked for yet"
+not_in_use: str | None = _UNDECIDED
 #: The build in use, if one is.
 in_use: Build | None = None
 
 
 def install(directory: Path | None = None) -> bool:
-    """Use the build for this interpreter if it matches the sources; whether it does."""
+    """Use the build for this interpreter (or ``directory``'s) if it matches the sources;
+    whether it does. The first call decides: modules may have been loaded since."""
     global not_in_use, in_use
+    if not_in_use != _UNDECIDED:
+        return in_use is not None
     build = Build(directory or BUILD_ROOT / interpreter_tag())
     if os.environ.get("ITKGW_NATIVE") == "0":
         not_in_use = "ITKGW_NATIVE=0 in the environment"

@@ -35,7 +35,11 @@ def check(system: System, cells: list[Cell]) -> None:
     """Raise PreflightError unless each file the cells need answers 200 with its body."""
     for file_name in sorted({cell.file_name for cell in cells if system.unsupported(cell) is None}):
         for site in system.sites:
-            status, body = get(system.port, site.server_name, "/" + file_name)
+            try:
+                status, body = get(system.port, site.server_name, "/" + file_name)
+            except OSError as exc:
+                raise PreflightError(f"{system.name}: GET /{file_name} on {site.server_name} failed: "
+                                     f"{exc}") from exc
             if status != 200 or body != EXPECTED_BODY[file_name]:
                 raise PreflightError(
                     f"{system.name}: GET /{file_name} on {site.server_name} answered {status} "

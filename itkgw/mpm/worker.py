@@ -200,10 +200,18 @@ class Worker:
                 if signals.fileno() in ready:
                     signals.dispatch()
                 if pidfd in ready:
-                    os.waitpid(pid, 0)
+                    _log_crash(pid, os.waitpid(pid, 0)[1])
                     return
         finally:
             os.close(pidfd)
+
+
+def _log_crash(pid: int, status: int) -> None:
+    """A connection child killed by a signal it was not sent (a crash) is logged as httpd's
+    parent logs a child's (its client saw the connection reset)."""
+    if os.WIFSIGNALED(status) and os.WTERMSIG(status) not in (signal.SIGTERM, signal.SIGKILL):
+        signum = os.WTERMSIG(status)
+        log.error("connection child pid %d exit signal %s (%d)", pid, signal.Signals(signum).name, signum)
 
 
 def _exit_on_signal(signum: int, frame: object) -> None:

@@ -120,6 +120,38 @@ def test_killing_a_busy_worker_leaves_the_server_serving(itkgw_factory, docroots
     assert busy not in children(server.pid)
 
 
+@pytest.mark.parametrize("model", ["itk"])
+def test_a_crashed_connection_child_is_logged_and_costs_its_connection_only(itkgw_factory, docroots,
+                                                                               model: str) -> None:
+    """A child that dies of a signal nobody sent it (SIGSEGV here) leaves its client a reset
+    connection; its worker logs it, as httpd's parent logs a crashed child, and serves on."""
+    server = itkgw_factory(two_vhosts(docroots), process_model=model)
+    outcome: list[object] = []
+
+    def slow_request() -> None:
+        try:
+            outcome.append(server.request("alice.test", "/slow.cgi?1").status)
+        except OSError as exc:
+            outcome.append(exc)
+
+    slow = threading.Thread(target=slow_request)
+    slow.start()
+    wait_for(lambda: any(children(child) for worker in children(server.pid) for child in children(worker)),
+             what="a connection child running the script")
+    worker = next(worker for worker in children(server.pid) if children(worker))
+    child = children(worker)[0]
+    script = children(child)
+    os.kill(child, signal.SIGSEGV)
+    slow.join(timeout=15)
+    assert outcome and isinstance(outcome[0], OSError)
+    wait_for(lambda: f"connection child pid {child} exit signal SIGSEGV (11)" in server.error_log_text(),
+             what="the crash's log line")
+    for _ in range(5):
+        assert server.request("bob.test", "/index.html").status == 200
+    # As under httpd, the orphaned script runs to its end (its next write fails).
+    wait_for(lambda: not any(Path(f"/proc/{pid}").exists() for pid in script), what="the script's end")
+
+
 def test_usr1_reopens_the_logs_for_logrotate(itkgw_factory, docroots) -> None:
     server = itkgw_factory(two_vhosts(docroots))
     assert server.request("alice.test", "/index.html").status == 200
