@@ -4,9 +4,10 @@
 type annotations the code carries anyway become C types) into
 ``build/native/<interpreter>/`` with a manifest of what it compiled. Those
 modules then load in place of their Python sources, but only when the manifest
-names this interpreter and every source is still byte for byte the one
-compiled: compiled modules call one another directly, so one edited source
-sends all of them back to Python, and nothing stale ever runs. Without a build
+names this interpreter and every source of the package is still byte for byte
+the one compiled: compiled modules call one another directly and rely on the
+types of the others, so one edited source sends all of them back to Python,
+and nothing stale ever runs. Without a build
 (no compiler, another interpreter) the same code runs as Python, as it does
 with ITKGW_NATIVE=0 in the environment (to profile it, say).
 """
@@ -57,6 +58,11 @@ def compiled_sources() -> list[Path]:
     return sources
 
 
+def package_sources() -> list[Path]:
+    """Every source of the package: what a build was compiled against."""
+    return sorted(PACKAGE_DIR.rglob("*.py"))
+
+
 def source_digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -82,9 +88,9 @@ class Build:
             return f"built for Python {manifest.get('python')!r}"
         sources: dict[str, str] = manifest.get("sources", {})
         root = PACKAGE_DIR.parent
-        current = {str(path.relative_to(root)): path for path in compiled_sources()}
+        current = {str(path.relative_to(root)): path for path in package_sources()}
         if set(current) != set(sources):
-            return "the set of compiled modules changed"
+            return "the package's modules changed (some added or removed)"
         for name, path in current.items():
             try:
                 changed = source_digest(path) != sources[name]

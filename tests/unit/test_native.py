@@ -27,7 +27,7 @@ needs_build = pytest.mark.skipif(native.Build(PROVISIONED).stale_reason() is not
 def write_build(directory: Path, python: str = sys.version, changed: str | None = None,
                 libraries: dict[str, str] | None = None) -> native.Build:
     """A build directory whose manifest names the current sources (``changed``: one digest wrong)."""
-    sources = {str(path.relative_to(REPO)): native.source_digest(path) for path in native.compiled_sources()}
+    sources = {str(path.relative_to(REPO)): native.source_digest(path) for path in native.package_sources()}
     if changed is not None:
         sources[changed] = "0" * 64
     manifest = {"python": python, "sources": sources, "libraries": libraries or {}}
@@ -43,6 +43,12 @@ def test_a_build_of_every_current_source_for_this_interpreter_is_usable(tmp_path
 def test_one_changed_source_makes_the_whole_build_unusable(tmp_path: Path) -> None:
     build = write_build(tmp_path, changed="itkgw/http/head.py")
     assert build.stale_reason() == "itkgw/http/head.py changed since it was compiled"
+
+
+def test_a_change_to_a_module_that_stays_python_makes_the_build_unusable_too(tmp_path: Path) -> None:
+    """Compiled code relies on the types the others declare (the configuration's, say)."""
+    build = write_build(tmp_path, changed="itkgw/config/kinds.py")
+    assert build.stale_reason() == "itkgw/config/kinds.py changed since it was compiled"
 
 
 def test_a_build_for_another_interpreter_is_unusable(tmp_path: Path) -> None:
