@@ -95,20 +95,26 @@ def test_graceful_restart_reads_the_new_config(itkgw_factory, docroots) -> None:
              what="the new alias to take effect")
 
 
-@pytest.mark.parametrize("model", ["itk"])
-def test_killing_a_busy_worker_leaves_the_server_serving(itkgw_factory, docroots, model: str) -> None:
-    """The itk model's workers (the pool model's faults: test_pool_model.py)."""
-    server = itkgw_factory(two_vhosts(docroots), process_model=model)
-    outcome: list[object] = []
+def slow_request_in_background(server: Itkgw, seconds: int, outcome: list[object]) -> threading.Thread:
+    """alice's slow.cgi, running for ``seconds``; its status or error lands in ``outcome``."""
 
     def slow_request() -> None:
         try:
-            outcome.append(server.request("alice.test", "/slow.cgi?3").status)
+            outcome.append(server.request("alice.test", f"/slow.cgi?{seconds}").status)
         except OSError as exc:
             outcome.append(exc)
 
     slow = threading.Thread(target=slow_request)
     slow.start()
+    return slow
+
+
+@pytest.mark.parametrize("model", ["itk"])
+def test_killing_a_busy_worker_leaves_the_server_serving(itkgw_factory, docroots, model: str) -> None:
+    """The itk model's workers (the pool model's faults: test_pool_model.py)."""
+    server = itkgw_factory(two_vhosts(docroots), process_model=model)
+    outcome: list[object] = []
+    slow = slow_request_in_background(server, 3, outcome)
     wait_for(lambda: any(children(worker) for worker in children(server.pid)), what="a busy worker")
     busy = next(worker for worker in children(server.pid) if children(worker))
     os.kill(busy, signal.SIGKILL)
@@ -127,15 +133,7 @@ def test_a_crashed_connection_child_is_logged_and_costs_its_connection_only(itkg
     connection; its worker logs it, as httpd's parent logs a crashed child, and serves on."""
     server = itkgw_factory(two_vhosts(docroots), process_model=model)
     outcome: list[object] = []
-
-    def slow_request() -> None:
-        try:
-            outcome.append(server.request("alice.test", "/slow.cgi?1").status)
-        except OSError as exc:
-            outcome.append(exc)
-
-    slow = threading.Thread(target=slow_request)
-    slow.start()
+    slow = slow_request_in_background(server, 1, outcome)
     wait_for(lambda: any(children(child) for worker in children(server.pid) for child in children(worker)),
              what="a connection child running the script")
     worker = next(worker for worker in children(server.pid) if children(worker))
