@@ -18,9 +18,9 @@ only the rooms above it in this list (tests/unit/test_layout.py holds it):
                scoreboard, signals, privileges, seccomp. The only code that
                forks the server, holds capabilities or changes ids.
 
-native.py, run first, loads the request path (rules/, http/, request/,
-handlers/, mpm.child, mpm.scoreboard) compiled to C by etc/build-native when
-that build matches every source; otherwise the same code runs as Python.
+native.py, run first, loads the request path and the process model's
+connection code (native.COMPILED) compiled to C by etc/build-native, when that
+build matches every source; otherwise the same code runs as Python.
 
 A request's path: mpm.worker accepts, mpm.child reads the head with
 http.connection, request.vhosts and request.routing choose the vhost, the
