@@ -9,6 +9,7 @@ lines of concurrent children do not interleave.
 
 from __future__ import annotations
 
+import faulthandler
 import functools
 import logging
 import os
@@ -139,6 +140,9 @@ def setup_error_log(fd: int, level: str) -> logging.Logger:
     root.addHandler(handler)
     root.setLevel(min(threshold, NOTICE))
     root.propagate = False
+    # A process that crashes (SIGSEGV, SIGBUS, SIGABRT...) writes where it was in Python to the
+    # same log before it dies, for the line its parent then logs.
+    faulthandler.enable(file=fd)
     return root
 
 

@@ -144,6 +144,9 @@ def test_a_crashed_connection_child_is_logged_and_costs_its_connection_only(itkg
     assert outcome and isinstance(outcome[0], OSError)
     wait_for(lambda: f"connection child pid {child} exit signal SIGSEGV (11)" in server.error_log_text(),
              what="the crash's log line")
+    # Before it died, the child wrote where it was (Python's faulthandler) to the same log.
+    crash = server.error_log_text().split("Fatal Python error: Segmentation fault", 1)
+    assert len(crash) == 2 and "most recent call first" in crash[1]
     for _ in range(5):
         assert server.request("bob.test", "/index.html").status == 200
     # As under httpd, the orphaned script runs to its end (its next write fails).
