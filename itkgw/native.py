@@ -14,6 +14,7 @@ with ITKGW_NATIVE=0 in the environment (to profile it, say).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.abc
 import importlib.machinery
@@ -73,7 +74,9 @@ class Build:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
 
+    @functools.cached_property
     def manifest(self) -> dict | None:
+        """The manifest, read once (the checks and the libraries both need it)."""
         try:
             return json.loads((self.directory / MANIFEST).read_text())
         except (OSError, ValueError):
@@ -81,7 +84,7 @@ class Build:
 
     def stale_reason(self) -> str | None:
         """Why this build cannot be used here (None: it can)."""
-        manifest = self.manifest()
+        manifest = self.manifest
         if manifest is None:
             return f"no build in {self.directory}"
         if manifest.get("python") != sys.version:
@@ -102,7 +105,7 @@ class Build:
 
     def libraries(self) -> dict[str, Path]:
         """Module name -> its compiled library."""
-        manifest = self.manifest() or {}
+        manifest = self.manifest or {}
         return {name: self.directory / relative for name, relative in manifest.get("libraries", {}).items()}
 
 

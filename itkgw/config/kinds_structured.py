@@ -30,7 +30,7 @@ from itkgw.config.kinds import (
     extension,
     toml_type,
 )
-from itkgw.config.model import HEADER_FORMATS, HeaderRule, PHPSetting, Redirect
+from itkgw.config.model import HeaderRule, PHPSetting, Redirect, unknown_header_format
 from itkgw.errors import ConfigError
 from itkgw.rules.authz import AccessCompat, LimitedAccess, Require, RequireGroup
 from itkgw.rules.rewrite import RULE_STATUSES, RewriteCond, RewriteRule
@@ -506,21 +506,12 @@ def _unescaped(value: str) -> str:
 
 
 def _check_header_formats(value: str, where: str) -> None:
-    """mod_headers refuses a value with a format specifier it does not know (a lone % at
-    the end, and %%, stand for a percent sign)."""
-    index = value.find("%")
-    while index >= 0:
-        index += 1
-        if index < len(value) and value[index] != "%":
-            if value[index] == "{":
-                closing = value.find("}", index)
-                index = len(value) if closing < 0 else closing + 1
-            letter = value[index:index + 1]
-            if letter not in HEADER_FORMATS or not letter:
-                raise ConfigError(where, f"Unrecognized header format %{letter}",
-                                  "write %% for a percent sign; the formats are %D, %t, %{NAME}e, "
-                                  "%{NAME}s, %l, %i and %b")
-        index = value.find("%", index + 1)
+    """mod_headers refuses a value with a format specifier it does not know."""
+    letter = unknown_header_format(value)
+    if letter is not None:
+        raise ConfigError(where, f"Unrecognized header format %{letter}",
+                          "write %% for a percent sign; the formats are %D, %t, %{NAME}e, "
+                          "%{NAME}s, %l, %i and %b")
 
 
 @dataclass(frozen=True)

@@ -219,6 +219,20 @@ class HeaderRule:
 #: mod_headers' format specifiers; any other letter after % is an error in its value.
 HEADER_FORMATS = "Dteslib"
 _HEADER_FORMAT = re.compile(r"%(?:\{([^}]*)\})?([a-zA-Z%])")
+#: Any specifier as mod_headers reads a value: %, an optional {argument}, one character.
+_ANY_SPECIFIER = re.compile(r"%(\{[^}]*\}?)?(.?)", re.DOTALL)
+
+
+def unknown_header_format(value: str) -> str | None:
+    """The first specifier letter of a Header value that mod_headers does not know ("" for
+    an argument with none after it), or None; %% and a lone % at the end are a percent sign."""
+    for match in _ANY_SPECIFIER.finditer(value):
+        argument, letter = match.groups()
+        if argument is None and letter in ("%", ""):
+            continue
+        if not letter or letter not in HEADER_FORMATS:
+            return letter
+    return None
 
 
 @dataclass(frozen=True)
