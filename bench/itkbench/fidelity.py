@@ -133,6 +133,14 @@ def multipart(fields: tuple[tuple[str, str | None, bytes], ...]) -> bytes:
     return body + f"--{UPLOAD_BOUNDARY}--\r\n".encode()
 
 
+#: An ErrorDocument script for every status a handler or a refusal gives, and what it is told.
+ERROR_DOCUMENTS = "".join(f"ErrorDocument {code} /ed/e.php\n" for code in (403, 404, 405, 501))
+BODY_PHP = ("<?php echo $_SERVER['REQUEST_METHOD'], ' ', $_SERVER['REDIRECT_REQUEST_METHOD'] ?? '-', ' [',"
+            " file_get_contents('php://input'), '] ', json_encode($_POST);")
+AUTH_PHP = ("<?php header('Content-Type: text/plain'); foreach (['PHP_AUTH_USER', 'PHP_AUTH_PW', "
+            "'PHP_AUTH_DIGEST', 'AUTH_TYPE', 'HTTP_AUTHORIZATION'] as $k) echo $k, '=', "
+            "var_export($_SERVER[$k] ?? null, true), \"\\n\"; print_r(getallheaders());")
+
 UMASK_PHP = ("<?php file_put_contents(__DIR__ . '/made.txt', 'x'); printf('%04o %o', umask(),"
              " fileperms(__DIR__ . '/made.txt') & 0777); unlink(__DIR__ . '/made.txt');")
 
@@ -407,6 +415,27 @@ CASES = (
          {"hn/x.txt": "x\n", "hn/.htaccess": 'Header set X-N "a\\nb"\n'}),
     Case("Header value with an unknown format", get("/hf/x.txt"),
          {"hf/x.txt": "x\n", "hf/.htaccess": 'Header set X-F "50%off"\n'}),
+    Case("ErrorDocument PHP, POST to a missing file", get("/ed/nothing", "POST", FORM, b"a=1"),
+         {"ed/.htaccess": ERROR_DOCUMENTS, "ed/e.php": BODY_PHP}),
+    Case("ErrorDocument PHP, POST refused", get("/ed/closed/x.txt", "POST", FORM, b"a=1"),
+         {"ed/.htaccess": ERROR_DOCUMENTS, "ed/e.php": BODY_PHP,
+          "ed/closed/.htaccess": "Require all denied\n", "ed/closed/x.txt": "x"}),
+    Case("ErrorDocument PHP for a 405, kept connection", get("/ed/s.txt", "PUT", FORM, b"a=1").replace(
+        b"Connection: close\r\n", b"") + get("/ed/s.txt"),
+         {"ed/.htaccess": ERROR_DOCUMENTS, "ed/e.php": BODY_PHP, "ed/s.txt": "x"}),
+    Case("ErrorDocument PHP for a 501", get("/ed/s.txt", "FOO", FORM, b"a=1"),
+         {"ed/.htaccess": ERROR_DOCUMENTS, "ed/e.php": BODY_PHP, "ed/s.txt": "x"}),
+    Case("ErrorDocument PHP, POST to a directory", get("/ed/closed/", "POST", FORM, b"a=1"),
+         {"ed/.htaccess": ERROR_DOCUMENTS, "ed/e.php": BODY_PHP}),
+    *(Case(f"php Authorization {name}", get("/au/a.php", headers=(("Authorization", value),)),
+           {"au/a.php": AUTH_PHP})
+      for name, value in (("Basic", "Basic YWxpY2U6c2VjcmV0"),
+                          ("basic, stray characters", "basic YW*xpY2U6c2V=jcmV0"),
+                          ("Basic without a password", "Basic YWxpY2U6"),
+                          ("Basic, NUL", "Basic YWxpY2U6c2UAY3JldA=="),
+                          ("Digest", 'Digest username="a", realm="r"'), ("Bearer", "Bearer abc.def"))),
+    Case("php Authorization under CGIPassAuth", get("/ap/a.php", headers=(("Authorization", "Bearer t"),)),
+         {"ap/a.php": AUTH_PHP, "ap/.htaccess": "CGIPassAuth On\n"}),
 )
 
 #: Cases that differ, and why: what php-cgi cannot tell itkgw, or what itkgw does not do.

@@ -101,7 +101,7 @@ def cgi_environ(
     document_root: str,
     https: bool = False,
     settings: RequestSettings = _DEFAULTS,
-    pass_auth: bool = False,
+    authorization_as: str = "",
     context_prefix: str = "",
 ) -> dict[str, str]:
     """RFC 3875 meta-variables as mod_cgi sets them, and nothing of the server's.
@@ -110,14 +110,14 @@ def cgi_environ(
     the vhost's DocumentRoot, or an Alias or ScriptAlias directory, whose URL prefix is
     ``context_prefix``. Values are str in the filesystem encoding, so subprocess hands
     the script the exact bytes the client sent. ``settings`` name the server
-    (UseCanonicalName); ``pass_auth`` hands on Authorization (CGIPassAuth,
-    and always for PHP, which mod_php gives it).
+    (UseCanonicalName); ``authorization_as`` names the variable the Authorization
+    header is handed on in (HTTP_AUTHORIZATION under CGIPassAuth; "": it is withheld).
     """
     software = script_software(config.compat)
     env = {"HTTPS": "on"} if https else {}
     # In httpd's order (ap_add_common_vars, then ap_add_cgi_vars), which PHP's $_SERVER and a
     # CGI program's environment keep: the request's headers, the server's, then RFC 3875's.
-    env.update(_header_variables(request.headers, pass_auth, request.content_length))
+    env.update(_header_variables(request.headers, authorization_as, request.content_length))
     env.update({
         "PATH": SCRIPT_PATH,
         "SERVER_SIGNATURE": canonical.signature(request, vhost, settings, software,
@@ -176,17 +176,19 @@ def header_variable(name: str) -> str:
     return "HTTP_" + name.upper().replace("-", "_")
 
 
-def _header_variables(headers: list[tuple[str, str]], pass_auth: bool,
+def _header_variables(headers: list[tuple[str, str]], authorization_as: str,
                       content_length: int | None) -> dict[str, str]:
     """HTTP_* variables in the headers' order, repeated headers joined with ", " as Apache
-    merges them; CONTENT_LENGTH, from the framing (with Transfer-Encoding the header lies),
-    where its header is, else last."""
+    merges them, Authorization's as ``authorization_as`` says; CONTENT_LENGTH, from the
+    framing (with Transfer-Encoding the header lies), where its header is, else last."""
     variables: dict[str, str] = {}
     for name, value in headers:
         key = _variable_names.get(name)
         if key is None:
             key = _variable_name(name)
-        if not key or (key == "HTTP_AUTHORIZATION" and not pass_auth):
+        if key == "HTTP_AUTHORIZATION":
+            key = authorization_as
+        if not key:
             if content_length is not None and name.lower() == "content-length":
                 variables["CONTENT_LENGTH"] = str(content_length)
             continue

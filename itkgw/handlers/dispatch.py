@@ -234,7 +234,7 @@ def serve(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConf
                                       or _answer_method_of_missing(conn, request, plan, config, mime, first)):
             return None
         if missing.status == 404:
-            _log_missing_php(request, plan, config, first)
+            _before_missing(conn, request, plan, config, first)
         raise
     walked = _walk(target.filename, plan, config, first)
     try:
@@ -265,7 +265,10 @@ def serve(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConf
                     static.answer_other_method(conn, request.method, _allow(dirconf), DIRECTORY_TYPE)
                     return None
                 if request.method == "POST":
-                    raise HTTPError(404)  # as httpd: mod_autoindex lists for GET alone, nothing else answers
+                    # As httpd: mod_autoindex lists for GET alone, and its default handler drops
+                    # the body before its 404.
+                    conn.discard_body()
+                    raise HTTPError(404)
                 if "Indexes" in dirconf.options:
                     _list_directory(conn, request, plan, config, mime, dirconf, target.filename, first)
                     return None
@@ -589,8 +592,11 @@ def _rlimits(settings: RequestSettings) -> tuple[tuple[int, tuple[int, int]], ..
     return tuple((which, limits) for which, limits in pairs if limits is not None)
 
 
-def _log_missing_php(request: Request, plan: Plan, config: ServerConfig, first: bool) -> None:
-    """mod_php's line for a script that is not there (its handler is asked, and says so)."""
+def _before_missing(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConfig,
+                    first: bool) -> None:
+    """What the handler of a path that does not exist does before its 404, as httpd's: mod_php
+    logs the script it did not find; the default handler reads and drops the request body
+    first, so an ErrorDocument script gets none (a script's handler leaves it to the document)."""
     script = _missing_script(request, plan.dirconf, first)
     try:
         handler = _merged(config, plan, script.filename, first).handler_for(script.filename)
@@ -598,6 +604,8 @@ def _log_missing_php(request: Request, plan: Plan, config: ServerConfig, first: 
         return  # the 404 stands; the .htaccess file in the way says why in its own line
     if handler == "php":
         _php_log.error("script '%s' not found or unable to stat", script.filename)
+    elif handler == "static":
+        conn.discard_body()
 
 
 def _allow(dirconf: DirConfig) -> str:
@@ -679,7 +687,7 @@ def _script_environ(request: Request, plan: Plan, config: ServerConfig, dirconf:
                     php: bool = False) -> dict[str, str]:
     """A script's CGI environment: RFC 3875's, then SetEnv and the request's variables, less UnsetEnv.
     ``context``: CONTEXT_PREFIX and CONTEXT_DOCUMENT_ROOT, when not the mapping's.
-    ``php``: Authorization is handed on, as mod_php gives it to scripts."""
+    ``php``: with the credentials of the Authorization header, as mod_php gives them to scripts."""
     assert plan.vhost is not None
     settings = dirconf.modules.get(RequestSettings)
     prefix, root = context or (dirconf.context_prefix, dirconf.context_root)
@@ -687,12 +695,16 @@ def _script_environ(request: Request, plan: Plan, config: ServerConfig, dirconf:
     if site is not plan.vhost and not prefix:
         # A UserDir view: mod_userdir names /~user the context, DOCUMENT_ROOT stays the vhost's.
         prefix = "/" + plan.site_path.split("/", 2)[1]
+    if php:
+        authorization_as = phpcgi.php_authorization_as(settings.cgi_pass_auth)
+    else:
+        authorization_as = "HTTP_AUTHORIZATION" if settings.cgi_pass_auth else ""
     env = cgi.with_request_variables(cgi.cgi_environ(
         request, site, config, script_name, filename, path_info, root, settings=settings,
-        pass_auth=php or bool(settings.cgi_pass_auth), context_prefix=prefix), script_env(plan, dirconf))
+        authorization_as=authorization_as, context_prefix=prefix), script_env(plan, dirconf))
     for name in dirconf.unset_env:  # a CGI variable too
         env.pop(name, None)
-    return _seen_by_php_cgi(env, path_info) if php else env
+    return _seen_by_php_cgi(phpcgi.with_php_auth(env, request), path_info) if php else env
 
 
 def _seen_by_php_cgi(env: dict[str, str], path_info: str) -> dict[str, str]:
@@ -818,6 +830,8 @@ def _serve_target(conn: HTTPConnection, request: Request, plan: Plan, config: Se
             content_type = plan.forced_type or dirconf.content_type_for(target.filename, mime)
             static.answer_other_method(conn, request.method, _allow(dirconf), content_type or None)
             return None
+        if kind == "static":
+            conn.discard_body()  # the default handler's, before its 404
         raise HTTPError(404, f"AcceptPathInfo {accept_path_info}: no path info after {target.filename}")
     if kind == "php" and not _php_may_open(target.filename, target.st):
         _answer_unreadable_php(conn, target.filename)

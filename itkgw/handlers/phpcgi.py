@@ -20,6 +20,7 @@ ini_set(), as mod_php locks php_admin_value.
 
 from __future__ import annotations
 
+import base64
 import functools
 import logging
 import os
@@ -36,6 +37,7 @@ from itkgw.config.model import PHPSetting, ServerConfig, VHost
 from itkgw.config.modules.core import RequestSettings
 from itkgw.errors import HTTPError
 from itkgw.handlers.cgi import PHP_HEAD, SAFE_PATH, cgi_environ, run_cgi, with_request_variables
+from itkgw.request.variables import wire
 
 if TYPE_CHECKING:
     from itkgw.http.connection import HTTPConnection, Request
@@ -109,6 +111,63 @@ def ini_line(name: str, value: str) -> str:
     return f'{name}="{quoted}"'
 
 
+#: The variable php-cgi is handed the Authorization header in without CGIPassAuth: PHP makes
+#: getallheaders() of every HTTP_ variable, and this one's name becomes "Authorization" there,
+#: the header mod_php lists, while $_SERVER['HTTP_AUTHORIZATION'] stays unset as under mod_php
+#: (php-cgi reads the credentials from that variable alone: with_php_auth hands them on).
+PHP_AUTHORIZATION = "HTTP_Authorization"
+
+
+def php_authorization_as(cgi_pass_auth: bool | None) -> str:
+    """cgi_environ's ``authorization_as`` for PHP."""
+    return "HTTP_AUTHORIZATION" if cgi_pass_auth else PHP_AUTHORIZATION
+
+
+#: What PHP's base64_decode reads, leniently, of a Basic credential: these, nothing else.
+_BASE64_ALPHABET = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+
+
+def with_php_auth(env: Mapping[str, str], request: Request) -> dict[str, str]:
+    """``env`` with PHP_AUTH_USER and PHP_AUTH_PW (a Basic credential) or PHP_AUTH_DIGEST, as
+    mod_php reads them from the Authorization header itself: httpd hands its scripts
+    HTTP_AUTHORIZATION only under CGIPassAuth (or a variable set to it), so PHP's $_SERVER
+    has none without, and php-cgi, which reads the credentials from that variable, parses
+    them itself where it is."""
+    if "HTTP_AUTHORIZATION" in env:
+        return dict(env)
+    values = request.header_values("authorization")
+    variables = _credentials(", ".join(values).encode("latin-1")) if values else {}
+    if "PHP_AUTH_USER" not in variables and request.remote_user is not None:
+        variables["PHP_AUTH_USER"] = wire(request.remote_user)  # a user httpd logged in otherwise
+    return {**env, **variables}
+
+
+def _credentials(authorization: bytes) -> dict[str, str]:
+    """PHP's php_handle_auth_data: "Basic " (any case) and a lenient base64 of user:password,
+    each cut at a NUL as PHP's strings are (an empty password is none); else "Digest " and
+    the rest."""
+    scheme = authorization[:7].lower()
+    if scheme.startswith(b"basic "):
+        decoded = _lenient_base64(authorization[6:]).split(b"\0", 1)[0]
+        user, colon, password = decoded.partition(b":")
+        if colon and password:
+            return {"PHP_AUTH_USER": os.fsdecode(user), "PHP_AUTH_PW": os.fsdecode(password)}
+        if colon:
+            return {"PHP_AUTH_USER": os.fsdecode(user)}
+    if scheme == b"digest ":
+        return {"PHP_AUTH_DIGEST": os.fsdecode(authorization[7:])}
+    return {}
+
+
+def _lenient_base64(text: bytes) -> bytes:
+    """base64_decode() without strict: anything outside the alphabet (padding too) is skipped,
+    and a last character that makes no whole byte is dropped."""
+    sextets = bytes(char for char in text if char in _BASE64_ALPHABET)
+    whole = len(sextets) - len(sextets) % 4
+    tail = sextets[whole:] if len(sextets) % 4 > 1 else b""
+    return base64.b64decode(sextets[:whole] + tail + b"=" * (-len(tail) % 4))
+
+
 def php_environ(cgi_env: Mapping[str, str]) -> dict[str, str]:
     """The CGI environment plus what php-cgi needs to run SCRIPT_FILENAME."""
     if "SCRIPT_FILENAME" not in cgi_env:
@@ -135,13 +194,15 @@ def run_php(
     context_prefix: str = "",
 ) -> None:
     """Run a PHP file through php-cgi and stream its response, with ``settings`` as its ini.
-    As under mod_php, the script sees the Authorization header. ``document_root`` and
-    ``context_prefix``: CONTEXT_DOCUMENT_ROOT and CONTEXT_PREFIX (see cgi_environ)."""
+    As under mod_php, the script sees the credentials of the Authorization header (with_php_auth).
+    ``document_root`` and ``context_prefix``: CONTEXT_DOCUMENT_ROOT and CONTEXT_PREFIX (see
+    cgi_environ)."""
     env = with_request_variables(cgi_environ(request, vhost, config, script_name, script_filename, path_info,
-                                             document_root, settings=request_settings, pass_auth=True,
+                                             document_root, settings=request_settings,
+                                             authorization_as=php_authorization_as(request_settings.cgi_pass_auth),
                                              context_prefix=context_prefix),
                                  extra_env or {})
-    env = php_environ(env)
+    env = php_environ(with_php_auth(env, request))
     with _private_dir(log) as directory:
         try:
             text = php_ini_text(settings, {"upload_tmp_dir": os.path.join(directory, "uploads")},

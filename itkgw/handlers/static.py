@@ -168,7 +168,9 @@ def answer_other_method(conn: HTTPConnection, method: str, allow: str = ALLOW,
                         content_type: str | None = None) -> None:
     """httpd's default handler to a method other than GET, HEAD and POST, whether or not the
     file exists: OPTIONS is answered with Allow (and the Content-Type the path's file has or
-    would have), a method httpd knows is 405, another 501."""
+    would have), a method httpd knows is 405, another 501, both raised as HTTPError for the
+    vhost's ErrorDocument. The request body is read and dropped first, as that handler does."""
+    conn.discard_body()
     if method == "OPTIONS":
         # OPTIONS * asks about the server, not a resource: httpd names no methods then.
         whole_server = conn.request is not None and conn.request.target == "*"
@@ -179,7 +181,7 @@ def answer_other_method(conn: HTTPConnection, method: str, allow: str = ALLOW,
                                       *typed])
         conn.end_response()
     elif method in KNOWN_METHODS:
-        conn.send_error(405, [("Allow", allow)])
+        raise HTTPError(405, None, [("Allow", allow)])
     else:
         line = conn.request.request_line if conn.request is not None else method
         raise HTTPError(501, f"AH00135: Invalid method in request {line}", [("Allow", allow)])

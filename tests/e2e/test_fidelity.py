@@ -1069,3 +1069,72 @@ def test_an_alias_names_the_context_and_a_pass_through_rewrite_the_script(itkgw_
     assert server.request("alice.test", "/old/k.php").body.decode() == f"/pal/k.php|/pal/|{aliased}"
     assert server.request("alice.test", "/am/k.php").body.decode() == f"/am/k.php||{alice.htdocs}"
     assert server.request("alice.test", "/front/a").body.decode() == f"/front/a||{alice.htdocs}"
+
+
+AUTH_PHP = ("<?php foreach (['PHP_AUTH_USER', 'PHP_AUTH_PW', 'PHP_AUTH_DIGEST', 'HTTP_AUTHORIZATION']\n"
+            "         as $name)\n"
+            "    echo $name, '=', $_SERVER[$name] ?? '(unset)', \"\\n\";\n"
+            "echo 'header=', getallheaders()['Authorization'] ?? '(none)', \"\\n\";\n")
+
+
+def test_php_gets_the_credentials_and_the_header_list_but_no_variable_as_under_mod_php(
+        itkgw_factory, docroots, put: Put) -> None:
+    """mod_php reads Basic and Digest credentials from Authorization itself and lists the header
+    in getallheaders(), while httpd hands it on as HTTP_AUTHORIZATION only under CGIPassAuth."""
+    alice = docroots[ALICE]
+    put(alice, "auth.php", AUTH_PHP)
+    put(alice, "passed/auth.php", AUTH_PHP)
+    server = serve(itkgw_factory, alice,
+                   directory=[{"path": f"{alice.htdocs}/passed", "cgi_pass_auth": True}])
+
+    def seen(path: str, authorization: str) -> dict[str, str]:
+        return env_of(server.request("alice.test", path, headers={"Authorization": authorization}).body)
+
+    assert seen("/auth.php", "Basic YWxpY2U6c2VjcmV0") == {
+        "PHP_AUTH_USER": "alice", "PHP_AUTH_PW": "secret", "PHP_AUTH_DIGEST": "(unset)",
+        "HTTP_AUTHORIZATION": "(unset)", "header": "Basic YWxpY2U6c2VjcmV0"}
+    # PHP's lenient base64: "basic" in any case, stray characters skipped; no password, none set.
+    assert seen("/auth.php", "basic YW*xpY2U6") == {
+        "PHP_AUTH_USER": "alice", "PHP_AUTH_PW": "(unset)", "PHP_AUTH_DIGEST": "(unset)",
+        "HTTP_AUTHORIZATION": "(unset)", "header": "basic YW*xpY2U6"}
+    assert seen("/auth.php", 'Digest username="alice"')["PHP_AUTH_DIGEST"] == 'username="alice"'
+    bearer = seen("/auth.php", "Bearer abc.def")
+    assert (bearer["PHP_AUTH_USER"], bearer["HTTP_AUTHORIZATION"], bearer["header"]) == (
+        "(unset)", "(unset)", "Bearer abc.def")
+    passed = seen("/passed/auth.php", "Basic YWxpY2U6c2VjcmV0")
+    assert (passed["PHP_AUTH_USER"], passed["HTTP_AUTHORIZATION"], passed["header"]) == (
+        "alice", "Basic YWxpY2U6c2VjcmV0", "Basic YWxpY2U6c2VjcmV0")
+
+
+ERROR_PHP = ("<?php echo $_SERVER['REQUEST_METHOD'], ' ', $_SERVER['REDIRECT_REQUEST_METHOD'] ?? '-', ' [',"
+             " file_get_contents('php://input'), ']';")
+
+
+def test_an_error_document_gets_the_body_unless_the_default_handler_dropped_it(itkgw_factory, docroots,
+                                                                                put: Put) -> None:
+    """httpd's default handler reads and drops a request body before it answers (404 for a
+    missing file, 405 for a method it does not serve), so their ErrorDocument script reads
+    none; a refusal made before any handler runs leaves the body to the document."""
+    alice = docroots[ALICE]
+    put(alice, "errors/report.php", ERROR_PHP)
+    put(alice, "page.txt", "a page\n")
+    put(alice, "closed/page.txt", "closed\n")
+    server = serve(itkgw_factory, alice,
+                   error_documents={code: "/errors/report.php" for code in ("403", "404", "405")},
+                   directory=[{"path": f"{alice.htdocs}/closed", "require": ["all denied"]}])
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    missing = server.request("alice.test", "/no-such-page", method="POST", body=b"a=1", headers=form)
+    assert (missing.status, missing.body) == (404, b"GET POST []")
+    refused = server.request("alice.test", "/closed/page.txt", method="POST", body=b"a=1", headers=form)
+    assert (refused.status, refused.body) == (403, b"GET POST [a=1]")
+    put_on_file = server.request("alice.test", "/page.txt", method="PUT", body=b"a=1", headers=form)
+    assert (put_on_file.status, put_on_file.body) == (405, b"GET PUT []")
+    assert put_on_file.headers["Allow"] is None  # the document's answer, not the status page's
+
+
+def test_a_method_a_file_does_not_take_is_a_405_naming_the_methods(itkgw_factory, docroots, put: Put) -> None:
+    put(docroots[ALICE], "page.txt", "a page\n")
+    server = serve(itkgw_factory, docroots[ALICE])
+    answer = server.request("alice.test", "/page.txt", method="PUT", body=b"new")
+    assert answer.status == 405 and b"The requested method PUT is not allowed" in answer.body
+    assert answer.headers["Allow"] == "OPTIONS,HEAD,GET,POST,TRACE"
