@@ -90,6 +90,15 @@ def get(path: str, method: str = "GET", headers: tuple[tuple[str, str], ...] = (
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
 
 
+def raw(target: bytes, method: bytes = b"GET", form: bytes = b"") -> bytes:
+    """A request for ``target`` exactly as given (bytes past ASCII unescaped), closing after it;
+    ``form``: an urlencoded body."""
+    body = (b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: %d\r\n" % len(form)
+            if form else b"")
+    return (method + b" " + target + b" HTTP/1.1\r\nHost: " + HOST.encode() + b"\r\n" + body
+            + b"Connection: close\r\n\r\n" + form)
+
+
 SERVER_VARS = ("SCRIPT_NAME", "PHP_SELF", "PATH_INFO", "PATH_TRANSLATED", "REQUEST_URI", "QUERY_STRING",
                "SCRIPT_FILENAME", "DOCUMENT_ROOT", "REQUEST_METHOD", "CONTENT_TYPE", "CONTENT_LENGTH",
                "SERVER_NAME", "REDIRECT_STATUS", "REDIRECT_URL", "PHP_AUTH_USER", "REMOTE_USER")
@@ -436,6 +445,17 @@ CASES = (
                           ("Digest", 'Digest username="a", realm="r"'), ("Bearer", "Bearer abc.def"))),
     Case("php Authorization under CGIPassAuth", get("/ap/a.php", headers=(("Authorization", "Bearer t"),)),
          {"ap/a.php": AUTH_PHP, "ap/.htaccess": "CGIPassAuth On\n"}),
+    Case("UTF-8 sent unescaped, static", raw(b"/u8/\xc3\xa9.txt"), {"u8/\u00e9.txt": "e\n"}),
+    Case("UTF-8 sent unescaped, php path info and query", raw(b"/p/s.php/\xc3\xa9?q=\xc3\xa9"),
+         {"p/s.php": SERVER_PHP}),
+    Case("UTF-8 sent unescaped, POST", raw(b"/p/s.php/\xc3\xa9", b"POST", b"a=1"), {"p/s.php": SERVER_PHP}),
+    Case("UTF-8 sent unescaped, directory slash", raw(b"/u8/d\xc3\xafr?x=1"), {"u8/d\u00efr/a.txt": "a"}),
+    Case("directory slash escaped as ap_escape_uri", raw(b"/u8/s;c$,(x)!*'+=&@:~%C3%A9"),
+         {"u8/s;c$,(x)!*'+=&@:~\u00e9/a.txt": "a"}),
+    Case("listing names escaped", raw(b"/u8/list/"),
+         {"u8/list/.htaccess": "Options +Indexes\n", "u8/list/\u00e9;x y#z.txt": "e"}),
+    Case("MultiViews Content-Location escaped", raw(b"/u8/mv/a;\xc3\xa9"),
+         {"u8/mv/.htaccess": "Options +MultiViews\n", "u8/mv/a;\u00e9.html": "<p>e</p>"}),
 )
 
 #: Cases that differ, and why: what php-cgi cannot tell itkgw, or what itkgw does not do.

@@ -1055,7 +1055,8 @@ class _Reader:
         values["unset_env"] = tuple(dict.fromkeys(_inherit(scope, base, "unset_env", own_first=False)))
         for name in ("alias", "script_alias", "redirects"):
             values[name] = _inherit(scope, base, name, own_first=True)
-        for name in ("server_alias", "server_admin", "error_log", "rewrite_engine", "rewrite_rules"):
+        for name in ("server_alias", "server_admin", "error_log", "rewrite_engine", "rewrite_rules",
+                     "rewrite_maps"):
             if name in own:
                 values[name] = own[name]
         for name in OWNED[Context.VHOST]:  # a module's own settings: the vhost's, else the server's

@@ -109,6 +109,8 @@ def _field_value(name: str, current: Any) -> str:
     """The TOML text of the model field ``name`` holding ``current``."""
     if name in _PAIR_TABLES:
         return _inline_table({str(key): item for key, item in current})
+    if name == "rewrite_maps":
+        return _inline_table({rewrite_map.name: rewrite_map.spec for rewrite_map in current})
     if isinstance(current, tuple) and current and isinstance(current[0], _TABLE_ITEMS):
         return "[\n" + "".join(f"{_INDENT}{_value(item)},\n" for item in current) + "]"
     return _value(current)

@@ -41,7 +41,6 @@ NOT_IMPLEMENTED: Mapping[str, tuple[str, str]] = {
     "removeencoding": ("mime_module", "remove the line"),
     "setinputfilter": ("core", "remove the line; itkgw has no input filters"),
     "addinputfilter": ("mime_module", "remove the line; itkgw has no input filters"),
-    "rewritemap": ("rewrite_module", "write the mapping as RewriteRules"),
     "directorycheckhandler": ("dir_module", "remove the line"),
     "directoryindexredirect": ("dir_module", "remove the line"),
     "fcgidcmdoptions": ("fcgid_module", "set the limits with Fcgid* directives in the <VirtualHost>"),

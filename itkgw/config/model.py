@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from itkgw.rules.authz import AccessCompat, RequireGroup
 from itkgw.rules.pcre import cached_regex
 from itkgw.rules.rewrite import RewriteRule
+from itkgw.rules.rewrite_map import RewriteMap
 
 #: Apache's default LimitUIDRange/LimitGIDRange: everything but root.
 DEFAULT_ID_RANGE = (1, 2**32 - 2)
@@ -359,6 +360,8 @@ class VHost:
                                             (".htaccess",))
     rewrite_engine: bool = doc("whether RewriteRule lines apply (RewriteEngine)", False)
     rewrite_rules: tuple[RewriteRule, ...] = doc("mod_rewrite rules, in order (RewriteRule)", ())
+    rewrite_maps: tuple[RewriteMap, ...] = doc("the maps rewrite rules look up as ${name:key} "
+                                               "(RewriteMap; the last of a name counts)", ())
     require: RequireGroup | None = doc("Apache 2.4 access rules for the whole vhost", None)
     access: AccessCompat | None = doc("Apache 2.2 access rules for the whole vhost", None)
     directories: tuple[DirSection, ...] = doc(

@@ -25,6 +25,7 @@ from urllib.parse import quote, unquote
 
 from itkgw.config.modules.autoindex import AutoindexSettings, resolve_options
 from itkgw.http.connection import HTTPConnection, Request
+from itkgw.rules.expr import escape_uri
 
 _DOCTYPE = '<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.01//EN" "http://www.w3.org/TR/html4/strict.dtd">\n'
 #: IndexOptions XHTML's start of the page.
@@ -316,9 +317,7 @@ def _cmp(one: str, two: str, natural: bool) -> int:
 
 
 def _anchor(entry: Entry) -> str:
-    target = quote(entry.href or entry.name, safe=_PATH_SAFE, errors="surrogateescape")
-    target = re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), target)
-    return escape(target, quote=True).replace("&#x27;", "'")
+    return escape(escape_uri(entry.href or entry.name), quote=True).replace("&#x27;", "'")
 
 
 def _shown(entry: Entry) -> str:

@@ -525,7 +525,7 @@ def _rewrite_in_directory(request: Request, plan: Plan, first: bool) -> tuple[st
     except ConfigError as exc:
         raise HTTPError(500, f"{exc.where}: {exc.message}") from None
     result = rules.apply_in_directory(filename, path_info, request.query, ctx, per_dir.directory,
-                                      per_dir.base)
+                                      per_dir.base, plan.vhost.rewrite_maps)
     plan.reqenv.update(result.env_set)
     plan.forced_type = result.content_type or plan.forced_type
     plan.rewrite_ended = plan.rewrite_ended or result.ended

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import stat
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -303,7 +304,18 @@ def chosen_headers(variant: Variant, variants: Sequence[Variant], transparent: b
     if not transparent:
         varies = vary(variants, transparent=False)
         return [("Vary", varies)] if varies else []
-    return [("Content-Location", quote(variant.name)), ("Vary", vary(variants)), ("TCN", "choice")]
+    return [("Content-Location", escape_path_segment(variant.name)), ("Vary", vary(variants)),
+            ("TCN", "choice")]
+
+
+def escape_path_segment(name: str) -> str:
+    """httpd's ap_escape_path_segment: a file name %-escaped to stand in a URL (";" and "/" too),
+    in lower-case hex."""
+    escaped = quote(name, safe="$-_.+!*'(),:@&=~", errors="surrogateescape")
+    return _ESCAPE.sub(lambda match: match.group(0).lower(), escaped)
+
+
+_ESCAPE = re.compile(r"%[0-9A-F]{2}")
 
 
 def list_validator(directory_st: os.stat_result, now: float) -> str:

@@ -41,13 +41,13 @@ import time
 from dataclasses import dataclass
 from email.utils import formatdate
 from typing import TYPE_CHECKING
-from urllib.parse import quote
 
 from itkgw.config.modules.core import DEFAULT_ETAG
 from itkgw.errors import HTTPError
 from itkgw.http.deflate import HELD_INPUT, SMALLEST_COMPRESSED, DeflateRule, GzipStream
 from itkgw.http.ranges import RangeNotSatisfiable, byte_ranges, parse_http_date, part_heads
 from itkgw.request.mime import MimeTypes
+from itkgw.rules.expr import escape_uri
 
 if TYPE_CHECKING:
     from itkgw.http.connection import HTTPConnection, Request
@@ -64,7 +64,6 @@ KNOWN_METHODS = frozenset({
     "REPORT", "MKWORKSPACE", "MKACTIVITY", "BASELINE-CONTROL", "MERGE",
 })
 #: Characters httpd's ap_escape_uri leaves alone in a path besides letters and digits.
-_PATH_SAFE = "/$-_.+!*'(),:@&=~"
 _UINT64 = (1 << 64) - 1
 _ENTITY_TAG = re.compile(r'(W/)?"[^"]*"')
 
@@ -320,7 +319,7 @@ def redirect_to_slash(conn: HTTPConnection, request: Request, authority: str) ->
     re-escaped, the query string kept. Relative links in the directory's
     index page only work below the slash.
     """
-    path = quote(request.path.rstrip("/") + "/", safe=_PATH_SAFE, errors="surrogateescape")
+    path = escape_uri(request.path.rstrip("/") + "/")
     location = f"http://{authority}{path}"
     if request.query:
         location += "?" + request.query

@@ -222,7 +222,8 @@ def decode_path(raw_path: str, encoded_slashes: str = "off", merge_slashes: bool
     """
     if not raw_path.startswith("/"):
         raise HTTPError(400, f"invalid URI path {raw_path!r}")
-    if "%" not in raw_path and "/." not in raw_path and "//" not in raw_path and "\0" not in raw_path:
+    if "%" not in raw_path and "/." not in raw_path and "//" not in raw_path and "\0" not in raw_path \
+            and raw_path.isascii():
         return raw_path  # nothing to decode, merge or refuse: the path as it came
     return _decoded(raw_path, encoded_slashes, merge_slashes)
 
@@ -246,10 +247,10 @@ def _decoded(raw_path: str, encoded_slashes: str, merge_slashes: bool) -> str:
                                 "returning 404")
     if encoded_slashes == "nodecode":
         pieces = _ENCODED_SLASH.split(raw_path)  # every other piece is an escape kept as sent
-        decoded = b"".join(piece.encode("latin-1") if index % 2 else unquote_to_bytes(piece)
+        decoded = b"".join(piece.encode("latin-1") if index % 2 else unquote_to_bytes(piece.encode("latin-1"))
                            for index, piece in enumerate(pieces))
     else:
-        decoded = unquote_to_bytes(raw_path)
+        decoded = unquote_to_bytes(raw_path.encode("latin-1"))  # the bytes as sent, unescaped ones too
     if b"\0" in decoded:  # httpd's unescaping refuses it as it refuses an encoded slash
         raise HTTPError(404, f"NUL byte in URI {raw_path!r}")
     segments: list[bytes] = []
@@ -759,6 +760,11 @@ class HTTPConnection:
             if _HOST_LINE.search(head) is None:
                 line, newline, rest = framed.partition(b"\n")
                 framed = line + newline + b"Host: http10\r\n" + rest
+        line_end = framed.find(b"\r\n")
+        if not framed[:line_end].isascii():
+            # obs-text in the target (parsed already), which h11 refuses: it frames the body alone.
+            method, _, rest = framed[:line_end].partition(b" ")
+            framed = method + b" / " + rest.rpartition(b" ")[2] + framed[line_end:]
         self.h11.receive_data(framed)
         try:
             event = self.h11.next_event()

@@ -15,7 +15,9 @@ import re
 from typing import NamedTuple, TypeVar
 
 _TOKEN = rb"[-!#$%&'*+.^_`|~0-9a-zA-Z]+"
-_REQUEST_LINE = re.compile(rb"(" + _TOKEN + rb") ([\x21-\x7e]+) HTTP/([0-9]\.[0-9])")
+#: The target is visible characters and obs-text, as httpd's strict parser takes it (a client
+#: may send a path's UTF-8 unescaped); h11 would take visible characters alone.
+_REQUEST_LINE = re.compile(rb"(" + _TOKEN + rb") ([\x21-\x7e\x80-\xff]+) HTTP/([0-9]\.[0-9])")
 #: A field value holds no control character but HTAB (httpd's HttpProtocolOptions Strict).
 _FIELD = re.compile(rb"(" + _TOKEN + rb"):[ \t]*((?:[^\x00-\x20\x7f]+(?:[ \t]+[^\x00-\x20\x7f]+)*)?)[ \t]*")
 _DIGITS = re.compile(rb"[0-9]+")

@@ -197,7 +197,7 @@ def plan_request(config: ServerConfig, compiled: Compiled, vhost: VHost, request
     cookies: tuple[str, ...] = ()
     forced_type = forced_handler = None
     if rules is not None:
-        result = rules.apply(url_path, request.query, expressions_context())
+        result = rules.apply(url_path, request.query, expressions_context(), vhost.rewrite_maps)
         reqenv.update(result.env_set)
         vary, forced_type, rewrite_ended = result.vary, result.content_type, result.ended
         forced_handler, cookies = result.handler, result.cookies

@@ -34,9 +34,12 @@ Rules (httpd 2.4's mod_rewrite.c, per-server context):
    itkgw maps URLs onto DocumentRoot only). A path that does not start with
    ``/`` or climbs above ``/`` gives 400.
 
-Refused when compiled, never ignored: RewriteMap lookups (``${map:key}``),
-lookahead variables (``%{LA-U:...}``), ``%{SSL:...}``, file tests ``-U`` and
-``-F``, and the flags P, N, H and CO.
+``${name:key|default}`` looks ``key`` up in the vhost's RewriteMap ``name``
+(itkgw.rules.rewrite_map), giving ``default`` or nothing when the map has no
+such key or there is no such map, as httpd does.
+
+Refused when compiled, never ignored: lookahead variables (``%{LA-U:...}``),
+``%{SSL:...}``, file tests ``-U`` and ``-F``, and the flags P, N, H and CO.
 """
 
 from __future__ import annotations
@@ -51,7 +54,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from itkgw.errors import ConfigError
-from itkgw.rules import expr, expr_context, pcre
+from itkgw.rules import expr, expr_context, pcre, rewrite_map
 from itkgw.rules.expr_context import ExprContext
 
 log = logging.getLogger("itkgw.rewrite")
@@ -137,7 +140,16 @@ class _Lookup:
     name: str
 
 
-_Part = str | _Backref | _Lookup
+@dataclass(frozen=True)
+class _MapLookup:
+    """``${name:key|default}``: the key and the default are templates themselves."""
+
+    name: str
+    key: tuple[_Part, ...]
+    default: tuple[_Part, ...]
+
+
+_Part = str | _Backref | _Lookup | _MapLookup
 
 
 @dataclass
@@ -163,6 +175,8 @@ class _State:
     ended: bool = False
     #: The Set-Cookie headers of the applied rules' CO=, by cookie name (each set once).
     cookies: dict[str, str] = field(default_factory=dict)
+    #: The vhost's RewriteMap lines, which ``${name:key}`` looks in.
+    maps: Sequence[rewrite_map.RewriteMap] = ()
 
     def current_filename(self) -> str:
         """r->filename as the rules see it: the path so far (per directory, with its prefix)."""
@@ -185,17 +199,26 @@ class _Template:
         self.parts = tuple(_split_template(text, where, directive))
 
     def expand(self, state: _State, escape_backrefs: bool = False) -> str:
-        out = []
-        for part in self.parts:
-            if isinstance(part, str):
-                out.append(part)
-            elif isinstance(part, _Backref):
-                groups = state.rule_groups if part.of_rule else state.cond_groups
-                value = groups[part.number] if part.number < len(groups) else ""
-                out.append(_escape_backref(value) if escape_backrefs else value)
-            else:
-                out.append(_lookup(part, state))
-        return "".join(out)
+        return _expand(self.parts, state, escape_backrefs)
+
+
+def _expand(parts: tuple[_Part, ...], state: _State, escape_backrefs: bool) -> str:
+    out = []
+    for part in parts:
+        if isinstance(part, str):
+            out.append(part)
+        elif isinstance(part, _Backref):
+            groups = state.rule_groups if part.of_rule else state.cond_groups
+            value = groups[part.number] if part.number < len(groups) else ""
+            out.append(_escape_backref(value) if escape_backrefs else value)
+        elif isinstance(part, _MapLookup):
+            found = rewrite_map.lookup(state.maps, part.name, _expand(part.key, state, escape_backrefs))
+            if found is None and part.default:
+                found = _expand(part.default, state, escape_backrefs)
+            out.append(found or "")
+        else:
+            out.append(_lookup(part, state))
+    return "".join(out)
 
 
 def _split_template(text: str, where: str, directive: str) -> list[_Part]:
@@ -224,9 +247,15 @@ def _split_template(text: str, where: str, directive: str) -> list[_Part]:
                 flush()
                 parts.append(_make_lookup(text[index + 2:end], where, directive))
                 index = end + 1
-            elif _colon_in_curlies(text, index + 2):
-                raise RewriteConfigError(where, f"{directive}: RewriteMap lookups ({text[index:end + 1]}) "
-                                         "are not supported")
+            elif (colon := _char_in_curlies(text, index + 2, ":")) >= 0:
+                flush()
+                inner = text[colon + 1:end]
+                bar = _char_in_curlies(inner, 0, "|")
+                parts.append(_MapLookup(
+                    text[index + 2:colon],
+                    tuple(_split_template(inner if bar < 0 else inner[:bar], where, directive)),
+                    () if bar < 0 else tuple(_split_template(inner[bar + 1:], where, directive))))
+                index = end + 1
             else:
                 literal.append("${")
                 index += 2
@@ -253,19 +282,21 @@ def _closing_curly(text: str, start: int) -> int:
     return -1
 
 
-def _colon_in_curlies(text: str, start: int) -> bool:
+def _char_in_curlies(text: str, start: int, wanted: str) -> int:
+    """find_char_in_curlies: where ``wanted`` is at the level of ``start`` before the
+    curly brace that closes it, -1 for nowhere."""
     depth = 1
     for index in range(start, len(text)):
         char = text[index]
-        if char == ":" and depth == 1:
-            return True
+        if char == wanted and depth == 1:
+            return index
         if char == "}":
             depth -= 1
             if depth == 0:
-                return False
+                return -1
         elif char == "{":
             depth += 1
-    return False
+    return -1
 
 
 def _make_lookup(name: str, where: str, directive: str) -> _Lookup:
@@ -353,13 +384,18 @@ _HEADER_VARIABLES = {"HTTP_ACCEPT": "Accept", "HTTP_COOKIE": "Cookie", "HTTP_FOR
                      "HTTP_USER_AGENT": "User-Agent"}
 
 
-def _varied(part: _Part) -> str:
-    """The request header a test string's part reads, for Vary ("" for none, and for Host)."""
-    if not isinstance(part, _Lookup):
-        return ""
-    if part.kind == "http":
-        return "" if part.name.lower() == "host" else part.name
-    return _HEADER_VARIABLES.get(part.name.upper(), "") if part.kind == "var" else ""
+def _headers_read(parts: tuple[_Part, ...]) -> list[str]:
+    """The request headers a test string reads, a map's key and default included, for Vary
+    (Host left out)."""
+    headers = []
+    for part in parts:
+        if isinstance(part, _MapLookup):
+            headers += _headers_read(part.key) + _headers_read(part.default)
+        elif isinstance(part, _Lookup) and part.kind == "http" and part.name.lower() != "host":
+            headers.append(part.name)
+        elif isinstance(part, _Lookup) and part.kind == "var" and part.name.upper() in _HEADER_VARIABLES:
+            headers.append(_HEADER_VARIABLES[part.name.upper()])
+    return headers
 
 
 _COND_FLAGS = {"nc": "NC", "nocase": "NC", "or": "OR", "ornext": "OR", "nv": "NV", "novary": "NV"}
@@ -437,7 +473,7 @@ class _Condition:
             return
         self.test = _Template(cond.test, where, "RewriteCond")
         if "NV" not in flags:
-            self.headers = tuple(_varied(part) for part in self.test.parts if _varied(part))
+            self.headers = tuple(_headers_read(self.test.parts))
         if self.kind == "regex":
             try:
                 self.regex = pcre.compile_regex(pattern, self.nocase)
@@ -635,9 +671,11 @@ class RuleSet:
     def __len__(self) -> int:
         return len(self._rules)
 
-    def apply(self, path: str, query: str, ctx: ExprContext) -> RewriteResult:
-        """Run the rules on a request's URL path and query (see the module's rules)."""
-        state = _State(ctx, path, query)
+    def apply(self, path: str, query: str, ctx: ExprContext,
+              maps: Sequence[rewrite_map.RewriteMap] = ()) -> RewriteResult:
+        """Run the rules on a request's URL path and query (see the module's rules), with
+        the vhost's RewriteMap lines ``maps``."""
+        state = _State(ctx, path, query, maps=maps)
         return _with_vary(self._apply(state, path, query), state)
 
     def _apply(self, state: _State, path: str, query: str) -> RewriteResult:
@@ -691,13 +729,14 @@ class RuleSet:
 
 
     def apply_in_directory(self, filename: str, path_info: str, query: str, ctx: ExprContext,
-                           directory: str, base: str | None) -> RewriteResult:
+                           directory: str, base: str | None,
+                           maps: Sequence[rewrite_map.RewriteMap] = ()) -> RewriteResult:
         """Per-directory rules (a <Directory> section, an .htaccess file) on the file a request
         maps to and its path info, as httpd's fixup runs them: a pattern sees that path below
         ``directory``. ``path`` of the result is the URL path to redirect to internally, or
         "" when the rules leave the request where it is (with ``query``, which they may
         have changed)."""
-        state = _State(ctx, filename + path_info, query, filename=filename)
+        state = _State(ctx, filename + path_info, query, filename=filename, maps=maps)
         return _with_vary(self._apply_in_directory(state, filename, path_info, query, directory, base), state)
 
     def _apply_in_directory(self, state: _State, filename: str, path_info: str, query: str, directory: str,

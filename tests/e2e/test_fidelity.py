@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import os
 import resource
+import shutil
 import socket
+import tempfile
 import time
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -1138,3 +1142,55 @@ def test_a_method_a_file_does_not_take_is_a_405_naming_the_methods(itkgw_factory
     answer = server.request("alice.test", "/page.txt", method="PUT", body=b"new")
     assert answer.status == 405 and b"The requested method PUT is not allowed" in answer.body
     assert answer.headers["Allow"] == "OPTIONS,HEAD,GET,POST,TRACE"
+
+
+@pytest.fixture
+def map_dir() -> Iterator[Path]:
+    """A directory every process may read, for RewriteMap files (read by the process that
+    looks them up, before or after its identity switch)."""
+    directory = Path(tempfile.mkdtemp(prefix="itkt-maps-"))
+    directory.chmod(0o755)
+    try:
+        yield directory
+    finally:
+        shutil.rmtree(directory)
+
+
+def test_rewrite_maps_give_the_rules_their_values(itkgw_factory, docroots, put: Put, map_dir: Path) -> None:
+    """RewriteMap as httpd reads it: a text map's first word after the key, an internal
+    function, the default for a key the map lacks; the map is read again once changed."""
+    alice = docroots[ALICE]
+    moved = map_dir / "moved.map"
+    moved.write_text("# old page -> new page\nold-page /new-page.txt\n")
+    moved.chmod(0o644)
+    put(alice, "new-page.txt", "new\n")
+    put(alice, "lower/page.txt", "lower\n")
+    server = serve(itkgw_factory, alice, rewrite_engine=True,
+                   rewrite_maps={"moved": f"txt:{moved}", "lc": "int:tolower"},
+                   rewrite_rules=[{"pattern": "^/m/(.*)", "substitution": "${moved:$1|/gone.html}",
+                                   "flags": ["R=301", "L"]},
+                                  {"pattern": "^/LC/(.*)", "substitution": "/${lc:LOWER/$1}",
+                                   "flags": ["PT"]}])
+    moved_page = server.request("alice.test", "/m/old-page")
+    assert (moved_page.status, moved_page.headers["Location"]) == (301, "http://alice.test/new-page.txt")
+    assert server.request("alice.test", "/m/other").headers["Location"] == "http://alice.test/gone.html"
+    assert server.request("alice.test", "/LC/PAGE.TXT").body == b"lower\n"
+    moved.write_text("old-page /lower/page.txt\n")
+    assert server.request("alice.test", "/m/old-page").headers["Location"] == "http://alice.test/lower/page.txt"
+
+
+def test_a_path_sent_as_utf_8_is_served_as_httpd_serves_it(itkgw_factory, docroots, put: Put) -> None:
+    """httpd takes bytes past ASCII in a request target as they come (RFC 9112's obs-text);
+    a redirect escapes them again in lower-case hex, as ap_escape_uri does."""
+    alice = docroots[ALICE]
+    put(alice, "café/menu.txt", "menu\n")
+    server = serve(itkgw_factory, alice)
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(b"GET /caf\xc3\xa9/menu.txt HTTP/1.1\r\nHost: alice.test\r\n\r\n"
+                     b"GET /caf\xc3\xa9 HTTP/1.1\r\nHost: alice.test\r\nConnection: close\r\n\r\n")
+        answers = b""
+        while chunk := sock.recv(65536):
+            answers += chunk
+    assert answers.startswith(b"HTTP/1.1 200 OK\r\n") and b"\r\n\r\nmenu\n" in answers
+    assert b"HTTP/1.1 301 Moved Permanently\r\n" in answers
+    assert b"Location: http://alice.test/caf%c3%a9/\r\n" in answers

@@ -939,11 +939,36 @@ def test_variables_come_from_define_then_the_environment(tmp_path: Path,
     assert vhost.error_log == "/var/log/from-env/a.log"
 
 
-def test_rewritemap_lookups_are_left_to_mod_rewrite_which_refuses_them(tmp_path: Path) -> None:
-    text = vhost_file(tmp_path, body="RewriteEngine on\nRewriteRule ^/x ${map:key} [L]")
-    assert only(problems(tmp_path, text)) == (
-        "httpd.conf:10: RewriteRule: RewriteMap lookups (${map:key}) are not supported "
-        "(see itkgw/rules/rewrite.py for the mod_rewrite subset itkgw implements)")
+def test_rewrite_maps_are_a_vhost_s_own_as_in_httpd(tmp_path: Path) -> None:
+    """A vhost's RewriteMap lines are its rules' (the last of a name counts); the main
+    server's are not inherited, and a lookup in a map no line names is no error."""
+    (tmp_path / "moved.map").write_text("old /new\n")
+    text = server_file(tmp_path, f"RewriteMap main int:toupper\n<VirtualHost *:8080>\nServerName a.test\n"
+                                 f"DocumentRoot {tmp_path}\nRewriteEngine on\nRewriteMap lc int:toupper\n"
+                                 f"RewriteMap lc int:tolower\nRewriteMap moved txt:{tmp_path}/moved.map\n"
+                                 "RewriteRule ^/(.*) /${lc:$1}/${nomap:x|y} [R]\n</VirtualHost>")
+    (vhost,) = load(tmp_path, text).config.vhosts
+    assert [(each.name, each.spec) for each in vhost.rewrite_maps] == [
+        ("lc", "int:toupper"), ("lc", "int:tolower"), ("moved", f"txt:{tmp_path}/moved.map")]
+
+
+@pytest.mark.parametrize(("line", "message"), [
+    ("RewriteMap m dbm:/etc/m.db", "httpd.conf:9: RewriteMap m: dbm maps are not supported (convert the map "
+                                   "back to a text file (key value lines) and name it as txt:/path)"),
+    ("RewriteMap m prg:/usr/bin/map", "httpd.conf:9: RewriteMap m: prg maps are not supported (write the "
+                                      "mapping as a txt: map, or as RewriteRules)"),
+    ("RewriteMap m int:reverse", "httpd.conf:9: RewriteMap: internal map not found:reverse (the internal "
+                                 "maps are toupper, tolower, escape, unescape)"),
+    ("RewriteMap m txt:/nonexistent/m.map", "httpd.conf:9: RewriteMap: file for map m not found:"
+                                            "/nonexistent/m.map (create the file, or fix the path)"),
+    ("RewriteMap m txt:maps/m.map", "httpd.conf:9: RewriteMap m: 'maps/m.map' is not an absolute path "
+                                    "(write the map file's full path)"),
+    ("RewriteMap m", "httpd.conf:9: expected a table of name = \"type:source\", got m (write it as "
+                     "RewriteMap moved txt:/etc/itkgw/moved.map)"),
+])
+def test_a_rewrite_map_itkgw_cannot_look_in_is_refused_with_its_line(tmp_path: Path, line: str,
+                                                                      message: str) -> None:
+    assert only(problems(tmp_path, vhost_file(tmp_path, body=line))) == message
 
 
 def test_an_undefined_variable_is_an_error_unless_its_block_is_skipped(tmp_path: Path) -> None:
@@ -1616,12 +1641,8 @@ def test_extended_status_is_read_in_both_series(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("line", "hint"), [
-    ("RewriteMap users txt:/etc/users.map", "RewriteMap is part of rewrite_module, but not of what itkgw "
-                                            "implements of it: write the mapping as RewriteRules"),
     ("AddInputFilter DEFLATE .js", "AddInputFilter is part of mime_module, but not of what itkgw "
                                    "implements of it: remove the line; itkgw has no input filters"),
-    ("RewriteMap m txt:/etc/m.map", "RewriteMap is part of rewrite_module, but not of what itkgw implements "
-                                    "of it: write the mapping as RewriteRules"),
 ])
 def test_directives_of_modules_itkgw_implements_in_part(tmp_path: Path, line: str, hint: str) -> None:
     name = line.split()[0]

@@ -37,6 +37,7 @@ from itkgw.config.report import vhost_table
 from itkgw.config.toml_reader import load_toml, loads_toml
 from itkgw.rules.authz import AccessCompat, LimitedAccess, Require, RequireGroup
 from itkgw.rules.rewrite import RewriteCond, RewriteRule
+from itkgw.rules.rewrite_map import RewriteMap
 
 REPO = Path(__file__).resolve().parents[2]
 CORPUS = REPO / "tests" / "corpus" / "conf"
@@ -391,3 +392,12 @@ def test_limit_sections_read_back_equal() -> None:
     vhost = dataclasses.replace(config.vhosts[0], directories=(
         DirSection(path="/tmp/app", require=require, access=access),))
     assert_round_trip(dataclasses.replace(config, vhosts=(vhost,)))
+
+
+def test_rewrite_maps_read_back_equal(tmp_path: Path) -> None:
+    (tmp_path / "moved.map").write_text("old /new\n")
+    config = small_model()
+    maps = (RewriteMap("lc", "int", "tolower"), RewriteMap("moved", "txt", f"{tmp_path}/moved.map"))
+    vhost = dataclasses.replace(config.vhosts[0], rewrite_maps=maps)
+    text = assert_round_trip(dataclasses.replace(config, vhosts=(vhost,)))
+    assert f'rewrite_maps = {{ lc = "int:tolower", moved = "txt:{tmp_path}/moved.map" }}' in text

@@ -76,8 +76,13 @@ def httpd_answer(head: bytes) -> tuple[str, str, str, list[tuple[str, str]]] | i
     """h11's answer, where httpd's strict parsing does not differ from it: a control character
     in a field value, an empty Host of HTTP/1.1, and a Content-Length that is a list or past
     2**63 - 1 (ap_parse_strict_length) are 400; a Transfer-Encoding whose last coding is chunked
-    frames the body by it."""
+    frames the body by it; obs-text in the request target is taken as it is (httpd's strict
+    parser refuses controls there, not bytes past ASCII)."""
     lines = head[:-4].split(b"\r\n")
+    words = lines[0].split(b" ")
+    if len(words) == 3 and re.search(rb"[\x80-\xff]", words[1]):
+        answer = httpd_answer(head.replace(words[1], re.sub(rb"[\x80-\xff]", b"x", words[1]), 1))
+        return (answer[0], words[1].decode("latin-1"), *answer[2:]) if isinstance(answer, tuple) else answer
     request_line_ok = isinstance(h11_answer(lines[0] + b"\r\nHost: a\r\n\r\n"), tuple)
     if request_line_ok and any(re.search(rb"[\x00-\x08\x0a-\x1f\x7f]", line) for line in lines[1:]):
         return 400

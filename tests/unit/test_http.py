@@ -256,10 +256,21 @@ def test_head_response_carries_no_body(tcp_pair) -> None:
 @pytest.mark.parametrize(
     ("raw", "decoded"),
     [("/", "/"), ("/a//b", "/a/b"), ("/a/./b/", "/a/b/"), ("/a/b/..", "/a/"), ("/%7Euser/", "/~user/"),
-     ("/caf%C3%A9", "/café")],
+     ("/caf%C3%A9", "/café"),
+     # UTF-8 sent unescaped (the target is latin-1 text of the bytes sent), with escapes or not.
+     ("/caf\xc3\xa9", "/café"), ("/caf\xc3\xa9/%20x", "/café/ x"), ("/\xe9", "/\udce9")],
 )
 def test_decode_path(raw: str, decoded: str) -> None:
     assert decode_path(raw) == decoded
+
+
+def test_a_post_to_a_path_sent_as_utf_8_has_its_body_read(tcp_pair) -> None:
+    server, client = tcp_pair
+    client.sendall(b"POST /caf\xc3\xa9 HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello")
+    conn = HTTPConnection(server, Limits(timeout=5))
+    request = conn.next_request(first=True)
+    assert request is not None and decode_path(request.raw_path) == "/café"
+    assert b"".join(conn.body_chunks()) == b"hello"
 
 
 @pytest.mark.parametrize(("raw", "status"), [("/..", 400), ("/a/../../b", 400), ("/%2e%2e/x", 400),

@@ -368,8 +368,6 @@ def test_front_controller_pattern(tmp_path: Path) -> None:
      "for flag 'R' (use a 3xx status to redirect, 4xx or 5xx to refuse)"),
     (rule("^/a", "/b", "R=200", line=5), "httpd.conf:5: RewriteRule: invalid HTTP response code '200' "
      "for flag 'R' (use a 3xx status to redirect, 4xx or 5xx to refuse)"),
-    (rule("^/a", "/${users:$1}", line=6),
-     "httpd.conf:6: RewriteRule: RewriteMap lookups (${users:$1}) are not supported"),
     (rule("^/a", "-", "E=U:%{LA-U:REMOTE_USER}", line=7),
      "httpd.conf:7: RewriteRule: lookahead %{LA-U:REMOTE_USER} is not supported (use %{REMOTE_USER})"),
     (rule("^/a", "/b", conditions=(cond("%{HTTP_HOST}", "^(x"),), line=8),

@@ -353,8 +353,9 @@ def redirect(target: str, host: str, raw_request: bytes | None = None) -> Reply:
     ("/docs", "WWW.Example.TEST", "http://www.example.test/docs/"),
     ("/docs?a=1&b=%20", "www.example.test:8080", "http://www.example.test:8080/docs/?a=1&b=%20"),
     ("/docs", "www.example.test:80", "http://www.example.test/docs/"),
-    ("/a%20b/%C3%A9t%C3%A9", "www.example.test", "http://www.example.test/a%20b/%C3%A9t%C3%A9/"),
-    ("/a%3Bb/~user/x%2By", "www.example.test", "http://www.example.test/a%3Bb/~user/x+y/"),
+    # Escaped again as ap_escape_uri escapes: lower-case hex, ";" as it is.
+    ("/a%20b/%C3%A9t%C3%A9", "www.example.test", "http://www.example.test/a%20b/%c3%a9t%c3%a9/"),
+    ("/a%3Bb/~user/x%2By", "www.example.test", "http://www.example.test/a;b/~user/x+y/"),
     ("/docs", "[::1]:8443", "http://[::1]:8443/docs/"),
 ])
 def test_redirect_to_slash(target: str, host: str, location: str) -> None:

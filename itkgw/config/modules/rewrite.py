@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from itkgw.config.directive import DIRECTORY, NOWHERE, SERVER_VHOST, VHOST, Context, Directive, Module
-from itkgw.config.kinds import Flag, Text, Words
+from itkgw.config.kinds import Flag, Kind, Text, Words
 from itkgw.config.kinds_structured import RewriteConds, RewriteRules
 from itkgw.errors import ConfigError
 from itkgw.rules.rewrite import RewriteRule
+from itkgw.rules.rewrite_map import RewriteMap, parse_map
 
 #: Where per-directory rules may be written: <Directory> sections (and .htaccess files).
 _DIRECTORIES = frozenset({"directory"})
@@ -59,6 +60,24 @@ class RewriteOptionWords(Words):
         return words
 
 
+@dataclass(frozen=True)
+class RewriteMaps(Kind):
+    """RewriteMap NAME TYPE:SOURCE: a map of a vhost's rules (itkgw.rules.rewrite_map)."""
+
+    expects: ClassVar[str] = "a table of name = \"type:source\""
+    toml_example: ClassVar[str] = '{ lower = "int:tolower", moved = "txt:/etc/itkgw/moved.map" }'
+    args_example: ClassVar[str] = "RewriteMap moved txt:/etc/itkgw/moved.map"
+
+    def from_toml(self, value: object, where: str) -> tuple[RewriteMap, ...]:
+        return tuple(parse_map(name, spec, where) for name, spec in self.string_table(value, where).items())
+
+    def from_args(self, args: list[str], where: str) -> tuple[RewriteMap, ...]:
+        # A third word (MapTypeOptions) is a prg: map's user, which itkgw refuses anyway.
+        if len(args) not in (2, 3):
+            raise self.wrong_args(args, where)
+        return (parse_map(args[0], args[1], where),)
+
+
 MODULE = Module(
     "rewrite",
     "mod_rewrite: the subset that feeds AssignUserIDExpr and redirects",
@@ -76,6 +95,10 @@ MODULE = Module(
         Directive("RewriteCond", "", NOWHERE, RewriteConds(),
                   "a condition of the next RewriteRule; flags NC, OR, NV", field="rewrite_rules",
                   apache=SERVER_VHOST | DIRECTORY, sections=_DIRECTORIES, not_in_sections=_NOT_PER_LOCATION),
+        Directive("RewriteMap", "rewrite_maps", VHOST, RewriteMaps(),
+                  "maps the rules look values up in as ${name:key|default}: txt:/file (key value "
+                  "lines), rnd:/file (a value of a|b|c at random), int:toupper, tolower, escape or "
+                  "unescape (not inherited by vhosts, as in Apache)", repeat=True),
         Directive("RewriteOptions", "rewrite_options", DIRECTORY, RewriteOptionWords(),
                   "Inherit: the rules of the directory around run after this one's, in its place; "
                   "InheritBefore: before them; MergeBase: its RewriteBase too",
