@@ -239,6 +239,7 @@ def serve(conn: HTTPConnection, request: Request, plan: Plan, config: ServerConf
     walked = _walk(target.filename, plan, config, first)
     try:
         if stat.S_ISDIR(target.st.st_mode):
+            conn.handler = "httpd/unix-directory"  # mod_dir's and mod_autoindex's, until an index is served
             dirconf = plan.dirconf = _merged(config, plan, target.filename, first, directory=True)
             denied = denial(request, vhost, dirconf, plan.reqenv)
             if denied is not None:

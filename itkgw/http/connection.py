@@ -189,6 +189,9 @@ class Request:
     #: The path as the target spelled it, before decoding. ``path`` keeps an encoded slash
     #: as %2F until the vhost's AllowEncodedSlashes says what it is (decode_path).
     raw_path: str = "/"
+    #: A refused head's request line as it came (HTTPConnection.refused_request), which the
+    #: method, target and protocol above cannot spell again.
+    refused_line: str = ""
 
     def header(self, name: str) -> str | None:
         name = name.lower()
@@ -207,6 +210,8 @@ class Request:
 
     @property
     def request_line(self) -> str:
+        if self.refused_line:
+            return self.refused_line
         if self.http_version == SIMPLE_VERSION:
             return f"{self.method} {self.target}"  # as the client sent it, without a protocol
         return f"{self.method} {self.target} HTTP/{self.http_version}"
@@ -463,6 +468,8 @@ class HTTPConnection:
         self.remote_ip, self.remote_port = str(remote[0]), int(remote[1])
         self.requests_served = 0
         self.request: Request | None = None
+        #: The last head read, refused or not (refused_request's).
+        self.head_read = b""
         self.response_started = False
         #: A response head held back to go out with the first body bytes (one packet).
         self._held_head = b""
@@ -487,6 +494,9 @@ class HTTPConnection:
         self.response_headers: list[tuple[str, str]] = []
         self.filename = ""
         self.handler = ""
+        #: The handler the access log names (%R) when not the last one's: the request's as it
+        #: came, before an internal redirect or an ErrorDocument (None: ``handler``).
+        self.logged_handler: str | None = None
         #: Bytes read from the client and not parsed yet (``pending``: read by another process).
         self._pending = pending
         self._keep_alive_allowed = True
@@ -699,6 +709,7 @@ class HTTPConnection:
         head = self._read_head(first)
         if head is None:
             return None
+        self.head_read = head
         simple = _SIMPLE_REQUEST.fullmatch(head)
         if simple is not None:
             parsed = Head(simple[1].decode("ascii"), simple[2].decode("latin-1"), SIMPLE_VERSION, [], False)
@@ -728,6 +739,7 @@ class HTTPConnection:
         self.wire_bytes = 0
         self.response_headers = []
         self.filename = self.handler = ""
+        self.logged_handler = None
         self._framing, self._response_done, self._continue_sent = _NO_BODY, False, False
         self._body_started = 0.0
         # httpd's Allow0.9: a GET of one line is answered with the body alone, and the
@@ -1376,9 +1388,31 @@ class HTTPConnection:
         except OSError:
             raise ClientGone("client went away before the error response") from None
         self.bytes_sent = len(body)
+        self.response_headers = headers  # for the access log, as a response sent otherwise
         self.response_started = True
 
     # -- between requests ----------------------------------------------
+
+    def refused_request(self) -> Request | None:
+        """What the access log names of a head refused before it made a request (a request line
+        or a field the grammar refuses), as httpd fills r for its log: the request line as
+        sent, its method and path where they can be told, HTTP/1.0 when the protocol cannot."""
+        if not self.head_read:
+            return None
+        line = self.head_read.split(b"\r\n", 1)[0]
+        words = line.decode("latin-1").split(" ")
+        parsed = _REQUEST_LINE_WORDS.fullmatch(line)
+        version = parsed.group(1).decode("ascii") if parsed is not None else "1.0"
+        target = words[1] if len(words) > 1 and words[1] else "/"
+        path, _, query = target.partition("?")
+        path = os.fsdecode(path.encode("latin-1"))  # as a parsed one's, text of its bytes decoded
+        return Request(words[0], target, path, query if parsed is not None else "", version, [], "",
+                       self.local_ip, self.local_port, self.remote_ip, self.remote_port,
+                       refused_line=line.decode("latin-1"))
+
+    def keeps_alive(self) -> bool:
+        """Whether the connection stays open after the response just sent (%X's "+")."""
+        return self._response_done and not self._close_after and self._keep_alive_allowed
 
     def start_next_cycle(self) -> bool:
         """Prepare for the next request; False when the connection must close."""
@@ -1446,6 +1480,8 @@ def _with_host(headers: list[tuple[str, str]], authority: str) -> list[tuple[str
     return [*headers, ("host", authority)]
 
 
+#: A request line whose method, target and protocol can be told apart (for refused_request).
+_REQUEST_LINE_WORDS = re.compile(rb"[^ ]+ [^ ]+ HTTP/([0-9]\.[0-9])")
 _NOT_IN_HOST = re.compile(r"[/\\ \t@]")
 _KEEP_ALIVE_TOKEN = re.compile(rb"^connection[ \t]*:[^\r\n]*\bkeep-alive\b", re.IGNORECASE | re.MULTILINE)
 _HTTP10_LINE = re.compile(rb"^([^\r\n]* )HTTP/1\.0(?=\r?\n)")

@@ -44,7 +44,7 @@ from itkgw.http.connection import (
 )
 from itkgw.mpm import privs, status
 from itkgw.mpm.handoff import Handoff, HandoffError
-from itkgw.mpm.log import LogFiles, format_access, set_client, set_vhost_fd, write_access
+from itkgw.mpm.log import LogFiles, as_sent, format_access, set_client, set_vhost_fd, write_access
 from itkgw.mpm.scoreboard import Scoreboard, SlotState
 from itkgw.request import canonical
 from itkgw.request.dirconf import merge
@@ -247,6 +247,7 @@ class ConnectionChild:
         except HTTPError as exc:
             self._log_http_error(exc)
             request = self.conn.request
+            vhost = None
             if request is not None:  # a head read but refused (a bad escape): its vhost's rules
                 vhost = self.ctx.vhosts.select(request.local_ip, request.local_port, request.host)
                 self.conn.header_rules = [rule for rule in vhost.headers
@@ -255,8 +256,11 @@ class ConnectionChild:
                 self.conn.send_error(exc.status, notes=exc.notes)
             except ClientGone:
                 pass  # The client left; the log line above says why.
-            if self.conn.request is not None:
-                self._access_log(self.conn.request, None)
+            request = request or self.conn.refused_request()
+            if request is not None:
+                # httpd logs it where the request's vhost logs, or the address's first vhost.
+                candidates = self.ctx.vhosts.candidates(request.local_ip, request.local_port)
+                self._access_log(request, vhost or (candidates[0] if candidates else None))
             return None
 
     def _handle(self, request: Request, first: bool) -> bool:
@@ -301,6 +305,7 @@ class ConnectionChild:
                 plan = plan_request(self.ctx.config, self.ctx.compiled, vhost, request)
             self._enter_identity(vhost, plan, request, first)  # a refusal in plan.denied waits for .htaccess
             current = request
+            self.conn.logged_handler = None
             for hops in range(rules.internal_recursion + 1):
                 try:
                     # A pool has no other process to retry in: EACCES is a 403 there on any request.
@@ -311,6 +316,10 @@ class ConnectionChild:
                         self.ctx.known_files.remember(vhost, path, route)
                     break
                 except InternalRedirect as redirect:
+                    if hops == 0 and not redirect.fast:
+                        # %R names the handler of the request as it came (mod_rewrite's, when a
+                        # rule redirected it); a fast redirect (FallbackResource) is the request.
+                        self.conn.logged_handler = self.conn.handler or "redirect-handler"
                     if hops == rules.internal_recursion:
                         raise HTTPError(500, f"AH00124: Request exceeded the limit of {hops} internal "
                                         "redirects due to probable configuration error. Use "
@@ -342,7 +351,7 @@ class ConnectionChild:
             except ClientGone:
                 return False
         except ClientGone:
-            self._access_log(request, vhost, plan)
+            self._access_log(request, vhost, plan, aborted=True)
             return False
         self._access_log(request, vhost, plan)
         return True
@@ -457,6 +466,8 @@ class ConnectionChild:
         document, document_plan = self._redirected(plan.vhost, failed, before, InternalRedirect(target),
                                                    status=status, keep_body=True)
         self.conn.error_document = (status, kept)
+        if self.conn.logged_handler is None:
+            self.conn.logged_handler = self.conn.handler  # the failed request's, as httpd logs it
         dispatch.serve(self.conn, document, document_plan, self.ctx.config, self.ctx.mime,
                        first or self.handover is not None, self.ctx.backends, self.status_page)
 
@@ -532,7 +543,8 @@ class ConnectionChild:
             level = logging.ERROR if exc.status >= 500 or exc.status == 403 else logging.INFO
             log.log(level, "%s", exc.log, extra=extra)
 
-    def _access_log(self, request: Request, vhost: VHost | None, plan: Plan | None = None) -> None:
+    def _access_log(self, request: Request, vhost: VHost | None, plan: Plan | None = None,
+                    aborted: bool = False) -> None:
         self.slot.count_request(self.conn.bytes_sent)
         logs = self.ctx.logs
         fd = logs.access_fds.get(vhost.server_name if vhost else "", logs.access_fds.get("", -1))
@@ -553,12 +565,17 @@ class ConnectionChild:
             "p": canonical.server_port(request, settings) if settings else request.local_port,
             "p local": request.local_port, "p remote": request.remote_port,
             "D": int((time.time() - request.received) * 1_000_000),
-            "T": int(time.time() - request.received), "U": request.path,
+            "T": int(time.time() - request.received), "U": as_sent(request.path),
             "q": f"?{request.query}" if request.query else "", "m": request.method,
             "H": f"HTTP/{request.http_version}", "a": request.remote_ip,
             "u": conn.request.remote_user if conn.request is not None else request.remote_user,
             "O": conn.wire_bytes, "I": len(request.head) + (request.content_length or 0),
-            "f": conn.filename or None, "R": conn.handler or None, "o": conn.response_headers,
-            "e": variables,
+            "f": as_sent(conn.filename) or None, "o": conn.response_headers,
+            "R": (conn.handler if conn.logged_handler is None else conn.logged_handler) or None,
+            "e": variables, "B": conn.bytes_sent,
+            # %k: httpd counts a response that keeps the connection as it is sent, and logs one less.
+            "k": max(0, conn.requests_served - (not conn.keeps_alive())),
+            "V": canonical.server_name(request, vhost, settings) if vhost and settings else None,
+            "X": "X" if aborted else "+" if conn.keeps_alive() else "-",
         }
         write_access(fd, format_access(fmt, fields, dict(reversed(request.headers))))  # the first of a name

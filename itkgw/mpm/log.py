@@ -220,16 +220,25 @@ def _expand(code: str, argument: str, fields: dict[str, object], headers: dict[s
 
 
 def _escape(value: str) -> str:
-    """Escape quotes, backslashes and control bytes as mod_log_config does."""
+    """Escape quotes, backslashes, control bytes and bytes past ASCII as ap_escape_logitem
+    does. Values are text of the bytes sent (latin-1); a character past latin-1 is text
+    decoded from UTF-8, whose bytes are escaped."""
     out = []
     for char in value:
         if char in '"\\':
             out.append("\\" + char)
-        elif ord(char) < 32 or ord(char) == 127:
+        elif ord(char) < 32 or ord(char) == 127 or 127 < ord(char) < 256:
             out.append("\\x%02x" % ord(char))
+        elif ord(char) > 255:
+            out.extend("\\x%02x" % byte for byte in char.encode("utf-8", "surrogateescape"))
         else:
             out.append(char)
     return "".join(out)
+
+
+def as_sent(path: str) -> str:
+    """A decoded path or file name as the text of its bytes (latin-1), as _escape reads values."""
+    return os.fsencode(path).decode("latin-1") if not path.isascii() else path
 
 
 def write_access(fd: int, line: str) -> None:

@@ -1194,3 +1194,27 @@ def test_a_path_sent_as_utf_8_is_served_as_httpd_serves_it(itkgw_factory, docroo
     assert answers.startswith(b"HTTP/1.1 200 OK\r\n") and b"\r\n\r\nmenu\n" in answers
     assert b"HTTP/1.1 301 Moved Permanently\r\n" in answers
     assert b"Location: http://alice.test/caf%c3%a9/\r\n" in answers
+
+
+def test_the_access_log_names_what_httpd_s_names(itkgw_factory, docroots, put: Put) -> None:
+    """A refused head is logged in the address's first vhost's log, with the line as sent; bytes
+    past ASCII are escaped; %X and %k tell a kept connection; %R names the handler of the
+    request as it came (a directory's, a rewrite's)."""
+    alice = docroots[ALICE]
+    put(alice, "café.txt", "menu\n")
+    put(alice, "docs/page.txt", "docs\n")
+    put(alice, "old/.htaccess", "RewriteEngine on\nRewriteRule ^page$ /docs/page.txt\n")
+    server = serve(itkgw_factory, alice, access_log_format='"%r" %>s %U %X %k %R %B',
+                   directory=[{"path": str(alice.htdocs), "allow_override": ["All"]}])
+    raw_exchange(server.port, b"GARBAGE\r\n\r\n")
+    raw_exchange(server.port, b"GET /caf\xc3\xa9.txt HTTP/1.1\r\nHost: alice.test\r\n\r\n"
+                              b"GET /docs HTTP/1.1\r\nHost: alice.test\r\n\r\n"
+                              b"GET /old/page HTTP/1.1\r\nHost: alice.test\r\nConnection: close\r\n\r\n")
+    deadline = time.monotonic() + 5
+    while server.access_log_text("alice.test").count("\n") < 4 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.access_log_text("alice.test").splitlines() == [
+        '"GARBAGE" 400 / - 0 - 266',
+        '"GET /caf\\xc3\\xa9.txt HTTP/1.1" 200 /caf\\xc3\\xa9.txt + 0 - 5',
+        '"GET /docs HTTP/1.1" 301 /docs + 1 httpd/unix-directory 271',
+        '"GET /old/page HTTP/1.1" 200 /old/page - 1 redirect-handler 5']

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from itkgw.mpm.log import format_access
+from itkgw.mpm.log import as_sent, format_access
 
 FIELDS: dict[str, object] = {
     "h": "127.0.0.1", "r": "GET /a.txt?x=1 HTTP/1.1", "s": 200, "b": 0, "t": 0.0, "v": "alice.test",
@@ -29,3 +29,16 @@ def test_debian_s_vhost_combined_counts_the_bytes_sent_with_their_head() -> None
     line = format_access("vhost_combined", {**FIELDS, "t": 1_700_000_000.0}, {})
     assert line.startswith("alice.test:80 127.0.0.1 - - [")
     assert line.endswith('] "GET /a.txt?x=1 HTTP/1.1" 200 266 "-" "-"')
+
+
+def test_bytes_past_ascii_are_escaped_as_ap_escape_logitem_escapes_them() -> None:
+    """A request line is the text of the bytes sent; a path decoded from UTF-8 goes in as
+    as_sent makes it; either way each byte past ASCII is \\xhh."""
+    fields = {**FIELDS, "r": "GET /caf\xc3\xa9 HTTP/1.1", "U": as_sent("/café"), "f": as_sent("/srv/\udce9")}
+    assert format_access("%r %U %f", fields, {"x-name": "\xe9t\xe9"}) + format_access("%{X-Name}i", fields, {
+        "x-name": "\xe9t\xe9"}) == "GET /caf\\xc3\\xa9 HTTP/1.1 /caf\\xc3\\xa9 /srv/\\xe9\\xe9t\\xe9"
+
+
+def test_body_bytes_keep_alive_count_and_connection_status() -> None:
+    fields = {**FIELDS, "B": 0, "k": 2, "X": "+", "V": "www.alice.test"}
+    assert format_access("%b %B %k %X %V", fields, {}) == "- 0 2 + www.alice.test"
