@@ -522,8 +522,14 @@ def _spawn(argv: list[str], env: dict[str, str], cwd: str, log: logging.Logger,
         log.error("cannot set the resource limits of CGI script %s: %s", script, limit_failed)
         raise HTTPError(500) from None
     except OSError as exc:
-        log.error("(%s)%s: exec of '%s' failed%s: %s", exc.errno, exc.strerror, argv[0],
-                  _exec_hint(exc, argv[0], cwd), script)
+        # httpd's two lines: the child's complaint as the script's stderr, then no head; why, in
+        # the terms an admin fixes it with, at info.
+        log.error("AH01215: stderr from %s: (%s)%s: exec of '%s' failed", script, exc.errno, exc.strerror,
+                  argv[0])
+        log.error("End of script output before headers: %s", os.path.basename(script))
+        hint = _exec_hint(exc, argv[0], cwd)
+        if hint:
+            log.info("exec of %s failed%s", argv[0], hint)
         raise HTTPError(500) from None
     except ValueError as bad:
         # subprocess refuses a NUL byte in argv or the environment.
