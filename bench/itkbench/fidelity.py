@@ -454,6 +454,8 @@ CASES = (
          {"u8/s;c$,(x)!*'+=&@:~\u00e9/a.txt": "a"}),
     Case("listing names escaped", raw(b"/u8/list/"),
          {"u8/list/.htaccess": "Options +Indexes\n", "u8/list/\u00e9;x y#z.txt": "e"}),
+    Case("php Content-Length with leading zeros",
+         get("/p/s.php", "POST", (*FORM, ("Content-Length", "003"))) + b"a=1", {"p/s.php": SERVER_PHP}),
     Case("MultiViews Content-Location escaped", raw(b"/u8/mv/a;\xc3\xa9"),
          {"u8/mv/.htaccess": "Options +MultiViews\n", "u8/mv/a;\u00e9.html": "<p>e</p>"}),
 )

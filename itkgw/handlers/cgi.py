@@ -190,7 +190,10 @@ def _header_variables(headers: list[tuple[str, str]], authorization_as: str,
             key = authorization_as
         if not key:
             if content_length is not None and name.lower() == "content-length":
-                variables["CONTENT_LENGTH"] = str(content_length)
+                # As sent ("003" too) where it gives the body's length, as httpd copies it.
+                sent = value.strip()
+                exact = sent.isdigit() and int(sent) == content_length
+                variables["CONTENT_LENGTH"] = sent if exact else str(content_length)
             continue
         value = wire(value)
         variables[key] = f"{variables[key]}, {value}" if key in variables else value

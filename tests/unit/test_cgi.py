@@ -216,6 +216,18 @@ def test_body_headers_become_content_variables() -> None:
     assert env["DOCUMENT_ROOT"] == "/srv/a"
 
 
+@pytest.mark.parametrize(("sent", "length", "variable"), [("003", 3, "003"), ("3", 3, "3"), ("9", 3, "3")])
+def test_content_length_is_the_header_as_sent_where_it_gives_the_length(sent: str, length: int,
+                                                                         variable: str) -> None:
+    """httpd copies Content-Length as it came; where the framing says otherwise (a chunked
+    body read to its end), the framing's length."""
+    request = start_request("POST", headers=[("content-length", sent)], content_length=length)
+    vhost = VHost(server_name="a.example", document_root="/srv/a", listen=(Address("*", 80),))
+    config = ServerConfig(user=Identity("u", "g", 1000, 1000), listen=(), vhosts=(vhost,))
+    env = cgi_environ(request, vhost, config, "/x.cgi", "/srv/a/x.cgi", "", "/srv/a")
+    assert env["CONTENT_LENGTH"] == variable
+
+
 @pytest.mark.parametrize("authorization_as", ["", "HTTP_AUTHORIZATION", "HTTP_Authorization"])
 def test_header_variables_as_httpd_makes_them(authorization_as: str) -> None:
     """Repeated headers joined with ", ", proxy credentials never passed, Authorization only
