@@ -142,6 +142,8 @@ def multipart(fields: tuple[tuple[str, str | None, bytes], ...]) -> bytes:
     return body + f"--{UPLOAD_BOUNDARY}--\r\n".encode()
 
 
+#: A description longer than a listing's column, with a tag and an entity (which count as none and one).
+LONG = "A rather long <b>bold</b> description &amp; an entity and more words"
 #: An ErrorDocument script for every status a handler or a refusal gives, and what it is told.
 ERROR_DOCUMENTS = "".join(f"ErrorDocument {code} /ed/e.php\n" for code in (403, 404, 405, 501))
 BODY_PHP = ("<?php echo $_SERVER['REQUEST_METHOD'], ' ', $_SERVER['REDIRECT_REQUEST_METHOD'] ?? '-', ' [',"
@@ -456,6 +458,14 @@ CASES = (
          {"u8/list/.htaccess": "Options +Indexes\n", "u8/list/\u00e9;x y#z.txt": "e"}),
     Case("php Content-Length with leading zeros",
          get("/p/s.php", "POST", (*FORM, ("Content-Length", "003"))) + b"a=1", {"p/s.php": SERVER_PHP}),
+    *(Case(f"listing, {options}", get("/lt/"), {
+        "lt/.htaccess": f"Options +Indexes\nAddDescription Told told.html\nAddDescription \"{LONG}\" *.txt\n"
+                        f"IndexOptions FancyIndexing {options}\n",
+        "lt/page.html": "<html><head><TITLE>\r\nOur\nmenu &amp; more</TITLE></head></html>\n",
+        "lt/told.html": "<title>its own</title>", "lt/late.html": "x" * 9000 + "<title>late</title>",
+        "lt/long.html": "<title>" + "L" * 60 + "</title>", "lt/a.txt": "a"})
+      for options in ("ScanHTMLTitles", "HTMLTable ScanHTMLTitles IconWidth IconHeight=16",
+                      "ScanHTMLTitles SuppressIcon SuppressSize", "DescriptionWidth=14", "IconHeight XHTML")),
     Case("MultiViews Content-Location escaped", raw(b"/u8/mv/a;\xc3\xa9"),
          {"u8/mv/.htaccess": "Options +MultiViews\n", "u8/mv/a;\u00e9.html": "<p>e</p>"}),
 )

@@ -206,10 +206,35 @@ def _entries(directory: str, url: str, settings: AutoindexSettings, layout: Layo
             _dress(entry, path, is_dir, icons, alts, layout, content_type_of)
             entry.description = next((text for text, pattern in descriptions
                                       if _matches(_path_pattern(pattern), path)), None)
+            if entry.description is None and not is_dir and layout.has("ScanHTMLTitles"):
+                entry.description = _html_title(path, content_type_of)
             if not is_dir:
                 entry.size = st.st_size
         entries.append(entry)
     return entries
+
+
+def _html_title(path: str, content_type_of: Callable[[str], tuple[str | None, str | None]]) -> str | None:
+    """ScanHTMLTitles: the <title> of an HTML file that has no description, as mod_autoindex's
+    find_title reads it: in the file's first 8 KiB, up to the next tag, its line breaks as
+    spaces (those at its very start dropped)."""
+    content_type, encoding = content_type_of(path)
+    if not (content_type or "").lower().startswith("text/html") or encoding:
+        return None
+    try:
+        with open(path, "rb") as file:
+            start = file.read(_TITLE_SCAN - 1).split(b"\0", 1)[0]
+    except OSError:
+        return None
+    found = start.lower().find(b"<title>")
+    if found < 0:
+        return None
+    title = start[found + 7:].split(b"<", 1)[0]
+    return title.lstrip(b"\r\n").replace(b"\r", b" ").replace(b"\n", b" ").decode("latin-1")
+
+
+#: How much of a file find_title reads (httpd's MAX_STRING_LEN).
+_TITLE_SCAN = 8192
 
 
 def _dress(entry: Entry, path: str, is_dir: bool, icons: _Rules, alts: _Rules, layout: Layout,
@@ -397,8 +422,11 @@ def _columns(layout: Layout) -> list[tuple[str, str]]:
         ("Description", "D", "SuppressDescription")) if not layout.has(option)]
 
 
-def _icon_tag(source: str, alt: str, end: str = ">") -> str:
-    return f'<img src="{_html(source)}" alt="{alt}"{end}'
+def _icon_tag(source: str, alt: str, layout: Layout) -> str:
+    """An icon, with IconWidth and IconHeight (httpd's 20 by 22 when given no number)."""
+    sizes = "".join(f' {attribute}="{layout.options[option] or default}"' for option, attribute, default in (
+        ("IconWidth", "width", "20"), ("IconHeight", "height", "22")) if option in layout.options)
+    return f'<img src="{_html(source)}" alt="{alt}"{sizes}{_end(layout)}'
 
 
 def _end(layout: Layout) -> str:
@@ -431,7 +459,7 @@ def _table(entries: list[Entry], key: str, ascending: bool, settings: AutoindexS
 
     cells = []
     if icons:
-        icon = _icon_tag(blank, "[ICO]", _end(layout)) if blank else "&nbsp;"
+        icon = _icon_tag(blank, "[ICO]", layout) if blank else "&nbsp;"
         cells.append(cell("th", "I", _TOP) + f"{icon}</th>")
     cells.append(f'{cell("th", "N", "")}{_link("Name", "N", key, ascending, layout)}</th>')
     cells += [f'{cell("th", column, "")}{_link(label, column, key, ascending, layout)}</th>'
@@ -448,7 +476,7 @@ def _table(entries: list[Entry], key: str, ascending: bool, settings: AutoindexS
         line = f'   <tr class="{"odd" if number % 2 else "even"}">' if styled else "<tr>"
         if icons:
             source = entry.icon or settings.default_icon
-            icon = _icon_tag(source, f"[{entry.alt or '   '}]", _end(layout)) if source else "&nbsp;"
+            icon = _icon_tag(source, f"[{entry.alt or '   '}]", layout) if source else "&nbsp;"
             if layout.has("IconsAreLinks"):
                 icon = f'<a href="{_anchor(entry)}">{icon}</a>'
             line += cell("td", "I", _TOP) + f"{icon}</td>"
@@ -482,7 +510,7 @@ def _pre(entries: list[Entry], key: str, ascending: bool, settings: AutoindexSet
     columns = _columns(layout)
     text = "<pre>"
     if icons:
-        text += f'<img src="{_html(blank)}" alt="Icon "{_end(layout)} ' if blank else "      "
+        text += _icon_tag(blank, "Icon ", layout) + " " if blank else "      "
     text += _link("Name", "N", key, ascending, layout) + " " * (name_width - 4) + " "
     gaps = {"M": "      ", "S": "  ", "D": ""}
     for label, column in columns:
@@ -491,7 +519,7 @@ def _pre(entries: list[Entry], key: str, ascending: bool, settings: AutoindexSet
     for entry in entries:
         if icons:
             source = entry.icon or settings.default_icon
-            icon = _icon_tag(source, f"[{entry.alt or '   '}]", _end(layout)) if source else "     "
+            icon = _icon_tag(source, f"[{entry.alt or '   '}]", layout) if source else "     "
             text += (f'<a href="{_anchor(entry)}">{icon}</a> ' if layout.has("IconsAreLinks") else icon + " ")
         shown = _cut(_shown(entry), name_width)
         text += f'<a href="{_anchor(entry)}">{_html(shown)}</a>' + " " * (name_width - len(shown)) + " "
@@ -512,23 +540,27 @@ def _date(mtime: float, layout: Layout) -> str:
 
 
 def _description(text: str, layout: Layout) -> str:
-    """AddDescription's text, cut to DescriptionWidth (visible characters; its HTML tags kept)."""
+    """A description cut as mod_autoindex's terminate_description cuts it: to its width in
+    visible characters (a tag counts none, an entity one), the last one shown made ">" when
+    more follows. Without DescriptionWidth, each suppressed column lends it its room."""
     width = layout.width("DescriptionWidth")
     if width is None:
         return text
-    shown, visible, in_tag = [], 0, False
-    for char in text:
-        if char == "<":
-            in_tag = True
-        if not in_tag:
-            if visible == width - 3 and len(re.sub(r"<[^>]*>", "", text)) > width:
-                shown.append("..>")
-                break
-            visible += 1
-        if char == ">":
-            in_tag = False
-        shown.append(char)
-    return "".join(shown)
+    if "DescriptionWidth" not in layout.options:
+        width += sum(room for option, room in (("SuppressIcon", 6), ("SuppressLastModified", 19),
+                                                ("SuppressSize", 7)) if layout.has(option))
+    left, index = width, 0
+    while index < len(text) and (left > 0 or text[index] == "<"):
+        if text[index] in "<&":
+            end = text.find(">" if text[index] == "<" else ";", index)
+            if end < 0:
+                return text  # an unclosed tag or entity: httpd's count ends there, nothing is cut
+            left -= text[index] == "&"
+            index = end
+        else:
+            left -= 1
+        index += 1
+    return text[:index - 1] + ">" if left == 0 and index < len(text) else text
 
 
 def file_size(size: int) -> str:

@@ -207,3 +207,19 @@ def test_a_style_sheet_s_table_names_its_cells_and_xhtml_closes_empty_elements(i
             f'<a href="one.txt">one.txt</a>                </td><td class="indexcollastmod">{SHOWN}  </td>'
             '<td class="indexcolsize">  4 </td><td class="indexcoldesc">&nbsp;</td></tr>\n') in page
     assert '   <tr class="indexbreakrow"><th colspan="5"><hr /></th></tr>\n</table>' in page
+
+
+def test_html_titles_describe_pages_and_icons_take_their_size(itkgw_factory, docroots, put: Put) -> None:
+    """ScanHTMLTitles: a page without an AddDescription is described by its <title> (line breaks
+    made spaces); IconWidth and IconHeight size every icon, httpd's 20 by 22 without a number."""
+    alice = docroots[ALICE]
+    put(alice, "autolist/page.html", "<html><head><TITLE>\nOur\nmenu</TITLE></head></html>\n")
+    put(alice, "autolist/plain.txt", "<title>not html</title>\n")
+    put(alice, "autolist/told.html", "<title>its own</title>\n")
+    server = serve(itkgw_factory, alice, index_options=[["FancyIndexing", "HTMLTable", "ScanHTMLTitles",
+                                                         "IconWidth", "IconHeight=16"]],
+                   add_icon=[["/icons/text.gif", ".html", ".txt"]], add_description=[["Told", "told.html"]])
+    page = server.request("alice.test", "/autolist/").body.decode()
+    assert '<a href="page.html">page.html</a>' in page and "<td>Our menu</td>" in page
+    assert "<td>Told</td>" in page and "its own" not in page and "not html" not in page
+    assert '<img src="/icons/text.gif" alt="[   ]" width="20" height="16">' in page

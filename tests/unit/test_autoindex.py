@@ -47,6 +47,9 @@ def test_the_settings_of_a_directory_add_to_the_vhost_s_and_come_first(tmp_path:
 @pytest.mark.parametrize(("line", "message"), [
     ("IndexOptions FancyIndexing Sparkles", "IndexOptions: unknown keyword 'Sparkles'"),
     ("IndexOptions NameWidth=3", "IndexOptions NameWidth=3: the width must be * or a number of at least 5"),
+    ("IndexOptions DescriptionWidth=10",
+     "IndexOptions DescriptionWidth=10: the width must be * or a number of at least 12"),
+    ("IndexOptions IconHeight=big", "IndexOptions IconHeight=big: the size must be a number of pixels"),
     ("IndexOptions Charset=", "IndexOptions Charset=: a value is needed"),
     ("IndexOptions FancyIndexing TrackModified",
      "IndexOptions TrackModified is not implemented by itkgw's listing"),

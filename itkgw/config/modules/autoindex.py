@@ -13,12 +13,12 @@ from itkgw.errors import ConfigError
 LISTING_OPTIONS = ("FancyIndexing", "HTMLTable", "FoldersFirst", "IgnoreCase", "VersionSort",
                    "SuppressLastModified", "SuppressSize", "SuppressDescription", "SuppressColumnSorting",
                    "SuppressRules", "SuppressIcon", "IgnoreClient", "SuppressHTMLPreamble", "IconsAreLinks",
-                   "UseOldDateFormat", "XHTML")
-#: Keywords with a value: ``NameWidth=30``, ``Charset=UTF-8``...
-VALUE_OPTIONS = ("NameWidth", "DescriptionWidth", "Charset", "Type")
+                   "UseOldDateFormat", "XHTML", "ScanHTMLTitles")
+#: Keywords with a value: ``NameWidth=30``, ``Charset=UTF-8``... (IconWidth and IconHeight
+#: without one: httpd's default size).
+VALUE_OPTIONS = ("NameWidth", "DescriptionWidth", "Charset", "Type", "IconWidth", "IconHeight")
 #: Keywords of httpd's that itkgw does not draw: refused, as any setting it would not honour.
-NOT_DRAWN = ("ScanHTMLTitles", "TrackModified", "AddAltClass", "DirectoryWidth", "IconHeight",
-             "IconWidth", "ShowForbidden")
+NOT_DRAWN = ("TrackModified", "AddAltClass", "DirectoryWidth", "ShowForbidden")
 
 _BY_LOWER = {name.lower(): name for name in (*LISTING_OPTIONS, *VALUE_OPTIONS)}
 _NOT_DRAWN = {name.lower(): name for name in NOT_DRAWN}
@@ -87,12 +87,17 @@ class IndexOptionWords(WordLines):
             if known is None:
                 raise ConfigError(where, f"IndexOptions: unknown keyword '{word}'",
                                   "the keywords are " + ", ".join((*LISTING_OPTIONS, "NameWidth=",
-                                                                   "DescriptionWidth=", "Charset=", "Type=")))
+                                                                   "DescriptionWidth=", "Charset=", "Type=",
+                                                                   "IconWidth[=]", "IconHeight[=]")))
             removed = not equals and word[:1] == "-"
+            least = 5 if known == "NameWidth" else 12  # httpd's bounds
             if known in ("NameWidth", "DescriptionWidth") and not (
-                    value == "*" or (value.isdigit() and int(value) >= 5) or removed):
+                    value == "*" or (value.isdigit() and int(value) >= least) or removed):
                 raise ConfigError(where, f"IndexOptions {word}: the width must be * or a number of at "
-                                  "least 5", f"write {known}=* or {known}=40")
+                                  f"least {least}", f"write {known}=* or {known}=40")
+            if known in ("IconWidth", "IconHeight") and equals and not value.isdigit():
+                raise ConfigError(where, f"IndexOptions {word}: the size must be a number of pixels",
+                                  f"write {known}=16, or {known} alone for httpd's default")
             if known in ("Charset", "Type") and not value:
                 raise ConfigError(where, f"IndexOptions {word}: a value is needed", f"write {known}=UTF-8"
                                   if known == "Charset" else "write Type=text/html")
