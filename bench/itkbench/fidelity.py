@@ -90,6 +90,11 @@ def get(path: str, method: str = "GET", headers: tuple[tuple[str, str], ...] = (
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
 
 
+def kept_then_closed(first: bytes, second: bytes) -> bytes:
+    """Two requests on one connection, the first asking to keep it."""
+    return first.replace(b"Connection: close\r\n", b"") + second
+
+
 def raw(target: bytes, method: bytes = b"GET", form: bytes = b"") -> bytes:
     """A request for ``target`` exactly as given (bytes past ASCII unescaped), closing after it;
     ``form``: an urlencoded body."""
@@ -466,6 +471,23 @@ CASES = (
         "lt/long.html": "<title>" + "L" * 60 + "</title>", "lt/a.txt": "a"})
       for options in ("ScanHTMLTitles", "HTMLTable ScanHTMLTitles IconWidth IconHeight=16",
                       "ScanHTMLTitles SuppressIcon SuppressSize", "DescriptionWidth=14", "IconHeight XHTML")),
+    *(Case(f"BrowserMatch {variables}", kept_then_closed(get(
+        "/bm/a.txt", headers=(("User-Agent", agent), ("Accept-Encoding", "gzip"))), get("/bm/a.txt")), {
+            "bm/.htaccess": f'BrowserMatch "^{agent}" {variables}\n'
+                            "AddOutputFilterByType DEFLATE text/plain\n",
+            "bm/a.txt": "abc " * 400})
+      for agent, variables in (("Mozilla/2", "nokeepalive"),
+                               ("MSIE 4.0b2;", "downgrade-1.0 force-response-1.0"),
+                               ("Java/1.0", "force-response-1.0"), ("OldGz", "gzip-only-text/html"),
+                               ("NoVary", "force-no-vary"))),
+    Case("SetEnv no-gzip", get("/bm2/a.txt", headers=(("Accept-Encoding", "gzip"),)),
+         {"bm2/.htaccess": "SetEnv no-gzip 1\nAddOutputFilterByType DEFLATE text/plain\n",
+          "bm2/a.txt": "abc " * 400}),
+    Case("SetEnv suppress-error-charset", get("/bm2/missing"),
+         {"bm2/.htaccess": "SetEnv suppress-error-charset 1\n"}),
+    Case("ErrorDocument default over the level around", get("/edd/sub/missing"),
+         {"edd/.htaccess": "ErrorDocument 404 /edd/e.html\n", "edd/e.html": "e",
+          "edd/sub/.htaccess": "ErrorDocument 404 default\n"}),
     Case("MultiViews Content-Location escaped", raw(b"/u8/mv/a;\xc3\xa9"),
          {"u8/mv/.htaccess": "Options +MultiViews\n", "u8/mv/a;\u00e9.html": "<p>e</p>"}),
 )

@@ -50,7 +50,7 @@ from itkgw.handlers import (
     walk,
 )
 from itkgw.handlers.known_files import KnownFile
-from itkgw.http.connection import HTTPConnection, Request, apply_header_rules
+from itkgw.http.connection import PROTOCOL_VARIABLES, HTTPConnection, Request, apply_header_rules
 from itkgw.http.deflate import DeflateRule, accepts_gzip
 from itkgw.request import access_files, canonical
 from itkgw.request.dirconf import DirConfig, follows_any_link, merge, options_at, vhost_level
@@ -402,14 +402,31 @@ def set_response_rules(conn: HTTPConnection, dirconf: DirConfig, plan: Plan) -> 
     conn.header_rules = _header_rules(dirconf, plan, started, conn.request)
     settings = dirconf.modules.get(RequestSettings)
     conn.default_charset = settings.default_charset or "off"
-    conn.deflate = _deflate_rule(conn, settings, dirconf, plan)
+    variables = _special_variables(plan, dirconf)
+    conn.deflate = _deflate_rule(conn, settings, dirconf, plan, variables)
+    conn.protocol_variables = frozenset(name for name in PROTOCOL_VARIABLES if name in variables)
     if conn.request is not None and plan.vhost is not None:
         conn.signature = canonical.signature(conn.request, plan.vhost, settings, conn.server_banner,
                                              conn.server_admin)
 
 
+#: Request variables httpd itself acts on, whether SetEnvIf, a rewrite's E= or SetEnv sets them.
+_SPECIAL_VARIABLES = (*PROTOCOL_VARIABLES, "no-gzip", "gzip-only-text/html", "force-gzip")
+
+
+def _special_variables(plan: Plan, dirconf: DirConfig) -> dict[str, str]:
+    """Those of _SPECIAL_VARIABLES the request has: SetEnvIf's and E='s, then SetEnv's (mod_env's
+    fixup, before the handler answers), less UnsetEnv's."""
+    found = {name: plan.reqenv[name] for name in _SPECIAL_VARIABLES if name in plan.reqenv}
+    if dirconf.set_env or dirconf.unset_env:
+        found.update((name, value) for name, value in dirconf.set_env.items() if name in _SPECIAL_VARIABLES)
+        for name in dirconf.unset_env:
+            found.pop(name, None)
+    return found
+
+
 def _deflate_rule(conn: HTTPConnection, settings: RequestSettings, dirconf: DirConfig,
-                  plan: Plan) -> DeflateRule | None:
+                  plan: Plan, variables: dict[str, str]) -> DeflateRule | None:
     """DEFLATE for the response, if SetOutputFilter, AddOutputFilter or AddOutputFilterByType
     puts it here."""
     if settings.output_filter is not None and "DEFLATE" in settings.output_filter.split(";") \
@@ -420,11 +437,11 @@ def _deflate_rule(conn: HTTPConnection, settings: RequestSettings, dirconf: DirC
         if not types:
             return None
     request = conn.request
-    forced = "force-gzip" in plan.reqenv
+    forced = "force-gzip" in variables
     accepted = forced or (request is not None and accepts_gzip(request.header("accept-encoding")))
     assert plan.vhost is not None
     return DeflateRule(types, plan.vhost.modules.get(DeflateSettings), accepted,
-                       refused="no-gzip" in plan.reqenv)
+                       refused="no-gzip" in variables, html_only=variables.get("gzip-only-text/html") == "1")
 
 
 def _header_rules(dirconf: DirConfig, plan: Plan, started: float,

@@ -497,6 +497,9 @@ class HTTPConnection:
         #: The handler the access log names (%R) when not the last one's: the request's as it
         #: came, before an internal redirect or an ErrorDocument (None: ``handler``).
         self.logged_handler: str | None = None
+        #: The request's variables of PROTOCOL_VARIABLES that are set (BrowserMatch's of old
+        #: clients, SetEnvIf's), which change how the response is spoken.
+        self.protocol_variables: frozenset[str] = frozenset()
         #: Bytes read from the client and not parsed yet (``pending``: read by another process).
         self._pending = pending
         self._keep_alive_allowed = True
@@ -740,6 +743,7 @@ class HTTPConnection:
         self.response_headers = []
         self.filename = self.handler = ""
         self.logged_handler = None
+        self.protocol_variables = frozenset()
         self._framing, self._response_done, self._continue_sent = _NO_BODY, False, False
         self._body_started = 0.0
         # httpd's Allow0.9: a GET of one line is answered with the body alone, and the
@@ -1110,13 +1114,30 @@ class HTTPConnection:
 
     def _client_keeps(self) -> bool:
         """Whether the client lets the connection stay: not with Connection: close, nor as
-        HTTP/1.0 unless it asked for keep-alive."""
+        HTTP/1.0 (downgrade-1.0 makes it one) unless it asked for keep-alive; not at all
+        under nokeepalive."""
         request = self.request
-        if request is None or (request.http_version != "1.1" and not self._http10_kept):
+        if request is None or "nokeepalive" in self.protocol_variables:
+            return False
+        if request.http_version != "1.1" and not self._http10_kept:
+            return False
+        if self._downgraded and not self._keep_alive_asked:
             return False
         tokens = (token.strip() for name, value in request.headers if name == "connection"
                   for token in value.lower().split(","))
         return "close" not in tokens
+
+    @property
+    def _downgraded(self) -> bool:
+        """downgrade-1.0 (or force-no-vary) has the request read as HTTP/1.0."""
+        return bool(self.protocol_variables & _DOWNGRADING)
+
+    def _answers_http10(self) -> bool:
+        """The status line says HTTP/1.0: a script's own, or force-response-1.0 (force-no-vary
+        implies it) for a request read as HTTP/1.0, as httpd's header filter decides."""
+        request = self.request
+        read_as_10 = request is not None and (request.http_version != "1.1" or self._downgraded)
+        return self._answer_http10 or (read_as_10 and bool(self.protocol_variables & _FORCING_10))
 
     def _head_bytes(self, status: int, headers: list[tuple[str, str]], named: str | None = None) -> bytes:
         """The status line and headers, with the framing h11 would give the response: its
@@ -1137,12 +1158,14 @@ class HTTPConnection:
             self._length_left = int(length)
         elif bodiless_status:
             framing = _NO_BODY
-        elif self.request is not None and self.request.http_version == "1.1" and not self._answer_http10:
+        elif self.request is not None and self.request.http_version == "1.1" and not self._answer_http10 \
+                and not self._downgraded:
             framing, chunked = _CHUNKED, True  # (an HTTP/1.0 client kept alive: "1.0")
         else:
             framing = _UNTIL_CLOSE  # which ends the connection, but after a HEAD, which sends none
         self._framing = _NO_BODY if head or bodiless_status else framing
-        kept = (self.keep_alive_wanted() and self._client_keeps() and not self._answer_http10
+        http10 = self._answers_http10()
+        kept = (self.keep_alive_wanted() and self._client_keeps() and not http10
                 and not (framing == _UNTIL_CLOSE and not head))
         self._close_after = not kept
         headers = [*headers, *self._connection_headers(kept)]
@@ -1152,10 +1175,12 @@ class HTTPConnection:
         line = status_line(status, named)
         if "\r" in line or "\n" in line:
             raise HTTPError(500, "response reason phrase contains CR or LF")
-        if any(name.lower() == "vary" for name, _ in headers):
+        if "force-no-vary" in self.protocol_variables:
+            headers = [(name, value) for name, value in headers if name.lower() != "vary"]
+        elif any(name.lower() == "vary" for name, _ in headers):
             headers = one_vary(headers)
         lines = [f"{name}: {value}\r\n" for name, value in headers]
-        version = "1.0" if self._answer_http10 else "1.1"
+        version = "1.0" if http10 else "1.1"
         return f"HTTP/{version} {line}\r\n{''.join(lines)}\r\n".encode("latin-1", "replace")
 
     def _body_bytes(self, size: int) -> int:
@@ -1366,7 +1391,9 @@ class HTTPConnection:
         body = error_page(status, location, method, self.server_admin, notes, failed_document, self.signature)
         if status == 405 and not headers:
             headers = [("Allow", _ALLOW_STATIC)]
-        all_headers = [*(headers or []), ("Content-Type", "text/html; charset=iso-8859-1")]
+        error_type = "text/html" if "suppress-error-charset" in self.protocol_variables \
+            else "text/html; charset=iso-8859-1"
+        all_headers = [*(headers or []), ("Content-Type", error_type)]
         if method != "HEAD":  # httpd makes no page for a HEAD, so names no length of one
             all_headers.append(("Content-Length", str(len(body))))
         if self.request is None:
@@ -1480,6 +1507,11 @@ def _with_host(headers: list[tuple[str, str]], authority: str) -> list[tuple[str
     return [*headers, ("host", authority)]
 
 
+#: Request variables that change how httpd speaks to a client (mod_setenvif's special ones).
+PROTOCOL_VARIABLES = ("nokeepalive", "downgrade-1.0", "force-response-1.0", "force-no-vary",
+                      "suppress-error-charset")
+_DOWNGRADING = frozenset({"downgrade-1.0", "force-no-vary"})
+_FORCING_10 = frozenset({"force-response-1.0", "force-no-vary"})
 #: A request line whose method, target and protocol can be told apart (for refused_request).
 _REQUEST_LINE_WORDS = re.compile(rb"[^ ]+ [^ ]+ HTTP/([0-9]\.[0-9])")
 _NOT_IN_HOST = re.compile(r"[/\\ \t@]")

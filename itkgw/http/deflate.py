@@ -6,7 +6,8 @@ Rules, as httpd 2.4's mod_deflate, checked against it:
   SetOutputFilter DEFLATE; httpd's own error pages never;
 - a response known to be 68 bytes or less, a 204, one with a Content-Range
   or a Content-Encoding other than identity, or a request with the
-  ``no-gzip`` variable, is left as it is, without Vary;
+  ``no-gzip`` variable (or ``gzip-only-text/html`` 1, for a type other than text/html),
+  is left as it is, without Vary;
 - any other gets ``Vary: Accept-Encoding``, and is compressed when the
   request's Accept-Encoding has ``gzip`` without ``q=0`` (or ``force-gzip``
   is set): Content-Encoding gzip, no Content-Length of the original, the
@@ -48,6 +49,8 @@ class DeflateRule:
     accepted: bool
     #: The no-gzip variable is set: nothing is compressed, and no Vary is added.
     refused: bool = False
+    #: gzip-only-text/html is 1: as no-gzip for any response but text/html.
+    html_only: bool = False
 
     def takes(self, status: int, headers: list[tuple[str, str]]) -> bool:
         """Whether the filter works on this response at all (Vary, perhaps gzip)."""
@@ -63,6 +66,8 @@ class DeflateRule:
             elif lowered == "content-encoding":
                 encoding = value
         if encoding is not None and encoding.strip().lower() != "identity":
+            return False
+        if self.html_only and not (content_type or "").startswith("text/html"):
             return False
         if self.types is None:
             return True

@@ -603,7 +603,11 @@ def _add_common(merged: DirConfig, add_type: tuple[tuple[str, str], ...],
         if current is not None and current.admin and not setting.admin:
             continue  # php_admin_value cannot be overridden by php_value
         merged.php[setting.name] = setting
-    merged.error_documents.update(dict(error_documents))
+    for status, document in error_documents:
+        if document.lower() == "default":  # httpd's own page again, whatever the levels around said
+            merged.error_documents.pop(status, None)
+        else:
+            merged.error_documents[status] = document
 
 
 def apply_options(inherited: frozenset[str], words: tuple[str, ...]) -> frozenset[str]:

@@ -1218,3 +1218,27 @@ def test_the_access_log_names_what_httpd_s_names(itkgw_factory, docroots, put: P
         '"GET /caf\\xc3\\xa9.txt HTTP/1.1" 200 /caf\\xc3\\xa9.txt + 0 - 5',
         '"GET /docs HTTP/1.1" 301 /docs + 1 httpd/unix-directory 271',
         '"GET /old/page HTTP/1.1" 200 /old/page - 1 redirect-handler 5']
+
+
+def test_the_variables_httpd_acts_on_change_the_answer(itkgw_factory, docroots, put: Put) -> None:
+    """BrowserMatch's nokeepalive ends the connection; SetEnv no-gzip keeps DEFLATE off;
+    downgrade-1.0 with force-response-1.0 answers in HTTP/1.0; ErrorDocument default gives
+    httpd's own page back under a directory whose parent has a document."""
+    alice = docroots[ALICE]
+    put(alice, "old/.htaccess", 'BrowserMatch "^Mozilla/2" nokeepalive\n'
+                                'BrowserMatch "^MSIE 4\\.0b2;" downgrade-1.0 force-response-1.0\n'
+                                "SetEnv no-gzip 1\nAddOutputFilterByType DEFLATE text/plain\n"
+                                "ErrorDocument 404 /old/sorry.html\n")
+    put(alice, "old/a.txt", "abc " * 400)
+    put(alice, "old/sorry.html", "sorry\n")
+    put(alice, "old/plain/.htaccess", "ErrorDocument 404 default\n")
+    server = serve(itkgw_factory, alice, directory=[{"path": str(alice.htdocs), "allow_override": ["All"]}])
+    one = b"GET /old/a.txt HTTP/1.1\r\nHost: alice.test\r\nUser-Agent: %s\r\nAccept-Encoding: gzip\r\n"
+    kept, last = one + b"\r\n", one + b"Connection: close\r\n\r\n"
+    modern = raw_exchange(server.port, kept % b"Mozilla/5.0" + last % b"Mozilla/5.0")
+    assert modern.count(b"HTTP/1.1 200 OK\r\n") == 2 and b"Content-Encoding" not in modern
+    ancient = raw_exchange(server.port, kept % b"Mozilla/2.0" + last % b"Mozilla/2.0")
+    assert ancient.count(b"HTTP/1.1 200 OK\r\n") == 1 and b"Connection: close\r\n" in ancient
+    assert raw_exchange(server.port, kept % b"MSIE 4.0b2; x").startswith(b"HTTP/1.0 200 OK\r\n")
+    assert server.request("alice.test", "/old/none").body == b"sorry\n"
+    assert b"<title>404 Not Found</title>" in server.request("alice.test", "/old/plain/none").body

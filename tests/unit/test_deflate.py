@@ -67,3 +67,9 @@ def test_the_stream_is_one_gzip_member_with_httpd_s_header_and_sync_flushes() ->
     assert pieces[1].endswith(b"\x00\x00\xff\xff"), "a sync flush ends in an empty stored block"
     assert gzip.decompress(body) == b"hello " * 100 + b"world"
     assert stream.consumed == 605
+
+
+def test_gzip_only_text_html_takes_html_alone() -> None:
+    rule = DeflateRule(None, DeflateSettings(), accepted=True, html_only=True)
+    assert rule.takes(200, [("Content-Type", "text/html; charset=UTF-8")])
+    assert not rule.takes(200, [("Content-Type", "text/css")])

@@ -447,3 +447,45 @@ def test_an_edited_header_goes_last_as_httpd_adds_the_edited_values_back() -> No
     assert apply_header_rules(headers, [rule]) == [
         ("X-Powered-By", "PHP"), ("Set-Cookie", "a=1; HttpOnly"), ("Set-Cookie", "b=2; HttpOnly")]
     assert apply_header_rules([("X-A", "1")], [rule]) == [("X-A", "1")]
+
+
+@pytest.mark.parametrize(("variables", "head", "kept"), [
+    ((), b"HTTP/1.1 200 OK\r\n", True),
+    (("nokeepalive",), b"HTTP/1.1 200 OK\r\n", False),
+    # downgrade-1.0 reads the request as HTTP/1.0: not chunked, not kept without keep-alive asked.
+    (("downgrade-1.0",), b"HTTP/1.1 200 OK\r\n", False),
+    (("force-response-1.0",), b"HTTP/1.1 200 OK\r\n", True),  # for HTTP/1.0 requests alone
+    (("downgrade-1.0", "force-response-1.0"), b"HTTP/1.0 200 OK\r\n", False),
+    (("force-no-vary",), b"HTTP/1.0 200 OK\r\n", False),
+])
+def test_special_variables_change_how_the_response_is_spoken(tcp_pair, variables: tuple[str, ...],
+                                                            head: bytes, kept: bool) -> None:
+    """mod_setenvif's variables for old clients, as httpd's header filter reads them."""
+    server, client = tcp_pair
+    client.sendall(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+    conn = HTTPConnection(server, Limits(timeout=5))
+    conn.next_request(first=True)
+    conn.protocol_variables = frozenset(variables)
+    conn.send_response_head(200, [("Vary", "Accept-Encoding")])
+    conn.send_data(b"hello")
+    conn.end_response()
+    answer = b""
+    client.settimeout(2)
+    while b"hello" not in answer:
+        answer += client.recv(65536)
+    assert answer.startswith(head)
+    read_as_10 = bool(set(variables) & {"downgrade-1.0", "force-no-vary"})
+    assert (b"Transfer-Encoding: chunked" in answer) is not read_as_10
+    assert (b"Vary: Accept-Encoding" in answer) is ("force-no-vary" not in variables)
+    assert conn.start_next_cycle() is kept
+
+
+def test_suppress_error_charset_leaves_the_charset_off_an_error_page(tcp_pair) -> None:
+    server, client = tcp_pair
+    client.sendall(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+    conn = HTTPConnection(server, Limits(timeout=5))
+    conn.next_request(first=True)
+    conn.protocol_variables = frozenset({"suppress-error-charset"})
+    conn.send_error(404)
+    client.settimeout(2)
+    assert b"\r\nContent-Type: text/html\r\n" in client.recv(65536)
