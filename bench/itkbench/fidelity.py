@@ -483,6 +483,8 @@ CASES = (
     Case("SetEnv no-gzip", get("/bm2/a.txt", headers=(("Accept-Encoding", "gzip"),)),
          {"bm2/.htaccess": "SetEnv no-gzip 1\nAddOutputFilterByType DEFLATE text/plain\n",
           "bm2/a.txt": "abc " * 400}),
+    Case("Require forward-dns", get("/fd/a.txt"), {"fd/.htaccess": "Require forward-dns localhost\n",
+                                                   "fd/a.txt": "a"}),
     Case("SetEnv suppress-error-charset", get("/bm2/missing"),
          {"bm2/.htaccess": "SetEnv suppress-error-charset 1\n"}),
     Case("ErrorDocument default over the level around", get("/edd/sub/missing"),

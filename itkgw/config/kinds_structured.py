@@ -657,9 +657,10 @@ class Redirects(Kind):
 # -- access control --------------------------------------------------------------
 
 #: Require kinds itkgw evaluates (itkgw.rules.authz).
-REQUIRE_KINDS = ("all", "ip", "host", "env", "method", "local", "expr", "valid-user", "user", "group")
-_REQUIRE_HINT = ("itkgw's Require takes all, ip, host, env, method, local, expr, and valid-user, user and "
-                 "group with AuthType Basic")
+REQUIRE_KINDS = ("all", "ip", "host", "forward-dns", "env", "method", "local", "expr", "valid-user", "user",
+                 "group")
+_REQUIRE_HINT = ("itkgw's Require takes all, ip, host, forward-dns, env, method, local, expr, and "
+                 "valid-user, user and group with AuthType Basic")
 _AUTH_KINDS = frozenset({"file-owner", "file-group"})
 GROUP_MODES = ("all", "any", "none")
 

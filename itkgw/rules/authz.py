@@ -267,6 +267,22 @@ def _host(args: tuple[str, ...], client: Client) -> bool:
     return any(in_domain(domain, name) for domain in args)
 
 
+def _forward_dns(args: tuple[str, ...], client: Client) -> bool:
+    """Require forward-dns: the client's address is one the names resolve to (A or AAAA), as
+    mod_authz_host looks them up on each request; a name that does not resolve matches none."""
+    address = client.address()
+    if address is None:
+        return False
+    for name in args:
+        try:
+            found = socket.getaddrinfo(name, None, type=socket.SOCK_STREAM)
+        except (OSError, UnicodeError):
+            continue
+        if any(_client_address(str(entry[4][0])) == address for entry in found):
+            return True
+    return False
+
+
 def _env(args: tuple[str, ...], client: Client) -> bool:
     return any(_env_has(client.env, name) for name in args)
 
@@ -297,6 +313,7 @@ _PROVIDERS: dict[str, Callable[[tuple[str, ...], Client], bool]] = {
     "all": _all,
     "ip": _ip,
     "host": _host,
+    "forward-dns": _forward_dns,
     "env": _env,
     "method": _method,
     "local": _local,
@@ -428,7 +445,7 @@ def _rule_error(rule: Require) -> str | None:
         return f"Unknown Authz provider: {rule.kind}"
     if rule.kind == "all" and " ".join(rule.args).lower() not in ("granted", "denied"):
         return "Argument for 'Require all' must be 'granted' or 'denied'"
-    if rule.kind in ("ip", "host") and not rule.args:
+    if rule.kind in ("ip", "host", "forward-dns") and not rule.args:
         return f"'require {rule.kind}' requires an argument"
     if rule.kind == "ip":
         for word in rule.args:

@@ -118,6 +118,16 @@ def test_require_host_matches_whole_labels_of_the_looked_up_name() -> None:
     assert check_require(group, client(host=None)) is DENIED
 
 
+def test_require_forward_dns_wants_the_client_among_the_name_s_addresses() -> None:
+    """localhost resolves (/etc/hosts) to 127.0.0.1 and perhaps ::1; a name that does not
+    resolve grants nothing."""
+    assert check_require(any_("forward-dns localhost"), client("127.0.0.1")) is GRANTED
+    mapped = client("::ffff:127.0.0.1")
+    assert check_require(any_("forward-dns no-such-name.invalid localhost"), mapped) is GRANTED
+    assert check_require(any_("forward-dns localhost"), client("192.0.2.7")) is DENIED
+    assert check_require(any_("forward-dns no-such-name.invalid"), client("127.0.0.1")) is DENIED
+
+
 def test_require_host_with_a_leading_dot_wants_a_subdomain() -> None:
     group = any_("host .example.com")
     assert check_require(group, client(host="a.example.com")) is GRANTED

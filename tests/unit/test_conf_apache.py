@@ -1257,8 +1257,8 @@ def test_require_rules_apache_refuses(tmp_path: Path) -> None:
     assert errors[0].startswith("httpd.conf:10: ") and "300.1.2.3" in errors[0]
     assert errors[1:] == [
         "httpd.conf:13: Require file-owner is not supported (its authentication provider is not part of "
-        "itkgw) (itkgw's Require takes all, ip, host, env, method, local, expr, and valid-user, user and "
-        "group with AuthType Basic)",
+        "itkgw) (itkgw's Require takes all, ip, host, forward-dns, env, method, local, expr, and valid-user, "
+        "user and group with AuthType Basic)",
         errors[2],
         "httpd.conf:18: <RequireAll> directive contains only negative authorization directives (every group "
         "needs a rule that can grant; Require not belongs in <RequireAll> or <RequireNone>)",

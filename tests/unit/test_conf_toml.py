@@ -694,8 +694,8 @@ options = ["+ExecCGI", "-Indexes"]
      "directive",
      "every group needs a rule that can grant; Require not belongs in <RequireAll> or <RequireNone>"),
     ('require = ["file-owner"]', "require", "Require file-owner is not supported (its authentication "
-     "provider is not part of itkgw)", "itkgw's Require takes all, ip, host, env, method, local, expr, and "
-     "valid-user, user and group with AuthType Basic"),
+     "provider is not part of itkgw)", "itkgw's Require takes all, ip, host, forward-dns, env, method, "
+     "local, expr, and valid-user, user and group with AuthType Basic"),
     ('require = { mode = "some", items = [] }', "require",
      "mode must be one of all, any, none and items a list",
      'write it as ["all granted"], or { mode = "all", items = ["ip 10.0.0.0/8", { mode = "any", items = '
