@@ -483,6 +483,16 @@ CASES = (
     Case("SetEnv no-gzip", get("/bm2/a.txt", headers=(("Accept-Encoding", "gzip"),)),
          {"bm2/.htaccess": "SetEnv no-gzip 1\nAddOutputFilterByType DEFLATE text/plain\n",
           "bm2/a.txt": "abc " * 400}),
+    *(Case(f"DEFLATE, then {rule}", get("/dh/a.txt", headers=(("Accept-Encoding", "gzip"),)), {
+        "dh/.htaccess": f"AddOutputFilterByType DEFLATE text/plain\n{rule}\n", "dh/a.txt": "abc " * 400})
+      for rule in ("Header unset Vary", 'Header edit "ETag" "^\\"(.*)-gzip\\"$" "\\"$1\\""',
+                   "Header append Vary Cookie", "Header set Pragma public")),
+    Case("rewrite Vary, DEFLATE, then Header append Vary", get(
+        "/dv/a.txt", headers=(("Accept-Encoding", "gzip"), ("User-Agent", "x"))), {
+        "dv/.htaccess": "AddOutputFilterByType DEFLATE text/plain\nHeader append Vary User-Agent\n"
+                        "RewriteEngine on\nRewriteCond %{HTTP:Accept-Encoding} gzip\n"
+                        "RewriteRule .* - [E=ENC:gz]\n",
+        "dv/a.txt": "abc " * 400}),
     Case("Require forward-dns", get("/fd/a.txt"), {"fd/.htaccess": "Require forward-dns localhost\n",
                                                    "fd/a.txt": "a"}),
     Case("SetEnv suppress-error-charset", get("/bm2/missing"),

@@ -996,19 +996,18 @@ class HTTPConnection:
             out = self.success_headers(out)
         if self.languages and not generated:
             out = _with_languages(out, self.languages)
-        if self.header_rules:
-            out = self._apply_header_rules(out, generated)
-            out = self._checked_rule_values(out, generated)
-        if self.default_charset != "off":
-            charset = self.default_charset
-            out = [(name, _with_charset(value, charset) if name.lower() == "content-type" else value)
-                   for name, value in out]
         self.status = status
-        self.response_headers = out
         self._held_response = None  # an error page replaces a response held back whole
         self._gzip, self._deflate_deferred = None, False
+        # mod_rewrite's Vary, in headers_out before the handler ran; then DEFLATE, then
+        # mod_headers' rules, which see what it did (its Vary, the ETag's -gzip), as httpd's
+        # filters run. A choice DEFLATE defers waits for them (_settle_deflate).
+        if not generated and any(rule.action == "vary" for rule in self.header_rules):
+            out = apply_header_rules(out, [rule for rule in self.header_rules if rule.action == "vary"], [])
         if self.deflate is not None and not generated and self.deflate.takes(status, out):
             out, measure = self._deflate_head(out, measure)
+        if not self._deflate_deferred:
+            out = self._ruled(out, generated)
         if measure and not self._body_suppressed:
             # Nothing is sent yet: until it is, an error can still answer instead. A length the
             # handler gave is replaced by the body's own if the body ends while held, as httpd's
@@ -1021,6 +1020,19 @@ class HTTPConnection:
             self._held_head += data
         else:
             self._send(data)
+
+    def _ruled(self, headers: list[tuple[str, str]], generated: bool) -> list[tuple[str, str]]:
+        """The head's last touches, once the filters before them are done: the Header rules,
+        then AddDefaultCharset; what the access log names of it."""
+        if self.header_rules:
+            headers = self._apply_header_rules(headers, generated)
+            headers = self._checked_rule_values(headers, generated)
+        if self.default_charset != "off":
+            charset = self.default_charset
+            headers = [(name, _with_charset(value, charset) if name.lower() == "content-type" else value)
+                       for name, value in headers]
+        self.response_headers = headers
+        return headers
 
     @staticmethod
     def _checked_rule_values(headers: list[tuple[str, str]], generated: bool) -> list[tuple[str, str]]:
@@ -1053,7 +1065,7 @@ class HTTPConnection:
             ruled = apply_header_rules(headers, always, asked)
             added = [item for item in ruled if item not in headers]
             return [*added, *(item for item in ruled if item in headers)]
-        own = [rule for rule in self.header_rules if not rule.always]
+        own = [rule for rule in self.header_rules if not rule.always and rule.action != "vary"]
         if own:
             headers = apply_header_rules(headers, own, asked)
         if always:
@@ -1084,13 +1096,14 @@ class HTTPConnection:
 
     def _settle_deflate(self, headers: list[tuple[str, str]], pieces: list[bytes],
                         complete: bool) -> tuple[list[tuple[str, str]], list[bytes]]:
-        """A deferred response's head and body once the filter's choice is made."""
+        """A deferred response's head and body once the filter's choice is made, the Header
+        rules applied after it."""
         self._deflate_deferred = False
         rule = self.deflate
         assert rule is not None
         if complete and sum(map(len, pieces)) < SMALLEST_COMPRESSED:
-            return headers, pieces
-        headers = rule.headers_for(headers)
+            return self._ruled(headers, False), pieces
+        headers = self._ruled(rule.headers_for(headers), False)
         if not rule.accepted:
             return headers, pieces
         self._gzip = GzipStream(rule.settings)

@@ -8,6 +8,7 @@ file, the compressed bytes.
 from __future__ import annotations
 
 import gzip
+import os
 import random
 import zlib
 
@@ -149,3 +150,28 @@ def test_add_output_filter_deflates_file_endings_and_passes_filters_itkgw_has_no
     assert server.request("alice.test", "/of/below/big.txt", headers=GZIP).headers["Content-Encoding"] is None
     included = server.request("alice.test", "/of/page.shtml")
     assert (included.status, included.body) == (200, b'<!--#echo var="DATE_LOCAL" -->')
+
+
+def test_header_rules_see_what_deflate_did(itkgw_factory, docroots, put: Put) -> None:
+    """mod_headers' rules run after the DEFLATE filter, as httpd's filters do: an edit of the
+    ETag sees its -gzip, an unset Vary takes DEFLATE's too, an appended one comes after it,
+    for a file and for a script's answer held until its size is known."""
+    alice = docroots[ALICE]
+    text = page(20000)
+    for directory in ("edit", "unset", "append"):
+        put(alice, f"{directory}/big.html", text)
+        os.utime(alice.htdocs / directory / "big.html", (1_700_000_000, 1_700_000_000))  # a strong ETag
+        put(alice, f"{directory}/small.php", "<?php echo str_repeat('abc ', 40);")
+    put(alice, "edit/.htaccess", 'Header edit "ETag" "^\\"(.*)-gzip\\"$" "\\"$1\\""\n')
+    put(alice, "unset/.htaccess", "Header unset Vary\n")
+    put(alice, "append/.htaccess", "Header append Vary Cookie\n")
+    server = serve(itkgw_factory, alice, add_output_filter_by_type=TYPES,
+                   directory=[{"path": str(alice.htdocs), "allow_override": ["All"]}])
+    plain = server.request("alice.test", "/edit/big.html")
+    zipped = server.request("alice.test", "/edit/big.html", headers=GZIP)
+    assert zipped.headers["Content-Encoding"] == "gzip" and zipped.headers["ETag"] == plain.headers["ETag"]
+    for path in ("/unset/big.html", "/unset/small.php"):
+        answer = server.request("alice.test", path, headers=GZIP)
+        assert answer.headers["Content-Encoding"] == "gzip" and answer.headers["Vary"] is None
+    for path in ("/append/big.html", "/append/small.php"):
+        assert server.request("alice.test", path, headers=GZIP).headers["Vary"] == "Accept-Encoding,Cookie"
