@@ -149,6 +149,22 @@ def multipart(fields: tuple[tuple[str, str | None, bytes], ...]) -> bytes:
 
 #: A description longer than a listing's column, with a tag and an entity (which count as none and one).
 LONG = "A rather long <b>bold</b> description &amp; an entity and more words"
+#: Real applications' .htaccess files (W3 Total Cache's browser and page cache, Joomla's and
+#: Drupal's), under the directories their RewriteBase names.
+_APPS = Path(__file__).resolve().parent / "htaccess"
+W3TC = (_APPS / "w3tc.htaccess").read_text()
+JOOMLA = (_APPS / "joomla.htaccess").read_text()
+DRUPAL = (_APPS / "drupal.htaccess").read_text()
+MODERN = (("User-Agent", "Mozilla/5.0"), ("Accept-Encoding", "gzip"))
+W3TC_FILES = {"w3/.htaccess": W3TC, "w3/index.php": SERVER_PHP, "w3/s.css": "body{color:red}\n" * 100,
+              "w3/cache/page_enhanced/alice.test/about/_index.html_gzip": "GZCACHED"}
+JOOMLA_FILES = {"jo/.htaccess": JOOMLA, "jo/index.php": SERVER_PHP, "jo/robots.txt": "r"}
+DRUPAL_FILES = {"dr/.htaccess": DRUPAL, "dr/index.php": SERVER_PHP, "dr/composer.json": "{}",
+                "dr/core/lib/x.php": "<?php echo 1;", "dr/a.svgz": "svg", "dr/x.inc": "inc",
+                "dr/sites/default/files/css/css_abc.css": "body{}" * 50,
+                "dr/sites/default/files/css/css_abc.css.gz": "GZ"}
+
+
 #: An ErrorDocument script for every status a handler or a refusal gives, and what it is told.
 ERROR_DOCUMENTS = "".join(f"ErrorDocument {code} /ed/e.php\n" for code in (403, 404, 405, 501))
 BODY_PHP = ("<?php echo $_SERVER['REQUEST_METHOD'], ' ', $_SERVER['REDIRECT_REQUEST_METHOD'] ?? '-', ' [',"
@@ -493,6 +509,15 @@ CASES = (
                         "RewriteEngine on\nRewriteCond %{HTTP:Accept-Encoding} gzip\n"
                         "RewriteRule .* - [E=ENC:gz]\n",
         "dv/a.txt": "abc " * 400}),
+    *(Case(f"W3 Total Cache {path}", get(path, headers=headers), W3TC_FILES) for path, headers in (
+        ("/w3/s.css", MODERN), ("/w3/s.css", (("User-Agent", "Mozilla/4.08"), ("Accept-Encoding", "gzip"))),
+        ("/w3/about/", MODERN), ("/w3/about/", (("User-Agent", "Mozilla/5.0"),)),
+        ("/w3/about/", (*MODERN, ("Cookie", "wordpress_logged_in_x=1"))))),
+    *(Case(f"Joomla {path}", get(path, headers=MODERN), JOOMLA_FILES)
+      for path in ("/jo/some/article", "/jo/page.html?x=1", "/jo/x?a=base64_encode(x)", "/jo/images/x.jpg")),
+    *(Case(f"Drupal {path}", get(path, headers=MODERN), DRUPAL_FILES)
+      for path in ("/dr/node/1", "/dr/composer.json", "/dr/core/lib/x.php", "/dr/a.svgz", "/dr/x.inc",
+                   "/dr/sites/default/files/css/css_abc.css", "/dr/.git/config", "/dr/.well-known/x")),
     Case("Require forward-dns", get("/fd/a.txt"), {"fd/.htaccess": "Require forward-dns localhost\n",
                                                    "fd/a.txt": "a"}),
     Case("SetEnv suppress-error-charset", get("/bm2/missing"),
