@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -95,6 +97,18 @@ def start(tmp_path: Path, test_users: Users) -> Iterator[StartFiles]:
 
 
 Put = Callable[[Site, str, str], Path]
+
+
+@pytest.fixture
+def readable_dir() -> Iterator[Path]:
+    """A directory every process may read, removed afterwards (pytest's own tmp_path is
+    inside a 0700 directory): for files the server's or another user's processes open."""
+    directory = Path(tempfile.mkdtemp(prefix="itkt-readable-"))
+    directory.chmod(0o755)
+    try:
+        yield directory
+    finally:
+        shutil.rmtree(directory)
 
 
 @pytest.fixture

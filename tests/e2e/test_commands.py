@@ -9,10 +9,7 @@ a stand-in ``sudo`` on PATH records how it was called.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -47,25 +44,14 @@ def test_without_root_and_without_sudo_it_says_what_to_do(command: str) -> None:
     assert result.stdout == ""
 
 
-@pytest.fixture
-def shim_dir() -> Iterator[Path]:
-    """A directory nobody can reach (pytest's own tmp_path is inside a 0700 directory)."""
-    directory = Path(tempfile.mkdtemp(prefix="itkgw-sudo-"))
-    directory.chmod(0o755)
-    try:
-        yield directory
-    finally:
-        shutil.rmtree(directory)
-
-
 @pytest.mark.parametrize("command", COMMANDS)
-def test_without_root_it_reruns_itself_through_sudo(command: str, shim_dir: Path) -> None:
-    record = shim_dir / "sudo-argv"
-    shim = shim_dir / "sudo"
+def test_without_root_it_reruns_itself_through_sudo(command: str, readable_dir: Path) -> None:
+    record = readable_dir / "sudo-argv"
+    shim = readable_dir / "sudo"
     shim.write_text(f'#!/bin/sh\nprintf "%s\\n" "$@" > {record}\n')
     shim.chmod(0o755)
     record.touch(mode=0o666)
     record.chmod(0o666)
-    result = as_nobody(command, f"{shim_dir}:{NOBODY_PATH}", "-k", "static")
+    result = as_nobody(command, f"{readable_dir}:{NOBODY_PATH}", "-k", "static")
     assert result.returncode == 0, result.stderr
     assert record.read_text().splitlines() == ["--", command, "-k", "static"]

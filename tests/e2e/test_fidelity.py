@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import os
 import resource
-import shutil
 import socket
-import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -1144,23 +1141,12 @@ def test_a_method_a_file_does_not_take_is_a_405_naming_the_methods(itkgw_factory
     assert answer.headers["Allow"] == "OPTIONS,HEAD,GET,POST,TRACE"
 
 
-@pytest.fixture
-def map_dir() -> Iterator[Path]:
-    """A directory every process may read, for RewriteMap files (read by the process that
-    looks them up, before or after its identity switch)."""
-    directory = Path(tempfile.mkdtemp(prefix="itkt-maps-"))
-    directory.chmod(0o755)
-    try:
-        yield directory
-    finally:
-        shutil.rmtree(directory)
-
-
-def test_rewrite_maps_give_the_rules_their_values(itkgw_factory, docroots, put: Put, map_dir: Path) -> None:
+def test_rewrite_maps_give_the_rules_their_values(itkgw_factory, docroots, put: Put,
+                                                  readable_dir: Path) -> None:
     """RewriteMap as httpd reads it: a text map's first word after the key, an internal
     function, the default for a key the map lacks; the map is read again once changed."""
     alice = docroots[ALICE]
-    moved = map_dir / "moved.map"
+    moved = readable_dir / "moved.map"
     moved.write_text("# old page -> new page\nold-page /new-page.txt\n")
     moved.chmod(0o644)
     put(alice, "new-page.txt", "new\n")
