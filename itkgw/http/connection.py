@@ -709,6 +709,7 @@ class HTTPConnection:
 
         Raises HTTPError for anything a client gets a status for.
         """
+        self.head_read = b""  # a head that fails while read is none to log (not the last one's)
         head = self._read_head(first)
         if head is None:
             return None

@@ -489,3 +489,23 @@ def test_suppress_error_charset_leaves_the_charset_off_an_error_page(tcp_pair) -
     conn.send_error(404)
     client.settimeout(2)
     assert b"\r\nContent-Type: text/html\r\n" in client.recv(65536)
+
+
+def test_a_refused_head_is_named_as_sent_and_a_head_never_read_is_not(tcp_pair) -> None:
+    server, client = tcp_pair
+    client.sendall(b"GET / HTTP/1.1\r\nHost: a\r\n\r\nGARBAGE here\r\n\r\n")
+    conn = HTTPConnection(server, Limits(timeout=5, request_line=100))
+    conn.next_request(first=True)
+    conn.send_response_head(200, [("Content-Length", "0")])
+    conn.end_response()
+    assert conn.start_next_cycle()
+    with pytest.raises(HTTPError):
+        conn.next_request(first=False)
+    refused = conn.refused_request()
+    assert refused is not None
+    assert (refused.request_line, refused.method, refused.path, refused.http_version) == (
+        "GARBAGE here", "GARBAGE", "here", "1.0")
+    client.sendall(b"GET /" + b"a" * 200 + b" HTTP/1.1\r\n")  # longer than LimitRequestLine: never read
+    with pytest.raises(HTTPError):
+        conn.next_request(first=False)
+    assert conn.refused_request() is None
