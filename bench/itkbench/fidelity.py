@@ -518,6 +518,9 @@ CASES = (
     *(Case(f"Drupal {path}", get(path, headers=MODERN), DRUPAL_FILES)
       for path in ("/dr/node/1", "/dr/composer.json", "/dr/core/lib/x.php", "/dr/a.svgz", "/dr/x.inc",
                    "/dr/sites/default/files/css/css_abc.css", "/dr/.git/config", "/dr/.well-known/x")),
+    *(Case(f"absolute-form {target.decode()}", raw(target), {"af/a.txt": "a"})
+      for target in (b"HtTpS://alice.test/af/a.txt", b"ftp://alice.test/af/a.txt", b"ws://alice.test/af/a.txt",
+                     b"http:/af/a.txt", b"http:af/a.txt", b"mailto:a@b")),
     Case("Require forward-dns", get("/fd/a.txt"), {"fd/.htaccess": "Require forward-dns localhost\n",
                                                    "fd/a.txt": "a"}),
     Case("SetEnv suppress-error-charset", get("/bm2/missing"),

@@ -809,12 +809,18 @@ class HTTPConnection:
         raw = target
         if method == "OPTIONS" and target == "*":
             raw = "/"
-        elif _ABSOLUTE_FORM.match(target):
-            # absolute-form: the authority in the target wins over Host.
-            scheme_rest = target.split("://", 1)[1]
-            authority, _, rest = scheme_rest.partition("/")
-            host_header, headers = authority, _with_host(headers, authority)
-            raw = "/" + rest
+        elif (scheme := _SCHEME.match(target)) is not None and (method != "CONNECT" or "://" in target):
+            # absolute-form: the authority in the target wins over Host (a path alone after the
+            # scheme is the path); httpd, no proxy, serves http and https alone, and logs nothing.
+            if scheme[1].lower() not in ("http", "https"):
+                raise HTTPError(400, None)
+            rest = target[scheme.end():]
+            if rest.startswith("//"):
+                authority, _, rest = rest[2:].partition("/")
+                host_header, headers = authority, _with_host(headers, authority)
+                raw = "/" + rest
+            elif rest.startswith("/"):
+                raw = rest
         elif method == "CONNECT" and not target.startswith("/"):
             # authority-form (RFC 9112 3.2.3): httpd takes its host and serves "/" to it (its
             # handler answers; a static one with 405), having no proxy to open a tunnel with.
@@ -1532,8 +1538,8 @@ _NOT_IN_HOST = re.compile(r"[/\\ \t@]")
 _KEEP_ALIVE_TOKEN = re.compile(rb"^connection[ \t]*:[^\r\n]*\bkeep-alive\b", re.IGNORECASE | re.MULTILINE)
 _HTTP10_LINE = re.compile(rb"^([^\r\n]* )HTTP/1\.0(?=\r?\n)")
 _HOST_LINE = re.compile(rb"^host[ \t]*:", re.IGNORECASE | re.MULTILINE)
-#: An absolute-form request target: a scheme, then ``://`` (RFC 9112 3.2.2).
-_ABSOLUTE_FORM = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+#: An absolute-form request target starts with a scheme (RFC 9112 3.2.2).
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
 _BARE_LF = re.compile(rb"(?<!\r)\n")
 #: HTTP/0.9's request: a method and a target, no protocol, ended by CRLF.
 _SIMPLE_REQUEST = re.compile(rb"([!#$%&'*+.^_`|~0-9A-Za-z-]+) ([\x21-\x7e]+)\r\n")

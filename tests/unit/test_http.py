@@ -509,3 +509,24 @@ def test_a_refused_head_is_named_as_sent_and_a_head_never_read_is_not(tcp_pair) 
     with pytest.raises(HTTPError):
         conn.next_request(first=False)
     assert conn.refused_request() is None
+
+
+@pytest.mark.parametrize(("target", "answer"), [
+    (b"http://alice.test/a.txt", "/a.txt"), (b"HTTPS://alice.test/a.txt?x=1", "/a.txt"),
+    (b"http:/a.txt", "/a.txt"),  # a path alone after the scheme: the path, Host as it is
+    (b"ftp://alice.test/a.txt", 400), (b"gopher://alice.test/", 400), (b"mailto:a@b", 400),
+])
+def test_an_absolute_form_target_of_a_scheme_httpd_does_not_serve_is_a_400(tcp_pair, target: bytes,
+                                                                          answer: object) -> None:
+    server, client = tcp_pair
+    client.sendall(b"GET " + target + b" HTTP/1.1\r\nHost: alice.test\r\n\r\n")
+    conn = HTTPConnection(server, Limits(timeout=5))
+    if answer == 400:
+        with pytest.raises(HTTPError) as caught:
+            request = conn.next_request(first=True)
+            decode_path(request.raw_path)  # a target that is no path: the 400 comes here
+        assert caught.value.status == 400
+    else:
+        request = conn.next_request(first=True)
+        assert request is not None and request.host == "alice.test"
+        assert decode_path(request.raw_path) == answer
