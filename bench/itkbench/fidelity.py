@@ -521,6 +521,10 @@ CASES = (
     *(Case(f"absolute-form {target.decode()}", raw(target), {"af/a.txt": "a"})
       for target in (b"HtTpS://alice.test/af/a.txt", b"ftp://alice.test/af/a.txt", b"ws://alice.test/af/a.txt",
                      b"http:/af/a.txt", b"http:af/a.txt", b"mailto:a@b")),
+    Case("HTTP/1.2 is read as HTTP/1.1: Host needed", b"GET /af/a.txt HTTP/1.2\r\n\r\n", {"af/a.txt": "a"}),
+    Case("HTTP/2.0 is read as HTTP/1.1: kept", kept_then_closed(
+        b"GET /af/a.txt HTTP/2.0\r\nHost: alice.test\r\nConnection: close\r\n\r\n", get("/af/a.txt")),
+         {"af/a.txt": "a"}),
     Case("Require forward-dns", get("/fd/a.txt"), {"fd/.htaccess": "Require forward-dns localhost\n",
                                                    "fd/a.txt": "a"}),
     Case("SetEnv suppress-error-charset", get("/bm2/missing"),

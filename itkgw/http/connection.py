@@ -1139,7 +1139,7 @@ class HTTPConnection:
         request = self.request
         if request is None or "nokeepalive" in self.protocol_variables:
             return False
-        if request.http_version != "1.1" and not self._http10_kept:
+        if request.http_version < "1.1" and not self._http10_kept:
             return False
         if self._downgraded and not self._keep_alive_asked:
             return False
@@ -1156,7 +1156,7 @@ class HTTPConnection:
         """The status line says HTTP/1.0: a script's own, or force-response-1.0 (force-no-vary
         implies it) for a request read as HTTP/1.0, as httpd's header filter decides."""
         request = self.request
-        read_as_10 = request is not None and (request.http_version != "1.1" or self._downgraded)
+        read_as_10 = request is not None and (request.http_version < "1.1" or self._downgraded)
         return self._answer_http10 or (read_as_10 and bool(self.protocol_variables & _FORCING_10))
 
     def _head_bytes(self, status: int, headers: list[tuple[str, str]], named: str | None = None) -> bytes:
@@ -1178,7 +1178,7 @@ class HTTPConnection:
             self._length_left = int(length)
         elif bodiless_status:
             framing = _NO_BODY
-        elif self.request is not None and self.request.http_version == "1.1" and not self._answer_http10 \
+        elif self.request is not None and self.request.http_version >= "1.1" and not self._answer_http10 \
                 and not self._downgraded:
             framing, chunked = _CHUNKED, True  # (an HTTP/1.0 client kept alive: "1.0")
         else:
@@ -1442,20 +1442,21 @@ class HTTPConnection:
 
     def refused_request(self) -> Request | None:
         """What the access log names of a head refused before it made a request (a request line
-        or a field the grammar refuses), as httpd fills r for its log: the request line as
-        sent, its method and path where they can be told, HTTP/1.0 when the protocol cannot."""
+        or a field the grammar refuses), as httpd fills r for its log: the line's first three
+        words (any run of blanks splits them) as its method, target and protocol, HTTP/1.0
+        when the third is none, the line made of those three again."""
         if not self.head_read:
             return None
         line = self.head_read.split(b"\r\n", 1)[0]
-        words = line.decode("latin-1").split(" ")
-        parsed = _REQUEST_LINE_WORDS.fullmatch(line)
-        version = parsed.group(1).decode("ascii") if parsed is not None else "1.0"
-        target = words[1] if len(words) > 1 and words[1] else "/"
+        words = [word.decode("latin-1") for word in _BLANKS.split(line) if word]
+        method = words[0] if words else ""
+        target = words[1] if len(words) > 1 else "/"
+        protocol = _PROTOCOL.fullmatch(words[2]) if len(words) > 2 else None
         path, _, query = target.partition("?")
         path = os.fsdecode(path.encode("latin-1"))  # as a parsed one's, text of its bytes decoded
-        return Request(words[0], target, path, query if parsed is not None else "", version, [], "",
+        return Request(method, target, path, query, protocol[1] if protocol else "1.0", [], "",
                        self.local_ip, self.local_port, self.remote_ip, self.remote_port,
-                       refused_line=line.decode("latin-1"))
+                       refused_line=" ".join(words[:3]))
 
     def keeps_alive(self) -> bool:
         """Whether the connection stays open after the response just sent (%X's "+")."""
@@ -1532,8 +1533,9 @@ PROTOCOL_VARIABLES = ("nokeepalive", "downgrade-1.0", "force-response-1.0", "for
                       "suppress-error-charset")
 _DOWNGRADING = frozenset({"downgrade-1.0", "force-no-vary"})
 _FORCING_10 = frozenset({"force-response-1.0", "force-no-vary"})
-#: A request line whose method, target and protocol can be told apart (for refused_request).
-_REQUEST_LINE_WORDS = re.compile(rb"[^ ]+ [^ ]+ HTTP/([0-9]\.[0-9])")
+#: What splits a refused request line into its words, and the protocol word (refused_request).
+_BLANKS = re.compile(rb"[ \t\x0b\x0c\r]+")
+_PROTOCOL = re.compile(r"HTTP/([0-9]\.[0-9])")
 _NOT_IN_HOST = re.compile(r"[/\\ \t@]")
 _KEEP_ALIVE_TOKEN = re.compile(rb"^connection[ \t]*:[^\r\n]*\bkeep-alive\b", re.IGNORECASE | re.MULTILINE)
 _HTTP10_LINE = re.compile(rb"^([^\r\n]* )HTTP/1\.0(?=\r?\n)")

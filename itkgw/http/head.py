@@ -63,7 +63,7 @@ def parse(head: bytes) -> Head:
     for name, value, text in fields:
         if name == b"host":
             hosts += 1
-            if not value and version == b"1.1":
+            if not value and version >= b"1.1":
                 raise MalformedHead("client sent HTTP/1.1 request without hostname")
         elif name == b"content-length":
             value = _one_length(value, length)
@@ -81,7 +81,7 @@ def parse(head: bytes) -> Head:
             chunked = True
             text = (text[0], "chunked")
         headers.append(text)
-    if version == b"1.1" and hosts == 0:
+    if version >= b"1.1" and hosts == 0:  # HTTP/1.2 and above too, read as 1.1 (httpd)
         raise MalformedHead("Missing mandatory Host: header")
     if hosts > 1:
         raise MalformedHead("Found multiple Host: headers")

@@ -347,7 +347,7 @@ class ConnectionChild:
                         log.debug("closing keep-alive connection: %s", closing)
                         return False
             try:
-                self._send_error(exc, plan, first)
+                plan = self._send_error(exc, plan, first)
             except ClientGone:
                 return False
         except ClientGone:
@@ -425,26 +425,26 @@ class ConnectionChild:
         target = plan.dirconf.error_documents.get(exc.status)
         return target is None or not target.startswith("/") or self.identity == plan.identity
 
-    def _send_error(self, exc: HTTPError, plan: Plan | None, first: bool = False) -> None:
+    def _send_error(self, exc: HTTPError, plan: Plan | None, first: bool = False) -> Plan | None:
         """The status page, or the vhost's ErrorDocument for it.
 
         A local ErrorDocument is the tenant's file: it is used only once
         this process runs as the request's identity. Before the switch (over
         MaxClientsVHost, outside LimitUIDRange, a Redirect) the answer is the
         canned page, as mpm-itk's; a text or a URL reads nothing of the
-        tenant's and answers whenever httpd's would.
+        tenant's and answers whenever httpd's would. Returns the plan of what answered, whose
+        variables the access log names: the document's, for a local one (its REDIRECT_STATUS).
         """
         target = plan.dirconf.error_documents.get(exc.status) if plan is not None else None
         if target is None or plan is None or exc.status < 400 or not self._may_send_document(exc, plan):
             self.conn.send_error(exc.status, exc.headers, notes=exc.notes)
-            return
+            return plan
         try:
             kept = [(name, value) for name, value in exc.headers
                     if name.lower() in ("www-authenticate", "set-cookie")]
             if target.startswith("/"):
-                self._serve_error_document(exc.status, kept, plan, target, first)
-            else:
-                dispatch.send_error_document(self.conn, exc.status, target, kept)
+                return self._serve_error_document(exc.status, kept, plan, target, first)
+            dispatch.send_error_document(self.conn, exc.status, target, kept)
         except (HTTPError, OSError, InternalRedirect) as failed:
             if isinstance(failed, ClientGone) or self.conn.response_started:
                 raise
@@ -452,9 +452,10 @@ class ConnectionChild:
             log.info("ErrorDocument %s for status %d failed: %s", target, exc.status, failed)
             self.conn.send_error(exc.status, exc.headers, notes=exc.notes,
                                  failed_document=failed.status if isinstance(failed, HTTPError) else 500)
+        return plan
 
     def _serve_error_document(self, status: int, kept: list[tuple[str, str]], plan: Plan, target: str,
-                              first: bool) -> None:
+                              first: bool) -> Plan:
         """A local ErrorDocument as httpd serves it: an internal redirect to it, as a GET (a
         HEAD stays one) with the request's headers and body, whose answer keeps the error's
         status unless its handler gives another. A PHP or CGI error page runs, seeing
@@ -470,6 +471,7 @@ class ConnectionChild:
             self.conn.logged_handler = self.conn.handler  # the failed request's, as httpd logs it
         dispatch.serve(self.conn, document, document_plan, self.ctx.config, self.ctx.mime,
                        first or self.handover is not None, self.ctx.backends, self.status_page)
+        return document_plan
 
     def _enter_identity(self, vhost: VHost, plan: Plan, request: Request, first: bool) -> None:
         """The keep-alive identity rule, MaxClientsVHost, NiceValue, then the one-way switch;

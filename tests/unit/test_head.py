@@ -47,6 +47,7 @@ CASES = [
     b"GET  / HTTP/1.1\r\nHost: a\r\n\r\n",
     b"GET / HTTP/1.1 \r\nHost: a\r\n\r\n",
     b"GET / HTTP/2.0\r\nHost: a\r\n\r\n",
+    b"GET / HTTP/1.2\r\n\r\n",  # read as 1.1: no Host is a 400
     b"GET / HTTP/1\r\nHost: a\r\n\r\n",
     b"G(T / HTTP/1.1\r\nHost: a\r\n\r\n",
     b"GET / http/1.1\r\nHost: a\r\n\r\n",
@@ -77,7 +78,7 @@ def httpd_answer(head: bytes) -> tuple[str, str, str, list[tuple[str, str]]] | i
     in a field value, an empty Host of HTTP/1.1, and a Content-Length that is a list or past
     2**63 - 1 (ap_parse_strict_length) are 400; a Transfer-Encoding whose last coding is chunked
     frames the body by it; obs-text in the request target is taken as it is (httpd's strict
-    parser refuses controls there, not bytes past ASCII)."""
+    parser refuses controls there, not bytes past ASCII); a version past 1.1 is read as 1.1."""
     lines = head[:-4].split(b"\r\n")
     words = lines[0].split(b" ")
     if len(words) == 3 and re.search(rb"[\x80-\xff]", words[1]):
@@ -90,8 +91,10 @@ def httpd_answer(head: bytes) -> tuple[str, str, str, list[tuple[str, str]]] | i
         return 400
     answer = h11_answer(re.sub(rb"(?im)^(transfer-encoding:)[ \t]*[^\r\n]*,[ \t]*chunked[ \t]*\r\n",
                                rb"\1 chunked\r\n", head))
-    if isinstance(answer, tuple) and answer[2] == "1.1" and ("host", "") in answer[3]:
+    if isinstance(answer, tuple) and answer[2] >= "1.1" and ("host", "") in answer[3]:
         return 400
+    if isinstance(answer, tuple) and answer[2] > "1.1" and not any(name == "host" for name, _ in answer[3]):
+        return 400  # HTTP/1.2 and above are read as HTTP/1.1, which needs a Host
     return answer
 
 

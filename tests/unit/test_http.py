@@ -530,3 +530,19 @@ def test_an_absolute_form_target_of_a_scheme_httpd_does_not_serve_is_a_400(tcp_p
         request = conn.next_request(first=True)
         assert request is not None and request.host == "alice.test"
         assert decode_path(request.raw_path) == answer
+
+
+@pytest.mark.parametrize(("line", "logged", "version"), [
+    (b"A B C D E", "A B C", "1.0"), (b"GET /x\tHTTP/1.1", "GET /x HTTP/1.1", "1.1"),
+    (b"GET  /x HTTP/1.1 extra", "GET /x HTTP/1.1", "1.1"), (b"GET /x y HTTP/1.1", "GET /x y", "1.0"),
+])
+def test_a_refused_request_line_is_logged_as_its_first_three_words(tcp_pair, line: bytes, logged: str,
+                                                                    version: str) -> None:
+    """As httpd rebuilds r->the_request of a line it refused: method, target and protocol."""
+    server, client = tcp_pair
+    client.sendall(line + b"\r\nHost: a\r\n\r\n")
+    conn = HTTPConnection(server, Limits(timeout=5))
+    with pytest.raises(HTTPError):
+        conn.next_request(first=True)
+    refused = conn.refused_request()
+    assert refused is not None and (refused.request_line, refused.http_version) == (logged, version)
