@@ -19,17 +19,16 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import stat
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from urllib.parse import quote
 
 from itkgw.config.modules.negotiation import NegotiationSettings
 from itkgw.errors import HTTPError
 from itkgw.http.connection import Request
 from itkgw.request.dirconf import DirConfig
 from itkgw.request.mime import MimeTypes
+from itkgw.rules.expr import escape_path_segment
 
 log = logging.getLogger("itkgw.negotiation")
 
@@ -308,15 +307,6 @@ def chosen_headers(variant: Variant, variants: Sequence[Variant], transparent: b
             ("TCN", "choice")]
 
 
-def escape_path_segment(name: str) -> str:
-    """httpd's ap_escape_path_segment: a file name %-escaped to stand in a URL (";" and "/" too),
-    in lower-case hex."""
-    escaped = quote(name, safe="$-_.+!*'(),:@&=~", errors="surrogateescape")
-    return _ESCAPE.sub(lambda match: match.group(0).lower(), escaped)
-
-
-_ESCAPE = re.compile(r"%[0-9A-F]{2}")
-
 
 def list_validator(directory_st: os.stat_result, now: float) -> str:
     """The variant list's validator: the directory's mtime, as httpd's ETag of a missing file."""
@@ -360,4 +350,3 @@ def no_variant(path: str) -> HTTPError:
     log.error("AH00687: Negotiation: discovered file(s) matching request: %s (None could be negotiated).",
               path)
     return HTTPError(404)
-

@@ -1009,8 +1009,9 @@ class HTTPConnection:
         # mod_rewrite's Vary, in headers_out before the handler ran; then DEFLATE, then
         # mod_headers' rules, which see what it did (its Vary, the ETag's -gzip), as httpd's
         # filters run. A choice DEFLATE defers waits for them (_settle_deflate).
-        if not generated and any(rule.action == "vary" for rule in self.header_rules):
-            out = apply_header_rules(out, [rule for rule in self.header_rules if rule.action == "vary"], [])
+        varied = [rule for rule in self.header_rules if rule.action == "vary"]
+        if varied and not generated:
+            out = apply_header_rules(out, varied, [])
         if self.deflate is not None and not generated and self.deflate.takes(status, out):
             out, measure = self._deflate_head(out, measure)
         if not self._deflate_deferred:

@@ -305,7 +305,6 @@ class ConnectionChild:
                 plan = plan_request(self.ctx.config, self.ctx.compiled, vhost, request)
             self._enter_identity(vhost, plan, request, first)  # a refusal in plan.denied waits for .htaccess
             current = request
-            self.conn.logged_handler = None
             for hops in range(rules.internal_recursion + 1):
                 try:
                     # A pool has no other process to retry in: EACCES is a 403 there on any request.
@@ -560,6 +559,7 @@ class ConnectionChild:
             return  # CustomLog env=: a request with (or, for !NAME, without) the variable is left out
         conn = self.conn
         settings = vhost.modules.get(RequestSettings) if vhost is not None else None
+        kept = conn.keeps_alive()
         fields: dict[str, object] = {
             "h": request.remote_ip, "r": request.request_line, "s": conn.status,
             "b": conn.bytes_sent, "t": request.received, "v": vhost.server_name if vhost else "",
@@ -576,8 +576,8 @@ class ConnectionChild:
             "R": (conn.handler if conn.logged_handler is None else conn.logged_handler) or None,
             "e": variables, "B": conn.bytes_sent,
             # %k: httpd counts a response that keeps the connection as it is sent, and logs one less.
-            "k": max(0, conn.requests_served - (not conn.keeps_alive())),
+            "k": max(0, conn.requests_served - (not kept)),
             "V": canonical.server_name(request, vhost, settings) if vhost and settings else None,
-            "X": "X" if aborted else "+" if conn.keeps_alive() else "-",
+            "X": "X" if aborted else "+" if kept else "-",
         }
         write_access(fd, format_access(fmt, fields, dict(reversed(request.headers))))  # the first of a name

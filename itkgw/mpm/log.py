@@ -227,7 +227,7 @@ def _escape(value: str) -> str:
     for char in value:
         if char in '"\\':
             out.append("\\" + char)
-        elif ord(char) < 32 or ord(char) == 127 or 127 < ord(char) < 256:
+        elif ord(char) < 32 or 127 <= ord(char) < 256:
             out.append("\\x%02x" % ord(char))
         elif ord(char) > 255:
             out.extend("\\x%02x" % byte for byte in char.encode("utf-8", "surrogateescape"))

@@ -76,15 +76,22 @@ class ExprError(ValueError):
 
 # -- functions -----------------------------------------------------------------
 
-#: Characters httpd's ap_escape_uri leaves as they are, besides letters and digits.
+#: Characters httpd's ap_escape_uri leaves as they are, besides letters and digits; and
+#: ap_escape_path_segment, which escapes a file name's ";" and "/" too.
 _URI_SAFE = frozenset(b"$-_.+!*'(),:;@&=/~")
+_SEGMENT_SAFE = _URI_SAFE - frozenset(b";/")
 
 
-def escape_uri(text: str) -> str:
+def escape_path_segment(name: str) -> str:
+    """httpd's ap_escape_path_segment: a file name %-escaped to stand in a URL."""
+    return escape_uri(name, _SEGMENT_SAFE)
+
+
+def escape_uri(text: str, safe: frozenset[int] = _URI_SAFE) -> str:
     """httpd's ap_escape_uri: %-escape what may not stand in a URL path (lower-case hex)."""
     out = []
     for byte in os.fsencode(text):
-        if (48 <= byte <= 57) or (65 <= byte <= 90) or (97 <= byte <= 122) or byte in _URI_SAFE:
+        if (48 <= byte <= 57) or (65 <= byte <= 90) or (97 <= byte <= 122) or byte in safe:
             out.append(chr(byte))
         else:
             out.append("%%%02x" % byte)
