@@ -387,7 +387,8 @@ def _run(conn: HTTPConnection, manager: str, question: bytes, limits: RequestLim
                 _no_head(script)
             raise HTTPError(500) from None  # after the head, the client's response is cut short
         finally:
-            if outcome == "ok" and conn.keep_alive_wanted() and hold.may_carry_more():
+            if outcome == "ok" and (conn.keep_alive_wanted() or _between_connections) \
+                    and hold.may_carry_more():
                 _held.append(hold)
             else:
                 hold.end(outcome)
@@ -423,6 +424,21 @@ class _Hold:
 
 #: The process this connection child holds between requests, if any (at most one).
 _held: list[_Hold] = []
+#: Whether a process held at the end of a connection stays held for the next connection:
+#: a pool worker's does (it gives it back once idle); a connection child ends with its own.
+_between_connections = False
+
+
+def hold_between_connections() -> None:
+    """Keep the held process across connections, those the server closes included (KeepAlive
+    Off, MaxKeepAliveRequests reached): the next connection, often on its way, finds it
+    without asking the manager, connecting, and the process accepting."""
+    global _between_connections
+    _between_connections = True
+
+
+def holds_between_connections() -> bool:
+    return _between_connections
 
 
 def _resume(manager: str, question: bytes, limits: RequestLimits, bodiless: bool) -> _Hold | None:

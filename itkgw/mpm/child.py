@@ -188,7 +188,7 @@ class ConnectionChild:
 
     def __init__(self, ctx: ServingContext, slot_index: int, sock: socket.socket,
                  identity: Identity | None = None, handover: Callable[[Handoff], None] | None = None,
-                 pending: bytes = b"", keep_backend: bool = False) -> None:
+                 pending: bytes = b"") -> None:
         self.ctx = ctx
         self.slot = ctx.scoreboard.slot(slot_index)
         self.conn = HTTPConnection(sock, Limits(), pending)
@@ -202,9 +202,6 @@ class ConnectionChild:
         #: needs (a front's every connection, a pool worker's on a request of another identity).
         self.handover = handover
         self.handed_over = False
-        #: A pool worker's: a FastCGI process held at the end stays held for its next
-        #: connection (the worker gives it back when idle, pool_worker.py).
-        self.keep_backend = keep_backend
         model = ctx.config.modules.get(PoolSettings).process_model
         self.status_page = functools.partial(status.serve_status, ctx.scoreboard, model)
         set_client(f"{self.conn.remote_ip}:{self.conn.remote_port}")
@@ -230,7 +227,7 @@ class ConnectionChild:
         except HandedOver:
             self.handed_over = True
         finally:
-            if not self.keep_backend:
+            if not fcgid.holds_between_connections():
                 fcgid.release_held()
             if self.handed_over:
                 self.conn.release()  # the connection lives on in the process it went to

@@ -122,6 +122,9 @@ def _remember(memo: dict[Any, Any], key: object, value: object) -> None:
 #: message has filled take memory, and a private one: a process forked from this one (a
 #: pool worker from the pool manager) gets its own copy, not the same pages to race on.
 _buffer: mmap.mmap | None = None
+#: A message or its descriptors cut short, as a plain number: socket's flags are enum members,
+#: whose arithmetic runs in Python on every message.
+_CUT_SHORT = int(socket.MSG_TRUNC) | int(socket.MSG_CTRUNC)
 
 
 def receive(sock: socket.socket) -> Handoff | None:
@@ -140,7 +143,7 @@ def receive(sock: socket.socket) -> Handoff | None:
     if not data and not fds:
         return None
     try:
-        if len(fds) != 1 or flags & (socket.MSG_TRUNC | socket.MSG_CTRUNC):
+        if len(fds) != 1 or flags & _CUT_SHORT:
             raise HandoffError(f"a message with {len(fds)} descriptors (flags {flags:#x})")
         line, newline, rest = data.partition(b"\n")
         if not newline:

@@ -68,6 +68,7 @@ class PoolWorker:
         # What the worker holds now (the configuration, compiled rules) lives as long as it:
         # the garbage collector's full passes leave it alone, as in the itk model's children.
         gc.freeze()
+        fcgid.hold_between_connections()  # given back when the worker goes idle (below)
         limit = 1 if self.one_connection else self.ctx.config.max_connections_per_child
         served = 0
         # One idle worker woken per connection (EPOLLEXCLUSIVE), not the whole pool; one that
@@ -128,7 +129,7 @@ class PoolWorker:
         sock.setblocking(True)
         try:
             ConnectionChild(self.ctx, self.slot_index, sock, identity=self.identity,
-                            handover=self._hand_back, pending=handoff.data, keep_backend=True).run()
+                            handover=self._hand_back, pending=handoff.data).run()
         except Exception:  # noqa: BLE001 - one connection's failure must not end the worker
             log.exception("pool worker: serving a connection failed")
 

@@ -306,6 +306,35 @@ def test_a_pool_worker_keeps_its_process_for_the_next_connection_and_gives_it_ba
     assert backends_of(alice.user.pw_uid) == [first]
 
 
+#: The FastCGI connection a request came on, as the PHP process sees it: its socket
+#: descriptors other than the listening one (0), by inode.
+FASTCGI_LINK_PHP = """<?php
+$links = [];
+foreach (scandir('/proc/self/fd') as $fd) {
+    $target = ctype_digit($fd) && $fd !== '0' ? (string) @readlink("/proc/self/fd/$fd") : '';
+    if (str_starts_with($target, 'socket:')) {
+        $links[] = $target;
+    }
+}
+echo implode(' ', $links);
+"""
+
+
+def test_a_pool_worker_keeps_its_fastcgi_connection_under_keepalive_off(
+        itkgw_factory, docroots, put: Put, ipc: str) -> None:
+    """The pool model under KeepAlive Off (one request per connection, as many shared hosts
+    run mpm-itk): the requests of connection after connection reach the PHP process on one
+    FastCGI connection, not on a new one each, as they do with keep-alive."""
+    alice = docroots[ALICE]
+    put(alice, "link.php", FASTCGI_LINK_PHP)
+    server = start_fcgid(itkgw_factory, [fcgid_php(alice, "alice.test", fcgid_max_processes_per_class=1)],
+                         ipc, process_model="pool", pool_max_workers=1, keep_alive=False)
+    links = [server.request("alice.test", "/link.php") for _ in range(4)]
+    assert [response.status for response in links] == [200] * 4
+    assert links[0].body.startswith(b"socket:")
+    assert len({response.body for response in links}) == 1
+
+
 def test_idle_processes_end_and_crashed_ones_are_replaced(itkgw_factory, docroots, put: Put,
                                                           ipc: str) -> None:
     alice = docroots[ALICE]
