@@ -11,7 +11,7 @@ import dataclasses
 import functools
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -86,6 +86,13 @@ def _defaults(kind: type[Settings]) -> Settings:
     if item is None:
         item = _DEFAULT_SETTINGS[kind] = kind()
     return item
+
+
+def make_defaults(kinds: Iterable[type[Settings]]) -> None:
+    """Make the default settings of ``kinds`` now: processes forked after share them, where
+    each would make its own on its first request (and copy the pages it writes them into)."""
+    for kind in kinds:
+        _defaults(kind)
 
 
 def overlay_fields(earlier: Settings, later: Settings) -> Settings:

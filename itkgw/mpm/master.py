@@ -21,7 +21,8 @@ from dataclasses import dataclass, replace
 from typing import Any, Callable
 
 from itkgw import SERVER_SOFTWARE
-from itkgw.config.model import Address, ServerConfig
+from itkgw.config.model import Address, ServerConfig, make_defaults
+from itkgw.config.modules import all_modules
 from itkgw.config.modules.pool import PoolSettings
 from itkgw.errors import NOTICE, ConfigError, ConfigErrors, ExitCode
 from itkgw.handlers import dispatch, phpcgi
@@ -167,6 +168,7 @@ class Master:
         setid_filter = _prebuilt_filter(config)
         if os.access(config.php_cgi, os.X_OK):
             phpcgi.system_only(config.php_cgi)  # asked once, before the fork: every child has the answer
+        make_defaults(kind for module in all_modules() for kind in module.settings.values())
         manager = ""
         if fcgid_manager.uses_fcgid(config):
             manager = os.path.join(fcgid_manager.ipc_dir(config),
