@@ -39,7 +39,7 @@ from itkgw.handlers.fcgi_records import (
     record,
     stream,
 )
-from itkgw.http.connection import set_kernel_timeout
+from itkgw.http.connection import PEEK_NOW, set_kernel_timeout
 
 log = logging.getLogger("itkgw.fcgi")
 
@@ -50,8 +50,6 @@ _BEGIN_KEEP = begin_request(REQUEST_ID, True)
 _BEGIN_CLOSE = begin_request(REQUEST_ID, False)
 _PARAMS_END = record(RecordType.PARAMS, REQUEST_ID)
 _STDIN_END = record(RecordType.STDIN, REQUEST_ID)
-#: A look at the next byte without waiting, as a plain number (socket's flags are enum members).
-_PEEK_NOW = int(socket.MSG_PEEK) | int(socket.MSG_DONTWAIT)
 #: Record types as plain ints, compared once per record read.
 _STDOUT, _STDERR, _END_REQUEST = int(RecordType.STDOUT), int(RecordType.STDERR), int(RecordType.END_REQUEST)
 
@@ -170,7 +168,7 @@ class Connection:
         """Whether the server still keeps the connection open between requests, with nothing
         to read: a server that ended it (after its request, or a restart) left an end of file."""
         try:
-            self.sock.recv(1, _PEEK_NOW)
+            self.sock.recv(1, PEEK_NOW)
         except BlockingIOError:
             return True
         except OSError:

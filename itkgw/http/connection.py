@@ -52,6 +52,9 @@ _timeout_log = logging.getLogger("itkgw.reqtimeout")
 #: How much of an unread request body we read and discard to keep a
 #: connection alive; more than this and the connection is closed instead.
 _DRAIN_LIMIT = 256 * 1024
+#: recv() flags for a look at the next byte without waiting, as a plain number (socket's flags
+#: are enum members, whose arithmetic runs in Python).
+PEEK_NOW = int(socket.MSG_PEEK) | int(socket.MSG_DONTWAIT)
 _ALLOW_STATIC = "OPTIONS,HEAD,GET,POST,TRACE"
 
 
@@ -1485,6 +1488,28 @@ class HTTPConnection:
             self._h11_fed = False
         return True
 
+    def _client_done(self) -> bool:
+        """Whether the client sends nothing more and all it sent is read: its request, answered
+        in full, asked to close (Connection: close, or HTTP/1.0 without keep-alive), came
+        whole, and no byte waits past it (nginx's lingering_close auto does not linger then)."""
+        request = self.request
+        if request is None or not self._response_done or self._pending:
+            return False
+        if request.has_body and not (self._h11_fed and self.h11.their_state is h11.DONE):
+            return False  # a body not read to its end
+        if self._h11_fed and _read_past(self.h11):
+            return False
+        if not (request.http_version < "1.1" and not self._keep_alive_asked) and not any(
+                token.strip() == "close" for name, value in request.headers if name == "connection"
+                for token in value.lower().split(",")):
+            return False
+        try:
+            return not self.sock.recv(1, PEEK_NOW)  # an end of file: the client has closed
+        except BlockingIOError:
+            return True  # nothing waiting
+        except OSError:
+            return False
+
     def _drain_body(self) -> None:
         drained = 0
         try:
@@ -1511,7 +1536,11 @@ class HTTPConnection:
         the client still sends, so that a reset does not destroy the response in
         flight, until it is quiet for ``linger_quiet`` seconds or
         ``linger_total`` have passed: a client dribbling bytes cannot hold the
-        process longer."""
+        process longer. A client that has said it sends nothing more, and whose
+        every byte is read, leaves nothing to reset: that connection closes at once."""
+        if self._client_done():
+            self.sock.close()
+            return
         try:
             self.sock.shutdown(socket.SHUT_WR)
             deadline = time.monotonic() + self.limits.linger_total

@@ -224,13 +224,15 @@ def test_an_error_document_is_walked_as_any_file(itkgw_factory, links: Site, pla
 
 
 def test_a_connection_in_lingering_close_counts_against_max_clients_vhost(itkgw_factory, docroots) -> None:
-    """After a Connection: close response, a client dribbling a byte every 0.5 s keeps
-    the connection's process in lingering close; it is one of the vhost's connections."""
+    """After a response that closes a connection the client wanted kept (KeepAlive Off), a
+    client dribbling a byte every 0.5 s keeps the connection's process in lingering close;
+    it is one of the vhost's connections."""
     server = itkgw_factory([vhost_for(docroots[ALICE], "alice.test", max_clients_vhost=1),
-                            vhost_for(docroots[BOB], "bob.test")], start_servers=3, min_spare_servers=3)
+                            vhost_for(docroots[BOB], "bob.test")], start_servers=3, min_spare_servers=3,
+                           keep_alive=False)
     stop = threading.Event()
     with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
-        sock.sendall(b"GET /index.html HTTP/1.1\r\nHost: alice.test\r\nConnection: close\r\n\r\n")
+        sock.sendall(b"GET /index.html HTTP/1.1\r\nHost: alice.test\r\n\r\n")
         answer = b""
         while not answer.endswith(f"<h1>{ALICE}</h1>\n".encode()):
             answer += sock.recv(65536)
@@ -251,6 +253,21 @@ def test_a_connection_in_lingering_close_counts_against_max_clients_vhost(itkgw_
             dribbler.join(timeout=5)
         assert sock.recv(65536) == b""  # quiet now: the server ends the linger and closes
     assert server.request("alice.test", "/index.html").status == 200
+
+
+def test_a_client_that_said_close_and_sent_it_all_is_not_lingered_over(itkgw_factory, docroots) -> None:
+    """A client that asked to close, whose request was read whole, cannot reset the response
+    by sending more: its connection closes at once and no longer holds one of the vhost's
+    connections while the client stays connected (nginx's lingering_close auto)."""
+    server = itkgw_factory([vhost_for(docroots[ALICE], "alice.test", max_clients_vhost=1)],
+                           start_servers=3, min_spare_servers=3)
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+        sock.sendall(b"GET /index.html HTTP/1.1\r\nHost: alice.test\r\nConnection: close\r\n\r\n")
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+        assert answer.startswith(b"HTTP/1.1 200 ") and answer.endswith(f"<h1>{ALICE}</h1>\n".encode())
+        assert server.request("alice.test", "/index.html").status == 200
 
 
 # -- 5. php_admin_value reaches PHP unseen by other tenants; .user.ini and ini_set() cannot change it
