@@ -383,6 +383,11 @@ def _run(conn: HTTPConnection, manager: str, question: bytes, limits: RequestLim
                 log.warning("mod_fcgid: read data timeout in %d seconds", limits.io)
             else:
                 log.warning("mod_fcgid: error reading data from FastCGI server (%s)", failed.log)
+                if not resumed and not hold.served:
+                    # It broke on the first request it was lent for (a program that dies once
+                    # it has taken a connection): as one that refused it, a start that failed,
+                    # which the manager counts towards backing the class off.
+                    outcome = "dead"
             if not response.started:
                 _no_head(script)
             raise HTTPError(500) from None  # after the head, the client's response is cut short

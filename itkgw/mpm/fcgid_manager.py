@@ -223,11 +223,13 @@ class Manager:
         now = time.monotonic()
         for pid, status in exited(list(self.books.by_pid)):
             self.kill_deadlines.pop(pid, None)
-            backend = self.books.exited(pid, now)
-            if backend is not None:
+            backend = self.books.by_pid.get(pid)
+            unexpected = self.books.exited(pid, now) is not None
+            # One being ended exits on the manager's signal; with a status of its own, it failed
+            # first (a program that dies once it has taken its first request), which is told too.
+            if backend is not None and (unexpected or os.WIFEXITED(status) and os.WEXITSTATUS(status)):
                 log.error("mod_fcgid: process %s (pid %d) exit(%s), %s", backend.cls.describe(), pid,
-                          _exit_text(status), "while serving a request" if backend.state is State.BUSY
-                          else "while idle")
+                          _exit_text(status), _WHILE[backend.state])
         self._serve_waiting()
 
     # -- children's questions -----------------------------------------------------
@@ -603,6 +605,10 @@ def _kill(pid: int, signum: int) -> None:
         os.killpg(pid, signum)
     except ProcessLookupError:
         pass  # Gone already; reap() forgets it.
+
+
+#: What a process was doing when it exited, by its state, for the exit's log line.
+_WHILE = {State.BUSY: "while serving a request", State.IDLE: "while idle", State.ENDING: "while being ended"}
 
 
 def _exit_text(status: int) -> str:

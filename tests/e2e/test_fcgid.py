@@ -561,7 +561,7 @@ def test_a_program_that_keeps_dying_is_backed_off(itkgw_factory, docroots, put: 
             statuses.append(server.request("alice.test", "/info.php").status)
         except TimeoutError:
             raise AssertionError(server.error_log_text()) from None
-    assert set(statuses) <= {500, 503} and 503 in statuses
+    assert set(statuses) <= {500, 503} and 503 in statuses, server.error_log_text()
     log = server.error_log_text()
     assert "exit(status 1)" in log and "its processes keep failing to start" in log
 
