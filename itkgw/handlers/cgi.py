@@ -22,10 +22,11 @@ import resource
 import selectors
 import signal
 import subprocess
+import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from types import TracebackType
+from types import FrameType, TracebackType
 from typing import IO, TYPE_CHECKING, NamedTuple
 
 from itkgw import script_software
@@ -492,8 +493,14 @@ def run_cgi(
     ClientGone through. The child is always reaped. ``rlimits``: (resource, (soft, hard))
     pairs the program runs under (RLimitCPU...).
     """
-    process = _spawn(argv, env, cwd, log, script, rlimits)
+    held = _HeldTermination()
     try:
+        process = _spawn(argv, env, cwd, log, script, rlimits)
+    except BaseException:
+        held.release()
+        raise
+    try:
+        held.release()  # a TERM that came meanwhile unwinds from here, the script's group killed below
         with _Exchange(conn, process, timeout, log, script, head_limits) as exchange:
             exchange.run()
     except BaseException as failed:
@@ -502,6 +509,32 @@ def run_cgi(
         raise
     finally:
         _reap(process)
+
+
+class _HeldTermination:
+    """SIGTERM (which unwinds a connection's process, killing its script's group on the way)
+    held off while a script starts: arriving between the fork and the Popen that names the
+    new process, it would leave the script running with no one to end it."""
+
+    def __init__(self) -> None:
+        self.came = False
+        self.held = threading.current_thread() is threading.main_thread()  # where signals are handled
+        self.handler: Callable[[int, FrameType | None], object] | int = signal.SIG_DFL
+        if self.held:
+            # None: a handler not set from Python, which cannot be set back; the default is.
+            self.handler = signal.signal(signal.SIGTERM, self._note) or signal.SIG_DFL
+
+    def _note(self, signum: int, frame: FrameType | None) -> None:
+        self.came = True
+
+    def release(self) -> None:
+        """The handler back, run now for a TERM that came meanwhile."""
+        if not self.held:
+            return
+        self.held = False
+        signal.signal(signal.SIGTERM, self.handler)
+        if self.came:
+            signal.raise_signal(signal.SIGTERM)
 
 
 def _ends_within(process: subprocess.Popen[bytes], seconds: float) -> bool:

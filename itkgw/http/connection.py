@@ -1150,9 +1150,7 @@ class HTTPConnection:
             return False
         if self._downgraded and not self._keep_alive_asked:
             return False
-        tokens = (token.strip() for name, value in request.headers if name == "connection"
-                  for token in value.lower().split(","))
-        return "close" not in tokens
+        return "close" not in _connection_tokens(request)
 
     @property
     def _downgraded(self) -> bool:
@@ -1499,9 +1497,8 @@ class HTTPConnection:
             return False  # a body not read to its end
         if self._h11_fed and _read_past(self.h11):
             return False
-        if not (request.http_version < "1.1" and not self._keep_alive_asked) and not any(
-                token.strip() == "close" for name, value in request.headers if name == "connection"
-                for token in value.lower().split(",")):
+        if not (request.http_version < "1.1" and not self._keep_alive_asked) \
+                and "close" not in _connection_tokens(request):
             return False
         try:
             return not self.sock.recv(1, PEEK_NOW)  # an end of file: the client has closed
@@ -1552,6 +1549,12 @@ class HTTPConnection:
             pass  # The peer is gone or quiet: nothing left to wait for.
         finally:
             self.sock.close()
+
+
+def _connection_tokens(request: Request) -> Iterator[str]:
+    """The options of the request's Connection headers, lower-cased."""
+    return (token.strip() for name, value in request.headers if name == "connection"
+            for token in value.lower().split(","))
 
 
 def _with_host(headers: list[tuple[str, str]], authority: str) -> list[tuple[str, str]]:
