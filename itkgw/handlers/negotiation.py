@@ -307,7 +307,6 @@ def chosen_headers(variant: Variant, variants: Sequence[Variant], transparent: b
             ("TCN", "choice")]
 
 
-
 def list_validator(directory_st: os.stat_result, now: float) -> str:
     """The variant list's validator: the directory's mtime, as httpd's ETag of a missing file."""
     mtime_us = directory_st.st_mtime_ns // 1000

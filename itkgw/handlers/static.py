@@ -63,7 +63,6 @@ KNOWN_METHODS = frozenset({
     "VERSION-CONTROL", "CHECKOUT", "UNCHECKOUT", "CHECKIN", "UPDATE", "LABEL",
     "REPORT", "MKWORKSPACE", "MKACTIVITY", "BASELINE-CONTROL", "MERGE",
 })
-#: Characters httpd's ap_escape_uri leaves alone in a path besides letters and digits.
 _UINT64 = (1 << 64) - 1
 _ENTITY_TAG = re.compile(r'(W/)?"[^"]*"')
 

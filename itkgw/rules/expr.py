@@ -134,6 +134,16 @@ def _unbase64(text: str) -> str:
 _LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 _UPPER = str.maketrans("abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
+
+def ascii_lower(text: str) -> str:
+    """ASCII letters alone lowered, as apr_tolower (tolower(), RewriteMap's int:tolower)."""
+    return text.translate(_LOWER)
+
+
+def ascii_upper(text: str) -> str:
+    return text.translate(_UPPER)
+
+
 #: String functions: name (lower case) -> function of the context and the argument.
 FUNCTIONS: dict[str, Callable[[ExprContext, str], str]] = {
     "req": request_header,
@@ -142,8 +152,8 @@ FUNCTIONS: dict[str, Callable[[ExprContext, str], str]] = {
     "osenv": osenv,
     "env": env,
     "note": lambda ctx, name: "",  # itkgw keeps no request notes
-    "tolower": lambda ctx, text: text.translate(_LOWER),  # ASCII only, as apr_tolower
-    "toupper": lambda ctx, text: text.translate(_UPPER),
+    "tolower": lambda ctx, text: ascii_lower(text),
+    "toupper": lambda ctx, text: ascii_upper(text),
     "escape": lambda ctx, text: escape_uri(text),
     "unescape": lambda ctx, text: _unescape(text),
     "base64": lambda ctx, text: base64.b64encode(os.fsencode(text)).decode("ascii"),

@@ -46,8 +46,6 @@ _REFUSED = {
     "fastdbd": "write the mapping as a txt: map (itkgw has no mod_dbd)",
 }
 _TYPE = re.compile(r"([A-Za-z]+)(?:=[^:]*)?:(.*)", re.DOTALL)
-_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
-_ASCII_UPPER = str.maketrans("abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 _ESCAPE = re.compile(rb"%([0-9A-Fa-f]{2})")
 
 
@@ -110,9 +108,9 @@ def _looked_up(rewrite_map: RewriteMap, key: str) -> str | None:
 
 def _internal(function: str, key: str) -> str:
     if function == "tolower":
-        return key.translate(_ASCII_LOWER)
+        return expr.ascii_lower(key)
     if function == "toupper":
-        return key.translate(_ASCII_UPPER)
+        return expr.ascii_upper(key)
     if function == "escape":
         return expr.escape_uri(key)
     # unescape, as ap_unescape_url: every valid %XX decoded, a stray % kept, cut at a NUL.
