@@ -931,9 +931,12 @@ def serve_known(conn: HTTPConnection, request: Request, known: KnownFile, config
 
 
 def _php_may_open(filename: str, st: os.stat_result) -> bool:
-    """Whether PHP, running as this process's identity, can read the script (a file anyone may
-    read needs no asking)."""
-    return bool(st.st_mode & stat.S_IROTH) or os.access(filename, os.R_OK, effective_ids=True)
+    """Whether PHP, running as this process's identity, can read the script: a file anyone may
+    read, or its owner's own readable file (the owner's bits are its ACL entry too), needs no
+    asking the kernel."""
+    if st.st_mode & stat.S_IROTH or (st.st_mode & stat.S_IRUSR and st.st_uid == os.geteuid()):
+        return True
+    return os.access(filename, os.R_OK, effective_ids=True)
 
 
 def _answer_unreadable_php(conn: HTTPConnection, filename: str) -> None:

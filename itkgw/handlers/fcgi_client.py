@@ -347,10 +347,12 @@ class _Exchange:
             raise self._closed("")
         self.connection.heard = True
         try:
-            for item in self.reader.feed(data):
+            records = self.reader.feed(data)
+            last = len(records) - 1
+            for index, item in enumerate(records):
                 if item.request_id != REQUEST_ID:
                     raise ProtocolError(f"a record for request {item.request_id}")
-                self._take(item.type, item.content)
+                self._take(item.type, item.content, index == last)
         except ProtocolError as exc:
             raise self.connection.fail(f"not a FastCGI response: {exc}") from None
         return True
@@ -360,7 +362,8 @@ class _Exchange:
             return self.connection.fail(f"closed the connection before the end of the response{how}")
         return self.connection.fail(f"closed the connection without answering{how}", BackendClosed)
 
-    def _take(self, kind: int, content: bytes) -> None:
+    def _take(self, kind: int, content: bytes, last_read: bool) -> None:
+        """One record; ``last_read``: the last whole one the read held."""
         if kind == _STDOUT:
             if content:
                 try:
@@ -373,7 +376,7 @@ class _Exchange:
                 self.on_stderr(content)
         elif kind == _END_REQUEST:
             self.outcome = Outcome(*end_request_body(content))
-            self.clean_end = not self.reader.pending and not self.outgoing
+            self.clean_end = last_read and not self.reader.pending and not self.outgoing
         else:
             raise ProtocolError(f"unexpected record type {kind}")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 import struct
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import NamedTuple
 
 VERSION = 1
@@ -167,16 +167,18 @@ class RecordReader:
         self._partial = bytearray()
         self._pending = 0
 
-    def feed(self, data: bytes) -> Iterator[Record]:
-        """The records ``data`` completes; raises ProtocolError on a bad header.
+    def feed(self, data: bytes) -> list[Record]:
+        """The records ``data`` completes, in order; raises ProtocolError on a bad header.
 
         Parsed in place from the bytes received (most reads hold whole records); a record
-        cut by the end of a read is gathered until it is whole."""
+        cut by the end of a read is gathered until it is whole. A list, not a generator: a
+        read holds one or two records, and a generator costs more than they do."""
+        records: list[Record] = []
         if self._partial:
             self._partial += data
             if not _holds_a_record(self._partial):
                 self._pending = len(self._partial)
-                return
+                return records
             data = bytes(self._partial)
             self._partial.clear()
         offset, available = 0, len(data)
@@ -188,12 +190,12 @@ class RecordReader:
             end = offset + _HEADER_SIZE + size + padding
             if end > available:
                 break
-            self._pending = available - end
-            yield Record(kind, request_id, data[offset + _HEADER_SIZE:end - padding])
+            records.append(Record(kind, request_id, data[offset + _HEADER_SIZE:end - padding]))
             offset = end
         if offset < available:
             self._partial += data[offset:]
         self._pending = available - offset
+        return records
 
     @property
     def pending(self) -> int:

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import logging
 import os
-import selectors
+import select
 import signal
 import socket
 import time
@@ -146,7 +146,10 @@ class PoolManager:
         self.heartbeat = heartbeat
         self.pools: dict[tuple[int, int, str, str, int | None], Pool] = {}
         self.fronts: dict[int, socket.socket] = {}
-        self.selector = selectors.DefaultSelector()
+        #: What the manager waits on (epoll, not selectors: its loop runs once per connection):
+        #: fd -> "signals", "listener", a Pool, or a front's socket.
+        self.poller = select.epoll()
+        self.watched: dict[int, Any] = {}
         self.running = True
         self.retiring = False
         #: Told to stop after a graceful restart or stop: ends once its workers have.
@@ -166,19 +169,22 @@ class PoolManager:
         if signal_mask is not None:
             signal.pthread_sigmask(signal.SIG_SETMASK, signal_mask)
         manager_process.confine(self.setid_filter, MANAGER_CAPS)
-        self.selector.register(signals, selectors.EVENT_READ, "signals")
-        self.selector.register(self.listener, selectors.EVENT_READ, "listener")
+        self._watch(signals.fileno(), select.EPOLLIN, "signals")
+        self._watch(self.listener.fileno(), select.EPOLLIN, "listener")
         next_tick = 0.0
         while self.running:
-            for key, events in self.selector.select(max(0.0, next_tick - time.monotonic())):
-                if key.data == "signals":
+            for fd, events in self.poller.poll(max(0.0, next_tick - time.monotonic())):
+                what = self.watched.get(fd)
+                if what is None:
+                    continue  # unwatched by an earlier event of this round
+                if isinstance(what, Pool):
+                    self._pool_ready(what, events)
+                elif isinstance(what, socket.socket):
+                    self._from_front(what)
+                elif what == "signals":
                     signals.dispatch()
-                elif key.data == "listener":
-                    self._accept()
-                elif isinstance(key.data, Pool):
-                    self._pool_ready(key.data, events)
                 else:
-                    self._from_front(key.fileobj)  # type: ignore[arg-type]
+                    self._accept()
             if time.monotonic() >= next_tick:
                 self._tick()
                 next_tick = time.monotonic() + _TICK_SECONDS
@@ -189,6 +195,14 @@ class PoolManager:
         manager_process.remove(self.listener.getsockname())  # its generation's: no other takes it
         if not self.retiring:
             manager_process.remove(self.status_path)
+
+    def _watch(self, fd: int, events: int, what: Any) -> None:
+        self.poller.register(fd, events)
+        self.watched[fd] = what
+
+    def _unwatch(self, fd: int) -> None:
+        self.poller.unregister(fd)
+        del self.watched[fd]
 
     def stop(self) -> None:
         """End every worker now, and the manager."""
@@ -240,7 +254,7 @@ class PoolManager:
                 continue
             sock.setblocking(False)
             self.fronts[sock.fileno()] = sock
-            self.selector.register(sock, selectors.EVENT_READ, None)
+            self._watch(sock.fileno(), select.EPOLLIN, sock)
 
     def _from_front(self, sock: socket.socket) -> None:
         try:
@@ -251,14 +265,14 @@ class PoolManager:
             log.error("pool manager: from a front: %s", exc)
             return
         if handoff is None:
-            self.selector.unregister(sock)
+            self._unwatch(sock.fileno())
             del self.fronts[sock.fileno()]
             sock.close()
             return
         self._route(handoff)
 
     def _pool_ready(self, pool: Pool, events: int) -> None:
-        if events & selectors.EVENT_READ:
+        if events & ~select.EPOLLOUT:  # readable, or hung up: read what is there
             while True:  # connections handed back by the pool's workers
                 try:
                     handoff = wire.receive(pool.ours)
@@ -270,7 +284,7 @@ class PoolManager:
                 if handoff is None:
                     break
                 self._route(handoff)
-        if events & selectors.EVENT_WRITE:
+        if events & select.EPOLLOUT:
             self._feed(pool)
 
     def _route(self, handoff: Handoff) -> None:
@@ -293,7 +307,7 @@ class PoolManager:
         theirs.setblocking(False)
         pool = Pool(handoff.identity, handoff.nice, ours, theirs)
         self.pools[handoff.pool_key] = pool
-        self.selector.register(ours, selectors.EVENT_READ, pool)
+        self._watch(ours.fileno(), select.EPOLLIN, pool)
         log.info("pool manager: pool of %s started", pool.describe())
         return pool
 
@@ -323,8 +337,7 @@ class PoolManager:
         self._staff(pool, free)
         if pool.watching_room != bool(pool.waiting):
             pool.watching_room = bool(pool.waiting)
-            events = selectors.EVENT_READ | (selectors.EVENT_WRITE if pool.waiting else 0)
-            self.selector.modify(pool.ours, events, pool)
+            self.poller.modify(pool.ours.fileno(), select.EPOLLIN | (select.EPOLLOUT if pool.waiting else 0))
 
     def _staff(self, pool: Pool, free: int) -> None:
         """Start workers for connections in the pool's socket that no worker will take (those
@@ -383,7 +396,7 @@ class PoolManager:
         pool's identity for good, then serve. Never returns."""
         code = 0
         try:
-            self.selector.close()
+            self.poller.close()
             if self.signals is not None:
                 self.signals.close()
             self.listener.close()
@@ -516,7 +529,7 @@ class PoolManager:
     def _close_pool(self, key: tuple[int, int, str, str, int | None], pool: Pool) -> None:
         """A pool whose workers all ended and that has nothing to do is closed: the next
         connection of its identity starts it again."""
-        self.selector.unregister(pool.ours)
+        self._unwatch(pool.ours.fileno())
         pool.ours.close()
         pool.theirs.close()
         del self.pools[key]
