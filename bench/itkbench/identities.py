@@ -7,8 +7,9 @@ FcgidMinProcessesPerClass 0, FcgidMaxProcessesPerClass 2 and FcgidMaxProcesses
 --max-processes; nginx gets one php-fpm pool per identity (pm = ondemand,
 max 2 children, the same idle timeout), as a host that gives every customer
 a pool runs it. Both serve the same hello.php in every docroot. Reported, per
-system: failed requests, the peak of PHP processes and of resident memory
-(every process of the server summed) during the load, and the PHP processes
+system: failed requests, the peak of PHP processes and of memory during the
+load (summed RSS, every process of the server counted whole, and summed PSS,
+each page shared by forked processes counted once), and the PHP processes
 left after the idle timeout. Each request is on a new connection. itkgw runs
 twice: in the itk process model, and in the pool model (one pool per identity,
 PoolIdleTimeout the same idle timeout), whose pool workers left after the idle
@@ -30,9 +31,12 @@ from pathlib import Path
 
 from itkbench import nginx_fpm
 from itkbench.itkgw_server import WEB_USER, Itkgw, Variant
-from itkbench.processes import server_processes
+from itkbench.processes import proportional_bytes, server_processes
 from itkbench.sites import EXPECTED_BODY, build_sites, create_users, remove_users
 from itkbench.systems import System
+
+#: Every how many samples (of 100 ms) the summed PSS is read too.
+_PSS_EVERY = 5
 
 #: A pool that forks its children on demand (at most two) and ends them when idle.
 ONDEMAND_PM = "pm = ondemand\npm.max_children = 2\npm.process_idle_timeout = {idle}s\n"
@@ -121,14 +125,21 @@ def load(system: System, order: list[str], concurrency: int) -> Counter[int]:
 
 
 def measure(system: System, command: str, order: list[str], concurrency: int, idle: int) -> dict[str, object]:
-    peak = {"rss": 0, "php": 0}
+    peak = {"rss": 0, "pss": 0, "php": 0}
     done = threading.Event()
 
     def sample() -> None:
+        rounds = 0
         while not done.is_set():
             processes = server_processes(system.sessions)
-            peak["rss"] = max(peak["rss"], sum(proc.rss_bytes for proc in processes))
+            rss = sum(proc.rss_bytes for proc in processes)
+            # PSS costs the kernel a walk of each process's pages: read at a new peak of RSS
+            # (where PSS peaks too, near enough) and every few samples, not at each.
+            if rss > peak["rss"] or rounds % _PSS_EVERY == 0:
+                peak["pss"] = max(peak["pss"], sum(proportional_bytes(proc.pid) for proc in processes))
+            peak["rss"] = max(peak["rss"], rss)
             peak["php"] = max(peak["php"], php_processes(system, command))
+            rounds += 1
             done.wait(0.1)
 
     sampler = threading.Thread(target=sample)
@@ -144,6 +155,7 @@ def measure(system: System, command: str, order: list[str], concurrency: int, id
     return {"system": system.name, "requests": sum(statuses.values()),
             "failed": sum(count for status, count in statuses.items() if status != 200),
             "seconds": seconds, "peak_php": peak["php"], "peak_rss_mib": peak["rss"] / 2**20,
+            "peak_pss_mib": peak["pss"] / 2**20,
             "php_after_idle": php_processes(system, command),
             "workers_after_idle": pool_workers(system) if "pool" in system.name else "-"}
 
@@ -200,12 +212,13 @@ def main(argv: list[str] | None = None) -> int:
         remove_users(created)
     lines = [f"{args.count} vhosts, one identity each, {args.requests} requests each in random order, "
              f"{args.concurrency} at a time, each on a new connection; PHP idle timeout {args.idle} s.", "",
-             "| system | requests | failed | seconds | peak PHP processes | peak RSS MiB "
+             "| system | requests | failed | seconds | peak PHP processes | peak RSS MiB | peak PSS MiB "
              "| PHP processes after idle | pool workers after idle |",
-             "|---|---|---|---|---|---|---|---|"]
+             "|---|---|---|---|---|---|---|---|---|"]
     for row in rows:
         lines.append(f"| {row['system']} | {row['requests']} | {row['failed']} | {row['seconds']:.1f} | "
-                     f"{row['peak_php']} | {row['peak_rss_mib']:.0f} | {row['php_after_idle']} | "
+                     f"{row['peak_php']} | {row['peak_rss_mib']:.0f} | {row['peak_pss_mib']:.0f} | "
+                     f"{row['php_after_idle']} | "
                      f"{row['workers_after_idle']} |")
     text = "\n".join(lines) + "\n"
     sys.stdout.write(text)

@@ -57,6 +57,21 @@ def server_processes(sessions: Iterable[int]) -> list[ProcessStat]:
     return [proc for proc in stats if proc.session in wanted or proc.ppid in inside]
 
 
+def proportional_bytes(pid: int) -> int:
+    """A process's proportional set size (PSS): its resident pages, each shared page divided
+    among the processes sharing it, so that a sum over processes counts every page once.
+    Summed RSS counts a page forked processes share once per process; PSS is what they
+    cost together. 0 for a process that ended meanwhile."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", "rb") as rollup:
+            for line in rollup:
+                if line.startswith(b"Pss:"):
+                    return int(line.split()[1]) * 1024
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        pass
+    return 0
+
+
 def sessions_rss(sessions: Iterable[int]) -> int:
     """Bytes resident in all processes of ``sessions`` together."""
     return sum(proc.rss_bytes for proc in server_processes(sessions))
