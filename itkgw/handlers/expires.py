@@ -8,9 +8,10 @@ none.
 
 from __future__ import annotations
 
-from email.utils import formatdate, parsedate_to_datetime
+from email.utils import parsedate_to_datetime
 
 from itkgw.config.modules.expires import ExpiresSettings
+from itkgw.http.connection import format_http_date
 
 
 def add_expiry(headers: list[tuple[str, str]], settings: ExpiresSettings, mtime: float | None,
@@ -40,4 +41,4 @@ def add_expiry(headers: list[tuple[str, str]], settings: ExpiresSettings, mtime:
     cache_control = [value for name, value in headers if name.lower() == "cache-control"]
     kept = [(name, value) for name, value in headers if name.lower() != "cache-control"]
     return [*kept, ("Cache-Control", ", ".join([*cache_control, f"max-age={left}"])),
-            ("Expires", formatdate(expires, usegmt=True))]
+            ("Expires", format_http_date(expires))]

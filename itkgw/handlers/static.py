@@ -39,11 +39,11 @@ import re
 import secrets
 import time
 from dataclasses import dataclass
-from email.utils import formatdate
 from typing import TYPE_CHECKING
 
 from itkgw.config.modules.core import DEFAULT_ETAG
 from itkgw.errors import HTTPError
+from itkgw.http.connection import format_http_date
 from itkgw.http.deflate import HELD_INPUT, SMALLEST_COMPRESSED, DeflateRule, GzipStream
 from itkgw.http.ranges import RangeNotSatisfiable, byte_ranges, parse_http_date, part_heads
 from itkgw.request.mime import MimeTypes
@@ -106,7 +106,7 @@ def http_date(seconds: float) -> str:
 @functools.lru_cache(maxsize=512)
 def _http_date(second: int) -> str:
     """A file's Last-Modified is asked for again on the next request for it."""
-    return formatdate(second, usegmt=True)
+    return format_http_date(second)
 
 
 def etag_matches(values: list[str], etag: str, weak: bool) -> bool:

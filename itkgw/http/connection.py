@@ -29,7 +29,6 @@ import struct
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from email.utils import formatdate
 from html import escape
 from typing import Any, Iterator, cast
 from urllib.parse import unquote_to_bytes
@@ -369,9 +368,22 @@ _ERROR_TEXTS = {
 NO_ADMIN = "[no address given]"
 
 
+_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def format_http_date(second: float) -> str:
+    """An IMF-fixdate (``Sun, 06 Nov 1994 08:49:37 GMT``), as email.utils.formatdate writes
+    it with usegmt; here, as that one runs as Python in every connection child the itk model
+    forks, on the first date each child writes."""
+    t = time.gmtime(second)
+    return (f"{_WEEKDAYS[t.tm_wday]}, {t.tm_mday:02d} {_MONTHS[t.tm_mon - 1]} {t.tm_year:04d} "
+            f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} GMT")
+
+
 @functools.lru_cache(maxsize=4)
 def _http_date_of_second(second: int) -> str:
-    return formatdate(second, usegmt=True)
+    return format_http_date(second)
 
 
 def http_now() -> str:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Callable
 
 from itkgw import SERVER_SOFTWARE
-from itkgw.config.model import Address, ServerConfig, make_defaults
+from itkgw.config.model import Address, Identity, ServerConfig, make_defaults
 from itkgw.config.modules import all_modules
 from itkgw.config.modules.pool import PoolSettings
 from itkgw.errors import NOTICE, ConfigError, ConfigErrors, ExitCode
@@ -169,6 +169,7 @@ class Master:
         if os.access(config.php_cgi, os.X_OK):
             phpcgi.system_only(config.php_cgi)  # asked once, before the fork: every child has the answer
         make_defaults(kind for module in all_modules() for kind in module.settings.values())
+        privs.remember_group_lists(_assigned_identities(config))  # read once, not in every child
         manager = ""
         if fcgid_manager.uses_fcgid(config):
             manager = os.path.join(fcgid_manager.ipc_dir(config),
@@ -562,6 +563,13 @@ _MANAGER_NAMES = {"fcgid": "FastCGI backend manager", "pools": "pool manager"}
 def uses_pools(config: ServerConfig) -> bool:
     """Whether the pool process model serves (ProcessModel pool)."""
     return config.modules.get(PoolSettings).process_model == "pool"
+
+
+def _assigned_identities(config: ServerConfig) -> list[Identity]:
+    """The identities the configuration assigns: AssignUserID of each vhost and section."""
+    found = [vhost.assign_user_id for vhost in config.vhosts]
+    found += [section.assign_user_id for vhost in config.vhosts for section in vhost.directories]
+    return [identity for identity in found if identity is not None]
 
 
 def _prebuilt_filter(config: ServerConfig) -> Any:

@@ -26,7 +26,7 @@ import codecs
 import ctypes
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import prctl
 
@@ -251,6 +251,12 @@ def enter_worker_identity(config: ServerConfig, os_: OSFacade = REAL_OS) -> None
     _verify(target, groups, os_, capabilities=keep, bounding=WORKER_CAPS)
 
 
+def prepare_child_switches() -> None:
+    """In a worker, before it forks connection children: look up the calls their switch
+    reads back with (capget(2) through ctypes) once, so that no child does it again."""
+    _read_capabilities(REAL_OS.capabilities)
+
+
 def enter_front_identity(config: ServerConfig, os_: OSFacade = REAL_OS) -> None:
     """Become ``User``/``Group`` with no capability at all, not even in the bounding set,
     and PR_SET_NO_NEW_PRIVS: the pool model's fronts read client bytes and never switch,
@@ -328,13 +334,76 @@ def _has_name(identity: Identity) -> bool:
 
 
 def _expected_groups(identity: Identity, os_: OSFacade) -> set[int]:
-    """The groups ``identity`` must end up with, read while NSS is still readable."""
+    """The groups ``identity`` must end up with, read while NSS is still readable (or as
+    read before the fork, while the group database is unchanged: see remember_group_lists)."""
     if not _has_name(identity):
         return {identity.gid}
+    remembered = _remembered_groups.get((identity.user, identity.gid))
+    if remembered is not None and _group_database_stamp() == _remembered_stamp:
+        return set(remembered)
     try:
         return set(os_.getgrouplist(identity.user, identity.gid))
     except OSError as exc:
         raise PrivilegeError(f"cannot list the groups of {identity.user}: {exc}") from exc
+
+
+# -- supplementary groups read before the fork ---------------------------------
+
+#: The files the remembered lists hold for: while neither changes, neither do the lists.
+_GROUP_FILE = "/etc/group"
+_NSSWITCH_FILE = "/etc/nsswitch.conf"
+#: (user, gid) -> groups, for the identities the configuration names, and the files' stamp.
+_remembered_groups: dict[tuple[str, int], frozenset[int]] = {}
+_remembered_stamp: tuple[tuple[int, int, int], ...] | None = None
+
+
+def remember_group_lists(identities: Iterable[Identity]) -> None:
+    """Read the supplementary groups of ``identities`` once, before the fork, where /etc/group
+    alone decides them: a connection child then checks the files are unchanged (two stat
+    calls) instead of asking NSS, whose systemd module alone walks a dozen directories a
+    call. A list NSS gives otherwise (LDAP, sssd, systemd's userdb) is not kept, and a
+    changed /etc/group or nsswitch.conf voids them all: those children ask NSS, as mpm-itk's
+    initgroups does for every connection."""
+    global _remembered_stamp
+    _remembered_groups.clear()
+    _remembered_stamp = _group_database_stamp()
+    if _remembered_stamp is None:
+        return
+    members = _group_file_members()
+    for identity in identities:
+        if not _has_name(identity) or (identity.user, identity.gid) in _remembered_groups:
+            continue
+        try:
+            listed = frozenset(os.getgrouplist(identity.user, identity.gid))
+        except OSError:
+            continue  # the child will ask, and say why it failed
+        if listed == frozenset({identity.gid, *members.get(identity.user, ())}):
+            _remembered_groups[(identity.user, identity.gid)] = listed
+
+
+def _group_database_stamp() -> tuple[tuple[int, int, int], ...] | None:
+    """Inode, modification time and size of /etc/group and nsswitch.conf (None: unreadable)."""
+    try:
+        return tuple((st.st_ino, st.st_mtime_ns, st.st_size)
+                     for st in (os.stat(_GROUP_FILE), os.stat(_NSSWITCH_FILE)))
+    except OSError:
+        return None
+
+
+def _group_file_members() -> dict[str, set[int]]:
+    """user -> the groups /etc/group lists the user as a member of."""
+    members: dict[str, set[int]] = {}
+    try:
+        with open(_GROUP_FILE, encoding="utf-8", errors="replace") as group_file:
+            for line in group_file:
+                fields = line.rstrip("\n").split(":")
+                if len(fields) != 4 or not fields[2].isdigit():
+                    continue
+                for user in filter(None, fields[3].split(",")):
+                    members.setdefault(user, set()).add(int(fields[2]))
+    except OSError:
+        pass
+    return members
 
 
 def _verify(identity: Identity, groups: set[int], os_: OSFacade, capabilities: int,

@@ -8,6 +8,7 @@ the wakeup pipe); the loop decides what they mean, from a table.
 
 from __future__ import annotations
 
+import _signal  # signal's own C functions (see _run_child)
 import errno
 import gc
 import logging
@@ -85,6 +86,7 @@ class Worker:
                 sandbox.install_setid_filter(config.limit_uid_range, config.limit_gid_range,
                                              config.allow_user_namespaces)
             privs.enter_worker_identity(config)
+            privs.prepare_child_switches()
         except (privs.PrivilegeError, sandbox.SandboxError, OSError) as exc:
             log.critical("worker cannot drop privileges, the server stops: %s", exc)
             os._exit(ExitCode.BOOT_FAILED)
@@ -172,13 +174,14 @@ class Worker:
             for listener in self.listeners:
                 listener.close()
             signals.close()
-            # TERM unwinds the child so a running CGI's process group is killed too.
-            signal.signal(signal.SIGTERM, _exit_on_signal)
+            # TERM unwinds the child so a running CGI's process group is killed too. Set with
+            # the C function itself: signal.signal's wrapper turns each old handler that is a
+            # function into an enum member by raising and catching an exception, 0.1 ms a child.
+            _signal.signal(signal.SIGTERM, _exit_on_signal)
             for signum in (signal.SIGINT, signal.SIGCHLD):
-                signal.signal(signum, signal.SIG_DFL)
-            for signum in (signal.SIGHUP, signal.SIGUSR1, signal.SIGWINCH):
-                signal.signal(signum, signal.SIG_IGN)
-            signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+                _signal.signal(signum, _signal.SIG_DFL)
+            for signum in (signal.SIGHUP, signal.SIGUSR1, signal.SIGWINCH, signal.SIGPIPE):
+                _signal.signal(signum, _signal.SIG_IGN)
             # What the worker holds stays as it is for the child's short life: the garbage
             # collector must not visit it (each visit writes, so copies, an inherited page).
             gc.freeze()

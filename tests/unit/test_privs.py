@@ -21,6 +21,7 @@ import pytest
 from itkgw.config.identity import resolve_identity
 from itkgw.config.model import Identity, ServerConfig
 from itkgw.errors import HTTPError
+from itkgw.mpm import privs
 from itkgw.mpm.privs import (
     WORKER_CAPS,
     IdentityNotAllowed,
@@ -539,3 +540,54 @@ def test_front_boot_fails_when_any_capability_is_left() -> None:
     fake.after = lambda fake: fake.caps.update(CapBnd=1 << 6)
     with pytest.raises(PrivilegeError, match="CapBnd is 0x40, more than 0x0"):
         enter_front_identity(make_config(), fake)
+
+
+# -- group lists read before the fork ----------------------------------------------
+
+
+@pytest.fixture
+def group_files(tmp_path, monkeypatch) -> Iterator[tuple[str, str]]:
+    """/etc/group and nsswitch.conf copied where a test may change them; nothing remembered
+    after the test."""
+    group, nsswitch = tmp_path / "group", tmp_path / "nsswitch.conf"
+    group.write_text("root:x:0:\nadm:x:4:alice\nusers:x:100:alice,bob\nalice:x:1000:\n")
+    nsswitch.write_text("group: files\n")
+    monkeypatch.setattr(privs, "_GROUP_FILE", str(group))
+    monkeypatch.setattr(privs, "_NSSWITCH_FILE", str(nsswitch))
+    yield str(group), str(nsswitch)
+    privs._remembered_groups.clear()
+
+
+def nss_listing(groups: dict[tuple[str, int], list[int]]) -> Callable[[str, int], list[int]]:
+    return lambda user, gid: list(groups[(user, gid)])
+
+
+def test_a_child_switches_with_the_groups_read_before_the_fork(group_files, monkeypatch) -> None:
+    monkeypatch.setattr(privs.os, "getgrouplist", nss_listing({("alice", 1000): [1000, 4, 100]}))
+    privs.remember_group_lists([ALICE])
+    fake = RecordingOS()  # whose NSS would say otherwise: it is not asked
+    switch_identity(ALICE, make_config(), fake)
+    assert "getgrouplist" not in fake.names()
+    assert ("setgroups", [4, 100, 1000]) in fake.calls
+
+
+def test_a_changed_group_file_makes_the_child_ask_nss_again(group_files, monkeypatch) -> None:
+    group, _ = group_files
+    monkeypatch.setattr(privs.os, "getgrouplist", nss_listing({("alice", 1000): [1000, 4, 100]}))
+    privs.remember_group_lists([ALICE])
+    with open(group, "a") as changed:  # usermod -aG: alice joins a group
+        changed.write("sudo:x:27:alice\n")
+    fake = RecordingOS()
+    switch_identity(ALICE, make_config(), fake)
+    assert ("getgrouplist", "alice", 1000) in fake.calls
+    assert ("setgroups", [27, 100, 1000]) in fake.calls  # the fake NSS's answer, read now
+
+
+def test_groups_that_come_from_elsewhere_than_the_group_file_are_not_remembered(group_files,
+                                                                                 monkeypatch) -> None:
+    # An LDAP or sssd group, which /etc/group does not list: its membership may change unseen.
+    monkeypatch.setattr(privs.os, "getgrouplist", nss_listing({("alice", 1000): [1000, 4, 100, 5000]}))
+    privs.remember_group_lists([ALICE])
+    fake = RecordingOS()
+    switch_identity(ALICE, make_config(), fake)
+    assert ("getgrouplist", "alice", 1000) in fake.calls
