@@ -28,7 +28,7 @@ import socket
 import struct
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from html import escape
 from typing import Any, Iterator, cast
 from urllib.parse import unquote_to_bytes
@@ -166,9 +166,12 @@ class Limits:
                       self.body_stage)
 
 
-@dataclass
+@dataclass(init=False)
 class Request:
-    """One parsed request; ``path`` is safe to map onto a document root."""
+    """One parsed request; ``path`` is safe to map onto a document root.
+
+    Its ``__init__`` is written out: the one a dataclass gets is made at import and runs as
+    Python even in the compiled build, once per request."""
 
     method: str
     target: str
@@ -181,22 +184,49 @@ class Request:
     local_port: int
     remote_ip: str
     remote_port: int
-    content_length: int | None = None
-    chunked: bool = False
-    received: float = field(default_factory=time.time)
+    content_length: int | None
+    chunked: bool
+    received: float
     #: Who logged in with the request's Authorization (None: no one), and how ("Basic").
-    remote_user: str | None = None
-    auth_type: str | None = None
+    remote_user: str | None
+    auth_type: str | None
     #: The port the Host header (or an absolute-form target) names, if it names one.
-    host_port: int | None = None
+    host_port: int | None
     #: The request line and header lines as received (what TRACE echoes).
-    head: bytes = b""
+    head: bytes
     #: The path as the target spelled it, before decoding. ``path`` keeps an encoded slash
     #: as %2F until the vhost's AllowEncodedSlashes says what it is (decode_path).
-    raw_path: str = "/"
+    raw_path: str
     #: A refused head's request line as it came (HTTPConnection.refused_request), which the
     #: method, target and protocol above cannot spell again.
-    refused_line: str = ""
+    refused_line: str
+
+    def __init__(self, method: str, target: str, path: str, query: str, http_version: str,
+                 headers: list[tuple[str, str]], host: str, local_ip: str, local_port: int, remote_ip: str,
+                 remote_port: int, content_length: int | None = None, chunked: bool = False,
+                 received: float | None = None, remote_user: str | None = None, auth_type: str | None = None,
+                 host_port: int | None = None, head: bytes = b"", raw_path: str = "/",
+                 refused_line: str = "") -> None:
+        self.method = method
+        self.target = target
+        self.path = path
+        self.query = query
+        self.http_version = http_version
+        self.headers = headers
+        self.host = host
+        self.local_ip = local_ip
+        self.local_port = local_port
+        self.remote_ip = remote_ip
+        self.remote_port = remote_port
+        self.content_length = content_length
+        self.chunked = chunked
+        self.received = time.time() if received is None else received
+        self.remote_user = remote_user
+        self.auth_type = auth_type
+        self.host_port = host_port
+        self.head = head
+        self.raw_path = raw_path
+        self.refused_line = refused_line
 
     def header(self, name: str) -> str | None:
         name = name.lower()

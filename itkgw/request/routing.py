@@ -15,7 +15,7 @@ import logging
 import os
 import pwd
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from itkgw.config.model import DirSection, Identity, Redirect, ServerConfig, VHost
 from itkgw.config.modules.auth_basic import AuthSettings
@@ -52,44 +52,72 @@ class Compiled:
                     self.exprs[text] = expr.parse(text)
 
 
-@dataclass
+@dataclass(init=False)
 class Plan:
-    """What a request needs: its settings, its identity, its variables."""
+    """What a request needs: its settings, its identity, its variables.
+
+    Its ``__init__`` is written out, as Request's is (http/connection.py): made per request."""
 
     url_path: str
     dirconf: DirConfig
     identity: Identity
-    reqenv: dict[str, str] = field(default_factory=dict)
+    reqenv: dict[str, str]
     #: Why access control refused the request, if it did. The refusal is
     #: answered after the identity switch, as mpm-itk switches in the
     #: header parser, before access checks run.
-    denied: str | None = None
+    denied: str | None
     #: The access rules grant the request only to a user who logs in: the login is
     #: asked for after the switch (the password file is read as the identity).
-    needs_login: bool = False
-    vhost: VHost | None = None
+    needs_login: bool
+    vhost: VHost | None
     #: The configured vhost and the URL path before a UserDir view replaced them
     #: (what the FastCGI backend manager is told, so it can take the same view).
-    site: VHost | None = None
-    site_path: str = ""
+    site: VHost | None
+    site_path: str
     #: Request headers rewrite conditions looked at, for the response's Vary.
-    vary: tuple[str, ...] = ()
+    vary: tuple[str, ...]
     #: The Content-Type a RewriteRule's T= forces on a file served.
-    forced_type: str | None = None
+    forced_type: str | None
     #: The sections of the .htaccess files read for this request, by the directory read down
     #: to: the mapped path, the file and its index each need them, each read once.
-    access_read: dict[str, tuple[DirSection, ...]] = field(default_factory=dict)
+    access_read: dict[str, tuple[DirSection, ...]]
     #: The paths each of those reads tried, with what was there (access_files.Seen): a route
     #: kept by its URL (known_files) holds while they stay so.
-    access_seen: dict[str, list[tuple[str, tuple[int, int, int, int] | None]]] = field(default_factory=dict)
+    access_seen: dict[str, list[tuple[str, tuple[int, int, int, int] | None]]]
     #: A RewriteRule with END applied: no rules run again, through internal redirects too.
-    rewrite_ended: bool = False
+    rewrite_ended: bool
     #: The handler a RewriteRule's H= forces on the request.
-    forced_handler: str | None = None
+    forced_handler: str | None
     #: The request, whose .htaccess <If> conditions the merges on its way judge.
-    request: Request | None = None
+    request: Request | None
     #: RewriteRule CO='s Set-Cookie values, which go out with any answer (err_headers_out).
-    cookies: tuple[str, ...] = ()
+    cookies: tuple[str, ...]
+
+    def __init__(self, url_path: str, dirconf: DirConfig, identity: Identity,
+                 reqenv: dict[str, str] | None = None, denied: str | None = None, needs_login: bool = False,
+                 vhost: VHost | None = None, site: VHost | None = None, site_path: str = "",
+                 vary: tuple[str, ...] = (), forced_type: str | None = None,
+                 access_read: dict[str, tuple[DirSection, ...]] | None = None,
+                 access_seen: dict[str, list[tuple[str, tuple[int, int, int, int] | None]]] | None = None,
+                 rewrite_ended: bool = False, forced_handler: str | None = None,
+                 request: Request | None = None, cookies: tuple[str, ...] = ()) -> None:
+        self.url_path = url_path
+        self.dirconf = dirconf
+        self.identity = identity
+        self.reqenv = {} if reqenv is None else reqenv
+        self.denied = denied
+        self.needs_login = needs_login
+        self.vhost = vhost
+        self.site = site
+        self.site_path = site_path
+        self.vary = vary
+        self.forced_type = forced_type
+        self.access_read = {} if access_read is None else access_read
+        self.access_seen = {} if access_seen is None else access_seen
+        self.rewrite_ended = rewrite_ended
+        self.forced_handler = forced_handler
+        self.request = request
+        self.cookies = cookies
 
 
 def _redirect(status: int, location: str | None, cookies: tuple[str, ...] = ()) -> HTTPError:
