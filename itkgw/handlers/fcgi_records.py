@@ -11,7 +11,6 @@ from __future__ import annotations
 import enum
 import struct
 from collections.abc import Mapping
-from typing import NamedTuple
 
 VERSION = 1
 HEADER = struct.Struct(">BBHHBx")
@@ -54,10 +53,14 @@ class ProtocolError(Exception):
     """The peer sent something that is not FastCGI."""
 
 
-class Record(NamedTuple):
-    type: int
-    request_id: int
-    content: bytes
+class Record:
+    """One record read: its type, its request's id, its content (a plain class: a NamedTuple's
+    constructor runs as Python, and a response is a few records)."""
+
+    def __init__(self, kind: int, request_id: int, content: bytes) -> None:
+        self.type = kind
+        self.request_id = request_id
+        self.content = content
 
 
 def record(kind: RecordType, request_id: int, content: bytes = b"") -> bytes:

@@ -27,6 +27,7 @@ import secrets
 import socket
 import struct
 import time
+from _socket import socket as ClientSocket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from html import escape
@@ -140,23 +141,39 @@ def one_vary(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
     return out
 
 
-@dataclass
+@dataclass(init=False)
 class Limits:
-    """The request limits a connection enforces (from ServerConfig)."""
+    """The request limits a connection enforces (from ServerConfig); its ``__init__`` is
+    written out, as Request's is: a front and a worker each make two per connection."""
 
-    request_line: int = 8190
-    field_size: int = 8190
-    fields: int = 100
-    body: int = 1 << 30
-    timeout: float = 60.0
-    keep_alive_timeout: float = 5.0
+    request_line: int
+    field_size: int
+    fields: int
+    body: int
+    timeout: float
+    keep_alive_timeout: float
     #: Lingering close, as httpd's (SECONDS_TO_LINGER, MAX_SECS_TO_LINGER): how long
     #: the client may stay silent, and how long it may keep sending in all.
-    linger_quiet: float = 2.0
-    linger_total: float = 30.0
+    linger_quiet: float
+    linger_total: float
     #: RequestReadTimeout's limits on a whole head and a whole body (None: Timeout's alone).
-    header_stage: StageTimeout | None = None
-    body_stage: StageTimeout | None = None
+    header_stage: StageTimeout | None
+    body_stage: StageTimeout | None
+
+    def __init__(self, request_line: int = 8190, field_size: int = 8190, fields: int = 100,
+                 body: int = 1 << 30, timeout: float = 60.0, keep_alive_timeout: float = 5.0,
+                 linger_quiet: float = 2.0, linger_total: float = 30.0,
+                 header_stage: StageTimeout | None = None, body_stage: StageTimeout | None = None) -> None:
+        self.request_line = request_line
+        self.field_size = field_size
+        self.fields = fields
+        self.body = body
+        self.timeout = timeout
+        self.keep_alive_timeout = keep_alive_timeout
+        self.linger_quiet = linger_quiet
+        self.linger_total = linger_total
+        self.header_stage = header_stage
+        self.body_stage = body_stage
 
     def copy(self) -> Limits:
         """A connection's own copy, which its requests may change (a shallow one); made field
@@ -499,9 +516,13 @@ _UNFED = _new_parser()
 
 
 class HTTPConnection:
-    """A server-side HTTP/1.1 connection on a blocking socket."""
+    """A server-side HTTP/1.1 connection on a blocking socket.
 
-    def __init__(self, sock: socket.socket, limits: Limits, pending: bytes = b"") -> None:
+    The socket may be the C type itself (ClientSocket, the base of socket.socket): the
+    servers make theirs so, since socket.py's layer (accept, __init__, close, detach) runs
+    as Python at every connection."""
+
+    def __init__(self, sock: ClientSocket, limits: Limits, pending: bytes = b"") -> None:
         self.sock = sock
         self.limits = limits
         #: When the connection began: the first head's RequestReadTimeout counts from here.
@@ -1700,7 +1721,7 @@ def _check_framing(head: bytes) -> None:
         raise HTTPError(400, "more than one Content-Length header")
 
 
-def set_kernel_timeout(sock: socket.socket, option: int, seconds: float) -> None:
+def set_kernel_timeout(sock: ClientSocket, option: int, seconds: float) -> None:
     """A socket's SO_RCVTIMEO or SO_SNDTIMEO (a struct timeval): a blocking call on it
     fails with EAGAIN (BlockingIOError) once it has waited that long."""
     whole = int(seconds)

@@ -19,7 +19,6 @@ import dataclasses
 import functools
 import logging
 import os
-import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,6 +35,7 @@ from itkgw.handlers.known_files import KnownFiles
 from itkgw.http.connection import (
     NO_ADMIN,
     ClientGone,
+    ClientSocket,
     HTTPConnection,
     Limits,
     Request,
@@ -186,7 +186,7 @@ def vhost_key(vhost: VHost, port: int) -> str:
 class ConnectionChild:
     """Serves every request of one connection, under one identity at most."""
 
-    def __init__(self, ctx: ServingContext, slot_index: int, sock: socket.socket,
+    def __init__(self, ctx: ServingContext, slot_index: int, sock: ClientSocket,
                  identity: Identity | None = None, handover: Callable[[Handoff], None] | None = None,
                  pending: bytes = b"") -> None:
         self.ctx = ctx

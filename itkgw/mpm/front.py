@@ -21,6 +21,7 @@ import socket
 import time
 
 from itkgw.errors import ExitCode
+from itkgw.http.connection import ClientSocket
 from itkgw.mpm import debug_hooks, privs, sandbox
 from itkgw.mpm import handoff as wire
 from itkgw.mpm.child import ConnectionChild, ServingContext
@@ -60,7 +61,7 @@ class Front(Worker):
         wire.enlarge_buffers(sock)
         return sock
 
-    def _serve(self, sock: socket.socket, signals: SignalQueue) -> None:
+    def _serve(self, sock: ClientSocket, signals: SignalQueue) -> None:
         self.slot.connections += 1
         try:
             ConnectionChild(self.ctx, self.slot_index, sock, handover=self._pass).run()

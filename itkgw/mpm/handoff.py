@@ -28,9 +28,10 @@ MAX_MESSAGE = 4 << 20
 BUFFER_BYTES = 2 * MAX_MESSAGE
 
 
-@dataclass
+@dataclass(init=False)
 class Handoff:
-    """One connection on its way to the pool of ``identity``."""
+    """One connection on its way to the pool of ``identity`` (its ``__init__`` written out:
+    a dataclass's runs as Python, and a handoff is made twice per connection)."""
 
     identity: Identity
     #: NiceValue of the request's vhost (None: the pool's processes keep the default).
@@ -39,6 +40,12 @@ class Handoff:
     fd: int
     #: Bytes read from the client and not served: the request head first.
     data: bytes
+
+    def __init__(self, identity: Identity, nice: int | None, fd: int, data: bytes) -> None:
+        self.identity = identity
+        self.nice = nice
+        self.fd = fd
+        self.data = data
 
     @property
     def pool_key(self) -> tuple[int, int, str, str, int | None]:

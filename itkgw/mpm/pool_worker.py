@@ -26,6 +26,7 @@ import time
 
 from itkgw.config.model import Identity
 from itkgw.handlers import fcgid, proxy_fcgi
+from itkgw.http.connection import ClientSocket
 from itkgw.mpm import handoff as wire
 from itkgw.mpm.child import HOLD_LINGER_SECONDS, ConnectionChild, ServingContext
 from itkgw.mpm.handoff import Handoff, HandoffError
@@ -117,7 +118,7 @@ class PoolWorker:
 
     def _serve(self, handoff: Handoff) -> None:
         try:
-            sock = socket.socket(fileno=handoff.fd)
+            sock = ClientSocket(fileno=handoff.fd)  # the C type (HTTPConnection says why)
         except OSError as exc:
             log.error("pool worker: the descriptor handed over is not a socket: %s", exc)
             os.close(handoff.fd)

@@ -19,6 +19,7 @@ import socket
 from collections.abc import Callable, Iterable
 
 from itkgw.errors import ExitCode
+from itkgw.http.connection import ClientSocket
 from itkgw.mpm import privs, sandbox
 from itkgw.mpm.child import ConnectionChild, ServingContext
 from itkgw.mpm.log import setup_error_log
@@ -37,6 +38,9 @@ class Worker:
                  master_pid: int) -> None:
         self.ctx = ctx
         self.listeners = listeners
+        #: Each listener's address family, by descriptor (socket.py's property converts it to an
+        #: enum member, in Python, each time it is read).
+        self.families = {listener.fileno(): int(listener.family) for listener in listeners}
         self.slot_index = slot_index
         self.slot = ctx.scoreboard.slot(slot_index)
         self.master_pid = master_pid
@@ -118,7 +122,7 @@ class Worker:
                 break
         self.slot.state = SlotState.DEAD
 
-    def _accept(self, signals: SignalQueue) -> socket.socket | None:
+    def _accept(self, signals: SignalQueue) -> ClientSocket | None:
         if self.poller is None:
             self.poller = select.epoll()
             self.poller.register(signals.fileno(), select.EPOLLIN)
@@ -134,21 +138,22 @@ class Worker:
             if ready_listener is None:
                 continue
             try:
-                sock, _ = ready_listener.accept()
+                accepted, _ = ready_listener._accept()  # type: ignore[attr-defined]  # C accept, no socket.py
             except (BlockingIOError, InterruptedError):
                 continue  # another worker took it
             except OSError as exc:
                 if exc.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
                     log.error("accept failed: %s", exc)
                 continue
-            sock.setblocking(True)
+            # The C socket type (HTTPConnection says why), blocking as accept4 leaves it.
+            sock = ClientSocket(self.families[fd], socket.SOCK_STREAM, 0, accepted)
             # Head and body go out in separate writes: without this, Nagle's
             # algorithm holds the body for the client's delayed ACK (40 ms).
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             return sock
         return None
 
-    def _serve(self, sock: socket.socket, signals: SignalQueue) -> None:
+    def _serve(self, sock: ClientSocket, signals: SignalQueue) -> None:
         self.slot.vhost = ""
         self.slot.request = ""
         self.slot.state = SlotState.BUSY_READ
@@ -167,7 +172,7 @@ class Worker:
         self.slot.vhost = ""
         self.slot.state = SlotState.GRACEFUL if self.graceful else SlotState.READY
 
-    def _run_child(self, sock: socket.socket, signals: SignalQueue) -> None:
+    def _run_child(self, sock: ClientSocket, signals: SignalQueue) -> None:
         """The connection child: never returns into the worker's code."""
         code = 0
         try:
