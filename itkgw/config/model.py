@@ -129,6 +129,17 @@ class Identity:
     def __str__(self) -> str:
         return f"{self.user}({self.uid}):{self.group}({self.gid})"
 
+    # Written out, not made by @dataclass (whose methods run as Python in the compiled build):
+    # a request's identity is compared with the process's, and looked up, on every request.
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Identity):
+            return NotImplemented
+        return (self.uid == other.uid and self.gid == other.gid and self.user == other.user
+                and self.group == other.group)
+
+    def __hash__(self) -> int:
+        return hash((self.user, self.group, self.uid, self.gid))
+
 
 #: Who requests run as where no AssignUserID says: Debian's nobody and nogroup,
 #: never the workers' own user (whose scripts could stop or trace every worker).

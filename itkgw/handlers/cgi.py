@@ -280,8 +280,27 @@ def parse_cgi_head(raw: bytes, script: str = "", limits: HeadLimits = CGI_HEAD) 
 
     Lines may end in CRLF or LF. Raises HTTPError(500) whose log names the
     script and the bad line, as "malformed header from script" in Apache;
-    nothing of a malformed block may reach the client.
+    nothing of a malformed block may reach the client. A short block read before under
+    the same limits (a script writes the same one on most runs) is answered from memory,
+    unless reading it logged something, which must be logged each time.
     """
+    memory = _php_heads_seen if limits is PHP_HEAD else _cgi_heads_seen if limits is CGI_HEAD else None
+    if memory is None:
+        return _parse_cgi_head(raw, script, limits)[0]
+    known = memory.get(raw)
+    if known is not None:
+        return known
+    head, logged = _parse_cgi_head(raw, script, limits)
+    return head if logged else remember(memory, raw, head)
+
+
+_php_heads_seen: dict[bytes, CGIHead] = {}
+_cgi_heads_seen: dict[bytes, CGIHead] = {}
+
+
+def _parse_cgi_head(raw: bytes, script: str, limits: HeadLimits) -> tuple[CGIHead, bool]:
+    """The block's head, and whether reading it logged an error."""
+    logged = False
     status, named, status_given, http10 = 200, None, False, False
     headers: list[tuple[str, str]] = []
     location: str | None = None
@@ -306,7 +325,7 @@ def parse_cgi_head(raw: bytes, script: str = "", limits: HeadLimits = CGI_HEAD) 
             code = _status(value, script)
             if code is None:  # httpd logs it, and answers under its 500 line with the script's output
                 _log.error("%s", _invalid_status(value, script))
-                status, named = 500, None
+                status, named, logged = 500, None, True
             else:
                 # mod_php sets no status line for http_response_code(), which php-cgi writes as a
                 # Status header with its own reason: httpd's line of the code goes out.
@@ -332,7 +351,7 @@ def parse_cgi_head(raw: bytes, script: str = "", limits: HeadLimits = CGI_HEAD) 
     redirect = location if location is not None and status == 200 and not limits.as_mod_php else None
     if not limits.as_mod_php:
         headers = _merged_by_name(headers)
-    return CGIHead(status, tuple(headers), redirect, content_length, named, status_given, http10)
+    return CGIHead(status, tuple(headers), redirect, content_length, named, status_given, http10), logged
 
 
 def _merged_by_name(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:

@@ -316,6 +316,17 @@ def test_a_status_that_is_no_code_goes_out_under_httpd_s_500_line_with_the_scrip
     assert "Invalid status line from script 'x.cgi'" in caplog.text
 
 
+def test_a_block_read_again_is_read_the_same_and_what_it_logs_is_logged_again(
+        caplog: pytest.LogCaptureFixture) -> None:
+    good = b"Content-type: text/html; charset=UTF-8\r\nX-A: 1\r\n\r\n"
+    assert parse_cgi_head(good, "/srv/a.php", PHP_HEAD) == parse_cgi_head(good, "/srv/b.php", PHP_HEAD)
+    assert parse_cgi_head(good, "/srv/a.cgi") == parse_cgi_head(good, "/srv/b.cgi")
+    bad = b"Status: abc\r\nContent-type: text/plain\r\n\r\n"
+    for script in ("/srv/x.cgi", "/srv/y.cgi"):
+        assert parse_cgi_head(bad, script).status == 500
+    assert "script 'x.cgi'" in caplog.text and "script 'y.cgi'" in caplog.text
+
+
 def test_a_php_header_line_without_a_colon_is_dropped_as_mod_php_drops_it() -> None:
     head = parse_cgi_head(b"Bogus\r\nX-Real: 1\r\nContent-type: text/html\r\n\r\n", "/srv/x.php", PHP_HEAD)
     assert (head.status, head.headers) == (200, (("X-Real", "1"), ("Content-Type", "text/html")))
