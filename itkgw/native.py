@@ -31,13 +31,15 @@ BUILD_ROOT = PACKAGE_DIR.parent / "build" / "native"
 MANIFEST = "manifest.json"
 
 #: What is compiled: the rooms every request passes through, the process model's modules
-#: that pass and serve connections, and the configuration's model (read on every request).
+#: that pass and serve connections (the FastCGI backend manager among them: in the itk model
+#: every connection child asks it for a process), and the configuration's model (read on
+#: every request).
 #: Reading the configuration and starting processes run once or seldom, and stay Python;
 #: so does mpm/log.py, whose handler and formatter derive from the logging module's classes
 #: (compiled, such a class crashed a process now and then as it was made).
 COMPILED = ("rules", "http", "request", "handlers", "config/model.py",
             *(f"mpm/{name}.py" for name in ("child", "scoreboard", "worker", "front", "handoff",
-                                             "pools", "pool_worker")))
+                                             "pools", "pool_worker", "fcgid_manager", "backends")))
 
 
 def interpreter_tag() -> str:
