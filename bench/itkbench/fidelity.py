@@ -176,13 +176,14 @@ AUTH_PHP = ("<?php header('Content-Type: text/plain'); foreach (['PHP_AUTH_USER'
 UMASK_PHP = ("<?php file_put_contents(__DIR__ . '/made.txt', 'x'); printf('%04o %o', umask(),"
              " fileperms(__DIR__ . '/made.txt') & 0777); unlink(__DIR__ . '/made.txt');")
 
-#: Files of the second set of cases (headers, rewrite flags, MIME, CGI, PHP answers).
-_PROBE_TXT = {"s/a.txt": "text\n"}
-_PROBE_PHP = {"qp/i.php": "<?php header('Content-Type: text/plain'); echo $_SERVER['REQUEST_METHOD'], ' ', "
-                          "$_SERVER['PATH_INFO'] ?? '-', ' ', $_SERVER['QUERY_STRING'];"}
-_PROBE_ENV = ("<?php header('Content-Type: text/plain'); foreach (['REDIRECT_FOO', 'FOO', 'REDIRECT_STATUS', "
-              "'REDIRECT_URL', 'REDIRECT_QUERY_STRING', 'PATH_INFO', 'SCRIPT_NAME', 'REQUEST_URI', "
-              "'QUERY_STRING'] as $k) echo $k, '=', var_export($_SERVER[$k] ?? null, true), \"\\n\";")
+#: Files some cases share: a text file, a script echoing its method, path info and query, and one
+#: printing the variables a rewrite or a redirect sets.
+_TEXT_FILE = {"s/a.txt": "text\n"}
+_METHOD_PHP = {"qp/i.php": "<?php header('Content-Type: text/plain'); echo $_SERVER['REQUEST_METHOD'], ' ', "
+                           "$_SERVER['PATH_INFO'] ?? '-', ' ', $_SERVER['QUERY_STRING'];"}
+_VARS_PHP = ("<?php header('Content-Type: text/plain'); foreach (['REDIRECT_FOO', 'FOO', 'REDIRECT_STATUS', "
+             "'REDIRECT_URL', 'REDIRECT_QUERY_STRING', 'PATH_INFO', 'SCRIPT_NAME', 'REQUEST_URI', "
+             "'QUERY_STRING'] as $k) echo $k, '=', var_export($_SERVER[$k] ?? null, true), \"\\n\";")
 
 CASES = (
     Case("php $_SERVER", get("/p/s.php/extra/path?a=1&b[]=2"), {"p/s.php": SERVER_PHP}),
@@ -543,18 +544,18 @@ CASES = (
     Case("MultiViews Content-Location escaped", raw(b"/u8/mv/a;\xc3\xa9"),
          {"u8/mv/.htaccess": "Options +MultiViews\n", "u8/mv/a;\u00e9.html": "<p>e</p>"}),
     # Headers, limits, methods, .htaccess access and redirects, rewrite flags, MIME, CGI, PHP answers.
-    Case("TRACE", get("/s/a.txt", "TRACE"), _PROBE_TXT),
-    Case("dotdot", raw(b"/s/../../etc/passwd"), _PROBE_TXT),
-    Case("dotdot escaped", raw(b"/s/%2e%2e/%2e%2e/etc/passwd"), _PROBE_TXT),
-    Case("encoded slash", raw(b"/s%2Fa.txt"), _PROBE_TXT),
-    Case("NUL", raw(b"/s/a%00.txt"), _PROBE_TXT),
-    Case("long header", get("/s/a.txt", headers=(("X-Long", "a" * 9000),)), _PROBE_TXT),
-    Case("many headers", get("/s/a.txt", headers=tuple(((f"X-H{i}", "v") for i in range(120)))), _PROBE_TXT),
-    Case("no Host 1.1", b"GET /s/a.txt HTTP/1.1\r\nConnection: close\r\n\r\n", _PROBE_TXT),
-    Case("absolute URI", raw(b"http://alice.test/s/a.txt"), _PROBE_TXT),
-    Case("lowercase method", raw(b"/s/a.txt", method=b"get"), _PROBE_TXT),
-    Case("POST static", get("/s/a.txt", "POST", headers=FORM, body=b"a=1"), _PROBE_TXT),
-    Case("PUT static", get("/s/a.txt", "PUT", body=b"a=1"), _PROBE_TXT),
+    Case("TRACE", get("/s/a.txt", "TRACE"), _TEXT_FILE),
+    Case("dotdot", raw(b"/s/../../etc/passwd"), _TEXT_FILE),
+    Case("dotdot escaped", raw(b"/s/%2e%2e/%2e%2e/etc/passwd"), _TEXT_FILE),
+    Case("encoded slash", raw(b"/s%2Fa.txt"), _TEXT_FILE),
+    Case("NUL", raw(b"/s/a%00.txt"), _TEXT_FILE),
+    Case("long header", get("/s/a.txt", headers=(("X-Long", "a" * 9000),)), _TEXT_FILE),
+    Case("many headers", get("/s/a.txt", headers=tuple(((f"X-H{i}", "v") for i in range(120)))), _TEXT_FILE),
+    Case("no Host 1.1", b"GET /s/a.txt HTTP/1.1\r\nConnection: close\r\n\r\n", _TEXT_FILE),
+    Case("absolute URI", raw(b"http://alice.test/s/a.txt"), _TEXT_FILE),
+    Case("lowercase method", raw(b"/s/a.txt", method=b"get"), _TEXT_FILE),
+    Case("POST static", get("/s/a.txt", "POST", headers=FORM, body=b"a=1"), _TEXT_FILE),
+    Case("PUT static", get("/s/a.txt", "PUT", body=b"a=1"), _TEXT_FILE),
     Case("Options -Indexes", get("/qn/"), {"qn/.htaccess": "Options -Indexes\n", "qn/x.txt": "x"}),
     Case("Require all denied htaccess", get("/d/x.txt"),
          {"d/.htaccess": "Require all denied\n", "d/x.txt": "x"}),
@@ -568,17 +569,17 @@ CASES = (
     Case("RewriteRule G", get("/rg/x"), {"rg/.htaccess": "RewriteEngine On\nRewriteRule ^x$ - [G]\n"}),
     Case("RewriteRule QSA", get("/qrq/old?a=1"),
          {"qrq/.htaccess": "RewriteEngine On\nRewriteRule ^old$ i.php?b=2 [QSA,L]\n",
-          "qrq/i.php": _PROBE_PHP["qp/i.php"]}),
+          "qrq/i.php": _METHOD_PHP["qp/i.php"]}),
     Case("If-Modified-Since static",
          get("/s/a.txt", headers=(("If-Modified-Since", "Fri, 01 Jan 2100 00:00:00 GMT"),)),
-         _PROBE_TXT),
-    Case("If-None-Match star", get("/s/a.txt", headers=(("If-None-Match", "*"),)), _PROBE_TXT),
-    Case("If-Match mismatch", get("/s/a.txt", headers=(("If-Match", '"nope"'),)), _PROBE_TXT),
+         _TEXT_FILE),
+    Case("If-None-Match star", get("/s/a.txt", headers=(("If-None-Match", "*"),)), _TEXT_FILE),
+    Case("If-Match mismatch", get("/s/a.txt", headers=(("If-Match", '"nope"'),)), _TEXT_FILE),
     Case("If-Unmodified-Since past",
          get("/s/a.txt", headers=(("If-Unmodified-Since", "Fri, 01 Jan 1999 00:00:00 GMT"),)),
-         _PROBE_TXT),
-    Case("path info static", get("/s/a.txt/more"), _PROBE_TXT),
-    Case("path info php", get("/qp/i.php/more/x?y=1"), _PROBE_PHP),
+         _TEXT_FILE),
+    Case("path info static", get("/s/a.txt/more"), _TEXT_FILE),
+    Case("path info php", get("/qp/i.php/more/x?y=1"), _METHOD_PHP),
     Case("AcceptPathInfo On", get("/qap/a.txt/more"),
          {"qap/.htaccess": "AcceptPathInfo On\n", "qap/a.txt": "t"}),
     Case("index.php dir", get("/ip/"), {"ip/index.php": "<?php echo 'idx';"}),
@@ -588,11 +589,11 @@ CASES = (
          {"e3/.htaccess": 'Require all denied\nErrorDocument 403 "Nope here\n', "e3/x.txt": "x"}),
     Case("two Host",
          b"GET /s/a.txt HTTP/1.1\r\nHost: alice.test\r\nHost: other\r\nConnection: close\r\n\r\n",
-         _PROBE_TXT),
+         _TEXT_FILE),
     Case("CL and TE",
          (b"POST /qp/i.php HTTP/1.1\r\nHost: alice.test\r\nContent-Length: 3\r\nTransfer-Encoding: "
           b"chunked\r\nConnection: close\r\n\r\n3\r\nabc\r\n0\r\n\r\n"),
-         _PROBE_PHP),
+         _METHOD_PHP),
     Case("php headers sent", get("/qhs/a.php"),
          {"qhs/a.php": "<?php echo 'x'; header('X-Late: 1'); echo 'y';"}),
     Case("php exit code", get("/ex/a.php"),
@@ -633,7 +634,7 @@ CASES = (
                        "$_SERVER['SERVER_PORT'] === '' ? 'e':'p', $_SERVER['REQUEST_URI'], "
                        "$_SERVER['SCRIPT_NAME'], $_GET['x'];")}),
     Case("rw E= to php", get("/r1/x?q=1"),
-         {"r1/.htaccess": "RewriteEngine On\nRewriteRule ^x$ e.php [E=FOO:bar,L]\n", "r1/e.php": _PROBE_ENV}),
+         {"r1/.htaccess": "RewriteEngine On\nRewriteRule ^x$ e.php [E=FOO:bar,L]\n", "r1/e.php": _VARS_PHP}),
     Case("rw END", get("/r2/a"),
          {"r2/.htaccess": "RewriteEngine On\nRewriteRule ^a$ b [END]\nRewriteRule ^b$ c.txt\n",
           "r2/b": "b",
@@ -667,12 +668,12 @@ CASES = (
     Case("rw backref cond", get("/r11/item/42"),
          {"r11/.htaccess": ("RewriteEngine On\nRewriteCond %{REQUEST_URI} /(\\d+)$\nRewriteRule ^item/ "
                             "e.php?id=%1 [L]\n"),
-          "r11/e.php": _PROBE_ENV}),
+          "r11/e.php": _VARS_PHP}),
     Case("rw -f -d", get("/r12/real.txt"),
          {"r12/.htaccess": ("RewriteEngine On\nRewriteCond %{REQUEST_FILENAME} -f\nRewriteRule ^ - "
                             "[E=FOO:file]\nRewriteRule real\\.txt e.php [L]\n"),
           "r12/real.txt": "r",
-          "r12/e.php": _PROBE_ENV}),
+          "r12/e.php": _VARS_PHP}),
     Case("rw no match 404", get("/r13/zz"), {"r13/.htaccess": "RewriteEngine On\nRewriteRule ^a$ b\n"}),
     Case("rw to dir slash", get("/r14/a"),
          {"r14/.htaccess": "RewriteEngine On\nRewriteRule ^a$ sub\n", "r14/sub/x.txt": "x"}),
