@@ -623,6 +623,8 @@ class HTTPConnection:
         self.on_idle: Callable[[], None] | None = None
         self.idle_after = 0.0
         self._send_timeout_set: float | None = None
+        #: When the connection was parked between two requests (0: it is not parked).
+        self.parked_since = 0.0
 
     # -- reading -------------------------------------------------------
 
@@ -662,7 +664,9 @@ class HTTPConnection:
         buffer = self._pending
         self._pending = b""
         idle_timeout = self.limits.timeout if first else self.limits.keep_alive_timeout
-        waiting_since = time.monotonic()
+        # A parked connection's wait began when it was parked (KeepAliveTimeout counts from there).
+        waiting_since = self.parked_since or time.monotonic()
+        self.parked_since = 0.0
         deadline = waiting_since + idle_timeout
         started = False
         stage = self.limits.header_stage
@@ -711,6 +715,17 @@ class HTTPConnection:
                 return None
             received = len(data)
             buffer += data
+
+    def holds_unread(self) -> bool:
+        """Whether bytes of the next request were read already (pipelined behind the last):
+        such a connection is served on, since its socket has nothing left to wake a poll."""
+        return bool(self._pending)
+
+    def park(self) -> None:
+        """Between two requests, nothing sent yet: the wait for the next one goes on
+        elsewhere (a pool worker's epoll, among its other connections) and counts from now."""
+        self.parked_since = time.monotonic()
+        self.on_idle = None
 
     def _head_timed_out(self, buffer: bytes, by_stage: bool) -> None:
         """httpd's answer to a head that did not arrive in time: 408 once the request line is

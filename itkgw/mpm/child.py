@@ -188,7 +188,7 @@ class ConnectionChild:
 
     def __init__(self, ctx: ServingContext, slot_index: int, sock: ClientSocket,
                  identity: Identity | None = None, handover: Callable[[Handoff], None] | None = None,
-                 pending: bytes = b"") -> None:
+                 pending: bytes = b"", first: bool = True) -> None:
         self.ctx = ctx
         self.slot = ctx.scoreboard.slot(slot_index)
         self.conn = HTTPConnection(sock, Limits(), pending)
@@ -202,12 +202,24 @@ class ConnectionChild:
         #: needs (a front's every connection, a pool worker's on a request of another identity).
         self.handover = handover
         self.handed_over = False
+        #: Whether the next request is the connection's first (False for one handed on parked).
+        self.first = first
+        #: Whether the connection may be parked between requests (its vhost has no MaxClientsVHost).
+        self.parkable = True
         model = ctx.config.modules.get(PoolSettings).process_model
         self.status_page = functools.partial(status.serve_status, ctx.scoreboard, model)
         set_client(f"{self.conn.remote_ip}:{self.conn.remote_port}")
 
-    def run(self) -> None:
-        first = True
+    def run(self, may_park: bool = False) -> bool:
+        """Serve the connection's requests until it ends; with ``may_park`` (a pool worker's),
+        return True after each request instead of reading the next: the connection is parked,
+        open, and this is called again once its client sends (or to end it), so a worker
+        serves its connections in turn, none ahead of the others.
+
+        A connection of a vhost with MaxClientsVHost is never parked: the scoreboard counts
+        its connections by the processes that hold them, one each."""
+        first = self.first
+        parked = False
         try:
             while True:
                 self.slot.state = SlotState.BUSY_READ
@@ -223,20 +235,38 @@ class ConnectionChild:
                     break
                 if fcgid.holding():  # for a next request that comes at once, else it goes back
                     self.conn.on_idle, self.conn.idle_after = fcgid.release_held, HOLD_LINGER_SECONDS
-                first = False
+                first = self.first = False
+                if may_park and self.parkable and not self.conn.holds_unread():
+                    self.conn.park()
+                    parked = True
+                    return True
         except HandedOver:
             self.handed_over = True
         finally:
-            if not fcgid.holds_between_connections():
-                fcgid.release_held()
-            if self.handed_over:
-                self.conn.release()  # the connection lives on in the process it went to
-            else:
-                # Lingering close still holds one of the vhost's connections: it stays
-                # counted (CLOSING with the vhost) until the socket is closed.
-                self.slot.state = SlotState.CLOSING
-                self.conn.close()
-            self.slot.vhost = ""
+            if not parked:
+                self._end()
+        return False
+
+    def _end(self) -> None:
+        if not fcgid.holds_between_connections():
+            fcgid.release_held()
+        if self.handed_over:
+            self.conn.release()  # the connection lives on in the process it went to
+        else:
+            # Lingering close still holds one of the vhost's connections: it stays
+            # counted (CLOSING with the vhost) until the socket is closed.
+            self.slot.state = SlotState.CLOSING
+            self.conn.close()
+        self.slot.vhost = ""
+
+    def close_parked(self) -> None:
+        """End a parked connection whose client sent nothing more (a graceful restart): it is
+        closed as an idle keep-alive connection is."""
+        self._end()
+
+    def release(self) -> None:
+        """Close this process's descriptor of a parked connection handed on to another."""
+        self.conn.release()
 
     def _read(self, first: bool) -> Request | None:
         try:
@@ -267,6 +297,7 @@ class ConnectionChild:
             set_vhost_fd(self.ctx.logs.vhost_error_fds.get(vhost.server_name, -1))
         self.slot.request = request.request_line
         self.slot.vhost = vhost_key(vhost, request.local_port) if vhost else ""
+        self.parkable = vhost is None or not vhost.max_clients_vhost
         self.slot.state = SlotState.BUSY_WRITE
         rules = self.ctx.vhost_rules(vhost)
         self.conn.limits.body = self.ctx.config.limit_request_body

@@ -40,12 +40,17 @@ class Handoff:
     fd: int
     #: Bytes read from the client and not served: the request head first.
     data: bytes
+    #: A keep-alive connection between two requests, handed on by a pool worker that was
+    #: busy: its next request is not its first, and may be another identity's.
+    later: bool
 
-    def __init__(self, identity: Identity, nice: int | None, fd: int, data: bytes) -> None:
+    def __init__(self, identity: Identity, nice: int | None, fd: int, data: bytes,
+                 later: bool = False) -> None:
         self.identity = identity
         self.nice = nice
         self.fd = fd
         self.data = data
+        self.later = later
 
     @property
     def pool_key(self) -> tuple[int, int, str, str, int | None]:
@@ -77,7 +82,7 @@ def enlarge_buffers(sock: socket.socket) -> None:
 
 def send(sock: socket.socket, handoff: Handoff) -> None:
     """Send ``handoff`` (the caller still owns its descriptor and closes it after)."""
-    meta = _description(handoff.identity, handoff.nice)
+    meta = _description(handoff.identity, handoff.nice, handoff.later)
     if len(meta) + len(handoff.data) > MAX_MESSAGE:
         raise HandoffError(f"{len(handoff.data)} bytes read from the client: more than a message holds")
     fds = array.array("i", [handoff.fd])
@@ -87,22 +92,26 @@ def send(sock: socket.socket, handoff: Handoff) -> None:
 #: Description lines by what they describe, and back: a process passes connections for a
 #: few identities over and over, each line is made and read once. Bounded, as a message's
 #: sender may be broken and send lines without end.
-_LINES: dict[tuple[Identity, int | None], bytes] = {}
-_READ: dict[bytes, tuple[Identity, int | None]] = {}
+_LINES: dict[tuple[Identity, int | None, bool], bytes] = {}
+_READ: dict[bytes, tuple[Identity, int | None, bool]] = {}
 _REMEMBERED_LINES = 1024
 
 
-def _description(identity: Identity, nice: int | None) -> bytes:
-    line = _LINES.get((identity, nice))
+def _description(identity: Identity, nice: int | None, later: bool) -> bytes:
+    line = _LINES.get((identity, nice, later))
     if line is None:
-        line = json.dumps({"uid": identity.uid, "gid": identity.gid, "user": identity.user,
-                           "group": identity.group, "nice": nice}).encode() + b"\n"
-        _remember(_LINES, (identity, nice), line)
+        meta: dict[str, object] = {"uid": identity.uid, "gid": identity.gid, "user": identity.user,
+                                   "group": identity.group, "nice": nice}
+        if later:
+            meta["later"] = True
+        line = json.dumps(meta).encode() + b"\n"
+        _remember(_LINES, (identity, nice, later), line)
     return line
 
 
-def _described(line: bytes) -> tuple[Identity, int | None]:
-    """The identity and NiceValue a description line names; HandoffError if it is malformed."""
+def _described(line: bytes) -> tuple[Identity, int | None, bool]:
+    """The identity, NiceValue and ``later`` a description line names; HandoffError if it
+    is malformed."""
     known = _READ.get(line)
     if known is not None:
         return known
@@ -110,12 +119,15 @@ def _described(line: bytes) -> tuple[Identity, int | None]:
         meta = json.loads(line)
         identity = Identity(str(meta["user"]), str(meta["group"]), int(meta["uid"]), int(meta["gid"]))
         nice = meta["nice"]
-    except (ValueError, KeyError, TypeError) as exc:
+        later = meta.get("later", False)
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise HandoffError(f"a malformed description line: {exc}") from None
     if nice is not None and not isinstance(nice, int):
         raise HandoffError(f"a NiceValue that is not a number: {nice!r}")
-    _remember(_READ, line, (identity, nice))
-    return identity, nice
+    if not isinstance(later, bool):
+        raise HandoffError(f"a 'later' that is not true or false: {later!r}")
+    _remember(_READ, line, (identity, nice, later))
+    return identity, nice, later
 
 
 def _remember(memo: dict[Any, Any], key: object, value: object) -> None:
@@ -155,12 +167,12 @@ def receive(sock: socket.socket) -> Handoff | None:
         line, newline, rest = data.partition(b"\n")
         if not newline:
             raise HandoffError("a message without its description line")
-        identity, nice = _described(line)
+        identity, nice, later = _described(line)
     except HandoffError:
         for fd in fds:
             close_descriptor(fd)
         raise
-    return Handoff(identity, nice, fds[0], rest)
+    return Handoff(identity, nice, fds[0], rest, later)
 
 
 def close_descriptor(fd: int) -> None:

@@ -3,15 +3,30 @@
 It was forked by the pool manager and switched to the pool's identity for
 good before this loop runs: no capability, no way back. It waits on the
 pool's socket, which every worker of the pool reads (each connection reaches
-one of them), serves the connection's requests as a connection child of the
-itk model does, and goes back to waiting. A request that needs another
-identity goes back to the manager with the bytes not served; the first
-request of a connection must be this pool's own, or it is refused (a front
-that sends it here is broken or compromised). A FastCGI process it holds at
-the end of a connection stays held for the next one while connections keep
-coming (no borrow and no connect each time); after 50 ms idle it goes back
-to the manager. Signals: TERM ends the worker at once (the running script's
-process group with it), USR1 after the connection in hand.
+one of them), and serves the connection's requests as a connection child of
+the itk model does. Between two requests a keep-alive connection is parked:
+the worker waits for its next request among its other connections (one
+epoll), so a few workers serve many connections and a busy site runs as few
+processes as it has processors, not one per client.
+
+Rules for the connections a worker holds:
+    a parked connection's client sends      -> its requests are served
+    parked longer than KeepAliveTimeout     -> closed, as an idle keep-alive connection
+    a request takes longer than 50 ms       -> the others parked here go back to the manager,
+                                               which hands them to another worker of the pool
+    a vhost with MaxClientsVHost            -> never parked (the scoreboard counts one
+                                               connection per process)
+    graceful restart                        -> the parked ones are closed, the one in hand
+                                               ends after its response
+    MaxConnectionsPerChild reached          -> no new connection; the worker ends with its last
+
+A request that needs another identity goes back to the manager with the
+bytes not served; the first request of a connection must be this pool's own,
+or it is refused (a front that sends it here is broken or compromised). A
+FastCGI process it holds stays held while requests keep coming (no borrow and
+no connect each time); after 50 ms without one it goes back to the manager.
+Signals: TERM ends the worker at once (the running script's process group
+with it), USR1 after the request in hand.
 """
 
 from __future__ import annotations
@@ -36,35 +51,66 @@ from itkgw.mpm.signals import SignalQueue
 log = logging.getLogger("itkgw.pool")
 
 _POLL_SECONDS = 1.0
-#: The signals that end a worker after its connection: held from its fork until its queue is in place.
+#: How long a request may hold the worker before its other connections go to another worker.
+RELEASE_AFTER_SECONDS = 0.05
+#: Connections one worker holds at most; beyond, the manager starts another worker.
+MAX_CONNECTIONS = 128
+#: The signals that end a worker after the request in hand (the parked connections closed).
 GRACEFUL_SIGNALS = frozenset({signal.SIGUSR1, signal.SIGHUP})
+#: The manager's word that the pool has more workers than its load needs: the worker hands its
+#: parked connections on to the others, and ends after the request in hand.
+RETIRE_SIGNAL = signal.SIGUSR2
+#: Held from the worker's fork until its queue is in place.
+HELD_SIGNALS = GRACEFUL_SIGNALS | {RETIRE_SIGNAL}
+_READABLE = select.EPOLLIN | select.EPOLLRDHUP
 
 
 class PoolWorker:
     """The loop of one pool process, run after its identity switch."""
 
     def __init__(self, ctx: ServingContext, slot_index: int, sock: socket.socket, identity: Identity,
-                 manager_pid: int, one_connection: bool = False) -> None:
+                 manager_pid: int, one_connection: bool = False, nice: int | None = None) -> None:
         self.ctx = ctx
         self.slot_index = slot_index
         self.slot = ctx.scoreboard.slot(slot_index)
         #: The pool's end of its socket pair, shared by all its workers (non-blocking for all).
         self.sock = sock
         self.identity = identity
+        #: The pool's NiceValue, which a connection handed back names to come back to this pool.
+        self.nice = nice
         self.manager_pid = manager_pid
         self.graceful = False
+        #: Told to end by the manager for want of load: parked connections go to other workers.
+        self.retiring = False
         #: Started during a graceful restart, for an old front's last connection: serve one.
         self.one_connection = one_connection
+        self.poller = select.epoll()
+        #: The connections waiting for their next request: descriptor -> (child, when its
+        #: KeepAliveTimeout ends).
+        self.parked: dict[int, tuple[ConnectionChild, float]] = {}
+        #: Whether the pool's socket is watched (the worker takes new connections).
+        self.taking = False
+        #: MaxConnectionsPerChild connections taken: the worker ends with the last of them.
+        self.limit_reached = False
+        #: Whether a request is being served while others are parked (the alarm may hand them on).
+        self.serving = False
 
     def stop_gracefully(self) -> None:
+        self.graceful = True
+        self.slot.state = SlotState.GRACEFUL
+
+    def retire(self) -> None:
+        self.retiring = True
         self.graceful = True
         self.slot.state = SlotState.GRACEFUL
 
     def run(self) -> None:
         signal.signal(signal.SIGTERM, _exit_on_signal)
         signal.signal(signal.SIGPIPE, signal.SIG_IGN)
-        signals = SignalQueue(dict.fromkeys(GRACEFUL_SIGNALS, self.stop_gracefully))
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, GRACEFUL_SIGNALS)
+        signal.signal(signal.SIGALRM, self._hand_on_parked)
+        signals = SignalQueue({**dict.fromkeys(GRACEFUL_SIGNALS, self.stop_gracefully),
+                               RETIRE_SIGNAL: self.retire})
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, HELD_SIGNALS)
         self.slot.uid = self.identity.uid
         # What the worker holds now (the configuration, compiled rules) lives as long as it:
         # the garbage collector's full passes leave it alone, as in the itk model's children.
@@ -72,30 +118,36 @@ class PoolWorker:
         fcgid.hold_between_connections()  # given back when the worker goes idle (below)
         limit = 1 if self.one_connection else self.ctx.config.max_connections_per_child
         served = 0
-        # One idle worker woken per connection (EPOLLEXCLUSIVE), not the whole pool; one that
-        # waited a whole interval in vain reads anyway (the one woken may have been dying).
-        poller = select.epoll()
-        poller.register(signals.fileno(), select.EPOLLIN)
-        poller.register(self.sock.fileno(), select.EPOLLIN | select.EPOLLEXCLUSIVE)
+        self.poller.register(signals.fileno(), select.EPOLLIN)
+        self._take_connections(True)
         self.slot.state = SlotState.READY  # which stamps last_used: the idle time counts from here
         while not self.graceful:
             if os.getppid() != self.manager_pid:
                 log.info("pool manager is gone, pool worker exits")
                 break
+            if not self.taking and not self.parked:
+                break  # MaxConnectionsPerChild: the last connection has ended
             self.slot.beat()
-            # A FastCGI process kept from the last connection serves the next one if it comes
-            # at once (a keep-alive connection back from another pool, a busy site); an idle
+            # A FastCGI process kept from the last request serves the next one if it comes at
+            # once (a busy site, a keep-alive connection back from another pool); an idle
             # worker gives it back to the manager, which may lend it to another, and closes its
             # connections to FastCGI servers of its own (php-fpm), which may want to stop.
             holding = fcgid.holding() or proxy_fcgi.keeping()
-            ready = {fd for fd, _ in poller.poll(HOLD_LINGER_SECONDS if holding else _POLL_SECONDS)}
-            if holding and self.sock.fileno() not in ready:
+            wait = HOLD_LINGER_SECONDS if holding else _POLL_SECONDS
+            if self.parked:
+                wait = min(wait, max(0.0, min(end for _, end in self.parked.values()) - time.monotonic()))
+            ready = {fd for fd, _ in self.poller.poll(wait)}
+            if holding and not ready:
                 fcgid.release_held()
                 proxy_fcgi.close_kept()
-            ready = ready or {self.sock.fileno()}
             if signals.fileno() in ready:
                 signals.dispatch()
-            if self.sock.fileno() not in ready or self.graceful:
+                if self.graceful:
+                    break
+            self._serve_parked(ready)
+            # One idle worker is woken per connection (EPOLLEXCLUSIVE), not the whole pool; one
+            # that waited a whole interval in vain reads anyway (the one woken may have been dying).
+            if not self.taking or (self.sock.fileno() not in ready and (ready or wait < _POLL_SECONDS)):
                 continue
             try:
                 handoff = wire.receive(self.sock)
@@ -108,13 +160,41 @@ class PoolWorker:
                 log.info("pool manager closed the pool, pool worker exits")
                 break
             self.slot.connections += 1
-            self._serve(handoff)
-            self.slot.state = SlotState.READY
             served += 1
-            if limit and served >= limit:
-                break
-        fcgid.release_held()
-        self.slot.state = SlotState.DEAD
+            self.limit_reached = bool(limit) and served >= limit
+            self._serve(handoff)
+            self._settle()
+        self._leave()
+
+    def _take_connections(self, taking: bool) -> None:
+        """Watch the pool's socket for new connections, or stop (the worker is full, or ends)."""
+        if taking == self.taking:
+            return
+        if taking:
+            self.poller.register(self.sock.fileno(), select.EPOLLIN | select.EPOLLEXCLUSIVE)
+        else:
+            self.poller.unregister(self.sock.fileno())
+        self.taking = taking
+
+    def _serve_parked(self, ready: set[int]) -> None:
+        """The parked connections whose clients sent, or whose KeepAliveTimeout is over (their
+        wait then ends at once, as it would have in the connection's own process)."""
+        now = time.monotonic()
+        for fd, (child, end) in list(self.parked.items()):
+            if fd in self.parked and (fd in ready or end <= now):
+                del self.parked[fd]
+                self.poller.unregister(fd)
+                self._resume(child, may_park=fd in ready)
+        self._settle()
+
+    def _settle(self) -> None:
+        """Between requests: take new connections unless full or at MaxConnectionsPerChild;
+        keep-alive while connections are parked here (the manager counts the worker as free
+        for a new one only without any), READY otherwise."""
+        self._take_connections(not self.limit_reached and len(self.parked) < MAX_CONNECTIONS)
+        state = SlotState.BUSY_KEEPALIVE if self.parked else SlotState.READY
+        if self.slot.state != state:  # READY stamps the time the worker went idle: once
+            self.slot.state = state
 
     def _serve(self, handoff: Handoff) -> None:
         try:
@@ -129,10 +209,75 @@ class PoolWorker:
             return
         sock.setblocking(True)
         try:
-            ConnectionChild(self.ctx, self.slot_index, sock, identity=self.identity,
-                            handover=self._hand_back, pending=handoff.data).run()
+            child = ConnectionChild(self.ctx, self.slot_index, sock, identity=self.identity,
+                                    handover=self._hand_back, pending=handoff.data, first=not handoff.later)
+        except OSError as exc:  # the client left before it could be looked at (getpeername)
+            log.info("pool worker: a connection handed over is gone: %s", exc)
+            sock.close()
+            return
+        if handoff.later and not handoff.data:
+            child.conn.park()  # handed on between two requests: it waits here for its next
+            self._park(child)
+        else:
+            self._resume(child)
+
+    def _park(self, child: ConnectionChild) -> None:
+        fd = child.conn.sock.fileno()
+        self.parked[fd] = (child, child.conn.parked_since + child.conn.limits.keep_alive_timeout)
+        self.poller.register(fd, _READABLE)
+
+    def _resume(self, child: ConnectionChild, may_park: bool = True) -> None:
+        """Serve what the connection's client sent; park it again when it waits once more
+        (without ``may_park``, its KeepAliveTimeout is over: its wait ends, and it closes). While
+        others are parked here, a request that holds the worker past RELEASE_AFTER_SECONDS
+        hands them on (the alarm)."""
+        self.serving = bool(self.parked)
+        if self.serving:
+            signal.setitimer(signal.ITIMER_REAL, RELEASE_AFTER_SECONDS)
+        try:
+            parked = child.run(may_park)
         except Exception:  # noqa: BLE001 - one connection's failure must not end the worker
             log.exception("pool worker: serving a connection failed")
+            parked = False
+        finally:
+            if self.serving:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+                self.serving = False
+        if parked:
+            self._park(child)
+            self.slot.vhost = ""  # a parked connection is nobody's MaxClientsVHost count
+
+    def _hand_on_parked(self, signum: int, frame: object) -> None:
+        """SIGALRM: the request in hand has held the worker too long; the connections parked
+        here go back to the manager, for another worker of the pool (started if need be)."""
+        if not self.serving:
+            return  # the request ended as the alarm came
+        for fd, (child, _) in list(self.parked.items()):
+            try:
+                wire.send(self.sock, Handoff(self.identity, self.nice, fd, b"", later=True))
+            except (OSError, HandoffError):
+                return  # the manager's queue is full: they stay here, served after this request
+            del self.parked[fd]
+            self.poller.unregister(fd)
+            child.release()
+        self.serving = False
+
+    def _leave(self) -> None:
+        """The worker ends: parked connections go to another worker (retired for want of
+        load), or close as idle keep-alive ones do (a graceful restart, the manager gone)."""
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        for fd, (child, _) in list(self.parked.items()):
+            del self.parked[fd]
+            if self.retiring and os.getppid() == self.manager_pid:
+                try:
+                    self._hand_back(Handoff(self.identity, self.nice, fd, b"", later=True))
+                    child.release()
+                    continue
+                except (OSError, HandoffError) as exc:
+                    log.error("pool worker: cannot hand a parked connection on: %s", exc)
+            child.close_parked()
+        fcgid.release_held()
+        self.slot.state = SlotState.DEAD
 
     def _hand_back(self, handoff: Handoff) -> None:
         """A later request of the connection needs another identity: back to the manager."""

@@ -53,7 +53,7 @@ from itkgw.mpm import manager_process, privs
 from itkgw.mpm.child import ServingContext
 from itkgw.mpm.handoff import Handoff, HandoffError
 from itkgw.mpm.log import setup_error_log
-from itkgw.mpm.pool_worker import GRACEFUL_SIGNALS, PoolWorker
+from itkgw.mpm.pool_worker import HELD_SIGNALS, RELEASE_AFTER_SECONDS, RETIRE_SIGNAL, PoolWorker
 from itkgw.mpm.scoreboard import SlotState, SlotView
 from itkgw.mpm.signals import SignalQueue, exited, wait_for_exits
 
@@ -65,6 +65,17 @@ _TICK_SECONDS = 0.25
 #: The states of a worker that will take the next connection in its pool's socket.
 _WAITING_STATES = frozenset({SlotState.READY, SlotState.STARTING})
 _STOP_GRACE_SECONDS = 3.0
+#: Workers a pool starts at once for connections no worker is free for: one per processor. A
+#: worker parks its keep-alive connections between requests and takes new ones, so beyond
+#: that a connection waits for a worker between two requests, and one more starts only for
+#: a connection that none took within _START_DELAY_SECONDS (requests that hold workers long).
+_SPREAD = len(os.sched_getaffinity(0))
+_START_DELAY_SECONDS = 0.05
+#: A worker whose request has run this long is held up by it: the pool needs one more meanwhile.
+_HELD_UP_SECONDS = RELEASE_AFTER_SECONDS
+#: How long a pool has more workers than its load needs before the surplus retires.
+_SURPLUS_SECONDS = 1.0
+_SERVING_STATES = frozenset({SlotState.BUSY_READ, SlotState.BUSY_WRITE, SlotState.CLOSING})
 #: The answer to a connection no worker could take within Timeout.
 _BUSY_BODY = b"Every worker of this site is busy: retry\n"
 _BUSY_RESPONSE = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nConnection: close\r\n"
@@ -126,6 +137,10 @@ class Pool:
     sent_at: deque[float] = field(default_factory=deque)
     #: Whether the manager waits for room in the socket (connections are waiting).
     watching_room: bool = False
+    #: When to start a worker if connections are still in the socket then (0: no such check).
+    start_check: float = 0.0
+    #: Since when the pool has had more workers than its load needs (0: it has not).
+    surplus_since: float = 0.0
 
     def describe(self) -> str:
         nice = f", nice {self.nice}" if self.nice is not None else ""
@@ -173,7 +188,8 @@ class PoolManager:
         self._watch(self.listener.fileno(), select.EPOLLIN, "listener")
         next_tick = 0.0
         while self.running:
-            for fd, events in self.poller.poll(max(0.0, next_tick - time.monotonic())):
+            wake = min([next_tick, *(pool.start_check for pool in self.pools.values() if pool.start_check)])
+            for fd, events in self.poller.poll(max(0.0, wake - time.monotonic())):
                 what = self.watched.get(fd)
                 if what is None:
                     continue  # unwatched by an earlier event of this round
@@ -185,6 +201,7 @@ class PoolManager:
                     signals.dispatch()
                 else:
                     self._accept()
+            self._check_starts()
             if time.monotonic() >= next_tick:
                 self._tick()
                 next_tick = time.monotonic() + _TICK_SECONDS
@@ -318,7 +335,7 @@ class PoolManager:
         no free worker will take; watch for room when the socket is full."""
         free, _ = self._tally(pool)
         while pool.waiting:
-            if free <= 0 and self._start_worker(pool):
+            if free <= 0 and self._start_for_waiting(pool):
                 free += 1
             waiting = pool.waiting[0]
             try:
@@ -342,8 +359,35 @@ class PoolManager:
     def _staff(self, pool: Pool, free: int) -> None:
         """Start workers for connections in the pool's socket that no worker will take (those
         that would have ended after a graceful restart, or were killed, before taking them)."""
-        while free < 0 and self._start_worker(pool):
+        while free < 0 and self._start_for_waiting(pool):
             free += 1
+
+    def _start_for_waiting(self, pool: Pool) -> bool:
+        """Start a worker for a connection no worker is free for: at once while the pool has
+        fewer than _SPREAD, else only if it is still waiting after _START_DELAY_SECONDS (a
+        worker with parked connections takes it between two requests)."""
+        if len(pool.workers) - len(pool.ending) < _SPREAD:
+            return self._start_worker(pool)
+        if not pool.start_check:
+            pool.start_check = time.monotonic() + _START_DELAY_SECONDS
+        return False
+
+    def _check_starts(self) -> None:
+        """A worker for each pool whose socket still holds a connection no worker took within
+        _START_DELAY_SECONDS; the check comes again while connections wait."""
+        now = time.monotonic()
+        for pool in self.pools.values():
+            if not pool.start_check or pool.start_check > now:
+                continue
+            pool.start_check = 0.0
+            free, in_socket = self._tally(pool)
+            while len(pool.sent_at) > in_socket:  # first in, first out: the older ones were taken
+                pool.sent_at.popleft()
+            if not in_socket or free >= 0 or not pool.sent_at:
+                continue
+            if now - pool.sent_at[0] >= _START_DELAY_SECONDS:
+                self._start_worker(pool)
+            pool.start_check = max(now, pool.sent_at[0]) + _START_DELAY_SECONDS
 
     def _in_socket(self, pool: Pool) -> int:
         """Connections written into the pool's socket that no worker has taken yet."""
@@ -413,7 +457,7 @@ class PoolManager:
                 signal.signal(signum, signal.SIG_DFL)
             # A graceful restart's USR1 waits for the worker's own queue (its default would kill
             # a worker still starting); the worker then ends before taking a connection.
-            signal.pthread_sigmask(signal.SIG_SETMASK, GRACEFUL_SIGNALS)
+            signal.pthread_sigmask(signal.SIG_SETMASK, HELD_SIGNALS)
             setup_error_log(self.ctx.logs.error_fd, self.config.log_level)
             try:
                 privs.apply_nice(pool.nice)
@@ -425,7 +469,7 @@ class PoolManager:
             if os.getppid() != manager_pid:
                 os._exit(0)
             PoolWorker(self.ctx, index, pool.theirs, pool.identity, manager_pid,
-                       one_connection=self.retiring).run()
+                       one_connection=self.retiring, nice=pool.nice).run()
         except SystemExit:
             code = 0
         except BaseException:  # noqa: BLE001 - a child must log and exit, never unwind
@@ -444,6 +488,7 @@ class PoolManager:
             self._answer_late(pool, now)
             self._feed(pool)
             self._end_idle(pool)
+            self._retire_surplus(pool)
             nothing_to_hand_out = not pool.waiting and not self._in_socket(pool)
             if self.draining and nothing_to_hand_out:
                 self._end_unneeded(pool)
@@ -516,6 +561,41 @@ class PoolManager:
                 _signal(pid, signal.SIGUSR1)
                 pool.ending.add(pid)
                 surplus -= 1
+
+    def _retire_surplus(self, pool: Pool) -> None:
+        """Workers park keep-alive connections, so a pool needs one per processor, and one
+        more for each held up by a long request. Beyond that (after a burst of connections, or
+        of long requests) for _SURPLUS_SECONDS, the surplus retires: idle workers first, then
+        the youngest of those holding connections, which hand them on to the others. Fewer
+        processes serve the same connections faster: each keeps its caches warm."""
+        if self.retiring:
+            return
+        now = time.time()
+        live, idle, holding, held_up = 0, [], [], 0
+        for pid, index in pool.workers.items():
+            if pid in pool.ending:
+                continue
+            live += 1
+            slot = self.ctx.scoreboard.slot(index)
+            state = slot.state
+            if state in _SERVING_STATES and now - slot.last_used > _HELD_UP_SECONDS:
+                held_up += 1
+            elif state == SlotState.READY:
+                idle.append(pid)
+            elif state == SlotState.BUSY_KEEPALIVE:
+                holding.append(pid)
+        surplus = live - max(self.settings.min_workers, _SPREAD + held_up)
+        if surplus <= 0 or pool.waiting or self._in_socket(pool):
+            pool.surplus_since = 0.0
+            return
+        if not pool.surplus_since:
+            pool.surplus_since = now
+        if now - pool.surplus_since < _SURPLUS_SECONDS:
+            return
+        pool.surplus_since = 0.0
+        for pid in [*reversed(idle), *reversed(holding)][:surplus]:
+            _signal(pid, RETIRE_SIGNAL)
+            pool.ending.add(pid)
 
     def _end_unneeded(self, pool: Pool) -> None:
         """Draining, with no connection left for the pool: a worker started after the retirement

@@ -446,3 +446,119 @@ def test_a_graceful_stop_or_restart_reaching_a_stalled_manager_loses_no_request(
         assert server.wait_exit() == 0
     else:
         assert server.request("alice.test", "/secret.txt").status == 200
+
+
+# The pid of the process that ran the script: the pool worker serving its connection.
+PARENT_CGI = """#!/bin/sh
+printf 'Content-Type: text/plain\\n\\n%s\\n' "$PPID"
+"""
+
+
+def _kept_connections(server: Itkgw, count: int) -> list[http.client.HTTPConnection]:
+    connections = [http.client.HTTPConnection("127.0.0.1", server.port, timeout=10) for _ in range(count)]
+    for connection in connections:
+        connection.connect()
+    return connections
+
+
+def _ask(connection: http.client.HTTPConnection, path: str) -> tuple[int, bytes]:
+    """One request on a kept connection: its status and body."""
+    sock = connection.sock
+    connection.request("GET", path, headers={"Host": "alice.test"})
+    response = connection.getresponse()
+    body = response.read()
+    assert connection.sock is sock  # the same connection, kept: http.client would reconnect silently
+    return response.status, body
+
+
+def _worker_of(connection: http.client.HTTPConnection) -> int:
+    """Which worker serves a kept connection: the parent of the script it runs."""
+    status, body = _ask(connection, "/parent.cgi")
+    assert status == 200, body
+    return int(body)
+
+
+def _with_parent_script(docroots: dict[str, Site]) -> None:
+    site = docroots[ALICE]
+    script = site.htdocs / "parent.cgi"
+    script.write_text(PARENT_CGI)
+    os.chown(script, site.user.pw_uid, site.user.pw_gid)
+    script.chmod(0o750)
+
+
+def test_one_worker_serves_several_keep_alive_connections_in_turn(itkgw_factory, docroots) -> None:
+    """PoolMaxWorkers 1, three clients keeping their connections: the one worker parks each
+    between its requests and answers them all in turn (one connection per worker would leave
+    the second waiting until the first closed)."""
+    _with_parent_script(docroots)
+    server = itkgw_factory(two_vhosts(docroots), process_model="pool", pool_max_workers=1)
+    connections = _kept_connections(server, 3)
+    try:
+        workers = {_worker_of(connection) for _ in range(3) for connection in connections}
+    finally:
+        for connection in connections:
+            connection.close()
+    assert len(workers) == 1
+
+
+def test_a_long_request_does_not_hold_the_connections_parked_beside_it(itkgw_factory, docroots) -> None:
+    """Two kept connections parked in one worker; one runs a 3-second script: the other's next
+    request is answered by another worker of the pool meanwhile, not after the script."""
+    _with_parent_script(docroots)
+    server = itkgw_factory(two_vhosts(docroots), process_model="pool", pool_max_workers=2)
+    connections = _kept_connections(server, 3)
+    try:
+        served_by = [_worker_of(connection) for connection in connections]
+        # Two workers at most for three connections: two of them share one.
+        pair = next((a, b) for a in range(3) for b in range(a + 1, 3) if served_by[a] == served_by[b])
+        slow, other = connections[pair[0]], connections[pair[1]]
+        slow_answer: list[tuple[int, bytes]] = []
+        thread = threading.Thread(target=lambda: slow_answer.append(_ask(slow, "/slow.cgi?3")), daemon=True)
+        started = time.monotonic()
+        thread.start()
+        time.sleep(0.3)
+        worker = _worker_of(other)
+        answered = time.monotonic() - started
+        thread.join(10)
+    finally:
+        for connection in connections:
+            connection.close()
+    assert answered < 2.5, f"the parked connection waited {answered:.1f} s for the slow request"
+    assert slow_answer == [(200, b"ok\n")]
+    assert worker != served_by[pair[0]]
+
+
+def test_a_parked_connection_closes_after_keepalivetimeout(itkgw_factory, docroots) -> None:
+    """KeepAliveTimeout 1 holds for a parked connection: a request after half a second is
+    served on it, then the server closes it once it has been idle for the timeout."""
+    server = itkgw_factory(two_vhosts(docroots), process_model="pool", keep_alive_timeout=1)
+    connection = _kept_connections(server, 1)[0]
+    try:
+        for _ in range(2):
+            connection.request("GET", "/whoami.cgi", headers={"Host": "alice.test"})
+            assert connection.getresponse().read()
+            time.sleep(0.5)
+        assert connection.sock is not None
+        connection.sock.settimeout(5)
+        started = time.monotonic()
+        assert connection.sock.recv(1) == b""  # closed by the server
+        assert time.monotonic() - started < 3
+    finally:
+        connection.close()
+
+
+def test_a_graceful_restart_closes_parked_connections_and_serves_on(itkgw_factory, docroots) -> None:
+    """A graceful restart closes keep-alive connections parked between requests, as httpd closes
+    its idle ones; the next connection is served by the new generation."""
+    server = itkgw_factory(two_vhosts(docroots), process_model="pool")
+    connection = _kept_connections(server, 1)[0]
+    try:
+        connection.request("GET", "/whoami.cgi", headers={"Host": "alice.test"})
+        assert connection.getresponse().read()
+        server.signal(signal.SIGUSR1)
+        assert connection.sock is not None
+        connection.sock.settimeout(10)
+        assert connection.sock.recv(1) == b""
+    finally:
+        connection.close()
+    assert server.request("alice.test", "/whoami.cgi").status == 200

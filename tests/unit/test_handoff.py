@@ -47,6 +47,19 @@ def test_a_connection_arrives_whole_with_its_descriptor() -> None:
             os.close(received.fd)
 
 
+def test_a_parked_connection_handed_on_arrives_marked_as_between_requests() -> None:
+    """A worker hands on a parked keep-alive connection with no byte and ``later``: the worker
+    that takes it serves its next request as a later one (another identity's goes on)."""
+    ours, theirs = handoff.pair()
+    with tempfile.TemporaryFile() as passed, ours, theirs:
+        for later in (True, False, True):
+            handoff.send(ours, Handoff(WWW, None, passed.fileno(), b"", later=later))
+            received = handoff.receive(theirs)
+            assert received is not None
+            os.close(received.fd)
+            assert (received.identity, received.data, received.later) == (WWW, b"", later)
+
+
 def test_a_closed_peer_reads_as_none() -> None:
     ours, theirs = handoff.pair()
     ours.close()
@@ -55,7 +68,10 @@ def test_a_closed_peer_reads_as_none() -> None:
 
 
 @pytest.mark.parametrize("meta", [b"no newline at all", b"{not json}\n", b'{"uid": 1}\n',
-                                  b'{"uid": 1, "gid": 1, "user": "a", "group": "a", "nice": "high"}\n'])
+                                  b'{"uid": 1, "gid": 1, "user": "a", "group": "a", "nice": "high"}\n',
+                                  b'{"uid": 1, "gid": 1, "user": "a", "group": "a", "nice": null,'
+                                  b' "later": 1}\n',
+                                  b'[1, 2]\n'])
 def test_a_malformed_message_is_refused_and_its_descriptor_closed(meta: bytes) -> None:
     ours, theirs = handoff.pair()
     with tempfile.TemporaryFile() as passed, ours, theirs:
