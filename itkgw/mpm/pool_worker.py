@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import math
 import os
 import select
 import signal
@@ -45,7 +46,7 @@ from itkgw.http.connection import ClientSocket
 from itkgw.mpm import handoff as wire
 from itkgw.mpm.child import HOLD_LINGER_SECONDS, ConnectionChild, ServingContext
 from itkgw.mpm.handoff import Handoff, HandoffError
-from itkgw.mpm.scoreboard import SlotState
+from itkgw.mpm.scoreboard import SlotState, SlotView
 from itkgw.mpm.signals import SignalQueue
 
 log = logging.getLogger("itkgw.pool")
@@ -62,7 +63,16 @@ GRACEFUL_SIGNALS = frozenset({signal.SIGUSR1, signal.SIGHUP})
 RETIRE_SIGNAL = signal.SIGUSR2
 #: Held from the worker's fork until its queue is in place.
 HELD_SIGNALS = GRACEFUL_SIGNALS | {RETIRE_SIGNAL}
-_READABLE = select.EPOLLIN | select.EPOLLRDHUP
+_READABLE = select.EPOLLIN | select.EPOLLRDHUP | select.EPOLLONESHOT
+#: How often parked connections are looked at for their KeepAliveTimeout.
+_EXPIRY_CHECK_SECONDS = 0.25
+#: How often a worker reads how many connections the pool's other workers hold, and looks
+#: up which slots they are.
+_BALANCE_SECONDS = 0.01
+_SIBLINGS_SECONDS = 1.0
+#: The states of a worker that takes new connections of its pool (balancing counts those).
+_TAKING_STATES = frozenset({SlotState.READY, SlotState.BUSY_KEEPALIVE, SlotState.BUSY_READ,
+                            SlotState.BUSY_WRITE})
 
 
 class PoolWorker:
@@ -88,12 +98,24 @@ class PoolWorker:
         #: The connections waiting for their next request: descriptor -> (child, when its
         #: KeepAliveTimeout ends).
         self.parked: dict[int, tuple[ConnectionChild, float]] = {}
+        #: The connections' descriptors the poll watches (parked, or served since their event).
+        self.watched: set[int] = set()
+        #: When the parked connections' KeepAliveTimeouts are looked at next.
+        self.expiry_check_at = 0.0
         #: Whether the pool's socket is watched (the worker takes new connections).
         self.taking = False
         #: MaxConnectionsPerChild connections taken: the worker ends with the last of them.
         self.limit_reached = False
         #: Whether a request is being served while others are parked (the alarm may hand them on).
         self.serving = False
+        #: The connections held, as the slot shows them to the pool's other workers.
+        self.held = 0
+        #: The slots of the pool's other workers, when they were looked up; the fewest
+        #: connections one of them holds, when that was read.
+        self.siblings: list[SlotView] = []
+        self.siblings_read_at = -math.inf
+        self.fewest = MAX_CONNECTIONS
+        self.balance_read_at = -math.inf
 
     def stop_gracefully(self) -> None:
         self.graceful = True
@@ -122,9 +144,6 @@ class PoolWorker:
         self._take_connections(True)
         self.slot.state = SlotState.READY  # which stamps last_used: the idle time counts from here
         while not self.graceful:
-            if os.getppid() != self.manager_pid:
-                log.info("pool manager is gone, pool worker exits")
-                break
             if not self.taking and not self.parked:
                 break  # MaxConnectionsPerChild: the last connection has ended
             self.slot.beat()
@@ -135,15 +154,20 @@ class PoolWorker:
             holding = fcgid.holding() or proxy_fcgi.keeping()
             wait = HOLD_LINGER_SECONDS if holding else _POLL_SECONDS
             if self.parked:
-                wait = min(wait, max(0.0, min(end for _, end in self.parked.values()) - time.monotonic()))
+                wait = min(wait, max(0.0, self.expiry_check_at - time.monotonic()))
             ready = {fd for fd, _ in self.poller.poll(wait)}
-            if holding and not ready:
-                fcgid.release_held()
-                proxy_fcgi.close_kept()
+            if not ready:
+                if os.getppid() != self.manager_pid:
+                    log.info("pool manager is gone, pool worker exits")
+                    break
+                if holding:
+                    fcgid.release_held()
+                    proxy_fcgi.close_kept()
             if signals.fileno() in ready:
                 signals.dispatch()
                 if self.graceful:
                     break
+            self._balance(ready)
             self._serve_parked(ready)
             # One idle worker is woken per connection (EPOLLEXCLUSIVE), not the whole pool; one
             # that waited a whole interval in vain reads anyway (the one woken may have been dying).
@@ -177,24 +201,72 @@ class PoolWorker:
         self.taking = taking
 
     def _serve_parked(self, ready: set[int]) -> None:
-        """The parked connections whose clients sent, or whose KeepAliveTimeout is over (their
-        wait then ends at once, as it would have in the connection's own process)."""
+        """The parked connections whose clients sent (each watched once: the poll reports it
+        once until parked again), then, every _EXPIRY_CHECK_SECONDS, those whose KeepAliveTimeout
+        is over (their wait ends at once, as it would have in the connection's own process)."""
+        for fd in ready:
+            parked = self.parked.pop(fd, None)
+            if parked is not None:
+                self._resume(parked[0])
         now = time.monotonic()
-        for fd, (child, end) in list(self.parked.items()):
-            if fd in self.parked and (fd in ready or end <= now):
-                del self.parked[fd]
-                self.poller.unregister(fd)
-                self._resume(child, may_park=fd in ready)
+        if now >= self.expiry_check_at:
+            self.expiry_check_at = now + _EXPIRY_CHECK_SECONDS
+            for fd, (child, end) in list(self.parked.items()):
+                if end <= now and fd in self.parked:
+                    del self.parked[fd]
+                    self._unwatch(fd)
+                    self._resume(child, may_park=False)
         self._settle()
 
     def _settle(self) -> None:
-        """Between requests: take new connections unless full or at MaxConnectionsPerChild;
-        keep-alive while connections are parked here (the manager counts the worker as free
-        for a new one only without any), READY otherwise."""
-        self._take_connections(not self.limit_reached and len(self.parked) < MAX_CONNECTIONS)
+        """Between requests: take new connections unless full, at MaxConnectionsPerChild, or
+        holding more than one over the sibling that holds fewest; keep-alive while connections
+        are parked here (the manager counts the worker as free for a new one only without
+        any), READY otherwise."""
+        held = len(self.parked)
+        if held != self.held:
+            self.slot.held = self.held = held
+        self._take_connections(not self.limit_reached and held < MAX_CONNECTIONS
+                               and (not held or held <= self._fewest_elsewhere() + 1))
         state = SlotState.BUSY_KEEPALIVE if self.parked else SlotState.READY
         if self.slot.state != state:  # READY stamps the time the worker went idle: once
             self.slot.state = state
+
+    def _fewest_elsewhere(self) -> int:
+        """The fewest connections another live worker of the pool holds (MAX_CONNECTIONS when
+        there is none), read from the scoreboard at most every _BALANCE_SECONDS."""
+        now = time.monotonic()
+        if now < self.balance_read_at + _BALANCE_SECONDS:
+            return self.fewest
+        if now >= self.siblings_read_at + _SIBLINGS_SECONDS:
+            board = self.ctx.scoreboard
+            self.siblings = [board.slot(index) for index in range(board.size)
+                             if index != self.slot_index and board.slot(index).uid == self.identity.uid]
+            self.siblings_read_at = now
+        self.fewest = min((sibling.held for sibling in self.siblings
+                           if sibling.uid == self.identity.uid and sibling.state in _TAKING_STATES),
+                          default=MAX_CONNECTIONS)
+        self.balance_read_at = now
+        return self.fewest
+
+    def _balance(self, ready: set[int]) -> None:
+        """Two or more connections here have requests waiting while another worker of the pool
+        holds two fewer: one of them goes to the manager, and from it to a worker waiting for
+        one (this one takes none meanwhile), so the pool's connections spread over its workers."""
+        waiting = [fd for fd in ready if fd in self.parked]
+        if len(waiting) < 2 or len(self.parked) < self._fewest_elsewhere() + 2:
+            return
+        fd = waiting[-1]
+        child, _ = self.parked[fd]
+        try:
+            wire.send(self.sock, Handoff(self.identity, self.nice, fd, b"", later=True))
+        except (OSError, HandoffError):
+            return  # the manager's queue is full: it stays, served here
+        del self.parked[fd]
+        ready.discard(fd)
+        self._unwatch(fd)
+        child.release()
+        self._take_connections(False)
 
     def _serve(self, handoff: Handoff) -> None:
         try:
@@ -222,15 +294,35 @@ class PoolWorker:
             self._resume(child)
 
     def _park(self, child: ConnectionChild) -> None:
+        """Wait for the connection's next request with the others: its descriptor is watched
+        for one event (EPOLLONESHOT), armed again each time it is parked."""
         fd = child.conn.sock.fileno()
         self.parked[fd] = (child, child.conn.parked_since + child.conn.limits.keep_alive_timeout)
-        self.poller.register(fd, _READABLE)
+        if fd in self.watched:
+            self.poller.modify(fd, _READABLE)
+            return
+        try:
+            self.poller.register(fd, _READABLE)
+        except FileExistsError:
+            # A connection that went to another pool and came back: the poll still has it from
+            # before (the descriptor closed here while the connection lived on elsewhere).
+            self.poller.modify(fd, _READABLE)
+        self.watched.add(fd)
+
+    def _unwatch(self, fd: int) -> None:
+        """Stop watching a connection that leaves this worker (before its descriptor closes)."""
+        self.watched.discard(fd)
+        try:
+            self.poller.unregister(fd)
+        except OSError:
+            pass  # closed already: the kernel dropped it with the descriptor
 
     def _resume(self, child: ConnectionChild, may_park: bool = True) -> None:
         """Serve what the connection's client sent; park it again when it waits once more
         (without ``may_park``, its KeepAliveTimeout is over: its wait ends, and it closes). While
         others are parked here, a request that holds the worker past RELEASE_AFTER_SECONDS
         hands them on (the alarm)."""
+        fd = child.conn.sock.fileno()
         self.serving = bool(self.parked)
         if self.serving:
             signal.setitimer(signal.ITIMER_REAL, RELEASE_AFTER_SECONDS)
@@ -246,6 +338,8 @@ class PoolWorker:
         if parked:
             self._park(child)
             self.slot.vhost = ""  # a parked connection is nobody's MaxClientsVHost count
+        elif fd in self.watched:
+            self._unwatch(fd)
 
     def _hand_on_parked(self, signum: int, frame: object) -> None:
         """SIGALRM: the request in hand has held the worker too long; the connections parked
@@ -258,7 +352,7 @@ class PoolWorker:
             except (OSError, HandoffError):
                 return  # the manager's queue is full: they stay here, served after this request
             del self.parked[fd]
-            self.poller.unregister(fd)
+            self._unwatch(fd)
             child.release()
         self.serving = False
 

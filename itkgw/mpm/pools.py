@@ -68,7 +68,7 @@ _STOP_GRACE_SECONDS = 3.0
 #: Workers a pool starts at once for connections no worker is free for: one per processor. A
 #: worker parks its keep-alive connections between requests and takes new ones, so beyond
 #: that a connection waits for a worker between two requests, and one more starts only for
-#: a connection that none took within _START_DELAY_SECONDS (requests that hold workers long).
+#: a connection that none took within _START_DELAY_SECONDS while requests hold workers up.
 _SPREAD = len(os.sched_getaffinity(0))
 _START_DELAY_SECONDS = 0.05
 #: A worker whose request has run this long is held up by it: the pool needs one more meanwhile.
@@ -113,6 +113,18 @@ class _Waiting:
 
     handoff: Handoff
     since: float
+
+
+@dataclass
+class _Load:
+    """A pool's workers by what they do: a pool needs one per processor, and one more for each
+    held up by a request running over _HELD_UP_SECONDS (a slow script, a slow client)."""
+
+    live: int = 0
+    held_up: int = 0
+    idle: list[int] = field(default_factory=list)
+    holding: list[int] = field(default_factory=list)
+    needed: int = 0
 
 
 @dataclass
@@ -364,8 +376,10 @@ class PoolManager:
 
     def _start_for_waiting(self, pool: Pool) -> bool:
         """Start a worker for a connection no worker is free for: at once while the pool has
-        fewer than _SPREAD, else only if it is still waiting after _START_DELAY_SECONDS (a
-        worker with parked connections takes it between two requests)."""
+        fewer than _SPREAD, else only if it is still waiting after _START_DELAY_SECONDS while
+        a worker is held up by a long request (a worker with parked connections takes it
+        between two requests; when all are busy serving, another would only share the
+        processors)."""
         if len(pool.workers) - len(pool.ending) < _SPREAD:
             return self._start_worker(pool)
         if not pool.start_check:
@@ -386,7 +400,9 @@ class PoolManager:
             if not in_socket or free >= 0 or not pool.sent_at:
                 continue
             if now - pool.sent_at[0] >= _START_DELAY_SECONDS:
-                self._start_worker(pool)
+                load = self._load(pool)
+                if load.live < load.needed:
+                    self._start_worker(pool)
             pool.start_check = max(now, pool.sent_at[0]) + _START_DELAY_SECONDS
 
     def _in_socket(self, pool: Pool) -> int:
@@ -562,38 +578,44 @@ class PoolManager:
                 pool.ending.add(pid)
                 surplus -= 1
 
-    def _retire_surplus(self, pool: Pool) -> None:
-        """Workers park keep-alive connections, so a pool needs one per processor, and one
-        more for each held up by a long request. Beyond that (after a burst of connections, or
-        of long requests) for _SURPLUS_SECONDS, the surplus retires: idle workers first, then
-        the youngest of those holding connections, which hand them on to the others. Fewer
-        processes serve the same connections faster: each keeps its caches warm."""
-        if self.retiring:
-            return
+    def _load(self, pool: Pool) -> _Load:
+        """What the pool's workers are doing, from their slots (see _Load)."""
         now = time.time()
-        live, idle, holding, held_up = 0, [], [], 0
+        load = _Load()
         for pid, index in pool.workers.items():
             if pid in pool.ending:
                 continue
-            live += 1
+            load.live += 1
             slot = self.ctx.scoreboard.slot(index)
             state = slot.state
             if state in _SERVING_STATES and now - slot.last_used > _HELD_UP_SECONDS:
-                held_up += 1
+                load.held_up += 1
             elif state == SlotState.READY:
-                idle.append(pid)
+                load.idle.append(pid)
             elif state == SlotState.BUSY_KEEPALIVE:
-                holding.append(pid)
-        surplus = live - max(self.settings.min_workers, _SPREAD + held_up)
-        if surplus <= 0 or pool.waiting or self._in_socket(pool):
+                load.holding.append(pid)
+        load.needed = max(self.settings.min_workers, _SPREAD + load.held_up)
+        return load
+
+    def _retire_surplus(self, pool: Pool) -> None:
+        """More workers than the load needs for _SURPLUS_SECONDS (after a burst of connections,
+        or of long requests): the surplus retires, idle workers first, then the youngest of
+        those holding connections, which hand them on to the others. Fewer processes serve
+        the same connections faster: each keeps its caches warm."""
+        if self.retiring:
+            return
+        load = self._load(pool)
+        surplus = load.live - load.needed
+        if surplus <= 0 or pool.waiting:  # (connections passing through the socket need none)
             pool.surplus_since = 0.0
             return
+        now = time.monotonic()
         if not pool.surplus_since:
             pool.surplus_since = now
         if now - pool.surplus_since < _SURPLUS_SECONDS:
             return
         pool.surplus_since = 0.0
-        for pid in [*reversed(idle), *reversed(holding)][:surplus]:
+        for pid in [*reversed(load.idle), *reversed(load.holding)][:surplus]:
             _signal(pid, RETIRE_SIGNAL)
             pool.ending.add(pid)
 

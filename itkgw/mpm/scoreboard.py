@@ -50,6 +50,7 @@ _LAYOUT = (
     ("vhost", f"{TEXT_BYTES}s"),
     ("started", "d"),
     ("request", f"{TEXT_BYTES}s"),
+    ("held", "I"),
 )
 _SLOT = struct.Struct("<" + "".join(code for _, code in _LAYOUT))
 #: The fields from pid to connections, read in one go.
@@ -198,6 +199,15 @@ class SlotView:
     @connections.setter
     def connections(self, value: int) -> None:
         self._set("connections", value)
+
+    @property
+    def held(self) -> int:
+        """Connections a pool worker holds now (parked, or in hand): its siblings balance by it."""
+        return int(self._get("held"))
+
+    @held.setter
+    def held(self, value: int) -> None:
+        self._set("held", value)
 
     @property
     def started(self) -> float:
