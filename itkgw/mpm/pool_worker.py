@@ -204,10 +204,14 @@ class PoolWorker:
         """The parked connections whose clients sent (each watched once: the poll reports it
         once until parked again), then, every _EXPIRY_CHECK_SECONDS, those whose KeepAliveTimeout
         is over (their wait ends at once, as it would have in the connection's own process)."""
-        for fd in ready:
-            parked = self.parked.pop(fd, None)
-            if parked is not None:
-                self._resume(parked[0])
+        self._arm(len(self.parked) > 1)
+        try:
+            for fd in ready:
+                parked = self.parked.pop(fd, None)
+                if parked is not None:
+                    self._resume(parked[0])
+        finally:
+            self._disarm()
         now = time.monotonic()
         if now >= self.expiry_check_at:
             self.expiry_check_at = now + _EXPIRY_CHECK_SECONDS
@@ -290,8 +294,12 @@ class PoolWorker:
         if handoff.later and not handoff.data:
             child.conn.park()  # handed on between two requests: it waits here for its next
             self._park(child)
-        else:
+            return
+        self._arm(bool(self.parked))
+        try:
             self._resume(child)
+        finally:
+            self._disarm()
 
     def _park(self, child: ConnectionChild) -> None:
         """Wait for the connection's next request with the others: its descriptor is watched
@@ -317,24 +325,27 @@ class PoolWorker:
         except OSError:
             pass  # closed already: the kernel dropped it with the descriptor
 
+    def _arm(self, others_parked: bool) -> None:
+        """Requests are served while other connections are parked here: if they hold the worker
+        past RELEASE_AFTER_SECONDS, the alarm hands those on (one alarm for a round of requests)."""
+        if others_parked and not self.serving:
+            signal.setitimer(signal.ITIMER_REAL, RELEASE_AFTER_SECONDS)
+            self.serving = True
+
+    def _disarm(self) -> None:
+        if self.serving:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            self.serving = False
+
     def _resume(self, child: ConnectionChild, may_park: bool = True) -> None:
         """Serve what the connection's client sent; park it again when it waits once more
-        (without ``may_park``, its KeepAliveTimeout is over: its wait ends, and it closes). While
-        others are parked here, a request that holds the worker past RELEASE_AFTER_SECONDS
-        hands them on (the alarm)."""
+        (without ``may_park``, its KeepAliveTimeout is over: its wait ends, and it closes)."""
         fd = child.conn.sock.fileno()
-        self.serving = bool(self.parked)
-        if self.serving:
-            signal.setitimer(signal.ITIMER_REAL, RELEASE_AFTER_SECONDS)
         try:
             parked = child.run(may_park)
         except Exception:  # noqa: BLE001 - one connection's failure must not end the worker
             log.exception("pool worker: serving a connection failed")
             parked = False
-        finally:
-            if self.serving:
-                signal.setitimer(signal.ITIMER_REAL, 0)
-                self.serving = False
         if parked:
             self._park(child)
             self.slot.vhost = ""  # a parked connection is nobody's MaxClientsVHost count
