@@ -19,6 +19,7 @@ import dataclasses
 import functools
 import logging
 import os
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -260,9 +261,14 @@ class ConnectionChild:
         self.slot.vhost = ""
 
     def close_parked(self) -> None:
-        """End a parked connection whose client sent nothing more (a graceful restart): it is
-        closed as an idle keep-alive connection is."""
-        self._end()
+        """End a parked connection (a graceful restart): its responses are all sent and no
+        request has begun, so nothing is in flight for a lingering close to save; the client
+        reads the end of the connection at once and opens another."""
+        try:
+            self.conn.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass  # the client is gone already
+        self.conn.sock.close()
 
     def release(self) -> None:
         """Close this process's descriptor of a parked connection handed on to another."""

@@ -19,6 +19,9 @@ Rules for the connections a worker holds:
     graceful restart                        -> the parked ones are closed, the one in hand
                                                ends after its response
     MaxConnectionsPerChild reached          -> no new connection; the worker ends with its last
+    two more than another worker holds      -> one with a request waiting goes, through the
+                                               manager, to a worker waiting for one; none is
+                                               taken while it holds over one more than the fewest
 
 A request that needs another identity goes back to the manager with the
 bytes not served; the first request of a connection must be this pool's own,
@@ -26,7 +29,9 @@ or it is refused (a front that sends it here is broken or compromised). A
 FastCGI process it holds stays held while requests keep coming (no borrow and
 no connect each time); after 50 ms without one it goes back to the manager.
 Signals: TERM ends the worker at once (the running script's process group
-with it), USR1 after the request in hand.
+with it), USR1 after the request in hand, USR2 (the manager's: the pool has
+more workers than its load needs) too, its parked connections handed on to
+the others; ALRM is the 50 ms alarm above.
 """
 
 from __future__ import annotations
@@ -54,7 +59,7 @@ log = logging.getLogger("itkgw.pool")
 _POLL_SECONDS = 1.0
 #: How long a request may hold the worker before its other connections go to another worker.
 RELEASE_AFTER_SECONDS = 0.05
-#: Connections one worker holds at most; beyond, the manager starts another worker.
+#: Connections one worker holds at most (it takes no new one beyond).
 MAX_CONNECTIONS = 128
 #: The signals that end a worker after the request in hand (the parked connections closed).
 GRACEFUL_SIGNALS = frozenset({signal.SIGUSR1, signal.SIGHUP})
@@ -106,7 +111,7 @@ class PoolWorker:
         self.taking = False
         #: MaxConnectionsPerChild connections taken: the worker ends with the last of them.
         self.limit_reached = False
-        #: Whether a request is being served while others are parked (the alarm may hand them on).
+        #: Whether the alarm is armed: requests are served while others are parked here.
         self.serving = False
         #: The connections held, as the slot shows them to the pool's other workers.
         self.held = 0
@@ -366,6 +371,7 @@ class PoolWorker:
             self._unwatch(fd)
             child.release()
         self.serving = False
+        self._take_connections(False)  # none back before this request ends (_settle decides then)
 
     def _leave(self) -> None:
         """The worker ends: parked connections go to another worker (retired for want of

@@ -11,14 +11,20 @@ Its input is connections (handoff.py): from the fronts, on their
 connections to its socket (``<FcgidIPCDir>/pools-*.sock``, which only root
 and ``User``'s group may open; the peer's credentials must be ``User``'s or
 root's), and from pool workers handing back a connection whose next request
-needs another identity. A pool is a SOCK_SEQPACKET pair: the manager writes
+needs another identity, or a parked one for another worker of the pool (the
+worker is held up, retired, or holds more than its share). A pool is a SOCK_SEQPACKET pair: the manager writes
 connections into one end, the pool's workers all read the other, so no
 filesystem name leads to a pool, and a worker never holds another pool's
-socket. Sizing is php-fpm's ``ondemand``/``dynamic``: a worker is started
-when a connection arrives and none is free (up to PoolMaxWorkers), idle ones
-beyond PoolMinWorkers end after PoolIdleTimeout, and a worker is replaced
-after MaxConnectionsPerChild connections. Connections the pool's socket
-cannot take yet wait here, up to Timeout, then get a 503.
+socket. Workers park keep-alive connections between requests (pool_worker.py),
+so a pool needs about one worker per processor, and one more for each worker
+held up by a long request: a worker is started when a connection arrives
+and none is free while the pool has fewer than that, or when a connection
+waited 50 ms in the socket while a worker is held up (up to PoolMaxWorkers);
+workers beyond the need for a second retire (USR2: their parked connections
+go to the others), idle ones beyond PoolMinWorkers end after
+PoolIdleTimeout, and a worker is replaced after MaxConnectionsPerChild
+connections. Connections the pool's socket cannot take yet wait here, up to
+Timeout, then get a 503.
 
 Signals: TERM ends every worker and the manager; USR1 (graceful restart or
 stop) tells every worker to end after its connection, and workers started
