@@ -266,16 +266,9 @@ class PoolWorker:
         if len(waiting) < 2 or len(self.parked) < self._fewest_elsewhere() + 2:
             return
         fd = waiting[-1]
-        child, _ = self.parked[fd]
-        try:
-            wire.send(self.sock, Handoff(self.identity, self.nice, fd, b"", later=True))
-        except (OSError, HandoffError):
-            return  # the manager's queue is full: it stays, served here
-        del self.parked[fd]
-        ready.discard(fd)
-        self._unwatch(fd)
-        child.release()
-        self._take_connections(False)
+        if self._hand_on(fd):
+            ready.discard(fd)
+            self._take_connections(False)
 
     def _serve(self, handoff: Handoff) -> None:
         try:
@@ -362,14 +355,9 @@ class PoolWorker:
         here go back to the manager, for another worker of the pool (started if need be)."""
         if not self.serving:
             return  # the request ended as the alarm came
-        for fd, (child, _) in list(self.parked.items()):
-            try:
-                wire.send(self.sock, Handoff(self.identity, self.nice, fd, b"", later=True))
-            except (OSError, HandoffError):
+        for fd in list(self.parked):
+            if not self._hand_on(fd):
                 return  # the manager's queue is full: they stay here, served after this request
-            del self.parked[fd]
-            self._unwatch(fd)
-            child.release()
         self.serving = False
         self._take_connections(False)  # none back before this request ends (_settle decides then)
 
@@ -377,18 +365,30 @@ class PoolWorker:
         """The worker ends: parked connections go to another worker (retired for want of
         load), or close as idle keep-alive ones do (a graceful restart, the manager gone)."""
         signal.setitimer(signal.ITIMER_REAL, 0)
-        for fd, (child, _) in list(self.parked.items()):
-            del self.parked[fd]
-            if self.retiring and os.getppid() == self.manager_pid:
-                try:
-                    self._hand_back(Handoff(self.identity, self.nice, fd, b"", later=True))
-                    child.release()
-                    continue
-                except (OSError, HandoffError) as exc:
-                    log.error("pool worker: cannot hand a parked connection on: %s", exc)
-            child.close_parked()
+        for fd in list(self.parked):
+            if self.retiring and os.getppid() == self.manager_pid and self._hand_on(fd, wait=True):
+                continue
+            self.parked.pop(fd)[0].close_parked()
         fcgid.release_held()
         self.slot.state = SlotState.DEAD
+
+    def _hand_on(self, fd: int, wait: bool = False) -> bool:
+        """A parked connection to the manager, for another worker of the pool; False when the
+        manager's queue is full (``wait``: for up to Timeout), the connection staying here."""
+        try:
+            handoff = Handoff(self.identity, self.nice, fd, b"", later=True)
+            if wait:
+                self._hand_back(handoff)
+            else:
+                wire.send(self.sock, handoff)
+        except (OSError, HandoffError) as exc:
+            if wait:
+                log.error("pool worker: cannot hand a parked connection on: %s", exc)
+            return False
+        child, _ = self.parked.pop(fd)
+        self._unwatch(fd)
+        child.release()
+        return True
 
     def _hand_back(self, handoff: Handoff) -> None:
         """A later request of the connection needs another identity: back to the manager."""

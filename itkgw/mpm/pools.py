@@ -401,8 +401,7 @@ class PoolManager:
                 continue
             pool.start_check = 0.0
             free, in_socket = self._tally(pool)
-            while len(pool.sent_at) > in_socket:  # first in, first out: the older ones were taken
-                pool.sent_at.popleft()
+            _forget_taken(pool, in_socket)
             if not in_socket or free >= 0 or not pool.sent_at:
                 continue
             if now - pool.sent_at[0] >= _START_DELAY_SECONDS:
@@ -542,9 +541,7 @@ class PoolManager:
         timeout = self.config.timeout
         while pool.waiting and now - pool.waiting[0].since > timeout:
             self._answer_busy(pool, pool.waiting.popleft().handoff.fd)
-        in_socket = self._in_socket(pool)
-        while len(pool.sent_at) > in_socket:
-            pool.sent_at.popleft()
+        _forget_taken(pool, self._in_socket(pool))
         while pool.sent_at and now - pool.sent_at[0] > timeout:
             try:
                 handoff = wire.receive(pool.theirs)
@@ -678,6 +675,13 @@ def pool_refusal(identity: Identity, config: ServerConfig) -> str:
     if (named.uid, named.gid) != (identity.uid, identity.gid):
         return f"{identity.user}:{identity.group} is uid {named.uid}, gid {named.gid}"
     return ""
+
+
+def _forget_taken(pool: Pool, in_socket: int) -> None:
+    """Keep the times of the connections still in the pool's socket only: it is first in,
+    first out, so those workers took were the oldest."""
+    while len(pool.sent_at) > in_socket:
+        pool.sent_at.popleft()
 
 
 def _signal(pid: int, signum: int) -> None:
